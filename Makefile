@@ -1,0 +1,41 @@
+# Confab — the two commands on a fresh Debian machine: `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := libopus-dev libsrtp2-dev libasound2-dev libncursesw5-dev pkg-config \
+	tmux sox espeak-ng gstreamer1.0-tools gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release test bench demo clean
+
+# Installs the system packages that are missing, and only those (idempotent).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "make deps: all system packages present"; fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Benchmarks run on an optimised build; see BENCHMARKS.md for the figures.
+bench: release
+	.build/release/confab bench media
+
+demo: build
+	@echo "make demo: the terminal front arrives with issue 5; meanwhile see README (confab rtp send/receive)."
+	.build/debug/confab --help
+
+clean:
+	rm -rf .build

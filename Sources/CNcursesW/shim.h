@@ -1,0 +1,24 @@
+#ifndef CONFAB_CNCURSESW_SHIM_H
+#define CONFAB_CNCURSESW_SHIM_H
+// SwiftPM drops pkg-config's -D flags for ncursesw, so wide-character
+// support is switched on here.
+#define NCURSES_WIDECHAR 1
+#ifndef _XOPEN_SOURCE_EXTENDED
+#define _XOPEN_SOURCE_EXTENDED 1
+#endif
+#include <locale.h>
+#include <ncursesw/curses.h>
+
+// Swift 6 rejects C global variables and macros like these; expose them as functions.
+static inline WINDOW *confab_stdscr(void) { return stdscr; }
+static inline int confab_lines(void) { return LINES; }
+static inline int confab_cols(void) { return COLS; }
+static inline void confab_getmaxyx(WINDOW *w, int *y, int *x) { int yy, xx; getmaxyx(w, yy, xx); *y = yy; *x = xx; }
+static inline attr_t confab_a_bold(void) { return A_BOLD; }
+static inline attr_t confab_a_reverse(void) { return A_REVERSE; }
+static inline attr_t confab_a_underline(void) { return A_UNDERLINE; }
+static inline attr_t confab_a_dim(void) { return A_DIM; }
+static inline attr_t confab_a_normal(void) { return A_NORMAL; }
+static inline int confab_color_pair(int n) { return COLOR_PAIR(n); }
+
+#endif

@@ -1,0 +1,130 @@
+import SRTP
+import Testing
+
+/// A minimal RTP packet: 12-byte header plus `payload`, with room for the SRTP trailer.
+func rtpPacket(ssrc: UInt32, sequence: UInt16, payload: [UInt8]) -> [UInt8] {
+    var p: [UInt8] = [0x80, 111, UInt8(sequence >> 8), UInt8(sequence & 0xff), 0, 0, 0x03, 0xc0]
+    p += [UInt8(ssrc >> 24), UInt8(ssrc >> 16 & 0xff), UInt8(ssrc >> 8 & 0xff), UInt8(ssrc & 0xff)]
+    p += payload
+    return p
+}
+
+func protect(_ session: OutboundSession, _ packet: [UInt8]) throws -> [UInt8] {
+    var buffer = packet + [UInt8](repeating: 0, count: SRTPLibrary.maxTrailerLength)
+    let n = try buffer.withUnsafeMutableBytes { try session.protect($0, length: packet.count) }
+    return Array(buffer[0..<n])
+}
+
+func unprotect(_ session: InboundSession, _ packet: [UInt8]) throws -> [UInt8] {
+    var buffer = packet
+    let n = try buffer.withUnsafeMutableBytes { try session.unprotect($0, length: packet.count) }
+    return Array(buffer[0..<n])
+}
+
+@Suite("SRTP wrapper")
+struct SRTPTests {
+    static let keyHex = "000102030405060708090a0b0c0d0e0f" + "101112131415161718191a1b1c1d"
+
+    @Test("protect then unprotect gives back the RTP packet, for each profile", arguments: SRTPProfile.allCases)
+    func roundTrip(profile: SRTPProfile) throws {
+        let key = SRTPKeyMaterial.random(profile: profile)
+        let sender = try OutboundSession(ssrc: 0x1234_5678, key: key)
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 0x1234_5678, key: key)
+        let payload = Array("hello, confab".utf8)
+        let packet = rtpPacket(ssrc: 0x1234_5678, sequence: 7, payload: payload)
+        let secured = try protect(sender, packet)
+        #expect(secured.count == packet.count + profile.rtpOverhead)
+        // The payload is encrypted: its bytes are not visible on the wire.
+        #expect(Array(secured[12..<(12 + payload.count)]) != payload)
+        #expect(try unprotect(receiver, secured) == packet)
+    }
+
+    @Test("a wrong key fails authentication")
+    func wrongKey() throws {
+        let sender = try OutboundSession(ssrc: 1, key: SRTPKeyMaterial.random())
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 1, key: SRTPKeyMaterial.random())
+        let secured = try protect(sender, rtpPacket(ssrc: 1, sequence: 1, payload: [1, 2, 3, 4]))
+        #expect(throws: SRTPError.authenticationFailed) { try unprotect(receiver, secured) }
+    }
+
+    @Test("a tampered byte fails authentication")
+    func tampered() throws {
+        let key = try SRTPKeyMaterial(hex: Self.keyHex)
+        let sender = try OutboundSession(ssrc: 9, key: key)
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 9, key: key)
+        var secured = try protect(sender, rtpPacket(ssrc: 9, sequence: 1, payload: [1, 2, 3, 4, 5, 6]))
+        secured[14] ^= 0x01
+        #expect(throws: SRTPError.authenticationFailed) { try unprotect(receiver, secured) }
+    }
+
+    @Test("a replayed packet is refused as a replay")
+    func replay() throws {
+        let key = try SRTPKeyMaterial(hex: Self.keyHex)
+        let sender = try OutboundSession(ssrc: 9, key: key)
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 9, key: key)
+        let secured = try protect(sender, rtpPacket(ssrc: 9, sequence: 100, payload: [9, 9, 9]))
+        _ = try unprotect(receiver, secured)
+        #expect(throws: SRTPError.replay) { try unprotect(receiver, secured) }
+    }
+
+    @Test("a packet older than the replay window is refused as replay-old")
+    func replayOld() throws {
+        let key = try SRTPKeyMaterial(hex: Self.keyHex)
+        let sender = try OutboundSession(ssrc: 9, key: key)
+        let receiver = try InboundSession(replayWindow: 64)
+        try receiver.addStream(ssrc: 9, key: key)
+        let old = try protect(sender, rtpPacket(ssrc: 9, sequence: 1, payload: [1]))
+        var last: [UInt8] = []
+        for s in 2...200 { last = try protect(sender, rtpPacket(ssrc: 9, sequence: UInt16(s), payload: [1])) }
+        _ = try unprotect(receiver, last)
+        #expect(throws: SRTPError.replayOld) { try unprotect(receiver, old) }
+    }
+
+    @Test("streams are SSRC-specific: each sender's key opens only its own packets")
+    func perSSRCKeys() throws {
+        let keyA = SRTPKeyMaterial.random(), keyB = SRTPKeyMaterial.random()
+        let a = try OutboundSession(ssrc: 0xA, key: keyA)
+        let b = try OutboundSession(ssrc: 0xB, key: keyB)
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 0xA, key: keyA)
+        try receiver.addStream(ssrc: 0xB, key: keyB)
+        let pa = rtpPacket(ssrc: 0xA, sequence: 1, payload: [0xaa])
+        let pb = rtpPacket(ssrc: 0xB, sequence: 1, payload: [0xbb])
+        #expect(try unprotect(receiver, try protect(a, pa)) == pa)
+        #expect(try unprotect(receiver, try protect(b, pb)) == pb)
+        // A packet claiming B's SSRC but made with A's key does not verify.
+        let forged = try protect(try OutboundSession(ssrc: 0xB, key: keyA), rtpPacket(ssrc: 0xB, sequence: 2, payload: [0]))
+        #expect(throws: SRTPError.authenticationFailed) { try unprotect(receiver, forged) }
+        // Unknown and removed SSRCs are named.
+        let pc = try protect(try OutboundSession(ssrc: 0xC, key: keyA), rtpPacket(ssrc: 0xC, sequence: 1, payload: [0]))
+        #expect(throws: SRTPError.unknownSSRC(0xC)) { try unprotect(receiver, pc) }
+        receiver.removeStream(ssrc: 0xA)
+        #expect(throws: SRTPError.unknownSSRC(0xA)) { try unprotect(receiver, try protect(a, rtpPacket(ssrc: 0xA, sequence: 2, payload: [1]))) }
+    }
+
+    @Test("key material parses 60 hex digits and rejects anything else")
+    func keyParsing() throws {
+        let key = try SRTPKeyMaterial(hex: Self.keyHex.uppercased())
+        #expect(key.hex == Self.keyHex)
+        #expect(throws: SRTPError.self) { try SRTPKeyMaterial(hex: "abcd") }
+        #expect(throws: SRTPError.self) { try SRTPKeyMaterial(hex: String(repeating: "zz", count: 30)) }
+        #expect(SRTPKeyMaterial.random().hex != SRTPKeyMaterial.random().hex)
+    }
+
+    @Test("short and garbage packets are refused, not crashed on")
+    func garbage() throws {
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 1, key: SRTPKeyMaterial.random())
+        #expect(throws: SRTPError.malformedPacket) { try unprotect(receiver, [0x80, 0x00]) }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            var junk = (0..<Int.random(in: 12...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            junk[8...11] = [0, 0, 0, 1]
+            #expect(throws: SRTPError.self) { try unprotect(receiver, junk) }
+        }
+    }
+}
