@@ -25,6 +25,9 @@ let package = Package(
         // No pkgConfig: SwiftPM drops ncursesw's -D cflags; the shim defines them.
         .systemLibrary(name: "CNcursesW", providers: [.apt(["libncursesw5-dev"])]),
 
+        // GNU socket and thread calls that Swift's Glibc module leaves out (recvmmsg, sendmmsg).
+        .target(name: "CLinuxShims"),
+
         // Thin typed wrappers, one per C library.
         .target(name: "Opus", dependencies: ["COpus"]),
         .target(name: "SRTP", dependencies: ["CSRTP"]),
@@ -33,7 +36,7 @@ let package = Package(
         // Packet formats only: no I/O, no C.
         .target(name: "ConfabWire"),
         // Jitter buffer, mixer, levels, devices and the media engine.
-        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA"]),
+        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
 
         .executableTarget(
             name: "confab",

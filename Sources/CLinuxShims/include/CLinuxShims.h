@@ -1,0 +1,21 @@
+#ifndef CONFAB_CLINUXSHIMS_H
+#define CONFAB_CLINUXSHIMS_H
+// GNU extensions Swift's Glibc module does not expose (it is built without
+// _GNU_SOURCE): batched datagram I/O and thread names. This header must not
+// define _GNU_SOURCE itself, or its system types would clash with Glibc's.
+#include <sys/socket.h>
+
+/// Layout-identical to the GNU `struct mmsghdr` (checked in shims.c).
+typedef struct {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+} confab_mmsghdr;
+
+/// The corresponding C function is `recvmmsg` (no timeout).
+int confab_recvmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int flags);
+/// The corresponding C function is `sendmmsg`.
+int confab_sendmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int flags);
+/// Names the calling thread (15 characters show); `pthread_setname_np`.
+int confab_set_thread_name(const char *name);
+
+#endif

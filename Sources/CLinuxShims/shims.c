@@ -1,0 +1,20 @@
+#define _GNU_SOURCE 1
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include "CLinuxShims.h"
+
+_Static_assert(sizeof(confab_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+_Static_assert(offsetof(confab_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
+
+int confab_recvmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int flags) {
+    return recvmmsg(fd, (struct mmsghdr *)messages, count, flags, NULL);
+}
+
+int confab_sendmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
+
+int confab_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}

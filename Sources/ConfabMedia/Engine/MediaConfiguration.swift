@@ -1,0 +1,23 @@
+import ConfabWire
+import Opus
+import SRTP
+
+/// How the media engine encodes, packetises and plays out.
+public struct MediaConfiguration: Sendable, Equatable {
+    /// Frame length [ms]: 20 by default, 10 for lower delay at a higher packet rate.
+    public var frameMs = 20
+    public var encoder = Opus.EncoderSettings()
+    /// RTP payload type for Opus (dynamic, RFC 7587 §7); 111 as in most WebRTC offers.
+    public var payloadType: UInt8 = OpusRTP.defaultPayloadType
+    /// RFC 8285 id that carries the RFC 6464 audio level.
+    public var audioLevelExtensionID: UInt8 = AudioLevel.defaultExtensionID
+    public var jitter = JitterBufferConfiguration()
+    public var profile: SRTPProfile = .aes128CmHmacSha1_80
+    /// Try SCHED_FIFO for the audio threads (needs CAP_SYS_NICE; silently normal otherwise).
+    public var realtimeThreads = false
+
+    public init() {}
+
+    public var frameSamples: Int { AudioFormat.samples(forMs: frameMs) }
+    public var frameNanoseconds: UInt64 { UInt64(frameMs) * 1_000_000 }
+}

@@ -1,0 +1,187 @@
+// The receive path's network side, on the network thread.
+//
+//   UDPSocket (poll ▶ recvmmsg batch) ─▶ checks: size, RTP version, RTCP? ─▶ SSRC known?
+//   ─▶ SRTP unprotect (in place; tag and replay checked) ─▶ RTP parse, payload type
+//   ─▶ PacketRing ─▶ play-out thread
+//
+// Everything dropped is counted by reason and nothing else happens: a hostile
+// datagram costs a few comparisons and, at worst, one HMAC.
+import ConfabWire
+import SRTP
+import Synchronization
+
+/// Why datagrams were accepted or dropped, readable from any thread.
+public final class ReceiverStats: Sendable {
+    public let datagrams = Atomic<Int>(0)
+    /// Decrypted RTP handed to play-out.
+    public let accepted = Atomic<Int>(0)
+    /// Too short, not RTP version 2, or a header that does not parse.
+    public let malformed = Atomic<Int>(0)
+    /// Larger than the largest media datagram we accept.
+    public let oversized = Atomic<Int>(0)
+    /// An SSRC with no stream (no key was given for it).
+    public let unknownSSRC = Atomic<Int>(0)
+    /// SRTP tag did not verify: wrong key or tampering.
+    public let authenticationFailures = Atomic<Int>(0)
+    /// SRTP replay protection refused it (seen before or older than the window).
+    public let replays = Atomic<Int>(0)
+    /// A payload type other than the one configured for Opus.
+    public let unknownPayloadType = Atomic<Int>(0)
+    /// RTCP (not used yet) and other non-RTP datagrams (STUN, DTLS…).
+    public let ignored = Atomic<Int>(0)
+    public init() {}
+
+    /// A plain copy of the counters.
+    public var snapshot: ReceiverCounters {
+        ReceiverCounters(
+            datagrams: datagrams.load(ordering: .relaxed), accepted: accepted.load(ordering: .relaxed),
+            malformed: malformed.load(ordering: .relaxed), oversized: oversized.load(ordering: .relaxed),
+            unknownSSRC: unknownSSRC.load(ordering: .relaxed),
+            authenticationFailures: authenticationFailures.load(ordering: .relaxed),
+            replays: replays.load(ordering: .relaxed), unknownPayloadType: unknownPayloadType.load(ordering: .relaxed),
+            ignored: ignored.load(ordering: .relaxed))
+    }
+}
+
+public struct ReceiverCounters: Sendable, Equatable, Codable {
+    public var datagrams, accepted, malformed, oversized, unknownSSRC, authenticationFailures, replays, unknownPayloadType, ignored: Int
+}
+
+public final class MediaReceiver: @unchecked Sendable {
+    public let stats = ReceiverStats()
+    public let ring: PacketRing
+    /// The largest datagram accepted as media [bytes].
+    public static let maxDatagramBytes = 1_500
+
+    private let configuration: MediaConfiguration
+    private let socket: UDPSocket
+    private let batch = DatagramBatch(capacity: 32, bufferSize: 2_048)
+    private let srtp: InboundSession
+    private let running = Atomic<Bool>(true)
+    private var thread: MediaThread?
+
+    /// Stream changes wait here until the network thread applies them between
+    /// batches; `pendingGeneration` lets the thread see that cheaply.
+    private enum StreamChange {
+        case add(UInt32, SRTPKeyMaterial)
+        case remove(UInt32)
+    }
+    private let pendingChanges = Mutex<[StreamChange]>([])
+    private let pendingGeneration = Atomic<Int>(0)
+    private var appliedGeneration = 0
+
+    public init(socket: UDPSocket, ring: PacketRing, configuration: MediaConfiguration) throws(SRTPError) {
+        self.socket = socket
+        self.ring = ring
+        self.configuration = configuration
+        srtp = try InboundSession()
+    }
+
+    /// Accepts SRTP from `ssrc` with `key` from now on.
+    public func addStream(ssrc: UInt32, key: SRTPKeyMaterial) {
+        pendingChanges.withLock { $0.append(.add(ssrc, key)) }
+        pendingGeneration.add(1, ordering: .releasing)
+    }
+
+    /// Stops accepting `ssrc` (its packets count as unknown SSRC afterwards).
+    public func removeStream(ssrc: UInt32) {
+        pendingChanges.withLock { $0.append(.remove(ssrc)) }
+        pendingGeneration.add(1, ordering: .releasing)
+    }
+
+    public func start() {
+        thread = MediaThread(name: "confab-network", realtime: configuration.realtimeThreads) { [self] in run() }
+    }
+
+    public func stop() {
+        running.store(false, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+    }
+
+    private func run() {
+        while running.load(ordering: .relaxed) {
+            applyStreamChanges()
+            guard let count = try? socket.receive(into: batch, timeoutMs: 20) else {
+                MonotonicClock.sleep(until: MonotonicClock.nanoseconds() + 5_000_000)
+                continue
+            }
+            for i in 0..<count {
+                handle(batch.datagram(i), truncated: batch.wasTruncated(i), arrival: MonotonicClock.nanoseconds())
+            }
+        }
+    }
+
+    /// Applies stream changes made by other threads (libsrtp sessions are single-threaded).
+    public func applyStreamChanges() {
+        let generation = pendingGeneration.load(ordering: .acquiring)
+        guard generation != appliedGeneration else { return }
+        appliedGeneration = generation
+        let changes = pendingChanges.withLock { changes in
+            defer { changes.removeAll() }
+            return changes
+        }
+        for change in changes {
+            switch change {
+            case .add(let ssrc, let key):
+                try? srtp.addStream(ssrc: ssrc, key: key)
+            case .remove(let ssrc):
+                srtp.removeStream(ssrc: ssrc)
+            }
+        }
+    }
+
+    /// Checks, decrypts and queues one datagram. Public for benchmarks and tests.
+    @inline(__always)
+    public func handle(_ datagram: UnsafeMutableRawBufferPointer, truncated: Bool, arrival: UInt64) {
+        stats.datagrams.add(1, ordering: .relaxed)
+        guard !truncated, datagram.count <= Self.maxDatagramBytes else {
+            stats.oversized.add(1, ordering: .relaxed)
+            return
+        }
+        guard datagram.count >= 12 else {
+            stats.malformed.add(1, ordering: .relaxed)
+            return
+        }
+        // RFC 7983 §7: only 128…191 is RTP/RTCP; RFC 5761 §4: 192…223 in byte 2 is RTCP.
+        let first = datagram[0], second = datagram[1]
+        guard first >= 128 && first <= 191 else {
+            if first < 128 {
+                stats.ignored.add(1, ordering: .relaxed)
+            } else {
+                stats.malformed.add(1, ordering: .relaxed)
+            }
+            return
+        }
+        if second >= 192 && second <= 223 {
+            stats.ignored.add(1, ordering: .relaxed)
+            return
+        }
+        let length: Int
+        do {
+            length = try srtp.unprotect(datagram, length: datagram.count)
+        } catch {
+            switch error {
+            case .authenticationFailed: stats.authenticationFailures.add(1, ordering: .relaxed)
+            case .replay, .replayOld: stats.replays.add(1, ordering: .relaxed)
+            case .unknownSSRC: stats.unknownSSRC.add(1, ordering: .relaxed)
+            default: stats.malformed.add(1, ordering: .relaxed)
+            }
+            return
+        }
+        let rtp = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
+        guard let packet = try? RTPPacket.parse(rtp) else {
+            stats.malformed.add(1, ordering: .relaxed)
+            return
+        }
+        guard packet.payloadType == configuration.payloadType else {
+            stats.unknownPayloadType.add(1, ordering: .relaxed)
+            return
+        }
+        let header = ReceivedPacketHeader(ssrc: packet.ssrc, sequenceNumber: packet.sequenceNumber,
+                                          timestamp: packet.timestamp, arrivalNanoseconds: arrival)
+        if ring.push(header, payload: UnsafeRawBufferPointer(rebasing: rtp[packet.payloadRange])) {
+            stats.accepted.add(1, ordering: .relaxed)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+// The send path, on the capture thread.
+//
+//   AudioSource.read (ALSA period, or paced by the clock) ─▶ level (RFC 6464) + VAD
+//   ─▶ Opus encode (written straight after the RTP header) ─▶ RTP header + audio-level extension
+//   ─▶ SRTP protect (in place) ─▶ UDPSocket.send
+//
+// The capture thread is also the sender: sendto on a non-blocking socket never
+// waits, so handing frames to another thread would only add a hop of latency.
+// Everything it touches is allocated in `init`; a frame allocates nothing.
+import ConfabWire
+import Opus
+import SRTP
+import Synchronization
+
+/// Counters of the send path, readable from any thread.
+public final class SenderStats: Sendable {
+    public let framesCaptured = Atomic<Int>(0)
+    public let packetsSent = Atomic<Int>(0)
+    public let bytesSent = Atomic<Int>(0)
+    /// Frames not sent: muted, or silent under DTX.
+    public let framesSuppressed = Atomic<Int>(0)
+    /// sendto refused (full buffer, unreachable peer).
+    public let sendFailures = Atomic<Int>(0)
+    public init() {}
+}
+
+public final class MediaSender: @unchecked Sendable {
+    public let ssrc: UInt32
+    public let stats = SenderStats()
+    /// The microphone's smoothed level 0…100 for the UI, and whether the VAD hears voice.
+    public let micLevel = Atomic<Int>(0)
+    public let voiceActive = Atomic<Bool>(false)
+    /// While set, nothing is sent (the clock and sequence go on, so receivers see a pause, not a loss).
+    public let muted = Atomic<Bool>(false)
+    /// Set when the source has ended or failed; `failure` says why if it failed.
+    public let finished = Atomic<Bool>(false)
+    private let failureText = Mutex<String?>(nil)
+    public var failure: String? { failureText.withLock { $0 } }
+
+    private let configuration: MediaConfiguration
+    private let source: AudioSource
+    private let socket: UDPSocket
+    private let destination: SocketAddress
+    private let encoder: Opus.Encoder
+    private let srtp: OutboundSession
+    private let pcm: UnsafeMutableBufferPointer<Int16>
+    private let packet: UnsafeMutableRawBufferPointer
+    private var vad = VoiceActivityDetector()
+    private var smoother = LevelSmoother()
+    private var sequenceNumber: UInt16
+    private var timestamp: UInt32
+    private var startOfTalkspurt = true
+    private let running = Atomic<Bool>(true)
+    private var thread: MediaThread?
+
+    /// Prepares the send path. The key must be fresh for this SSRC (RFC 3711 §9.1).
+    public init(source: AudioSource, socket: UDPSocket, destination: SocketAddress, ssrc: UInt32,
+                key: SRTPKeyMaterial, configuration: MediaConfiguration) throws {
+        self.source = source
+        self.socket = socket
+        self.destination = destination
+        self.ssrc = ssrc
+        self.configuration = configuration
+        encoder = try Opus.Encoder(settings: configuration.encoder)
+        srtp = try OutboundSession(ssrc: ssrc, key: key)
+        pcm = .allocate(capacity: configuration.frameSamples)
+        pcm.initialize(repeating: 0)
+        packet = .allocate(byteCount: 1_500 + SRTPLibrary.maxTrailerLength, alignment: 16)
+        // RFC 3550 §5.1: sequence number and timestamp start at random values.
+        sequenceNumber = UInt16.random(in: 0...UInt16.max)
+        timestamp = UInt32.random(in: 0...UInt32.max)
+    }
+
+    deinit {
+        pcm.deallocate()
+        packet.deallocate()
+    }
+
+    /// Starts the capture thread.
+    public func start() {
+        thread = MediaThread(name: "confab-capture", realtime: configuration.realtimeThreads) { [self] in run() }
+    }
+
+    /// Stops the capture thread and waits for it.
+    public func stop() {
+        running.store(false, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+    }
+
+    private func run() {
+        let frameNs = configuration.frameNanoseconds
+        var deadline = MonotonicClock.nanoseconds()
+        while running.load(ordering: .relaxed) {
+            if !source.isClocked {
+                // Files and generators have no clock: release one frame per frame time.
+                deadline += frameNs
+                let now = MonotonicClock.nanoseconds()
+                if deadline + 10 * frameNs < now { deadline = now }  // resync after a stall
+                MonotonicClock.sleep(until: deadline)
+            }
+            let count: Int
+            do {
+                count = try source.read(into: pcm)
+            } catch {
+                failureText.withLock { $0 = error.description }
+                break
+            }
+            if count == 0 { break }
+            if count < pcm.count {
+                UnsafeMutableBufferPointer(rebasing: pcm[count...]).update(repeating: 0)
+            }
+            sendFrame()
+            if count < pcm.count { break }
+        }
+        finished.store(true, ordering: .releasing)
+    }
+
+    /// Sends one frame from outside the capture loop (benchmarks, tests).
+    /// `samples.count` must be the configured frame size.
+    public func sendFrame(_ samples: UnsafeBufferPointer<Int16>) {
+        precondition(samples.count == pcm.count, "a frame is \(pcm.count) samples")
+        _ = pcm.update(fromContentsOf: samples)
+        sendFrame()
+    }
+
+    /// Encodes, packetises, protects and sends the frame in `pcm`.
+    @inline(__always)
+    func sendFrame() {
+        stats.framesCaptured.add(1, ordering: .relaxed)
+        let frame = UnsafeBufferPointer(pcm)
+        let dBov = LevelMeter.dBov(frame)
+        let voice = vad.process(levelDBov: dBov, frameMs: configuration.frameMs)
+        micLevel.store(smoother.update(level: LevelMeter.uiLevel(dBov: dBov), frameMs: configuration.frameMs), ordering: .relaxed)
+        voiceActive.store(voice, ordering: .relaxed)
+        defer { timestamp &+= UInt32(pcm.count) }
+
+        if muted.load(ordering: .relaxed) {
+            stats.framesSuppressed.add(1, ordering: .relaxed)
+            startOfTalkspurt = true
+            return
+        }
+        var extensions = HeaderExtensionList()
+        try? extensions.append(audioLevel: AudioLevel(dBov: dBov, voiceActivity: voice), id: configuration.audioLevelExtensionID)
+        let headerLength = RTPPacket.headerLength(extensions: extensions)
+        // Encode straight into place after the header; the writer leaves it there.
+        let payloadArea = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<1_400])
+        guard let payloadLength = try? encoder.encode(frame, into: payloadArea) else {
+            stats.sendFailures.add(1, ordering: .relaxed)
+            return
+        }
+        if configuration.encoder.dtx && payloadLength <= 2 {
+            // libopus' DTX says nothing is worth sending for this frame.
+            stats.framesSuppressed.add(1, ordering: .relaxed)
+            startOfTalkspurt = true
+            return
+        }
+        let header = RTPHeaderFields(marker: startOfTalkspurt, payloadType: configuration.payloadType,
+                                     sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
+        let payload = UnsafeRawBufferPointer(rebasing: packet[headerLength..<(headerLength + payloadLength)])
+        guard let rtpLength = try? RTPPacket.write(header: header, extensions: extensions, payload: payload, into: packet),
+              let srtpLength = try? srtp.protect(packet, length: rtpLength) else {
+            stats.sendFailures.add(1, ordering: .relaxed)
+            return
+        }
+        startOfTalkspurt = false
+        sequenceNumber &+= 1
+        if socket.send(UnsafeRawBufferPointer(rebasing: packet[0..<srtpLength]), to: destination) {
+            stats.packetsSent.add(1, ordering: .relaxed)
+            stats.bytesSent.add(srtpLength, ordering: .relaxed)
+        } else {
+            stats.sendFailures.add(1, ordering: .relaxed)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+// The receive path's play-out side, on the play-out thread.
+//
+//   PacketRing.drain ─▶ PlayoutTrack(ssrc).insert         (every tick)
+//   for each track: pull one frame ─▶ Mixer (gain, soft limit) ─▶ AudioSink.write
+//
+// Paced by the sink: a sound card blocks in write at its own clock; files and
+// the null sink are paced by the monotonic clock instead. Tracks come and go
+// through a change list applied between frames, so the mixing loop itself
+// takes no lock and allocates nothing.
+import Synchronization
+
+/// Counters of the play-out side, readable from any thread.
+public final class PlayoutStats: Sendable {
+    public let framesPlayed = Atomic<Int>(0)
+    /// Datagrams for an SSRC no play-out track exists for.
+    public let unroutedPackets = Atomic<Int>(0)
+    public init() {}
+}
+
+public final class PlayoutLoop: @unchecked Sendable {
+    public let stats = PlayoutStats()
+    public let finished = Atomic<Bool>(false)
+    private let failureText = Mutex<String?>(nil)
+    public var failure: String? { failureText.withLock { $0 } }
+
+    private let configuration: MediaConfiguration
+    private let ring: PacketRing
+    private let sink: AudioSink
+    private let mixer: Mixer
+    private let trackFrame: UnsafeMutableBufferPointer<Int16>
+    private let output: UnsafeMutableBufferPointer<Int16>
+    /// The tracks, owned by the play-out thread. Capacity is reserved up front.
+    private var tracks: [PlayoutTrack] = []
+    private let running = Atomic<Bool>(true)
+    private var thread: MediaThread?
+
+    private enum TrackChange {
+        case add(PlayoutTrack)
+        case remove(UInt32)
+    }
+    private let pendingChanges = Mutex<[TrackChange]>([])
+    private let pendingGeneration = Atomic<Int>(0)
+    private var appliedGeneration = 0
+
+    public init(ring: PacketRing, sink: AudioSink, configuration: MediaConfiguration) {
+        self.ring = ring
+        self.sink = sink
+        self.configuration = configuration
+        mixer = Mixer(frameSamples: configuration.frameSamples)
+        trackFrame = .allocate(capacity: configuration.frameSamples)
+        trackFrame.initialize(repeating: 0)
+        output = .allocate(capacity: configuration.frameSamples)
+        output.initialize(repeating: 0)
+        tracks.reserveCapacity(64)
+    }
+
+    deinit {
+        trackFrame.deallocate()
+        output.deallocate()
+    }
+
+    /// Adds a remote track to play; returns the monitor other threads read.
+    public func addTrack(ssrc: UInt32) throws -> TrackMonitor {
+        let track = try PlayoutTrack(ssrc: ssrc, configuration: configuration.jitter)
+        pendingChanges.withLock { $0.append(.add(track)) }
+        pendingGeneration.add(1, ordering: .releasing)
+        return track.monitor
+    }
+
+    public func removeTrack(ssrc: UInt32) {
+        pendingChanges.withLock { $0.append(.remove(ssrc)) }
+        pendingGeneration.add(1, ordering: .releasing)
+    }
+
+    public func start() {
+        thread = MediaThread(name: "confab-playout", realtime: configuration.realtimeThreads) { [self] in run() }
+    }
+
+    public func stop() {
+        running.store(false, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+    }
+
+    private func run() {
+        let frameNs = configuration.frameNanoseconds
+        var deadline = MonotonicClock.nanoseconds()
+        while running.load(ordering: .relaxed) {
+            if !sink.isClocked {
+                deadline += frameNs
+                let now = MonotonicClock.nanoseconds()
+                if deadline + 10 * frameNs < now { deadline = now }
+                MonotonicClock.sleep(until: deadline)
+            }
+            playOneFrame()
+            do {
+                try sink.write(UnsafeBufferPointer(output))
+            } catch {
+                failureText.withLock { $0 = error.description }
+                break
+            }
+        }
+        finished.store(true, ordering: .releasing)
+    }
+
+    /// Routes waiting packets, pulls a frame from every track and mixes them
+    /// into the output frame. Public for benchmarks and tests.
+    @inline(__always)
+    public func playOneFrame() {
+        applyTrackChanges()
+        ring.drain { header, payload in
+            for track in tracks where track.ssrc == header.ssrc {
+                track.insert(payload: payload, sequenceNumber: header.sequenceNumber,
+                             timestamp: header.timestamp, arrivalNanoseconds: header.arrivalNanoseconds)
+                return
+            }
+            stats.unroutedPackets.add(1, ordering: .relaxed)
+        }
+        mixer.begin()
+        for track in tracks {
+            if track.pull(into: trackFrame, frameMs: configuration.frameMs) {
+                let gain = Float(track.monitor.gainPercent.load(ordering: .relaxed)) / 100
+                mixer.add(UnsafeBufferPointer(trackFrame), gain: gain)
+            }
+        }
+        mixer.finish(into: output)
+        stats.framesPlayed.add(1, ordering: .relaxed)
+    }
+
+    /// The last mixed frame (for tests and benchmarks).
+    public var lastOutput: UnsafeBufferPointer<Int16> { UnsafeBufferPointer(output) }
+
+    private func applyTrackChanges() {
+        let generation = pendingGeneration.load(ordering: .acquiring)
+        guard generation != appliedGeneration else { return }
+        appliedGeneration = generation
+        let changes = pendingChanges.withLock { changes in
+            defer { changes.removeAll() }
+            return changes
+        }
+        for change in changes {
+            switch change {
+            case .add(let track):
+                tracks.removeAll { $0.ssrc == track.ssrc }
+                tracks.append(track)
+            case .remove(let ssrc):
+                tracks.removeAll { $0.ssrc == ssrc }
+            }
+        }
+    }
+}

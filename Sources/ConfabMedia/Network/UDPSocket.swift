@@ -1,0 +1,241 @@
+// A UDP socket for the media path, straight on the POSIX calls.
+//
+//   send: one datagram per sendto (the capture thread, per frame)
+//   receive: poll ▶ recvmmsg batch (the network thread) ▶ caller's buffers
+//
+// Why not SwiftNIO here: its datagram channel allocates an envelope and a
+// ByteBuffer per packet and delivers on an event loop; the media path must
+// allocate nothing per frame and runs on its own threads. The calls live in
+// this one file, each checked, EINTR retried in one place (STYLE.md item 2).
+import CLinuxShims
+import Glibc
+
+/// An IPv4 or IPv6 address and port.
+public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
+    fileprivate var storage = sockaddr_storage()
+    fileprivate var length: socklen_t = 0
+
+    public init(storage: sockaddr_storage, length: socklen_t) {
+        self.storage = storage
+        self.length = length
+    }
+
+    /// Resolves `host` (a literal or a name) and `port` with getaddrinfo.
+    public init(host: String, port: Int) throws(SocketError) {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw .resolution("cannot resolve \(host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(result) }
+        withUnsafeMutableBytes(of: &storage) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
+        }
+        length = first.pointee.ai_addrlen
+    }
+
+    /// Parses "HOST:PORT" or "[V6]:PORT".
+    public init(parsing text: String) throws(SocketError) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw .resolution("expected [IPv6]:PORT, got \(text)") }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw .resolution("expected HOST:PORT, got \(text)") }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portText), (1...65535).contains(port), !host.isEmpty else {
+            throw .resolution("expected HOST:PORT with a port 1-65535, got \(text)")
+        }
+        try self.init(host: String(host), port: port)
+    }
+
+    public var family: Int32 { Int32(storage.ss_family) }
+
+    public var port: Int {
+        var copy = storage
+        // sin_port and sin6_port both sit at offset 2, in network byte order.
+        return withUnsafeBytes(of: &copy) { Int(UInt16(bigEndian: $0.loadUnaligned(fromByteOffset: 2, as: UInt16.self))) }
+    }
+
+    public var description: String {
+        var copy = storage
+        var text = [UInt8](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let ok: Bool = withUnsafeBytes(of: &copy) { raw in
+            text.withUnsafeMutableBufferPointer { out in
+                // sin6_addr sits at offset 8, sin_addr at offset 4.
+                let (family, offset) = self.family == AF_INET6 ? (AF_INET6, 8) : (AF_INET, 4)
+                return inet_ntop(family, raw.baseAddress.map { $0 + offset }, out.baseAddress, socklen_t(out.count)) != nil
+            }
+        }
+        let host = ok ? String(decoding: text.prefix { $0 != 0 }, as: UTF8.self) : "?"
+        return family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
+        guard a.length == b.length else { return false }
+        var x = a.storage, y = b.storage
+        return withUnsafeBytes(of: &x) { xa in
+            withUnsafeBytes(of: &y) { ya in memcmp(xa.baseAddress!, ya.baseAddress!, Int(a.length)) == 0 }
+        }
+    }
+}
+
+public enum SocketError: Error, Equatable, CustomStringConvertible {
+    case resolution(String)
+    case system(operation: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .resolution(let why): return why
+        case .system(let op, let code): return "\(op): \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// Received datagrams land in caller-owned buffers, `batch` at a time.
+public final class DatagramBatch: @unchecked Sendable {
+    public let capacity: Int
+    public let bufferSize: Int
+    fileprivate let storage: UnsafeMutableRawBufferPointer
+    fileprivate let messages: UnsafeMutableBufferPointer<confab_mmsghdr>
+    fileprivate let vectors: UnsafeMutableBufferPointer<iovec>
+    fileprivate let addresses: UnsafeMutableBufferPointer<sockaddr_storage>
+    /// Datagrams filled by the last receive.
+    public fileprivate(set) var count = 0
+
+    public init(capacity: Int = 32, bufferSize: Int = 2_048) {
+        self.capacity = capacity
+        self.bufferSize = bufferSize
+        storage = .allocate(byteCount: capacity * bufferSize, alignment: 16)
+        messages = .allocate(capacity: capacity)
+        vectors = .allocate(capacity: capacity)
+        addresses = .allocate(capacity: capacity)
+        addresses.initialize(repeating: sockaddr_storage())
+        for i in 0..<capacity {
+            vectors[i] = iovec(iov_base: storage.baseAddress! + i * bufferSize, iov_len: bufferSize)
+            messages[i] = confab_mmsghdr()
+        }
+    }
+
+    deinit {
+        storage.deallocate()
+        messages.deallocate()
+        vectors.deallocate()
+        addresses.deallocate()
+    }
+
+    /// The bytes of datagram `index`, writable (SRTP decrypts in place).
+    @inline(__always)
+    public func datagram(_ index: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: storage.baseAddress! + index * bufferSize, count: min(bufferSize, Int(messages[index].msg_len)))
+    }
+
+    /// Whether datagram `index` was larger than the buffer (and so cut short).
+    @inline(__always)
+    public func wasTruncated(_ index: Int) -> Bool {
+        messages[index].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 || Int(messages[index].msg_len) > bufferSize
+    }
+
+    @inline(__always)
+    public func source(_ index: Int) -> SocketAddress {
+        SocketAddress(storage: addresses[index], length: messages[index].msg_hdr.msg_namelen)
+    }
+
+    fileprivate func prepare() {
+        for i in 0..<capacity {
+            messages[i].msg_hdr = msghdr(
+                msg_name: UnsafeMutableRawPointer(addresses.baseAddress! + i),
+                msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size),
+                msg_iov: vectors.baseAddress! + i, msg_iovlen: 1,
+                msg_control: nil, msg_controllen: 0, msg_flags: 0)
+            messages[i].msg_len = 0
+        }
+    }
+}
+
+public final class UDPSocket: @unchecked Sendable {
+    public let descriptor: Int32
+    public let localAddress: SocketAddress
+
+    /// Binds a UDP socket to `host:port` (port 0 picks a free one).
+    public init(bindTo host: String = "127.0.0.1", port: Int = 0) throws(SocketError) {
+        let wanted = try SocketAddress(host: host, port: port)
+        let fd = socket(wanted.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .system(operation: "socket", errno: errno) }
+        var address = wanted
+        let bound = withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, address.length) }
+        }
+        guard bound == 0 else {
+            let code = errno
+            close(fd)
+            throw .system(operation: "bind \(host):\(port)", errno: code)
+        }
+        // Room for bursts while the network thread is descheduled.
+        var size: Int32 = 1 << 20
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        descriptor = fd
+        localAddress = SocketAddress(storage: local, length: length)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends one datagram. A full send buffer (EAGAIN) or an unreachable peer
+    /// (ECONNREFUSED from an earlier ICMP) drops this datagram, as UDP would.
+    @inline(__always)
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
+        var address = destination
+        while true {
+            let sent = withUnsafePointer(to: &address.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, address.length)
+                }
+            }
+            if sent >= 0 { return true }
+            if errno == EINTR { continue }
+            return false
+        }
+    }
+
+    /// Waits up to `timeoutMs` for datagrams and reads as many as fit into
+    /// `batch` (recvmmsg). Returns how many arrived (0 on timeout).
+    public func receive(into batch: DatagramBatch, timeoutMs: Int32) throws(SocketError) -> Int {
+        batch.count = 0
+        var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&pfd, 1, timeoutMs)
+            if ready > 0 { break }
+            if ready == 0 { return 0 }
+            if errno == EINTR { continue }
+            throw .system(operation: "poll", errno: errno)
+        }
+        batch.prepare()
+        while true {
+            let n = confab_recvmmsg(descriptor, batch.messages.baseAddress, UInt32(batch.capacity), Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC))
+            if n >= 0 {
+                batch.count = Int(n)
+                return Int(n)
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, ECONNREFUSED: return 0
+            default: throw .system(operation: "recvmmsg", errno: errno)
+            }
+        }
+    }
+}

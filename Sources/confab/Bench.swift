@@ -1,0 +1,7 @@
+import ArgumentParser
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Confab's speed (run on a release build: make bench).",
+        subcommands: [BenchMedia.self])
+}
