@@ -96,6 +96,8 @@ public final class JitterBuffer: @unchecked Sendable {
         var length = 0
         var samples = 0
         var hasFEC = false
+        /// The SILK VAD flag: false for packets the sender's encoder judged silent.
+        var voiced = true
     }
 
     private let mask: Int
@@ -172,7 +174,7 @@ public final class JitterBuffer: @unchecked Sendable {
     /// packets are counted and dropped.
     public func insert(payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, arrivalSamples: Int64) {
         guard let source = payload.baseAddress, payload.count > 0, payload.count <= configuration.maxPayloadBytes,
-              let samples = try? Opus.sampleCount(of: payload) else {
+              let samples = try? Opus.sampleCount(of: payload), samples > 0, samples <= Opus.maxFrameSamples else {
             stats.invalid += 1
             return
         }
@@ -208,7 +210,7 @@ public final class JitterBuffer: @unchecked Sendable {
         let start = slot * configuration.maxPayloadBytes
         UnsafeMutableRawBufferPointer(rebasing: payloads[start..<(start + payload.count)]).copyMemory(from: UnsafeRawBufferPointer(start: source, count: payload.count))
         slots[slot] = Slot(occupied: true, sequence: sequence, timestamp: ts, length: payload.count,
-                           samples: samples, hasFEC: Opus.hasFEC(payload))
+                           samples: samples, hasFEC: Opus.hasFEC(payload), voiced: Self.isVoiced(payload))
         stats.received += 1
         if sequence > newestSequence {
             newestSequence = sequence
@@ -222,8 +224,17 @@ public final class JitterBuffer: @unchecked Sendable {
         guard hasFirstPacket else { return .silence(samples: wantedSamples) }
         if !playing {
             // Pre-buffer up to the target before starting (or restarting after a pause).
-            guard let first = lowestHeldSlot(), bufferedFrom(first) >= targetSamples else {
+            guard var first = lowestHeldSlot(), bufferedFrom(first) >= targetSamples else {
                 return .silence(samples: wantedSamples)
+            }
+            // After a stall, a backlog may have piled up: start no more than
+            // one frame above target rather than replaying stale audio.
+            while bufferedFrom(first) > targetSamples + slots[first].samples {
+                let stale = slots[first].sequence
+                slots[first].occupied = false
+                stats.droppedForDelay += 1
+                guard let next = lowestHeldSlot(), slots[next].sequence > stale else { break }
+                first = next
             }
             nextSequence = slots[first].sequence
             playoutTimestamp = slots[first].timestamp
@@ -248,7 +259,7 @@ public final class JitterBuffer: @unchecked Sendable {
             nextSequence += 1
             playoutTimestamp = packet.timestamp + Int64(packet.samples)
             lastFrameSamples = packet.samples
-            if shouldDropForDelay() {
+            if shouldDropForDelay(voiced: packet.voiced) {
                 stats.droppedForDelay += 1
                 return .skip(slot: slot, samples: packet.samples)
             }
@@ -318,17 +329,29 @@ public final class JitterBuffer: @unchecked Sendable {
 
     private func bufferedFrom(_ slot: Int) -> Int { Int(newestEnd - slots[slot].timestamp) }
 
-    private func shouldDropForDelay() -> Bool {
-        // Drop a frame only after holding two frames above target for half a second,
-        // so a single burst does not throw audio away.
-        if bufferedSamples > targetSamples + 2 * lastFrameSamples {
+    /// Drops a frame once the buffer has held two frames above target for
+    /// 200 ms, preferring frames the sender's VAD marked silent; far above
+    /// target (four frames) it drops voiced frames too, every 60 ms.
+    private func shouldDropForDelay(voiced: Bool) -> Bool {
+        let excess = bufferedSamples - targetSamples
+        if excess > 2 * lastFrameSamples {
             aboveTargetFrames += 1
         } else {
             aboveTargetFrames = 0
         }
-        guard aboveTargetFrames * lastFrameSamples >= 24_000 else { return false }
+        // Far above target, catch up faster: a frame every 60 ms rather than 200 ms.
+        let farAbove = excess > 4 * lastFrameSamples
+        guard aboveTargetFrames * lastFrameSamples >= (farAbove ? 2_880 : 9_600) else { return false }
+        guard !voiced || farAbove else { return false }
         aboveTargetFrames = 0
         return true
+    }
+
+    /// The SILK VAD flag (RFC 6716 §4.2.3): the first bit of the first frame.
+    /// CELT-only packets have none, so they count as voiced.
+    private static func isVoiced(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard payload.count >= 2, payload[0] >> 3 < 16, payload[0] & 0x3 < 2 else { return true }
+        return payload[1] & 0x80 != 0
     }
 
     /// The buffer ran dry: aim one frame higher (the jitter window will keep it there if it was no fluke).
@@ -376,7 +399,12 @@ public final class JitterBuffer: @unchecked Sendable {
         let floor = configuration.minimumDelayMs * 48
         let cap = configuration.maximumDelayMs * 48
         let computed = min(cap, max(floor, wanted))
-        // Rise at once; fall slowly so a quiet second does not undo a learnt jitter.
-        targetSamples = computed >= targetSamples ? computed : max(computed, targetSamples - 48)
+        // Rise at once; fall gradually (a quarter of the gap, at least 5 ms, per
+        // 16 packets) so one calm second does not undo a learnt jitter.
+        if computed >= targetSamples {
+            targetSamples = computed
+        } else {
+            targetSamples = max(computed, targetSamples - max(240, (targetSamples - computed) / 4))
+        }
     }
 }
