@@ -31,8 +31,9 @@ public enum PacketKind: Sendable, Hashable, BitwiseCopyable {
     /// ``classify(firstByte:)`` on a datagram; an empty one is `.unknown`.
     @inline(__always)
     public static func classify(_ datagram: UnsafeRawBufferPointer) -> PacketKind {
-        guard let first = datagram.first else { return .unknown }
-        return classify(firstByte: first)
+        // Index rather than `.first`: the generic Collection path allocates in debug builds.
+        guard !datagram.isEmpty else { return .unknown }
+        return classify(firstByte: datagram[0])
     }
 }
 

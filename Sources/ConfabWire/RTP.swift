@@ -23,6 +23,10 @@
 // Flow: UDP datagram ─▶ `RTPPacket.parse` (offsets only) ─▶ jitter buffer or the
 // SFU forwarder. Encoder output ─▶ `RTPPacket.write` into a reused send buffer ─▶
 // SRTP protect ─▶ UDP. Neither direction allocates.
+//
+// Written by hand rather than taken from a package: the audio path needs
+// parsing over borrowed bytes with typed errors and no heap work per packet
+// (DESIGN.md, "Audio runs on its own threads").
 
 /// Why an RTP packet was rejected by ``RTPPacket/parse(_:)``.
 public enum RTPParseError: Error, Sendable, Hashable {
