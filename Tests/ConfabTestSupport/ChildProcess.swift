@@ -4,48 +4,87 @@ import Glibc
 
 /// A process started by a test, with its output collected to files (so a
 /// chatty child can never block on a full pipe) and a hard time limit.
+///
+/// Spawned with posix_spawn and an empty signal mask: Foundation's `Process`
+/// on Linux starts children with most signals blocked, so SIGINT (how
+/// GStreamer's `-e` and confab finish cleanly) would never arrive.
 public final class ChildProcess: @unchecked Sendable {
-    public let process = Process()
+    public let pid: pid_t
     private let outputPath: String
     private let errorPath: String
+    private var exitStatus: Int32?
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         let id = UUID().uuidString
         outputPath = NSTemporaryDirectory() + "confab-child-\(id).out"
         errorPath = NSTemporaryDirectory() + "confab-child-\(id).err"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, executable, &actions, &attributes, argv, env)
+        guard status == 0 else { throw ToolError("cannot start \(executable): \(String(cString: strerror(status)))") }
+        pid = child
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if exitStatus == nil {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
         try? FileManager.default.removeItem(atPath: outputPath)
         try? FileManager.default.removeItem(atPath: errorPath)
     }
 
     /// Sends SIGINT (how GStreamer's `-e` and confab finish cleanly).
     public func interrupt() {
-        if process.isRunning { kill(process.processIdentifier, SIGINT) }
+        if exitStatus == nil { kill(pid, SIGINT) }
     }
 
-    /// Waits up to `seconds`; kills the process if it is still running then. Returns its exit status.
+    /// Waits up to `seconds`; kills the process if it is still running then.
+    /// Returns its exit status, or -signal if a signal ended it.
     @discardableResult
     public func wait(seconds: Double) -> Int32 {
+        if let exitStatus { return exitStatus }
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return -9
+        var status: Int32 = 0
+        while true {
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid { break }
+            if Date() >= deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                exitStatus = -9
+                return -9
+            }
+            usleep(20_000)
         }
-        return process.terminationStatus
+        // WIFEXITED / WEXITSTATUS / WTERMSIG by hand: they are macros.
+        let result = status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
+        exitStatus = result
+        return result
     }
 
     public var standardOutput: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }

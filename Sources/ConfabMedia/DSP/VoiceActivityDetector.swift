@@ -12,6 +12,12 @@
 // steady sound that never pauses does end up as "noise" after a while, which is
 // the point. The absolute threshold keeps a near-silent line from ever counting
 // as speech however low the floor goes.
+//
+// The trade-off at start: the floor begins at a quiet room's −70 dBov, so a sound
+// that is already there when the detector starts counts as voice until the
+// floor has crept up to it (a −43 dBov hiss: about 18 s at 1 dB/s). A rise
+// fast enough to learn it sooner would also swallow long talk-spurts, and a
+// hiss below the −50 dBov threshold never counts anyway.
 
 /// Knobs for `VoiceActivityDetector`, with defaults that suit 10–20 ms frames.
 public struct VoiceActivityConfiguration: Sendable, Equatable {
@@ -31,7 +37,7 @@ public struct VoiceActivityConfiguration: Sendable, Equatable {
         marginDb: Double = 9,
         absoluteThresholdDBov: Double = -50,
         hangoverMs: Int = 200,
-        floorRiseDbPerSecond: Double = 0.5,
+        floorRiseDbPerSecond: Double = 1,
         initialFloorDBov: Double = -70
     ) {
         self.marginDb = marginDb

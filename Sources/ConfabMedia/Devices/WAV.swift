@@ -12,10 +12,12 @@
 // float subformat GUID. Unknown chunks are skipped, honouring the pad byte after
 // an odd-sized chunk (RIFF: chunks are word aligned). The reader is lenient
 // where streaming writers are sloppy: the RIFF size is ignored, and a data size
-// of 0 or 0xFFFFFFFF (left by GStreamer's wavenc, sox and others writing to a
-// pipe or killed before they finalise) or one larger than the file means "to
-// the end of the file". Anything it cannot make sense of is a typed
-// `AudioDeviceError.format`, never a trap.
+// of 0, 0xFFFFFFFF, or anything larger than the file means "to the end of the
+// file". Writers that cannot seek back leave such sizes: sox writing to a pipe
+// puts 0x7FFFF000, a GStreamer wavenc pipeline killed before EOS leaves
+// 0x7FFF0000, others 0 or 0xFFFFFFFF (all checked against real files).
+// Anything it cannot make sense of is a typed `AudioDeviceError.format`, never
+// a trap.
 //
 // The resampler interpolates linearly. That is fine for test signals and
 // speech prompts, but not audiophile: downsampling aliases (no low-pass) and
@@ -48,6 +50,14 @@ public struct WAVFileInfo: Sendable, Equatable {
     public var frameCount: Int
 
     public var durationSeconds: Double { Double(frameCount) / Double(sampleRate) }
+
+    public init(encoding: Encoding, sampleRate: Int, channels: Int, bitsPerSample: Int, frameCount: Int) {
+        self.encoding = encoding
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.bitsPerSample = bitsPerSample
+        self.frameCount = frameCount
+    }
 }
 
 /// Whole-file helpers for tests and tools (the engine uses the device classes).
@@ -352,11 +362,11 @@ public enum WAVFile {
     }
 }
 
-func lastErrorText() -> String {
+private func lastErrorText() -> String {
     String(cString: strerror(errno))
 }
 
-extension AudioDeviceError {
+fileprivate extension AudioDeviceError {
     /// The same error with the file it concerns named at the front.
     func prefixed(with path: String) -> AudioDeviceError {
         switch self {

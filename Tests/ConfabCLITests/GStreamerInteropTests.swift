@@ -1,0 +1,107 @@
+import ConfabMedia
+import ConfabTestSupport
+import Foundation
+import Testing
+
+/// SRTP parameters GStreamer's srtpenc/srtpdec are told, matching confab's `--key`.
+private let gstCrypto = "srtp-cipher=(string)aes-128-icm, srtp-auth=(string)hmac-sha1-80, srtcp-cipher=(string)aes-128-icm, srtcp-auth=(string)hmac-sha1-80"
+
+func randomKeyHex() -> String {
+    (0..<30).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+}
+
+/// Speech from espeak-ng as a 48 kHz mono WAV, and its samples.
+func makeSpeech(in dir: TempDirectory, text: String) throws -> (path: String, samples: [Int16]) {
+    let path = dir.file("speech.wav")
+    try Speech.espeak(text: text, to: path)
+    return (path, try WAVFile.read(path: path))
+}
+
+struct ReceiveJSON: Decodable {
+    struct Jitter: Decodable { var received, lost, recoveredByFEC, concealed: Int }
+    struct Network: Decodable { var authenticationFailures, replays, accepted: Int }
+    var jitter: Jitter
+    var network: Network
+}
+
+@Suite("Interop with GStreamer (an independent SRTP/Opus implementation)", .serialized)
+struct GStreamerInteropTests {
+    let gst: String
+    init() throws { gst = try Tools.find("gst-launch-1.0", package: "gstreamer1.0-tools") }
+
+    @Test("confab rtp send → GStreamer srtpdec/opusdec decodes the same speech")
+    func confabToGStreamer() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let speech = try makeSpeech(in: dir, text: "GStreamer hears what confab sends.")
+        let key = randomKeyHex(), ssrc: UInt32 = 0x00C0_FFEE, port = freeUDPPort()
+        let received = dir.file("gst-out.wav")
+        let receiver = try ChildProcess(gst, ["-e", "udpsrc", "port=\(port)",
+            "caps=application/x-srtp, media=(string)audio, clock-rate=(int)48000, encoding-name=(string)OPUS, payload=(int)111, ssrc=(uint)\(ssrc), srtp-key=(buffer)\(key), \(gstCrypto)",
+            "!", "srtpdec", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!",
+            "audio/x-raw,format=S16LE,channels=1,rate=48000", "!", "wavenc", "!", "filesink", "location=\(received)"])
+        Thread.sleep(forTimeInterval: 1.0)
+        let sender = try ChildProcess(BuiltProducts.confab, ["rtp", "send", "--to", "127.0.0.1:\(port)", "--key", key,
+                                                            "--ssrc", "\(ssrc)", "--input", speech.path, "--bitrate", "48000"])
+        #expect(sender.wait(seconds: 20) == 0, "confab rtp send: \(sender.standardError)")
+        Thread.sleep(forTimeInterval: 0.5)
+        receiver.interrupt()
+        #expect(receiver.wait(seconds: 10) == 0, "gst-launch: \(receiver.standardError)")
+        let output = try WAVFile.read(path: received)
+        let match = SignalComparison.align(reference: speech.samples, received: output, maxLagSamples: 48_000)
+        #expect(match.correlation >= 0.9, "correlation \(match.correlation)")
+    }
+
+    @Test("GStreamer srtpenc/rtpopuspay → confab rtp receive decodes the same speech")
+    func gstreamerToConfab() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let speech = try makeSpeech(in: dir, text: "Confab hears what GStreamer sends.")
+        let key = randomKeyHex(), ssrc: UInt32 = 0xBEEF, port = freeUDPPort()
+        let output = dir.file("confab-out.wav")
+        let seconds = Double(speech.samples.count) / 48_000 + 2.5
+        let receiver = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1",
+                                                              "--key", key, "--ssrc", "\(ssrc)", "--output", output,
+                                                              "--duration", String(seconds), "--json"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let sender = try ChildProcess(gst, gstSender(wav: speech.path, ssrc: ssrc, key: key, port: port))
+        #expect(sender.wait(seconds: 20) == 0, "gst-launch: \(sender.standardError)")
+        #expect(receiver.wait(seconds: seconds + 10) == 0, "confab rtp receive: \(receiver.standardError)")
+        let stats = try JSONDecoder().decode(ReceiveJSON.self, from: Data(receiver.standardOutput.utf8))
+        #expect(stats.jitter.received >= Int(Double(speech.samples.count) / 960) - 2)
+        #expect(stats.network.authenticationFailures == 0)
+        let decoded = try WAVFile.read(path: output)
+        let match = SignalComparison.align(reference: speech.samples, received: decoded, maxLagSamples: 96_000)
+        #expect(match.correlation >= 0.9, "correlation \(match.correlation)")
+    }
+
+    @Test("a wrong key: every packet fails authentication and no audio comes out")
+    func wrongKey() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let speech = try makeSpeech(in: dir, text: "Nobody should hear this.")
+        let ssrc: UInt32 = 77, port = freeUDPPort()
+        let output = dir.file("confab-out.wav")
+        let receiver = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1",
+                                                              "--key", randomKeyHex(), "--ssrc", "\(ssrc)", "--output", output,
+                                                              "--duration", "3", "--json"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let sender = try ChildProcess(gst, gstSender(wav: speech.path, ssrc: ssrc, key: randomKeyHex(), port: port))
+        #expect(sender.wait(seconds: 20) == 0)
+        #expect(receiver.wait(seconds: 15) == 0, "confab rtp receive: \(receiver.standardError)")
+        let stats = try JSONDecoder().decode(ReceiveJSON.self, from: Data(receiver.standardOutput.utf8))
+        #expect(stats.network.authenticationFailures >= 50)
+        #expect(stats.network.accepted == 0)
+        #expect(stats.jitter.received == 0)
+        let decoded = try WAVFile.read(path: output)
+        #expect(!decoded.isEmpty)
+        #expect(decoded.allSatisfy { $0 == 0 })
+    }
+
+    private func gstSender(wav: String, ssrc: UInt32, key: String, port: Int) -> [String] {
+        ["-q", "filesrc", "location=\(wav)", "!", "wavparse", "!", "audioconvert", "!", "audioresample", "!",
+         "opusenc", "frame-size=20", "bitrate=48000", "!", "rtpopuspay", "pt=111", "ssrc=\(ssrc)", "!",
+         "srtpenc", "key=\(key)", "rtp-cipher=aes-128-icm", "rtp-auth=hmac-sha1-80",
+         "rtcp-cipher=aes-128-icm", "rtcp-auth=hmac-sha1-80", "!", "udpsink", "host=127.0.0.1", "port=\(port)"]
+    }
+}

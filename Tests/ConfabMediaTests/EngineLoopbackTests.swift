@@ -1,0 +1,118 @@
+import ConfabMedia
+import ConfabTestSupport
+import Foundation
+import SRTP
+import Testing
+
+/// Headless ALSA through the `file` plugin over `null` (DESIGN.md): capture
+/// reads `in.raw`, play-out writes `out.raw`, both through real alsa-lib.
+func writeALSAConfig(in directory: TempDirectory) throws -> String {
+    let path = directory.file("asound.conf")
+    let config = """
+    pcm.cap { type file slave.pcm { type null } file "\(directory.file("cap-tap.raw"))" infile "\(directory.file("in.raw"))" format "raw" perm 0644 }
+    pcm.play { type file slave.pcm { type null } file "\(directory.file("out.raw"))" format "raw" perm 0644 }
+    """
+    try config.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+func readRaw(_ path: String) throws -> [Int16] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return data.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+}
+
+@Suite("Media engine end to end", .serialized)
+struct EngineLoopbackTests {
+    @Test("speech captured from ALSA arrives at the other engine's ALSA output, matching, with its delay measured")
+    func speechThroughTwoEngines() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let speechWAV = dir.file("speech.wav")
+        try Speech.espeak(text: "Confab carries this sentence from one engine to another over real sockets.", to: speechWAV)
+        var speech = try WAVFile.read(path: speechWAV)
+        // Half a second of silence after the speech, so the tail is played out too.
+        speech += [Int16](repeating: 0, count: 24_000)
+        try speech.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: dir.file("in.raw"))) }
+        let alsaConfig = try writeALSAConfig(in: dir)
+
+        var configuration = MediaConfiguration()
+        configuration.encoder.bitrate = 48_000
+        let key = SRTPKeyMaterial.random()
+        let ssrc: UInt32 = 0x5EED_0001
+
+        let listener = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        let sink = try ALSAPlaybackSink(pcmName: "play", configFile: alsaConfig)
+        #expect(sink.isClocked == false)
+        let playoutStart = MonotonicClock.nanoseconds()
+        listener.startReceiving(sink: sink)
+        let track = try listener.addRemoteTrack(ssrc: ssrc, key: key)
+
+        let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        let source = try ALSACaptureSource(pcmName: "cap", configFile: alsaConfig)
+        let captureStart = MonotonicClock.nanoseconds()
+        let sender = try talker.startSending(source: source, ssrc: ssrc, key: key, to: listener.socket.localAddress)
+
+        let seconds = Double(speech.count) / 48_000 + 0.3
+        Thread.sleep(forTimeInterval: seconds)
+        // Levels are live while it plays (checked before the end).
+        talker.stop()
+        Thread.sleep(forTimeInterval: 0.2)
+        listener.stop()
+        sink.close()
+
+        let stats = track.stats
+        #expect(sender.stats.packetsSent.load(ordering: .relaxed) >= Int(seconds * 50) - 10)
+        #expect(listener.receiver.stats.snapshot.authenticationFailures == 0)
+        #expect(stats.lost == 0)
+
+        let output = try readRaw(dir.file("out.raw"))
+        let match = SignalComparison.align(reference: Array(speech[0..<(speech.count - 24_000)]), received: output, maxLagSamples: 48_000)
+        // Mouth-to-ear through both engines: the lag in the output, less the
+        // head start the play-out thread had over the capture thread.
+        let headStartMs = Double(captureStart - playoutStart) / 1_000_000
+        let delayMs = Double(match.lagSamples) / 48 - headStartMs
+        print("engine loopback: correlation \(String(format: "%.3f", match.correlation)), mouth-to-ear \(String(format: "%.1f", delayMs)) ms (jitter buffer target \(stats.targetDelayMs) ms)")
+        #expect(match.correlation >= 0.9)
+        #expect(delayMs > 0 && delayMs < 150)
+    }
+
+    @Test("a receiver with the wrong key counts authentication failures and plays nothing")
+    func wrongKeyPlaysNothing() throws {
+        let configuration = MediaConfiguration()
+        let listener = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        let sink = NullSink()
+        listener.startReceiving(sink: sink)
+        let track = try listener.addRemoteTrack(ssrc: 7, key: SRTPKeyMaterial.random())
+        let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        try talker.startSending(source: ToneSource(frequencyHz: 440, durationSeconds: 0.5), ssrc: 7, key: SRTPKeyMaterial.random(),
+                            to: listener.socket.localAddress)
+        Thread.sleep(forTimeInterval: 0.8)
+        talker.stop()
+        listener.stop()
+        #expect(listener.receiver.stats.snapshot.authenticationFailures >= 20)
+        #expect(listener.receiver.stats.snapshot.accepted == 0)
+        #expect(track.stats.received == 0)
+        #expect(track.level.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("the level of a remote speaker rises while it talks and falls after")
+    func remoteLevel() throws {
+        let configuration = MediaConfiguration()
+        let key = SRTPKeyMaterial.random()
+        let listener = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        listener.startReceiving(sink: NullSink())
+        let track = try listener.addRemoteTrack(ssrc: 9, key: key)
+        let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        let sender = try talker.startSending(source: ToneSource(frequencyHz: 300, amplitude: 0.3, durationSeconds: 0.6), ssrc: 9, key: key,
+                                         to: listener.socket.localAddress)
+        Thread.sleep(forTimeInterval: 0.4)
+        let during = track.level.load(ordering: .relaxed)
+        #expect(sender.micLevel.load(ordering: .relaxed) >= 70)
+        Thread.sleep(forTimeInterval: 1.0)
+        let after = track.level.load(ordering: .relaxed)
+        talker.stop()
+        listener.stop()
+        #expect(during >= 70)
+        #expect(after <= 5)
+    }
+}
