@@ -33,9 +33,18 @@ test: deps
 bench: release
 	.build/release/confab bench media
 
+# Until the terminal front lands: a loopback call on this machine. One sender
+# talks a speech-like signal, one receiver writes what it hears to demo-out.wav.
 demo: build
-	@echo "make demo: the terminal front arrives with issue 5; meanwhile see README (confab rtp send/receive)."
-	.build/debug/confab --help
+	@key=$$(od -An -N30 -tx1 /dev/urandom | tr -d ' \n'); \
+	port=$$((20000 + RANDOM % 20000)); \
+	echo "make demo: a 6-second SRTP/Opus call over loopback on port $$port"; \
+	.build/debug/confab rtp receive --port $$port --bind 127.0.0.1 --key $$key --ssrc 0xC0FFEE \
+		--output demo-out.wav --duration 6 & \
+	sleep 0.5; \
+	.build/debug/confab rtp send --to 127.0.0.1:$$port --key $$key --ssrc 0xC0FFEE --input speech --duration 5; \
+	wait; \
+	echo "make demo: what the receiver heard is in demo-out.wav"
 
 clean:
 	rm -rf .build

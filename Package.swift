@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "confab",
             dependencies: [
-                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA",
+                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]

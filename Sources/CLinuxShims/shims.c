@@ -1,4 +1,5 @@
 #define _GNU_SOURCE 1
+#include <execinfo.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -17,4 +18,10 @@ int confab_sendmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int fl
 
 int confab_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+void confab_write_backtrace(int fd) {
+    void *frames[32];
+    int depth = backtrace(frames, 32);
+    backtrace_symbols_fd(frames, depth, fd);
 }

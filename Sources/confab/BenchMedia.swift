@@ -1,5 +1,363 @@
+// `confab bench media`: the per-frame cost of the media paths, in one run, so
+// ratios compare like with like on a noisy machine.
+//
+//   raw opus_encode ─┐                        raw opus_decode ─┐
+//   send path  (capture frame → encode → RTP → SRTP → sendto)  │
+//                    └─ ratio ≤ 1.15          receive path (unprotect → ring → jitter buffer → decode → mix)
+//                                                              └─ ratio ≤ 1.25
+//   SRTP protect / unprotect alone; heap allocations per frame in steady state (target 0).
 import ArgumentParser
+import CLinuxShims
+import ConfabMedia
+import ConfabWire
+import Foundation
+import Glibc
+import MallocInterposerSwift
+import Opus
+import SRTP
+
 struct BenchMedia: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "media", abstract: "Per-frame cost of the media paths.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "media",
+        abstract: "Per-frame cost of Opus, SRTP and the engine's send and receive paths, and allocations per frame.",
+        discussion: "Run it on a release build (make bench). Each figure is the best of --rounds rounds of --frames frames.")
+
+    @Option(help: "Frames per round (20 ms each).")
+    var frames = 2_000
+
+    @Option(help: "Rounds; the best round counts (the machine is noisy).")
+    var rounds = 5
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard frames >= 200 else { throw ValidationError("--frames must be at least 200") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+    }
+
+    func run() throws {
+        let counting = AllocationCounter.ensureActive()
+        let results = try MediaBenchmark(frames: frames, rounds: rounds).run(countAllocations: counting)
+        if json {
+            print(try results.jsonLine())
+        } else {
+            print(results.table)
+        }
+    }
+}
+
+/// Heap allocation counting needs the interposer preloaded; `confab bench`
+/// re-executes itself with LD_PRELOAD once when it is not.
+enum AllocationCounter {
+    static func ensureActive() -> Bool {
+        if works() { return true }
+        guard ProcessInfo.processInfo.environment["CONFAB_BENCH_REEXEC"] == nil else { return false }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let library = executable.deletingLastPathComponent().appendingPathComponent("libMallocInterposerSwift.so").path
+        guard FileManager.default.fileExists(atPath: library) else { return false }
+        setenv("LD_PRELOAD", library, 1)
+        setenv("CONFAB_BENCH_REEXEC", "1", 1)
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv(executable.path, arguments)
+        return false  // execv returned: it failed; measure without counting
+    }
+
+    private static func works() -> Bool {
+        // Call malloc through a pointer from dlsym: the optimiser deletes a
+        // malloc/free pair it can see (and knows strdup too).
+        typealias MallocFunction = @convention(c) (Int) -> UnsafeMutableRawPointer?
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc") else { return false }
+        let opaqueMalloc = unsafeBitCast(symbol, to: MallocFunction.self)
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.hook()
+        let p = opaqueMalloc(64)
+        MallocInterposerSwift.unhook()
+        free(p)
+        return MallocInterposerSwift.getStatistics().mallocCount > 0
+    }
+
+    /// With CONFAB_BENCH_TRACE_ALLOCATIONS=N, the first N counted allocations
+    /// print a raw backtrace to stderr (symbolise with addr2line) — how a new
+    /// per-frame allocation is found.
+    nonisolated(unsafe) static var tracesLeft = 0
+    nonisolated(unsafe) static var tracing = false
+
+    static func count(_ body: () -> Void) -> Int {
+        if let text = ProcessInfo.processInfo.environment["CONFAB_BENCH_TRACE_ALLOCATIONS"], let n = Int(text) {
+            confab_write_backtrace(-1)  // loads the unwinder before counting starts
+            tracesLeft = n
+            MallocInterposerSwift.setAllocationHook { _ in
+                guard !AllocationCounter.tracing, AllocationCounter.tracesLeft > 0 else { return }
+                AllocationCounter.tracing = true
+                AllocationCounter.tracesLeft -= 1
+                write(2, "allocation:\n", 12)
+                confab_write_backtrace(2)
+                AllocationCounter.tracing = false
+            }
+        }
+        defer { MallocInterposerSwift.setAllocationHook(nil) }
+        MallocInterposerSwift.reset()
+        MallocInterposerSwift.hook()
+        body()
+        MallocInterposerSwift.unhook()
+        return MallocInterposerSwift.getStatistics().mallocCount
+    }
+}
+
+struct MediaBenchResults: Codable {
+    var frames: Int
+    var rounds: Int
+    var opusEncodeNs: Double
+    var opusDecodeNs: Double
+    var srtpProtectNs: Double
+    var srtpUnprotectNs: Double
+    var sendPathNs: Double
+    var receivePathNs: Double
+    var sendRatio: Double
+    var receiveRatio: Double
+    /// nil when the allocation counter could not be loaded.
+    var sendAllocationsPerFrame: Double?
+    var receiveAllocationsPerFrame: Double?
+    /// Allocations inside one libsrtp2 protect / unprotect call (its crypto backend's).
+    var srtpProtectAllocations: Double?
+    var srtpUnprotectAllocations: Double?
+    /// What Confab's own code allocates per frame: the path less libsrtp2's share.
+    var engineSendAllocationsPerFrame: Double? {
+        guard let path = sendAllocationsPerFrame, let srtp = srtpProtectAllocations else { return nil }
+        return path - srtp
+    }
+    var engineReceiveAllocationsPerFrame: Double? {
+        guard let path = receiveAllocationsPerFrame, let srtp = srtpUnprotectAllocations else { return nil }
+        return path - srtp
+    }
+    var opusVersion: String
+    var srtpVersion: String
+
+    var table: String {
+        func us(_ ns: Double) -> String { String(format: "%8.2f µs", ns / 1_000) }
+        func allocations(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "not measured (interposer not loaded)" }
+        return """
+        confab bench media — \(frames) frames × \(rounds) rounds (best round), 20 ms mono frames at 48 kHz
+        \(opusVersion), libsrtp \(srtpVersion)
+
+          raw opus_encode                 \(us(opusEncodeNs)) / frame
+          raw opus_decode                 \(us(opusDecodeNs)) / frame
+          SRTP protect                    \(us(srtpProtectNs)) / packet
+          SRTP unprotect                  \(us(srtpUnprotectNs)) / packet
+          send path (encode→RTP→SRTP→UDP) \(us(sendPathNs)) / frame   = \(String(format: "%.3f", sendRatio)) × encode  (target ≤ 1.15)
+          receive path per track          \(us(receivePathNs)) / frame   = \(String(format: "%.3f", receiveRatio)) × decode  (target ≤ 1.25)
+            (unprotect → ring → jitter buffer → decode → mix)
+          heap allocations / frame        send \(allocations(sendAllocationsPerFrame)), receive \(allocations(receiveAllocationsPerFrame))  (target 0)
+            of which inside libsrtp2      protect \(allocations(srtpProtectAllocations)), unprotect \(allocations(srtpUnprotectAllocations))
+            Confab's own code             send \(allocations(engineSendAllocationsPerFrame)), receive \(allocations(engineReceiveAllocationsPerFrame))
+        """
+    }
+}
+
+/// The measurements. Every path works on the same speech-like frames.
+struct MediaBenchmark {
+    let frames: Int
+    let rounds: Int
+
+    func run(countAllocations: Bool) throws -> MediaBenchResults {
+        let configuration = MediaConfiguration()
+        let frameSamples = configuration.frameSamples
+        // Speech-like PCM, made once.
+        let source = SpeechLikeSource(seed: 3)
+        var pcm = [Int16](repeating: 0, count: frames * frameSamples)
+        _ = try pcm.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+
+        // Raw Opus: encode every frame, keeping the packets for decoding.
+        var packets: [[UInt8]] = []
+        var encodeNs = Double.infinity
+        for _ in 0..<rounds {
+            let encoder = try Opus.Encoder(settings: configuration.encoder)
+            var output = [UInt8](repeating: 0, count: Opus.maxPacketBytes)
+            var kept: [[UInt8]] = []
+            kept.reserveCapacity(frames)
+            var elapsed: UInt64 = 0
+            try pcm.withUnsafeBufferPointer { all in
+                try output.withUnsafeMutableBytes { out in
+                    for f in 0..<frames {
+                        let frame = UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)])
+                        let start = MonotonicClock.nanoseconds()
+                        let n = try encoder.encode(frame, into: out)
+                        elapsed += MonotonicClock.nanoseconds() - start
+                        kept.append(Array(out[0..<n]))
+                    }
+                }
+            }
+            encodeNs = min(encodeNs, Double(elapsed) / Double(frames))
+            packets = kept
+        }
+
+        var decodeNs = Double.infinity
+        for _ in 0..<rounds {
+            let decoder = try Opus.Decoder()
+            var out = [Int16](repeating: 0, count: Opus.maxFrameSamples)
+            let start = MonotonicClock.nanoseconds()
+            try out.withUnsafeMutableBufferPointer { pcmOut in
+                for packet in packets {
+                    _ = try packet.withUnsafeBytes { try decoder.decode($0, into: pcmOut) }
+                }
+            }
+            decodeNs = min(decodeNs, Double(MonotonicClock.nanoseconds() - start) / Double(frames))
+        }
+
+        // The send path, for real: MediaSender to a UDP socket on loopback. A
+        // second pass captures the datagrams for the receive path.
+        let sink = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+        let key = SRTPKeyMaterial.random()
+        let ssrc: UInt32 = 0xBE7C_4000
+        var sendNs = Double.infinity
+        var sendAllocations: Double?
+        for round in 0..<rounds {
+            let socket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+            let sender = try MediaSender(source: SilenceSource(), socket: socket, destination: sink.localAddress,
+                                         ssrc: ssrc, key: key, configuration: configuration)
+            pcm.withUnsafeBufferPointer { all in
+                func frame(_ f: Int) -> UnsafeBufferPointer<Int16> {
+                    UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)])
+                }
+                let warmUp = 100
+                for f in 0..<warmUp { sender.sendFrame(frame(f)) }
+                let start = MonotonicClock.nanoseconds()
+                for f in warmUp..<frames { sender.sendFrame(frame(f)) }
+                sendNs = min(sendNs, Double(MonotonicClock.nanoseconds() - start) / Double(frames - warmUp))
+                if countAllocations && round == 0 {
+                    let counted = AllocationCounter.count { for f in 0..<frames { sender.sendFrame(frame(f)) } }
+                    sendAllocations = Double(counted) / Double(frames)
+                }
+            }
+            _ = drain(sink)
+        }
+
+        // Capture one stream of real SRTP datagrams.
+        let captureSocket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+        let capturer = try MediaSender(source: SilenceSource(), socket: captureSocket, destination: sink.localAddress,
+                                       ssrc: ssrc, key: key, configuration: configuration)
+        var datagrams: [[UInt8]] = []
+        pcm.withUnsafeBufferPointer { all in
+            for f in 0..<frames {
+                capturer.sendFrame(UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)]))
+                datagrams += drain(sink)
+            }
+        }
+        guard datagrams.count == frames else { throw CommandFailure("captured \(datagrams.count) of \(frames) datagrams") }
+
+        // SRTP alone, on the same packets (unprotected copies re-protected).
+        var protectNs = Double.infinity, unprotectNs = Double.infinity
+        var protectAllocations: Double?, unprotectAllocations: Double?
+        for round in 0..<rounds {
+            let inbound = try InboundSession()
+            try inbound.addStream(ssrc: ssrc, key: key)
+            var plain: [[UInt8]] = []
+            plain.reserveCapacity(frames)
+            var work = [UInt8](repeating: 0, count: 2_048)
+            var elapsed: UInt64 = 0
+            try work.withUnsafeMutableBytes { buffer in
+                for datagram in datagrams {
+                    datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    let start = MonotonicClock.nanoseconds()
+                    let n = try inbound.unprotect(buffer, length: datagram.count)
+                    elapsed += MonotonicClock.nanoseconds() - start
+                    plain.append(Array(buffer[0..<n]))
+                }
+                if countAllocations && round == 0 {
+                    // The same stream again on a fresh session, counted (steady state, not a first packet).
+                    let countedInbound = try InboundSession()
+                    try countedInbound.addStream(ssrc: ssrc, key: key)
+                    let counted = AllocationCounter.count {
+                        for datagram in datagrams {
+                            datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                            _ = try? countedInbound.unprotect(buffer, length: datagram.count)
+                        }
+                    }
+                    unprotectAllocations = Double(counted) / Double(frames)
+                }
+            }
+            unprotectNs = min(unprotectNs, Double(elapsed) / Double(frames))
+            let outbound = try OutboundSession(ssrc: ssrc, key: key)
+            elapsed = 0
+            try work.withUnsafeMutableBytes { buffer in
+                for packet in plain {
+                    packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    let start = MonotonicClock.nanoseconds()
+                    _ = try outbound.protect(buffer, length: packet.count)
+                    elapsed += MonotonicClock.nanoseconds() - start
+                }
+                if countAllocations && round == 0 {
+                    let countedOutbound = try OutboundSession(ssrc: ssrc, key: key)
+                    let counted = AllocationCounter.count {
+                        for packet in plain {
+                            packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                            _ = try? countedOutbound.protect(buffer, length: packet.count)
+                        }
+                    }
+                    protectAllocations = Double(counted) / Double(frames)
+                }
+            }
+            protectNs = min(protectNs, Double(elapsed) / Double(frames))
+        }
+
+        // The receive path for one remote track: what the network and play-out
+        // threads do per frame, driven on this thread with a steady 20 ms clock.
+        var receiveNs = Double.infinity
+        var receiveAllocations: Double?
+        for round in 0..<rounds {
+            let socket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+            let ring = PacketRing()
+            let receiver = try MediaReceiver(socket: socket, ring: ring, configuration: configuration)
+            let playout = PlayoutLoop(ring: ring, sink: NullSink(), configuration: configuration)
+            receiver.addStream(ssrc: ssrc, key: key)
+            receiver.applyStreamChanges()
+            _ = try playout.addTrack(ssrc: ssrc)
+            var work = [UInt8](repeating: 0, count: 2_048)
+            work.withUnsafeMutableBytes { buffer in
+                func step(_ f: Int) {
+                    let datagram = datagrams[f]
+                    datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    receiver.handle(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<datagram.count]), truncated: false,
+                                    arrival: UInt64(f) * 20_000_000)
+                    playout.playOneFrame()
+                }
+                let warmUp = 100
+                for f in 0..<warmUp { step(f) }
+                let measured = frames - warmUp
+                let start = MonotonicClock.nanoseconds()
+                if countAllocations && round == 0 {
+                    let counted = AllocationCounter.count { for f in warmUp..<frames { step(f) } }
+                    receiveAllocations = Double(counted) / Double(measured)
+                } else {
+                    for f in warmUp..<frames { step(f) }
+                    receiveNs = min(receiveNs, Double(MonotonicClock.nanoseconds() - start) / Double(measured))
+                }
+            }
+            guard receiver.stats.snapshot.accepted == frames else {
+                throw CommandFailure("receive path accepted \(receiver.stats.snapshot.accepted) of \(frames) datagrams")
+            }
+        }
+        if rounds == 1 && countAllocations {
+            throw CommandFailure("use at least 2 rounds: the first one counts allocations")
+        }
+
+        return MediaBenchResults(
+            frames: frames, rounds: rounds, opusEncodeNs: encodeNs, opusDecodeNs: decodeNs,
+            srtpProtectNs: protectNs, srtpUnprotectNs: unprotectNs, sendPathNs: sendNs, receivePathNs: receiveNs,
+            sendRatio: sendNs / encodeNs, receiveRatio: receiveNs / decodeNs,
+            sendAllocationsPerFrame: sendAllocations, receiveAllocationsPerFrame: receiveAllocations,
+            srtpProtectAllocations: protectAllocations, srtpUnprotectAllocations: unprotectAllocations,
+            opusVersion: Opus.version, srtpVersion: SRTPLibrary.version)
+    }
+
+    /// Reads whatever datagrams are waiting on `socket`.
+    private func drain(_ socket: UDPSocket) -> [[UInt8]] {
+        let batch = DatagramBatch(capacity: 32)
+        var out: [[UInt8]] = []
+        while let n = try? socket.receive(into: batch, timeoutMs: 0), n > 0 {
+            for i in 0..<n { out.append(Array(batch.datagram(i))) }
+        }
+        return out
+    }
 }

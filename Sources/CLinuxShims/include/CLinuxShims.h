@@ -15,6 +15,10 @@ typedef struct {
 int confab_recvmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int flags);
 /// The corresponding C function is `sendmmsg`.
 int confab_sendmmsg(int fd, confab_mmsghdr *messages, unsigned int count, int flags);
+/// Writes the calling thread's stack (raw addresses) to `fd`; allocation-free
+/// after the first call. For `confab bench`'s allocation tracing.
+void confab_write_backtrace(int fd);
+
 /// Names the calling thread (15 characters show); `pthread_setname_np`.
 int confab_set_thread_name(const char *name);
 

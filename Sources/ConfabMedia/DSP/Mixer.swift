@@ -85,24 +85,48 @@ public final class Mixer: @unchecked Sendable {
 
     /// Starts a new output frame: clears the sum and `mixedCount`.
     public func begin() {
-        for i in 0..<frameSamples { accumulator[i] = 0 }
+        // The first `add` overwrites the accumulator, so nothing is cleared here.
         mixedCount = 0
+        peak = 0
     }
+
+    /// The largest |sample| summed so far (an upper bound); below the knee the
+    /// limiter is the identity and `finish` can skip it.
+    private var peak: Float = 0
 
     /// Adds one input frame scaled by `gain` (linear, 1 = unchanged).
     ///
     /// A frame shorter than `frameSamples` contributes silence to the rest; extra
     /// samples of a longer frame are ignored. A non-finite gain counts as 0.
     public func add(_ frame: UnsafeBufferPointer<Int16>, gain: Float = 1) {
+        let first = mixedCount == 0
         mixedCount += 1
-        guard gain.isFinite, gain != 0 else { return }
+        let usable = gain.isFinite ? gain : 0
         let count = Swift.min(frame.count, frameSamples)
-        if gain == 1 {
-            // The common case; also keeps a lone input bit-exact.
-            for i in 0..<count { accumulator[i] += Float(frame[i]) }
-        } else {
-            for i in 0..<count { accumulator[i] += Float(frame[i]) * gain }
+        if first {
+            for i in count..<frameSamples { accumulator[i] = 0 }
         }
+        var framePeak: Int32 = 0
+        if usable == 1 {
+            // The common case; also keeps a lone input bit-exact.
+            if first {
+                for i in 0..<count { accumulator[i] = Float(frame[i]); framePeak = Swift.max(framePeak, abs(Int32(frame[i]))) }
+            } else {
+                for i in 0..<count { accumulator[i] += Float(frame[i]); framePeak = Swift.max(framePeak, abs(Int32(frame[i]))) }
+            }
+        } else if first {
+            for i in 0..<count { accumulator[i] = Float(frame[i]) * usable; framePeak = Swift.max(framePeak, abs(Int32(frame[i]))) }
+        } else {
+            for i in 0..<count { accumulator[i] += Float(frame[i]) * usable; framePeak = Swift.max(framePeak, abs(Int32(frame[i]))) }
+        }
+        peak += Float(framePeak) * Swift.abs(usable)
+    }
+
+    /// `x` moved half a step away from zero: converting that to Int16 (which
+    /// truncates) rounds half away from zero.
+    @inline(__always)
+    private static func halfAway(_ x: Float) -> Float {
+        x + (x < 0 ? -0.5 : 0.5)
     }
 
     /// Writes the limited mix into `output`.
@@ -115,10 +139,17 @@ public final class Mixer: @unchecked Sendable {
             for i in 0..<output.count { output[i] = 0 }
             return
         }
-        for i in 0..<count {
-            // The limiter keeps |y| ≤ 32767, so the conversion cannot trap.
-            let y = limiter.apply(accumulator[i]).rounded()
-            output[i] = Int16(Swift.max(-32767, Swift.min(32767, y)))
+        // Rounding by hand (add ±0.5, truncate): `rounded()` is a libm call per
+        // sample on baseline x86-64, which costs more than the whole mix.
+        if peak <= limiter.knee {
+            // Below the knee the limiter is the identity: convert only.
+            for i in 0..<count { output[i] = Int16(Self.halfAway(accumulator[i])) }
+        } else {
+            for i in 0..<count {
+                // The limiter keeps |y| ≤ 32767, so the conversion cannot trap.
+                let y = Swift.max(-32767, Swift.min(32767, limiter.apply(accumulator[i])))
+                output[i] = Int16(Self.halfAway(y))
+            }
         }
         for i in count..<output.count { output[i] = 0 }
     }
