@@ -134,8 +134,12 @@ struct HostileInputTests {
         talker.stop()
         listener.stop()
         let counters = listener.receiver.stats.snapshot
-        // Every accepted datagram was the real talker's; the junk went under a reason.
-        #expect(counters.accepted == talker.sender?.stats.packetsSent.load(ordering: .relaxed))
+        // Only the real talker's datagrams are accepted (the kernel may drop a few
+        // of them while the socket buffer is full of junk); the junk went under a reason.
+        let sent = talker.sender?.stats.packetsSent.load(ordering: .relaxed) ?? 0
+        #expect(counters.accepted <= sent)
+        #expect(Double(counters.accepted) >= 0.9 * Double(sent))
+        #expect(track.stats.received == counters.accepted)
         #expect(counters.authenticationFailures + counters.malformed + counters.ignored + counters.oversized + counters.unknownSSRC + counters.replays > 40_000)
         #expect(track.stats.received >= 140)
         #expect(track.stats.invalid == 0)
