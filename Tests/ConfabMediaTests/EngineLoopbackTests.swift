@@ -76,6 +76,32 @@ struct EngineLoopbackTests {
         #expect(delayMs > 0 && delayMs < 150)
     }
 
+    @Test("10 ms frames: twice the packets, and the audio still arrives whole")
+    func tenMillisecondFrames() throws {
+        var configuration = MediaConfiguration()
+        configuration.frameMs = 10
+        let key = SRTPKeyMaterial.random()
+        let listener = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let sink = try WAVFileSink(path: dir.file("out.wav"))
+        listener.startReceiving(sink: sink)
+        let track = try listener.addRemoteTrack(ssrc: 10, key: key)
+        let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
+        let sender = try talker.startSending(source: SpeechLikeSource(seed: 5, durationSeconds: 1.5), ssrc: 10, key: key,
+                                             to: listener.socket.localAddress)
+        Thread.sleep(forTimeInterval: 2.0)
+        talker.stop()
+        listener.stop()
+        sink.close()
+        #expect(sender.stats.packetsSent.load(ordering: .relaxed) == 150)
+        #expect(track.stats.received == 150)
+        #expect(track.stats.lost == 0)
+        let reference = try pcmOf(SpeechLikeSource(seed: 5, durationSeconds: 1.5))
+        let match = SignalComparison.align(reference: reference, received: try WAVFile.read(path: dir.file("out.wav")), maxLagSamples: 24_000)
+        #expect(match.correlation >= 0.85, "correlation \(match.correlation)")
+    }
+
     @Test("a receiver with the wrong key counts authentication failures and plays nothing")
     func wrongKeyPlaysNothing() throws {
         let configuration = MediaConfiguration()
@@ -114,5 +140,16 @@ struct EngineLoopbackTests {
         listener.stop()
         #expect(during >= 70)
         #expect(after <= 5)
+    }
+}
+
+/// Everything a finite source produces.
+func pcmOf(_ source: AudioSource) throws -> [Int16] {
+    var all: [Int16] = []
+    var chunk = [Int16](repeating: 0, count: 960)
+    while true {
+        let n = try chunk.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+        all += chunk[0..<n]
+        if n < chunk.count { return all }
     }
 }

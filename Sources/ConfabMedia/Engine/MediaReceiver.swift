@@ -101,11 +101,12 @@ public final class MediaReceiver: @unchecked Sendable {
 
     private func run() {
         while running.load(ordering: .relaxed) {
-            applyStreamChanges()
             guard let count = try? socket.receive(into: batch, timeoutMs: 20) else {
                 MonotonicClock.sleep(until: MonotonicClock.nanoseconds() + 5_000_000)
                 continue
             }
+            // After the wait, so a stream added while we slept is there for its first packet.
+            applyStreamChanges()
             for i in 0..<count {
                 handle(batch.datagram(i), truncated: batch.wasTruncated(i), arrival: MonotonicClock.nanoseconds())
             }

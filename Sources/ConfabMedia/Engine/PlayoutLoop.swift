@@ -100,6 +100,9 @@ public final class PlayoutLoop: @unchecked Sendable {
                 break
             }
         }
+        // Count what arrived but was not played yet, so the final stats are exact.
+        routePendingPackets()
+        for track in tracks { track.publishStats() }
         finished.store(true, ordering: .releasing)
     }
 
@@ -108,14 +111,7 @@ public final class PlayoutLoop: @unchecked Sendable {
     @inline(__always)
     public func playOneFrame() {
         applyTrackChanges()
-        ring.drain { header, payload in
-            for track in tracks where track.ssrc == header.ssrc {
-                track.insert(payload: payload, sequenceNumber: header.sequenceNumber,
-                             timestamp: header.timestamp, arrivalNanoseconds: header.arrivalNanoseconds)
-                return
-            }
-            stats.unroutedPackets.add(1, ordering: .relaxed)
-        }
+        routePendingPackets()
         mixer.begin()
         for track in tracks {
             if track.pull(into: trackFrame, frameMs: configuration.frameMs) {
@@ -125,6 +121,19 @@ public final class PlayoutLoop: @unchecked Sendable {
         }
         mixer.finish(into: output)
         stats.framesPlayed.add(1, ordering: .relaxed)
+    }
+
+    /// Moves every packet waiting in the ring into its track's jitter buffer.
+    @inline(__always)
+    private func routePendingPackets() {
+        ring.drain { header, payload in
+            for track in tracks where track.ssrc == header.ssrc {
+                track.insert(payload: payload, sequenceNumber: header.sequenceNumber,
+                             timestamp: header.timestamp, arrivalNanoseconds: header.arrivalNanoseconds)
+                return
+            }
+            stats.unroutedPackets.add(1, ordering: .relaxed)
+        }
     }
 
     /// The last mixed frame (for tests and benchmarks).

@@ -116,11 +116,16 @@ public final class PlayoutTrack: @unchecked Sendable {
             framesSincePublish = 0
             jitterSum += buffer.stats.jitterMs
             jitterSamples += 1
-            var stats = buffer.stats
-            stats.meanJitterMs = jitterSum / Double(jitterSamples)
-            monitor.publish(stats)
+            publishStats()
         }
         return audible
+    }
+
+    /// Makes the current counters visible to other threads (every 100 ms, and at the end).
+    public func publishStats() {
+        var stats = buffer.stats
+        stats.meanJitterMs = jitterSamples > 0 ? jitterSum / Double(jitterSamples) : stats.jitterMs
+        monitor.publish(stats)
     }
 
     private func decode(slot: Int, samples: Int, into target: UnsafeMutableBufferPointer<Int16>) -> Int {
