@@ -60,15 +60,13 @@ public final class MediaReceiver: @unchecked Sendable {
     private let running = Atomic<Bool>(true)
     private var thread: MediaThread?
 
-    /// Stream changes wait here until the network thread applies them between
-    /// batches; `pendingGeneration` lets the thread see that cheaply.
+    /// Stream changes wait here until the network thread applies them between batches.
     private enum StreamChange {
         case add(UInt32, SRTPKeyMaterial)
         case remove(UInt32)
     }
-    private let pendingChanges = Mutex<[StreamChange]>([])
-    private let pendingGeneration = Atomic<Int>(0)
-    private var appliedGeneration = 0
+    private let changes = ChangeQueue<StreamChange>()
+    private var seenChanges = 0
 
     public init(socket: UDPSocket, ring: PacketRing, configuration: MediaConfiguration) throws(SRTPError) {
         self.socket = socket
@@ -79,14 +77,12 @@ public final class MediaReceiver: @unchecked Sendable {
 
     /// Accepts SRTP from `ssrc` with `key` from now on.
     public func addStream(ssrc: UInt32, key: SRTPKeyMaterial) {
-        pendingChanges.withLock { $0.append(.add(ssrc, key)) }
-        pendingGeneration.add(1, ordering: .releasing)
+        changes.post(.add(ssrc, key))
     }
 
     /// Stops accepting `ssrc` (its packets count as unknown SSRC afterwards).
     public func removeStream(ssrc: UInt32) {
-        pendingChanges.withLock { $0.append(.remove(ssrc)) }
-        pendingGeneration.add(1, ordering: .releasing)
+        changes.post(.remove(ssrc))
     }
 
     public func start() {
@@ -115,14 +111,7 @@ public final class MediaReceiver: @unchecked Sendable {
 
     /// Applies stream changes made by other threads (libsrtp sessions are single-threaded).
     public func applyStreamChanges() {
-        let generation = pendingGeneration.load(ordering: .acquiring)
-        guard generation != appliedGeneration else { return }
-        appliedGeneration = generation
-        let changes = pendingChanges.withLock { changes in
-            defer { changes.removeAll() }
-            return changes
-        }
-        for change in changes {
+        for change in changes.take(since: &seenChanges) {
             switch change {
             case .add(let ssrc, let key):
                 try? srtp.addStream(ssrc: ssrc, key: key)

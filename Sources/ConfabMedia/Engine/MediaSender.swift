@@ -89,16 +89,10 @@ public final class MediaSender: @unchecked Sendable {
     }
 
     private func run() {
-        let frameNs = configuration.frameNanoseconds
-        var deadline = MonotonicClock.nanoseconds()
+        var pacer = FramePacer(frameNanoseconds: configuration.frameNanoseconds)
         while running.load(ordering: .relaxed) {
-            if !source.isClocked {
-                // Files and generators have no clock: release one frame per frame time.
-                deadline += frameNs
-                let now = MonotonicClock.nanoseconds()
-                if deadline + 10 * frameNs < now { deadline = now }  // resync after a stall
-                MonotonicClock.sleep(until: deadline)
-            }
+            // Files and generators have no clock: release one frame per frame time.
+            if !source.isClocked { pacer.waitForNextFrame() }
             let count: Int
             do {
                 count = try source.read(into: pcm)

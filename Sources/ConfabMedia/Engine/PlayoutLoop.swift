@@ -38,9 +38,8 @@ public final class PlayoutLoop: @unchecked Sendable {
         case add(PlayoutTrack)
         case remove(UInt32)
     }
-    private let pendingChanges = Mutex<[TrackChange]>([])
-    private let pendingGeneration = Atomic<Int>(0)
-    private var appliedGeneration = 0
+    private let changes = ChangeQueue<TrackChange>()
+    private var seenChanges = 0
 
     public init(ring: PacketRing, sink: AudioSink, configuration: MediaConfiguration) {
         self.ring = ring
@@ -62,14 +61,12 @@ public final class PlayoutLoop: @unchecked Sendable {
     /// Adds a remote track to play; returns the monitor other threads read.
     public func addTrack(ssrc: UInt32) throws -> TrackMonitor {
         let track = try PlayoutTrack(ssrc: ssrc, configuration: configuration.jitter)
-        pendingChanges.withLock { $0.append(.add(track)) }
-        pendingGeneration.add(1, ordering: .releasing)
+        changes.post(.add(track))
         return track.monitor
     }
 
     public func removeTrack(ssrc: UInt32) {
-        pendingChanges.withLock { $0.append(.remove(ssrc)) }
-        pendingGeneration.add(1, ordering: .releasing)
+        changes.post(.remove(ssrc))
     }
 
     public func start() {
@@ -83,15 +80,9 @@ public final class PlayoutLoop: @unchecked Sendable {
     }
 
     private func run() {
-        let frameNs = configuration.frameNanoseconds
-        var deadline = MonotonicClock.nanoseconds()
+        var pacer = FramePacer(frameNanoseconds: configuration.frameNanoseconds)
         while running.load(ordering: .relaxed) {
-            if !sink.isClocked {
-                deadline += frameNs
-                let now = MonotonicClock.nanoseconds()
-                if deadline + 10 * frameNs < now { deadline = now }
-                MonotonicClock.sleep(until: deadline)
-            }
+            if !sink.isClocked { pacer.waitForNextFrame() }
             playOneFrame()
             do {
                 try sink.write(UnsafeBufferPointer(output))
@@ -140,14 +131,7 @@ public final class PlayoutLoop: @unchecked Sendable {
     public var lastOutput: UnsafeBufferPointer<Int16> { UnsafeBufferPointer(output) }
 
     private func applyTrackChanges() {
-        let generation = pendingGeneration.load(ordering: .acquiring)
-        guard generation != appliedGeneration else { return }
-        appliedGeneration = generation
-        let changes = pendingChanges.withLock { changes in
-            defer { changes.removeAll() }
-            return changes
-        }
-        for change in changes {
+        for change in changes.take(since: &seenChanges) {
             switch change {
             case .add(let track):
                 tracks.removeAll { $0.ssrc == track.ssrc }
