@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "confab", targets: ["confab"]),
         .library(name: "ConfabMedia", targets: ["ConfabMedia"]),
         .library(name: "ConfabWire", targets: ["ConfabWire"]),
+        .library(name: "ConfabProtocol", targets: ["ConfabProtocol"]),
+        .library(name: "ConfabRooms", targets: ["ConfabRooms"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,6 +39,10 @@ let package = Package(
         .target(name: "ConfabWire"),
         // Jitter buffer, mixer, levels, devices and the media engine.
         .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
+        // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
+        .target(name: "ConfabProtocol"),
+        // Roles, permissions and the room state machine: pure, time is passed in.
+        .target(name: "ConfabRooms", dependencies: ["ConfabProtocol"]),
 
         .executableTarget(
             name: "confab",
@@ -53,6 +59,8 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
         .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabTestSupport"]),
+        .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol"]),
+        .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
     ],
     swiftLanguageModes: [.v6]
 )

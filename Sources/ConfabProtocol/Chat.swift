@@ -1,0 +1,138 @@
+// Chat is a numbered room log. The server gives each accepted message an id,
+// the next sequence number of the room and a timestamp, commits it, delivers
+// it to its recipients (the sender included) and only then acknowledges it.
+//
+// Sequence numbers count every message of the room, so a peer that is not a
+// recipient of some messages sees gaps in the numbers it receives: a gap
+// alone is not a loss. What a peer may read back with `chat.history`:
+// broadcasts, and every message it was a recipient of when it was sent.
+
+/// Who a chat message is for.
+public enum ChatTarget: Codable, Hashable, Sendable {
+    /// Everyone in the room, and everyone who joins later (in history).
+    case broadcast
+    /// Every peer holding one of these roles when the message is sent, plus the sender.
+    case roles([RoleName])
+    /// These peers, plus the sender.
+    case peers([PeerID])
+
+    /// The target's kind, as in the JSON `kind` field.
+    public var kind: ChatTargetKind {
+        switch self {
+        case .broadcast: .broadcast
+        case .roles: .roles
+        case .peers: .peers
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind = "kind"
+        case roles = "roles"
+        case peers = "peers"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(ChatTargetKind.self, forKey: .kind) {
+        case .broadcast:
+            self = .broadcast
+        case .roles:
+            let roles = try container.decode([RoleName].self, forKey: .roles)
+            guard roles.count <= ProtocolLimits.maximumChatTargetRoles else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .roles, in: container,
+                    debugDescription: "at most \(ProtocolLimits.maximumChatTargetRoles) roles")
+            }
+            self = .roles(roles)
+        case .peers:
+            let peers = try container.decode([PeerID].self, forKey: .peers)
+            guard peers.count <= ProtocolLimits.maximumChatTargetPeers else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .peers, in: container,
+                    debugDescription: "at most \(ProtocolLimits.maximumChatTargetPeers) peers")
+            }
+            self = .peers(peers)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        switch self {
+        case .broadcast: break
+        case .roles(let roles): try container.encode(roles, forKey: .roles)
+        case .peers(let peers): try container.encode(peers, forKey: .peers)
+        }
+    }
+}
+
+/// The `kind` of a chat target.
+public enum ChatTargetKind: String, Codable, Hashable, Sendable, CaseIterable {
+    case broadcast = "broadcast"
+    case roles = "roles"
+    case peers = "peers"
+}
+
+/// A chat message as the log holds it and recipients receive it.
+public struct ChatMessage: Codable, Hashable, Sendable {
+    public var id: MessageID
+    /// The room-wide sequence number, from 1, increasing by one per message.
+    public var seq: Int
+    /// When the server accepted the message.
+    public var sentAt: Timestamp
+    public var from: PeerID
+    /// The sender's display name when it sent the message, so history reads
+    /// right after the sender renamed itself or left.
+    public var fromName: String
+    /// The sender's role when it sent the message.
+    public var fromRole: RoleName
+    public var target: ChatTarget
+    /// Sanitised text: no control characters or escape sequences, at most
+    /// `ProtocolLimits.maximumChatCharacters`; may hold `\n` line breaks.
+    public var text: String
+
+    public init(
+        id: MessageID, seq: Int, sentAt: Timestamp, from: PeerID, fromName: String,
+        fromRole: RoleName, target: ChatTarget, text: String
+    ) {
+        self.id = id
+        self.seq = seq
+        self.sentAt = sentAt
+        self.from = from
+        self.fromName = fromName
+        self.fromRole = fromRole
+        self.target = target
+        self.text = text
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id = "id"
+        case seq = "seq"
+        case sentAt = "sentAt"
+        case from = "from"
+        case fromName = "fromName"
+        case fromRole = "fromRole"
+        case target = "target"
+        case text = "text"
+    }
+}
+
+/// Some messages of the log, oldest first.
+public struct ChatPage: Codable, Hashable, Sendable {
+    public var messages: [ChatMessage]
+    /// Whether more visible messages lie beyond this page in the direction
+    /// it was read (see `chat.history`).
+    public var hasMore: Bool
+
+    public init(messages: [ChatMessage], hasMore: Bool) {
+        self.messages = messages
+        self.hasMore = hasMore
+    }
+
+    public static let empty = ChatPage(messages: [], hasMore: false)
+
+    private enum CodingKeys: String, CodingKey {
+        case messages = "messages"
+        case hasMore = "hasMore"
+    }
+}

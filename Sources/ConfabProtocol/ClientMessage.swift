@@ -1,0 +1,401 @@
+// Client → server messages. Every one is a request: it carries an `id` the
+// reply repeats. The envelope and the payload share one flat JSON object:
+//
+//   {"v": 1, "type": "chat.send", "id": "c7", "target": {"kind": "broadcast"}, "text": "hi"}
+//    └──────── envelope ────────┘ └──────────────── payload ────────────────┘
+//
+// No payload has a top-level `v`, `type` or `id` key, so the two never collide.
+
+/// A message from a client, with its request id.
+public struct ClientMessage: Hashable, Sendable {
+    public var id: RequestID
+    public var body: ClientBody
+
+    public init(id: RequestID, _ body: ClientBody) {
+        self.id = id
+        self.body = body
+    }
+
+    public var type: ClientMessageType { body.type }
+}
+
+/// What a client asks for. The comment on each case names the reply.
+public enum ClientBody: Hashable, Sendable {
+    /// Join a room with a token → `joined`, or an error (which closes the connection).
+    case join(JoinRequest)
+    /// Come back after a dropped connection → `joined` with `resumed: true`.
+    case resume(ResumeRequest)
+    /// Leave the room → `ok`; the server then closes the connection.
+    case leave
+    /// Send chat → `chat.message` (the sender is a recipient), then `chat.ack`.
+    case sendChat(SendChatRequest)
+    /// Read the chat log → `chat.page`.
+    case fetchHistory(HistoryRequest)
+    /// Change a peer's role, asking it or (with `force`) at once → `ok`.
+    case changeRole(RoleChangeRequest)
+    /// Accept or decline a prompt put to you → `ok`.
+    case answerPrompt(PromptAnswer)
+    /// Mute a track: your own, or (with permission) another's, at once → `ok`.
+    case muteTrack(TrackID)
+    /// Unmute your own track at once, or ask another peer to unmute theirs → `ok`.
+    case unmuteTrack(TrackID)
+    /// Remove a peer from the room → `ok`.
+    case removePeer(RemovePeerRequest)
+    /// End the room for everyone → `ok`, after `room.ended`.
+    case endRoom(EndRoomRequest)
+    /// Raise your hand → `ok`.
+    case raiseHand
+    /// Lower your hand → `ok`.
+    case lowerHand
+    /// Change your display name or metadata → `ok`.
+    case updatePeer(PeerUpdateRequest)
+    /// Keepalive → `pong`.
+    case ping
+    /// Seal your media key to recipients (used from issue 4) → `ok`.
+    case publishKeys(PublishKeysRequest)
+
+    public var type: ClientMessageType {
+        switch self {
+        case .join: .join
+        case .resume: .resume
+        case .leave: .leave
+        case .sendChat: .sendChat
+        case .fetchHistory: .fetchHistory
+        case .changeRole: .changeRole
+        case .answerPrompt: .answerPrompt
+        case .muteTrack: .muteTrack
+        case .unmuteTrack: .unmuteTrack
+        case .removePeer: .removePeer
+        case .endRoom: .endRoom
+        case .raiseHand: .raiseHand
+        case .lowerHand: .lowerHand
+        case .updatePeer: .updatePeer
+        case .ping: .ping
+        case .publishKeys: .publishKeys
+        }
+    }
+}
+
+/// The `type` strings of client messages.
+public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable {
+    case join = "join"
+    case resume = "resume"
+    case leave = "leave"
+    case sendChat = "chat.send"
+    case fetchHistory = "chat.history"
+    case changeRole = "role.change"
+    case answerPrompt = "prompt.answer"
+    case muteTrack = "track.mute"
+    case unmuteTrack = "track.unmute"
+    case removePeer = "peer.remove"
+    case endRoom = "room.end"
+    case raiseHand = "hand.raise"
+    case lowerHand = "hand.lower"
+    case updatePeer = "peer.update"
+    case ping = "ping"
+    case publishKeys = "keys.publish"
+
+    /// Whether the message needs a joined session. `join`, `resume` and
+    /// `ping` do not; anything else before joining gets `notJoined`.
+    public var requiresSession: Bool {
+        switch self {
+        case .join, .resume, .ping: false
+        default: true
+        }
+    }
+}
+
+// MARK: - Payloads
+
+/// `join`: enter a room.
+public struct JoinRequest: Codable, Hashable, Sendable {
+    /// The room to join; must equal the token's room (else `tokenWrongRoom`).
+    public var room: RoomName
+    /// The HS256 JWT from `confab token`. Absent → `tokenMissing`.
+    public var token: String?
+    /// A display name, used when the token names none.
+    public var name: String?
+    /// Initial metadata, opaque to the server.
+    public var metadata: String?
+    /// Whether the microphone starts muted (default true: nobody is live by surprise).
+    public var muted: Bool
+    /// The client's X25519 public key, for media keys (used from issue 4).
+    public var publicKey: X25519PublicKey?
+    /// How many recent chat messages `joined` should carry, 0...200 (default 50).
+    public var historyLimit: Int
+
+    public init(
+        room: RoomName, token: String?, name: String? = nil, metadata: String? = nil, muted: Bool = true,
+        publicKey: X25519PublicKey? = nil, historyLimit: Int = ProtocolLimits.defaultHistoryPageSize
+    ) {
+        self.room = room
+        self.token = token
+        self.name = name
+        self.metadata = metadata
+        self.muted = muted
+        self.publicKey = publicKey
+        self.historyLimit = historyLimit
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case room = "room"
+        case token = "token"
+        case name = "name"
+        case metadata = "metadata"
+        case muted = "muted"
+        case publicKey = "publicKey"
+        case historyLimit = "historyLimit"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        room = try container.decode(RoomName.self, forKey: .room)
+        token = try container.decodeIfPresent(
+            String.self, forKey: .token, maximumUTF8Bytes: ProtocolLimits.maximumTokenBytes)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        metadata = try container.decodeIfPresent(
+            String.self, forKey: .metadata, maximumUTF8Bytes: ProtocolLimits.maximumMetadataBytes)
+        muted = try container.decodeIfPresent(Bool.self, forKey: .muted) ?? true
+        publicKey = try container.decodeIfPresent(X25519PublicKey.self, forKey: .publicKey)
+        historyLimit =
+            try container.decodeIfPresent(
+                Int.self, forKey: .historyLimit, in: 0...ProtocolLimits.maximumHistoryPageSize)
+            ?? ProtocolLimits.defaultHistoryPageSize
+    }
+}
+
+/// `resume`: come back within the grace period after a dropped connection.
+public struct ResumeRequest: Codable, Hashable, Sendable {
+    public var room: RoomName
+    /// From `joined.reconnect` or the latest `reconnect.info`. Single use.
+    public var resumeToken: String
+    /// The highest chat sequence number the client has seen (0 for none);
+    /// `joined.history` brings what came after it.
+    public var lastSeenSequence: Int
+
+    public init(room: RoomName, resumeToken: String, lastSeenSequence: Int) {
+        self.room = room
+        self.resumeToken = resumeToken
+        self.lastSeenSequence = lastSeenSequence
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case room = "room"
+        case resumeToken = "resumeToken"
+        case lastSeenSequence = "lastSeenSequence"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        room = try container.decode(RoomName.self, forKey: .room)
+        resumeToken = try container.decode(
+            String.self, forKey: .resumeToken, maximumUTF8Bytes: ProtocolLimits.maximumTokenBytes)
+        lastSeenSequence = try container.decode(Int.self, forKey: .lastSeenSequence, in: 0...largestJSONInteger)
+    }
+}
+
+/// `chat.send`: post to the room's chat log.
+public struct SendChatRequest: Codable, Hashable, Sendable {
+    public var target: ChatTarget
+    /// The text; the server sanitises it before counting its length.
+    public var text: String
+    /// Optional, chosen by the client (same form as a request id). A resend
+    /// with the key of a message the server already committed from this peer
+    /// is acknowledged with the original message instead of posting twice,
+    /// so a client may safely resend what was unacknowledged when its
+    /// connection dropped.
+    public var idempotencyKey: RequestID?
+
+    public init(target: ChatTarget, text: String, idempotencyKey: RequestID? = nil) {
+        self.target = target
+        self.text = text
+        self.idempotencyKey = idempotencyKey
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case target = "target"
+        case text = "text"
+        case idempotencyKey = "idempotencyKey"
+    }
+}
+
+/// `chat.history`: read a page of the log.
+///
+/// With `after`, the page starts just after that sequence number and reads
+/// forward; otherwise it ends just before `before` (or at the newest message)
+/// and reads back. Messages are listed oldest first either way, and only
+/// those the asker may read.
+public struct HistoryRequest: Codable, Hashable, Sendable {
+    public var after: Int?
+    public var before: Int?
+    /// 1...200, default 50.
+    public var limit: Int
+
+    public init(after: Int? = nil, before: Int? = nil, limit: Int = ProtocolLimits.defaultHistoryPageSize) {
+        self.after = after
+        self.before = before
+        self.limit = limit
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case after = "after"
+        case before = "before"
+        case limit = "limit"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        after = try container.decodeIfPresent(Int.self, forKey: .after, in: 0...largestJSONInteger)
+        before = try container.decodeIfPresent(Int.self, forKey: .before, in: 1...largestJSONInteger)
+        limit =
+            try container.decodeIfPresent(Int.self, forKey: .limit, in: 1...ProtocolLimits.maximumHistoryPageSize)
+            ?? ProtocolLimits.defaultHistoryPageSize
+    }
+}
+
+/// `role.change`: give a peer another role.
+public struct RoleChangeRequest: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var role: RoleName
+    /// Apply at once instead of asking the peer (default false). Changing
+    /// your own role always applies at once.
+    public var force: Bool
+
+    public init(peer: PeerID, role: RoleName, force: Bool = false) {
+        self.peer = peer
+        self.role = role
+        self.force = force
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case role = "role"
+        case force = "force"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        peer = try container.decode(PeerID.self, forKey: .peer)
+        role = try container.decode(RoleName.self, forKey: .role)
+        force = try container.decodeIfPresent(Bool.self, forKey: .force) ?? false
+    }
+}
+
+/// `prompt.answer`: accept or decline a role change or unmute prompt.
+public struct PromptAnswer: Codable, Hashable, Sendable {
+    public var prompt: PromptID
+    public var accept: Bool
+
+    public init(prompt: PromptID, accept: Bool) {
+        self.prompt = prompt
+        self.accept = accept
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case prompt = "prompt"
+        case accept = "accept"
+    }
+}
+
+/// `peer.remove`: make a peer leave.
+public struct RemovePeerRequest: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    /// Shown to the removed peer; sanitised, at most 200 characters.
+    public var reason: String?
+
+    public init(peer: PeerID, reason: String? = nil) {
+        self.peer = peer
+        self.reason = reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case reason = "reason"
+    }
+}
+
+/// `room.end`: end the room for everyone.
+public struct EndRoomRequest: Codable, Hashable, Sendable {
+    /// Refuse every later join with `roomLocked` (default false: the next
+    /// valid join starts the room afresh).
+    public var lock: Bool
+    /// Shown to everyone; sanitised, at most 200 characters.
+    public var reason: String?
+
+    public init(lock: Bool = false, reason: String? = nil) {
+        self.lock = lock
+        self.reason = reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case lock = "lock"
+        case reason = "reason"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        lock = try container.decodeIfPresent(Bool.self, forKey: .lock) ?? false
+        reason = try container.decodeIfPresent(String.self, forKey: .reason)
+    }
+}
+
+/// `peer.update`: change your own display name and/or metadata.
+public struct PeerUpdateRequest: Codable, Hashable, Sendable {
+    public var name: String?
+    public var metadata: String?
+
+    public init(name: String? = nil, metadata: String? = nil) {
+        self.name = name
+        self.metadata = metadata
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name = "name"
+        case metadata = "metadata"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        metadata = try container.decodeIfPresent(
+            String.self, forKey: .metadata, maximumUTF8Bytes: ProtocolLimits.maximumMetadataBytes)
+        guard name != nil || metadata != nil else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "name or metadata is required"))
+        }
+    }
+}
+
+/// `keys.publish`: a sender's media key for one track, sealed to each
+/// recipient's public key (used from issue 4). The server relays each
+/// sealed key to its recipient as a `keys` message.
+public struct PublishKeysRequest: Codable, Hashable, Sendable {
+    public var track: TrackID
+    /// Increases by one each time the sender rotates its key (on every
+    /// departure), so recipients drop stale keys.
+    public var epoch: Int
+    public var keys: [SealedKey]
+
+    public init(track: TrackID, epoch: Int, keys: [SealedKey]) {
+        self.track = track
+        self.epoch = epoch
+        self.keys = keys
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case track = "track"
+        case epoch = "epoch"
+        case keys = "keys"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        track = try container.decode(TrackID.self, forKey: .track)
+        epoch = try container.decode(Int.self, forKey: .epoch, in: 0...largestJSONInteger)
+        keys = try container.decode([SealedKey].self, forKey: .keys)
+        guard keys.count <= ProtocolLimits.maximumSealedKeys else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .keys, in: container, debugDescription: "at most \(ProtocolLimits.maximumSealedKeys) keys")
+        }
+    }
+}

@@ -1,0 +1,47 @@
+// Range and size checks shared by the message decoders. Each throws
+// `DecodingError.dataCorrupted` naming the field, which the codec turns into
+// `ErrorCode.invalidMessage` with the field's path.
+
+extension KeyedDecodingContainer {
+    func decode(_ type: Int.Type, forKey key: Key, in range: ClosedRange<Int>) throws -> Int {
+        let value = try decode(Int.self, forKey: key)
+        try check(value, in: range, forKey: key)
+        return value
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
+        try check(value, in: range, forKey: key)
+        return value
+    }
+
+    func decode(_ type: String.Type, forKey key: Key, maximumUTF8Bytes: Int) throws -> String {
+        let value = try decode(String.self, forKey: key)
+        try check(value, maximumUTF8Bytes: maximumUTF8Bytes, forKey: key)
+        return value
+    }
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key, maximumUTF8Bytes: Int) throws -> String? {
+        guard let value = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        try check(value, maximumUTF8Bytes: maximumUTF8Bytes, forKey: key)
+        return value
+    }
+
+    private func check(_ value: Int, in range: ClosedRange<Int>, forKey key: Key) throws {
+        guard range.contains(value) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription: "must be in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    private func check(_ value: String, maximumUTF8Bytes: Int, forKey key: Key) throws {
+        guard value.utf8.count <= maximumUTF8Bytes else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "longer than \(maximumUTF8Bytes) bytes")
+        }
+    }
+}
+
+/// The largest integer every JSON reader holds exactly (2^53), as an Int.
+let largestJSONInteger = 1 << 53

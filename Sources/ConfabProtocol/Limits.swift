@@ -1,0 +1,94 @@
+// The numbers both ends agree on: the protocol version, the sizes the server
+// refuses beyond, and the timing of the connection lifecycle. docs/PROTOCOL.md
+// quotes every one of them; change them here and there together.
+
+/// The signalling protocol version carried in every message's `v` field.
+public enum ProtocolVersion {
+    /// The only version so far. A peer that receives another version answers
+    /// with `ErrorCode.unsupportedVersion` and does not act on the message.
+    public static let current = 1
+}
+
+/// Sizes and counts the server enforces on what clients send.
+public enum ProtocolLimits {
+    /// Largest client→server message, in bytes of UTF-8 JSON (64 KiB). Checked
+    /// before parsing, so an oversized message costs the server nothing more
+    /// than counting its length.
+    public static let maximumClientMessageBytes = 64 * 1024
+    /// Largest server→client message a client should accept (16 MiB). Server
+    /// messages are larger than client ones: the `joined` reply of a room with
+    /// 1,000 peers is about 200 KB.
+    public static let maximumServerMessageBytes = 16 * 1024 * 1024
+    /// Chat text, in grapheme clusters (user-perceived characters) after sanitising.
+    public static let maximumChatCharacters = 4_000
+    /// Lines one chat message may keep; newlines after this many become "⏎".
+    public static let maximumChatLines = 40
+    /// Display names, in grapheme clusters after sanitising; longer ones are cut.
+    public static let maximumNameCharacters = 64
+    /// Reasons given for removing a peer or ending a room, in grapheme clusters.
+    public static let maximumReasonCharacters = 200
+    /// Peer metadata: an opaque string for applications, in UTF-8 bytes.
+    public static let maximumMetadataBytes = 4_096
+    /// Join tokens and resume tokens, in UTF-8 bytes.
+    public static let maximumTokenBytes = 4_096
+    /// Roles one chat message may be addressed to.
+    public static let maximumChatTargetRoles = 16
+    /// Peers one direct chat message may be addressed to.
+    public static let maximumChatTargetPeers = 100
+    /// Messages in one history page when the request names no limit.
+    public static let defaultHistoryPageSize = 50
+    /// The most messages one history page may hold.
+    public static let maximumHistoryPageSize = 200
+    /// Sealed media keys in one `keys.publish` (one per recipient).
+    public static let maximumSealedKeys = 1_000
+    /// A sealed key blob in base64 characters (an HPKE-sealed SRTP master key
+    /// and salt is about 110; the limit leaves room for other suites).
+    public static let maximumSealedKeyCharacters = 1_024
+}
+
+/// Rate limits the server enforces per peer. Both are token buckets: `burst`
+/// messages may arrive at once, then `perSecond` more each second.
+public enum RateLimits {
+    /// `chat.send` per peer: 5 messages a second, bursts of 10.
+    public static let chat = RateLimit(perSecond: 5, burst: 10)
+    /// Every message a connection sends, chat included: 50 a second, bursts of 100.
+    public static let allMessages = RateLimit(perSecond: 50, burst: 100)
+}
+
+/// A token bucket's two numbers.
+public struct RateLimit: Codable, Hashable, Sendable {
+    /// Tokens added per second: the sustained rate.
+    public var perSecond: Int
+    /// The bucket's size: how many may arrive at once after a quiet spell.
+    public var burst: Int
+
+    public init(perSecond: Int, burst: Int) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case perSecond = "perSecond"
+        case burst = "burst"
+    }
+}
+
+/// Default timing of the connection lifecycle, in milliseconds. The server
+/// reports the values it uses in `joined.keepalive` and `joined.reconnect`,
+/// so clients should read those rather than assume these.
+public enum LifecycleDefaults {
+    /// A client sends `ping` this often when it has sent nothing else.
+    public static let pingIntervalMs = 5_000
+    /// The server declares a silent connection dead after this long and tells
+    /// the others the peer left with reason `timeout`.
+    public static let deadAfterMs = 15_000
+    /// A dropped peer may `resume` within this long after the drop and keep
+    /// its identity, role, mute state and chat position.
+    public static let resumeGraceMs = 20_000
+    /// The server sends `speakers` this often while anyone is speaking.
+    public static let speakersIntervalMs = 500
+    /// A role-change or unmute prompt may be answered for this long.
+    public static let promptLifetimeMs = 60_000
+    /// An empty room ends after this long without peers.
+    public static let emptyRoomTimeoutMs = 300_000
+}

@@ -1,0 +1,226 @@
+import Foundation
+
+// Peers and their tracks as clients see them. The server's own model of a
+// peer (connection state, rate-limit buckets) lives in ConfabRooms; this is
+// what goes over the wire in `joined`, `peer.joined` and `peer.updated`.
+
+/// A peer as the others see it.
+public struct PeerInfo: Codable, Hashable, Sendable {
+    public var id: PeerID
+    /// Display name, already sanitised by the server (single line, at most
+    /// `ProtocolLimits.maximumNameCharacters`). Clients sanitise again before
+    /// showing it: a client never trusts a server with its terminal.
+    public var name: String
+    public var role: RoleName
+    /// Opaque application data, at most `ProtocolLimits.maximumMetadataBytes`.
+    /// Not sanitised and never shown by Confab; empty when unset.
+    public var metadata: String
+    /// When the peer joined this room session.
+    public var joinedAt: Timestamp
+    /// When the hand went up; absent while the hand is down. Clients order
+    /// raised hands by this time, first raised first.
+    public var handRaisedAt: Timestamp?
+    /// Published tracks: at most a microphone in protocol version 1, and only
+    /// for roles that may publish audio.
+    public var tracks: [TrackInfo]
+    /// The peer's X25519 public key, to seal media keys to (used from issue 4).
+    public var publicKey: X25519PublicKey?
+
+    public init(
+        id: PeerID, name: String, role: RoleName, metadata: String = "", joinedAt: Timestamp,
+        handRaisedAt: Timestamp? = nil, tracks: [TrackInfo] = [], publicKey: X25519PublicKey? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.metadata = metadata
+        self.joinedAt = joinedAt
+        self.handRaisedAt = handRaisedAt
+        self.tracks = tracks
+        self.publicKey = publicKey
+    }
+
+    /// Whether the peer's hand is up.
+    public var isHandRaised: Bool { handRaisedAt != nil }
+
+    private enum CodingKeys: String, CodingKey {
+        case id = "id"
+        case name = "name"
+        case role = "role"
+        case metadata = "metadata"
+        case joinedAt = "joinedAt"
+        case handRaisedAt = "handRaisedAt"
+        case tracks = "tracks"
+        case publicKey = "publicKey"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(PeerID.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        role = try container.decode(RoleName.self, forKey: .role)
+        metadata = try container.decodeIfPresent(String.self, forKey: .metadata) ?? ""
+        joinedAt = try container.decode(Timestamp.self, forKey: .joinedAt)
+        handRaisedAt = try container.decodeIfPresent(Timestamp.self, forKey: .handRaisedAt)
+        tracks = try container.decodeIfPresent([TrackInfo].self, forKey: .tracks) ?? []
+        publicKey = try container.decodeIfPresent(X25519PublicKey.self, forKey: .publicKey)
+    }
+}
+
+/// A published track and its state.
+public struct TrackInfo: Codable, Hashable, Sendable {
+    public var id: TrackID
+    public var kind: TrackKind
+    public var source: TrackSource
+    public var muted: Bool
+    /// Who muted the track: the owner or another peer. Absent while unmuted,
+    /// and for a track that started muted.
+    public var mutedBy: PeerID?
+    /// Why the server considers the track degraded; absent while it is fine.
+    public var degraded: DegradationReason?
+
+    public init(
+        id: TrackID, kind: TrackKind = .audio, source: TrackSource = .microphone,
+        muted: Bool, mutedBy: PeerID? = nil, degraded: DegradationReason? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.source = source
+        self.muted = muted
+        self.mutedBy = mutedBy
+        self.degraded = degraded
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id = "id"
+        case kind = "kind"
+        case source = "source"
+        case muted = "muted"
+        case mutedBy = "mutedBy"
+        case degraded = "degraded"
+    }
+}
+
+/// A track's media kind. Version 1 has audio only.
+public enum TrackKind: String, Codable, Hashable, Sendable, CaseIterable {
+    case audio = "audio"
+}
+
+/// Where a track's media comes from. Version 1 has the microphone only.
+public enum TrackSource: String, Codable, Hashable, Sendable, CaseIterable {
+    case microphone = "microphone"
+}
+
+/// Why the server flags a track as degraded (used from issue 4, when media flows).
+public enum DegradationReason: String, Codable, Hashable, Sendable, CaseIterable {
+    /// No packets arrive from the unmuted track.
+    case noMedia = "noMedia"
+    /// Many of the track's packets are lost on the way in.
+    case packetLoss = "packetLoss"
+}
+
+/// Why a peer left the room.
+public enum LeaveReason: String, Codable, Hashable, Sendable, CaseIterable {
+    /// It sent `leave`.
+    case left = "left"
+    /// Its connection closed or went silent for `deadAfterMs`; it may still
+    /// `resume` within the grace period and reappear.
+    case timeout = "timeout"
+    /// A peer with the permission removed it.
+    case removed = "removed"
+    /// The room ended. The server sends one `room.ended` rather than a
+    /// `peer.left` per peer; clients and the server's history use this reason
+    /// for everyone who was in the room.
+    case roomEnded = "roomEnded"
+    /// A new connection joined with the same identity and took its place;
+    /// a `peer.joined` for the same id follows.
+    case replaced = "replaced"
+}
+
+/// The fields of a peer that a `peer.updated` says changed.
+public enum PeerField: String, Codable, Hashable, Sendable, CaseIterable {
+    case role = "role"
+    case name = "name"
+    case metadata = "metadata"
+    case hand = "hand"
+}
+
+/// An X25519 public key (RFC 7748 §5), 32 bytes, carried as standard base64
+/// (RFC 4648 §4) with padding. Used from issue 4 to seal media keys.
+public struct X25519PublicKey: Codable, Hashable, Sendable {
+    public static let byteCount = 32
+    public let rawRepresentation: Data
+
+    /// Nil unless `bytes` is exactly 32 bytes long.
+    public init?(rawRepresentation bytes: Data) {
+        guard bytes.count == Self.byteCount else { return nil }
+        rawRepresentation = bytes
+    }
+
+    /// Nil unless `text` is base64 of exactly 32 bytes.
+    public init?(base64: String) {
+        guard let bytes = Data(base64Encoded: base64) else { return nil }
+        self.init(rawRepresentation: bytes)
+    }
+
+    public var base64: String { rawRepresentation.base64EncodedString() }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let key = X25519PublicKey(base64: try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "not base64 of a 32-byte X25519 public key")
+        }
+        self = key
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(base64)
+    }
+}
+
+/// One media key sealed to one recipient with HPKE (RFC 9180), as opaque
+/// bytes carried in base64 (used from issue 4). The server relays it and
+/// cannot open it.
+public struct SealedKey: Codable, Hashable, Sendable {
+    /// The recipient.
+    public var peer: PeerID
+    /// The HPKE encapsulated key and ciphertext, as the sender's SDK packs them.
+    public var sealed: Data
+
+    public init(peer: PeerID, sealed: Data) {
+        self.peer = peer
+        self.sealed = sealed
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case sealed = "sealed"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        peer = try container.decode(PeerID.self, forKey: .peer)
+        sealed = try decodeBase64Blob(container, forKey: .sealed)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(peer, forKey: .peer)
+        try container.encode(sealed.base64EncodedString(), forKey: .sealed)
+    }
+}
+
+/// Reads a non-empty base64 string of at most `maximumSealedKeyCharacters`.
+func decodeBase64Blob<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> Data {
+    let text = try container.decode(String.self, forKey: key)
+    guard text.utf8.count <= ProtocolLimits.maximumSealedKeyCharacters,
+        let bytes = Data(base64Encoded: text), !bytes.isEmpty
+    else {
+        throw DecodingError.dataCorruptedError(
+            forKey: key, in: container,
+            debugDescription: "not base64 of 1 to \(ProtocolLimits.maximumSealedKeyCharacters) characters")
+    }
+    return bytes
+}

@@ -1,0 +1,308 @@
+import Foundation
+
+// bytes ─▶ size check ─▶ JSON object? ─▶ v ─▶ type ─▶ id ─▶ payload ─▶ ClientMessage / ServerMessage
+//            │              │            │     │       │       │
+//            └─ tooLarge    └─ malformed └─────┴───────┴───────┴─ unsupportedVersion, unknownType,
+//                                                                missingRequestID, invalidMessage
+//
+// Every failure is a typed ProtocolError, carrying the request id whenever it
+// could be read, so the server can answer the request that failed and go on.
+
+/// A message type the codec reads and writes.
+public protocol ProtocolMessage: Codable, Hashable, Sendable {
+    /// The largest encoded message accepted, in bytes; larger input is refused unparsed.
+    static var maximumBytes: Int { get }
+}
+
+/// Encodes and decodes signalling messages as UTF-8 JSON, one message per
+/// WebSocket text frame.
+public struct ProtocolCodec: Sendable {
+    public init() {}
+
+    /// The message as compact JSON with sorted keys (stable output for logs and tests).
+    public func encode<Message: ProtocolMessage>(_ message: Message) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return try encoder.encode(message)
+        } catch {
+            // Messages hold only strings, integers, booleans, arrays and
+            // objects, and JSONEncoder fails only on non-finite floating-point
+            // numbers, so this is a bug in a message's encode(to:).
+            preconditionFailure("\(Message.self) failed to encode: \(error)")
+        }
+    }
+
+    /// Decodes one message, refusing input over `Message.maximumBytes` before parsing.
+    public func decode<Message: ProtocolMessage>(_ data: Data, as type: Message.Type = Message.self)
+        throws(ProtocolError)
+        -> Message
+    {
+        guard data.count <= Message.maximumBytes else {
+            throw ProtocolError(.tooLarge(byteCount: data.count, limit: Message.maximumBytes))
+        }
+        do {
+            return try JSONDecoder().decode(Message.self, from: data)
+        } catch let error as ProtocolError {
+            throw error
+        } catch {
+            // The envelope turns every failure inside a JSON object into a
+            // ProtocolError, so what is left is a failure to parse JSON at all.
+            throw ProtocolError(.malformed)
+        }
+    }
+}
+
+extension ClientMessage: ProtocolMessage {
+    public static var maximumBytes: Int { ProtocolLimits.maximumClientMessageBytes }
+
+    public init(from decoder: any Decoder) throws {
+        let envelope = try Envelope(decoder)
+        guard let type = ClientMessageType(rawValue: envelope.type) else {
+            throw ProtocolError(.unknownType(envelope.type), requestID: envelope.requestID)
+        }
+        guard let requestID = envelope.requestID else { throw ProtocolError(.missingRequestID) }
+        id = requestID
+        body = try envelope.decodePayload(requestID: requestID) { container in
+            switch type {
+            case .join: .join(try JoinRequest(from: decoder))
+            case .resume: .resume(try ResumeRequest(from: decoder))
+            case .leave: .leave
+            case .sendChat: .sendChat(try SendChatRequest(from: decoder))
+            case .fetchHistory: .fetchHistory(try HistoryRequest(from: decoder))
+            case .changeRole: .changeRole(try RoleChangeRequest(from: decoder))
+            case .answerPrompt: .answerPrompt(try PromptAnswer(from: decoder))
+            case .muteTrack: .muteTrack(try container.decode(TrackID.self, forKey: .track))
+            case .unmuteTrack: .unmuteTrack(try container.decode(TrackID.self, forKey: .track))
+            case .removePeer: .removePeer(try RemovePeerRequest(from: decoder))
+            case .endRoom: .endRoom(try EndRoomRequest(from: decoder))
+            case .raiseHand: .raiseHand
+            case .lowerHand: .lowerHand
+            case .updatePeer: .updatePeer(try PeerUpdateRequest(from: decoder))
+            case .ping: .ping
+            case .publishKeys: .publishKeys(try PublishKeysRequest(from: decoder))
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = try Envelope.encodeHeader(type: type.rawValue, id: id, to: encoder)
+        switch body {
+        case .leave, .raiseHand, .lowerHand, .ping: break
+        case .join(let payload): try payload.encode(to: encoder)
+        case .resume(let payload): try payload.encode(to: encoder)
+        case .sendChat(let payload): try payload.encode(to: encoder)
+        case .fetchHistory(let payload): try payload.encode(to: encoder)
+        case .changeRole(let payload): try payload.encode(to: encoder)
+        case .answerPrompt(let payload): try payload.encode(to: encoder)
+        case .muteTrack(let track), .unmuteTrack(let track): try container.encode(track, forKey: .track)
+        case .removePeer(let payload): try payload.encode(to: encoder)
+        case .endRoom(let payload): try payload.encode(to: encoder)
+        case .updatePeer(let payload): try payload.encode(to: encoder)
+        case .publishKeys(let payload): try payload.encode(to: encoder)
+        }
+    }
+}
+
+extension ServerMessage: ProtocolMessage {
+    public static var maximumBytes: Int { ProtocolLimits.maximumServerMessageBytes }
+
+    public init(from decoder: any Decoder) throws {
+        let envelope = try Envelope(decoder)
+        guard let type = ServerMessageType(rawValue: envelope.type) else {
+            throw ProtocolError(.unknownType(envelope.type), requestID: envelope.requestID)
+        }
+        id = envelope.requestID
+        body = try envelope.decodePayload(requestID: envelope.requestID) { container in
+            switch type {
+            case .joined: .joined(try Joined(from: decoder))
+            case .ok: .ok(try OkReply(from: decoder))
+            case .error: .error(try CodedError(from: decoder))
+            case .pong: .pong(try Pong(from: decoder))
+            case .chatAck: .chatAck(try ChatAck(from: decoder))
+            case .chatPage: .chatPage(try ChatPage(from: decoder))
+            case .peerJoined: .peerJoined(try PeerJoined(from: decoder))
+            case .peerLeft: .peerLeft(try PeerLeft(from: decoder))
+            case .peerUpdated: .peerUpdated(try PeerUpdated(from: decoder))
+            case .trackAdded: .trackAdded(try TrackAdded(from: decoder))
+            case .trackRemoved: .trackRemoved(try TrackRemoved(from: decoder))
+            case .trackMuted: .trackMuted(try TrackMuteChange(from: decoder))
+            case .trackUnmuted: .trackUnmuted(try TrackMuteChange(from: decoder))
+            case .trackDegraded: .trackDegraded(try TrackDegraded(from: decoder))
+            case .trackRestored: .trackRestored(try TrackRestored(from: decoder))
+            case .speakers: .speakers(try container.decode([SpeakerLevel].self, forKey: .speakers))
+            case .chatMessage: .chatMessage(try container.decode(ChatMessage.self, forKey: .message))
+            case .roleChangeRequested: .roleChangeRequested(try RoleChangePrompt(from: decoder))
+            case .unmuteRequested: .unmuteRequested(try UnmutePrompt(from: decoder))
+            case .promptAnswered: .promptAnswered(try PromptAnswered(from: decoder))
+            case .removed: .removed(try Removed(from: decoder))
+            case .roomEnded: .roomEnded(try RoomEnded(from: decoder))
+            case .serverGoingAway: .serverGoingAway(try ServerGoingAway(from: decoder))
+            case .reconnectInfo: .reconnectInfo(try ReconnectInfo(from: decoder))
+            case .keys: .keys(try SealedKeyDelivery(from: decoder))
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = try Envelope.encodeHeader(type: type.rawValue, id: id, to: encoder)
+        switch body {
+        case .joined(let payload): try payload.encode(to: encoder)
+        case .ok(let payload): try payload.encode(to: encoder)
+        case .error(let payload): try payload.encode(to: encoder)
+        case .pong(let payload): try payload.encode(to: encoder)
+        case .chatAck(let payload): try payload.encode(to: encoder)
+        case .chatPage(let payload): try payload.encode(to: encoder)
+        case .peerJoined(let payload): try payload.encode(to: encoder)
+        case .peerLeft(let payload): try payload.encode(to: encoder)
+        case .peerUpdated(let payload): try payload.encode(to: encoder)
+        case .trackAdded(let payload): try payload.encode(to: encoder)
+        case .trackRemoved(let payload): try payload.encode(to: encoder)
+        case .trackMuted(let payload), .trackUnmuted(let payload): try payload.encode(to: encoder)
+        case .trackDegraded(let payload): try payload.encode(to: encoder)
+        case .trackRestored(let payload): try payload.encode(to: encoder)
+        case .speakers(let levels): try container.encode(levels, forKey: .speakers)
+        // ChatMessage has its own `id`, so it travels nested under `message`.
+        case .chatMessage(let message): try container.encode(message, forKey: .message)
+        case .roleChangeRequested(let payload): try payload.encode(to: encoder)
+        case .unmuteRequested(let payload): try payload.encode(to: encoder)
+        case .promptAnswered(let payload): try payload.encode(to: encoder)
+        case .removed(let payload): try payload.encode(to: encoder)
+        case .roomEnded(let payload): try payload.encode(to: encoder)
+        case .serverGoingAway(let payload): try payload.encode(to: encoder)
+        case .reconnectInfo(let payload): try payload.encode(to: encoder)
+        case .keys(let payload): try payload.encode(to: encoder)
+        }
+    }
+}
+
+/// The keys the envelope itself reads, plus the payload keys that the
+/// envelope codes directly (payloads of a single value).
+enum EnvelopeKey: String, CodingKey {
+    case version = "v"
+    case type = "type"
+    case id = "id"
+    case track = "track"
+    case speakers = "speakers"
+    case message = "message"
+}
+
+/// The envelope of one incoming message, read before its payload.
+struct Envelope {
+    let container: KeyedDecodingContainer<EnvelopeKey>
+    let type: String
+    let requestID: RequestID?
+
+    /// Reads and checks `v`, `type` and `id`, in the order that lets each
+    /// error carry the request id when there is one.
+    init(_ decoder: any Decoder) throws(ProtocolError) {
+        do {
+            container = try decoder.container(keyedBy: EnvelopeKey.self)
+        } catch {
+            throw ProtocolError(.malformed)
+        }
+        // An id that is present but not a string of the valid form is an
+        // invalid message, not a missing id; it cannot be echoed either way.
+        let idText: String?
+        do {
+            idText = try container.decodeIfPresent(String.self, forKey: .id)
+        } catch {
+            throw ProtocolError(.invalidMessage(field: "id", detail: "must be a string: \(RequestID.validForm)"))
+        }
+        let requestID = idText.flatMap(RequestID.init(rawValue:))
+        if idText != nil, requestID == nil {
+            throw ProtocolError(.invalidMessage(field: "id", detail: RequestID.validForm))
+        }
+        self.requestID = requestID
+
+        let version: Int?
+        do {
+            version = try container.decodeIfPresent(Int.self, forKey: .version)
+        } catch {
+            throw ProtocolError(.invalidMessage(field: "v", detail: "must be an integer"), requestID: requestID)
+        }
+        guard let version else {
+            throw ProtocolError(.invalidMessage(field: "v", detail: "missing"), requestID: requestID)
+        }
+        guard version == ProtocolVersion.current else {
+            throw ProtocolError(.unsupportedVersion(version), requestID: requestID)
+        }
+
+        let type: String?
+        do {
+            type = try container.decodeIfPresent(String.self, forKey: .type)
+        } catch {
+            throw ProtocolError(.invalidMessage(field: "type", detail: "must be a string"), requestID: requestID)
+        }
+        guard let type else {
+            throw ProtocolError(.invalidMessage(field: "type", detail: "missing"), requestID: requestID)
+        }
+        self.type = type
+    }
+
+    /// Runs a payload decoder, turning its DecodingError into a ProtocolError
+    /// that names the offending field.
+    func decodePayload<Body>(
+        requestID: RequestID?, _ decode: (KeyedDecodingContainer<EnvelopeKey>) throws -> Body
+    ) throws(ProtocolError) -> Body {
+        do {
+            return try decode(container)
+        } catch let error as DecodingError {
+            let (field, detail) = Self.describe(error)
+            throw ProtocolError(.invalidMessage(field: field, detail: detail), requestID: requestID)
+        } catch let error as ProtocolError {
+            throw error
+        } catch {
+            throw ProtocolError(.invalidMessage(field: "", detail: "invalid payload"), requestID: requestID)
+        }
+    }
+
+    /// Writes `v`, `type` and `id`; the payload goes into the same object.
+    static func encodeHeader(type: String, id: RequestID?, to encoder: any Encoder) throws
+        -> KeyedEncodingContainer<EnvelopeKey>
+    {
+        var container = encoder.container(keyedBy: EnvelopeKey.self)
+        try container.encode(ProtocolVersion.current, forKey: .version)
+        try container.encode(type, forKey: .type)
+        try container.encodeIfPresent(id, forKey: .id)
+        return container
+    }
+
+    /// The JSON path of a decoding failure (`target.peers[2]`) and what was wrong.
+    static func describe(_ error: DecodingError) -> (field: String, detail: String) {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return (path(context.codingPath + [key]), "missing")
+        case .valueNotFound(_, let context):
+            return (path(context.codingPath), "must not be null")
+        case .typeMismatch(let type, let context):
+            return (path(context.codingPath), "expected \(jsonKind(of: type))")
+        case .dataCorrupted(let context):
+            return (path(context.codingPath), context.debugDescription)
+        @unknown default:
+            return ("", "invalid payload")
+        }
+    }
+
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : "." + key.stringValue
+            }
+        }
+        return text
+    }
+
+    private static func jsonKind(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Int.Type, is Int64.Type: "an integer"
+        case is [Any].Type: "an array"
+        default: "an object"
+        }
+    }
+}

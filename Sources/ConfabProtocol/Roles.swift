@@ -1,0 +1,142 @@
+// A role says what its peers may do. Roles are defined per room template
+// (in the server's TOML config, or the built-in host/speaker/listener of
+// ConfabRooms), sent to each client in `joined.room.roles` so a client can
+// offer only what its role allows, and enforced by the server on every action.
+//
+// Decoding is forgiving about omissions, so a config file lists only what a
+// role may do: every permission left out is `false`, `priority` defaults to 0
+// and `subscribesTo` to no roles. Keys are camelCase in JSON and TOML alike.
+
+/// One role of a room template.
+public struct Role: Codable, Hashable, Sendable {
+    public var name: RoleName
+    /// Rank against other roles: higher outranks lower. An actor may not
+    /// mute, ask to unmute, change the role of or remove a peer whose role
+    /// outranks its own, nor give a role that outranks its own. Clients list
+    /// peers by priority, highest first.
+    public var priority: Int
+    /// Whether peers of this role may send audio. Only they have a microphone track.
+    public var publishAudio: Bool
+    /// The roles whose audio this role hears (the server forwards only those).
+    public var subscribesTo: [RoleName]
+    public var chat: ChatPermissions
+    public var permissions: RolePermissions
+
+    public init(
+        name: RoleName, priority: Int, publishAudio: Bool, subscribesTo: [RoleName],
+        chat: ChatPermissions, permissions: RolePermissions
+    ) {
+        self.name = name
+        self.priority = priority
+        self.publishAudio = publishAudio
+        self.subscribesTo = subscribesTo
+        self.chat = chat
+        self.permissions = permissions
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name = "name"
+        case priority = "priority"
+        case publishAudio = "publishAudio"
+        case subscribesTo = "subscribesTo"
+        case chat = "chat"
+        case permissions = "permissions"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(RoleName.self, forKey: .name)
+        priority = try container.decodeIfPresent(Int.self, forKey: .priority) ?? 0
+        publishAudio = try container.decodeIfPresent(Bool.self, forKey: .publishAudio) ?? false
+        subscribesTo = try container.decodeIfPresent([RoleName].self, forKey: .subscribesTo) ?? []
+        chat = try container.decodeIfPresent(ChatPermissions.self, forKey: .chat) ?? .none
+        permissions = try container.decodeIfPresent(RolePermissions.self, forKey: .permissions) ?? .none
+    }
+}
+
+/// Which kinds of chat a role may send. Every role receives chat addressed to it.
+public struct ChatPermissions: Codable, Hashable, Sendable {
+    /// To everyone in the room.
+    public var broadcast: Bool
+    /// To every peer holding one of some roles.
+    public var toRoles: Bool
+    /// To chosen peers.
+    public var direct: Bool
+
+    public init(broadcast: Bool, toRoles: Bool, direct: Bool) {
+        self.broadcast = broadcast
+        self.toRoles = toRoles
+        self.direct = direct
+    }
+
+    public static let none = ChatPermissions(broadcast: false, toRoles: false, direct: false)
+    public static let all = ChatPermissions(broadcast: true, toRoles: true, direct: true)
+
+    private enum CodingKeys: String, CodingKey {
+        case broadcast = "broadcast"
+        case toRoles = "toRoles"
+        case direct = "direct"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        broadcast = try container.decodeIfPresent(Bool.self, forKey: .broadcast) ?? false
+        toRoles = try container.decodeIfPresent(Bool.self, forKey: .toRoles) ?? false
+        direct = try container.decodeIfPresent(Bool.self, forKey: .direct) ?? false
+    }
+}
+
+/// What a role may do to others and to the room. Muting yourself, lowering
+/// your own hand, changing your own name and leaving need no permission.
+public struct RolePermissions: Codable, Hashable, Sendable {
+    /// Mute another peer's microphone; applied at once.
+    public var muteOthers: Bool
+    /// Ask another peer to unmute; the peer accepts or declines.
+    public var askToUnmute: Bool
+    /// Change another peer's role, by asking or (with `force`) at once.
+    public var changeRoles: Bool
+    /// Remove a peer from the room.
+    public var removePeers: Bool
+    /// End the room for everyone, optionally locking it.
+    public var endRoom: Bool
+    /// Raise a hand.
+    public var raiseHand: Bool
+
+    public init(
+        muteOthers: Bool, askToUnmute: Bool, changeRoles: Bool,
+        removePeers: Bool, endRoom: Bool, raiseHand: Bool
+    ) {
+        self.muteOthers = muteOthers
+        self.askToUnmute = askToUnmute
+        self.changeRoles = changeRoles
+        self.removePeers = removePeers
+        self.endRoom = endRoom
+        self.raiseHand = raiseHand
+    }
+
+    public static let none = RolePermissions(
+        muteOthers: false, askToUnmute: false, changeRoles: false,
+        removePeers: false, endRoom: false, raiseHand: false)
+    public static let all = RolePermissions(
+        muteOthers: true, askToUnmute: true, changeRoles: true,
+        removePeers: true, endRoom: true, raiseHand: true)
+
+    private enum CodingKeys: String, CodingKey {
+        case muteOthers = "muteOthers"
+        case askToUnmute = "askToUnmute"
+        case changeRoles = "changeRoles"
+        case removePeers = "removePeers"
+        case endRoom = "endRoom"
+        case raiseHand = "raiseHand"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        muteOthers = try container.decodeIfPresent(Bool.self, forKey: .muteOthers) ?? false
+        askToUnmute = try container.decodeIfPresent(Bool.self, forKey: .askToUnmute) ?? false
+        changeRoles = try container.decodeIfPresent(Bool.self, forKey: .changeRoles) ?? false
+        removePeers = try container.decodeIfPresent(Bool.self, forKey: .removePeers) ?? false
+        endRoom = try container.decodeIfPresent(Bool.self, forKey: .endRoom) ?? false
+        raiseHand = try container.decodeIfPresent(Bool.self, forKey: .raiseHand) ?? false
+    }
+}

@@ -1,0 +1,675 @@
+import Foundation
+
+// Server → client messages: replies, which repeat the request's `id`, and
+// events, which have none. Same flat envelope as client messages:
+//
+//   {"v": 1, "type": "peer.left", "peer": "bob", "reason": "timeout"}
+//
+// A reply comes after the events its request caused, so when a client sees
+// `ok` its state already shows the effect.
+
+/// A message from the server. `id` is the request's id on replies
+/// (`joined`, `ok`, `error`, `pong`, `chat.ack`, `chat.page`) and absent on
+/// events. An `error` without an id concerns the connection, not a request.
+public struct ServerMessage: Hashable, Sendable {
+    public var id: RequestID?
+    public var body: ServerBody
+
+    public init(id: RequestID? = nil, _ body: ServerBody) {
+        self.id = id
+        self.body = body
+    }
+
+    public var type: ServerMessageType { body.type }
+}
+
+/// What the server says.
+public enum ServerBody: Hashable, Sendable {
+    // Replies.
+    /// The reply to `join` and `resume`.
+    case joined(Joined)
+    /// Success, for requests with no reply of their own.
+    case ok(OkReply)
+    /// A refused request, or (without an id) a problem with the connection.
+    case error(CodedError)
+    /// The reply to `ping`.
+    case pong(Pong)
+    /// The reply to `chat.send`, after the message is committed and delivered.
+    case chatAck(ChatAck)
+    /// The reply to `chat.history`.
+    case chatPage(ChatPage)
+
+    // Peers.
+    case peerJoined(PeerJoined)
+    case peerLeft(PeerLeft)
+    case peerUpdated(PeerUpdated)
+
+    // Tracks.
+    case trackAdded(TrackAdded)
+    case trackRemoved(TrackRemoved)
+    case trackMuted(TrackMuteChange)
+    case trackUnmuted(TrackMuteChange)
+    case trackDegraded(TrackDegraded)
+    case trackRestored(TrackRestored)
+    /// Who is speaking, loudest first.
+    case speakers([SpeakerLevel])
+
+    // Chat.
+    /// A chat message to one of its recipients.
+    case chatMessage(ChatMessage)
+
+    // Prompts: questions put to you on another peer's behalf.
+    case roleChangeRequested(RoleChangePrompt)
+    case unmuteRequested(UnmutePrompt)
+    /// To the peer that caused a prompt: how the target answered it.
+    case promptAnswered(PromptAnswered)
+
+    // The session.
+    /// You were removed; the server closes the connection next.
+    case removed(Removed)
+    /// The room ended; the server closes the connection next.
+    case roomEnded(RoomEnded)
+    /// The server is shutting down; reconnect later.
+    case serverGoingAway(ServerGoingAway)
+    /// A new resume token, replacing the one from `joined`.
+    case reconnectInfo(ReconnectInfo)
+    /// A media key sealed to you (used from issue 4).
+    case keys(SealedKeyDelivery)
+
+    public var type: ServerMessageType {
+        switch self {
+        case .joined: .joined
+        case .ok: .ok
+        case .error: .error
+        case .pong: .pong
+        case .chatAck: .chatAck
+        case .chatPage: .chatPage
+        case .peerJoined: .peerJoined
+        case .peerLeft: .peerLeft
+        case .peerUpdated: .peerUpdated
+        case .trackAdded: .trackAdded
+        case .trackRemoved: .trackRemoved
+        case .trackMuted: .trackMuted
+        case .trackUnmuted: .trackUnmuted
+        case .trackDegraded: .trackDegraded
+        case .trackRestored: .trackRestored
+        case .speakers: .speakers
+        case .chatMessage: .chatMessage
+        case .roleChangeRequested: .roleChangeRequested
+        case .unmuteRequested: .unmuteRequested
+        case .promptAnswered: .promptAnswered
+        case .removed: .removed
+        case .roomEnded: .roomEnded
+        case .serverGoingAway: .serverGoingAway
+        case .reconnectInfo: .reconnectInfo
+        case .keys: .keys
+        }
+    }
+}
+
+/// The `type` strings of server messages.
+public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable {
+    case joined = "joined"
+    case ok = "ok"
+    case error = "error"
+    case pong = "pong"
+    case chatAck = "chat.ack"
+    case chatPage = "chat.page"
+    case peerJoined = "peer.joined"
+    case peerLeft = "peer.left"
+    case peerUpdated = "peer.updated"
+    case trackAdded = "track.added"
+    case trackRemoved = "track.removed"
+    case trackMuted = "track.muted"
+    case trackUnmuted = "track.unmuted"
+    case trackDegraded = "track.degraded"
+    case trackRestored = "track.restored"
+    case speakers = "speakers"
+    case chatMessage = "chat.message"
+    case roleChangeRequested = "role.changeRequested"
+    case unmuteRequested = "track.unmuteRequested"
+    case promptAnswered = "prompt.answered"
+    case removed = "removed"
+    case roomEnded = "room.ended"
+    case serverGoingAway = "server.goingAway"
+    case reconnectInfo = "reconnect.info"
+    case keys = "keys"
+}
+
+// MARK: - Replies
+
+/// The reply to `join` and `resume`: everything a client needs to show the room.
+public struct Joined: Codable, Hashable, Sendable {
+    public var room: RoomInfo
+    /// Yourself as the others see you.
+    public var you: PeerInfo
+    /// Everyone else in the room, with their tracks, in one batch.
+    public var peers: [PeerInfo]
+    /// Recent chat you may read (after a resume: what came after
+    /// `lastSeenSequence`), oldest first; page further with `chat.history`.
+    public var history: ChatPage
+    /// When the server admitted you.
+    public var joinedAt: Timestamp
+    /// Milliseconds the server spent on the join, from reading `join` to
+    /// sending this reply. A client adds its own round trip to report the
+    /// whole join time (as TRTC's onEnterRoom does).
+    public var joinTimeMs: Int
+    /// True when this answers a `resume`: role, mute state and hand are as
+    /// they were before the drop.
+    public var resumed: Bool
+    public var reconnect: ReconnectInfo
+    public var keepalive: KeepaliveInfo
+    /// Where to send media (used from issue 4; absent until then).
+    public var media: MediaEndpoint?
+
+    public init(
+        room: RoomInfo, you: PeerInfo, peers: [PeerInfo], history: ChatPage, joinedAt: Timestamp,
+        joinTimeMs: Int, resumed: Bool, reconnect: ReconnectInfo, keepalive: KeepaliveInfo = KeepaliveInfo(),
+        media: MediaEndpoint? = nil
+    ) {
+        self.room = room
+        self.you = you
+        self.peers = peers
+        self.history = history
+        self.joinedAt = joinedAt
+        self.joinTimeMs = joinTimeMs
+        self.resumed = resumed
+        self.reconnect = reconnect
+        self.keepalive = keepalive
+        self.media = media
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case room = "room"
+        case you = "you"
+        case peers = "peers"
+        case history = "history"
+        case joinedAt = "joinedAt"
+        case joinTimeMs = "joinTimeMs"
+        case resumed = "resumed"
+        case reconnect = "reconnect"
+        case keepalive = "keepalive"
+        case media = "media"
+    }
+}
+
+/// The room as a whole.
+public struct RoomInfo: Codable, Hashable, Sendable {
+    public var name: RoomName
+    /// When this session of the room began (its first join, or the first
+    /// join after it last ended).
+    public var startedAt: Timestamp
+    /// Every role of the room's template, so a client can tell what each
+    /// role (its own included) may do.
+    public var roles: [Role]
+    /// How often the server sends `speakers`.
+    public var speakersIntervalMs: Int
+
+    public init(
+        name: RoomName, startedAt: Timestamp, roles: [Role],
+        speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+    ) {
+        self.name = name
+        self.startedAt = startedAt
+        self.roles = roles
+        self.speakersIntervalMs = speakersIntervalMs
+    }
+
+    /// The role with this name, if the template defines it.
+    public func role(named name: RoleName) -> Role? {
+        roles.first { $0.name == name }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name = "name"
+        case startedAt = "startedAt"
+        case roles = "roles"
+        case speakersIntervalMs = "speakersIntervalMs"
+    }
+}
+
+/// How to come back after a drop.
+public struct ReconnectInfo: Codable, Hashable, Sendable {
+    /// Secret and single use: `resume` with it within the grace period.
+    public var resumeToken: String
+    /// How long after a drop the server keeps the session for `resume`.
+    public var resumeGraceMs: Int
+
+    public init(resumeToken: String, resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs) {
+        self.resumeToken = resumeToken
+        self.resumeGraceMs = resumeGraceMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case resumeToken = "resumeToken"
+        case resumeGraceMs = "resumeGraceMs"
+    }
+}
+
+/// The keepalive timing this server uses.
+public struct KeepaliveInfo: Codable, Hashable, Sendable {
+    /// Send `ping` at least this often when sending nothing else.
+    public var pingIntervalMs: Int
+    /// A connection silent this long is dropped (others see `timeout`).
+    public var deadAfterMs: Int
+
+    public init(
+        pingIntervalMs: Int = LifecycleDefaults.pingIntervalMs, deadAfterMs: Int = LifecycleDefaults.deadAfterMs
+    ) {
+        self.pingIntervalMs = pingIntervalMs
+        self.deadAfterMs = deadAfterMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case pingIntervalMs = "pingIntervalMs"
+        case deadAfterMs = "deadAfterMs"
+    }
+}
+
+/// The server's UDP media address and the ICE-lite style credentials that
+/// bind a client's UDP address to its peer with a STUN binding request
+/// (RFC 8489 USERNAME and MESSAGE-INTEGRITY). Used from issue 4.
+public struct MediaEndpoint: Codable, Hashable, Sendable {
+    public var host: String
+    public var port: Int
+    /// The STUN USERNAME (ICE's ufrag) for this peer.
+    public var username: String
+    /// The STUN short-term credential password for this peer.
+    public var password: String
+
+    public init(host: String, port: Int, username: String, password: String) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case host = "host"
+        case port = "port"
+        case username = "username"
+        case password = "password"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        host = try container.decode(String.self, forKey: .host, maximumUTF8Bytes: 255)
+        port = try container.decode(Int.self, forKey: .port, in: 1...65_535)
+        username = try container.decode(String.self, forKey: .username, maximumUTF8Bytes: 513)
+        password = try container.decode(String.self, forKey: .password, maximumUTF8Bytes: 256)
+    }
+}
+
+/// `ok`: success for a request with no reply of its own.
+public struct OkReply: Codable, Hashable, Sendable {
+    /// Set when the request put a prompt to another peer (`role.change`
+    /// without force, `track.unmute` of another's track): `prompt.answered`
+    /// with this id follows when the peer answers.
+    public var prompt: PromptID?
+
+    public init(prompt: PromptID? = nil) {
+        self.prompt = prompt
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case prompt = "prompt"
+    }
+}
+
+/// `pong`: the reply to `ping`.
+public struct Pong: Codable, Hashable, Sendable {
+    /// The server's clock, to estimate offset and round trip.
+    public var serverTime: Timestamp
+
+    public init(serverTime: Timestamp) {
+        self.serverTime = serverTime
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case serverTime = "serverTime"
+    }
+}
+
+/// `chat.ack`: the message is committed to the log and delivered.
+public struct ChatAck: Codable, Hashable, Sendable {
+    public var message: MessageID
+    public var seq: Int
+    public var sentAt: Timestamp
+
+    public init(message: MessageID, seq: Int, sentAt: Timestamp) {
+        self.message = message
+        self.seq = seq
+        self.sentAt = sentAt
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case message = "message"
+        case seq = "seq"
+        case sentAt = "sentAt"
+    }
+}
+
+// MARK: - Events
+
+/// `peer.joined`: someone entered, or came back within the grace period.
+public struct PeerJoined: Codable, Hashable, Sendable {
+    public var peer: PeerInfo
+    /// True when the peer resumed after a drop (it left with `timeout` before).
+    public var resumed: Bool
+
+    public init(peer: PeerInfo, resumed: Bool = false) {
+        self.peer = peer
+        self.resumed = resumed
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case resumed = "resumed"
+    }
+}
+
+/// `peer.left`.
+public struct PeerLeft: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var reason: LeaveReason
+    /// Who removed it, for reason `removed`.
+    public var by: PeerID?
+
+    public init(peer: PeerID, reason: LeaveReason, by: PeerID? = nil) {
+        self.peer = peer
+        self.reason = reason
+        self.by = by
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case reason = "reason"
+        case by = "by"
+    }
+}
+
+/// `peer.updated`: the peer's new state and which fields changed.
+public struct PeerUpdated: Codable, Hashable, Sendable {
+    public var peer: PeerInfo
+    public var changed: [PeerField]
+    /// Who made the change when it was not the peer itself (a role change).
+    public var by: PeerID?
+
+    public init(peer: PeerInfo, changed: [PeerField], by: PeerID? = nil) {
+        self.peer = peer
+        self.changed = changed
+        self.by = by
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case changed = "changed"
+        case by = "by"
+    }
+}
+
+/// `track.added`.
+public struct TrackAdded: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var track: TrackInfo
+
+    public init(peer: PeerID, track: TrackInfo) {
+        self.peer = peer
+        self.track = track
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case track = "track"
+    }
+}
+
+/// `track.removed`.
+public struct TrackRemoved: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var track: TrackID
+
+    public init(peer: PeerID, track: TrackID) {
+        self.peer = peer
+        self.track = track
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case track = "track"
+    }
+}
+
+/// `track.muted` and `track.unmuted`.
+public struct TrackMuteChange: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var track: TrackID
+    /// Who decided: the owner itself, or the peer that muted it.
+    public var by: PeerID
+
+    public init(peer: PeerID, track: TrackID, by: PeerID) {
+        self.peer = peer
+        self.track = track
+        self.by = by
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case track = "track"
+        case by = "by"
+    }
+}
+
+/// `track.degraded` (used from issue 4).
+public struct TrackDegraded: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var track: TrackID
+    public var reason: DegradationReason
+
+    public init(peer: PeerID, track: TrackID, reason: DegradationReason) {
+        self.peer = peer
+        self.track = track
+        self.reason = reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case track = "track"
+        case reason = "reason"
+    }
+}
+
+/// `track.restored` (used from issue 4).
+public struct TrackRestored: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var track: TrackID
+
+    public init(peer: PeerID, track: TrackID) {
+        self.peer = peer
+        self.track = track
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case track = "track"
+    }
+}
+
+/// One entry of `speakers` (used from issue 4, when levels flow).
+public struct SpeakerLevel: Codable, Hashable, Sendable {
+    public var peer: PeerID
+    public var track: TrackID
+    /// 0 (silence) ... 100 (full scale), from the RFC 6464 levels the track sends.
+    public var level: Int
+
+    public init(peer: PeerID, track: TrackID, level: Int) {
+        self.peer = peer
+        self.track = track
+        self.level = level
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case peer = "peer"
+        case track = "track"
+        case level = "level"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        peer = try container.decode(PeerID.self, forKey: .peer)
+        track = try container.decode(TrackID.self, forKey: .track)
+        level = try container.decode(Int.self, forKey: .level, in: 0...100)
+    }
+}
+
+/// `role.changeRequested`: another peer asks you to take a role.
+public struct RoleChangePrompt: Codable, Hashable, Sendable {
+    /// Answer with `prompt.answer` within the prompt lifetime (60 s).
+    public var prompt: PromptID
+    public var by: PeerID
+    public var role: RoleName
+
+    public init(prompt: PromptID, by: PeerID, role: RoleName) {
+        self.prompt = prompt
+        self.by = by
+        self.role = role
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case prompt = "prompt"
+        case by = "by"
+        case role = "role"
+    }
+}
+
+/// `track.unmuteRequested`: another peer asks you to unmute a track.
+public struct UnmutePrompt: Codable, Hashable, Sendable {
+    public var prompt: PromptID
+    public var by: PeerID
+    public var track: TrackID
+
+    public init(prompt: PromptID, by: PeerID, track: TrackID) {
+        self.prompt = prompt
+        self.by = by
+        self.track = track
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case prompt = "prompt"
+        case by = "by"
+        case track = "track"
+    }
+}
+
+/// `prompt.answered`: to the peer that caused a prompt.
+public struct PromptAnswered: Codable, Hashable, Sendable {
+    public var prompt: PromptID
+    /// The peer that answered (the prompt's target).
+    public var peer: PeerID
+    public var accepted: Bool
+
+    public init(prompt: PromptID, peer: PeerID, accepted: Bool) {
+        self.prompt = prompt
+        self.peer = peer
+        self.accepted = accepted
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case prompt = "prompt"
+        case peer = "peer"
+        case accepted = "accepted"
+    }
+}
+
+/// `removed`: to the peer that was removed.
+public struct Removed: Codable, Hashable, Sendable {
+    public var by: PeerID?
+    public var reason: String?
+
+    public init(by: PeerID?, reason: String?) {
+        self.by = by
+        self.reason = reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case by = "by"
+        case reason = "reason"
+    }
+}
+
+/// `room.ended`: to everyone in the room.
+public struct RoomEnded: Codable, Hashable, Sendable {
+    /// The peer that ended it; absent when the server did (idle timeout, shutdown).
+    public var by: PeerID?
+    public var reason: String?
+    /// Whether rejoining is refused (`roomLocked`).
+    public var locked: Bool
+
+    public init(by: PeerID?, reason: String?, locked: Bool) {
+        self.by = by
+        self.reason = reason
+        self.locked = locked
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case by = "by"
+        case reason = "reason"
+        case locked = "locked"
+    }
+}
+
+/// `server.goingAway`: the server is shutting down (SIGINT/SIGTERM).
+public struct ServerGoingAway: Codable, Hashable, Sendable {
+    public var reason: String?
+    /// A hint for when to reconnect, if the server expects to be back.
+    public var retryAfterMs: Int?
+
+    public init(reason: String? = nil, retryAfterMs: Int? = nil) {
+        self.reason = reason
+        self.retryAfterMs = retryAfterMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case reason = "reason"
+        case retryAfterMs = "retryAfterMs"
+    }
+}
+
+/// `keys`: one sender's media key for one track, sealed to you (used from issue 4).
+public struct SealedKeyDelivery: Codable, Hashable, Sendable {
+    public var from: PeerID
+    public var track: TrackID
+    public var epoch: Int
+    /// HPKE-sealed to your public key; base64 on the wire.
+    public var sealed: Data
+
+    public init(from: PeerID, track: TrackID, epoch: Int, sealed: Data) {
+        self.from = from
+        self.track = track
+        self.epoch = epoch
+        self.sealed = sealed
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case from = "from"
+        case track = "track"
+        case epoch = "epoch"
+        case sealed = "sealed"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        from = try container.decode(PeerID.self, forKey: .from)
+        track = try container.decode(TrackID.self, forKey: .track)
+        epoch = try container.decode(Int.self, forKey: .epoch, in: 0...largestJSONInteger)
+        sealed = try decodeBase64Blob(container, forKey: .sealed)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(from, forKey: .from)
+        try container.encode(track, forKey: .track)
+        try container.encode(epoch, forKey: .epoch)
+        try container.encode(sealed.base64EncodedString(), forKey: .sealed)
+    }
+}

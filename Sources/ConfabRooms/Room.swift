@@ -1,0 +1,294 @@
+import ConfabProtocol
+
+// The room state machine: a value the server keeps one of per room, changed
+// only through the methods here, each of which returns the messages to send.
+//
+//   server: verified token ─▶ join ─────────┐
+//           socket closed / silent ─▶ connectionLost
+//           client message ─▶ PeerAction ─▶ apply ─▶ RoomOutcome { events ─▶ fan-out,
+//           timer ─▶ expire, isIdle             │                reply  ─▶ actor,
+//                                               ▼                chat   ─▶ commit first }
+//                                        Room (next state)
+//
+// Every action is checked against the actor's role here, on the server side.
+// A refused action throws a CodedError and leaves the room exactly as it was:
+// each mutating entry point works on a copy and stores it only on success.
+// No clock is read: every time comes in as `now`.
+
+/// One room: its peers, their roles and tracks, pending prompts, and the
+/// chat sequence counter.
+public struct Room: Hashable, Sendable {
+    /// Whether the room is running.
+    public enum Phase: Hashable, Sendable {
+        case open
+        /// Ended by a host or the server. Unlocked, the next valid join opens
+        /// a new session; locked, joins are refused with `roomLocked`.
+        case ended(locked: Bool, at: Timestamp)
+    }
+
+    public let name: RoomName
+    public let template: RoomTemplate
+    public internal(set) var phase: Phase
+    /// When the current session began.
+    public internal(set) var startedAt: Timestamp
+    /// Connected peers and suspended ones within their resume grace.
+    public internal(set) var peers: [PeerID: Peer]
+    public internal(set) var prompts: [PromptID: Prompt]
+    /// The last chat sequence number given out; the next message gets one more.
+    public internal(set) var lastChatSequence: Int
+    /// Since when the room has had no peers at all; nil while it has some.
+    public internal(set) var emptySince: Timestamp?
+    var promptCounter = 0
+
+    /// An open room with nobody in it yet. `lastChatSequence` continues the
+    /// room's log (from the store) so numbers never repeat across restarts.
+    public init(name: RoomName, template: RoomTemplate = .standard, lastChatSequence: Int = 0, now: Timestamp) {
+        self.name = name
+        self.template = template
+        phase = .open
+        startedAt = now
+        peers = [:]
+        prompts = [:]
+        self.lastChatSequence = lastChatSequence
+        emptySince = now
+    }
+
+    /// A room made by its first valid join; nothing is made if the join is
+    /// refused.
+    public static func open(
+        name: RoomName, template: RoomTemplate = .standard, lastChatSequence: Int = 0,
+        firstJoin admission: Admission, now: Timestamp
+    ) throws(CodedError) -> (room: Room, outcome: JoinOutcome) {
+        var room = Room(name: name, template: template, lastChatSequence: lastChatSequence, now: now)
+        let outcome = try room.join(admission, now: now)
+        return (room, outcome)
+    }
+
+    // MARK: - Queries
+
+    /// The peer with this id, connected or suspended.
+    public func peer(_ id: PeerID) -> Peer? { peers[id] }
+
+    /// Ids of the peers with a live connection.
+    public var connectedIDs: Set<PeerID> {
+        Set(peers.values.lazy.filter(\.isConnected).map(\.id))
+    }
+
+    /// The role a peer holds. Peers only ever hold roles of the template; a
+    /// role missing anyway (a bug) gets no permissions rather than a crash.
+    public func role(of peer: Peer) -> Role {
+        template.role(named: peer.role)
+            ?? Role(
+                name: peer.role, priority: .min, publishAudio: false, subscribesTo: [], chat: .none, permissions: .none)
+    }
+
+    public var info: RoomInfo {
+        RoomInfo(name: name, startedAt: startedAt, roles: template.roles)
+    }
+
+    /// Connected peers as others see them, highest role priority first, then
+    /// by join time.
+    public func visiblePeers(excluding excluded: PeerID? = nil) -> [PeerInfo] {
+        peers.values
+            .filter { $0.isConnected && $0.id != excluded }
+            .sorted { lhs, rhs in
+                let (left, right) = (role(of: lhs).priority, role(of: rhs).priority)
+                if left != right { return left > right }
+                if lhs.joinedAt != rhs.joinedAt { return lhs.joinedAt < rhs.joinedAt }
+                return lhs.id < rhs.id
+            }
+            .map(\.info)
+    }
+
+    /// The `joined` reply for a peer that just joined or resumed; nil if it is
+    /// not connected. The server supplies what the room does not hold: chat
+    /// history from the log, the resume token and the media endpoint.
+    public func joined(
+        for id: PeerID, history: ChatPage, joinTimeMs: Int, resumed: Bool, reconnect: ReconnectInfo,
+        keepalive: KeepaliveInfo = KeepaliveInfo(), speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs,
+        media: MediaEndpoint? = nil
+    ) -> Joined? {
+        guard let peer = peers[id], peer.isConnected else { return nil }
+        var room = info
+        room.speakersIntervalMs = speakersIntervalMs
+        return Joined(
+            room: room, you: peer.info, peers: visiblePeers(excluding: id), history: history,
+            joinedAt: peer.joinedAt, joinTimeMs: joinTimeMs, resumed: resumed, reconnect: reconnect,
+            keepalive: keepalive, media: media)
+    }
+
+    /// Connected peers whose role hears `publisher`'s role: where the
+    /// server forwards its audio (used from issue 4).
+    public func subscribers(of publisher: PeerID) -> Set<PeerID> {
+        guard let source = peers[publisher] else { return [] }
+        return Set(
+            peers.values.lazy
+                .filter { $0.isConnected && $0.id != publisher && self.role(of: $0).subscribesTo.contains(source.role) }
+                .map(\.id))
+    }
+
+    /// Whether the room has been empty for the template's timeout. The server
+    /// may then discard it; one that ended locked must be kept (or its lock
+    /// persisted) to go on refusing joins.
+    public func isIdle(now: Timestamp) -> Bool {
+        guard let emptySince else { return false }
+        return now.milliseconds(since: emptySince) >= Int64(template.emptyRoomTimeoutMs)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Admits a peer whose token the server verified. Opens an ended,
+    /// unlocked room afresh. A peer id already in the room (connected or
+    /// suspended) is replaced: others see it leave with `replaced` and join
+    /// again with the new state.
+    public mutating func join(_ admission: Admission, now: Timestamp) throws(CodedError) -> JoinOutcome {
+        var draft = self
+        let outcome = try draft.admit(admission, now: now)
+        self = draft
+        return outcome
+    }
+
+    private mutating func admit(_ admission: Admission, now: Timestamp) throws(CodedError) -> JoinOutcome {
+        if case .ended(let locked, _) = phase {
+            guard !locked else { throw CodedError(.roomLocked, "room \(name) was ended and locked") }
+            phase = .open
+            startedAt = now
+        }
+        guard let role = template.role(named: admission.role) else {
+            throw CodedError(.tokenWrongRole, "role \(admission.role) is not defined in room \(name)")
+        }
+        guard admission.metadata.utf8.count <= ProtocolLimits.maximumMetadataBytes else {
+            throw CodedError(.invalidMessage, "metadata is longer than \(ProtocolLimits.maximumMetadataBytes) bytes")
+        }
+        let existing = peers[admission.peer]
+        if let maxPeers = template.maxPeers, peers.count - (existing == nil ? 0 : 1) >= maxPeers {
+            throw CodedError(.roomFull, "room \(name) is full (\(maxPeers) peers)")
+        }
+
+        var events: [RoomEvent] = []
+        let replacedConnection = existing?.isConnected ?? false
+        if existing != nil {
+            removePeer(admission.peer, now: now)
+            if replacedConnection {
+                events.append(
+                    RoomEvent(
+                        audience: connectedIDs,
+                        body: .peerLeft(PeerLeft(peer: admission.peer, reason: .replaced))))
+            }
+        }
+        let name = (try? TextSanitizer.sanitize(admission.name, policy: .displayName)) ?? admission.peer.rawValue
+        let peer = Peer(
+            id: admission.peer, name: name, role: role.name, metadata: admission.metadata, joinedAt: now,
+            handRaisedAt: nil,
+            microphone: role.publishAudio
+                ? TrackInfo(id: .microphone(of: admission.peer), muted: admission.muted) : nil,
+            connection: .connected, publicKey: admission.publicKey,
+            chatAllowance: TokenBucket(limit: template.chatRate, now: now))
+        events.append(RoomEvent(audience: connectedIDs, body: .peerJoined(PeerJoined(peer: peer.info))))
+        peers[peer.id] = peer
+        emptySince = nil
+        return JoinOutcome(events: events, replacedConnection: replacedConnection)
+    }
+
+    /// Brings back a peer the server matched to a valid resume token: same
+    /// identity, role, mute state, hand and metadata. A peer whose drop the
+    /// server has not noticed yet simply moves to the new connection.
+    public mutating func resume(_ id: PeerID, now: Timestamp) throws(CodedError) -> JoinOutcome {
+        if case .ended(let locked, _) = phase {
+            throw CodedError(locked ? .roomLocked : .roomEnded, "room \(name) has ended")
+        }
+        guard var peer = peers[id] else {
+            throw CodedError(.resumeRejected, "no session to resume; join again")
+        }
+        switch peer.connection {
+        case .connected:
+            return JoinOutcome(events: [], replacedConnection: true)
+        case .suspended(let since):
+            guard now.milliseconds(since: since) < Int64(template.resumeGraceMs) else {
+                throw CodedError(.resumeRejected, "the resume grace period has passed; join again")
+            }
+            let audience = connectedIDs
+            peer.connection = .connected
+            peers[id] = peer
+            return JoinOutcome(
+                events: [RoomEvent(audience: audience, body: .peerJoined(PeerJoined(peer: peer.info, resumed: true)))],
+                replacedConnection: false)
+        }
+    }
+
+    /// The peer's connection closed without `leave`, or stayed silent past
+    /// the keepalive deadline. Others see it leave with `timeout`; its state
+    /// waits `resumeGraceMs` for a `resume`. Prompts to and from it lapse.
+    public mutating func connectionLost(_ id: PeerID, now: Timestamp) -> [RoomEvent] {
+        guard var peer = peers[id], peer.isConnected else { return [] }
+        peer.connection = .suspended(since: now)
+        peers[id] = peer
+        dropPrompts(involving: id)
+        return [RoomEvent(audience: connectedIDs, body: .peerLeft(PeerLeft(peer: id, reason: .timeout)))]
+    }
+
+    /// Forgets suspended peers whose grace has passed and prompts whose
+    /// lifetime has. Returns the peers forgotten (their resume tokens are now
+    /// void). Nobody is told: the others already saw those peers leave.
+    public mutating func expire(now: Timestamp) -> [PeerID] {
+        let lifetime = Int64(template.promptLifetimeMs)
+        prompts = prompts.filter { now.milliseconds(since: $0.value.createdAt) < lifetime }
+        let grace = Int64(template.resumeGraceMs)
+        let lapsed = peers.values.compactMap { peer -> PeerID? in
+            guard case .suspended(let since) = peer.connection, now.milliseconds(since: since) >= grace else {
+                return nil
+            }
+            return peer.id
+        }
+        for id in lapsed {
+            removePeer(id, now: now)
+        }
+        return lapsed.sorted()
+    }
+
+    /// Ends the room on the server's own account (operator action, idle
+    /// timeout): everyone gets `room.ended` without a `by`.
+    public mutating func end(reason: String?, lock: Bool, now: Timestamp) -> [RoomEvent] {
+        guard phase == .open else { return [] }
+        return close(by: nil, reason: Self.cleanReason(reason), lock: lock, now: now)
+    }
+
+    /// Flags a track degraded (with a reason) or restored (nil), as the
+    /// media forwarder sees it (used from issue 4).
+    public mutating func markTrack(_ track: TrackID, degraded reason: DegradationReason?) -> [RoomEvent] {
+        guard var owner = peers.values.first(where: { $0.microphone?.id == track }),
+            var microphone = owner.microphone, microphone.degraded != reason
+        else { return [] }
+        microphone.degraded = reason
+        owner.microphone = microphone
+        peers[owner.id] = owner
+        let body: ServerBody =
+            if let reason {
+                .trackDegraded(TrackDegraded(peer: owner.id, track: track, reason: reason))
+            } else {
+                .trackRestored(TrackRestored(peer: owner.id, track: track))
+            }
+        return [RoomEvent(audience: connectedIDs, body: body)]
+    }
+
+    // MARK: - Shared steps
+
+    mutating func removePeer(_ id: PeerID, now: Timestamp) {
+        peers[id] = nil
+        dropPrompts(involving: id)
+        if peers.isEmpty { emptySince = now }
+    }
+
+    mutating func dropPrompts(involving id: PeerID) {
+        prompts = prompts.filter { $0.value.from != id && $0.value.to != id }
+    }
+
+    mutating func close(by actor: PeerID?, reason: String?, lock: Bool, now: Timestamp) -> [RoomEvent] {
+        let audience = connectedIDs
+        phase = .ended(locked: lock, at: now)
+        peers = [:]
+        prompts = [:]
+        emptySince = now
+        return [RoomEvent(audience: audience, body: .roomEnded(RoomEnded(by: actor, reason: reason, locked: lock)))]
+    }
+}

@@ -1,0 +1,44 @@
+import ConfabProtocol
+
+/// A token bucket (the classic rate limiter): holds up to `limit.burst`
+/// tokens, gains `limit.perSecond` a second, and each allowed event spends
+/// one. Time is passed in. Counts thousandths of a token in integers, so it
+/// is exact and two buckets fed the same times compare equal.
+public struct TokenBucket: Hashable, Sendable {
+    public let limit: RateLimit
+    private var milliTokens: Int64
+    private var updatedAt: Timestamp
+
+    /// A full bucket.
+    public init(limit: RateLimit, now: Timestamp) {
+        self.limit = limit
+        milliTokens = Int64(limit.burst) * 1_000
+        updatedAt = now
+    }
+
+    /// Whether an event may happen now; spends a token if so.
+    public mutating func take(now: Timestamp) -> Bool {
+        refill(now: now)
+        guard milliTokens >= 1_000 else { return false }
+        milliTokens -= 1_000
+        return true
+    }
+
+    /// Whole tokens available at `now`.
+    public func available(now: Timestamp) -> Int {
+        var copy = self
+        copy.refill(now: now)
+        return Int(copy.milliTokens / 1_000)
+    }
+
+    private mutating func refill(now: Timestamp) {
+        // A clock that steps back gives nothing, rather than a negative refill.
+        let elapsedMs = max(0, now.milliseconds(since: updatedAt))
+        let capacity = Int64(limit.burst) * 1_000
+        // tokens/s × ms = thousandths of a token; capped before multiplying so
+        // a bucket idle for years cannot overflow.
+        let gained = min(elapsedMs, capacity) * Int64(limit.perSecond)
+        milliTokens = min(capacity, milliTokens + gained)
+        updatedAt = max(updatedAt, now)
+    }
+}

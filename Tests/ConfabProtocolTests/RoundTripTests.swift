@@ -1,0 +1,73 @@
+import ConfabProtocol
+import Foundation
+import Testing
+
+@Suite("JSON round trip of every message")
+struct RoundTripTests {
+    @Test("client samples cover every client message type")
+    func clientCoverage() {
+        #expect(Set(Samples.client.map(\.type)) == Set(ClientMessageType.allCases))
+    }
+
+    @Test("server samples cover every server message type")
+    func serverCoverage() {
+        #expect(Set(Samples.server.map(\.type)) == Set(ServerMessageType.allCases))
+    }
+
+    @Test("a client message decodes to what was encoded", arguments: Samples.client)
+    func clientRoundTrip(message: ClientMessage) throws {
+        let data = codec.encode(message)
+        let decoded: ClientMessage = try codec.decode(data)
+        #expect(decoded == message)
+    }
+
+    @Test("a server message decodes to what was encoded", arguments: Samples.server)
+    func serverRoundTrip(message: ServerMessage) throws {
+        let data = codec.encode(message)
+        let decoded: ServerMessage = try codec.decode(data)
+        #expect(decoded == message)
+    }
+
+    @Test("every client message carries v, type and id", arguments: Samples.client)
+    func clientEnvelope(message: ClientMessage) throws {
+        let json = try encodedJSON(message)
+        guard case .object(let members) = json else {
+            Issue.record("not an object: \(json)")
+            return
+        }
+        #expect(members["v"] == .number(1))
+        #expect(members["type"] == .string(message.type.rawValue))
+        #expect(members["id"] == .string(message.id.rawValue))
+    }
+
+    @Test("server events carry no id; replies carry the request's", arguments: Samples.server)
+    func serverEnvelope(message: ServerMessage) throws {
+        let json = try encodedJSON(message)
+        guard case .object(let members) = json else {
+            Issue.record("not an object: \(json)")
+            return
+        }
+        #expect(members["v"] == .number(1))
+        #expect(members["type"] == .string(message.type.rawValue))
+        #expect(members["id"] == message.id.map { .string($0.rawValue) })
+    }
+
+    @Test("encoding is deterministic: sorted keys, no escaped slashes")
+    func deterministicOutput() {
+        let message = ServerMessage(.serverGoingAway(ServerGoingAway(reason: "a/b", retryAfterMs: 5)))
+        let text = String(decoding: codec.encode(message), as: UTF8.self)
+        #expect(text == #"{"reason":"a/b","retryAfterMs":5,"type":"server.goingAway","v":1}"#)
+    }
+
+    @Test("type strings are unique within each direction")
+    func uniqueTypeStrings() {
+        #expect(Set(ClientMessageType.allCases.map(\.rawValue)).count == ClientMessageType.allCases.count)
+        #expect(Set(ServerMessageType.allCases.map(\.rawValue)).count == ServerMessageType.allCases.count)
+    }
+
+    @Test("only join, resume and ping may come before joining")
+    func sessionRequirement() {
+        let open = ClientMessageType.allCases.filter { !$0.requiresSession }
+        #expect(Set(open) == [.join, .resume, .ping])
+    }
+}

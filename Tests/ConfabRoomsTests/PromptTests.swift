@@ -1,0 +1,168 @@
+import ConfabProtocol
+import ConfabRooms
+import Testing
+
+@Suite("Prompts: role changes and unmute requests the target answers")
+struct PromptTests {
+    /// hana asks lee (a listener) to become a speaker; returns the prompt id.
+    static func promptLee(_ room: inout Room) throws -> PromptID {
+        let outcome = try room.apply(
+            .changeRole(peer: "lee", role: "speaker", force: false), from: "hana", now: Fixture.t1)
+        guard case .ok(let reply) = outcome.reply, let prompt = reply.prompt else {
+            Issue.record("no prompt id in \(outcome.reply)")
+            return "missing"
+        }
+        #expect(
+            outcome.events == [
+                RoomEvent(
+                    audience: ["lee"],
+                    body: .roleChangeRequested(RoleChangePrompt(prompt: prompt, by: "hana", role: "speaker")))
+            ])
+        return prompt
+    }
+
+    @Test("accepting a role change applies it, gives a muted microphone, and tells the asker")
+    func acceptRole() throws {
+        var room = Fixture.standardRoom()
+        _ = room.attempt(.raiseHand, by: "lee")
+        let prompt = try Self.promptLee(&room)
+        let outcome = try room.apply(
+            .answerPrompt(prompt, accept: true), from: "lee", now: Fixture.t1.adding(milliseconds: 100))
+        let lee = try #require(room.peer("lee"))
+        #expect(lee.role == "speaker")
+        #expect(lee.handRaisedAt == nil, "a role change lowers the hand")
+        #expect(lee.microphone == TrackInfo(id: "lee:mic", muted: true))
+        #expect(
+            outcome.events.map(\.body) == [
+                .peerUpdated(PeerUpdated(peer: lee.info, changed: [.role, .hand], by: "hana")),
+                .trackAdded(TrackAdded(peer: "lee", track: TrackInfo(id: "lee:mic", muted: true))),
+                .promptAnswered(PromptAnswered(prompt: prompt, peer: "lee", accepted: true)),
+            ])
+        #expect(outcome.events.last?.audience == ["hana"])
+        #expect(outcome.events.first?.audience == Fixture.everyone)
+        #expect(room.prompts.isEmpty)
+    }
+
+    @Test("declining changes nothing but tells the asker")
+    func decline() throws {
+        var room = Fixture.standardRoom()
+        let prompt = try Self.promptLee(&room)
+        let outcome = try room.apply(.answerPrompt(prompt, accept: false), from: "lee", now: Fixture.t1)
+        #expect(room.peer("lee")?.role == "listener")
+        #expect(
+            outcome.events == [
+                RoomEvent(
+                    audience: ["hana"],
+                    body: .promptAnswered(PromptAnswered(prompt: prompt, peer: "lee", accepted: false)))
+            ])
+    }
+
+    @Test("only the target can answer, and only once")
+    func onlyTarget() throws {
+        var room = Fixture.standardRoom()
+        let prompt = try Self.promptLee(&room)
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lina").failure?.code == .promptNotFound)
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "hana").failure?.code == .promptNotFound)
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lee").success != nil)
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lee").failure?.code == .promptNotFound)
+    }
+
+    @Test("a prompt expires after 60 s and is then swept")
+    func expiry() throws {
+        var room = Fixture.standardRoom()
+        let prompt = try Self.promptLee(&room)
+        let late = Fixture.t1.adding(milliseconds: 60_000)
+        let before = room
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lee", at: late).failure?.code == .promptExpired)
+        #expect(room == before)
+        _ = room.expire(now: late)
+        #expect(room.prompts.isEmpty)
+    }
+
+    @Test("a prompt lapses when the asker or the target leaves or drops")
+    func lapses() throws {
+        var askerLeft = Fixture.standardRoom()
+        let first = try Self.promptLee(&askerLeft)
+        _ = askerLeft.attempt(.leave, by: "hana")
+        #expect(askerLeft.attempt(.answerPrompt(first, accept: true), by: "lee").failure?.code == .promptNotFound)
+
+        var targetDropped = Fixture.standardRoom()
+        _ = try Self.promptLee(&targetDropped)
+        _ = targetDropped.connectionLost("lee", now: Fixture.t1)
+        #expect(targetDropped.prompts.isEmpty)
+    }
+
+    @Test("a prompt lapses when its asker loses the role that allowed it")
+    func askerDemoted() throws {
+        var room = Fixture.standardRoom()
+        let prompt = try Self.promptLee(&room)
+        _ = room.attempt(.changeRole(peer: "hana", role: "listener", force: true), by: "hugo")
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lee").failure?.code == .promptNotFound)
+    }
+
+    @Test("changing your own role needs no consent")
+    func selfChange() throws {
+        var room = Fixture.standardRoom()
+        let outcome = try room.apply(
+            .changeRole(peer: "hana", role: "speaker", force: false), from: "hana", now: Fixture.t1)
+        #expect(room.peer("hana")?.role == "speaker")
+        #expect(outcome.reply == .ok(OkReply()))
+        #expect(
+            outcome.events.map(\.body) == [.peerUpdated(PeerUpdated(peer: room.peer("hana")!.info, changed: [.role]))])
+    }
+
+    @Test("a forced demotion to listener takes the microphone away")
+    func demotion() throws {
+        var room = Fixture.standardRoom()
+        let outcome = try room.apply(
+            .changeRole(peer: "sara", role: "listener", force: true), from: "hana", now: Fixture.t1)
+        #expect(room.peer("sara")?.microphone == nil)
+        #expect(outcome.events.map(\.body).last == .trackRemoved(TrackRemoved(peer: "sara", track: "sara:mic")))
+    }
+
+    @Test("the same role again, or an unknown role, changes nothing")
+    func noOpAndUnknown() {
+        var room = Fixture.standardRoom()
+        let before = room
+        #expect(room.attempt(.changeRole(peer: "lee", role: "listener", force: true), by: "hana").success?.events == [])
+        #expect(room == before)
+        #expect(
+            room.attempt(.changeRole(peer: "lee", role: "janitor", force: true), by: "hana").failure?.code
+                == .roleNotFound)
+        #expect(
+            room.attempt(.changeRole(peer: "ghost", role: "speaker", force: true), by: "hana").failure?.code
+                == .peerNotFound)
+    }
+
+    @Test("asking a muted peer to unmute prompts it; accepting unmutes it")
+    func unmutePrompt() throws {
+        var room = Fixture.standardRoom()
+        let ask = try room.apply(.unmuteTrack("sam:mic"), from: "hana", now: Fixture.t1)
+        guard case .ok(let reply) = ask.reply, let prompt = reply.prompt else {
+            Issue.record("no prompt")
+            return
+        }
+        #expect(
+            ask.events == [
+                RoomEvent(
+                    audience: ["sam"],
+                    body: .unmuteRequested(UnmutePrompt(prompt: prompt, by: "hana", track: "sam:mic")))
+            ])
+        #expect(room.peer("sam")?.microphone?.muted == true)
+        let answer = try room.apply(.answerPrompt(prompt, accept: true), from: "sam", now: Fixture.t1)
+        #expect(room.peer("sam")?.microphone?.muted == false)
+        #expect(
+            answer.events.map(\.body) == [
+                .trackUnmuted(TrackMuteChange(peer: "sam", track: "sam:mic", by: "sam")),
+                .promptAnswered(PromptAnswered(prompt: prompt, peer: "sam", accepted: true)),
+            ])
+    }
+
+    @Test("asking a live microphone to unmute is a no-op")
+    func unmuteLive() {
+        var room = Fixture.standardRoom()
+        let outcome = room.attempt(.unmuteTrack("sara:mic"), by: "hana").success
+        #expect(outcome?.events == [])
+        #expect(outcome?.reply == .ok(OkReply()))
+    }
+}
