@@ -1,10 +1,14 @@
 # Confab — the two commands on a fresh Debian machine: `make demo` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libopus-dev libsrtp2-dev libasound2-dev libncursesw5-dev pkg-config \
+APT_PACKAGES := gcc make libopus-dev libsrtp2-dev libasound2-dev libncursesw5-dev pkg-config \
 	tmux sox espeak-ng gstreamer1.0-tools gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# libsrtp2 built with its own crypto (scripts/build-libsrtp.sh) when it is there;
+# otherwise pkg-config finds the system's.
+VENDOR_PC := $(CURDIR)/.build/vendor/srtp/lib/pkgconfig
+SWIFT_ENV = PKG_CONFIG_PATH=$$( [ -f $(VENDOR_PC)/libsrtp2.pc ] && echo $(VENDOR_PC) )
 
 .PHONY: deps build release test bench demo clean
 
@@ -18,16 +22,17 @@ deps:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all system packages present"; fi
+	@bash scripts/build-libsrtp.sh || echo "make deps: could not build libsrtp2 with built-in crypto; using the system's (it allocates per packet, see BENCHMARKS.md)"
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT_ENV) $(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT_ENV) $(SWIFT) build -c release
 
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT_ENV) $(SWIFT) build --build-tests
+	$(SWIFT_ENV) $(SWIFT) test --skip-build
 
 # Benchmarks run on an optimised build; see BENCHMARKS.md for the figures.
 bench: release

@@ -101,6 +101,12 @@ public enum SRTPLibrary {
     /// The version string of the linked libsrtp (for `confab --version` and reports).
     public static var version: String { String(cString: srtp_get_version_string()) }
 
+    /// Whether the linked libsrtp2 can do `profile` (AEAD_AES_128_GCM needs a
+    /// crypto library behind libsrtp; the built-in crypto has AES-ICM and HMAC-SHA1 only).
+    public static func supports(_ profile: SRTPProfile) -> Bool {
+        (try? OutboundSession(ssrc: 1, key: SRTPKeyMaterial.random(profile: profile))) != nil
+    }
+
     /// Spare bytes a caller must leave after an RTP packet for `protect` (SRTP_MAX_TRAILER_LEN).
     public static var maxTrailerLength: Int { Int(confab_srtp_max_trailer_len) }
 }

@@ -139,7 +139,7 @@ struct MediaBenchResults: Codable {
         func allocations(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "not measured (interposer not loaded)" }
         return """
         confab bench media — \(frames) frames × \(rounds) rounds (best round), 20 ms mono frames at 48 kHz
-        \(opusVersion), libsrtp \(srtpVersion)
+        \(opusVersion), \(srtpVersion)
 
           raw opus_encode                 \(us(opusEncodeNs)) / frame
           raw opus_decode                 \(us(opusDecodeNs)) / frame
@@ -348,7 +348,8 @@ struct MediaBenchmark {
             sendRatio: sendNs / encodeNs, receiveRatio: receiveNs / decodeNs,
             sendAllocationsPerFrame: sendAllocations, receiveAllocationsPerFrame: receiveAllocations,
             srtpProtectAllocations: protectAllocations, srtpUnprotectAllocations: unprotectAllocations,
-            opusVersion: Opus.version, srtpVersion: SRTPLibrary.version)
+            opusVersion: Opus.version,
+            srtpVersion: SRTPLibrary.version + (SRTPLibrary.supports(.aeadAes128Gcm) ? " (with a crypto library)" : " (built-in crypto)"))
     }
 
     /// Reads whatever datagrams are waiting on `socket`.
