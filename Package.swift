@@ -13,11 +13,27 @@ let package = Package(
         .library(name: "ConfabWire", targets: ["ConfabWire"]),
         .library(name: "ConfabProtocol", targets: ["ConfabProtocol"]),
         .library(name: "ConfabRooms", targets: ["ConfabRooms"]),
+        .library(name: "ConfabServer", targets: ["ConfabServer"]),
+        .library(name: "ConfabClient", targets: ["ConfabClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Counts heap allocations for `confab bench media` (the zero-allocation target).
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
+        // The room server and the SDK's transport.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", "4.1.0"..<"6.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries: a modulemap and a shim each, nothing else.
@@ -44,10 +60,41 @@ let package = Package(
         // Roles, permissions and the room state machine: pure, time is passed in.
         .target(name: "ConfabRooms", dependencies: ["ConfabProtocol"]),
 
+        // The room server: signalling over WebSocket/TLS, tokens, rooms, the chat log.
+        .target(name: "ConfabServer", dependencies: [
+            "ConfabProtocol", "ConfabRooms", "ConfabWire",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        // The SDK: session, listener, event stream, observer store.
+        .target(name: "ConfabClient", dependencies: [
+            "ConfabProtocol", "ConfabMedia",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .executableTarget(
             name: "confab",
             dependencies: [
                 "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims",
+                "ConfabServer", "ConfabClient", "ConfabProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
@@ -61,6 +108,14 @@ let package = Package(
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabTestSupport"]),
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
+        .testTarget(name: "ConfabServerTests", dependencies: [
+            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "ConfabClientTests", dependencies: [
+            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

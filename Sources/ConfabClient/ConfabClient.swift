@@ -1,0 +1,2 @@
+// The SDK (issue 3). Placeholder until the first client files land.
+import ConfabProtocol
