@@ -148,10 +148,15 @@ public final class SRTPKeyMaterial: @unchecked Sendable {
 
     /// Fresh random key material from the system's CSPRNG.
     public static func random(profile: SRTPProfile = .aes128CmHmacSha1_80) -> SRTPKeyMaterial {
+        SRTPKeyMaterial(randomFor: profile)
+    }
+
+    private init(randomFor profile: SRTPProfile) {
+        self.profile = profile
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+        bytes.initializeMemory(as: UInt8.self, repeating: 0)
         var rng = SystemRandomNumberGenerator()
-        let raw = (0..<profile.keyMaterialLength).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        // The length is right by construction.
-        return try! SRTPKeyMaterial(profile: profile, bytes: raw)
+        for i in 0..<profile.keyMaterialLength { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
     }
 
     /// The key material as lowercase hex (for handing to a peer tool such as GStreamer).

@@ -57,8 +57,7 @@ public final class MediaReceiver: @unchecked Sendable {
     private let socket: UDPSocket
     private let batch = DatagramBatch(capacity: 32, bufferSize: 2_048)
     private let srtp: InboundSession
-    private let running = Atomic<Bool>(true)
-    private var thread: MediaThread?
+    private var loop: StoppableLoop?
 
     /// Stream changes wait here until the network thread applies them between batches.
     private enum StreamChange {
@@ -86,17 +85,16 @@ public final class MediaReceiver: @unchecked Sendable {
     }
 
     public func start() {
-        thread = MediaThread(name: "confab-network", realtime: configuration.realtimeThreads) { [self] in run() }
+        loop = StoppableLoop(name: "confab-network", realtime: configuration.realtimeThreads) { [self] loop in run(loop) }
     }
 
     public func stop() {
-        running.store(false, ordering: .relaxed)
-        thread?.join()
-        thread = nil
+        loop?.stop()
+        loop = nil
     }
 
-    private func run() {
-        while running.load(ordering: .relaxed) {
+    private func run(_ loop: StoppableLoop) {
+        while loop.isRunning {
             guard let count = try? socket.receive(into: batch, timeoutMs: 20) else {
                 MonotonicClock.sleep(until: MonotonicClock.nanoseconds() + 5_000_000)
                 continue

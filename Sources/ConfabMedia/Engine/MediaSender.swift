@@ -50,8 +50,7 @@ public final class MediaSender: @unchecked Sendable {
     private var sequenceNumber: UInt16
     private var timestamp: UInt32
     private var startOfTalkspurt = true
-    private let running = Atomic<Bool>(true)
-    private var thread: MediaThread?
+    private var loop: StoppableLoop?
 
     /// Prepares the send path. The key must be fresh for this SSRC (RFC 3711 §9.1).
     public init(source: AudioSource, socket: UDPSocket, destination: SocketAddress, ssrc: UInt32,
@@ -78,19 +77,18 @@ public final class MediaSender: @unchecked Sendable {
 
     /// Starts the capture thread.
     public func start() {
-        thread = MediaThread(name: "confab-capture", realtime: configuration.realtimeThreads) { [self] in run() }
+        loop = StoppableLoop(name: "confab-capture", realtime: configuration.realtimeThreads) { [self] loop in run(loop) }
     }
 
     /// Stops the capture thread and waits for it.
     public func stop() {
-        running.store(false, ordering: .relaxed)
-        thread?.join()
-        thread = nil
+        loop?.stop()
+        loop = nil
     }
 
-    private func run() {
+    private func run(_ loop: StoppableLoop) {
         var pacer = FramePacer(frameNanoseconds: configuration.frameNanoseconds)
-        while running.load(ordering: .relaxed) {
+        while loop.isRunning {
             // Files and generators have no clock: release one frame per frame time.
             if !source.isClocked { pacer.waitForNextFrame() }
             let count: Int

@@ -31,8 +31,7 @@ public final class PlayoutLoop: @unchecked Sendable {
     private let output: UnsafeMutableBufferPointer<Int16>
     /// The tracks, owned by the play-out thread. Capacity is reserved up front.
     private var tracks: [PlayoutTrack] = []
-    private let running = Atomic<Bool>(true)
-    private var thread: MediaThread?
+    private var loop: StoppableLoop?
 
     private enum TrackChange {
         case add(PlayoutTrack)
@@ -70,18 +69,17 @@ public final class PlayoutLoop: @unchecked Sendable {
     }
 
     public func start() {
-        thread = MediaThread(name: "confab-playout", realtime: configuration.realtimeThreads) { [self] in run() }
+        loop = StoppableLoop(name: "confab-playout", realtime: configuration.realtimeThreads) { [self] loop in run(loop) }
     }
 
     public func stop() {
-        running.store(false, ordering: .relaxed)
-        thread?.join()
-        thread = nil
+        loop?.stop()
+        loop = nil
     }
 
-    private func run() {
+    private func run(_ loop: StoppableLoop) {
         var pacer = FramePacer(frameNanoseconds: configuration.frameNanoseconds)
-        while running.load(ordering: .relaxed) {
+        while loop.isRunning {
             if !sink.isClocked { pacer.waitForNextFrame() }
             playOneFrame()
             do {
