@@ -66,13 +66,18 @@ struct EngineLoopbackTests {
         #expect(stats.lost == 0)
 
         let output = try readRaw(dir.file("out.raw"))
-        let match = SignalComparison.align(reference: Array(speech[0..<(speech.count - 24_000)]), received: output, maxLagSamples: 48_000)
+        let spoken = Array(speech[0..<(speech.count - 24_000)])
+        let match = SignalComparison.align(reference: spoken, received: output, maxLagSamples: 48_000)
+        // On a loaded machine the jitter buffer may adapt mid-sentence (a
+        // concealed or dropped frame moves the delay); compare piece by piece too.
+        let pieces = SignalComparison.segmentedMatch(reference: spoken, received: output, maxLagSamples: 48_000)
         // Mouth-to-ear through both engines: the lag in the output, less the
         // head start the play-out thread had over the capture thread.
         let headStartMs = Double(captureStart - playoutStart) / 1_000_000
         let delayMs = Double(match.lagSamples) / 48 - headStartMs
-        print("engine loopback: correlation \(String(format: "%.3f", match.correlation)), mouth-to-ear \(String(format: "%.1f", delayMs)) ms (jitter buffer target \(stats.targetDelayMs) ms)")
-        #expect(match.correlation >= 0.9)
+        print("engine loopback: correlation \(String(format: "%.3f", match.correlation)) whole, \(String(format: "%.3f", pieces.correlation)) by 0.5 s pieces; mouth-to-ear \(String(format: "%.1f", delayMs)) ms; jitter buffer target \(stats.targetDelayMs) ms, concealed \(stats.concealed), dropped \(stats.droppedForDelay)")
+        #expect(pieces.correlation >= 0.9)
+        #expect(pieces.segments >= 4)
         #expect(delayMs > 0 && delayMs < 150)
     }
 

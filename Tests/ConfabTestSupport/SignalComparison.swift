@@ -74,6 +74,41 @@ public enum SignalComparison {
         return best
     }
 
+    /// How well `received` carries `reference` when the delay may move a little
+    /// during the stream (a jitter buffer adapting under load conceals or drops
+    /// a frame now and then, which breaks one global alignment).
+    ///
+    /// Aligns globally first, then every non-silent `segmentSamples` piece of
+    /// the reference within ±`driftSamples` of that lag, and returns the
+    /// energy-weighted mean of the pieces' correlations, the global lag, and
+    /// how many pieces were compared.
+    public static func segmentedMatch(reference: [Int16], received: [Int16], maxLagSamples: Int,
+                                      segmentSamples: Int = 24_000, driftSamples: Int = 4_800)
+        -> (correlation: Double, globalLagSamples: Int, segments: Int) {
+        let global = align(reference: reference, received: received, maxLagSamples: maxLagSamples)
+        var weighted = 0.0, totalWeight = 0.0, segments = 0
+        var start = 0
+        while start + segmentSamples <= reference.count {
+            let piece = Array(reference[start..<(start + segmentSamples)])
+            let energy = piece.reduce(0.0) { $0 + Double($1) * Double($1) }
+            // Skip near-silent pieces (below about −50 dBov): their correlation means nothing.
+            if energy / Double(segmentSamples) > 105_000 {
+                let from = Swift.max(0, start + global.lagSamples - driftSamples)
+                let to = Swift.min(received.count, start + global.lagSamples + segmentSamples + driftSamples)
+                if to - from >= segmentSamples {
+                    let window = Array(received[from..<to])
+                    // Within the window the piece sits `driftSamples` in, give or take the drift.
+                    let local = align(reference: piece, received: window, maxLagSamples: 2 * driftSamples)
+                    weighted += local.correlation * energy
+                    totalWeight += energy
+                    segments += 1
+                }
+            }
+            start += segmentSamples
+        }
+        return (totalWeight > 0 ? weighted / totalWeight : 0, global.lagSamples, segments)
+    }
+
     /// Σab / √(Σa² · Σb²) over the first min(a.count, b.count) samples: 1 for
     /// identical shapes (any gain), −1 for inverted, near 0 for unrelated. 0 if
     /// either is silent or empty.
