@@ -1,4 +1,5 @@
 import ConfabProtocol
+import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
@@ -99,10 +100,11 @@ public struct WebSocketTransport: SignallingTransport {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? WebSocketClientError { return "\(error)" }
-        if let error = error as? NIOConnectionError {
-            return error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)"
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(first.error)
         }
+        if let error = error as? NIOSSLError { return "TLS handshake failed (\(error))" }
         return "\(error)"
     }
 }
