@@ -25,25 +25,26 @@ public struct HeadlessClient: Sendable {
     /// reason the session ended.
     @discardableResult
     public func run(input: AsyncStream<String>, printsEvents: Bool = true) async -> DisconnectReason {
-        let updates = session.store.updates()
         let output = self.output
-        let printer = Task {
-            for await update in updates {
-                switch update.event {
-                case .failure, .disconnected:
-                    output(HeadlessEvents.line(for: update.event))
-                default:
-                    if printsEvents { output(HeadlessEvents.line(for: update.event)) }
-                }
-                if case .disconnected(let reason) = update.event { return reason }
+        let ended = OneShot<DisconnectReason>()
+        // A closure observer runs as each event is applied, before the reply
+        // of the request that caused it is handed back, so event lines always
+        // come before the command's result line (the protocol's own order).
+        let observation = session.store.observe { update in
+            switch update.event {
+            case .failure, .disconnected:
+                output(HeadlessEvents.line(for: update.event))
+            default:
+                if printsEvents { output(HeadlessEvents.line(for: update.event)) }
             }
-            return DisconnectReason.left
+            if case .disconnected(let reason) = update.event { ended.succeed(reason) }
         }
+        defer { observation.cancel() }
         do {
             try await session.join()
         } catch {
-            // The session already printed `connection` and `disconnected` lines with the reason.
-            return await printer.value
+            // The session already printed the `disconnected` line with the reason.
+            return (try? await ended.value()) ?? .failed(error)
         }
         let commands = Task {
             for await line in input {
@@ -54,7 +55,7 @@ public struct HeadlessClient: Sendable {
             // End of input: leave.
             await session.leave()
         }
-        let reason = await printer.value
+        let reason = (try? await ended.value()) ?? .left
         commands.cancel()
         return reason
     }
