@@ -170,6 +170,10 @@ struct HeadlessClientTests {
         #expect(output.contains { $0.hasPrefix(#"{"event":"joined""#) })
         #expect(output.contains(#"{"event":"result","id":"c1","cmd":"chat","ok":true,"message":"m1","seq":1}"#))
         #expect(output.contains { $0.contains(#""kind":"badCommand""#) })
+        // The events a command causes come before its result, as in the protocol.
+        let messageLine = try #require(output.firstIndex { $0.hasPrefix(#"{"event":"chat.message""#) })
+        let resultLine = try #require(output.firstIndex { $0.hasPrefix(#"{"event":"result","id":"c1""#) })
+        #expect(messageLine < resultLine)
         #expect(output.contains(#"{"event":"result","id":"c2","cmd":"raiseHand","ok":true}"#))
         #expect(output.last?.hasPrefix(#"{"event":"disconnected","reason":"left""#) == true)
         #expect(server.receivedTypes == [.join, .sendChat, .raiseHand, .leave])
