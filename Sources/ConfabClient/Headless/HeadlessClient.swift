@@ -1,0 +1,130 @@
+import ConfabProtocol
+
+// The headless client: the store's updates out as JSON lines, commands in.
+//
+//   stdin lines ─▶ HeadlessCommand.parse ─▶ session request ─▶ result / error line
+//   session ─▶ RoomStore updates ─▶ HeadlessEvents.line ─▶ stdout
+//
+// It reads only the store (every update carries its event), as the terminal
+// front does. End of input means leave.
+
+/// Drives a session from JSON command lines and prints every event.
+public struct HeadlessClient: Sendable {
+    public let session: ConfabSession
+    /// Writes one line (without its newline); must be safe to call from any task.
+    public let output: @Sendable (String) -> Void
+
+    public init(session: ConfabSession, output: @escaping @Sendable (String) -> Void) {
+        self.session = session
+        self.output = output
+    }
+
+    /// Joins, prints events until the session ends, and runs commands from
+    /// `input` meanwhile. Without `printsEvents` only failures and the final
+    /// `disconnected` are printed (besides command results). Returns the
+    /// reason the session ended.
+    @discardableResult
+    public func run(input: AsyncStream<String>, printsEvents: Bool = true) async -> DisconnectReason {
+        let output = self.output
+        let ended = OneShot<DisconnectReason>()
+        // A closure observer runs as each event is applied, before the reply
+        // of the request that caused it is handed back, so event lines always
+        // come before the command's result line (the protocol's own order).
+        let observation = session.store.observe { update in
+            switch update.event {
+            case .failure, .disconnected:
+                output(HeadlessEvents.line(for: update.event))
+            default:
+                if printsEvents { output(HeadlessEvents.line(for: update.event)) }
+            }
+            if case .disconnected(let reason) = update.event { ended.succeed(reason) }
+        }
+        defer { observation.cancel() }
+        do {
+            try await session.join()
+        } catch {
+            // The session already printed the `disconnected` line with the reason.
+            return (try? await ended.value()) ?? .failed(error)
+        }
+        let commands = Task {
+            for await line in input {
+                if line.allSatisfy(\.isWhitespace) { continue }
+                await perform(line)
+                if case .disconnected = session.state.connection { return }
+            }
+            // End of input: leave.
+            await session.leave()
+        }
+        let reason = (try? await ended.value()) ?? .left
+        commands.cancel()
+        return reason
+    }
+
+    /// Parses and runs one command line, printing its result or error.
+    public func perform(_ line: String) async {
+        switch HeadlessCommand.parse(line) {
+        case .failure(let error):
+            output(HeadlessEvents.errorLine(error))
+        case .success(let command):
+            do {
+                let details = try await execute(command.action)
+                if case .state = command.action {
+                    output(HeadlessEvents.stateLine(session.state, id: command.id))
+                } else {
+                    output(HeadlessEvents.resultLine(id: command.id, command: command.action.name, details: details))
+                }
+            } catch {
+                output(HeadlessEvents.errorLine(error, id: command.id, command: command.action.name))
+            }
+        }
+    }
+
+    /// Runs an action; returns extra members for its result line.
+    private func execute(_ action: HeadlessAction) async throws(SessionError) -> [(String, JSONValue)] {
+        switch action {
+        case .chat(let text, let target):
+            let ack = try await session.send(text, to: target)
+            return [("message", .string(ack.message.rawValue)), ("seq", .int(ack.seq))]
+        case .muteSelf:
+            try await session.muteSelf()
+        case .unmuteSelf:
+            try await session.unmuteSelf()
+        case .muteTrack(let track):
+            try await session.mute(track: track)
+        case .mutePeer(let peer):
+            try await session.mute(peer: peer)
+        case .unmuteTrack(let track):
+            return prompt(try await session.requestUnmute(track: track))
+        case .askToUnmute(let peer):
+            return prompt(try await session.askToUnmute(peer: peer))
+        case .changeRole(let peer, let role, let force):
+            return prompt(try await session.changeRole(of: peer, to: role, force: force))
+        case .raiseHand:
+            try await session.raiseHand()
+        case .lowerHand:
+            try await session.lowerHand()
+        case .remove(let peer, let reason):
+            try await session.remove(peer, reason: reason)
+        case .endRoom(let lock, let reason):
+            try await session.endRoom(lock: lock, reason: reason)
+        case .answer(let prompt, let accept):
+            try await session.answer(prompt, accept: accept)
+        case .history(let query):
+            let page = try await session.fetchHistory(query)
+            return [("count", .int(page.messages.count)), ("hasMore", .bool(page.hasMore))]
+        case .volume(let peer, let volume):
+            await session.setVolume(volume, for: peer)
+        case .profile(let name, let metadata):
+            try await session.updateProfile(name: name, metadata: metadata)
+        case .state:
+            break
+        case .leave:
+            await session.leave()
+        }
+        return []
+    }
+
+    private func prompt(_ id: PromptID?) -> [(String, JSONValue)] {
+        id.map { [("prompt", .string($0.rawValue))] } ?? []
+    }
+}

@@ -1,0 +1,230 @@
+import ConfabProtocol
+
+// The lines `confab join --headless --events` prints on stdout: one JSON
+// object per event, `event` first. Shapes are stable (docs/BOTS.md lists
+// them); peers, tracks, roles and chat messages use their PROTOCOL.md shapes.
+// Secrets (the resume token, media credentials) are never printed.
+
+/// Renders events and command results as JSON lines.
+public enum HeadlessEvents {
+    /// The line for one event.
+    public static func line(for event: SessionEvent) -> String {
+        json(for: event).rendered
+    }
+
+    static func json(for event: SessionEvent) -> JSONValue {
+        switch event {
+        case .connectionStateChanged(let new, let old):
+            var members: [(String, JSONValue)] = [
+                ("event", .string("connection")), ("state", .string(new.description)), ("from", .string(old.description)),
+            ]
+            if case .reconnecting(let attempt) = new { members.append(("attempt", .int(attempt))) }
+            if case .disconnected(let reason) = new { members.append(("reason", .string(reason.name))) }
+            return .object(members)
+        case .joined(let joined, let roundTripMs):
+            return .object([
+                "event": .string("joined"),
+                "room": .string(joined.room.name.rawValue),
+                "resumed": .bool(joined.resumed),
+                "joinTimeMs": .int(joined.joinTimeMs + roundTripMs),
+                "you": .encoding(joined.you),
+                "peers": .encoding(joined.peers),
+                "roles": .encoding(joined.room.roles),
+                "history": .encoding(joined.history.messages),
+                "hasMoreHistory": .bool(joined.history.hasMore),
+            ])
+        case .reconnecting(let attempt, let delayMs):
+            return .object(["event": .string("reconnecting"), "attempt": .int(attempt), "delayMs": .int(delayMs)])
+        case .reconnected(let resumed):
+            return .object(["event": .string("reconnected"), "resumed": .bool(resumed)])
+        case .disconnected(let reason):
+            return disconnected(reason)
+        case .failure(let error):
+            return errorLine(error, id: nil, command: nil)
+        case .peerJoined(let peer, let resumed):
+            return .object(["event": .string("peer.joined"), "peer": .encoding(peer), "resumed": .bool(resumed)])
+        case .peerLeft(let peer, let reason, let by):
+            return .object([
+                "event": .string("peer.left"), "peer": .string(peer.rawValue), "reason": .string(reason.rawValue),
+                "by": by.map { .string($0.rawValue) },
+            ])
+        case .peerUpdated(let peer, let changed, let by):
+            return .object([
+                "event": .string("peer.updated"), "peer": .encoding(peer), "changed": .encoding(changed),
+                "by": by.map { .string($0.rawValue) },
+            ])
+        case .trackAdded(let peer, let track):
+            return .object(["event": .string("track.added"), "peer": .string(peer.rawValue), "track": .encoding(track)])
+        case .trackRemoved(let peer, let track):
+            return trackLine("track.removed", peer: peer, track: track)
+        case .trackMuted(let peer, let track, let by):
+            return trackLine("track.muted", peer: peer, track: track, extra: ("by", .string(by.rawValue)))
+        case .trackUnmuted(let peer, let track, let by):
+            return trackLine("track.unmuted", peer: peer, track: track, extra: ("by", .string(by.rawValue)))
+        case .trackDegraded(let peer, let track, let reason):
+            return trackLine("track.degraded", peer: peer, track: track, extra: ("reason", .string(reason.rawValue)))
+        case .trackRestored(let peer, let track):
+            return trackLine("track.restored", peer: peer, track: track)
+        case .speakers(let levels):
+            return .object(["event": .string("speakers"), "speakers": .encoding(levels)])
+        case .chatMessage(let message):
+            return .object(["event": .string("chat.message"), "message": .encoding(message)])
+        case .chatHistory(let page, let direction):
+            return .object([
+                "event": .string("chat.history"), "direction": .string(direction.rawValue),
+                "messages": .encoding(page.messages), "hasMore": .bool(page.hasMore),
+            ])
+        case .roleChangeRequested(let prompt):
+            return .object([
+                "event": .string("role.changeRequested"), "prompt": .string(prompt.prompt.rawValue),
+                "by": .string(prompt.by.rawValue), "role": .string(prompt.role.rawValue),
+            ])
+        case .unmuteRequested(let prompt):
+            return .object([
+                "event": .string("track.unmuteRequested"), "prompt": .string(prompt.prompt.rawValue),
+                "by": .string(prompt.by.rawValue), "track": .string(prompt.track.rawValue),
+            ])
+        case .promptSent(let prompt, let target, let question):
+            var members: [(String, JSONValue)] = [
+                ("event", .string("prompt.sent")), ("prompt", .string(prompt.rawValue)), ("to", .string(target.rawValue)),
+            ]
+            switch question {
+            case .roleChange(let role):
+                members += [("question", .string("roleChange")), ("role", .string(role.rawValue))]
+            case .unmute(let track):
+                members += [("question", .string("unmute")), ("track", .string(track.rawValue))]
+            }
+            return .object(members)
+        case .promptAnswered(let answer):
+            return .object([
+                "event": .string("prompt.answered"), "prompt": .string(answer.prompt.rawValue),
+                "peer": .string(answer.peer.rawValue), "accepted": .bool(answer.accepted),
+            ])
+        case .promptClosed(let prompt):
+            return .object(["event": .string("prompt.closed"), "prompt": .string(prompt.rawValue)])
+        case .removed(let notice):
+            return .object([
+                "event": .string("removed"), "by": notice.by.map { .string($0.rawValue) },
+                "reason": notice.reason.map(JSONValue.string),
+            ])
+        case .roomEnded(let notice):
+            return .object([
+                "event": .string("room.ended"), "by": notice.by.map { .string($0.rawValue) },
+                "reason": notice.reason.map(JSONValue.string), "locked": .bool(notice.locked),
+            ])
+        case .serverGoingAway(let notice):
+            return .object([
+                "event": .string("server.goingAway"), "reason": notice.reason.map(JSONValue.string),
+                "retryAfterMs": notice.retryAfterMs.map(JSONValue.int),
+            ])
+        case .peerVolumeChanged(let peer, let volume):
+            return .object(["event": .string("volume"), "peer": .string(peer.rawValue), "volume": .double(volume)])
+        case .conversationRead(let conversation):
+            return .object(["event": .string("chat.read"), "conversation": .string(describe(conversation))])
+        }
+    }
+
+    /// `{"event":"result", …}`: a command succeeded.
+    public static func resultLine(id: String?, command: String, details: [(String, JSONValue)] = []) -> String {
+        var members: [(String, JSONValue)] = [("event", .string("result"))]
+        if let id { members.append(("id", .string(id))) }
+        members.append(("cmd", .string(command)))
+        members.append(("ok", .bool(true)))
+        return JSONValue.object(members + details).rendered
+    }
+
+    /// `{"event":"error", …}`: a command failed, or the session reports a problem.
+    public static func errorLine(_ error: SessionError, id: String?, command: String?) -> String {
+        errorLine(error, id: id, command: command).rendered
+    }
+
+    /// `{"event":"error","kind":"badCommand", …}`: a line that is not a command.
+    public static func errorLine(_ error: HeadlessCommandError) -> String {
+        JSONValue.object([
+            "event": .string("error"), "id": error.id.map(JSONValue.string), "cmd": error.command.map(JSONValue.string),
+            "kind": .string("badCommand"), "message": .string(error.message),
+        ]).rendered
+    }
+
+    /// `{"event":"state", …}`: a summary of the store for the `state` command.
+    public static func stateLine(_ state: RoomState, id: String?) -> String {
+        JSONValue.object([
+            "event": .string("state"),
+            "id": id.map(JSONValue.string),
+            "connection": .string(state.connection.description),
+            "room": state.room.map { .string($0.name.rawValue) },
+            "you": state.you.map { .encoding($0) },
+            "peers": .encoding(state.orderedPeers),
+            "raisedHands": .array(state.raisedHands.map { .string($0.id.rawValue) }),
+            "pendingPrompts": .array(state.pendingPrompts.map(pendingPrompt)),
+            "lastSeq": .int(state.lastSeenSequence),
+            "unread": .int(state.totalUnread),
+        ]).rendered
+    }
+
+    // MARK: - Pieces
+
+    private static func errorLine(_ error: SessionError, id: String?, command: String?) -> JSONValue {
+        .object([
+            "event": .string("error"), "id": id.map(JSONValue.string), "cmd": command.map(JSONValue.string),
+            "kind": .string(error.kind), "code": error.code.map { .int($0.rawValue) },
+            "message": .string(error.message),
+        ])
+    }
+
+    private static func disconnected(_ reason: DisconnectReason) -> JSONValue {
+        switch reason {
+        case .left, .replaced, .gaveUp:
+            return .object(["event": .string("disconnected"), "reason": .string(reason.name)])
+        case .removed(let by, let message):
+            return .object([
+                "event": .string("disconnected"), "reason": .string(reason.name),
+                "by": by.map { .string($0.rawValue) }, "message": message.map(JSONValue.string),
+            ])
+        case .roomEnded(let by, let message, let locked):
+            return .object([
+                "event": .string("disconnected"), "reason": .string(reason.name),
+                "by": by.map { .string($0.rawValue) }, "message": message.map(JSONValue.string),
+                "locked": .bool(locked),
+            ])
+        case .failed(let error):
+            return .object([
+                "event": .string("disconnected"), "reason": .string(reason.name), "kind": .string(error.kind),
+                "code": error.code.map { .int($0.rawValue) }, "message": .string(error.message),
+            ])
+        }
+    }
+
+    private static func trackLine(
+        _ name: String, peer: PeerID, track: TrackID, extra: (String, JSONValue)? = nil
+    ) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("event", .string(name)), ("peer", .string(peer.rawValue)), ("track", .string(track.rawValue)),
+        ]
+        if let extra { members.append(extra) }
+        return .object(members)
+    }
+
+    private static func pendingPrompt(_ prompt: PendingPrompt) -> JSONValue {
+        switch prompt.question {
+        case .roleChange(let role):
+            .object([
+                ("prompt", .string(prompt.id.rawValue)), ("by", .string(prompt.by.rawValue)),
+                ("question", .string("roleChange")), ("role", .string(role.rawValue)),
+            ])
+        case .unmute(let track):
+            .object([
+                ("prompt", .string(prompt.id.rawValue)), ("by", .string(prompt.by.rawValue)),
+                ("question", .string("unmute")), ("track", .string(track.rawValue)),
+            ])
+        }
+    }
+
+    static func describe(_ conversation: Conversation) -> String {
+        switch conversation {
+        case .room: "room"
+        case .roles(let roles): "roles:" + roles.map(\.rawValue).joined(separator: ",")
+        case .direct(let peers): "peers:" + peers.map(\.rawValue).joined(separator: ",")
+        }
+    }
+}

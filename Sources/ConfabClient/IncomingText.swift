@@ -1,0 +1,56 @@
+import ConfabProtocol
+
+// Defence in depth: the server sanitises names, chat and reasons, but a
+// client never trusts a server with its terminal. Everything people wrote
+// passes TextSanitizer again here, before it becomes an event and reaches the
+// store. Nothing is refused: a message too long or empty after cleaning is
+// cut or shown empty rather than lost, since the server already accepted it.
+
+enum IncomingText {
+    /// A display name; falls back to the peer id when nothing is left.
+    static func name(_ text: String, fallback: PeerID) -> String {
+        let cleaned = (try? TextSanitizer.sanitize(text, policy: .displayName)) ?? ""
+        return cleaned.isEmpty ? fallback.rawValue : cleaned
+    }
+
+    static func reason(_ text: String?) -> String? {
+        guard let text else { return nil }
+        return (try? TextSanitizer.sanitize(text, policy: .reason)) ?? ""
+    }
+
+    static func chat(_ text: String) -> String {
+        let cleaned = TextSanitizer.clean(
+            text, lineBreaks: .multiline(maximumLines: ProtocolLimits.maximumChatLines))
+        return String(cleaned.prefix(ProtocolLimits.maximumChatCharacters))
+    }
+
+    /// Server error messages are shown to people too.
+    static func errorMessage(_ error: CodedError) -> CodedError {
+        CodedError(error.code, reason(error.message) ?? "")
+    }
+
+    static func peer(_ peer: PeerInfo) -> PeerInfo {
+        var peer = peer
+        peer.name = name(peer.name, fallback: peer.id)
+        return peer
+    }
+
+    static func message(_ message: ChatMessage) -> ChatMessage {
+        var message = message
+        message.fromName = name(message.fromName, fallback: message.from)
+        message.text = chat(message.text)
+        return message
+    }
+
+    static func page(_ page: ChatPage) -> ChatPage {
+        ChatPage(messages: page.messages.map(message), hasMore: page.hasMore)
+    }
+
+    static func joined(_ joined: Joined) -> Joined {
+        var joined = joined
+        joined.you = peer(joined.you)
+        joined.peers = joined.peers.map(peer)
+        joined.history = page(joined.history)
+        return joined
+    }
+}

@@ -1,0 +1,181 @@
+import ConfabProtocol
+
+// The one value a client shows. Made only by `reduce` from SessionEvents; the
+// terminal front, the headless printer and tests read it and never change it.
+
+/// Everything a client knows about its room, as one value.
+public struct RoomState: Hashable, Sendable {
+    public var connection: ConnectionState = .idle
+    /// The room, its roles and timing; nil before the first `joined`.
+    public var room: RoomInfo?
+    /// Ourselves as the others see us; nil before the first `joined`.
+    public var you: PeerInfo?
+    /// Everyone else, by id. `orderedPeers` lists them for display.
+    public var peers: [PeerID: PeerInfo] = [:]
+    /// The chat log we have seen, ordered by `seq`, each `seq` once.
+    public private(set) var chat: [ChatMessage] = []
+    /// Whether older messages exist before `chat.first` (from `joined` or a backward page).
+    public var hasOlderChat = false
+    /// Messages not yet read, per conversation. Our own messages and the
+    /// history that came with the first join do not count.
+    public var unread: [Conversation: Int] = [:]
+    /// Questions put to us that we have not answered, oldest first.
+    public var pendingPrompts: [PendingPrompt] = []
+    /// Questions we put to others that are not answered yet, by prompt id.
+    public var outgoingPrompts: [PromptID: OutgoingPrompt] = [:]
+    /// Answers to our questions, most recent last (the last 20).
+    public var promptAnswers: [PromptAnswered] = []
+    /// Who is speaking, loudest first.
+    public var speakers: [SpeakerLevel] = []
+    /// Local playback volume per peer (0 … 2, default 1). Kept across drops
+    /// and rejoins: it is the listener's preference, not room state.
+    public var volumes: [PeerID: Double] = [:]
+    /// Per-peer media figures; filled by the media engine (issue 4).
+    public var media: [PeerID: PeerMediaState] = [:]
+    /// The server's figure plus our round trip, from the last `joined`.
+    public var joinTimeMs: Int?
+    /// Set while the connection is down and we try again.
+    public var reconnectAttempt: Int?
+    /// How many times the session came back after a drop.
+    public var reconnectCount = 0
+    /// The most recent failure that was not the answer to one request.
+    public var lastFailure: SessionError?
+    /// When the server said it is going away (its reason), until we are back.
+    public var serverGoingAway: ServerGoingAway?
+
+    /// The most chat messages kept; older ones are dropped from the front.
+    public static let chatLogLimit = 10_000
+
+    public init() {}
+
+    // MARK: - Reading
+
+    /// Everyone else for display: highest role priority first, then by join
+    /// time, then by id (the server's order in `joined`).
+    public var orderedPeers: [PeerInfo] {
+        peers.values.sorted { lhs, rhs in
+            let lhsPriority = priority(of: lhs.role)
+            let rhsPriority = priority(of: rhs.role)
+            if lhsPriority != rhsPriority { return lhsPriority > rhsPriority }
+            if lhs.joinedAt != rhs.joinedAt { return lhs.joinedAt < rhs.joinedAt }
+            return lhs.id < rhs.id
+        }
+    }
+
+    /// Peers whose hand is up, first raised first.
+    public var raisedHands: [PeerInfo] {
+        (peers.values + (you.map { [$0] } ?? [])).filter(\.isHandRaised).sorted {
+            ($0.handRaisedAt ?? $0.joinedAt, $0.id) < ($1.handRaisedAt ?? $1.joinedAt, $1.id)
+        }
+    }
+
+    /// A peer or ourselves by id.
+    public func peer(_ id: PeerID) -> PeerInfo? {
+        if let you, you.id == id { return you }
+        return peers[id]
+    }
+
+    /// Our own role, with its permissions.
+    public var yourRole: Role? {
+        guard let you, let room else { return nil }
+        return room.role(named: you.role)
+    }
+
+    /// Our microphone, if our role has one.
+    public var yourMicrophone: TrackInfo? {
+        you?.tracks.first { $0.source == .microphone }
+    }
+
+    /// Whether we are muted (true when we have no microphone).
+    public var isMuted: Bool {
+        yourMicrophone?.muted ?? true
+    }
+
+    /// The local playback volume for a peer.
+    public func volume(of peer: PeerID) -> Double {
+        volumes[peer] ?? 1
+    }
+
+    /// The highest chat sequence number seen, 0 for none: what `resume` sends.
+    public var lastSeenSequence: Int {
+        chat.last?.seq ?? 0
+    }
+
+    /// All unread messages.
+    public var totalUnread: Int {
+        unread.values.reduce(0, +)
+    }
+
+    func priority(of role: RoleName) -> Int {
+        room?.role(named: role)?.priority ?? 0
+    }
+
+    // MARK: - Chat log (used by the reducer)
+
+    /// Inserts messages in `seq` order, skipping any `seq` already present.
+    /// Returns the messages that were new.
+    mutating func mergeChat(_ messages: [ChatMessage]) -> [ChatMessage] {
+        var added: [ChatMessage] = []
+        for message in messages {
+            let index = insertionIndex(for: message.seq)
+            if index < chat.count, chat[index].seq == message.seq { continue }
+            chat.insert(message, at: index)
+            added.append(message)
+        }
+        if chat.count > Self.chatLogLimit {
+            chat.removeFirst(chat.count - Self.chatLogLimit)
+            hasOlderChat = true
+        }
+        return added
+    }
+
+    /// The first index whose `seq` is not below `seq` (binary search; the
+    /// common case, a newer message, lands at the end).
+    private func insertionIndex(for seq: Int) -> Int {
+        if let last = chat.last, last.seq < seq { return chat.count }
+        var low = 0
+        var high = chat.count
+        while low < high {
+            let middle = (low + high) / 2
+            if chat[middle].seq < seq { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}
+
+/// A question put to us, waiting for `answerPrompt`.
+public struct PendingPrompt: Hashable, Sendable {
+    public var id: PromptID
+    public var by: PeerID
+    public var question: PromptQuestion
+
+    public init(id: PromptID, by: PeerID, question: PromptQuestion) {
+        self.id = id
+        self.by = by
+        self.question = question
+    }
+}
+
+/// A question we put to another peer.
+public struct OutgoingPrompt: Hashable, Sendable {
+    public var id: PromptID
+    public var to: PeerID
+    public var question: PromptQuestion
+
+    public init(id: PromptID, to: PeerID, question: PromptQuestion) {
+        self.id = id
+        self.to = to
+        self.question = question
+    }
+}
+
+/// What the media engine reports about a peer (issue 4 fills it in: the
+/// level bars come from here, not from the server's `speakers`).
+public struct PeerMediaState: Hashable, Sendable {
+    /// The decoded audio level, 0 … 100.
+    public var level: Int = 0
+    public var packetsLost: Int = 0
+    public var jitterMs: Int = 0
+
+    public init() {}
+}

@@ -1,0 +1,113 @@
+import ConfabProtocol
+import Foundation
+
+/// Where a room lives: `wss://HOST:PORT/ROOM`.
+public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
+    public static let defaultPort = 7443
+
+    public var host: String
+    public var port: Int
+    public var room: RoomName
+
+    public init(host: String, port: Int = ServerEndpoint.defaultPort, room: RoomName) {
+        self.host = host
+        self.port = port
+        self.room = room
+    }
+
+    /// Parses `wss://HOST[:PORT]/ROOM`. IPv6 hosts go in brackets (`wss://[::1]:7443/r`).
+    public init(url text: String) throws(SessionError) {
+        guard let components = URLComponents(string: text), components.scheme?.lowercased() == "wss" else {
+            throw .invalidArgument("not a wss:// URL: expected wss://HOST:PORT/ROOM")
+        }
+        guard var host = components.host, !host.isEmpty else {
+            throw .invalidArgument("the URL names no host: expected wss://HOST:PORT/ROOM")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let port = components.port ?? Self.defaultPort
+        guard (1...65_535).contains(port) else { throw .invalidArgument("port \(port) is out of range") }
+        var path = components.path
+        if path.hasPrefix("/") { path.removeFirst() }
+        guard let room = RoomName(rawValue: path) else {
+            throw .invalidArgument("the URL's path is not a room name: \(RoomName.validForm)")
+        }
+        guard components.query == nil, components.fragment == nil else {
+            throw .invalidArgument("the URL has a query or fragment: expected wss://HOST:PORT/ROOM")
+        }
+        self.init(host: host, port: port, room: room)
+    }
+
+    /// `host:port` (IPv6 in brackets), as known_servers records it.
+    public var hostAndPort: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// The URL to open.
+    public var url: String { "wss://\(hostAndPort)/\(room)" }
+
+    public var description: String { url }
+}
+
+/// How long to wait between reconnection attempts: exponential with jitter,
+/// bounded, giving up after a total time.
+public struct ReconnectPolicy: Hashable, Sendable {
+    /// The delay before the first attempt (before jitter), in ms.
+    public var initialDelayMs: Int
+    /// The longest delay between two attempts, in ms.
+    public var maximumDelayMs: Int
+    /// Each delay is this many times the previous one (before jitter).
+    public var multiplier: Double
+    /// Each delay is drawn from [(1 − jitter) · d, d], so clients that dropped
+    /// together do not come back together. 0 … 1.
+    public var jitter: Double
+    /// Stop trying after this long since the drop, in ms.
+    public var giveUpAfterMs: Int
+
+    /// The first retry within 1 s, then 2, 4, 8, 10, 10 … s (each jittered
+    /// down by up to half), giving up after 5 minutes.
+    public static let standard = ReconnectPolicy(
+        initialDelayMs: 1_000, maximumDelayMs: 10_000, multiplier: 2, jitter: 0.5, giveUpAfterMs: 300_000)
+
+    public init(initialDelayMs: Int, maximumDelayMs: Int, multiplier: Double, jitter: Double, giveUpAfterMs: Int) {
+        self.initialDelayMs = max(0, initialDelayMs)
+        self.maximumDelayMs = max(self.initialDelayMs, maximumDelayMs)
+        self.multiplier = max(1, multiplier)
+        self.jitter = min(max(jitter, 0), 1)
+        self.giveUpAfterMs = max(0, giveUpAfterMs)
+    }
+
+    /// The delay before attempt `attempt` (from 1), given a uniform random
+    /// number in 0 ..< 1. Pure, so tests choose the randomness.
+    public func delayMs(attempt: Int, random: Double) -> Int {
+        let exponent = Double(max(attempt, 1) - 1)
+        let unjittered = min(Double(maximumDelayMs), Double(initialDelayMs) * pow(multiplier, exponent))
+        let fraction = 1 - jitter * min(max(random, 0), 1)
+        return Int((unjittered * fraction).rounded())
+    }
+}
+
+/// Everything a session needs to know before it joins.
+public struct SessionConfiguration: Sendable {
+    public var endpoint: ServerEndpoint
+    /// The HS256 JWT from `confab token`.
+    public var token: String
+    /// A display name, used when the token carries none.
+    public var displayName: String?
+    /// Initial metadata, opaque to the server.
+    public var metadata: String?
+    /// Start with the microphone muted (the default: nobody is live by surprise).
+    public var startMuted = true
+    /// How many chat messages the first `joined` should bring.
+    public var historyLimit = ProtocolLimits.defaultHistoryPageSize
+    /// How long a request waits for its reply, in ms.
+    public var requestTimeoutMs = 10_000
+    public var reconnect = ReconnectPolicy.standard
+    /// Keepalive when the server's `joined` says nothing else (it always does).
+    public var keepalive = KeepaliveInfo()
+
+    public init(endpoint: ServerEndpoint, token: String, displayName: String? = nil) {
+        self.endpoint = endpoint
+        self.token = token
+        self.displayName = displayName
+    }
+}

@@ -1,0 +1,115 @@
+// `confab join wss://HOST:PORT/ROOM --token T [--fingerprint SHA256:…] --headless --events`:
+// a headless participant for bots and scripts. Events go to stdout as JSON
+// lines, commands come from stdin as JSON lines (docs/BOTS.md); end of input
+// leaves the room. The interactive terminal front arrives with issue 5.
+import ArgumentParser
+import ConfabClient
+import Foundation
+import Logging
+import Synchronization
+
+struct Join: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join a room. For now headless only: JSON lines in and out (see docs/BOTS.md).")
+
+    @Argument(help: "The room: wss://HOST:PORT/ROOM.")
+    var url: String
+
+    @Option(help: "The token from `confab token` (or set CONFAB_TOKEN).")
+    var token: String?
+
+    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
+    var fingerprint: String?
+
+    @Option(help: "Your display name, when the token carries none.")
+    var name: String?
+
+    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
+    var knownServers: String?
+
+    @Flag(help: "Run without the terminal front: JSON command lines on stdin.")
+    var headless = false
+
+    @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
+    var events = false
+
+    func validate() throws {
+        guard headless else {
+            throw ValidationError("the terminal front arrives with issue 5; use --headless --events for now")
+        }
+        if let fingerprint, CertificateFingerprint(fingerprint) == nil {
+            throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
+        }
+        if (token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"]) == nil {
+            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
+        }
+    }
+
+    func run() async throws {
+        let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        var logger = Logger(label: "confab.join")
+        logger.logLevel = .warning
+        let session: ConfabSession
+        do {
+            session = try ConfabSession(
+                url: url, token: token, fingerprint: fingerprint, displayName: name,
+                knownServersPath: knownServers ?? KnownServers.defaultPath(), logger: logger)
+        } catch {
+            throw CommandFailure(error.message)
+        }
+
+        let output = StandardOutput()
+        let printsEvents = events
+        let client = HeadlessClient(session: session) { line in
+            output.write(line)
+        }
+        // Ctrl-C and SIGTERM leave the room properly instead of dropping the connection.
+        StopSignal.install()
+        let signalWatch = Task {
+            while !StopSignal.raised.load(ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await session.leave()
+        }
+        defer { signalWatch.cancel() }
+        let reason = await client.run(input: StandardInputLines.stream(), printsEvents: printsEvents)
+        switch reason {
+        case .left, .roomEnded:
+            return
+        case .removed(let by, let message):
+            throw CommandFailure("removed from the room" + (by.map { " by \($0)" } ?? "") + (message.map { ": \($0)" } ?? ""))
+        case .replaced:
+            throw CommandFailure("another connection joined with the same identity")
+        case .gaveUp:
+            throw CommandFailure("lost the connection and could not reconnect")
+        case .failed(let error):
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// Whole lines to stdout, one write each, so lines from different tasks never interleave.
+private final class StandardOutput: Sendable {
+    private let lock = Mutex(())
+
+    func write(_ line: String) {
+        let data = Data((line + "\n").utf8)
+        lock.withLock { _ in FileHandle.standardOutput.write(data) }
+    }
+}
+
+/// Stdin as an AsyncStream of lines, read on a thread of its own (reading blocks).
+private enum StandardInputLines {
+    static func stream() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        let reader = Thread {
+            while let line = readLine(strippingNewline: true) {
+                continuation.yield(line)
+            }
+            continuation.finish()
+        }
+        reader.name = "confab-stdin"
+        reader.start()
+        return stream
+    }
+}

@@ -1,0 +1,198 @@
+import ConfabClient
+import ConfabProtocol
+import Synchronization
+import Testing
+
+@Suite("Headless command lines")
+struct HeadlessCommandTests {
+    @Test(
+        "every command parses",
+        arguments: [
+            (#"{"cmd":"chat","text":"hi"}"#, HeadlessAction.chat(text: "hi", target: .broadcast)),
+            (#"{"cmd":"chat","text":"q?","roles":["host"]}"#, .chat(text: "q?", target: .roles(["host"]))),
+            (#"{"cmd":"chat","text":"psst","peers":["bob","carol"]}"#, .chat(text: "psst", target: .peers(["bob", "carol"]))),
+            (#"{"cmd":"mute"}"#, .muteSelf),
+            (#"{"cmd":"unmute"}"#, .unmuteSelf),
+            (#"{"cmd":"mute","peer":"bob"}"#, .mutePeer("bob")),
+            (#"{"cmd":"mute","track":"bob:mic"}"#, .muteTrack("bob:mic")),
+            (#"{"cmd":"unmute","peer":"bob"}"#, .askToUnmute("bob")),
+            (#"{"cmd":"unmute","track":"bob:mic"}"#, .unmuteTrack("bob:mic")),
+            (#"{"cmd":"role","peer":"lee","role":"speaker"}"#, .changeRole(peer: "lee", role: "speaker", force: false)),
+            (#"{"cmd":"role","peer":"lee","role":"speaker","force":true}"#, .changeRole(peer: "lee", role: "speaker", force: true)),
+            (#"{"cmd":"raiseHand"}"#, .raiseHand),
+            (#"{"cmd":"lowerHand"}"#, .lowerHand),
+            (#"{"cmd":"remove","peer":"troll","reason":"spam"}"#, .remove(peer: "troll", reason: "spam")),
+            (#"{"cmd":"remove","peer":"troll"}"#, .remove(peer: "troll", reason: nil)),
+            (#"{"cmd":"end"}"#, .endRoom(lock: false, reason: nil)),
+            (#"{"cmd":"end","lock":true,"reason":"bye"}"#, .endRoom(lock: true, reason: "bye")),
+            (#"{"cmd":"answer","prompt":"p3","accept":true}"#, .answer(prompt: "p3", accept: true)),
+            (#"{"cmd":"history","before":120,"limit":20}"#, .history(HistoryRequest(before: 120, limit: 20))),
+            (#"{"cmd":"history","after":41}"#, .history(HistoryRequest(after: 41))),
+            (#"{"cmd":"volume","peer":"bob","volume":0.5}"#, .volume(peer: "bob", volume: 0.5)),
+            (#"{"cmd":"volume","peer":"bob","volume":2}"#, .volume(peer: "bob", volume: 2)),
+            (#"{"cmd":"profile","name":"Al"}"#, .profile(name: "Al", metadata: nil)),
+            (#"{"cmd":"state"}"#, .state),
+            (#"{"cmd":"leave"}"#, .leave),
+        ])
+    func parses(_ line: String, _ expected: HeadlessAction) throws {
+        let command = try HeadlessCommand.parse(line).get()
+        #expect(command.action == expected)
+        #expect(command.id == nil)
+    }
+
+    @Test("the optional id is kept")
+    func keepsID() throws {
+        #expect(try HeadlessCommand.parse(#"{"id":"x1","cmd":"raiseHand"}"#).get().id == "x1")
+        #expect(try HeadlessCommand.parse(#"{"id":7,"cmd":"raiseHand"}"#).get().id == "7")
+    }
+
+    @Test(
+        "junk gives an error, never a crash",
+        arguments: [
+            "", "not json", "[]", "42", #""chat""#, "{", #"{"cmd":1}"#, #"{"text":"no cmd"}"#, #"{"cmd":"dance"}"#,
+            #"{"cmd":"chat"}"#, #"{"cmd":"chat","text":5}"#, #"{"cmd":"chat","text":"x","roles":["a b"]}"#,
+            #"{"cmd":"chat","text":"x","roles":[]}"#, #"{"cmd":"chat","text":"x","roles":["host"],"peers":["bob"]}"#,
+            #"{"cmd":"mute","peer":"bob","track":"bob:mic"}"#, #"{"cmd":"role","peer":"lee"}"#,
+            #"{"cmd":"answer","prompt":"p3"}"#, #"{"cmd":"answer","prompt":"p3","accept":"yes"}"#,
+            #"{"cmd":"history","limit":0}"#, #"{"cmd":"history","before":0}"#, #"{"cmd":"volume","peer":"bob","volume":3}"#,
+            #"{"cmd":"volume","peer":"bob"}"#, #"{"cmd":"profile"}"#, #"{"cmd":"remove","peer":"../etc"}"#,
+            #"{"id":{"x":1},"cmd":"leave"}"#,
+        ])
+    func junk(_ line: String) {
+        guard case .failure(let error) = HeadlessCommand.parse(line) else {
+            Issue.record("\(line) parsed")
+            return
+        }
+        let output = HeadlessEvents.errorLine(error)
+        #expect(output.hasPrefix(#"{"event":"error""#))
+        #expect(output.contains(#""kind":"badCommand""#))
+        #expect(!output.contains("\n"))
+    }
+
+    @Test("an error line names the command and id when they were readable")
+    func errorNamesCommand() {
+        guard case .failure(let error) = HeadlessCommand.parse(#"{"id":"a","cmd":"role","peer":"lee"}"#) else {
+            Issue.record("parsed")
+            return
+        }
+        #expect(
+            HeadlessEvents.errorLine(error)
+                == #"{"event":"error","id":"a","cmd":"role","kind":"badCommand","message":"role: missing"}"#)
+    }
+}
+
+@Suite("Headless event lines")
+struct HeadlessEventTests {
+    @Test("event lines are one line of JSON with event first")
+    func shapes() throws {
+        let lines: [(SessionEvent, String)] = [
+            (.peerLeft("bob", reason: .removed, by: "alice"), #"{"event":"peer.left","peer":"bob","reason":"removed","by":"alice"}"#),
+            (.peerLeft("bob", reason: .timeout, by: nil), #"{"event":"peer.left","peer":"bob","reason":"timeout"}"#),
+            (.trackMuted(peer: "bob", track: "bob:mic", by: "alice"), #"{"event":"track.muted","peer":"bob","track":"bob:mic","by":"alice"}"#),
+            (.reconnecting(attempt: 2, delayMs: 1400), #"{"event":"reconnecting","attempt":2,"delayMs":1400}"#),
+            (.reconnected(resumed: true), #"{"event":"reconnected","resumed":true}"#),
+            (.roleChangeRequested(RoleChangePrompt(prompt: "p3", by: "alice", role: "speaker")), #"{"event":"role.changeRequested","prompt":"p3","by":"alice","role":"speaker"}"#),
+            (.disconnected(.roomEnded(by: "alice", reason: "Thanks", locked: true)), #"{"event":"disconnected","reason":"roomEnded","by":"alice","message":"Thanks","locked":true}"#),
+            (.failure(.server(CodedError(.tooManyMessages, "slow \"down\""))), #"{"event":"error","kind":"server","code":1008,"message":"slow \"down\""}"#),
+            (.connectionStateChanged(to: .reconnecting(attempt: 1), from: .connected), #"{"event":"connection","state":"reconnecting","from":"connected","attempt":1}"#),
+        ]
+        for (event, expected) in lines {
+            #expect(HeadlessEvents.line(for: event) == expected)
+        }
+    }
+
+    @Test("chat lines carry the message in its protocol shape, text escaped")
+    func chatLine() throws {
+        let line = HeadlessEvents.line(for: .chatMessage(Fixture.message(4, text: "two\nlines")))
+        #expect(line.hasPrefix(#"{"event":"chat.message","message":{"#))
+        #expect(line.contains(#""text":"two\nlines""#))
+        #expect(line.contains(#""seq":4"#))
+        #expect(!line.contains("\n"))
+    }
+
+    @Test("the joined line never shows the resume token")
+    func noSecrets() {
+        let line = HeadlessEvents.line(for: .joined(Fixture.joined(token: "rt-secret"), roundTripMs: 1))
+        #expect(line.hasPrefix(#"{"event":"joined","room":"standup","resumed":false,"joinTimeMs":3"#))
+        #expect(!line.contains("rt-secret"))
+    }
+
+    @Test("every event kind renders to a JSON object line")
+    func everyKind() throws {
+        let events: [SessionEvent] = [
+            .connectionStateChanged(to: .connected, from: .connecting), .joined(Fixture.joined(), roundTripMs: 0),
+            .reconnecting(attempt: 1, delayMs: 1), .reconnected(resumed: false), .disconnected(.gaveUp),
+            .failure(.connectionLost), .peerJoined(Fixture.peer("bob"), resumed: true),
+            .peerLeft("bob", reason: .left, by: nil), .peerUpdated(Fixture.peer("bob"), changed: [.hand], by: nil),
+            .trackAdded(peer: "bob", track: TrackInfo(id: "bob:mic", muted: true)),
+            .trackRemoved(peer: "bob", track: "bob:mic"), .trackMuted(peer: "bob", track: "bob:mic", by: "bob"),
+            .trackUnmuted(peer: "bob", track: "bob:mic", by: "bob"),
+            .trackDegraded(peer: "bob", track: "bob:mic", reason: .noMedia), .trackRestored(peer: "bob", track: "bob:mic"),
+            .speakers([SpeakerLevel(peer: "bob", track: "bob:mic", level: 50)]), .chatMessage(Fixture.message(1)),
+            .chatHistory(ChatPage(messages: [Fixture.message(1)], hasMore: true), direction: .older),
+            .roleChangeRequested(RoleChangePrompt(prompt: "p1", by: "bob", role: "host")),
+            .unmuteRequested(UnmutePrompt(prompt: "p2", by: "bob", track: "alice:mic")),
+            .promptSent("p3", to: "bob", question: .unmute("bob:mic")),
+            .promptAnswered(PromptAnswered(prompt: "p3", peer: "bob", accepted: false)), .promptClosed("p1"),
+            .removed(Removed(by: nil, reason: nil)), .roomEnded(RoomEnded(by: nil, reason: nil, locked: false)),
+            .serverGoingAway(ServerGoingAway(reason: "x", retryAfterMs: 5)), .peerVolumeChanged("bob", volume: 0.5),
+            .conversationRead(.direct(["bob"])),
+        ]
+        for event in events {
+            let line = HeadlessEvents.line(for: event)
+            let parsed = try JSONValue.parse(line)
+            guard case .string(let name)? = parsed["event"] else {
+                Issue.record("no event name in \(line)")
+                continue
+            }
+            #expect(!name.isEmpty)
+            #expect(line.hasPrefix(#"{"event":"#))
+        }
+    }
+}
+
+@Suite("The headless client against an in-memory server")
+struct HeadlessClientTests {
+    @Test("commands become requests; results, events and bad lines are printed; end of input leaves")
+    func endToEnd() async throws {
+        let server = FakeServer()
+        let session = ConfabSession(configuration: Fixture.configuration(), transport: server)
+        let lines = Mutex<[String]>([])
+        let client = HeadlessClient(session: session) { line in lines.withLock { $0.append(line) } }
+        let (input, feed) = AsyncStream<String>.makeStream()
+        feed.yield(#"{"id":"c1","cmd":"chat","text":"hello"}"#)
+        feed.yield("garbage")
+        feed.yield(#"{"cmd":"raiseHand","id":"c2"}"#)
+        feed.finish()
+        let reason = await client.run(input: input)
+        #expect(reason == .left)
+        let output = lines.withLock { $0 }
+        #expect(output.contains { $0.hasPrefix(#"{"event":"joined""#) })
+        #expect(output.contains(#"{"event":"result","id":"c1","cmd":"chat","ok":true,"message":"m1","seq":1}"#))
+        #expect(output.contains { $0.contains(#""kind":"badCommand""#) })
+        // The events a command causes come before its result, as in the protocol.
+        let messageLine = try #require(output.firstIndex { $0.hasPrefix(#"{"event":"chat.message""#) })
+        let resultLine = try #require(output.firstIndex { $0.hasPrefix(#"{"event":"result","id":"c1""#) })
+        #expect(messageLine < resultLine)
+        #expect(output.contains(#"{"event":"result","id":"c2","cmd":"raiseHand","ok":true}"#))
+        #expect(output.last?.hasPrefix(#"{"event":"disconnected","reason":"left""#) == true)
+        #expect(server.receivedTypes == [.join, .sendChat, .raiseHand, .leave])
+    }
+
+    @Test("a refused command prints an error line with the catalog code")
+    func refusedCommand() async throws {
+        let server = FakeServer()
+        server.handle(.endRoom) { message, _ in
+            [ServerMessage(id: message.id, .error(CodedError(.cannotEndRoom, "role listener may not end the room")))]
+        }
+        let session = ConfabSession(configuration: Fixture.configuration(), transport: server)
+        try await session.join()
+        let lines = Mutex<[String]>([])
+        let client = HeadlessClient(session: session) { line in lines.withLock { $0.append(line) } }
+        await client.perform(#"{"id":"e","cmd":"end","lock":true}"#)
+        #expect(
+            lines.withLock { $0 } == [
+                #"{"event":"error","id":"e","cmd":"end","kind":"server","code":3006,"message":"role listener may not end the room"}"#
+            ])
+    }
+}
