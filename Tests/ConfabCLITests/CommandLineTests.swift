@@ -16,9 +16,9 @@ struct CommandLineTests {
         (["rtp", "receive", "--port", "0", "--key", goodKey, "--ssrc", "1", "--output", "null"], "--port"),
         (["rtp", "send", "--to", "127.0.0.1:5004", "--key", goodKey, "--ssrc", "1", "--input", "/nonexistent/in.wav", "--duration", "1"], "in.wav"),
     ])
-    func badArguments(arguments: [String], mentions: String) throws {
+    func badArguments(arguments: [String], mentions: String) async throws {
         let run = try ChildProcess(BuiltProducts.confab, arguments)
-        let status = run.wait(seconds: 10)
+        let status = await run.wait(seconds: 10)
         #expect(status != 0)
         let lines = run.standardError.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(run.standardError)")
@@ -27,23 +27,23 @@ struct CommandLineTests {
     }
 
     @Test("confab devices says there is no sound card here, and lists null in JSON")
-    func devices() throws {
+    func devices() async throws {
         let text = try ChildProcess(BuiltProducts.confab, ["devices"])
-        #expect(text.wait(seconds: 10) == 0)
+        #expect(await text.wait(seconds: 10) == 0)
         #expect(text.standardOutput.contains("null"))
         let json = try ChildProcess(BuiltProducts.confab, ["devices", "--json"])
-        #expect(json.wait(seconds: 10) == 0)
+        #expect(await json.wait(seconds: 10) == 0)
         struct Device: Decodable { var name: String }
         let devices = try JSONDecoder().decode([Device].self, from: Data(json.standardOutput.utf8))
         #expect(devices.contains { $0.name == "null" })
     }
 
     @Test("a missing sound card falls back to null audio with one notice")
-    func missingCard() throws {
+    func missingCard() async throws {
         let port = freeUDPPort()
         let run = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1", "--key", Self.goodKey,
                                                          "--ssrc", "1", "--output", "alsa:hw:7,0", "--duration", "0.5", "--json"])
-        #expect(run.wait(seconds: 10) == 0, "\(run.standardError)")
+        #expect(await run.wait(seconds: 10) == 0, "\(run.standardError)")
         #expect(run.standardError.contains("No playback device hw:7,0"))
         #expect(run.standardOutput.contains("\"received\":0"))
     }

@@ -30,7 +30,7 @@ struct GStreamerInteropTests {
     init() throws { gst = try Tools.find("gst-launch-1.0", package: "gstreamer1.0-tools") }
 
     @Test("confab rtp send → GStreamer srtpdec/opusdec decodes the same speech")
-    func confabToGStreamer() throws {
+    func confabToGStreamer() async throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let speech = try makeSpeech(in: dir, text: "GStreamer hears what confab sends.")
@@ -40,13 +40,13 @@ struct GStreamerInteropTests {
             "caps=application/x-srtp, media=(string)audio, clock-rate=(int)48000, encoding-name=(string)OPUS, payload=(int)111, ssrc=(uint)\(ssrc), srtp-key=(buffer)\(key), \(gstCrypto)",
             "!", "srtpdec", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!",
             "audio/x-raw,format=S16LE,channels=1,rate=48000", "!", "wavenc", "!", "filesink", "location=\(received)"])
-        Thread.sleep(forTimeInterval: 1.0)
+        try await Task.sleep(for: .seconds(1.0))
         let sender = try ChildProcess(BuiltProducts.confab, ["rtp", "send", "--to", "127.0.0.1:\(port)", "--key", key,
                                                             "--ssrc", "\(ssrc)", "--input", speech.path, "--bitrate", "48000"])
-        #expect(sender.wait(seconds: 20) == 0, "confab rtp send: \(sender.standardError)")
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(await sender.wait(seconds: 20) == 0, "confab rtp send: \(sender.standardError)")
+        try await Task.sleep(for: .seconds(0.5))
         receiver.interrupt()
-        #expect(receiver.wait(seconds: 10) == 0, "gst-launch: \(receiver.standardError)")
+        #expect(await receiver.wait(seconds: 10) == 0, "gst-launch: \(receiver.standardError)")
         let output = try WAVFile.read(path: received)
         let match = SignalComparison.segmentedMatch(reference: speech.samples, received: output, maxLagSamples: 48_000)
         #expect(match.correlation >= 0.9, "correlation \(match.correlation)")
@@ -54,7 +54,7 @@ struct GStreamerInteropTests {
     }
 
     @Test("GStreamer srtpenc/rtpopuspay → confab rtp receive decodes the same speech")
-    func gstreamerToConfab() throws {
+    func gstreamerToConfab() async throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let speech = try makeSpeech(in: dir, text: "Confab hears what GStreamer sends.")
@@ -64,10 +64,10 @@ struct GStreamerInteropTests {
         let receiver = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1",
                                                               "--key", key, "--ssrc", "\(ssrc)", "--output", output,
                                                               "--duration", String(seconds), "--json"])
-        Thread.sleep(forTimeInterval: 0.5)
+        try await Task.sleep(for: .seconds(0.5))
         let sender = try ChildProcess(gst, gstSender(wav: speech.path, ssrc: ssrc, key: key, port: port))
-        #expect(sender.wait(seconds: 20) == 0, "gst-launch: \(sender.standardError)")
-        #expect(receiver.wait(seconds: seconds + 10) == 0, "confab rtp receive: \(receiver.standardError)")
+        #expect(await sender.wait(seconds: 20) == 0, "gst-launch: \(sender.standardError)")
+        #expect(await receiver.wait(seconds: seconds + 10) == 0, "confab rtp receive: \(receiver.standardError)")
         let stats = try JSONDecoder().decode(ReceiveJSON.self, from: Data(receiver.standardOutput.utf8))
         #expect(stats.jitter.received >= Int(Double(speech.samples.count) / 960) - 2)
         #expect(stats.network.authenticationFailures == 0)
@@ -78,7 +78,7 @@ struct GStreamerInteropTests {
     }
 
     @Test("a wrong key: every packet fails authentication and no audio comes out")
-    func wrongKey() throws {
+    func wrongKey() async throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let speech = try makeSpeech(in: dir, text: "Nobody should hear this.")
@@ -87,10 +87,10 @@ struct GStreamerInteropTests {
         let receiver = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1",
                                                               "--key", randomKeyHex(), "--ssrc", "\(ssrc)", "--output", output,
                                                               "--duration", "3", "--json"])
-        Thread.sleep(forTimeInterval: 0.5)
+        try await Task.sleep(for: .seconds(0.5))
         let sender = try ChildProcess(gst, gstSender(wav: speech.path, ssrc: ssrc, key: randomKeyHex(), port: port))
-        #expect(sender.wait(seconds: 20) == 0)
-        #expect(receiver.wait(seconds: 15) == 0, "confab rtp receive: \(receiver.standardError)")
+        #expect(await sender.wait(seconds: 20) == 0)
+        #expect(await receiver.wait(seconds: 15) == 0, "confab rtp receive: \(receiver.standardError)")
         let stats = try JSONDecoder().decode(ReceiveJSON.self, from: Data(receiver.standardOutput.utf8))
         #expect(stats.network.authenticationFailures >= 50)
         #expect(stats.network.accepted == 0)

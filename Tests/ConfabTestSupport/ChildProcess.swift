@@ -64,9 +64,10 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits up to `seconds`; kills the process if it is still running then.
-    /// Returns its exit status, or -signal if a signal ended it.
+    /// Returns its exit status, or -signal if a signal ended it. Polls with
+    /// Task.sleep: a blocked cooperative thread would starve other tests.
     @discardableResult
-    public func wait(seconds: Double) -> Int32 {
+    public func wait(seconds: Double) async -> Int32 {
         if let exitStatus { return exitStatus }
         let deadline = Date().addingTimeInterval(seconds)
         var status: Int32 = 0
@@ -79,7 +80,7 @@ public final class ChildProcess: @unchecked Sendable {
                 exitStatus = -9
                 return -9
             }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         // WIFEXITED / WEXITSTATUS / WTERMSIG by hand: they are macros.
         let result = status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
