@@ -196,3 +196,23 @@ private final class PortBox: Sendable {
     var value: Int? { port.withLock { $0 } }
     func set(_ value: Int) { port.withLock { $0 = value } }
 }
+
+extension ConfabServer {
+    /// Runs until SIGINT or SIGTERM, then shuts down gracefully (`confab serve`).
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Log lines go to stderr (stdout is for what the command prints), at
+    /// `info`, or `debug` when verbose. Call once per process.
+    public static func bootstrapLogging(verbose: Bool) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .debug : .info
+            return handler
+        }
+    }
+}

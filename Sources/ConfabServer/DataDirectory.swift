@@ -119,9 +119,11 @@ public struct DataDirectory: Sendable {
             issuer: name,
             subject: name,
             signatureAlgorithm: .ecdsaWithSHA256,
+            // No KeyUsage or BasicConstraints: TLS stacks then accept the
+            // certificate as its own trust anchor (OpenSSL and BoringSSL refuse
+            // a self-signed issuer whose KeyUsage lacks keyCertSign), which is
+            // what a client pinning it by trustRoots needs.
             extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                KeyUsage(digitalSignature: true)
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames(names)
             },
@@ -182,7 +184,7 @@ public struct ServerIdentity: Sendable {
         }
         guard let leaf = chain.first else { throw SetupError("\(certificatePath) holds no certificate") }
         do {
-            fingerprint = try CertificateFingerprint(certificateDER: leaf.toDERBytes())
+            fingerprint = CertificateFingerprint(certificateDER: try leaf.toDERBytes())
         } catch {
             throw SetupError("cannot encode certificate \(certificatePath): \(error)")
         }
@@ -190,6 +192,22 @@ public struct ServerIdentity: Sendable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         tlsConfiguration = configuration
+    }
+}
+
+extension ServerIdentity {
+    /// The fingerprint of the first certificate in a PEM file.
+    public static func fingerprint(ofPEMFile path: String) throws(SetupError) -> CertificateFingerprint {
+        do {
+            guard let leaf = try NIOSSLCertificate.fromPEMFile(path).first else {
+                throw SetupError("\(path) holds no certificate")
+            }
+            return CertificateFingerprint(certificateDER: try leaf.toDERBytes())
+        } catch let error as SetupError {
+            throw error
+        } catch {
+            throw SetupError("cannot read certificate \(path): \(error)")
+        }
     }
 }
 
