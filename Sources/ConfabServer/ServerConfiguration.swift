@@ -196,21 +196,32 @@ public struct ConfigFile: Decodable, Sendable {
         }
     }
 
-    /// The TOML decoder reports a key path, not a line, so find the line: the
-    /// last line that defines the innermost named key (`key =` or `[table.key]`).
-    /// Best effort; nil when the key is not written out (a missing key).
+    /// The TOML decoder reports a key path, not a line, so find the line:
+    /// past the n-th `[[…array]]` header when the path goes through an array
+    /// element, the first line that defines the innermost key (`key =`,
+    /// `[table.key]`). Best effort; nil when the key is not written out (a
+    /// missing key).
     static func line(of keyPath: [String], in text: String) -> Int? {
         guard let key = keyPath.last(where: { !$0.hasPrefix("[") }) else { return nil }
-        var found: Int?
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.drop { $0 == " " || $0 == "\t" }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.drop { $0 == " " || $0 == "\t" }
+        }
+        var start = 0
+        for (position, component) in keyPath.enumerated() where component.hasPrefix("[") && position > 0 {
+            guard let index = Int(component.dropFirst().dropLast()) else { continue }
+            let array = keyPath[position - 1]
+            let headers = lines.indices.filter { lines[$0].hasPrefix("[[") && lines[$0].contains(array + "]]") }
+            if index < headers.count { start = max(start, headers[index]) }
+        }
+        for number in start..<lines.count {
+            let line = lines[number]
             if line.hasPrefix(key + " ") || line.hasPrefix(key + "=") || line.hasPrefix("[" + key)
                 || line.hasPrefix("[[" + key) || line.contains("." + key + "]")
             {
-                found = index + 1
+                return number + 1
             }
         }
-        return found
+        return nil
     }
 }
 
