@@ -86,13 +86,21 @@ struct SignalingConnection: Sendable {
     private func watch(lastHeard: LastHeard, sink: ConnectionSink) async {
         let deadAfter = Duration.milliseconds(configuration.keepalive.deadAfterMs)
         let interval = min(Duration.milliseconds(max(configuration.keepalive.deadAfterMs / 5, 10)), .seconds(1))
+        var previousTick = ContinuousClock.now
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
             } catch {
                 return
             }
-            let silence = ContinuousClock.now - lastHeard.instant
+            let tick = ContinuousClock.now
+            defer { previousTick = tick }
+            // If this task woke far too late, the whole process was stalled
+            // (overload, a paused VM): the reader has frames waiting that it
+            // could not process either. Give it a period to catch up rather
+            // than drop peers for the server's own silence.
+            if tick - previousTick > interval * 3 { continue }
+            let silence = tick - lastHeard.instant
             if silence >= deadAfter {
                 logger.debug("connection silent; dropping it", metadata: ["silentMs": "\(silence)"])
                 sink.close(.goingAway, reason: "connection silent for \(configuration.keepalive.deadAfterMs) ms")

@@ -9,11 +9,11 @@ import Testing
 struct ChatTests {
     /// Alice (host), Bob (speaker), Sam (speaker), Lee (listener), each
     /// having seen the others arrive.
-    static func room(_ server: TestServer) async throws -> [String: RawClient] {
-        let (alice, _) = try await server.join("alice", role: "host")
-        let (bob, _) = try await server.join("bob", role: "speaker")
-        let (sam, _) = try await server.join("sam", role: "speaker")
-        let (lee, _) = try await server.join("lee", role: "listener")
+    static func room(_ server: TestServer, room: String = "standup") async throws -> [String: RawClient] {
+        let (alice, _) = try await server.join("alice", role: "host", room: room)
+        let (bob, _) = try await server.join("bob", role: "speaker", room: room)
+        let (sam, _) = try await server.join("sam", role: "speaker", room: room)
+        let (lee, _) = try await server.join("lee", role: "listener", room: room)
         try await expectJoined(alice, ["bob", "sam", "lee"])
         try await expectJoined(bob, ["sam", "lee"])
         try await expectJoined(sam, ["lee"])
@@ -37,8 +37,8 @@ struct ChatTests {
             Case(sender: "sam", target: #"{"kind": "peers", "peers": ["bob", "lee"]}"#, recipients: ["sam", "bob", "lee"]),
         ])
     func routing(_ chat: Case) async throws {
-        let server = try await TestServer.start()
-        let peers = try await Self.room(server)
+        let server = try await TestServer.shared.value
+        let peers = try await Self.room(server, room: TestServer.uniqueRoom("chat"))
         let sender = try #require(peers[chat.sender])
         sender.send(#"{"v": 1, "type": "chat.send", "id": "c1", "target": \#(chat.target), "text": "hello"}"#)
         // The sender sees its message, then the ack (after the commit).
@@ -75,7 +75,7 @@ struct ChatTests {
             }
             #expect(history.messages.map(\.seq) == (chat.recipients.contains(name) ? [message.seq] : []), "\(name)")
         }
-        await server.stop()
+        for client in peers.values { client.close() }
     }
 
     @Test("a listener may not send direct messages (3010); nobody sees it")

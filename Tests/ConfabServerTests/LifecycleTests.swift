@@ -14,7 +14,7 @@ struct LifecycleTests {
         #expect(aliceJoined.peers.isEmpty)
         #expect(aliceJoined.you.role == "host")
         #expect(aliceJoined.joinTimeMs >= 0 && aliceJoined.joinTimeMs < 1_000)
-        #expect(aliceJoined.keepalive.deadAfterMs == 800)
+        #expect(aliceJoined.keepalive.deadAfterMs == 10_000)
         #expect(aliceJoined.media != nil)
 
         let (bob, bobJoined) = try await server.join("bob", role: "speaker")
@@ -50,20 +50,22 @@ struct LifecycleTests {
         let killedAt = ContinuousClock.now
         bob.kill()
         try await expectLeft(alice, "bob", .timeout)
-        #expect(ContinuousClock.now - killedAt < .milliseconds(800 + 500))
+        // Seen from the closed TCP connection, before the 10 s silence deadline
+        // (unless the whole test process was stalled meanwhile).
+        #expect(ContinuousClock.now - killedAt < .seconds(10))
         await server.stop()
     }
 
     @Test("a silent connection is dropped after deadAfterMs and seen as left/timeout")
     func silentConnectionTimesOut() async throws {
-        let server = try await TestServer.start(deadAfterMs: 400)
+        let server = try await TestServer.start(deadAfterMs: 1_000)
         let (alice, _) = try await server.join("alice", role: "host")
         let (bob, _) = try await server.join("bob", role: "speaker")
         try await expectJoined(alice, ["bob"])
         let quietSince = ContinuousClock.now
         // Alice keeps pinging; Bob says nothing.
         var left: ServerMessage?
-        while left == nil, ContinuousClock.now - quietSince < .seconds(3) {
+        while left == nil, ContinuousClock.now - quietSince < .seconds(30) {
             alice.send(#"{"v": 1, "type": "ping", "id": "p"}"#)
             let message = try await alice.next()
             if message.type == .peerLeft { left = message }
@@ -75,7 +77,9 @@ struct LifecycleTests {
             return
         }
         #expect(event.peer == "bob" && event.reason == .timeout)
-        #expect(elapsed >= .milliseconds(400) && elapsed < .milliseconds(400 + 700))
+        // Never before the deadline. The upper bound is loose: when the whole
+        // package's tests run, other suites can stall this process for seconds.
+        #expect(elapsed >= .milliseconds(1_000) && elapsed < .seconds(30))
         _ = try await bob.closeFrame()
         await server.stop()
     }

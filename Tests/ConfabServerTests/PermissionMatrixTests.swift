@@ -69,11 +69,12 @@ struct PermissionMatrixTests {
 
     @Test("each action by each role: the effect, or a permission error and no change", arguments: Action.allCases, Actor.allCases)
     func matrix(_ action: Action, _ actor: Actor) async throws {
-        let server = try await TestServer.start()
-        let (alice, _) = try await server.join("alice", role: "host")
-        let (bob, _) = try await server.join("bob", role: "speaker")
-        let (lee, _) = try await server.join("lee", role: "listener")
-        let (sam, _) = try await server.join("sam", role: "speaker", muted: action.samStartsMuted)
+        let server = try await TestServer.shared.value
+        let room = TestServer.uniqueRoom("matrix")
+        let (alice, _) = try await server.join("alice", role: "host", room: room)
+        let (bob, _) = try await server.join("bob", role: "speaker", room: room)
+        let (lee, _) = try await server.join("lee", role: "listener", room: room)
+        let (sam, _) = try await server.join("sam", role: "speaker", room: room, muted: action.samStartsMuted)
         try await expectJoined(alice, ["bob", "lee", "sam"])
         try await expectJoined(bob, ["lee", "sam"])
         try await expectJoined(lee, ["sam"])
@@ -96,7 +97,7 @@ struct PermissionMatrixTests {
             let seen = try await sam.next()
             #expect(seen.type == action.effect, "\(seen)")
         }
-        await server.stop()
+        for client in [alice, bob, lee, sam] { client.close() }
     }
 }
 

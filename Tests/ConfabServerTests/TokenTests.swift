@@ -48,7 +48,7 @@ struct TokenTests {
 
     @Test("a bad token is refused with its code and the connection closes", arguments: BadToken.allCases)
     func refused(_ bad: BadToken) async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start()  // its own: the room must be untouched
         let client = try await server.connect()
         client.send(try await bad.joinMessage(server))
         let reply = try await client.next()

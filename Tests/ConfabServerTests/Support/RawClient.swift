@@ -70,13 +70,13 @@ final class RawClient: Sendable {
     }
 
     /// The next message, decoded; throws if none comes within `timeout` or the connection ended.
-    func next(timeout: Duration = .seconds(5)) async throws -> ServerMessage {
+    func next(timeout: Duration = .seconds(60)) async throws -> ServerMessage {
         let text = try await nextText(timeout: timeout)
         return try ProtocolCodec().decode(Data(text.utf8), as: ServerMessage.self)
     }
 
     /// The next message as sent.
-    func nextText(timeout: Duration = .seconds(5)) async throws -> String {
+    func nextText(timeout: Duration = .seconds(60)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             switch messages.pop() {
@@ -93,7 +93,7 @@ final class RawClient: Sendable {
     }
 
     /// Skips messages until one of `type` arrives; returns it.
-    func next(_ type: ServerMessageType, timeout: Duration = .seconds(5)) async throws -> ServerMessage {
+    func next(_ type: ServerMessageType, timeout: Duration = .seconds(60)) async throws -> ServerMessage {
         let deadline = ContinuousClock.now + timeout
         while true {
             let message = try await next(timeout: max(.zero, deadline - ContinuousClock.now))
@@ -122,7 +122,7 @@ final class RawClient: Sendable {
     }
 
     /// Waits until the server closes; the close frame it sent, if any.
-    func closeFrame(timeout: Duration = .seconds(5)) async throws -> WebSocketCloseFrame? {
+    func closeFrame(timeout: Duration = .seconds(60)) async throws -> WebSocketCloseFrame? {
         let deadline = ContinuousClock.now + timeout
         while !messages.isEnded {
             guard ContinuousClock.now < deadline else { throw ToolError("the connection stayed open") }

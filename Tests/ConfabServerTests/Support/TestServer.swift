@@ -18,11 +18,14 @@ final class TestServer: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    /// Dead after 800 ms; the sweeper runs every 50 ms. Rooms use `template`
-    /// (the built-in one with a 3 s resume grace by default).
+    /// Rooms use `template` (the built-in one with a 3 s resume grace by
+    /// default); the sweeper runs every 50 ms. Test clients do not ping, so
+    /// connections are dead only after 10 s of silence unless a test asks
+    /// for less: when the whole suite runs, other tests can starve the
+    /// cooperative thread pool (two threads here) for seconds.
     static func start(
         template: RoomTemplate = TestServer.template(),
-        deadAfterMs: Int = 800,
+        deadAfterMs: Int = 10_000,
         connectionRate: RateLimit = RateLimits.allMessages,
         data: TempDirectory? = nil
     ) async throws -> TestServer {
@@ -36,7 +39,10 @@ final class TestServer: Sendable {
         let server = try await ConfabServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
         let task = Task { try await group.run() }
-        guard let port = await server.waitUntilListening() else {
+        // Generous: when the whole package's tests run, suites that block
+        // cooperative threads (Thread.sleep, ChildProcess.wait) can stall
+        // every task in the process for many seconds.
+        guard let port = await server.waitUntilListening(timeout: .seconds(90)) else {
             task.cancel()
             throw ToolError("the server did not start listening")
         }
@@ -54,6 +60,15 @@ final class TestServer: Sendable {
         self.secret = secret
         self.group = group
         self.task = task
+    }
+
+    /// One server shared by the parameterised suites (each case uses its
+    /// own room), so a matrix does not start dozens of servers at once.
+    static let shared = Task { try await TestServer.start() }
+
+    /// A room name no other test uses.
+    static func uniqueRoom(_ prefix: String = "room") -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8))"
     }
 
     static func template(resumeGraceMs: Int = 3_000, emptyRoomTimeoutMs: Int = 60_000) -> RoomTemplate {
