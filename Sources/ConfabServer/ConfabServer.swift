@@ -1,2 +1,218 @@
-// The room server (issue 3). Placeholder until the first server files land.
+// `confab serve`: one TLS port for WebSocket signalling and plain HTTP.
+//
+//   TCP :7443 ─▶ TLS ─▶ HTTP/1.1 ─┬─ Upgrade: websocket, GET /ROOM ─▶ SignalingConnection ─▶ RoomRegistry ─▶ RoomHost
+//                                 ├─ GET /healthz ─▶ "ok"
+//                                 └─ GET /metrics ─▶ Prometheus text
+//
+// Routing is by the Upgrade header (RFC 6455 §4.2.1), not by reserved names:
+// a WebSocket upgrade to any valid room name is signalling (even a room
+// called "metrics"), and plain HTTP requests go to the HTTP routes.
+//
+// Shutdown (swift-service-lifecycle): on graceful shutdown the server first
+// tells every peer `server.goingAway` and closes its WebSocket with 1001,
+// then stops the HTTP server, then checkpoints and closes the database. The
+// Hummingbird application runs in a detached task on purpose: inside the
+// service's task it would inherit the graceful-shutdown signal and start
+// closing WebSockets with 1000 before the peers had been told why.
+
 import ConfabProtocol
+import ConfabRooms
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+public final class ConfabServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    public let identity: ServerIdentity
+    public let metrics: ServerMetrics
+    let store: ChatStore
+    let registry: RoomRegistry
+    let authority: TokenAuthority
+    private let logger: Logger
+    private let boundPort = PortBox()
+    private let onListening: @Sendable (Int) -> Void
+
+    /// Prepares the data directory (certificate, token secret, database) and
+    /// the server; nothing listens until `run`.
+    public init(
+        configuration: ServerConfiguration, logger: Logger = Logger(label: "confab.server"),
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws(SetupError) {
+        let directory = DataDirectory(path: configuration.dataDirectory)
+        try directory.create()
+        let certificatePath: String
+        let privateKeyPath: String
+        switch (configuration.certificatePath, configuration.privateKeyPath) {
+        case (let certificate?, let key?):
+            (certificatePath, privateKeyPath) = (certificate, key)
+        case (nil, nil):
+            try directory.ensureSelfSignedCertificate(host: configuration.host)
+            (certificatePath, privateKeyPath) = (directory.certificatePath, directory.privateKeyPath)
+        default:
+            throw SetupError("--tls-cert and --tls-key go together")
+        }
+        identity = try ServerIdentity(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
+        authority = await TokenAuthority(secret: try directory.tokenSecret(create: true))
+        do {
+            store = try ChatStore(path: directory.databasePath)
+        } catch {
+            throw SetupError(error.description)
+        }
+        metrics = ServerMetrics()
+        self.configuration = configuration
+        self.logger = logger
+        self.onListening = onListening
+        registry = RoomRegistry(configuration: configuration, store: store, metrics: metrics, logger: logger)
+    }
+
+    /// The port the server listens on, once it does.
+    public var port: Int? { boundPort.value }
+
+    /// Waits until the server listens; nil if it did not within `timeout`.
+    public func waitUntilListening(timeout: Duration = .seconds(10)) async -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port { return port }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    public func run() async throws {
+        let application = try makeApplication()
+        let applicationTask = Task.detached { try await application.run() }
+        defer { store.close() }
+        try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Returns when the application stops: on its own (an error
+                    // such as a port in use) or cancelled after shutdown.
+                    try await applicationTask.value
+                }
+                group.addTask { [registry, configuration] in
+                    while true {
+                        try await Task.sleep(for: .milliseconds(configuration.sweepIntervalMs))
+                        await registry.sweep()
+                    }
+                }
+                group.addTask { [registry, logger] in
+                    try await gracefulShutdown()
+                    logger.info("shutting down: telling peers")
+                    await registry.shutDown()
+                    // Give the writers a moment to send goingAway and the close frames.
+                    let deadline = ContinuousClock.now + .seconds(3)
+                    while await registry.connectionCount() > 0, ContinuousClock.now < deadline {
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                    applicationTask.cancel()
+                }
+                do {
+                    try await group.next()
+                } catch is CancellationError {
+                    // The application was cancelled after a graceful shutdown.
+                }
+                group.cancelAll()
+            }
+        } onCancel: {
+            applicationTask.cancel()
+        }
+        logger.info("stopped")
+    }
+
+    private func makeApplication() throws -> some ApplicationProtocol {
+        let router = Router()
+        router.get("healthz") { _, _ -> String in
+            "ok\n"
+        }
+        router.get("metrics") { [metrics] _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: configuration.maximumFrameBytes,
+            // Liveness is the protocol's JSON ping (PROTOCOL.md, keepalive);
+            // WebSocket pings would not tell the room anything more.
+            autoPing: .disabled,
+            closeTimeout: .seconds(2))
+        let connection = ConnectionContext(
+            registry: registry, authority: authority, configuration: configuration, metrics: metrics, logger: logger)
+        let base = HTTPServerBuilder.http1WebSocketUpgrade(
+            configuration: .init(ws: webSocket)
+        ) { request, _, _ -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
+            // The path is the room: "/standup" (a query string is ignored).
+            let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+            guard path.hasPrefix("/"), let room = RoomName(rawValue: String(path.dropFirst())) else {
+                return .dontUpgrade
+            }
+            return .upgrade([:]) { inbound, outbound, _ in
+                await connection.connection(for: room).run(inbound: inbound, outbound: outbound)
+            }
+        }
+        let onListening = onListening
+        return Application(
+            router: router,
+            server: try .tls(base, tlsConfiguration: identity.tlsConfiguration),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { [boundPort, registry] channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.set(port)
+                await registry.listening(on: port)
+                onListening(port)
+            },
+            logger: logger)
+    }
+}
+
+/// What every connection shares.
+private struct ConnectionContext: Sendable {
+    let registry: RoomRegistry
+    let authority: TokenAuthority
+    let configuration: ServerConfiguration
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func connection(for room: RoomName) -> SignalingConnection {
+        var logger = logger
+        logger[metadataKey: "room"] = "\(room)"
+        return SignalingConnection(
+            pathRoom: room, registry: registry, authority: authority, configuration: configuration, metrics: metrics,
+            logger: logger)
+    }
+}
+
+/// The port once bound, read by `waitUntilListening`.
+private final class PortBox: Sendable {
+    private let port = Mutex<Int?>(nil)
+    var value: Int? { port.withLock { $0 } }
+    func set(_ value: Int) { port.withLock { $0 = value } }
+}
+
+extension ConfabServer {
+    /// Runs until SIGINT or SIGTERM, then shuts down gracefully (`confab serve`).
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Log lines go to stderr (stdout is for what the command prints), at
+    /// `info`, or `debug` when verbose. Call once per process.
+    public static func bootstrapLogging(verbose: Bool) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .debug : .info
+            return handler
+        }
+    }
+}

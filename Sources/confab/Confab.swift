@@ -8,7 +8,7 @@ struct Confab: AsyncParsableCommand {
         commandName: "confab",
         abstract: "Terminal conferencing: end-to-end encrypted voice and chat.",
         version: "0.1.0-dev",
-        subcommands: [Devices.self, RTP.self, Bench.self, Join.self]
+        subcommands: [Serve.self, Token.self, Fingerprint.self, Join.self, Devices.self, RTP.self, Bench.self]
     )
 
     /// Wrong arguments get one clear line on stderr and a non-zero exit code
@@ -47,5 +47,13 @@ enum FileHandleOutput {
         if !text.hasSuffix("\n") { text += "\n" }
         // Straight to fd 2: Swift 6 refuses C's `stderr` global.
         _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// One line on stdout, unbuffered (print's buffer is flushed only at exit
+    /// when stdout is a file or pipe).
+    static func standardOutput(_ line: String) {
+        var text = line
+        if !text.hasSuffix("\n") { text += "\n" }
+        _ = text.withCString { write(1, $0, strlen($0)) }
     }
 }

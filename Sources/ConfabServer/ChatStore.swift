@@ -1,0 +1,308 @@
+// The chat log and the room and peer history, in SQLite (GRDB) in WAL mode.
+//
+//   RoomHost ─▶ append(chat) ─▶ COMMIT ─▶ only then: deliver + chat.ack
+//            ─▶ history(room, reader, after/before, limit) ◀─ joined, resume, chat.history
+//            ─▶ peer and room history (joins, leaves with reason, ends, locks)
+//
+// Durability: WAL with synchronous=NORMAL. A commit is in the WAL file (the
+// kernel's page cache) when `write` returns, so a SIGKILL of the server loses
+// nothing acknowledged; only a power cut could lose the last commits, which
+// synchronous=FULL would prevent at the cost of an fsync per message.
+//
+// Calls are synchronous on purpose: a RoomHost commits a message while it
+// holds the room, so numbering, commit and delivery happen in one step and no
+// other request can interleave (an `await` would let one in). A commit takes
+// tens of microseconds.
+
+import ConfabProtocol
+import Foundation
+import GRDB
+
+/// A failure of the database; requests that needed it get `9002 storageFailure`.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+public final class ChatStore: Sendable {
+    private let database: DatabasePool
+
+    public init(path: String) throws(StorageError) {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // NORMAL is durable against process death in WAL mode (see above).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.label = "confab"
+        do {
+            // DatabasePool opens the database in WAL mode.
+            database = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw StorageError(description: "cannot open the database \(path): \(error)")
+        }
+    }
+
+    /// Checkpoints the WAL into the main file and closes (graceful shutdown).
+    public func close() {
+        database.writeWithoutTransaction { db in
+            _ = try? db.checkpoint(.truncate)
+        }
+        try? database.close()
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE chat_message (
+                        room TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        id TEXT NOT NULL,
+                        sent_at INTEGER NOT NULL,
+                        sender TEXT NOT NULL,
+                        sender_name TEXT NOT NULL,
+                        sender_role TEXT NOT NULL,
+                        target TEXT NOT NULL,       -- the ChatTarget as JSON
+                        broadcast INTEGER NOT NULL, -- 1: everyone may read it in history
+                        text TEXT NOT NULL,
+                        idempotency_key TEXT,
+                        PRIMARY KEY (room, seq)
+                    ) WITHOUT ROWID;
+                    CREATE UNIQUE INDEX chat_message_idempotency
+                        ON chat_message (room, sender, idempotency_key) WHERE idempotency_key IS NOT NULL;
+                    -- Who may read a non-broadcast message: its recipients when it was sent.
+                    CREATE TABLE chat_recipient (
+                        room TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        peer TEXT NOT NULL,
+                        PRIMARY KEY (room, peer, seq)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE room (
+                        name TEXT PRIMARY KEY,
+                        created_at INTEGER NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        ended_at INTEGER,
+                        ended_by TEXT,
+                        end_reason TEXT,
+                        locked INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE peer_session (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room TEXT NOT NULL,
+                        peer TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        joined_at INTEGER NOT NULL,
+                        left_at INTEGER,
+                        leave_reason TEXT
+                    );
+                    CREATE INDEX peer_session_room ON peer_session (room, joined_at);
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: - Chat
+
+    /// Commits one message of `room` with its readers. Returns when it is committed.
+    public func append(_ message: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?)
+        throws(StorageError)
+    {
+        let targetJSON = Self.encode(message.target)
+        let broadcast = message.target == .broadcast
+        do {
+            try database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO chat_message
+                            (room, seq, id, sent_at, sender, sender_name, sender_role, target, broadcast, text, idempotency_key)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        room.rawValue, message.seq, message.id.rawValue, message.sentAt.millisecondsSince1970,
+                        message.from.rawValue, message.fromName, message.fromRole.rawValue, targetJSON, broadcast,
+                        message.text, idempotencyKey?.rawValue,
+                    ])
+                if !broadcast {
+                    for peer in recipients {
+                        try db.execute(
+                            sql: "INSERT INTO chat_recipient (room, seq, peer) VALUES (?, ?, ?)",
+                            arguments: [room.rawValue, message.seq, peer.rawValue])
+                    }
+                }
+            }
+        } catch {
+            throw StorageError(description: "cannot commit chat message \(message.seq): \(error)")
+        }
+    }
+
+    /// The highest sequence number committed in a room (0 for none).
+    public func lastSequence(room: RoomName) throws(StorageError) -> Int {
+        do {
+            return try database.read { db in
+                try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM chat_message WHERE room = ?", arguments: [room.rawValue])
+                    ?? 0
+            }
+        } catch {
+            throw StorageError(description: "cannot read the chat log: \(error)")
+        }
+    }
+
+    /// The message a sender already committed with this idempotency key.
+    public func message(room: RoomName, from sender: PeerID, idempotencyKey: RequestID) throws(StorageError)
+        -> ChatMessage?
+    {
+        do {
+            return try database.read { db in
+                try Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM chat_message WHERE room = ? AND sender = ? AND idempotency_key = ?",
+                    arguments: [room.rawValue, sender.rawValue, idempotencyKey.rawValue]
+                ).flatMap(Self.message(from:))
+            }
+        } catch {
+            throw StorageError(description: "cannot read the chat log: \(error)")
+        }
+    }
+
+    /// A page of what `reader` may read: broadcasts, and messages it received.
+    /// `after` reads forward from just after that seq; otherwise the page ends
+    /// just before `before` (or at the newest) and reads back. Oldest first.
+    public func history(room: RoomName, reader: PeerID, after: Int?, before: Int?, limit: Int) throws(StorageError)
+        -> ChatPage
+    {
+        let visible = """
+            room = :room AND (broadcast = 1 OR EXISTS (
+                SELECT 1 FROM chat_recipient r WHERE r.room = :room AND r.peer = :peer AND r.seq = chat_message.seq))
+            """
+        do {
+            return try database.read { db in
+                var arguments: StatementArguments = ["room": room.rawValue, "peer": reader.rawValue, "limit": limit + 1]
+                var rows: [Row]
+                if let after {
+                    arguments += ["after": after]
+                    rows = try Row.fetchAll(
+                        db, sql: "SELECT * FROM chat_message WHERE \(visible) AND seq > :after ORDER BY seq ASC LIMIT :limit",
+                        arguments: arguments)
+                } else {
+                    arguments += ["before": before ?? Int(Int64.max)]
+                    rows = try Row.fetchAll(
+                        db,
+                        sql: "SELECT * FROM chat_message WHERE \(visible) AND seq < :before ORDER BY seq DESC LIMIT :limit",
+                        arguments: arguments)
+                }
+                let hasMore = rows.count > limit
+                rows = Array(rows.prefix(limit))
+                if after == nil { rows.reverse() }
+                return ChatPage(messages: rows.compactMap(Self.message(from:)), hasMore: hasMore)
+            }
+        } catch {
+            throw StorageError(description: "cannot read the chat log: \(error)")
+        }
+    }
+
+    private static func message(from row: Row) -> ChatMessage? {
+        guard let id = MessageID(rawValue: row["id"]), let from = PeerID(rawValue: row["sender"]),
+            let role = RoleName(rawValue: row["sender_role"]),
+            let targetJSON: String = row["target"],
+            let target = try? JSONDecoder().decode(ChatTarget.self, from: Data(targetJSON.utf8))
+        else { return nil }
+        return ChatMessage(
+            id: id, seq: row["seq"], sentAt: Timestamp(millisecondsSince1970: row["sent_at"]), from: from,
+            fromName: row["sender_name"], fromRole: role, target: target, text: row["text"])
+    }
+
+    private static func encode(_ target: ChatTarget) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        // A ChatTarget holds only identifiers: encoding cannot fail.
+        return (try? encoder.encode(target)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"kind":"broadcast"}"#
+    }
+
+    // MARK: - Room and peer history
+
+    /// Whether the room was ended and locked (it refuses joins across restarts).
+    public func isLocked(room: RoomName) throws(StorageError) -> Bool {
+        do {
+            return try database.read { db in
+                try Bool.fetchOne(db, sql: "SELECT locked FROM room WHERE name = ?", arguments: [room.rawValue]) ?? false
+            }
+        } catch {
+            throw StorageError(description: "cannot read room \(room): \(error)")
+        }
+    }
+
+    /// A session of the room began.
+    public func roomStarted(_ room: RoomName, at time: Timestamp) throws(StorageError) {
+        try write("record room \(room)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO room (name, created_at, started_at) VALUES (:name, :time, :time)
+                    ON CONFLICT (name) DO UPDATE SET started_at = :time, ended_at = NULL, ended_by = NULL,
+                        end_reason = NULL, locked = 0
+                    """,
+                arguments: ["name": room.rawValue, "time": time.millisecondsSince1970])
+        }
+    }
+
+    /// The room ended (by a host, or idle), perhaps locked.
+    public func roomEnded(_ room: RoomName, at time: Timestamp, by: PeerID?, reason: String?, locked: Bool)
+        throws(StorageError)
+    {
+        try write("record the end of room \(room)") { db in
+            try db.execute(
+                sql: "UPDATE room SET ended_at = ?, ended_by = ?, end_reason = ?, locked = ? WHERE name = ?",
+                arguments: [time.millisecondsSince1970, by?.rawValue, reason, locked, room.rawValue])
+            try db.execute(
+                sql: "UPDATE peer_session SET left_at = ?, leave_reason = 'roomEnded' WHERE room = ? AND left_at IS NULL",
+                arguments: [time.millisecondsSince1970, room.rawValue])
+        }
+    }
+
+    /// A peer joined; returns the history row to close when it leaves.
+    public func peerJoined(_ room: RoomName, peer: PeerInfo) throws(StorageError) -> Int64 {
+        var rowID: Int64 = 0
+        try write("record the join of \(peer.id)") { db in
+            try db.execute(
+                sql: "INSERT INTO peer_session (room, peer, name, role, joined_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    room.rawValue, peer.id.rawValue, peer.name, peer.role.rawValue, peer.joinedAt.millisecondsSince1970,
+                ])
+            rowID = db.lastInsertedRowID
+        }
+        return rowID
+    }
+
+    /// A peer's session ended: `left`, `removed`, `replaced`, `timeout` (the
+    /// resume grace passed), `shutdown`.
+    public func peerLeft(session: Int64, at time: Timestamp, reason: String) throws(StorageError) {
+        try write("record a departure") { db in
+            try db.execute(
+                sql: "UPDATE peer_session SET left_at = ?, leave_reason = ? WHERE id = ? AND left_at IS NULL",
+                arguments: [time.millisecondsSince1970, reason, session])
+        }
+    }
+
+    /// Peer sessions of a room, oldest first (for tests and operators).
+    public func peerSessions(room: RoomName) throws(StorageError) -> [(peer: String, reason: String?)] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT peer, leave_reason FROM peer_session WHERE room = ? ORDER BY id",
+                    arguments: [room.rawValue]
+                ).map { ($0["peer"], $0["leave_reason"]) }
+            }
+        } catch {
+            throw StorageError(description: "cannot read peer history: \(error)")
+        }
+    }
+
+    private func write(_ what: String, _ body: (Database) throws -> Void) throws(StorageError) {
+        do {
+            try database.write { db in try body(db) }
+        } catch {
+            throw StorageError(description: "cannot \(what): \(error)")
+        }
+    }
+}

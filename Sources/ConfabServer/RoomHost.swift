@@ -1,0 +1,401 @@
+// One live room: the pure `Room` value, the connections of its peers, their
+// resume tokens, and the chat log behind it.
+//
+//   connection ─▶ join / resume ─▶ Room.join / Room.resume ─▶ joined (reply) + peer.joined (others)
+//              ─▶ request ──────▶ Room.apply (permission checks) ─▶ [chat: COMMIT] ─▶ events ─▶ audiences
+//                                                                                   ─▶ reply ─▶ actor
+//   closed / silent ─▶ Room.connectionLost ─▶ peer.left (timeout) ─▶ grace ─▶ Room.expire
+//   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
+//
+// Every change goes through a draft copy of the Room, which is kept only if
+// everything after it (the commit of a chat message) succeeds too: a refused
+// or failed request changes nothing. The actor never suspends between the
+// change, the commit and the fan-out, so events leave in the order the room
+// made them.
+
+import ConfabProtocol
+import ConfabRooms
+import Logging
+import Synchronization
+
+/// How a join or resume ended when it did not throw.
+enum AdmissionResult: Sendable {
+    case admitted(peer: PeerID)
+    /// The room was retired between lookup and join; look it up again.
+    case retired
+}
+
+actor RoomHost {
+    let name: RoomName
+    private var room: Room
+    /// The live connection of each connected peer.
+    private var connections: [PeerID: ConnectionSink] = [:]
+    /// Single-use resume tokens and whose they are.
+    private var resumeTokens: [String: PeerID] = [:]
+    private var resumeTokenOf: [PeerID: String] = [:]
+    /// The peer_session row of each peer in the room, closed when it leaves.
+    private var sessionRows: [PeerID: Int64] = [:]
+    /// Whether the current session of the room is recorded in the store.
+    private var sessionRecorded = false
+    private var shuttingDown = false
+
+    private let store: ChatStore
+    private let metrics: ServerMetrics
+    private let settings: HostSettings
+    private let logger: Logger
+    private let retiredFlag = Atomic<Bool>(false)
+
+    /// Whether the registry should forget this host (read without awaiting).
+    nonisolated var isRetired: Bool { retiredFlag.load(ordering: .acquiring) }
+
+    /// The timing and addresses a room reports to its peers.
+    struct HostSettings: Sendable {
+        var keepalive: KeepaliveInfo
+        /// Placeholder media endpoint until issue 4 brings the UDP port.
+        var mediaHost: String
+        var mediaPort: Int
+    }
+
+    init(
+        name: RoomName, template: RoomTemplate, store: ChatStore, metrics: ServerMetrics, settings: HostSettings,
+        logger: Logger
+    ) throws(StorageError) {
+        let now = Timestamp.now()
+        var room = Room(name: name, template: template, lastChatSequence: try store.lastSequence(room: name), now: now)
+        if try store.isLocked(room: name) {
+            // A room ended and locked before a restart goes on refusing joins.
+            _ = room.end(reason: nil, lock: true, now: now)
+            sessionRecorded = true
+        }
+        self.name = name
+        self.room = room
+        self.store = store
+        self.metrics = metrics
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "room"] = "\(name)"
+        self.logger = logger
+    }
+
+    // MARK: - Joining
+
+    /// Admits a peer whose token checked out. Sends `joined` on `sink` and
+    /// `peer.joined` to the others; throws the coded refusal otherwise.
+    func join(
+        _ token: VerifiedToken, request: JoinRequest, requestID: RequestID, sink: ConnectionSink,
+        receivedAt: ContinuousClock.Instant
+    ) throws(CodedError) -> AdmissionResult {
+        guard !isRetired else { return .retired }
+        guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        let now = Timestamp.now()
+        let admission = Admission(peer: token.peer, role: token.role, tokenName: token.name, request: request)
+        let wasOpen = room.phase == .open
+        var draft = room
+        let outcome = try draft.join(admission, now: now)
+        room = draft
+        if !wasOpen || !sessionRecorded {
+            record("record the start of the room") { () throws(StorageError) in
+                try store.roomStarted(name, at: room.startedAt)
+            }
+            sessionRecorded = true
+        }
+        // The identity was here before (connected, or within its grace): that session is over.
+        if let previous = connections.removeValue(forKey: token.peer) {
+            previous.send(CodedError(.sessionReplaced, "another connection joined as \(token.peer)"), id: nil)
+            metrics.left(reason: "replaced")
+        }
+        endSession(of: token.peer, reason: "replaced", at: now)
+        connections[token.peer] = sink
+        if let peer = room.peer(token.peer) {
+            record("record the join of \(token.peer)") { () throws(StorageError) in
+                sessionRows[token.peer] = try store.peerJoined(name, peer: peer.info)
+            }
+        }
+        deliver(outcome.events)
+        let history = readHistory(for: token.peer, after: nil, limit: request.historyLimit)
+        reply(to: token.peer, requestID: requestID, sink: sink, resumed: false, history: history, receivedAt: receivedAt)
+        metrics.joined(resumed: false)
+        logger.debug("joined", metadata: ["peer": "\(token.peer)", "role": "\(token.role)"])
+        return .admitted(peer: token.peer)
+    }
+
+    /// Brings a dropped peer back with its identity, role, mute state and the
+    /// chat after `lastSeenSequence`.
+    func resume(
+        _ request: ResumeRequest, requestID: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant
+    ) throws(CodedError) -> AdmissionResult {
+        guard !isRetired else { return .retired }
+        guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        guard let peer = resumeTokens[request.resumeToken] else {
+            throw CodedError(.resumeRejected, "unknown or used resume token; join again")
+        }
+        let now = Timestamp.now()
+        var draft = room
+        let outcome = try draft.resume(peer, now: now)
+        room = draft
+        // Single use: the reply carries a fresh one.
+        forgetResumeToken(of: peer)
+        if let previous = connections.removeValue(forKey: peer) {
+            // The old connection is still open as far as the server knows
+            // (its drop was not noticed yet): it moves to the new one.
+            previous.send(CodedError(.sessionReplaced, "\(peer) resumed on another connection"), id: nil)
+            metrics.left(reason: "replaced")
+        }
+        connections[peer] = sink
+        deliver(outcome.events)
+        let history = readHistory(for: peer, after: request.lastSeenSequence, limit: ProtocolLimits.defaultHistoryPageSize)
+        reply(to: peer, requestID: requestID, sink: sink, resumed: true, history: history, receivedAt: receivedAt)
+        metrics.joined(resumed: true)
+        logger.debug("resumed", metadata: ["peer": "\(peer)"])
+        return .admitted(peer: peer)
+    }
+
+    private func reply(
+        to peer: PeerID, requestID: RequestID, sink: ConnectionSink, resumed: Bool, history: ChatPage,
+        receivedAt: ContinuousClock.Instant
+    ) {
+        let token = issueResumeToken(for: peer)
+        let elapsed = ContinuousClock.now - receivedAt
+        let joinTimeMs = Int(elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let media = MediaEndpoint(
+            host: settings.mediaHost, port: settings.mediaPort, username: RandomToken.make(bytes: 6),
+            password: RandomToken.make(bytes: 18))
+        guard
+            let joined = room.joined(
+                for: peer, history: history, joinTimeMs: joinTimeMs, resumed: resumed,
+                reconnect: ReconnectInfo(resumeToken: token, resumeGraceMs: room.template.resumeGraceMs),
+                keepalive: settings.keepalive, media: media)
+        else { return }
+        sink.send(ServerMessage(id: requestID, .joined(joined)))
+    }
+
+    // MARK: - Requests
+
+    /// Performs a request of a joined peer. Returns false when its session
+    /// ended (left, removed, room ended, replaced): the connection closes.
+    func handle(_ message: ClientMessage, from peer: PeerID, sink: ConnectionSink) -> Bool {
+        guard connections[peer] === sink else {
+            sink.send(CodedError(.notJoined, "this connection's session has ended"), id: message.id)
+            return false
+        }
+        let now = Timestamp.now()
+        switch message.body {
+        case .fetchHistory(let request):
+            do {
+                let page = try store.history(
+                    room: name, reader: peer, after: request.after, before: request.after == nil ? request.before : nil,
+                    limit: request.limit)
+                sink.send(ServerMessage(id: message.id, .chatPage(page)))
+            } catch {
+                fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
+            }
+            return true
+        case .sendChat(let request):
+            if let key = request.idempotencyKey {
+                // A resend of a message already committed: acknowledge the original.
+                do {
+                    if let original = try store.message(room: name, from: peer, idempotencyKey: key) {
+                        sink.send(
+                            ServerMessage(
+                                id: message.id,
+                                .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
+                        return true
+                    }
+                } catch {
+                    fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
+                    return true
+                }
+            }
+        default:
+            break
+        }
+        guard let action = PeerAction(message.body) else {
+            // join, resume and ping are handled by the connection.
+            sink.send(CodedError(.alreadyJoined, "already joined"), id: message.id)
+            return true
+        }
+        var draft = room
+        let outcome: RoomOutcome
+        do {
+            outcome = try draft.apply(action, from: peer, now: now)
+        } catch {
+            metrics.error(error.code)
+            sink.send(error, id: message.id)
+            return true
+        }
+        if let chat = outcome.chat {
+            // Commit before anyone sees it: an acknowledged message is in the log.
+            let key: RequestID? = if case .sendChat(let request) = message.body { request.idempotencyKey } else { nil }
+            do {
+                try store.append(chat.message, room: name, recipients: chat.recipients, idempotencyKey: key)
+            } catch {
+                fail(CodedError(.storageFailure, "the chat log cannot be written; not posted"), id: message.id, sink: sink, cause: error)
+                return true
+            }
+            metrics.chatCommitted()
+        }
+        let endedBefore = room.phase != .open
+        room = draft
+        deliver(outcome.events)
+        sink.send(ServerMessage(id: message.id, outcome.reply))
+        if case .endRoom(let lock, _) = action, !endedBefore, case .roomEnded(let ended) = outcome.events.first?.body {
+            record("record the end of the room") { () throws(StorageError) in
+                try store.roomEnded(name, at: now, by: peer, reason: ended.reason, locked: lock)
+            }
+            sessionRecorded = false
+        }
+        let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
+        return !departed.contains(peer)
+    }
+
+    /// The peer's connection closed or went silent without `leave`.
+    func connectionLost(_ peer: PeerID, sink: ConnectionSink) {
+        guard connections[peer] === sink else { return }
+        connections[peer] = nil
+        metrics.left(reason: shuttingDown ? "shutdown" : "timeout")
+        guard !shuttingDown else { return }
+        deliver(room.connectionLost(peer, now: Timestamp.now()))
+    }
+
+    /// Closes the connections of peers no longer in the room and ends their
+    /// sessions. Returns who they were.
+    @discardableResult
+    private func closeDeparted(now: Timestamp, reason: String) -> Set<PeerID> {
+        let departed = connections.keys.filter { room.peer($0) == nil }
+        for peer in departed {
+            connections.removeValue(forKey: peer)?.close(.normalClosure, reason: reason)
+            forgetResumeToken(of: peer)
+            endSession(of: peer, reason: reason, at: now)
+            metrics.left(reason: reason)
+        }
+        return Set(departed)
+    }
+
+    private static func leaveReason(for action: PeerAction) -> String {
+        switch action {
+        case .removePeer: "removed"
+        case .endRoom: "roomEnded"
+        default: "left"
+        }
+    }
+
+    // MARK: - Timers and shutdown
+
+    /// Forgets peers whose resume grace passed and prompts that expired, and
+    /// ends the room once it has been empty for its timeout. Returns true when
+    /// the host retired: the registry forgets it.
+    func sweep() -> Bool {
+        let now = Timestamp.now()
+        for peer in room.expire(now: now) {
+            forgetResumeToken(of: peer)
+            endSession(of: peer, reason: "timeout", at: now)
+        }
+        guard room.isIdle(now: now) else { return false }
+        if room.phase == .open {
+            _ = room.end(reason: "empty", lock: false, now: now)
+            if sessionRecorded {
+                record("record the end of the room") { () throws(StorageError) in
+                    try store.roomEnded(name, at: now, by: nil, reason: "empty", locked: false)
+                }
+            }
+        }
+        retiredFlag.store(true, ordering: .releasing)
+        logger.debug("retired")
+        return true
+    }
+
+    /// Tells everyone the server is going away and closes with 1001.
+    func shutDown(_ notice: ServerGoingAway) {
+        shuttingDown = true
+        let now = Timestamp.now()
+        let text = ConnectionSink.encode(ServerMessage(.serverGoingAway(notice)))
+        for (peer, sink) in connections {
+            sink.send(text)
+            sink.close(.goingAway, reason: "\(ErrorCode.shuttingDown.rawValue) server shutting down")
+            endSession(of: peer, reason: "shutdown", at: now)
+        }
+    }
+
+    var connectionCount: Int { connections.count }
+
+    // MARK: - Helpers
+
+    /// Encodes each event once and queues it for every connected member of its audience.
+    private func deliver(_ events: [RoomEvent]) {
+        for event in events {
+            let text = ConnectionSink.encode(event.message)
+            for peer in event.audience {
+                connections[peer]?.send(text)
+            }
+        }
+    }
+
+    private func readHistory(for peer: PeerID, after: Int?, limit: Int) -> ChatPage {
+        do {
+            return try store.history(room: name, reader: peer, after: after, before: nil, limit: limit)
+        } catch {
+            // The join itself can go on; the client can page with chat.history later.
+            logger.error("cannot read history", metadata: ["error": "\(error)"])
+            return ChatPage(messages: [], hasMore: true)
+        }
+    }
+
+    private func issueResumeToken(for peer: PeerID) -> String {
+        forgetResumeToken(of: peer)
+        let token = "rt_" + RandomToken.make(bytes: 18)
+        resumeTokens[token] = peer
+        resumeTokenOf[peer] = token
+        return token
+    }
+
+    private func forgetResumeToken(of peer: PeerID) {
+        if let token = resumeTokenOf.removeValue(forKey: peer) {
+            resumeTokens[token] = nil
+        }
+    }
+
+    private func endSession(of peer: PeerID, reason: String, at time: Timestamp) {
+        guard let row = sessionRows.removeValue(forKey: peer) else { return }
+        record("record the departure of \(peer)") { () throws(StorageError) in
+            try store.peerLeft(session: row, at: time, reason: reason)
+        }
+    }
+
+    private func fail(_ error: CodedError, id: RequestID, sink: ConnectionSink, cause: any Error) {
+        logger.error("\(error.message)", metadata: ["error": "\(cause)"])
+        metrics.error(error.code)
+        sink.send(error, id: id)
+    }
+
+    /// Room and peer history is a record, not a promise to anyone: a failure
+    /// to write it is logged and the meeting goes on.
+    private func record(_ what: String, _ body: () throws(StorageError) -> Void) {
+        do {
+            try body()
+        } catch {
+            logger.error("cannot \(what)", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Random URL-safe text (base64url, RFC 4648 §5) from the system's CSPRNG.
+enum RandomToken {
+    static func make(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var text = ""
+        var buffer: UInt32 = 0
+        var bits = 0
+        for byte in bytes {
+            buffer = buffer << 8 | UInt32(byte)
+            bits += 8
+            while bits >= 6 {
+                bits -= 6
+                text.append(alphabet[Int((buffer >> UInt32(bits)) & 0x3F)])
+            }
+        }
+        if bits > 0 { text.append(alphabet[Int((buffer << UInt32(6 - bits)) & 0x3F)]) }
+        return text
+    }
+}

@@ -1,0 +1,87 @@
+import ConfabProtocol
+import ConfabRooms
+import Logging
+
+/// The live rooms by name. A room's host is made by the first join that
+/// reaches it and forgotten when it retires (empty for its timeout); the
+/// chat log and a lock outlive it in the store.
+actor RoomRegistry {
+    private var hosts: [RoomName: RoomHost] = [:]
+    private var shuttingDown = false
+    private let configuration: ServerConfiguration
+    private let store: ChatStore
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    private var mediaPort: Int
+
+    init(configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        mediaPort = configuration.port
+    }
+
+    /// The port the server bound (the placeholder media endpoint points at it).
+    func listening(on port: Int) {
+        mediaPort = port
+    }
+
+    /// The room's host, made if it is not live.
+    func host(for name: RoomName) throws(CodedError) -> RoomHost {
+        guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        if let host = hosts[name], !host.isRetired { return host }
+        let settings = RoomHost.HostSettings(
+            keepalive: configuration.keepalive, mediaHost: configuration.host, mediaPort: mediaPort)
+        let host: RoomHost
+        do {
+            host = try RoomHost(
+                name: name, template: configuration.template(for: name), store: store, metrics: metrics,
+                settings: settings, logger: logger)
+        } catch {
+            logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
+            throw CodedError(.storageFailure, "the room's chat log cannot be read")
+        }
+        hosts[name] = host
+        metrics.roomOpened()
+        return host
+    }
+
+    /// The room's host if it is live (a resume needs the room it left).
+    func existingHost(for name: RoomName) -> RoomHost? {
+        guard let host = hosts[name], !host.isRetired else { return nil }
+        return host
+    }
+
+    /// Runs every room's timers; forgets rooms that retired.
+    func sweep() async {
+        for (name, host) in hosts {
+            if await host.sweep() {
+                // A newer host may have replaced it meanwhile (it was marked
+                // retired before this await returned).
+                if hosts[name] === host {
+                    hosts[name] = nil
+                    metrics.roomClosed()
+                }
+            }
+        }
+    }
+
+    /// `server.goingAway` and close 1001 for everyone; refuses new rooms.
+    func shutDown() async {
+        shuttingDown = true
+        let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
+        for host in hosts.values {
+            await host.shutDown(notice)
+        }
+    }
+
+    /// Connections still registered in rooms.
+    func connectionCount() async -> Int {
+        var count = 0
+        for host in hosts.values {
+            count += await host.connectionCount
+        }
+        return count
+    }
+}

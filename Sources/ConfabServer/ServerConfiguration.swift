@@ -1,0 +1,237 @@
+import ConfabProtocol
+import ConfabRooms
+import Foundation
+import TOMLKit
+
+/// Everything `confab serve` is told: where to listen, where its data lives,
+/// the room templates and the timing of the connection lifecycle.
+public struct ServerConfiguration: Sendable {
+    /// The address to listen on (`--host`).
+    public var host: String
+    /// The TCP port for WebSocket and HTTP (`--port`); 0 picks a free one.
+    public var port: Int
+    /// Holds the certificate, the token secret and the database (`--data`).
+    public var dataDirectory: String
+    /// A real certificate chain and key (`--tls-cert`, `--tls-key`), PEM;
+    /// nil to use (and on first start make) the self-signed one in the data dir.
+    public var certificatePath: String?
+    public var privateKeyPath: String?
+    /// Templates by room name; rooms not named use `defaultTemplate`.
+    public var templates: [RoomName: RoomTemplate]
+    public var defaultTemplate: RoomTemplate
+    /// Keepalive timing sent to clients in `joined.keepalive`; a connection
+    /// silent for `deadAfterMs` is dropped.
+    public var keepalive: KeepaliveInfo
+    /// How often rooms are swept for lapsed resumes, expired prompts and idle timeouts.
+    public var sweepIntervalMs: Int
+    /// Every message a connection sends, chat included.
+    public var connectionRate: RateLimit
+    /// Largest single WebSocket frame accepted before the WebSocket layer
+    /// closes with 1009. Bigger than the 64 KiB message limit on purpose: a
+    /// message up to this size is read and refused with `1001
+    /// messageTooLarge` while the connection stays open.
+    public var maximumFrameBytes: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = ServerConfiguration.defaultPort, dataDirectory: String,
+        certificatePath: String? = nil, privateKeyPath: String? = nil,
+        templates: [RoomName: RoomTemplate] = [:], defaultTemplate: RoomTemplate = .standard,
+        keepalive: KeepaliveInfo = KeepaliveInfo(), sweepIntervalMs: Int = 1_000,
+        connectionRate: RateLimit = RateLimits.allMessages, maximumFrameBytes: Int = 1 << 20
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+        self.templates = templates
+        self.defaultTemplate = defaultTemplate
+        self.keepalive = keepalive
+        self.sweepIntervalMs = sweepIntervalMs
+        self.connectionRate = connectionRate
+        self.maximumFrameBytes = maximumFrameBytes
+    }
+
+    /// 7443: HTTPS's 443 with a 7 in front, free of well-known services.
+    public static let defaultPort = 7443
+
+    /// The template a room is created with.
+    public func template(for room: RoomName) -> RoomTemplate {
+        templates[room] ?? defaultTemplate
+    }
+
+    /// `$XDG_DATA_HOME/confab`, else `~/.local/share/confab` (XDG Base Directory spec).
+    public static func defaultDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
+            return xdg + "/confab"
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.local/share/confab"
+    }
+}
+
+// MARK: - The TOML config file
+
+/// The `--config` file: room templates and lifecycle timing.
+///
+/// ```toml
+/// [keepalive]
+/// pingIntervalMs = 5000
+/// deadAfterMs = 15000
+///
+/// [default]                 # every room not named below (else the built-in host/speaker/listener)
+/// emptyRoomTimeoutMs = 300000
+/// [[default.roles]]
+/// name = "host"
+/// ...
+///
+/// [rooms.town-hall]         # the template of room "town-hall"
+/// maxPeers = 500
+/// [[rooms.town-hall.roles]]
+/// ...
+/// ```
+///
+/// Templates use the same camelCase keys as the JSON `Role` in PROTOCOL.md.
+public struct ConfigFile: Decodable, Sendable {
+    public var keepalive: KeepaliveSection?
+    public var defaultTemplate: RoomTemplate?
+    public var rooms: [String: RoomTemplate]?
+
+    public struct KeepaliveSection: Decodable, Sendable {
+        public var pingIntervalMs: Int?
+        public var deadAfterMs: Int?
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case keepalive = "keepalive"
+        case defaultTemplate = "default"
+        case rooms = "rooms"
+    }
+
+    /// Reads and checks a config file. Every failure names the file and,
+    /// where it can be found, the line.
+    public static func load(path: String) throws(ConfigError) -> ConfigFile {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(path: path, line: nil, message: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, path: path)
+    }
+
+    public static func parse(_ text: String, path: String) throws(ConfigError) -> ConfigFile {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(path: path, line: Int(error.source.begin.line), message: error.description)
+        } catch {
+            throw ConfigError(path: path, line: nil, message: "\(error)")
+        }
+        let file: ConfigFile
+        do {
+            file = try TOMLDecoder().decode(ConfigFile.self, from: table)
+        } catch let error as DecodingError {
+            let (keyPath, detail) = describe(error)
+            throw ConfigError(
+                path: path, line: line(of: keyPath, in: text), message: "\(keyPath.joined(separator: ".")): \(detail)")
+        } catch {
+            throw ConfigError(path: path, line: nil, message: "\(error)")
+        }
+        do {
+            try file.defaultTemplate?.validate()
+            for (name, template) in file.rooms ?? [:] {
+                guard RoomName(rawValue: name) != nil else {
+                    throw ConfigError(
+                        path: path, line: line(of: ["rooms", name], in: text),
+                        message: "rooms.\(name): not a valid room name (\(RoomName.validForm))")
+                }
+                do {
+                    try template.validate()
+                } catch {
+                    throw ConfigError(
+                        path: path, line: line(of: ["rooms", name], in: text), message: "rooms.\(name): \(error)")
+                }
+            }
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError(path: path, line: line(of: ["default"], in: text), message: "default: \(error)")
+        }
+        if let keepalive = file.keepalive {
+            for (key, value) in [("pingIntervalMs", keepalive.pingIntervalMs), ("deadAfterMs", keepalive.deadAfterMs)] {
+                if let value, value <= 0 {
+                    throw ConfigError(
+                        path: path, line: line(of: ["keepalive", key], in: text),
+                        message: "keepalive.\(key) must be positive")
+                }
+            }
+        }
+        return file
+    }
+
+    /// Applies the file to a configuration.
+    public func apply(to configuration: inout ServerConfiguration) {
+        if let defaultTemplate { configuration.defaultTemplate = defaultTemplate }
+        for (name, template) in rooms ?? [:] {
+            if let room = RoomName(rawValue: name) { configuration.templates[room] = template }
+        }
+        if let ping = keepalive?.pingIntervalMs { configuration.keepalive.pingIntervalMs = ping }
+        if let dead = keepalive?.deadAfterMs { configuration.keepalive.deadAfterMs = dead }
+    }
+
+    private static func describe(_ error: DecodingError) -> (path: [String], detail: String) {
+        func keys(_ path: [any CodingKey]) -> [String] {
+            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return (keys(context.codingPath + [key]), "missing")
+        case .valueNotFound(_, let context): return (keys(context.codingPath), "missing value")
+        case .typeMismatch(let type, let context): return (keys(context.codingPath), "expected \(type)")
+        case .dataCorrupted(let context): return (keys(context.codingPath), context.debugDescription)
+        @unknown default: return ([], "\(error)")
+        }
+    }
+
+    /// The TOML decoder reports a key path, not a line, so find the line:
+    /// past the n-th `[[…array]]` header when the path goes through an array
+    /// element, the first line that defines the innermost key (`key =`,
+    /// `[table.key]`). Best effort; nil when the key is not written out (a
+    /// missing key).
+    static func line(of keyPath: [String], in text: String) -> Int? {
+        guard let key = keyPath.last(where: { !$0.hasPrefix("[") }) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.drop { $0 == " " || $0 == "\t" }
+        }
+        var start = 0
+        for (position, component) in keyPath.enumerated() where component.hasPrefix("[") && position > 0 {
+            guard let index = Int(component.dropFirst().dropLast()) else { continue }
+            let array = keyPath[position - 1]
+            let headers = lines.indices.filter { lines[$0].hasPrefix("[[") && lines[$0].contains(array + "]]") }
+            if index < headers.count { start = max(start, headers[index]) }
+        }
+        for number in start..<lines.count {
+            let line = lines[number]
+            if line.hasPrefix(key + " ") || line.hasPrefix(key + "=") || line.hasPrefix("[" + key)
+                || line.hasPrefix("[[" + key) || line.contains("." + key + "]")
+            {
+                return number + 1
+            }
+        }
+        return nil
+    }
+}
+
+/// A config file that cannot be used, with where.
+public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int?
+    public var message: String
+
+    public var description: String {
+        if let line { "\(path):\(line): \(message)" } else { "\(path): \(message)" }
+    }
+}

@@ -1,0 +1,275 @@
+// One WebSocket signalling connection, from upgrade to close.
+//
+//   frames ─▶ assemble (text only; > 64 KiB: counted, dropped, 1001) ─▶ decode (1000/1002/1003/1004/1005)
+//          ─▶ connection rate (1008) ─▶ not joined: ping | join (token ─▶ room) | resume
+//                                       joined:     ping | RoomHost.handle
+//   writer task: ConnectionSink queue ─▶ WebSocket, in order, until a close frame
+//   watchdog:    silent for deadAfterMs ─▶ close; the room sees the peer drop (peer.left timeout)
+//
+// Three child tasks share the connection: the reader (this file's loop), the
+// writer and the watchdog. The writer ends the connection: when it has sent a
+// close frame (or the reader finished and its queue is empty), the others are
+// cancelled.
+
+import ConfabProtocol
+import ConfabRooms
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+struct SignalingConnection: Sendable {
+    let pathRoom: RoomName
+    let registry: RoomRegistry
+    let authority: TokenAuthority
+    let configuration: ServerConfiguration
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    private enum Finished: Sendable {
+        case reader, writer, watchdog
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let (sink, queue) = ConnectionSink.make()
+        let lastHeard = LastHeard()
+        await withTaskGroup(of: Finished.self) { group in
+            group.addTask {
+                await Self.write(queue, to: outbound, sink: sink)
+                return .writer
+            }
+            group.addTask {
+                await watch(lastHeard: lastHeard, sink: sink)
+                return .watchdog
+            }
+            group.addTask {
+                await read(inbound, sink: sink, lastHeard: lastHeard)
+                // Let the writer send what is queued, then stop.
+                sink.finish()
+                return .reader
+            }
+            while let finished = await group.next() {
+                if finished == .writer { group.cancelAll() }
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    private static func write(_ queue: AsyncStream<Outbound>, to outbound: WebSocketOutboundWriter, sink: ConnectionSink)
+        async
+    {
+        for await item in queue {
+            switch item {
+            case .text(let text):
+                do {
+                    try await outbound.write(.text(text))
+                } catch {
+                    return  // the connection is gone
+                }
+            case .close(let code, let reason):
+                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                return
+            }
+        }
+        if sink.overflowed {
+            try? await outbound.close(.policyViolation, reason: "\(ErrorCode.overloaded.rawValue) client too slow")
+        }
+    }
+
+    // MARK: - Keepalive
+
+    /// Returns when the client has been silent for `deadAfterMs`, after
+    /// queueing a close: the connection is dead (PROTOCOL.md, keepalive).
+    private func watch(lastHeard: LastHeard, sink: ConnectionSink) async {
+        let deadAfter = Duration.milliseconds(configuration.keepalive.deadAfterMs)
+        let interval = min(Duration.milliseconds(max(configuration.keepalive.deadAfterMs / 5, 10)), .seconds(1))
+        var previousTick = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            let tick = ContinuousClock.now
+            defer { previousTick = tick }
+            // If this task woke far too late, the whole process was stalled
+            // (overload, a paused VM): the reader has frames waiting that it
+            // could not process either. Give it a period to catch up rather
+            // than drop peers for the server's own silence.
+            if tick - previousTick > interval * 3 { continue }
+            let silence = tick - lastHeard.instant
+            if silence >= deadAfter {
+                logger.debug("connection silent; dropping it", metadata: ["silentMs": "\(silence)"])
+                sink.close(.goingAway, reason: "connection silent for \(configuration.keepalive.deadAfterMs) ms")
+                return
+            }
+        }
+    }
+
+    // MARK: - Reading
+
+    private enum Session {
+        case new
+        case joined(RoomHost, PeerID)
+        /// The session ended (leave, removal, failed join…); further input is ignored.
+        case over
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, sink: ConnectionSink, lastHeard: LastHeard)
+        async
+    {
+        var session = Session.new
+        var rate = TokenBucket(limit: configuration.connectionRate, now: Timestamp.now())
+        var message: [UInt8] = []
+        var messageBytes = 0
+        var isText = true
+        do {
+            for try await frame in inbound {
+                lastHeard.touch()
+                switch frame.opcode {
+                case .text, .binary:
+                    message.removeAll(keepingCapacity: true)
+                    messageBytes = 0
+                    isText = frame.opcode == .text
+                case .continuation:
+                    break
+                }
+                messageBytes += frame.data.readableBytes
+                // RFC 6455 §5.4: a message may span frames; the limit is on the message.
+                if messageBytes <= ProtocolLimits.maximumClientMessageBytes, isText {
+                    message.append(contentsOf: frame.data.readableBytesView)
+                }
+                guard frame.fin else { continue }
+                metrics.messageReceived()
+                if case .over = session { continue }  // the close frame is on its way
+                if !isText {
+                    refuse(CodedError(.malformedMessage, "binary frames are not accepted; send JSON text"), sink: sink)
+                } else if messageBytes > ProtocolLimits.maximumClientMessageBytes {
+                    // Refused unparsed; the connection stays open (PROTOCOL.md, Limits).
+                    let error = ProtocolError(
+                        .tooLarge(byteCount: messageBytes, limit: ProtocolLimits.maximumClientMessageBytes))
+                    refuse(error.codedError, sink: sink)
+                } else {
+                    session = await handle(Data(message), session: session, sink: sink, rate: &rate)
+                }
+                // Do not keep a large buffer for the life of the connection.
+                if message.capacity > 256 * 1024 { message = [] }
+            }
+        } catch {
+            logger.debug("connection read failed", metadata: ["error": "\(error)"])
+        }
+        if case .joined(let host, let peer) = session {
+            await host.connectionLost(peer, sink: sink)
+        }
+    }
+
+    private func handle(_ data: Data, session: Session, sink: ConnectionSink, rate: inout TokenBucket) async -> Session {
+        let receivedAt = ContinuousClock.now
+        let message: ClientMessage
+        do {
+            message = try ProtocolCodec().decode(data, as: ClientMessage.self)
+        } catch {
+            refuse(error.codedError, id: error.requestID, sink: sink)
+            return error.codedError.code.closesConnection ? .over : session
+        }
+        guard rate.take(now: Timestamp.now()) else {
+            refuse(
+                CodedError(
+                    .tooManyMessages,
+                    "at most \(configuration.connectionRate.perSecond) messages a second (bursts of \(configuration.connectionRate.burst))"
+                ), id: message.id, sink: sink)
+            return session
+        }
+        if case .ping = message.body {
+            sink.send(ServerMessage(id: message.id, .pong(Pong(serverTime: Timestamp.now()))))
+            return session
+        }
+        switch session {
+        case .over:
+            return .over
+        case .joined(let host, let peer):
+            switch message.body {
+            case .join, .resume:
+                refuse(CodedError(.alreadyJoined, "this connection has already joined"), id: message.id, sink: sink)
+                return session
+            default:
+                return await host.handle(message, from: peer, sink: sink) ? session : .over
+            }
+        case .new:
+            switch message.body {
+            case .join(let request):
+                return await join(request, id: message.id, sink: sink, receivedAt: receivedAt)
+            case .resume(let request):
+                return await resume(request, id: message.id, sink: sink, receivedAt: receivedAt)
+            default:
+                refuse(CodedError(.notJoined, "send join (or resume) first"), id: message.id, sink: sink)
+                return session
+            }
+        }
+    }
+
+    private func join(_ request: JoinRequest, id: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant)
+        async -> Session
+    {
+        guard request.room == pathRoom else {
+            refuse(
+                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom))"), id: id, sink: sink)
+            return .new
+        }
+        do throws(CodedError) {
+            let token = try await authority.verify(request.token, room: request.room, now: Timestamp.now())
+            // A room retired between lookup and join is looked up again (made afresh).
+            for _ in 0..<3 {
+                let host = try await registry.host(for: request.room)
+                if case .admitted(let peer) = try await host.join(
+                    token, request: request, requestID: id, sink: sink, receivedAt: receivedAt)
+                {
+                    return .joined(host, peer)
+                }
+            }
+            throw CodedError(.roomUnavailable, "the room is restarting; try again")
+        } catch {
+            refuse(error, id: id, sink: sink)
+            return error.code.closesConnection ? .over : .new
+        }
+    }
+
+    private func resume(
+        _ request: ResumeRequest, id: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant
+    ) async -> Session {
+        guard request.room == pathRoom else {
+            refuse(
+                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom))"), id: id, sink: sink)
+            return .new
+        }
+        do throws(CodedError) {
+            guard let host = await registry.existingHost(for: request.room),
+                case .admitted(let peer) = try await host.resume(
+                    request, requestID: id, sink: sink, receivedAt: receivedAt)
+            else {
+                throw CodedError(.resumeRejected, "no session to resume in \(request.room); join again")
+            }
+            return .joined(host, peer)
+        } catch {
+            refuse(error, id: id, sink: sink)
+            return error.code.closesConnection ? .over : .new
+        }
+    }
+
+    private func refuse(_ error: CodedError, id: RequestID? = nil, sink: ConnectionSink) {
+        metrics.error(error.code)
+        logger.debug("refused", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
+        sink.send(error, id: id)
+    }
+}
+
+/// When the client was last heard from, shared by the reader and the watchdog.
+private final class LastHeard: Sendable {
+    private let value = Mutex(ContinuousClock.now)
+
+    func touch() { value.withLock { $0 = .now } }
+    var instant: ContinuousClock.Instant { value.withLock { $0 } }
+}

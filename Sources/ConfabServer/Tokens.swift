@@ -1,0 +1,139 @@
+// Join tokens: HS256 JSON Web Tokens (RFC 7519) signed with the data
+// directory's secret, minted by `confab token`, checked on every `join`.
+//
+//   header  {"alg": "HS256", "typ": "JWT"}
+//   claims  {"room": "standup", "sub": "alice", "name": "Alice", "role": "host",
+//            "iat": 1763000000, "exp": 1763007200}
+//
+// jwt-kit does the JOSE work (base64url, HMAC-SHA256, constant-time compare).
+// The claim checks are done here, after the signature, so that each failure
+// gets its own catalog code (2002 malformed, 2003 forged, 2004 expired,
+// 2005 not yet valid, 2006 wrong room; the role is checked by the room, 2007).
+
+import ConfabProtocol
+import Crypto
+import Foundation
+import JWTKit
+
+/// The claims of a Confab join token.
+public struct TokenClaims: JWTPayload, Hashable {
+    /// The room the token admits to (private claim).
+    public var room: String
+    /// The peer id (RFC 7519 §4.1.2 `sub`).
+    public var subject: String
+    /// Display name (private claim); optional.
+    public var name: String?
+    /// The role in the room's template (private claim).
+    public var role: String
+    /// Issued at, seconds since the epoch (RFC 7519 §4.1.6).
+    public var issuedAt: Int64
+    /// Expiry, seconds since the epoch (RFC 7519 §4.1.4).
+    public var expiresAt: Int64
+    /// Not before, seconds since the epoch (RFC 7519 §4.1.5); optional, never minted by `confab token`.
+    public var notBefore: Int64?
+
+    public init(
+        room: RoomName, peer: PeerID, name: String?, role: RoleName, issuedAt: Int64, expiresAt: Int64,
+        notBefore: Int64? = nil
+    ) {
+        self.room = room.rawValue
+        subject = peer.rawValue
+        self.name = name
+        self.role = role.rawValue
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.notBefore = notBefore
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case room = "room"
+        case subject = "sub"
+        case name = "name"
+        case role = "role"
+        case issuedAt = "iat"
+        case expiresAt = "exp"
+        case notBefore = "nbf"
+    }
+
+    /// jwt-kit calls this after the signature checks out. The time and room
+    /// checks happen in `TokenVerifier.verify` instead, where each failure
+    /// can get its own error code.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// What a verified token says, in protocol types.
+public struct VerifiedToken: Hashable, Sendable {
+    public var room: RoomName
+    public var peer: PeerID
+    public var name: String?
+    public var role: RoleName
+}
+
+/// Signs and checks tokens with one secret.
+public struct TokenAuthority: Sendable {
+    private let keys: JWTKeyCollection
+
+    public init(secret: [UInt8]) async {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(key: SymmetricKey(data: secret)), digestAlgorithm: .sha256)
+        self.keys = keys
+    }
+
+    /// A signed token (`confab token`).
+    public func sign(_ claims: TokenClaims) async throws(SetupError) -> String {
+        do {
+            return try await keys.sign(claims)
+        } catch {
+            throw SetupError("cannot sign the token: \(error)")
+        }
+    }
+
+    /// The token's identity, or the coded reason it is refused.
+    public func verify(_ token: String?, room expectedRoom: RoomName, now: Timestamp) async throws(CodedError)
+        -> VerifiedToken
+    {
+        guard let token, !token.isEmpty else { throw CodedError(.tokenMissing, "join needs a token") }
+        let claims: TokenClaims
+        do {
+            claims = try await keys.verify(token, as: TokenClaims.self)
+        } catch let error as JWTError {
+            switch error.errorType {
+            case .signatureVerificationFailed, .unknownKID, .noKeyProvided, .unsupportedAlgorithm,
+                .signingAlgorithmFailure:
+                throw CodedError(.tokenSignatureInvalid, "the token's signature does not match this server's secret")
+            default:
+                throw CodedError(.tokenMalformed, "the token is not a well-formed Confab token")
+            }
+        } catch {
+            // DecodingError: a JWT whose signature matched but whose claims are
+            // not ours (missing room, sub, role or exp).
+            throw CodedError(.tokenMalformed, "the token lacks the room, sub, role or exp claims")
+        }
+        let nowSeconds = now.millisecondsSince1970 / 1_000
+        // RFC 7519 §4.1.4: reject on or after the expiry time.
+        guard nowSeconds < claims.expiresAt else { throw CodedError(.tokenExpired, "the token has expired") }
+        if let notBefore = claims.notBefore, nowSeconds < notBefore {
+            throw CodedError(.tokenNotYetValid, "the token is not valid yet")
+        }
+        guard let room = RoomName(rawValue: claims.room), let peer = PeerID(rawValue: claims.subject),
+            let role = RoleName(rawValue: claims.role)
+        else {
+            throw CodedError(.tokenMalformed, "the token's room, sub or role is not a valid identifier")
+        }
+        guard room == expectedRoom else {
+            throw CodedError(.tokenWrongRoom, "the token is for another room")
+        }
+        return VerifiedToken(room: room, peer: peer, name: claims.name, role: role)
+    }
+}
+
+/// Parses durations like `90s`, `30m`, `2h`, `7d` or a bare number of seconds.
+public func parseDuration(_ text: String) -> Duration? {
+    let units: [(String, Int64)] = [("ms", 0), ("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)]
+    for (suffix, seconds) in units where text.hasSuffix(suffix) {
+        guard let value = Int64(text.dropLast(suffix.count)), value > 0 else { return nil }
+        return seconds == 0 ? .milliseconds(value) : .seconds(value * seconds)
+    }
+    guard let value = Int64(text), value > 0 else { return nil }
+    return .seconds(value)
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import ConfabProtocol
+import ConfabServer
+import Foundation
+
+/// `confab token`: mint a join token with the server's secret.
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a join token (an HS256 JWT) for one user, room and role.",
+        discussion: "Signed with the token secret in the server's data directory; run it where the server runs.")
+
+    @Option(help: "The room the token admits to.")
+    var room: String
+
+    @Option(help: "The user id: the peer's identity in the room.")
+    var user: String
+
+    @Option(help: "The role, from the room's template (built in: host, speaker, listener).")
+    var role: String
+
+    @Option(help: "The display name shown to others (default: the user id).")
+    var name: String?
+
+    @Option(help: "How long the token is valid: 90s, 30m, 2h, 7d.")
+    var ttl = "2h"
+
+    @OptionGroup var data: DataOption
+
+    func validate() throws {
+        guard RoomName(rawValue: room) != nil else { throw ValidationError("--room: \(RoomName.validForm)") }
+        guard PeerID(rawValue: user) != nil else { throw ValidationError("--user: \(PeerID.validForm)") }
+        guard RoleName(rawValue: role) != nil else { throw ValidationError("--role: \(RoleName.validForm)") }
+        guard parseDuration(ttl) != nil else { throw ValidationError("--ttl: a duration such as 90s, 30m, 2h or 7d") }
+    }
+
+    func run() async throws {
+        guard let room = RoomName(rawValue: room), let user = PeerID(rawValue: user),
+            let role = RoleName(rawValue: role), let ttl = parseDuration(ttl)
+        else { throw CommandFailure("invalid arguments") }
+        let directory = DataDirectory(path: data.directory)
+        let secret: [UInt8]
+        do {
+            secret = try directory.tokenSecret(create: false)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = TokenClaims(
+            room: room, peer: user, name: name, role: role, issuedAt: now,
+            expiresAt: now + max(1, ttl.components.seconds))
+        do {
+            print(try await TokenAuthority(secret: secret).sign(claims))
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+// The --config file: TOML room templates decoded into RoomTemplate.
+
+import ConfabProtocol
+import ConfabRooms
+import ConfabServer
+import Testing
+
+@Suite("Config file")
+struct ConfigTests {
+    static let good = """
+        [keepalive]
+        pingIntervalMs = 4000
+        deadAfterMs = 12000
+
+        [rooms.town-hall]
+        maxPeers = 2
+        emptyRoomTimeoutMs = 1000
+
+        [[rooms.town-hall.roles]]
+        name = "moderator"
+        priority = 100
+        publishAudio = true
+        subscribesTo = ["moderator", "panelist"]
+        chat = { broadcast = true, toRoles = true, direct = true }
+        permissions = { muteOthers = true, askToUnmute = true, changeRoles = true, removePeers = true, endRoom = true, raiseHand = true }
+
+        [[rooms.town-hall.roles]]
+        name = "panelist"
+        priority = 50
+        publishAudio = true
+        subscribesTo = ["moderator", "panelist"]
+        chat = { broadcast = true, toRoles = true, direct = false }
+        permissions = { raiseHand = true }
+        """
+
+    @Test("templates and keepalive are read and applied")
+    func goodFile() throws {
+        let file = try ConfigFile.parse(Self.good, path: "confab.toml")
+        var configuration = ServerConfiguration(dataDirectory: "/tmp/unused")
+        file.apply(to: &configuration)
+        let template = configuration.template(for: "town-hall")
+        #expect(template.roles.map(\.name) == ["moderator", "panelist"])
+        #expect(template.maxPeers == 2)
+        #expect(template.role(named: "panelist")?.chat.direct == false)
+        #expect(configuration.template(for: "standup") == .standard)
+        #expect(configuration.keepalive.deadAfterMs == 12_000)
+    }
+
+    @Test("a TOML syntax error names the line")
+    func syntaxError() {
+        let broken = "[keepalive]\npingIntervalMs = 4000\ndeadAfterMs = = 2\n"
+        #expect(throws: ConfigError.self) { try ConfigFile.parse(broken, path: "confab.toml") }
+        do {
+            _ = try ConfigFile.parse(broken, path: "confab.toml")
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.description.hasPrefix("confab.toml:3: "))
+        }
+    }
+
+    @Test("a wrongly typed value names its line and key")
+    func typeError() {
+        let broken = Self.good.replacingOccurrences(of: "priority = 50", with: #"priority = "high""#)
+        do {
+            _ = try ConfigFile.parse(broken, path: "confab.toml")
+            Issue.record("accepted a string priority")
+        } catch {
+            #expect(error.line == 19)
+            #expect(error.message.contains("priority"))
+        }
+    }
+
+    @Test("an error in the first of several array elements names that element's line")
+    func firstElementError() {
+        let broken = Self.good.replacingOccurrences(of: "priority = 100", with: "priority = true")
+        do {
+            _ = try ConfigFile.parse(broken, path: "confab.toml")
+            Issue.record("accepted a boolean priority")
+        } catch {
+            #expect(error.line == 11)
+        }
+    }
+
+    @Test("a template that does not make sense is refused with the room's line")
+    func invalidTemplate() {
+        let broken = Self.good.replacingOccurrences(of: #"subscribesTo = ["moderator", "panelist"]"#, with: #"subscribesTo = ["ghost"]"#)
+        do {
+            _ = try ConfigFile.parse(broken, path: "confab.toml")
+            Issue.record("accepted a subscription to an undefined role")
+        } catch {
+            #expect(error.message.contains("ghost"))
+            #expect(error.line != nil)
+        }
+    }
+
+    @Test("a room template from the config is used over the wire (maxPeers)")
+    func templateOverTheWire() async throws {
+        var template = TestServer.template()
+        template.maxPeers = 1
+        let server = try await TestServer.start(template: template)
+        _ = try await server.join("alice", role: "host")
+        let client = try await server.connect()
+        let token = try await server.token(user: "bob", role: "host")
+        client.send(#"{"v": 1, "type": "join", "id": "j", "room": "standup", "token": "\#(token)"}"#)
+        #expect(errorCode(try await client.next()) == .roomFull)
+        #expect(try await client.closeFrame()?.closeCode == .normalClosure)
+        await server.stop()
+    }
+
+    @Test("an empty room ends after its timeout; the log and its numbering go on")
+    func emptyRoomTimeout() async throws {
+        let server = try await TestServer.start(template: TestServer.template(emptyRoomTimeoutMs: 100))
+        let (alice, _) = try await server.join("alice", role: "host")
+        alice.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "one"}"#)
+        _ = try await alice.next(.chatAck)
+        alice.send(#"{"v": 1, "type": "leave", "id": "l"}"#)
+        _ = try await alice.closeFrame()
+        try await Task.sleep(for: .milliseconds(400))
+        let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
+        #expect(text.contains("confab_rooms 0"))
+        let (bob, joined) = try await server.join("bob", role: "host")
+        #expect(joined.history.messages.map(\.text) == ["one"])
+        bob.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "two"}"#)
+        if case .chatAck(let ack) = try await bob.next(.chatAck).body { #expect(ack.seq == 2) }
+        await server.stop()
+    }
+}

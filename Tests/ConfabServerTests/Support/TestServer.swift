@@ -1,0 +1,133 @@
+// An in-process `confab serve` on a free loopback port, with a scratch data
+// directory, short timers, and helpers to mint tokens and open clients.
+
+import ConfabProtocol
+import ConfabRooms
+import ConfabServer
+import ConfabTestSupport
+import Foundation
+import Logging
+import NIOSSL
+import ServiceLifecycle
+
+final class TestServer: Sendable {
+    let server: ConfabServer
+    let port: Int
+    let data: TempDirectory
+    let secret: [UInt8]
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Rooms use `template` (the built-in one with a 3 s resume grace by
+    /// default); the sweeper runs every 50 ms. Test clients do not ping, so
+    /// connections are dead only after 10 s of silence unless a test asks
+    /// for less: when the whole suite runs, other tests can starve the
+    /// cooperative thread pool (two threads here) for seconds.
+    static func start(
+        template: RoomTemplate = TestServer.template(),
+        deadAfterMs: Int = 10_000,
+        connectionRate: RateLimit = RateLimits.allMessages,
+        data: TempDirectory? = nil
+    ) async throws -> TestServer {
+        let data = try data ?? TempDirectory(prefix: "confab-server-test")
+        let configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,
+            keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: deadAfterMs), sweepIntervalMs: 50,
+            connectionRate: connectionRate)
+        var logger = Logger(label: "confab.test")
+        logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
+        let server = try await ConfabServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        let task = Task { try await group.run() }
+        // Generous: when the whole package's tests run, suites that block
+        // cooperative threads (Thread.sleep, ChildProcess.wait) can stall
+        // every task in the process for many seconds.
+        guard let port = await server.waitUntilListening(timeout: .seconds(90)) else {
+            task.cancel()
+            throw ToolError("the server did not start listening")
+        }
+        let secret = try DataDirectory(path: data.path).tokenSecret(create: false)
+        return TestServer(server: server, port: port, data: data, secret: secret, group: group, task: task)
+    }
+
+    private init(
+        server: ConfabServer, port: Int, data: TempDirectory, secret: [UInt8], group: ServiceGroup,
+        task: Task<Void, any Error>
+    ) {
+        self.server = server
+        self.port = port
+        self.data = data
+        self.secret = secret
+        self.group = group
+        self.task = task
+    }
+
+    /// One server shared by the parameterised suites (each case uses its
+    /// own room), so a matrix does not start dozens of servers at once.
+    static let shared = Task { try await TestServer.start() }
+
+    /// A room name no other test uses.
+    static func uniqueRoom(_ prefix: String = "room") -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8))"
+    }
+
+    static func template(resumeGraceMs: Int = 3_000, emptyRoomTimeoutMs: Int = 60_000) -> RoomTemplate {
+        var template = RoomTemplate.standard
+        template.resumeGraceMs = resumeGraceMs
+        template.emptyRoomTimeoutMs = emptyRoomTimeoutMs
+        return template
+    }
+
+    /// Graceful shutdown, as on SIGTERM; returns when the server has stopped.
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    /// A token signed with this server's secret.
+    func token(
+        room: String = "standup", user: String, role: String, name: String? = nil, ttlSeconds: Int64 = 3_600,
+        secret: [UInt8]? = nil
+    ) async throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = TokenClaims(
+            room: RoomName(uncheckedRawValue: room), peer: PeerID(uncheckedRawValue: user), name: name,
+            role: RoleName(uncheckedRawValue: role), issuedAt: now, expiresAt: now + ttlSeconds)
+        return try await TokenAuthority(secret: secret ?? self.secret).sign(claims)
+    }
+
+    /// A client connected to `/room` (not joined yet).
+    func connect(room: String = "standup") async throws -> RawClient {
+        try await RawClient.connect(port: port, room: room, tls: pinnedTLS())
+    }
+
+    /// Connects and joins; returns the client and its `joined` reply.
+    func join(
+        _ user: String, role: String, room: String = "standup", muted: Bool = true, extra: String = ""
+    ) async throws -> (RawClient, Joined) {
+        let client = try await connect(room: room)
+        let token = try await token(room: room, user: user, role: role, name: user.capitalized)
+        client.send(
+            #"{"v": 1, "type": "join", "id": "j1", "room": "\#(room)", "token": "\#(token)", "muted": \#(muted)\#(extra)}"#
+        )
+        let reply = try await client.next()
+        guard case .joined(let joined) = reply.body else {
+            throw ToolError("\(user) expected joined, got \(reply)")
+        }
+        return (client, joined)
+    }
+
+    /// Trusts exactly this server's certificate: the client-side pin. (The
+    /// fingerprint check itself is in FingerprintClient.)
+    func pinnedTLS() throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(data.file("server-cert.pem")))
+        tls.certificateVerification = .noHostnameVerification
+        return tls
+    }
+}
+
+struct ToolError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

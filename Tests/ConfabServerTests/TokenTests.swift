@@ -1,0 +1,102 @@
+// Join tokens over the wire: each kind of bad token has its own code, and
+// the server closes with 1008 (policy violation, RFC 6455 §7.4.1).
+
+import ConfabProtocol
+import ConfabServer
+import Foundation
+import NIOWebSocket
+import Testing
+
+@Suite("Join tokens")
+struct TokenTests {
+    enum BadToken: String, CaseIterable, CustomTestStringConvertible {
+        case missing, malformed, forged, expired, wrongRoom, wrongRole
+
+        var testDescription: String { rawValue }
+
+        var expected: ErrorCode {
+            switch self {
+            case .missing: .tokenMissing
+            case .malformed: .tokenMalformed
+            case .forged: .tokenSignatureInvalid
+            case .expired: .tokenExpired
+            case .wrongRoom: .tokenWrongRoom
+            case .wrongRole: .tokenWrongRole
+            }
+        }
+
+        func joinMessage(_ server: TestServer) async throws -> String {
+            let tokenMember: String
+            switch self {
+            case .missing:
+                tokenMember = ""
+            case .malformed:
+                tokenMember = #", "token": "not.a-jwt""#
+            case .forged:
+                let other = [UInt8](repeating: 7, count: 32)
+                tokenMember = #", "token": "\#(try await server.token(user: "mallory", role: "host", secret: other))""#
+            case .expired:
+                tokenMember = #", "token": "\#(try await server.token(user: "alice", role: "host", ttlSeconds: -10))""#
+            case .wrongRoom:
+                tokenMember = #", "token": "\#(try await server.token(room: "other", user: "alice", role: "host"))""#
+            case .wrongRole:
+                tokenMember = #", "token": "\#(try await server.token(user: "alice", role: "admin"))""#
+            }
+            return #"{"v": 1, "type": "join", "id": "j1", "room": "standup"\#(tokenMember)}"#
+        }
+    }
+
+    @Test("a bad token is refused with its code and the connection closes", arguments: BadToken.allCases)
+    func refused(_ bad: BadToken) async throws {
+        let server = try await TestServer.start()  // its own: the room must be untouched
+        let client = try await server.connect()
+        client.send(try await bad.joinMessage(server))
+        let reply = try await client.next()
+        #expect(reply.id?.rawValue == "j1")
+        #expect(errorCode(reply) == bad.expected)
+        let close = try await client.closeFrame()
+        #expect(close?.closeCode == .policyViolation)
+        #expect(close?.reason?.hasPrefix("\(bad.expected.rawValue) ") == true)
+        // Nobody was admitted: a good join sees an empty room.
+        let (_, joined) = try await server.join("bob", role: "speaker")
+        #expect(joined.peers.isEmpty)
+        await server.stop()
+    }
+
+    @Test("a token's name wins; without one the join's name is used")
+    func displayNames() async throws {
+        let server = try await TestServer.start()
+        let client = try await server.connect()
+        let token = try await server.token(user: "alice", role: "host")
+        client.send(#"{"v": 1, "type": "join", "id": "j1", "room": "standup", "token": "\#(token)", "name": "Alice A."}"#)
+        guard case .joined(let joined) = try await client.next().body else {
+            Issue.record("no joined")
+            return
+        }
+        #expect(joined.you.name == "Alice A.")
+        let (_, bob) = try await server.join("bob", role: "speaker")  // token names him "Bob"
+        #expect(bob.you.name == "Bob")
+        await server.stop()
+    }
+
+    @Test("`confab token` output verifies with the server's secret")
+    func signedTokenVerifies() async throws {
+        let authority = await TokenAuthority(secret: [UInt8](repeating: 1, count: 32))
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = TokenClaims(room: "standup", peer: "alice", name: "Alice", role: "host", issuedAt: now, expiresAt: now + 60)
+        let token = try await authority.sign(claims)
+        #expect(token.split(separator: ".").count == 3)
+        let verified = try await authority.verify(token, room: "standup", now: Timestamp(millisecondsSince1970: now * 1_000))
+        #expect(verified.room == "standup" && verified.peer == "alice" && verified.name == "Alice" && verified.role == "host")
+    }
+
+    @Test("durations for --ttl", arguments: [("90s", 90), ("30m", 1_800), ("2h", 7_200), ("7d", 604_800), ("45", 45)])
+    func durations(_ text: String, _ seconds: Int64) {
+        #expect(parseDuration(text) == .seconds(seconds))
+    }
+
+    @Test("bad durations", arguments: ["", "h", "-2h", "0s", "2 h", "2w"])
+    func badDurations(_ text: String) {
+        #expect(parseDuration(text) == nil)
+    }
+}
