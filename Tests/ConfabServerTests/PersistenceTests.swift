@@ -71,7 +71,7 @@ struct PersistenceTests {
             client.send(#"{"v": 1, "type": "chat.send", "id": "late", "target": {"kind": "broadcast"}, "text": "in flight"}"#)
         }
         kill(first.process.pid, SIGKILL)
-        #expect(first.process.wait(seconds: 5) == -9)
+        #expect(await first.process.wait(seconds: 5) == -9)
         #expect(acknowledged.count == 30)
 
         let second = try await ServeProcess.start(data: data.path)
@@ -89,6 +89,6 @@ struct PersistenceTests {
             #expect(body.seq == (seqs.last ?? 0) + 1)
         }
         second.process.interrupt()
-        #expect(second.process.wait(seconds: 10) == 0)
+        #expect(await second.process.wait(seconds: 10) == 0)
     }
 }
