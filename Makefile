@@ -31,9 +31,10 @@ release: deps
 	$(SWIFT_ENV) $(SWIFT) build -c release
 
 # Tests that run audio in real time (threads paced by the clock, child
-# processes, GStreamer) run one at a time after the rest: on two cores, the
-# parallel unit tests would starve their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests
+# processes, GStreamer) or real servers with short keepalive deadlines run one
+# at a time after the rest: on two cores, the parallel unit tests would starve
+# their threads and make them flaky.
+REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
