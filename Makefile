@@ -44,6 +44,7 @@ test: deps
 # Benchmarks run on an optimised build; see BENCHMARKS.md for the figures.
 bench: release
 	.build/release/confab bench media
+	.build/release/confab bench signaling
 
 # Until the terminal front lands: a loopback call on this machine. One sender
 # talks a speech-like signal, one receiver writes what it hears to demo-out.wav.

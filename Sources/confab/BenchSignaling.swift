@@ -347,10 +347,12 @@ struct SignalingBenchmark: Sendable {
             }
             let slot = tick % 10
             tick += 1
-            for peer in peers.all where peer.index % 10 == slot {
+            // Chatters are every tenth peer; spread them over the ten slots so
+            // the chat flows evenly rather than in one burst a second.
+            for peer in peers.all {
                 if peer.isChatter {
-                    await peer.sendChat()
-                } else {
+                    if (peer.index / 10) % 10 == slot { await peer.sendChat() }
+                } else if peer.index % 10 == slot {
                     await peer.ping()
                 }
             }
