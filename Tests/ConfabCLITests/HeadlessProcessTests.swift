@@ -121,7 +121,8 @@ struct HeadlessProcessTests {
         #expect(await server.stop() == 0)
     }
 
-    @Test("the Python bot of docs/BOTS.md greets, answers !ping, accepts a role change and leaves on !bye")
+    @Test("the Python bot of docs/BOTS.md greets, answers !ping, accepts a role change and leaves on !bye",
+          .enabled(if: HeadlessProcessTests.onPath("python3"), "needs python3"))
     func pythonBotFromTheDocs() async throws {
         let server = try await ServerProcess()
         let room = "standup"
@@ -166,7 +167,7 @@ struct HeadlessProcessTests {
     }
 
     @Test("the bash greeter of docs/BOTS.md welcomes newcomers and answers !help directly",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/jq"), "needs jq"))
+          .enabled(if: HeadlessProcessTests.onPath("jq"), "needs jq"))
     func bashGreeterFromTheDocs() async throws {
         let server = try await ServerProcess()
         let room = "standup"
@@ -204,6 +205,13 @@ struct HeadlessProcessTests {
     }
 
     // MARK: - Helpers
+
+    /// Whether `program` is an executable on the PATH.
+    static func onPath(_ program: String) -> Bool {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/\(program)")
+        }
+    }
 
     /// The first fenced code block of `language` after the heading `heading` in docs/BOTS.md.
     static func codeBlock(after heading: String, language: String) throws -> String {
