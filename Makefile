@@ -31,9 +31,10 @@ release: deps
 	$(SWIFT_ENV) $(SWIFT) build -c release
 
 # Tests that run audio in real time (threads paced by the clock, child
-# processes, GStreamer) run one at a time after the rest: on two cores, the
-# parallel unit tests would starve their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests
+# processes, GStreamer) or real servers with short keepalive deadlines run one
+# at a time after the rest: on two cores, the parallel unit tests would starve
+# their threads and make them flaky.
+REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
@@ -43,6 +44,7 @@ test: deps
 # Benchmarks run on an optimised build; see BENCHMARKS.md for the figures.
 bench: release
 	.build/release/confab bench media
+	.build/release/confab bench signaling
 
 # Until the terminal front lands: a loopback call on this machine. One sender
 # talks a speech-like signal, one receiver writes what it hears to demo-out.wav.

@@ -621,9 +621,11 @@ public actor ConfabSession {
     private func reestablish() async throws(SessionError) -> Bool {
         let lastSeen = store.state.lastSeenSequence
         if let token = resumeToken {
-            // Single use: spent whether or not the reply comes back.
-            resumeToken = nil
             let connection = try await open()
+            // Single use: spent once sent, whether or not the reply comes
+            // back. Not before: an attempt that cannot even connect (the
+            // network is still down) must leave it for the next attempt.
+            resumeToken = nil
             do {
                 let joined = try await admit(
                     .resume(ResumeRequest(room: configuration.endpoint.room, resumeToken: token, lastSeenSequence: lastSeen)),

@@ -179,6 +179,24 @@ struct HeadlessClientTests {
         #expect(server.receivedTypes == [.join, .sendChat, .raiseHand, .leave])
     }
 
+    @Test("after a leave command, disconnected is still the last line (the command's result comes first)")
+    func leaveCommandEndsWithDisconnected() async throws {
+        let server = FakeServer()
+        let session = ConfabSession(configuration: Fixture.configuration(), transport: server)
+        let lines = Mutex<[String]>([])
+        let client = HeadlessClient(session: session) { line in lines.withLock { $0.append(line) } }
+        let (input, feed) = AsyncStream<String>.makeStream()
+        feed.yield(#"{"id":"bye","cmd":"leave"}"#)
+        // Input stays open, as a bot's pipe does after it asks to leave.
+        let reason = await client.run(input: input)
+        #expect(reason == .left)
+        let output = lines.withLock { $0 }
+        #expect(output.contains(#"{"event":"result","id":"bye","cmd":"leave","ok":true}"#), "\(output)")
+        #expect(output.last?.hasPrefix(#"{"event":"disconnected","reason":"left""#) == true, "\(output)")
+        #expect(output.filter { $0.hasPrefix(#"{"event":"disconnected""#) }.count == 1)
+        feed.finish()
+    }
+
     @Test("a refused command prints an error line with the catalog code")
     func refusedCommand() async throws {
         let server = FakeServer()

@@ -206,6 +206,24 @@ struct SessionTests {
         #expect(session.state.unread[.room] == 5)
     }
 
+    @Test("attempts that cannot connect do not spend the resume token: the session still resumes")
+    func resumeAfterRefusedAttempts() async throws {
+        let (session, server) = try await joinedSession()
+        let events = session.events()
+        server.refuseConnections(2)
+        server.drop()
+        #expect(await eventually { session.state.reconnectCount == 1 })
+        #expect(server.connectTimes.count == 4, "the join, two refused attempts, the resume")
+        #expect(Array(server.receivedTypes.suffix(1)) == [.resume])
+        #expect(server.receivedTypes.filter { $0 == .join }.count == 1, "no fresh join")
+        for await event in events {
+            if case .reconnected(let resumed) = event {
+                #expect(resumed)
+                break
+            }
+        }
+    }
+
     @Test("a rejected resume joins again and catches up the chat")
     func rejectedResume() async throws {
         let (session, server) = try await joinedSession()

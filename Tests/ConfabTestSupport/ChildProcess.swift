@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 
 /// A process started by a test, with its output collected to files (so a
-/// chatty child can never block on a full pipe) and a hard time limit.
+/// chatty child can never block on a full pipe) and a hard time limit. Its
+/// stdin is /dev/null, or a pipe the test writes lines to (`.pipe`).
 ///
 /// Spawned with posix_spawn and an empty signal mask: Foundation's `Process`
 /// on Linux starts children with most signals blocked, so SIGINT (how
@@ -13,15 +14,43 @@ public final class ChildProcess: @unchecked Sendable {
     private let outputPath: String
     private let errorPath: String
     private var exitStatus: Int32?
+    /// The write end of the child's stdin pipe; -1 when there is none or it is closed.
+    private var inputDescriptor: Int32 = -1
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+    /// Where the child's stdin comes from.
+    public enum StandardInput: Sendable {
+        /// Nothing: end of input at once.
+        case null
+        /// A pipe: `write(_:)` sends text, `closeInput()` ends it.
+        case pipe
+    }
+
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        standardInput: StandardInput = .null
+    ) throws {
         let id = UUID().uuidString
         outputPath = NSTemporaryDirectory() + "confab-child-\(id).out"
         errorPath = NSTemporaryDirectory() + "confab-child-\(id).err"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var pipeEnds: [Int32] = [-1, -1]
+        switch standardInput {
+        case .null:
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        case .pipe:
+            // Both ends close-on-exec from the start, so no other child spawned
+            // meanwhile inherits the write end (its stdin would never see EOF);
+            // dup2 onto fd 0 clears the flag for this child's copy of the read end.
+            guard Self.pipe2(&pipeEnds, O_CLOEXEC) == 0 else {
+                throw ToolError("cannot make a pipe: \(String(cString: strerror(errno)))")
+            }
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+            // Writing to a child that died must fail with EPIPE, not kill the tests.
+            signal(SIGPIPE, SIG_IGN)
+        }
+        defer { if pipeEnds[0] >= 0 { close(pipeEnds[0]) } }
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var attributes = posix_spawnattr_t()
@@ -44,13 +73,26 @@ public final class ChildProcess: @unchecked Sendable {
         defer { env.forEach { free($0) } }
         var child: pid_t = 0
         let status = posix_spawn(&child, executable, &actions, &attributes, argv, env)
-        guard status == 0 else { throw ToolError("cannot start \(executable): \(String(cString: strerror(status)))") }
+        guard status == 0 else {
+            if pipeEnds[1] >= 0 { close(pipeEnds[1]) }
+            throw ToolError("cannot start \(executable): \(String(cString: strerror(status)))")
+        }
         pid = child
+        inputDescriptor = pipeEnds[1]
     }
 
+    /// pipe2(2), which Swift's Glibc module does not export; looked up once.
+    private static let pipe2: @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32 = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else {
+            fatalError("glibc has no pipe2")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }()
+
     deinit {
+        closeInput()
         if exitStatus == nil {
-            kill(pid, SIGKILL)
+            Glibc.kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
         }
@@ -58,9 +100,42 @@ public final class ChildProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: errorPath)
     }
 
+    /// Writes `text` to the child's stdin (`.pipe` only). Throws when there
+    /// is no pipe, it was closed, or the child stopped reading (EPIPE).
+    public func write(_ text: String) throws {
+        guard inputDescriptor >= 0 else { throw ToolError("the child's stdin is not an open pipe") }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(inputDescriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ToolError("cannot write to the child's stdin: \(String(cString: strerror(errno)))")
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// Writes one line (a newline is added).
+    public func writeLine(_ line: String) throws {
+        try write(line + "\n")
+    }
+
+    /// Closes the child's stdin: it reads end of input. Safe to call twice.
+    public func closeInput() {
+        if inputDescriptor >= 0 {
+            close(inputDescriptor)
+            inputDescriptor = -1
+        }
+    }
+
+    /// Sends SIGKILL: the process dies at once, its connections reset by the kernel.
+    public func kill() {
+        if exitStatus == nil { Glibc.kill(pid, SIGKILL) }
+    }
+
     /// Sends SIGINT (how GStreamer's `-e` and confab finish cleanly).
     public func interrupt() {
-        if exitStatus == nil { kill(pid, SIGINT) }
+        if exitStatus == nil { Glibc.kill(pid, SIGINT) }
     }
 
     /// Waits up to `seconds`; kills the process if it is still running then.
@@ -75,7 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
             let done = waitpid(pid, &status, WNOHANG)
             if done == pid { break }
             if Date() >= deadline {
-                kill(pid, SIGKILL)
+                Glibc.kill(pid, SIGKILL)
                 waitpid(pid, &status, 0)
                 exitStatus = -9
                 return -9

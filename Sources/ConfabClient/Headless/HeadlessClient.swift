@@ -30,21 +30,28 @@ public struct HeadlessClient: Sendable {
         // A closure observer runs as each event is applied, before the reply
         // of the request that caused it is handed back, so event lines always
         // come before the command's result line (the protocol's own order).
+        //
+        // The `disconnected` line is held back until the command in flight
+        // has printed its result: the session can end while a command's reply
+        // is being handed back (`leave`, or `end` whose reply races the close),
+        // and a bot reads `disconnected` as the last line (docs/BOTS.md).
         let observation = session.store.observe { update in
             switch update.event {
-            case .failure, .disconnected:
+            case .disconnected(let reason):
+                ended.succeed(reason)
+            case .failure:
                 output(HeadlessEvents.line(for: update.event))
             default:
                 if printsEvents { output(HeadlessEvents.line(for: update.event)) }
             }
-            if case .disconnected(let reason) = update.event { ended.succeed(reason) }
         }
         defer { observation.cancel() }
         do {
             try await session.join()
         } catch {
-            // The session already printed the `disconnected` line with the reason.
-            return (try? await ended.value()) ?? .failed(error)
+            let reason = (try? await ended.value()) ?? .failed(error)
+            output(HeadlessEvents.line(for: .disconnected(reason)))
+            return reason
         }
         let commands = Task {
             for await line in input {
@@ -53,10 +60,14 @@ public struct HeadlessClient: Sendable {
                 if case .disconnected = session.state.connection { return }
             }
             // End of input: leave.
-            await session.leave()
+            if !Task.isCancelled { await session.leave() }
         }
         let reason = (try? await ended.value()) ?? .left
+        // A command still running finishes quickly (the session's requests
+        // fail once it is over); waiting for input ends at the cancellation.
         commands.cancel()
+        await commands.value
+        output(HeadlessEvents.line(for: .disconnected(reason)))
         return reason
     }
 

@@ -1,0 +1,544 @@
+// `confab bench signaling`: how fast one server admits peers, and how many it
+// admits and keeps while chat flows, on loopback in one process.
+//
+//   in-process ConfabServer (TLS, WebSocket, SQLite chat log, scratch data dir)
+//     ▲
+//     ├─ phase 1, join time: --samples ConfabSessions (the whole SDK) join one after another;
+//     │    each join is timed from opening the connection to `joined` applied (TCP + TLS + upgrade + join)
+//     └─ phase 2, capacity: light peers join in steps of --step, --concurrency at a time, into rooms of
+//          --room-size, while every tenth joined peer sends one chat message a second (pings keep
+//          the rest alive); it stops at the first step whose join p99 exceeds --p99-limit-ms, or at
+//          --max-peers; then it holds everyone for --hold-seconds and counts who dropped.
+//
+// The light peers use the SDK's transport (WebSocketTransport: TLS with the
+// certificate pinned, the same code path as every client) but write raw JSON
+// and only look at the type of what arrives, instead of running a
+// ConfabSession each: a thousand sessions would decode and reduce every
+// peer.joined of their rooms, so the figures would mostly measure the
+// clients sharing the server's two cores.
+
+import ArgumentParser
+import ConfabClient
+import ConfabProtocol
+import ConfabRooms
+import ConfabServer
+import Foundation
+import Glibc
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+struct BenchSignaling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signaling",
+        abstract: "Join time (p50, p99) and how many peers one server joins and keeps with chat flowing.",
+        discussion: """
+            Runs a server in this process on a free loopback port with a scratch data directory. Run it on a \
+            release build. Targets: join p50 ≤ 30 ms; 1,000 peers joined in under 5 s.
+            """)
+
+    @Option(help: "Phase 1: sequential joins with the full SDK (ConfabSession).")
+    var samples = 200
+
+    @Option(help: "Phase 2: peers joined per step.")
+    var step = 250
+
+    @Option(help: "Phase 2: stop after this many peers.")
+    var maxPeers = 4_000
+
+    @Option(help: "Peers per room.")
+    var roomSize = 50
+
+    @Option(help: "Joins in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "Phase 2 stops at the first step whose join p99 exceeds this.")
+    var p99LimitMs = 100
+
+    @Option(help: "After the last step, keep everyone connected (chat flowing) this long and count drops.")
+    var holdSeconds = 10
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 10 else { throw ValidationError("--samples must be at least 10") }
+        guard step >= 10, maxPeers >= step else { throw ValidationError("--step must be at least 10 and at most --max-peers") }
+        guard roomSize >= 1 else { throw ValidationError("--room-size must be at least 1") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
+        guard p99LimitMs > 0, holdSeconds >= 0 else { throw ValidationError("--p99-limit-ms must be positive") }
+    }
+
+    func run() async throws {
+        // Two descriptors per peer (client and server side) in one process.
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let quiet = json
+        let benchmark = SignalingBenchmark(
+            samples: samples, step: step, maxPeers: maxPeers, roomSize: roomSize, concurrency: concurrency,
+            p99LimitMs: p99LimitMs, holdSeconds: holdSeconds,
+            progress: { line in if !quiet { FileHandleOutput.standardError(line) } })
+        let results: SignalingResults
+        do {
+            results = try await benchmark.run()
+        } catch {
+            throw CommandFailure("bench signaling: \(error)")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        } else {
+            print(results.table)
+        }
+    }
+}
+
+// MARK: - Results
+
+struct SignalingResults: Codable, Sendable {
+    struct Latency: Codable, Sendable {
+        var count: Int
+        var p50Ms: Double
+        var p99Ms: Double
+        var maxMs: Double
+    }
+
+    struct Step: Codable, Sendable {
+        /// Peers connected after the step.
+        var peers: Int
+        var join: Latency
+        var failures: Int
+        /// Wall time of the step's joins.
+        var seconds: Double
+        /// Chat messages acknowledged per second during the step, and their send → ack time.
+        var chatPerSecond: Double
+        var chatAck: Latency?
+        /// Messages all peers received per second during the step.
+        var receivedPerSecond: Double
+    }
+
+    var date: String
+    var machine: String
+    var cores: Int
+    var roomSize: Int
+    var concurrency: Int
+    /// Phase 1: the whole SDK, one join at a time, idle server.
+    var sdkJoin: Latency
+    /// Phase 2, step by step.
+    var steps: [Step]
+    /// The most peers joined with every step's join p99 within the limit.
+    var peersWithinLimit: Int
+    var p99LimitMs: Int
+    /// Wall time until 1,000 peers had joined in phase 2 (nil if fewer).
+    var secondsToJoin1000: Double?
+    /// After holding everyone connected for `holdSeconds`: how many dropped.
+    var holdSeconds: Int
+    var droppedDuringHold: Int
+    var chatAckDuringHold: Latency?
+
+    var table: String {
+        func ms(_ value: Double) -> String { String(format: "%.1f ms", value) }
+        var lines = [
+            "confab bench signaling — \(date), \(machine), \(cores) cores; rooms of \(roomSize), \(concurrency) joins in flight",
+            "",
+            "phase 1, ConfabSession.join (connect + TLS + upgrade + join → joined), \(sdkJoin.count) sequential joins:",
+            "  p50 \(ms(sdkJoin.p50Ms))   p99 \(ms(sdkJoin.p99Ms))   max \(ms(sdkJoin.maxMs))   (target p50 ≤ 30 ms)",
+            "",
+            "phase 2, light peers joining in steps while every tenth peer chats once a second:",
+            "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    msgs in/s",
+        ]
+        for step in steps {
+            let ack = step.chatAck.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
+            lines.append(
+                String(
+                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %9.0f", step.peers, step.join.p50Ms,
+                    step.join.p99Ms, step.join.maxMs, step.failures, step.seconds, step.chatPerSecond, ack,
+                    step.receivedPerSecond))
+        }
+        lines.append("")
+        lines.append("peers joined with join p99 ≤ \(p99LimitMs) ms at every step: \(peersWithinLimit)")
+        lines.append(
+            "time to join 1,000 peers: "
+                + (secondsToJoin1000.map { String(format: "%.2f s (target < 5 s)", $0) } ?? "not reached"))
+        let holdAck = chatAckDuringHold.map { "; chat ack p50 \(ms($0.p50Ms)), p99 \(ms($0.p99Ms))" } ?? ""
+        lines.append("held \(steps.last?.peers ?? 0) peers for \(holdSeconds) s: \(droppedDuringHold) dropped\(holdAck)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension SignalingResults.Latency {
+    /// Nearest-rank percentiles of `samples`.
+    init(_ samples: [Duration]) {
+        let sorted = samples.map { Double($0.components.seconds) * 1_000 + Double($0.components.attoseconds) / 1e15 }
+            .sorted()
+        func percentile(_ fraction: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+            return sorted[min(max(rank, 1), sorted.count) - 1]
+        }
+        self.init(count: sorted.count, p50Ms: percentile(0.5), p99Ms: percentile(0.99), maxMs: sorted.last ?? 0)
+    }
+}
+
+// MARK: - The benchmark
+
+struct SignalingBenchmark: Sendable {
+    let samples: Int
+    let step: Int
+    let maxPeers: Int
+    let roomSize: Int
+    let concurrency: Int
+    let p99LimitMs: Int
+    let holdSeconds: Int
+    let progress: @Sendable (String) -> Void
+
+    func run() async throws -> SignalingResults {
+        let data = "/tmp/confab-bench-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var logger = Logger(label: "confab.bench.server")
+        // Shutdown with a thousand connections open logs cancelled child channels.
+        logger.logLevel = .critical
+        let server = try await ConfabServer(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: data), logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        let serverTask = Task { try await group.run() }
+        defer { serverTask.cancel() }
+        guard let port = await server.waitUntilListening(timeout: .seconds(30)) else {
+            throw CommandFailure("the server did not start")
+        }
+        let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
+        // The server's fingerprint type (ConfabProtocol) and the client's pin
+        // type (ConfabClient) are twins; the printed form converts one to the other.
+        guard let pin = ConfabClient.CertificateFingerprint(server.identity.fingerprint.description) else {
+            throw CommandFailure("cannot read the server's fingerprint")
+        }
+        let context = BenchContext(port: port, fingerprint: pin, authority: authority, roomSize: roomSize)
+
+        // Phase 1: the whole SDK, one join at a time.
+        progress("phase 1: \(samples) sequential ConfabSession joins")
+        var sessions: [ConfabSession] = []
+        var sdkTimes: [Duration] = []
+        for index in 0..<samples {
+            let session = try await context.session(index: index)
+            let start = ContinuousClock.now
+            try await session.join()
+            sdkTimes.append(ContinuousClock.now - start)
+            sessions.append(session)
+        }
+        for session in sessions { await session.leave() }
+        sessions = []
+        let sdkJoin = SignalingResults.Latency(sdkTimes)
+
+        // Phase 2: light peers in steps, chat flowing.
+        let counters = BenchCounters()
+        let peers = PeerList()
+        let traffic = Task { await Self.keepTraffic(peers: peers) }
+        defer { traffic.cancel() }
+        var steps: [SignalingResults.Step] = []
+        var peersWithinLimit = 0
+        var secondsToJoin1000: Double?
+        var joinSeconds = 0.0
+        var nextIndex = samples
+        while peers.count < maxPeers {
+            let first = nextIndex
+            nextIndex += step
+            let stepStart = ContinuousClock.now
+            let before = counters.snapshot()
+            let outcome = await joinStep(indices: first..<nextIndex, context: context, counters: counters, peers: peers)
+            let elapsed = ContinuousClock.now - stepStart
+            let seconds = elapsed.seconds
+            let after = counters.snapshot()
+            if secondsToJoin1000 == nil, let thousandth = outcome.thousandth(previous: peers.count - outcome.joined) {
+                secondsToJoin1000 = joinSeconds + (thousandth - stepStart).seconds
+            }
+            joinSeconds += seconds
+            let result = SignalingResults.Step(
+                peers: peers.count, join: SignalingResults.Latency(outcome.times), failures: outcome.failures,
+                seconds: seconds, chatPerSecond: Double(after.acks - before.acks) / max(seconds, 0.001),
+                chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
+                receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
+            steps.append(result)
+            progress(
+                String(
+                    format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed", result.peers, result.join.p50Ms,
+                    result.join.p99Ms, result.failures))
+            guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
+            peersWithinLimit = peers.count
+        }
+
+        // Hold: everyone stays while chat flows; count who dropped.
+        progress("holding \(peers.count) peers for \(holdSeconds) s")
+        let droppedBefore = counters.snapshot().dropped
+        _ = counters.takeAckTimes()
+        try? await Task.sleep(for: .seconds(holdSeconds))
+        let dropped = counters.snapshot().dropped - droppedBefore
+        let holdAck = counters.takeAckTimes().map(SignalingResults.Latency.init)
+
+        traffic.cancel()
+        for peer in peers.all { await peer.connection.close() }
+        await group.triggerGracefulShutdown()
+        _ = try? await serverTask.value
+
+        return SignalingResults(
+            date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
+            cores: ProcessInfo.processInfo.activeProcessorCount, roomSize: roomSize, concurrency: concurrency,
+            sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
+            secondsToJoin1000: secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: dropped,
+            chatAckDuringHold: holdAck)
+    }
+
+    private struct StepOutcome {
+        var times: [Duration] = []
+        var finishedAt: [ContinuousClock.Instant] = []
+        var failures = 0
+        var joined: Int { times.count }
+
+        /// When the 1,000th peer overall finished joining, if it did in this step.
+        func thousandth(previous: Int) -> ContinuousClock.Instant? {
+            guard previous < 1_000, previous + finishedAt.count >= 1_000 else { return nil }
+            return finishedAt.sorted()[1_000 - previous - 1]
+        }
+    }
+
+    /// Joins the peers of `indices`, `concurrency` at a time.
+    private func joinStep(indices: Range<Int>, context: BenchContext, counters: BenchCounters, peers: PeerList) async
+        -> StepOutcome
+    {
+        await withTaskGroup(of: (BenchPeer?, Duration).self) { group in
+            var outcome = StepOutcome()
+            var pending = indices.makeIterator()
+            func collect(_ result: (BenchPeer?, Duration)) {
+                if let peer = result.0 {
+                    peers.append(peer)
+                    outcome.times.append(result.1)
+                    outcome.finishedAt.append(.now)
+                } else {
+                    outcome.failures += 1
+                }
+            }
+            for _ in 0..<concurrency {
+                guard let index = pending.next() else { break }
+                group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
+            }
+            while let result = await group.next() {
+                collect(result)
+                if let index = pending.next() {
+                    group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
+                }
+            }
+            return outcome
+        }
+    }
+
+    /// Every 100 ms: a tenth of the chatters send (so each chats once a
+    /// second), and a tenth of everyone pings (each once a second; the
+    /// server's default keepalive drops a peer silent for 15 s).
+    private static func keepTraffic(peers: PeerList) async {
+        var tick = 0
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(100))
+            } catch {
+                return
+            }
+            let slot = tick % 10
+            tick += 1
+            // Chatters are every tenth peer; spread them over the ten slots so
+            // the chat flows evenly rather than in one burst a second.
+            for peer in peers.all {
+                if peer.isChatter {
+                    if (peer.index / 10) % 10 == slot { await peer.sendChat() }
+                } else if peer.index % 10 == slot {
+                    await peer.ping()
+                }
+            }
+        }
+    }
+
+    private static func machine() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }
+            .flatMap { $0.split(separator: ":", maxSplits: 1).last }
+            .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        var name = utsname()
+        uname(&name)
+        let kernel = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return "\(cpu), Linux \(kernel)"
+    }
+}
+
+/// What every peer needs to join.
+struct BenchContext: Sendable {
+    let port: Int
+    let fingerprint: ConfabClient.CertificateFingerprint
+    let authority: TokenAuthority
+    let roomSize: Int
+
+    var transport: WebSocketTransport {
+        WebSocketTransport(trust: .pinned(fingerprint, knownServersPath: nil))
+    }
+
+    func room(of index: Int) -> String { "bench-\(index / roomSize)" }
+
+    func endpoint(index: Int) throws -> ServerEndpoint {
+        try ServerEndpoint(url: "wss://127.0.0.1:\(port)/\(room(of: index))")
+    }
+
+    func token(index: Int) async throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = TokenClaims(
+            room: RoomName(uncheckedRawValue: room(of: index)), peer: PeerID(uncheckedRawValue: "peer\(index)"),
+            name: "Peer \(index)", role: "speaker", issuedAt: now, expiresAt: now + 3_600)
+        return try await authority.sign(claims)
+    }
+
+    /// A full SDK session (phase 1).
+    func session(index: Int) async throws -> ConfabSession {
+        var configuration = SessionConfiguration(endpoint: try endpoint(index: index), token: try await token(index: index))
+        configuration.historyLimit = 0
+        return ConfabSession(configuration: configuration, transport: transport)
+    }
+}
+
+/// Totals across all light peers.
+final class BenchCounters: Sendable {
+    struct Snapshot {
+        var received: Int
+        var acks: Int
+        var dropped: Int
+    }
+
+    private let received = Atomic<Int>(0)
+    private let acks = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+    private let ackTimes = Mutex<[Duration]>([])
+
+    func messageReceived() { received.add(1, ordering: .relaxed) }
+    func peerDropped() { dropped.add(1, ordering: .relaxed) }
+    func chatAcknowledged(after time: Duration) {
+        acks.add(1, ordering: .relaxed)
+        ackTimes.withLock { $0.append(time) }
+    }
+
+    func snapshot() -> Snapshot {
+        Snapshot(
+            received: received.load(ordering: .relaxed), acks: acks.load(ordering: .relaxed),
+            dropped: dropped.load(ordering: .relaxed))
+    }
+
+    /// The send → ack times since the last call; nil if none.
+    func takeAckTimes() -> [Duration]? {
+        let times = ackTimes.withLock { times in
+            defer { times = [] }
+            return times
+        }
+        return times.isEmpty ? nil : times
+    }
+}
+
+/// The joined light peers, appended as they join.
+final class PeerList: Sendable {
+    private let peers = Mutex<[BenchPeer]>([])
+    func append(_ peer: BenchPeer) { peers.withLock { $0.append(peer) } }
+    var all: [BenchPeer] { peers.withLock { $0 } }
+    var count: Int { peers.withLock { $0.count } }
+}
+
+/// A light peer: the SDK's pinned transport, raw JSON out, only the message
+/// type looked at on the way in.
+final class BenchPeer: Sendable {
+    let index: Int
+    let connection: any SignallingConnection
+    /// Every tenth peer chats.
+    var isChatter: Bool { index % 10 == 0 }
+    private let chatSentAt = Mutex<ContinuousClock.Instant?>(nil)
+    private let counter = Atomic<Int>(0)
+
+    private init(index: Int, connection: any SignallingConnection) {
+        self.index = index
+        self.connection = connection
+    }
+
+    /// Connects and joins; the peer and the time from opening the connection
+    /// to reading `joined`, or nil and the time to failure.
+    static func join(index: Int, context: BenchContext, counters: BenchCounters) async -> (BenchPeer?, Duration) {
+        let start = ContinuousClock.now
+        do {
+            let token = try await context.token(index: index)
+            let endpoint = try context.endpoint(index: index)
+            let join = #"{"v":1,"type":"join","id":"j","room":"\#(context.room(of: index))","token":"\#(token)","historyLimit":0}"#
+            let began = ContinuousClock.now
+            let connection = try await context.transport.connect(to: endpoint)
+            let peer = BenchPeer(index: index, connection: connection)
+            let (admitted, admission) = AsyncStream<Bool>.makeStream()
+            Task { await peer.read(counters: counters, admission: admission) }
+            let timeout = Task {
+                try await Task.sleep(for: .seconds(10))
+                admission.yield(false)
+            }
+            defer { timeout.cancel() }
+            try await connection.send(join)
+            for await ok in admitted {
+                if ok { return (peer, ContinuousClock.now - began) }
+                break
+            }
+            await connection.close()
+            return (nil, ContinuousClock.now - start)
+        } catch {
+            return (nil, ContinuousClock.now - start)
+        }
+    }
+
+    /// Reads until the connection closes: signals the join, times chat acks, counts the rest.
+    private func read(counters: BenchCounters, admission: AsyncStream<Bool>.Continuation) async {
+        var joined = false
+        for await text in connection.incoming {
+            counters.messageReceived()
+            if !joined {
+                if Self.messageType(text) == "joined" {
+                    joined = true
+                    admission.yield(true)
+                } else if Self.messageType(text) == "error" {
+                    admission.yield(false)
+                }
+            } else if Self.messageType(text) == "chat.ack", let sent = chatSentAt.withLock({ sent in
+                defer { sent = nil }
+                return sent
+            }) {
+                counters.chatAcknowledged(after: ContinuousClock.now - sent)
+            }
+        }
+        admission.finish()
+        if joined { counters.peerDropped() }
+    }
+
+    func sendChat() async {
+        let number = counter.add(1, ordering: .relaxed).newValue
+        chatSentAt.withLock { $0 = .now }
+        try? await connection.send(
+            #"{"v":1,"type":"chat.send","id":"c\#(number)","target":{"kind":"broadcast"},"text":"bench message \#(number)"}"#)
+    }
+
+    func ping() async {
+        try? await connection.send(#"{"v":1,"type":"ping","id":"p"}"#)
+    }
+
+    /// The message's `type`. The server sorts keys, so the envelope's `type`
+    /// and `v` come last (only `you` sorts after them, in `joined`): look
+    /// near the end rather than parse the whole message.
+    static func messageType(_ text: String) -> String? {
+        let tail = String(decoding: text.utf8.suffix(2_048), as: UTF8.self)
+        guard let start = tail.range(of: #""type":""#, options: .backwards) else { return nil }
+        let rest = tail[start.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<end])
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

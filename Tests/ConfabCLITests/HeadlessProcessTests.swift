@@ -1,0 +1,243 @@
+// The headless client as a user drives it: a `confab serve` child, tokens
+// from `confab token`, and `confab join … --headless --events` children fed
+// JSON command lines on stdin; the checks read their JSON event lines. The
+// bots of docs/BOTS.md run as written, against the built binary.
+
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("Headless clients as processes against confab serve", .timeLimit(.minutes(3)))
+struct HeadlessProcessTests {
+    @Test("three headless clients: joins, chat of each kind, mute, bad lines, a killed client, leaving, ending")
+    func threeHeadlessClients() async throws {
+        let server = try await ServerProcess()
+        // `confab fingerprint` agrees with what `confab serve` printed.
+        let fingerprint = try ChildProcess(BuiltProducts.confab, ["fingerprint", "--data", server.dataPath])
+        #expect(await fingerprint.wait(seconds: 30) == 0)
+        #expect(fingerprint.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == server.fingerprint)
+
+        let room = "standup"
+        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
+        let joined = try await alice.expectEvent("joined", ["room": room, "resumed": "false", "you.id": "alice"]).line
+        #expect(joined["you.name"]?.text == "Alice")
+        #expect(joined["you.role"]?.text == "host")
+        #expect(joined["peers"]?.array == [])
+        #expect(joined["roles"]?.array.compactMap { $0["name"]?.text } == ["host", "speaker", "listener"])
+        #expect(joined["joinTimeMs"]?.text.flatMap(Int.init).map { $0 >= 0 } == true)
+        #expect(joined["history"] != nil)
+        #expect(joined["reconnect"] == nil && !(alice.process.standardOutput.contains("rt_")), "no resume token printed")
+
+        let bob = try await HeadlessBot("bob", server: server, room: room, role: "speaker")
+        try await bob.expectEvent("joined", ["you.id": "bob"])
+        let carol = try await HeadlessBot("carol", server: server, room: room, role: "listener")
+        let carolJoined = try await carol.expectEvent("joined", ["you.id": "carol"]).line
+        #expect(carolJoined["peers"]?.array.compactMap { $0["id"]?.text } == ["alice", "bob"])
+
+        // Joins in order.
+        let bobArrives = try await alice.expectEvent("peer.joined", ["peer.id": "bob", "peer.name": "Bob", "resumed": "false"])
+        try await alice.expectEvent("peer.joined", ["peer.id": "carol", "peer.role": "listener"], from: bobArrives.index + 1)
+        try await bob.expectEvent("peer.joined", ["peer.id": "carol"])
+
+        // Chat to everyone: a result with the seq, the message everywhere, and
+        // the sender's own chat.message line before its result line.
+        try alice.send(#"{"id":"x1","cmd":"chat","text":"hi all"}"#)
+        let result = try await alice.expectEvent("result", ["id": "x1", "cmd": "chat", "ok": "true"])
+        #expect(result.line["seq"]?.text == "1")
+        #expect(result.line["message"]?.text?.isEmpty == false)
+        let own = try await alice.expectEvent("chat.message", ["message.text": "hi all"])
+        #expect(own.index < result.index)
+        for other in [bob, carol] {
+            try await other.expectEvent(
+                "chat.message",
+                ["message.text": "hi all", "message.from": "alice", "message.fromRole": "host", "message.seq": "1"])
+        }
+
+        // Mute: bob unmutes himself, the host mutes him; he sees who did it.
+        try bob.send(#"{"cmd":"unmute"}"#)
+        try await alice.expectEvent("track.unmuted", ["peer": "bob", "track": "bob:mic", "by": "bob"])
+        try alice.send(#"{"id":"m1","cmd":"mute","peer":"bob"}"#)
+        try await alice.expectEvent("result", ["id": "m1", "cmd": "mute", "ok": "true"])
+        try await bob.expectEvent("track.muted", ["peer": "bob", "track": "bob:mic", "by": "alice"])
+        try await carol.expectEvent("track.muted", ["peer": "bob", "by": "alice"])
+
+        // A listener: a direct message is refused with its code; a line that
+        // is not a command gets an error line; chat to a role reaches that role.
+        try carol.send(#"{"id":"d1","cmd":"chat","text":"psst","peers":["bob"]}"#)
+        try await carol.expectEvent("error", ["id": "d1", "cmd": "chat", "kind": "server", "code": "3010"])
+        try carol.send("not json")
+        try await carol.expectEvent("error", ["kind": "badCommand"])
+        try carol.send(#"{"id":"q1","cmd":"chat","text":"a question","roles":["host"]}"#)
+        try await carol.expectEvent("result", ["id": "q1", "ok": "true"])
+        try await alice.expectEvent("chat.message", ["message.text": "a question", "message.target.kind": "roles"])
+        try alice.send(#"{"cmd":"chat","text":"marker"}"#)
+        try await bob.expectEvent("chat.message", ["message.text": "marker"])
+        #expect(!bob.lines.contains { $0["message.text"]?.text == "a question" }, "the question was for hosts only")
+        #expect(!bob.lines.contains { $0["message.text"]?.text == "psst" }, "the refused message was not posted")
+
+        // A killed client is seen as left with reason timeout.
+        carol.process.kill()
+        #expect(await carol.process.wait(seconds: 10) == -9)
+        try await alice.expectEvent("peer.left", ["peer": "carol", "reason": "timeout"])
+        try await bob.expectEvent("peer.left", ["peer": "carol", "reason": "timeout"])
+
+        // End of input leaves: exit 0, and `disconnected` is the last line.
+        bob.process.closeInput()
+        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
+        #expect(bob.lines.last?["event"]?.text == "disconnected")
+        #expect(bob.lines.last?["reason"]?.text == "left")
+        try await alice.expectEvent("peer.left", ["peer": "bob", "reason": "left"])
+
+        // The host ends the room.
+        try alice.send(#"{"cmd":"end","lock":true,"reason":"Thanks, all!"}"#)
+        #expect(await alice.process.wait(seconds: 30) == 0, "\(alice.process.standardError)")
+        let last = alice.lines.last
+        #expect(last?["event"]?.text == "disconnected")
+        #expect(last?["reason"]?.text == "roomEnded")
+        #expect(last?["locked"]?.text == "true")
+        #expect(alice.process.standardError.isEmpty, "\(alice.process.standardError)")
+
+        #expect(await server.stop() == 0, "\(server.process.standardError)")
+    }
+
+    @Test("a refused join prints one disconnected line and exits 1 with one line on stderr")
+    func refusedJoin() async throws {
+        let server = try await ServerProcess()
+        let room = "standup"
+        let token = try await server.token(room: "another-room", user: "mallory", role: "host")
+        let home = try TempDirectory(prefix: "confab-bot-home")
+        let run = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "join", server.url(room), "--token", token, "--fingerprint", server.fingerprint,
+                "--known-servers", home.file("known_servers"), "--headless", "--events",
+            ], standardInput: .pipe)
+        #expect(await run.wait(seconds: 30) == 1)
+        let lines = run.standardOutput.split(separator: "\n")
+        #expect(lines.last?.contains(#""event":"disconnected""#) == true, "\(run.standardOutput)")
+        #expect(lines.last?.contains(#""code":2006"#) == true, "\(run.standardOutput)")
+        #expect(run.standardError.split(separator: "\n").count == 1, "\(run.standardError)")
+        #expect(run.standardError.contains("2006"))
+        #expect(await server.stop() == 0)
+    }
+
+    @Test("the Python bot of docs/BOTS.md greets, answers !ping, accepts a role change and leaves on !bye",
+          .enabled(if: HeadlessProcessTests.onPath("python3"), "needs python3"))
+    func pythonBotFromTheDocs() async throws {
+        let server = try await ServerProcess()
+        let room = "standup"
+        let scratch = try TempDirectory(prefix: "confab-pybot")
+        let script = scratch.file("bot.py")
+        try Self.codeBlock(after: "## A bot in Python", language: "python").write(
+            toFile: script, atomically: true, encoding: .utf8)
+
+        let bot = try ChildProcess(
+            "/usr/bin/env", ["python3", script, server.url(room)],
+            environment: try await Self.botEnvironment(
+                server: server, room: room, user: "pybot", role: "speaker", home: scratch),
+            standardInput: .null)
+        // Wait until the bot is in before alice comes, so it sees her arrive.
+        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
+        try await alice.expectEvent("joined", ["you.id": "alice"])
+        if !(alice.lines.first { $0["event"]?.text == "joined" }?["peers"]?.array.contains { $0["id"]?.text == "pybot" } ?? false) {
+            // The bot was slower than alice: it greets only newcomers, so bring in one more.
+            try await alice.expectEvent("peer.joined", ["peer.id": "pybot"])
+        }
+        let carol = try await HeadlessBot("carol", server: server, room: room, role: "listener")
+        try await carol.expectEvent("chat.message", ["message.text": "Hello Carol!", "message.from": "pybot"])
+
+        try alice.send(#"{"cmd":"chat","text":"!ping"}"#)
+        try await alice.expectEvent("chat.message", ["message.text": "pong", "message.from": "pybot"])
+
+        try alice.send(#"{"id":"r1","cmd":"role","peer":"pybot","role":"listener"}"#)
+        try await alice.expectEvent("result", ["id": "r1", "ok": "true"])
+        try await alice.expectEvent("prompt.answered", ["peer": "pybot", "accepted": "true"])
+        try await alice.expectEvent("peer.updated", ["peer.id": "pybot", "peer.role": "listener"])
+
+        try alice.send(#"{"cmd":"chat","text":"!bye"}"#)
+        try await alice.expectEvent("peer.left", ["peer": "pybot", "reason": "left"])
+        #expect(await bot.wait(seconds: 30) == 0, "\(bot.standardError)")
+        #expect(bot.standardError.contains("joined \(room) as pybot in "), "\(bot.standardError)")
+
+        alice.process.closeInput()
+        carol.process.closeInput()
+        #expect(await alice.process.wait(seconds: 30) == 0)
+        #expect(await carol.process.wait(seconds: 30) == 0)
+        #expect(await server.stop() == 0)
+    }
+
+    @Test("the bash greeter of docs/BOTS.md welcomes newcomers and answers !help directly",
+          .enabled(if: HeadlessProcessTests.onPath("jq"), "needs jq"))
+    func bashGreeterFromTheDocs() async throws {
+        let server = try await ServerProcess()
+        let room = "standup"
+        let scratch = try TempDirectory(prefix: "confab-greeter")
+        let script = scratch.file("greeter.sh")
+        try Self.codeBlock(after: "## A greeter in bash", language: "bash").write(
+            toFile: script, atomically: true, encoding: .utf8)
+
+        let greeter = try ChildProcess(
+            "/bin/bash", [script, server.url(room)],
+            environment: try await Self.botEnvironment(
+                server: server, room: room, user: "greeter", role: "speaker", home: scratch))
+        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
+        try await alice.expectEvent("joined", ["you.id": "alice"])
+        if !(alice.lines.first { $0["event"]?.text == "joined" }?["peers"]?.array.contains { $0["id"]?.text == "greeter" } ?? false) {
+            try await alice.expectEvent("peer.joined", ["peer.id": "greeter"])
+        }
+        let carol = try await HeadlessBot("carol", server: server, room: room, role: "listener")
+        try await carol.expectEvent(
+            "chat.message", ["message.text": "Welcome, Carol! Type !help for help.", "message.from": "greeter"])
+
+        try carol.send(#"{"cmd":"chat","text":"!help"}"#)
+        let help = try await carol.expectEvent("chat.message", ["message.from": "greeter", "message.target.kind": "peers"])
+        #expect(help.line["message.text"]?.text?.contains("Raise your hand") == true)
+        try alice.send(#"{"cmd":"chat","text":"marker"}"#)
+        try await alice.expectEvent("chat.message", ["message.text": "marker"])
+        #expect(!alice.lines.contains { $0["message.text"]?.text?.contains("Raise your hand") == true }, "the answer was direct")
+
+        // Ending the room ends the greeter's loop (its last line is `disconnected`).
+        try alice.send(#"{"cmd":"end"}"#)
+        #expect(await greeter.wait(seconds: 30) == 0, "\(greeter.standardError)")
+        #expect(await alice.process.wait(seconds: 30) == 0)
+        #expect(await carol.process.wait(seconds: 30) == 0)
+        #expect(await server.stop() == 0)
+    }
+
+    // MARK: - Helpers
+
+    /// Whether `program` is an executable on the PATH.
+    static func onPath(_ program: String) -> Bool {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/\(program)")
+        }
+    }
+
+    /// The first fenced code block of `language` after the heading `heading` in docs/BOTS.md.
+    static func codeBlock(after heading: String, language: String) throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/BOTS.md"), encoding: .utf8)
+        guard let section = text.range(of: heading),
+            let start = text.range(of: "```\(language)\n", range: section.upperBound..<text.endIndex),
+            let end = text.range(of: "\n```", range: start.upperBound..<text.endIndex)
+        else { throw ToolError("docs/BOTS.md has no \(language) block after \(heading)") }
+        return String(text[start.upperBound..<end.lowerBound]) + "\n"
+    }
+
+    /// What the docs tell a bot author to set: TOKEN and FINGERPRINT, and
+    /// `confab` on the PATH. HOME points at a scratch directory, since the
+    /// examples let `confab join` record the server in known_servers.
+    static func botEnvironment(server: ServerProcess, room: String, user: String, role: String, home: TempDirectory)
+        async throws -> [String: String]
+    {
+        var environment = ProcessInfo.processInfo.environment
+        let binaries = URL(fileURLWithPath: BuiltProducts.confab).deletingLastPathComponent().path
+        environment["PATH"] = binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["HOME"] = home.path
+        environment["XDG_CONFIG_HOME"] = nil
+        environment["TOKEN"] = try await server.token(room: room, user: user, role: role)
+        environment["FINGERPRINT"] = server.fingerprint
+        return environment
+    }
+}

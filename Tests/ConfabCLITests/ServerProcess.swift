@@ -1,0 +1,196 @@
+// `confab serve` and `confab join --headless --events` as a user runs them:
+// child processes of the built binary, talking JSON lines.
+//
+//   test ─▶ ServerProcess: confab serve --data TMP --port 0 ─▶ stdout: URL, fingerprint
+//        ─▶ confab token --data TMP ─▶ token
+//   test ─▶ HeadlessBot: stdin (JSON command lines) ─▶ confab join … --headless --events ─▶ stdout (JSON event lines)
+
+import ConfabTestSupport
+import Foundation
+import Testing
+
+/// Any JSON value, as the headless client prints it.
+enum JSON: Decodable, Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([String: JSON])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSON].self))
+        }
+    }
+
+    /// A member of an object, following dots: `peer.name`, `message.text`.
+    subscript(_ path: String) -> JSON? {
+        var value: JSON? = self
+        for key in path.split(separator: ".") {
+            guard case .object(let members)? = value else { return nil }
+            value = members[String(key)]
+        }
+        return value
+    }
+
+    /// Strings as they are, numbers without a needless ".0", booleans as true/false.
+    var text: String? {
+        switch self {
+        case .string(let value): value
+        case .number(let value): value == value.rounded() ? String(Int(value)) : String(value)
+        case .bool(let value): value ? "true" : "false"
+        default: nil
+        }
+    }
+
+    var array: [JSON] { if case .array(let items) = self { items } else { [] } }
+}
+
+/// A `confab serve` child on a free port with a scratch data directory.
+final class ServerProcess {
+    let data: TempDirectory
+    let process: ChildProcess
+    let port: Int
+    /// As printed by `confab serve`: `SHA256:` and 64 hex digits.
+    let fingerprint: String
+
+    /// Starts the server with `config` (TOML) and waits until it prints
+    /// where it listens and its certificate fingerprint.
+    init(config: String = ServerProcess.shortKeepalive) async throws {
+        data = try TempDirectory(prefix: "confab-serve")
+        let configPath = data.file("config.toml")
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let dataPath = data.file("data")
+        process = try ChildProcess(
+            BuiltProducts.confab, ["serve", "--data", dataPath, "--port", "0", "--config", configPath])
+        var port: Int?
+        var fingerprint: String?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while port == nil || fingerprint == nil {
+            guard ContinuousClock.now < deadline else {
+                throw ToolError("confab serve did not start: \(process.standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            for line in process.standardOutput.split(separator: "\n") {
+                if let range = line.range(of: "listening on wss://127.0.0.1:") {
+                    port = Int(line[range.upperBound...].prefix { $0.isNumber })
+                }
+                if line.hasPrefix("certificate fingerprint: ") {
+                    fingerprint = String(line.dropFirst("certificate fingerprint: ".count))
+                }
+            }
+        }
+        self.port = port ?? 0
+        self.fingerprint = fingerprint ?? ""
+    }
+
+    /// Pings twice a second, drops a connection silent for 3 s.
+    static let shortKeepalive = """
+        [keepalive]
+        pingIntervalMs = 500
+        deadAfterMs = 3000
+        """
+
+    var dataPath: String { data.file("data") }
+
+    func url(_ room: String) -> String { "wss://127.0.0.1:\(port)/\(room)" }
+
+    /// `confab token --data DIR …`, as an operator mints one.
+    func token(room: String, user: String, role: String, name: String? = nil) async throws -> String {
+        var arguments = ["token", "--data", dataPath, "--room", room, "--user", user, "--role", role]
+        if let name { arguments += ["--name", name] }
+        let run = try ChildProcess(BuiltProducts.confab, arguments)
+        guard await run.wait(seconds: 30) == 0 else { throw ToolError("confab token failed: \(run.standardError)") }
+        return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops it as Ctrl-C would; returns its exit status.
+    func stop() async -> Int32 {
+        process.interrupt()
+        return await process.wait(seconds: 30)
+    }
+}
+
+/// A `confab join … --headless --events` child with a stdin pipe.
+final class HeadlessBot {
+    let name: String
+    let process: ChildProcess
+    private let home: TempDirectory
+
+    init(_ name: String, server: ServerProcess, room: String, role: String) async throws {
+        self.name = name
+        home = try TempDirectory(prefix: "confab-bot-home")
+        let token = try await server.token(room: room, user: name, role: role, name: name.capitalized)
+        process = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "join", server.url(room), "--token", token, "--fingerprint", server.fingerprint,
+                "--known-servers", home.file("known_servers"), "--headless", "--events",
+            ],
+            environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },
+            standardInput: .pipe)
+    }
+
+    /// Every complete line printed so far, parsed.
+    var lines: [JSON] {
+        let output = process.standardOutput
+        // A line still being written has no newline yet.
+        let complete = output.hasSuffix("\n") ? output : String(output[..<(output.lastIndex(of: "\n") ?? output.startIndex)])
+        return complete.split(separator: "\n").compactMap { line in
+            try? JSONDecoder().decode(JSON.self, from: Data(line.utf8))
+        }
+    }
+
+    /// Sends one command line.
+    func send(_ command: String) throws {
+        try process.writeLine(command)
+    }
+
+    /// The index and line of the first line at or after `from` that
+    /// matches; fails the test (and throws) if none comes within `timeout`.
+    @discardableResult
+    func expect(
+        _ what: String, from: Int = 0, timeout: Duration = .seconds(30),
+        sourceLocation: SourceLocation = #_sourceLocation, _ matches: (JSON) -> Bool
+    ) async throws -> (index: Int, line: JSON) {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let lines = self.lines
+            if from < lines.count, let index = lines[from...].firstIndex(where: matches) {
+                return (index, lines[index])
+            }
+            guard ContinuousClock.now < deadline else {
+                Issue.record(
+                    "\(name): no \(what) within \(timeout). stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)",
+                    sourceLocation: sourceLocation)
+                throw ToolError("\(name): no \(what)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits for an event line of type `event` whose members include `members` (compared as text).
+    @discardableResult
+    func expectEvent(
+        _ event: String, _ members: [String: String] = [:], from: Int = 0, timeout: Duration = .seconds(30),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (index: Int, line: JSON) {
+        try await expect(
+            "\(event) \(members)", from: from, timeout: timeout, sourceLocation: sourceLocation
+        ) { line in
+            line["event"]?.text == event && members.allSatisfy { key, value in line[key]?.text == value }
+        }
+    }
+}

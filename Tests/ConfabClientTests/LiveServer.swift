@@ -1,0 +1,191 @@
+// The real room server in-process for the end-to-end tests: `confab serve`
+// on a free loopback port with a scratch data directory and short timers,
+// plus what a test needs around it — tokens signed with its secret (or
+// forged), its certificate fingerprint, and a transport whose connections a
+// test can cut or freeze.
+//
+//   test ─▶ LiveServer.start ─▶ ConfabServer (ServiceGroup task) ─▶ wss://127.0.0.1:PORT/ROOM
+//   test ─▶ LiveSession.session(…, transport: CuttableTransport) ─▶ WebSocketTransport (pinned)
+
+import ConfabClient
+import ConfabProtocol
+import ConfabRooms
+import ConfabServer
+import ConfabTestSupport
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+final class LiveServer: Sendable {
+    let server: ConfabServer
+    let port: Int
+    let data: TempDirectory
+    private let secret: [UInt8]
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// `deadAfterMs`: silence after which a connection is dropped (clients
+    /// ping every quarter of it). `resumeGraceMs`: how long a dropped peer's
+    /// session is kept.
+    static func start(deadAfterMs: Int = 10_000, resumeGraceMs: Int = 15_000) async throws -> LiveServer {
+        let data = try TempDirectory(prefix: "confab-e2e")
+        var template = RoomTemplate.standard
+        template.resumeGraceMs = resumeGraceMs
+        let configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,
+            keepalive: KeepaliveInfo(pingIntervalMs: max(50, deadAfterMs / 4), deadAfterMs: deadAfterMs),
+            sweepIntervalMs: 50)
+        var logger = Logger(label: "confab.e2e.server")
+        logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
+        let server = try await ConfabServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        let task = Task { try await group.run() }
+        guard let port = await server.waitUntilListening(timeout: .seconds(60)) else {
+            task.cancel()
+            throw E2EError("the server did not start listening")
+        }
+        let secret = try DataDirectory(path: data.path).tokenSecret(create: false)
+        return LiveServer(server: server, port: port, data: data, secret: secret, group: group, task: task)
+    }
+
+    private init(
+        server: ConfabServer, port: Int, data: TempDirectory, secret: [UInt8], group: ServiceGroup,
+        task: Task<Void, any Error>
+    ) {
+        self.server = server
+        self.port = port
+        self.data = data
+        self.secret = secret
+        self.group = group
+        self.task = task
+    }
+
+    /// Graceful shutdown, as on SIGTERM; returns when the server has stopped.
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    /// The fingerprint `confab serve` prints.
+    var fingerprint: String { server.identity.fingerprint.description }
+
+    func url(_ room: String) -> String { "wss://127.0.0.1:\(port)/\(room)" }
+
+    /// A token as `confab token` makes it; `secret` to forge one, a
+    /// negative `ttlSeconds` for an expired one.
+    func token(
+        room: String, user: String, role: String, name: String? = nil, ttlSeconds: Int64 = 3_600,
+        secret: [UInt8]? = nil
+    ) async throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = TokenClaims(
+            room: RoomName(uncheckedRawValue: room), peer: PeerID(uncheckedRawValue: user), name: name,
+            role: RoleName(uncheckedRawValue: role), issuedAt: now, expiresAt: now + ttlSeconds)
+        return try await TokenAuthority(secret: secret ?? self.secret).sign(claims)
+    }
+
+    /// A session for `user` (not joined yet), pinned to this server's
+    /// certificate, over `transport` (a fresh cuttable one by default).
+    func session(
+        room: String, user: String, role: String, transport: CuttableTransport? = nil, fingerprint: String? = nil
+    ) async throws -> ConfabSession {
+        let token = try await token(room: room, user: user, role: role, name: user.capitalized)
+        return try LiveSession.session(
+            url: url(room), token: token, fingerprint: fingerprint ?? self.fingerprint,
+            reconnect: LiveSession.testReconnect, transport: transport)
+    }
+}
+
+/// A transport over the real pinned WebSocketTransport whose current
+/// connection a test can cut (closed at once, as when a network drops) or
+/// freeze (nothing more goes either way and nothing is closed, as when a
+/// process hangs or a cable is pulled), and which can refuse new connections
+/// for a while.
+final class CuttableTransport: SignallingTransport {
+    private let inner: any SignallingTransport
+    private let state = Mutex<(current: CuttableConnection?, refusing: Bool, connects: Int)>((nil, false, 0))
+
+    init(inner: any SignallingTransport) {
+        self.inner = inner
+    }
+
+    /// How many connections were opened.
+    var connectCount: Int { state.withLock { $0.connects } }
+
+    func connect(to endpoint: ServerEndpoint) async throws(SessionError) -> any SignallingConnection {
+        if state.withLock({ $0.refusing }) { throw .transport("the test refuses connections") }
+        let connection = CuttableConnection(try await inner.connect(to: endpoint))
+        state.withLock {
+            $0.current = connection
+            $0.connects += 1
+        }
+        return connection
+    }
+
+    /// New connections fail with a (retryable) transport error until `allowConnections`.
+    func refuseConnections() { state.withLock { $0.refusing = true } }
+    func allowConnections() { state.withLock { $0.refusing = false } }
+
+    /// Closes the current connection under the session's feet.
+    func cut() async {
+        await state.withLock { $0.current }?.cut()
+    }
+
+    /// Stops all traffic on the current connection, both ways, without closing it.
+    func freeze() {
+        state.withLock { $0.current }?.freeze()
+    }
+}
+
+final class CuttableConnection: SignallingConnection {
+    let incoming: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+    private let inner: any SignallingConnection
+    private let frozen = Flag()
+
+    init(_ inner: any SignallingConnection) {
+        self.inner = inner
+        (incoming, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        let continuation = self.continuation
+        let frozen = self.frozen
+        Task {
+            for await text in inner.incoming where !frozen.isSet {
+                continuation.yield(text)
+            }
+            // A frozen connection never tells the session it closed.
+            if !frozen.isSet { continuation.finish() }
+        }
+    }
+
+    func send(_ text: String) async throws(SessionError) {
+        guard !frozen.isSet else { return }
+        try await inner.send(text)
+    }
+
+    func close() async {
+        guard !frozen.isSet else { return }
+        await inner.close()
+    }
+
+    func cut() async {
+        continuation.finish()
+        await inner.close()
+    }
+
+    func freeze() {
+        frozen.set()
+    }
+}
+
+/// A flag set once, read from any task.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}
+
+struct E2EError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
