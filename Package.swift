@@ -56,7 +56,7 @@ let package = Package(
         // Jitter buffer, mixer, levels, devices and the media engine.
         .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
-        .target(name: "ConfabProtocol"),
+        .target(name: "ConfabProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Roles, permissions and the room state machine: pure, time is passed in.
         .target(name: "ConfabRooms", dependencies: ["ConfabProtocol"]),
 

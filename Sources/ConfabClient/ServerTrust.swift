@@ -1,3 +1,4 @@
+import ConfabProtocol
 import Crypto
 import Foundation
 
@@ -11,43 +12,6 @@ import Foundation
 //
 // known_servers works like SSH's known_hosts: one line per `host:port`, and a
 // changed certificate is refused with the file and line to look at.
-
-/// A SHA-256 certificate fingerprint, written `SHA256:` + 64 lowercase hex digits.
-public struct CertificateFingerprint: Hashable, Sendable, CustomStringConvertible {
-    /// The 32 bytes of the digest.
-    public let bytes: [UInt8]
-
-    /// Reads `SHA256:<hex>`, with or without the prefix, with or without colons
-    /// between bytes, in any case.
-    public init?(_ text: String) {
-        var body = Substring(text.trimmingCharacters(in: .whitespaces))
-        if body.lowercased().hasPrefix("sha256:") { body = body.dropFirst("sha256:".count) }
-        let hex = body.filter { $0 != ":" }
-        guard hex.count == 64 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        self.bytes = bytes
-    }
-
-    /// The fingerprint of a certificate's DER encoding.
-    public init(certificateDER: some DataProtocol) {
-        bytes = Array(SHA256.hash(data: certificateDER))
-    }
-
-    public var description: String {
-        "SHA256:" + bytes.map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }.joined()
-    }
-}
 
 /// The contents of a known_servers file: pure, so the rules are tested without files.
 public struct KnownServers: Hashable, Sendable {

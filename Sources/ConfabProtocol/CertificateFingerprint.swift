@@ -5,9 +5,11 @@
 //
 // Input is read leniently, the way people copy fingerprints around: with or
 // without the `SHA256:` prefix, with or without colons between bytes (as
-// OpenSSL prints them), in any case. Hashing is left to the caller (the
-// server and the SDK both have swift-crypto; this target does no crypto), so
-// the type holds the 32 digest bytes and only formats and compares them.
+// OpenSSL prints them), in any case. The server (which prints it) and the SDK
+// (which pins it) share this one type.
+
+import Crypto
+import Foundation
 
 /// The SHA-256 fingerprint of a TLS certificate.
 public struct CertificateFingerprint: Hashable, Sendable, CustomStringConvertible {
@@ -23,6 +25,14 @@ public struct CertificateFingerprint: Hashable, Sendable, CustomStringConvertibl
         guard bytes.count == 32 else { return nil }
         digest = bytes
     }
+
+    /// SHA-256 over a certificate's DER encoding.
+    public init(certificateDER: some DataProtocol) {
+        digest = Array(SHA256.hash(data: certificateDER))
+    }
+
+    /// The same as `init?(parsing:)`.
+    public init?(_ text: String) { self.init(parsing: text) }
 
     /// Parses `SHA256:ab12…`, `ab:12:…` or `AB12…`: an optional `SHA256:`
     /// prefix (any case), then 64 hex digits, optionally separated by colons.

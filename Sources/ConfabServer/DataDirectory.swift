@@ -211,13 +211,3 @@ extension ServerIdentity {
     }
 }
 
-extension CertificateFingerprint {
-    /// SHA-256 over a certificate's DER encoding.
-    public init(certificateDER: some DataProtocol) {
-        // SHA-256 always gives 32 bytes, which is all `init?(sha256Digest:)` checks.
-        guard let fingerprint = CertificateFingerprint(sha256Digest: SHA256.hash(data: certificateDER)) else {
-            preconditionFailure("SHA-256 digest is not 32 bytes")
-        }
-        self = fingerprint
-    }
-}

@@ -213,7 +213,7 @@ struct SignalingBenchmark: Sendable {
         let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
         // The server's fingerprint type (ConfabProtocol) and the client's pin
         // type (ConfabClient) are twins; the printed form converts one to the other.
-        guard let pin = ConfabClient.CertificateFingerprint(server.identity.fingerprint.description) else {
+        guard let pin = CertificateFingerprint(server.identity.fingerprint.description) else {
             throw CommandFailure("cannot read the server's fingerprint")
         }
         let context = BenchContext(port: port, fingerprint: pin, authority: authority, roomSize: roomSize)
@@ -374,7 +374,7 @@ struct SignalingBenchmark: Sendable {
 /// What every peer needs to join.
 struct BenchContext: Sendable {
     let port: Int
-    let fingerprint: ConfabClient.CertificateFingerprint
+    let fingerprint: CertificateFingerprint
     let authority: TokenAuthority
     let roomSize: Int
 

@@ -4,6 +4,7 @@
 // leaves the room. The interactive terminal front arrives with issue 5.
 import ArgumentParser
 import ConfabClient
+import ConfabProtocol
 import Foundation
 import Logging
 import Synchronization
