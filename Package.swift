@@ -51,8 +51,9 @@ let package = Package(
         .target(name: "SRTP", dependencies: ["CSRTP"]),
         .target(name: "ALSA", dependencies: ["CALSA"]),
 
-        // Packet formats only: no I/O, no C.
-        .target(name: "ConfabWire"),
+        // Packet formats only: no I/O, no C. swift-crypto for STUN's
+        // MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
+        .target(name: "ConfabWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Jitter buffer, mixer, levels, devices and the media engine.
         .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
