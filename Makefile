@@ -33,7 +33,7 @@ release: deps
 # Tests that run audio in real time (threads paced by the clock, child
 # processes, GStreamer) run one at a time after the rest: on two cores, the
 # parallel unit tests would starve their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests
+REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|MediaForwardingTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests

@@ -54,8 +54,12 @@ let package = Package(
         // Packet formats only: no I/O, no C. swift-crypto for STUN's
         // MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
         .target(name: "ConfabWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // UDP sockets with batched I/O (recvmmsg/sendmmsg) and dedicated threads:
+        // shared by the client's media engine and the server's forwarder, which
+        // must not import ConfabMedia (it holds no codec and no SRTP).
+        .target(name: "ConfabSocket", dependencies: ["CLinuxShims"]),
         // Jitter buffer, mixer, levels, devices and the media engine.
-        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
+        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
         .target(name: "ConfabProtocol"),
         // Roles, permissions and the room state machine: pure, time is passed in.
@@ -63,7 +67,7 @@ let package = Package(
 
         // The room server: signalling over WebSocket/TLS, tokens, rooms, the chat log.
         .target(name: "ConfabServer", dependencies: [
-            "ConfabProtocol", "ConfabRooms", "ConfabWire",
+            "ConfabProtocol", "ConfabRooms", "ConfabWire", "ConfabSocket", "CLinuxShims",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -114,7 +118,7 @@ let package = Package(
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
-            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",
+            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
