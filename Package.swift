@@ -45,6 +45,8 @@ let package = Package(
 
         // GNU socket and thread calls that Swift's Glibc module leaves out (recvmmsg, sendmmsg).
         .target(name: "CLinuxShims"),
+        // The minimal C relay `confab bench sfu` compares the SFU with.
+        .target(name: "CReferenceRelay"),
 
         // Thin typed wrappers, one per C library.
         .target(name: "Opus", dependencies: ["COpus"]),
@@ -102,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "confab",
             dependencies: [
-                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims",
+                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims", "CReferenceRelay",
                 "ConfabServer", "ConfabClient", "ConfabProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),

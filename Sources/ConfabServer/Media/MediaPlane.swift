@@ -11,6 +11,7 @@
 
 import ConfabProtocol
 import ConfabSocket
+import ConfabWire
 import Glibc
 import Logging
 import Synchronization
@@ -186,5 +187,47 @@ final class MediaChangeQueue: Sendable {
             defer { changes.removeAll() }
             return changes
         }
+    }
+}
+
+/// A peer of a room set up without signalling, for `confab bench sfu` and tools.
+public struct StaticMediaPeer: Sendable {
+    public var peer: PeerID
+    /// The STUN USERNAME (exactly 16 bytes) and password the peer binds with.
+    public var username: String
+    public var password: String
+    public var ssrc: UInt32?
+    public var mayPublish: Bool
+    /// Indices (into the same array) of the peers that hear this one.
+    public var heardBy: [Int]
+
+    public init(peer: PeerID, username: String, password: String, ssrc: UInt32?, mayPublish: Bool, heardBy: [Int]) {
+        self.peer = peer
+        self.username = username
+        self.password = password
+        self.ssrc = ssrc
+        self.mayPublish = mayPublish
+        self.heardBy = heardBy
+    }
+}
+
+extension MediaPlane {
+    /// Installs a room's forwarding table directly (no signalling, no
+    /// tokens): for benchmarks. Returns the room's id. Nil when a username is
+    /// not 16 bytes.
+    public func installStaticRoom(_ peers: [StaticMediaPeer]) -> Int? {
+        let room = makeID()
+        let slots = peers.map { _ in makeID() }
+        var configs: [MediaPeerConfig] = []
+        for (index, peer) in peers.enumerated() {
+            guard let username = CredentialKey(peer.username) else { return nil }
+            configs.append(
+                MediaPeerConfig(
+                    slot: slots[index], peer: peer.peer, username: username,
+                    integrityKey: STUNIntegrityKey(shortTermPassword: peer.password), ssrcs: (peer.ssrc, nil),
+                    mayPublish: peer.mayPublish, subscribers: peer.heardBy.map { slots[$0] }))
+        }
+        post(.room(room, configs))
+        return room
     }
 }
