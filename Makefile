@@ -34,7 +34,7 @@ release: deps
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests
+REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
@@ -45,6 +45,7 @@ test: deps
 bench: release
 	.build/release/confab bench media
 	.build/release/confab bench signaling
+	.build/release/confab bench sfu
 
 # Until the terminal front lands: a loopback call on this machine. One sender
 # talks a speech-like signal, one receiver writes what it hears to demo-out.wav.

@@ -45,16 +45,23 @@ let package = Package(
 
         // GNU socket and thread calls that Swift's Glibc module leaves out (recvmmsg, sendmmsg).
         .target(name: "CLinuxShims"),
+        // The minimal C relay `confab bench sfu` compares the SFU with.
+        .target(name: "CReferenceRelay"),
 
         // Thin typed wrappers, one per C library.
         .target(name: "Opus", dependencies: ["COpus"]),
         .target(name: "SRTP", dependencies: ["CSRTP"]),
         .target(name: "ALSA", dependencies: ["CALSA"]),
 
-        // Packet formats only: no I/O, no C.
-        .target(name: "ConfabWire"),
+        // Packet formats only: no I/O, no C. swift-crypto for STUN's
+        // MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
+        .target(name: "ConfabWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // UDP sockets with batched I/O (recvmmsg/sendmmsg) and dedicated threads:
+        // shared by the client's media engine and the server's forwarder, which
+        // must not import ConfabMedia (it holds no codec and no SRTP).
+        .target(name: "ConfabSocket", dependencies: ["CLinuxShims"]),
         // Jitter buffer, mixer, levels, devices and the media engine.
-        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
+        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
         .target(name: "ConfabProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Roles, permissions and the room state machine: pure, time is passed in.
@@ -62,7 +69,7 @@ let package = Package(
 
         // The room server: signalling over WebSocket/TLS, tokens, rooms, the chat log.
         .target(name: "ConfabServer", dependencies: [
-            "ConfabProtocol", "ConfabRooms", "ConfabWire",
+            "ConfabProtocol", "ConfabRooms", "ConfabWire", "ConfabSocket", "CLinuxShims",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -97,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "confab",
             dependencies: [
-                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims",
+                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims", "CReferenceRelay",
                 "ConfabServer", "ConfabClient", "ConfabProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
@@ -113,7 +120,7 @@ let package = Package(
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
-            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",
+            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

@@ -28,6 +28,9 @@ public actor ConfabSession {
     private let fanOut = EventFanOut()
     private let random: @Sendable () -> Double
     private let clock = ContinuousClock()
+    /// This session's X25519 key pair: media keys are sealed to its public
+    /// half, which `join` carries (docs/SECURITY.md).
+    public nonisolated let identity = MediaIdentity()
 
     private var connectionState: ConnectionState = .idle
     private var connection: (any SignallingConnection)?
@@ -392,7 +395,7 @@ public actor ConfabSession {
     private func joinRequest() -> JoinRequest {
         JoinRequest(
             room: configuration.endpoint.room, token: configuration.token, name: configuration.displayName,
-            metadata: configuration.metadata, muted: configuration.startMuted,
+            metadata: configuration.metadata, muted: configuration.startMuted, publicKey: identity.publicKey,
             historyLimit: configuration.historyLimit)
     }
 

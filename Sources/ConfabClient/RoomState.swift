@@ -75,6 +75,11 @@ public struct RoomState: Hashable, Sendable {
         return peers[id]
     }
 
+    /// The safety code of the room's current membership keys (you and every
+    /// peer with a public key): five groups of five digits that every member
+    /// computes alike; nil with fewer than two keys. See docs/SECURITY.md.
+    public var safetyCode: String? { SafetyCode.compute(self) }
+
     /// Our own role, with its permissions.
     public var yourRole: Role? {
         guard let you, let room else { return nil }

@@ -375,16 +375,22 @@ public struct PublishKeysRequest: Codable, Hashable, Sendable {
     /// departure), so recipients drop stale keys.
     public var epoch: Int
     public var keys: [SealedKey]
+    /// The RTP SSRC the sender uses with this key (RFC 3550 §8): the server
+    /// forwards only announced SSRCs of a peer, and receivers add an
+    /// SSRC-specific SRTP stream for it. Required for media to flow.
+    public var ssrc: UInt32?
 
-    public init(track: TrackID, epoch: Int, keys: [SealedKey]) {
+    public init(track: TrackID, epoch: Int, keys: [SealedKey], ssrc: UInt32? = nil) {
         self.track = track
         self.epoch = epoch
         self.keys = keys
+        self.ssrc = ssrc
     }
 
     private enum CodingKeys: String, CodingKey {
         case track = "track"
         case epoch = "epoch"
+        case ssrc = "ssrc"
         case keys = "keys"
     }
 
@@ -392,6 +398,7 @@ public struct PublishKeysRequest: Codable, Hashable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         track = try container.decode(TrackID.self, forKey: .track)
         epoch = try container.decode(Int.self, forKey: .epoch, in: 0...largestJSONInteger)
+        ssrc = try container.decodeIfPresent(UInt32.self, forKey: .ssrc)
         keys = try container.decode([SealedKey].self, forKey: .keys)
         guard keys.count <= ProtocolLimits.maximumSealedKeys else {
             throw DecodingError.dataCorruptedError(

@@ -642,18 +642,22 @@ public struct SealedKeyDelivery: Codable, Hashable, Sendable {
     public var epoch: Int
     /// HPKE-sealed to your public key; base64 on the wire.
     public var sealed: Data
+    /// The SSRC the sender uses with this key, as it announced it.
+    public var ssrc: UInt32?
 
-    public init(from: PeerID, track: TrackID, epoch: Int, sealed: Data) {
+    public init(from: PeerID, track: TrackID, epoch: Int, sealed: Data, ssrc: UInt32? = nil) {
         self.from = from
         self.track = track
         self.epoch = epoch
         self.sealed = sealed
+        self.ssrc = ssrc
     }
 
     private enum CodingKeys: String, CodingKey {
         case from = "from"
         case track = "track"
         case epoch = "epoch"
+        case ssrc = "ssrc"
         case sealed = "sealed"
     }
 
@@ -662,6 +666,7 @@ public struct SealedKeyDelivery: Codable, Hashable, Sendable {
         from = try container.decode(PeerID.self, forKey: .from)
         track = try container.decode(TrackID.self, forKey: .track)
         epoch = try container.decode(Int.self, forKey: .epoch, in: 0...largestJSONInteger)
+        ssrc = try container.decodeIfPresent(UInt32.self, forKey: .ssrc)
         sealed = try decodeBase64Blob(container, forKey: .sealed)
     }
 
@@ -670,6 +675,7 @@ public struct SealedKeyDelivery: Codable, Hashable, Sendable {
         try container.encode(from, forKey: .from)
         try container.encode(track, forKey: .track)
         try container.encode(epoch, forKey: .epoch)
+        try container.encodeIfPresent(ssrc, forKey: .ssrc)
         try container.encode(sealed.base64EncodedString(), forKey: .sealed)
     }
 }

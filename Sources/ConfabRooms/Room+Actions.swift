@@ -313,7 +313,9 @@ extension Room {
             return RoomEvent(
                 audience: [key.peer],
                 body: .keys(
-                    SealedKeyDelivery(from: actor.id, track: request.track, epoch: request.epoch, sealed: key.sealed)))
+                    SealedKeyDelivery(
+                        from: actor.id, track: request.track, epoch: request.epoch, sealed: key.sealed,
+                        ssrc: request.ssrc)))
         }
         return RoomOutcome(events: events)
     }

@@ -3,6 +3,7 @@
 //   TCP :7443 ─▶ TLS ─▶ HTTP/1.1 ─┬─ Upgrade: websocket, GET /ROOM ─▶ SignalingConnection ─▶ RoomRegistry ─▶ RoomHost
 //                                 ├─ GET /healthz ─▶ "ok"
 //                                 └─ GET /metrics ─▶ Prometheus text
+//   UDP :media port ─▶ MediaPlane (own thread): STUN binding, SFU forwarding (Media/)
 //
 // Routing is by the Upgrade header (RFC 6455 §4.2.1), not by reserved names:
 // a WebSocket upgrade to any valid room name is signalling (even a room
@@ -35,6 +36,8 @@ public final class ConfabServer: Service, Sendable {
     let store: ChatStore
     let registry: RoomRegistry
     let authority: TokenAuthority
+    /// The UDP media port: STUN binding and forwarding, on its own thread.
+    public let media: MediaPlane
     private let logger: Logger
     private let boundPort = PortBox()
     private let onListening: @Sendable (Int) -> Void
@@ -66,10 +69,22 @@ public final class ConfabServer: Service, Sendable {
             throw SetupError(error.description)
         }
         metrics = ServerMetrics()
+        do {
+            media = try MediaPlane(configuration: configuration.mediaPlane, logger: logger)
+        } catch {
+            store.close()
+            throw SetupError("cannot open the UDP media port: \(error.description)")
+        }
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        registry = RoomRegistry(configuration: configuration, store: store, metrics: metrics, logger: logger)
+        registry = RoomRegistry(configuration: configuration, store: store, metrics: metrics, media: media, logger: logger)
+    }
+
+    /// The media figures (levels, loss, jitter, forwarded packets) of one
+    /// room's peers, as of the media thread's last 100 ms tick.
+    public func mediaReports(room: RoomName) async -> [PeerID: MediaPeerReport] {
+        await registry.mediaReports(room: room)
     }
 
     /// The port the server listens on, once it does.
@@ -88,7 +103,11 @@ public final class ConfabServer: Service, Sendable {
     public func run() async throws {
         let application = try makeApplication()
         let applicationTask = Task.detached { try await application.run() }
-        defer { store.close() }
+        media.start()
+        defer {
+            media.stop()
+            store.close()
+        }
         try await withTaskCancellationHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -100,6 +119,12 @@ public final class ConfabServer: Service, Sendable {
                     while true {
                         try await Task.sleep(for: .milliseconds(configuration.sweepIntervalMs))
                         await registry.sweep()
+                    }
+                }
+                group.addTask { [registry, configuration] in
+                    while true {
+                        try await Task.sleep(for: .milliseconds(configuration.speakersIntervalMs))
+                        await registry.publishSpeakers()
                     }
                 }
                 group.addTask { [registry, logger] in
@@ -163,10 +188,9 @@ public final class ConfabServer: Service, Sendable {
             server: try .tls(base, tlsConfiguration: identity.tlsConfiguration),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { [boundPort, registry] channel in
+            onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)
-                await registry.listening(on: port)
                 onListening(port)
             },
             logger: logger)

@@ -6,6 +6,8 @@
 //                                                                                   ─▶ reply ─▶ actor
 //   closed / silent ─▶ Room.connectionLost ─▶ peer.left (timeout) ─▶ grace ─▶ Room.expire
 //   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
+//   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ MediaPlane (forwarding table)
+//   speakers timer ─▶ publishSpeakers (levels the media thread read from RFC 6464) ─▶ speakers
 //
 // Every change goes through a draft copy of the Room, which is kept only if
 // everything after it (the commit of a chat message) succeeds too: a refused
@@ -15,6 +17,7 @@
 
 import ConfabProtocol
 import ConfabRooms
+import ConfabWire
 import Logging
 import Synchronization
 
@@ -38,6 +41,11 @@ actor RoomHost {
     /// Whether the current session of the room is recorded in the store.
     private var sessionRecorded = false
     private var shuttingDown = false
+    /// Media credentials, forwarding slot and announced SSRCs of each connected peer.
+    private var mediaSessions: [PeerID: MediaSession] = [:]
+    /// Whether the last `speakers` sent listed anyone (so silence is sent once).
+    private var speakersWereActive = false
+    private let mediaRoomID: Int
 
     private let store: ChatStore
     private let metrics: ServerMetrics
@@ -51,9 +59,20 @@ actor RoomHost {
     /// The timing and addresses a room reports to its peers.
     struct HostSettings: Sendable {
         var keepalive: KeepaliveInfo
-        /// Placeholder media endpoint until issue 4 brings the UDP port.
-        var mediaHost: String
-        var mediaPort: Int
+        /// The UDP media plane (STUN binding and forwarding).
+        var media: MediaPlane
+        var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+    }
+
+    /// What the media plane knows of one peer's session: fresh credentials
+    /// and slot for every join and resume, the SSRCs it announced.
+    struct MediaSession {
+        var slot: Int
+        var username: String
+        var password: String
+        var integrityKey: STUNIntegrityKey
+        var ssrc: UInt32?
+        var previousSSRC: UInt32?
     }
 
     init(
@@ -72,6 +91,7 @@ actor RoomHost {
         self.store = store
         self.metrics = metrics
         self.settings = settings
+        mediaRoomID = settings.media.makeID()
         var logger = logger
         logger[metadataKey: "room"] = "\(name)"
         self.logger = logger
@@ -157,16 +177,79 @@ actor RoomHost {
         let token = issueResumeToken(for: peer)
         let elapsed = ContinuousClock.now - receivedAt
         let joinTimeMs = Int(elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        // Fresh credentials and slot: a new session binds anew (RFC 8445 §5.3:
+        // short-term credentials per session). 12 random bytes make the
+        // 16-character USERNAME; 18 make a 24-character password (RFC 8445 §5.3
+        // asks for at least 128 bits of randomness in the password).
+        let username = RandomToken.make(bytes: 12)
+        let password = RandomToken.make(bytes: 18)
+        mediaSessions[peer] = MediaSession(
+            slot: settings.media.makeID(), username: username, password: password,
+            integrityKey: STUNIntegrityKey(shortTermPassword: password))
         let media = MediaEndpoint(
-            host: settings.mediaHost, port: settings.mediaPort, username: RandomToken.make(bytes: 6),
-            password: RandomToken.make(bytes: 18))
+            host: settings.media.advertisedHost, port: settings.media.port, username: username, password: password)
         guard
             let joined = room.joined(
                 for: peer, history: history, joinTimeMs: joinTimeMs, resumed: resumed,
                 reconnect: ReconnectInfo(resumeToken: token, resumeGraceMs: room.template.resumeGraceMs),
-                keepalive: settings.keepalive, media: media)
+                keepalive: settings.keepalive, speakersIntervalMs: settings.speakersIntervalMs, media: media)
         else { return }
+        // The forwarding table first: the client may bind as soon as it reads `joined`.
+        syncMedia()
         sink.send(ServerMessage(id: requestID, .joined(joined)))
+    }
+
+    // MARK: - Media
+
+    /// Posts the room's forwarding table to the media thread: every connected
+    /// peer with its credentials and SSRCs, whether it may publish now (role
+    /// and mute), and the slots of those whose role hears it.
+    private func syncMedia() {
+        for peer in mediaSessions.keys where room.peer(peer)?.isConnected != true {
+            mediaSessions[peer] = nil
+        }
+        guard room.phase == .open else {
+            settings.media.post(.removeRoom(mediaRoomID))
+            return
+        }
+        var configs: [MediaPeerConfig] = []
+        for (id, session) in mediaSessions {
+            guard let peer = room.peer(id), let username = CredentialKey(session.username) else { continue }
+            let mayPublish = room.role(of: peer).publishAudio && peer.microphone.map { !$0.muted } == true
+            configs.append(
+                MediaPeerConfig(
+                    slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
+                    ssrcs: (session.ssrc, session.previousSSRC), mayPublish: mayPublish,
+                    subscribers: room.subscribers(of: id).compactMap { mediaSessions[$0]?.slot }))
+        }
+        settings.media.post(.room(mediaRoomID, configs))
+    }
+
+    /// Sends `speakers`: the peers whose packets carried voice (or a level
+    /// above the floor) since the last call, loudest first; an empty list
+    /// once when everyone falls silent.
+    func publishSpeakers(_ reports: [MediaPeerReport]) {
+        guard room.phase == .open else { return }
+        var speakers: [SpeakerLevel] = []
+        for report in reports where report.room == mediaRoomID {
+            guard let session = mediaSessions[report.peer], session.slot == report.slot,
+                let peer = room.peer(report.peer), let microphone = peer.microphone, !microphone.muted
+            else { continue }
+            let level = report.level
+            guard report.voice || level >= 10 else { continue }
+            speakers.append(SpeakerLevel(peer: report.peer, track: microphone.id, level: level))
+        }
+        speakers.sort { $0.level != $1.level ? $0.level > $1.level : $0.peer < $1.peer }
+        guard !speakers.isEmpty || speakersWereActive else { return }
+        speakersWereActive = !speakers.isEmpty
+        deliver([RoomEvent(audience: room.connectedIDs, body: .speakers(speakers))])
+    }
+
+    /// The media figures of this room's peers (for tests and metrics).
+    func mediaReports(_ reports: [MediaPeerReport]) -> [PeerID: MediaPeerReport] {
+        var result: [PeerID: MediaPeerReport] = [:]
+        for report in reports where report.room == mediaRoomID { result[report.peer] = report }
+        return result
     }
 
     // MARK: - Requests
@@ -236,7 +319,17 @@ actor RoomHost {
         }
         let endedBefore = room.phase != .open
         room = draft
+        if case .publishKeys(let request) = action, let ssrc = request.ssrc, var session = mediaSessions[peer],
+            session.ssrc != ssrc
+        {
+            session.previousSSRC = session.ssrc
+            session.ssrc = ssrc
+            mediaSessions[peer] = session
+        }
         deliver(outcome.events)
+        // The forwarding table before the reply: a client that sends media
+        // right after `ok` (say, for the SSRC it just announced) is forwarded.
+        if Self.changesMedia(action) { syncMedia() }
         sink.send(ServerMessage(id: message.id, outcome.reply))
         if case .endRoom(let lock, _) = action, !endedBefore, case .roomEnded(let ended) = outcome.events.first?.body {
             record("record the end of the room") { () throws(StorageError) in
@@ -245,6 +338,7 @@ actor RoomHost {
             sessionRecorded = false
         }
         let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
+        if !departed.isEmpty { syncMedia() }
         return !departed.contains(peer)
     }
 
@@ -255,6 +349,7 @@ actor RoomHost {
         metrics.left(reason: shuttingDown ? "shutdown" : "timeout")
         guard !shuttingDown else { return }
         deliver(room.connectionLost(peer, now: Timestamp.now()))
+        syncMedia()
     }
 
     /// Closes the connections of peers no longer in the room and ends their
@@ -269,6 +364,14 @@ actor RoomHost {
             metrics.left(reason: reason)
         }
         return Set(departed)
+    }
+
+    /// Whether an action can change who hears whom, who may publish, or SSRCs.
+    private static func changesMedia(_ action: PeerAction) -> Bool {
+        switch action {
+        case .sendChat, .raiseHand, .lowerHand, .updatePeer: false
+        default: true
+        }
     }
 
     private static func leaveReason(for action: PeerAction) -> String {
@@ -300,6 +403,7 @@ actor RoomHost {
             }
         }
         retiredFlag.store(true, ordering: .releasing)
+        settings.media.post(.removeRoom(mediaRoomID))
         logger.debug("retired")
         return true
     }
@@ -314,6 +418,7 @@ actor RoomHost {
             sink.close(.goingAway, reason: "\(ErrorCode.shuttingDown.rawValue) server shutting down")
             endSession(of: peer, reason: "shutdown", at: now)
         }
+        settings.media.post(.removeRoom(mediaRoomID))
     }
 
     var connectionCount: Int { connections.count }

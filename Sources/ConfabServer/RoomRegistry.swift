@@ -12,19 +12,14 @@ actor RoomRegistry {
     private let store: ChatStore
     private let metrics: ServerMetrics
     private let logger: Logger
-    private var mediaPort: Int
+    private let media: MediaPlane
 
-    init(configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, logger: Logger) {
+    init(configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: MediaPlane, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
+        self.media = media
         self.logger = logger
-        mediaPort = configuration.port
-    }
-
-    /// The port the server bound (the placeholder media endpoint points at it).
-    func listening(on port: Int) {
-        mediaPort = port
     }
 
     /// The room's host, made if it is not live.
@@ -32,7 +27,7 @@ actor RoomRegistry {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         if let host = hosts[name], !host.isRetired { return host }
         let settings = RoomHost.HostSettings(
-            keepalive: configuration.keepalive, mediaHost: configuration.host, mediaPort: mediaPort)
+            keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs)
         let host: RoomHost
         do {
             host = try RoomHost(
@@ -65,6 +60,20 @@ actor RoomRegistry {
                 }
             }
         }
+    }
+
+    /// Sends `speakers` in every room from the levels the media thread read.
+    func publishSpeakers() async {
+        let reports = media.takeLevels()
+        for host in hosts.values {
+            await host.publishSpeakers(reports)
+        }
+    }
+
+    /// The media figures of one room's peers, by peer.
+    func mediaReports(room: RoomName) async -> [PeerID: MediaPeerReport] {
+        guard let host = hosts[room] else { return [:] }
+        return await host.mediaReports(media.reports())
     }
 
     /// `server.goingAway` and close 1001 for everyone; refuses new rooms.

@@ -31,6 +31,23 @@ public struct ServerConfiguration: Sendable {
     /// message up to this size is read and refused with `1001
     /// messageTooLarge` while the connection stays open.
     public var maximumFrameBytes: Int
+    /// The UDP media port (`--media-port`); nil uses the signalling port's
+    /// number (UDP and TCP do not collide), or a free port when that is 0.
+    public var mediaPort: Int?
+    /// The host clients are told to send media to (`--media-host`), when the
+    /// bind address is not reachable as is (0.0.0.0, NAT); nil uses `host`.
+    public var mediaAdvertisedHost: String?
+    /// A UDP address silent this long is unbound; clients refresh every 5 s.
+    public var mediaBindingTimeoutMs: Int = 20_000
+    /// How often `speakers` goes out while anyone speaks.
+    public var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+
+    /// What the media plane binds and advertises.
+    public var mediaPlane: MediaPlaneConfiguration {
+        MediaPlaneConfiguration(
+            host: host, port: mediaPort ?? port, advertisedHost: mediaAdvertisedHost,
+            bindingTimeoutMs: mediaBindingTimeoutMs)
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = ServerConfiguration.defaultPort, dataDirectory: String,

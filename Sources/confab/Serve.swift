@@ -19,6 +19,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The TCP port (0 picks a free one).")
     var port = ServerConfiguration.defaultPort
 
+    @Option(name: .customLong("media-port"), help: "The UDP media port (default: the same number as --port; 0 picks a free one).")
+    var mediaPort: Int?
+
+    @Option(name: .customLong("media-host"), help: "The address clients send media to, when --host is not it (0.0.0.0, NAT).")
+    var mediaHost: String?
+
     @OptionGroup var data: DataOption
 
     @Option(help: "A TOML file with room templates and keepalive timing (see docs/PROTOCOL.md).")
@@ -35,6 +41,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        if let mediaPort, !(0...65_535).contains(mediaPort) { throw ValidationError("--media-port must be 0...65535") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
@@ -44,6 +51,8 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration(
             host: host, port: port, dataDirectory: data.directory, certificatePath: tlsCertificate,
             privateKeyPath: tlsKey)
+        configuration.mediaPort = mediaPort
+        configuration.mediaAdvertisedHost = mediaHost
         if let config {
             do {
                 try ConfigFile.load(path: config).apply(to: &configuration)
@@ -67,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         // Straight to fd 1, unbuffered: a script or test reads these lines while the server runs.
         FileHandleOutput.standardOutput("certificate fingerprint: \(server.identity.fingerprint)")
         FileHandleOutput.standardOutput("data directory: \(configuration.dataDirectory)")
+        FileHandleOutput.standardOutput("media: udp \(server.media.advertisedHost):\(server.media.port)")
         do {
             try await server.runUntilSignalled()
         } catch {

@@ -1,6 +1,7 @@
 // A UDP socket for the media path, straight on the POSIX calls.
 //
 //   send: one datagram per sendto (the capture thread, per frame)
+//         or a sendmmsg batch (the server's forwarder: one datagram, many destinations)
 //   receive: poll ▶ recvmmsg batch (the network thread) ▶ caller's buffers
 //
 // Why not SwiftNIO here: its datagram channel allocates an envelope and a
@@ -59,6 +60,51 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
 
     public var family: Int32 { Int32(storage.ss_family) }
 
+    /// An IPv4 address (host-order integer, 192.0.2.1 is 0xC0000201) and port.
+    public init(ipv4 address: UInt32, port: UInt16) {
+        var v4 = sockaddr_in()
+        v4.sin_family = sa_family_t(AF_INET)
+        v4.sin_port = port.bigEndian
+        v4.sin_addr.s_addr = address.bigEndian
+        withUnsafeBytes(of: &v4) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    }
+
+    /// An IPv6 address (two host-order halves) and port.
+    public init(ipv6 high: UInt64, _ low: UInt64, port: UInt16) {
+        var v6 = sockaddr_in6()
+        v6.sin6_family = sa_family_t(AF_INET6)
+        v6.sin6_port = port.bigEndian
+        withUnsafeMutableBytes(of: &v6.sin6_addr) { raw in
+            raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        withUnsafeBytes(of: &v6) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+    }
+
+    /// The address as a fixed-size hashable value (no heap), for tables keyed by source.
+    public var key: SocketAddressKey { SocketAddressKey(storage: storage) }
+
+    /// IPv4 address (host order) and port, when this is IPv4.
+    public var ipv4: (address: UInt32, port: UInt16)? {
+        guard family == AF_INET else { return nil }
+        var copy = storage
+        return withUnsafeBytes(of: &copy) {
+            (UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)), UInt16(port))
+        }
+    }
+
+    /// IPv6 address (host-order halves) and port, when this is IPv6.
+    public var ipv6: (high: UInt64, low: UInt64, port: UInt16)? {
+        guard family == AF_INET6 else { return nil }
+        var copy = storage
+        return withUnsafeBytes(of: &copy) {
+            (UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+             UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)), UInt16(port))
+        }
+    }
+
     public var port: Int {
         var copy = storage
         // sin_port and sin6_port both sit at offset 2, in network byte order.
@@ -84,6 +130,31 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         var x = a.storage, y = b.storage
         return withUnsafeBytes(of: &x) { xa in
             withUnsafeBytes(of: &y) { ya in memcmp(xa.baseAddress!, ya.baseAddress!, Int(a.length)) == 0 }
+        }
+    }
+}
+
+/// An IPv4 or IPv6 address and port packed into 24 bytes: a dictionary key
+/// that hashes and compares without touching the heap.
+public struct SocketAddressKey: Hashable, Sendable, BitwiseCopyable {
+    /// Family and port.
+    public let tag: UInt32
+    /// IPv6 address, or an IPv4 address in `low`'s bottom 32 bits.
+    public let high: UInt64
+    public let low: UInt64
+
+    @inline(__always)
+    init(storage: sockaddr_storage) {
+        var copy = storage
+        (tag, high, low) = withUnsafeBytes(of: &copy) { raw in
+            let family = raw.loadUnaligned(fromByteOffset: 0, as: sa_family_t.self)
+            let port = raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self)
+            let tag = UInt32(family) << 16 | UInt32(port)
+            if Int32(family) == AF_INET6 {
+                return (tag, raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                        raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+            }
+            return (tag, 0, UInt64(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
         }
     }
 }
@@ -149,6 +220,12 @@ public final class DatagramBatch: @unchecked Sendable {
         SocketAddress(storage: addresses[index], length: messages[index].msg_hdr.msg_namelen)
     }
 
+    /// The source of datagram `index` as a table key (no copy of the full address).
+    @inline(__always)
+    public func sourceKey(_ index: Int) -> SocketAddressKey {
+        SocketAddressKey(storage: addresses[index])
+    }
+
     fileprivate func prepare() {
         for i in 0..<capacity {
             messages[i].msg_hdr = msghdr(
@@ -159,6 +236,55 @@ public final class DatagramBatch: @unchecked Sendable {
             messages[i].msg_len = 0
         }
     }
+}
+
+/// Datagrams to send with one `sendmmsg`: each entry points at bytes the
+/// caller keeps alive until `UDPSocket.send(_:)` returns (for the forwarder,
+/// a received datagram going to several subscribers) and holds its own copy
+/// of the destination address. Fixed capacity, no heap work per entry.
+public final class DatagramSendBatch: @unchecked Sendable {
+    public let capacity: Int
+    fileprivate let messages: UnsafeMutableBufferPointer<confab_mmsghdr>
+    fileprivate let vectors: UnsafeMutableBufferPointer<iovec>
+    fileprivate let addresses: UnsafeMutableBufferPointer<sockaddr_storage>
+    /// Entries queued.
+    public fileprivate(set) var count = 0
+
+    public init(capacity: Int = 256) {
+        self.capacity = capacity
+        messages = .allocate(capacity: capacity)
+        vectors = .allocate(capacity: capacity)
+        addresses = .allocate(capacity: capacity)
+        addresses.initialize(repeating: sockaddr_storage())
+        vectors.initialize(repeating: iovec())
+        messages.initialize(repeating: confab_mmsghdr())
+    }
+
+    deinit {
+        messages.deallocate()
+        vectors.deallocate()
+        addresses.deallocate()
+    }
+
+    public var isFull: Bool { count == capacity }
+
+    /// Queues `bytes` for `destination`; false (and nothing queued) when full.
+    @inline(__always)
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
+        guard count < capacity else { return false }
+        let i = count
+        addresses[i] = destination.storage
+        vectors[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+        messages[i].msg_hdr = msghdr(
+            msg_name: UnsafeMutableRawPointer(addresses.baseAddress! + i), msg_namelen: destination.length,
+            msg_iov: vectors.baseAddress! + i, msg_iovlen: 1, msg_control: nil, msg_controllen: 0, msg_flags: 0)
+        messages[i].msg_len = 0
+        count = i + 1
+        return true
+    }
+
+    public func removeAll() { count = 0 }
 }
 
 public final class UDPSocket: @unchecked Sendable {
@@ -210,6 +336,30 @@ public final class UDPSocket: @unchecked Sendable {
             if errno == EINTR { continue }
             return false
         }
+    }
+
+    /// Sends every datagram queued in `batch` with `sendmmsg` and empties it.
+    /// Returns how many the kernel took; the rest are dropped as UDP would
+    /// (a full send buffer, an unreachable destination).
+    @discardableResult
+    public func send(_ batch: DatagramSendBatch) -> Int {
+        var sent = 0
+        var start = 0
+        while start < batch.count {
+            let n = confab_sendmmsg(descriptor, batch.messages.baseAddress! + start, UInt32(batch.count - start), Int32(MSG_DONTWAIT))
+            if n > 0 {
+                sent += Int(n)
+                start += Int(n)
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { break }
+            // The first datagram failed (e.g. ECONNREFUSED from an earlier ICMP, EINVAL for an
+            // address of the other family): skip it and go on with the rest.
+            start += 1
+        }
+        batch.count = 0
+        return sent
     }
 
     /// Waits up to `timeoutMs` for datagrams and reads as many as fit into

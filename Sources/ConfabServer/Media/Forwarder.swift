@@ -1,0 +1,453 @@
+// The SFU's forwarding decision, one datagram at a time, on the media thread.
+//
+//   datagram ─▶ size ─▶ first byte (RFC 7983 §7)
+//     STUN ─▶ binding request? ─▶ USERNAME ─▶ peer credentials ─▶ MESSAGE-INTEGRITY
+//          ─▶ bind source address to the peer ─▶ success (XOR-MAPPED-ADDRESS) to the source
+//     RTP/RTCP ─▶ source bound? ─▶ header parses? ─▶ SSRC announced by that peer?
+//          ─▶ may publish and not muted? ─▶ not a replay? ─▶ level (RFC 6464) + loss/jitter
+//          ─▶ one copy of the untouched bytes per bound subscriber (sendmmsg batch)
+//     anything else ─▶ dropped, counted by reason
+//
+// Everything here is owned by the media thread: the tables are plain
+// dictionaries and arrays, changed only between batches by `apply(_:)` with
+// what the room actors posted. Per datagram there is no lock, no await and no
+// heap allocation (dictionary lookups with fixed-size keys, arrays read in
+// place); `confab bench sfu` counts it. The server holds no media key: it
+// reads only the RTP header, which SRTP leaves in clear (RFC 3711 §3.1).
+
+import ConfabProtocol
+import ConfabSocket
+import ConfabWire
+
+/// Why the forwarder dropped a datagram.
+public enum MediaDropReason: Int, CaseIterable, Sendable {
+    /// RTP or RTCP from an address no peer has bound.
+    case unboundSource
+    /// An SSRC the bound peer has not announced.
+    case unknownSSRC
+    /// The peer's role may not publish, or a host muted its track.
+    case notPermitted
+    /// Not STUN, RTP or RTCP; or a header that does not parse.
+    case malformed
+    /// Larger than the largest media datagram accepted.
+    case oversized
+    /// STUN with an unknown USERNAME, no MESSAGE-INTEGRITY or a wrong one.
+    case unauthenticated
+    /// A sequence number already forwarded, or older than the replay window.
+    case replay
+
+    public var label: String {
+        switch self {
+        case .unboundSource: "unboundSource"
+        case .unknownSSRC: "unknownSSRC"
+        case .notPermitted: "notPermitted"
+        case .malformed: "malformed"
+        case .oversized: "oversized"
+        case .unauthenticated: "unauthenticated"
+        case .replay: "replay"
+        }
+    }
+}
+
+/// The USERNAME of a peer's media credentials, packed for lookup without the heap.
+/// Usernames are exactly 16 bytes (``MediaCredentials``).
+struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
+    let high: UInt64
+    let low: UInt64
+
+    static let length = 16
+
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == Self.length else { return nil }
+        high = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        low = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+    }
+
+    init?(_ text: String) {
+        var copy = text
+        guard let key = copy.withUTF8({ CredentialKey(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = key
+    }
+}
+
+/// One peer of one room as the forwarder needs it; posted by the room.
+struct MediaPeerConfig: Sendable {
+    var slot: Int
+    var peer: PeerID
+    var username: CredentialKey
+    var integrityKey: STUNIntegrityKey
+    /// The SSRCs the peer announced: the current one and the one before a
+    /// rotation (its last packets may still be in flight).
+    var ssrcs: (UInt32?, UInt32?)
+    /// The role may publish audio and the microphone is not muted.
+    var mayPublish: Bool
+    /// Slots of the peers whose role hears this peer's role.
+    var subscribers: [Int]
+}
+
+/// What room actors ask of the media thread.
+enum ForwarderCommand: Sendable {
+    /// The whole media state of room `room`: peers not listed are gone.
+    case room(Int, [MediaPeerConfig])
+    /// The room is gone.
+    case removeRoom(Int)
+}
+
+/// Per-publisher receive statistics from sequence numbers and arrival times
+/// (RFC 3550 §6.4.1, Appendix A.3 and A.8), kept with no heap.
+struct StreamStatistics {
+    var unwrapper = SequenceUnwrapper()
+    var firstSequence: Int64 = 0
+    var received: Int64 = 0
+    /// Interarrival jitter in RTP timestamp units (48 kHz for Opus), RFC 3550 §6.4.1.
+    var jitter: Double = 0
+    var lastTransit: Int64?
+    /// Replay window: the highest extended sequence and a bitmap of the 64 before it.
+    var replayBitmap: UInt64 = 0
+    var ssrc: UInt32?
+    /// The loudest level (lowest -dBov) since the last report, and whether voice was flagged.
+    var loudest: UInt8 = AudioLevel.silence
+    var voice = false
+    var lastPacketNs: UInt64 = 0
+    var packets: Int64 = 0
+    var bytes: Int64 = 0
+
+    mutating func reset(ssrc: UInt32) {
+        self = StreamStatistics()
+        self.ssrc = ssrc
+    }
+
+    /// Checks the replay window (64 packets, as SRTP's default, RFC 3711 §3.3.2)
+    /// and records the packet. False for a duplicate or a packet older than the window.
+    mutating func accept(sequence: UInt16, timestamp: UInt32, arrivalNs: UInt64) -> Bool {
+        let wasEmpty = unwrapper.highest == nil
+        let previousHighest = unwrapper.highest ?? 0
+        let extended = unwrapper.unwrap(sequence)
+        if wasEmpty {
+            firstSequence = extended
+            replayBitmap = 1
+        } else if extended > previousHighest {
+            let shift = extended - previousHighest
+            replayBitmap = shift >= 64 ? 1 : (replayBitmap << UInt64(shift)) | 1
+        } else {
+            let age = previousHighest - extended
+            guard age < 64 else { return false }
+            let bit = UInt64(1) << UInt64(age)
+            guard replayBitmap & bit == 0 else { return false }
+            replayBitmap |= bit
+        }
+        received += 1
+        // RFC 3550 §6.4.1: J += (|D| - J) / 16, with transit in timestamp units.
+        let arrival = Int64(arrivalNs / 1_000) * 48 / 1_000  // 48 kHz ticks
+        let transit = arrival - Int64(timestamp)
+        if let lastTransit {
+            let d = Double(abs(transit - lastTransit))
+            jitter += (d - jitter) / 16
+        }
+        lastTransit = transit
+        return true
+    }
+
+    /// Packets expected from the first to the highest sequence (RFC 3550 Appendix A.3).
+    var expected: Int64 {
+        guard let highest = unwrapper.highest else { return 0 }
+        return highest - firstSequence + 1
+    }
+}
+
+/// The forwarder's per-peer state.
+struct PeerSlot {
+    var config: MediaPeerConfig
+    var room: Int
+    /// Indices into `slots` of the subscribers, resolved when the room is applied.
+    var subscriberIndices: [Int] = []
+    var bound: SocketAddress?
+    var boundKey: SocketAddressKey?
+    var lastHeardNs: UInt64 = 0
+    var statistics = StreamStatistics()
+    var forwardedPackets: Int64 = 0
+}
+
+/// Counters the media thread keeps (read through `MediaPlane.statistics`).
+public struct ForwarderCounters: Sendable, Hashable {
+    public var datagrams: Int = 0
+    public var forwardedPackets: Int = 0
+    /// Datagrams queued to subscribers (one per subscriber per packet).
+    public var sentDatagrams: Int = 0
+    public var forwardedBytes: Int = 0
+    public var bindings: Int = 0
+    public var bindingsExpired: Int = 0
+    public var stunAnswered: Int = 0
+    public var drops: [Int] = Array(repeating: 0, count: MediaDropReason.allCases.count)
+
+    public func dropped(_ reason: MediaDropReason) -> Int { drops[reason.rawValue] }
+    public var totalDropped: Int { drops.reduce(0, +) }
+}
+
+/// The decision and the state, confined to the media thread.
+final class Forwarder {
+    /// The largest datagram forwarded: an Ethernet MTU's worth of UDP payload.
+    static let maximumDatagramBytes = 1_472
+
+    private(set) var slots: [PeerSlot?] = []
+    private var freeSlots: [Int] = []
+    private var slotIndexByID: [Int: Int] = [:]
+    private var byAddress: [SocketAddressKey: Int] = [:]
+    private var byUsername: [CredentialKey: Int] = [:]
+    private var roomSlots: [Int: [Int]] = [:]
+    var counters = ForwarderCounters()
+    let bindingTimeoutNs: UInt64
+    /// Scratch for STUN answers.
+    private let answer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+
+    init(bindingTimeoutMs: Int) {
+        bindingTimeoutNs = UInt64(max(1, bindingTimeoutMs)) * 1_000_000
+        counters.drops.reserveCapacity(MediaDropReason.allCases.count)
+    }
+
+    deinit { answer.deallocate() }
+
+    // MARK: - Changes from the rooms
+
+    func apply(_ command: ForwarderCommand) {
+        switch command {
+        case .room(let room, let peers):
+            let keep = Set(peers.map(\.slot))
+            for index in roomSlots[room] ?? [] {
+                if let slot = slots[index], !keep.contains(slot.config.slot) { release(index) }
+            }
+            var indices: [Int] = []
+            for peer in peers {
+                let index: Int
+                if let existing = slotIndexByID[peer.slot] {
+                    index = existing
+                    if let old = slots[index]?.config.username, old != peer.username { byUsername[old] = nil }
+                    slots[index]?.config = peer
+                } else {
+                    index = freeSlots.popLast() ?? { slots.append(nil); return slots.count - 1 }()
+                    slots[index] = PeerSlot(config: peer, room: room)
+                    slotIndexByID[peer.slot] = index
+                }
+                byUsername[peer.username] = index
+                indices.append(index)
+            }
+            for index in indices {
+                guard let subscribers = slots[index]?.config.subscribers else { continue }
+                slots[index]?.subscriberIndices = subscribers.compactMap { slotIndexByID[$0] }
+            }
+            roomSlots[room] = indices
+        case .removeRoom(let room):
+            for index in roomSlots.removeValue(forKey: room) ?? [] { release(index) }
+        }
+    }
+
+    private func release(_ index: Int) {
+        guard let slot = slots[index] else { return }
+        if let key = slot.boundKey, byAddress[key] == index { byAddress[key] = nil }
+        if byUsername[slot.config.username] == index { byUsername[slot.config.username] = nil }
+        slotIndexByID[slot.config.slot] = nil
+        slots[index] = nil
+        freeSlots.append(index)
+    }
+
+    /// Unbinds addresses silent for longer than the binding timeout.
+    func expireBindings(nowNs: UInt64) {
+        for index in slots.indices {
+            guard let slot = slots[index], let key = slot.boundKey,
+                nowNs > slot.lastHeardNs && nowNs - slot.lastHeardNs > bindingTimeoutNs
+            else { continue }
+            if byAddress[key] == index { byAddress[key] = nil }
+            slots[index]?.bound = nil
+            slots[index]?.boundKey = nil
+            counters.bindingsExpired += 1
+        }
+    }
+
+    // MARK: - One datagram
+
+    /// Decides what to do with one datagram: queue copies to subscribers on
+    /// `batch`, answer STUN through `reply`, or drop and count. `flush` sends
+    /// the batch when it fills (the datagram's bytes stay valid meanwhile).
+    @inline(__always)
+    func process(
+        _ datagram: UnsafeRawBufferPointer, truncated: Bool, from source: SocketAddressKey,
+        sourceAddress: () -> SocketAddress, nowNs: UInt64,
+        batch: DatagramSendBatch, flush: () -> Void, reply: (UnsafeRawBufferPointer, SocketAddress) -> Void
+    ) {
+        counters.datagrams += 1
+        guard !truncated, datagram.count <= Self.maximumDatagramBytes else { return drop(.oversized) }
+        switch PacketKind.classify(datagram) {
+        case .stun:
+            handleSTUN(datagram, from: source, sourceAddress: sourceAddress, nowNs: nowNs, reply: reply)
+        case .rtpOrRTCP:
+            forward(datagram, from: source, nowNs: nowNs, batch: batch, flush: flush)
+        default:
+            drop(.malformed)
+        }
+    }
+
+    @inline(__always)
+    private func drop(_ reason: MediaDropReason) {
+        counters.drops[reason.rawValue] += 1
+    }
+
+    @inline(__always)
+    private func forward(
+        _ datagram: UnsafeRawBufferPointer, from source: SocketAddressKey, nowNs: UInt64,
+        batch: DatagramSendBatch, flush: () -> Void
+    ) {
+        guard let index = byAddress[source] else { return drop(.unboundSource) }
+        guard datagram.count >= 8 else { return drop(.malformed) }
+        let isRTCP = RTPOrRTCP.isRTCP(secondByte: datagram[1])
+        let ssrc: UInt32
+        var packet: RTPPacket?
+        if isRTCP {
+            // The sender's SSRC follows the RTCP header (RFC 3550 §6.4.1).
+            ssrc = UInt32(bigEndian: datagram.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        } else {
+            guard let parsed = try? RTPPacket.parse(datagram) else { return drop(.malformed) }
+            packet = parsed
+            ssrc = parsed.ssrc
+        }
+        guard let config = slots[index]?.config else { return drop(.unboundSource) }
+        guard ssrc == config.ssrcs.0 || ssrc == config.ssrcs.1 else { return drop(.unknownSSRC) }
+        guard config.mayPublish else { return drop(.notPermitted) }
+        if let packet {
+            if slots[index]?.statistics.ssrc != ssrc, ssrc == config.ssrcs.0 {
+                slots[index]?.statistics.reset(ssrc: ssrc)
+            }
+            if slots[index]?.statistics.ssrc == ssrc {
+                guard slots[index]?.statistics.accept(
+                    sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrivalNs: nowNs) == true
+                else { return drop(.replay) }
+                if let level = packet.audioLevel(in: datagram) {
+                    if level.level < slots[index]?.statistics.loudest ?? AudioLevel.silence {
+                        slots[index]?.statistics.loudest = level.level
+                    }
+                    if level.voiceActivity { slots[index]?.statistics.voice = true }
+                }
+                slots[index]?.statistics.lastPacketNs = nowNs
+                slots[index]?.statistics.packets += 1
+                slots[index]?.statistics.bytes += Int64(datagram.count)
+            }
+        }
+        slots[index]?.lastHeardNs = nowNs
+        slots[index]?.forwardedPackets += 1
+        counters.forwardedPackets += 1
+        counters.forwardedBytes += datagram.count
+        guard let subscribers = slots[index]?.subscriberIndices else { return }
+        for subscriber in subscribers {
+            guard let destination = slots[subscriber]?.bound else { continue }
+            if batch.isFull { flush() }
+            batch.append(datagram, to: destination)
+            counters.sentDatagrams += 1
+        }
+    }
+
+    private func handleSTUN(
+        _ datagram: UnsafeRawBufferPointer, from source: SocketAddressKey, sourceAddress: () -> SocketAddress,
+        nowNs: UInt64, reply: (UnsafeRawBufferPointer, SocketAddress) -> Void
+    ) {
+        guard let message = try? STUNMessage.parse(datagram) else { return drop(.malformed) }
+        if message.type == .bindingIndication {
+            // A keepalive (RFC 8489 §6.3.2): refreshes a bound address, never answered.
+            if let index = byAddress[source] {
+                slots[index]?.lastHeardNs = nowNs
+            } else {
+                drop(.unboundSource)
+            }
+            return
+        }
+        guard message.type == .bindingRequest else { return drop(.malformed) }
+        guard let name = message.username(in: datagram), let username = CredentialKey(name),
+            let index = byUsername[username], let config = slots[index]?.config,
+            message.verifyMessageIntegrity(key: config.integrityKey, in: datagram)
+        else { return drop(.unauthenticated) }
+        // Authenticated from here (RFC 8489 §9.1.3): bind, then answer.
+        let address = sourceAddress()
+        if slots[index]?.boundKey != source {
+            if let old = slots[index]?.boundKey, byAddress[old] == index { byAddress[old] = nil }
+            if let other = byAddress[source], other != index {
+                slots[other]?.bound = nil
+                slots[other]?.boundKey = nil
+            }
+            byAddress[source] = index
+            slots[index]?.bound = address
+            slots[index]?.boundKey = source
+            counters.bindings += 1
+        }
+        slots[index]?.lastHeardNs = nowNs
+        let mapped: STUNAddress
+        if let v4 = address.ipv4 {
+            mapped = .ipv4(address: v4.address, port: v4.port)
+        } else if let v6 = address.ipv6 {
+            mapped = .ipv6(high: v6.high, low: v6.low, port: v6.port)
+        } else {
+            return
+        }
+        do {
+            var builder = try STUNMessageBuilder(
+                type: .bindingSuccess, transactionID: message.transactionID,
+                into: UnsafeMutableRawBufferPointer(rebasing: answer[0..<min(answer.count, datagram.count)]))
+            try builder.appendXORMappedAddress(mapped)
+            try builder.appendMessageIntegrity(key: config.integrityKey)
+            try builder.appendFingerprint()
+            // Never more bytes out than in (the buffer is cut to the request's size).
+            reply(builder.bytes, address)
+            counters.stunAnswered += 1
+        } catch {
+            // The request was too small to carry the answer: bound, but not answered.
+        }
+    }
+
+    // MARK: - Reports
+
+    /// The per-peer figures since the last call, for speakers and quality.
+    func takeReports(nowNs: UInt64) -> [MediaPeerReport] {
+        var reports: [MediaPeerReport] = []
+        for index in slots.indices {
+            guard let slot = slots[index] else { continue }
+            let statistics = slot.statistics
+            let expected = statistics.expected
+            let lost = max(0, expected - statistics.received)
+            reports.append(
+                MediaPeerReport(
+                    slot: slot.config.slot, room: slot.room, peer: slot.config.peer, bound: slot.bound != nil,
+                    loudest: statistics.loudest, voice: statistics.voice,
+                    heardRecently: statistics.lastPacketNs != 0 && nowNs - statistics.lastPacketNs < 1_000_000_000,
+                    packets: statistics.packets, lost: lost, expected: expected,
+                    jitterMs: statistics.jitter / 48, forwardedPackets: slot.forwardedPackets))
+            slots[index]?.statistics.loudest = AudioLevel.silence
+            slots[index]?.statistics.voice = false
+        }
+        return reports
+    }
+}
+
+/// What the media thread reports about one peer.
+public struct MediaPeerReport: Sendable, Hashable {
+    public var slot: Int
+    public var room: Int
+    public var peer: PeerID
+    /// Whether a UDP address is bound to the peer.
+    public var bound: Bool
+    /// The loudest RFC 6464 level since the previous report (0 loudest … 127 silence).
+    public var loudest: UInt8
+    /// Whether any packet since the previous report carried the voice-activity bit.
+    public var voice: Bool
+    /// A packet arrived in the last second.
+    public var heardRecently: Bool
+    public var packets: Int64
+    public var lost: Int64
+    public var expected: Int64
+    /// Interarrival jitter (RFC 3550 §6.4.1) [ms].
+    public var jitterMs: Double
+    public var forwardedPackets: Int64
+
+    /// The level on the 0…100 scale clients use: linear in dB from −60 dBov
+    /// (0) to 0 dBov (100), like ConfabMedia's `LevelMeter.uiLevel`.
+    public var level: Int {
+        let attenuation = Int(loudest)
+        return max(0, min(100, ((60 - attenuation) * 100 + 30) / 60))
+    }
+}

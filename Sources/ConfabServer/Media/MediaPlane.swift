@@ -1,0 +1,233 @@
+// The server's media port: one UDP socket and one dedicated thread.
+//
+//   UDP :port ─▶ poll ▶ recvmmsg (64) ─▶ Forwarder.process per datagram ─▶ sendmmsg batch ─▶ UDP
+//                                              └▶ STUN answers ─▶ sendto
+//   rooms (actors) ─▶ post(ForwarderCommand) ─▶ ChangeQueue ─▶ applied between batches
+//   every 100 ms: binding expiry, reports (levels, loss, jitter) ─▶ Mutex ─▶ speakers timer
+//
+// The thread blocks in poll, never in Swift concurrency. Its per-batch cost
+// outside the forwarder is one atomic load (are there changes?) and a clock
+// read; the lock is taken only when rooms changed or every 100 ms for reports.
+
+import ConfabProtocol
+import ConfabSocket
+import ConfabWire
+import Glibc
+import Logging
+import Synchronization
+
+/// Settings of the media plane.
+public struct MediaPlaneConfiguration: Sendable {
+    /// The address the UDP socket binds (the signalling `--host` by default).
+    public var host: String
+    /// The UDP port; 0 picks a free one.
+    public var port: Int
+    /// The address clients are told to send to, when it differs from `host`
+    /// (a wildcard bind, NAT); nil uses `host`.
+    public var advertisedHost: String?
+    /// An address silent this long is unbound; clients refresh every 5 s.
+    public var bindingTimeoutMs: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 0, advertisedHost: String? = nil, bindingTimeoutMs: Int = 20_000) {
+        self.host = host
+        self.port = port
+        self.advertisedHost = advertisedHost
+        self.bindingTimeoutMs = bindingTimeoutMs
+    }
+}
+
+/// A snapshot of the media plane's counters, readable from any thread.
+public struct MediaPlaneStatistics: Sendable, Hashable {
+    public var counters: ForwarderCounters
+    public var boundPeers: Int
+}
+
+public final class MediaPlane: Sendable {
+    public let configuration: MediaPlaneConfiguration
+    let socket: UDPSocket
+    private let changes = MediaChangeQueue()
+    private let running = Atomic<Bool>(true)
+    private let thread = Mutex<MediaThread?>(nil)
+    private let nextID = Atomic<Int>(1)
+    private let latestReports = Mutex<[MediaPeerReport]>([])
+    private let latestCounters = Mutex<MediaPlaneStatistics>(
+        MediaPlaneStatistics(counters: ForwarderCounters(), boundPeers: 0))
+    private let logger: Logger
+
+    /// Binds the UDP socket; the thread starts with `start()`.
+    public init(configuration: MediaPlaneConfiguration, logger: Logger) throws(SocketError) {
+        self.configuration = configuration
+        socket = try UDPSocket(bindTo: configuration.host, port: configuration.port)
+        // A bigger receive buffer for bursts from many publishers.
+        var size: Int32 = 8 << 20
+        _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        self.logger = logger
+    }
+
+    /// The UDP port bound.
+    public var port: Int { socket.localAddress.port }
+
+    /// The host clients are told in `joined.media`.
+    public var advertisedHost: String { configuration.advertisedHost ?? configuration.host }
+
+    /// A fresh id for a room or a peer slot (never reused in this process).
+    func makeID() -> Int { nextID.add(1, ordering: .relaxed).oldValue }
+
+    func post(_ command: ForwarderCommand) { changes.post(command) }
+
+    /// The reports of the last 100 ms tick (levels since the previous tick).
+    func reports() -> [MediaPeerReport] { latestReports.withLock { $0 } }
+
+    /// Counters as of the last tick (at most 100 ms old).
+    public var statistics: MediaPlaneStatistics { latestCounters.withLock { $0 } }
+
+    public func start() {
+        let started = MediaThread(name: "confab-sfu") { [self] in loop() }
+        thread.withLock { $0 = started }
+    }
+
+    public func stop() {
+        running.store(false, ordering: .relaxed)
+        let started = thread.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        started?.join()
+    }
+
+    private func loop() {
+        let forwarder = Forwarder(bindingTimeoutMs: configuration.bindingTimeoutMs)
+        let batch = DatagramBatch(capacity: 64, bufferSize: 2_048)
+        let sendBatch = DatagramSendBatch(capacity: 1_024)
+        var seen = 0
+        var nextTick = MonotonicClock.nanoseconds() + 100_000_000
+        var levels: [MediaPeerReport] = []
+        while running.load(ordering: .relaxed) {
+            for change in changes.take(since: &seen) { forwarder.apply(change) }
+            let count: Int
+            do {
+                count = try socket.receive(into: batch, timeoutMs: 50)
+            } catch {
+                logger.error("media socket: \(error)")
+                break
+            }
+            // Again after the wait: a change posted before a client's packet
+            // left (say, the SSRC its `keys.publish` announced) applies to it.
+            for change in changes.take(since: &seen) { forwarder.apply(change) }
+            let now = MonotonicClock.nanoseconds()
+            for i in 0..<count {
+                forwarder.process(
+                    UnsafeRawBufferPointer(batch.datagram(i)), truncated: batch.wasTruncated(i),
+                    from: batch.sourceKey(i), sourceAddress: { batch.source(i) }, nowNs: now,
+                    batch: sendBatch, flush: { socket.send(sendBatch) },
+                    reply: { bytes, destination in socket.send(bytes, to: destination) })
+            }
+            if sendBatch.count > 0 { socket.send(sendBatch) }
+            if now >= nextTick {
+                nextTick = now + 100_000_000
+                forwarder.expireBindings(nowNs: now)
+                let fresh = forwarder.takeReports(nowNs: now)
+                // Levels accumulate until the speakers timer reads them.
+                levels = merge(levels, fresh)
+                let snapshot = levels
+                latestReports.withLock { $0 = snapshot }
+                let bound = fresh.reduce(0) { $0 + ($1.bound ? 1 : 0) }
+                let counters = forwarder.counters
+                latestCounters.withLock { $0 = MediaPlaneStatistics(counters: counters, boundPeers: bound) }
+            }
+        }
+    }
+
+    /// Keeps the loudest level and voice flag across ticks until `takeLevels` resets them.
+    private func merge(_ old: [MediaPeerReport], _ fresh: [MediaPeerReport]) -> [MediaPeerReport] {
+        let resetAt = levelsReset.load(ordering: .acquiring)
+        defer { levelsSeen.store(resetAt, ordering: .relaxed) }
+        guard levelsSeen.load(ordering: .relaxed) == resetAt else { return fresh }
+        var previous: [Int: MediaPeerReport] = [:]
+        for report in old { previous[report.slot] = report }
+        return fresh.map { report in
+            guard let before = previous[report.slot] else { return report }
+            var merged = report
+            merged.loudest = min(report.loudest, before.loudest)
+            merged.voice = report.voice || before.voice
+            return merged
+        }
+    }
+
+    private let levelsReset = Atomic<Int>(0)
+    private let levelsSeen = Atomic<Int>(0)
+
+    /// The reports with levels accumulated since the previous call (for the
+    /// speakers timer), starting a new accumulation.
+    func takeLevels() -> [MediaPeerReport] {
+        let reports = latestReports.withLock { $0 }
+        levelsReset.add(1, ordering: .releasing)
+        return reports
+    }
+}
+
+/// Rare changes from the room actors to the media thread; the thread pays one
+/// atomic load per batch and takes the lock only when something was posted.
+final class MediaChangeQueue: Sendable {
+    private let pending = Mutex<[ForwarderCommand]>([])
+    private let generation = Atomic<Int>(0)
+
+    func post(_ change: ForwarderCommand) {
+        pending.withLock { $0.append(change) }
+        generation.add(1, ordering: .releasing)
+    }
+
+    @inline(__always)
+    func take(since seen: inout Int) -> [ForwarderCommand] {
+        let now = generation.load(ordering: .acquiring)
+        guard now != seen else { return [] }
+        seen = now
+        return pending.withLock { changes in
+            defer { changes.removeAll() }
+            return changes
+        }
+    }
+}
+
+/// A peer of a room set up without signalling, for `confab bench sfu` and tools.
+public struct StaticMediaPeer: Sendable {
+    public var peer: PeerID
+    /// The STUN USERNAME (exactly 16 bytes) and password the peer binds with.
+    public var username: String
+    public var password: String
+    public var ssrc: UInt32?
+    public var mayPublish: Bool
+    /// Indices (into the same array) of the peers that hear this one.
+    public var heardBy: [Int]
+
+    public init(peer: PeerID, username: String, password: String, ssrc: UInt32?, mayPublish: Bool, heardBy: [Int]) {
+        self.peer = peer
+        self.username = username
+        self.password = password
+        self.ssrc = ssrc
+        self.mayPublish = mayPublish
+        self.heardBy = heardBy
+    }
+}
+
+extension MediaPlane {
+    /// Installs a room's forwarding table directly (no signalling, no
+    /// tokens): for benchmarks. Returns the room's id. Nil when a username is
+    /// not 16 bytes.
+    public func installStaticRoom(_ peers: [StaticMediaPeer]) -> Int? {
+        let room = makeID()
+        let slots = peers.map { _ in makeID() }
+        var configs: [MediaPeerConfig] = []
+        for (index, peer) in peers.enumerated() {
+            guard let username = CredentialKey(peer.username) else { return nil }
+            configs.append(
+                MediaPeerConfig(
+                    slot: slots[index], peer: peer.peer, username: username,
+                    integrityKey: STUNIntegrityKey(shortTermPassword: peer.password), ssrcs: (peer.ssrc, nil),
+                    mayPublish: peer.mayPublish, subscribers: peer.heardBy.map { slots[$0] }))
+        }
+        post(.room(room, configs))
+        return room
+    }
+}

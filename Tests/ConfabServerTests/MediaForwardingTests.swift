@@ -1,0 +1,236 @@
+// The SFU over the wire: STUN binding with the `joined.media` credentials,
+// forwarding by role, mute and announced SSRC, and everything else dropped.
+
+import ConfabProtocol
+import ConfabServer
+import ConfabSocket
+import ConfabWire
+import Foundation
+import Testing
+
+/// A room with a host (alice), a speaker (bob) and a listener (lee), each
+/// with a bound UDP address; alice and bob announced their SSRCs.
+struct MediaRoom {
+    let server: TestServer
+    let room: String
+    let alice: RawClient, bob: RawClient, lee: RawClient
+    let aliceMedia: MediaPeer, bobMedia: MediaPeer, leeMedia: MediaPeer
+    static let aliceSSRC: UInt32 = 0xA11C_E000
+    static let bobSSRC: UInt32 = 0xB0B0_0000
+
+    static func make(_ server: TestServer) async throws -> MediaRoom {
+        let room = TestServer.uniqueRoom("media")
+        let (alice, aliceJoined) = try await server.join("alice", role: "host", room: room, muted: false)
+        let (bob, bobJoined) = try await server.join("bob", role: "speaker", room: room, muted: false)
+        let (lee, leeJoined) = try await server.join("lee", role: "listener", room: room)
+        let peers = try [aliceJoined, bobJoined, leeJoined].map { joined -> MediaPeer in
+            guard let media = joined.media else { throw ToolError("no media endpoint") }
+            return try MediaPeer(media)
+        }
+        for peer in peers { _ = try await peer.bind() }
+        try await publish(alice, track: "alice:mic", ssrc: aliceSSRC)
+        try await publish(bob, track: "bob:mic", ssrc: bobSSRC)
+        return MediaRoom(
+            server: server, room: room, alice: alice, bob: bob, lee: lee, aliceMedia: peers[0], bobMedia: peers[1],
+            leeMedia: peers[2])
+    }
+
+    /// Announces `ssrc` with an empty `keys.publish` and waits for the `ok`.
+    static func publish(_ client: RawClient, track: String, ssrc: UInt32, epoch: Int = 1) async throws {
+        client.send(
+            #"{"v": 1, "type": "keys.publish", "id": "k\#(epoch)", "track": "\#(track)", "epoch": \#(epoch), "ssrc": \#(ssrc), "keys": []}"#
+        )
+        let reply = try await client.next(.ok)
+        guard reply.id?.rawValue == "k\(epoch)" else { throw ToolError("unexpected \(reply)") }
+    }
+}
+
+/// Waits for the media thread's counters (updated every 100 ms) to satisfy `condition`.
+func waitForMedia(
+    _ server: TestServer, timeout: Duration = .seconds(10), _ condition: (MediaPlaneStatistics) -> Bool
+) async throws -> MediaPlaneStatistics {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        let statistics = server.server.media.statistics
+        if condition(statistics) { return statistics }
+        guard ContinuousClock.now < deadline else { return statistics }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+@Suite("SFU: STUN binding and forwarding over a real server")
+struct MediaForwardingTests {
+    @Test("a binding request answers with the source address (XOR-MAPPED-ADDRESS), no larger than the request")
+    func binding() async throws {
+        let server = try await TestServer.start()
+        let (_, joined) = try await server.join("alice", role: "host", room: TestServer.uniqueRoom())
+        let media = try #require(joined.media)
+        #expect(media.port == server.server.media.port)
+        #expect(media.username.utf8.count == 16 && media.password.utf8.count == 24)
+        let peer = try MediaPeer(media)
+        let mapped = try await peer.bind()
+        #expect(mapped == .ipv4(address: 0x7F00_0001, port: UInt16(peer.socket.localAddress.port)))
+        await server.stop()
+    }
+
+    @Test("speech goes to every peer whose role hears it, bytes untouched, never back to the sender")
+    func fanOut() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        let sent = (0..<20).map { MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(100 + $0)) }
+        for packet in sent { room.aliceMedia.send(packet) }
+        #expect(try await room.bobMedia.receive(count: 20) == sent)
+        #expect(try await room.leeMedia.receive(count: 20) == sent)
+        #expect(try await room.aliceMedia.receive(for: .milliseconds(200)).isEmpty)
+        let statistics = try await waitForMedia(server) { $0.counters.forwardedPackets >= 20 }
+        #expect(statistics.counters.forwardedPackets == 20)
+        #expect(statistics.counters.sentDatagrams == 40)
+        #expect(statistics.counters.forwardedBytes == sent.reduce(0) { $0 + $1.count })
+        await server.stop()
+    }
+
+    @Test("a listener's packets, an unannounced SSRC and a host-muted speaker are not forwarded")
+    func refusals() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        // The listener has no microphone: nothing it announces is forwarded.
+        room.leeMedia.send(MediaPeer.rtp(ssrc: 0x1EE, sequence: 1))
+        // Bob sends with an SSRC he never announced.
+        room.bobMedia.send(MediaPeer.rtp(ssrc: 0xBAD, sequence: 1))
+        // Alice mutes bob; his announced SSRC is dropped from then on.
+        room.alice.send(#"{"v": 1, "type": "track.mute", "id": "m1", "track": "bob:mic"}"#)
+        _ = try await room.alice.next(.ok)
+        try await Task.sleep(for: .milliseconds(50))
+        room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
+        let statistics = try await waitForMedia(server) {
+            $0.counters.dropped(.notPermitted) >= 1 && $0.counters.dropped(.unknownSSRC) >= 2
+        }
+        #expect(statistics.counters.dropped(.unknownSSRC) == 2)
+        #expect(statistics.counters.dropped(.notPermitted) == 1)
+        #expect(statistics.counters.forwardedPackets == 0)
+        #expect(try await room.aliceMedia.receive(for: .milliseconds(200)).isEmpty)
+        #expect(try await room.leeMedia.receive(for: .milliseconds(50)).isEmpty)
+        // Unmuted by himself, bob is heard again.
+        room.bob.send(#"{"v": 1, "type": "track.unmute", "id": "u1", "track": "bob:mic"}"#)
+        _ = try await room.bob.next(.ok)
+        try await Task.sleep(for: .milliseconds(50))
+        let packet = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 2)
+        room.bobMedia.send(packet)
+        #expect(try await room.aliceMedia.receive(count: 1) == [packet])
+        await server.stop()
+    }
+
+    @Test("hostile traffic: garbage, an unbound address with a valid SSRC, replays, a wrong MESSAGE-INTEGRITY")
+    func hostile() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        let attacker = try MediaPeer(room.aliceMedia.media)
+        let before = server.server.media.statistics.counters
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<100_000 {
+            // Paced a little, so the kernel's receive buffer does not drop what the server should see.
+            if index % 2_000 == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            let length = Int.random(in: 0...1_600, using: &generator)
+            var words = [UInt64](repeating: 0, count: (length + 7) / 8)
+            for i in words.indices { words[i] = generator.next() }
+            words.withUnsafeBytes { raw in
+                _ = attacker.socket.send(UnsafeRawBufferPointer(rebasing: raw[0..<length]), to: attacker.server)
+            }
+        }
+        // Alice's SSRC from an address nobody bound.
+        attacker.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 5_000))
+        // STUN with alice's USERNAME and a wrong MESSAGE-INTEGRITY: no answer, no binding.
+        attacker.send(try attacker.bindingRequest(password: "not-the-password-at-all!"))
+        // The peers refresh their bindings, as clients do every 5 s.
+        for peer in [room.aliceMedia, room.bobMedia, room.leeMedia] { _ = try await peer.bind() }
+        // A replay from alice's own address: forwarded once only.
+        let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 7)
+        room.aliceMedia.send(packet)
+        #expect(try await room.bobMedia.receive(count: 1) == [packet])
+        room.aliceMedia.send(packet)
+        let statistics = try await waitForMedia(server, timeout: .seconds(30)) { $0.counters.dropped(.replay) >= 1 }
+        print("hostile: the server read \(statistics.counters.datagrams - before.datagrams) datagrams (100,004 hostile, 3 refreshes); drops \(statistics.counters.drops)")
+        #expect(statistics.counters.datagrams - before.datagrams > 90_000)
+        #expect(statistics.counters.forwardedPackets - before.forwardedPackets == 1)
+        #expect(statistics.counters.dropped(.replay) == 1)
+        #expect(statistics.counters.dropped(.unauthenticated) >= 1)
+        #expect(statistics.counters.bindings == before.bindings)
+        // Only the three refreshes were answered; they bound nothing new.
+        #expect(statistics.counters.stunAnswered == before.stunAnswered + 3)
+        #expect(statistics.boundPeers == 3)
+        #expect(try await attacker.receive(for: .milliseconds(200)).isEmpty)
+        // Real audio continues.
+        let later = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 8)
+        room.aliceMedia.send(later)
+        let heard = try await room.bobMedia.receive(count: 1)
+        #expect(heard == [later])
+        await server.stop()
+    }
+
+    @Test("rebinding from a new address moves the binding; the old address is unbound")
+    func rebinding() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        let moved = try MediaPeer(room.aliceMedia.media)
+        _ = try await moved.bind()
+        let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 1)
+        room.aliceMedia.send(packet)
+        let dropped = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
+        #expect(dropped.counters.dropped(.unboundSource) == 1)
+        moved.send(packet)
+        #expect(try await room.bobMedia.receive(count: 1) == [packet])
+        // Bob now hears alice at the new address only.
+        let toAlice = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1)
+        room.bobMedia.send(toAlice)
+        #expect(try await moved.receive(count: 1) == [toAlice])
+        #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
+        await server.stop()
+    }
+
+    @Test("speakers: the RFC 6464 level of a talking peer becomes a speakers event, then silence once")
+    func speakers() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        for sequence in 0..<30 {
+            room.aliceMedia.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(sequence), level: 20))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let event = try await room.lee.next(.speakers)
+        guard case .speakers(let speakers) = event.body else { throw ToolError("not speakers") }
+        #expect(speakers.map(\.peer) == ["alice"])
+        #expect(speakers.first?.level == 67)  // −20 dBov on the 0…100 scale
+        // After she stops, one empty list.
+        var sawEmpty = false
+        for _ in 0..<10 {
+            let next = try await room.lee.next(.speakers)
+            if case .speakers(let list) = next.body, list.isEmpty {
+                sawEmpty = true
+                break
+            }
+        }
+        #expect(sawEmpty)
+        var reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while reports["alice"]?.packets != 30, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
+        }
+        #expect(reports["alice"]?.packets == 30)
+        #expect(reports["alice"]?.lost == 0)
+        await server.stop()
+    }
+
+    @Test("a peer that leaves is unbound at once; its address is refused")
+    func leaving() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        room.bob.send(#"{"v": 1, "type": "leave", "id": "bye"}"#)
+        _ = try await room.bob.next(.ok)
+        try await Task.sleep(for: .milliseconds(100))
+        room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
+        let statistics = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
+        #expect(statistics.counters.dropped(.unboundSource) == 1)
+        #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
+        await server.stop()
+    }
+}

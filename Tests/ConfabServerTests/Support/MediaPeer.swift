@@ -1,0 +1,103 @@
+// A test peer's UDP side: binds its address with STUN (RFC 8489) using the
+// credentials of its `joined.media`, sends RTP-shaped datagrams, and reads
+// what the server forwards. Waits never block a cooperative thread: the
+// socket is polled with a zero timeout between `Task.sleep`s.
+
+import ConfabProtocol
+import ConfabSocket
+import ConfabWire
+import Foundation
+
+final class MediaPeer: @unchecked Sendable {
+    let socket: UDPSocket
+    let server: SocketAddress
+    let media: MediaEndpoint
+    private let batch = DatagramBatch(capacity: 64, bufferSize: 2_048)
+
+    init(_ media: MediaEndpoint) throws {
+        self.media = media
+        socket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+        server = try SocketAddress(host: media.host, port: media.port)
+    }
+
+    /// A binding request with this peer's USERNAME and MESSAGE-INTEGRITY
+    /// (or the given password's), and FINGERPRINT.
+    func bindingRequest(password: String? = nil, id: STUNTransactionID = .random()) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let key = STUNIntegrityKey(shortTermPassword: password ?? media.password)
+        return try buffer.withUnsafeMutableBytes { raw in
+            var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: id, into: raw)
+            try builder.appendUsername(media.username)
+            try builder.appendMessageIntegrity(key: key)
+            try builder.appendFingerprint()
+            return Array(builder.bytes)
+        }
+    }
+
+    /// Binds this socket's address; returns the XOR-MAPPED-ADDRESS the server saw.
+    func bind(timeout: Duration = .seconds(10)) async throws -> STUNAddress {
+        let id = STUNTransactionID.random()
+        let request = try bindingRequest(id: id)
+        let key = STUNIntegrityKey(shortTermPassword: media.password)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            send(request)
+            for datagram in try await receive(for: .milliseconds(200)) {
+                let mapped: STUNAddress? = datagram.withUnsafeBytes { raw in
+                    guard let message = try? STUNMessage.parse(raw), message.type == .bindingSuccess,
+                        message.transactionID == id, message.verifyMessageIntegrity(key: key, in: raw),
+                        message.verifyFingerprint(in: raw)
+                    else { return nil }
+                    return message.xorMappedAddress(in: raw)
+                }
+                if let mapped { return mapped }
+            }
+        }
+        throw ToolError("no binding success within \(timeout)")
+    }
+
+    func send(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { _ = socket.send($0, to: server) }
+    }
+
+    /// Everything that arrives within `duration`.
+    func receive(for duration: Duration) async throws -> [[UInt8]] {
+        let deadline = ContinuousClock.now + duration
+        var received: [[UInt8]] = []
+        repeat {
+            let count = try socket.receive(into: batch, timeoutMs: 0)
+            for i in 0..<count { received.append(Array(batch.datagram(i))) }
+            if count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        } while ContinuousClock.now < deadline
+        return received
+    }
+
+    /// Waits until `count` datagrams arrived (or the timeout); returns them.
+    func receive(count: Int, timeout: Duration = .seconds(10)) async throws -> [[UInt8]] {
+        let deadline = ContinuousClock.now + timeout
+        var received: [[UInt8]] = []
+        while received.count < count, ContinuousClock.now < deadline {
+            let n = try socket.receive(into: batch, timeoutMs: 0)
+            for i in 0..<n { received.append(Array(batch.datagram(i))) }
+            if n == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        }
+        return received
+    }
+
+    /// An RTP packet shaped like Confab's (RFC 6464 level in a one-byte RFC 8285
+    /// extension) with `payload` standing in for the SRTP-encrypted bytes.
+    static func rtp(ssrc: UInt32, sequence: UInt16, level: UInt8 = 30, voice: Bool = true, payload: [UInt8] = Array(repeating: 0xAB, count: 60)) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 1_500)
+        var extensions = HeaderExtensionList()
+        try? extensions.append(audioLevel: AudioLevel(level: level, voiceActivity: voice))
+        let length = buffer.withUnsafeMutableBytes { raw in
+            payload.withUnsafeBytes { body in
+                (try? RTPPacket.write(
+                    header: RTPHeaderFields(
+                        payloadType: 111, sequenceNumber: sequence, timestamp: UInt32(sequence) &* 960, ssrc: ssrc),
+                    extensions: extensions, payload: body, into: raw)) ?? 0
+            }
+        }
+        return Array(buffer.prefix(length))
+    }
+}
