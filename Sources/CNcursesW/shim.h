@@ -20,5 +20,10 @@ static inline attr_t confab_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t confab_a_dim(void) { return A_DIM; }
 static inline attr_t confab_a_normal(void) { return A_NORMAL; }
 static inline int confab_color_pair(int n) { return COLOR_PAIR(n); }
+static inline attr_t confab_a_italic(void) { return A_ITALIC; }
+static inline int confab_colors(void) { return COLORS; }
+static inline int confab_color_pairs(void) { return COLOR_PAIRS; }
+// Sets attributes and an extended colour pair (pairs above 32767 travel in opts).
+static inline int confab_attr_set(WINDOW *w, attr_t attrs, int pair) { return wattr_set(w, attrs, 0, &pair); }
 
 #endif
