@@ -3,5 +3,5 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Confab's speed (run on a release build: make bench).",
-        subcommands: [BenchMedia.self])
+        subcommands: [BenchMedia.self, BenchTUI.self])
 }

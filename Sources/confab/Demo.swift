@@ -24,6 +24,10 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Your display name.")
     var name = "You"
 
+    @Flag(name: .customLong("bot-prompts"), inversion: .prefixedNo,
+          help: "Whether the host bot now and then asks you to unmute or to take a role.")
+    var botPrompts = true
+
     func run() async throws {
         FrontOptions.silenceLogs()
         let data = NSTemporaryDirectory() + "confab-demo-\(UUID().uuidString.prefix(8))"
@@ -61,7 +65,9 @@ struct Demo: AsyncParsableCommand {
         ]
         for bot in bots { try? await bot.join() }
         let botTasks = bots.enumerated().map { index, bot in
-            Task { await DemoBot(session: bot, index: index, you: PeerID(uncheckedRawValue: "you")).run() }
+            Task { [botPrompts] in
+                await DemoBot(session: bot, index: index, you: PeerID(uncheckedRawValue: "you"), asks: botPrompts).run()
+            }
         }
         defer {
             for task in botTasks { task.cancel() }
@@ -85,6 +91,8 @@ struct DemoBot {
     let session: ConfabSession
     let index: Int
     let you: PeerID
+    /// Whether the host bot puts questions to you.
+    let asks: Bool
 
     static let lines = [
         ["Welcome to the demo! I am the host bot.", "Try m to mute, h to raise your hand, ? for every key.",
@@ -116,7 +124,7 @@ struct DemoBot {
                     _ = try? await session.broadcast(lines[step])
                 }
                 switch index {
-                case 0 where step % 4 == 3:
+                case 0 where asks && step % 4 == 3:
                     // The host bot asks you to unmute when you are muted, else offers a role.
                     let state = session.state
                     if let mic = state.peer(you)?.microphone, mic.muted {

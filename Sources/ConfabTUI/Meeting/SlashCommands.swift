@@ -79,7 +79,7 @@ extension MeetingModel {
             guard !words.isEmpty, let peer = resolve(words[0], state: state) else {
                 return usage("/kick NAME [reason]", words.first, state: state)
             }
-            let reason = rest(after: 0)
+            let reason = rest(after: 1)
             return [.remove(peer, reason: reason.isEmpty ? nil : reason)]
         case "/hand":
             guard let you = state.you else { return [] }
