@@ -61,7 +61,7 @@ public enum Curses {
     /// The terminal in curses mode. One per process; call `end()` (or let
     /// deinit do it) to give the terminal back as it was.
     public final class Screen {
-        private let window: OpaquePointer
+        private let window: UnsafeMutablePointer<WINDOW>
         private var ended = false
 
         /// Enters curses mode: no echo, keys unbuffered and decoded (keypad),

@@ -112,7 +112,7 @@ public final class MemoryBackend: TerminalBackend {
             var x = run.x
             for cell in run.cells {
                 screen.put(cell.symbol, x: x, y: run.y, style: cell.style, limit: 2)
-                x += max(1, TextWidth.width(of: Character(cell.symbol)))
+                x += max(1, cell.symbol.first.map { TextWidth.width(of: $0) } ?? 1)
                 cellWrites += 1
             }
         }

@@ -47,7 +47,7 @@ public final class NcursesBackend: TerminalBackend {
                 while end < run.cells.count, run.cells[end].style == style {
                     let symbol = run.cells[end].symbol
                     for scalar in symbol.unicodeScalars { text.append(wchar_t(bitPattern: scalar.value)) }
-                    columns += max(1, TextWidth.width(of: Character(symbol.isEmpty ? " " : symbol)))
+                    columns += max(1, symbol.first.map { TextWidth.width(of: $0) } ?? 1)
                     end += 1
                 }
                 screen.write(row: run.y, column: x, text: text, attributes: attributes(style), pair: pair(style))

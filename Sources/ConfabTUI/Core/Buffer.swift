@@ -82,7 +82,7 @@ public struct Buffer: Hashable, Sendable {
             cells[left].symbol = " "
         }
         // Overwriting a wide character's left half: its continuation would dangle.
-        if !cells[i].isContinuation, TextWidth.width(of: Character(cells[i].symbol)) == 2,
+        if !cells[i].isContinuation, (cells[i].symbol.first.map { TextWidth.width(of: $0) } ?? 1) == 2,
             x + 1 < area.right, let right = index(x + 1, y), cells[right].isContinuation
         {
             cells[right].symbol = " "
