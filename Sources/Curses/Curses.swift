@@ -70,6 +70,12 @@ public enum Curses {
         public init(escapeDelayMs: Int32 = 25) throws {
             // wcwidth and wide-character output follow LC_CTYPE.
             setlocale(LC_ALL, "")
+            // Wide characters need a UTF-8 LC_CTYPE; a bare "C" locale (LANG
+            // unset, as under some service managers) would print "?" for every
+            // name in CJK or emoji.
+            if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) != "UTF-8" {
+                setlocale(LC_CTYPE, "C.UTF-8")
+            }
             guard let window = initscr() else { throw Error("initscr") }
             self.window = window
             cbreak()
@@ -185,5 +191,11 @@ public enum Curses {
                 }
             }
         }
+    }
+
+    /// Columns a character takes on the terminal (-1: not printable), by
+    /// LC_CTYPE. The corresponding C function is `wcwidth`.
+    public static func width(of scalar: Unicode.Scalar) -> Int {
+        Int(confab_wcwidth(wchar_t(bitPattern: scalar.value)))
     }
 }

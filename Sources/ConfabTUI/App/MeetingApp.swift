@@ -55,7 +55,10 @@ public final class MeetingApp {
             source.resume()
             signalSources.append(source)
         }
-        defer { for source in signalSources { source.cancel() } }
+        defer {
+            for source in signalSources { source.cancel() }
+            for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
+        }
 
         let backend = try NcursesBackend(theme: theme, noColor: noColor)
         defer { backend.end() }
@@ -136,7 +139,7 @@ public final class MeetingApp {
     func perform(_ command: MeetingCommand, state: RoomState, continuation: AsyncStream<MeetingInput>.Continuation) {
         let session = self.session
         Task {
-            do {
+            do throws(SessionError) {
                 switch command {
                 case .setMuted(let muted): try await session.setMuted(muted)
                 case .setHand(let raised): if raised { try await session.raiseHand() } else { try await session.lowerHand() }

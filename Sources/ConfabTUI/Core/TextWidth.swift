@@ -4,6 +4,7 @@
 // first scalar; the marks and joiners that follow draw onto it.
 //
 //   "名前 🎤" ─▶ graphemes ─▶ wcwidth(first scalar) ─▶ 2 2 1 2 = 7 columns
+import Curses
 import Glibc
 
 public enum TextWidth {
@@ -24,7 +25,7 @@ public enum TextWidth {
         if let escaped = escapedControl(character) { return escaped.count }
         if first.value < 0x7F { return 1 }
         _ = localeReady
-        let measured = Int(wcwidth(wchar_t(bitPattern: first.value)))
+        let measured = Curses.width(of: first)
         if measured < 0 { return 1 }
         // An emoji presentation selector makes a text-default symbol (☎, ❤)
         // an emoji, which terminals draw two columns wide.
