@@ -18,7 +18,8 @@ enum BuiltInThemes {
     static let files: [String: String] = [''']
 for name in order:
     text = (root / "themes" / f"{name}.toml").read_text()
-    out.append(f'        "{name}": #"""\n{text}"""#,')
+        # A multi-line literal drops the line break before its closing delimiter.
+    out.append(f'        "{name}": #"""\n{text}\n"""#,')
 out.append('''    ]
 
     /// The default (dark) theme; it is checked by the tests, so it always parses.

@@ -27,14 +27,15 @@ struct Themes: ParsableCommand {
             return
         }
         let environment = ProcessInfo.processInfo.environment
-        let noColor = !(environment["NO_COLOR"] ?? "").isEmpty || isatty(1) == 0
+        let plain = isatty(1) == 0
+        let noColor = !(environment["NO_COLOR"] ?? "").isEmpty || plain
         let trueColor = ["truecolor", "24bit"].contains(environment["COLORTERM"] ?? "")
         let depth: ColorDepth = noColor ? .none : trueColor ? .trueColor : .palette256
         for entry in entries {
             switch entry.result {
             case .success(let theme):
                 print("\(entry.name)  (\(entry.source))  \(theme.description)")
-                print("  " + ThemePreview.line(theme, depth: depth))
+                print("  " + ThemePreview.line(theme, depth: depth, plain: plain))
             case .failure(let error):
                 print("\(entry.name)  (\(entry.source))  broken: \(error)")
             }

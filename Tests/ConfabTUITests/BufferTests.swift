@@ -93,7 +93,7 @@ struct BufferTests {
         let renderer = Renderer(backend: backend)
         let draw: (inout Frame) -> Void = { frame in frame.buffer.put("hi 漢", x: 0, y: 0, style: .plain) }
         #expect(renderer.render(draw) == 19)
-        #expect(backend.text == "hi 漢")
+        #expect(backend.text == "hi 漢\n")
         let flushes = backend.flushCount
         #expect(renderer.render(draw) == 0)
         #expect(backend.flushCount == flushes)
@@ -108,7 +108,7 @@ struct BufferTests {
                 "xxxxxxxxxxxxxx",
                 "x╭ Chat ────╮x",
                 "x│          │x",
-                "x╰── 3 new ─╯x",
+                "x╰─── 3 new ╯x",
                 "xxxxxxxxxxxxxx",
             ])
     }

@@ -31,7 +31,7 @@ struct ScreenTests {
         let (backend, model) = screen(state, size: size)
         let text = backend.text
         #expect(rowsAreAligned(backend.screen))
-        #expect(text.contains("Me Myself (you)"))
+        #expect(text.contains(size.columns >= 160 && count <= 6 ? "Me Myself (you)" : "(you)"))
         #expect(text.contains(" host "))
         #expect(text.contains("standup"))
         #expect(text.contains("● connected"))

@@ -117,7 +117,7 @@ struct ThemeTests {
 
     @Test("the preview line uses SGR only from the theme, and none without colour")
     func preview() {
-        let plain = ThemePreview.line(BuiltInThemes.defaultTheme, depth: .none)
+        let plain = ThemePreview.line(BuiltInThemes.defaultTheme, depth: .none, plain: true)
         #expect(!plain.contains("\u{1B}"))
         #expect(plain.contains("speaking"))
         let coloured = ThemePreview.line(BuiltInThemes.defaultTheme, depth: .trueColor)

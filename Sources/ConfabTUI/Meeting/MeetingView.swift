@@ -45,7 +45,9 @@ public struct MeetingView {
             state: state, peers: peers, selected: model.selected, page: model.tilePage, focused: model.focus == .tiles,
             animated: !model.screenReader
         ).render(in: tilesArea.inset(horizontal: 1, vertical: 0), into: &frame.buffer)
-        if model.focus == .tiles, model.selected == nil, !peers.isEmpty {
+        if model.focus == .tiles, model.selected == nil, !peers.isEmpty, peers.count <= model.tilesPerPage,
+            fit.rows * TileWidget.height < tilesArea.height
+        {
             frame.buffer.put(
                 "←→↑↓ select · Enter actions · Tab focus", x: tilesArea.x + 1, y: tilesArea.bottom - 1,
                 style: Style(.dim, on: .background), limit: max(0, tilesArea.width - 2))

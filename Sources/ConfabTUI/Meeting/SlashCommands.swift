@@ -179,8 +179,11 @@ extension MeetingModel {
             candidates = (state.room?.roles.map(\.name.rawValue) ?? []).filter { $0.hasPrefix(lowered) }
         } else {
             guard !word.isEmpty else { return false }
-            candidates = tilePeers(state).filter { $0.id != state.you?.id }.map { completionName($0.id, state: state) }
-                .filter { $0.lowercased().hasPrefix(lowered) }
+            // Matched on the display name or the id; inserted as completionName.
+            candidates = tilePeers(state).filter { peer in
+                peer.id != state.you?.id
+                    && (peer.displayName.lowercased().hasPrefix(lowered) || peer.id.rawValue.lowercased().hasPrefix(lowered))
+            }.map { completionName($0.id, state: state) }
         }
         candidates.sort()
         guard !candidates.isEmpty else { return false }

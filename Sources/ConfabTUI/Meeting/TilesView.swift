@@ -36,8 +36,12 @@ public struct TileWidget: Widget {
         let badgeWidth = min(TextWidth.width(of: badge), max(0, area.width - 8))
         let nameRoom = max(0, area.width - 4 - badgeWidth)
         let suffix = isYou ? " (you)" : ""
-        let name = TextWidth.truncate(peer.displayName, to: max(1, nameRoom - 2 - TextWidth.width(of: suffix)))
+        // A raised hand goes in the title, where it cannot be cut off.
+        let hand = peer.isHandRaised ? "✋" : ""
+        let name = TextWidth.truncate(
+            peer.displayName, to: max(1, nameRoom - 2 - TextWidth.width(of: suffix) - TextWidth.width(of: hand)))
         var title = Line([], fill: border)
+        if peer.isHandRaised { title.append(" " + hand, Style(.warning, on: .surface, [.bold])) }
         title.append(" " + name, Style(speaking ? .speaking : .text, on: .surface, [.bold]))
         if isYou { title.append(suffix, Style(.accent, on: .surface)) }
         title.append(" ", Style(.text, on: .surface))
@@ -55,7 +59,9 @@ public struct TileWidget: Widget {
         case .mutedBySelf: status.append("○ muted", Style(.dim, on: .surface))
         case .mutedByHost: status.append("⊘ muted by \(mutedByName ?? "host")", Style(.warning, on: .surface))
         }
-        if peer.isHandRaised { status.append("  ✋ hand", Style(.warning, on: .surface, [.bold])) }
+        if peer.isHandRaised, TextWidth.width(of: status.spans.map(\.text).joined()) + 9 < inner.width {
+            status.append("  hand up", Style(.warning, on: .surface, [.bold]))
+        }
         status.render(in: inner.row(0), into: &buffer)
         if let quality {
             let text = quality.bars
@@ -97,12 +103,20 @@ public struct TileGrid: Widget {
     public var animated: Bool
 
     /// Columns and rows of tiles that fit in `area` (one row kept for the page line when needed).
+    /// Few people get wide tiles (up to `maximumWidth`), many get as many
+    /// columns as fit, so a page holds everyone when it can.
     public static func fit(_ area: Rect, count: Int) -> (columns: Int, rows: Int) {
-        let columns = max(1, area.width / TileWidget.minimumWidth)
+        let maximumColumns = max(1, area.width / TileWidget.minimumWidth)
         let rows = max(1, area.height / TileWidget.height)
+        let neededColumns = (max(count, 1) + rows - 1) / rows
+        let narrowestColumns = (area.width + maximumWidth - 1) / maximumWidth
+        let columns = min(maximumColumns, max(neededColumns, narrowestColumns))
         if columns * rows >= count { return (columns, rows) }
+        // Paging: keep the bottom row for the page line.
         return (columns, max(1, (area.height - 1) / TileWidget.height))
     }
+
+    public static let maximumWidth = 40
 
     public func render(in area: Rect, into buffer: inout Buffer) {
         guard !area.isEmpty else { return }
@@ -112,9 +126,7 @@ public struct TileGrid: Widget {
         let pages = max(1, (peers.count + perPage - 1) / perPage)
         let page = min(max(page, 0), pages - 1)
         let shown = peers.dropFirst(page * perPage).prefix(perPage)
-        // Fewer tiles than columns: let them grow (up to 40 wide) rather than leave a gap.
-        let usedColumns = min(columns, max(1, shown.count))
-        let tileWidth = min(area.width / usedColumns, max(TileWidget.minimumWidth, 40))
+        let tileWidth = area.width / columns
         for (offset, peer) in shown.enumerated() {
             let column = offset % columns
             let row = offset / columns

@@ -30,6 +30,7 @@ other = "#ff9e64"
 
 [attributes]
 speaking = "bold"
+
 """#,
         "light": #"""
 # A light theme for bright rooms and light terminals.
@@ -55,6 +56,7 @@ other = "#bc4c00"
 
 [attributes]
 speaking = "bold"
+
 """#,
         "high-contrast": #"""
 # Maximum contrast: black and pure colours, bold where it matters.
@@ -83,6 +85,7 @@ speaking = "bold underline"
 accent = "bold"
 error = "bold"
 warning = "bold"
+
 """#,
         "mono": #"""
 # No colour at all: the terminal's own colours, meaning carried by attributes
@@ -108,6 +111,7 @@ error = "bold reverse"
 warning = "bold"
 dim = "dim"
 host = "bold"
+
 """#,
     ]
 

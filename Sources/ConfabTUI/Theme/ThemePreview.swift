@@ -3,7 +3,8 @@
 // our own constant strings only: never from anything a peer sent).
 
 public enum ThemePreview {
-    public static func line(_ theme: Theme, depth: ColorDepth) -> String {
+    /// `plain` (output that is not a terminal): names only, no escape sequences.
+    public static func line(_ theme: Theme, depth: ColorDepth, plain: Bool = false) -> String {
         let background = sgr(theme[.background], depth: depth, background: true)
         var text = ""
         for slot in Slot.allCases where slot != .background && slot != .surface {
@@ -15,6 +16,10 @@ public enum ThemePreview {
             if attributes.contains(.underline) { codes.append("4") }
             if attributes.contains(.reverse) { codes.append("7") }
             let label = slot.isRole ? "@" + slot.key : slot.key
+            if plain {
+                text += label + " "
+                continue
+            }
             text += codes.isEmpty ? label + " " : "\u{1B}[" + codes.joined(separator: ";") + "m" + label + " \u{1B}[0m"
         }
         return text
