@@ -85,6 +85,16 @@ public final class MeetingApp {
         var finished = false
         var reason: DisconnectReason?
 
+        func readKeys() -> [MeetingCommand] {
+            var commands: [MeetingCommand] = []
+            while let raw = backend.readKey() {
+                let key = Self.key(from: raw)
+                if key == .resize || key == .control("l") { renderer.invalidate() }
+                commands += model.handle(key, state: state)
+            }
+            return commands
+        }
+
         func draw() {
             renderer.render { frame in view.render(&model, state: state, into: &frame) }
         }
@@ -94,11 +104,7 @@ public final class MeetingApp {
             var commands: [MeetingCommand] = []
             switch message {
             case .keysReady:
-                while let raw = backend.readKey() {
-                    let key = Self.key(from: raw)
-                    if key == .resize || key == .control("l") { renderer.invalidate() }
-                    commands += model.handle(key, state: state)
-                }
+                commands += readKeys()
                 input.drained()
             case .update(let update):
                 let previous = state
@@ -107,6 +113,9 @@ public final class MeetingApp {
                 if case .disconnected(let why) = update.event { reason = why }
             case .tick:
                 _ = model.tick(now: Date())
+                // ncurses notices a window resize (SIGWINCH) only when asked
+                // for a key, and the signal may wake no thread of ours.
+                commands += readKeys()
             case .signal:
                 await session.leave()
                 finished = true
@@ -222,8 +231,11 @@ final class InputWatcher: Sendable {
                 fds[1].revents = 0
                 let ready = poll(&fds, 2, -1)
                 if ready < 0 {
-                    if errno == EINTR { continue }
-                    break
+                    guard errno == EINTR else { break }
+                    // Likely SIGWINCH: let the loop ask ncurses for KEY_RESIZE now.
+                    continuation.yield(.keysReady)
+                    drainedSignal.wait()
+                    continue
                 }
                 if stopped.load(ordering: .relaxed) || fds[1].revents != 0 { break }
                 if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {

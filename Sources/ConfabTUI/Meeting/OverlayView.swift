@@ -79,7 +79,7 @@ public struct OverlayView: Widget {
         ]
         rows += MeetingModel.slashCommands.map { ($0.usage, $0.summary) }
         let keyWidth = rows.map { TextWidth.width(of: $0.0) }.max() ?? 10
-        let width = min(area.width - 2, keyWidth + 46)
+        let width = min(area.width - 2, keyWidth + 54)
         let height = min(area.height, rows.count + 3)
         let box = area.centered(width: width, height: height)
         let ptt = model.pushToTalk == .hold ? "hold Space to talk" : "Space toggles talking (no key releases here)"
