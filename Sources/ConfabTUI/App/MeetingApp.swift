@@ -85,9 +85,13 @@ public final class MeetingApp {
         var finished = false
         var reason: DisconnectReason?
 
+        // Set when a key was read that produced no command (typing, moving):
+        // the screen still changed.
+        var pendingKeys = false
         func readKeys() -> [MeetingCommand] {
             var commands: [MeetingCommand] = []
             while let raw = backend.readKey() {
+                pendingKeys = true
                 let key = Self.key(from: raw)
                 if key == .resize || key == .control("l") { renderer.invalidate() }
                 commands += model.handle(key, state: state)
@@ -96,6 +100,7 @@ public final class MeetingApp {
         }
 
         func draw() {
+            pendingKeys = false
             renderer.render { frame in view.render(&model, state: state, into: &frame) }
         }
         draw()
@@ -112,10 +117,13 @@ public final class MeetingApp {
                 commands += model.apply(update, previous: previous)
                 if case .disconnected(let why) = update.event { reason = why }
             case .tick:
-                _ = model.tick(now: Date())
                 // ncurses notices a window resize (SIGWINCH) only when asked
                 // for a key, and the signal may wake no thread of ours.
-                commands += readKeys()
+                let keys = readKeys()
+                commands += keys
+                // An idle tick draws nothing at all: only expiring notices,
+                // a reconnect countdown or keys make a tick worth a frame.
+                guard model.tick(now: Date()) || !keys.isEmpty || pendingKeys else { continue }
             case .signal:
                 await session.leave()
                 finished = true
