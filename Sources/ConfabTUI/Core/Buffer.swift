@@ -77,15 +77,18 @@ public struct Buffer: Hashable, Sendable {
     /// Sets one cell, repairing any wide character it cuts in half.
     private mutating func setCell(_ x: Int, _ y: Int, _ cell: Cell) {
         guard let i = index(x, y) else { return }
-        // Overwriting the right half of a wide character: its left half would dangle.
-        if cells[i].isContinuation, x > area.x, let left = index(x - 1, y) {
-            cells[left].symbol = " "
-        }
-        // Overwriting a wide character's left half: its continuation would dangle.
-        if !cells[i].isContinuation, (cells[i].symbol.first.map { TextWidth.width(of: $0) } ?? 1) == 2,
-            x + 1 < area.right, let right = index(x + 1, y), cells[right].isContinuation
-        {
-            cells[right].symbol = " "
+        // One ASCII byte is one column and no half of anything: the common
+        // case skips the repairs below (a full frame sets every cell several times).
+        if cells[i].symbol.utf8.count != 1 {
+            if cells[i].isContinuation {
+                // Overwriting the right half of a wide character: its left half would dangle.
+                if x > area.x, let left = index(x - 1, y) { cells[left].symbol = " " }
+            } else if (cells[i].symbol.first.map { TextWidth.width(of: $0) } ?? 1) == 2,
+                x + 1 < area.right, let right = index(x + 1, y), cells[right].isContinuation
+            {
+                // Overwriting a wide character's left half: its continuation would dangle.
+                cells[right].symbol = " "
+            }
         }
         cells[i] = cell
     }
