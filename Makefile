@@ -34,7 +34,7 @@ release: deps
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests
+REALTIME_TESTS := EngineLoopbackTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
@@ -46,19 +46,12 @@ bench: release
 	.build/release/confab bench media
 	.build/release/confab bench signaling
 	.build/release/confab bench sfu
+	.build/release/confab bench tui
 
-# Until the terminal front lands: a loopback call on this machine. One sender
-# talks a speech-like signal, one receiver writes what it hears to demo-out.wav.
+# A meeting on this machine: a loopback server, three bots, and you as host
+# in the terminal front (q leaves). Options: make demo DEMO_ARGS="--theme light".
 demo: build
-	@key=$$(od -An -N30 -tx1 /dev/urandom | tr -d ' \n'); \
-	port=$$((20000 + RANDOM % 20000)); \
-	echo "make demo: a 6-second SRTP/Opus call over loopback on port $$port"; \
-	.build/debug/confab rtp receive --port $$port --bind 127.0.0.1 --key $$key --ssrc 0xC0FFEE \
-		--output demo-out.wav --duration 6 & \
-	sleep 0.5; \
-	.build/debug/confab rtp send --to 127.0.0.1:$$port --key $$key --ssrc 0xC0FFEE --input speech --duration 5; \
-	wait; \
-	echo "make demo: what the receiver heard is in demo-out.wav"
+	.build/debug/confab demo $(DEMO_ARGS)
 
 clean:
 	rm -rf .build

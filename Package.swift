@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ConfabRooms", targets: ["ConfabRooms"]),
         .library(name: "ConfabServer", targets: ["ConfabServer"]),
         .library(name: "ConfabClient", targets: ["ConfabClient"]),
+        .library(name: "ConfabTUI", targets: ["ConfabTUI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +53,7 @@ let package = Package(
         .target(name: "Opus", dependencies: ["COpus"]),
         .target(name: "SRTP", dependencies: ["CSRTP"]),
         .target(name: "ALSA", dependencies: ["CALSA"]),
+        .target(name: "Curses", dependencies: ["CNcursesW"]),
 
         // Packet formats only: no I/O, no C. swift-crypto for STUN's
         // MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
@@ -101,11 +103,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The terminal front: cell buffer, layout, widgets, themes, screens, input.
+        .target(name: "ConfabTUI", dependencies: [
+            "ConfabClient", "ConfabProtocol", "Curses",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+
         .executableTarget(
             name: "confab",
             dependencies: [
                 "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims", "CReferenceRelay",
-                "ConfabServer", "ConfabClient", "ConfabProtocol",
+                "ConfabServer", "ConfabClient", "ConfabProtocol", "ConfabTUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
@@ -126,6 +134,9 @@ let package = Package(
         ]),
         .testTarget(name: "ConfabClientTests", dependencies: [
             "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport",
+        ]),
+        .testTarget(name: "ConfabTUITests", dependencies: [
+            "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]

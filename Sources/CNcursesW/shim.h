@@ -7,6 +7,7 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <wchar.h>
 #include <ncursesw/curses.h>
 
 // Swift 6 rejects C global variables and macros like these; expose them as functions.
@@ -20,5 +21,12 @@ static inline attr_t confab_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t confab_a_dim(void) { return A_DIM; }
 static inline attr_t confab_a_normal(void) { return A_NORMAL; }
 static inline int confab_color_pair(int n) { return COLOR_PAIR(n); }
+// Glibc's module hides wcwidth (it needs _XOPEN_SOURCE); the shim defines that.
+static inline int confab_wcwidth(wchar_t c) { return wcwidth(c); }
+static inline attr_t confab_a_italic(void) { return A_ITALIC; }
+static inline int confab_colors(void) { return COLORS; }
+static inline int confab_color_pairs(void) { return COLOR_PAIRS; }
+// Sets attributes and an extended colour pair (pairs above 32767 travel in opts).
+static inline int confab_attr_set(WINDOW *w, attr_t attrs, int pair) { return wattr_set(w, attrs, 0, &pair); }
 
 #endif

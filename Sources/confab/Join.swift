@@ -1,7 +1,8 @@
-// `confab join wss://HOST:PORT/ROOM --token T [--fingerprint SHA256:…] --headless --events`:
-// a headless participant for bots and scripts. Events go to stdout as JSON
-// lines, commands come from stdin as JSON lines (docs/BOTS.md); end of input
-// leaves the room. The interactive terminal front arrives with issue 5.
+// `confab join wss://HOST:PORT/ROOM --token T [--fingerprint SHA256:…]`: the
+// interactive terminal front (ConfabTUI), or with `--headless --events` a
+// headless participant for bots and scripts. Headless, events go to stdout as
+// JSON lines, commands come from stdin as JSON lines (docs/BOTS.md); end of
+// input leaves the room.
 import ArgumentParser
 import ConfabClient
 import ConfabProtocol
@@ -11,7 +12,7 @@ import Synchronization
 
 struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Join a room. For now headless only: JSON lines in and out (see docs/BOTS.md).")
+        abstract: "Join a room in the terminal front, or headless with JSON lines in and out (see docs/BOTS.md).")
 
     @Argument(help: "The room: wss://HOST:PORT/ROOM.")
     var url: String
@@ -34,10 +35,9 @@ struct Join: AsyncParsableCommand {
     @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
     var events = false
 
+    @OptionGroup var front: FrontOptions
+
     func validate() throws {
-        guard headless else {
-            throw ValidationError("the terminal front arrives with issue 5; use --headless --events for now")
-        }
         if let fingerprint, CertificateFingerprint(fingerprint) == nil {
             throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
         }
@@ -48,6 +48,8 @@ struct Join: AsyncParsableCommand {
 
     func run() async throws {
         let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        // Log lines never go over the terminal front.
+        if !headless { FrontOptions.silenceLogs() }
         var logger = Logger(label: "confab.join")
         logger.logLevel = .warning
         let session: ConfabSession
@@ -59,6 +61,10 @@ struct Join: AsyncParsableCommand {
             throw CommandFailure(error.message)
         }
 
+        guard headless else {
+            try await front.run(session: session)
+            return
+        }
         let output = StandardOutput()
         let printsEvents = events
         let client = HeadlessClient(session: session) { line in
@@ -100,7 +106,7 @@ private final class StandardOutput: Sendable {
 }
 
 /// Stdin as an AsyncStream of lines, read on a thread of its own (reading blocks).
-private enum StandardInputLines {
+enum StandardInputLines {
     static func stream() -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
         let reader = Thread {

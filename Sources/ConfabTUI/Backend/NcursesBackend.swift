@@ -1,0 +1,92 @@
+// The real terminal, through ncursesw. Runs of changed cells become
+// wattr_set + mvwaddnwstr calls; curses itself then sends the terminal the
+// shortest sequence it knows. Theme slots become colour pairs here, degraded
+// to the terminal's depth, so no widget ever sees a colour number.
+//
+//   [CellRun] ─▶ split by style ─▶ (slot, slot) ─▶ Theme ─▶ ColorDepth.resolve ─▶ alloc_pair ─▶ curses
+import Curses
+import Glibc
+
+public final class NcursesBackend: TerminalBackend {
+    private let screen: Curses.Screen
+    public let theme: Theme
+    public let depth: ColorDepth
+    private var pairs: [UInt16: Int32] = [:]
+    private let ansiCount: Int
+
+    /// Enters curses mode. `noColor` is the NO_COLOR convention.
+    public init(theme: Theme, noColor: Bool) throws {
+        screen = try Curses.Screen()
+        self.theme = theme
+        let colors = screen.hasColors ? screen.colorCount : 0
+        let monoTheme = Slot.allCases.allSatisfy { theme[$0] == .terminalDefault }
+        depth = monoTheme ? .none : ColorDepth.detect(colors: colors, noColor: noColor)
+        ansiCount = colors >= 16 ? 16 : 8
+    }
+
+    /// Gives the terminal back: leaves curses mode, shows the cursor.
+    public func end() {
+        screen.end()
+    }
+
+    public var size: Size {
+        let size = screen.size
+        return Size(columns: size.columns, rows: size.rows)
+    }
+
+    public func draw(_ runs: [CellRun]) {
+        for run in runs {
+            var x = run.x
+            var start = 0
+            // One curses call per stretch of equal style.
+            while start < run.cells.count {
+                let style = run.cells[start].style
+                var end = start
+                var text: [wchar_t] = []
+                var columns = 0
+                while end < run.cells.count, run.cells[end].style == style {
+                    let symbol = run.cells[end].symbol
+                    for scalar in symbol.unicodeScalars { text.append(wchar_t(bitPattern: scalar.value)) }
+                    columns += max(1, symbol.first.map { TextWidth.width(of: $0) } ?? 1)
+                    end += 1
+                }
+                screen.write(row: run.y, column: x, text: text, attributes: attributes(style), pair: pair(style))
+                x += columns
+                start = end
+            }
+        }
+    }
+
+    public func setCursor(_ position: CursorPosition?) {
+        screen.cursor(row: position?.y, column: position?.x ?? 0)
+    }
+
+    public func flush() { screen.refresh() }
+    public func bell() { screen.bell() }
+    public func invalidate() { screen.clearAll() }
+
+    /// The next key waiting, if any (never blocks).
+    public func readKey() -> Curses.Key? { screen.readKey() }
+
+    private func attributes(_ style: Style) -> Curses.Attributes {
+        let wanted = theme.attributes(for: style, depth: depth)
+        var result: Curses.Attributes = []
+        if wanted.contains(.bold) { result.insert(.bold) }
+        if wanted.contains(.dim) { result.insert(.dim) }
+        if wanted.contains(.reverse) { result.insert(.reverse) }
+        if wanted.contains(.underline) { result.insert(.underline) }
+        if wanted.contains(.italic) { result.insert(.italic) }
+        return result
+    }
+
+    private func pair(_ style: Style) -> Int32 {
+        guard depth != .none else { return 0 }
+        let key = UInt16(style.foreground.rawValue) << 8 | UInt16(style.background.rawValue)
+        if let pair = pairs[key] { return pair }
+        let foreground = depth.resolve(theme[style.foreground], ansiCount: ansiCount)
+        let background = depth.resolve(theme[style.background], ansiCount: ansiCount)
+        let pair = screen.pair(foreground: foreground, background: background)
+        pairs[key] = pair
+        return pair
+    }
+}

@@ -1,0 +1,211 @@
+// The screen in memory (ratatui's Buffer): a grid of cells that widgets draw
+// into; the backend later receives only the cells that differ from the last
+// frame.
+//
+//   widgets ─▶ Buffer (this frame) ─┐
+//                                   ├─ diff ─▶ [CellRun] ─▶ backend (nothing when nothing changed)
+//              Buffer (last frame) ─┘
+//
+// A two-column character occupies its cell and marks the next one as its
+// continuation (symbol ""), so every row always adds up to its width.
+
+/// One terminal cell: a grapheme cluster and how it looks.
+public struct Cell: Hashable, Sendable {
+    /// The grapheme cluster drawn here; "" for the right half of a wide character.
+    public var symbol: String
+    public var style: Style
+
+    public init(_ symbol: String = " ", style: Style = .plain) {
+        self.symbol = symbol
+        self.style = style
+    }
+
+    public static let blank = Cell()
+
+    /// Whether this cell is the right half of a two-column character.
+    public var isContinuation: Bool { symbol.isEmpty }
+}
+
+/// A rectangle of cells.
+public struct Buffer: Hashable, Sendable {
+    public private(set) var area: Rect
+    public private(set) var cells: [Cell]
+
+    public init(area: Rect, filling cell: Cell = .blank) {
+        self.area = area
+        cells = Array(repeating: cell, count: area.area)
+    }
+
+    public init(size: Size) {
+        self.init(area: Rect(size: size))
+    }
+
+    private func index(_ x: Int, _ y: Int) -> Int? {
+        guard area.contains(x: x, y: y) else { return nil }
+        return (y - area.y) * area.width + (x - area.x)
+    }
+
+    public subscript(x: Int, y: Int) -> Cell {
+        get { index(x, y).map { cells[$0] } ?? .blank }
+    }
+
+    /// Fills a rectangle (clipped to the buffer) with one cell.
+    public mutating func fill(_ rect: Rect, with cell: Cell = .blank) {
+        let clipped = rect.intersection(area)
+        guard !clipped.isEmpty else { return }
+        for y in clipped.y..<clipped.bottom {
+            for x in clipped.x..<clipped.right { setCell(x, y, cell) }
+        }
+    }
+
+    /// Fills with spaces in `style`.
+    public mutating func fill(_ rect: Rect, style: Style) {
+        fill(rect, with: Cell(" ", style: style))
+    }
+
+    /// Changes the style of cells already drawn (keeps their symbols).
+    public mutating func restyle(_ rect: Rect, _ change: (inout Style) -> Void) {
+        let clipped = rect.intersection(area)
+        guard !clipped.isEmpty else { return }
+        for y in clipped.y..<clipped.bottom {
+            for x in clipped.x..<clipped.right {
+                if let i = index(x, y) { change(&cells[i].style) }
+            }
+        }
+    }
+
+    /// Sets one cell, repairing any wide character it cuts in half.
+    private mutating func setCell(_ x: Int, _ y: Int, _ cell: Cell) {
+        guard let i = index(x, y) else { return }
+        // One ASCII byte is one column and no half of anything: the common
+        // case skips the repairs below (a full frame sets every cell several times).
+        if cells[i].symbol.utf8.count != 1 {
+            if cells[i].isContinuation {
+                // Overwriting the right half of a wide character: its left half would dangle.
+                if x > area.x, let left = index(x - 1, y) { cells[left].symbol = " " }
+            } else if (cells[i].symbol.first.map { TextWidth.width(of: $0) } ?? 1) == 2,
+                x + 1 < area.right, let right = index(x + 1, y), cells[right].isContinuation
+            {
+                // Overwriting a wide character's left half: its continuation would dangle.
+                cells[right].symbol = " "
+            }
+        }
+        cells[i] = cell
+    }
+
+    /// Draws `text` on one row from `x`, clipped to `limit` columns (and to
+    /// the buffer). Controls are shown escaped (^X); a wide character that
+    /// would stick out of the limit becomes a space. Returns the columns used.
+    @discardableResult
+    public mutating func put(_ text: some StringProtocol, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
+        let end = min(area.right, x + (limit ?? Int.max / 2))
+        var column = x
+        for character in text {
+            guard column < end else { break }
+            if let escaped = TextWidth.escapedControl(character) {
+                for part in escaped {
+                    guard column < end else { break }
+                    setCell(column, y, Cell(String(part), style: style))
+                    column += 1
+                }
+                continue
+            }
+            let width = TextWidth.width(of: character)
+            if width == 0 {
+                // A lone zero-width cluster (combining mark with no base):
+                // attach it to nothing rather than let it draw on a border.
+                continue
+            }
+            if width == 2 {
+                if column + 1 >= end {
+                    setCell(column, y, Cell(" ", style: style))
+                    column += 1
+                    continue
+                }
+                setCell(column, y, Cell(String(character), style: style))
+                setCell(column + 1, y, Cell("", style: style))
+                column += 2
+            } else {
+                setCell(column, y, Cell(String(character), style: style))
+                column += 1
+            }
+        }
+        return column - x
+    }
+
+    /// Draws `text` in `rect`'s first row, padded with spaces to the full width.
+    public mutating func putLine(_ text: some StringProtocol, in rect: Rect, style: Style) {
+        guard !rect.isEmpty else { return }
+        let used = put(text, x: rect.x, y: rect.y, style: style, limit: rect.width)
+        if used < rect.width {
+            fill(Rect(x: rect.x + used, y: rect.y, width: rect.width - used, height: 1), style: style)
+        }
+    }
+
+    /// The buffer as text, one string per row (continuations left out), for snapshots.
+    public var lines: [String] {
+        (0..<area.height).map { row in
+            var line = ""
+            for column in 0..<area.width {
+                let cell = cells[row * area.width + column]
+                line += cell.symbol
+            }
+            return line
+        }
+    }
+
+    /// The rows as one string with trailing spaces trimmed, for readable snapshots.
+    public var text: String {
+        lines.map { line in
+            var trimmed = Substring(line)
+            while trimmed.last == " " { trimmed = trimmed.dropLast() }
+            return String(trimmed)
+        }.joined(separator: "\n")
+    }
+
+    /// Resizes, keeping nothing.
+    public mutating func resize(to size: Size) {
+        area = Rect(size: size)
+        cells = Array(repeating: .blank, count: area.area)
+    }
+}
+
+/// A run of changed cells on one row, for the backend to write in one go.
+public struct CellRun: Hashable, Sendable {
+    public var x: Int
+    public var y: Int
+    /// The cells from `x` on, continuations left out (a wide cell covers two columns).
+    public var cells: [Cell]
+}
+
+extension Buffer {
+    /// The cells of `self` that differ from `previous`, as runs along rows.
+    /// Empty when nothing changed; everything when the sizes differ.
+    public func changes(since previous: Buffer?) -> [CellRun] {
+        let full = previous == nil || previous?.area != area
+        var runs: [CellRun] = []
+        for row in 0..<area.height {
+            var run: CellRun?
+            for column in 0..<area.width {
+                let i = row * area.width + column
+                let cell = cells[i]
+                // A continuation is drawn by its left half.
+                if cell.isContinuation { continue }
+                var changed = full || previous?.cells[i] != cell
+                // A wide character is one unit: either half changing rewrites it.
+                if !changed, column + 1 < area.width, cells[i + 1].isContinuation, previous?.cells[i + 1] != cells[i + 1] {
+                    changed = true
+                }
+                if changed {
+                    if run == nil { run = CellRun(x: area.x + column, y: area.y + row, cells: []) }
+                    run?.cells.append(cell)
+                } else if let finished = run {
+                    runs.append(finished)
+                    run = nil
+                }
+            }
+            if let finished = run { runs.append(finished) }
+        }
+        return runs
+    }
+}

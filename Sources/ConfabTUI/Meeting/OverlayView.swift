@@ -1,0 +1,97 @@
+// Dialogs drawn over the meeting: help, confirmations, prompts put to us,
+// the action menu, and the end of the session. Each names its keys.
+import ConfabClient
+import ConfabProtocol
+
+public struct OverlayView: Widget {
+    public var overlay: Overlay
+    public var model: MeetingModel
+    public var state: RoomState
+
+    public func render(in area: Rect, into buffer: inout Buffer) {
+        switch overlay {
+        case .help:
+            renderHelp(in: area, into: &buffer)
+        case .confirmLeave:
+            dialog("Leave the meeting?", ["y  leave", "n  stay"], in: area, into: &buffer)
+        case .confirmEndRoom:
+            dialog("End the room for everyone?", ["y  end it", "n  cancel"], in: area, into: &buffer, slot: .error)
+        case .prompt(let prompt):
+            let who = model.name(prompt.by, in: state)
+            switch prompt.question {
+            case .roleChange(let role):
+                dialog("\(who) asks you to become \(role).", ["a  accept", "d  decline"], in: area, into: &buffer, slot: .warning)
+            case .unmute:
+                dialog("\(who) asks you to unmute.", ["a  unmute", "d  stay muted"], in: area, into: &buffer, slot: .warning)
+            }
+        case .ended(let text):
+            dialog(text, ["Enter  close"], in: area, into: &buffer, slot: .error)
+        case .actions(let menu):
+            renderMenu(menu, in: area, into: &buffer)
+        }
+    }
+
+    func dialog(_ text: String, _ choices: [String], in area: Rect, into buffer: inout Buffer, slot: Slot = .accent) {
+        let width = min(area.width - 4, max(36, TextWidth.width(of: text) + 6))
+        let lines = TextWidth.wrap(text, columns: width - 4)
+        let height = lines.count + 4
+        let box = area.centered(width: width, height: height)
+        let block = Block(
+            title: "Confab", titleStyle: Style(slot, on: .surface, [.bold]), borderStyle: Style(slot, on: .surface, [.bold]),
+            fillStyle: Style(.text, on: .surface), heavy: true)
+        block.render(in: box, into: &buffer)
+        let inner = block.inner(box).inset(horizontal: 1, vertical: 0)
+        for (index, line) in lines.enumerated() {
+            buffer.put(line, x: inner.x, y: inner.y + index, style: Style(.text, on: .surface, [.bold]), limit: inner.width)
+        }
+        var x = inner.x
+        for choice in choices {
+            x += buffer.put("[" + choice + "]", x: x, y: inner.bottom - 1, style: Style(.accent, on: .surface), limit: inner.right - x)
+            x += 2
+        }
+    }
+
+    func renderMenu(_ menu: ActionMenu, in area: Rect, into buffer: inout Buffer) {
+        let title = model.name(menu.peer, in: state)
+        let width = min(area.width - 4, max(30, TextWidth.width(of: title) + 8))
+        let box = area.centered(width: width, height: menu.items.count + 3)
+        let block = Block(
+            title: TextWidth.truncate(title, to: width - 6), titleStyle: Style(.accent, on: .surface, [.bold]),
+            borderStyle: Style(.accent, on: .surface), fillStyle: Style(.text, on: .surface), footer: "Enter · Esc", heavy: true)
+        block.render(in: box, into: &buffer)
+        let inner = block.inner(box)
+        for (index, item) in menu.items.enumerated() where index < inner.height {
+            let style = index == menu.selected ? Style(.accent, on: .surface, [.reverse, .bold]) : Style(.text, on: .surface)
+            buffer.putLine(" " + item.label, in: inner.row(index), style: style)
+        }
+    }
+
+    func renderHelp(in area: Rect, into buffer: inout Buffer) {
+        var rows: [(String, String)] = []
+        for action in KeyAction.allCases {
+            let keys = model.keyMap.keys(for: action).joined(separator: " ")
+            if !keys.isEmpty { rows.append((keys, action.summary)) }
+        }
+        rows += [
+            ("Tab", "focus: tiles → chat → input (in input: complete)"), ("arrows", "select a participant / scroll"),
+            ("Enter", "actions for the selected participant"), ("PgUp PgDn", "scroll the chat"),
+            ("Esc", "back to the tiles / close"),
+        ]
+        rows += MeetingModel.slashCommands.map { ($0.usage, $0.summary) }
+        let keyWidth = rows.map { TextWidth.width(of: $0.0) }.max() ?? 10
+        let width = min(area.width - 2, keyWidth + 54)
+        let height = min(area.height, rows.count + 3)
+        let box = area.centered(width: width, height: height)
+        let ptt = model.pushToTalk == .hold ? "hold Space to talk" : "Space toggles talking (no key releases here)"
+        let block = Block(
+            title: "Keys · \(ptt)", titleStyle: Style(.accent, on: .surface, [.bold]), borderStyle: Style(.accent, on: .surface),
+            fillStyle: Style(.text, on: .surface), footer: "Esc or ? to close", heavy: true)
+        block.render(in: box, into: &buffer)
+        let inner = block.inner(box).inset(horizontal: 1, vertical: 0)
+        for (index, row) in rows.enumerated() where index < inner.height {
+            let y = inner.y + index
+            buffer.put(row.0, x: inner.x, y: y, style: Style(.accent, on: .surface, [.bold]), limit: keyWidth)
+            buffer.put(row.1, x: inner.x + keyWidth + 2, y: y, style: Style(.text, on: .surface), limit: inner.width - keyWidth - 2)
+        }
+    }
+}

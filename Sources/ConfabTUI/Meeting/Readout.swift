@@ -1,0 +1,107 @@
+// The figures the screen shows that the media engine (issue 4) fills in:
+// per-peer levels, connection quality, round-trip time, the safety code.
+// Read here, in one place, so when RoomState grows those fields only this
+// file changes; until then each reads what RoomState has, or nothing.
+import ConfabClient
+import ConfabProtocol
+
+/// How good a peer's connection looks.
+public enum ConnectionQuality: Int, Hashable, Sendable, Comparable {
+    case poor = 1, fair = 2, good = 3
+
+    public static func < (lhs: ConnectionQuality, rhs: ConnectionQuality) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var label: String {
+        switch self {
+        case .good: "good"
+        case .fair: "fair"
+        case .poor: "poor"
+        }
+    }
+
+    /// Signal-strength bars.
+    public var bars: String {
+        switch self {
+        case .good: "▂▄▆"
+        case .fair: "▂▄ "
+        case .poor: "▂  "
+        }
+    }
+}
+
+extension RoomState {
+    /// A peer's audio level 0 … 100: the locally decoded level when the media
+    /// engine reports one, else the server's speaker level, else 0.
+    public func displayLevel(of peer: PeerID) -> Int {
+        if let level = media[peer]?.level, level > 0 { return min(level, 100) }
+        return speakers.first { $0.peer == peer }?.level ?? 0
+    }
+
+    /// Whether a peer counts as speaking now.
+    public func isSpeaking(_ peer: PeerID) -> Bool {
+        displayLevel(of: peer) >= 8
+    }
+
+    /// A peer's connection quality from loss and jitter; nil with no figures.
+    public func quality(of peer: PeerID) -> ConnectionQuality? {
+        if let info = self.peer(peer), info.tracks.contains(where: { $0.degraded != nil }) { return .poor }
+        guard let media = media[peer] else { return nil }
+        if media.packetsLost > 50 || media.jitterMs > 60 { return .poor }
+        if media.packetsLost > 5 || media.jitterMs > 30 { return .fair }
+        return .good
+    }
+
+    /// Our own microphone level (from the media engine, when it reports it).
+    public var yourLevel: Int {
+        guard let you else { return 0 }
+        return displayLevel(of: you.id)
+    }
+
+    /// The round-trip time to the server, when known. RoomState has no
+    /// live figure yet (issue 4 adds one); the join round trip is not it.
+    public var roundTripMs: Int? { nil }
+
+    /// The end-to-end safety code in short form, when the media layer has one (issue 4).
+    public var safetyCode: String? { nil }
+
+    /// Who is loudest now: (peer, level), loudest first.
+    public var loudest: [(PeerID, Int)] {
+        var all = peers.keys.map { ($0, displayLevel(of: $0)) }
+        if let you { all.append((you.id, displayLevel(of: you.id))) }
+        return all.filter { $0.1 >= 8 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+    }
+}
+
+extension PeerInfo {
+    /// The microphone track, if the peer's role has one.
+    public var microphone: TrackInfo? { tracks.first { $0.source == .microphone } }
+
+    /// The name ready for a terminal: sanitised again here (a client never
+    /// trusts the server with its terminal), never empty.
+    public var displayName: String {
+        let cleaned = TextSanitizer.clean(name, lineBreaks: .singleLine)
+        return cleaned.isEmpty ? id.rawValue : cleaned
+    }
+}
+
+/// A microphone's state as the tile shows it.
+public enum MicState: Hashable, Sendable {
+    case none
+    case on
+    case mutedBySelf
+    case mutedByHost(PeerID)
+
+    public init(_ peer: PeerInfo) {
+        guard let mic = peer.microphone else {
+            self = .none
+            return
+        }
+        if !mic.muted {
+            self = .on
+        } else if let by = mic.mutedBy, by != peer.id {
+            self = .mutedByHost(by)
+        } else {
+            self = .mutedBySelf
+        }
+    }
+}

@@ -1,0 +1,204 @@
+// The input line's commands (irssi/weechat style) and Tab completion.
+//
+//   "/msg bob hi" ─▶ resolve "bob" (id, name, unique prefix) ─▶ .send("hi", .peers([bob]))
+//   "hello"       ─▶ .send("hello", .broadcast)
+import ConfabClient
+import ConfabProtocol
+
+extension MeetingModel {
+    public static let slashCommands: [(name: String, usage: String, summary: String)] = [
+        ("/msg", "/msg NAME text", "a direct message"),
+        ("/to", "/to ROLE text", "a message to everyone with a role"),
+        ("/me", "/me text", "an action (* you text)"),
+        ("/mute", "/mute NAME", "mute someone (host)"),
+        ("/role", "/role NAME ROLE", "ask someone to take a role"),
+        ("/kick", "/kick NAME [reason]", "remove someone (host)"),
+        ("/hand", "/hand", "raise or lower your hand"),
+        ("/mic", "/mic", "mute or unmute yourself"),
+        ("/who", "/who", "list who is here"),
+        ("/help", "/help", "every key and command"),
+        ("/quit", "/quit", "leave at once"),
+    ]
+
+    /// Runs a submitted input line.
+    mutating func runLine(_ line: String, state: RoomState) -> [MeetingCommand] {
+        guard line.hasPrefix("/"), !line.hasPrefix("//") else {
+            // "//text" sends "/text" literally.
+            let text = line.hasPrefix("//") ? String(line.dropFirst()) : line
+            return sendChecked(text, .broadcast, state: state)
+        }
+        var words = Self.split(line)
+        let command = words.isEmpty ? "" : words.removeFirst().lowercased()
+        func rest(after count: Int) -> String {
+            // The text after `count` arguments, as typed (spacing kept).
+            var remainder = Substring(line)
+            for _ in 0...count {
+                remainder = remainder.drop { $0 == " " }
+                if remainder.first == "\"", let close = remainder.dropFirst().firstIndex(of: "\"") {
+                    remainder = remainder[remainder.index(after: close)...]
+                } else {
+                    remainder = remainder.drop { $0 != " " }
+                }
+            }
+            return String(remainder.drop { $0 == " " })
+        }
+        switch command {
+        case "/msg", "/dm":
+            guard words.count >= 2, let peer = resolve(words[0], state: state) else {
+                return usage("/msg NAME text", words.first, state: state)
+            }
+            return sendChecked(rest(after: 1), .peers([peer]), state: state)
+        case "/to":
+            guard words.count >= 2, let role = RoleName(rawValue: words[0].lowercased()),
+                state.room?.role(named: role) != nil
+            else {
+                let roles = state.room?.roles.map(\.name.rawValue).joined(separator: ", ") ?? ""
+                setNotice("usage: /to ROLE text (roles: \(roles))", error: true)
+                return []
+            }
+            return sendChecked(rest(after: 1), .roles([role]), state: state)
+        case "/me":
+            guard !words.isEmpty else { return usage("/me text", nil, state: state) }
+            return sendChecked("/me " + rest(after: 0), .broadcast, state: state)
+        case "/mute":
+            guard words.count == 1, let peer = resolve(words[0], state: state) else {
+                return usage("/mute NAME", words.first, state: state)
+            }
+            if peer == state.you?.id { return [.setMuted(true)] }
+            return [.mute(peer)]
+        case "/role":
+            guard words.count == 2, let peer = resolve(words[0], state: state) else {
+                return usage("/role NAME ROLE", words.first, state: state)
+            }
+            guard let role = RoleName(rawValue: words[1].lowercased()), state.room?.role(named: role) != nil else {
+                setNotice("no role \"\(words[1])\"", error: true)
+                return []
+            }
+            return [.changeRole(peer, role)]
+        case "/kick", "/remove":
+            guard !words.isEmpty, let peer = resolve(words[0], state: state) else {
+                return usage("/kick NAME [reason]", words.first, state: state)
+            }
+            let reason = rest(after: 1)
+            return [.remove(peer, reason: reason.isEmpty ? nil : reason)]
+        case "/hand":
+            guard let you = state.you else { return [] }
+            return [.setHand(raised: !you.isHandRaised)]
+        case "/mic":
+            return [.setMuted(!state.isMuted)]
+        case "/who":
+            let list = tilePeers(state).map { "\($0.displayName) (\($0.role))" }.joined(separator: ", ")
+            addSystemLine("here: \(list)")
+            return []
+        case "/help":
+            overlay = .help
+            return []
+        case "/quit", "/leave":
+            return [.leave]
+        default:
+            setNotice("unknown command \(command) (try /help)", error: true)
+            return []
+        }
+    }
+
+    private mutating func usage(_ text: String, _ name: String?, state: RoomState) -> [MeetingCommand] {
+        if let name, resolve(name, state: state) == nil {
+            setNotice("nobody called \"\(TextSanitizer.clean(name, lineBreaks: .singleLine))\" here", error: true)
+        } else {
+            setNotice("usage: \(text)", error: true)
+        }
+        return []
+    }
+
+    private mutating func sendChecked(_ text: String, _ target: ChatTarget, state: RoomState) -> [MeetingCommand] {
+        do {
+            let clean = try TextSanitizer.sanitize(text, policy: .chat)
+            return [.send(clean, target)]
+        } catch {
+            setNotice(error == .empty ? "nothing to send" : "message too long", error: true)
+            return []
+        }
+    }
+
+    /// Splits a command line into words; "double quotes" keep spaces in a name.
+    static func split(_ line: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var quoted = false
+        var hasWord = false
+        for character in line {
+            if character == "\"" {
+                quoted.toggle()
+                hasWord = true
+            } else if character == " ", !quoted {
+                if hasWord { words.append(current) }
+                current = ""
+                hasWord = false
+            } else {
+                current.append(character)
+                hasWord = true
+            }
+        }
+        if hasWord { words.append(current) }
+        return words
+    }
+
+    /// A peer by id, display name, or unique prefix of either (any case).
+    public func resolve(_ text: String, state: RoomState) -> PeerID? {
+        let peers = tilePeers(state)
+        let wanted = text.lowercased().replacingOccurrences(of: "_", with: " ")
+        if let exact = peers.first(where: { $0.id.rawValue.lowercased() == text.lowercased() }) { return exact.id }
+        if let exact = peers.first(where: { $0.displayName.lowercased() == wanted || $0.displayName.lowercased() == text.lowercased() }) {
+            return exact.id
+        }
+        let matches = peers.filter {
+            $0.id.rawValue.lowercased().hasPrefix(text.lowercased()) || $0.displayName.lowercased().hasPrefix(wanted)
+        }
+        return matches.count == 1 ? matches[0].id : nil
+    }
+
+    /// What Tab inserts for a peer: the display name when it is one word, else the id.
+    func completionName(_ peer: PeerID, state: RoomState) -> String {
+        guard let info = state.peer(peer) else { return peer.rawValue }
+        let name = info.displayName
+        return name.contains(" ") || name.contains("\"") ? peer.rawValue : name
+    }
+
+    /// Tab: completes a command at the start of the line, else a name (or a
+    /// role after /to and as /role's second argument). Returns whether it completed.
+    mutating func complete(state: RoomState) -> Bool {
+        let (word, start) = editor.wordBeforeCursor
+        let before = String(editor.characters[..<start])
+        let lowered = word.lowercased()
+        var candidates: [String]
+        if start == 0, word.hasPrefix("/") {
+            candidates = Self.slashCommands.map(\.name).filter { $0.hasPrefix(lowered) }
+        } else if before.lowercased().hasPrefix("/to "), Self.split(before).count == 1 {
+            candidates = (state.room?.roles.map(\.name.rawValue) ?? []).filter { $0.hasPrefix(lowered) }
+        } else if before.lowercased().hasPrefix("/role "), Self.split(before).count == 2 {
+            candidates = (state.room?.roles.map(\.name.rawValue) ?? []).filter { $0.hasPrefix(lowered) }
+        } else {
+            guard !word.isEmpty else { return false }
+            // Matched on the display name or the id; inserted as completionName.
+            candidates = tilePeers(state).filter { peer in
+                peer.id != state.you?.id
+                    && (peer.displayName.lowercased().hasPrefix(lowered) || peer.id.rawValue.lowercased().hasPrefix(lowered))
+            }.map { completionName($0.id, state: state) }
+        }
+        candidates.sort()
+        guard !candidates.isEmpty else { return false }
+        if candidates.count == 1 {
+            let suffix = start == 0 && !word.hasPrefix("/") ? ": " : " "
+            editor.replace(from: start, with: candidates[0] + suffix)
+            return true
+        }
+        // Several: complete their common prefix and list them.
+        var common = candidates[0]
+        for candidate in candidates.dropFirst() {
+            while !candidate.lowercased().hasPrefix(common.lowercased()) { common.removeLast() }
+        }
+        if common.count > word.count { editor.replace(from: start, with: common) }
+        setNotice(candidates.joined(separator: "  "))
+        return true
+    }
+}

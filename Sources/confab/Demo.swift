@@ -1,0 +1,151 @@
+// `confab demo`: a whole meeting on this machine, in one process.
+//
+//   temp data dir ─▶ ConfabServer on 127.0.0.1:<free port> (self-signed, pinned by everyone)
+//                 ─▶ three bots: headless ConfabSessions that chat, mute and unmute,
+//                    raise hands, answer direct messages; the host bot now and then
+//                    asks you to unmute or offers you a role
+//                 ─▶ you, as host, in the terminal front
+//
+// Audio bots arrive with the media engine (issue 4): until then nobody sends
+// sound, so the level bars stay at zero; they draw whatever RoomState reports.
+import ArgumentParser
+import ConfabClient
+import ConfabProtocol
+import ConfabServer
+import ConfabTUI
+import Foundation
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A meeting with three bots on this machine: a loopback server, bots, and you as host.")
+
+    @OptionGroup var front: FrontOptions
+
+    @Option(help: "Your display name.")
+    var name = "You"
+
+    @Flag(name: .customLong("bot-prompts"), inversion: .prefixedNo,
+          help: "Whether the host bot now and then asks you to unmute or to take a role.")
+    var botPrompts = true
+
+    func run() async throws {
+        FrontOptions.silenceLogs()
+        let data = NSTemporaryDirectory() + "confab-demo-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server: ConfabServer
+        do {
+            server = try await ConfabServer(
+                configuration: ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: data))
+        } catch {
+            throw CommandFailure("cannot start the demo server: \(error)")
+        }
+        let serverTask = Task { try await server.run() }
+        defer { serverTask.cancel() }
+        guard let port = await server.waitUntilListening(timeout: .seconds(20)) else {
+            throw CommandFailure("the demo server did not start")
+        }
+        let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
+        let url = "wss://127.0.0.1:\(port)/demo"
+        let fingerprint = server.identity.fingerprint.description
+
+        func session(_ user: String, _ role: String, _ display: String) async throws -> ConfabSession {
+            let now = Int64(Date().timeIntervalSince1970)
+            let claims = TokenClaims(
+                room: RoomName(uncheckedRawValue: "demo"), peer: PeerID(uncheckedRawValue: user), name: display,
+                role: RoleName(uncheckedRawValue: role), issuedAt: now, expiresAt: now + 86_400)
+            let token = try await authority.sign(claims)
+            return try ConfabSession(url: url, token: token, fingerprint: fingerprint, knownServersPath: nil)
+        }
+
+        let you = try await session("you", "host", name)
+        let bots = [
+            try await session("ada", "host", "Ada (bot)"),
+            try await session("grace", "speaker", "Grace 霍普 (bot)"),
+            try await session("linus", "listener", "Linus (bot)"),
+        ]
+        // A bot that cannot join only makes the demo quieter.
+        for bot in bots { _ = try? await bot.join() }
+        let botTasks = bots.enumerated().map { index, bot in
+            Task { [botPrompts] in
+                await DemoBot(session: bot, index: index, you: PeerID(uncheckedRawValue: "you"), asks: botPrompts).run()
+            }
+        }
+        defer {
+            for task in botTasks { task.cancel() }
+        }
+        do {
+            try await front.run(session: you)
+        } catch {
+            for bot in bots { await bot.leave() }
+            throw error
+        }
+        for task in botTasks { task.cancel() }
+        for bot in bots { await bot.leave() }
+        serverTask.cancel()
+        _ = try? await serverTask.value
+    }
+}
+
+/// One scripted participant. Steps are spaced a few seconds apart so a
+/// person can follow them; each bot answers direct messages.
+struct DemoBot {
+    let session: ConfabSession
+    let index: Int
+    let you: PeerID
+    /// Whether the host bot puts questions to you.
+    let asks: Bool
+
+    static let lines = [
+        ["Welcome to the demo! I am the host bot.", "Try m to mute, h to raise your hand, ? for every key.",
+         "Tab moves between the tiles, the chat and the input line.", "You can /msg me; I answer."],
+        ["Hello from Grace 👋 — 你好!", "Names and chat may hold any script; widths come from wcwidth.",
+         "I will unmute and mute myself now and then.", "Escape sequences in chat are shown harmless: \u{1B}[31mnot red\u{1B}[0m"],
+        ["Linus here, listening.", "Listeners may chat but have no microphone.", "I raise my hand sometimes: ✋",
+         "PgUp and PgDn scroll this pane."],
+    ]
+
+    func run() async {
+        // Replies to direct messages, from the bot's own event stream.
+        let replies = Task {
+            for await event in session.events() {
+                guard case .chatMessage(let message) = event, message.from != session.state.you?.id,
+                    case .peers = message.target
+                else { continue }
+                let text = TextSanitizer.singleLineDisplay(message.text)
+                _ = try? await session.send("got your message: \(text.prefix(80))", toPeers: [message.from])
+            }
+        }
+        defer { replies.cancel() }
+        var step = 0
+        do {
+            try await Task.sleep(for: .milliseconds(800 + index * 700))
+            while !Task.isCancelled {
+                let lines = Self.lines[index]
+                if step < lines.count {
+                    _ = try? await session.broadcast(lines[step])
+                }
+                switch index {
+                case 0 where asks && step % 4 == 3:
+                    // The host bot asks you to unmute when you are muted, else offers a role.
+                    let state = session.state
+                    if let mic = state.peer(you)?.microphone, mic.muted {
+                        _ = try? await session.askToUnmute(peer: you)
+                    } else if state.peer(you) != nil {
+                        _ = try? await session.requestRoleChange(of: you, to: RoleName(uncheckedRawValue: "speaker"))
+                    }
+                case 1:
+                    try? await session.setMuted(step % 2 == 1)
+                case 2 where step % 3 == 2:
+                    let raised = session.state.you?.isHandRaised ?? false
+                    if raised { try? await session.lowerHand() } else { try? await session.raiseHand() }
+                default:
+                    break
+                }
+                step += 1
+                try await Task.sleep(for: .seconds(step < 4 ? 3 : 9 + index * 2))
+            }
+        } catch {
+            // Cancelled: the demo is over.
+        }
+    }
+}

@@ -1,0 +1,79 @@
+// The options and start-up shared by `confab join` (without --headless) and
+// `confab demo`: settings, theme, then the terminal front or, with
+// --screen-reader, plain lines.
+import ArgumentParser
+import ConfabClient
+import ConfabTUI
+import Foundation
+import Logging
+
+struct FrontOptions: ParsableArguments {
+    @Option(help: "The colour theme: a name (see `confab themes`) or a TOML file. Default: config.toml's, else default.")
+    var theme: String?
+
+    @Flag(name: .customLong("screen-reader"), help: "No animated bars: every change is written as a plain line.")
+    var screenReader = false
+
+    @Option(help: "The client settings file (default ~/.config/confab/config.toml).")
+    var config: String?
+
+    /// Log lines would draw over the screen: the front runs with logging off.
+    static func silenceLogs() {
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+    }
+
+    /// Settings and theme; problems are reported on stderr (before the screen
+    /// takes over) and the defaults used instead.
+    func settings() -> (ClientConfig, Theme) {
+        var settings = ClientConfig()
+        do {
+            settings = try ClientConfig.load(path: config ?? ClientConfig.defaultPath())
+        } catch {
+            FileHandleOutput.standardError("confab: \(error); using the default settings")
+        }
+        let (theme, problem) = ThemeLoader.loadOrDefault(self.theme ?? settings.theme)
+        if let problem {
+            FileHandleOutput.standardError("confab: theme \(problem); using the default theme")
+        }
+        return (settings, theme)
+    }
+
+    /// Joins and runs the front until the user leaves or the session ends.
+    func run(session: ConfabSession) async throws {
+        let (settings, theme) = self.settings()
+        do {
+            try await session.join()
+        } catch {
+            throw CommandFailure(error.message)
+        }
+        let reason: DisconnectReason?
+        if screenReader {
+            reason = await LineFront(session: session, config: settings) { FileHandleOutput.standardOutput($0) }
+                .run(lines: StandardInputLines.stream())
+        } else {
+            guard isatty(0) != 0, isatty(1) != 0 else {
+                await session.leave()
+                throw CommandFailure("the terminal front needs a terminal; use --headless or --screen-reader")
+            }
+            let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+            do {
+                reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor).run()
+            } catch {
+                await session.leave()
+                throw CommandFailure("cannot start the terminal front: \(error)")
+            }
+        }
+        switch reason {
+        case .none, .left, .roomEnded, .removed:
+            // Removal and the room ending were shown in the front; they are
+            // how meetings end, not failures of the program.
+            return
+        case .replaced:
+            throw CommandFailure("another connection joined with the same identity")
+        case .gaveUp:
+            throw CommandFailure("lost the connection and could not reconnect")
+        case .failed(let error):
+            throw CommandFailure(error.description)
+        }
+    }
+}

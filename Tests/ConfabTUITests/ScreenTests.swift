@@ -1,0 +1,186 @@
+import ConfabClient
+import ConfabProtocol
+import Foundation
+import Testing
+@testable import ConfabTUI
+
+/// Renders the meeting screen into memory.
+func screen(_ state: RoomState, size: Size, model: MeetingModel = MeetingModel(), theme: String = "default") -> (MemoryBackend, MeetingModel) {
+    let backend = MemoryBackend(size: size)
+    let renderer = Renderer(backend: backend)
+    var model = model
+    let view = MeetingView(timeZone: TimeZone(identifier: "UTC") ?? .current)
+    renderer.render { frame in view.render(&model, state: state, into: &frame) }
+    return (backend, model)
+}
+
+/// Every row adds up to the screen's width in columns: nothing wide or
+/// unmeasured pushed the layout out of line.
+func rowsAreAligned(_ buffer: Buffer) -> Bool {
+    buffer.lines.allSatisfy { TextWidth.width(of: $0) == buffer.area.width }
+}
+
+@Suite("meeting screen")
+struct ScreenTests {
+    static let sizes = [Size(columns: 80, rows: 24), Size(columns: 160, rows: 50)]
+
+    @Test("1, 6 and 40 participants at 80×24 and 160×50 stay aligned and show names, badges and the status",
+          arguments: [1, 6, 40], sizes)
+    func grid(count: Int, size: Size) {
+        let state = Fixtures.room(others: count - 1, chat: (1...30).map { Fixtures.message($0, from: $0 % 3, text: "message number \($0)") })
+        let (backend, model) = screen(state, size: size)
+        let text = backend.text
+        #expect(rowsAreAligned(backend.screen))
+        #expect(text.contains(size.columns >= 160 && count <= 6 ? "Me Myself (you)" : "(you)"))
+        #expect(text.contains(" host "))
+        #expect(text.contains("standup"))
+        #expect(text.contains("● connected"))
+        #expect(text.contains("message number 30"))
+        if count > model.tilesPerPage {
+            #expect(text.contains("page 1/"))
+        } else {
+            #expect(!text.contains("page 1/"))
+        }
+        if count >= 6 {
+            #expect(text.contains("Speaking"))
+            #expect(text.contains("⊘ muted by"))
+            #expect(text.contains("✋"))
+        }
+    }
+
+    @Test("every theme renders the same text (themes change colours, never layout)", arguments: BuiltInThemes.order)
+    func everyTheme(name: String) throws {
+        let theme = try ThemeLoader.load(name, userDirectory: "/nonexistent")
+        let state = Fixtures.room(others: 5)
+        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), theme: theme.name)
+        let (reference, _) = screen(state, size: Size(columns: 80, rows: 24))
+        #expect(backend.text == reference.text)
+        // And every slot a cell uses resolves in every depth.
+        for cell in backend.screen.cells {
+            for depth in [ColorDepth.none, .ansi, .palette256, .trueColor] {
+                _ = depth.resolve(theme[cell.style.foreground])
+                _ = theme.attributes(for: cell.style, depth: depth)
+            }
+        }
+    }
+
+    @Test("the 80×24 screen with six participants", .tags(.snapshot))
+    func snapshot() {
+        let chat = [
+            Fixtures.message(1, from: 0, text: "Good morning!"),
+            Fixtures.message(2, from: 3, text: "こんにちは、みなさん"),
+            Fixtures.message(3, from: 0, text: "only for hosts", target: .roles(["host"])),
+            Fixtures.message(4, from: 2, text: "psst", target: .peers([Fixtures.youID])),
+            Fixtures.message(5, from: 4, text: "/me waves"),
+            Fixtures.message(6, from: 5, text: "Hey Me Myself, look at this"),
+        ]
+        let state = Fixtures.room(others: 5, chat: chat)
+        let (small, _) = screen(state, size: Size(columns: 80, rows: 24))
+        let lines = small.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 24)
+        #expect(lines[0].hasPrefix(" Speaking  Ada"))
+        // The wide screen has room for whole chat lines.
+        let (backend, _) = screen(state, size: Size(columns: 160, rows: 50))
+        #expect(backend.text.contains("Ada → @host: only for hosts"))
+        #expect(backend.text.contains("Linus → you [dm]: psst"))
+        #expect(backend.text.contains("* Zoë waves"))
+        #expect(backend.text.contains("山田太郎: こんにちは、みなさん"))
+        #expect(lines[22].contains("Tab or i to write"))
+        #expect(lines[23].hasPrefix(" standup  Me Myself host │ ● connected │ mic on"))
+        // Mentions of our name are highlighted.
+        let mentionRow = backend.screen.lines.firstIndex { $0.contains("look at this") } ?? 0
+        let mentionCell = (0..<159).first { backend.screen[$0, mentionRow].symbol == "l" && backend.screen[$0 + 1, mentionRow].symbol == "o" } ?? 0
+        #expect(backend.screen[mentionCell, mentionRow].style.foreground == .warning)
+    }
+
+    @Test("below 80×24 the screen says it is too small", arguments: [Size(columns: 79, rows: 24), Size(columns: 80, rows: 23), Size(columns: 20, rows: 5)])
+    func tooSmall(size: Size) {
+        let (backend, _) = screen(Fixtures.room(others: 3), size: size)
+        #expect(backend.text.contains("too small") || backend.text.contains("The window"))
+        #expect(rowsAreAligned(backend.screen))
+    }
+
+    @Test("hostile names and chat reach the screen without one escape or control character")
+    func hostileText() {
+        var state = Fixtures.room(
+            others: 0, chat: Fixtures.hostile.enumerated().map { Fixtures.message($0.offset + 1, from: $0.offset % 3, text: $0.element) })
+        for (index, name) in Fixtures.hostile.enumerated() {
+            var peer = Fixtures.peer(index + 20)
+            peer.name = name
+            reduce(&state, .peerJoined(peer, resumed: false))
+        }
+        for size in ScreenTests.sizes {
+            let (backend, _) = screen(state, size: size)
+            #expect(rowsAreAligned(backend.screen))
+            for cell in backend.screen.cells {
+                for scalar in cell.symbol.unicodeScalars {
+                    #expect(!(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)), "raw control U+\(String(scalar.value, radix: 16))")
+                    #expect(!(0x202A...0x202E).contains(scalar.value) && !(0x2066...0x2069).contains(scalar.value))
+                }
+            }
+            #expect(!backend.text.contains("52;c"))
+            #expect(!backend.text.contains("evil.example"))
+        }
+    }
+
+    @Test("a screen that did not change sends nothing to the terminal")
+    func idleCostsNothing() {
+        let state = Fixtures.room(others: 10)
+        let backend = MemoryBackend(size: Size(columns: 120, rows: 40))
+        let renderer = Renderer(backend: backend)
+        var model = MeetingModel()
+        let view = MeetingView(timeZone: TimeZone(identifier: "UTC") ?? .current)
+        #expect(renderer.render { view.render(&model, state: state, into: &$0) } > 0)
+        let flushes = backend.flushCount
+        for _ in 0..<5 { #expect(renderer.render { view.render(&model, state: state, into: &$0) } == 0) }
+        #expect(backend.flushCount == flushes)
+        // A level change rewrites only a few cells.
+        var louder = state
+        reduce(&louder, .speakers([SpeakerLevel(peer: "p0", track: .microphone(of: "p0"), level: 20)]))
+        let changed = renderer.render { view.render(&model, state: louder, into: &$0) }
+        #expect(changed > 0 && changed < 200)
+    }
+
+    @Test("screen-reader mode draws no bars")
+    func screenReaderBars() {
+        let state = Fixtures.room(others: 3)
+        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: MeetingModel(screenReader: true))
+        #expect(!backend.text.contains("█"))
+        #expect(backend.text.contains("level 73"))
+    }
+
+    @Test("dialogs draw over the meeting", arguments: [
+        Overlay.help, .confirmLeave, .confirmEndRoom, .ended("The room was ended by Ada."),
+        .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))),
+    ])
+    func overlays(overlay: Overlay) {
+        var model = MeetingModel()
+        model.overlay = overlay
+        let (backend, _) = screen(Fixtures.room(others: 3), size: Size(columns: 80, rows: 24), model: model)
+        #expect(rowsAreAligned(backend.screen))
+        switch overlay {
+        case .help: #expect(backend.text.contains("/msg NAME text"))
+        case .confirmLeave: #expect(backend.text.contains("Leave the meeting?"))
+        case .confirmEndRoom: #expect(backend.text.contains("End the room for everyone?"))
+        case .ended: #expect(backend.text.contains("ended by Ada"))
+        case .prompt: #expect(backend.text.contains("Ada asks you to become speaker."))
+        case .actions: break
+        }
+    }
+
+    @Test("the chat scrolls back and shows what is new below")
+    func scrollback() {
+        let state = Fixtures.room(others: 2, chat: (1...100).map { Fixtures.message($0, from: 1, text: "line \($0)") })
+        var start = MeetingModel()
+        start.focus = .chat
+        var (_, model) = screen(state, size: Size(columns: 80, rows: 24), model: start)
+        _ = model.handle(.pageUp, state: state)
+        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
+        #expect(!backend.text.contains("line 100"))
+        #expect(backend.text.contains("End to follow"))
+    }
+}
+
+extension Tag {
+    @Tag static var snapshot: Self
+}
