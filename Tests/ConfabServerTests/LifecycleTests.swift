@@ -60,9 +60,11 @@ struct LifecycleTests {
     func silentConnectionTimesOut() async throws {
         let server = try await TestServer.start(deadAfterMs: 1_000)
         let (alice, _) = try await server.join("alice", role: "host")
+        // Bob's last message is his join: the server's deadline counts from
+        // when it arrives, which is after this moment.
+        let quietSince = ContinuousClock.now
         let (bob, _) = try await server.join("bob", role: "speaker")
         try await expectJoined(alice, ["bob"])
-        let quietSince = ContinuousClock.now
         // Alice keeps pinging; Bob says nothing.
         var left: ServerMessage?
         while left == nil, ContinuousClock.now - quietSince < .seconds(30) {
