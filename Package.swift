@@ -88,7 +88,7 @@ let package = Package(
         ]),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
-            "ConfabProtocol", "ConfabMedia",
+            "ConfabProtocol", "ConfabMedia", "ConfabWire", "SRTP",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -125,7 +125,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ConfabClientTests", dependencies: [
-            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport",
+            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport", "ConfabMedia",
         ]),
     ],
     swiftLanguageModes: [.v6]
