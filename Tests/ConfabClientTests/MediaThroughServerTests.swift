@@ -44,9 +44,10 @@ struct MediaThroughServerTests {
     func fiveClients() async throws {
         let server = try await LiveServer.start()
         let room = "five"
-        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 1, seconds: 4))
-        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .speech(seed: 2, seconds: 4))
-        let dave = try await Talker.join(server, "dave", role: "speaker", room: room, source: .tone(hz: 500, seconds: 6))
+        // Alice and bob start talking after 3 s of silence, when dave (a tone) has been muted.
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 1, seconds: 4, after: 3))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .speech(seed: 2, seconds: 4, after: 3))
+        let dave = try await Talker.join(server, "dave", role: "speaker", room: room, source: .tone(hz: 500, seconds: 8))
         let erin = try await Talker.join(server, "erin", role: "speaker", room: room, source: nil)
         let carol = try await Talker.join(server, "carol", role: "listener", room: room, source: .tone(hz: 700, seconds: 6))
         // Dave is heard until the host mutes him; from then on he is silent for everyone.
@@ -57,20 +58,24 @@ struct MediaThroughServerTests {
         for talker in [alice, bob, erin, carol] {
             daveHeard[talker.participant.id] = await talker.controller.monitor(of: "dave")?.stats.received ?? 0
         }
-        try await alice.waitUntilSent(seconds: 4)
-        try await bob.waitUntilSent(seconds: 4)
+        try await alice.waitUntilSent(seconds: 7)
+        try await bob.waitUntilSent(seconds: 7)
         try await Task.sleep(for: .milliseconds(600))
 
-        // Erin hears alice and bob, mixed: both tracks decoded, and the mix
-        // carries each (the mix correlates with the two placed where they were said).
+        // Erin hears alice and bob, mixed: the mix carries each of them. Two
+        // unrelated voices of similar loudness each explain about half of the
+        // mix's energy, so each correlates near 1/√2 and their squares add
+        // up to about 1 when nothing else (noise, a missing voice) is in it.
         let mixed = erin.sink.samples
-        let expected = try Talker.placed(
-            [(try pcmOf(SpeechLikeSource(seed: 1, durationSeconds: 4)), alice.source?.firstReadAt),
-             (try pcmOf(SpeechLikeSource(seed: 2, durationSeconds: 4)), bob.source?.firstReadAt)],
-            sinkStart: erin.sink.startedAt, count: mixed.count)
-        let match = SignalComparison.segmentedMatch(reference: expected, received: mixed, maxLagSamples: 48_000 / 2)
-        print("five clients: the mix at erin correlates \(match.correlation) with alice + bob over \(match.segments) segments")
-        #expect(match.correlation >= 0.8)
+        let fromAlice = SignalComparison.segmentedMatch(
+            reference: try pcmOf(SpeechLikeSource(seed: 1, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 5)
+        let fromBob = SignalComparison.segmentedMatch(
+            reference: try pcmOf(SpeechLikeSource(seed: 2, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 5)
+        let explained = fromAlice.correlation * fromAlice.correlation + fromBob.correlation * fromBob.correlation
+        print("five clients: erin's mix correlates \(fromAlice.correlation) with alice, \(fromBob.correlation) with bob (squares \(explained))")
+        #expect(fromAlice.correlation >= 0.5)
+        #expect(fromBob.correlation >= 0.5)
+        #expect(explained >= 0.8)
         for listener in [erin, carol] {
             let state = listener.participant.state
             #expect((state.media["alice"]?.packetsReceived ?? 0) > 150, "\(listener.participant.id) hears alice")
@@ -141,7 +146,7 @@ struct Talker {
     let sink: RecordingSink
 
     enum Say {
-        case speech(seed: UInt64, seconds: Double)
+        case speech(seed: UInt64, seconds: Double, after: Double = 0)
         case tone(hz: Double, seconds: Double)
     }
 
@@ -149,7 +154,8 @@ struct Talker {
         let participant = try await server.participant(user, role: role, room: room)
         let source: TimedSource? = say.map {
             switch $0 {
-            case .speech(let seed, let seconds): TimedSource(SpeechLikeSource(seed: seed, durationSeconds: seconds))
+            case .speech(let seed, let seconds, let after):
+                TimedSource(SpeechLikeSource(seed: seed, durationSeconds: seconds), silenceFirst: after)
             case .tone(let hz, let seconds): TimedSource(ToneSource(frequencyHz: hz, durationSeconds: seconds))
             }
         }
@@ -197,13 +203,24 @@ final class TimedSource: AudioSource, @unchecked Sendable {
     private let inner: AudioSource
     private let first = Atomic<UInt64>(0)
     private let done = Atomic<Bool>(false)
-    init(_ inner: AudioSource) { self.inner = inner }
+    /// Samples of silence still to give before the inner source (read on the capture thread only).
+    private var silence: Int
+    init(_ inner: AudioSource, silenceFirst seconds: Double = 0) {
+        self.inner = inner
+        silence = Int(seconds * 48_000)
+    }
     var name: String { inner.name }
     var isClocked: Bool { inner.isClocked }
     var firstReadAt: UInt64? { let value = first.load(ordering: .acquiring); return value == 0 ? nil : value }
     var ended: Bool { done.load(ordering: .acquiring) }
     func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
         _ = first.compareExchange(expected: 0, desired: MonotonicClock.nanoseconds(), ordering: .acquiringAndReleasing)
+        if silence > 0 {
+            // Whole frames of silence (the delays used are multiples of 20 ms).
+            buffer.update(repeating: 0)
+            silence -= buffer.count
+            return buffer.count
+        }
         let count = try inner.read(into: buffer)
         if count < buffer.count { done.store(true, ordering: .releasing) }
         return count
