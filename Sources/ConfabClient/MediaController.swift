@@ -114,13 +114,25 @@ public actor MediaController {
     }
 
     /// Stops the engine's threads (a WAV output is finalised). Idempotent.
-    public func stop() {
+    public func stop() async {
         guard !stopped else { return }
         stopped = true
         for task in tasks { task.cancel() }
         keepaliveTask?.cancel()
         stunContinuation.finish()
-        engine?.stop()
+        if let engine { await Self.offThread { engine.stop() } }
+    }
+
+    /// Runs `work` on a thread of its own and waits for it without holding a
+    /// cooperative thread: stopping the engine's threads joins them, which
+    /// can take a frame or a poll timeout (20 ms), and the pool has only as
+    /// many threads as cores.
+    private static func offThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.name = "confab-media-control"
+            thread.start()
+        }
     }
 
     // MARK: - For tests and tools
@@ -153,7 +165,7 @@ public actor MediaController {
         case .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved:
             await reconcile()
         case .disconnected:
-            stop()
+            await stop()
         default:
             break
         }
@@ -300,8 +312,8 @@ public actor MediaController {
         let mayPublish = room.role(named: you.role)?.publishAudio ?? false
         guard mayPublish, state.yourMicrophone != nil else {
             if outbound != nil {
-                engine.stopSending()
                 outbound = nil
+                await Self.offThread { engine.stopSending() }
             }
             return
         }
@@ -337,12 +349,19 @@ public actor MediaController {
             // Announce first, so the server knows the SSRC and receivers hold the key by the first packet.
             await publish(next, to: hearers, track: track, room: room.name, you: you.id)
             guard outbound?.ssrc == ssrc, !stopped else { return }
-            do {
-                let material = try SRTPKeyMaterial(profile: configuration.profile, bytes: keyBytes)
-                try engine.startSending(source: source, ssrc: ssrc, key: material, to: server)
-            } catch {
-                logger.error("cannot start sending: \(error)")
+            let profile = configuration.profile
+            let (material, newSSRC) = (keyBytes, ssrc)
+            // Replacing the sender joins the old capture thread: off the pool.
+            let failure: String? = await Self.offThread {
+                do {
+                    let key = try SRTPKeyMaterial(profile: profile, bytes: material)
+                    try engine.startSending(source: source, ssrc: newSSRC, key: key, to: server)
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
             }
+            if let failure { logger.error("cannot start sending: \(failure)") }
         }
         engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
     }

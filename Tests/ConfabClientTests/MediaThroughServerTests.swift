@@ -228,26 +228,37 @@ final class TimedSource: AudioSource, @unchecked Sendable {
     func close() { inner.close() }
 }
 
-/// Keeps everything played, and when the first frame was played (the "ear" clock).
+/// Keeps everything played, and when each frame was played (the "ear" clock).
 final class RecordingSink: AudioSink, Sendable {
     private let recorded = Mutex<[Int16]>([])
+    /// The monotonic time of every write, with the index of its first sample.
+    private let writes = Mutex<[(sample: Int, at: UInt64)]>([])
     private let started = Atomic<UInt64>(0)
     let name = "recording"
     var isClocked: Bool { false }
     var samples: [Int16] { recorded.withLock { $0 } }
     var startedAt: UInt64? { let value = started.load(ordering: .acquiring); return value == 0 ? nil : value }
     func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
-        _ = started.compareExchange(expected: 0, desired: MonotonicClock.nanoseconds(), ordering: .acquiringAndReleasing)
-        recorded.withLock { $0.append(contentsOf: samples) }
+        let now = MonotonicClock.nanoseconds()
+        _ = started.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
+        let index = recorded.withLock { recorded in
+            defer { recorded.append(contentsOf: samples) }
+            return recorded.count
+        }
+        writes.withLock { $0.append((index, now)) }
     }
     func close() {}
 
-    /// Mouth-to-ear delay: when sample `lagSamples` was played (the play-out
-    /// thread is paced by the clock from its first frame) minus when the
-    /// source's first sample was read.
+    /// Mouth-to-ear delay: when the frame holding sample `lagSamples` was
+    /// handed to the sink (the moment a sound card would get it) minus when
+    /// the source's first frame was read (the moment a microphone period is
+    /// complete).
     func delayMs(lagSamples: Int, sourceStart: UInt64?) -> Int? {
-        guard let sourceStart, let startedAt else { return nil }
-        let playedAt = Int64(startedAt) + Int64(lagSamples) * 1_000_000 / 48
+        guard let sourceStart else { return nil }
+        let frames = writes.withLock { $0 }
+        guard let write = frames.last(where: { $0.sample <= lagSamples }) else { return nil }
+        // Within the frame, the sample's own offset (at 48 kHz).
+        let playedAt = Int64(write.at) + Int64(lagSamples - write.sample) * 1_000_000 / 48
         return Int((playedAt - Int64(sourceStart)) / 1_000_000)
     }
 }
