@@ -33,7 +33,9 @@ public enum MediaControllerError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Talks and listens for one `ConfabSession`: create it before `join()`, keep a reference, `stop()` at the end.
+/// Talks and listens for one `ConfabSession`: create it before `join()`, keep
+/// a reference, and call `stop()` at the end (after the session is over: the
+/// sender stops by itself when the session ends, the receive side at `stop()`).
 public actor MediaController {
     public nonisolated let session: ConfabSession
     private let source: AudioSource?
@@ -102,7 +104,6 @@ public actor MediaController {
                 guard let self else { return }
                 await self.handle(event)
             }
-            await self?.stop()
         })
         let answers = stunStream
         tasks.append(Task { [weak self] in
@@ -165,7 +166,13 @@ public actor MediaController {
         case .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved:
             await reconcile()
         case .disconnected:
-            await stop()
+            // Never send once out of the room. Receiving stays up until
+            // `stop()`, which the owner calls (it finalises a WAV output).
+            keepaliveTask?.cancel()
+            bindGeneration += 1
+            isBound = false
+            outbound = nil
+            if let engine { await Self.offThread { engine.stopSending() } }
         default:
             break
         }

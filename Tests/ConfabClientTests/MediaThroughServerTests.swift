@@ -119,12 +119,16 @@ struct MediaThroughServerTests {
         let newSSRC = try #require(await alice.controller.sendingSSRC)
         #expect(newSSRC != oldSSRC)
 
-        // Mallory keeps her socket open and bound as it was: the server has
-        // dropped her slot, and her libsrtp streams only know the old SSRCs,
-        // so nothing new reaches her decoder.
+        // Mallory's engine is still receiving on the same socket (the
+        // controller is not stopped): the server has dropped her slot, and
+        // her SRTP streams know only the old SSRCs and keys, so nothing new
+        // is decoded.
+        let malloryEngine = try #require(await mallory.controller.mediaEngine)
         let after = aliceTrack.stats.received
+        let acceptedBefore = malloryEngine.receiver.stats.accepted.load(ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(1_000))
         #expect(aliceTrack.stats.received == after, "nothing decodable after the rotation")
+        #expect(malloryEngine.receiver.stats.accepted.load(ordering: .relaxed) == acceptedBefore)
         // Bob still hears alice, on her new SSRC.
         let bobHearsAlice = try #require(await bob.controller.monitor(of: "alice"))
         #expect(bobHearsAlice.ssrc == newSSRC)
