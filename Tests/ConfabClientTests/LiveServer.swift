@@ -28,9 +28,11 @@ final class LiveServer: Sendable {
     /// `deadAfterMs`: silence after which a connection is dropped (clients
     /// ping every quarter of it). `resumeGraceMs`: how long a dropped peer's
     /// session is kept.
-    static func start(deadAfterMs: Int = 10_000, resumeGraceMs: Int = 15_000) async throws -> LiveServer {
+    static func start(
+        deadAfterMs: Int = 10_000, resumeGraceMs: Int = 15_000, template: RoomTemplate = .standard
+    ) async throws -> LiveServer {
         let data = try TempDirectory(prefix: "confab-e2e")
-        var template = RoomTemplate.standard
+        var template = template
         template.resumeGraceMs = resumeGraceMs
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,

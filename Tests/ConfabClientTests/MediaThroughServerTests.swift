@@ -7,6 +7,7 @@
 import ConfabClient
 import ConfabMedia
 import ConfabProtocol
+import ConfabRooms
 import ConfabTestSupport
 import Foundation
 import Synchronization
@@ -136,6 +137,41 @@ struct MediaThroughServerTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(bobHearsAlice.stats.received > before + 10)
         await Talker.end(alice, bob, mallory)
+        await server.stop()
+    }
+
+    @Test("a role change to one that hears nothing rotates every sender; that peer decodes nothing more")
+    func roleChangeRotates() async throws {
+        // `backstage` hears nobody and publishes nothing.
+        var template = RoomTemplate.standard
+        template.roles.append(Role(
+            name: "backstage", priority: 20, publishAudio: false, subscribesTo: [],
+            chat: ChatPermissions(broadcast: true, toRoles: true, direct: true), permissions: RolePermissions(
+                muteOthers: false, askToUnmute: false, changeRoles: false, removePeers: false, endRoom: false,
+                raiseHand: true)))
+        let server = try await LiveServer.start(template: template)
+        let room = "backstage"
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 8))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .tone(hz: 660, seconds: 8))
+        let carol = try await Talker.join(server, "carol", role: "speaker", room: room, source: .tone(hz: 880, seconds: 8))
+        await carol.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 10 }
+        await alice.participant.until("hearing carol") { ($0.media["carol"]?.packetsReceived ?? 0) > 10 }
+        let carolHearsAlice = try #require(await carol.controller.monitor(of: "alice"))
+        let aliceHearsCarol = try #require(await alice.controller.monitor(of: "carol"))
+
+        try await alice.participant.session.changeRole(of: "carol", to: "backstage", force: true)
+        await bob.participant.until("carol backstage") { $0.peers["carol"]?.role == "backstage" }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await alice.controller.rotations == 1)
+        #expect(await bob.controller.rotations == 1)
+        #expect(await carol.controller.sendingSSRC == nil, "backstage publishes nothing")
+
+        let heard = carolHearsAlice.stats.received
+        let said = aliceHearsCarol.stats.received
+        try await Task.sleep(for: .milliseconds(1_000))
+        #expect(carolHearsAlice.stats.received == heard, "carol decodes nothing of alice after the rotation")
+        #expect(aliceHearsCarol.stats.received <= said + 2, "carol is silent")
+        await Talker.end(alice, bob, carol)
         await server.stop()
     }
 }
