@@ -330,6 +330,8 @@ public actor ConfabSession {
 
     /// Reports what the media engine measured, into the store and the event stream.
     public func reportMedia(_ event: SessionEvent) {
+        // Nothing after `disconnected`: it is the last event (docs/BOTS.md).
+        if case .disconnected = connectionState { return }
         switch event {
         case .mediaLevels, .mediaStats, .mediaBound: emit(event)
         default: break
