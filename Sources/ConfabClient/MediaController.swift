@@ -42,6 +42,7 @@ public actor MediaController {
     private let sink: AudioSink
     private let configuration: MediaConfiguration
     private let logger: Logger
+    private let keepaliveInterval: Duration
     private let events: AsyncStream<SessionEvent>
     private let stunStream: AsyncStream<[UInt8]>
     private let stunContinuation: AsyncStream<[UInt8]>.Continuation
@@ -81,10 +82,14 @@ public actor MediaController {
     /// - Parameters:
     ///   - source: what we say (nil: listen only).
     ///   - sink: where what we hear goes (a WAV file, the null sink, ALSA).
+    ///   - keepaliveInterval: how often the binding is refreshed; the server
+    ///     unbinds after 20 s of silence and PROTOCOL.md asks for 5 s.
     public init(
         session: ConfabSession, source: AudioSource?, sink: AudioSink,
-        configuration: MediaConfiguration = MediaConfiguration(), logger: Logger = Logger(label: "confab.media")
+        configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
+        logger: Logger = Logger(label: "confab.media")
     ) {
+        self.keepaliveInterval = keepaliveInterval
         self.session = session
         self.source = source
         self.sink = sink
@@ -292,13 +297,15 @@ public actor MediaController {
         if let address = mapped { mappedAddress = address.description }
     }
 
-    /// Binding requests every 5 s keep the server's binding (it expires after 20 s of silence).
+    /// Binding requests every 5 s keep the server's binding (it expires
+    /// after 20 s of silence); a listener sends nothing else.
     private func startKeepalive() {
         keepaliveTask?.cancel()
+        let interval = keepaliveInterval
         keepaliveTask = Task { [weak self] in
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: .seconds(5))
+                    try await Task.sleep(for: interval)
                 } catch {
                     return
                 }

@@ -39,6 +39,9 @@ struct HeadlessAudioTests {
         #expect(match.correlation >= 0.9)
 
         let lines = bob.lines
+        // Media lines stop at the end: `disconnected` is still the last line.
+        #expect(lines.last?["event"]?.text == "disconnected")
+        #expect(alice.lines.last?["event"]?.text == "disconnected")
         let levels = lines.filter { $0["event"]?.text == "levels" }
         let loud = levels.compactMap { $0["levels.alice"]?.text.flatMap(Int.init) }.filter { $0 > 20 }
         // Four seconds of speech at ten level lines a second.

@@ -140,6 +140,23 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a listener that sends no audio stays bound by its STUN keepalive")
+    func keepaliveHoldsTheBinding() async throws {
+        // Bindings expire after 1.5 s here; bob refreshes every 0.4 s and never sends media.
+        let server = try await LiveServer.start(mediaBindingTimeoutMs: 1_500)
+        let room = "keepalive"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil, keepaliveInterval: .milliseconds(400))
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 5))
+        try await alice.waitUntilSent(seconds: 5)
+        try await Task.sleep(for: .milliseconds(500))
+        let received = await bob.controller.monitor(of: "alice")?.stats.received ?? 0
+        // 5 s of 20 ms frames, less the first few before the key arrived.
+        #expect(received >= 230, "bob got \(received) of alice's 250 packets")
+        #expect(server.server.media.statistics.counters.bindingsExpired == 0)
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a role change to one that hears nothing rotates every sender; that peer decodes nothing more")
     func roleChangeRotates() async throws {
         // `backstage` hears nobody and publishes nothing.
@@ -190,7 +207,10 @@ struct Talker {
         case tone(hz: Double, seconds: Double)
     }
 
-    static func join(_ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?) async throws -> Talker {
+    static func join(
+        _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
+        keepaliveInterval: Duration = .seconds(5)
+    ) async throws -> Talker {
         let participant = try await server.participant(user, role: role, room: room)
         let source: TimedSource? = say.map {
             switch $0 {
@@ -200,7 +220,8 @@ struct Talker {
             }
         }
         let sink = RecordingSink()
-        let controller = MediaController(session: participant.session, source: source, sink: sink)
+        let controller = MediaController(
+            session: participant.session, source: source, sink: sink, keepaliveInterval: keepaliveInterval)
         await controller.start()
         try await participant.session.join()
         if participant.session.state.yourMicrophone != nil { try await participant.session.unmuteSelf() }
