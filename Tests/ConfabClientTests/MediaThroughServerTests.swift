@@ -157,6 +157,43 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("after a dropped connection and a resume: new binding, new key and SSRC, and the others hear the new one")
+    func resumeRekeys() async throws {
+        let server = try await LiveServer.start()
+        let room = "resume"
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: nil)
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .tone(hz: 550, seconds: 10))
+        await alice.participant.until("hearing bob") { ($0.media["bob"]?.packetsReceived ?? 0) > 10 }
+        let oldSSRC = try #require(await bob.controller.sendingSSRC)
+        let oldEpoch = try #require(await bob.controller.sendingEpoch)
+
+        await bob.participant.transport.cut()
+        await bob.participant.until("resumed") { $0.connection == .connected && $0.reconnectCount == 1 }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let current = await bob.controller.sendingSSRC
+            if current != nil && current != oldSSRC { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let newSSRC = try #require(await bob.controller.sendingSSRC)
+        #expect(newSSRC != oldSSRC, "a fresh SSRC (and key) for the new join")
+        #expect((await bob.controller.sendingEpoch ?? 0) > oldEpoch)
+        #expect(await bob.controller.isBound)
+
+        let waitUntil = ContinuousClock.now + .seconds(5)
+        while await alice.controller.monitor(of: "bob")?.ssrc != newSSRC, ContinuousClock.now < waitUntil {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let track = try #require(await alice.controller.monitor(of: "bob"))
+        #expect(track.ssrc == newSSRC)
+        try await Task.sleep(for: .milliseconds(300))
+        let before = track.stats.received
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(track.stats.received > before + 10, "alice hears bob after his resume")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a role change to one that hears nothing rotates every sender; that peer decodes nothing more")
     func roleChangeRotates() async throws {
         // `backstage` hears nobody and publishes nothing.
