@@ -90,7 +90,7 @@ let package = Package(
         ]),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
-            "ConfabProtocol", "ConfabMedia",
+            "ConfabProtocol", "ConfabMedia", "ConfabWire", "SRTP",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -133,7 +133,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ConfabClientTests", dependencies: [
-            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport",
+            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport", "ConfabMedia",
         ]),
         .testTarget(name: "ConfabTUITests", dependencies: [
             "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport",

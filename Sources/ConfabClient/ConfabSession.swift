@@ -84,7 +84,8 @@ public actor ConfabSession {
     /// known_servers (at `knownServersPath`, default `~/.config/confab/known_servers`).
     public init(
         url: String, token: String, fingerprint: String? = nil, displayName: String? = nil,
-        knownServersPath: String? = KnownServers.defaultPath(), logger: Logger = Logger(label: "confab.client")
+        knownServersPath: String? = KnownServers.defaultPath(), startMuted: Bool = true,
+        logger: Logger = Logger(label: "confab.client")
     ) throws(SessionError) {
         let endpoint = try ServerEndpoint(url: url)
         let trust: ServerTrust
@@ -98,8 +99,10 @@ public actor ConfabSession {
         } else {
             throw .invalidArgument("without a known_servers file, pass the server's --fingerprint")
         }
+        var configuration = SessionConfiguration(endpoint: endpoint, token: token, displayName: displayName)
+        configuration.startMuted = startMuted
         self.init(
-            configuration: SessionConfiguration(endpoint: endpoint, token: token, displayName: displayName),
+            configuration: configuration,
             transport: WebSocketTransport(trust: trust, logger: logger), logger: logger)
     }
 
@@ -318,6 +321,23 @@ public actor ConfabSession {
         emit(.peerVolumeChanged(peer, volume: volume))
     }
 
+    // MARK: - Media (used by MediaController)
+
+    /// Sends `keys.publish`: our SSRC and our SRTP key sealed to each recipient.
+    public func publishKeys(_ request: PublishKeysRequest) async throws(SessionError) {
+        try await expectOK(.publishKeys(request))
+    }
+
+    /// Reports what the media engine measured, into the store and the event stream.
+    public func reportMedia(_ event: SessionEvent) {
+        // Nothing after `disconnected`: it is the last event (docs/BOTS.md).
+        if case .disconnected = connectionState { return }
+        switch event {
+        case .mediaLevels, .mediaStats, .mediaBound: emit(event)
+        default: break
+        }
+    }
+
     // MARK: - Requests
 
     private func expectOK(_ body: ClientBody) async throws(SessionError) {
@@ -521,9 +541,10 @@ public actor ConfabSession {
             default: break
             }
             emit(.failure(.server(clean)))
-        case .keys:
-            // Media keys arrive with issue 4's media engine.
-            break
+        case .keys(let delivery):
+            // Opened by the MediaController (it holds the engine); the
+            // session only passes the sealed blob on.
+            emit(.mediaKeyReceived(delivery))
         case .joined, .ok, .pong, .chatAck, .chatPage:
             // Replies without an id: nothing waits for them.
             break

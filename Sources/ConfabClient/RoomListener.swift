@@ -128,7 +128,8 @@ extension SessionEvent {
             listener.room(session, didEnd: notice)
         case .serverGoingAway(let notice):
             listener.room(session, serverIsGoingAway: notice)
-        case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead:
+        case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaLevels,
+            .mediaStats, .mediaBound:
             break
         }
         listener.room(session, didReceive: self)

@@ -154,6 +154,22 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
 
     case .conversationRead(let conversation):
         state.unread[conversation] = nil
+
+    case .mediaKeyReceived, .mediaBound:
+        break
+
+    case .mediaLevels(let levels):
+        for (peer, level) in levels where state.peers[peer] != nil {
+            state.media[peer, default: PeerMediaState()].level = level
+        }
+
+    case .mediaStats(let stats):
+        for (peer, figures) in stats where state.peers[peer] != nil {
+            // The level comes from the faster `mediaLevels`; keep it.
+            let level = state.media[peer]?.level ?? figures.level
+            state.media[peer] = figures
+            state.media[peer]?.level = level
+        }
     }
 }
 

@@ -179,8 +179,18 @@ public struct OutgoingPrompt: Hashable, Sendable {
 public struct PeerMediaState: Hashable, Sendable {
     /// The decoded audio level, 0 … 100.
     public var level: Int = 0
+    /// Packets accepted into the jitter buffer.
+    public var packetsReceived: Int = 0
+    /// Frames never received in time (recovered by FEC or concealed).
     public var packetsLost: Int = 0
+    /// Lost frames rebuilt from the next packet's in-band FEC.
+    public var fecRecovered: Int = 0
+    /// Frames synthesised by loss concealment (losses and under-runs).
+    public var concealed: Int = 0
+    /// RFC 3550 interarrival jitter [ms].
     public var jitterMs: Int = 0
+    /// Audio buffered ahead of play-out now [ms].
+    public var playoutDelayMs: Int = 0
 
     public init() {}
 }

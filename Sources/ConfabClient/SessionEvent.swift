@@ -74,6 +74,17 @@ public enum SessionEvent: Hashable, Sendable {
     case peerVolumeChanged(PeerID, volume: Double)
     /// The user read a conversation: its unread count drops to zero.
     case conversationRead(Conversation)
+
+    // Media (the SDK's MediaController, issue 4).
+    /// A sender's media key, sealed to us, arrived (`keys`); the media
+    /// controller opens it. The sealed bytes are not printed anywhere.
+    case mediaKeyReceived(SealedKeyDelivery)
+    /// The decoded audio level of every peer we hear, 0 … 100 (about ten times a second).
+    case mediaLevels([PeerID: Int])
+    /// Per-peer receive figures (about once a second).
+    case mediaStats([PeerID: PeerMediaState])
+    /// Our UDP address is bound at the server (`mapped` is what it saw), or binding failed.
+    case mediaBound(mapped: String?)
 }
 
 /// Where a session's connection stands.

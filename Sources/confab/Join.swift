@@ -5,6 +5,7 @@
 // input leaves the room.
 import ArgumentParser
 import ConfabClient
+import ConfabMedia
 import ConfabProtocol
 import Foundation
 import Logging
@@ -37,10 +38,34 @@ struct Join: AsyncParsableCommand {
 
     @OptionGroup var front: FrontOptions
 
+    @Option(help: "What you say: FILE.wav, tone:HZ, silence, speech[:SEED], or alsa:NAME. Without it you only listen.")
+    var input: String?
+
+    @Option(help: "Where what you hear goes: FILE.wav, null, or alsa:NAME (default null when --input is given).")
+    var output: String?
+
+    @Flag(help: "Join with the microphone muted even with --input (unmute with the `unmute` command).")
+    var muted = false
+
+    @Option(help: "Leave the room after this many seconds.")
+    var duration: Double?
+
     func validate() throws {
         if let fingerprint, CertificateFingerprint(fingerprint) == nil {
             throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
         }
+        if let input {
+            guard let spec = try? AudioDeviceSpec.parse(input), spec != .null else {
+                throw ValidationError("--input must be FILE.wav, tone:HZ, silence, speech[:SEED] or alsa:NAME")
+            }
+        }
+        if let output {
+            switch try? AudioDeviceSpec.parse(output) {
+            case .wav?, .null?, .alsa?: break
+            default: throw ValidationError("--output must be FILE.wav, null, or alsa:NAME")
+            }
+        }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
         if (token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"]) == nil {
             throw ValidationError("--token is required (or set CONFAB_TOKEN)")
         }
@@ -56,13 +81,46 @@ struct Join: AsyncParsableCommand {
         do {
             session = try ConfabSession(
                 url: url, token: token, fingerprint: fingerprint, displayName: name,
-                knownServersPath: knownServers ?? KnownServers.defaultPath(), logger: logger)
+                knownServersPath: knownServers ?? KnownServers.defaultPath(), startMuted: input == nil || muted,
+                logger: logger)
         } catch {
             throw CommandFailure(error.message)
         }
 
+        // Audio: with --input or --output (and always in the terminal front,
+        // on the default sound card), a MediaController binds UDP through the
+        // server, publishes our sealed key and plays what we hear. A missing
+        // sound card falls back to null audio with one notice.
+        var controller: MediaController?
+        let inputDevice = input ?? (headless ? nil : "alsa:default")
+        let outputDevice = output ?? (headless ? nil : "alsa:default")
+        if inputDevice != nil || outputDevice != nil {
+            let configuration = MediaConfiguration()
+            let report: @Sendable (String) -> Void = { FileHandleOutput.standardError("confab: \($0)") }
+            var source: AudioSource?
+            let sink: AudioSink
+            do {
+                if let inputDevice {
+                    source = try AudioDevices.openSource(
+                        try AudioDeviceSpec.parse(inputDevice), frameSamples: configuration.frameSamples, notice: report)
+                }
+                sink = try AudioDevices.openSink(
+                    try AudioDeviceSpec.parse(outputDevice ?? "null"), frameSamples: configuration.frameSamples, notice: report)
+            } catch {
+                throw CommandFailure("cannot open the audio devices: \(error)")
+            }
+            var mediaLogger = Logger(label: "confab.media")
+            // Nothing may print over the terminal front.
+            mediaLogger.logLevel = headless ? .warning : .critical
+            let media = MediaController(session: session, source: source, sink: sink, configuration: configuration,
+                                        logger: mediaLogger)
+            await media.start()
+            controller = media
+        }
+
         guard headless else {
             try await front.run(session: session)
+            await controller?.stop()
             return
         }
         let output = StandardOutput()
@@ -72,14 +130,20 @@ struct Join: AsyncParsableCommand {
         }
         // Ctrl-C and SIGTERM leave the room properly instead of dropping the connection.
         StopSignal.install()
+        let leaveAt = duration.map { ContinuousClock.now + .milliseconds(Int64($0 * 1_000)) }
         let signalWatch = Task {
             while !StopSignal.raised.load(ordering: .relaxed) {
+                if let leaveAt, ContinuousClock.now >= leaveAt { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
             await session.leave()
         }
         defer { signalWatch.cancel() }
-        let reason = await client.run(input: StandardInputLines.stream(), printsEvents: printsEvents)
+        // With --duration, the end of stdin does not leave early (bots fed from /dev/null).
+        let commands = duration == nil ? StandardInputLines.stream() : AsyncStream<String> { _ in }
+        let reason = await client.run(input: commands, printsEvents: printsEvents)
+        // Finalises a WAV output.
+        await controller?.stop()
         switch reason {
         case .left, .roomEnded:
             return

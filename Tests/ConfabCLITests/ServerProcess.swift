@@ -129,7 +129,8 @@ final class HeadlessBot {
     let process: ChildProcess
     private let home: TempDirectory
 
-    init(_ name: String, server: ServerProcess, room: String, role: String) async throws {
+    /// `arguments`: more options for `confab join` (`--input`, `--output`, `--duration`).
+    init(_ name: String, server: ServerProcess, room: String, role: String, arguments: [String] = []) async throws {
         self.name = name
         home = try TempDirectory(prefix: "confab-bot-home")
         let token = try await server.token(room: room, user: name, role: role, name: name.capitalized)
@@ -138,7 +139,7 @@ final class HeadlessBot {
             [
                 "join", server.url(room), "--token", token, "--fingerprint", server.fingerprint,
                 "--known-servers", home.file("known_servers"), "--headless", "--events",
-            ],
+            ] + arguments,
             environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },
             standardInput: .pipe)
     }

@@ -28,14 +28,18 @@ final class LiveServer: Sendable {
     /// `deadAfterMs`: silence after which a connection is dropped (clients
     /// ping every quarter of it). `resumeGraceMs`: how long a dropped peer's
     /// session is kept.
-    static func start(deadAfterMs: Int = 10_000, resumeGraceMs: Int = 15_000) async throws -> LiveServer {
+    static func start(
+        deadAfterMs: Int = 10_000, resumeGraceMs: Int = 15_000, template: RoomTemplate = .standard,
+        mediaBindingTimeoutMs: Int = 20_000
+    ) async throws -> LiveServer {
         let data = try TempDirectory(prefix: "confab-e2e")
-        var template = RoomTemplate.standard
+        var template = template
         template.resumeGraceMs = resumeGraceMs
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,
             keepalive: KeepaliveInfo(pingIntervalMs: max(50, deadAfterMs / 4), deadAfterMs: deadAfterMs),
             sweepIntervalMs: 50)
+        configuration.mediaBindingTimeoutMs = mediaBindingTimeoutMs
         var logger = Logger(label: "confab.e2e.server")
         logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
         let server = try await ConfabServer(configuration: configuration, logger: logger)

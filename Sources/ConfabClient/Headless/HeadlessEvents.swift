@@ -121,6 +121,32 @@ public enum HeadlessEvents {
             return .object(["event": .string("volume"), "peer": .string(peer.rawValue), "volume": .double(volume)])
         case .conversationRead(let conversation):
             return .object(["event": .string("chat.read"), "conversation": .string(describe(conversation))])
+        case .mediaKeyReceived(let delivery):
+            // Never the sealed bytes: only who keyed which SSRC.
+            return .object([
+                "event": .string("media.key"), "from": .string(delivery.from.rawValue),
+                "track": .string(delivery.track.rawValue), "epoch": .int(delivery.epoch),
+                "ssrc": delivery.ssrc.map { .int(Int($0)) },
+            ])
+        case .mediaLevels(let levels):
+            return .object([
+                "event": .string("levels"),
+                "levels": .object(levels.sorted { $0.key < $1.key }.map { ($0.key.rawValue, JSONValue.int($0.value)) }),
+            ])
+        case .mediaStats(let stats):
+            return .object([
+                "event": .string("media.stats"),
+                "peers": .object(stats.sorted { $0.key < $1.key }.map { peer, figures in
+                    (peer.rawValue, JSONValue.object([
+                        ("level", .int(figures.level)), ("received", .int(figures.packetsReceived)),
+                        ("lost", .int(figures.packetsLost)), ("fecRecovered", .int(figures.fecRecovered)),
+                        ("concealed", .int(figures.concealed)), ("jitterMs", .int(figures.jitterMs)),
+                        ("playoutDelayMs", .int(figures.playoutDelayMs)),
+                    ]))
+                }),
+            ])
+        case .mediaBound(let mapped):
+            return .object(["event": .string("media.bound"), "bound": .bool(mapped != nil), "mapped": mapped.map(JSONValue.string)])
         }
     }
 

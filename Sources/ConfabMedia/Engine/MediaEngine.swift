@@ -33,6 +33,12 @@ public final class MediaEngine: @unchecked Sendable {
         return sender
     }
 
+    /// Stops sending (the role may no longer publish); the socket stays open.
+    public func stopSending() {
+        sender?.stop()
+        sender = nil
+    }
+
     /// Starts the network and play-out threads, mixing every remote track into `sink`.
     @discardableResult
     public func startReceiving(sink: AudioSink) -> PlayoutLoop {

@@ -27,8 +27,10 @@ public final class ReceiverStats: Sendable {
     public let replays = Atomic<Int>(0)
     /// A payload type other than the one configured for Opus.
     public let unknownPayloadType = Atomic<Int>(0)
-    /// RTCP (not used yet) and other non-RTP datagrams (STUN, DTLS…).
+    /// RTCP (not used yet) and other non-RTP datagrams (DTLS…, STUN when nobody listens).
     public let ignored = Atomic<Int>(0)
+    /// STUN messages handed to the STUN handler (binding answers from the server).
+    public let stun = Atomic<Int>(0)
     public init() {}
 
     /// A plain copy of the counters.
@@ -58,6 +60,10 @@ public final class MediaReceiver: @unchecked Sendable {
     private let batch = DatagramBatch(capacity: 32, bufferSize: 2_048)
     private let srtp: InboundSession
     private var loop: StoppableLoop?
+    /// Gets the STUN messages (first byte 0…3, RFC 7983 §7) that arrive on the
+    /// media socket: the server's binding answers. Set before `start`; called
+    /// on the network thread, so it must return quickly (copy and hand off).
+    private var stunHandler: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
     /// Stream changes wait here until the network thread applies them between batches.
     private enum StreamChange {
@@ -82,6 +88,14 @@ public final class MediaReceiver: @unchecked Sendable {
     /// Stops accepting `ssrc` (its packets count as unknown SSRC afterwards).
     public func removeStream(ssrc: UInt32) {
         changes.post(.remove(ssrc))
+    }
+
+    /// Hands STUN datagrams to `handler` from now on. Call before `start`
+    /// (the network thread reads it without a lock). Only STUN pays for the
+    /// hand-off; the RTP path is unchanged and allocates nothing.
+    public func setSTUNHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
+        precondition(loop == nil, "set the STUN handler before the network thread starts")
+        stunHandler = handler
     }
 
     public func start() {
@@ -134,7 +148,10 @@ public final class MediaReceiver: @unchecked Sendable {
         // RFC 7983 §7: only 128…191 is RTP/RTCP; RFC 5761 §4: 192…223 in byte 2 is RTCP.
         let first = datagram[0], second = datagram[1]
         guard first >= 128 && first <= 191 else {
-            if first < 128 {
+            if first < 4, let stunHandler {
+                stats.stun.add(1, ordering: .relaxed)
+                stunHandler(UnsafeRawBufferPointer(datagram))
+            } else if first < 128 {
                 stats.ignored.add(1, ordering: .relaxed)
             } else {
                 stats.malformed.add(1, ordering: .relaxed)

@@ -1,0 +1,478 @@
+// The SDK's media side: drives the MediaEngine through the room server.
+//
+//   joined(media) ─▶ UDP socket ─▶ STUN Binding request (USERNAME + MESSAGE-INTEGRITY + FINGERPRINT)
+//                   every 200 ms until a verified success ─▶ bound ─▶ refresh every 5 s (server unbinds at 20 s)
+//   bound + our role publishes ─▶ fresh SRTP key + SSRC ─▶ keys.publish sealed to every peer that hears us
+//                               ─▶ engine.startSending(ssrc, key) to the server
+//   a hearer leaves / is removed / stops hearing us ─▶ rotate: new key, new SSRC, epoch + 1, publish to the rest
+//   a new hearer ─▶ our current key sealed to it alone
+//   `keys` in ─▶ HPKE open (MediaKeys) ─▶ engine.addRemoteTrack(ssrc, key) ─▶ TrackMonitor per peer
+//   every 100 ms: per-peer levels ─▶ session (RoomState.media, event stream); every second: per-peer stats
+//
+// Everything mutable lives in this actor; the engine's threads share only its
+// atomics. STUN answers come from the engine's network thread through an
+// AsyncStream (copied there: STUN is rare, the RTP path stays allocation-free).
+
+import ConfabMedia
+import ConfabProtocol
+import ConfabWire
+import Foundation
+import Logging
+import SRTP
+
+/// Why the media side could not start.
+public enum MediaControllerError: Error, Sendable, CustomStringConvertible {
+    case socket(String)
+    case engine(String)
+
+    public var description: String {
+        switch self {
+        case .socket(let text): "media socket: \(text)"
+        case .engine(let text): "media engine: \(text)"
+        }
+    }
+}
+
+/// Talks and listens for one `ConfabSession`: create it before `join()`, keep
+/// a reference, and call `stop()` at the end (after the session is over: the
+/// sender stops by itself when the session ends, the receive side at `stop()`).
+public actor MediaController {
+    public nonisolated let session: ConfabSession
+    private let source: AudioSource?
+    private let sink: AudioSink
+    private let configuration: MediaConfiguration
+    private let logger: Logger
+    private let keepaliveInterval: Duration
+    private let events: AsyncStream<SessionEvent>
+    private let stunStream: AsyncStream<[UInt8]>
+    private let stunContinuation: AsyncStream<[UInt8]>.Continuation
+
+    private var engine: MediaEngine?
+    private var server: SocketAddress?
+    private var credentials: MediaEndpoint?
+    /// Transactions of binding requests sent with the current credentials.
+    private var outstanding: Set<STUNTransactionID> = []
+    private var bindGeneration = 0
+    public private(set) var isBound = false
+    /// The address the server saw (XOR-MAPPED-ADDRESS), once bound.
+    public private(set) var mappedAddress: String?
+    private var tasks: [Task<Void, Never>] = []
+    private var keepaliveTask: Task<Void, Never>?
+    private var stopped = false
+
+    /// What we send with now. A new value (key, SSRC, epoch) at every rotation.
+    private struct Outbound {
+        var ssrc: UInt32
+        var keyBytes: [UInt8]
+        var epoch: Int
+        var recipients: Set<PeerID>
+    }
+    private var outbound: Outbound?
+    private var epoch = 0
+    /// Rotations so far (tests read it).
+    public private(set) var rotations = 0
+
+    private struct RemoteTrack {
+        var ssrc: UInt32
+        var epoch: Int
+        var monitor: TrackMonitor
+    }
+    private var remote: [PeerID: RemoteTrack] = [:]
+
+    /// - Parameters:
+    ///   - source: what we say (nil: listen only).
+    ///   - sink: where what we hear goes (a WAV file, the null sink, ALSA).
+    ///   - keepaliveInterval: how often the binding is refreshed; the server
+    ///     unbinds after 20 s of silence and PROTOCOL.md asks for 5 s.
+    public init(
+        session: ConfabSession, source: AudioSource?, sink: AudioSink,
+        configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
+        logger: Logger = Logger(label: "confab.media")
+    ) {
+        self.keepaliveInterval = keepaliveInterval
+        self.session = session
+        self.source = source
+        self.sink = sink
+        self.configuration = configuration
+        self.logger = logger
+        // Subscribed now, before `join()`, so the first `joined` is not missed.
+        events = session.events()
+        (stunStream, stunContinuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(16))
+    }
+
+    /// Starts following the session. Call once, before `session.join()`.
+    public func start() {
+        guard tasks.isEmpty, !stopped else { return }
+        let events = self.events
+        tasks.append(Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                await self.handle(event)
+            }
+        })
+        let answers = stunStream
+        tasks.append(Task { [weak self] in
+            for await answer in answers {
+                guard let self else { return }
+                await self.stunAnswer(answer)
+            }
+        })
+    }
+
+    /// Stops the engine's threads (a WAV output is finalised). Idempotent.
+    public func stop() async {
+        guard !stopped else { return }
+        stopped = true
+        for task in tasks { task.cancel() }
+        keepaliveTask?.cancel()
+        stunContinuation.finish()
+        if let engine { await Self.offThread { engine.stop() } }
+    }
+
+    /// Runs `work` on a thread of its own and waits for it without holding a
+    /// cooperative thread: stopping the engine's threads joins them, which
+    /// can take a frame or a poll timeout (20 ms), and the pool has only as
+    /// many threads as cores.
+    private static func offThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.name = "confab-media-control"
+            thread.start()
+        }
+    }
+
+    // MARK: - For tests and tools
+
+    /// The SSRC we send with now (nil while not sending).
+    public var sendingSSRC: UInt32? { outbound?.ssrc }
+    /// The current sending epoch.
+    public var sendingEpoch: Int? { outbound?.epoch }
+    /// The monitor of the track we play for `peer`.
+    public func monitor(of peer: PeerID) -> TrackMonitor? { remote[peer]?.monitor }
+    /// The engine (nil before the first `joined`).
+    public var mediaEngine: MediaEngine? { engine }
+
+    // MARK: - Events
+
+    private func handle(_ event: SessionEvent) async {
+        guard !stopped else { return }
+        switch event {
+        case .joined(let joined, _):
+            await joinedRoom(joined)
+        case .mediaKeyReceived(let delivery):
+            openKey(delivery)
+        case .peerLeft(let peer, _, _):
+            if let track = remote.removeValue(forKey: peer) { engine?.removeRemoteTrack(ssrc: track.ssrc) }
+            await reconcile()
+        case .peerJoined(let peer, _):
+            // A peer back after a drop may have lost our key: seal it again.
+            outbound?.recipients.remove(peer.id)
+            await reconcile()
+        case .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved:
+            await reconcile()
+        case .disconnected:
+            // Never send once out of the room. Receiving stays up until
+            // `stop()`, which the owner calls (it finalises a WAV output).
+            keepaliveTask?.cancel()
+            bindGeneration += 1
+            isBound = false
+            outbound = nil
+            if let engine { await Self.offThread { engine.stopSending() } }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Binding
+
+    private func joinedRoom(_ joined: Joined) async {
+        guard let media = joined.media else {
+            logger.warning("the server offers no media endpoint: no audio")
+            return
+        }
+        do {
+            try prepareEngine(for: media)
+        } catch {
+            logger.error("\(error)")
+            await session.reportMedia(.mediaBound(mapped: nil))
+            return
+        }
+        credentials = media
+        outstanding = []
+        isBound = false
+        mappedAddress = nil
+        bindGeneration += 1
+        let generation = bindGeneration
+        // Retry every 200 ms (PROTOCOL.md, Media) for up to 10 s.
+        for _ in 0..<50 {
+            sendBindingRequest()
+            try? await Task.sleep(for: .milliseconds(200))
+            if isBound || stopped || generation != bindGeneration { break }
+        }
+        guard generation == bindGeneration, !stopped else { return }
+        await session.reportMedia(.mediaBound(mapped: isBound ? mappedAddress : nil))
+        guard isBound else {
+            logger.error("no STUN binding answer from \(media.host):\(media.port)")
+            return
+        }
+        startKeepalive()
+        // Every (re)join gets a fresh key and SSRC (RFC 3711 §9.1): forget the old one.
+        outbound = nil
+        await reconcile()
+    }
+
+    private func prepareEngine(for media: MediaEndpoint) throws(MediaControllerError) {
+        let server: SocketAddress
+        do {
+            server = try SocketAddress(host: media.host, port: media.port)
+        } catch {
+            throw .socket("cannot resolve \(media.host):\(media.port): \(error)")
+        }
+        self.server = server
+        guard engine == nil else { return }
+        let socket: UDPSocket
+        do {
+            socket = try UDPSocket(bindTo: server.family == AF_INET6 ? "::" : "0.0.0.0", port: 0)
+        } catch {
+            throw .socket(error.description)
+        }
+        let engine: MediaEngine
+        do {
+            engine = try MediaEngine(socket: socket, configuration: configuration)
+        } catch {
+            throw .engine("\(error)")
+        }
+        let continuation = stunContinuation
+        engine.receiver.setSTUNHandler { bytes in continuation.yield(Array(bytes)) }
+        engine.startReceiving(sink: sink)
+        self.engine = engine
+        tasks.append(Task { [weak self] in
+            var tick = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                tick += 1
+                await self?.publishLevels(withStats: tick % 10 == 0)
+            }
+        })
+    }
+
+    private func sendBindingRequest() {
+        guard let engine, let server, let credentials else { return }
+        let id = STUNTransactionID.random()
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let key = STUNIntegrityKey(shortTermPassword: credentials.password)
+        let request: [UInt8]? = buffer.withUnsafeMutableBytes { raw in
+            do {
+                var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: id, into: raw)
+                try builder.appendUsername(credentials.username)
+                try builder.appendMessageIntegrity(key: key)
+                try builder.appendFingerprint()
+                return Array(builder.bytes)
+            } catch {
+                return nil
+            }
+        }
+        guard let request else { return }
+        // Only the last few count: an answer to a much older request proves nothing new.
+        if outstanding.count > 8 { outstanding.removeAll() }
+        outstanding.insert(id)
+        request.withUnsafeBytes { _ = engine.socket.send($0, to: server) }
+    }
+
+    /// A STUN message from the network thread: a binding success for one of
+    /// our requests, signed with our password, binds us.
+    private func stunAnswer(_ bytes: [UInt8]) {
+        guard let credentials else { return }
+        let key = STUNIntegrityKey(shortTermPassword: credentials.password)
+        let mapped: STUNAddress?? = bytes.withUnsafeBytes { raw in
+            guard let message = try? STUNMessage.parse(raw), message.type == .bindingSuccess,
+                outstanding.contains(message.transactionID),
+                message.verifyMessageIntegrity(key: key, in: raw), message.verifyFingerprint(in: raw)
+            else { return nil }
+            outstanding.remove(message.transactionID)
+            return .some(message.xorMappedAddress(in: raw))
+        }
+        guard let mapped else { return }
+        isBound = true
+        if let address = mapped { mappedAddress = address.description }
+    }
+
+    /// Binding requests every 5 s keep the server's binding (it expires
+    /// after 20 s of silence); a listener sends nothing else.
+    private func startKeepalive() {
+        keepaliveTask?.cancel()
+        let interval = keepaliveInterval
+        keepaliveTask = Task { [weak self] in
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                } catch {
+                    return
+                }
+                await self?.sendBindingRequest()
+            }
+        }
+    }
+
+    // MARK: - Sending and keys
+
+    /// Brings what we send in line with the room: publish or not, rotate when
+    /// someone who could hear us no longer does, key newcomers.
+    private func reconcile() async {
+        guard isBound, !stopped, let engine, let server else { return }
+        let state = session.state
+        guard let you = state.you, let room = state.room, let source else { return }
+        let track = state.yourMicrophone?.id ?? TrackID.microphone(of: you.id)
+        let mayPublish = room.role(named: you.role)?.publishAudio ?? false
+        guard mayPublish, state.yourMicrophone != nil else {
+            if outbound != nil {
+                outbound = nil
+                await Self.offThread { engine.stopSending() }
+            }
+            return
+        }
+        var hearers: [PeerID: X25519PublicKey] = [:]
+        for peer in state.peers.values {
+            guard let key = peer.publicKey, let role = room.role(named: peer.role), role.subscribesTo.contains(you.role)
+            else { continue }
+            hearers[peer.id] = key
+        }
+        let current = Set(hearers.keys)
+        if var outbound, outbound.recipients.isSubset(of: current) {
+            // Same key; seal it to whoever is new.
+            let newcomers = current.subtracting(outbound.recipients)
+            if !newcomers.isEmpty {
+                outbound.recipients.formUnion(newcomers)
+                self.outbound = outbound
+                await publish(outbound, to: hearers.filter { newcomers.contains($0.key) }, track: track, room: room.name, you: you.id)
+            }
+        } else {
+            // First key of this join, or someone stopped hearing us: a new key
+            // and a new SSRC, sealed only to who hears us now.
+            let rotating = outbound != nil
+            epoch += 1
+            var keyBytes = [UInt8](repeating: 0, count: configuration.profile.keyMaterialLength)
+            var rng = SystemRandomNumberGenerator()
+            for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255, using: &rng) }
+            let taken = Set(remote.values.map(\.ssrc))
+            var ssrc = UInt32.random(in: 1...UInt32.max)
+            while taken.contains(ssrc) || ssrc == outbound?.ssrc { ssrc = UInt32.random(in: 1...UInt32.max) }
+            let next = Outbound(ssrc: ssrc, keyBytes: keyBytes, epoch: epoch, recipients: current)
+            outbound = next
+            if rotating { rotations += 1 }
+            // Announce first, so the server knows the SSRC and receivers hold the key by the first packet.
+            await publish(next, to: hearers, track: track, room: room.name, you: you.id)
+            guard outbound?.ssrc == ssrc, !stopped else { return }
+            let profile = configuration.profile
+            let (material, newSSRC) = (keyBytes, ssrc)
+            // Replacing the sender joins the old capture thread: off the pool.
+            let failure: String? = await Self.offThread {
+                do {
+                    let key = try SRTPKeyMaterial(profile: profile, bytes: material)
+                    try engine.startSending(source: source, ssrc: newSSRC, key: key, to: server)
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            if let failure { logger.error("cannot start sending: \(failure)") }
+        }
+        engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
+    }
+
+    private func publish(
+        _ outbound: Outbound, to recipients: [PeerID: X25519PublicKey], track: TrackID, room: RoomName, you: PeerID
+    ) async {
+        var sealed: [SealedKey] = []
+        for (peer, key) in recipients.sorted(by: { $0.key < $1.key }) {
+            let context = MediaKeyContext(
+                room: room, sender: you, recipient: peer, track: track, epoch: outbound.epoch, ssrc: outbound.ssrc)
+            do {
+                let blob = try MediaKeySealing.seal(outbound.keyBytes, to: key, from: session.identity, context: context)
+                sealed.append(SealedKey(peer: peer, sealed: blob))
+            } catch {
+                logger.warning("cannot seal a key to \(peer): \(error)")
+            }
+        }
+        do {
+            try await session.publishKeys(
+                PublishKeysRequest(track: track, epoch: outbound.epoch, keys: sealed, ssrc: outbound.ssrc))
+        } catch {
+            logger.warning("keys.publish failed: \(error)")
+        }
+    }
+
+    /// Opens a key sealed to us and plays that sender's SSRC with it.
+    private func openKey(_ delivery: SealedKeyDelivery) {
+        let state = session.state
+        guard let engine, let you = state.you, let room = state.room, let ssrc = delivery.ssrc,
+            let sender = state.peers[delivery.from], let senderKey = sender.publicKey
+        else { return }
+        if let known = remote[delivery.from] {
+            // Stale (an older rotation) or the same key again after a drop.
+            if delivery.epoch < known.epoch || (delivery.epoch == known.epoch && ssrc == known.ssrc) { return }
+        }
+        let context = MediaKeyContext(
+            room: room.name, sender: delivery.from, recipient: you.id, track: delivery.track, epoch: delivery.epoch,
+            ssrc: ssrc)
+        let monitor: TrackMonitor
+        do {
+            let bytes = try MediaKeySealing.open(
+                delivery.sealed, senderKey: senderKey, identity: session.identity, context: context,
+                expectedLength: configuration.profile.keyMaterialLength)
+            let material = try SRTPKeyMaterial(profile: configuration.profile, bytes: bytes)
+            monitor = try engine.addRemoteTrack(ssrc: ssrc, key: material)
+        } catch {
+            logger.warning("a key from \(delivery.from) was refused: \(error)")
+            return
+        }
+        monitor.gainPercent.store(Int((state.volume(of: delivery.from) * 100).rounded()), ordering: .relaxed)
+        if let old = remote[delivery.from], old.ssrc != ssrc {
+            // Packets of the old SSRC may still be in flight or buffered: let them play out first.
+            let oldSSRC = old.ssrc
+            Task { [weak self] in
+                try? await Task.sleep(for: .seconds(1))
+                await self?.retire(ssrc: oldSSRC)
+            }
+        }
+        remote[delivery.from] = RemoteTrack(ssrc: ssrc, epoch: delivery.epoch, monitor: monitor)
+    }
+
+    private func retire(ssrc: UInt32) {
+        guard !remote.values.contains(where: { $0.ssrc == ssrc }) else { return }
+        engine?.removeRemoteTrack(ssrc: ssrc)
+    }
+
+    // MARK: - Levels and stats
+
+    private func publishLevels(withStats: Bool) async {
+        guard !stopped else { return }
+        let state = session.state
+        // Our own mute, as the room sees it (ours or a host's), follows the
+        // state here too: no event is needed for the sender to fall silent.
+        engine?.sender?.muted.store(state.isMuted, ordering: .relaxed)
+        guard !remote.isEmpty else { return }
+        var levels: [PeerID: Int] = [:]
+        for (peer, track) in remote {
+            levels[peer] = track.monitor.level.load(ordering: .relaxed)
+            // The listener's volume for that peer (0 … 2 → 0 … 200 %).
+            track.monitor.gainPercent.store(Int((state.volume(of: peer) * 100).rounded()), ordering: .relaxed)
+        }
+        await session.reportMedia(.mediaLevels(levels))
+        guard withStats else { return }
+        var figures: [PeerID: PeerMediaState] = [:]
+        for (peer, track) in remote {
+            let stats = track.monitor.stats
+            var media = PeerMediaState()
+            media.level = levels[peer] ?? 0
+            media.packetsReceived = stats.received
+            media.packetsLost = stats.lost
+            media.fecRecovered = stats.recoveredByFEC
+            media.concealed = stats.concealed
+            media.jitterMs = Int(stats.jitterMs.rounded())
+            media.playoutDelayMs = Int(stats.currentDelayMs.rounded())
+            figures[peer] = media
+        }
+        await session.reportMedia(.mediaStats(figures))
+    }
+}

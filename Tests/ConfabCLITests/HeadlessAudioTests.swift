@@ -1,0 +1,64 @@
+// Two `confab join --headless --input … --output …` processes talking through
+// a `confab serve` process, as the README tells people to try it: what one
+// says is in the other's WAV file, and the event stream carries per-peer
+// levels and stats.
+
+import ConfabMedia
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("Headless clients talk through confab serve", .timeLimit(.minutes(3)))
+struct HeadlessAudioTests {
+    @Test("alice's WAV arrives in bob's WAV; levels ≥ 10 a second and stats once a second")
+    func twoProcessesTalk() async throws {
+        let scratch = try TempDirectory(prefix: "confab-talk")
+        let spoken = scratch.file("alice.wav")
+        let heard = scratch.file("bob.wav")
+        let reference = try pcm(SpeechLikeSource(seed: 11, durationSeconds: 4))
+        try WAVFile.write(reference, path: spoken)
+
+        let server = try await ServerProcess()
+        let room = "talk"
+        // Bob listens first, so he hears all of alice.
+        let bob = try await HeadlessBot(
+            "bob", server: server, room: room, role: "speaker", arguments: ["--output", heard, "--duration", "9"])
+        try await bob.expectEvent("media.bound", ["bound": "true"])
+        let alice = try await HeadlessBot(
+            "alice", server: server, room: room, role: "host", arguments: ["--input", spoken, "--duration", "7"])
+        try await alice.expectEvent("media.bound", ["bound": "true"])
+        try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])
+
+        #expect(await alice.process.wait(seconds: 30) == 0)
+        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
+        _ = await server.stop()
+
+        let received = try WAVFile.read(path: heard)
+        let match = SignalComparison.segmentedMatch(reference: reference, received: received, maxLagSamples: 48_000 * 6)
+        print("headless processes: correlation \(match.correlation) over \(match.segments) segments")
+        #expect(match.correlation >= 0.9)
+
+        let lines = bob.lines
+        // Media lines stop at the end: `disconnected` is still the last line.
+        #expect(lines.last?["event"]?.text == "disconnected")
+        #expect(alice.lines.last?["event"]?.text == "disconnected")
+        let levels = lines.filter { $0["event"]?.text == "levels" }
+        let loud = levels.compactMap { $0["levels.alice"]?.text.flatMap(Int.init) }.filter { $0 > 20 }
+        // Four seconds of speech at ten level lines a second.
+        #expect(loud.count >= 20, "\(levels.count) level lines, \(loud.count) loud")
+        let stats = lines.filter { $0["event"]?.text == "media.stats" }
+        #expect(stats.count >= 3)
+        let received200 = stats.compactMap { $0["peers.alice.received"]?.text.flatMap(Int.init) }.max() ?? 0
+        #expect(received200 >= 180, "4 s of 20 ms packets")
+    }
+
+    private func pcm(_ source: AudioSource) throws -> [Int16] {
+        var all: [Int16] = []
+        var frame = [Int16](repeating: 0, count: 960)
+        while true {
+            let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+            all.append(contentsOf: frame[0..<count])
+            if count < frame.count { return all }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+// Audio end to end through the real server: SDK sessions with a
+// MediaController each, an in-process `confab serve` on loopback, real
+// STUN binding, real keys.publish with HPKE-sealed SRTP keys, real SFU
+// forwarding, real decode and mix. What one says, the others hear; the server
+// forwards bytes it cannot decrypt.
+
+import ConfabClient
+import ConfabMedia
+import ConfabProtocol
+import ConfabRooms
+import ConfabTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("Media through the server: binding, end-to-end keys, forwarding, mixing", .timeLimit(.minutes(3)))
+struct MediaThroughServerTests {
+    @Test("speech from one client arrives at the other; mouth-to-ear delay measured")
+    func twoClients() async throws {
+        let server = try await LiveServer.start()
+        let alice = try await Talker.join(server, "alice", role: "host", room: "two", source: .speech(seed: 3, seconds: 4))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: "two", source: nil)
+
+        try await alice.waitUntilSent(seconds: 4)
+        try await Task.sleep(for: .milliseconds(600))
+        let reference = try pcmOf(SpeechLikeSource(seed: 3, durationSeconds: 4))
+        let heard = bob.sink.samples
+        let match = SignalComparison.segmentedMatch(reference: reference, received: heard, maxLagSamples: 48_000 * 5)
+        let delayMs = try #require(bob.sink.delayMs(lagSamples: match.globalLagSamples, sourceStart: alice.source?.firstReadAt))
+        print("two clients through the server: correlation \(match.correlation) over \(match.segments) segments, mouth-to-ear \(delayMs) ms")
+        #expect(match.correlation >= 0.9)
+        #expect(match.segments >= 4)
+        #expect(delayMs > 0 && delayMs < 400)
+        // The server held no key: what it saw was SRTP it forwarded untouched.
+        let statistics = server.server.media.statistics
+        #expect(statistics.counters.forwardedPackets > 150)
+
+        let levels = bob.participant.state.media["alice"]
+        #expect((levels?.packetsReceived ?? 0) > 150)
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    @Test("five clients: two talk at once and are mixed; a listener's audio is not heard; a host-muted peer is silent")
+    func fiveClients() async throws {
+        let server = try await LiveServer.start()
+        let room = "five"
+        // Alice and bob start talking after 3 s of silence, when dave (a tone) has been muted.
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 1, seconds: 4, after: 3))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .speech(seed: 2, seconds: 4, after: 3))
+        let dave = try await Talker.join(server, "dave", role: "speaker", room: room, source: .tone(hz: 500, seconds: 8))
+        let erin = try await Talker.join(server, "erin", role: "speaker", room: room, source: nil)
+        let carol = try await Talker.join(server, "carol", role: "listener", room: room, source: .tone(hz: 700, seconds: 6))
+        // Dave is heard until the host mutes him; from then on he is silent for everyone.
+        await erin.participant.until("dave heard") { ($0.media["dave"]?.packetsReceived ?? 0) > 10 }
+        try await alice.participant.session.mute(peer: "dave")
+        try await Task.sleep(for: .milliseconds(300))
+        var daveHeard: [PeerID: Int] = [:]
+        for talker in [alice, bob, erin, carol] {
+            daveHeard[talker.participant.id] = await talker.controller.monitor(of: "dave")?.stats.received ?? 0
+        }
+        try await alice.waitUntilSent(seconds: 7)
+        try await bob.waitUntilSent(seconds: 7)
+        try await Task.sleep(for: .milliseconds(600))
+
+        // Erin hears alice and bob, mixed: the mix carries each of them. Two
+        // unrelated voices of similar loudness each explain about half of the
+        // mix's energy, so each correlates near 1/√2 and their squares add
+        // up to about 1 when nothing else (noise, a missing voice) is in it.
+        let mixed = erin.sink.samples
+        let fromAlice = SignalComparison.segmentedMatch(
+            reference: try pcmOf(SpeechLikeSource(seed: 1, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 5)
+        let fromBob = SignalComparison.segmentedMatch(
+            reference: try pcmOf(SpeechLikeSource(seed: 2, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 5)
+        let explained = fromAlice.correlation * fromAlice.correlation + fromBob.correlation * fromBob.correlation
+        print("five clients: erin's mix correlates \(fromAlice.correlation) with alice, \(fromBob.correlation) with bob (squares \(explained))")
+        #expect(fromAlice.correlation >= 0.5)
+        #expect(fromBob.correlation >= 0.5)
+        #expect(explained >= 0.8)
+        for listener in [erin, carol] {
+            let state = listener.participant.state
+            #expect((state.media["alice"]?.packetsReceived ?? 0) > 150, "\(listener.participant.id) hears alice")
+            #expect((state.media["bob"]?.packetsReceived ?? 0) > 150, "\(listener.participant.id) hears bob")
+        }
+        // Nobody has a track for the listener carol: her role publishes nothing, no key, no SSRC.
+        for talker in [alice, bob, dave, erin] {
+            #expect(await talker.controller.monitor(of: "carol") == nil)
+        }
+        #expect(await carol.controller.sendingSSRC == nil)
+        // Dave was muted by the host: nothing of his arrived since (his
+        // client stopped sending; the server would have dropped it anyway).
+        for talker in [alice, bob, erin, carol] {
+            let received = await talker.controller.monitor(of: "dave")?.stats.received ?? 0
+            let atMute = daveHeard[talker.participant.id] ?? 0
+            #expect(atMute > 0, "\(talker.participant.id) heard dave before the mute")
+            #expect(received <= atMute + 2, "\(talker.participant.id) got \(received - atMute) packets of muted dave")
+        }
+        await Talker.end(alice, bob, dave, erin, carol)
+        await server.stop()
+    }
+
+    @Test("after a removal every sender rotates: the removed peer's track gets nothing more")
+    func removalRotates() async throws {
+        let server = try await LiveServer.start()
+        let room = "rotate"
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 8))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .tone(hz: 660, seconds: 8))
+        let mallory = try await Talker.join(server, "mallory", role: "speaker", room: room, source: nil)
+        try await Task.sleep(for: .milliseconds(800))
+        let aliceTrack = try #require(await mallory.controller.monitor(of: "alice"))
+        #expect(aliceTrack.stats.received > 0, "mallory heard alice before the removal")
+        let oldSSRC = try #require(await alice.controller.sendingSSRC)
+
+        try await alice.participant.session.remove("mallory", reason: "test")
+        await alice.participant.until("mallory gone") { $0.peers["mallory"] == nil }
+        await bob.participant.until("mallory gone") { $0.peers["mallory"] == nil }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await alice.controller.rotations == 1)
+        #expect(await bob.controller.rotations == 1)
+        let newSSRC = try #require(await alice.controller.sendingSSRC)
+        #expect(newSSRC != oldSSRC)
+
+        // Mallory's engine is still receiving on the same socket (the
+        // controller is not stopped): the server has dropped her slot, and
+        // her SRTP streams know only the old SSRCs and keys, so nothing new
+        // is decoded.
+        let malloryEngine = try #require(await mallory.controller.mediaEngine)
+        let after = aliceTrack.stats.received
+        let acceptedBefore = malloryEngine.receiver.stats.accepted.load(ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(1_000))
+        #expect(aliceTrack.stats.received == after, "nothing decodable after the rotation")
+        #expect(malloryEngine.receiver.stats.accepted.load(ordering: .relaxed) == acceptedBefore)
+        // Bob still hears alice, on her new SSRC.
+        let bobHearsAlice = try #require(await bob.controller.monitor(of: "alice"))
+        #expect(bobHearsAlice.ssrc == newSSRC)
+        let before = bobHearsAlice.stats.received
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(bobHearsAlice.stats.received > before + 10)
+        await Talker.end(alice, bob, mallory)
+        await server.stop()
+    }
+
+    @Test("a listener that sends no audio stays bound by its STUN keepalive")
+    func keepaliveHoldsTheBinding() async throws {
+        // Bindings expire after 1.5 s here; bob refreshes every 0.4 s and never sends media.
+        let server = try await LiveServer.start(mediaBindingTimeoutMs: 1_500)
+        let room = "keepalive"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil, keepaliveInterval: .milliseconds(400))
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 5))
+        try await alice.waitUntilSent(seconds: 5)
+        try await Task.sleep(for: .milliseconds(500))
+        let received = await bob.controller.monitor(of: "alice")?.stats.received ?? 0
+        // 5 s of 20 ms frames, less the first few before the key arrived.
+        #expect(received >= 230, "bob got \(received) of alice's 250 packets")
+        #expect(server.server.media.statistics.counters.bindingsExpired == 0)
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    @Test("after a dropped connection and a resume: new binding, new key and SSRC, and the others hear the new one")
+    func resumeRekeys() async throws {
+        let server = try await LiveServer.start()
+        let room = "resume"
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: nil)
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .tone(hz: 550, seconds: 10))
+        await alice.participant.until("hearing bob") { ($0.media["bob"]?.packetsReceived ?? 0) > 10 }
+        let oldSSRC = try #require(await bob.controller.sendingSSRC)
+        let oldEpoch = try #require(await bob.controller.sendingEpoch)
+
+        await bob.participant.transport.cut()
+        await bob.participant.until("resumed") { $0.connection == .connected && $0.reconnectCount == 1 }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let current = await bob.controller.sendingSSRC
+            if current != nil && current != oldSSRC { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let newSSRC = try #require(await bob.controller.sendingSSRC)
+        #expect(newSSRC != oldSSRC, "a fresh SSRC (and key) for the new join")
+        #expect((await bob.controller.sendingEpoch ?? 0) > oldEpoch)
+        #expect(await bob.controller.isBound)
+
+        let waitUntil = ContinuousClock.now + .seconds(5)
+        while await alice.controller.monitor(of: "bob")?.ssrc != newSSRC, ContinuousClock.now < waitUntil {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let track = try #require(await alice.controller.monitor(of: "bob"))
+        #expect(track.ssrc == newSSRC)
+        try await Task.sleep(for: .milliseconds(300))
+        let before = track.stats.received
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(track.stats.received > before + 10, "alice hears bob after his resume")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    @Test("a role change to one that hears nothing rotates every sender; that peer decodes nothing more")
+    func roleChangeRotates() async throws {
+        // `backstage` hears nobody and publishes nothing.
+        var template = RoomTemplate.standard
+        template.roles.append(Role(
+            name: "backstage", priority: 20, publishAudio: false, subscribesTo: [],
+            chat: ChatPermissions(broadcast: true, toRoles: true, direct: true), permissions: RolePermissions(
+                muteOthers: false, askToUnmute: false, changeRoles: false, removePeers: false, endRoom: false,
+                raiseHand: true)))
+        let server = try await LiveServer.start(template: template)
+        let room = "backstage"
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 8))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .tone(hz: 660, seconds: 8))
+        let carol = try await Talker.join(server, "carol", role: "speaker", room: room, source: .tone(hz: 880, seconds: 8))
+        await carol.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 10 }
+        await alice.participant.until("hearing carol") { ($0.media["carol"]?.packetsReceived ?? 0) > 10 }
+        let carolHearsAlice = try #require(await carol.controller.monitor(of: "alice"))
+        let aliceHearsCarol = try #require(await alice.controller.monitor(of: "carol"))
+
+        try await alice.participant.session.changeRole(of: "carol", to: "backstage", force: true)
+        await bob.participant.until("carol backstage") { $0.peers["carol"]?.role == "backstage" }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await alice.controller.rotations == 1)
+        #expect(await bob.controller.rotations == 1)
+        #expect(await carol.controller.sendingSSRC == nil, "backstage publishes nothing")
+
+        let heard = carolHearsAlice.stats.received
+        let said = aliceHearsCarol.stats.received
+        try await Task.sleep(for: .milliseconds(1_000))
+        #expect(carolHearsAlice.stats.received == heard, "carol decodes nothing of alice after the rotation")
+        #expect(aliceHearsCarol.stats.received <= said + 2, "carol is silent")
+        await Talker.end(alice, bob, carol)
+        await server.stop()
+    }
+}
+
+// MARK: - A participant with a microphone and ears
+
+/// A participant, its MediaController, what it says and what it heard.
+struct Talker {
+    let participant: Participant
+    let controller: MediaController
+    let source: TimedSource?
+    let sink: RecordingSink
+
+    enum Say {
+        case speech(seed: UInt64, seconds: Double, after: Double = 0)
+        case tone(hz: Double, seconds: Double)
+    }
+
+    static func join(
+        _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
+        keepaliveInterval: Duration = .seconds(5)
+    ) async throws -> Talker {
+        let participant = try await server.participant(user, role: role, room: room)
+        let source: TimedSource? = say.map {
+            switch $0 {
+            case .speech(let seed, let seconds, let after):
+                TimedSource(SpeechLikeSource(seed: seed, durationSeconds: seconds), silenceFirst: after)
+            case .tone(let hz, let seconds): TimedSource(ToneSource(frequencyHz: hz, durationSeconds: seconds))
+            }
+        }
+        let sink = RecordingSink()
+        let controller = MediaController(
+            session: participant.session, source: source, sink: sink, keepaliveInterval: keepaliveInterval)
+        await controller.start()
+        try await participant.session.join()
+        if participant.session.state.yourMicrophone != nil { try await participant.session.unmuteSelf() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await !controller.isBound, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        guard await controller.isBound else { throw ToolError("\(user) did not bind its media address") }
+        return Talker(participant: participant, controller: controller, source: source, sink: sink)
+    }
+
+    /// Waits until the source has been read to its end.
+    func waitUntilSent(seconds: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds + 10)
+        while source?.ended != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    static func end(_ talkers: Talker...) async {
+        for talker in talkers {
+            await talker.participant.session.leave()
+            await talker.controller.stop()
+        }
+    }
+
+    /// The references laid out on the sink's clock: each starts where its source was first read.
+    static func placed(_ references: [([Int16], UInt64?)], sinkStart: UInt64?, count: Int) throws -> [Int16] {
+        guard let sinkStart else { throw ToolError("the sink never played") }
+        var mix = [Int32](repeating: 0, count: count)
+        for (samples, start) in references {
+            guard let start else { throw ToolError("a source was never read") }
+            let offset = Int((Int64(start) - Int64(sinkStart)) * 48 / 1_000_000)
+            for (i, sample) in samples.enumerated() where offset + i >= 0 && offset + i < count {
+                mix[offset + i] += Int32(sample)
+            }
+        }
+        return mix.map { Int16(clamping: $0) }
+    }
+}
+
+/// Wraps a source to note when it was first read (the "mouth" time) and when it ended.
+final class TimedSource: AudioSource, @unchecked Sendable {
+    private let inner: AudioSource
+    private let first = Atomic<UInt64>(0)
+    private let done = Atomic<Bool>(false)
+    /// Samples of silence still to give before the inner source (read on the capture thread only).
+    private var silence: Int
+    init(_ inner: AudioSource, silenceFirst seconds: Double = 0) {
+        self.inner = inner
+        silence = Int(seconds * 48_000)
+    }
+    var name: String { inner.name }
+    var isClocked: Bool { inner.isClocked }
+    var firstReadAt: UInt64? { let value = first.load(ordering: .acquiring); return value == 0 ? nil : value }
+    var ended: Bool { done.load(ordering: .acquiring) }
+    func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
+        _ = first.compareExchange(expected: 0, desired: MonotonicClock.nanoseconds(), ordering: .acquiringAndReleasing)
+        if silence > 0 {
+            // Whole frames of silence (the delays used are multiples of 20 ms).
+            buffer.update(repeating: 0)
+            silence -= buffer.count
+            return buffer.count
+        }
+        let count = try inner.read(into: buffer)
+        if count < buffer.count { done.store(true, ordering: .releasing) }
+        return count
+    }
+    func close() { inner.close() }
+}
+
+/// Keeps everything played, and when each frame was played (the "ear" clock).
+final class RecordingSink: AudioSink, Sendable {
+    private let recorded = Mutex<[Int16]>([])
+    /// The monotonic time of every write, with the index of its first sample.
+    private let writes = Mutex<[(sample: Int, at: UInt64)]>([])
+    private let started = Atomic<UInt64>(0)
+    let name = "recording"
+    var isClocked: Bool { false }
+    var samples: [Int16] { recorded.withLock { $0 } }
+    var startedAt: UInt64? { let value = started.load(ordering: .acquiring); return value == 0 ? nil : value }
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
+        let now = MonotonicClock.nanoseconds()
+        _ = started.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
+        let index = recorded.withLock { recorded in
+            defer { recorded.append(contentsOf: samples) }
+            return recorded.count
+        }
+        writes.withLock { $0.append((index, now)) }
+    }
+    func close() {}
+
+    /// Mouth-to-ear delay: when the frame holding sample `lagSamples` was
+    /// handed to the sink (the moment a sound card would get it) minus when
+    /// the source's first frame was read (the moment a microphone period is
+    /// complete).
+    func delayMs(lagSamples: Int, sourceStart: UInt64?) -> Int? {
+        guard let sourceStart else { return nil }
+        let frames = writes.withLock { $0 }
+        guard let write = frames.last(where: { $0.sample <= lagSamples }) else { return nil }
+        // Within the frame, the sample's own offset (at 48 kHz).
+        let playedAt = Int64(write.at) + Int64(lagSamples - write.sample) * 1_000_000 / 48
+        return Int((playedAt - Int64(sourceStart)) / 1_000_000)
+    }
+}
+
+func pcmOf(_ source: AudioSource) throws -> [Int16] {
+    var all: [Int16] = []
+    var frame = [Int16](repeating: 0, count: 960)
+    while true {
+        let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+        all.append(contentsOf: frame[0..<count])
+        if count < frame.count { return all }
+    }
+}
