@@ -10,6 +10,7 @@
 // sound, so the level bars stay at zero; they draw whatever RoomState reports.
 import ArgumentParser
 import ConfabClient
+import ConfabMedia
 import ConfabProtocol
 import ConfabServer
 import ConfabTUI
@@ -63,8 +64,29 @@ struct Demo: AsyncParsableCommand {
             try await session("grace", "speaker", "Grace 霍普 (bot)"),
             try await session("linus", "listener", "Linus (bot)"),
         ]
+        // Audio through the server, end to end encrypted: the two bots that may
+        // speak talk a speech-like signal, each in its own voice; you listen on
+        // the default sound card (the null sink, quietly, where there is none)
+        // and speak from its microphone once you unmute. Controllers start
+        // before their sessions join, so no `joined` is missed.
+        let frameSamples = MediaConfiguration().frameSamples
+        var controllers: [MediaController] = []
+        let quiet: (String) -> Void = { _ in }
+        let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples, notice: quiet)
+        let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples, notice: quiet)) ?? NullSink()
+        controllers.append(MediaController(session: you, source: yourSource, sink: yourSink))
+        for (index, bot) in bots.enumerated() where index < 2 {
+            controllers.append(MediaController(session: bot, source: SpeechLikeSource(seed: UInt64(index + 3)), sink: NullSink()))
+        }
+        for controller in controllers { await controller.start() }
+        defer {
+            let stopping = controllers
+            Task { for controller in stopping { await controller.stop() } }
+        }
         // A bot that cannot join only makes the demo quieter.
         for bot in bots { _ = try? await bot.join() }
+        // The host bot talks from the start; Grace mutes and unmutes herself in her script.
+        _ = try? await bots[0].unmuteSelf()
         let botTasks = bots.enumerated().map { index, bot in
             Task { [botPrompts] in
                 await DemoBot(session: bot, index: index, you: PeerID(uncheckedRawValue: "you"), asks: botPrompts).run()
@@ -80,6 +102,7 @@ struct Demo: AsyncParsableCommand {
             throw error
         }
         for task in botTasks { task.cancel() }
+        for controller in controllers { await controller.stop() }
         for bot in bots { await bot.leave() }
         serverTask.cancel()
         _ = try? await serverTask.value
