@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
         .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabTestSupport"]),
-        .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol"]),
+        .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabSocket", "ConfabWire",

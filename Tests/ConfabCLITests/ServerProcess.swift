@@ -9,54 +9,8 @@ import ConfabTestSupport
 import Foundation
 import Testing
 
-/// Any JSON value, as the headless client prints it.
-enum JSON: Decodable, Hashable, Sendable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSON])
-    case object([String: JSON])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSON].self))
-        }
-    }
-
-    /// A member of an object, following dots: `peer.name`, `message.text`.
-    subscript(_ path: String) -> JSON? {
-        var value: JSON? = self
-        for key in path.split(separator: ".") {
-            guard case .object(let members)? = value else { return nil }
-            value = members[String(key)]
-        }
-        return value
-    }
-
-    /// Strings as they are, numbers without a needless ".0", booleans as true/false.
-    var text: String? {
-        switch self {
-        case .string(let value): value
-        case .number(let value): value == value.rounded() ? String(Int(value)) : String(value)
-        case .bool(let value): value ? "true" : "false"
-        default: nil
-        }
-    }
-
-    var array: [JSON] { if case .array(let items) = self { items } else { [] } }
-}
+/// What the headless client prints, one value a line.
+typealias JSON = JSONValue
 
 /// A `confab serve` child on a free port with a scratch data directory.
 final class ServerProcess {

@@ -1,4 +1,5 @@
 import ConfabProtocol
+import ConfabTestSupport
 import Foundation
 import Testing
 
