@@ -16,6 +16,7 @@
 
 import ConfabProtocol
 import Foundation
+import Glibc
 import GRDB
 
 /// A failure of the database; requests that needed it get `9002 storageFailure`.
@@ -34,11 +35,26 @@ public final class ChatStore: Sendable {
         }
         configuration.label = "confab"
         do {
+            try Self.makePrivate(path)
             // DatabasePool opens the database in WAL mode.
             database = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(database)
         } catch {
             throw StorageError(description: "cannot open the database \(path): \(error)")
+        }
+    }
+
+    /// The chat log is the room's private conversation: the file is created
+    /// 0600 before SQLite opens it (SQLite gives the -wal and -shm files the
+    /// database file's mode), and an older, wider file is narrowed.
+    private static func makePrivate(_ path: String) throws(StorageError) {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StorageError(description: "cannot create the database \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(descriptor) }
+        guard fchmod(descriptor, 0o600) == 0 else {
+            throw StorageError(description: "cannot make the database \(path) private: \(String(cString: strerror(errno)))")
         }
     }
 

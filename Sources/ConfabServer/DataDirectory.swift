@@ -4,7 +4,7 @@
 //     server-cert.pem         self-signed P-256 certificate (SAN: host, localhost, 127.0.0.1, ::1)
 //     server-key.pem          its private key            (0600)
 //     token-secret            32 random bytes, the HS256 key for join tokens (0600)
-//     confab.sqlite (+ -wal, -shm)   the chat log and room/peer history (ChatStore)
+//     confab.sqlite (+ -wal, -shm)   the chat log and room/peer history (ChatStore) (0600)
 //
 // Files with secrets are created with mode 0600 from the first byte (open
 // with O_CREAT|O_EXCL and the mode), never chmod-ed after being written.
