@@ -8,6 +8,21 @@
 // sink with one notice, never a crash (DESIGN.md).
 import ALSA
 
+/// Opens an ALSA PCM (S16_LE, 48 kHz, mono) with a buffer of `periods` frames;
+/// a card that cannot be opened is `unavailable`, which callers turn into the
+/// silent fallback.
+private func openPCM(
+    _ pcmName: String, _ direction: ALSA.Direction, frameSamples: Int, periods: Int, configFile: String?
+) throws(AudioDeviceError) -> ALSA.PCM {
+    do {
+        return try ALSA.PCM(name: pcmName, direction: direction,
+                            configuration: .init(periodFrames: frameSamples, bufferFrames: frameSamples * periods),
+                            configFile: configFile)
+    } catch {
+        throw .unavailable(error.description)
+    }
+}
+
 /// Captures from an ALSA PCM (S16_LE, 48 kHz, mono).
 public final class ALSACaptureSource: AudioSource, @unchecked Sendable {
     public let name: String
@@ -16,15 +31,10 @@ public final class ALSACaptureSource: AudioSource, @unchecked Sendable {
 
     public init(pcmName: String, frameSamples: Int = 960, configFile: String? = nil) throws(AudioDeviceError) {
         name = "alsa:\(pcmName)"
-        do {
-            let opened = try ALSA.PCM(name: pcmName, direction: .capture,
-                                      configuration: .init(periodFrames: frameSamples, bufferFrames: frameSamples * 4),
-                                      configFile: configFile)
-            pcm = opened
-            isClocked = opened.isClocked
-        } catch {
-            throw .unavailable(error.description)
-        }
+        // Four periods: capture may be read late by a busy engine thread without an overrun.
+        let opened = try openPCM(pcmName, .capture, frameSamples: frameSamples, periods: 4, configFile: configFile)
+        pcm = opened
+        isClocked = opened.isClocked
     }
 
     public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
@@ -47,16 +57,10 @@ public final class ALSAPlaybackSink: AudioSink, @unchecked Sendable {
 
     public init(pcmName: String, frameSamples: Int = 960, configFile: String? = nil) throws(AudioDeviceError) {
         name = "alsa:\(pcmName)"
-        do {
-            // Three periods of buffer: enough to ride out a late wake-up, little added delay.
-            let opened = try ALSA.PCM(name: pcmName, direction: .playback,
-                                      configuration: .init(periodFrames: frameSamples, bufferFrames: frameSamples * 3),
-                                      configFile: configFile)
-            pcm = opened
-            isClocked = opened.isClocked
-        } catch {
-            throw .unavailable(error.description)
-        }
+        // Three periods of buffer: enough to ride out a late wake-up, little added delay.
+        let opened = try openPCM(pcmName, .playback, frameSamples: frameSamples, periods: 3, configFile: configFile)
+        pcm = opened
+        isClocked = opened.isClocked
     }
 
     public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
