@@ -554,7 +554,7 @@ public actor ConfabSession {
         case .joined, .ok, .pong, .chatAck, .chatPage:
             // Replies without an id: nothing waits for them.
             break
-        case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .callInvitation,
+        case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .presenceUpdated, .callInvitation,
             .callUpdated, .callInvitationEnded, .callRoom, .callEnded:
             // The presence connection's (CallClient); never sent to a room's.
             break

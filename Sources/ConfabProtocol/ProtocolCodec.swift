@@ -157,6 +157,7 @@ extension ServerMessage: ProtocolMessage {
             case .callHistoryPage: .callHistoryPage(try CallHistoryPage(from: decoder))
             case .presenceOnline: .presenceOnline(try container.decode(OnlineUser.self, forKey: .user))
             case .presenceOffline: .presenceOffline(try PresenceOffline(from: decoder))
+            case .presenceUpdated: .presenceUpdated(try container.decode(OnlineUser.self, forKey: .user))
             case .callInvitation: .callInvitation(try CallInvitation(from: decoder))
             case .callUpdated: .callUpdated(try CallUpdated(from: decoder))
             case .callInvitationEnded: .callInvitationEnded(try CallInvitationEnded(from: decoder))
@@ -199,7 +200,7 @@ extension ServerMessage: ProtocolMessage {
         // envelope's neighbours, so they travel nested.
         case .callState(let call): try container.encode(call, forKey: .call)
         case .callHistoryPage(let payload): try payload.encode(to: encoder)
-        case .presenceOnline(let user): try container.encode(user, forKey: .user)
+        case .presenceOnline(let user), .presenceUpdated(let user): try container.encode(user, forKey: .user)
         case .presenceOffline(let payload): try payload.encode(to: encoder)
         case .callInvitation(let payload): try payload.encode(to: encoder)
         case .callUpdated(let payload): try payload.encode(to: encoder)

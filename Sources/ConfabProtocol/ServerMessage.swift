@@ -87,6 +87,8 @@ public enum ServerBody: Hashable, Sendable {
     case presenceOnline(OnlineUser)
     /// A user went offline (their last device disconnected).
     case presenceOffline(PresenceOffline)
+    /// An online user's state changed (busy: in a call, or not any more).
+    case presenceUpdated(OnlineUser)
     /// You are being rung.
     case callInvitation(CallInvitation)
     /// A participant's state changed.
@@ -130,6 +132,7 @@ public enum ServerBody: Hashable, Sendable {
         case .callHistoryPage: .callHistoryPage
         case .presenceOnline: .presenceOnline
         case .presenceOffline: .presenceOffline
+        case .presenceUpdated: .presenceUpdated
         case .callInvitation: .callInvitation
         case .callUpdated: .callUpdated
         case .callInvitationEnded: .callInvitationEnded
@@ -171,6 +174,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case callHistoryPage = "call.historyPage"
     case presenceOnline = "presence.online"
     case presenceOffline = "presence.offline"
+    case presenceUpdated = "presence.updated"
     case callInvitation = "call.invitation"
     case callUpdated = "call.updated"
     case callInvitationEnded = "call.invitationEnded"

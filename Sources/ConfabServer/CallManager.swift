@@ -33,6 +33,8 @@ actor CallManager {
     private var callOfRoom: [RoomName: CallID] = [:]
     private var invitationBuckets: [PeerID: TokenBucket] = [:]
     private var shuttingDown = false
+    /// Who everyone was last told is busy (`presence.updated` on a change).
+    private var announcedBusy: Set<PeerID> = []
 
     /// Room membership changes of call rooms, from their hosts.
     private let membershipUpdates: AsyncStream<(RoomName, Set<PeerID>)>
@@ -443,9 +445,24 @@ actor CallManager {
     private var roomsToEnd: [RoomName] = []
 
     private func endFinishedCallRooms() async {
+        announceBusyChanges()
         while !roomsToEnd.isEmpty {
             let room = roomsToEnd.removeFirst()
             await registry.endCallRoom(room)
+        }
+    }
+
+    /// `presence.updated` to everyone else for each online user whose busy
+    /// flag changed since the last announcement.
+    private func announceBusyChanges() {
+        let busy = Set(users.keys.filter(isBusy))
+        let changed = busy.symmetricDifference(announcedBusy)
+        announcedBusy = busy
+        for user in changed.sorted() where users[user] != nil {
+            let text = ConnectionSink.encode(ServerMessage(.presenceUpdated(onlineUser(user))))
+            for (other, entry) in users where other != user {
+                for device in entry.devices.values { device.send(text) }
+            }
         }
     }
 

@@ -130,13 +130,48 @@ struct CallTests {
         try await alice.client.call(["bob"])
         _ = try await bob.waitForInvitation()
         try await bob.client.accept()
+        await carol.until("carol sees bob busy") { $0.online["bob"]?.busy == true }
         let placed = try await carol.client.call(["bob"])
         #expect(placed.participant("bob")?.state == .busy)
         #expect(try await carol.waitForEnd().reason == .unanswered)
         #expect(try await carol.client.history().first?.outcome == .busy)
         #expect(bob.store.state.invitations.isEmpty)
+        try await alice.client.hangup()
+        await carol.until("carol sees bob free again") { $0.online["bob"]?.busy == false }
         await Caller.end(alice, bob, carol)
         await server.stop()
+    }
+
+    @Test("the caller goes offline while it rings: the invitation is cancelled")
+    func callerDisconnects() async throws {
+        let server = try await LiveServer.start()
+        let alice = try await Caller.online(server, "alice")
+        let bob = try await Caller.online(server, "bob")
+        try await alice.client.call(["bob"])
+        _ = try await bob.waitForInvitation()
+        await alice.client.disconnect()
+        #expect(await bob.sawInvitationEnd(.cancelled))
+        await bob.until("bob sees alice offline") { $0.online["alice"] == nil }
+        #expect(try await bob.client.history().first?.outcome == .cancelled)
+        await Caller.end(bob)
+        await server.stop()
+    }
+
+    @Test("a server shutting down ends calls in progress for everyone in them")
+    func shutdownEndsCalls() async throws {
+        let server = try await LiveServer.start()
+        let alice = try await Caller.online(server, "alice")
+        let bob = try await Caller.online(server, "bob")
+        try await alice.client.call(["bob"])
+        _ = try await bob.waitForInvitation()
+        try await bob.client.accept()
+        await server.stop()
+        #expect(try await alice.waitForEnd().reason == .shutdown)
+        #expect(try await bob.waitForEnd().reason == .shutdown)
+        await alice.until("alice is told she is disconnected") {
+            if case .disconnected = $0.connection { true } else { false }
+        }
+        await Caller.end(alice, bob)
     }
 
     @Test("offline: ringing someone not connected says offline and ends the call; the caller is told at once")

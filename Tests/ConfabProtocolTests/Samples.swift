@@ -150,6 +150,7 @@ enum Samples {
                 ]))),
         ServerMessage(.presenceOnline(OnlineUser(user: "bob", name: "Bob"))),
         ServerMessage(.presenceOffline(PresenceOffline(user: "bob"))),
+        ServerMessage(.presenceUpdated(OnlineUser(user: "bob", name: "Bob", busy: true))),
         ServerMessage(.callInvitation(CallInvitation(call: call, from: "bob", ringTimeoutMs: 30_000))),
         ServerMessage(.callUpdated(CallUpdated(call: call, user: "carol", state: .ringing))),
         ServerMessage(.callInvitationEnded(CallInvitationEnded(call: "k1", reason: .answeredElsewhere))),

@@ -175,6 +175,7 @@ public actor CallClient {
     public func history(limit: Int = ProtocolLimits.defaultHistoryPageSize) async throws(SessionError) -> [CallRecord] {
         let reply = try await request(.fetchCallHistory(CallHistoryRequest(limit: limit)))
         guard case .callHistoryPage(let page) = reply else { throw unexpected(reply, for: .fetchCallHistory) }
+        emit(.historyLoaded(page.calls))
         return page.calls
     }
 
@@ -301,6 +302,8 @@ public actor CallClient {
             emit(.userOnline(IncomingCall.user(user)))
         case .presenceOffline(let offline):
             emit(.userOffline(offline.user))
+        case .presenceUpdated(let user):
+            emit(.userUpdated(IncomingCall.user(user)))
         case .callInvitation(let invitation):
             var cleaned = invitation
             cleaned.call = IncomingCall.call(invitation.call)

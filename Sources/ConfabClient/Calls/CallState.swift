@@ -12,6 +12,10 @@ public enum CallEvent: Hashable, Sendable {
     case connected(Connected)
     case userOnline(OnlineUser)
     case userOffline(PeerID)
+    /// An online user became busy (in a call) or free.
+    case userUpdated(OnlineUser)
+    /// Your call history, newest first (from `history()`).
+    case historyLoaded([CallRecord])
     /// You are being rung.
     case invited(CallInvitation)
     /// An invitation to you stopped ringing: cancelled, answered or rejected
@@ -58,6 +62,8 @@ public struct CallState: Hashable, Sendable {
     /// The last call that ended, with its duration.
     public var lastEnded: CallEnded?
     public var ringTimeoutMs = CallLimits.defaultRingTimeoutMs
+    /// Your recent calls, newest first, as last loaded.
+    public var recentCalls: [CallRecord] = []
 
     public init() {}
 
@@ -83,6 +89,11 @@ public struct CallState: Hashable, Sendable {
             online[user.user] = user
         case .userOffline(let user):
             online[user] = nil
+        case .userUpdated(let user):
+            if online[user.user] != nil { online[user.user] = user }
+            if you?.user == user.user { you = user }
+        case .historyLoaded(let records):
+            recentCalls = records
         case .invited(let invitation):
             invitations.removeAll { $0.call.id == invitation.call.id }
             invitations.append(invitation)

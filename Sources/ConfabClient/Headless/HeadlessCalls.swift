@@ -134,6 +134,11 @@ public enum HeadlessCallEvents {
             return .object(["event": .string("presence.online"), "user": .encoding(user)])
         case .userOffline(let user):
             return .object(["event": .string("presence.offline"), "user": .string(user.rawValue)])
+        case .userUpdated(let user):
+            return .object(["event": .string("presence.updated"), "user": .encoding(user)])
+        case .historyLoaded:
+            // The `history` command's result line carries the records.
+            return nil
         case .invited(let invitation):
             return .object([
                 "event": .string("call.invited"), "call": .string(invitation.call.id.rawValue),
