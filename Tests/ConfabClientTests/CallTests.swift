@@ -74,12 +74,16 @@ struct CallTests {
         let server = try await LiveServer.start()
         let alice = try await Caller.online(server, "alice")
         let bob = try await Caller.online(server, "bob")
+        let listener = RecordingCallListener()
+        alice.client.addListener(listener)
         try await alice.client.call(["bob"])
         _ = try await bob.waitForInvitation()
         try await bob.client.reject()
         #expect(await alice.sawState("bob", .rejected))
         let end = try await alice.waitForEnd()
         #expect(end.reason == .unanswered && end.durationMs == 0)
+        // The listener heard the same story, one callback per outcome.
+        #expect(listener.calls == ["ringing bob", "rejected bob", "ended unanswered"])
         #expect(try await alice.client.history().first?.outcome == .rejected)
         #expect(try await bob.client.history().first?.outcome == .rejected)
         await Caller.end(alice, bob)
@@ -212,8 +216,11 @@ struct CallTests {
         try await alice.client.call(["bob"])
         _ = try await phone.waitForInvitation()
         _ = try await laptop.waitForInvitation()
+        let listener = RecordingCallListener()
+        phone.client.addListener(listener)
         try await laptop.client.accept()
         #expect(await phone.sawInvitationEnd(.answeredElsewhere))
+        #expect(listener.calls.contains("answeredElsewhere"))
         #expect(phone.store.state.invitations.isEmpty)
         // The phone cannot take it any more.
         await #expect(throws: SessionError.self) { try await phone.client.accept(alice.store.state.call?.id) }
@@ -473,4 +480,17 @@ final class CallEventLog: Sendable {
     private let entries = Mutex<[CallEvent]>([])
     func append(_ event: CallEvent) { entries.withLock { $0.append(event) } }
     var events: [CallEvent] { entries.withLock { $0 } }
+}
+
+/// A CallListener that writes down each callback.
+final class RecordingCallListener: CallListener {
+    private let log = Mutex<[String]>([])
+    var calls: [String] { log.withLock { $0 } }
+    private func note(_ text: String) { log.withLock { $0.append(text) } }
+
+    func callClient(_ client: CallClient, userIsRinging user: PeerID, in call: CallInfo) { note("ringing \(user)") }
+    func callClient(_ client: CallClient, userAccepted user: PeerID, in call: CallInfo) { note("accepted \(user)") }
+    func callClient(_ client: CallClient, userRejected user: PeerID, in call: CallInfo) { note("rejected \(user)") }
+    func callClient(_ client: CallClient, answeredElsewhere call: CallID) { note("answeredElsewhere") }
+    func callClient(_ client: CallClient, callEnded ended: CallEnded) { note("ended \(ended.reason.rawValue)") }
 }

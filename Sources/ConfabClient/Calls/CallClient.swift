@@ -239,6 +239,9 @@ public actor CallClient {
             emit(.failure(error))
             throw error
         }
+        for listener in listeners.live() {
+            listener.callClient(self, didJoinRoomOf: callRoom.call, session: session)
+        }
         return session
     }
 

@@ -185,6 +185,16 @@ public final class CallStore: Sendable {
         }
     }
 
+    /// The current state, then every new state; a slow consumer skips to
+    /// the newest (a screen only needs the latest).
+    public func states() -> AsyncStream<CallState> {
+        let (stream, continuation) = AsyncStream<CallState>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let observation = observe { continuation.yield($0.state) }
+        continuation.yield(state)
+        continuation.onTermination = { _ in observation.cancel() }
+        return stream
+    }
+
     /// Every change from now on.
     public func updates() -> AsyncStream<CallUpdate> {
         let (stream, continuation) = AsyncStream<CallUpdate>.makeStream(bufferingPolicy: .unbounded)
@@ -226,6 +236,8 @@ public protocol CallListener: AnyObject, Sendable {
     func callClient(_ client: CallClient, userEntered user: PeerID)
     func callClient(_ client: CallClient, userLeft user: PeerID)
     func callClient(_ client: CallClient, callEnded ended: CallEnded)
+    /// You are in the call's room: observe `session.store` for the call screen.
+    func callClient(_ client: CallClient, didJoinRoomOf call: CallID, session: ConfabSession)
 }
 
 extension CallListener {
@@ -241,6 +253,7 @@ extension CallListener {
     public func callClient(_ client: CallClient, userEntered user: PeerID) {}
     public func callClient(_ client: CallClient, userLeft user: PeerID) {}
     public func callClient(_ client: CallClient, callEnded ended: CallEnded) {}
+    public func callClient(_ client: CallClient, didJoinRoomOf call: CallID, session: ConfabSession) {}
 }
 
 extension CallListener {
