@@ -53,6 +53,8 @@ actor CallManager {
         /// it, an accepter's that accepted.
         var memberDevices: [PeerID: UInt64] = [:]
         var acceptedAt: [PeerID: Timestamp] = [:]
+        /// When members left; their time in the call ends there.
+        var leftAt: [PeerID: Timestamp] = [:]
         /// Members seen in the call room; leaving it afterwards hangs up.
         var inRoom: Set<PeerID> = []
         var cancelled = false
@@ -394,12 +396,17 @@ actor CallManager {
         }
         let now = Timestamp.now()
         call.setState(user, .left)
+        call.leftAt[user] = now
         calls[id] = call
         if call.members.count < 2 {
             // The leaver hears the end too (both sides get the duration).
             end(id, reason: .hangup, alsoTelling: user)
         } else {
-            record(call, member: user, now: now)
+            if user == call.info.caller {
+                recordCaller(call, now: now)
+            } else {
+                record(call, member: user, now: now)
+            }
             broadcast(id, ServerMessage(.callUpdated(CallUpdated(call: call.info, user: user, state: .left))),
                 skipping: [])
         }
@@ -433,7 +440,10 @@ actor CallManager {
             if let device = call.memberDevices[leaver] { users[leaver]?.devices[device]?.send(ended) }
             if leaver != call.info.caller { record(call, member: leaver, now: now) }
         }
-        recordCaller(call, now: now)
+        // A caller who left a group call that went on was recorded then.
+        if call.state(of: call.info.caller) != .left || leaver == call.info.caller {
+            recordCaller(call, now: now)
+        }
         if let room = call.room {
             callOfRoom[room] = nil
             roomsToEnd.append(room)
@@ -568,7 +578,8 @@ actor CallManager {
 
     private func record(_ call: Call, member: PeerID, now: Timestamp) {
         let peers = [call.info.caller] + call.info.participants.map(\.user).filter { $0 != call.info.caller && $0 != member }
-        let durationMs = call.acceptedAt[member].map { Int(now.milliseconds(since: $0)) } ?? 0
+        let until = call.leftAt[member] ?? now
+        let durationMs = call.acceptedAt[member].map { Int(until.milliseconds(since: $0)) } ?? 0
         write(
             CallRecord(
                 call: call.info.id, direction: .incoming, peers: peers, outcome: .answered,
@@ -594,7 +605,8 @@ actor CallManager {
                 default: .unanswered
                 }
         }
-        let durationMs = call.acceptedAt[caller].map { Int(now.milliseconds(since: $0)) } ?? 0
+        let until = call.leftAt[caller] ?? now
+        let durationMs = call.acceptedAt[caller].map { Int(until.milliseconds(since: $0)) } ?? 0
         write(
             CallRecord(
                 call: call.info.id, direction: .outgoing, peers: invitees.map(\.user), outcome: outcome,

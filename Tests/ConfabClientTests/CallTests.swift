@@ -58,6 +58,7 @@ struct CallTests {
 
         let aliceHistory = try await alice.client.history()
         let bobHistory = try await bob.client.history()
+        #expect(aliceHistory.count == 1 && bobHistory.count == 1, "one record per user per call")
         #expect(aliceHistory.first?.direction == .outgoing)
         #expect(aliceHistory.first?.outcome == .answered)
         #expect(aliceHistory.first?.peers == ["bob"])
@@ -261,8 +262,36 @@ struct CallTests {
         #expect(try await alice.waitForEnd().reason == .hangup)
         #expect(try await dave.waitForEnd().reason == .hangup)
         #expect(try await carol.client.history().first?.outcome == .rejected)
-        #expect(try await dave.client.history().first?.outcome == .answered)
+        #expect(try await dave.client.history().map(\.outcome) == [.answered])
+        #expect(try await alice.client.history().map(\.outcome) == [.answered])
+        #expect(try await bob.client.history().map(\.outcome) == [.answered])
         await Caller.end(alice, bob, carol, dave)
+        await server.stop()
+    }
+
+    @Test("the caller may leave a group call: the others go on talking until fewer than two remain")
+    func callerLeavesGroupCall() async throws {
+        let server = try await LiveServer.start()
+        let alice = try await Caller.online(server, "alice")
+        let bob = try await Caller.online(server, "bob")
+        let carol = try await Caller.online(server, "carol")
+        try await alice.client.call(["bob", "carol"])
+        _ = try await bob.waitForInvitation()
+        _ = try await carol.waitForInvitation()
+        try await bob.client.accept()
+        try await carol.client.accept()
+        await bob.until("carol enters bob's room") { $0.inRoom.contains("carol") }
+        try await alice.client.hangup()
+        #expect(await bob.sawState("alice", .left))
+        await bob.until("alice leaves bob's room") { !$0.inRoom.contains("alice") }
+        #expect(bob.store.state.call != nil, "bob and carol remain")
+        try await carol.client.hangup()
+        #expect(try await bob.waitForEnd().reason == .hangup)
+        // One record for alice, written when she left: she placed the call and talked.
+        let history = try await alice.client.history()
+        #expect(history.count == 1)
+        #expect(history.first?.direction == .outgoing && history.first?.outcome == .answered)
+        await Caller.end(alice, bob, carol)
         await server.stop()
     }
 
