@@ -24,8 +24,10 @@ public struct CallID: ProtocolIdentifier {
 public enum CallLimits {
     /// Users in one `call.invite`.
     public static let maximumInvitees = 16
-    /// People in one call, caller included.
+    /// People in one call at a time (ringing or in it), caller included.
     public static let maximumParticipants = 16
+    /// Entries of a call's participant list, those who rejected or left included.
+    public static let maximumParticipantEntries = 32
     /// How long an invitation rings before it ends with `noResponse`, unless
     /// the server's configuration or the `call.invite` says otherwise.
     public static let defaultRingTimeoutMs = 30_000
@@ -125,7 +127,7 @@ public struct CallInfo: Codable, Hashable, Sendable {
         createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
         answeredAt = try container.decodeIfPresent(Timestamp.self, forKey: .answeredAt)
         participants = try container.decode([CallParticipant].self, forKey: .participants)
-        guard participants.count <= CallLimits.maximumParticipants * 2 else {
+        guard participants.count <= CallLimits.maximumParticipantEntries else {
             throw DecodingError.dataCorruptedError(
                 forKey: .participants, in: container, debugDescription: "too many participants")
         }

@@ -240,12 +240,18 @@ actor CallManager {
             // Those already ringing or in the call are left as they are.
             invitees.removeAll { call.state(of: $0) == .ringing || call.state(of: $0) == .accepted }
             let active = call.info.participants.filter { $0.state == .ringing || $0.state == .accepted }.count
-            guard active + invitees.count <= CallLimits.maximumParticipants else {
+            let newcomers = invitees.filter { call.state(of: $0) == nil }.count
+            guard active + invitees.count <= CallLimits.maximumParticipants,
+                call.info.participants.count + newcomers <= CallLimits.maximumParticipantEntries
+            else {
                 throw CodedError(.callFull, "a call holds at most \(CallLimits.maximumParticipants) people")
             }
         } else {
             guard !isBusy(caller) else {
                 throw CodedError(.alreadyInCall, "you are in another call: hang up, or invite into it")
+            }
+            guard invitees.count + 1 <= CallLimits.maximumParticipants else {
+                throw CodedError(.callFull, "a call holds at most \(CallLimits.maximumParticipants) people, you included")
             }
             id = CallID(uncheckedRawValue: RandomToken.make(bytes: 9))
             call = Call(
