@@ -329,6 +329,23 @@ struct CallTests {
         await server.stop()
     }
 
+    @Test("a call holds 16 people: ringing 16 others is refused with 6006 callFull, 15 are rung")
+    func callFull() async throws {
+        let server = try await LiveServer.start()
+        let alice = try await Caller.online(server, "alice")
+        let others = (1...16).map { PeerID(uncheckedRawValue: "user\($0)") }
+        do {
+            try await alice.client.call(others)
+            Issue.record("a call of 17 was placed")
+        } catch {
+            #expect(error.code == .callFull)
+        }
+        let placed = try await alice.client.call(Array(others.prefix(15)))
+        #expect(placed.participants.count == 16)
+        await Caller.end(alice)
+        await server.stop()
+    }
+
     @Test("the call policy: with an allow list, an unlisted pair is refused with 6001 callForbidden")
     func policy() async throws {
         var calls = CallSettings()
