@@ -110,6 +110,12 @@ actor CallManager {
         let firstDevice = users[token.user] == nil
         users[token.user, default: OnlineEntry(name: name, devices: [:])].devices[sink.id] = sink
         users[token.user]?.name = name
+        // A member whose device dropped and came back gets the call's
+        // messages on the new connection.
+        for (id, call) in calls where call.state(of: token.user) == .accepted {
+            if let device = call.memberDevices[token.user], users[token.user]?.devices[device] != nil { continue }
+            calls[id]?.memberDevices[token.user] = sink.id
+        }
         let you = onlineUser(token.user)
         let others = users.keys.filter { $0 != token.user }.sorted().map(onlineUser)
         let current = calls.values.filter { call in

@@ -162,6 +162,32 @@ struct CallTests {
         await server.stop()
     }
 
+    @Test("bob's connection drops while he is rung: he comes back by himself, the invitation still rings, he answers")
+    func reconnectWhileRinging() async throws {
+        let server = try await LiveServer.start()
+        let alice = try await Caller.online(server, "alice")
+        let transport = try LiveSession.cuttableTransport(fingerprint: server.fingerprint)
+        let bob = Caller(
+            client: CallClient(
+                endpoint: ServerEndpoint(host: "127.0.0.1", port: server.port, room: nil),
+                token: try await server.userToken("bob"), transport: transport, reconnect: LiveSession.testReconnect))
+        try await bob.client.connect()
+        try await alice.client.call(["bob"])
+        _ = try await bob.waitForInvitation()
+        await transport.cut()
+        await bob.until("bob reconnects") { state in
+            state.connection == .online && transport.connectCount == 2
+        }
+        #expect(bob.events.contains { if case .reconnecting = $0 { true } else { false } })
+        #expect(bob.store.state.invitations.map(\.call.id) == [alice.store.state.call?.id].compactMap { $0 })
+        try await bob.client.accept()
+        await alice.until("bob enters alice's room") { $0.inRoom.contains("bob") }
+        try await bob.client.hangup()
+        #expect(try await alice.waitForEnd().reason == .hangup)
+        await Caller.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a server shutting down ends calls in progress for everyone in them")
     func shutdownEndsCalls() async throws {
         let server = try await LiveServer.start()

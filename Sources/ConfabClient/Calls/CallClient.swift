@@ -42,6 +42,13 @@ public actor CallClient {
     private var keepaliveTask: Task<Void, Never>?
     private var closeReason: String?
     private var disconnecting = false
+    /// The server ended the connection on purpose (shutdown, a refused token): no reconnecting.
+    private var finalClose = false
+    private var wasOnline = false
+    private var generation = 0
+    private var lastReceivedAt = ContinuousClock.now
+    private var reconnectTask: Task<Void, Never>?
+    private let reconnect: ReconnectPolicy
 
     private var roomSession: ConfabSession?
     private var roomCall: CallID?
@@ -50,10 +57,11 @@ public actor CallClient {
 
     public init(
         endpoint: ServerEndpoint, token: String, displayName: String? = nil, transport: any SignallingTransport,
-        requestTimeoutMs: Int = 10_000, prepareRoom: RoomPreparation? = nil,
+        requestTimeoutMs: Int = 10_000, reconnect: ReconnectPolicy = .standard, prepareRoom: RoomPreparation? = nil,
         logger: Logger = Logger(label: "confab.calls")
     ) {
         self.endpoint = endpoint.with(room: nil)
+        self.reconnect = reconnect
         self.token = token
         self.displayName = displayName
         self.transport = transport
@@ -103,28 +111,50 @@ public actor CallClient {
     // MARK: - Requests
 
     /// Goes online: opens the server-root connection and sends `connect`.
+    /// A connection that drops later is opened again by itself (with the
+    /// `reconnect` policy's backoff); one the server ended on purpose is not.
     @discardableResult
     public func connect() async throws(SessionError) -> Connected {
-        guard connection == nil else { throw .invalidArgument("already connected") }
-        let opened: any SignallingConnection
+        guard connection == nil, reconnectTask == nil else { throw .invalidArgument("already connected") }
+        disconnecting = false
         do {
-            opened = try await transport.connect(to: endpoint)
+            return try await open()
         } catch {
             emit(.disconnected(reason: error.message))
             throw error
         }
+    }
+
+    private func open() async throws(SessionError) -> Connected {
+        let opened = try await transport.connect(to: endpoint)
+        generation += 1
+        let current = generation
         connection = opened
+        closeReason = nil
+        finalClose = false
+        lastReceivedAt = .now
         Task { [weak self] in
             for await text in opened.incoming {
                 await self?.receive(text)
             }
-            await self?.connectionClosed()
+            await self?.connectionClosed(generation: current)
         }
-        let reply = try await request(.connect(ConnectRequest(token: token, name: displayName)))
+        let reply: ServerBody
+        do {
+            reply = try await request(.connect(ConnectRequest(token: token, name: displayName)))
+        } catch {
+            // A refused token will not be accepted on the next try either.
+            if error.code != nil { finalClose = true }
+            // This connection's end is reported by the caller, not the reader.
+            connection = nil
+            await opened.close()
+            throw error
+        }
         guard case .connected(let connected) = reply else { throw unexpected(reply, for: .connect) }
         let cleaned = IncomingCall.connected(connected)
+        wasOnline = true
         emit(.connected(cleaned))
-        startKeepalive(connected.keepalive)
+        startKeepalive(connected.keepalive, generation: current)
         return cleaned
     }
 
@@ -182,9 +212,17 @@ public actor CallClient {
     /// Goes offline (leaving any call's room first).
     public func disconnect() async {
         disconnecting = true
+        reconnectTask?.cancel()
+        reconnectTask = nil
         await leaveRoom()
         keepaliveTask?.cancel()
-        await connection?.close()
+        if let connection {
+            await connection.close()
+        } else if wasOnline, store.state.connection != .disconnected(reason: nil) {
+            // Between two reconnection attempts: nothing to close.
+            emit(.disconnected(reason: nil))
+            store.finishStreams()
+        }
     }
 
     /// The call of an invitation you accepted, with you in it.
@@ -286,6 +324,7 @@ public actor CallClient {
             logger.debug("unreadable message from the server", metadata: ["error": "\(error)"])
             return
         }
+        lastReceivedAt = .now
         if let id = message.id, let waiter = pending[id] {
             // The state changes before the next message is read: an event
             // right behind this reply (the call ending at once) must find it.
@@ -325,25 +364,64 @@ public actor CallClient {
             if wasOurs { await leaveRoom() }
         case .error(let error):
             closeReason = IncomingText.errorMessage(error).description
+            if error.code.closesConnection { finalClose = true }
         case .serverGoingAway(let notice):
             closeReason = IncomingText.reason(notice.reason) ?? "the server is shutting down"
+            finalClose = true
         default:
             break
         }
     }
 
-    private func connectionClosed() {
+    private func connectionClosed(generation closed: Int) {
+        guard closed == generation, connection != nil else { return }
         connection = nil
         keepaliveTask?.cancel()
         for waiter in pending.values { waiter.reply.fail(.connectionLost) }
         pending = [:]
-        emit(.disconnected(reason: disconnecting ? nil : closeReason ?? "the connection closed"))
+        guard !disconnecting, !finalClose, wasOnline else {
+            emit(.disconnected(reason: disconnecting ? nil : closeReason ?? "the connection closed"))
+            store.finishStreams()
+            return
+        }
+        reconnectTask = Task { [weak self] in await self?.reconnectLoop() }
+    }
+
+    /// Tries again with backoff until online, told to stop, or out of time.
+    private func reconnectLoop() async {
+        let started = ContinuousClock.now
+        var attempt = 0
+        while !Task.isCancelled, !disconnecting {
+            attempt += 1
+            let delayMs = reconnect.delayMs(attempt: attempt, random: Double.random(in: 0..<1))
+            let elapsed = ContinuousClock.now - started
+            guard elapsed + .milliseconds(delayMs) <= .milliseconds(reconnect.giveUpAfterMs) else { break }
+            emit(.reconnecting(attempt: attempt))
+            do {
+                try await Task.sleep(for: .milliseconds(delayMs))
+            } catch {
+                return
+            }
+            guard !disconnecting else { return }
+            do {
+                _ = try await open()
+                reconnectTask = nil
+                return
+            } catch {
+                logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                if finalClose { break }
+            }
+        }
+        reconnectTask = nil
+        guard !disconnecting else { return }
+        emit(.disconnected(reason: closeReason ?? "lost the connection and could not reconnect"))
         store.finishStreams()
     }
 
-    private func startKeepalive(_ keepalive: KeepaliveInfo) {
+    private func startKeepalive(_ keepalive: KeepaliveInfo, generation current: Int) {
         keepaliveTask?.cancel()
         let intervalMs = max(20, keepalive.pingIntervalMs)
+        let deadAfterMs = max(intervalMs * 2, keepalive.deadAfterMs)
         keepaliveTask = Task { [weak self] in
             while !Task.isCancelled {
                 do {
@@ -351,9 +429,22 @@ public actor CallClient {
                 } catch {
                     return
                 }
-                guard let self, await self.ping() else { return }
+                guard let self, await self.keepaliveTick(generation: current, deadAfterMs: deadAfterMs) else { return }
             }
         }
+    }
+
+    /// Pings; a server silent past `deadAfterMs` (pongs included) is gone:
+    /// close, and the reader's end reconnects.
+    private func keepaliveTick(generation current: Int, deadAfterMs: Int) async -> Bool {
+        guard current == generation, let connection else { return false }
+        if ContinuousClock.now - lastReceivedAt > .milliseconds(deadAfterMs) {
+            logger.debug("the server was silent for \(deadAfterMs) ms: reconnecting")
+            await connection.close()
+            connectionClosed(generation: current)
+            return false
+        }
+        return await ping()
     }
 
     /// The pong needs no waiter: the server only needs to hear from us.

@@ -34,7 +34,9 @@ public enum CallEvent: Hashable, Sendable {
     case userEntered(PeerID)
     case userLeft(PeerID)
     case ended(CallEnded)
-    /// The presence connection closed; `reason` says why when it was not asked for.
+    /// The presence connection dropped; attempt `attempt` to open it again comes next.
+    case reconnecting(attempt: Int)
+    /// The presence connection closed for good; `reason` says why when it was not asked for.
     case disconnected(reason: String?)
     /// Something failed that no request returned (for example joining the call's room).
     case failure(SessionError)
@@ -44,6 +46,7 @@ public enum CallEvent: Hashable, Sendable {
 public struct CallState: Hashable, Sendable {
     public enum Connection: Hashable, Sendable {
         case idle, connecting, online
+        case reconnecting(attempt: Int)
         case disconnected(reason: String?)
     }
 
@@ -74,10 +77,17 @@ public struct CallState: Hashable, Sendable {
     public mutating func apply(_ event: CallEvent) {
         switch event {
         case .connected(let connected):
+            // Also after a reconnection: the server's view replaces ours.
             connection = .online
             you = connected.you
             online = Dictionary(connected.online.map { ($0.user, $0) }, uniquingKeysWith: { _, last in last })
             ringTimeoutMs = connected.ringTimeoutMs
+            invitations = []
+            if let current = call, !connected.calls.contains(where: { $0.id == current.id }) {
+                call = nil
+                room = nil
+                inRoom = []
+            }
             for info in connected.calls {
                 if info.participant(connected.you.user)?.state == .accepted {
                     call = info
@@ -126,6 +136,8 @@ public struct CallState: Hashable, Sendable {
                 inRoom = []
             }
             lastEnded = ended
+        case .reconnecting(let attempt):
+            connection = .reconnecting(attempt: attempt)
         case .disconnected(let reason):
             connection = .disconnected(reason: reason)
             invitations = []

@@ -176,6 +176,8 @@ public enum HeadlessCallEvents {
                 "event": .string("call.ended"), "call": .string(ended.call.rawValue),
                 "reason": .string(ended.reason.rawValue), "durationMs": .int(ended.durationMs),
             ])
+        case .reconnecting(let attempt):
+            return .object(["event": .string("reconnecting"), "attempt": .int(attempt)])
         case .disconnected(let reason):
             return .object(["event": .string("disconnected"), "reason": reason.map(JSONValue.string)])
         case .failure(let error):
