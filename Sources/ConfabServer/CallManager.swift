@@ -419,6 +419,12 @@ actor CallManager {
             } else {
                 record(call, member: user, now: now)
             }
+            // The call goes on without them; for them it is over.
+            if let device = call.memberDevices[user] {
+                let spentMs = call.acceptedAt[user].map { Int(now.milliseconds(since: $0)) } ?? 0
+                users[user]?.devices[device]?.send(
+                    ServerMessage(.callEnded(CallEnded(call: id, reason: .hangup, durationMs: spentMs))))
+            }
             broadcast(id, ServerMessage(.callUpdated(CallUpdated(call: call.info, user: user, state: .left))),
                 skipping: [])
         }

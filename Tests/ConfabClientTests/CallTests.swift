@@ -79,7 +79,11 @@ struct CallTests {
         alice.client.addListener(listener)
         try await alice.client.call(["bob"])
         _ = try await bob.waitForInvitation()
+        let bobListener = RecordingCallListener()
+        bob.client.addListener(bobListener)
         try await bob.client.reject()
+        #expect(bob.store.state.invitations.isEmpty)
+        #expect(bobListener.calls.isEmpty, "his own reject is not news to bob: \(bobListener.calls)")
         #expect(await alice.sawState("bob", .rejected))
         let end = try await alice.waitForEnd()
         #expect(end.reason == .unanswered && end.durationMs == 0)
@@ -283,6 +287,7 @@ struct CallTests {
 
         try await bob.client.hangup()
         #expect(await alice.sawState("bob", .left))
+        await bob.until("bob is in no call") { $0.call == nil }
         #expect(alice.store.state.call != nil, "two remain: the call goes on")
         try await dave.client.hangup()
         #expect(try await alice.waitForEnd().reason == .hangup)
@@ -309,6 +314,9 @@ struct CallTests {
         await bob.until("carol enters bob's room") { $0.inRoom.contains("carol") }
         try await alice.client.hangup()
         #expect(await bob.sawState("alice", .left))
+        // For alice the call is over, though it goes on.
+        #expect(try await alice.waitForEnd().reason == .hangup)
+        await alice.until("alice is in no call") { $0.call == nil }
         await bob.until("alice leaves bob's room") { !$0.inRoom.contains("alice") }
         #expect(bob.store.state.call != nil, "bob and carol remain")
         try await carol.client.hangup()

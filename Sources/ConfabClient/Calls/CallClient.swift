@@ -185,7 +185,7 @@ public actor CallClient {
     public func reject(_ call: CallID? = nil) async throws(SessionError) {
         guard let invitation = invitation(call) else { throw .invalidArgument("no invitation is ringing") }
         _ = try await request(.rejectCall(CallAction(call: invitation.call.id)))
-        emit(.invitationEnded(call: invitation.call.id, reason: .rejectedElsewhere))
+        emit(.declined(invitation.call.id))
     }
 
     /// Withdraws the invitations of your call that still ring; a call nobody answered ends.

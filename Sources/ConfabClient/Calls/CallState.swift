@@ -21,6 +21,8 @@ public enum CallEvent: Hashable, Sendable {
     /// An invitation to you stopped ringing: cancelled, answered or rejected
     /// on another device, rung out, or the call ended.
     case invitationEnded(call: CallID, reason: InvitationEndReason)
+    /// You rejected an invitation.
+    case declined(CallID)
     /// You placed a call, or invited more people into yours: the call as the server answered.
     case placed(CallInfo)
     /// Someone's state in your call changed (ringing, accepted, rejected,
@@ -107,7 +109,7 @@ public struct CallState: Hashable, Sendable {
         case .invited(let invitation):
             invitations.removeAll { $0.call.id == invitation.call.id }
             invitations.append(invitation)
-        case .invitationEnded(let id, _):
+        case .invitationEnded(let id, _), .declined(let id):
             invitations.removeAll { $0.call.id == id }
         case .placed(let info), .answered(let info):
             invitations.removeAll { $0.call.id == info.id }

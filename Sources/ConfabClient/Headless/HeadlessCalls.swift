@@ -136,8 +136,8 @@ public enum HeadlessCallEvents {
             return .object(["event": .string("presence.offline"), "user": .string(user.rawValue)])
         case .userUpdated(let user):
             return .object(["event": .string("presence.updated"), "user": .encoding(user)])
-        case .historyLoaded:
-            // The `history` command's result line carries the records.
+        case .historyLoaded, .declined:
+            // The command's result line says it.
             return nil
         case .invited(let invitation):
             return .object([
