@@ -102,7 +102,7 @@ actor CallManager {
     /// Admits a presence connection whose user token checked out: `connected`
     /// to it, `presence.online` to everyone else when it is the user's first device.
     func connect(_ token: VerifiedUser, request: ConnectRequest, requestID: RequestID, sink: ConnectionSink)
-        throws(CodedError)
+        async throws(CodedError)
     {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         let offered = token.name ?? request.name ?? token.user.rawValue
@@ -135,6 +135,16 @@ actor CallManager {
             }
         }
         logger.debug("online", metadata: ["user": "\(token.user)", "devices": "\(users[token.user]?.devices.count ?? 0)"])
+        // A member back on a new connection who has not joined the call's
+        // room yet (its `call.room` went to the old one) gets it again.
+        let unjoined = calls.values.filter { call in
+            call.state(of: token.user) == .accepted && call.room != nil && !call.inRoom.contains(token.user)
+                && call.memberDevices[token.user] == sink.id
+        }
+        for call in unjoined {
+            guard let room = call.room, let roomToken = await roomToken(room, for: token.user) else { continue }
+            sink.send(ServerMessage(.callRoom(CallRoom(call: call.info.id, room: room, token: roomToken))))
+        }
     }
 
     /// A presence connection closed. The user's last device going away takes
@@ -148,6 +158,10 @@ actor CallManager {
                 cancel(id, by: user)
             } else if !call.inRoom.contains(user) {
                 leave(id, user: user)
+            } else if let newest = users[user]?.devices.keys.max() {
+                // Still in the room: the call's messages go to the user's
+                // newest connection (a client that reconnected) from now on.
+                calls[id]?.memberDevices[user] = newest
             }
         }
         if users[user]?.devices.isEmpty == true {

@@ -192,6 +192,32 @@ struct CallTests {
         await server.stop()
     }
 
+    @Test("alice's presence connection drops during a call: she comes back by herself and still hears it end")
+    func reconnectDuringCall() async throws {
+        let server = try await LiveServer.start()
+        let transport = try LiveSession.cuttableTransport(fingerprint: server.fingerprint)
+        let alice = Caller(
+            client: CallClient(
+                endpoint: ServerEndpoint(host: "127.0.0.1", port: server.port, room: nil),
+                token: try await server.userToken("alice"), transport: transport, reconnect: LiveSession.testReconnect))
+        try await alice.client.connect()
+        let bob = try await Caller.online(server, "bob")
+        try await alice.client.call(["bob"])
+        _ = try await bob.waitForInvitation()
+        try await bob.client.accept()
+        await alice.until("bob enters alice's room") { $0.inRoom.contains("bob") }
+        await transport.cutServerRoot()
+        await alice.until("alice is back online") { state in
+            state.connection == .online && alice.events.contains { if case .reconnecting = $0 { true } else { false } }
+        }
+        #expect(alice.store.state.call != nil, "the call came back in connected")
+        await bob.until("alice is still in bob's room") { $0.inRoom.contains("alice") }
+        try await bob.client.hangup()
+        #expect(try await alice.waitForEnd().reason == .hangup)
+        await Caller.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a server shutting down ends calls in progress for everyone in them")
     func shutdownEndsCalls() async throws {
         let server = try await LiveServer.start()

@@ -144,7 +144,16 @@ final class CuttableTransport: SignallingTransport {
             $0.current = connection
             $0.connects += 1
         }
+        if endpoint.room == nil { serverRoot.withLock { $0 = connection } }
         return connection
+    }
+
+    /// The latest connection to the server root (a CallClient's presence connection).
+    private let serverRoot = Mutex<CuttableConnection?>(nil)
+
+    /// Closes the latest server-root connection, leaving room connections alone.
+    func cutServerRoot() async {
+        await serverRoot.withLock { $0 }?.cut()
     }
 
     /// New connections fail with a (retryable) transport error until `allowConnections`.
