@@ -243,10 +243,10 @@ actor CallManager {
         var bucket = invitationBuckets[caller] ?? TokenBucket(limit: configuration.invitationRate, now: now)
         defer { invitationBuckets[caller] = bucket }
         guard bucket.take(now: now) else {
+            let rate = configuration.invitationRate
             throw CodedError(
                 .callRateLimited,
-                "at most \(configuration.invitationRate.perSecond) invitations a second (bursts of \(configuration.invitationRate.burst)); nobody was rung"
-            )
+                "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung")
         }
 
         let id: CallID

@@ -17,7 +17,9 @@ struct CallStateTests {
     @Test("an invitation rings until it ends; accepting makes it the current call")
     func invitationLifecycle() {
         var state = CallState()
-        state.apply(.connected(Connected(you: OnlineUser(user: "bob", name: "Bob"), online: [OnlineUser(user: "alice", name: "Alice")])))
+        state.apply(
+            .connected(
+                Connected(you: OnlineUser(user: "bob", name: "Bob"), online: [OnlineUser(user: "alice", name: "Alice")])))
         #expect(state.connection == .online)
         #expect(state.onlineUsers.map(\.user) == ["alice"])
         let ringing = Self.call([("alice", .accepted), ("bob", .ringing)])
@@ -48,8 +50,10 @@ struct CallStateTests {
     @Test("participant changes update the current call, or the invitation they belong to")
     func participantChanges() {
         var state = CallState()
-        state.apply(.invited(CallInvitation(call: Self.call([("alice", .accepted), ("bob", .ringing)]), from: "alice", ringTimeoutMs: 1_000)))
-        state.apply(.participantChanged(Self.call([("alice", .accepted), ("bob", .ringing), ("dave", .ringing)]), user: "dave", state: .ringing))
+        let ringing = Self.call([("alice", .accepted), ("bob", .ringing)])
+        state.apply(.invited(CallInvitation(call: ringing, from: "alice", ringTimeoutMs: 1_000)))
+        let grown = Self.call([("alice", .accepted), ("bob", .ringing), ("dave", .ringing)])
+        state.apply(.participantChanged(grown, user: "dave", state: .ringing))
         #expect(state.invitations.first?.call.participant("dave")?.state == .ringing)
         state.apply(.invitationEnded(call: "k1", reason: .cancelled))
         #expect(state.invitations.isEmpty)

@@ -90,7 +90,8 @@ struct CallWireTests {
     }
 
     @Test("a bad [calls] value is refused with its line", arguments: [
-        ("[calls]\nringTimeoutMs = 10", 2), ("[calls]\npolicy = \"friends\"", 2), ("[calls]\n[calls.allow]\nalice = [\"b o b\"]", 3),
+        ("[calls]\nringTimeoutMs = 10", 2), ("[calls]\npolicy = \"friends\"", 2),
+        ("[calls]\n[calls.allow]\nalice = [\"b o b\"]", 3),
     ])
     func badConfig(text: String, line: Int) {
         #expect {

@@ -225,11 +225,16 @@ public actor CallClient {
         }
     }
 
-    /// The call of an invitation you accepted, with you in it.
+    /// The call of an invitation you accepted, with you in it. (`accept`
+    /// sends only for an invitation in the store, so the fallback is a formality.)
     private func answered(_ call: CallID) -> CallInfo {
-        var info = store.state.invitations.first { $0.call.id == call }?.call
-            ?? CallInfo(id: call, caller: store.state.you?.user ?? "-", group: false, createdAt: Timestamp(millisecondsSince1970: 0), participants: [])
-        if let you = store.state.you?.user, let index = info.participants.firstIndex(where: { $0.user == you }) {
+        let you = store.state.you?.user
+        var info =
+            store.state.invitations.first { $0.call.id == call }?.call
+            ?? CallInfo(
+                id: call, caller: you ?? "-", group: false, createdAt: Timestamp(millisecondsSince1970: 0),
+                participants: [])
+        if let you, let index = info.participants.firstIndex(where: { $0.user == you }) {
             info.participants[index].state = .accepted
         }
         return info
