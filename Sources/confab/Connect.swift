@@ -77,7 +77,10 @@ struct Connect: AsyncParsableCommand {
         // One write per line, so lines from different tasks never interleave.
         let headless = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
         let ok = await headless.run(input: StandardInputLines.stream(), printsEvents: events)
-        if !ok { throw CommandFailure("disconnected from the server") }
+        guard ok else {
+            if case .disconnected(let reason?) = client.store.state.connection { throw CommandFailure(reason) }
+            throw CommandFailure("disconnected from the server")
+        }
     }
 
     /// Media for each call's room: a MediaController over the devices of

@@ -69,4 +69,28 @@ struct CallProcessTests {
         #expect(await machine.wait(seconds: 30) == 0, "\(machine.standardError)")
         #expect(machine.standardError.contains("answering alice"))
     }
+
+    @Test("confab connect with a room token: an error line with 2006, then disconnected; exit 1 with one line on stderr")
+    func roomTokenRefused() async throws {
+        let server = try await ServerProcess()
+        let home = try TempDirectory(prefix: "confab-connect")
+        let token = try await server.token(room: "standup", user: "alice", role: "host")
+        let client = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "connect", server.serverURL, "--token", token, "--fingerprint", server.fingerprint,
+                "--known-servers", home.file("known_servers"), "--headless", "--events",
+            ],
+            standardInput: .pipe)
+        #expect(await client.wait(seconds: 30) == 1)
+        let lines = client.standardOutput.split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(JSON.self, from: Data($0.utf8))
+        }
+        #expect(lines.first?["event"]?.text == "error")
+        #expect(lines.first?["code"]?.text == "2006")
+        #expect(lines.last?["event"]?.text == "disconnected")
+        let stderr = client.standardError.split(separator: "\n")
+        #expect(stderr.count == 1 && stderr.first?.hasPrefix("confab: ") == true, "\(client.standardError)")
+        #expect(await server.stop() == 0)
+    }
 }

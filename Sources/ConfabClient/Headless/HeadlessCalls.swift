@@ -1,5 +1,6 @@
 import ConfabProtocol
 import Foundation
+import Synchronization
 
 // `confab connect wss://HOST:PORT --headless --events`: a bot that is online
 // and can ring and be rung (docs/BOTS.md).
@@ -202,8 +203,13 @@ public struct HeadlessCallClient: Sendable {
     @discardableResult
     public func run(input: AsyncStream<String>, printsEvents: Bool = true) async -> Bool {
         let output = self.output
+        // Until connected, `disconnected` waits: the error line comes first
+        // and `disconnected` is always the last line.
+        let connecting = Mutex(true)
         let observation = client.store.observe { update in
             switch update.event {
+            case .disconnected where connecting.withLock({ $0 }):
+                break
             case .failure, .disconnected:
                 if let line = HeadlessCallEvents.line(for: update.event) { output(line) }
             default:
@@ -213,8 +219,10 @@ public struct HeadlessCallClient: Sendable {
         defer { observation.cancel() }
         do {
             try await client.connect()
+            connecting.withLock { $0 = false }
         } catch {
             output(HeadlessEvents.errorLine(error, id: nil, command: "connect"))
+            output(HeadlessCallEvents.line(for: .disconnected(reason: error.message)) ?? "")
             return false
         }
         let closed = client.store.updates()
