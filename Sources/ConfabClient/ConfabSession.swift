@@ -134,6 +134,9 @@ public actor ConfabSession {
         guard case .idle = connectionState else {
             throw .invalidArgument("a session joins once; make a new session to join again")
         }
+        guard configuration.endpoint.room != nil else {
+            throw .invalidArgument("a session needs a room: wss://HOST:PORT/ROOM (calls use CallClient)")
+        }
         setConnectionState(.connecting)
         do {
             let connection = try await open()
@@ -412,9 +415,12 @@ public actor ConfabSession {
         return joined
     }
 
+    /// The room; `join` refused an endpoint without one, so the fallback is never sent.
+    private var room: RoomName { configuration.endpoint.room ?? "-" }
+
     private func joinRequest() -> JoinRequest {
         JoinRequest(
-            room: configuration.endpoint.room, token: configuration.token, name: configuration.displayName,
+            room: room, token: configuration.token, name: configuration.displayName,
             metadata: configuration.metadata, muted: configuration.startMuted, publicKey: identity.publicKey,
             historyLimit: configuration.historyLimit)
     }
@@ -548,6 +554,10 @@ public actor ConfabSession {
         case .joined, .ok, .pong, .chatAck, .chatPage:
             // Replies without an id: nothing waits for them.
             break
+        case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .presenceUpdated, .callInvitation,
+            .callUpdated, .callInvitationEnded, .callRoom, .callEnded:
+            // The presence connection's (CallClient); never sent to a room's.
+            break
         }
     }
 
@@ -652,7 +662,7 @@ public actor ConfabSession {
             resumeToken = nil
             do {
                 let joined = try await admit(
-                    .resume(ResumeRequest(room: configuration.endpoint.room, resumeToken: token, lastSeenSequence: lastSeen)),
+                    .resume(ResumeRequest(room: room, resumeToken: token, lastSeenSequence: lastSeen)),
                     on: connection)
                 if joined.history.hasMore { await catchUpChat() }
                 return true

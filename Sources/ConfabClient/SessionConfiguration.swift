@@ -1,19 +1,49 @@
 import ConfabProtocol
 import Foundation
 
-/// Where a room lives: `wss://HOST:PORT/ROOM`.
+/// Where a room lives: `wss://HOST:PORT/ROOM`; without a room, the server
+/// root `wss://HOST:PORT/`, where a user goes online and places calls.
 public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
     public static let defaultPort = 7443
 
     public var host: String
     public var port: Int
-    public var room: RoomName
+    /// Nil for the server root (the presence connection).
+    public var room: RoomName?
 
-    public init(host: String, port: Int = ServerEndpoint.defaultPort, room: RoomName) {
+    public init(host: String, port: Int = ServerEndpoint.defaultPort, room: RoomName?) {
         self.host = host
         self.port = port
         self.room = room
     }
+
+    /// Parses `wss://HOST[:PORT]` or `wss://HOST[:PORT]/`: the server root.
+    public init(serverURL text: String) throws(SessionError) {
+        guard let components = URLComponents(string: text), components.scheme?.lowercased() == "wss" else {
+            throw .invalidArgument("not a wss:// URL: expected wss://HOST:PORT")
+        }
+        guard components.path.isEmpty || components.path == "/" else {
+            throw .invalidArgument("the URL names a room: expected wss://HOST:PORT (calls happen on the server root)")
+        }
+        guard var host = components.host, !host.isEmpty else {
+            throw .invalidArgument("the URL names no host: expected wss://HOST:PORT")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let port = components.port ?? Self.defaultPort
+        guard (1...65_535).contains(port) else { throw .invalidArgument("port \(port) is out of range") }
+        guard components.query == nil, components.fragment == nil else {
+            throw .invalidArgument("the URL has a query or fragment: expected wss://HOST:PORT")
+        }
+        self.init(host: host, port: port, room: nil)
+    }
+
+    /// The same server, another room (or the root).
+    public func with(room: RoomName?) -> ServerEndpoint {
+        ServerEndpoint(host: host, port: port, room: room)
+    }
+
+    /// The WebSocket path: `/ROOM`, or `/` for the server root.
+    public var path: String { "/" + (room?.rawValue ?? "") }
 
     /// Parses `wss://HOST[:PORT]/ROOM`. IPv6 hosts go in brackets (`wss://[::1]:7443/r`).
     public init(url text: String) throws(SessionError) {
@@ -43,7 +73,7 @@ public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The URL to open.
-    public var url: String { "wss://\(hostAndPort)/\(room)" }
+    public var url: String { "wss://\(hostAndPort)\(path)" }
 
     public var description: String { url }
 }

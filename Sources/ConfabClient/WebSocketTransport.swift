@@ -159,7 +159,7 @@ struct PinnedWebSocketChannel: ClientConnectionChannel {
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: endpoint.hostAndPort)
             headers.add(name: "User-Agent", value: "confab")
-            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/" + endpoint.room.rawValue, headers: headers)
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.path, headers: headers)
             let upgradeConfiguration = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
                 upgradeRequestHead: head, upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in

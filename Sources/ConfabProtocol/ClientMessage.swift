@@ -54,6 +54,22 @@ public enum ClientBody: Hashable, Sendable {
     /// Seal your media key to recipients (used from issue 4) → `ok`.
     case publishKeys(PublishKeysRequest)
 
+    // Presence and calls: only on the server-root connection (see Calls.swift).
+    /// Go online with a user token → `connected`, or an error (which closes the connection).
+    case connect(ConnectRequest)
+    /// Ring users, in a new call or the one you are in → `call.state`.
+    case inviteToCall(CallInviteRequest)
+    /// Accept an invitation ringing for you → `call.room`.
+    case acceptCall(CallAction)
+    /// Reject an invitation ringing for you → `ok`.
+    case rejectCall(CallAction)
+    /// Withdraw the invitations of a call you placed that still ring → `ok`.
+    case cancelCall(CallAction)
+    /// Leave a call you are in → `ok`.
+    case hangUp(CallAction)
+    /// Read your call history → `call.historyPage`.
+    case fetchCallHistory(CallHistoryRequest)
+
     public var type: ClientMessageType {
         switch self {
         case .join: .join
@@ -72,6 +88,13 @@ public enum ClientBody: Hashable, Sendable {
         case .updatePeer: .updatePeer
         case .ping: .ping
         case .publishKeys: .publishKeys
+        case .connect: .connect
+        case .inviteToCall: .inviteToCall
+        case .acceptCall: .acceptCall
+        case .rejectCall: .rejectCall
+        case .cancelCall: .cancelCall
+        case .hangUp: .hangUp
+        case .fetchCallHistory: .fetchCallHistory
         }
     }
 }
@@ -94,13 +117,30 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case updatePeer = "peer.update"
     case ping = "ping"
     case publishKeys = "keys.publish"
+    case connect = "connect"
+    case inviteToCall = "call.invite"
+    case acceptCall = "call.accept"
+    case rejectCall = "call.reject"
+    case cancelCall = "call.cancel"
+    case hangUp = "call.hangup"
+    case fetchCallHistory = "call.history"
 
-    /// Whether the message needs a joined session. `join`, `resume` and
-    /// `ping` do not; anything else before joining gets `notJoined`.
+    /// Whether the message needs a joined (or connected) session. `join`,
+    /// `resume`, `connect` and `ping` do not; anything else before joining
+    /// gets `notJoined`.
     public var requiresSession: Bool {
         switch self {
-        case .join, .resume, .ping: false
+        case .join, .resume, .connect, .ping: false
         default: true
+        }
+    }
+
+    /// Whether the message belongs on the server-root (presence) connection
+    /// rather than a room's; on the other kind it gets `wrongConnection`.
+    public var isPresenceMessage: Bool {
+        switch self {
+        case .connect, .inviteToCall, .acceptCall, .rejectCall, .cancelCall, .hangUp, .fetchCallHistory: true
+        default: false
         }
     }
 }

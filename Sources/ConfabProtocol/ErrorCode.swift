@@ -28,6 +28,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case tooManyMessages = 1008
     /// A display name that is empty once control and invisible characters are removed.
     case emptyName = 1009
+    /// A call or presence message on a room's connection, or a room message
+    /// on the server-root (presence) connection.
+    case wrongConnection = 1010
 
     // MARK: 2xxx: tokens and identity
 
@@ -117,6 +120,24 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// The target names nobody but the sender.
     case noRecipients = 5004
 
+    // MARK: 6xxx: calls
+
+    /// The call request was refused for a reason with no code of its own.
+    case callRejected = 6000
+    /// The server's call policy does not let you ring this user.
+    case callForbidden = 6001
+    /// More invitations than `CallLimits.invitationRate` allows; nobody was rung.
+    case callRateLimited = 6002
+    /// No such call, or you are not part of it.
+    case callNotFound = 6003
+    /// You are already in another call: hang up first, or invite into it.
+    case alreadyInCall = 6004
+    /// No invitation of this call is ringing for you (answered on another
+    /// device, cancelled, rung out or ended).
+    case invitationNotPending = 6005
+    /// The call has as many participants as `CallLimits.maximumParticipants`.
+    case callFull = 6006
+
     // MARK: 9xxx: the server
 
     /// A bug or an unexpected failure in the server.
@@ -135,6 +156,7 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
         case permission = 3
         case roomState = 4
         case chat = 5
+        case call = 6
         case server = 9
 
         /// The catch-all code of the area (1000, 2000, ...).
@@ -145,6 +167,7 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
             case .permission: .permissionDenied
             case .roomState: .roomUnavailable
             case .chat: .chatRejected
+            case .call: .callRejected
             case .server: .internalError
             }
         }

@@ -81,6 +81,13 @@ extension ClientMessage: ProtocolMessage {
             case .updatePeer: .updatePeer(try PeerUpdateRequest(from: decoder))
             case .ping: .ping
             case .publishKeys: .publishKeys(try PublishKeysRequest(from: decoder))
+            case .connect: .connect(try ConnectRequest(from: decoder))
+            case .inviteToCall: .inviteToCall(try CallInviteRequest(from: decoder))
+            case .acceptCall: .acceptCall(try CallAction(from: decoder))
+            case .rejectCall: .rejectCall(try CallAction(from: decoder))
+            case .cancelCall: .cancelCall(try CallAction(from: decoder))
+            case .hangUp: .hangUp(try CallAction(from: decoder))
+            case .fetchCallHistory: .fetchCallHistory(try CallHistoryRequest(from: decoder))
             }
         }
     }
@@ -100,6 +107,11 @@ extension ClientMessage: ProtocolMessage {
         case .endRoom(let payload): try payload.encode(to: encoder)
         case .updatePeer(let payload): try payload.encode(to: encoder)
         case .publishKeys(let payload): try payload.encode(to: encoder)
+        case .connect(let payload): try payload.encode(to: encoder)
+        case .inviteToCall(let payload): try payload.encode(to: encoder)
+        case .acceptCall(let payload), .rejectCall(let payload), .cancelCall(let payload), .hangUp(let payload):
+            try payload.encode(to: encoder)
+        case .fetchCallHistory(let payload): try payload.encode(to: encoder)
         }
     }
 }
@@ -140,6 +152,17 @@ extension ServerMessage: ProtocolMessage {
             case .serverGoingAway: .serverGoingAway(try ServerGoingAway(from: decoder))
             case .reconnectInfo: .reconnectInfo(try ReconnectInfo(from: decoder))
             case .keys: .keys(try SealedKeyDelivery(from: decoder))
+            case .connected: .connected(try Connected(from: decoder))
+            case .callState: .callState(try container.decode(CallInfo.self, forKey: .call))
+            case .callHistoryPage: .callHistoryPage(try CallHistoryPage(from: decoder))
+            case .presenceOnline: .presenceOnline(try container.decode(OnlineUser.self, forKey: .user))
+            case .presenceOffline: .presenceOffline(try PresenceOffline(from: decoder))
+            case .presenceUpdated: .presenceUpdated(try container.decode(OnlineUser.self, forKey: .user))
+            case .callInvitation: .callInvitation(try CallInvitation(from: decoder))
+            case .callUpdated: .callUpdated(try CallUpdated(from: decoder))
+            case .callInvitationEnded: .callInvitationEnded(try CallInvitationEnded(from: decoder))
+            case .callRoom: .callRoom(try CallRoom(from: decoder))
+            case .callEnded: .callEnded(try CallEnded(from: decoder))
             }
         }
     }
@@ -172,6 +195,18 @@ extension ServerMessage: ProtocolMessage {
         case .serverGoingAway(let payload): try payload.encode(to: encoder)
         case .reconnectInfo(let payload): try payload.encode(to: encoder)
         case .keys(let payload): try payload.encode(to: encoder)
+        case .connected(let payload): try payload.encode(to: encoder)
+        // CallInfo and OnlineUser have fields of their own named like the
+        // envelope's neighbours, so they travel nested.
+        case .callState(let call): try container.encode(call, forKey: .call)
+        case .callHistoryPage(let payload): try payload.encode(to: encoder)
+        case .presenceOnline(let user), .presenceUpdated(let user): try container.encode(user, forKey: .user)
+        case .presenceOffline(let payload): try payload.encode(to: encoder)
+        case .callInvitation(let payload): try payload.encode(to: encoder)
+        case .callUpdated(let payload): try payload.encode(to: encoder)
+        case .callInvitationEnded(let payload): try payload.encode(to: encoder)
+        case .callRoom(let payload): try payload.encode(to: encoder)
+        case .callEnded(let payload): try payload.encode(to: encoder)
         }
     }
 }
@@ -185,6 +220,8 @@ enum EnvelopeKey: String, CodingKey {
     case track = "track"
     case speakers = "speakers"
     case message = "message"
+    case call = "call"
+    case user = "user"
 }
 
 /// The envelope of one incoming message, read before its payload.

@@ -76,6 +76,30 @@ public enum ServerBody: Hashable, Sendable {
     /// A media key sealed to you (used from issue 4).
     case keys(SealedKeyDelivery)
 
+    // Presence and calls: only on the server-root connection (see Calls.swift).
+    /// The reply to `connect`.
+    case connected(Connected)
+    /// The reply to `call.invite`: the call after the invitations went out.
+    case callState(CallInfo)
+    /// The reply to `call.history`.
+    case callHistoryPage(CallHistoryPage)
+    /// A user came online (their first device connected).
+    case presenceOnline(OnlineUser)
+    /// A user went offline (their last device disconnected).
+    case presenceOffline(PresenceOffline)
+    /// An online user's state changed (busy: in a call, or not any more).
+    case presenceUpdated(OnlineUser)
+    /// You are being rung.
+    case callInvitation(CallInvitation)
+    /// A participant's state changed.
+    case callUpdated(CallUpdated)
+    /// An invitation to you stopped ringing.
+    case callInvitationEnded(CallInvitationEnded)
+    /// The room of a call: the reply to `call.accept`; an event to the caller.
+    case callRoom(CallRoom)
+    /// The call is over.
+    case callEnded(CallEnded)
+
     public var type: ServerMessageType {
         switch self {
         case .joined: .joined
@@ -103,6 +127,17 @@ public enum ServerBody: Hashable, Sendable {
         case .serverGoingAway: .serverGoingAway
         case .reconnectInfo: .reconnectInfo
         case .keys: .keys
+        case .connected: .connected
+        case .callState: .callState
+        case .callHistoryPage: .callHistoryPage
+        case .presenceOnline: .presenceOnline
+        case .presenceOffline: .presenceOffline
+        case .presenceUpdated: .presenceUpdated
+        case .callInvitation: .callInvitation
+        case .callUpdated: .callUpdated
+        case .callInvitationEnded: .callInvitationEnded
+        case .callRoom: .callRoom
+        case .callEnded: .callEnded
         }
     }
 }
@@ -134,6 +169,17 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case serverGoingAway = "server.goingAway"
     case reconnectInfo = "reconnect.info"
     case keys = "keys"
+    case connected = "connected"
+    case callState = "call.state"
+    case callHistoryPage = "call.historyPage"
+    case presenceOnline = "presence.online"
+    case presenceOffline = "presence.offline"
+    case presenceUpdated = "presence.updated"
+    case callInvitation = "call.invitation"
+    case callUpdated = "call.updated"
+    case callInvitationEnded = "call.invitationEnded"
+    case callRoom = "call.room"
+    case callEnded = "call.ended"
 }
 
 // MARK: - Replies

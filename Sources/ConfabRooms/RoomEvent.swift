@@ -68,10 +68,12 @@ public enum PeerAction: Hashable, Sendable {
     case publishKeys(PublishKeysRequest)
 
     /// The action a client message asks for; nil for `join`, `resume`,
-    /// `ping` and `chat.history`, which are not room actions.
+    /// `ping`, `chat.history` and the presence and call messages, which are
+    /// not room actions.
     public init?(_ body: ClientBody) {
         switch body {
         case .join, .resume, .ping, .fetchHistory: return nil
+        case .connect, .inviteToCall, .acceptCall, .rejectCall, .cancelCall, .hangUp, .fetchCallHistory: return nil
         case .leave: self = .leave
         case .sendChat(let request): self = .sendChat(target: request.target, text: request.text)
         case .changeRole(let request): self = .changeRole(peer: request.peer, role: request.role, force: request.force)

@@ -116,6 +116,23 @@ public final class ChatStore: Sendable {
                     CREATE INDEX peer_session_room ON peer_session (room, joined_at);
                     """)
         }
+        migrator.registerMigration("v2-calls") { db in
+            try db.execute(
+                sql: """
+                    -- One row per user per call: the call as that user saw it.
+                    CREATE TABLE call_record (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user TEXT NOT NULL,
+                        call TEXT NOT NULL,
+                        direction TEXT NOT NULL,
+                        peers TEXT NOT NULL,        -- JSON array of user ids
+                        outcome TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        duration_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX call_record_user ON call_record (user, started_at);
+                    """)
+        }
         return migrator
     }
 
@@ -311,6 +328,52 @@ public final class ChatStore: Sendable {
             }
         } catch {
             throw StorageError(description: "cannot read peer history: \(error)")
+        }
+    }
+
+    // MARK: - Call history
+
+    /// Records how a call went for one user.
+    public func recordCall(_ record: CallRecord, user: PeerID) throws(StorageError) {
+        let peers = String(decoding: (try? JSONEncoder().encode(record.peers)) ?? Data("[]".utf8), as: UTF8.self)
+        try write("record a call of \(user)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO call_record (user, call, direction, peers, outcome, started_at, duration_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    user.rawValue, record.call.rawValue, record.direction.rawValue, peers, record.outcome.rawValue,
+                    record.startedAt.millisecondsSince1970, record.durationMs,
+                ])
+        }
+    }
+
+    /// A user's most recent calls, newest first.
+    public func callHistory(user: PeerID, limit: Int) throws(StorageError) -> [CallRecord] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT call, direction, peers, outcome, started_at, duration_ms FROM call_record
+                        WHERE user = ? ORDER BY started_at DESC, id DESC LIMIT ?
+                        """,
+                    arguments: [user.rawValue, limit]
+                ).compactMap { row -> CallRecord? in
+                    let peersText: String = row["peers"]
+                    guard let call = CallID(rawValue: row["call"]),
+                        let direction = CallDirection(rawValue: row["direction"]),
+                        let outcome = CallOutcome(rawValue: row["outcome"]),
+                        let peers = try? JSONDecoder().decode([PeerID].self, from: Data(peersText.utf8))
+                    else { return nil }
+                    return CallRecord(
+                        call: call, direction: direction, peers: peers, outcome: outcome,
+                        startedAt: Timestamp(millisecondsSince1970: row["started_at"]), durationMs: row["duration_ms"])
+                }
+            }
+        } catch {
+            throw StorageError(description: "cannot read call history: \(error)")
         }
     }
 

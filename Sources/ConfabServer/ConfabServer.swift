@@ -1,6 +1,7 @@
 // `confab serve`: one TLS port for WebSocket signalling and plain HTTP.
 //
 //   TCP :7443 ─▶ TLS ─▶ HTTP/1.1 ─┬─ Upgrade: websocket, GET /ROOM ─▶ SignalingConnection ─▶ RoomRegistry ─▶ RoomHost
+//                                 ├─ Upgrade: websocket, GET / ─▶ SignalingConnection (presence) ─▶ CallManager
 //                                 ├─ GET /healthz ─▶ "ok"
 //                                 └─ GET /metrics ─▶ Prometheus text
 //   UDP :media port ─▶ MediaPlane (own thread): STUN binding, SFU forwarding (Media/)
@@ -36,6 +37,8 @@ public final class ConfabServer: Service, Sendable {
     let store: ChatStore
     let registry: RoomRegistry
     let authority: TokenAuthority
+    /// Presence and calls (the server-root connection).
+    let calls: CallManager
     /// The UDP media port: STUN binding and forwarding, on its own thread.
     public let media: MediaPlane
     private let logger: Logger
@@ -78,7 +81,12 @@ public final class ConfabServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        registry = RoomRegistry(configuration: configuration, store: store, metrics: metrics, media: media, logger: logger)
+        registry = RoomRegistry(
+            configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),
+            logger: logger)
+        calls = CallManager(
+            configuration: configuration.calls, keepalive: configuration.keepalive, authority: authority, store: store,
+            registry: registry, metrics: metrics, logger: logger)
     }
 
     /// The media figures (levels, loss, jitter, forwarded packets) of one
@@ -127,13 +135,25 @@ public final class ConfabServer: Service, Sendable {
                         await registry.publishSpeakers()
                     }
                 }
-                group.addTask { [registry, logger] in
+                group.addTask { [calls] in
+                    await calls.followRooms()
+                }
+                group.addTask { [calls] in
+                    // Ring timeouts to a tenth of a second.
+                    while true {
+                        try await Task.sleep(for: .milliseconds(100))
+                        await calls.sweep()
+                    }
+                }
+                group.addTask { [registry, calls, logger] in
                     try await gracefulShutdown()
                     logger.info("shutting down: telling peers")
+                    let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
+                    await calls.shutDown(notice)
                     await registry.shutDown()
                     // Give the writers a moment to send goingAway and the close frames.
                     let deadline = ContinuousClock.now + .seconds(3)
-                    while await registry.connectionCount() > 0, ContinuousClock.now < deadline {
+                    while await registry.connectionCount() + calls.connectionCount > 0, ContinuousClock.now < deadline {
                         try? await Task.sleep(for: .milliseconds(20))
                     }
                     applicationTask.cancel()
@@ -169,13 +189,15 @@ public final class ConfabServer: Service, Sendable {
             autoPing: .disabled,
             closeTimeout: .seconds(2))
         let connection = ConnectionContext(
-            registry: registry, authority: authority, configuration: configuration, metrics: metrics, logger: logger)
+            registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics, logger: logger)
         let base = HTTPServerBuilder.http1WebSocketUpgrade(
             configuration: .init(ws: webSocket)
         ) { request, _, _ -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
             // The path is the room: "/standup" (a query string is ignored).
             let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-            guard path.hasPrefix("/"), let room = RoomName(rawValue: String(path.dropFirst())) else {
+            // "/" is the presence connection: no room name is empty.
+            let room = RoomName(rawValue: String(path.dropFirst()))
+            guard path.hasPrefix("/"), room != nil || path == "/" else {
                 return .dontUpgrade
             }
             return .upgrade([:]) { inbound, outbound, _ in
@@ -200,16 +222,17 @@ public final class ConfabServer: Service, Sendable {
 /// What every connection shares.
 private struct ConnectionContext: Sendable {
     let registry: RoomRegistry
+    let calls: CallManager
     let authority: TokenAuthority
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let logger: Logger
 
-    func connection(for room: RoomName) -> SignalingConnection {
+    func connection(for room: RoomName?) -> SignalingConnection {
         var logger = logger
-        logger[metadataKey: "room"] = "\(room)"
+        logger[metadataKey: "room"] = "\(room?.rawValue ?? "/")"
         return SignalingConnection(
-            pathRoom: room, registry: registry, authority: authority, configuration: configuration, metrics: metrics,
+            pathRoom: room, registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics,
             logger: logger)
     }
 }

@@ -46,6 +46,8 @@ actor RoomHost {
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
     private var speakersWereActive = false
     private let mediaRoomID: Int
+    /// Who the membership observer was last told is in the room.
+    private var reportedMembers: Set<PeerID> = []
 
     private let store: ChatStore
     private let metrics: ServerMetrics
@@ -62,6 +64,10 @@ actor RoomHost {
         /// The UDP media plane (STUN binding and forwarding).
         var media: MediaPlane
         var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+        /// Told who is in the room (connected or within their resume grace)
+        /// whenever that changes; set for the rooms of calls, whose manager
+        /// ends a call when fewer than two remain.
+        var membershipObserver: (@Sendable (RoomName, Set<PeerID>) -> Void)? = nil
     }
 
     /// What the media plane knows of one peer's session: fresh credentials
@@ -132,6 +138,7 @@ actor RoomHost {
             }
         }
         deliver(outcome.events)
+        reportMembership()
         let history = readHistory(for: token.peer, after: nil, limit: request.historyLimit)
         reply(to: token.peer, requestID: requestID, sink: sink, resumed: false, history: history, receivedAt: receivedAt)
         metrics.joined(resumed: false)
@@ -338,7 +345,10 @@ actor RoomHost {
             sessionRecorded = false
         }
         let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
-        if !departed.isEmpty { syncMedia() }
+        if !departed.isEmpty {
+            syncMedia()
+            reportMembership()
+        }
         return !departed.contains(peer)
     }
 
@@ -393,6 +403,7 @@ actor RoomHost {
             forgetResumeToken(of: peer)
             endSession(of: peer, reason: "timeout", at: now)
         }
+        reportMembership()
         guard room.isIdle(now: now) else { return false }
         if room.phase == .open {
             _ = room.end(reason: "empty", lock: false, now: now)
@@ -406,6 +417,24 @@ actor RoomHost {
         settings.media.post(.removeRoom(mediaRoomID))
         logger.debug("retired")
         return true
+    }
+
+    /// Ends the room on the server's own account (a call that is over):
+    /// everyone gets `room.ended` and their connections close.
+    func end(reason: String) {
+        let now = Timestamp.now()
+        let events = room.end(reason: reason, lock: false, now: now)
+        guard !events.isEmpty else { return }
+        deliver(events)
+        if sessionRecorded {
+            record("record the end of the room") { () throws(StorageError) in
+                try store.roomEnded(name, at: now, by: nil, reason: reason, locked: false)
+            }
+            sessionRecorded = false
+        }
+        closeDeparted(now: now, reason: "roomEnded")
+        syncMedia()
+        reportMembership()
     }
 
     /// Tells everyone the server is going away and closes with 1001.
@@ -424,6 +453,14 @@ actor RoomHost {
     var connectionCount: Int { connections.count }
 
     // MARK: - Helpers
+
+    private func reportMembership() {
+        guard let observer = settings.membershipObserver else { return }
+        let members = Set(room.peers.keys)
+        guard members != reportedMembers else { return }
+        reportedMembers = members
+        observer(name, members)
+    }
 
     /// Encodes each event once and queues it for every connected member of its audience.
     private func deliver(_ events: [RoomEvent]) {

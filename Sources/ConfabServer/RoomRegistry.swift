@@ -1,6 +1,7 @@
 import ConfabProtocol
 import ConfabRooms
 import Logging
+import Synchronization
 
 /// The live rooms by name. A room's host is made by the first join that
 /// reaches it and forgotten when it retires (empty for its timeout); the
@@ -13,25 +14,42 @@ actor RoomRegistry {
     private let metrics: ServerMetrics
     private let logger: Logger
     private let media: MediaPlane
+    /// The rooms of calls in progress, registered by the call manager.
+    nonisolated let callRooms: CallRoomDirectory
 
-    init(configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: MediaPlane, logger: Logger) {
+    init(
+        configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: MediaPlane,
+        callRooms: CallRoomDirectory, logger: Logger
+    ) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
         self.media = media
+        self.callRooms = callRooms
         self.logger = logger
     }
 
     /// The room's host, made if it is not live.
     func host(for name: RoomName) throws(CodedError) -> RoomHost {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        // A call's room admits only while the call is in progress (an ended
+        // room would otherwise open afresh on the next join).
+        let callRoom = CallRoomDirectory.isCallRoomName(name) ? callRooms.room(name) : nil
+        if CallRoomDirectory.isCallRoomName(name), callRoom == nil {
+            throw CodedError(.roomEnded, "this call has ended")
+        }
         if let host = hosts[name], !host.isRetired { return host }
-        let settings = RoomHost.HostSettings(
+        var settings = RoomHost.HostSettings(
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs)
+        var template = configuration.template(for: name)
+        if let callRoom {
+            template = callRoom.template
+            settings.membershipObserver = callRoom.observer
+        }
         let host: RoomHost
         do {
             host = try RoomHost(
-                name: name, template: configuration.template(for: name), store: store, metrics: metrics,
+                name: name, template: template, store: store, metrics: metrics,
                 settings: settings, logger: logger)
         } catch {
             logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
@@ -60,6 +78,13 @@ actor RoomRegistry {
                 }
             }
         }
+    }
+
+    /// Ends the room of a call that is over (its peers see `room.ended`).
+    func endCallRoom(_ name: RoomName) async {
+        callRooms.remove(name)
+        guard let host = hosts[name], !host.isRetired else { return }
+        await host.end(reason: "the call ended")
     }
 
     /// Sends `speakers` in every room from the levels the media thread read.
@@ -92,5 +117,38 @@ actor RoomRegistry {
             count += await host.connectionCount
         }
         return count
+    }
+}
+
+/// The rooms of calls in progress: names under `call-`, each with the call
+/// template and the observer that tells the call manager who is in it.
+/// Shared by the call manager (which registers a room before it hands out
+/// tokens for it, without awaiting) and the registry (which opens it).
+final class CallRoomDirectory: Sendable {
+    struct Entry: Sendable {
+        var template: RoomTemplate
+        var observer: @Sendable (RoomName, Set<PeerID>) -> Void
+    }
+
+    private let entries = Mutex<[RoomName: Entry]>([:])
+
+    /// Room names with this prefix are reserved for calls: a room token for
+    /// one admits only while its call is in progress.
+    static let prefix = "call-"
+
+    static func isCallRoomName(_ name: RoomName) -> Bool {
+        name.rawValue.hasPrefix(prefix)
+    }
+
+    func register(_ name: RoomName, _ entry: Entry) {
+        entries.withLock { $0[name] = entry }
+    }
+
+    func room(_ name: RoomName) -> Entry? {
+        entries.withLock { $0[name] }
+    }
+
+    func remove(_ name: RoomName) {
+        _ = entries.withLock { $0.removeValue(forKey: name) }
     }
 }

@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     public var mediaBindingTimeoutMs: Int = 20_000
     /// How often `speakers` goes out while anyone speaks.
     public var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+    /// Ringing, invitation rate and who may ring whom.
+    public var calls = CallSettings()
 
     /// What the media plane binds and advertises.
     public var mediaPlane: MediaPlaneConfiguration {
@@ -115,6 +117,23 @@ public struct ConfigFile: Decodable, Sendable {
     public var keepalive: KeepaliveSection?
     public var defaultTemplate: RoomTemplate?
     public var rooms: [String: RoomTemplate]?
+    public var calls: CallsSection?
+
+    /// `[calls]`: see `CallSettings`.
+    ///
+    /// ```toml
+    /// [calls]
+    /// ringTimeoutMs = 30000
+    /// policy = "allowList"      # default "anyone"
+    /// [calls.allow]             # with allowList: who may ring whom (either way)
+    /// alice = ["bob", "carol"]
+    /// ```
+    public struct CallsSection: Decodable, Sendable {
+        public var ringTimeoutMs: Int?
+        public var invitationRate: RateLimit?
+        public var policy: String?
+        public var allow: [String: [String]]?
+    }
 
     public struct KeepaliveSection: Decodable, Sendable {
         public var pingIntervalMs: Int?
@@ -125,6 +144,7 @@ public struct ConfigFile: Decodable, Sendable {
         case keepalive = "keepalive"
         case defaultTemplate = "default"
         case rooms = "rooms"
+        case calls = "calls"
     }
 
     /// Reads and checks a config file. Every failure names the file and,
@@ -178,6 +198,30 @@ public struct ConfigFile: Decodable, Sendable {
         } catch {
             throw ConfigError(path: path, line: line(of: ["default"], in: text), message: "default: \(error)")
         }
+        if let calls = file.calls {
+            if let ring = calls.ringTimeoutMs, !CallLimits.ringTimeoutRangeMs.contains(ring) {
+                throw ConfigError(
+                    path: path, line: line(of: ["calls", "ringTimeoutMs"], in: text),
+                    message: "calls.ringTimeoutMs must be 1000...300000")
+            }
+            if let rate = calls.invitationRate, rate.perSecond <= 0 || rate.burst <= 0 {
+                throw ConfigError(
+                    path: path, line: line(of: ["calls", "invitationRate"], in: text),
+                    message: "calls.invitationRate needs positive perSecond and burst")
+            }
+            if let policy = calls.policy, policy != "anyone", policy != "allowList" {
+                throw ConfigError(
+                    path: path, line: line(of: ["calls", "policy"], in: text),
+                    message: "calls.policy must be \"anyone\" or \"allowList\"")
+            }
+            for (user, others) in calls.allow ?? [:] {
+                for name in [user] + others where PeerID(rawValue: name) == nil {
+                    throw ConfigError(
+                        path: path, line: line(of: ["calls", "allow", user], in: text),
+                        message: "calls.allow.\(user): \(name) is not a valid user id (\(PeerID.validForm))")
+                }
+            }
+        }
         if let keepalive = file.keepalive {
             for (key, value) in [("pingIntervalMs", keepalive.pingIntervalMs), ("deadAfterMs", keepalive.deadAfterMs)] {
                 if let value, value <= 0 {
@@ -198,6 +242,20 @@ public struct ConfigFile: Decodable, Sendable {
         }
         if let ping = keepalive?.pingIntervalMs { configuration.keepalive.pingIntervalMs = ping }
         if let dead = keepalive?.deadAfterMs { configuration.keepalive.deadAfterMs = dead }
+        if let calls {
+            if let ring = calls.ringTimeoutMs { configuration.calls.ringTimeoutMs = ring }
+            if let rate = calls.invitationRate { configuration.calls.invitationRate = rate }
+            if calls.policy == "allowList" {
+                var pairs: [PeerID: Set<PeerID>] = [:]
+                for (user, others) in calls.allow ?? [:] {
+                    guard let user = PeerID(rawValue: user) else { continue }
+                    pairs[user, default: []].formUnion(others.compactMap(PeerID.init(rawValue:)))
+                }
+                configuration.calls.policy = .allowList(pairs)
+            } else if calls.policy == "anyone" {
+                configuration.calls.policy = .anyone
+            }
+        }
     }
 
     private static func describe(_ error: DecodingError) -> (path: [String], detail: String) {
@@ -250,5 +308,39 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         if let line { "\(path):\(line): \(message)" } else { "\(path): \(message)" }
+    }
+}
+
+// MARK: - Calls
+
+/// How calls behave on this server (`[calls]` in the config file).
+public struct CallSettings: Sendable {
+    /// How long an invitation rings before it ends with `noResponse`.
+    public var ringTimeoutMs = CallLimits.defaultRingTimeoutMs
+    /// `call.invite` per user, all devices together; over it: `6002 callRateLimited`.
+    public var invitationRate = CallLimits.invitationRate
+    /// Who may ring whom.
+    public var policy = CallPolicy.anyone
+
+    public init() {}
+}
+
+/// Who may ring whom. This is the one place the rule lives; the call
+/// manager asks it for every invitee and refuses a forbidden one with
+/// `6001 callForbidden`.
+public enum CallPolicy: Sendable, Hashable {
+    /// Any user with a valid user token may ring any other (the default).
+    case anyone
+    /// Only the pairs listed, in either direction: `[alice: [bob]]` lets
+    /// alice ring bob and bob ring alice. Users listed nowhere ring nobody.
+    case allowList([PeerID: Set<PeerID>])
+
+    public func mayRing(_ callee: PeerID, from caller: PeerID) -> Bool {
+        switch self {
+        case .anyone:
+            true
+        case .allowList(let pairs):
+            pairs[caller]?.contains(callee) == true || pairs[callee]?.contains(caller) == true
+        }
     }
 }

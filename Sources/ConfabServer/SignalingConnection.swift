@@ -3,6 +3,8 @@
 //   frames ─▶ assemble (text only; > 64 KiB: counted, dropped, 1001) ─▶ decode (1000/1002/1003/1004/1005)
 //          ─▶ connection rate (1008) ─▶ not joined: ping | join (token ─▶ room) | resume
 //                                       joined:     ping | RoomHost.handle
+//   the server root (`/`, no room): ─▶ not connected: ping | connect (user token) ─▶ CallManager
+//                                     connected:     ping | CallManager.handle (calls, history)
 //   writer task: ConnectionSink queue ─▶ WebSocket, in order, until a close frame
 //   watchdog:    silent for deadAfterMs ─▶ close; the room sees the peer drop (peer.left timeout)
 //
@@ -21,8 +23,10 @@ import NIOWebSocket
 import Synchronization
 
 struct SignalingConnection: Sendable {
-    let pathRoom: RoomName
+    /// The room of the URL path; nil for the server root, the presence connection.
+    let pathRoom: RoomName?
     let registry: RoomRegistry
+    let calls: CallManager
     let authority: TokenAuthority
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
@@ -114,6 +118,8 @@ struct SignalingConnection: Sendable {
     private enum Session {
         case new
         case joined(RoomHost, PeerID)
+        /// Online on the presence connection.
+        case online(PeerID)
         /// The session ended (leave, removal, failed join…); further input is ignored.
         case over
     }
@@ -161,8 +167,10 @@ struct SignalingConnection: Sendable {
         } catch {
             logger.debug("connection read failed", metadata: ["error": "\(error)"])
         }
-        if case .joined(let host, let peer) = session {
-            await host.connectionLost(peer, sink: sink)
+        switch session {
+        case .joined(let host, let peer): await host.connectionLost(peer, sink: sink)
+        case .online(let user): await calls.disconnect(user, sink: sink)
+        case .new, .over: break
         }
     }
 
@@ -187,6 +195,15 @@ struct SignalingConnection: Sendable {
             sink.send(ServerMessage(id: message.id, .pong(Pong(serverTime: Timestamp.now()))))
             return session
         }
+        let onPresence = pathRoom == nil
+        if message.type.isPresenceMessage != onPresence, message.type.requiresSession || message.type == .connect {
+            let detail =
+                onPresence
+                ? "this is the server's presence connection (wss://HOST:PORT/): join rooms at wss://HOST:PORT/ROOM"
+                : "\(message.type.rawValue) belongs on the server's presence connection (wss://HOST:PORT/)"
+            refuse(CodedError(.wrongConnection, detail), id: message.id, sink: sink)
+            return session
+        }
         switch session {
         case .over:
             return .over
@@ -198,7 +215,25 @@ struct SignalingConnection: Sendable {
             default:
                 return await host.handle(message, from: peer, sink: sink) ? session : .over
             }
+        case .online(let user):
+            if case .connect = message.body {
+                refuse(CodedError(.alreadyJoined, "this connection is already connected"), id: message.id, sink: sink)
+            } else {
+                await calls.handle(message, from: user, sink: sink)
+            }
+            return session
         case .new:
+            if pathRoom == nil {
+                guard case .connect(let request) = message.body else {
+                    let error =
+                        message.type.requiresSession
+                        ? CodedError(.notJoined, "send connect first")
+                        : CodedError(.wrongConnection, "join rooms at wss://HOST:PORT/ROOM")
+                    refuse(error, id: message.id, sink: sink)
+                    return session
+                }
+                return await connect(request, id: message.id, sink: sink)
+            }
             switch message.body {
             case .join(let request):
                 return await join(request, id: message.id, sink: sink, receivedAt: receivedAt)
@@ -211,12 +246,23 @@ struct SignalingConnection: Sendable {
         }
     }
 
+    private func connect(_ request: ConnectRequest, id: RequestID, sink: ConnectionSink) async -> Session {
+        do throws(CodedError) {
+            let user = try await authority.verifyUser(request.token, now: Timestamp.now())
+            try await calls.connect(user, request: request, requestID: id, sink: sink)
+            return .online(user.user)
+        } catch {
+            refuse(error, id: id, sink: sink)
+            return error.code.closesConnection ? .over : .new
+        }
+    }
+
     private func join(_ request: JoinRequest, id: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant)
         async -> Session
     {
-        guard request.room == pathRoom else {
+        guard let pathRoom, request.room == pathRoom else {
             refuse(
-                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom))"), id: id, sink: sink)
+                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom?.rawValue ?? "/"))"), id: id, sink: sink)
             return .new
         }
         do throws(CodedError) {
@@ -240,9 +286,9 @@ struct SignalingConnection: Sendable {
     private func resume(
         _ request: ResumeRequest, id: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant
     ) async -> Session {
-        guard request.room == pathRoom else {
+        guard let pathRoom, request.room == pathRoom else {
             refuse(
-                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom))"), id: id, sink: sink)
+                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom?.rawValue ?? "/"))"), id: id, sink: sink)
             return .new
         }
         do throws(CodedError) {

@@ -9,6 +9,11 @@
 // The claim checks are done here, after the signature, so that each failure
 // gets its own catalog code (2002 malformed, 2003 forged, 2004 expired,
 // 2005 not yet valid, 2006 wrong room; the role is checked by the room, 2007).
+//
+// A user token (`confab token --user alice`) has no room and no role: it
+// admits to the server-root presence connection, where calls are placed,
+// and to no room. A room token does not admit to the presence connection.
+// The server mints room tokens itself for the rooms of calls.
 
 import ConfabProtocol
 import Crypto
@@ -17,14 +22,14 @@ import JWTKit
 
 /// The claims of a Confab join token.
 public struct TokenClaims: JWTPayload, Hashable {
-    /// The room the token admits to (private claim).
-    public var room: String
+    /// The room the token admits to (private claim); nil in a user token.
+    public var room: String?
     /// The peer id (RFC 7519 §4.1.2 `sub`).
     public var subject: String
     /// Display name (private claim); optional.
     public var name: String?
-    /// The role in the room's template (private claim).
-    public var role: String
+    /// The role in the room's template (private claim); nil in a user token.
+    public var role: String?
     /// Issued at, seconds since the epoch (RFC 7519 §4.1.6).
     public var issuedAt: Int64
     /// Expiry, seconds since the epoch (RFC 7519 §4.1.4).
@@ -43,6 +48,17 @@ public struct TokenClaims: JWTPayload, Hashable {
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
         self.notBefore = notBefore
+    }
+
+    /// A user token: no room, no role; it admits to the presence connection only.
+    public init(user: PeerID, name: String?, issuedAt: Int64, expiresAt: Int64) {
+        room = nil
+        subject = user.rawValue
+        self.name = name
+        role = nil
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        notBefore = nil
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -69,6 +85,12 @@ public struct VerifiedToken: Hashable, Sendable {
     public var role: RoleName
 }
 
+/// What a verified user token says.
+public struct VerifiedUser: Hashable, Sendable {
+    public var user: PeerID
+    public var name: String?
+}
+
 /// Signs and checks tokens with one secret.
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
@@ -92,7 +114,40 @@ public struct TokenAuthority: Sendable {
     public func verify(_ token: String?, room expectedRoom: RoomName, now: Timestamp) async throws(CodedError)
         -> VerifiedToken
     {
-        guard let token, !token.isEmpty else { throw CodedError(.tokenMissing, "join needs a token") }
+        let claims = try await verifiedClaims(token, now: now)
+        guard let roomClaim = claims.room else {
+            throw CodedError(.tokenWrongRoom, "this is a user token: it admits to no room")
+        }
+        guard let roleClaim = claims.role else {
+            throw CodedError(.tokenMalformed, "the token lacks the role claim")
+        }
+        guard let room = RoomName(rawValue: roomClaim), let peer = PeerID(rawValue: claims.subject),
+            let role = RoleName(rawValue: roleClaim)
+        else {
+            throw CodedError(.tokenMalformed, "the token's room, sub or role is not a valid identifier")
+        }
+        guard room == expectedRoom else {
+            throw CodedError(.tokenWrongRoom, "the token is for another room")
+        }
+        return VerifiedToken(room: room, peer: peer, name: claims.name, role: role)
+    }
+
+    /// A user token's identity (the presence connection), or the coded reason it is refused.
+    public func verifyUser(_ token: String?, now: Timestamp) async throws(CodedError) -> VerifiedUser {
+        let claims = try await verifiedClaims(token, now: now)
+        guard claims.room == nil else {
+            throw CodedError(
+                .tokenWrongRoom, "this token is for a room; connecting to the server needs a user token (confab token --user)")
+        }
+        guard let user = PeerID(rawValue: claims.subject) else {
+            throw CodedError(.tokenMalformed, "the token's sub is not a valid identifier")
+        }
+        return VerifiedUser(user: user, name: claims.name)
+    }
+
+    /// The claims of a token whose signature and times check out.
+    private func verifiedClaims(_ token: String?, now: Timestamp) async throws(CodedError) -> TokenClaims {
+        guard let token, !token.isEmpty else { throw CodedError(.tokenMissing, "a token is required") }
         let claims: TokenClaims
         do {
             claims = try await keys.verify(token, as: TokenClaims.self)
@@ -106,8 +161,8 @@ public struct TokenAuthority: Sendable {
             }
         } catch {
             // DecodingError: a JWT whose signature matched but whose claims are
-            // not ours (missing room, sub, role or exp).
-            throw CodedError(.tokenMalformed, "the token lacks the room, sub, role or exp claims")
+            // not ours (missing sub or exp).
+            throw CodedError(.tokenMalformed, "the token lacks the sub or exp claims")
         }
         let nowSeconds = now.millisecondsSince1970 / 1_000
         // RFC 7519 §4.1.4: reject on or after the expiry time.
@@ -115,15 +170,7 @@ public struct TokenAuthority: Sendable {
         if let notBefore = claims.notBefore, nowSeconds < notBefore {
             throw CodedError(.tokenNotYetValid, "the token is not valid yet")
         }
-        guard let room = RoomName(rawValue: claims.room), let peer = PeerID(rawValue: claims.subject),
-            let role = RoleName(rawValue: claims.role)
-        else {
-            throw CodedError(.tokenMalformed, "the token's room, sub or role is not a valid identifier")
-        }
-        guard room == expectedRoom else {
-            throw CodedError(.tokenWrongRoom, "the token is for another room")
-        }
-        return VerifiedToken(room: room, peer: peer, name: claims.name, role: role)
+        return claims
     }
 }
 

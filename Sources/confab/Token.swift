@@ -6,17 +6,21 @@ import Foundation
 /// `confab token`: mint a join token with the server's secret.
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a join token (an HS256 JWT) for one user, room and role.",
-        discussion: "Signed with the token secret in the server's data directory; run it where the server runs.")
+        abstract: "Print a join token (an HS256 JWT) for one user, room and role, or a user token for calls.",
+        discussion: """
+            Signed with the token secret in the server's data directory; run it where the server runs.
+            With --room and --role: a room token for `confab join`. With --user alone: a user token for
+            `confab connect` (online, can ring and be rung) and `confab calls`.
+            """)
 
-    @Option(help: "The room the token admits to.")
-    var room: String
+    @Option(help: "The room the token admits to; leave it out for a user token.")
+    var room: String?
 
-    @Option(help: "The user id: the peer's identity in the room.")
+    @Option(help: "The user id: the peer's identity in the room, or the user's on the server.")
     var user: String
 
-    @Option(help: "The role, from the room's template (built in: host, speaker, listener).")
-    var role: String
+    @Option(help: "The role, from the room's template (built in: host, speaker, listener); with --room only.")
+    var role: String?
 
     @Option(help: "The display name shown to others (default: the user id).")
     var name: String?
@@ -27,16 +31,25 @@ struct Token: AsyncParsableCommand {
     @OptionGroup var data: DataOption
 
     func validate() throws {
-        guard RoomName(rawValue: room) != nil else { throw ValidationError("--room: \(RoomName.validForm)") }
+        switch (room, role) {
+        case (let room?, let role?):
+            guard RoomName(rawValue: room) != nil else { throw ValidationError("--room: \(RoomName.validForm)") }
+            guard RoleName(rawValue: role) != nil else { throw ValidationError("--role: \(RoleName.validForm)") }
+        case (nil, nil):
+            break
+        case (.some, nil):
+            throw ValidationError("--room needs --role (or leave both out for a user token)")
+        case (nil, .some):
+            throw ValidationError("--role needs --room (a user token has no role)")
+        }
         guard PeerID(rawValue: user) != nil else { throw ValidationError("--user: \(PeerID.validForm)") }
-        guard RoleName(rawValue: role) != nil else { throw ValidationError("--role: \(RoleName.validForm)") }
         guard parseDuration(ttl) != nil else { throw ValidationError("--ttl: a duration such as 90s, 30m, 2h or 7d") }
     }
 
     func run() async throws {
-        guard let room = RoomName(rawValue: room), let user = PeerID(rawValue: user),
-            let role = RoleName(rawValue: role), let ttl = parseDuration(ttl)
-        else { throw CommandFailure("invalid arguments") }
+        guard let user = PeerID(rawValue: user), let ttl = parseDuration(ttl) else {
+            throw CommandFailure("invalid arguments")
+        }
         let directory = DataDirectory(path: data.directory)
         let secret: [UInt8]
         do {
@@ -45,9 +58,13 @@ struct Token: AsyncParsableCommand {
             throw CommandFailure(error.description)
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let claims = TokenClaims(
-            room: room, peer: user, name: name, role: role, issuedAt: now,
-            expiresAt: now + max(1, ttl.components.seconds))
+        let expiresAt = now + max(1, ttl.components.seconds)
+        let claims: TokenClaims
+        if let room = room.flatMap(RoomName.init(rawValue:)), let role = role.flatMap(RoleName.init(rawValue:)) {
+            claims = TokenClaims(room: room, peer: user, name: name, role: role, issuedAt: now, expiresAt: expiresAt)
+        } else {
+            claims = TokenClaims(user: user, name: name, issuedAt: now, expiresAt: expiresAt)
+        }
         do {
             print(try await TokenAuthority(secret: secret).sign(claims))
         } catch {

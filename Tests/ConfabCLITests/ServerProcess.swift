@@ -70,6 +70,18 @@ final class ServerProcess {
         return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `confab token --data DIR --user ID`: a user token, for `confab connect` and `confab calls`.
+    func userToken(user: String, name: String? = nil) async throws -> String {
+        var arguments = ["token", "--data", dataPath, "--user", user]
+        if let name { arguments += ["--name", name] }
+        let run = try ChildProcess(BuiltProducts.confab, arguments)
+        guard await run.wait(seconds: 30) == 0 else { throw ToolError("confab token failed: \(run.standardError)") }
+        return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `wss://127.0.0.1:PORT`: the server root, where users go online.
+    var serverURL: String { "wss://127.0.0.1:\(port)" }
+
     /// Stops it as Ctrl-C would; returns its exit status.
     func stop() async -> Int32 {
         process.interrupt()
@@ -92,6 +104,21 @@ final class HeadlessBot {
             BuiltProducts.confab,
             [
                 "join", server.url(room), "--token", token, "--fingerprint", server.fingerprint,
+                "--known-servers", home.file("known_servers"), "--headless", "--events",
+            ] + arguments,
+            environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },
+            standardInput: .pipe)
+    }
+
+    /// A `confab connect … --headless --events` child: online on the server, placing and taking calls.
+    init(online name: String, server: ServerProcess, arguments: [String] = []) async throws {
+        self.name = name
+        home = try TempDirectory(prefix: "confab-bot-home")
+        let token = try await server.userToken(user: name, name: name.capitalized)
+        process = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "connect", server.serverURL, "--token", token, "--fingerprint", server.fingerprint,
                 "--known-servers", home.file("known_servers"), "--headless", "--events",
             ] + arguments,
             environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },

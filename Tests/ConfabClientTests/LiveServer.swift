@@ -30,7 +30,7 @@ final class LiveServer: Sendable {
     /// session is kept.
     static func start(
         deadAfterMs: Int = 10_000, resumeGraceMs: Int = 15_000, template: RoomTemplate = .standard,
-        mediaBindingTimeoutMs: Int = 20_000
+        mediaBindingTimeoutMs: Int = 20_000, calls: CallSettings = CallSettings()
     ) async throws -> LiveServer {
         let data = try TempDirectory(prefix: "confab-e2e")
         var template = template
@@ -40,6 +40,7 @@ final class LiveServer: Sendable {
             keepalive: KeepaliveInfo(pingIntervalMs: max(50, deadAfterMs / 4), deadAfterMs: deadAfterMs),
             sweepIntervalMs: 50)
         configuration.mediaBindingTimeoutMs = mediaBindingTimeoutMs
+        configuration.calls = calls
         var logger = Logger(label: "confab.e2e.server")
         logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
         let server = try await ConfabServer(configuration: configuration, logger: logger)
@@ -89,6 +90,25 @@ final class LiveServer: Sendable {
         return try await TokenAuthority(secret: secret ?? self.secret).sign(claims)
     }
 
+    /// A user token as `confab token --user` makes it (presence and calls).
+    func userToken(_ user: String, name: String? = nil) async throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = TokenClaims(user: PeerID(uncheckedRawValue: user), name: name, issuedAt: now, expiresAt: now + 3_600)
+        return try await TokenAuthority(secret: secret).sign(claims)
+    }
+
+    /// `wss://127.0.0.1:PORT`: the server root, where users go online.
+    var serverURL: String { "wss://127.0.0.1:\(port)" }
+
+    /// A call client for `user` (not connected yet), pinned to this server's certificate.
+    func callClient(
+        _ user: String, prepareRoom: CallClient.RoomPreparation? = nil
+    ) async throws -> CallClient {
+        try CallClient(
+            url: serverURL, token: try await userToken(user, name: user.capitalized), fingerprint: fingerprint,
+            knownServersPath: nil, prepareRoom: prepareRoom)
+    }
+
     /// A session for `user` (not joined yet), pinned to this server's
     /// certificate, over `transport` (a fresh cuttable one by default).
     func session(
@@ -124,7 +144,16 @@ final class CuttableTransport: SignallingTransport {
             $0.current = connection
             $0.connects += 1
         }
+        if endpoint.room == nil { serverRoot.withLock { $0 = connection } }
         return connection
+    }
+
+    /// The latest connection to the server root (a CallClient's presence connection).
+    private let serverRoot = Mutex<CuttableConnection?>(nil)
+
+    /// Closes the latest server-root connection, leaving room connections alone.
+    func cutServerRoot() async {
+        await serverRoot.withLock { $0 }?.cut()
     }
 
     /// New connections fail with a (retryable) transport error until `allowConnections`.

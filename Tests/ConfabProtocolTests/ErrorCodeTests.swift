@@ -12,7 +12,7 @@ struct ErrorCodeTests {
 
     @Test("each area has its general x000 code")
     func generalCodes() {
-        #expect(ErrorCode.Area.allCases.map(\.generalCode.rawValue) == [1000, 2000, 3000, 4000, 5000, 9000])
+        #expect(ErrorCode.Area.allCases.map(\.generalCode.rawValue) == [1000, 2000, 3000, 4000, 5000, 6000, 9000])
     }
 
     @Test("the numbers the issue names are where the docs say")
@@ -29,11 +29,13 @@ struct ErrorCodeTests {
         #expect(ErrorCode.chatTooLong.rawValue == 5001)
         #expect(ErrorCode.chatRateLimited.rawValue == 5003)
         #expect(ErrorCode.noRecipients.rawValue == 5004)
+        #expect(ErrorCode.callForbidden.rawValue == 6001)
+        #expect(ErrorCode.callRateLimited.rawValue == 6002)
     }
 
     static let unknownCodes: [(Int, ErrorCode)] = [
         (1999, .malformedMessage), (2999, .unauthorized), (3500, .permissionDenied), (4321, .roomUnavailable),
-        (5050, .chatRejected), (9999, .internalError), (7001, .internalError), (0, .internalError),
+        (5050, .chatRejected), (6999, .callRejected), (9999, .internalError), (7001, .internalError), (0, .internalError),
         (-3, .internalError),
         (42, .internalError), (12_000, .internalError),
     ]

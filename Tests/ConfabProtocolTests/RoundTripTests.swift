@@ -65,9 +65,9 @@ struct RoundTripTests {
         #expect(Set(ServerMessageType.allCases.map(\.rawValue)).count == ServerMessageType.allCases.count)
     }
 
-    @Test("only join, resume and ping may come before joining")
+    @Test("only join, resume, connect and ping may come before joining")
     func sessionRequirement() {
         let open = ClientMessageType.allCases.filter { !$0.requiresSession }
-        #expect(Set(open) == [.join, .resume, .ping])
+        #expect(Set(open) == [.join, .resume, .connect, .ping])
     }
 }

@@ -60,7 +60,25 @@ enum Samples {
             id: "c24",
             .publishKeys(
                 PublishKeysRequest(track: "alice:mic", epoch: 2, keys: [SealedKey(peer: "bob", sealed: sealed)]))),
+        ClientMessage(id: "c25", .connect(ConnectRequest(token: "eyJ.u.v"))),
+        ClientMessage(id: "c26", .connect(ConnectRequest(token: nil, name: "Alice"))),
+        ClientMessage(id: "c27", .inviteToCall(CallInviteRequest(users: ["bob"]))),
+        ClientMessage(
+            id: "c28", .inviteToCall(CallInviteRequest(users: ["carol", "dan"], call: "k1", ringTimeoutMs: 5_000))),
+        ClientMessage(id: "c29", .acceptCall(CallAction(call: "k1"))),
+        ClientMessage(id: "c30", .rejectCall(CallAction(call: "k1"))),
+        ClientMessage(id: "c31", .cancelCall(CallAction(call: "k1"))),
+        ClientMessage(id: "c32", .hangUp(CallAction(call: "k1"))),
+        ClientMessage(id: "c33", .fetchCallHistory(CallHistoryRequest(limit: 10))),
     ]
+
+    static let call = CallInfo(
+        id: "k1", caller: "alice", group: true, createdAt: t0, answeredAt: t0.adding(milliseconds: 900),
+        participants: [
+            CallParticipant(user: "alice", name: "Alice", state: .accepted),
+            CallParticipant(user: "bob", name: "Bob", state: .accepted, invitedBy: "alice"),
+            CallParticipant(user: "carol", name: "Carol", state: .ringing, invitedBy: "bob"),
+        ])
 
     static let joined = Joined(
         room: RoomInfo(name: "standup", startedAt: t0, roles: [role]), you: alice, peers: [lee],
@@ -115,5 +133,29 @@ enum Samples {
         ServerMessage(.serverGoingAway(ServerGoingAway())),
         ServerMessage(.reconnectInfo(ReconnectInfo(resumeToken: "rt-3", resumeGraceMs: 20_000))),
         ServerMessage(.keys(SealedKeyDelivery(from: "alice", track: "alice:mic", epoch: 2, sealed: sealed))),
+        ServerMessage(
+            id: "c25",
+            .connected(
+                Connected(
+                    you: OnlineUser(user: "alice", name: "Alice"), online: [OnlineUser(user: "bob", name: "Bob", busy: true)],
+                    calls: [call]))),
+        ServerMessage(id: "c27", .callState(call)),
+        ServerMessage(
+            id: "c33",
+            .callHistoryPage(
+                CallHistoryPage(calls: [
+                    CallRecord(
+                        call: "k1", direction: .outgoing, peers: ["bob"], outcome: .answered, startedAt: t0,
+                        durationMs: 61_000)
+                ]))),
+        ServerMessage(.presenceOnline(OnlineUser(user: "bob", name: "Bob"))),
+        ServerMessage(.presenceOffline(PresenceOffline(user: "bob"))),
+        ServerMessage(.presenceUpdated(OnlineUser(user: "bob", name: "Bob", busy: true))),
+        ServerMessage(.callInvitation(CallInvitation(call: call, from: "bob", ringTimeoutMs: 30_000))),
+        ServerMessage(.callUpdated(CallUpdated(call: call, user: "carol", state: .ringing))),
+        ServerMessage(.callInvitationEnded(CallInvitationEnded(call: "k1", reason: .answeredElsewhere))),
+        ServerMessage(id: "c29", .callRoom(CallRoom(call: "k1", room: "call-k1", token: "eyJ.r.s"))),
+        ServerMessage(.callRoom(CallRoom(call: "k1", room: "call-k1", token: "eyJ.r.t"))),
+        ServerMessage(.callEnded(CallEnded(call: "k1", reason: .hangup, durationMs: 61_000))),
     ]
 }

@@ -190,6 +190,10 @@ public enum HeadlessEvents {
 
     // MARK: - Pieces
 
+    static func errorJSON(_ error: SessionError, id: String?, command: String?) -> JSONValue {
+        errorLine(error, id: id, command: command)
+    }
+
     private static func errorLine(_ error: SessionError, id: String?, command: String?) -> JSONValue {
         .object([
             "event": .string("error"), "id": id.map(JSONValue.string), "cmd": command.map(JSONValue.string),

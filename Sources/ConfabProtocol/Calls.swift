@@ -1,0 +1,500 @@
+import Foundation
+
+// Presence and calls: the messages of the server-root connection
+// (`wss://HOST:PORT/`), which has no room. A client `connect`s with a user
+// token and is online; it can ring others and be rung.
+//
+//   caller ── call.invite ─▶ server ── call.invitation ─▶ every device of each invitee
+//          ◀─ call.state ──         ◀─ call.accept ───── one device (the others: call.invitationEnded answeredElsewhere)
+//          ◀─ call.room ───         ── call.room ──────▶ the accepter: a room and a token for it
+//   both join the call room with the ordinary `join`; media and end-to-end keys as in any room
+//   leaving the room or call.hangup ─▶ fewer than two left ─▶ call.ended (duration) to everyone
+//
+// Names here are sanitised by the server before they are sent, like peer names.
+
+/// A call's id, assigned by the server. Opaque to clients.
+public struct CallID: ProtocolIdentifier {
+    public static let maximumLength = 64
+    public static let allowedPunctuation: Set<Unicode.Scalar> = [".", "_", "-"]
+    public let rawValue: String
+    public init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
+}
+
+/// Limits of the call messages.
+public enum CallLimits {
+    /// Users in one `call.invite`.
+    public static let maximumInvitees = 16
+    /// People in one call at a time (ringing or in it), caller included.
+    public static let maximumParticipants = 16
+    /// Entries of a call's participant list, those who rejected or left included.
+    public static let maximumParticipantEntries = 32
+    /// How long an invitation rings before it ends with `noResponse`, unless
+    /// the server's configuration or the `call.invite` says otherwise.
+    public static let defaultRingTimeoutMs = 30_000
+    /// The range a `call.invite` may ask for.
+    public static let ringTimeoutRangeMs = 1_000...300_000
+    /// `call.invite` per user (all devices together): 1 a second, bursts of 5.
+    public static let invitationRate = RateLimit(perSecond: 1, burst: 5)
+}
+
+/// Where one participant of a call stands.
+public enum CallParticipantState: String, Codable, Hashable, Sendable, CaseIterable {
+    /// Invited; their devices are ringing.
+    case ringing = "ringing"
+    /// In the call (the caller is from the start).
+    case accepted = "accepted"
+    case rejected = "rejected"
+    /// The invitation rang out unanswered.
+    case noResponse = "noResponse"
+    /// Already in another call when invited.
+    case busy = "busy"
+    /// Not connected to the server when invited.
+    case offline = "offline"
+    /// The caller cancelled while this invitation rang.
+    case cancelled = "cancelled"
+    /// Was in the call and hung up (or left its room).
+    case left = "left"
+}
+
+/// One person in a call and their state.
+public struct CallParticipant: Codable, Hashable, Sendable {
+    public var user: PeerID
+    /// Display name, sanitised.
+    public var name: String
+    public var state: CallParticipantState
+    /// Who invited them; nil for the caller.
+    public var invitedBy: PeerID?
+
+    public init(user: PeerID, name: String, state: CallParticipantState, invitedBy: PeerID? = nil) {
+        self.user = user
+        self.name = name
+        self.state = state
+        self.invitedBy = invitedBy
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case user = "user"
+        case name = "name"
+        case state = "state"
+        case invitedBy = "invitedBy"
+    }
+}
+
+/// A call as the server sees it.
+public struct CallInfo: Codable, Hashable, Sendable {
+    public var id: CallID
+    /// Who placed it.
+    public var caller: PeerID
+    /// More than one invitee (from the first invite, or once someone in the call invites more).
+    public var group: Bool
+    public var createdAt: Timestamp
+    /// When the first invitee accepted (the call's duration counts from here); nil while nobody has.
+    public var answeredAt: Timestamp?
+    /// The caller first, then invitees in the order they were invited.
+    public var participants: [CallParticipant]
+
+    public init(
+        id: CallID, caller: PeerID, group: Bool, createdAt: Timestamp, answeredAt: Timestamp? = nil,
+        participants: [CallParticipant]
+    ) {
+        self.id = id
+        self.caller = caller
+        self.group = group
+        self.createdAt = createdAt
+        self.answeredAt = answeredAt
+        self.participants = participants
+    }
+
+    /// The participant entry of a user, if they are part of the call.
+    public func participant(_ user: PeerID) -> CallParticipant? {
+        participants.first { $0.user == user }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id = "id"
+        case caller = "caller"
+        case group = "group"
+        case createdAt = "createdAt"
+        case answeredAt = "answeredAt"
+        case participants = "participants"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(CallID.self, forKey: .id)
+        caller = try container.decode(PeerID.self, forKey: .caller)
+        group = try container.decode(Bool.self, forKey: .group)
+        createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
+        answeredAt = try container.decodeIfPresent(Timestamp.self, forKey: .answeredAt)
+        participants = try container.decode([CallParticipant].self, forKey: .participants)
+        guard participants.count <= CallLimits.maximumParticipantEntries else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .participants, in: container, debugDescription: "too many participants")
+        }
+    }
+}
+
+/// A user connected to the server (on one or more devices).
+public struct OnlineUser: Codable, Hashable, Sendable {
+    public var user: PeerID
+    /// Display name, sanitised.
+    public var name: String
+    /// In a call right now (a call to them would be `busy`).
+    public var busy: Bool
+
+    public init(user: PeerID, name: String, busy: Bool = false) {
+        self.user = user
+        self.name = name
+        self.busy = busy
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case user = "user"
+        case name = "name"
+        case busy = "busy"
+    }
+}
+
+// MARK: - Client → server
+
+/// `connect`: go online on the server-root connection with a user token.
+public struct ConnectRequest: Codable, Hashable, Sendable {
+    /// A user token from `confab token --user` (no room claim).
+    public var token: String?
+    /// A display name, used when the token names none.
+    public var name: String?
+
+    public init(token: String?, name: String? = nil) {
+        self.token = token
+        self.name = name
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case token = "token"
+        case name = "name"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        token = try container.decodeIfPresent(
+            String.self, forKey: .token, maximumUTF8Bytes: ProtocolLimits.maximumTokenBytes)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+    }
+}
+
+/// `call.invite`: ring users, in a new call or (with `call`) into the call you are in.
+public struct CallInviteRequest: Codable, Hashable, Sendable {
+    /// 1...16 users; more than one makes a group call.
+    public var users: [PeerID]
+    /// The call to invite them into; you must be in it. Absent: a new call.
+    public var call: CallID?
+    /// How long to ring, 1,000...300,000 ms; absent: the server's setting.
+    public var ringTimeoutMs: Int?
+
+    public init(users: [PeerID], call: CallID? = nil, ringTimeoutMs: Int? = nil) {
+        self.users = users
+        self.call = call
+        self.ringTimeoutMs = ringTimeoutMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case users = "users"
+        case call = "call"
+        case ringTimeoutMs = "ringTimeoutMs"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        users = try container.decode([PeerID].self, forKey: .users)
+        guard (1...CallLimits.maximumInvitees).contains(users.count) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .users, in: container, debugDescription: "1 to \(CallLimits.maximumInvitees) users")
+        }
+        call = try container.decodeIfPresent(CallID.self, forKey: .call)
+        ringTimeoutMs = try container.decodeIfPresent(
+            Int.self, forKey: .ringTimeoutMs, in: CallLimits.ringTimeoutRangeMs)
+    }
+}
+
+/// `call.accept`, `call.reject`, `call.cancel`, `call.hangup`: an action on one call.
+public struct CallAction: Codable, Hashable, Sendable {
+    public var call: CallID
+
+    public init(call: CallID) {
+        self.call = call
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+    }
+}
+
+/// `call.history`: your most recent calls.
+public struct CallHistoryRequest: Codable, Hashable, Sendable {
+    /// 1...200, default 50.
+    public var limit: Int
+
+    public init(limit: Int = ProtocolLimits.defaultHistoryPageSize) {
+        self.limit = limit
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case limit = "limit"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        limit =
+            try container.decodeIfPresent(Int.self, forKey: .limit, in: 1...ProtocolLimits.maximumHistoryPageSize)
+            ?? ProtocolLimits.defaultHistoryPageSize
+    }
+}
+
+// MARK: - Server → client
+
+/// `connected`: the reply to `connect`.
+public struct Connected: Codable, Hashable, Sendable {
+    public var you: OnlineUser
+    /// Everyone else online on this server.
+    public var online: [OnlineUser]
+    /// Calls you are part of right now: invitations ringing for you, and the call you are in.
+    public var calls: [CallInfo]
+    /// How long invitations ring on this server unless a `call.invite` says otherwise.
+    public var ringTimeoutMs: Int
+    public var keepalive: KeepaliveInfo
+
+    public init(
+        you: OnlineUser, online: [OnlineUser], calls: [CallInfo] = [],
+        ringTimeoutMs: Int = CallLimits.defaultRingTimeoutMs, keepalive: KeepaliveInfo = KeepaliveInfo()
+    ) {
+        self.you = you
+        self.online = online
+        self.calls = calls
+        self.ringTimeoutMs = ringTimeoutMs
+        self.keepalive = keepalive
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case you = "you"
+        case online = "online"
+        case calls = "calls"
+        case ringTimeoutMs = "ringTimeoutMs"
+        case keepalive = "keepalive"
+    }
+}
+
+/// `presence.offline`: a user's last device disconnected.
+public struct PresenceOffline: Codable, Hashable, Sendable {
+    public var user: PeerID
+
+    public init(user: PeerID) {
+        self.user = user
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case user = "user"
+    }
+}
+
+/// `call.invitation`: you are being rung. Sent to each of your devices.
+public struct CallInvitation: Codable, Hashable, Sendable {
+    public var call: CallInfo
+    /// Who invited you: the caller, or someone already in the call.
+    public var from: PeerID
+    /// Answer within this long, or the invitation ends with `noResponse`.
+    public var ringTimeoutMs: Int
+
+    public init(call: CallInfo, from: PeerID, ringTimeoutMs: Int) {
+        self.call = call
+        self.from = from
+        self.ringTimeoutMs = ringTimeoutMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+        case from = "from"
+        case ringTimeoutMs = "ringTimeoutMs"
+    }
+}
+
+/// `call.updated`: one participant's state changed (sent to everyone in the
+/// call and everyone it is ringing for), with the whole call after the change.
+public struct CallUpdated: Codable, Hashable, Sendable {
+    public var call: CallInfo
+    public var user: PeerID
+    public var state: CallParticipantState
+
+    public init(call: CallInfo, user: PeerID, state: CallParticipantState) {
+        self.call = call
+        self.user = user
+        self.state = state
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+        case user = "user"
+        case state = "state"
+    }
+}
+
+/// Why an invitation stopped ringing without you answering it on this device.
+public enum InvitationEndReason: String, Codable, Hashable, Sendable, CaseIterable {
+    /// The caller cancelled.
+    case cancelled = "cancelled"
+    /// You accepted on another device.
+    case answeredElsewhere = "answeredElsewhere"
+    /// You rejected on another device.
+    case rejectedElsewhere = "rejectedElsewhere"
+    /// It rang out.
+    case noResponse = "noResponse"
+    /// The call ended before you answered.
+    case callEnded = "callEnded"
+}
+
+/// `call.invitationEnded`: stop ringing.
+public struct CallInvitationEnded: Codable, Hashable, Sendable {
+    public var call: CallID
+    public var reason: InvitationEndReason
+
+    public init(call: CallID, reason: InvitationEndReason) {
+        self.call = call
+        self.reason = reason
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+        case reason = "reason"
+    }
+}
+
+/// `call.room`: where the call happens. The reply to `call.accept`, and an
+/// event to the caller when the first invitee accepts. Join it with the
+/// ordinary `join` on `wss://HOST:PORT/ROOM` and this token.
+public struct CallRoom: Codable, Hashable, Sendable {
+    public var call: CallID
+    public var room: RoomName
+    /// A room token the server minted for you, for this room only.
+    public var token: String
+
+    public init(call: CallID, room: RoomName, token: String) {
+        self.call = call
+        self.room = room
+        self.token = token
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+        case room = "room"
+        case token = "token"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        call = try container.decode(CallID.self, forKey: .call)
+        room = try container.decode(RoomName.self, forKey: .room)
+        token = try container.decode(String.self, forKey: .token, maximumUTF8Bytes: ProtocolLimits.maximumTokenBytes)
+    }
+}
+
+/// Why a call ended.
+public enum CallEndReason: String, Codable, Hashable, Sendable, CaseIterable {
+    /// Fewer than two people were left in it.
+    case hangup = "hangup"
+    /// The caller cancelled before anyone accepted.
+    case cancelled = "cancelled"
+    /// Every invitation ended without an accept (rejected, no response, busy, offline).
+    case unanswered = "unanswered"
+    /// The server is shutting down.
+    case shutdown = "shutdown"
+}
+
+/// `call.ended`: to everyone still in the call, the caller included.
+public struct CallEnded: Codable, Hashable, Sendable {
+    public var call: CallID
+    public var reason: CallEndReason
+    /// From the first accept to the end; 0 for a call nobody answered.
+    public var durationMs: Int
+
+    public init(call: CallID, reason: CallEndReason, durationMs: Int) {
+        self.call = call
+        self.reason = reason
+        self.durationMs = durationMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+        case reason = "reason"
+        case durationMs = "durationMs"
+    }
+}
+
+/// How a call went, from one user's side.
+public enum CallOutcome: String, Codable, Hashable, Sendable, CaseIterable {
+    /// Talked: for the caller, someone accepted; for an invitee, they accepted.
+    case answered = "answered"
+    /// The caller cancelled while it rang.
+    case cancelled = "cancelled"
+    /// Rejected (the caller's record: every invitee rejected).
+    case rejected = "rejected"
+    /// Rang out (an invitee's missed call).
+    case noResponse = "noResponse"
+    /// The invitee was in another call.
+    case busy = "busy"
+    /// The invitee was not online.
+    case offline = "offline"
+    /// The caller's record of a group call nobody accepted, for mixed reasons.
+    case unanswered = "unanswered"
+}
+
+/// Whether you placed a call or were rung.
+public enum CallDirection: String, Codable, Hashable, Sendable {
+    case outgoing = "outgoing"
+    case incoming = "incoming"
+}
+
+/// One entry of a user's call history.
+public struct CallRecord: Codable, Hashable, Sendable {
+    public var call: CallID
+    public var direction: CallDirection
+    /// The others: for the caller, everyone invited; for an invitee, the caller first, then the other invitees.
+    public var peers: [PeerID]
+    public var outcome: CallOutcome
+    /// When the call was placed.
+    public var startedAt: Timestamp
+    /// Time spent in the call; 0 unless answered.
+    public var durationMs: Int
+
+    public init(
+        call: CallID, direction: CallDirection, peers: [PeerID], outcome: CallOutcome, startedAt: Timestamp,
+        durationMs: Int
+    ) {
+        self.call = call
+        self.direction = direction
+        self.peers = peers
+        self.outcome = outcome
+        self.startedAt = startedAt
+        self.durationMs = durationMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case call = "call"
+        case direction = "direction"
+        case peers = "peers"
+        case outcome = "outcome"
+        case startedAt = "startedAt"
+        case durationMs = "durationMs"
+    }
+}
+
+/// `call.historyPage`: the reply to `call.history`, newest first.
+public struct CallHistoryPage: Codable, Hashable, Sendable {
+    public var calls: [CallRecord]
+
+    public init(calls: [CallRecord]) {
+        self.calls = calls
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case calls = "calls"
+    }
+}

@@ -1,0 +1,116 @@
+// `confab connect wss://HOST:PORT --token T --headless --events`: online on a
+// server, ringing and rung. Events go to stdout as JSON lines, commands come
+// from stdin (`call bob`, `accept`, `reject`, `cancel`, `hangup`, `history`,
+// `quit`, or the same as JSON objects); see docs/BOTS.md. With --input and
+// --output, the call's room gets audio like `confab join`'s.
+import ArgumentParser
+import ConfabClient
+import ConfabMedia
+import ConfabProtocol
+import Foundation
+import Logging
+
+struct Connect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Go online on a server to place and answer calls, headless with JSON lines (see docs/BOTS.md).")
+
+    @Argument(help: "The server: wss://HOST:PORT.")
+    var url: String
+
+    @Option(help: "A user token from `confab token --user` (or set CONFAB_TOKEN).")
+    var token: String?
+
+    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
+    var fingerprint: String?
+
+    @Option(help: "Your display name, when the token carries none.")
+    var name: String?
+
+    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
+    var knownServers: String?
+
+    @Flag(help: "Run without a terminal front: commands on stdin (required for now: the home screen comes later).")
+    var headless = false
+
+    @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
+    var events = false
+
+    @Option(help: "What you say in calls: FILE.wav, tone:HZ, silence, speech[:SEED], or alsa:NAME.")
+    var input: String?
+
+    @Option(help: "Where what you hear in calls goes: FILE.wav, null, or alsa:NAME (default null when --input is given).")
+    var output: String?
+
+    func validate() throws {
+        guard headless else { throw ValidationError("only --headless is available for now") }
+        if let fingerprint, CertificateFingerprint(fingerprint) == nil {
+            throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
+        }
+        if let input {
+            guard let spec = try? AudioDeviceSpec.parse(input), spec != .null else {
+                throw ValidationError("--input must be FILE.wav, tone:HZ, silence, speech[:SEED] or alsa:NAME")
+            }
+        }
+        if let output {
+            switch try? AudioDeviceSpec.parse(output) {
+            case .wav?, .null?, .alsa?: break
+            default: throw ValidationError("--output must be FILE.wav, null, or alsa:NAME")
+            }
+        }
+        if (token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"]) == nil {
+            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
+        }
+    }
+
+    func run() async throws {
+        let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        var logger = Logger(label: "confab.connect")
+        logger.logLevel = .warning
+        let client: CallClient
+        do {
+            client = try CallClient(
+                url: url, token: token, fingerprint: fingerprint, displayName: name,
+                knownServersPath: knownServers ?? KnownServers.defaultPath(), prepareRoom: roomAudio(), logger: logger)
+        } catch {
+            throw CommandFailure(error.message)
+        }
+        // One write per line, so lines from different tasks never interleave.
+        let headless = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
+        let ok = await headless.run(input: StandardInputLines.stream(), printsEvents: events)
+        guard ok else {
+            if case .disconnected(let reason?) = client.store.state.connection { throw CommandFailure(reason) }
+            throw CommandFailure("disconnected from the server")
+        }
+    }
+
+    /// Media for each call's room: a MediaController over the devices of
+    /// --input and --output, opened afresh per call (a WAV output is
+    /// finalised when the call's room is left).
+    private func roomAudio() -> CallClient.RoomPreparation? {
+        guard input != nil || output != nil else { return nil }
+        let input = self.input
+        let output = self.output
+        return { session in
+            let configuration = MediaConfiguration()
+            let report: @Sendable (String) -> Void = { FileHandleOutput.standardError("confab: \($0)") }
+            do {
+                let source = try input.map {
+                    try AudioDevices.openSource(
+                        try AudioDeviceSpec.parse($0), frameSamples: configuration.frameSamples, notice: report)
+                }
+                let sink = try AudioDevices.openSink(
+                    try AudioDeviceSpec.parse(output ?? "null"), frameSamples: configuration.frameSamples,
+                    notice: report)
+                var mediaLogger = Logger(label: "confab.media")
+                mediaLogger.logLevel = .warning
+                let media = MediaController(
+                    session: session, source: source, sink: sink, configuration: configuration, logger: mediaLogger)
+                await media.start()
+                return { await media.stop() }
+            } catch {
+                report("cannot open the audio devices: \(error)")
+                return {}
+            }
+        }
+    }
+}

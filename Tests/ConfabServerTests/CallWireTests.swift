@@ -1,0 +1,103 @@
+// Presence and calls at the wire: the server-root connection with raw JSON,
+// and the `[calls]` section of the config file.
+
+import ConfabProtocol
+import ConfabRooms
+import ConfabServer
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("Presence and calls on the wire")
+struct CallWireTests {
+    func userToken(_ server: TestServer, _ user: String) async throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        return try await TokenAuthority(secret: server.secret).sign(
+            TokenClaims(user: PeerID(uncheckedRawValue: user), name: nil, issuedAt: now, expiresAt: now + 600))
+    }
+
+    @Test("connect on / goes online; room messages there get 1010 wrongConnection and the connection stays open")
+    func presenceConnection() async throws {
+        let server = try await TestServer.start()
+        let client = try await RawClient.connect(port: server.port, room: "", tls: server.pinnedTLS())
+        client.send(#"{"v": 1, "type": "chat.send", "id": "a", "target": {"kind": "broadcast"}, "text": "hi"}"#)
+        guard case .error(let early) = try await client.next().body else { throw ToolError("chat.send was taken") }
+        #expect(early.code == .wrongConnection)
+        client.send(#"{"v": 1, "type": "call.history", "id": "a2"}"#)
+        guard case .error(let notYet) = try await client.next().body else { throw ToolError("call.history was taken") }
+        #expect(notYet.code == .notJoined)
+        client.send(#"{"v": 1, "type": "connect", "id": "b", "token": "\#(try await userToken(server, "alice"))"}"#)
+        guard case .connected(let connected) = try await client.next().body else {
+            Issue.record("no connected")
+            return
+        }
+        #expect(connected.you.user == "alice")
+        #expect(connected.ringTimeoutMs == CallLimits.defaultRingTimeoutMs)
+        client.send(#"{"v": 1, "type": "hand.raise", "id": "c"}"#)
+        let refusal = try await client.next()
+        #expect(refusal.id == "c")
+        guard case .error(let error) = refusal.body else { throw ToolError("expected an error, got \(refusal)") }
+        #expect(error.code == .wrongConnection)
+        client.send(#"{"v": 1, "type": "ping", "id": "d"}"#)
+        #expect(try await client.next().type == .pong)
+        client.close()
+        await server.stop()
+    }
+
+    @Test("call messages on a room's connection get 1010 wrongConnection")
+    func callOnRoomConnection() async throws {
+        let server = try await TestServer.start()
+        let (client, _) = try await server.join("alice", role: "host")
+        client.send(#"{"v": 1, "type": "call.invite", "id": "x", "users": ["bob"]}"#)
+        let refusal = try await client.next()
+        guard case .error(let error) = refusal.body else { throw ToolError("expected an error, got \(refusal)") }
+        #expect(error.code == .wrongConnection)
+        client.close()
+        await server.stop()
+    }
+
+    @Test("a room named call-… admits nobody unless a call opened it")
+    func callRoomsAreReserved() async throws {
+        let server = try await TestServer.start()
+        let client = try await server.connect(room: "call-made-up")
+        let token = try await server.token(room: "call-made-up", user: "mallory", role: "host")
+        client.send(#"{"v": 1, "type": "join", "id": "j", "room": "call-made-up", "token": "\#(token)"}"#)
+        guard case .error(let error) = try await client.next().body else { throw ToolError("joined a call room") }
+        #expect(error.code == .roomEnded)
+        await server.stop()
+    }
+
+    @Test("the [calls] section sets the ring timeout, the invitation rate and an allow list")
+    func configFile() throws {
+        let file = try ConfigFile.parse(
+            """
+            [calls]
+            ringTimeoutMs = 12000
+            invitationRate = { perSecond = 2, burst = 3 }
+            policy = "allowList"
+            [calls.allow]
+            alice = ["bob"]
+            """, path: "confab.toml")
+        var configuration = ServerConfiguration(dataDirectory: "/tmp/unused")
+        file.apply(to: &configuration)
+        #expect(configuration.calls.ringTimeoutMs == 12_000)
+        #expect(configuration.calls.invitationRate == RateLimit(perSecond: 2, burst: 3))
+        #expect(configuration.calls.policy.mayRing("bob", from: "alice"))
+        #expect(configuration.calls.policy.mayRing("alice", from: "bob"))
+        #expect(!configuration.calls.policy.mayRing("carol", from: "alice"))
+        #expect(!configuration.calls.policy.mayRing("alice", from: "carol"))
+        #expect(CallPolicy.anyone.mayRing("carol", from: "alice"))
+    }
+
+    @Test("a bad [calls] value is refused with its line", arguments: [
+        ("[calls]\nringTimeoutMs = 10", 2), ("[calls]\npolicy = \"friends\"", 2),
+        ("[calls]\n[calls.allow]\nalice = [\"b o b\"]", 3),
+    ])
+    func badConfig(text: String, line: Int) {
+        #expect {
+            try ConfigFile.parse(text, path: "confab.toml")
+        } throws: { error in
+            (error as? ConfigError)?.line == line
+        }
+    }
+}
