@@ -41,6 +41,42 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a peer that never receives a sealed key decodes nothing of what the server forwards it; one that did hears the speech")
+    func noSealedKeyNoAudio() async throws {
+        let server = try await LiveServer.start()
+        let room = "keyless"
+        // Eve is in the room with a role that hears alice, bound like anyone,
+        // but the `keys` messages sealed to her never reach her session.
+        let eve = try await Talker.join(server, "eve", role: "speaker", room: room, source: nil, withholdKeys: true)
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 5, seconds: 4))
+        try await alice.waitUntilSent(seconds: 4)
+        try await Task.sleep(for: .milliseconds(600))
+
+        // Bob got the key and hears alice.
+        let reference = try pcmOf(SpeechLikeSource(seed: 5, durationSeconds: 4))
+        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
+        print("keyless peer: bob's correlation with alice \(match.correlation)")
+        #expect(match.correlation >= 0.9)
+
+        // The server did seal-relay a key to eve (the test kept it from her)
+        // and forwarded her every packet: they reached her engine and none decoded.
+        #expect(eve.participant.transport.withheld.count >= 1)
+        let engine = try #require(await eve.controller.mediaEngine)
+        let counters = engine.receiver.stats.snapshot
+        print("keyless peer: eve's receiver \(counters)")
+        #expect(counters.unknownSSRC >= 150, "alice's forwarded packets reached eve")
+        #expect(counters.accepted == 0)
+        #expect(await eve.controller.monitor(of: "alice") == nil)
+        #expect(eve.participant.state.media["alice"] == nil)
+        // She played out for the whole talk, and what she played is silence.
+        let played = eve.sink.samples
+        #expect(played.count >= 48_000 * 4)
+        #expect(played.allSatisfy { $0 == 0 })
+        await Talker.end(alice, bob, eve)
+        await server.stop()
+    }
+
     @Test("five clients: two talk at once and are mixed; a listener's audio is not heard; a host-muted peer is silent")
     func fiveClients() async throws {
         let server = try await LiveServer.start()
@@ -244,11 +280,13 @@ struct Talker {
         case tone(hz: Double, seconds: Double)
     }
 
+    /// `withholdKeys`: the sealed keys sent to this participant never reach its session.
     static func join(
         _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
-        keepaliveInterval: Duration = .seconds(5)
+        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false
     ) async throws -> Talker {
         let participant = try await server.participant(user, role: role, room: room)
+        if withholdKeys { participant.transport.withhold("keys") }
         let source: TimedSource? = say.map {
             switch $0 {
             case .speech(let seed, let seconds, let after):
