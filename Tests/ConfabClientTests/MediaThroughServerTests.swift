@@ -8,6 +8,7 @@ import ConfabClient
 import ConfabMedia
 import ConfabProtocol
 import ConfabRooms
+import ConfabServer
 import ConfabTestSupport
 import Foundation
 import Synchronization
@@ -228,6 +229,62 @@ struct MediaThroughServerTests {
         #expect(track.stats.received > before + 10, "alice hears bob after his resume")
         await Talker.end(alice, bob)
         await server.stop()
+    }
+
+    @Test("a speaker whose UDP port changes mid-call binds again with STUN alone; the listener keeps hearing; the old address is unbound")
+    func rebindAfterNetworkChange() async throws {
+        let server = try await LiveServer.start()
+        let room = "rebind"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 7, seconds: 6))
+        await bob.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 50 }
+        let engine = try #require(await alice.controller.mediaEngine)
+        let oldPort = engine.socket.localAddress.port
+        let ssrc = try #require(await alice.controller.sendingSSRC)
+        let connects = alice.participant.transport.connectCount
+
+        // Her network changes: the same descriptor, a new local port.
+        #expect(await alice.controller.rebind())
+        let newPort = engine.socket.localAddress.port
+        #expect(newPort != oldPort)
+        #expect(await alice.controller.mappedAddress == "127.0.0.1:\(newPort)")
+        #expect(alice.participant.transport.connectCount == connects, "no signalling reconnect")
+        #expect(await alice.controller.sendingSSRC == ssrc, "the same SSRC and key go on")
+
+        try await alice.waitUntilSent(seconds: 6)
+        try await Task.sleep(for: .milliseconds(600))
+        let reference = try pcmOf(SpeechLikeSource(seed: 7, durationSeconds: 6))
+        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
+        let lostInTheMove = server.server.media.statistics.counters.dropped(.unboundSource)
+        print("rebind: bob's correlation with alice \(match.correlation) over \(match.segments) segments; \(lostInTheMove) packets from the new port before it was bound")
+        #expect(match.correlation >= 0.9)
+        #expect(match.segments >= 6)
+
+        // Someone now sending from alice's old address, with her SSRC, is not forwarded.
+        let bobEngine = try #require(await bob.controller.mediaEngine)
+        let failuresBefore = bobEngine.receiver.stats.authenticationFailures.load(ordering: .relaxed)
+        let intruder = try UDPSocket(bindTo: "127.0.0.1", port: oldPort)
+        let serverAddress = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
+        for sequence in 0..<5 {
+            let packet = Self.rtpHeader(ssrc: ssrc, sequence: UInt16(40_000 + sequence)) + [UInt8](repeating: 0x5A, count: 40)
+            packet.withUnsafeBytes { _ = intruder.send($0, to: serverAddress) }
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.server.media.statistics.counters.dropped(.unboundSource) < lostInTheMove + 5, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.server.media.statistics.counters.dropped(.unboundSource) == lostInTheMove + 5)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(bobEngine.receiver.stats.authenticationFailures.load(ordering: .relaxed) == failuresBefore, "nothing of the intruder's reached bob")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    /// A bare RTP header (RFC 3550 §5.1): version 2, payload type 111.
+    static func rtpHeader(ssrc: UInt32, sequence: UInt16) -> [UInt8] {
+        let timestamp = UInt32(sequence) &* 960
+        return [0x80, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
+            + withUnsafeBytes(of: timestamp.bigEndian, Array.init) + withUnsafeBytes(of: ssrc.bigEndian, Array.init)
     }
 
     @Test("a role change to one that hears nothing rotates every sender; that peer decodes nothing more")
