@@ -1,5 +1,6 @@
 import ConfabProtocol
 import ConfabRooms
+import ConfabSocket
 import Logging
 
 /// The live rooms by name. A room's host is made by the first join that
@@ -27,7 +28,8 @@ actor RoomRegistry {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         if let host = hosts[name], !host.isRetired { return host }
         let settings = RoomHost.HostSettings(
-            keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs)
+            keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
+            trackHealth: configuration.trackHealth)
         let host: RoomHost
         do {
             host = try RoomHost(
@@ -62,11 +64,14 @@ actor RoomRegistry {
         }
     }
 
-    /// Sends `speakers` in every room from the levels the media thread read.
+    /// Sends `speakers` in every room from the levels the media thread read,
+    /// and flags tracks that went silent or lossy.
     func publishSpeakers() async {
         let reports = media.takeLevels()
+        let now = MonotonicClock.nanoseconds()
         for host in hosts.values {
             await host.publishSpeakers(reports)
+            await host.assessTracks(reports, nowNs: now)
         }
     }
 

@@ -39,8 +39,10 @@ public struct ServerConfiguration: Sendable {
     public var mediaAdvertisedHost: String?
     /// A UDP address silent this long is unbound; clients refresh every 5 s.
     public var mediaBindingTimeoutMs: Int = 20_000
-    /// How often `speakers` goes out while anyone speaks.
+    /// How often `speakers` goes out while anyone speaks (and tracks' health is assessed).
     public var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+    /// When a track is flagged `noMedia` or `packetLoss` (docs/SFU.md, "Track health").
+    public var trackHealth = TrackHealthConfiguration()
 
     /// What the media plane binds and advertises.
     public var mediaPlane: MediaPlaneConfiguration {
