@@ -177,6 +177,26 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a speaker's RTCP sender reports (SRTCP, on the media port) reach the listener through the server and verify with the sealed key")
+    func senderReports() async throws {
+        let server = try await LiveServer.start()
+        let room = "rtcp"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 6))
+        try await alice.waitUntilSent(seconds: 6)
+        try await Task.sleep(for: .milliseconds(300))
+        let sender = try #require(await alice.controller.mediaEngine?.sender)
+        let sent = sender.stats.senderReportsSent.load(ordering: .relaxed)
+        let receiver = try #require(await bob.controller.mediaEngine?.receiver)
+        print("rtcp: alice sent \(sent) sender reports; bob verified \(receiver.stats.senderReports.load(ordering: .relaxed))")
+        // One 2.5 s in (half the 5 s interval, RFC 3550 §6.2), then every 5 s.
+        #expect(sent >= 1)
+        #expect(receiver.stats.senderReports.load(ordering: .relaxed) == sent)
+        #expect(receiver.stats.authenticationFailures.load(ordering: .relaxed) == 0)
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a listener that sends no audio stays bound by its STUN keepalive")
     func keepaliveHoldsTheBinding() async throws {
         // Bindings expire after 1.5 s here; bob refreshes every 0.4 s and never sends media.
