@@ -300,6 +300,40 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a speaker whose packets stop reaching the server is shown degraded (noMedia) to the others, and restored when it rebinds")
+    func degradedUntilRebound() async throws {
+        let server = try await LiveServer.start()
+        let room = "degraded"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        // No keepalive during the test: only `rebind()` may bind alice's new address.
+        let alice = try await Talker.join(
+            server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 20), keepaliveInterval: .seconds(60))
+        await bob.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 10 }
+        #expect(bob.participant.state.peers["alice"]?.tracks.first?.degraded == nil)
+
+        // Her address changes under her and nothing re-binds it: the server drops what she sends.
+        let engine = try #require(await alice.controller.mediaEngine)
+        try engine.socket.rebind(to: "0.0.0.0")
+        let brokeAt = ContinuousClock.now
+        await bob.participant.until("alice degraded", timeoutMs: 10_000) {
+            $0.peers["alice"]?.tracks.first?.degraded == .noMedia
+        }
+        let flaggedAfter = ContinuousClock.now - brokeAt
+        print("degraded: noMedia shown \(flaggedAfter) after alice's packets stopped arriving")
+        #expect(flaggedAfter >= .milliseconds(2_500), "not before the 3 s of silence (less a speakers interval)")
+
+        #expect(await alice.controller.rebind())
+        await bob.participant.until("alice restored", timeoutMs: 5_000) { $0.peers["alice"]?.tracks.first?.degraded == nil }
+        try await Task.sleep(for: .milliseconds(1_500))
+        let flags = bob.participant.events.compactMap { event -> DegradationReason? in
+            guard case .trackDegraded(let peer, _, let reason) = event, peer == "alice" else { return nil }
+            return reason
+        }
+        #expect(flags == [.noMedia], "one outage, flagged once; its gap is not counted again as loss")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     /// A bare RTP header (RFC 3550 §5.1): version 2, payload type 111.
     static func rtpHeader(ssrc: UInt32, sequence: UInt16) -> [UInt8] {
         let timestamp = UInt32(sequence) &* 960

@@ -62,6 +62,14 @@ struct TrackHealth {
             self = TrackHealth()
             return nil
         }
+        if silentMs >= configuration.noMediaAfterMs {
+            // The outage is the verdict; the sequence numbers it skips are not
+            // counted again as loss when packets come back: the window restarts.
+            samples.removeAll()
+            lossy = false
+            verdict = .noMedia
+            return verdict
+        }
         if let last = samples.last, report.expected < last.expected {
             // A new SSRC (a rotation): its sequence numbers start a new count.
             samples.removeAll()
@@ -81,7 +89,7 @@ struct TrackHealth {
                 lossy = lossy ? percent >= configuration.restoredLossPercent : percent > configuration.degradedLossPercent
             }
         }
-        verdict = silentMs >= configuration.noMediaAfterMs ? .noMedia : (lossy ? .packetLoss : nil)
+        verdict = lossy ? .packetLoss : nil
         return verdict
     }
 }
