@@ -1,6 +1,7 @@
 #define _GNU_SOURCE 1
 #include <execinfo.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include "CLinuxShims.h"
@@ -24,4 +25,13 @@ void confab_write_backtrace(int fd) {
     void *frames[32];
     int depth = backtrace(frames, 32);
     backtrace_symbols_fd(frames, depth, fd);
+}
+
+int confab_pin_calling_thread(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE) CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof set, &set);
 }

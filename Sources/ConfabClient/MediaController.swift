@@ -2,6 +2,7 @@
 //
 //   joined(media) ─▶ UDP socket ─▶ STUN Binding request (USERNAME + MESSAGE-INTEGRITY + FINGERPRINT)
 //                   every 200 ms until a verified success ─▶ bound ─▶ refresh every 5 s (server unbinds at 20 s)
+//   rebind() (network changed) ─▶ same descriptor, new port ─▶ the same Binding requests ─▶ bound again
 //   bound + our role publishes ─▶ fresh SRTP key + SSRC ─▶ keys.publish sealed to every peer that hears us
 //                               ─▶ engine.startSending(ssrc, key) to the server
 //   a hearer leaves / is removed / stops hearing us ─▶ rotate: new key, new SSRC, epoch + 1, publish to the rest
@@ -203,12 +204,7 @@ public actor MediaController {
         mappedAddress = nil
         bindGeneration += 1
         let generation = bindGeneration
-        // Retry every 200 ms (PROTOCOL.md, Media) for up to 10 s.
-        for _ in 0..<50 {
-            sendBindingRequest()
-            try? await Task.sleep(for: .milliseconds(200))
-            if isBound || stopped || generation != bindGeneration { break }
-        }
+        await bindAddress(generation: generation)
         guard generation == bindGeneration, !stopped else { return }
         await session.reportMedia(.mediaBound(mapped: isBound ? mappedAddress : nil))
         guard isBound else {
@@ -219,6 +215,43 @@ public actor MediaController {
         // Every (re)join gets a fresh key and SSRC (RFC 3711 §9.1): forget the old one.
         outbound = nil
         await reconcile()
+    }
+
+    /// Sends binding requests every 200 ms (PROTOCOL.md, Media) for up to
+    /// 10 s, until one is answered or the join it belongs to is over.
+    private func bindAddress(generation: Int) async {
+        for _ in 0..<50 {
+            sendBindingRequest()
+            try? await Task.sleep(for: .milliseconds(200))
+            if isBound || stopped || generation != bindGeneration { break }
+        }
+    }
+
+    /// Moves to a new local UDP port and binds it again with the same
+    /// credentials, as after a network change (a new interface, a new NAT
+    /// mapping): the server moves the binding to whichever address
+    /// authenticates last (docs/SFU.md, "Rebinding") and unbinds the old one.
+    /// No signalling resume: the SSRC, the key and the SRTP sequence go on
+    /// (nothing restarts, RFC 3711 §9.1). Returns whether the server
+    /// confirmed the new address; call it when the network changed.
+    @discardableResult
+    public func rebind(port: Int = 0) async -> Bool {
+        guard let engine, let server, credentials != nil, !stopped else { return false }
+        do {
+            try engine.socket.rebind(to: server.family == AF_INET6 ? "::" : "0.0.0.0", port: port)
+        } catch {
+            logger.error("cannot move the media socket: \(error)")
+            return false
+        }
+        // Answers to requests from the old address prove nothing about the new one.
+        outstanding = []
+        isBound = false
+        let generation = bindGeneration
+        await bindAddress(generation: generation)
+        guard generation == bindGeneration, !stopped else { return false }
+        await session.reportMedia(.mediaBound(mapped: isBound ? mappedAddress : nil))
+        if isBound { await reconcile() }
+        return isBound
     }
 
     private func prepareEngine(for media: MediaEndpoint) throws(MediaControllerError) {

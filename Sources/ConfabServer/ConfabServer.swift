@@ -176,11 +176,11 @@ public final class ConfabServer: Service, Sendable {
         router.get("healthz") { _, _ -> String in
             "ok\n"
         }
-        router.get("metrics") { [metrics] _, _ -> Response in
+        router.get("metrics") { [metrics, media] _, _ -> Response in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(media: media.statistics))))
         }
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: configuration.maximumFrameBytes,

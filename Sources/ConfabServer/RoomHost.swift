@@ -8,6 +8,7 @@
 //   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
 //   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ MediaPlane (forwarding table)
 //   speakers timer ─▶ publishSpeakers (levels the media thread read from RFC 6464) ─▶ speakers
+//                  ─▶ assessTracks (silence, loss: TrackHealth) ─▶ track.degraded / track.restored
 //
 // Every change goes through a draft copy of the Room, which is kept only if
 // everything after it (the commit of a chat message) succeeds too: a refused
@@ -45,6 +46,8 @@ actor RoomHost {
     private var mediaSessions: [PeerID: MediaSession] = [:]
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
     private var speakersWereActive = false
+    /// The health of each peer's microphone as the forwarder sees it, by media slot.
+    private var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
     private let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
@@ -68,6 +71,7 @@ actor RoomHost {
         /// whenever that changes; set for the rooms of calls, whose manager
         /// ends a call when fewer than two remain.
         var membershipObserver: (@Sendable (RoomName, Set<PeerID>) -> Void)? = nil
+        var trackHealth = TrackHealthConfiguration()
     }
 
     /// What the media plane knows of one peer's session: fresh credentials
@@ -250,6 +254,29 @@ actor RoomHost {
         guard !speakers.isEmpty || speakersWereActive else { return }
         speakersWereActive = !speakers.isEmpty
         deliver([RoomEvent(audience: room.connectedIDs, body: .speakers(speakers))])
+    }
+
+    /// Flags microphones that went silent or lossy (`track.degraded`) and
+    /// clears the flag when they recover or stop being expected to send
+    /// (`track.restored`), from the forwarder's latest reports.
+    func assessTracks(_ reports: [MediaPeerReport], nowNs: UInt64) {
+        guard room.phase == .open else { return }
+        var seen: Set<PeerID> = []
+        var events: [RoomEvent] = []
+        for report in reports where report.room == mediaRoomID {
+            guard let session = mediaSessions[report.peer], session.slot == report.slot,
+                let microphone = room.peer(report.peer)?.microphone
+            else { continue }
+            seen.insert(report.peer)
+            // A new slot (a resume) starts a new history.
+            var entry = trackHealth[report.peer].flatMap { $0.slot == report.slot ? $0 : nil }
+                ?? (slot: report.slot, health: TrackHealth())
+            let verdict = entry.health.assess(report, nowNs: nowNs, configuration: settings.trackHealth)
+            trackHealth[report.peer] = entry
+            events += room.markTrack(microphone.id, degraded: verdict)
+        }
+        for peer in trackHealth.keys where !seen.contains(peer) { trackHealth[peer] = nil }
+        deliver(events)
     }
 
     /// The media figures of this room's peers (for tests and metrics).

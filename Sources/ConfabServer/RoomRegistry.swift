@@ -1,5 +1,6 @@
 import ConfabProtocol
 import ConfabRooms
+import ConfabSocket
 import Logging
 import Synchronization
 
@@ -40,7 +41,8 @@ actor RoomRegistry {
         }
         if let host = hosts[name], !host.isRetired { return host }
         var settings = RoomHost.HostSettings(
-            keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs)
+            keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
+            trackHealth: configuration.trackHealth)
         var template = configuration.template(for: name)
         if let callRoom {
             template = callRoom.template
@@ -87,11 +89,14 @@ actor RoomRegistry {
         await host.end(reason: "the call ended")
     }
 
-    /// Sends `speakers` in every room from the levels the media thread read.
+    /// Sends `speakers` in every room from the levels the media thread read,
+    /// and flags tracks that went silent or lossy.
     func publishSpeakers() async {
         let reports = media.takeLevels()
+        let now = MonotonicClock.nanoseconds()
         for host in hosts.values {
             await host.publishSpeakers(reports)
+            await host.assessTracks(reports, nowNs: now)
         }
     }
 

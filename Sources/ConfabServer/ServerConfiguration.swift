@@ -39,10 +39,12 @@ public struct ServerConfiguration: Sendable {
     public var mediaAdvertisedHost: String?
     /// A UDP address silent this long is unbound; clients refresh every 5 s.
     public var mediaBindingTimeoutMs: Int = 20_000
-    /// How often `speakers` goes out while anyone speaks.
+    /// How often `speakers` goes out while anyone speaks (and tracks' health is assessed).
     public var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
     /// Ringing, invitation rate and who may ring whom.
     public var calls = CallSettings()
+    /// When a track is flagged `noMedia` or `packetLoss` (docs/SFU.md, "Track health").
+    public var trackHealth = TrackHealthConfiguration()
 
     /// What the media plane binds and advertises.
     public var mediaPlane: MediaPlaneConfiguration {

@@ -57,8 +57,45 @@ public final class ServerMetrics: Sendable {
     func roomOpened() { rooms.increment() }
     func roomClosed() { rooms.decrement() }
 
-    /// The Prometheus text exposition format.
-    public func render() -> String {
-        registry.emitToString()
+    /// The Prometheus text exposition format, with the media plane's counters.
+    public func render(media: MediaPlaneStatistics? = nil) -> String {
+        var text = registry.emitToString()
+        if let media { text += Self.render(media) }
+        return text
+    }
+
+    /// The media thread counts in plain integers (no atomic or lock per
+    /// packet) and publishes a snapshot every 100 ms; a scrape renders that
+    /// snapshot here rather than mirroring every packet into swift-metrics.
+    static func render(_ media: MediaPlaneStatistics) -> String {
+        let counters = media.counters
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Int)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for sample in samples { lines.append("\(name)\(sample.labels) \(sample.value)") }
+        }
+        metric("confab_media_datagrams_total", "counter", "UDP datagrams read on the media port.", [("", counters.datagrams)])
+        metric(
+            "confab_media_forwarded_packets_total", "counter", "RTP and RTCP packets accepted for forwarding.",
+            [("", counters.forwardedPackets)])
+        metric(
+            "confab_media_forwarded_bytes_total", "counter", "Bytes of the packets accepted for forwarding.",
+            [("", counters.forwardedBytes)])
+        metric(
+            "confab_media_sent_datagrams_total", "counter", "Copies queued to subscribers (one per subscriber per packet).",
+            [("", counters.sentDatagrams)])
+        metric(
+            "confab_media_dropped_total", "counter", "Datagrams dropped, by reason (docs/SFU.md).",
+            MediaDropReason.allCases.map { (#"{reason="\#($0.label)"}"#, counters.dropped($0)) })
+        metric("confab_media_bindings_total", "counter", "STUN bindings made or moved.", [("", counters.bindings)])
+        metric(
+            "confab_media_bindings_expired_total", "counter", "Bindings dropped after silence.",
+            [("", counters.bindingsExpired)])
+        metric(
+            "confab_media_stun_answered_total", "counter", "Authenticated binding requests answered.",
+            [("", counters.stunAnswered)])
+        metric("confab_media_bound_peers", "gauge", "Peers with a bound UDP address.", [("", media.boundPeers)])
+        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -288,11 +288,41 @@ public final class DatagramSendBatch: @unchecked Sendable {
 }
 
 public final class UDPSocket: @unchecked Sendable {
+    /// The descriptor every thread uses; `rebind` swaps the socket behind it, never the number.
     public let descriptor: Int32
-    public let localAddress: SocketAddress
 
     /// Binds a UDP socket to `host:port` (port 0 picks a free one).
     public init(bindTo host: String = "127.0.0.1", port: Int = 0) throws(SocketError) {
+        descriptor = try Self.openBound(host: host, port: port)
+    }
+
+    /// The address bound now (it changes with `rebind`). The corresponding C function is `getsockname`.
+    public var localAddress: SocketAddress {
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return SocketAddress(storage: local, length: length)
+    }
+
+    /// Moves to a new local address, as after a network change: a fresh
+    /// socket bound to `host:port` replaces this one under the same
+    /// descriptor (the kernel swaps it atomically), so the threads sending
+    /// and receiving on it carry on from the new port; the old one is closed.
+    /// A thread blocked in `receive` sees the new socket at its next poll.
+    /// The corresponding C function is `dup2`.
+    public func rebind(to host: String, port: Int = 0) throws(SocketError) {
+        let fresh = try Self.openBound(host: host, port: port)
+        defer { close(fresh) }
+        while dup2(fresh, descriptor) < 0 {
+            guard errno == EINTR || errno == EBUSY else { throw .system(operation: "dup2", errno: errno) }
+        }
+        // dup2 clears close-on-exec on the descriptor it fills.
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+    }
+
+    private static func openBound(host: String, port: Int) throws(SocketError) -> Int32 {
         let wanted = try SocketAddress(host: host, port: port)
         let fd = socket(wanted.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system(operation: "socket", errno: errno) }
@@ -309,13 +339,7 @@ public final class UDPSocket: @unchecked Sendable {
         var size: Int32 = 1 << 20
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var local = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        descriptor = fd
-        localAddress = SocketAddress(storage: local, length: length)
+        return fd
     }
 
     deinit { close(descriptor) }

@@ -245,6 +245,20 @@ public final class OutboundSession: @unchecked Sendable {
         guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_protect") }
         return Int(len)
     }
+
+    /// Encrypts and authenticates the RTCP compound packet of `length` bytes
+    /// at the start of `buffer` in place (SRTCP, RFC 3711 §3.4: the E flag and
+    /// SRTCP index, then the tag), returning the SRTCP length. `buffer` must
+    /// have `SRTPLibrary.maxTrailerLength` + 4 spare bytes after the packet.
+    /// The corresponding C function is `srtp_protect_rtcp`.
+    public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+        guard let base = buffer.baseAddress, length >= 8 else { throw .malformedPacket }
+        guard buffer.count >= length + SRTPLibrary.maxTrailerLength + 4 else { throw .bufferTooSmall }
+        var len = Int32(length)
+        let status = srtp_protect_rtcp(session, base, &len)
+        guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_protect_rtcp") }
+        return Int(len)
+    }
 }
 
 /// Verifies and decrypts incoming SRTP; one SSRC-specific stream per remote sender.
@@ -301,6 +315,24 @@ public final class InboundSession: @unchecked Sendable {
         var len = Int32(length)
         let status = srtp_unprotect(session, base, &len)
         guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_unprotect") }
+        return Int(len)
+    }
+
+    /// Verifies and decrypts the SRTCP packet of `length` bytes at the start
+    /// of `buffer` in place (with the stream of the sender SSRC in its first
+    /// report), returning the RTCP length.
+    /// The corresponding C function is `srtp_unprotect_rtcp`.
+    public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+        guard let base = buffer.baseAddress, length >= 8, length <= buffer.count else { throw .malformedPacket }
+        // RFC 3550 §6.4.1: the sender's SSRC follows the 4-byte RTCP header.
+        let ssrc = UInt32(base.load(fromByteOffset: 4, as: UInt8.self)) << 24
+            | UInt32(base.load(fromByteOffset: 5, as: UInt8.self)) << 16
+            | UInt32(base.load(fromByteOffset: 6, as: UInt8.self)) << 8
+            | UInt32(base.load(fromByteOffset: 7, as: UInt8.self))
+        guard streams[ssrc] != nil else { throw .unknownSSRC(ssrc) }
+        var len = Int32(length)
+        let status = srtp_unprotect_rtcp(session, base, &len)
+        guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_unprotect_rtcp") }
         return Int(len)
     }
 }

@@ -1,14 +1,19 @@
 // `confab bench sfu`: the server's forwarder against a minimal C relay, in one run.
 //
-//   publisher sockets (P × R) ─▶ synthetic SRTP-shaped RTP with a send timestamp ─▶ relay under test
-//   relay ─▶ every subscriber socket of the room (S × R) ─▶ receiver thread: count, latency histogram
+//   this process: the relay under test, alone ──────────────────────────────────────────┐
+//   child process (`confab bench sfu-load`, BenchSFULoad.swift):                        │
+//     publisher sockets (P × R) ─▶ synthetic SRTP-shaped RTP with a send timestamp ─▶ relay
+//     relay ─▶ every subscriber socket of the room (S × R) ─▶ receiver thread: count, latency histogram
 //
 //   relays: Confab's MediaPlane (STUN-bound peers, SSRC/role checks, levels, replay window)
 //           and CReferenceRelay (recvmmsg/sendmmsg, same fan-out, no checks)
-//   phases per relay: full load (publishers send as fast as the relay keeps up) ─▶ pkt/s, CPU per packet
+//   phases per relay: full load (as fast as the relay keeps up: at most 1,024 datagrams in flight) ─▶ pkt/s, CPU per packet
 //                     half load (paced at half of Confab's rate) ─▶ p50/p99 latency, loss
-// CPU time is the relay thread's own (utime + stime from /proc/self/task/TID/stat).
-// Heap allocations are counted over Confab's full-load phase (whole process).
+// A fresh child per phase. CPU time is the relay thread's own (utime + stime
+// from /proc/self/task/TID/stat) over the child's measuring window. Heap
+// allocations are counted in this process only (the relay's) over Confab's
+// full-load window. With --pin the relay is pinned to CPU 0 and the child to
+// the others, so the two never share a core with each other.
 import ArgumentParser
 import CLinuxShims
 import ConfabProtocol
@@ -26,12 +31,16 @@ struct BenchSFU: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sfu",
         abstract: "Forwarded packets per second, CPU per packet, loss and latency of the SFU, against a C reference relay.",
-        discussion: "Run it on a release build (make bench). Every publisher's packets go to every subscriber of its room.")
+        discussion: """
+            Run it on a release build (make bench). Every publisher's packets go to every subscriber of its room. \
+            The load generator runs in a child process (confab bench sfu-load), so it does not share this one.
+            """)
 
     @Option(help: "Rooms.") var rooms = 4
     @Option(help: "Publishers per room.") var publishers = 2
     @Option(help: "Subscribers per room.") var subscribers = 25
     @Option(help: "Seconds per phase.") var seconds = 3.0
+    @Flag(help: "Pin the relay to CPU 0 and the load generator to the other CPUs.") var pin = false
     @Flag(help: "Print the results as JSON.") var json = false
 
     func validate() throws {
@@ -42,15 +51,24 @@ struct BenchSFU: ParsableCommand {
 
     func run() throws {
         let counting = AllocationCounter.ensureActive()
+        let cpuCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        var generatorCPUs: String?
+        if pin {
+            guard cpuCount >= 2 else { throw CommandFailure("--pin needs at least two CPUs") }
+            // Threads started from here on (the relays') inherit CPU 0.
+            try pinToCPUs("0")
+            generatorCPUs = "1-\(cpuCount - 1)"
+        }
         let shape = SFUBenchShape(rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds)
-        let confabFull = try SFUBenchRun.confab(shape, packetsPerSecond: nil, countAllocations: counting)
-        let referenceFull = try SFUBenchRun.reference(shape, packetsPerSecond: nil)
+        let load = SFULoadChild.Launch(shape: shape, cpus: generatorCPUs)
+        let confabFull = try SFUBenchRun.confab(shape, load: load, packetsPerSecond: nil, countAllocations: counting)
+        let referenceFull = try SFUBenchRun.reference(shape, load: load, packetsPerSecond: nil)
         // Half of what Confab forwarded, as sent packets per second.
         let half = max(100, confabFull.forwardedPerSecond / Double(subscribers) / 2)
-        let confabHalf = try SFUBenchRun.confab(shape, packetsPerSecond: half, countAllocations: false)
-        let referenceHalf = try SFUBenchRun.reference(shape, packetsPerSecond: half)
+        let confabHalf = try SFUBenchRun.confab(shape, load: load, packetsPerSecond: half, countAllocations: false)
+        let referenceHalf = try SFUBenchRun.reference(shape, load: load, packetsPerSecond: half)
         let results = SFUBenchResults(
-            rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds,
+            rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds, pinned: pin, cpus: cpuCount,
             confabFull: confabFull, referenceFull: referenceFull, confabHalf: confabHalf, referenceHalf: referenceHalf)
         if json {
             let encoder = JSONEncoder()
@@ -67,6 +85,18 @@ struct SFUBenchShape {
     var publishers: Int
     var subscribers: Int
     var seconds: Double
+
+    /// Peer credentials by index: publisher p of room r is r·(P+S)+p, its subscribers follow.
+    static func credentials(_ index: Int) -> (String, String) {
+        let username = String(format: "bench%011d", index)  // 16 bytes
+        return (username, "password-of-\(username)")
+    }
+
+    func credentialIndex(room: Int, publisher: Int) -> Int { room * (publishers + subscribers) + publisher }
+    func credentialIndex(room: Int, subscriber: Int) -> Int { room * (publishers + subscribers) + publishers + subscriber }
+
+    /// The SSRC of publisher socket `index` (room by room).
+    static func ssrc(_ index: Int) -> UInt32 { UInt32(0x5F00_0000 + index) }
 }
 
 struct SFUBenchPhase: Codable {
@@ -84,6 +114,8 @@ struct SFUBenchPhase: Codable {
 struct SFUBenchResults: Codable {
     var rooms, publishers, subscribers: Int
     var seconds: Double
+    var pinned: Bool
+    var cpus: Int
     var confabFull, referenceFull, confabHalf, referenceHalf: SFUBenchPhase
     var ratio: Double { confabFull.forwardedPerSecond / max(1, referenceFull.forwardedPerSecond) }
 
@@ -94,204 +126,170 @@ struct SFUBenchResults: Codable {
                     p.loss * 100, p.p50Us, p.p99Us)
         }
         return """
-            confab bench sfu: \(rooms) rooms × (\(publishers) publishers → \(subscribers) subscribers), \(seconds) s per phase
+            confab bench sfu: \(rooms) rooms × (\(publishers) publishers → \(subscribers) subscribers), \(seconds) s per phase, \
+            load generator in a child process\(pinned ? ", relay pinned to CPU 0 of \(cpus)" : "")
             relay / load            forwarded/s  CPU ns/pkt     loss   p50 µs    p99 µs
             \(row("confab, full load", confabFull))
             \(row("reference, full load", referenceFull))
             \(row("confab, half load", confabHalf))
             \(row("reference, half load", referenceHalf))
             confab ÷ reference (full load): \(String(format: "%.2f", ratio))
-            heap allocations per forwarded packet (confab, full load): \(confabFull.allocationsPerForwarded.map { String(format: "%.4f", $0) } ?? "not measured (interposer not loaded)")
+            heap allocations per forwarded packet (confab, full load, relay process): \(confabFull.allocationsPerForwarded.map { String(format: "%.4f", $0) } ?? "not measured (interposer not loaded)")
             """
     }
 }
 
-/// The client side of one phase: sockets, a publisher thread, a receiver thread.
-final class SFUBenchRun: @unchecked Sendable {
-    let shape: SFUBenchShape
-    let publisherSockets: [UDPSocket]
-    let subscriberSockets: [UDPSocket]
-    let relay: SocketAddress
-    let ssrcs: [UInt32]
-
-    init(shape: SFUBenchShape, relay: SocketAddress) throws {
-        self.shape = shape
-        self.relay = relay
-        publisherSockets = try (0..<(shape.rooms * shape.publishers)).map { _ in try UDPSocket(bindTo: "127.0.0.1", port: 0) }
-        subscriberSockets = try (0..<(shape.rooms * shape.subscribers)).map { _ in try UDPSocket(bindTo: "127.0.0.1", port: 0) }
-        ssrcs = publisherSockets.indices.map { UInt32(0x5F00_0000 + $0) }
+/// The load generator's process: spawned per phase, spoken to in JSON lines.
+final class SFULoadChild {
+    struct Launch {
+        var shape: SFUBenchShape
+        var cpus: String?
     }
 
-    static func credentials(_ index: Int) -> (String, String) {
-        let username = String(format: "bench%011d", index)  // 16 bytes
-        return (username, "password-of-\(username)")
+    private let process = Process()
+    private let toChild = Pipe()
+    private let fromChild = Pipe()
+    private let lines: LineReader
+    let sockets: SFULoadSockets
+
+    /// Starts `confab bench sfu-load` and reads the ports it bound.
+    init(_ launch: Launch) throws {
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        guard length > 0 else { throw CommandFailure("cannot find this executable") }
+        process.executableURL = URL(fileURLWithPath: String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        var arguments = [
+            "bench", "sfu-load", "--rooms", "\(launch.shape.rooms)", "--publishers", "\(launch.shape.publishers)",
+            "--subscribers", "\(launch.shape.subscribers)", "--seconds", "\(launch.shape.seconds)",
+        ]
+        if let cpus = launch.cpus { arguments += ["--cpus", cpus] }
+        process.arguments = arguments
+        process.standardInput = toChild
+        process.standardOutput = fromChild
+        try process.run()
+        lines = LineReader(descriptor: fromChild.fileHandleForReading.fileDescriptor)
+        sockets = try Self.decode(SFULoadSockets.self, lines.next())
     }
 
-    /// Confab's MediaPlane on a loopback port, every peer bound with STUN.
-    static func confab(_ shape: SFUBenchShape, packetsPerSecond: Double?, countAllocations: Bool) throws -> SFUBenchPhase {
+    /// Tells the child where to send; returns when its measuring window starts.
+    func go(_ message: SFULoadGo) throws {
+        var data = try JSONEncoder().encode(message)
+        data.append(0x0A)
+        try toChild.fileHandleForWriting.write(contentsOf: data)
+        let start = try Self.decode(SFULoadWindow.self, lines.next())
+        guard start.window == "start" else { throw CommandFailure("sfu-load: expected the window's start") }
+    }
+
+    /// Waits for the end of the window and the child's exit.
+    func finish() throws -> SFULoadWindow {
+        let end = try Self.decode(SFULoadWindow.self, lines.next())
+        process.waitUntilExit()
+        guard end.window == "end" else { throw CommandFailure("sfu-load: expected the window's end") }
+        return end
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ line: String?) throws -> T {
+        guard let line else { throw CommandFailure("sfu-load ended early") }
+        return try JSONDecoder().decode(type, from: Data(line.utf8))
+    }
+}
+
+/// One phase on the relay's side: the relay, the child, the CPU clock.
+enum SFUBenchRun {
+    /// Confab's MediaPlane on a loopback port; the child binds every peer with STUN.
+    static func confab(_ shape: SFUBenchShape, load: SFULoadChild.Launch, packetsPerSecond: Double?, countAllocations: Bool)
+        throws -> SFUBenchPhase
+    {
         var logger = Logger(label: "confab.bench")
         logger.logLevel = .critical
         let plane = try MediaPlane(configuration: MediaPlaneConfiguration(host: "127.0.0.1", port: 0), logger: logger)
         plane.start()
         defer { plane.stop() }
-        let run = try SFUBenchRun(shape: shape, relay: try SocketAddress(host: "127.0.0.1", port: plane.port))
-        var index = 0
         for room in 0..<shape.rooms {
             var peers: [StaticMediaPeer] = []
             let subscriberIndices = Array(shape.publishers..<(shape.publishers + shape.subscribers))
             for p in 0..<shape.publishers {
-                let (user, password) = credentials(index + p)
+                let (user, password) = SFUBenchShape.credentials(shape.credentialIndex(room: room, publisher: p))
                 peers.append(StaticMediaPeer(
                     peer: PeerID(uncheckedRawValue: "p\(room)-\(p)"), username: user, password: password,
-                    ssrc: run.ssrcs[room * shape.publishers + p], mayPublish: true, heardBy: subscriberIndices))
+                    ssrc: SFUBenchShape.ssrc(room * shape.publishers + p), mayPublish: true, heardBy: subscriberIndices))
             }
             for s in 0..<shape.subscribers {
-                let (user, password) = credentials(index + shape.publishers + s)
+                let (user, password) = SFUBenchShape.credentials(shape.credentialIndex(room: room, subscriber: s))
                 peers.append(StaticMediaPeer(
                     peer: PeerID(uncheckedRawValue: "s\(room)-\(s)"), username: user, password: password, ssrc: nil,
                     mayPublish: false, heardBy: []))
             }
             _ = plane.installStaticRoom(peers)
-            index += shape.publishers + shape.subscribers
         }
-        // Bind every socket: publisher p of room r is credential r·(P+S)+p, subscribers follow.
-        var sockets: [(UDPSocket, Int)] = []
-        for room in 0..<shape.rooms {
-            let base = room * (shape.publishers + shape.subscribers)
-            for p in 0..<shape.publishers { sockets.append((run.publisherSockets[room * shape.publishers + p], base + p)) }
-            for s in 0..<shape.subscribers {
-                sockets.append((run.subscriberSockets[room * shape.subscribers + s], base + shape.publishers + s))
-            }
-        }
-        try bind(sockets, to: run.relay)
-        return run.measure(packetsPerSecond: packetsPerSecond, relayThread: "confab-sfu", countAllocations: countAllocations)
+        let child = try SFULoadChild(load)
+        return try measure(
+            child, go: SFULoadGo(relayPort: plane.port, bind: true, packetsPerSecond: packetsPerSecond), shape: shape,
+            relayThread: "confab-sfu", countAllocations: countAllocations)
     }
 
-    /// The C relay on a loopback port, told the subscribers' addresses.
-    static func reference(_ shape: SFUBenchShape, packetsPerSecond: Double?) throws -> SFUBenchPhase {
+    /// The C relay on a loopback port, told the child's subscriber addresses and publisher ports.
+    static func reference(_ shape: SFUBenchShape, load: SFULoadChild.Launch, packetsPerSecond: Double?) throws -> SFUBenchPhase {
         let socket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
         var size: Int32 = 8 << 20
         _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        let run = try SFUBenchRun(shape: shape, relay: socket.localAddress)
-        var addresses = run.subscriberSockets.map { subscriber -> sockaddr_in in
+        let child = try SFULoadChild(load)
+        var addresses = child.sockets.subscriberPorts.map { port -> sockaddr_in in
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(subscriber.localAddress.port).bigEndian
+            address.sin_port = UInt16(port).bigEndian
             address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
             return address
         }
         guard let relay = confab_reference_relay_create(socket.descriptor, Int32(shape.rooms), Int32(shape.subscribers), &addresses)
         else { throw CommandFailure("cannot make the reference relay") }
         defer { confab_reference_relay_destroy(relay) }
-        for (index, publisher) in run.publisherSockets.enumerated() {
-            confab_reference_relay_map(relay, UInt16(publisher.localAddress.port), Int32(index / shape.publishers))
+        for (index, port) in child.sockets.publisherPorts.enumerated() {
+            confab_reference_relay_map(relay, UInt16(port), Int32(index / shape.publishers))
         }
         let relayBox = UnsafeSendable(relay)
         let thread = MediaThread(name: "confab-ref") { confab_reference_relay_run(relayBox.value) }
-        let phase = run.measure(packetsPerSecond: packetsPerSecond, relayThread: "confab-ref", countAllocations: false)
+        let phase = try measure(
+            child, go: SFULoadGo(relayPort: socket.localAddress.port, bind: false, packetsPerSecond: packetsPerSecond),
+            shape: shape, relayThread: "confab-ref", countAllocations: false)
         confab_reference_relay_stop(relay)
         thread.join()
         _ = socket
         return phase
     }
 
-    /// STUN-binds each socket with its credentials, retrying until answered.
-    static func bind(_ sockets: [(UDPSocket, Int)], to relay: SocketAddress) throws {
-        let batch = DatagramBatch(capacity: 8)
-        for (socket, index) in sockets {
-            let (user, password) = credentials(index)
-            var buffer = [UInt8](repeating: 0, count: 128)
-            let request = try buffer.withUnsafeMutableBytes { raw -> [UInt8] in
-                var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw)
-                try builder.appendUsername(user)
-                try builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: password))
-                return Array(builder.bytes)
-            }
-            var answered = false
-            for _ in 0..<50 where !answered {
-                request.withUnsafeBytes { _ = socket.send($0, to: relay) }
-                answered = (try socket.receive(into: batch, timeoutMs: 100)) > 0
-            }
-            guard answered else { throw CommandFailure("peer \(index) could not bind") }
-        }
-    }
-
-    func measure(packetsPerSecond: Double?, relayThread: String, countAllocations: Bool) -> SFUBenchPhase {
-        let stop = StopFlag()
-        let receiver = SFUBenchReceiver(sockets: subscriberSockets)
-        let receiverThread = MediaThread(name: "bench-recv") { [receiver] in receiver.run(until: stop) }
-        let publisherThread = MediaThread(name: "bench-send") { [self] in
-            _ = publish(packetsPerSecond: packetsPerSecond, until: stop)
-        }
-        // Warm up, then measure a window.
-        usleep(300_000)
-        receiver.reset()
-        let cpuBefore = Self.threadCPUNanoseconds(named: relayThread)
-        let sentBefore = sentCount.load(ordering: .relaxed)
-        let start = MonotonicClock.nanoseconds()
+    /// Starts the child's load and reads the relay thread's CPU time over the child's window.
+    static func measure(
+        _ child: SFULoadChild, go: SFULoadGo, shape: SFUBenchShape, relayThread: String, countAllocations: Bool
+    ) throws -> SFUBenchPhase {
+        try child.go(go)
+        let cpuBefore = threadCPUNanoseconds(named: relayThread)
+        var window: SFULoadWindow?
+        var failure: (any Error)?
         var allocations: Int?
-        if countAllocations {
-            allocations = AllocationCounter.count { usleep(UInt32(shape.seconds * 1_000_000)) }
-        } else {
-            usleep(UInt32(shape.seconds * 1_000_000))
+        let waitForEnd = {
+            do { window = try child.finish() } catch { failure = error }
         }
-        let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1e9
-        let cpuAfter = Self.threadCPUNanoseconds(named: relayThread)
-        let sentInWindow = sentCount.load(ordering: .relaxed) - sentBefore
-        let (received, p50, p99) = receiver.snapshot()
-        stop.flag.store(true, ordering: .relaxed)
-        publisherThread.join()
-        receiverThread.join()
-        let expected = Double(sentInWindow * shape.subscribers)
-        let forwarded = Double(received)
+        if countAllocations {
+            allocations = AllocationCounter.count(waitForEnd)
+        } else {
+            waitForEnd()
+        }
+        let cpuAfter = threadCPUNanoseconds(named: relayThread)
+        if let failure { throw failure }
+        guard let window else { throw CommandFailure("sfu-load reported nothing") }
+        let expected = Double(window.sent * shape.subscribers)
+        let forwarded = Double(window.received)
         return SFUBenchPhase(
-            forwardedPerSecond: forwarded / elapsed,
+            forwardedPerSecond: forwarded / max(0.001, window.elapsedSeconds),
             cpuNsPerForwarded: forwarded > 0 ? Double(cpuAfter - cpuBefore) / forwarded : 0,
             loss: expected > 0 ? max(0, 1 - forwarded / expected) : 0,
-            p50Us: p50, p99Us: p99,
+            p50Us: window.p50Us, p99Us: window.p99Us,
             allocationsPerForwarded: allocations.map { forwarded > 0 ? Double($0) / forwarded : 0 })
     }
 
-    private let sentCount = Atomic<Int>(0)
-
-    /// Sends round-robin over the publishers; paced when a rate is given,
-    /// else in bursts of one packet per publisher with a short yield, so the
-    /// relay, not the kernel's queue, sets the pace.
-    private func publish(packetsPerSecond: Double?, until stop: StopFlag) -> Int {
-        var packet = [UInt8](repeating: 0xAB, count: 172)
-        var sequence = [UInt16](repeating: 0, count: publisherSockets.count)
-        var count = 0
-        let intervalNs = packetsPerSecond.map { UInt64(1e9 / $0) } ?? 0
-        var next = MonotonicClock.nanoseconds()
-        while !stop.flag.load(ordering: .relaxed) {
-            for (index, socket) in publisherSockets.enumerated() {
-                sequence[index] &+= 1
-                packet.withUnsafeMutableBytes { raw in
-                    raw[0] = 0x90  // V=2, X=1
-                    raw[1] = 111
-                    raw.storeBytes(of: sequence[index].bigEndian, toByteOffset: 2, as: UInt16.self)
-                    raw.storeBytes(of: (UInt32(sequence[index]) &* 960).bigEndian, toByteOffset: 4, as: UInt32.self)
-                    raw.storeBytes(of: ssrcs[index].bigEndian, toByteOffset: 8, as: UInt32.self)
-                    // RFC 8285 one-byte block: id 1 (RFC 6464 level), length 0.
-                    raw.storeBytes(of: UInt32(0xBEDE_0001).bigEndian, toByteOffset: 12, as: UInt32.self)
-                    raw.storeBytes(of: UInt32(0x10A8_0000).bigEndian, toByteOffset: 16, as: UInt32.self)
-                    raw.storeBytes(of: MonotonicClock.nanoseconds(), toByteOffset: 20, as: UInt64.self)
-                    _ = socket.send(UnsafeRawBufferPointer(raw), to: relay)
-                }
-                count += 1
-                sentCount.store(count, ordering: .relaxed)
-                if intervalNs > 0 {
-                    next += intervalNs
-                    MonotonicClock.sleep(until: next)
-                }
-            }
-            if intervalNs == 0, count % 64 == 0 { sched_yield() }
-        }
-        return count
-    }
-
-    /// utime + stime of the process's thread named `name` [ns], from /proc.
+    /// utime + stime of this process's thread named `name` [ns], from /proc.
     static func threadCPUNanoseconds(named name: String) -> UInt64 {
         guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return 0 }
         let ticks = UInt64(sysconf(Int32(_SC_CLK_TCK)))
@@ -315,6 +313,9 @@ final class SFUBenchReceiver: @unchecked Sendable {
     private let sockets: [UDPSocket]
     private let lock = Mutex<(received: Int, histogram: [Int])>((0, Array(repeating: 0, count: 20_001)))
     private let resetRequested = Atomic<Bool>(false)
+
+    /// Every datagram received since the start (never reset): the publisher's flow control reads it.
+    let receivedSinceStart = Atomic<Int>(0)
 
     init(sockets: [UDPSocket]) { self.sockets = sockets }
 
@@ -343,6 +344,7 @@ final class SFUBenchReceiver: @unchecked Sendable {
                         histogram[min(us, histogram.count - 1)] += 1
                         received += 1
                     }
+                    receivedSinceStart.add(count, ordering: .relaxed)
                 }
             }
             let now = MonotonicClock.nanoseconds()

@@ -55,6 +55,37 @@ struct SRTPTests {
         }
     }
 
+    @Test("SRTCP: a sender report protected with the sender's key opens to the same bytes; a flipped bit or another key fails")
+    func rtcpRoundTrip() throws {
+        let key = try SRTPKeyMaterial(hex: Self.keyHex)
+        let sender = try OutboundSession(ssrc: 0xCAFE, key: key)
+        let receiver = try InboundSession()
+        try receiver.addStream(ssrc: 0xCAFE, key: key)
+        // RFC 3550 §6.4.1: V=2, PT=200 (SR), length 6, SSRC, then 20 bytes of sender info.
+        let report: [UInt8] = [0x80, 200, 0, 6, 0, 0, 0xCA, 0xFE] + (0..<20).map { UInt8($0 * 3) }
+        func secure() throws -> [UInt8] {
+            var buffer = report + [UInt8](repeating: 0, count: SRTPLibrary.maxTrailerLength + 4)
+            let n = try buffer.withUnsafeMutableBytes { try sender.protectRTCP($0, length: report.count) }
+            return Array(buffer[0..<n])
+        }
+        func open(_ packet: [UInt8], with session: InboundSession) throws -> [UInt8] {
+            var buffer = packet
+            let n = try buffer.withUnsafeMutableBytes { try session.unprotectRTCP($0, length: packet.count) }
+            return Array(buffer[0..<n])
+        }
+        let secured = try secure()
+        // The E flag and SRTCP index (4 bytes, RFC 3711 §3.4) and the 80-bit tag; the sender info is encrypted.
+        #expect(secured.count == report.count + 4 + 10)
+        #expect(Array(secured[8..<28]) != Array(report[8..<28]))
+        #expect(try open(secured, with: receiver) == report)
+        var tampered = try secure()
+        tampered[12] ^= 0x01
+        #expect(throws: SRTPError.authenticationFailed) { try open(tampered, with: receiver) }
+        let stranger = try InboundSession()
+        try stranger.addStream(ssrc: 0xCAFE, key: SRTPKeyMaterial.random())
+        #expect(throws: SRTPError.authenticationFailed) { try open(try secure(), with: stranger) }
+    }
+
     @Test("a wrong key fails authentication")
     func wrongKey() throws {
         let sender = try OutboundSession(ssrc: 1, key: SRTPKeyMaterial.random())

@@ -129,6 +129,8 @@ final class LiveServer: Sendable {
 final class CuttableTransport: SignallingTransport {
     private let inner: any SignallingTransport
     private let state = Mutex<(current: CuttableConnection?, refusing: Bool, connects: Int)>((nil, false, 0))
+    /// Server messages of these types never reach the session (see `withhold`).
+    let withheld = WithheldMessages()
 
     init(inner: any SignallingTransport) {
         self.inner = inner
@@ -139,7 +141,7 @@ final class CuttableTransport: SignallingTransport {
 
     func connect(to endpoint: ServerEndpoint) async throws(SessionError) -> any SignallingConnection {
         if state.withLock({ $0.refusing }) { throw .transport("the test refuses connections") }
-        let connection = CuttableConnection(try await inner.connect(to: endpoint))
+        let connection = CuttableConnection(try await inner.connect(to: endpoint), withheld: withheld)
         state.withLock {
             $0.current = connection
             $0.connects += 1
@@ -155,6 +157,9 @@ final class CuttableTransport: SignallingTransport {
     func cutServerRoot() async {
         await serverRoot.withLock { $0 }?.cut()
     }
+    /// Drops every server message of `type` (say `keys`) before the session
+    /// sees it, from now on, on this and later connections.
+    func withhold(_ type: String) { withheld.add(type) }
 
     /// New connections fail with a (retryable) transport error until `allowConnections`.
     func refuseConnections() { state.withLock { $0.refusing = true } }
@@ -177,13 +182,14 @@ final class CuttableConnection: SignallingConnection {
     private let inner: any SignallingConnection
     private let frozen = Flag()
 
-    init(_ inner: any SignallingConnection) {
+    init(_ inner: any SignallingConnection, withheld: WithheldMessages) {
         self.inner = inner
         (incoming, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
         let continuation = self.continuation
         let frozen = self.frozen
         Task {
             for await text in inner.incoming where !frozen.isSet {
+                if withheld.takes(text) { continue }
                 continuation.yield(text)
             }
             // A frozen connection never tells the session it closed.
@@ -208,6 +214,29 @@ final class CuttableConnection: SignallingConnection {
 
     func freeze() {
         frozen.set()
+    }
+}
+
+/// Server message types a test keeps from the session, and how many it kept.
+final class WithheldMessages: Sendable {
+    private let state = Mutex<(types: Set<String>, count: Int)>(([], 0))
+
+    func add(_ type: String) { state.withLock { _ = $0.types.insert(type) } }
+
+    /// How many messages were kept from the session so far.
+    var count: Int { state.withLock { $0.count } }
+
+    /// Whether `text` (one JSON message) is of a withheld type; counts it if so.
+    func takes(_ text: String) -> Bool {
+        guard state.withLock({ !$0.types.isEmpty }),
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let type = object["type"] as? String
+        else { return false }
+        return state.withLock { state in
+            guard state.types.contains(type) else { return false }
+            state.count += 1
+            return true
+        }
     }
 }
 

@@ -8,6 +8,7 @@ import ConfabClient
 import ConfabMedia
 import ConfabProtocol
 import ConfabRooms
+import ConfabServer
 import ConfabTestSupport
 import Foundation
 import Synchronization
@@ -38,6 +39,42 @@ struct MediaThroughServerTests {
         let levels = bob.participant.state.media["alice"]
         #expect((levels?.packetsReceived ?? 0) > 150)
         await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    @Test("a peer that never receives a sealed key decodes nothing of what the server forwards it; one that did hears the speech")
+    func noSealedKeyNoAudio() async throws {
+        let server = try await LiveServer.start()
+        let room = "keyless"
+        // Eve is in the room with a role that hears alice, bound like anyone,
+        // but the `keys` messages sealed to her never reach her session.
+        let eve = try await Talker.join(server, "eve", role: "speaker", room: room, source: nil, withholdKeys: true)
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 5, seconds: 4))
+        try await alice.waitUntilSent(seconds: 4)
+        try await Task.sleep(for: .milliseconds(600))
+
+        // Bob got the key and hears alice.
+        let reference = try pcmOf(SpeechLikeSource(seed: 5, durationSeconds: 4))
+        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
+        print("keyless peer: bob's correlation with alice \(match.correlation)")
+        #expect(match.correlation >= 0.9)
+
+        // The server did seal-relay a key to eve (the test kept it from her)
+        // and forwarded her every packet: they reached her engine and none decoded.
+        #expect(eve.participant.transport.withheld.count >= 1)
+        let engine = try #require(await eve.controller.mediaEngine)
+        let counters = engine.receiver.stats.snapshot
+        print("keyless peer: eve's receiver \(counters)")
+        #expect(counters.unknownSSRC >= 150, "alice's forwarded packets reached eve")
+        #expect(counters.accepted == 0)
+        #expect(await eve.controller.monitor(of: "alice") == nil)
+        #expect(eve.participant.state.media["alice"] == nil)
+        // She played out for the whole talk, and what she played is silence.
+        let played = eve.sink.samples
+        #expect(played.count >= 48_000 * 4)
+        #expect(played.allSatisfy { $0 == 0 })
+        await Talker.end(alice, bob, eve)
         await server.stop()
     }
 
@@ -140,6 +177,26 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a speaker's RTCP sender reports (SRTCP, on the media port) reach the listener through the server and verify with the sealed key")
+    func senderReports() async throws {
+        let server = try await LiveServer.start()
+        let room = "rtcp"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 6))
+        try await alice.waitUntilSent(seconds: 6)
+        try await Task.sleep(for: .milliseconds(300))
+        let sender = try #require(await alice.controller.mediaEngine?.sender)
+        let sent = sender.stats.senderReportsSent.load(ordering: .relaxed)
+        let receiver = try #require(await bob.controller.mediaEngine?.receiver)
+        print("rtcp: alice sent \(sent) sender reports; bob verified \(receiver.stats.senderReports.load(ordering: .relaxed))")
+        // One 2.5 s in (half the 5 s interval, RFC 3550 §6.2), then every 5 s.
+        #expect(sent >= 1)
+        #expect(receiver.stats.senderReports.load(ordering: .relaxed) == sent)
+        #expect(receiver.stats.authenticationFailures.load(ordering: .relaxed) == 0)
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a listener that sends no audio stays bound by its STUN keepalive")
     func keepaliveHoldsTheBinding() async throws {
         // Bindings expire after 1.5 s here; bob refreshes every 0.4 s and never sends media.
@@ -194,6 +251,96 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a speaker whose UDP port changes mid-call binds again with STUN alone; the listener keeps hearing; the old address is unbound")
+    func rebindAfterNetworkChange() async throws {
+        let server = try await LiveServer.start()
+        let room = "rebind"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 7, seconds: 6))
+        await bob.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 50 }
+        let engine = try #require(await alice.controller.mediaEngine)
+        let oldPort = engine.socket.localAddress.port
+        let ssrc = try #require(await alice.controller.sendingSSRC)
+        let connects = alice.participant.transport.connectCount
+
+        // Her network changes: the same descriptor, a new local port.
+        #expect(await alice.controller.rebind())
+        let newPort = engine.socket.localAddress.port
+        #expect(newPort != oldPort)
+        #expect(await alice.controller.mappedAddress == "127.0.0.1:\(newPort)")
+        #expect(alice.participant.transport.connectCount == connects, "no signalling reconnect")
+        #expect(await alice.controller.sendingSSRC == ssrc, "the same SSRC and key go on")
+
+        try await alice.waitUntilSent(seconds: 6)
+        try await Task.sleep(for: .milliseconds(600))
+        let reference = try pcmOf(SpeechLikeSource(seed: 7, durationSeconds: 6))
+        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
+        let lostInTheMove = server.server.media.statistics.counters.dropped(.unboundSource)
+        print("rebind: bob's correlation with alice \(match.correlation) over \(match.segments) segments; \(lostInTheMove) packets from the new port before it was bound")
+        #expect(match.correlation >= 0.9)
+        #expect(match.segments >= 6)
+
+        // Someone now sending from alice's old address, with her SSRC, is not forwarded.
+        let bobEngine = try #require(await bob.controller.mediaEngine)
+        let failuresBefore = bobEngine.receiver.stats.authenticationFailures.load(ordering: .relaxed)
+        let intruder = try UDPSocket(bindTo: "127.0.0.1", port: oldPort)
+        let serverAddress = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
+        for sequence in 0..<5 {
+            let packet = Self.rtpHeader(ssrc: ssrc, sequence: UInt16(40_000 + sequence)) + [UInt8](repeating: 0x5A, count: 40)
+            packet.withUnsafeBytes { _ = intruder.send($0, to: serverAddress) }
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.server.media.statistics.counters.dropped(.unboundSource) < lostInTheMove + 5, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.server.media.statistics.counters.dropped(.unboundSource) == lostInTheMove + 5)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(bobEngine.receiver.stats.authenticationFailures.load(ordering: .relaxed) == failuresBefore, "nothing of the intruder's reached bob")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    @Test("a speaker whose packets stop reaching the server is shown degraded (noMedia) to the others, and restored when it rebinds")
+    func degradedUntilRebound() async throws {
+        let server = try await LiveServer.start()
+        let room = "degraded"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        // No keepalive during the test: only `rebind()` may bind alice's new address.
+        let alice = try await Talker.join(
+            server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 20), keepaliveInterval: .seconds(60))
+        await bob.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 10 }
+        #expect(bob.participant.state.peers["alice"]?.tracks.first?.degraded == nil)
+
+        // Her address changes under her and nothing re-binds it: the server drops what she sends.
+        let engine = try #require(await alice.controller.mediaEngine)
+        try engine.socket.rebind(to: "0.0.0.0")
+        let brokeAt = ContinuousClock.now
+        await bob.participant.until("alice degraded", timeoutMs: 10_000) {
+            $0.peers["alice"]?.tracks.first?.degraded == .noMedia
+        }
+        let flaggedAfter = ContinuousClock.now - brokeAt
+        print("degraded: noMedia shown \(flaggedAfter) after alice's packets stopped arriving")
+        #expect(flaggedAfter >= .milliseconds(2_500), "not before the 3 s of silence (less a speakers interval)")
+
+        #expect(await alice.controller.rebind())
+        await bob.participant.until("alice restored", timeoutMs: 5_000) { $0.peers["alice"]?.tracks.first?.degraded == nil }
+        try await Task.sleep(for: .milliseconds(1_500))
+        let flags = bob.participant.events.compactMap { event -> DegradationReason? in
+            guard case .trackDegraded(let peer, _, let reason) = event, peer == "alice" else { return nil }
+            return reason
+        }
+        #expect(flags == [.noMedia], "one outage, flagged once; its gap is not counted again as loss")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    /// A bare RTP header (RFC 3550 §5.1): version 2, payload type 111.
+    static func rtpHeader(ssrc: UInt32, sequence: UInt16) -> [UInt8] {
+        let timestamp = UInt32(sequence) &* 960
+        return [0x80, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
+            + withUnsafeBytes(of: timestamp.bigEndian, Array.init) + withUnsafeBytes(of: ssrc.bigEndian, Array.init)
+    }
+
     @Test("a role change to one that hears nothing rotates every sender; that peer decodes nothing more")
     func roleChangeRotates() async throws {
         // `backstage` hears nobody and publishes nothing.
@@ -244,11 +391,13 @@ struct Talker {
         case tone(hz: Double, seconds: Double)
     }
 
+    /// `withholdKeys`: the sealed keys sent to this participant never reach its session.
     static func join(
         _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
-        keepaliveInterval: Duration = .seconds(5)
+        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false
     ) async throws -> Talker {
         let participant = try await server.participant(user, role: role, room: room)
+        if withholdKeys { participant.transport.withhold("keys") }
         let source: TimedSource? = say.map {
             switch $0 {
             case .speech(let seed, let seconds, let after):

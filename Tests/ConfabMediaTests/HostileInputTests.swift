@@ -95,10 +95,13 @@ struct HostileInputTests {
         feed(receiver, try factory.next(payloadType: 0))
         #expect(receiver.stats.snapshot.unknownPayloadType == 1)
 
-        // RTCP is set aside, not parsed as RTP.
+        // RTCP goes to SRTCP, not parsed as RTP: an RTP packet relabelled as a
+        // sender report names no known sender (or fails SRTCP's tag) and counts for nothing.
         var rtcp = good; rtcp[1] = 200
+        let rejectedBefore = receiver.stats.snapshot.unknownSSRC + receiver.stats.snapshot.authenticationFailures
         feed(receiver, rtcp)
-        #expect(receiver.stats.snapshot.ignored == 2)
+        #expect(receiver.stats.snapshot.unknownSSRC + receiver.stats.snapshot.authenticationFailures == rejectedBefore + 1)
+        #expect(receiver.stats.senderReports.load(ordering: .relaxed) == 0)
 
         // And a good one still goes through after all that.
         feed(receiver, try factory.next())

@@ -121,4 +121,18 @@ struct PeerStateTests {
         #expect(room.attempt(.publishKeys(request), by: "sam").failure?.code == .trackNotFound)
         #expect(room.attempt(.publishKeys(request), by: "lee").failure?.code == .cannotPublish)
     }
+
+    @Test("relaying sealed keys leaves the room's state exactly as it was: the server's memory of keys stays empty")
+    func keysAreNotKept() throws {
+        var room = Fixture.standardRoom()
+        let before = room
+        let sealed = Data((0..<78).map { UInt8($0) })
+        let request = PublishKeysRequest(
+            track: "sara:mic", epoch: 1, keys: [SealedKey(peer: "hana", sealed: sealed), SealedKey(peer: "lee", sealed: sealed)],
+            ssrc: 0x5A5A)
+        let outcome = try room.apply(.publishKeys(request), from: "sara", now: Fixture.t1)
+        #expect(outcome.events.map(\.audience) == [["hana"], ["lee"]])
+        // Delivered and forgotten: nothing of the request stays in the room.
+        #expect(room == before)
+    }
 }

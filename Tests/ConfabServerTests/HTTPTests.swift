@@ -36,6 +36,51 @@ struct HTTPTests {
         await server.stop()
     }
 
+    @Test("/metrics shows the media plane: bound peers, forwarded packets and bytes, drops by reason after hostile traffic")
+    func mediaMetrics() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        _ = try await waitForMedia(server) { $0.boundPeers == 3 }
+        let before = try await scrape(server)
+        #expect(before["confab_media_bound_peers"] == 3)
+        #expect(before["confab_media_forwarded_packets_total"] == 0)
+        #expect(before[#"confab_media_dropped_total{reason="unboundSource"}"#] == 0)
+
+        // Hostile: junk, alice's SSRC from an address nobody bound, a wrong password; then one real packet.
+        let attacker = try MediaPeer(room.aliceMedia.media)
+        for _ in 0..<20 { attacker.send([0x42] + [UInt8](repeating: 0, count: 30)) }
+        for sequence in 0..<7 { attacker.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(sequence))) }
+        attacker.send(try attacker.bindingRequest(password: "not-the-password-at-all!"))
+        attacker.send([UInt8](repeating: 0x80, count: 1_600))
+        let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 100)
+        room.aliceMedia.send(packet)
+        _ = try await waitForMedia(server) { $0.counters.forwardedPackets == 1 && $0.counters.totalDropped >= 29 }
+
+        let after = try await scrape(server)
+        #expect(after[#"confab_media_dropped_total{reason="malformed"}"#] == 20)
+        #expect(after[#"confab_media_dropped_total{reason="unboundSource"}"#] == 7)
+        #expect(after[#"confab_media_dropped_total{reason="unauthenticated"}"#] == 1)
+        #expect(after[#"confab_media_dropped_total{reason="oversized"}"#] == 1)
+        #expect(after["confab_media_forwarded_packets_total"] == 1)
+        #expect(after["confab_media_forwarded_bytes_total"] == packet.count)
+        // To bob and lee.
+        #expect(after["confab_media_sent_datagrams_total"] == 2)
+        #expect(after["confab_media_bound_peers"] == 3)
+        #expect(after["confab_media_bindings_total"] == 3, "the attacker bound nothing")
+        await server.stop()
+    }
+
+    /// The samples of /metrics by name (with labels), as integers.
+    func scrape(_ server: TestServer) async throws -> [String: Int] {
+        let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
+        var samples: [String: Int] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = Int(value)
+        }
+        return samples
+    }
+
     @Test("the served certificate has the fingerprint the server reports; another pin is refused")
     func fingerprintPin() async throws {
         let server = try await TestServer.start()

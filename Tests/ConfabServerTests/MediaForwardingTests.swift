@@ -220,6 +220,41 @@ struct MediaForwardingTests {
         await server.stop()
     }
 
+    @Test("track health: a silent unmuted track is flagged noMedia, heavy loss packetLoss; each is restored when it recovers or is muted")
+    func trackHealth() async throws {
+        // Shorter than the defaults (3 s, 5 s window) so the test is quick; same rules.
+        let health = TrackHealthConfiguration(
+            noMediaAfterMs: 1_000, lossWindowMs: 2_000, degradedLossPercent: 10, restoredLossPercent: 5,
+            minimumExpectedPackets: 30)
+        let server = try await TestServer.start(trackHealth: health)
+        let room = try await MediaRoom.make(server)
+        // Alice and bob announced SSRCs, are unmuted, and send nothing.
+        #expect(try await nextHealthChange(of: "alice", on: room.lee) == .noMedia)
+        #expect(try await nextHealthChange(of: "bob", on: room.alice) == .noMedia)
+
+        // Alice talks without loss: restored.
+        let clean = talk(room.aliceMedia, ssrc: MediaRoom.aliceSSRC, from: 1_000)
+        #expect(try await nextHealthChange(of: "alice", on: room.lee) == nil)
+        clean.cancel()
+
+        // A quarter of her packets never arrive: packetLoss, then restored once the window is clean again.
+        let lossy = talk(room.aliceMedia, ssrc: MediaRoom.aliceSSRC, from: await clean.value) { $0 % 4 == 0 }
+        let lossBegan = ContinuousClock.now
+        #expect(try await nextHealthChange(of: "alice", on: room.lee) == .packetLoss)
+        print("track health: packetLoss flagged \(ContinuousClock.now - lossBegan) after 25 % loss began")
+        lossy.cancel()
+        let recovered = talk(room.aliceMedia, ssrc: MediaRoom.aliceSSRC, from: await lossy.value)
+        let recoveryBegan = ContinuousClock.now
+        #expect(try await nextHealthChange(of: "alice", on: room.lee) == nil)
+        print("track health: restored \(ContinuousClock.now - recoveryBegan) after the loss ended")
+        recovered.cancel()
+
+        // Bob, still silent, is muted by the host: a muted track is not degraded.
+        room.alice.send(#"{"v": 1, "type": "track.mute", "id": "m1", "track": "bob:mic"}"#)
+        #expect(try await nextHealthChange(of: "bob", on: room.lee) == nil)
+        await server.stop()
+    }
+
     @Test("a peer that leaves is unbound at once; its address is refused")
     func leaving() async throws {
         let server = try await TestServer.start()
@@ -232,5 +267,37 @@ struct MediaForwardingTests {
         #expect(statistics.counters.dropped(.unboundSource) == 1)
         #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
         await server.stop()
+    }
+}
+
+/// The next `track.degraded` (its reason) or `track.restored` (nil) about
+/// `peer`'s microphone that `client` receives; other messages are skipped.
+func nextHealthChange(of peer: PeerID, on client: RawClient, timeout: Duration = .seconds(20)) async throws
+    -> DegradationReason?
+{
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        let message = try await client.next(timeout: max(.zero, deadline - ContinuousClock.now))
+        switch message.body {
+        case .trackDegraded(let event) where event.peer == peer: return event.reason
+        case .trackRestored(let event) where event.peer == peer: return nil
+        default: continue
+        }
+    }
+}
+
+/// Sends `ssrc`'s packets from `media` every 20 ms, from sequence `first`,
+/// leaving out those `lost` picks, until cancelled; returns the next sequence.
+func talk(
+    _ media: MediaPeer, ssrc: UInt32, from first: UInt16, lost: @escaping @Sendable (UInt16) -> Bool = { _ in false }
+) -> Task<UInt16, Never> {
+    Task {
+        var sequence = first
+        while !Task.isCancelled {
+            if !lost(sequence) { media.send(MediaPeer.rtp(ssrc: ssrc, sequence: sequence)) }
+            sequence &+= 1
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
+        }
+        return sequence
     }
 }

@@ -22,4 +22,8 @@ void confab_write_backtrace(int fd);
 /// Names the calling thread (15 characters show); `pthread_setname_np`.
 int confab_set_thread_name(const char *name);
 
+/// Lets the calling thread (and threads it starts later) run only on CPUs
+/// `cpus[0..<count]`; `sched_setaffinity`. 0 on success, else -1 and errno.
+int confab_pin_calling_thread(const int *cpus, int count);
+
 #endif

@@ -13,6 +13,9 @@ public struct MediaConfiguration: Sendable, Equatable {
     public var audioLevelExtensionID: UInt8 = AudioLevel.defaultExtensionID
     public var jitter = JitterBufferConfiguration()
     public var profile: SRTPProfile = .aes128CmHmacSha1_80
+    /// How often a sender sends an RTCP sender report (SRTCP) [ms]; RFC 3550
+    /// §6.2 asks for at least 5 s between reports. The first goes after half.
+    public var senderReportIntervalMs = 5_000
     /// Try SCHED_FIFO for the audio threads (needs CAP_SYS_NICE; silently normal otherwise).
     public var realtimeThreads = false
 

@@ -3,6 +3,7 @@
 //   UDPSocket (poll ▶ recvmmsg batch) ─▶ checks: size, RTP version, RTCP? ─▶ SSRC known?
 //   ─▶ SRTP unprotect (in place; tag and replay checked) ─▶ RTP parse, payload type
 //   ─▶ PacketRing ─▶ play-out thread
+//   RTCP (RFC 5761 §4) ─▶ SSRC known? ─▶ SRTCP unprotect ─▶ sender report? counted
 //
 // Everything dropped is counted by reason and nothing else happens: a hostile
 // datagram costs a few comparisons and, at worst, one HMAC.
@@ -27,8 +28,10 @@ public final class ReceiverStats: Sendable {
     public let replays = Atomic<Int>(0)
     /// A payload type other than the one configured for Opus.
     public let unknownPayloadType = Atomic<Int>(0)
-    /// RTCP (not used yet) and other non-RTP datagrams (DTLS…, STUN when nobody listens).
+    /// Non-RTP datagrams (DTLS…, STUN when nobody listens) and RTCP other than sender reports.
     public let ignored = Atomic<Int>(0)
+    /// RTCP sender reports (SRTCP) that verified and decrypted with the sender's key.
+    public let senderReports = Atomic<Int>(0)
     /// STUN messages handed to the STUN handler (binding answers from the server).
     public let stun = Atomic<Int>(0)
     public init() {}
@@ -159,19 +162,14 @@ public final class MediaReceiver: @unchecked Sendable {
             return
         }
         if second >= 192 && second <= 223 {
-            stats.ignored.add(1, ordering: .relaxed)
+            handleRTCP(datagram)
             return
         }
         let length: Int
         do {
             length = try srtp.unprotect(datagram, length: datagram.count)
         } catch {
-            switch error {
-            case .authenticationFailed: stats.authenticationFailures.add(1, ordering: .relaxed)
-            case .replay, .replayOld: stats.replays.add(1, ordering: .relaxed)
-            case .unknownSSRC: stats.unknownSSRC.add(1, ordering: .relaxed)
-            default: stats.malformed.add(1, ordering: .relaxed)
-            }
+            count(error)
             return
         }
         let rtp = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
@@ -187,6 +185,37 @@ public final class MediaReceiver: @unchecked Sendable {
                                           timestamp: packet.timestamp, arrivalNanoseconds: arrival)
         if ring.push(header, payload: UnsafeRawBufferPointer(rebasing: rtp[packet.payloadRange])) {
             stats.accepted.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// SRTCP from a sender whose key we hold: verified, decrypted and, for
+    /// a sender report (RFC 3550 §6.4.1), counted.
+    private func handleRTCP(_ datagram: UnsafeMutableRawBufferPointer) {
+        let length: Int
+        do {
+            length = try srtp.unprotectRTCP(datagram, length: datagram.count)
+        } catch {
+            count(error)
+            return
+        }
+        let rtcp = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
+        guard let first = try? RTCPPacket.parse(rtcp) else {
+            stats.malformed.add(1, ordering: .relaxed)
+            return
+        }
+        if first.packetType == .senderReport, (try? RTCPSenderReport.parse(first, in: rtcp)) != nil {
+            stats.senderReports.add(1, ordering: .relaxed)
+        } else {
+            stats.ignored.add(1, ordering: .relaxed)
+        }
+    }
+
+    private func count(_ error: SRTPError) {
+        switch error {
+        case .authenticationFailed: stats.authenticationFailures.add(1, ordering: .relaxed)
+        case .replay, .replayOld: stats.replays.add(1, ordering: .relaxed)
+        case .unknownSSRC: stats.unknownSSRC.add(1, ordering: .relaxed)
+        default: stats.malformed.add(1, ordering: .relaxed)
         }
     }
 }

@@ -3,11 +3,13 @@
 //   AudioSource.read (ALSA period, or paced by the clock) ─▶ level (RFC 6464) + VAD
 //   ─▶ Opus encode (written straight after the RTP header) ─▶ RTP header + audio-level extension
 //   ─▶ SRTP protect (in place) ─▶ UDPSocket.send
+//   every senderReportIntervalMs: RTCP sender report (RFC 3550 §6.4.1) ─▶ SRTCP protect ─▶ same socket
 //
 // The capture thread is also the sender: sendto on a non-blocking socket never
 // waits, so handing frames to another thread would only add a hop of latency.
 // Everything it touches is allocated in `init`; a frame allocates nothing.
 import ConfabWire
+import Glibc
 import Opus
 import SRTP
 import Synchronization
@@ -21,6 +23,8 @@ public final class SenderStats: Sendable {
     public let framesSuppressed = Atomic<Int>(0)
     /// sendto refused (full buffer, unreachable peer).
     public let sendFailures = Atomic<Int>(0)
+    /// RTCP sender reports sent (SRTCP).
+    public let senderReportsSent = Atomic<Int>(0)
     public init() {}
 }
 
@@ -45,6 +49,12 @@ public final class MediaSender: @unchecked Sendable {
     private let srtp: OutboundSession
     private let pcm: UnsafeMutableBufferPointer<Int16>
     private let packet: UnsafeMutableRawBufferPointer
+    /// The sender report is built and protected here, apart from the RTP packet.
+    private let report: UnsafeMutableRawBufferPointer
+    private var nextReportNs: UInt64 = 0
+    /// RFC 3550 §6.4.1: packets and payload octets sent since this SSRC began.
+    private var packetCount: UInt32 = 0
+    private var payloadOctets: UInt32 = 0
     private var vad = VoiceActivityDetector()
     private var smoother = LevelSmoother()
     private var sequenceNumber: UInt16
@@ -65,6 +75,7 @@ public final class MediaSender: @unchecked Sendable {
         pcm = .allocate(capacity: configuration.frameSamples)
         pcm.initialize(repeating: 0)
         packet = .allocate(byteCount: 1_500 + SRTPLibrary.maxTrailerLength, alignment: 16)
+        report = .allocate(byteCount: 128 + SRTPLibrary.maxTrailerLength + 4, alignment: 16)
         // RFC 3550 §5.1: sequence number and timestamp start at random values.
         sequenceNumber = UInt16.random(in: 0...UInt16.max)
         timestamp = UInt32.random(in: 0...UInt32.max)
@@ -73,6 +84,7 @@ public final class MediaSender: @unchecked Sendable {
     deinit {
         pcm.deallocate()
         packet.deallocate()
+        report.deallocate()
     }
 
     /// Starts the capture thread.
@@ -163,5 +175,37 @@ public final class MediaSender: @unchecked Sendable {
         } else {
             stats.sendFailures.add(1, ordering: .relaxed)
         }
+        packetCount &+= 1
+        payloadOctets &+= UInt32(payloadLength)
+        let now = MonotonicClock.nanoseconds()
+        let intervalNs = UInt64(max(1, configuration.senderReportIntervalMs)) * 1_000_000
+        if nextReportNs == 0 {
+            nextReportNs = now + intervalNs / 2
+        } else if now >= nextReportNs {
+            nextReportNs = now + intervalNs
+            sendSenderReport(rtpTimestamp: timestamp)
+        }
+    }
+
+    /// An RTCP sender report for our SSRC (RFC 3550 §6.4.1), protected as
+    /// SRTCP with our key, to the same destination. Receivers pair its NTP
+    /// and RTP timestamps; the server forwards it like our RTP.
+    private func sendSenderReport(rtpTimestamp: UInt32) {
+        var wallClock = timespec()
+        clock_gettime(CLOCK_REALTIME, &wallClock)
+        // NTP time: seconds since 1900 (RFC 3550 §4) and a 32-bit fraction.
+        let seconds = UInt64(wallClock.tv_sec) + 2_208_988_800
+        let fraction = (UInt64(wallClock.tv_nsec) << 32) / 1_000_000_000
+        let info = RTCPSenderInfo(
+            ntpTimestamp: seconds << 32 | fraction, rtpTimestamp: rtpTimestamp, packetCount: packetCount,
+            octetCount: payloadOctets)
+        guard let length = try? RTCPSenderReport.write(senderSSRC: ssrc, senderInfo: info, into: report),
+            let protectedLength = try? srtp.protectRTCP(report, length: length),
+            socket.send(UnsafeRawBufferPointer(rebasing: report[0..<protectedLength]), to: destination)
+        else {
+            stats.sendFailures.add(1, ordering: .relaxed)
+            return
+        }
+        stats.senderReportsSent.add(1, ordering: .relaxed)
     }
 }

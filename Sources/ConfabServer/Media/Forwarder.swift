@@ -166,6 +166,8 @@ struct PeerSlot {
     var lastHeardNs: UInt64 = 0
     var statistics = StreamStatistics()
     var forwardedPackets: Int64 = 0
+    /// Since when the peer is expected to send: it may publish and its current SSRC is announced.
+    var expectingSinceNs: UInt64 = 0
 }
 
 /// Counters the media thread keeps (read through `MediaPlane.statistics`).
@@ -222,10 +224,13 @@ final class Forwarder {
                 if let existing = slotIndexByID[peer.slot] {
                     index = existing
                     if let old = slots[index]?.config.username, old != peer.username { byUsername[old] = nil }
+                    if let old = slots[index]?.config, old.mayPublish != peer.mayPublish || old.ssrcs.0 != peer.ssrcs.0 {
+                        slots[index]?.expectingSinceNs = MonotonicClock.nanoseconds()
+                    }
                     slots[index]?.config = peer
                 } else {
                     index = freeSlots.popLast() ?? { slots.append(nil); return slots.count - 1 }()
-                    slots[index] = PeerSlot(config: peer, room: room)
+                    slots[index] = PeerSlot(config: peer, room: room, expectingSinceNs: MonotonicClock.nanoseconds())
                     slotIndexByID[peer.slot] = index
                 }
                 byUsername[peer.username] = index
@@ -410,13 +415,19 @@ final class Forwarder {
             let statistics = slot.statistics
             let expected = statistics.expected
             let lost = max(0, expected - statistics.received)
+            var silentMs: Int?
+            if slot.config.mayPublish, let current = slot.config.ssrcs.0 {
+                let heardNs = statistics.ssrc == current ? statistics.lastPacketNs : 0
+                let since = max(heardNs, slot.expectingSinceNs)
+                silentMs = nowNs > since ? Int((nowNs - since) / 1_000_000) : 0
+            }
             reports.append(
                 MediaPeerReport(
                     slot: slot.config.slot, room: slot.room, peer: slot.config.peer, bound: slot.bound != nil,
                     loudest: statistics.loudest, voice: statistics.voice,
                     heardRecently: statistics.lastPacketNs != 0 && nowNs - statistics.lastPacketNs < 1_000_000_000,
                     packets: statistics.packets, lost: lost, expected: expected,
-                    jitterMs: statistics.jitter / 48, forwardedPackets: slot.forwardedPackets))
+                    jitterMs: statistics.jitter / 48, forwardedPackets: slot.forwardedPackets, silentMs: silentMs))
             slots[index]?.statistics.loudest = AudioLevel.silence
             slots[index]?.statistics.voice = false
         }
@@ -443,6 +454,10 @@ public struct MediaPeerReport: Sendable, Hashable {
     /// Interarrival jitter (RFC 3550 §6.4.1) [ms].
     public var jitterMs: Double
     public var forwardedPackets: Int64
+    /// How long the peer has sent nothing on its current SSRC while it may
+    /// publish [ms]; nil when it is not expected to send (muted, a role that
+    /// does not publish, no SSRC announced).
+    public var silentMs: Int?
 
     /// The level on the 0…100 scale clients use: linear in dB from −60 dBov
     /// (0) to 0 dBov (100), like ConfabMedia's `LevelMeter.uiLevel`.

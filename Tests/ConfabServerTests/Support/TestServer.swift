@@ -27,13 +27,15 @@ final class TestServer: Sendable {
         template: RoomTemplate = TestServer.template(),
         deadAfterMs: Int = 10_000,
         connectionRate: RateLimit = RateLimits.allMessages,
-        data: TempDirectory? = nil
+        data: TempDirectory? = nil,
+        trackHealth: TrackHealthConfiguration = TrackHealthConfiguration()
     ) async throws -> TestServer {
         let data = try data ?? TempDirectory(prefix: "confab-server-test")
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,
             keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: deadAfterMs), sweepIntervalMs: 50,
             connectionRate: connectionRate)
+        configuration.trackHealth = trackHealth
         var logger = Logger(label: "confab.test")
         logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
         let server = try await ConfabServer(configuration: configuration, logger: logger)
