@@ -34,6 +34,8 @@ public struct RoomState: Hashable, Sendable {
     public var media: [PeerID: PeerMediaState] = [:]
     /// The server's figure plus our round trip, from the last `joined`.
     public var joinTimeMs: Int?
+    /// The round trip to the server [ms]: the join's, then each keepalive ping's.
+    public var roundTripMs: Int?
     /// Set while the connection is down and we try again.
     public var reconnectAttempt: Int?
     /// How many times the session came back after a drop.

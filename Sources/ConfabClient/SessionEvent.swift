@@ -85,6 +85,8 @@ public enum SessionEvent: Hashable, Sendable {
     case mediaStats([PeerID: PeerMediaState])
     /// Our UDP address is bound at the server (`mapped` is what it saw), or binding failed.
     case mediaBound(mapped: String?)
+    /// A keepalive ping came back: the round trip to the server and back [ms].
+    case roundTrip(ms: Int)
 }
 
 /// Where a session's connection stands.

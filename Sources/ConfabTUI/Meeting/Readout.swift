@@ -1,7 +1,6 @@
-// The figures the screen shows that the media engine (issue 4) fills in:
-// per-peer levels, connection quality, round-trip time, the safety code.
-// Read here, in one place, so when RoomState grows those fields only this
-// file changes; until then each reads what RoomState has, or nothing.
+// The figures the screen shows that the media engine fills in: per-peer
+// levels, connection quality, the safety code in short form. Read here, in
+// one place, so the widgets never interpret raw media figures themselves.
 import ConfabClient
 import ConfabProtocol
 
@@ -57,12 +56,12 @@ extension RoomState {
         return displayLevel(of: you.id)
     }
 
-    /// The round-trip time to the server, when known. RoomState has no
-    /// live figure yet (issue 4 adds one); the join round trip is not it.
-    public var roundTripMs: Int? { nil }
-
-    /// The end-to-end safety code in short form, when the media layer has one (issue 4).
-    public var safetyCode: String? { nil }
+    /// The end-to-end safety code in short form: its first group of five
+    /// digits, enough to notice a swapped key at a glance (compare the whole
+    /// code aloud: docs/SECURITY.md).
+    public var shortSafetyCode: String? {
+        safetyCode.map { String($0.prefix { $0 != " " }) }
+    }
 
     /// Who is loudest now: (peer, level), loudest first.
     public var loudest: [(PeerID, Int)] {
