@@ -333,3 +333,33 @@ struct LineEditorTests {
         #expect(column <= 19)
     }
 }
+
+@Suite("screen-reader speaking lines")
+struct SpeakingTrackerTests {
+    @Test("a turn is one 'is speaking' and one 'stopped speaking', however many pauses between words")
+    func oneLinePerTurn() {
+        var tracker = SpeakingTracker(pauseSeconds: 2)
+        let start = Date(timeIntervalSince1970: 0)
+        let ada: PeerID = "ada"
+        #expect(tracker.update(loud: [ada], now: start) == (started: [ada], stopped: []))
+        // Pauses between words.
+        for tenth in 1...20 {
+            let loud: Set<PeerID> = tenth % 3 == 0 ? [] : [ada]
+            let turns = tracker.update(loud: loud, now: start.addingTimeInterval(Double(tenth) / 10))
+            #expect(turns.started.isEmpty && turns.stopped.isEmpty)
+        }
+        // Quiet for less than the pause: still her turn; then it ends.
+        #expect(tracker.update(loud: [], now: start.addingTimeInterval(3.5)) == (started: [], stopped: []))
+        #expect(tracker.update(loud: [], now: start.addingTimeInterval(4.1)) == (started: [], stopped: [ada]))
+        #expect(tracker.update(loud: [ada], now: start.addingTimeInterval(5)) == (started: [ada], stopped: []))
+    }
+
+    @Test("someone who left gets no 'stopped speaking' line")
+    func forget() {
+        var tracker = SpeakingTracker(pauseSeconds: 2)
+        let start = Date(timeIntervalSince1970: 0)
+        _ = tracker.update(loud: ["ada"], now: start)
+        tracker.forget("ada")
+        #expect(tracker.update(loud: [], now: start.addingTimeInterval(5)).stopped.isEmpty)
+    }
+}
