@@ -146,6 +146,36 @@ struct ScreenTests {
         #expect(backend.text.contains("Space: talk on/off (this terminal reports no key releases)"))
     }
 
+    @Test("chat lines kept from earlier frames come out exactly as fresh ones: same state, new width, renamed you")
+    func chatLineCache() {
+        let chat = (1...40).map { Fixtures.message($0, from: $0 % 3, text: $0 % 4 == 0 ? "Hey Somebody Else, \($0)" : "message \($0) with some words to wrap") }
+        var state = Fixtures.room(others: 3, chat: chat)
+        let kept = MeetingView(timeZone: TimeZone(identifier: "UTC") ?? .current)
+        func render(_ view: MeetingView, _ size: Size) -> Buffer {
+            let backend = MemoryBackend(size: size)
+            var model = MeetingModel()
+            Renderer(backend: backend).render { view.render(&model, state: state, into: &$0) }
+            return backend.screen
+        }
+        let fresh = { (size: Size) in render(MeetingView(timeZone: TimeZone(identifier: "UTC") ?? .current), size) }
+        let small = Size(columns: 80, rows: 24)
+        let large = Size(columns: 160, rows: 50)
+        #expect(render(kept, small) == fresh(small))
+        #expect(render(kept, small) == fresh(small))
+        #expect(render(kept, large) == fresh(large))
+        // Renamed: "Somebody Else" is now our name, so those lines become mentions.
+        func mentionStyle(_ buffer: Buffer) -> Slot {
+            let row = buffer.lines.firstIndex { $0.contains("Hey Somebody Else, 40") } ?? 0
+            let column = (0..<159).first { buffer[$0, row].symbol == "H" && buffer[$0 + 1, row].symbol == "e" } ?? 0
+            return buffer[column, row].style.foreground
+        }
+        #expect(mentionStyle(render(kept, large)) != .warning)
+        state.you?.name = "Somebody Else"
+        let renamed = render(kept, large)
+        #expect(renamed == fresh(large))
+        #expect(mentionStyle(renamed) == .warning)
+    }
+
     @Test("a ping's round trip replaces the figure in the status bar")
     func statusRoundTrip() {
         var state = keyedRoom()

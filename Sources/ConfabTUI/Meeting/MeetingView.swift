@@ -13,6 +13,8 @@ public struct MeetingView {
     public static let minimumSize = Size(columns: 80, rows: 24)
 
     public var timeZone: TimeZone = .current
+    /// Chat lines laid out in earlier frames (the view is kept for the whole meeting).
+    let chatCache = ChatLineCache()
 
     public init(timeZone: TimeZone = .current) {
         self.timeZone = timeZone
@@ -55,7 +57,7 @@ public struct MeetingView {
         let model2 = model
         ChatView(
             state: state, systemLines: model.systemLines, scroll: model.chatScroll, readMarkerSeq: model.readMarkerSeq,
-            focused: model.focus == .chat, timeZone: timeZone, mentions: { model2.mentions($0, of: state) }
+            focused: model.focus == .chat, timeZone: timeZone, mentions: { model2.mentions($0, of: state) }, cache: chatCache
         ).render(in: chatArea, into: &frame.buffer)
 
         renderInput(model, state: state, in: inputRow, into: &frame)

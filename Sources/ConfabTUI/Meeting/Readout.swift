@@ -78,7 +78,7 @@ extension PeerInfo {
     /// The name ready for a terminal: sanitised again here (a client never
     /// trusts the server with its terminal), never empty.
     public var displayName: String {
-        let cleaned = TextSanitizer.clean(name, lineBreaks: .singleLine)
+        let cleaned = ScreenText.clean(name, lineBreaks: .singleLine)
         return cleaned.isEmpty ? id.rawValue : cleaned
     }
 }
