@@ -71,9 +71,11 @@ struct Demo: AsyncParsableCommand {
         // before their sessions join, so no `joined` is missed.
         let frameSamples = MediaConfiguration().frameSamples
         var controllers: [MediaController] = []
-        let quiet: (String) -> Void = { _ in }
-        let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples, notice: quiet)
-        let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples, notice: quiet)) ?? NullSink()
+        // A missing sound card is one notice, shown in the front (printing it
+        // now would vanish behind the screen).
+        var notices: [String] = []
+        let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }
+        let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }) ?? NullSink()
         controllers.append(MediaController(session: you, source: yourSource, sink: yourSink))
         for (index, bot) in bots.enumerated() where index < 2 {
             controllers.append(MediaController(session: bot, source: SpeechLikeSource(seed: UInt64(index + 3)), sink: NullSink()))
@@ -97,7 +99,7 @@ struct Demo: AsyncParsableCommand {
             for task in botTasks { task.cancel() }
         }
         do {
-            try await front.run(session: you)
+            try await front.run(session: you, notices: notices)
         } catch {
             for bot in bots { await bot.leave() }
             throw error

@@ -176,6 +176,31 @@ struct ScreenTests {
         #expect(mentionStyle(renamed) == .warning)
     }
 
+    @Test("connection quality comes from loss, jitter and delay", arguments: [
+        (received: 1_000, lost: 0, jitterMs: 5, delayMs: 60, expected: ConnectionQuality.good),
+        (received: 1_000, lost: 40, jitterMs: 5, delayMs: 60, expected: .fair),
+        (received: 1_000, lost: 200, jitterMs: 5, delayMs: 60, expected: .poor),
+        (received: 1_000, lost: 0, jitterMs: 45, delayMs: 60, expected: .fair),
+        (received: 1_000, lost: 0, jitterMs: 90, delayMs: 60, expected: .poor),
+        (received: 1_000, lost: 0, jitterMs: 5, delayMs: 300, expected: .fair),
+        (received: 1_000, lost: 0, jitterMs: 5, delayMs: 600, expected: .poor),
+        // A long call's few losses are not a bad line.
+        (received: 100_000, lost: 60, jitterMs: 5, delayMs: 60, expected: .good),
+    ])
+    func quality(received: Int, lost: Int, jitterMs: Int, delayMs: Int, expected: ConnectionQuality) {
+        var state = Fixtures.room(others: 2)
+        var figures = PeerMediaState()
+        figures.packetsReceived = received
+        figures.packetsLost = lost
+        figures.jitterMs = jitterMs
+        figures.playoutDelayMs = delayMs
+        reduce(&state, .mediaStats(["p1": figures]))
+        #expect(state.quality(of: "p1") == expected)
+        #expect(state.quality(of: "p0") == nil, "no figures, no bars")
+        let (backend, _) = screen(state, size: Size(columns: 160, rows: 50))
+        #expect(backend.text.contains(expected.bars))
+    }
+
     @Test("a ping's round trip replaces the figure in the status bar")
     func statusRoundTrip() {
         var state = keyedRoom()

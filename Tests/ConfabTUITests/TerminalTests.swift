@@ -257,6 +257,10 @@ struct TerminalTests {
         }
         do {
             try await waitFor("Joined demo as host.", seconds: 90)
+            // No sound card here: one notice says so, in the front where it is seen.
+            if !FileManager.default.fileExists(atPath: "/dev/snd") {
+                try await waitFor("sending silence")
+            }
             // Someone joins after us, someone chats, someone starts to speak: a plain line each.
             try await waitFor("Linus (bot) joined as listener")
             try await waitFor("Ada (bot): Welcome to the demo! I am the host bot.")

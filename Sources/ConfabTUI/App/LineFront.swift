@@ -22,7 +22,7 @@ public final class LineFront {
     }
 
     /// Runs until the user leaves (/quit, end of input) or the session ends.
-    public func run(lines: AsyncStream<String>) async -> DisconnectReason? {
+    public func run(lines: AsyncStream<String>, notices: [String] = []) async -> DisconnectReason? {
         let (stream, continuation) = AsyncStream<MeetingInput>.makeStream(bufferingPolicy: .unbounded)
         let observation = session.store.observe { continuation.yield(.update($0)) }
         defer { observation.cancel() }
@@ -38,6 +38,7 @@ public final class LineFront {
         let here = model.tilePeers(state).map { "\($0.displayName) (\($0.role))" }.joined(separator: ", ")
         write("Joined \(state.room?.name.rawValue ?? "the room") as \(state.you?.role.rawValue ?? "?"). Here: \(here).")
         write("Type to chat; /help lists commands; a or d answers a question; /quit leaves.")
+        for notice in notices { write(notice) }
         var speaking = SpeakingTracker()
         let app = MeetingApp(session: session, theme: BuiltInThemes.defaultTheme, config: config, noColor: true)
 

@@ -42,8 +42,9 @@ public final class MeetingApp {
     }
 
     /// Runs until the user leaves or the session ends; the terminal is
-    /// restored before it returns. Returns how the session ended.
-    public func run() async throws -> DisconnectReason? {
+    /// restored before it returns. `notices` (such as "no sound card") start
+    /// the chat pane as system lines. Returns how the session ended.
+    public func run(notices: [String] = []) async throws -> DisconnectReason? {
         let (stream, continuation) = AsyncStream<MeetingInput>.makeStream(bufferingPolicy: .unbounded)
         // Signals become messages, so leaving and restoring the terminal
         // happen in the loop, never inside a signal handler.
@@ -79,6 +80,7 @@ public final class MeetingApp {
         var model = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)
         var state = session.store.state
         model.now = Date()
+        for notice in notices { model.addSystemLine(notice) }
         for peer in model.tilePeers(state) { model.names[peer.id] = peer.displayName }
         model.showNextPrompt(state)
         let view = MeetingView()

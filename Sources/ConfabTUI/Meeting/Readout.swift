@@ -41,12 +41,15 @@ extension RoomState {
         displayLevel(of: peer) >= 8
     }
 
-    /// A peer's connection quality from loss and jitter; nil with no figures.
+    /// A peer's connection quality from loss, jitter and delay (the audio
+    /// buffered ahead of play-out, which grows with the network's delay
+    /// spread); nil with no figures. Loss is counted against what arrived.
     public func quality(of peer: PeerID) -> ConnectionQuality? {
         if let info = self.peer(peer), info.tracks.contains(where: { $0.degraded != nil }) { return .poor }
         guard let media = media[peer] else { return nil }
-        if media.packetsLost > 50 || media.jitterMs > 60 { return .poor }
-        if media.packetsLost > 5 || media.jitterMs > 30 { return .fair }
+        let lossPercent = media.packetsLost * 100 / max(1, media.packetsLost + media.packetsReceived)
+        if lossPercent >= 10 || media.jitterMs > 60 || media.playoutDelayMs > 400 { return .poor }
+        if lossPercent >= 3 || media.jitterMs > 30 || media.playoutDelayMs > 200 { return .fair }
         return .good
     }
 
