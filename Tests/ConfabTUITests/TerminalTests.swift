@@ -3,6 +3,7 @@
 // suites (one at a time): a debug build on two cores needs the CPU.
 import ConfabTestSupport
 import Foundation
+import Glibc
 import Testing
 
 /// tmux on its own socket; the server is always killed at the end.
@@ -230,6 +231,45 @@ struct TerminalTests {
             #expect(final.contains("exit=0"))
             #expect(final.contains("icanon echo") || final.contains("echo icanon"))
             let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    @Test("kitty flags are popped and the terminal restored when a signal ends the front", .timeLimit(.minutes(3)),
+          arguments: [SIGTERM, SIGHUP, SIGSEGV])
+    func kittySignals(signalNumber: Int32) async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        let written = home.file("terminal-output")
+        let tmux = Tmux()
+        await tmux.kill()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
+            + "echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
+            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
+            try await tmux.raw("\u{1B}[?0u")
+            try await tmux.waitFor("hold Space to talk")
+            // The pane runs `sh -c`, whose child is confab.
+            let shell = try await tmux.run(["display-message", "-p", "-t", "confab", "#{pane_pid}"]).output
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
+            let confab = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
+            #expect(Glibc.kill(confab, signalNumber) == 0)
+            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
+            #expect(final.contains(signalNumber == SIGSEGV ? "exit=139" : "exit=0"))
+            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
+            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+            #expect(output.contains("\u{1B}[>27u"))
             #expect(output.contains("\u{1B}[<u"), "the flags were popped")
         } catch {
             await tmux.kill()
