@@ -53,6 +53,8 @@ struct InputDecoderTests {
         ("\u{1B}[109:77;2u", "M"),
         ("\u{1B}[109;2u", "M"),
         ("\u{1B}[49;2;33u", "!"),
+        ("\u{1B}[47:63;2u", "?"),  // flags 4 without 16: the shifted key
+        ("\u{1B}[47:63;2;63u", "?"),
         ("\u{1B}[113u", "q"),
         ("\u{1B}[63;;63u", "?"),
         ("\u{1B}[233;;233u", "é"),
@@ -182,7 +184,7 @@ struct InputDecoderTests {
     @Test("the push and pop sequences ask for releases and give the mode back")
     func sequences() {
         #expect(KittyKeyboard.query == "\u{1B}[?u")
-        #expect(KittyKeyboard.push(.holdToTalk) == "\u{1B}[>27u")
+        #expect(KittyKeyboard.push(.holdToTalk) == "\u{1B}[>31u")
         #expect(KittyKeyboard.pop == "\u{1B}[<u")
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportEventTypes))
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportAllKeysAsEscapeCodes))

@@ -194,7 +194,7 @@ struct TerminalTests {
             let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
             #expect(final.contains("exit=0"))
             let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            let push = output.range(of: "\u{1B}[>27u")
+            let push = output.range(of: "\u{1B}[>31u")
             let pop = output.range(of: "\u{1B}[<u", options: .backwards)
             #expect(output.contains("\u{1B}[?u"), "the program asked whether the terminal speaks the protocol")
             #expect(push != nil, "the flags were pushed")
@@ -269,7 +269,7 @@ struct TerminalTests {
             #expect(final.contains(signalNumber == SIGSEGV ? "exit=139" : "exit=0"))
             #expect(final.contains("icanon echo") || final.contains("echo icanon"))
             let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            #expect(output.contains("\u{1B}[>27u"))
+            #expect(output.contains("\u{1B}[>31u"))
             #expect(output.contains("\u{1B}[<u"), "the flags were popped")
         } catch {
             await tmux.kill()

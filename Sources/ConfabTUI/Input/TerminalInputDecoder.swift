@@ -32,8 +32,11 @@ public enum KittyKeyboard {
 
         /// What hold-to-talk needs: releases are reported only for keys sent as
         /// escape codes, and a text key is an escape code only with flag 8; the
-        /// text it types comes along (flag 16) so typing still works.
-        public static let holdToTalk: Flags = [.disambiguate, .reportEventTypes, .reportAllKeysAsEscapeCodes, .reportAssociatedText]
+        /// text it types comes along (flag 16) so typing still works, and the
+        /// shifted key (flag 4) for a terminal that sends no text.
+        public static let holdToTalk: Flags = [
+            .disambiguate, .reportEventTypes, .reportAlternateKeys, .reportAllKeysAsEscapeCodes, .reportAssociatedText,
+        ]
     }
 
     /// Asks which flags are on; a terminal without the protocol ignores it.
