@@ -130,14 +130,28 @@ struct TerminalTests {
         await tmux.kill()
     }
 
-    /// The level-bar cells on a screen: every bar glyph, row by row.
+    /// The level bars on a screen: every run of eight or more bar cells (a
+    /// tile's bar, a bar in the speaker strip), in screen order.
     static func barCells(_ screen: String) -> String {
-        screen.split(separator: "\n").map { line in String(line.filter { "█▉▊▋▌▍▎▏·".contains($0) }) }.joined(separator: "\n")
+        var bars: [String] = []
+        var run = ""
+        for character in screen {
+            if "█▉▊▋▌▍▎▏·".contains(character) {
+                run.append(character)
+                continue
+            }
+            if run.count >= 8 { bars.append(run) }
+            run = ""
+        }
+        if run.count >= 8 { bars.append(run) }
+        return bars.joined(separator: "\n")
     }
 
-    /// Captures the screen several times while the bots talk: some bar is lit,
-    /// and the bars are not the same in every capture.
+    /// Captures the screen several times while the bots talk (everyone here,
+    /// so the layout holds still): some bar is lit, and the bars are not the
+    /// same in every capture.
     func expectMovingBars(_ tmux: Tmux) async throws {
+        try await tmux.waitFor("all three bots") { $0.contains("Ada (bot)") && $0.contains("Grace") && $0.contains("Linus (bot)") }
         var captures: [String] = []
         for _ in 0..<40 {
             captures.append(Self.barCells(try await tmux.screen()))
