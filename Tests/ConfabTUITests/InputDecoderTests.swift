@@ -1,3 +1,4 @@
+import Curses
 import Testing
 @testable import ConfabTUI
 
@@ -188,5 +189,14 @@ struct InputDecoderTests {
         #expect(KittyKeyboard.pop == "\u{1B}[<u")
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportEventTypes))
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportAllKeysAsEscapeCodes))
+    }
+
+    @Test("keys curses decoded that we do not use (F1, Ctrl-Up) type nothing; the ones we use map")
+    func cursesKeys() {
+        #expect(MeetingApp.key(from: .code(265)) == nil)  // KEY_F(1)
+        #expect(MeetingApp.key(from: .code(566)) == nil)  // kUP5, Ctrl-Up in xterm's terminfo
+        #expect(MeetingApp.key(from: .up) == .up)
+        #expect(MeetingApp.key(from: .pageDown) == .pageDown)
+        #expect(MeetingApp.key(from: .character("x")) == .character("x"))
     }
 }
