@@ -115,6 +115,14 @@ struct InputDecoderTests {
         #expect(decode("\u{1B}[15~\u{1B}[P\u{1B}[1;2Q\u{1B}[200~x") == keys("x"))
     }
 
+    @Test("focus reporting: losing focus is told, regaining it is not a key")
+    func focus() {
+        #expect(decode("\u{1B}[O") == [.focusLost])
+        #expect(decode("\u{1B}[I").isEmpty)
+        #expect(decode("\u{1B}[Ox") == [.focusLost, .key(.character("x"))])
+        #expect(decode("\u{1B}OA") == [.key(.up)], "SS3 A is a cursor key, not focus")
+    }
+
     @Test("a lone ESC is the Escape key; ESC ESC is two; ESC and a letter is Escape then the letter")
     func escape() {
         #expect(decode("\u{1B}") == [.key(.escape)])

@@ -191,6 +191,11 @@ struct TerminalTests {
             #expect(try await tmux.screen().contains("mic on"), "still talking while Space is held")
             try await tmux.raw("\u{1B}[32;1:3u")
             try await tmux.waitFor("mic muted")
+            // Held again, then the window loses focus: no release will come, so it mutes.
+            try await tmux.raw("\u{1B}[32;;32u")
+            try await tmux.waitFor("mic on")
+            try await tmux.raw("\u{1B}[O")
+            try await tmux.waitFor("mic muted")
             // Typing in the protocol's encoding: i, text with a shifted letter, Enter.
             try await tmux.raw("\u{1B}[105;;105u")
             for character in "Hi kitty".unicodeScalars {
@@ -213,6 +218,7 @@ struct TerminalTests {
             #expect(output.contains("\u{1B}[?u"), "the program asked whether the terminal speaks the protocol")
             #expect(push != nil, "the flags were pushed")
             #expect(pop != nil, "the flags were popped on exit")
+            #expect(output.contains("\u{1B}[?1004h") && output.contains("\u{1B}[?1004l"), "focus reporting on, then off")
             if let push, let pop { #expect(push.upperBound <= pop.lowerBound) }
         } catch {
             await tmux.kill()

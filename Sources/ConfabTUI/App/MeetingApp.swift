@@ -113,6 +113,8 @@ public final class MeetingApp {
                     keyReleasesOn = true
                     backend.enableKeyReleases()
                     model.pushToTalk = .hold
+                case .focusLost:
+                    commands += model.focusLost()
                 case .key(.control("c")):
                     // With the protocol on, Ctrl-C arrives as a key, not as SIGINT.
                     commands.append(.leave)
