@@ -65,6 +65,21 @@ public final class NcursesBackend: TerminalBackend {
     public func bell() { screen.bell() }
     public func invalidate() { screen.clearAll() }
 
+    /// Asks the terminal whether it speaks the kitty keyboard protocol; the
+    /// answer arrives as input (`TerminalInput.keyboardFlags`).
+    public func queryKeyboardProtocol() {
+        screen.sendControl(KittyKeyboard.query)
+    }
+
+    /// Switches on the flags hold-to-talk needs, and focus reporting (a key
+    /// held while the window loses focus is never reported released); both
+    /// are switched off again when the screen ends, on every path (a crash included).
+    public func enableKeyReleases() {
+        screen.sendControl(
+            KittyKeyboard.push(.holdToTalk) + KittyKeyboard.focusReportingOn,
+            undo: KittyKeyboard.focusReportingOff + KittyKeyboard.pop)
+    }
+
     /// The next key waiting, if any (never blocks).
     public func readKey() -> Curses.Key? { screen.readKey() }
 
