@@ -42,6 +42,8 @@ public actor ConfabSession {
     private var resumeToken: String?
     private var keepalive: KeepaliveInfo
     private var lastSentAt: ContinuousClock.Instant
+    /// The keepalive ping waiting for its pong, for the round-trip time.
+    private var pingInFlight: (id: RequestID, sentAt: ContinuousClock.Instant)?
     private var lastReceivedAt: ContinuousClock.Instant
     /// Set when the server told us why the connection is about to close.
     private var expectedEnd: ExpectedEnd?
@@ -461,6 +463,10 @@ public actor ConfabSession {
         if let id = message.id {
             guard let request = pending[id] else {
                 // A reply that came after its timeout, or to a keepalive ping.
+                if let ping = pingInFlight, ping.id == id {
+                    pingInFlight = nil
+                    emit(.roundTrip(ms: Int((clock.now - ping.sentAt).milliseconds)))
+                }
                 return
             }
             handleReply(message.body, to: request)
@@ -729,6 +735,7 @@ public actor ConfabSession {
             requestCounter += 1
             // The pong needs no waiter: any message from the server counts as life.
             let ping = ClientMessage(id: RequestID(uncheckedRawValue: "ping\(requestCounter)"), .ping)
+            pingInFlight = (ping.id, now)
             try? await connection.send(String(decoding: codec.encode(ping), as: UTF8.self))
         }
         return true

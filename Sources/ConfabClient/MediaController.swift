@@ -7,7 +7,7 @@
 //   a hearer leaves / is removed / stops hearing us ─▶ rotate: new key, new SSRC, epoch + 1, publish to the rest
 //   a new hearer ─▶ our current key sealed to it alone
 //   `keys` in ─▶ HPKE open (MediaKeys) ─▶ engine.addRemoteTrack(ssrc, key) ─▶ TrackMonitor per peer
-//   every 100 ms: per-peer levels ─▶ session (RoomState.media, event stream); every second: per-peer stats
+//   every 50 ms: per-peer levels ─▶ session (RoomState.media, event stream); every second: per-peer stats
 //
 // Everything mutable lives in this actor; the engine's threads share only its
 // atomics. STUN answers come from the engine's network thread through an
@@ -247,11 +247,12 @@ public actor MediaController {
         engine.startReceiving(sink: sink)
         self.engine = engine
         tasks.append(Task { [weak self] in
+            // Levels at 20 Hz, so level bars move at 20 fps (issue 5); stats once a second.
             var tick = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
+                try? await Task.sleep(for: .milliseconds(50))
                 tick += 1
-                await self?.publishLevels(withStats: tick % 10 == 0)
+                await self?.publishLevels(withStats: tick % 20 == 0)
             }
         })
     }

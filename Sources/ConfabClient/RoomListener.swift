@@ -129,7 +129,7 @@ extension SessionEvent {
         case .serverGoingAway(let notice):
             listener.room(session, serverIsGoingAway: notice)
         case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaLevels,
-            .mediaStats, .mediaBound:
+            .mediaStats, .mediaBound, .roundTrip:
             break
         }
         listener.room(session, didReceive: self)

@@ -158,6 +158,9 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .mediaKeyReceived, .mediaBound:
         break
 
+    case .roundTrip(let ms):
+        state.roundTripMs = max(ms, 0)
+
     case .mediaLevels(let levels):
         for (peer, level) in levels where state.peers[peer] != nil {
             state.media[peer, default: PeerMediaState()].level = level
@@ -193,6 +196,8 @@ private func applyJoined(_ state: inout RoomState, _ joined: Joined, roundTripMs
     state.outgoingPrompts = [:]
     state.serverGoingAway = nil
     state.joinTimeMs = joined.joinTimeMs + max(roundTripMs, 0)
+    // The join's network share is the first round-trip figure; pings refine it.
+    state.roundTripMs = max(roundTripMs, 0)
     state.connection = .connected
     state.reconnectAttempt = nil
 

@@ -34,6 +34,8 @@ public struct RoomState: Hashable, Sendable {
     public var media: [PeerID: PeerMediaState] = [:]
     /// The server's figure plus our round trip, from the last `joined`.
     public var joinTimeMs: Int?
+    /// The round trip to the server [ms]: the join's, then each keepalive ping's.
+    public var roundTripMs: Int?
     /// Set while the connection is down and we try again.
     public var reconnectAttempt: Int?
     /// How many times the session came back after a drop.
@@ -53,9 +55,13 @@ public struct RoomState: Hashable, Sendable {
     /// Everyone else for display: highest role priority first, then by join
     /// time, then by id (the server's order in `joined`).
     public var orderedPeers: [PeerInfo] {
-        peers.values.sorted { lhs, rhs in
-            let lhsPriority = priority(of: lhs.role)
-            let rhsPriority = priority(of: rhs.role)
+        // Priorities looked up once per role, not twice per comparison (the
+        // terminal front sorts on every frame).
+        var priorities: [RoleName: Int] = [:]
+        for role in room?.roles ?? [] where priorities[role.name] == nil { priorities[role.name] = role.priority }
+        return peers.values.sorted { lhs, rhs in
+            let lhsPriority = priorities[lhs.role] ?? 0
+            let rhsPriority = priorities[rhs.role] ?? 0
             if lhsPriority != rhsPriority { return lhsPriority > rhsPriority }
             if lhs.joinedAt != rhs.joinedAt { return lhs.joinedAt < rhs.joinedAt }
             return lhs.id < rhs.id

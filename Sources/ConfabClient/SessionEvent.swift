@@ -79,12 +79,14 @@ public enum SessionEvent: Hashable, Sendable {
     /// A sender's media key, sealed to us, arrived (`keys`); the media
     /// controller opens it. The sealed bytes are not printed anywhere.
     case mediaKeyReceived(SealedKeyDelivery)
-    /// The decoded audio level of every peer we hear, 0 … 100 (about ten times a second).
+    /// The decoded audio level of every peer we hear, 0 … 100 (about twenty times a second).
     case mediaLevels([PeerID: Int])
     /// Per-peer receive figures (about once a second).
     case mediaStats([PeerID: PeerMediaState])
     /// Our UDP address is bound at the server (`mapped` is what it saw), or binding failed.
     case mediaBound(mapped: String?)
+    /// A keepalive ping came back: the round trip to the server and back [ms].
+    case roundTrip(ms: Int)
 }
 
 /// Where a session's connection stands.

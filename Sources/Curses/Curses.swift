@@ -8,6 +8,34 @@
 //   stdin ─▶ readKey() (wget_wch, never blocks) ─▶ Curses.Key
 import CNcursesW
 import Glibc
+import Synchronization
+
+/// Bytes to send the terminal when curses mode ends, also from the crash
+/// restorer (a signal handler: so a fixed buffer, no Swift objects).
+nonisolated(unsafe) private let restoreBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: restoreCapacity)
+private let restoreCapacity = 32
+private let restoreLength = Atomic<Int>(0)
+
+/// Writes all of `count` bytes to the terminal, retrying EINTR and short
+/// writes. Async-signal-safe (only write(2)).
+private func writeToTerminal(_ bytes: UnsafePointer<UInt8>, count: Int) {
+    var written = 0
+    while written < count {
+        let result = Glibc.write(STDOUT_FILENO, bytes + written, count - written)
+        if result > 0 {
+            written += result
+        } else if result < 0, errno == EINTR {
+            continue
+        } else {
+            return
+        }
+    }
+}
+
+private func sendRestoreBytes() {
+    let count = restoreLength.exchange(0, ordering: .acquiringAndReleasing)
+    if count > 0 { writeToTerminal(restoreBytes, count: count) }
+}
 
 public enum Curses {
     /// A curses call failed. The corresponding C function is named.
@@ -101,6 +129,9 @@ public enum Curses {
         public func end() {
             guard !ended else { return }
             ended = true
+            // Before endwin: a mode we switched on belongs to the screen it
+            // was switched on for (the alternate screen, which endwin leaves).
+            sendRestoreBytes()
             curs_set(1)
             endwin()
         }
@@ -160,6 +191,23 @@ public enum Curses {
             werase(window)
         }
 
+        /// Sends a control sequence straight to the terminal, after what curses
+        /// has drawn (curses does not know sequences such as keyboard modes).
+        /// `undo`, when given, is sent when curses mode ends, on every path
+        /// including a crash; it replaces any earlier one (at most 32 bytes).
+        public func sendControl(_ sequence: String, undo: String? = nil) {
+            var bytes = Array(sequence.utf8)
+            bytes.withUnsafeMutableBufferPointer { buffer in
+                if let base = buffer.baseAddress { writeToTerminal(base, count: buffer.count) }
+            }
+            if let undo {
+                bytes = Array(undo.utf8.prefix(restoreCapacity))
+                restoreLength.store(0, ordering: .releasing)
+                for (index, byte) in bytes.enumerated() { restoreBytes[index] = byte }
+                restoreLength.store(bytes.count, ordering: .releasing)
+            }
+        }
+
         /// Rings the terminal bell. The corresponding C function is `beep`.
         public func bell() {
             beep()
@@ -185,6 +233,7 @@ public enum Curses {
         private static func installCrashRestorer() {
             for signalNumber in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
                 signal(signalNumber) { number in
+                    sendRestoreBytes()
                     endwin()
                     signal(number, SIG_DFL)
                     raise(number)

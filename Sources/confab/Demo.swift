@@ -6,8 +6,8 @@
 //                    asks you to unmute or offers you a role
 //                 ─▶ you, as host, in the terminal front
 //
-// Audio bots arrive with the media engine (issue 4): until then nobody sends
-// sound, so the level bars stay at zero; they draw whatever RoomState reports.
+// The host and speaker bots talk through the server (end-to-end encrypted),
+// so their level bars move; the listener bot joins a moment after you.
 import ArgumentParser
 import ConfabClient
 import ConfabMedia
@@ -71,9 +71,11 @@ struct Demo: AsyncParsableCommand {
         // before their sessions join, so no `joined` is missed.
         let frameSamples = MediaConfiguration().frameSamples
         var controllers: [MediaController] = []
-        let quiet: (String) -> Void = { _ in }
-        let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples, notice: quiet)
-        let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples, notice: quiet)) ?? NullSink()
+        // A missing sound card is one notice, shown in the front (printing it
+        // now would vanish behind the screen).
+        var notices: [String] = []
+        let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }
+        let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }) ?? NullSink()
         controllers.append(MediaController(session: you, source: yourSource, sink: yourSink))
         for (index, bot) in bots.enumerated() where index < 2 {
             controllers.append(MediaController(session: bot, source: SpeechLikeSource(seed: UInt64(index + 3)), sink: NullSink()))
@@ -83,8 +85,9 @@ struct Demo: AsyncParsableCommand {
             let stopping = controllers
             Task { for controller in stopping { await controller.stop() } }
         }
-        // A bot that cannot join only makes the demo quieter.
-        for bot in bots { _ = try? await bot.join() }
+        // A bot that cannot join only makes the demo quieter. The listener bot
+        // joins a little after you, so you see someone arrive.
+        for bot in bots.prefix(2) { _ = try? await bot.join() }
         // The host bot talks from the start; Grace mutes and unmutes herself in her script.
         _ = try? await bots[0].unmuteSelf()
         let botTasks = bots.enumerated().map { index, bot in
@@ -96,7 +99,7 @@ struct Demo: AsyncParsableCommand {
             for task in botTasks { task.cancel() }
         }
         do {
-            try await front.run(session: you)
+            try await front.run(session: you, notices: notices)
         } catch {
             for bot in bots { await bot.leave() }
             throw error
@@ -141,6 +144,10 @@ struct DemoBot {
         defer { replies.cancel() }
         var step = 0
         do {
+            if session.state.you == nil {
+                try await Task.sleep(for: .seconds(2))
+                _ = try? await session.join()
+            }
             try await Task.sleep(for: .milliseconds(800 + index * 700))
             while !Task.isCancelled {
                 let lines = Self.lines[index]

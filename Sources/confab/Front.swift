@@ -39,7 +39,8 @@ struct FrontOptions: ParsableArguments {
     }
 
     /// Joins and runs the front until the user leaves or the session ends.
-    func run(session: ConfabSession) async throws {
+    /// `notices` (a missing sound card) are shown in the front, where they are seen.
+    func run(session: ConfabSession, notices: [String] = []) async throws {
         let (settings, theme) = self.settings()
         do {
             try await session.join()
@@ -49,7 +50,7 @@ struct FrontOptions: ParsableArguments {
         let reason: DisconnectReason?
         if screenReader {
             reason = await LineFront(session: session, config: settings) { FileHandleOutput.standardOutput($0) }
-                .run(lines: StandardInputLines.stream())
+                .run(lines: StandardInputLines.stream(), notices: notices)
         } else {
             guard isatty(0) != 0, isatty(1) != 0 else {
                 await session.leave()
@@ -57,7 +58,8 @@ struct FrontOptions: ParsableArguments {
             }
             let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
             do {
-                reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor).run()
+                reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor)
+                    .run(notices: notices)
             } catch {
                 await session.leave()
                 throw CommandFailure("cannot start the terminal front: \(error)")

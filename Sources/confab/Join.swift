@@ -92,11 +92,15 @@ struct Join: AsyncParsableCommand {
         // server, publishes our sealed key and plays what we hear. A missing
         // sound card falls back to null audio with one notice.
         var controller: MediaController?
+        var audioNotices: [String] = []
         let inputDevice = input ?? (headless ? nil : "alsa:default")
         let outputDevice = output ?? (headless ? nil : "alsa:default")
         if inputDevice != nil || outputDevice != nil {
             let configuration = MediaConfiguration()
-            let report: @Sendable (String) -> Void = { FileHandleOutput.standardError("confab: \($0)") }
+            // Headless: on stderr. The terminal front shows them itself (stderr would vanish behind it).
+            let report: (String) -> Void = { notice in
+                if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }
+            }
             var source: AudioSource?
             let sink: AudioSink
             do {
@@ -119,7 +123,7 @@ struct Join: AsyncParsableCommand {
         }
 
         guard headless else {
-            try await front.run(session: session)
+            try await front.run(session: session, notices: audioNotices)
             await controller?.stop()
             return
         }

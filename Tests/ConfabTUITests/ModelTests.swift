@@ -28,13 +28,96 @@ struct ModelTests {
         #expect(model.handle(.character(" "), state: state) == [.setMuted(true)])
     }
 
-    @Test("with key releases, Space talks while held")
+    /// The fixture room with our own microphone muted.
+    func mutedRoom() -> RoomState {
+        var state = Fixtures.room(others: 1)
+        state.you?.tracks[0].muted = true
+        state.you?.tracks[0].mutedBy = Fixtures.youID
+        return state
+    }
+
+    @Test("with key releases, Space talks while held: press → talking, release → muted again")
     func pushToTalkHold() {
-        let state = Fixtures.room(others: 1)
+        let state = mutedRoom()
         var model = MeetingModel(pushToTalk: .hold)
         #expect(model.handle(.character(" "), state: state) == [.setMuted(false)])
+        #expect(model.talking)
         #expect(model.handle(.character(" "), state: state).isEmpty)  // key repeat
         #expect(model.handle(.released(" "), state: state) == [.setMuted(true)])
+        #expect(!model.talking)
+        // A second release (or one without a press) changes nothing.
+        #expect(model.handle(.released(" "), state: state).isEmpty)
+    }
+
+    @Test("hold-to-talk: the release mutes even when a dialog opened or the focus moved meanwhile")
+    func holdReleaseAnywhere() {
+        let state = mutedRoom()
+        var model = MeetingModel(pushToTalk: .hold)
+        #expect(model.handle(.character(" "), state: state) == [.setMuted(false)])
+        _ = model.handle(.character("?"), state: state)
+        #expect(model.overlay == .help)
+        #expect(model.handle(.released(" "), state: state) == [.setMuted(true)])
+        #expect(model.overlay == .help)
+
+        model.overlay = nil
+        #expect(model.handle(.character(" "), state: state) == [.setMuted(false)])
+        _ = model.handle(.tab, state: state)
+        _ = model.handle(.tab, state: state)
+        #expect(model.focus == .input)
+        #expect(model.handle(.released(" "), state: state) == [.setMuted(true)])
+        #expect(model.editor.isEmpty)
+    }
+
+    @Test("hold-to-talk: Space in the input line types a space and its release mutes nothing")
+    func holdWhileTyping() {
+        let state = mutedRoom()
+        var model = MeetingModel(pushToTalk: .hold)
+        model.focus = .input
+        #expect(model.handle(.character(" "), state: state).isEmpty)
+        #expect(model.handle(.released(" "), state: state).isEmpty)
+        #expect(model.editor.text == " ")
+    }
+
+    @Test("hold-to-talk: with the mic already on (by m), holding Space does not mute on release")
+    func holdWhenUnmuted() {
+        let state = Fixtures.room(others: 1)
+        #expect(!state.isMuted)
+        var model = MeetingModel(pushToTalk: .hold)
+        #expect(model.handle(.character(" "), state: state).isEmpty)
+        #expect(model.handle(.released(" "), state: state).isEmpty)
+    }
+
+    @Test("releases of other keys, and releases in toggle mode, do nothing")
+    func otherReleases() {
+        let state = mutedRoom()
+        var hold = MeetingModel(pushToTalk: .hold)
+        _ = hold.handle(.character(" "), state: state)
+        #expect(hold.handle(.released("m"), state: state).isEmpty)
+        #expect(hold.talking)
+        var toggle = MeetingModel(pushToTalk: .toggle)
+        #expect(toggle.handle(.character(" "), state: state) == [.setMuted(false)])
+        #expect(toggle.handle(.released(" "), state: state).isEmpty)
+        #expect(toggle.talking)
+    }
+
+    @Test("hold-to-talk follows the key map: a rebound push-to-talk key talks while held")
+    func holdReboundKey() {
+        let state = mutedRoom()
+        var keyMap = KeyMap.standard
+        keyMap.bindings = keyMap.bindings.filter { $0.value != .pushToTalk }
+        keyMap.bindings["t"] = .pushToTalk
+        var model = MeetingModel(keyMap: keyMap, pushToTalk: .hold)
+        #expect(model.handle(.character(" "), state: state).isEmpty)
+        #expect(model.handle(.character("t"), state: state) == [.setMuted(false)])
+        #expect(model.handle(.released(" "), state: state).isEmpty)
+        #expect(model.handle(.released("t"), state: state) == [.setMuted(true)])
+        #expect(model.pushToTalkHint == "hold t to talk")
+    }
+
+    @Test("the status bar hint names the mode")
+    func pushToTalkHint() {
+        #expect(MeetingModel(pushToTalk: .hold).pushToTalkHint == "hold Space to talk")
+        #expect(MeetingModel(pushToTalk: .toggle).pushToTalkHint == "Space: talk on/off")
     }
 
     @Test("a chat line is a broadcast; commands address peers and roles", arguments: [
@@ -248,5 +331,35 @@ struct LineEditorTests {
         let (text, column) = editor.visible(columns: 20)
         #expect(TextWidth.width(of: text) <= 20)
         #expect(column <= 19)
+    }
+}
+
+@Suite("screen-reader speaking lines")
+struct SpeakingTrackerTests {
+    @Test("a turn is one 'is speaking' and one 'stopped speaking', however many pauses between words")
+    func oneLinePerTurn() {
+        var tracker = SpeakingTracker(pauseSeconds: 2)
+        let start = Date(timeIntervalSince1970: 0)
+        let ada: PeerID = "ada"
+        #expect(tracker.update(loud: [ada], now: start) == (started: [ada], stopped: []))
+        // Pauses between words.
+        for tenth in 1...20 {
+            let loud: Set<PeerID> = tenth % 3 == 0 ? [] : [ada]
+            let turns = tracker.update(loud: loud, now: start.addingTimeInterval(Double(tenth) / 10))
+            #expect(turns.started.isEmpty && turns.stopped.isEmpty)
+        }
+        // Quiet for less than the pause: still her turn; then it ends.
+        #expect(tracker.update(loud: [], now: start.addingTimeInterval(3.5)) == (started: [], stopped: []))
+        #expect(tracker.update(loud: [], now: start.addingTimeInterval(4.1)) == (started: [], stopped: [ada]))
+        #expect(tracker.update(loud: [ada], now: start.addingTimeInterval(5)) == (started: [ada], stopped: []))
+    }
+
+    @Test("someone who left gets no 'stopped speaking' line")
+    func forget() {
+        var tracker = SpeakingTracker(pauseSeconds: 2)
+        let start = Date(timeIntervalSince1970: 0)
+        _ = tracker.update(loud: ["ada"], now: start)
+        tracker.forget("ada")
+        #expect(tracker.update(loud: [], now: start.addingTimeInterval(5)).stopped.isEmpty)
     }
 }

@@ -86,11 +86,150 @@ struct ScreenTests {
         #expect(backend.text.contains("* Zoë waves"))
         #expect(backend.text.contains("山田太郎: こんにちは、みなさん"))
         #expect(lines[22].contains("Tab or i to write"))
-        #expect(lines[23].hasPrefix(" standup  Me Myself host │ ● connected │ mic on"))
+        #expect(lines[23].hasPrefix(" standup  host │ ● connected │ mic ▯▯▯▯▯"))
         // Mentions of our name are highlighted.
         let mentionRow = backend.screen.lines.firstIndex { $0.contains("look at this") } ?? 0
         let mentionCell = (0..<159).first { backend.screen[$0, mentionRow].symbol == "l" && backend.screen[$0 + 1, mentionRow].symbol == "o" } ?? 0
         #expect(backend.screen[mentionCell, mentionRow].style.foreground == .warning)
+    }
+
+    /// The fixture room where everyone has a public key, so there is a safety code.
+    func keyedRoom(others: Int = 3) -> RoomState {
+        var state = Fixtures.room(others: others)
+        state.you?.publicKey = X25519PublicKey(rawRepresentation: Data(repeating: 7, count: 32))
+        for id in state.peers.keys {
+            state.peers[id]?.publicKey = X25519PublicKey(rawRepresentation: Data(repeating: UInt8(id.rawValue.count + 1), count: 32))
+        }
+        return state
+    }
+
+    func statusLine(_ state: RoomState, columns: Int, model: MeetingModel = MeetingModel()) -> String {
+        let (backend, _) = screen(state, size: Size(columns: columns, rows: 24 + (columns > 100 ? 10 : 0)), model: model)
+        return backend.screen.lines.last ?? ""
+    }
+
+    @Test("the status bar shows room, you, connection, mic, how Space talks, RTT and the short safety code")
+    func statusWide() throws {
+        let state = keyedRoom()
+        let code = try #require(state.safetyCode)
+        let short = String(code.prefix(5))
+        #expect(state.shortSafetyCode == short)
+        #expect(state.roundTripMs == 3)  // the join's round trip, until a ping measures one
+        let line = statusLine(state, columns: 160)
+        #expect(line.hasPrefix(" standup  Me Myself host │ ● connected │ mic on "))
+        #expect(line.contains("│ Space: talk on/off │ RTT 3 ms │ safety \(short)"))
+        #expect(!line.contains(code), "the short form, not all five groups")
+        #expect(line.hasSuffix(" ? help "))
+        #expect(TextWidth.width(of: line) == 160)
+    }
+
+    @Test("at 80 columns the status bar keeps every part in short form")
+    func statusNarrow() throws {
+        var state = keyedRoom()
+        reduce(&state, .roundTrip(ms: 41))
+        let short = try #require(state.shortSafetyCode)
+        let line = statusLine(state, columns: 80)
+        #expect(line.hasPrefix(" standup  host │ ● connected │ mic ▯▯▯▯▯ │ "))
+        #expect(line.contains("│ Space on/off │ 41ms │ safety \(short)"))
+        #expect(TextWidth.width(of: line) == 80)
+    }
+
+    @Test("the help overlay shows the whole safety code, to compare aloud")
+    func helpSafetyCode() throws {
+        let state = keyedRoom()
+        let code = try #require(state.safetyCode)
+        var model = MeetingModel()
+        model.overlay = .help
+        let (backend, _) = screen(state, size: Size(columns: 160, rows: 50), model: model)
+        #expect(backend.text.contains("safety code"))
+        #expect(backend.text.contains(code))
+        #expect(backend.text.contains("Space: talk on/off (this terminal reports no key releases)"))
+    }
+
+    @Test("chat lines kept from earlier frames come out exactly as fresh ones: same state, new width, renamed you")
+    func chatLineCache() {
+        let chat = (1...40).map { Fixtures.message($0, from: $0 % 3, text: $0 % 4 == 0 ? "Hey Somebody Else, \($0)" : "message \($0) with some words to wrap") }
+        var state = Fixtures.room(others: 3, chat: chat)
+        let kept = MeetingView(timeZone: TimeZone(identifier: "UTC") ?? .current)
+        func render(_ view: MeetingView, _ size: Size) -> Buffer {
+            let backend = MemoryBackend(size: size)
+            var model = MeetingModel()
+            Renderer(backend: backend).render { view.render(&model, state: state, into: &$0) }
+            return backend.screen
+        }
+        let fresh = { (size: Size) in render(MeetingView(timeZone: TimeZone(identifier: "UTC") ?? .current), size) }
+        let small = Size(columns: 80, rows: 24)
+        let large = Size(columns: 160, rows: 50)
+        #expect(render(kept, small) == fresh(small))
+        #expect(render(kept, small) == fresh(small))
+        #expect(render(kept, large) == fresh(large))
+        // Renamed: "Somebody Else" is now our name, so those lines become mentions.
+        func mentionStyle(_ buffer: Buffer) -> Slot {
+            let row = buffer.lines.firstIndex { $0.contains("Hey Somebody Else, 40") } ?? 0
+            let column = (0..<159).first { buffer[$0, row].symbol == "H" && buffer[$0 + 1, row].symbol == "e" } ?? 0
+            return buffer[column, row].style.foreground
+        }
+        #expect(mentionStyle(render(kept, large)) != .warning)
+        state.you?.name = "Somebody Else"
+        let renamed = render(kept, large)
+        #expect(renamed == fresh(large))
+        #expect(mentionStyle(renamed) == .warning)
+    }
+
+    @Test("connection quality comes from loss, jitter and delay", arguments: [
+        (received: 1_000, lost: 0, jitterMs: 5, delayMs: 60, expected: ConnectionQuality.good),
+        (received: 1_000, lost: 40, jitterMs: 5, delayMs: 60, expected: .fair),
+        (received: 1_000, lost: 200, jitterMs: 5, delayMs: 60, expected: .poor),
+        (received: 1_000, lost: 0, jitterMs: 45, delayMs: 60, expected: .fair),
+        (received: 1_000, lost: 0, jitterMs: 90, delayMs: 60, expected: .poor),
+        (received: 1_000, lost: 0, jitterMs: 5, delayMs: 300, expected: .fair),
+        (received: 1_000, lost: 0, jitterMs: 5, delayMs: 600, expected: .poor),
+        // A long call's few losses are not a bad line.
+        (received: 100_000, lost: 60, jitterMs: 5, delayMs: 60, expected: .good),
+    ])
+    func quality(received: Int, lost: Int, jitterMs: Int, delayMs: Int, expected: ConnectionQuality) {
+        var state = Fixtures.room(others: 2)
+        var figures = PeerMediaState()
+        figures.packetsReceived = received
+        figures.packetsLost = lost
+        figures.jitterMs = jitterMs
+        figures.playoutDelayMs = delayMs
+        reduce(&state, .mediaStats(["p1": figures]))
+        #expect(state.quality(of: "p1") == expected)
+        #expect(state.quality(of: "p0") == nil, "no figures, no bars")
+        let (backend, _) = screen(state, size: Size(columns: 160, rows: 50))
+        #expect(backend.text.contains(expected.bars))
+    }
+
+    @Test("a ping's round trip replaces the figure in the status bar")
+    func statusRoundTrip() {
+        var state = keyedRoom()
+        reduce(&state, .roundTrip(ms: 17))
+        #expect(statusLine(state, columns: 160).contains("RTT 17 ms"))
+    }
+
+    @Test("with key releases the status bar says hold Space to talk")
+    func statusHold() {
+        let line = statusLine(keyedRoom(), columns: 160, model: MeetingModel(pushToTalk: .hold))
+        #expect(line.contains("│ hold Space to talk │"))
+        let narrow = statusLine(keyedRoom(), columns: 80, model: MeetingModel(pushToTalk: .hold))
+        #expect(narrow.contains("│ hold Space │"))
+    }
+
+    @Test("while reconnecting the status bar counts down to the next try", arguments: [160, 80])
+    func statusReconnecting(columns: Int) {
+        var state = keyedRoom()
+        reduce(&state, .connectionStateChanged(to: .reconnecting(attempt: 2), from: .connected))
+        var model = MeetingModel()
+        model.now = Date(timeIntervalSince1970: 1_000_000)
+        _ = model.apply(RoomUpdate(event: .reconnecting(attempt: 2, delayMs: 3_500), state: state), previous: state)
+        let line = statusLine(state, columns: columns, model: model)
+        #expect(line.contains(columns > 100 ? "◌ reconnecting in 4 s (try 2)" : "◌ retry in 4 s"))
+        model.now = model.now.addingTimeInterval(2)
+        #expect(statusLine(state, columns: columns, model: model).contains(columns > 100 ? "reconnecting in 2 s" : "retry in 2 s"))
+        let later = model.now.addingTimeInterval(0.25)
+        let worthAFrame = model.tick(now: later)
+        #expect(worthAFrame, "a countdown makes every tick worth a frame")
     }
 
     @Test("below 80×24 the screen says it is too small", arguments: [Size(columns: 79, rows: 24), Size(columns: 80, rows: 23), Size(columns: 20, rows: 5)])

@@ -28,6 +28,12 @@ struct Tmux {
         try await run(["send-keys", "-t", "confab", "-l", text])
     }
 
+    /// Sends bytes to the program as if the terminal had sent them (escape
+    /// sequences tmux itself would never produce, such as kitty key events).
+    func raw(_ bytes: String) async throws {
+        try await run(["send-keys", "-t", "confab", "-H"] + bytes.utf8.map { String($0, radix: 16) })
+    }
+
     /// Waits until the screen satisfies `condition`; returns the screen.
     @discardableResult
     func waitFor(_ what: String, seconds: Double = 30, _ condition: (String) -> Bool) async throws -> String {
@@ -71,6 +77,8 @@ struct TerminalTests {
             try await tmux.waitFor("the bots' tiles", seconds: 90) {
                 $0.contains("Ada (bot)") && $0.contains("Grace") && $0.contains("Linus (bot)") && $0.contains("● connected")
             }
+            // The bots talk through the server: their level bars move.
+            try await expectMovingBars(tmux)
             // We start muted: m unmutes, m mutes again.
             try await tmux.waitFor("mic muted")
             try await tmux.keys("m")
@@ -104,6 +112,8 @@ struct TerminalTests {
             try await tmux.waitFor("too small")
             try await tmux.run(["resize-window", "-t", "confab", "-x", "120", "-y", "40"])
             try await tmux.waitFor("● connected")
+            // tmux does not speak the kitty keyboard protocol: Space toggles.
+            #expect(try await tmux.screen().contains("Space: talk on/off"))
             // Quit: q asks, y leaves; exit code 0 and a cooked terminal again.
             try await tmux.keys("q")
             try await tmux.waitFor("Leave the meeting?")
@@ -117,5 +127,158 @@ struct TerminalTests {
             throw error
         }
         await tmux.kill()
+    }
+
+    /// The level-bar cells on a screen: every bar glyph, row by row.
+    static func barCells(_ screen: String) -> String {
+        screen.split(separator: "\n").map { line in String(line.filter { "█▉▊▋▌▍▎▏·".contains($0) }) }.joined(separator: "\n")
+    }
+
+    /// Captures the screen several times while the bots talk: some bar is lit,
+    /// and the bars are not the same in every capture.
+    func expectMovingBars(_ tmux: Tmux) async throws {
+        var captures: [String] = []
+        for _ in 0..<40 {
+            captures.append(Self.barCells(try await tmux.screen()))
+            if Set(captures).count >= 3, captures.contains(where: { $0.contains(where: { "█▉▊▋▌▍▎▏".contains($0) }) }) { break }
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        #expect(captures.contains { $0.contains(where: { "█▉▊▋▌▍▎▏".contains($0) }) }, "no level bar lit in \(captures.count) captures")
+        #expect(Set(captures).count >= 3, "the level bars did not move: \(Set(captures).count) distinct of \(captures.count) captures")
+    }
+
+    @Test("kitty keyboard protocol: the answer switches Space to hold-to-talk; press talks, release mutes; typing works", .timeLimit(.minutes(3)))
+    func kittyKeysUnderTmux() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        let written = home.file("terminal-output")
+        let tmux = Tmux()
+        await tmux.kill()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
+            + "echo \"exit=$?\"; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            // Everything the program writes to the terminal, to find the push and the pop.
+            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
+            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("mic muted") }
+            #expect(try await tmux.screen().contains("Space: talk on/off"))
+            // tmux does not answer the query; we answer as a kitty terminal would.
+            try await tmux.raw("\u{1B}[?0u")
+            try await tmux.waitFor("hold Space to talk")
+            // Space pressed (then repeated): talking; released: muted again.
+            try await tmux.raw("\u{1B}[32;;32u\u{1B}[32;1:2;32u")
+            try await tmux.waitFor("mic on")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await tmux.screen().contains("mic on"), "still talking while Space is held")
+            try await tmux.raw("\u{1B}[32;1:3u")
+            try await tmux.waitFor("mic muted")
+            // Typing in the protocol's encoding: i, text with a shifted letter, Enter.
+            try await tmux.raw("\u{1B}[105;;105u")
+            for character in "Hi kitty".unicodeScalars {
+                let code = character.properties.isUppercase ? "\(character.value + 32);2;\(character.value)" : "\(character.value);;\(character.value)"
+                try await tmux.raw("\u{1B}[\(code)u\u{1B}[\(character.properties.isUppercase ? character.value + 32 : character.value);1:3u")
+            }
+            try await tmux.raw("\u{1B}[13u\u{1B}[13;1:3u")
+            try await tmux.waitFor("you: Hi kitty")
+            // Escape to the tiles, then q and y (kitty-encoded) leave.
+            try await tmux.raw("\u{1B}[27u")
+            try await Task.sleep(for: .milliseconds(300))
+            try await tmux.raw("\u{1B}[113;;113u")
+            try await tmux.waitFor("Leave the meeting?")
+            try await tmux.raw("\u{1B}[121;;121u")
+            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
+            #expect(final.contains("exit=0"))
+            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+            let push = output.range(of: "\u{1B}[>27u")
+            let pop = output.range(of: "\u{1B}[<u", options: .backwards)
+            #expect(output.contains("\u{1B}[?u"), "the program asked whether the terminal speaks the protocol")
+            #expect(push != nil, "the flags were pushed")
+            #expect(pop != nil, "the flags were popped on exit")
+            if let push, let pop { #expect(push.upperBound <= pop.lowerBound) }
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    @Test("Ctrl-C in the kitty protocol's encoding leaves like SIGINT, popping the flags", .timeLimit(.minutes(3)))
+    func kittyControlC() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        let written = home.file("terminal-output")
+        let tmux = Tmux()
+        await tmux.kill()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
+            + "echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
+            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
+            try await tmux.raw("\u{1B}[?0u")
+            try await tmux.waitFor("hold Space to talk")
+            try await tmux.raw("\u{1B}[99;5u")
+            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
+            #expect(final.contains("exit=0"))
+            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
+            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    @Test("--screen-reader: plain lines for joins, chat and speaking; no bars, no escape sequences", .timeLimit(.minutes(3)))
+    func screenReader() async throws {
+        let home = try TempDirectory(prefix: "confab-reader-home")
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        environment["LANG"] = "C.UTF-8"
+        let process = try ChildProcess(
+            BuiltProducts.confab, ["demo", "--screen-reader", "--no-bot-prompts"], environment: environment, standardInput: .pipe)
+        func waitFor(_ text: String, seconds: Double = 60) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if process.standardOutput.contains(text) { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            Issue.record("timed out waiting for \"\(text)\"; stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)")
+            throw ToolError("timed out waiting for \(text)")
+        }
+        do {
+            try await waitFor("Joined demo as host.", seconds: 90)
+            // No sound card here: one notice says so, in the front where it is seen.
+            if !FileManager.default.fileExists(atPath: "/dev/snd") {
+                try await waitFor("sending silence")
+            }
+            // Someone joins after us, someone chats, someone starts to speak: a plain line each.
+            try await waitFor("Linus (bot) joined as listener")
+            try await waitFor("Ada (bot): Welcome to the demo! I am the host bot.")
+            try await waitFor("Ada (bot) is speaking")
+            // What we type is chat.
+            try process.writeLine("hello from a screen reader")
+            try await waitFor("you: hello from a screen reader")
+            try process.writeLine("/quit")
+            #expect(await process.wait(seconds: 30) == 0)
+        } catch {
+            process.kill()
+            throw error
+        }
+        let output = process.standardOutput
+        #expect(!output.contains("\u{1B}"), "an escape sequence in screen-reader output")
+        #expect(!output.contains(where: { "█▉▊▋▌▍▎▏▮▯".contains($0) }), "an animated bar in screen-reader output")
+        // Speaking changes are told once per turn, not once per syllable.
+        let speaking = output.split(separator: "\n").filter { $0.hasPrefix("Ada (bot) is speaking") }
+        #expect(speaking.count <= 6, "\(speaking.count) 'is speaking' lines: too chatty to follow")
     }
 }

@@ -22,7 +22,7 @@ public final class LineFront {
     }
 
     /// Runs until the user leaves (/quit, end of input) or the session ends.
-    public func run(lines: AsyncStream<String>) async -> DisconnectReason? {
+    public func run(lines: AsyncStream<String>, notices: [String] = []) async -> DisconnectReason? {
         let (stream, continuation) = AsyncStream<MeetingInput>.makeStream(bufferingPolicy: .unbounded)
         let observation = session.store.observe { continuation.yield(.update($0)) }
         defer { observation.cancel() }
@@ -38,7 +38,8 @@ public final class LineFront {
         let here = model.tilePeers(state).map { "\($0.displayName) (\($0.role))" }.joined(separator: ", ")
         write("Joined \(state.room?.name.rawValue ?? "the room") as \(state.you?.role.rawValue ?? "?"). Here: \(here).")
         write("Type to chat; /help lists commands; a or d answers a question; /quit leaves.")
-        var speaking: Set<PeerID> = []
+        for notice in notices { write(notice) }
+        var speaking = SpeakingTracker()
         let app = MeetingApp(session: session, theme: BuiltInThemes.defaultTheme, config: config, noColor: true)
 
         // Both streams feed one loop, so the model has one owner.
@@ -68,13 +69,13 @@ public final class LineFront {
                 let previous = state
                 state = update.state
                 commands += model.apply(update, previous: previous)
-                // Speaking changes as lines, not bars.
-                let now = Set(state.loudest.map(\.0))
-                for peer in now.subtracting(speaking) { model.announcements.append("\(model.name(peer, in: state)) is speaking") }
-                for peer in speaking.subtracting(now) where state.peer(peer) != nil {
+                // Speaking changes as lines, not bars: one per turn.
+                if case .peerLeft(let peer, _, _) = update.event { speaking.forget(peer) }
+                let turns = speaking.update(loud: Set(state.loudest.map(\.0)), now: model.now)
+                for peer in turns.started { model.announcements.append("\(model.name(peer, in: state)) is speaking") }
+                for peer in turns.stopped where state.peer(peer) != nil {
                     model.announcements.append("\(model.name(peer, in: state)) stopped speaking")
                 }
-                speaking = now
                 if case .disconnected(let reason) = update.event {
                     for text in model.announcements { write(text) }
                     return reason

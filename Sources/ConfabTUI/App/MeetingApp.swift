@@ -3,7 +3,7 @@
 // model, runs commands against the session without waiting on them, and
 // renders (which writes nothing when nothing changed).
 //
-//   stdin ready (poll thread) ─┐
+//   stdin ready (poll thread) ─┐  (keys through TerminalInputDecoder: kitty key events, its answer)
 //   RoomStore update ──────────┤
 //   tick (250 ms) ─────────────┼─▶ loop ─▶ MeetingModel ─▶ commands ─▶ Task { session.… }
 //   SIGINT/SIGTERM/SIGHUP ─────┤                      └─▶ MeetingView ─▶ Renderer ─▶ ncurses
@@ -42,8 +42,9 @@ public final class MeetingApp {
     }
 
     /// Runs until the user leaves or the session ends; the terminal is
-    /// restored before it returns. Returns how the session ended.
-    public func run() async throws -> DisconnectReason? {
+    /// restored before it returns. `notices` (such as "no sound card") start
+    /// the chat pane as system lines. Returns how the session ended.
+    public func run(notices: [String] = []) async throws -> DisconnectReason? {
         let (stream, continuation) = AsyncStream<MeetingInput>.makeStream(bufferingPolicy: .unbounded)
         // Signals become messages, so leaving and restoring the terminal
         // happen in the loop, never inside a signal handler.
@@ -79,6 +80,7 @@ public final class MeetingApp {
         var model = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)
         var state = session.store.state
         model.now = Date()
+        for notice in notices { model.addSystemLine(notice) }
         for peer in model.tilePeers(state) { model.names[peer.id] = peer.displayName }
         model.showNextPrompt(state)
         let view = MeetingView()
@@ -88,13 +90,36 @@ public final class MeetingApp {
         // Set when a key was read that produced no command (typing, moving):
         // the screen still changed.
         var pendingKeys = false
+        var decoder = TerminalInputDecoder()
+        var keyReleasesOn = false
         func readKeys() -> [MeetingCommand] {
-            var commands: [MeetingCommand] = []
+            var inputs: [TerminalInput] = []
             while let raw = backend.readKey() {
+                if case .character(let scalar) = raw {
+                    inputs += decoder.feed(scalar)
+                } else {
+                    inputs += decoder.endOfInput()
+                    inputs.append(.key(Self.key(from: raw)))
+                }
+            }
+            inputs += decoder.endOfInput()
+            var commands: [MeetingCommand] = []
+            for input in inputs {
                 pendingKeys = true
-                let key = Self.key(from: raw)
-                if key == .resize || key == .control("l") { renderer.invalidate() }
-                commands += model.handle(key, state: state)
+                switch input {
+                case .keyboardFlags:
+                    // The terminal answered the query: it reports key releases once asked.
+                    guard !keyReleasesOn else { continue }
+                    keyReleasesOn = true
+                    backend.enableKeyReleases()
+                    model.pushToTalk = .hold
+                case .key(.control("c")):
+                    // With the protocol on, Ctrl-C arrives as a key, not as SIGINT.
+                    commands.append(.leave)
+                case .key(let key):
+                    if key == .resize || key == .control("l") { renderer.invalidate() }
+                    commands += model.handle(key, state: state)
+                }
             }
             return commands
         }
@@ -104,6 +129,7 @@ public final class MeetingApp {
             renderer.render { frame in view.render(&model, state: state, into: &frame) }
         }
         draw()
+        backend.queryKeyboardProtocol()
 
         for await message in stream {
             var commands: [MeetingCommand] = []
@@ -119,6 +145,7 @@ public final class MeetingApp {
             case .tick:
                 // ncurses notices a window resize (SIGWINCH) only when asked
                 // for a key, and the signal may wake no thread of ours.
+                decoder.expireStale()
                 let keys = readKeys()
                 commands += keys
                 // An idle tick draws nothing at all: only expiring notices,

@@ -12,6 +12,7 @@ public struct TUIBenchmark {
     public struct Result: Sendable {
         public var frames: Int
         public var meanMs: Double
+        public var p50Ms: Double
         public var p99Ms: Double
         public var maxMs: Double
         public var idleCellsWritten: Int
@@ -83,6 +84,7 @@ public struct TUIBenchmark {
         let sorted = times.sorted()
         return Result(
             frames: frames, meanMs: times.reduce(0, +) / Double(max(1, frames)),
+            p50Ms: sorted[sorted.count / 2],
             p99Ms: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], maxMs: sorted.last ?? 0,
             idleCellsWritten: renderer.cellsWritten - cellsBefore, idleFlushes: backend.flushCount - flushesBefore,
             idleMeanMs: idleTotal / Double(max(1, frames)))

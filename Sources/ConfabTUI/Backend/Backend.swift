@@ -25,6 +25,11 @@ public struct Frame {
         buffer = Buffer(size: size)
     }
 
+    /// A frame drawn into an existing buffer.
+    init(buffer: Buffer) {
+        self.buffer = buffer
+    }
+
     public var area: Rect { buffer.area }
 }
 
@@ -48,6 +53,9 @@ public protocol TerminalBackend: AnyObject {
 public final class Renderer<Backend: TerminalBackend> {
     public let backend: Backend
     private var previous: Buffer?
+    /// The frame before `previous`, whose cells are reused for the next frame
+    /// (a 160×50 buffer is too big to allocate and free on every frame).
+    private var spare: Buffer?
     private var previousCursor: CursorPosition?
     /// Frames that produced terminal output, and cells written in total (for tests and `confab bench tui`).
     public private(set) var framesWritten = 0
@@ -60,7 +68,14 @@ public final class Renderer<Backend: TerminalBackend> {
     /// Draws one frame. Returns how many cells were sent to the terminal (0 when nothing changed).
     @discardableResult
     public func render(_ draw: (inout Frame) -> Void) -> Int {
-        var frame = Frame(size: backend.size)
+        var frame: Frame
+        if var reused = spare, reused.area == Rect(size: backend.size) {
+            spare = nil  // `reused` is the only reference now: cleared in place, not copied
+            reused.fill(reused.area, with: .blank)
+            frame = Frame(buffer: reused)
+        } else {
+            frame = Frame(size: backend.size)
+        }
         draw(&frame)
         let runs = frame.buffer.changes(since: previous)
         let cells = runs.reduce(0) { $0 + $1.cells.count }
@@ -72,6 +87,7 @@ public final class Renderer<Backend: TerminalBackend> {
             framesWritten += 1
         }
         cellsWritten += cells
+        spare = previous
         previous = frame.buffer
         previousCursor = frame.cursor
         return cells
@@ -83,6 +99,7 @@ public final class Renderer<Backend: TerminalBackend> {
     /// Forces the next frame to be written whole (after a resize or a redraw request).
     public func invalidate() {
         previous = nil
+        spare = nil
         previousCursor = nil
         backend.invalidate()
     }

@@ -65,6 +65,18 @@ public final class NcursesBackend: TerminalBackend {
     public func bell() { screen.bell() }
     public func invalidate() { screen.clearAll() }
 
+    /// Asks the terminal whether it speaks the kitty keyboard protocol; the
+    /// answer arrives as input (`TerminalInput.keyboardFlags`).
+    public func queryKeyboardProtocol() {
+        screen.sendControl(KittyKeyboard.query)
+    }
+
+    /// Switches on the flags hold-to-talk needs; they are popped again when
+    /// the screen ends, on every path (a crash included).
+    public func enableKeyReleases() {
+        screen.sendControl(KittyKeyboard.push(.holdToTalk), undo: KittyKeyboard.pop)
+    }
+
     /// The next key waiting, if any (never blocks).
     public func readKey() -> Curses.Key? { screen.readKey() }
 

@@ -53,8 +53,21 @@ public struct Buffer: Hashable, Sendable {
     public mutating func fill(_ rect: Rect, with cell: Cell = .blank) {
         let clipped = rect.intersection(area)
         guard !clipped.isEmpty else { return }
+        // Only a wide character cut by the rectangle's left or right edge needs
+        // a repair; everything between is overwritten whole. A full frame
+        // fills most cells several times, so the row is written directly.
+        let isNarrow = cell.symbol.utf8.count == 1 || cell.symbol.first.map { TextWidth.width(of: $0) == 1 } ?? false
         for y in clipped.y..<clipped.bottom {
-            for x in clipped.x..<clipped.right { setCell(x, y, cell) }
+            setCell(clipped.x, y, cell)
+            if clipped.width > 1 { setCell(clipped.right - 1, y, cell) }
+            let rowStart = (y - area.y) * area.width - area.x
+            if isNarrow, clipped.width > 2 {
+                cells.withUnsafeMutableBufferPointer { row in
+                    for i in (rowStart + clipped.x + 1)..<(rowStart + clipped.right - 1) { row[i] = cell }
+                }
+            } else {
+                for x in (clipped.x + 1)..<max(clipped.x + 1, clipped.right - 1) { setCell(x, y, cell) }
+            }
         }
     }
 
@@ -83,8 +96,8 @@ public struct Buffer: Hashable, Sendable {
             if cells[i].isContinuation {
                 // Overwriting the right half of a wide character: its left half would dangle.
                 if x > area.x, let left = index(x - 1, y) { cells[left].symbol = " " }
-            } else if (cells[i].symbol.first.map { TextWidth.width(of: $0) } ?? 1) == 2,
-                x + 1 < area.right, let right = index(x + 1, y), cells[right].isContinuation
+            } else if x + 1 < area.right, let right = index(x + 1, y), cells[right].isContinuation,
+                (cells[i].symbol.first.map { TextWidth.width(of: $0) } ?? 1) == 2
             {
                 // Overwriting a wide character's left half: its continuation would dangle.
                 cells[right].symbol = " "
@@ -100,6 +113,16 @@ public struct Buffer: Hashable, Sendable {
     public mutating func put(_ text: some StringProtocol, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
         let end = min(area.right, x + (limit ?? Int.max / 2))
         var column = x
+        // Printable ASCII (most of a screen) is one cell per byte: no grapheme
+        // breaking, no width lookup, no String made per cell.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            for byte in text.utf8 {
+                guard column < end else { break }
+                setCell(column, y, Cell(Self.asciiSymbols[Int(byte)], style: style))
+                column += 1
+            }
+            return column - x
+        }
         for character in text {
             guard column < end else { break }
             if let escaped = TextWidth.escapedControl(character) {
@@ -132,6 +155,9 @@ public struct Buffer: Hashable, Sendable {
         }
         return column - x
     }
+
+    /// One-character strings for every ASCII byte, made once.
+    static let asciiSymbols: [String] = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
 
     /// Draws `text` in `rect`'s first row, padded with spaces to the full width.
     public mutating func putLine(_ text: some StringProtocol, in rect: Rect, style: Style) {
@@ -182,29 +208,36 @@ extension Buffer {
     /// The cells of `self` that differ from `previous`, as runs along rows.
     /// Empty when nothing changed; everything when the sizes differ.
     public func changes(since previous: Buffer?) -> [CellRun] {
-        let full = previous == nil || previous?.area != area
+        let old = previous.flatMap { $0.area == area ? $0.cells : nil }
         var runs: [CellRun] = []
-        for row in 0..<area.height {
-            var run: CellRun?
-            for column in 0..<area.width {
-                let i = row * area.width + column
-                let cell = cells[i]
-                // A continuation is drawn by its left half.
-                if cell.isContinuation { continue }
-                var changed = full || previous?.cells[i] != cell
-                // A wide character is one unit: either half changing rewrites it.
-                if !changed, column + 1 < area.width, cells[i + 1].isContinuation, previous?.cells[i + 1] != cells[i + 1] {
-                    changed = true
-                }
-                if changed {
-                    if run == nil { run = CellRun(x: area.x + column, y: area.y + row, cells: []) }
-                    run?.cells.append(cell)
-                } else if let finished = run {
-                    runs.append(finished)
-                    run = nil
+        cells.withUnsafeBufferPointer { cells in
+            // No previous frame of this size: everything is a change.
+            let empty: [Cell] = []
+            (old ?? empty).withUnsafeBufferPointer { old in
+                let full = old.count != cells.count
+                for row in 0..<area.height {
+                    var run: CellRun?
+                    let rowStart = row * area.width
+                    for column in 0..<area.width {
+                        let i = rowStart + column
+                        // A continuation is drawn by its left half.
+                        if cells[i].isContinuation { continue }
+                        var changed = full || old[i] != cells[i]
+                        // A wide character is one unit: either half changing rewrites it.
+                        if !changed, column + 1 < area.width, cells[i + 1].isContinuation, old[i + 1] != cells[i + 1] {
+                            changed = true
+                        }
+                        if changed {
+                            if run == nil { run = CellRun(x: area.x + column, y: area.y + row, cells: []) }
+                            run?.cells.append(cells[i])
+                        } else if let finished = run {
+                            runs.append(finished)
+                            run = nil
+                        }
+                    }
+                    if let finished = run { runs.append(finished) }
                 }
             }
-            if let finished = run { runs.append(finished) }
         }
         return runs
     }

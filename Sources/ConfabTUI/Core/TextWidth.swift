@@ -49,6 +49,8 @@ public enum TextWidth {
 
     /// Columns of a whole string.
     public static func width(of text: some StringProtocol) -> Int {
+        // Printable ASCII is a column a byte, with no grapheme breaking needed.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text.utf8.count }
         var total = 0
         for character in text { total += width(of: character) }
         return total

@@ -19,8 +19,10 @@ public struct ChatView: Widget {
     public var readMarkerSeq: Int?
     public var focused: Bool
     public var timeZone: TimeZone
-    /// Called with the number of rows the log has in view (for PgUp/PgDn).
+    /// Whether a message's text mentions us (highlighted).
     public var mentions: (String) -> Bool
+    /// Laid-out messages from earlier frames, when the caller keeps one.
+    var cache: ChatLineCache?
 
     /// One entry of the merged log.
     enum Entry {
@@ -103,6 +105,19 @@ public struct ChatView: Widget {
     }
 
     func lines(for entry: Entry, width: Int) -> [Line] {
+        // A message's lines depend on it, the width, who we are (our name in
+        // it is highlighted) and the time zone; direct messages also name
+        // their recipients, who may be renamed, so they are laid out afresh.
+        guard let cache, case .message(let message) = entry else { return layOut(entry, width: width) }
+        if case .peers = message.target { return layOut(entry, width: width) }
+        let context = ChatLineCache.Context(you: state.you?.id, yourName: state.you?.name, timeZone: timeZone, width: width)
+        if let known = cache.lines(for: message, context: context) { return known }
+        let lines = layOut(entry, width: width)
+        cache.remember(lines, for: message, context: context)
+        return lines
+    }
+
+    func layOut(_ entry: Entry, width: Int) -> [Line] {
         let base = Style(.text, on: .background)
         let timeStyle = Style(.dim, on: .background)
         var header = Line([], fill: base)
@@ -170,7 +185,7 @@ public struct ChatView: Widget {
     /// Untrusted text sanitised again before it reaches the terminal (the SDK
     /// already did; a client never trusts the server with its terminal).
     static func clean(_ text: String, fallback: String) -> String {
-        let cleaned = TextSanitizer.clean(text, lineBreaks: .multiline(maximumLines: ProtocolLimits.maximumChatLines))
+        let cleaned = ScreenText.clean(text, lineBreaks: .multiline(maximumLines: ProtocolLimits.maximumChatLines))
         return cleaned.isEmpty ? fallback : cleaned
     }
 
@@ -185,5 +200,35 @@ public struct ChatView: Widget {
         case .roles(let roles): return "\(from) to \(roles.map(\.rawValue).joined(separator: ", ")): \(text)"
         case .peers: return "\(from) (direct): \(text)"
         }
+    }
+}
+
+/// Chat messages laid out in earlier frames: a frame shows the same twenty
+/// messages as the last one, and wrapping them is most of the pane's cost.
+/// Owned by one view on one thread (the screen's loop).
+final class ChatLineCache {
+    struct Context: Hashable {
+        var you: PeerID?
+        var yourName: String?
+        var timeZone: TimeZone
+        var width: Int
+    }
+
+    private var context: Context?
+    private var entries: [Int: (message: ChatMessage, lines: [Line])] = [:]
+    /// More than a screen's worth many times over; emptied past this.
+    static let limit = 1_000
+
+    func lines(for message: ChatMessage, context: Context) -> [Line]? {
+        guard context == self.context, let entry = entries[message.seq], entry.message == message else { return nil }
+        return entry.lines
+    }
+
+    func remember(_ lines: [Line], for message: ChatMessage, context: Context) {
+        if context != self.context || entries.count >= Self.limit {
+            entries.removeAll(keepingCapacity: true)
+            self.context = context
+        }
+        entries[message.seq] = (message, lines)
     }
 }

@@ -8,14 +8,15 @@ import Foundation
 extension MeetingModel {
     /// Handles one key. Returns what the session should do.
     public mutating func handle(_ key: Key, state: RoomState) -> [MeetingCommand] {
-        if let overlay { return handleOverlay(overlay, key: key, state: state) }
-        if key == .resize { return [] }
-        if case .released(" ") = key {
-            // Hold-to-talk: releasing Space mutes again.
-            guard pushToTalk == .hold, talking else { return [] }
+        if case .released(let character) = key {
+            // Hold-to-talk: releasing the key mutes again, whatever has focus
+            // or opened meanwhile. Other releases mean nothing here.
+            guard keyMap.action(for: character) == .pushToTalk, pushToTalk == .hold, talking else { return [] }
             talking = false
             return [.setMuted(true)]
         }
+        if let overlay { return handleOverlay(overlay, key: key, state: state) }
+        if key == .resize { return [] }
         switch key {
         case .tab:
             if focus == .input, !editor.isEmpty, complete(state: state) { return [] }
@@ -141,7 +142,9 @@ extension MeetingModel {
             }
             switch pushToTalk {
             case .hold:
-                guard !talking else { return [] }  // key repeat while held
+                // Key repeat while held; or the mic is already on (by `m`):
+                // then holding is not talking, and releasing must not mute.
+                guard !talking, state.isMuted else { return [] }
                 talking = true
                 return [.setMuted(false)]
             case .toggle:

@@ -157,6 +157,14 @@ public struct MeetingModel: Sendable {
         (state.you.map { [$0] } ?? []) + state.orderedPeers
     }
 
+    /// How Space talks here, for the status bar: which mode, with the key the map binds.
+    public var pushToTalkHint: String {
+        pushToTalk == .hold ? "hold \(pushToTalkKeyName) to talk" : "\(pushToTalkKeyName): talk on/off"
+    }
+
+    /// The push-to-talk key as the screen names it.
+    public var pushToTalkKeyName: String { keyMap.keys(for: .pushToTalk).first ?? "Space" }
+
     // MARK: - Ticks
 
     /// Time passed: notices expire. Returns whether anything visible changed.

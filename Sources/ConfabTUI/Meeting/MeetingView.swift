@@ -4,7 +4,7 @@
 //   │ tiles (grid, pages)                     │ chat pane             │
 //   │                                         │                       │
 //   │ › input line                                                    │ row h-2
-//   └ status: room · you · connection · mic · PTT · RTT · safety · ?   ┘ row h-1
+//   └ status: room · you · connection · mic · Space · RTT · safety · ?   ┘ row h-1
 import ConfabClient
 import ConfabProtocol
 import Foundation
@@ -13,6 +13,8 @@ public struct MeetingView {
     public static let minimumSize = Size(columns: 80, rows: 24)
 
     public var timeZone: TimeZone = .current
+    /// Chat lines laid out in earlier frames (the view is kept for the whole meeting).
+    let chatCache = ChatLineCache()
 
     public init(timeZone: TimeZone = .current) {
         self.timeZone = timeZone
@@ -55,7 +57,7 @@ public struct MeetingView {
         let model2 = model
         ChatView(
             state: state, systemLines: model.systemLines, scroll: model.chatScroll, readMarkerSeq: model.readMarkerSeq,
-            focused: model.focus == .chat, timeZone: timeZone, mentions: { model2.mentions($0, of: state) }
+            focused: model.focus == .chat, timeZone: timeZone, mentions: { model2.mentions($0, of: state) }, cache: chatCache
         ).render(in: chatArea, into: &frame.buffer)
 
         renderInput(model, state: state, in: inputRow, into: &frame)
@@ -98,61 +100,106 @@ public struct MeetingView {
         if focused { frame.cursor = CursorPosition(x: field.x + cursorColumn, y: field.y) }
     }
 
+    /// The status bar: room, you, connection (with the reconnect countdown),
+    /// mic, how Space talks, round-trip time, the safety code in short form,
+    /// and a notice or the help hint at the right. When the row is too narrow,
+    /// short forms first, then the least needed parts go.
     func renderStatus(_ model: MeetingModel, state: RoomState, in row: Rect, into buffer: inout Buffer) {
-        let base = Style(.text, on: .surface)
-        var line = Line([], fill: base)
-        let room = state.room?.name.rawValue ?? "—"
-        line.append(" \(room) ", Style(.accent, on: .surface, [.reverse, .bold]))
-        if let you = state.you {
-            line.append(" \(TextWidth.truncate(you.displayName, to: 16)) ", Style(.text, on: .surface, [.bold]))
-            line.append(you.role.rawValue, Style(Slot.role(named: you.role.rawValue), on: .surface, [.bold]))
-            line.append(" │ ", Style(.dim, on: .surface))
+        let separator = Line.Span(" │ ", Style(.dim, on: .surface))
+        let room = Line.Span(" \(TextWidth.truncate(state.room?.name.rawValue ?? "—", to: 20)) ", Style(.accent, on: .surface, [.reverse, .bold]))
+
+        // Each part: its long and short form (nil: left out when short).
+        struct Part {
+            var long: [Line.Span]
+            var short: [Line.Span]?
         }
-        switch state.connection {
-        case .connected:
-            line.append("● connected", Style(.ok, on: .surface))
-        case .connecting, .idle:
-            line.append("◌ connecting", Style(.warning, on: .surface))
-        case .reconnecting(let attempt):
-            let seconds = model.reconnectAt.map { max(0, Int($0.timeIntervalSince(model.now).rounded(.up))) }
-            let when = seconds.map { $0 > 0 ? " in \($0) s" : " now" } ?? ""
-            line.append("◌ reconnecting\(when) (try \(attempt))", Style(.warning, on: .surface, [.bold]))
-        case .disconnected:
-            line.append("✕ disconnected", Style(.error, on: .surface, [.bold]))
+        var you: Part?
+        if let person = state.you {
+            let role = Line.Span(person.role.rawValue, Style(Slot.role(named: person.role.rawValue), on: .surface, [.bold]))
+            you = Part(
+                long: [Line.Span(" \(TextWidth.truncate(person.displayName, to: 16)) ", Style(.text, on: .surface, [.bold])), role],
+                short: [Line.Span(" ", Style(.text, on: .surface)), role])
         }
-        line.append(" │ ", Style(.dim, on: .surface))
-        if state.yourMicrophone == nil {
-            line.append("no mic", Style(.dim, on: .surface))
-        } else if state.isMuted {
-            let byHost = state.yourMicrophone?.mutedBy.map { $0 != state.you?.id } ?? false
-            line.append(byHost ? "mic muted by host" : "mic muted", Style(.warning, on: .surface, [.bold]))
-        } else {
-            line.append("mic on ", Style(.ok, on: .surface, [.bold]))
-            if !model.screenReader {
-                line.append(String(repeating: "▮", count: (state.yourLevel + 19) / 20), Style(.speaking, on: .surface))
-                line.append(String(repeating: "▯", count: 5 - (state.yourLevel + 19) / 20), Style(.dim, on: .surface))
+        let connection = Part(long: [connectionSpan(model, state: state)], short: [connectionSpan(model, state: state, short: true)])
+        let mic = Part(long: micSpans(model, state: state), short: micSpans(model, state: state, short: true))
+        let shortHint = model.pushToTalk == .hold ? "hold \(model.pushToTalkKeyName)" : "\(model.pushToTalkKeyName) on/off"
+        let talk = Part(long: [Line.Span(model.pushToTalkHint, Style(.dim, on: .surface))], short: [Line.Span(shortHint, Style(.dim, on: .surface))])
+        let rtt = state.roundTripMs.map { ms in
+            Part(long: [Line.Span("RTT \(ms) ms", Style(.text, on: .surface))], short: [Line.Span("\(ms)ms", Style(.text, on: .surface))])
+        }
+        let safety = state.shortSafetyCode.map { code in
+            Part(long: [Line.Span("safety \(code)", Style(.ok, on: .surface))], short: [Line.Span("safety \(code)", Style(.ok, on: .surface))])
+        }
+        let help = Line.Span(" ? help ", Style(.dim, on: .surface))
+
+        // Left to right as shown; the drop order when even the short forms do not fit.
+        let shown: [(part: Part?, dropRank: Int)] = [(connection, 99), (mic, 98), (talk, 3), (rtt, 1), (safety, 2)]
+        func line(short: Bool, dropBelow rank: Int) -> Line {
+            var line = Line([room], fill: Style(.text, on: .surface))
+            if let you { line.spans += short ? (you.short ?? []) : you.long }
+            for (part, dropRank) in shown {
+                guard let part, dropRank >= rank, let spans = short ? part.short : part.long else { continue }
+                line.spans.append(separator)
+                line.spans += spans
             }
+            return line
         }
-        line.append(" │ ", Style(.dim, on: .surface))
-        line.append(model.pushToTalk == .hold ? "PTT hold Space" : "PTT toggle Space", Style(.dim, on: .surface))
-        if let rtt = state.roundTripMs {
-            line.append(" │ ", Style(.dim, on: .surface))
-            line.append("RTT \(rtt) ms", Style(.text, on: .surface))
+        var status = line(short: false, dropBelow: 0)
+        var showHelp = status.width + TextWidth.width(of: help.text) <= row.width
+        if !showHelp, status.width > row.width {
+            status = line(short: true, dropBelow: 0)
+            for rank in 1...3 where status.width > row.width {
+                status = line(short: true, dropBelow: rank + 1)
+            }
+            showHelp = false
         }
-        if let code = state.safetyCode {
-            line.append(" │ ", Style(.dim, on: .surface))
-            line.append("safety \(code)", Style(.ok, on: .surface))
-        }
-        line.render(in: row, into: &buffer)
-        // The right end: a notice, else the help hint.
+        status.render(in: row, into: &buffer)
+        // The right end: a notice (over whatever is there), else the help hint when it fits.
         let right: (String, Style)
         if let notice = model.notice {
             right = (" " + notice.text + " ", Style(notice.isError ? .error : .accent, on: .surface, [.bold]))
+        } else if showHelp {
+            right = (help.text, help.style)
         } else {
-            right = (" ? help ", Style(.dim, on: .surface))
+            return
         }
         let text = TextWidth.truncate(right.0, to: max(0, row.width / 2))
         let width = TextWidth.width(of: text)
         buffer.put(text, x: row.right - width, y: row.y, style: right.1, limit: width)
+    }
+
+    func connectionSpan(_ model: MeetingModel, state: RoomState, short: Bool = false) -> Line.Span {
+        switch state.connection {
+        case .connected:
+            return Line.Span("● connected", Style(.ok, on: .surface))
+        case .connecting, .idle:
+            return Line.Span("◌ connecting", Style(.warning, on: .surface))
+        case .reconnecting(let attempt):
+            let seconds = model.reconnectAt.map { max(0, Int($0.timeIntervalSince(model.now).rounded(.up))) }
+            let when = seconds.map { $0 > 0 ? " in \($0) s" : " now" } ?? ""
+            let text = short ? "◌ retry\(when)" : "◌ reconnecting\(when) (try \(attempt))"
+            return Line.Span(text, Style(.warning, on: .surface, [.bold]))
+        case .disconnected:
+            return Line.Span("✕ disconnected", Style(.error, on: .surface, [.bold]))
+        }
+    }
+
+    /// The mic's state; short: the lit bar alone says "on".
+    func micSpans(_ model: MeetingModel, state: RoomState, short: Bool = false) -> [Line.Span] {
+        if state.yourMicrophone == nil {
+            return [Line.Span("no mic", Style(.dim, on: .surface))]
+        }
+        if state.isMuted {
+            let byHost = state.yourMicrophone?.mutedBy.map { $0 != state.you?.id } ?? false
+            return [Line.Span(byHost ? "mic muted by host" : "mic muted", Style(.warning, on: .surface, [.bold]))]
+        }
+        let bars = !model.screenReader
+        var spans = [Line.Span(short && bars ? "mic " : "mic on ", Style(.ok, on: .surface, [.bold]))]
+        if bars {
+            let lit = (state.yourLevel + 19) / 20
+            spans.append(Line.Span(String(repeating: "▮", count: lit), Style(.speaking, on: .surface)))
+            spans.append(Line.Span(String(repeating: "▯", count: 5 - lit), Style(.dim, on: .surface)))
+        }
+        return spans
     }
 }

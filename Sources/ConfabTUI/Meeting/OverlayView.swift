@@ -78,11 +78,15 @@ public struct OverlayView: Widget {
             ("Esc", "back to the tiles / close"),
         ]
         rows += MeetingModel.slashCommands.map { ($0.usage, $0.summary) }
+        // The whole safety code, to compare aloud (the status bar has its first group).
+        if let code = state.safetyCode { rows.append(("safety code", code + " (compare aloud)")) }
         let keyWidth = rows.map { TextWidth.width(of: $0.0) }.max() ?? 10
         let width = min(area.width - 2, keyWidth + 54)
         let height = min(area.height, rows.count + 3)
         let box = area.centered(width: width, height: height)
-        let ptt = model.pushToTalk == .hold ? "hold Space to talk" : "Space toggles talking (no key releases here)"
+        let ptt = model.pushToTalk == .hold
+            ? model.pushToTalkHint + " (this terminal reports key releases)"
+            : model.pushToTalkHint + " (this terminal reports no key releases)"
         let block = Block(
             title: "Keys · \(ptt)", titleStyle: Style(.accent, on: .surface, [.bold]), borderStyle: Style(.accent, on: .surface),
             fillStyle: Style(.text, on: .surface), footer: "Esc or ? to close", heavy: true)

@@ -1,7 +1,6 @@
-// The figures the screen shows that the media engine (issue 4) fills in:
-// per-peer levels, connection quality, round-trip time, the safety code.
-// Read here, in one place, so when RoomState grows those fields only this
-// file changes; until then each reads what RoomState has, or nothing.
+// The figures the screen shows that the media engine fills in: per-peer
+// levels, connection quality, the safety code in short form. Read here, in
+// one place, so the widgets never interpret raw media figures themselves.
 import ConfabClient
 import ConfabProtocol
 
@@ -42,12 +41,15 @@ extension RoomState {
         displayLevel(of: peer) >= 8
     }
 
-    /// A peer's connection quality from loss and jitter; nil with no figures.
+    /// A peer's connection quality from loss, jitter and delay (the audio
+    /// buffered ahead of play-out, which grows with the network's delay
+    /// spread); nil with no figures. Loss is counted against what arrived.
     public func quality(of peer: PeerID) -> ConnectionQuality? {
         if let info = self.peer(peer), info.tracks.contains(where: { $0.degraded != nil }) { return .poor }
         guard let media = media[peer] else { return nil }
-        if media.packetsLost > 50 || media.jitterMs > 60 { return .poor }
-        if media.packetsLost > 5 || media.jitterMs > 30 { return .fair }
+        let lossPercent = media.packetsLost * 100 / max(1, media.packetsLost + media.packetsReceived)
+        if lossPercent >= 10 || media.jitterMs > 60 || media.playoutDelayMs > 400 { return .poor }
+        if lossPercent >= 3 || media.jitterMs > 30 || media.playoutDelayMs > 200 { return .fair }
         return .good
     }
 
@@ -57,12 +59,12 @@ extension RoomState {
         return displayLevel(of: you.id)
     }
 
-    /// The round-trip time to the server, when known. RoomState has no
-    /// live figure yet (issue 4 adds one); the join round trip is not it.
-    public var roundTripMs: Int? { nil }
-
-    /// The end-to-end safety code in short form, when the media layer has one (issue 4).
-    public var safetyCode: String? { nil }
+    /// The end-to-end safety code in short form: its first group of five
+    /// digits, enough to notice a swapped key at a glance (compare the whole
+    /// code aloud: docs/SECURITY.md).
+    public var shortSafetyCode: String? {
+        safetyCode.map { String($0.prefix { $0 != " " }) }
+    }
 
     /// Who is loudest now: (peer, level), loudest first.
     public var loudest: [(PeerID, Int)] {
@@ -79,7 +81,7 @@ extension PeerInfo {
     /// The name ready for a terminal: sanitised again here (a client never
     /// trusts the server with its terminal), never empty.
     public var displayName: String {
-        let cleaned = TextSanitizer.clean(name, lineBreaks: .singleLine)
+        let cleaned = ScreenText.clean(name, lineBreaks: .singleLine)
         return cleaned.isEmpty ? id.rawValue : cleaned
     }
 }

@@ -34,18 +34,17 @@ public struct Block: Widget {
         let (h, v, tl, tr, bl, br) = heavy ? ("━", "┃", "┏", "┓", "┗", "┛") : ("─", "│", "╭", "╮", "╰", "╯")
         let top = area.y
         let bottom = area.bottom - 1
-        for x in area.x + 1..<area.right - 1 {
-            buffer.put(h, x: x, y: top, style: borderStyle)
-            buffer.put(h, x: x, y: bottom, style: borderStyle)
-        }
-        for y in area.y + 1..<area.bottom - 1 {
-            buffer.put(v, x: area.x, y: y, style: borderStyle)
-            buffer.put(v, x: area.right - 1, y: y, style: borderStyle)
-        }
-        buffer.put(tl, x: area.x, y: top, style: borderStyle)
-        buffer.put(tr, x: area.right - 1, y: top, style: borderStyle)
-        buffer.put(bl, x: area.x, y: bottom, style: borderStyle)
-        buffer.put(br, x: area.right - 1, y: bottom, style: borderStyle)
+        // Edges as fills: one cell value per edge, no text to measure.
+        let horizontal = Cell(h, style: borderStyle)
+        let vertical = Cell(v, style: borderStyle)
+        buffer.fill(Rect(x: area.x + 1, y: top, width: area.width - 2, height: 1), with: horizontal)
+        buffer.fill(Rect(x: area.x + 1, y: bottom, width: area.width - 2, height: 1), with: horizontal)
+        buffer.fill(Rect(x: area.x, y: top + 1, width: 1, height: area.height - 2), with: vertical)
+        buffer.fill(Rect(x: area.right - 1, y: top + 1, width: 1, height: area.height - 2), with: vertical)
+        buffer.fill(Rect(x: area.x, y: top, width: 1, height: 1), with: Cell(tl, style: borderStyle))
+        buffer.fill(Rect(x: area.right - 1, y: top, width: 1, height: 1), with: Cell(tr, style: borderStyle))
+        buffer.fill(Rect(x: area.x, y: bottom, width: 1, height: 1), with: Cell(bl, style: borderStyle))
+        buffer.fill(Rect(x: area.right - 1, y: bottom, width: 1, height: 1), with: Cell(br, style: borderStyle))
         if !title.isEmpty, area.width > 4 {
             let text = TextWidth.truncate(" " + title + " ", to: area.width - 2)
             buffer.put(text, x: area.x + 1, y: top, style: titleStyle, limit: area.width - 2)
@@ -129,18 +128,12 @@ public struct LevelBar: Widget {
         let totalEighths = area.width * 8 * level / 100
         let full = totalEighths / 8
         let partial = totalEighths % 8
-        var x = area.x
-        for _ in 0..<full {
-            buffer.put("█", x: x, y: area.y, style: style)
-            x += 1
-        }
+        buffer.fill(Rect(x: area.x, y: area.y, width: full, height: 1), with: Cell("█", style: style))
+        var x = area.x + full
         if partial > 0, x < area.right {
-            buffer.put(Self.eighths[partial], x: x, y: area.y, style: style)
+            buffer.fill(Rect(x: x, y: area.y, width: 1, height: 1), with: Cell(Self.eighths[partial], style: style))
             x += 1
         }
-        while x < area.right {
-            buffer.put("·", x: x, y: area.y, style: emptyStyle)
-            x += 1
-        }
+        buffer.fill(Rect(x: x, y: area.y, width: area.right - x, height: 1), with: Cell("·", style: emptyStyle))
     }
 }
