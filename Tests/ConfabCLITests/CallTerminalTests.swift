@@ -1,0 +1,103 @@
+// `confab connect` without --headless in a real terminal (tmux on a private
+// socket): the home screen, `/call bot` to a headless bot that answers, the
+// call screen with the bot's tile, hanging up, and the call in recent calls.
+// A real-time suite (REALTIME_TESTS): a debug build on two cores needs the CPU.
+
+import ConfabTestSupport
+import Foundation
+import Testing
+
+/// tmux on a socket of this process's own; the server is killed at the end.
+struct CallTmux {
+    let socket = "confab-calls-\(getpid())"
+
+    @discardableResult
+    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = try ChildProcess("/usr/bin/tmux", ["-L", socket, "-f", "/dev/null"] + arguments)
+        let status = await process.wait(seconds: 20)
+        return (status, process.standardOutput)
+    }
+
+    func screen() async throws -> String { try await run(["capture-pane", "-p", "-t", "confab"]).output }
+    func keys(_ keys: String...) async throws { try await run(["send-keys", "-t", "confab"] + keys) }
+    func type(_ text: String) async throws { try await run(["send-keys", "-t", "confab", "-l", text]) }
+
+    /// Waits until the screen satisfies `condition`; returns the screen.
+    @discardableResult
+    func waitFor(_ what: String, seconds: Double = 30, _ condition: (String) -> Bool) async throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
+        while Date() < deadline {
+            last = try await screen()
+            if condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out waiting for \(what); the screen:\n\(last)")
+        throw ToolError("timed out waiting for \(what)")
+    }
+
+    func kill() async { _ = try? await run(["kill-server"]) }
+}
+
+@Suite("confab connect in a real terminal")
+struct CallTerminalTests {
+    @Test("/call bot: accepted, the call screen with the bot's tile, hang up, the call in recent calls", .timeLimit(.minutes(3)))
+    func callABotUnderTmux() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let server = try await ServerProcess()
+        let bot = try await HeadlessBot(online: "bot", server: server, arguments: ["--input", "tone:440"])
+        try await bot.expectEvent("connected", ["you.user": "bot"])
+        let home = try TempDirectory(prefix: "confab-tmux-connect")
+        let token = try await server.userToken(user: "alice", name: "Alice")
+        let tmux = CallTmux()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) connect \(server.serverURL) "
+            + "--token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers")); "
+            + "echo \"exit=$?\"; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            try await tmux.waitFor("the home screen with the bot online", seconds: 60) {
+                $0.contains("Alice (alice)") && $0.contains("Bot (bot)") && $0.contains("● online") && $0.contains("No calls yet")
+            }
+            try await tmux.type("/call b")
+            try await tmux.keys("Tab")
+            try await tmux.waitFor("the completed name") { $0.contains("/call bot") }
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("the calling panel") { $0.contains("Calling") && $0.contains("ringing…") }
+            try await bot.expectEvent("call.invited", ["from": "alice"])
+            try bot.send("accept")
+            // The call screen: the call bar says the bot is in, and its tile shows.
+            let inCall = try await tmux.waitFor("the call screen with the bot's tile", seconds: 60) {
+                $0.contains("☎ Call") && $0.contains("Bot ✓ in call") && $0.contains("● connected")
+            }
+            #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
+            try await Task.sleep(for: .milliseconds(1500))
+            try await tmux.keys("q")
+            try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
+            try await tmux.keys("y")
+            try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:0") }
+            try await bot.expectEvent("call.ended", ["reason": "hangup"])
+            try await tmux.keys("Escape")
+            try await tmux.waitFor("the call in recent calls") { screen in
+                screen.split(separator: "\n").contains { $0.contains("↗ out") && $0.contains("Bot") && $0.contains("answered") }
+            }
+            try await tmux.keys("q")
+            try await tmux.waitFor("the quit question") { $0.contains("Go offline and quit?") }
+            try await tmux.keys("y")
+            let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
+            #expect(final.contains("exit=0"), "\(final)")
+            try await bot.expectEvent("presence.offline", ["user": "alice"])
+        } catch {
+            await tmux.kill()
+            _ = await server.stop()
+            throw error
+        }
+        await tmux.kill()
+        try bot.send("quit")
+        _ = await bot.process.wait(seconds: 30)
+        #expect(await server.stop() == 0)
+    }
+}
