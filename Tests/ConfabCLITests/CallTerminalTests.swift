@@ -74,6 +74,7 @@ struct CallTerminalTests {
                 $0.contains("☎ Call") && $0.contains("Bot ✓ in call") && $0.contains("● connected")
             }
             #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
+            print("call screen under tmux:\n\(inCall)")
             try await Task.sleep(for: .milliseconds(1500))
             try await tmux.keys("q")
             try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
@@ -81,9 +82,10 @@ struct CallTerminalTests {
             try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:0") }
             try await bot.expectEvent("call.ended", ["reason": "hangup"])
             try await tmux.keys("Escape")
-            try await tmux.waitFor("the call in recent calls") { screen in
+            let recent = try await tmux.waitFor("the call in recent calls") { screen in
                 screen.split(separator: "\n").contains { $0.contains("↗ out") && $0.contains("Bot") && $0.contains("answered") }
             }
+            print("home screen after the call:\n\(recent)")
             try await tmux.keys("q")
             try await tmux.waitFor("the quit question") { $0.contains("Go offline and quit?") }
             try await tmux.keys("y")
