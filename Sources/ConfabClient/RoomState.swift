@@ -55,17 +55,16 @@ public struct RoomState: Hashable, Sendable {
     /// Everyone else for display: highest role priority first, then by join
     /// time, then by id (the server's order in `joined`).
     public var orderedPeers: [PeerInfo] {
-        // Priorities looked up once per role, not twice per comparison (the
+        // Each peer's priority looked up once, not twice per comparison (the
         // terminal front sorts on every frame).
         var priorities: [RoleName: Int] = [:]
         for role in room?.roles ?? [] where priorities[role.name] == nil { priorities[role.name] = role.priority }
-        return peers.values.sorted { lhs, rhs in
-            let lhsPriority = priorities[lhs.role] ?? 0
-            let rhsPriority = priorities[rhs.role] ?? 0
-            if lhsPriority != rhsPriority { return lhsPriority > rhsPriority }
-            if lhs.joinedAt != rhs.joinedAt { return lhs.joinedAt < rhs.joinedAt }
-            return lhs.id < rhs.id
-        }
+        let keyed = peers.values.map { (priority: priorities[$0.role] ?? 0, peer: $0) }
+        return keyed.sorted { lhs, rhs in
+            if lhs.priority != rhs.priority { return lhs.priority > rhs.priority }
+            if lhs.peer.joinedAt != rhs.peer.joinedAt { return lhs.peer.joinedAt < rhs.peer.joinedAt }
+            return lhs.peer.id < rhs.peer.id
+        }.map(\.peer)
     }
 
     /// Peers whose hand is up, first raised first.

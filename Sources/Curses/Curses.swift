@@ -119,6 +119,9 @@ public enum Curses {
                 use_default_colors()
             }
             curs_set(0)
+            // Globals are made on first use: make these now, never first inside a signal handler.
+            restoreLength.store(0, ordering: .releasing)
+            restoreBytes.initialize(repeating: 0, count: restoreCapacity)
             Self.installCrashRestorer()
         }
 

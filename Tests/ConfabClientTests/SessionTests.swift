@@ -310,6 +310,34 @@ struct SessionTests {
         #expect(server.connectionCount == 2)
     }
 
+    @Test("an answered keepalive ping gives the round-trip time; the join gives the first one")
+    func roundTrip() async throws {
+        let (session, server) = try await joinedSession { server in
+            server.setJoined(Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 40, deadAfterMs: 2_000)))
+        }
+        #expect(session.state.roundTripMs != nil)
+        let measured = Mutex<Int?>(nil)
+        let watcher = Task {
+            for await event in session.events() {
+                if case .roundTrip(let ms) = event {
+                    measured.withLock { $0 = ms }
+                    return
+                }
+            }
+        }
+        #expect(await eventually { measured.withLock { $0 } != nil })
+        watcher.cancel()
+        let ms = try #require(measured.withLock { $0 })
+        #expect(ms >= 0 && ms < 2_000)
+        // A pong that answers no ping of ours measures nothing.
+        server.handle(.ping) { _, _ in [ServerMessage(id: RequestID(uncheckedRawValue: "not-a-ping"), .pong(Pong(serverTime: Fixture.t0)))] }
+        try await Task.sleep(for: .milliseconds(100))  // pongs of the old handler still in flight
+        let before = session.state.roundTripMs
+        #expect(before != nil)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(session.state.roundTripMs == before)
+    }
+
     @Test("history paging merges older pages into the store")
     func history() async throws {
         let (session, _) = try await joinedSession { server in

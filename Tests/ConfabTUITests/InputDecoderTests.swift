@@ -1,3 +1,4 @@
+import Curses
 import Testing
 @testable import ConfabTUI
 
@@ -53,6 +54,8 @@ struct InputDecoderTests {
         ("\u{1B}[109:77;2u", "M"),
         ("\u{1B}[109;2u", "M"),
         ("\u{1B}[49;2;33u", "!"),
+        ("\u{1B}[47:63;2u", "?"),  // flags 4 without 16: the shifted key
+        ("\u{1B}[47:63;2;63u", "?"),
         ("\u{1B}[113u", "q"),
         ("\u{1B}[63;;63u", "?"),
         ("\u{1B}[233;;233u", "é"),
@@ -110,6 +113,14 @@ struct InputDecoderTests {
     @Test("keys we do not use (F-keys, unknown finals) vanish without a trace")
     func unknownKeys() {
         #expect(decode("\u{1B}[15~\u{1B}[P\u{1B}[1;2Q\u{1B}[200~x") == keys("x"))
+    }
+
+    @Test("focus reporting: losing focus is told, regaining it is not a key")
+    func focus() {
+        #expect(decode("\u{1B}[O") == [.focusLost])
+        #expect(decode("\u{1B}[I").isEmpty)
+        #expect(decode("\u{1B}[Ox") == [.focusLost, .key(.character("x"))])
+        #expect(decode("\u{1B}OA") == [.key(.up)], "SS3 A is a cursor key, not focus")
     }
 
     @Test("a lone ESC is the Escape key; ESC ESC is two; ESC and a letter is Escape then the letter")
@@ -182,9 +193,18 @@ struct InputDecoderTests {
     @Test("the push and pop sequences ask for releases and give the mode back")
     func sequences() {
         #expect(KittyKeyboard.query == "\u{1B}[?u")
-        #expect(KittyKeyboard.push(.holdToTalk) == "\u{1B}[>27u")
+        #expect(KittyKeyboard.push(.holdToTalk) == "\u{1B}[>31u")
         #expect(KittyKeyboard.pop == "\u{1B}[<u")
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportEventTypes))
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportAllKeysAsEscapeCodes))
+    }
+
+    @Test("keys curses decoded that we do not use (F1, Ctrl-Up) type nothing; the ones we use map")
+    func cursesKeys() {
+        #expect(MeetingApp.key(from: .code(265)) == nil)  // KEY_F(1)
+        #expect(MeetingApp.key(from: .code(566)) == nil)  // kUP5, Ctrl-Up in xterm's terminfo
+        #expect(MeetingApp.key(from: .up) == .up)
+        #expect(MeetingApp.key(from: .pageDown) == .pageDown)
+        #expect(MeetingApp.key(from: .character("x")) == .character("x"))
     }
 }

@@ -114,6 +114,20 @@ struct ModelTests {
         #expect(model.pushToTalkHint == "hold t to talk")
     }
 
+    @Test("hold-to-talk: losing the window's focus while Space is held mutes (no release will come)")
+    func holdFocusLost() {
+        let state = mutedRoom()
+        var model = MeetingModel(pushToTalk: .hold)
+        #expect(model.focusLost().isEmpty)
+        #expect(model.handle(.character(" "), state: state) == [.setMuted(false)])
+        #expect(model.focusLost() == [.setMuted(true)])
+        #expect(!model.talking)
+        #expect(model.handle(.released(" "), state: state).isEmpty)
+        var toggle = MeetingModel(pushToTalk: .toggle)
+        _ = toggle.handle(.character(" "), state: state)
+        #expect(toggle.focusLost().isEmpty, "a toggle stays on: the user switched it on")
+    }
+
     @Test("the status bar hint names the mode")
     func pushToTalkHint() {
         #expect(MeetingModel(pushToTalk: .hold).pushToTalkHint == "hold Space to talk")

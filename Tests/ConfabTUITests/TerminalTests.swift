@@ -3,6 +3,7 @@
 // suites (one at a time): a debug build on two cores needs the CPU.
 import ConfabTestSupport
 import Foundation
+import Glibc
 import Testing
 
 /// tmux on its own socket; the server is always killed at the end.
@@ -129,14 +130,28 @@ struct TerminalTests {
         await tmux.kill()
     }
 
-    /// The level-bar cells on a screen: every bar glyph, row by row.
+    /// The level bars on a screen: every run of eight or more bar cells (a
+    /// tile's bar, a bar in the speaker strip), in screen order.
     static func barCells(_ screen: String) -> String {
-        screen.split(separator: "\n").map { line in String(line.filter { "█▉▊▋▌▍▎▏·".contains($0) }) }.joined(separator: "\n")
+        var bars: [String] = []
+        var run = ""
+        for character in screen {
+            if "█▉▊▋▌▍▎▏·".contains(character) {
+                run.append(character)
+                continue
+            }
+            if run.count >= 8 { bars.append(run) }
+            run = ""
+        }
+        if run.count >= 8 { bars.append(run) }
+        return bars.joined(separator: "\n")
     }
 
-    /// Captures the screen several times while the bots talk: some bar is lit,
-    /// and the bars are not the same in every capture.
+    /// Captures the screen several times while the bots talk (everyone here,
+    /// so the layout holds still): some bar is lit, and the bars are not the
+    /// same in every capture.
     func expectMovingBars(_ tmux: Tmux) async throws {
+        try await tmux.waitFor("all three bots") { $0.contains("Ada (bot)") && $0.contains("Grace") && $0.contains("Linus (bot)") }
         var captures: [String] = []
         for _ in 0..<40 {
             captures.append(Self.barCells(try await tmux.screen()))
@@ -176,6 +191,11 @@ struct TerminalTests {
             #expect(try await tmux.screen().contains("mic on"), "still talking while Space is held")
             try await tmux.raw("\u{1B}[32;1:3u")
             try await tmux.waitFor("mic muted")
+            // Held again, then the window loses focus: no release will come, so it mutes.
+            try await tmux.raw("\u{1B}[32;;32u")
+            try await tmux.waitFor("mic on")
+            try await tmux.raw("\u{1B}[O")
+            try await tmux.waitFor("mic muted")
             // Typing in the protocol's encoding: i, text with a shifted letter, Enter.
             try await tmux.raw("\u{1B}[105;;105u")
             for character in "Hi kitty".unicodeScalars {
@@ -193,11 +213,12 @@ struct TerminalTests {
             let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
             #expect(final.contains("exit=0"))
             let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            let push = output.range(of: "\u{1B}[>27u")
+            let push = output.range(of: "\u{1B}[>31u")
             let pop = output.range(of: "\u{1B}[<u", options: .backwards)
             #expect(output.contains("\u{1B}[?u"), "the program asked whether the terminal speaks the protocol")
             #expect(push != nil, "the flags were pushed")
             #expect(pop != nil, "the flags were popped on exit")
+            #expect(output.contains("\u{1B}[?1004h") && output.contains("\u{1B}[?1004l"), "focus reporting on, then off")
             if let push, let pop { #expect(push.upperBound <= pop.lowerBound) }
         } catch {
             await tmux.kill()
@@ -230,6 +251,45 @@ struct TerminalTests {
             #expect(final.contains("exit=0"))
             #expect(final.contains("icanon echo") || final.contains("echo icanon"))
             let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    @Test("kitty flags are popped and the terminal restored when a signal ends the front", .timeLimit(.minutes(3)),
+          arguments: [SIGTERM, SIGHUP, SIGSEGV])
+    func kittySignals(signalNumber: Int32) async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        let written = home.file("terminal-output")
+        let tmux = Tmux()
+        await tmux.kill()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
+            + "echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
+            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
+            try await tmux.raw("\u{1B}[?0u")
+            try await tmux.waitFor("hold Space to talk")
+            // The pane runs `sh -c`, whose child is confab.
+            let shell = try await tmux.run(["display-message", "-p", "-t", "confab", "#{pane_pid}"]).output
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
+            let confab = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
+            #expect(Glibc.kill(confab, signalNumber) == 0)
+            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
+            #expect(final.contains(signalNumber == SIGSEGV ? "exit=139" : "exit=0"))
+            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
+            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+            #expect(output.contains("\u{1B}[>31u"))
             #expect(output.contains("\u{1B}[<u"), "the flags were popped")
         } catch {
             await tmux.kill()

@@ -99,7 +99,7 @@ public final class MeetingApp {
                     inputs += decoder.feed(scalar)
                 } else {
                     inputs += decoder.endOfInput()
-                    inputs.append(.key(Self.key(from: raw)))
+                    if let key = Self.key(from: raw) { inputs.append(.key(key)) }
                 }
             }
             inputs += decoder.endOfInput()
@@ -113,6 +113,8 @@ public final class MeetingApp {
                     keyReleasesOn = true
                     backend.enableKeyReleases()
                     model.pushToTalk = .hold
+                case .focusLost:
+                    commands += model.focusLost()
                 case .key(.control("c")):
                     // With the protocol on, Ctrl-C arrives as a key, not as SIGINT.
                     commands.append(.leave)
@@ -214,7 +216,9 @@ public final class MeetingApp {
         }
     }
 
-    static func key(from raw: Curses.Key) -> Key {
+    /// The key curses decoded; nil for keys we do not use (F-keys, Ctrl with
+    /// arrows…), which must not type anything.
+    static func key(from raw: Curses.Key) -> Key? {
         switch raw {
         case .character(let scalar): return Key.from(scalar: scalar)
         case .resize: return .resize
@@ -230,7 +234,7 @@ public final class MeetingApp {
         case .delete: return .delete
         case .enter: return .enter
         case .backTab: return .backTab
-        default: return .character("\u{FFFD}")
+        default: return nil
         }
     }
 }

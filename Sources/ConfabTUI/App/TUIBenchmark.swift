@@ -7,6 +7,7 @@
 import ConfabClient
 import ConfabProtocol
 import Foundation
+import Glibc
 
 public struct TUIBenchmark {
     public struct Result: Sendable {
@@ -15,6 +16,11 @@ public struct TUIBenchmark {
         public var p50Ms: Double
         public var p99Ms: Double
         public var maxMs: Double
+        /// The same frames in this thread's CPU time: what the frame costs
+        /// without the time other processes held the core (a shared machine).
+        public var cpuMeanMs: Double
+        public var cpuP50Ms: Double
+        public var cpuP99Ms: Double
         public var idleCellsWritten: Int
         public var idleFlushes: Int
         public var idleMeanMs: Double
@@ -62,6 +68,8 @@ public struct TUIBenchmark {
         let clock = ContinuousClock()
         var times: [Double] = []
         times.reserveCapacity(frames)
+        var cpuTimes: [Double] = []
+        cpuTimes.reserveCapacity(frames)
         let speakers = state.orderedPeers.prefix(8).map(\.id)
         for frame in 0..<frames {
             // Eight people talking, levels moving every frame (20 fps in real life).
@@ -70,7 +78,9 @@ public struct TUIBenchmark {
             }
             reduce(&state, .speakers(levels))
             let started = clock.now
+            let cpuStarted = Self.threadCPUMilliseconds()
             renderer.render { view.render(&model, state: state, into: &$0) }
+            cpuTimes.append(Self.threadCPUMilliseconds() - cpuStarted)
             times.append(Self.milliseconds(clock.now - started))
         }
         let flushesBefore = backend.flushCount
@@ -82,12 +92,22 @@ public struct TUIBenchmark {
             idleTotal += Self.milliseconds(clock.now - started)
         }
         let sorted = times.sorted()
+        let cpuSorted = cpuTimes.sorted()
         return Result(
             frames: frames, meanMs: times.reduce(0, +) / Double(max(1, frames)),
             p50Ms: sorted[sorted.count / 2],
             p99Ms: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], maxMs: sorted.last ?? 0,
+            cpuMeanMs: cpuTimes.reduce(0, +) / Double(max(1, frames)), cpuP50Ms: cpuSorted[cpuSorted.count / 2],
+            cpuP99Ms: cpuSorted[min(cpuSorted.count - 1, cpuSorted.count * 99 / 100)],
             idleCellsWritten: renderer.cellsWritten - cellsBefore, idleFlushes: backend.flushCount - flushesBefore,
             idleMeanMs: idleTotal / Double(max(1, frames)))
+    }
+
+    /// This thread's CPU time [ms]. The corresponding C function is `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`.
+    static func threadCPUMilliseconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) * 1000 + Double(now.tv_nsec) / 1e6
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

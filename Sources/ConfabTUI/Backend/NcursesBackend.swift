@@ -71,10 +71,13 @@ public final class NcursesBackend: TerminalBackend {
         screen.sendControl(KittyKeyboard.query)
     }
 
-    /// Switches on the flags hold-to-talk needs; they are popped again when
-    /// the screen ends, on every path (a crash included).
+    /// Switches on the flags hold-to-talk needs, and focus reporting (a key
+    /// held while the window loses focus is never reported released); both
+    /// are switched off again when the screen ends, on every path (a crash included).
     public func enableKeyReleases() {
-        screen.sendControl(KittyKeyboard.push(.holdToTalk), undo: KittyKeyboard.pop)
+        screen.sendControl(
+            KittyKeyboard.push(.holdToTalk) + KittyKeyboard.focusReportingOn,
+            undo: KittyKeyboard.focusReportingOff + KittyKeyboard.pop)
     }
 
     /// The next key waiting, if any (never blocks).

@@ -56,7 +56,9 @@ public struct Buffer: Hashable, Sendable {
         // Only a wide character cut by the rectangle's left or right edge needs
         // a repair; everything between is overwritten whole. A full frame
         // fills most cells several times, so the row is written directly.
-        let isNarrow = cell.symbol.utf8.count == 1 || cell.symbol.first.map { TextWidth.width(of: $0) == 1 } ?? false
+        // Nothing below U+1100 (where wcwidth's first wide range starts) is
+        // two columns wide: borders, bars and dots qualify without a lookup.
+        let isNarrow = cell.symbol.unicodeScalars.first.map { $0.value >= 0x20 && $0.value < 0x1100 } ?? false
         for y in clipped.y..<clipped.bottom {
             setCell(clipped.x, y, cell)
             if clipped.width > 1 { setCell(clipped.right - 1, y, cell) }

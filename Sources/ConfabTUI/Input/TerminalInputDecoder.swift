@@ -16,6 +16,9 @@ public enum TerminalInput: Hashable, Sendable {
     case key(Key)
     /// The terminal speaks the kitty keyboard protocol; these flags are on now.
     case keyboardFlags(Int)
+    /// The window lost the keyboard focus (focus reporting, DECSET 1004):
+    /// a key held now will never be reported released.
+    case focusLost
 }
 
 /// The kitty keyboard protocol's control sequences and flags.
@@ -32,8 +35,11 @@ public enum KittyKeyboard {
 
         /// What hold-to-talk needs: releases are reported only for keys sent as
         /// escape codes, and a text key is an escape code only with flag 8; the
-        /// text it types comes along (flag 16) so typing still works.
-        public static let holdToTalk: Flags = [.disambiguate, .reportEventTypes, .reportAllKeysAsEscapeCodes, .reportAssociatedText]
+        /// text it types comes along (flag 16) so typing still works, and the
+        /// shifted key (flag 4) for a terminal that sends no text.
+        public static let holdToTalk: Flags = [
+            .disambiguate, .reportEventTypes, .reportAlternateKeys, .reportAllKeysAsEscapeCodes, .reportAssociatedText,
+        ]
     }
 
     /// Asks which flags are on; a terminal without the protocol ignores it.
@@ -42,6 +48,9 @@ public enum KittyKeyboard {
     public static func push(_ flags: Flags) -> String { "\u{1B}[>\(flags.rawValue)u" }
     /// Pops what we pushed, back to the terminal's previous mode.
     public static let pop = "\u{1B}[<u"
+    /// Focus reporting on (CSI I / CSI O as the window gains or loses focus), and off.
+    public static let focusReportingOn = "\u{1B}[?1004h"
+    public static let focusReportingOff = "\u{1B}[?1004l"
 }
 
 /// Turns the terminal's input, one scalar at a time, into keys and answers.
@@ -222,6 +231,10 @@ public struct TerminalInputDecoder: Sendable {
             key = functionalKey(tilde: value(0) ?? 0)
         case "Z":
             key = .backTab
+        case "O" where fields.count <= 1 && value(0) == nil:
+            return [.focusLost]
+        case "I" where fields.count <= 1 && value(0) == nil:
+            return []  // focus back: nothing to do
         default:
             key = functionalKey(final: scalar, number: value(0) ?? 1)
         }

@@ -41,6 +41,14 @@ extension MeetingModel {
         }
     }
 
+    /// The window lost the keyboard focus: Space held for hold-to-talk will
+    /// never be reported released, so talking stops now.
+    public mutating func focusLost() -> [MeetingCommand] {
+        guard pushToTalk == .hold, talking else { return [] }
+        talking = false
+        return [.setMuted(true)]
+    }
+
     // MARK: - Focus areas
 
     mutating func handleTiles(_ key: Key, state: RoomState) -> [MeetingCommand] {
