@@ -128,7 +128,7 @@ public final class CallApp {
                     inputs += decoder.feed(scalar)
                 } else {
                     inputs += decoder.endOfInput()
-                    inputs.append(.key(MeetingApp.key(from: raw)))
+                    if let key = MeetingApp.key(from: raw) { inputs.append(.key(key)) }
                 }
             }
             inputs += decoder.endOfInput()
@@ -140,6 +140,8 @@ public final class CallApp {
                     keyReleasesOn = true
                     backend.enableKeyReleases()
                     meeting.pushToTalk = .hold
+                case .focusLost:
+                    if session != nil { meetingCommands += meeting.focusLost() }
                 case .key(let key):
                     if key == .resize || key == .control("l") { renderer.invalidate() }
                     if session != nil {
