@@ -103,3 +103,62 @@ struct CallTerminalTests {
         #expect(await server.stop() == 0)
     }
 }
+
+@Suite("confab connect --screen-reader")
+struct CallScreenReaderTests {
+    /// Waits until `process` has printed `text`; fails the test with its output if not.
+    func waitFor(_ text: String, in process: ChildProcess, seconds: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if process.standardOutput.contains(text) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no \"\(text)\" within \(seconds) s; stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)")
+        throw ToolError("no \(text)")
+    }
+
+    @Test("plain lines for presence, the invitation, the call and its end; a answers; /history; /quit exits 0",
+          .timeLimit(.minutes(3)))
+    func plainLines() async throws {
+        let server = try await ServerProcess()
+        let bot = try await HeadlessBot(online: "bot", server: server)
+        try await bot.expectEvent("connected", ["you.user": "bot"])
+        let home = try TempDirectory(prefix: "confab-connect-sr")
+        let alice = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "connect", server.serverURL, "--token", try await server.userToken(user: "alice", name: "Alice"),
+                "--fingerprint", server.fingerprint, "--known-servers", home.file("known_servers"), "--screen-reader",
+            ],
+            environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },
+            standardInput: .pipe)
+        do {
+            try await waitFor("Online as Alice. Online: Bot.", in: alice)
+            let carol = try await HeadlessBot(online: "carol", server: server)
+            try await waitFor("Carol is online", in: alice)
+            try bot.send("call alice")
+            try await waitFor("Bot is calling you. Answer with /accept or /reject.", in: alice)
+            try alice.writeLine("a")
+            try await waitFor("Bot is in the call", in: alice)
+            try await bot.expectEvent("call.userEntered", ["user": "alice"])
+            try bot.send("hangup")
+            try await waitFor("Call ended · 0:0", in: alice)
+            try alice.writeLine("/history")
+            try await waitFor("from Bot: answered, 0:0", in: alice)
+            try carol.send("quit")
+            try await waitFor("Carol went offline", in: alice)
+            try alice.writeLine("/quit")
+            #expect(await alice.wait(seconds: 30) == 0, "\(alice.standardError)")
+            #expect(!alice.standardOutput.contains("\u{1B}"), "no escape sequences in screen-reader mode")
+            print("confab connect --screen-reader printed:\n\(alice.standardOutput)")
+        } catch {
+            alice.interrupt()
+            _ = await alice.wait(seconds: 10)
+            _ = await server.stop()
+            throw error
+        }
+        try bot.send("quit")
+        _ = await bot.process.wait(seconds: 30)
+        #expect(await server.stop() == 0)
+    }
+}

@@ -271,3 +271,13 @@ struct CallScreenKeyTests {
         #expect(model.handle(.character("y"), state: room) == [.leave])
     }
 }
+
+@Suite("call settings")
+struct CallSettingsTests {
+    @Test("[calls] ringBell in config.toml turns the ringing bell off; it is on by default")
+    func ringBell() throws {
+        #expect(ClientConfig().ringBell)
+        #expect(try ClientConfig.parse("[calls]\nringBell = false\n", path: "config.toml").ringBell == false)
+        #expect(try ClientConfig.parse("[chat]\nmentionBell = false\n", path: "config.toml").ringBell)
+    }
+}

@@ -179,7 +179,7 @@ public struct HomeModel: Sendable {
             guard info.id == state.call?.id, user != state.you?.user else { break }
             announcements.append("\(name(user, in: state)): \(Self.describe(participantState))")
         case .answered:
-            announcements.append("you answered; joining the call")
+            announcements.append("you answered")
         case .roomReady:
             break
         case .ended(let ended):
