@@ -104,6 +104,63 @@ struct CallTerminalTests {
     }
 }
 
+extension CallTerminalTests {
+    @Test("rung by a bot: the ringing dialog, cancelled; rung again, a accepts, the bot hangs up, back home", .timeLimit(.minutes(3)))
+    func rungUnderTmux() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let server = try await ServerProcess()
+        let bot = try await HeadlessBot(online: "bot", server: server, arguments: ["--input", "tone:440"])
+        try await bot.expectEvent("connected", ["you.user": "bot"])
+        let home = try TempDirectory(prefix: "confab-tmux-rung")
+        let token = try await server.userToken(user: "alice", name: "Alice")
+        let tmux = CallTmux()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) connect \(server.serverURL) "
+            + "--token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers")); "
+            + "echo \"exit=$?\"; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "100", "-y", "30", command])
+            try await tmux.waitFor("the home screen", seconds: 60) { $0.contains("Bot (bot)") && $0.contains("● online") }
+            try bot.send("call alice")
+            let ringing = try await tmux.waitFor("the ringing dialog") { $0.contains("☎ Incoming call") }
+            #expect(ringing.contains("Bot is calling you"))
+            #expect(ringing.contains("1:1 call"))
+            #expect(ringing.contains("[a  accept]  [r  reject]"))
+            try bot.send("cancel")
+            try await tmux.waitFor("the cancellation") { $0.contains("Bot cancelled the call") && !$0.contains("☎ Incoming call") }
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("the dialog closed") { !$0.contains("Bot cancelled the call") }
+            try bot.send("call alice")
+            try await tmux.waitFor("the ringing dialog again") { $0.contains("☎ Incoming call") }
+            try await tmux.keys("a")
+            try await tmux.waitFor("the call screen", seconds: 60) { $0.contains("☎ Call") && $0.contains("Bot ✓ in call") }
+            try await bot.expectEvent("call.userEntered", ["user": "alice"])
+            try bot.send("hangup")
+            try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:0") && $0.contains("● online") }
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("the calls in recent calls") { screen in
+                let lines = screen.split(separator: "\n")
+                return lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("answered") }
+                    && lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("cancelled") }
+            }
+            try await tmux.keys("C-c")
+            let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
+            #expect(final.contains("exit=0"), "\(final)")
+        } catch {
+            await tmux.kill()
+            _ = await server.stop()
+            throw error
+        }
+        await tmux.kill()
+        try bot.send("quit")
+        _ = await bot.process.wait(seconds: 30)
+        #expect(await server.stop() == 0)
+    }
+}
+
 @Suite("confab connect --screen-reader")
 struct CallScreenReaderTests {
     /// Waits until `process` has printed `text`; fails the test with its output if not.
