@@ -41,7 +41,7 @@ struct CallTmux {
 
 @Suite("confab connect in a real terminal")
 struct CallTerminalTests {
-    @Test("/call bot: accepted, the call screen with the bot's tile, hang up, the call in recent calls", .timeLimit(.minutes(3)))
+    @Test("/call bot: accepted, the call screen with the bot's tile, /call carol in the call, hang up, the call in recent calls", .timeLimit(.minutes(3)))
     func callABotUnderTmux() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
             Issue.record("tmux is not installed (make deps installs it)")
@@ -50,6 +50,8 @@ struct CallTerminalTests {
         let server = try await ServerProcess()
         let bot = try await HeadlessBot(online: "bot", server: server, arguments: ["--input", "tone:440"])
         try await bot.expectEvent("connected", ["you.user": "bot"])
+        let carol = try await HeadlessBot(online: "carol", server: server)
+        try await carol.expectEvent("connected", ["you.user": "carol"])
         let home = try TempDirectory(prefix: "confab-tmux-connect")
         let token = try await server.userToken(user: "alice", name: "Alice")
         let tmux = CallTmux()
@@ -75,7 +77,16 @@ struct CallTerminalTests {
             }
             #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
             print("call screen under tmux:\n\(inCall)")
-            try await Task.sleep(for: .milliseconds(1500))
+            // /call in the call invites more: the call bar follows Carol's invitation.
+            try await tmux.keys("i")
+            try await tmux.type("/call carol")
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("Carol ringing in the call bar") { $0.contains("Carol ringing…") }
+            try await carol.expectEvent("call.invited", ["from": "alice"])
+            try carol.send("reject")
+            try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
+            try await tmux.keys("Escape")
+            try await Task.sleep(for: .milliseconds(500))
             try await tmux.keys("q")
             try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
             try await tmux.keys("y")

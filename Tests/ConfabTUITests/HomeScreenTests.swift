@@ -281,3 +281,24 @@ struct CallSettingsTests {
         #expect(try ClientConfig.parse("[chat]\nmentionBell = false\n", path: "config.toml").ringBell)
     }
 }
+
+extension CallScreenKeyTests {
+    @Test("/call NAME in the call's input line invites more people; other lines stay the meeting's")
+    func inviteMore() {
+        let calls = CallFixtures.state(online: [CallFixtures.bob, CallFixtures.dave])
+        var model = MeetingModel()
+        model.focus = .input
+        model.editor.setText("/call dave")
+        #expect(model.callCommand(.enter, calls: calls) == [.call(["dave"])])
+        #expect(model.editor.isEmpty)
+        #expect(model.notice?.text == "inviting Dave")
+        model.editor.setText("/call nobody")
+        #expect(model.callCommand(.enter, calls: calls) == [])
+        #expect(model.notice?.text == "nobody is not online")
+        model.editor.setText("/callout is not a command of ours")
+        #expect(model.callCommand(.enter, calls: calls) == nil)
+        model.editor.setText("hello")
+        #expect(model.callCommand(.enter, calls: calls) == nil)
+        #expect(model.editor.text == "hello")
+    }
+}

@@ -147,15 +147,8 @@ public final class CallApp {
                     if session != nil {
                         if key == .control("c") {
                             meetingCommands.append(.leave)
-                        } else if key == .enter, meeting.focus == .input, meeting.overlay == nil,
-                            meeting.editor.text.lowercased().hasPrefix("/call")
-                        {
-                            // Invite more people into the call.
-                            let line = meeting.editor.submit() ?? ""
-                            var probe = HomeModel()
-                            let commands = probe.runLine(line, state: calls)
-                            if let notice = probe.notice { meeting.setNotice(notice.text, error: notice.isError) }
-                            homeCommands += commands.filter { if case .call = $0 { true } else { false } }
+                        } else if let invite = meeting.callCommand(key, calls: calls) {
+                            homeCommands += invite
                         } else {
                             meetingCommands += meeting.handle(key, state: room)
                         }

@@ -67,3 +67,22 @@ public struct CallBar: Widget {
         }
     }
 }
+
+extension MeetingModel {
+    /// Enter on `/call NAME…` in the call's input line: invite more people
+    /// into the call (the meeting's own commands do not know calls). Returns
+    /// nil for every other key and line, which the meeting handles.
+    public mutating func callCommand(_ key: Key, calls: CallState) -> [HomeCommand]? {
+        guard key == .enter, focus == .input, overlay == nil else { return nil }
+        let text = editor.text.trimmingCharacters(in: .whitespaces)
+        guard text.lowercased() == "/call" || text.lowercased().hasPrefix("/call ") else { return nil }
+        let line = editor.submit() ?? text
+        var home = HomeModel()
+        let commands = home.runLine(line, state: calls)
+        if let notice = home.notice { setNotice(notice.text, error: notice.isError) }
+        for case .call(let users) in commands {
+            setNotice("inviting " + users.map { home.name($0, in: calls) }.joined(separator: ", "))
+        }
+        return commands.filter { if case .call = $0 { true } else { false } }
+    }
+}
