@@ -302,3 +302,16 @@ extension CallScreenKeyTests {
         #expect(model.editor.text == "hello")
     }
 }
+
+extension HomeModelTests {
+    @Test("disconnected for good: the reason is shown, and closing it quits")
+    func disconnected() {
+        var after = state
+        after.apply(.disconnected(reason: "the server is shutting down"))
+        var model = HomeModel()
+        _ = model.apply(.disconnected(reason: "the server is shutting down"), state: after, previous: state)
+        #expect(model.overlay == .outcome("Disconnected from the server: the server is shutting down"))
+        #expect(homeScreen(after, model: model).text.contains("✕ offline"))
+        #expect(model.handle(.enter, state: after) == [.quit])
+    }
+}

@@ -247,6 +247,8 @@ public struct HomeModel: Sendable {
             switch overlay {
             case .help, .outcome:
                 self.overlay = nil
+                // Offline for good: closing the notice ends the program.
+                if case .disconnected = state.connection, case .outcome = overlay { return [.quit] }
                 return []
             case .confirmQuit:
                 self.overlay = nil
