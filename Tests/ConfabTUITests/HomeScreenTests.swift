@@ -283,12 +283,14 @@ struct CallSettingsTests {
 }
 
 extension CallScreenKeyTests {
-    @Test("/call NAME in the call's input line invites more people; other lines stay the meeting's")
+    @Test("/call NAME in the call's input line (Tab completes online names) invites more people; other lines stay the meeting's")
     func inviteMore() {
         let calls = CallFixtures.state(online: [CallFixtures.bob, CallFixtures.dave])
         var model = MeetingModel()
         model.focus = .input
-        model.editor.setText("/call dave")
+        model.editor.setText("/call da")
+        #expect(model.callCommand(.tab, calls: calls) == [])
+        #expect(model.editor.text == "/call dave ")
         #expect(model.callCommand(.enter, calls: calls) == [.call(["dave"])])
         #expect(model.editor.isEmpty)
         #expect(model.notice?.text == "inviting Dave")
@@ -299,6 +301,7 @@ extension CallScreenKeyTests {
         #expect(model.callCommand(.enter, calls: calls) == nil)
         model.editor.setText("hello")
         #expect(model.callCommand(.enter, calls: calls) == nil)
+        #expect(model.callCommand(.tab, calls: calls) == nil)
         #expect(model.editor.text == "hello")
     }
 }

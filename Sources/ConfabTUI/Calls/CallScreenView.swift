@@ -70,11 +70,22 @@ public struct CallBar: Widget {
 
 extension MeetingModel {
     /// Enter on `/call NAME…` in the call's input line: invite more people
-    /// into the call (the meeting's own commands do not know calls). Returns
-    /// nil for every other key and line, which the meeting handles.
+    /// into the call (the meeting's own commands do not know calls); Tab
+    /// after `/call ` completes online names. Returns nil for every other
+    /// key and line, which the meeting handles.
     public mutating func callCommand(_ key: Key, calls: CallState) -> [HomeCommand]? {
-        guard key == .enter, focus == .input, overlay == nil else { return nil }
+        guard key == .enter || key == .tab, focus == .input, overlay == nil else { return nil }
         let text = editor.text.trimmingCharacters(in: .whitespaces)
+        if key == .tab {
+            // Tab after `/call `: online names, as on the home screen.
+            guard editor.text.lowercased().hasPrefix("/call ") else { return nil }
+            var home = HomeModel()
+            home.editor = editor
+            home.complete(state: calls)
+            editor = home.editor
+            if let notice = home.notice { setNotice(notice.text) }
+            return []
+        }
         guard text.lowercased() == "/call" || text.lowercased().hasPrefix("/call ") else { return nil }
         let line = editor.submit() ?? text
         var home = HomeModel()
