@@ -12,6 +12,7 @@ import ConfabProtocol
 import ConfabTUI
 import Foundation
 import Logging
+import Synchronization
 
 struct Connect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,6 +70,7 @@ struct Connect: AsyncParsableCommand {
 
     func run() async throws {
         let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        let audioNotices = AudioNotices()
         if !headless { FrontOptions.silenceLogs() }
         var logger = Logger(label: "confab.connect")
         logger.logLevel = .warning
@@ -76,11 +78,12 @@ struct Connect: AsyncParsableCommand {
         do {
             client = try CallClient(
                 url: url, token: token, fingerprint: fingerprint, displayName: name,
-                knownServersPath: knownServers ?? KnownServers.defaultPath(), prepareRoom: roomAudio(), logger: logger)
+                knownServersPath: knownServers ?? KnownServers.defaultPath(), prepareRoom: roomAudio(notices: audioNotices),
+                logger: logger)
         } catch {
             throw CommandFailure(error.message)
         }
-        guard headless else { return try await runFront(client) }
+        guard headless else { return try await runFront(client, audioNotices: audioNotices) }
         // One write per line, so lines from different tasks never interleave.
         let headless = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
         let ok = await headless.run(input: StandardInputLines.stream(), printsEvents: events)
@@ -91,7 +94,7 @@ struct Connect: AsyncParsableCommand {
     }
 
     /// The home screen (or plain lines with --screen-reader) until the user quits.
-    private func runFront(_ client: CallClient) async throws {
+    private func runFront(_ client: CallClient, audioNotices: AudioNotices) async throws {
         let (settings, theme) = front.settings()
         if !front.screenReader {
             guard isatty(0) != 0, isatty(1) != 0 else {
@@ -105,13 +108,18 @@ struct Connect: AsyncParsableCommand {
         }
         let reason: String?
         if front.screenReader {
-            reason = await CallLineFront(client: client, config: settings) { FileHandleOutput.standardOutput($0) }
+            reason = await CallLineFront(client: client, config: settings, roomNotices: { audioNotices.take() }) {
+                FileHandleOutput.standardOutput($0)
+            }
                 .run(lines: StandardInputLines.stream())
         } else {
             let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
             let server = "\(client.endpoint.host):\(client.endpoint.port)"
             do {
-                reason = try await CallApp(client: client, server: server, theme: theme, config: settings, noColor: noColor).run()
+                reason = try await CallApp(
+                    client: client, server: server, theme: theme, config: settings, noColor: noColor,
+                    roomNotices: { audioNotices.take() }
+                ).run()
             } catch {
                 await client.disconnect()
                 throw CommandFailure("cannot start the terminal front: \(error)")
@@ -123,7 +131,7 @@ struct Connect: AsyncParsableCommand {
     /// Media for each call's room: a MediaController over the devices of
     /// --input and --output, opened afresh per call (a WAV output is
     /// finalised when the call's room is left).
-    private func roomAudio() -> CallClient.RoomPreparation? {
+    private func roomAudio(notices: AudioNotices) -> CallClient.RoomPreparation? {
         // The terminal front talks and listens on the sound card (null audio
         // when there is none); headless clients only with --input / --output.
         let input = self.input ?? (headless ? nil : "alsa:default")
@@ -133,7 +141,9 @@ struct Connect: AsyncParsableCommand {
         let headless = self.headless
         return { session in
             let configuration = MediaConfiguration()
-            let report: @Sendable (String) -> Void = { if headless { FileHandleOutput.standardError("confab: \($0)") } }
+            let report: @Sendable (String) -> Void = { notice in
+                if headless { FileHandleOutput.standardError("confab: \(notice)") } else { notices.add(notice) }
+            }
             do {
                 let source = try input.map {
                     try AudioDevices.openSource(
@@ -152,6 +162,22 @@ struct Connect: AsyncParsableCommand {
                 report("cannot open the audio devices: \(error)")
                 return {}
             }
+        }
+    }
+}
+
+/// Notices from opening a call's audio (no sound card: null audio), kept for
+/// the call screen: on stderr they would vanish behind it.
+final class AudioNotices: Sendable {
+    private let notices = Mutex<[String]>([])
+
+    func add(_ notice: String) { notices.withLock { $0.append(notice) } }
+
+    /// The notices so far, emptied.
+    func take() -> [String] {
+        notices.withLock { notices in
+            defer { notices = [] }
+            return notices
         }
     }
 }

@@ -39,9 +39,15 @@ public final class CallApp {
     let config: ClientConfig
     let noColor: Bool
     let server: String
+    /// Notices from opening the call's audio (no sound card), shown in the call's chat pane.
+    let roomNotices: @Sendable () -> [String]
 
-    public init(client: CallClient, server: String, theme: Theme, config: ClientConfig, noColor: Bool) {
+    public init(
+        client: CallClient, server: String, theme: Theme, config: ClientConfig, noColor: Bool,
+        roomNotices: @escaping @Sendable () -> [String] = { [] }
+    ) {
         self.client = client
+        self.roomNotices = roomNotices
         self.server = server
         self.theme = theme
         self.config = config
@@ -231,6 +237,7 @@ public final class CallApp {
                 meeting = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)
                 meeting.pushToTalk = keyReleasesOn ? .hold : .toggle
                 meeting.now = Date()
+                for notice in roomNotices() { meeting.addSystemLine(notice) }
                 for peer in meeting.tilePeers(room) { meeting.names[peer.id] = peer.displayName }
                 meeting.showNextPrompt(room)
                 roomObservation = joined.store.observe { continuation.yield(.room(generation: generation, $0)) }

@@ -12,6 +12,8 @@ public final class CallLineFront {
     let client: CallClient
     let config: ClientConfig
     let write: @Sendable (String) -> Void
+    /// Notices from opening the call's audio (no sound card), said when the call's room is entered.
+    let roomNotices: @Sendable () -> [String]
 
     public static let commands: [(usage: String, summary: String)] = [
         ("/call NAME [NAME…]", "ring people (in a call: invite them)"),
@@ -20,9 +22,13 @@ public final class CallLineFront {
         ("/who", "who is online"), ("/history", "your recent calls"), ("/quit", "go offline and quit"),
     ]
 
-    public init(client: CallClient, config: ClientConfig, write: @escaping @Sendable (String) -> Void) {
+    public init(
+        client: CallClient, config: ClientConfig, roomNotices: @escaping @Sendable () -> [String] = { [] },
+        write: @escaping @Sendable (String) -> Void
+    ) {
         self.client = client
         self.config = config
+        self.roomNotices = roomNotices
         self.write = write
     }
 
@@ -47,7 +53,8 @@ public final class CallLineFront {
         var state = client.store.state
         model.remember(state)
         let others = state.onlineUsers.map { "\($0.name)\($0.busy ? " (in a call)" : "")" }
-        write("Online as \(state.you?.name ?? "?"). \(others.isEmpty ? "Nobody else is online." : "Online: \(others.joined(separator: ", ")).")")
+        let who = others.isEmpty ? "Nobody else is online." : "Online: \(others.joined(separator: ", "))."
+        write("Online as \(state.you?.name ?? "?"). \(who)")
         write("Type /call NAME to ring someone; /help lists commands.")
         perform(.loadHistory, announceHistory: false)
         for await (update, line, endOfInput) in merged {
@@ -63,6 +70,7 @@ public final class CallLineFront {
                 commands += model.apply(update, previous: previous).filter { $0 != .loadHistory }
                 switch update.event {
                 case .userEntered(let user) where user != state.you?.user:
+                    model.announcements += roomNotices()
                     model.announcements.append("\(model.name(user, in: state)) is in the call")
                 case .userLeft(let user) where user != state.you?.user:
                     model.announcements.append("\(model.name(user, in: state)) left the call")
