@@ -68,9 +68,11 @@ struct InputDecoderTests {
         #expect(decode(sequence) == keys(expected))
     }
 
-    @Test("releases of text keys carry the unshifted key; functional releases are dropped")
+    @Test("releases of text keys carry the key as pressed; functional releases are dropped")
     func releases() {
-        #expect(decode("\u{1B}[109;2:3u") == [.key(.released("m"))])
+        #expect(decode("\u{1B}[109;1:3u") == [.key(.released("m"))])
+        #expect(decode("\u{1B}[109;2:3u") == [.key(.released("M"))])
+        #expect(decode("\u{1B}[47:63;2:3u") == [.key(.released("?"))])
         #expect(decode("\u{1B}[13;1:3u").isEmpty)
         #expect(decode("\u{1B}[1;1:3A").isEmpty)
         #expect(decode("\u{1B}[5;1:3~").isEmpty)

@@ -112,6 +112,12 @@ struct ModelTests {
         #expect(model.handle(.released(" "), state: state).isEmpty)
         #expect(model.handle(.released("t"), state: state) == [.setMuted(true)])
         #expect(model.pushToTalkHint == "hold t to talk")
+        // Bound to "T": shift may be let go before the key, which then comes back as "t".
+        keyMap.bindings = keyMap.bindings.filter { $0.value != .pushToTalk }
+        keyMap.bindings["T"] = .pushToTalk
+        var shifted = MeetingModel(keyMap: keyMap, pushToTalk: .hold)
+        #expect(shifted.handle(.character("T"), state: state) == [.setMuted(false)])
+        #expect(shifted.handle(.released("t"), state: state) == [.setMuted(true)])
     }
 
     @Test("hold-to-talk: losing the window's focus while Space is held mutes (no release will come)")

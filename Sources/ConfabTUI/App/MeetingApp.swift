@@ -144,6 +144,9 @@ public final class MeetingApp {
                 state = update.state
                 commands += model.apply(update, previous: previous)
                 if case .disconnected(let why) = update.event { reason = why }
+                // Levels come 20 times a second even in a silent room: the
+                // same levels again are not worth a frame.
+                if case .mediaLevels = update.event, commands.isEmpty, state == previous { continue }
             case .tick:
                 // ncurses notices a window resize (SIGWINCH) only when asked
                 // for a key, and the signal may wake no thread of ours.

@@ -11,8 +11,9 @@ public enum Key: Hashable, Sendable {
     case enter, escape, tab, backTab, backspace, delete
     case up, down, left, right, home, end, pageUp, pageDown
     case resize
-    /// A text key released (kitty keyboard protocol, flag 2), as its
-    /// unshifted character. Only the push-to-talk key's release does anything.
+    /// A text key released (kitty keyboard protocol, flag 2), as it was
+    /// pressed (shifted while shift is held). Only the push-to-talk key's
+    /// release does anything.
     case released(Character)
 
     /// The key a terminal byte or scalar stands for (C0 controls become

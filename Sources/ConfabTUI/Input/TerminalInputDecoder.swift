@@ -287,6 +287,13 @@ public struct TerminalInputDecoder: Sendable {
         }
         guard let base = scalar(code), code >= 0x20 else { return [] }
         if event == .release {
+            // Released as it was pressed: shifted when shift is still held.
+            if modifiers.contains(.shift), let shifted, let shiftedScalar = scalar(shifted) {
+                return [.key(.released(Character(shiftedScalar)))]
+            }
+            if modifiers.contains(.shift), base.isASCII, base.properties.isLowercase {
+                return [.key(.released(Character(String(base).uppercased())))]
+            }
             return [.key(.released(Character(base)))]
         }
         if modifiers.contains(.control), !modifiers.containsAny([.alt, .super]) {

@@ -11,7 +11,10 @@ extension MeetingModel {
         if case .released(let character) = key {
             // Hold-to-talk: releasing the key mutes again, whatever has focus
             // or opened meanwhile. Other releases mean nothing here.
-            guard keyMap.action(for: character) == .pushToTalk, pushToTalk == .hold, talking else { return [] }
+            // Shift let go first reports the unshifted letter: either case counts.
+            let isTalkKey = [character, Character(character.lowercased()), Character(character.uppercased())]
+                .contains { keyMap.action(for: $0) == .pushToTalk }
+            guard isTalkKey, pushToTalk == .hold, talking else { return [] }
             talking = false
             return [.setMuted(true)]
         }
