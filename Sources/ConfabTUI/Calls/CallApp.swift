@@ -248,6 +248,10 @@ public final class CallApp {
                 room = update.state
                 meeting.now = Date()
                 meetingCommands += meeting.apply(update, previous: previous)
+                // Levels come 20 times a second even in a silent call: the same levels again are not worth a frame.
+                if case .mediaLevels = update.event, meetingCommands.isEmpty, homeCommands.isEmpty, room == previous {
+                    continue
+                }
             }
 
             for command in meetingCommands {
