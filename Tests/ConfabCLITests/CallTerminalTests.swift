@@ -146,6 +146,8 @@ extension CallTerminalTests {
             try await tmux.waitFor("the dialog closed") { !$0.contains("Bot cancelled the call") }
             try bot.send("call alice")
             try await tmux.waitFor("the ringing dialog again") { $0.contains("☎ Incoming call") }
+            // Keys in the dialog's first half second are taken for typing that went on, not answers.
+            try await Task.sleep(for: .milliseconds(700))
             try await tmux.keys("a")
             try await tmux.waitFor("the call screen", seconds: 60) { $0.contains("☎ Call") && $0.contains("Bot ✓ in call") }
             try await bot.expectEvent("call.userEntered", ["user": "alice"])

@@ -202,7 +202,7 @@ struct HomeModelTests {
         #expect(model.runLine("/quit", state: state) == [.quit])
     }
 
-    @Test("the ringing dialog: a accepts, r rejects, other keys do nothing, and it rings the bell")
+    @Test("the ringing dialog: a accepts, r rejects, other keys and keys in its first half second do nothing; it rings the bell")
     func ringingKeys() {
         var ringing = state
         var model = HomeModel()
@@ -211,6 +211,9 @@ struct HomeModelTests {
         ringing.apply(.invited(invitation))
         #expect(model.apply(.invited(invitation), state: ringing, previous: previous).contains(.bell))
         #expect(model.announcements.last == "Bob is calling you. Answer with /accept or /reject.")
+        // Keys typed as it appears (into the input line) do not answer it.
+        #expect(model.handle(.character("a"), state: ringing) == [])
+        model.now = model.now.addingTimeInterval(HomeModel.answerGuard)
         #expect(model.handle(.character("c"), state: ringing) == [])
         #expect(model.handle(.character("a"), state: ringing) == [.accept("k1")])
         #expect(model.handle(.character("r"), state: ringing) == [.reject("k1")])

@@ -49,8 +49,13 @@ public struct HomeModel: Sendable {
     /// Names seen, so a line about someone who went offline can still name them.
     public var names: [PeerID: String] = [:]
     var lastRing: Date?
+    /// When the ringing dialog appeared: keys typed just before it (into the
+    /// input line) must not answer it.
+    var ringingSince: Date?
 
     public static let ringInterval: TimeInterval = 3
+    /// Keys this soon after an invitation appears are ignored.
+    public static let answerGuard: TimeInterval = 0.5
 
     public static let slashCommands: [(name: String, usage: String, summary: String)] = [
         ("/call", "/call NAME [NAME…]", "ring people (several: a group call)"),
@@ -155,6 +160,7 @@ public struct HomeModel: Sendable {
             if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
             announcements.append(text + ". Answer with /accept or /reject.")
             if overlay == .confirmQuit || overlay == .help { overlay = nil }
+            if previous.invitations.isEmpty { ringingSince = now }
             if ringBell, state.call == nil {
                 lastRing = now
                 commands.append(.bell)
@@ -260,6 +266,7 @@ public struct HomeModel: Sendable {
         }
         // The ringing dialog takes its keys first.
         if state.call == nil, let invitation = state.invitations.first {
+            if let ringingSince, now.timeIntervalSince(ringingSince) < Self.answerGuard { return [] }
             switch key {
             case .character("a"), .character("y"), .enter: return [.accept(invitation.call.id)]
             case .character("r"), .character("d"), .character("n"), .escape: return [.reject(invitation.call.id)]
