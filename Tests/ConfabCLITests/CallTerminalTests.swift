@@ -174,6 +174,23 @@ extension CallTerminalTests {
     }
 }
 
+extension CallTerminalTests {
+    @Test("without a terminal and without --headless or --screen-reader: one clear line and exit 1")
+    func noTerminal() async throws {
+        let server = try await ServerProcess()
+        let home = try TempDirectory(prefix: "confab-connect-notty")
+        let client = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "connect", server.serverURL, "--token", try await server.userToken(user: "alice"),
+                "--fingerprint", server.fingerprint, "--known-servers", home.file("known_servers"),
+            ])
+        #expect(await client.wait(seconds: 30) == 1)
+        #expect(client.standardError.contains("the terminal front needs a terminal; use --headless or --screen-reader"))
+        #expect(await server.stop() == 0)
+    }
+}
+
 @Suite("confab connect --screen-reader")
 struct CallScreenReaderTests {
     /// Waits until `process` has printed `text`; fails the test with its output if not.
