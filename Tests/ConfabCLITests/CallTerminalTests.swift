@@ -90,7 +90,7 @@ struct CallTerminalTests {
             try await tmux.keys("q")
             try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
             try await tmux.keys("y")
-            try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:0") }
+            try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:") }
             try await bot.expectEvent("call.ended", ["reason": "hangup"])
             try await tmux.keys("Escape")
             let recent = try await tmux.waitFor("the call in recent calls") { screen in
@@ -152,7 +152,7 @@ extension CallTerminalTests {
             try await tmux.waitFor("the call screen", seconds: 60) { $0.contains("☎ Call") && $0.contains("Bot ✓ in call") }
             try await bot.expectEvent("call.userEntered", ["user": "alice"])
             try bot.send("hangup")
-            try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:0") && $0.contains("● online") }
+            try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:") && $0.contains("● online") }
             try await tmux.keys("Enter")
             try await tmux.waitFor("the calls in recent calls") { screen in
                 let lines = screen.split(separator: "\n")
@@ -231,7 +231,7 @@ struct CallScreenReaderTests {
             try bot.send("hangup")
             try await waitFor("Call ended · 0:0", in: alice)
             try alice.writeLine("/history")
-            try await waitFor("from Bot: answered, 0:0", in: alice)
+            try await waitFor("from Bot: answered, 0:", in: alice)
             try carol.send("quit")
             try await waitFor("Carol went offline", in: alice)
             try alice.writeLine("/quit")
