@@ -229,7 +229,7 @@ struct CallScreenReaderTests {
             try await waitFor("Bot is in the call", in: alice)
             try await bot.expectEvent("call.userEntered", ["user": "alice"])
             try bot.send("hangup")
-            try await waitFor("Call ended · 0:0", in: alice)
+            try await waitFor("Call ended · 0:", in: alice)
             try alice.writeLine("/history")
             try await waitFor("from Bot: answered, 0:", in: alice)
             try carol.send("quit")

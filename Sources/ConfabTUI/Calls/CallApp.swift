@@ -101,7 +101,7 @@ public final class CallApp {
         home.selected = calls.onlineUsers.first?.user
         home.remember(calls)
         let homeView = HomeView(server: server)
-        let callView = CallScreenView()
+        var callView = CallScreenView()
 
         // The call screen, while in a call's room.
         var session: ConfabSession?
@@ -234,6 +234,7 @@ public final class CallApp {
                 let generation = roomGeneration
                 session = joined
                 room = joined.store.state
+                callView = CallScreenView()
                 meeting = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)
                 meeting.pushToTalk = keyReleasesOn ? .hold : .toggle
                 meeting.now = Date()
