@@ -159,8 +159,16 @@ struct HomeScreenTests {
         #expect(rowsAreAligned(backend.screen))
         #expect(lines[0].hasPrefix(" ☎ Call  1:05 │ Bob ✓ in call · Carol ringing…"))
         #expect(lines[0].hasSuffix(" q hang up · /call NAME invites "))
-        #expect(backend.text.contains("(you)"))
-        #expect(backend.text.contains(Fixtures.names[0]))
+        // Compact: the two tiles one above the other, as wide as the tiles' side, centred in its height.
+        let youRow = lines.firstIndex { $0.contains("(you)") } ?? -1
+        let otherRow = lines.firstIndex { $0.contains(Fixtures.names[0]) && !$0.contains("(you)") } ?? -1
+        #expect(youRow > 1 && otherRow == youRow + TileWidget.height + 1, "\(backend.text)")
+        let tilesWidth = size.columns - MeetingView.chatWidth(for: Rect(size: size)) - 2
+        #expect(lines[youRow].hasPrefix(" ╭") && TextWidth.width(of: lines[youRow].prefix { $0 != "╮" }) == tilesWidth)
+        // Rows 1 to h-3 are the tiles' side: as many empty rows above as below.
+        let bottom = otherRow + TileWidget.height - 1
+        #expect(abs((youRow - 1) - (size.rows - 3 - bottom)) <= 1, "centred:\n\(backend.text)")
+        #expect(model.tileColumns == 1)
         #expect(lines.last?.contains("● connected") == true)
     }
 }

@@ -1,10 +1,18 @@
 // The call screen: the meeting screen of the call's room, compact for the
 // 2–4 people of a call: the speaker strip (the tiles already show who speaks)
 // gives its row to a call bar with the time in the call and every invitee's
-// state, which updates when someone in the call invites more.
+// state, which updates when someone in the call invites more; the tiles are
+// stacked one above the other, as wide as the tiles' side and centred in
+// its height, so each level bar is long. More people: the meeting's grid.
 //
 //   ┌ ☎ Call 1:23 │ Bob ✓ in call · Carol ringing… │ q hang up · /call NAME invites ┐ row 0
-//   │ the meeting screen (tiles, chat, input, status)                                │
+//   │ ╭ Alice (you) ─────────────── member ╮                 │ chat pane             │
+//   │ │ ● on                               │                 │                       │
+//   │ │ ██████████████▌·················· 41│                 │                       │
+//   │ ╰────────────────────────────────────╯                 │                       │
+//   │ ╭ Bob ─────────────────────── member ╮                 │                       │
+//   │ …                                                       │                       │
+//   │ the meeting's input line and status bar                                         │
 import ConfabClient
 import ConfabProtocol
 import Foundation
@@ -21,13 +29,56 @@ public struct CallScreenView {
         let area = frame.area
         guard area.width >= MeetingView.minimumSize.columns, area.height >= MeetingView.minimumSize.rows else { return }
         CallBar(state: calls, now: now).render(in: area.row(0), into: &frame.buffer)
+        let middle = area.splitTop(1).1.splitBottom(2).0
+        let tilesArea = middle.splitRight(MeetingView.chatWidth(for: area)).0.inset(horizontal: 1, vertical: 0)
+        let peers = model.tilePeers(room)
+        if (2...Self.compactLimit).contains(peers.count), peers.count * (TileWidget.height + 1) - 1 <= tilesArea.height {
+            renderStacked(&model, peers: peers, room: room, in: tilesArea, into: &frame.buffer)
+            // The meeting's dialogs go over the tiles again.
+            if let overlay = model.overlay, overlay != .confirmLeave {
+                OverlayView(overlay: overlay, model: model, state: room).render(in: middle, into: &frame.buffer)
+            }
+        }
         if model.overlay == .confirmLeave {
-            // Leaving the call's room is hanging up: the dialog says so (drawn over the meeting's own).
             let middle = area.splitTop(1).1.splitBottom(2).0
+            // Leaving the call's room is hanging up: the dialog says so (drawn over the meeting's own).
             CallDialog(title: "Confab", lines: ["Hang up?"], choices: ["y  hang up", "n  stay"])
                 .render(in: middle, into: &frame.buffer)
         }
     }
+}
+
+extension CallScreenView {
+    /// The most people the stacked layout takes.
+    public static let compactLimit = 4
+
+    /// The tiles one above the other, full width, centred in the height;
+    /// arrows move the selection up and down (one column).
+    func renderStacked(_ model: inout MeetingModel, peers: [PeerInfo], room: RoomState, in area: Rect, into buffer: inout Buffer) {
+        buffer.fill(area, style: Style(.text, on: .background))
+        model.tileColumns = 1
+        model.tilesPerPage = peers.count
+        model.tilePage = 0
+        let height = peers.count * (TileWidget.height + 1) - 1
+        var y = area.y + max(0, (area.height - height) / 2)
+        for peer in peers {
+            let mutedBy: String? = {
+                if case .mutedByHost(let by) = MicState(peer) { return room.peer(by)?.displayName ?? by.rawValue }
+                return nil
+            }()
+            TileWidget(
+                peer: peer, isYou: peer.id == room.you?.id, level: room.displayLevel(of: peer.id),
+                speaking: room.isSpeaking(peer.id), selected: model.focus == .tiles && peer.id == model.selected,
+                quality: room.quality(of: peer.id), mutedByName: mutedBy, animated: !model.screenReader
+            ).render(in: Rect(x: area.x, y: y, width: area.width, height: TileWidget.height), into: &buffer)
+            y += TileWidget.height + 1
+        }
+    }
+}
+
+extension MeetingView {
+    /// The chat pane's width on a screen of `area` (the tiles take the rest).
+    static func chatWidth(for area: Rect) -> Int { min(max(32, area.width * 2 / 5), 64) }
 }
 
 /// One row: time in the call, and each other participant's state.
