@@ -81,7 +81,7 @@ struct HomeScreenTests {
         #expect(lines.contains { $0.contains("↗ out") && $0.contains("Dave") && $0.contains("rejected") && $0.contains("Nov 13 21:13") }, "\(backend.text)")
     }
 
-    @Test("a hostile display name never reaches the terminal raw", arguments: Fixtures.hostile)
+    @Test("a hostile display name never reaches the terminal raw: list, ringing dialog, calling panel, call bar", arguments: Fixtures.hostile)
     func hostileName(name: String) {
         let hostile = OnlineUser(user: "mallory", name: name)
         var state = CallFixtures.state(online: [hostile])
@@ -95,6 +95,22 @@ struct HomeScreenTests {
                         "a control character in a cell: \(cell.symbol.unicodeScalars.map { String($0.value, radix: 16) })")
             }
             #expect(backend.text.contains("is calling you"))
+        }
+        // The calling panel and the call bar too.
+        var calling = CallFixtures.state(online: [hostile])
+        calling.apply(.placed(CallFixtures.call(caller: CallFixtures.me, invitees: [(hostile, .ringing)])))
+        let panel = homeScreen(calling)
+        let room = Fixtures.room(others: 1)
+        let screen = MemoryBackend(size: Size(columns: 80, rows: 24))
+        var model = MeetingModel()
+        Renderer(backend: screen).render { frame in
+            CallScreenView().render(&model, room: room, calls: calling, now: CallFixtures.now, into: &frame)
+        }
+        for backend in [panel, screen] {
+            #expect(rowsAreAligned(backend.screen))
+            #expect(!backend.screen.cells.contains { cell in
+                cell.symbol.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || (0x202A...0x202E).contains($0.value) }
+            })
         }
     }
 
