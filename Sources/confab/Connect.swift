@@ -1,5 +1,7 @@
-// `confab connect wss://HOST:PORT --token T --headless --events`: online on a
-// server, ringing and rung. Events go to stdout as JSON lines, commands come
+// `confab connect wss://HOST:PORT --token T`: online on a server, ringing and
+// rung. In a terminal: the home screen (who is online, recent calls) and the
+// call screen (CallApp); with --screen-reader, plain lines (CallLineFront).
+// With --headless --events: events go to stdout as JSON lines, commands come
 // from stdin (`call bob`, `accept`, `reject`, `cancel`, `hangup`, `history`,
 // `quit`, or the same as JSON objects); see docs/BOTS.md. With --input and
 // --output, the call's room gets audio like `confab join`'s.
@@ -7,12 +9,14 @@ import ArgumentParser
 import ConfabClient
 import ConfabMedia
 import ConfabProtocol
+import ConfabTUI
 import Foundation
 import Logging
+import Synchronization
 
 struct Connect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Go online on a server to place and answer calls, headless with JSON lines (see docs/BOTS.md).")
+        abstract: "Go online on a server to place and answer calls: a home screen, or headless with JSON lines (see docs/BOTS.md).")
 
     @Argument(help: "The server: wss://HOST:PORT.")
     var url: String
@@ -29,7 +33,7 @@ struct Connect: AsyncParsableCommand {
     @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
     var knownServers: String?
 
-    @Flag(help: "Run without a terminal front: commands on stdin (required for now: the home screen comes later).")
+    @Flag(help: "Run without a terminal front: commands on stdin, results (and with --events every event) as JSON lines.")
     var headless = false
 
     @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
@@ -41,8 +45,10 @@ struct Connect: AsyncParsableCommand {
     @Option(help: "Where what you hear in calls goes: FILE.wav, null, or alsa:NAME (default null when --input is given).")
     var output: String?
 
+    @OptionGroup var front: FrontOptions
+
     func validate() throws {
-        guard headless else { throw ValidationError("only --headless is available for now") }
+        if headless, front.screenReader { throw ValidationError("--headless and --screen-reader do not go together") }
         if let fingerprint, CertificateFingerprint(fingerprint) == nil {
             throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
         }
@@ -64,16 +70,20 @@ struct Connect: AsyncParsableCommand {
 
     func run() async throws {
         let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        let audioNotices = AudioNotices()
+        if !headless { FrontOptions.silenceLogs() }
         var logger = Logger(label: "confab.connect")
         logger.logLevel = .warning
         let client: CallClient
         do {
             client = try CallClient(
                 url: url, token: token, fingerprint: fingerprint, displayName: name,
-                knownServersPath: knownServers ?? KnownServers.defaultPath(), prepareRoom: roomAudio(), logger: logger)
+                knownServersPath: knownServers ?? KnownServers.defaultPath(), prepareRoom: roomAudio(notices: audioNotices),
+                logger: logger)
         } catch {
             throw CommandFailure(error.message)
         }
+        guard headless else { return try await runFront(client, audioNotices: audioNotices) }
         // One write per line, so lines from different tasks never interleave.
         let headless = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
         let ok = await headless.run(input: StandardInputLines.stream(), printsEvents: events)
@@ -83,16 +93,57 @@ struct Connect: AsyncParsableCommand {
         }
     }
 
+    /// The home screen (or plain lines with --screen-reader) until the user quits.
+    private func runFront(_ client: CallClient, audioNotices: AudioNotices) async throws {
+        let (settings, theme) = front.settings()
+        if !front.screenReader {
+            guard isatty(0) != 0, isatty(1) != 0 else {
+                throw CommandFailure("the terminal front needs a terminal; use --headless or --screen-reader")
+            }
+        }
+        do {
+            try await client.connect()
+        } catch {
+            throw CommandFailure(error.message)
+        }
+        let reason: String?
+        if front.screenReader {
+            reason = await CallLineFront(client: client, config: settings, roomNotices: { audioNotices.take() }) {
+                FileHandleOutput.standardOutput($0)
+            }
+                .run(lines: StandardInputLines.stream())
+        } else {
+            let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+            let server = "\(client.endpoint.host):\(client.endpoint.port)"
+            do {
+                reason = try await CallApp(
+                    client: client, server: server, theme: theme, config: settings, noColor: noColor,
+                    roomNotices: { audioNotices.take() }
+                ).run()
+            } catch {
+                await client.disconnect()
+                throw CommandFailure("cannot start the terminal front: \(error)")
+            }
+        }
+        if let reason { throw CommandFailure(reason) }
+    }
+
     /// Media for each call's room: a MediaController over the devices of
     /// --input and --output, opened afresh per call (a WAV output is
     /// finalised when the call's room is left).
-    private func roomAudio() -> CallClient.RoomPreparation? {
+    private func roomAudio(notices: AudioNotices) -> CallClient.RoomPreparation? {
+        // The terminal front talks and listens on the sound card (null audio
+        // when there is none); headless clients only with --input / --output.
+        let input = self.input ?? (headless ? nil : "alsa:default")
+        let output = self.output ?? (headless ? nil : "alsa:default")
         guard input != nil || output != nil else { return nil }
-        let input = self.input
-        let output = self.output
+        // Lines on stderr would draw over the screen: the front drops them.
+        let headless = self.headless
         return { session in
             let configuration = MediaConfiguration()
-            let report: @Sendable (String) -> Void = { FileHandleOutput.standardError("confab: \($0)") }
+            let report: @Sendable (String) -> Void = { notice in
+                if headless { FileHandleOutput.standardError("confab: \(notice)") } else { notices.add(notice) }
+            }
             do {
                 let source = try input.map {
                     try AudioDevices.openSource(
@@ -111,6 +162,22 @@ struct Connect: AsyncParsableCommand {
                 report("cannot open the audio devices: \(error)")
                 return {}
             }
+        }
+    }
+}
+
+/// Notices from opening a call's audio (no sound card: null audio), kept for
+/// the call screen: on stderr they would vanish behind it.
+final class AudioNotices: Sendable {
+    private let notices = Mutex<[String]>([])
+
+    func add(_ notice: String) { notices.withLock { $0.append(notice) } }
+
+    /// The notices so far, emptied.
+    func take() -> [String] {
+        notices.withLock { notices in
+            defer { notices = [] }
+            return notices
         }
     }
 }

@@ -86,11 +86,15 @@ public struct KeyMap: Hashable, Sendable {
 /// hand = "r"
 /// [chat]
 /// mentionBell = true  # ring the bell when someone writes your name
+/// [calls]
+/// ringBell = true     # ring the bell while a call invitation rings
 /// ```
 public struct ClientConfig: Hashable, Sendable {
     public var theme: String?
     public var keyMap = KeyMap.standard
     public var mentionBell = true
+    /// Ring the bell while a call invitation rings (`[calls] ringBell`).
+    public var ringBell = true
 
     public init() {}
 
@@ -137,6 +141,9 @@ public struct ClientConfig: Hashable, Sendable {
         }
         if let chat = table["chat"]?.table, let bell = chat["mentionBell"]?.bool {
             config.mentionBell = bell
+        }
+        if let calls = table["calls"]?.table, let bell = calls["ringBell"]?.bool {
+            config.ringBell = bell
         }
         return config
     }

@@ -33,7 +33,7 @@ public struct MeetingView {
         let (inputRow, statusRow) = bottom.splitTop(1)
         SpeakerStrip(state: state, animated: !model.screenReader).render(in: top, into: &frame.buffer)
 
-        let chatWidth = min(max(32, area.width * 2 / 5), 64)
+        let chatWidth = Self.chatWidth(for: area)
         let (tilesArea, chatArea) = middle.splitRight(chatWidth)
         let peers = model.tilePeers(state)
         let fit = TileGrid.fit(tilesArea.inset(horizontal: 1, vertical: 0), count: peers.count)

@@ -1,0 +1,150 @@
+// The call screen: the meeting screen of the call's room, compact for the
+// 2–4 people of a call: the speaker strip (the tiles already show who speaks)
+// gives its row to a call bar with the time in the call and every invitee's
+// state, which updates when someone in the call invites more; the tiles are
+// stacked one above the other, as wide as the tiles' side and centred in
+// its height, so each level bar is long. More people: the meeting's grid.
+//
+//   ┌ ☎ Call 1:23 │ Bob ✓ in call · Carol ringing… │ q hang up · /call NAME invites ┐ row 0
+//   │ ╭ Alice (you) ─────────────── member ╮                 │ chat pane             │
+//   │ │ ● on                               │                 │                       │
+//   │ │ ██████████████▌·················· 41│                 │                       │
+//   │ ╰────────────────────────────────────╯                 │                       │
+//   │ ╭ Bob ─────────────────────── member ╮                 │                       │
+//   │ …                                                       │                       │
+//   │ the meeting's input line and status bar                                         │
+import ConfabClient
+import ConfabProtocol
+import Foundation
+
+public struct CallScreenView {
+    public var meeting: MeetingView
+
+    public init(timeZone: TimeZone = .current) {
+        meeting = MeetingView(timeZone: timeZone)
+    }
+
+    public func render(_ model: inout MeetingModel, room: RoomState, calls: CallState, now: Date, into frame: inout Frame) {
+        meeting.render(&model, state: room, into: &frame)
+        let area = frame.area
+        guard area.width >= MeetingView.minimumSize.columns, area.height >= MeetingView.minimumSize.rows else { return }
+        CallBar(state: calls, now: now).render(in: area.row(0), into: &frame.buffer)
+        let middle = area.splitTop(1).1.splitBottom(2).0
+        let tilesArea = middle.splitRight(MeetingView.chatWidth(for: area)).0.inset(horizontal: 1, vertical: 0)
+        let peers = model.tilePeers(room)
+        if (2...Self.compactLimit).contains(peers.count), peers.count * (TileWidget.height + 1) - 1 <= tilesArea.height {
+            renderStacked(&model, peers: peers, room: room, in: tilesArea, into: &frame.buffer)
+            // The meeting's dialogs go over the tiles again.
+            if let overlay = model.overlay, overlay != .confirmLeave {
+                OverlayView(overlay: overlay, model: model, state: room).render(in: middle, into: &frame.buffer)
+            }
+        }
+        if model.overlay == .confirmLeave {
+            let middle = area.splitTop(1).1.splitBottom(2).0
+            // Leaving the call's room is hanging up: the dialog says so (drawn over the meeting's own).
+            CallDialog(title: "Confab", lines: ["Hang up?"], choices: ["y  hang up", "n  stay"])
+                .render(in: middle, into: &frame.buffer)
+        }
+    }
+}
+
+extension CallScreenView {
+    /// The most people the stacked layout takes.
+    public static let compactLimit = 4
+
+    /// The tiles one above the other, full width, centred in the height;
+    /// arrows move the selection up and down (one column).
+    func renderStacked(_ model: inout MeetingModel, peers: [PeerInfo], room: RoomState, in area: Rect, into buffer: inout Buffer) {
+        buffer.fill(area, style: Style(.text, on: .background))
+        model.tileColumns = 1
+        model.tilesPerPage = peers.count
+        model.tilePage = 0
+        let height = peers.count * (TileWidget.height + 1) - 1
+        var y = area.y + max(0, (area.height - height) / 2)
+        for peer in peers {
+            let mutedBy: String? = {
+                if case .mutedByHost(let by) = MicState(peer) { return room.peer(by)?.displayName ?? by.rawValue }
+                return nil
+            }()
+            TileWidget(
+                peer: peer, isYou: peer.id == room.you?.id, level: room.displayLevel(of: peer.id),
+                speaking: room.isSpeaking(peer.id), selected: model.focus == .tiles && peer.id == model.selected,
+                quality: room.quality(of: peer.id), mutedByName: mutedBy, animated: !model.screenReader
+            ).render(in: Rect(x: area.x, y: y, width: area.width, height: TileWidget.height), into: &buffer)
+            y += TileWidget.height + 1
+        }
+    }
+}
+
+extension MeetingView {
+    /// The chat pane's width on a screen of `area` (the tiles take the rest).
+    static func chatWidth(for area: Rect) -> Int { min(max(32, area.width * 2 / 5), 64) }
+}
+
+/// One row: time in the call, and each other participant's state.
+public struct CallBar: Widget {
+    public var state: CallState
+    public var now: Date
+
+    public init(state: CallState, now: Date) {
+        self.state = state
+        self.now = now
+    }
+
+    public func render(in area: Rect, into buffer: inout Buffer) {
+        var line = Line([], fill: Style(.text, on: .surface))
+        line.append(" ☎ Call ", Style(.accent, on: .surface, [.reverse, .bold]))
+        if let call = state.call {
+            if let answered = call.answeredAt {
+                let ms = Int(now.timeIntervalSince1970 * 1000) - Int(answered.millisecondsSince1970)
+                line.append(" " + HomeModel.duration(ms: ms), Style(.text, on: .surface, [.bold]))
+            }
+            line.append(" │ ", Style(.dim, on: .surface))
+            let others = call.participants.filter { $0.user != state.you?.user }
+            for (index, entry) in others.enumerated() {
+                if index > 0 { line.append(" · ", Style(.dim, on: .surface)) }
+                line.append(TextWidth.truncate(entry.name, to: 20) + " ", Style(.text, on: .surface, [.bold]))
+                let mark = entry.state == .accepted
+                    ? (state.inRoom.contains(entry.user) ? "✓ in call" : "✓ joining")
+                    : HomeView.mark(entry.state)
+                line.append(mark, Style(HomeView.slot(entry.state), on: .surface))
+            }
+        }
+        line.render(in: area, into: &buffer)
+        let hint = " q hang up · /call NAME invites "
+        let width = TextWidth.width(of: hint)
+        if area.width > width * 2 {
+            buffer.put(hint, x: area.right - width, y: area.y, style: Style(.dim, on: .surface), limit: width)
+        }
+    }
+}
+
+extension MeetingModel {
+    /// Enter on `/call NAME…` in the call's input line: invite more people
+    /// into the call (the meeting's own commands do not know calls); Tab
+    /// after `/call ` completes online names. Returns nil for every other
+    /// key and line, which the meeting handles.
+    public mutating func callCommand(_ key: Key, calls: CallState) -> [HomeCommand]? {
+        guard key == .enter || key == .tab, focus == .input, overlay == nil else { return nil }
+        let text = editor.text.trimmingCharacters(in: .whitespaces)
+        if key == .tab {
+            // Tab after `/call `: online names, as on the home screen.
+            guard editor.text.lowercased().hasPrefix("/call ") else { return nil }
+            var home = HomeModel()
+            home.editor = editor
+            home.complete(state: calls)
+            editor = home.editor
+            if let notice = home.notice { setNotice(notice.text) }
+            return []
+        }
+        guard text.lowercased() == "/call" || text.lowercased().hasPrefix("/call ") else { return nil }
+        let line = editor.submit() ?? text
+        var home = HomeModel()
+        let commands = home.runLine(line, state: calls)
+        if let notice = home.notice { setNotice(notice.text, error: notice.isError) }
+        for case .call(let users) in commands {
+            setNotice("inviting " + users.map { home.name($0, in: calls) }.joined(separator: ", "))
+        }
+        return commands.filter { if case .call = $0 { true } else { false } }
+    }
+}
