@@ -12,14 +12,7 @@ struct Calls: AsyncParsableCommand {
     @Argument(help: "The server: wss://HOST:PORT.")
     var url: String
 
-    @Option(help: "A user token from `confab token --user` (or set CONFAB_TOKEN).")
-    var token: String?
-
-    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
-    var fingerprint: String?
-
-    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
-    var knownServers: String?
+    @OptionGroup var server: ServerAccessOptions
 
     @Option(help: "How many calls, 1...200.")
     var limit = 50
@@ -31,20 +24,17 @@ struct Calls: AsyncParsableCommand {
         guard (1...ProtocolLimits.maximumHistoryPageSize).contains(limit) else {
             throw ValidationError("--limit must be 1...200")
         }
-        if (token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"]) == nil {
-            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
-        }
     }
 
     func run() async throws {
-        let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        let token = server.resolvedToken ?? ""
         var logger = Logger(label: "confab.calls")
         logger.logLevel = .warning
         let records: [CallRecord]
         do {
             let client = try CallClient(
-                url: url, token: token, fingerprint: fingerprint,
-                knownServersPath: knownServers ?? KnownServers.defaultPath(), logger: logger)
+                url: url, token: token, fingerprint: server.fingerprint,
+                knownServersPath: server.knownServersPath, logger: logger)
             try await client.connect()
             records = try await client.history(limit: limit)
             await client.disconnect()

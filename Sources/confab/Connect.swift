@@ -21,17 +21,10 @@ struct Connect: AsyncParsableCommand {
     @Argument(help: "The server: wss://HOST:PORT.")
     var url: String
 
-    @Option(help: "A user token from `confab token --user` (or set CONFAB_TOKEN).")
-    var token: String?
-
-    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
-    var fingerprint: String?
+    @OptionGroup var server: ServerAccessOptions
 
     @Option(help: "Your display name, when the token carries none.")
     var name: String?
-
-    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
-    var knownServers: String?
 
     @Flag(help: "Run without a terminal front: commands on stdin, results (and with --events every event) as JSON lines.")
     var headless = false
@@ -49,27 +42,11 @@ struct Connect: AsyncParsableCommand {
 
     func validate() throws {
         if headless, front.screenReader { throw ValidationError("--headless and --screen-reader do not go together") }
-        if let fingerprint, CertificateFingerprint(fingerprint) == nil {
-            throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
-        }
-        if let input {
-            guard let spec = try? AudioDeviceSpec.parse(input), spec != .null else {
-                throw ValidationError("--input must be FILE.wav, tone:HZ, silence, speech[:SEED] or alsa:NAME")
-            }
-        }
-        if let output {
-            switch try? AudioDeviceSpec.parse(output) {
-            case .wav?, .null?, .alsa?: break
-            default: throw ValidationError("--output must be FILE.wav, null, or alsa:NAME")
-            }
-        }
-        if (token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"]) == nil {
-            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
-        }
+        try AudioDeviceOptions.validate(input: input, output: output)
     }
 
     func run() async throws {
-        let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        let token = server.resolvedToken ?? ""
         let audioNotices = AudioNotices()
         if !headless { FrontOptions.silenceLogs() }
         var logger = Logger(label: "confab.connect")
@@ -77,8 +54,8 @@ struct Connect: AsyncParsableCommand {
         let client: CallClient
         do {
             client = try CallClient(
-                url: url, token: token, fingerprint: fingerprint, displayName: name,
-                knownServersPath: knownServers ?? KnownServers.defaultPath(), prepareRoom: roomAudio(notices: audioNotices),
+                url: url, token: token, fingerprint: server.fingerprint, displayName: name,
+                knownServersPath: server.knownServersPath, prepareRoom: roomAudio(notices: audioNotices),
                 logger: logger)
         } catch {
             throw CommandFailure(error.message)

@@ -18,17 +18,10 @@ struct Join: AsyncParsableCommand {
     @Argument(help: "The room: wss://HOST:PORT/ROOM.")
     var url: String
 
-    @Option(help: "The token from `confab token` (or set CONFAB_TOKEN).")
-    var token: String?
-
-    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
-    var fingerprint: String?
+    @OptionGroup var server: ServerAccessOptions
 
     @Option(help: "Your display name, when the token carries none.")
     var name: String?
-
-    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
-    var knownServers: String?
 
     @Flag(help: "Run without the terminal front: JSON command lines on stdin.")
     var headless = false
@@ -51,28 +44,12 @@ struct Join: AsyncParsableCommand {
     var duration: Double?
 
     func validate() throws {
-        if let fingerprint, CertificateFingerprint(fingerprint) == nil {
-            throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
-        }
-        if let input {
-            guard let spec = try? AudioDeviceSpec.parse(input), spec != .null else {
-                throw ValidationError("--input must be FILE.wav, tone:HZ, silence, speech[:SEED] or alsa:NAME")
-            }
-        }
-        if let output {
-            switch try? AudioDeviceSpec.parse(output) {
-            case .wav?, .null?, .alsa?: break
-            default: throw ValidationError("--output must be FILE.wav, null, or alsa:NAME")
-            }
-        }
+        try AudioDeviceOptions.validate(input: input, output: output)
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
-        if (token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"]) == nil {
-            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
-        }
     }
 
     func run() async throws {
-        let token = self.token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] ?? ""
+        let token = server.resolvedToken ?? ""
         // Log lines never go over the terminal front.
         if !headless { FrontOptions.silenceLogs() }
         var logger = Logger(label: "confab.join")
@@ -80,8 +57,8 @@ struct Join: AsyncParsableCommand {
         let session: ConfabSession
         do {
             session = try ConfabSession(
-                url: url, token: token, fingerprint: fingerprint, displayName: name,
-                knownServersPath: knownServers ?? KnownServers.defaultPath(), startMuted: input == nil || muted,
+                url: url, token: token, fingerprint: server.fingerprint, displayName: name,
+                knownServersPath: server.knownServersPath, startMuted: input == nil || muted,
                 logger: logger)
         } catch {
             throw CommandFailure(error.message)
