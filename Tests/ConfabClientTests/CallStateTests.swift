@@ -93,3 +93,17 @@ struct HeadlessCallCommandTests {
         #expect(line == #"{"event":"call.room","call":"k1","room":"call-k1"}"#)
     }
 }
+
+extension CallStateTests {
+    @Test("invited back into a call you left, accepting makes it your call again")
+    func invitedBack() {
+        var state = CallState()
+        state.apply(.answered(Self.call([("alice", .accepted), ("bob", .accepted), ("carol", .accepted)])))
+        state.apply(.ended(CallEnded(call: "k1", reason: .hangup, durationMs: 1_000)))
+        #expect(state.call == nil)
+        let again = Self.call([("alice", .accepted), ("bob", .ringing), ("carol", .accepted)])
+        state.apply(.invited(CallInvitation(call: again, from: "alice", ringTimeoutMs: 30_000)))
+        state.apply(.answered(Self.call([("alice", .accepted), ("bob", .accepted), ("carol", .accepted)])))
+        #expect(state.call?.id == "k1")
+    }
+}

@@ -177,6 +177,8 @@ public enum HeadlessCallEvents {
                 "event": .string("call.ended"), "call": .string(ended.call.rawValue),
                 "reason": .string(ended.reason.rawValue), "durationMs": .int(ended.durationMs),
             ])
+        case .hungUp(let call):
+            return .object(["event": .string("call.hungUp"), "call": .string(call.rawValue)])
         case .reconnecting(let attempt):
             return .object(["event": .string("reconnecting"), "attempt": .int(attempt)])
         case .disconnected(let reason):
