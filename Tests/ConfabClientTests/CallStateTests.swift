@@ -107,3 +107,17 @@ extension CallStateTests {
         #expect(state.call?.id == "k1")
     }
 }
+
+extension HeadlessCallCommandTests {
+    @Test("the connected line names calls on another device only when there are some")
+    func connectedElsewhere() throws {
+        let you = OnlineUser(user: "bob", name: "Bob", busy: true)
+        let plain = try #require(HeadlessCallEvents.line(for: .connected(Connected(you: you, online: []))))
+        #expect(!plain.contains("elsewhere"))
+        let call = CallStateTests.call([("alice", .accepted), ("bob", .accepted)])
+        let line = try #require(
+            HeadlessCallEvents.line(for: .connected(Connected(you: you, online: [], elsewhere: [call]))))
+        #expect(line.contains(#""elsewhere":[{"#) && line.contains(#""id":"k1""#))
+        #expect(HeadlessCallEvents.line(for: .hungUp("k1")) == #"{"event":"call.hungUp","call":"k1"}"#)
+    }
+}

@@ -129,7 +129,9 @@ public enum HeadlessCallEvents {
         case .connected(let connected):
             return .object([
                 "event": .string("connected"), "you": .encoding(connected.you), "online": .encoding(connected.online),
-                "calls": .encoding(connected.calls), "ringTimeoutMs": .int(connected.ringTimeoutMs),
+                "calls": .encoding(connected.calls),
+                "elsewhere": connected.elsewhere.map { JSONValue.encoding($0) },
+                "ringTimeoutMs": .int(connected.ringTimeoutMs),
             ])
         case .userOnline(let user):
             return .object(["event": .string("presence.online"), "user": .encoding(user)])
