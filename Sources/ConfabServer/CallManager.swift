@@ -179,6 +179,7 @@ actor CallManager {
     /// the call's room hangs them up.
     func disconnect(_ user: PeerID, sink: ConnectionSink) async {
         guard users[user]?.devices.removeValue(forKey: sink.id) != nil else { return }
+        users[user]?.instances[sink.id] = nil
         toldElsewhere[user]?.remove(sink.id)
         if toldElsewhere[user]?.isEmpty == true { toldElsewhere[user] = nil }
         for (id, call) in calls where call.memberDevices[user] == sink.id {
@@ -594,7 +595,9 @@ actor CallManager {
     /// once everyone is offline, every call has ended and rate buckets refilled.
     func bookkeeping() -> CallBookkeeping {
         CallBookkeeping(
-            onlineUsers: users.count, connections: connectionCount, calls: calls.count, callRooms: callOfRoom.count,
+            onlineUsers: users.count, connections: connectionCount,
+            deviceInstances: users.values.reduce(0) { $0 + $1.instances.count }, calls: calls.count,
+            callRooms: callOfRoom.count,
             openCallRooms: registry.callRooms.count, rateBuckets: invitationBuckets.count,
             announcedBusy: announcedBusy.count, toldElsewhere: toldElsewhere.count, roomsToEnd: roomsToEnd.count)
     }
@@ -766,6 +769,8 @@ public struct CallBookkeeping: Hashable, Sendable {
     public var onlineUsers: Int
     /// Presence connections.
     public var connections: Int
+    /// The `connect.device` names of those connections.
+    public var deviceInstances: Int
     public var calls: Int
     /// Call rooms the manager maps to calls, and those the room directory still admits to.
     public var callRooms: Int
@@ -780,7 +785,7 @@ public struct CallBookkeeping: Hashable, Sendable {
 
     /// Everything together: 0 on an idle server.
     public var total: Int {
-        onlineUsers + connections + calls + callRooms + openCallRooms + rateBuckets + announcedBusy + toldElsewhere
+        onlineUsers + connections + deviceInstances + calls + callRooms + openCallRooms + rateBuckets + announcedBusy + toldElsewhere
             + roomsToEnd
     }
 }
