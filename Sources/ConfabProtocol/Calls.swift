@@ -163,15 +163,21 @@ public struct ConnectRequest: Codable, Hashable, Sendable {
     public var token: String?
     /// A display name, used when the token names none.
     public var name: String?
+    /// An id the client picks once (random) and sends again when it
+    /// reconnects, up to 64 bytes: the server tells a client coming back to
+    /// its call from another device of the same user.
+    public var device: String?
 
-    public init(token: String?, name: String? = nil) {
+    public init(token: String?, name: String? = nil, device: String? = nil) {
         self.token = token
         self.name = name
+        self.device = device
     }
 
     private enum CodingKeys: String, CodingKey {
         case token = "token"
         case name = "name"
+        case device = "device"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -179,6 +185,7 @@ public struct ConnectRequest: Codable, Hashable, Sendable {
         token = try container.decodeIfPresent(
             String.self, forKey: .token, maximumUTF8Bytes: ProtocolLimits.maximumTokenBytes)
         name = try container.decodeIfPresent(String.self, forKey: .name)
+        device = try container.decodeIfPresent(String.self, forKey: .device, maximumUTF8Bytes: 64)
     }
 }
 
@@ -257,19 +264,25 @@ public struct Connected: Codable, Hashable, Sendable {
     public var you: OnlineUser
     /// Everyone else online on this server.
     public var online: [OnlineUser]
-    /// Calls you are part of right now: invitations ringing for you, and the call you are in.
+    /// Calls you are part of on this connection: invitations ringing for
+    /// you, and the call you are in here (placed or accepted on it, or on the
+    /// connection it replaced).
     public var calls: [CallInfo]
+    /// Calls you are in on another of your devices: not this connection's
+    /// (their events and room go to that device). Absent when there are none.
+    public var elsewhere: [CallInfo]?
     /// How long invitations ring on this server unless a `call.invite` says otherwise.
     public var ringTimeoutMs: Int
     public var keepalive: KeepaliveInfo
 
     public init(
-        you: OnlineUser, online: [OnlineUser], calls: [CallInfo] = [],
+        you: OnlineUser, online: [OnlineUser], calls: [CallInfo] = [], elsewhere: [CallInfo]? = nil,
         ringTimeoutMs: Int = CallLimits.defaultRingTimeoutMs, keepalive: KeepaliveInfo = KeepaliveInfo()
     ) {
         self.you = you
         self.online = online
         self.calls = calls
+        self.elsewhere = elsewhere
         self.ringTimeoutMs = ringTimeoutMs
         self.keepalive = keepalive
     }
@@ -278,6 +291,7 @@ public struct Connected: Codable, Hashable, Sendable {
         case you = "you"
         case online = "online"
         case calls = "calls"
+        case elsewhere = "elsewhere"
         case ringTimeoutMs = "ringTimeoutMs"
         case keepalive = "keepalive"
     }

@@ -137,6 +137,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case invitationNotPending = 6005
     /// The call has as many participants as `CallLimits.maximumParticipants`.
     case callFull = 6006
+    /// You left this call (hung up, or left its room): the room token you
+    /// had for it no longer admits you. Be invited again to return.
+    case leftCall = 6007
 
     // MARK: 9xxx: the server
 
@@ -202,12 +205,12 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     }
 
     /// Whether the server closes the connection after sending this error.
-    /// Failed joins (tokens, ended, locked or full rooms), a version the
+    /// Failed joins (tokens, ended, locked or full rooms, a call you left), a version the
     /// server does not speak, a replaced session and shutdown end the
     /// session; every other error leaves the connection open.
     public var closesConnection: Bool {
         switch self {
-        case .unsupportedVersion, .roomEnded, .roomLocked, .roomFull, .sessionReplaced, .shuttingDown: true
+        case .unsupportedVersion, .roomEnded, .roomLocked, .roomFull, .sessionReplaced, .shuttingDown, .leftCall: true
         default: area == .authentication
         }
     }

@@ -35,6 +35,9 @@ actor CallManager {
     private var shuttingDown = false
     /// Who everyone was last told is busy (`presence.updated` on a change).
     private var announcedBusy: Set<PeerID> = []
+    /// The devices of a user in a call that were told so (`connected.elsewhere`,
+    /// or their own `presence.updated`) while not in it: they hear when it is over.
+    private var toldElsewhere: [PeerID: Set<UInt64>] = [:]
 
     /// Room membership changes of call rooms, from their hosts.
     private let membershipUpdates: AsyncStream<(RoomName, Set<PeerID>)>
@@ -43,6 +46,9 @@ actor CallManager {
     private struct OnlineEntry {
         var name: String
         var devices: [UInt64: ConnectionSink]
+        /// The `connect.device` each connection named: one client instance
+        /// across its reconnections.
+        var instances: [UInt64: String] = [:]
     }
 
     private struct Call {
@@ -52,6 +58,9 @@ actor CallManager {
         /// The device each member is in the call on: the caller's that placed
         /// it, an accepter's that accepted.
         var memberDevices: [PeerID: UInt64] = [:]
+        /// The client instance (`connect.device`) each member is in the call
+        /// on, when it named one: its reconnection takes the call back.
+        var memberInstances: [PeerID: String] = [:]
         var acceptedAt: [PeerID: Timestamp] = [:]
         /// When members left; their time in the call ends there.
         var leftAt: [PeerID: Timestamp] = [:]
@@ -110,30 +119,47 @@ actor CallManager {
         let firstDevice = users[token.user] == nil
         users[token.user, default: OnlineEntry(name: name, devices: [:])].devices[sink.id] = sink
         users[token.user]?.name = name
+        users[token.user]?.instances[sink.id] = request.device
         // A member whose device dropped and came back gets the call's
-        // messages on the new connection.
+        // messages on the new connection: the same client instance
+        // (`connect.device`), or — for clients that name none — any
+        // connection once the one in the call is gone. Another device of
+        // theirs does not take the call over.
         for (id, call) in calls where call.state(of: token.user) == .accepted {
-            if let device = call.memberDevices[token.user], users[token.user]?.devices[device] != nil { continue }
+            let instance = call.memberInstances[token.user]
+            let sameInstance = request.device != nil && instance == request.device
+            let memberConnected = call.memberDevices[token.user].map { users[token.user]?.devices[$0] != nil } ?? false
+            guard sameInstance || (instance == nil && !memberConnected) else { continue }
             calls[id]?.memberDevices[token.user] = sink.id
+            calls[id]?.memberInstances[token.user] = request.device
         }
         let you = onlineUser(token.user)
         let others = users.keys.filter { $0 != token.user }.sorted().map(onlineUser)
+        // Invitations ring on every device; a call is this device's only if
+        // the user is in it here. One they are in on another device is told
+        // apart (`elsewhere`): this device cannot join its room.
         let current = calls.values.filter { call in
-            call.state(of: token.user) == .ringing || call.state(of: token.user) == .accepted
+            call.state(of: token.user) == .ringing
+                || (call.state(of: token.user) == .accepted && call.memberDevices[token.user] == sink.id)
         }.map(\.info)
+        let elsewhere = calls.values.filter { call in
+            call.state(of: token.user) == .accepted && call.memberDevices[token.user] != sink.id
+        }.map(\.info)
+        if !elsewhere.isEmpty { toldElsewhere[token.user, default: []].insert(sink.id) }
         sink.send(
             ServerMessage(
                 id: requestID,
                 .connected(
                     Connected(
-                        you: you, online: others, calls: current, ringTimeoutMs: configuration.ringTimeoutMs,
-                        keepalive: keepalive))))
+                        you: you, online: others, calls: current, elsewhere: elsewhere.isEmpty ? nil : elsewhere,
+                        ringTimeoutMs: configuration.ringTimeoutMs, keepalive: keepalive))))
         if firstDevice {
             let text = ConnectionSink.encode(ServerMessage(.presenceOnline(you)))
             for (user, entry) in users where user != token.user {
                 for device in entry.devices.values { device.send(text) }
             }
         }
+        metrics.presence(usersOnline: users.count, callsInProgress: calls.count)
         logger.debug("online", metadata: ["user": "\(token.user)", "devices": "\(users[token.user]?.devices.count ?? 0)"])
         // A member back on a new connection who has not joined the call's
         // room yet (its `call.room` went to the old one) gets it again.
@@ -153,19 +179,27 @@ actor CallManager {
     /// the call's room hangs them up.
     func disconnect(_ user: PeerID, sink: ConnectionSink) async {
         guard users[user]?.devices.removeValue(forKey: sink.id) != nil else { return }
+        users[user]?.instances[sink.id] = nil
+        toldElsewhere[user]?.remove(sink.id)
+        if toldElsewhere[user]?.isEmpty == true { toldElsewhere[user] = nil }
         for (id, call) in calls where call.memberDevices[user] == sink.id {
             if call.info.caller == user, call.info.answeredAt == nil {
                 cancel(id, by: user)
             } else if !call.inRoom.contains(user) {
                 leave(id, user: user)
-            } else if let newest = users[user]?.devices.keys.max() {
+            } else if let newest = users[user]?.devices.keys.max(),
+                call.memberInstances[user] == nil || users[user]?.instances[newest] == call.memberInstances[user]
+            {
                 // Still in the room: the call's messages go to the user's
-                // newest connection (a client that reconnected) from now on.
+                // newest connection (a client that reconnected) from now on —
+                // when it is the same client instance (or nobody named one).
+                // Otherwise they wait for that client to reconnect.
                 calls[id]?.memberDevices[user] = newest
             }
         }
         if users[user]?.devices.isEmpty == true {
             users[user] = nil
+            pruneInvitationBuckets(now: .now())
             let text = ConnectionSink.encode(ServerMessage(.presenceOffline(PresenceOffline(user: user))))
             for entry in users.values {
                 for device in entry.devices.values { device.send(text) }
@@ -243,6 +277,7 @@ actor CallManager {
         var bucket = invitationBuckets[caller] ?? TokenBucket(limit: configuration.invitationRate, now: now)
         defer { invitationBuckets[caller] = bucket }
         guard bucket.take(now: now) else {
+            metrics.callInvitationRateLimited()
             let rate = configuration.invitationRate
             throw CodedError(
                 .callRateLimited,
@@ -281,6 +316,7 @@ actor CallManager {
                         CallParticipant(user: caller, name: users[caller]?.name ?? caller.rawValue, state: .accepted)
                     ]),
                 memberDevices: [caller: device])
+            call.memberInstances[caller] = users[caller]?.instances[device]
         }
         let ringFor = request.ringTimeoutMs ?? configuration.ringTimeoutMs
         var notices: [(PeerID, CallParticipantState)] = []
@@ -301,6 +337,7 @@ actor CallManager {
         }
         if call.info.participants.count > 2 { call.info.group = true }
         calls[id] = call
+        metrics.callInvitationsSent(invitees.count)
 
         // The rung learn of it from `call.invitation`, the others in the call
         // from `call.updated`, the inviter from the reply — which comes last,
@@ -336,6 +373,7 @@ actor CallManager {
         call.setState(user, .accepted)
         call.ringDeadlines[user] = nil
         call.memberDevices[user] = sink.id
+        call.memberInstances[user] = users[user]?.instances[sink.id]
         call.acceptedAt[user] = now
         let firstAccept = call.room == nil
         if firstAccept {
@@ -348,10 +386,14 @@ actor CallManager {
             // Registered before any token for it leaves, so every join finds it.
             registry.callRooms.register(
                 room,
-                CallRoomDirectory.Entry(template: .call) { room, members in continuation.yield((room, members)) })
+                CallRoomDirectory.Entry(template: .call, observer: { room, members in continuation.yield((room, members)) },
+                    admitted: [call.info.caller]))
         }
         calls[id] = call
+        metrics.callInvitationEnded(.accepted)
         guard let room = call.room else { return }
+        // Its room admits them (again, if they had left and were invited back).
+        registry.callRooms.admit(room, user)
         for (deviceID, device) in users[user]?.devices ?? [:] where deviceID != sink.id {
             device.send(ServerMessage(.callInvitationEnded(CallInvitationEnded(call: id, reason: .answeredElsewhere))))
         }
@@ -424,6 +466,8 @@ actor CallManager {
         call.setState(user, .left)
         call.leftAt[user] = now
         calls[id] = call
+        // The room token they had is spent: rejoining is refused (6007 leftCall).
+        if let room = call.room { registry.callRooms.revoke(room, user) }
         if call.members.count < 2 {
             // The leaver hears the end too (both sides get the duration).
             end(id, reason: .hangup, alsoTelling: user)
@@ -488,6 +532,7 @@ actor CallManager {
 
     private func endFinishedCallRooms() async {
         announceBusyChanges()
+        metrics.presence(usersOnline: users.count, callsInProgress: calls.count)
         while !roomsToEnd.isEmpty {
             let room = roomsToEnd.removeFirst()
             await registry.endCallRoom(room)
@@ -505,7 +550,20 @@ actor CallManager {
             for (other, entry) in users where other != user {
                 for device in entry.devices.values { device.send(text) }
             }
+            // The user's other devices: "in a call on another device", and
+            // when that is over. The device in the call knows from the call.
+            if busy.contains(user) {
+                let inCall = Set(calls.values.compactMap { $0.state(of: user) == .accepted ? $0.memberDevices[user] : nil })
+                for (id, device) in users[user]?.devices ?? [:] where !inCall.contains(id) {
+                    device.send(text)
+                    toldElsewhere[user, default: []].insert(id)
+                }
+            } else if let told = toldElsewhere.removeValue(forKey: user) {
+                for id in told.sorted() { users[user]?.devices[id]?.send(text) }
+            }
         }
+        // Offline users are not announced; what their devices were told goes with them.
+        for user in toldElsewhere.keys where users[user] == nil { toldElsewhere[user] = nil }
     }
 
     // MARK: - Timers and rooms
@@ -518,7 +576,30 @@ actor CallManager {
                 ringOut(id, user: user)
             }
         }
+        pruneInvitationBuckets(now: .now())
         await endFinishedCallRooms()
+    }
+
+    /// Forgets the rate buckets of users who are offline and whose bucket has
+    /// refilled: a fresh, full bucket is the same thing. (A user online keeps
+    /// theirs; one offline with a spent bucket keeps it until it refills, so
+    /// reconnecting does not reset the limit.)
+    private func pruneInvitationBuckets(now: Timestamp) {
+        for (user, bucket) in invitationBuckets
+        where users[user] == nil && bucket.available(now: now) >= bucket.limit.burst {
+            invitationBuckets[user] = nil
+        }
+    }
+
+    /// How many entries the manager tracks, by kind: each returns to zero
+    /// once everyone is offline, every call has ended and rate buckets refilled.
+    func bookkeeping() -> CallBookkeeping {
+        CallBookkeeping(
+            onlineUsers: users.count, connections: connectionCount,
+            deviceInstances: users.values.reduce(0) { $0 + $1.instances.count }, calls: calls.count,
+            callRooms: callOfRoom.count,
+            openCallRooms: registry.callRooms.count, rateBuckets: invitationBuckets.count,
+            announcedBusy: announcedBusy.count, toldElsewhere: toldElsewhere.count, roomsToEnd: roomsToEnd.count)
     }
 
     private func ringOut(_ id: CallID, user: PeerID) {
@@ -600,7 +681,16 @@ actor CallManager {
 
     // MARK: - History
 
+    /// An invitation's outcome other than accepted: history and metrics.
     private func record(_ call: Call, invitee: PeerID, outcome: CallOutcome, now: Timestamp) {
+        switch outcome {
+        case .rejected: metrics.callInvitationEnded(.rejected)
+        case .noResponse: metrics.callInvitationEnded(.noResponse)
+        case .busy: metrics.callInvitationEnded(.busy)
+        case .offline: metrics.callInvitationEnded(.offline)
+        case .cancelled: metrics.callInvitationEnded(.cancelled)
+        case .answered, .unanswered: break
+        }
         let peers = [call.info.caller] + call.info.participants.map(\.user).filter { $0 != call.info.caller && $0 != invitee }
         write(
             CallRecord(
@@ -672,4 +762,30 @@ extension RoomTemplate {
         // The call manager ends the room with the call; this only catches a
         // room whose members never arrived.
         emptyRoomTimeoutMs: 60_000)
+}
+
+/// The entries the call manager tracks, counted (`ConfabServer.callBookkeeping()`).
+public struct CallBookkeeping: Hashable, Sendable {
+    public var onlineUsers: Int
+    /// Presence connections.
+    public var connections: Int
+    /// The `connect.device` names of those connections.
+    public var deviceInstances: Int
+    public var calls: Int
+    /// Call rooms the manager maps to calls, and those the room directory still admits to.
+    public var callRooms: Int
+    public var openCallRooms: Int
+    /// Per-user invitation rate buckets.
+    public var rateBuckets: Int
+    /// Users last announced busy.
+    public var announcedBusy: Int
+    /// Users with devices told they are in a call on another device.
+    public var toldElsewhere: Int
+    public var roomsToEnd: Int
+
+    /// Everything together: 0 on an idle server.
+    public var total: Int {
+        onlineUsers + connections + deviceInstances + calls + callRooms + openCallRooms + rateBuckets + announcedBusy + toldElsewhere
+            + roomsToEnd
+    }
 }

@@ -89,6 +89,11 @@ public final class ConfabServer: Service, Sendable {
             registry: registry, metrics: metrics, logger: logger)
     }
 
+    /// What the call manager tracks, counted: all zero on an idle server.
+    public func callBookkeeping() async -> CallBookkeeping {
+        await calls.bookkeeping()
+    }
+
     /// The media figures (levels, loss, jitter, forwarded packets) of one
     /// room's peers, as of the media thread's last 100 ms tick.
     public func mediaReports(room: RoomName) async -> [PeerID: MediaPeerReport] {

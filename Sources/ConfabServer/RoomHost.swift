@@ -71,6 +71,9 @@ actor RoomHost {
         /// whenever that changes; set for the rooms of calls, whose manager
         /// ends a call when fewer than two remain.
         var membershipObserver: (@Sendable (RoomName, Set<PeerID>) -> Void)? = nil
+        /// Whether a join as this peer is let in (a call's room: its members,
+        /// not those who hung up); nil admits any valid token.
+        var admits: (@Sendable (PeerID) -> Bool)? = nil
         var trackHealth = TrackHealthConfiguration()
     }
 
@@ -117,6 +120,11 @@ actor RoomHost {
     ) throws(CodedError) -> AdmissionResult {
         guard !isRetired else { return .retired }
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        // Checked on the host, in order with the membership reports: a member
+        // reported gone is not let back in by a join right behind it.
+        if let admits = settings.admits, !admits(token.peer) {
+            throw CodedError(.leftCall, "you left this call: be invited again to return")
+        }
         let now = Timestamp.now()
         let admission = Admission(peer: token.peer, role: token.role, tokenName: token.name, request: request)
         let wasOpen = room.phase == .open

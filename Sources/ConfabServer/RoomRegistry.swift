@@ -46,7 +46,12 @@ actor RoomRegistry {
         var template = configuration.template(for: name)
         if let callRoom {
             template = callRoom.template
-            settings.membershipObserver = callRoom.observer
+            let directory = callRooms
+            settings.membershipObserver = { room, members in
+                directory.noteMembers(room, members)
+                callRoom.observer(room, members)
+            }
+            settings.admits = { peer in directory.admits(name, peer) }
         }
         let host: RoomHost
         do {
@@ -126,13 +131,24 @@ actor RoomRegistry {
 }
 
 /// The rooms of calls in progress: names under `call-`, each with the call
-/// template and the observer that tells the call manager who is in it.
-/// Shared by the call manager (which registers a room before it hands out
-/// tokens for it, without awaiting) and the registry (which opens it).
+/// template, the observer that tells the call manager who is in it, and who
+/// it admits. Shared by the call manager (which registers a room before it
+/// hands out tokens for it, and admits or turns away members, without
+/// awaiting) and the registry and hosts (which open it and check each join).
+///
+/// Who may join is kept here, under a lock, rather than asked of the call
+/// manager: a member who leaves the room stops being admitted in the same
+/// step the host reports them gone (`noteMembers`, called by the host), so a
+/// quick rejoin with the old token cannot slip in before the manager has
+/// heard of the leave.
 final class CallRoomDirectory: Sendable {
     struct Entry: Sendable {
         var template: RoomTemplate
         var observer: @Sendable (RoomName, Set<PeerID>) -> Void
+        /// The call's members: those its room admits.
+        var admitted: Set<PeerID> = []
+        /// Who the room last reported in it.
+        var present: Set<PeerID> = []
     }
 
     private let entries = Mutex<[RoomName: Entry]>([:])
@@ -155,5 +171,34 @@ final class CallRoomDirectory: Sendable {
 
     func remove(_ name: RoomName) {
         _ = entries.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// Rooms of calls in progress.
+    var count: Int { entries.withLock { $0.count } }
+
+    /// A member (an accepter, or one invited back) may join.
+    func admit(_ name: RoomName, _ user: PeerID) {
+        entries.withLock { _ = $0[name]?.admitted.insert(user) }
+    }
+
+    /// A member who hung up may not (their token is spent).
+    func revoke(_ name: RoomName, _ user: PeerID) {
+        entries.withLock { _ = $0[name]?.admitted.remove(user) }
+    }
+
+    /// Whether a join as `user` is let in.
+    func admits(_ name: RoomName, _ user: PeerID) -> Bool {
+        entries.withLock { $0[name]?.admitted.contains(user) ?? false }
+    }
+
+    /// The room's host reports who is in it: whoever was in it and is gone
+    /// left the call, and is admitted no more.
+    func noteMembers(_ name: RoomName, _ members: Set<PeerID>) {
+        entries.withLock { entries in
+            guard var entry = entries[name] else { return }
+            entry.admitted.subtract(entry.present.subtracting(members))
+            entry.present = members
+            entries[name] = entry
+        }
     }
 }

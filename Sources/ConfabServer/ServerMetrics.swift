@@ -18,6 +18,10 @@ public final class ServerMetrics: Sendable {
     private let chatMessages: Metrics.Counter
     private let rooms: Metrics.Meter
     private let peers: Metrics.Meter
+    private let usersOnline: Metrics.Meter
+    private let callsInProgress: Metrics.Meter
+    private let invitations: Metrics.Counter
+    private let rateLimitedInvitations: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -28,6 +32,39 @@ public final class ServerMetrics: Sendable {
         chatMessages = Metrics.Counter(label: "confab_chat_messages_total", factory: factory)
         rooms = Metrics.Meter(label: "confab_rooms", factory: factory)
         peers = Metrics.Meter(label: "confab_peers", factory: factory)
+        usersOnline = Metrics.Meter(label: "confab_users_online", factory: factory)
+        callsInProgress = Metrics.Meter(label: "confab_calls_in_progress", factory: factory)
+        invitations = Metrics.Counter(label: "confab_call_invitations_total", factory: factory)
+        rateLimitedInvitations = Metrics.Counter(label: "confab_call_invitations_rate_limited_total", factory: factory)
+        // Present from the start, so a scrape shows 0 rather than nothing.
+        usersOnline.set(0)
+        callsInProgress.set(0)
+        for outcome in InvitationOutcome.allCases { outcomeCounter(outcome).increment(by: 0) }
+    }
+
+    /// How an invitation ended, for `confab_call_invitation_outcomes_total{outcome=…}`.
+    enum InvitationOutcome: String, CaseIterable {
+        case accepted, rejected, noResponse, busy, offline, cancelled
+    }
+
+    /// Users online (presence) and calls in progress, as they are now.
+    func presence(usersOnline users: Int, callsInProgress calls: Int) {
+        usersOnline.set(users)
+        callsInProgress.set(calls)
+    }
+
+    /// `count` people were invited (rung, or found busy or offline).
+    func callInvitationsSent(_ count: Int) { invitations.increment(by: count) }
+
+    /// An invitation ended: each invitation ends exactly once.
+    func callInvitationEnded(_ outcome: InvitationOutcome) { outcomeCounter(outcome).increment() }
+
+    /// A `call.invite` refused by the rate limit (nobody rung).
+    func callInvitationRateLimited() { rateLimitedInvitations.increment() }
+
+    private func outcomeCounter(_ outcome: InvitationOutcome) -> Metrics.Counter {
+        Metrics.Counter(
+            label: "confab_call_invitation_outcomes_total", dimensions: [("outcome", outcome.rawValue)], factory: factory)
     }
 
     /// A peer was admitted (join) or came back (resume).

@@ -93,3 +93,31 @@ struct HeadlessCallCommandTests {
         #expect(line == #"{"event":"call.room","call":"k1","room":"call-k1"}"#)
     }
 }
+
+extension CallStateTests {
+    @Test("invited back into a call you left, accepting makes it your call again")
+    func invitedBack() {
+        var state = CallState()
+        state.apply(.answered(Self.call([("alice", .accepted), ("bob", .accepted), ("carol", .accepted)])))
+        state.apply(.ended(CallEnded(call: "k1", reason: .hangup, durationMs: 1_000)))
+        #expect(state.call == nil)
+        let again = Self.call([("alice", .accepted), ("bob", .ringing), ("carol", .accepted)])
+        state.apply(.invited(CallInvitation(call: again, from: "alice", ringTimeoutMs: 30_000)))
+        state.apply(.answered(Self.call([("alice", .accepted), ("bob", .accepted), ("carol", .accepted)])))
+        #expect(state.call?.id == "k1")
+    }
+}
+
+extension HeadlessCallCommandTests {
+    @Test("the connected line names calls on another device only when there are some")
+    func connectedElsewhere() throws {
+        let you = OnlineUser(user: "bob", name: "Bob", busy: true)
+        let plain = try #require(HeadlessCallEvents.line(for: .connected(Connected(you: you, online: []))))
+        #expect(!plain.contains("elsewhere"))
+        let call = CallStateTests.call([("alice", .accepted), ("bob", .accepted)])
+        let line = try #require(
+            HeadlessCallEvents.line(for: .connected(Connected(you: you, online: [], elsewhere: [call]))))
+        #expect(line.contains(#""elsewhere":[{"#) && line.contains(#""id":"k1""#))
+        #expect(HeadlessCallEvents.line(for: .hungUp("k1")) == #"{"event":"call.hungUp","call":"k1"}"#)
+    }
+}

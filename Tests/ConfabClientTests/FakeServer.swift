@@ -87,6 +87,8 @@ final class FakeServer: SignallingTransport, Sendable {
     var connectTimes: [ContinuousClock.Instant] { state.withLock { $0.connectTimes } }
     var connectionCount: Int { state.withLock { $0.connections.count } }
     var current: FakeConnection? { state.withLock { $0.connections.last } }
+    /// Every connection opened, oldest first.
+    var connections: [FakeConnection] { state.withLock { $0.connections } }
 
     func refuseConnections(_ count: Int) { state.withLock { $0.refuseNextConnections = count } }
     func handle(_ type: ClientMessageType, with handler: @escaping FakeHandler) {

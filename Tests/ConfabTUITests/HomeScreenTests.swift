@@ -345,3 +345,93 @@ extension HomeModelTests {
         #expect(model.handle(.enter, state: after) == [.quit])
     }
 }
+
+extension CallScreenKeyTests {
+    @Test("the call screen's help lists /call and Tab completes /ca to /call; a meeting's does neither")
+    func callInHelpAndCompletion() {
+        let room = Fixtures.room(others: 1)
+        var calls = CallFixtures.state(online: [CallFixtures.bob])
+        calls.apply(.placed(CallFixtures.call(caller: CallFixtures.me, invitees: [(CallFixtures.bob, .accepted)])))
+        func helpText(_ model: MeetingModel) -> String {
+            var model = model
+            model.overlay = .help
+            let backend = MemoryBackend(size: Size(columns: 140, rows: 60))
+            Renderer(backend: backend).render { frame in
+                CallScreenView().render(&model, room: room, calls: calls, now: CallFixtures.now, into: &frame)
+            }
+            return backend.text
+        }
+        let callModel = MeetingModel.callScreen()
+        #expect(helpText(callModel).contains("/call NAME [NAME…]"))
+        #expect(helpText(callModel).contains("invite more people into the call"))
+        #expect(!helpText(MeetingModel()).contains("invite more people into the call"))
+
+        var model = MeetingModel.callScreen()
+        model.focus = .input
+        model.editor.setText("/ca")
+        #expect(model.callCommand(.tab, calls: calls) == nil, "not after /call yet: the meeting completes it")
+        #expect(model.handle(.tab, state: room) == [])
+        #expect(model.editor.text == "/call ")
+        var meeting = MeetingModel()
+        meeting.focus = .input
+        meeting.editor.setText("/ca")
+        _ = meeting.handle(.tab, state: room)
+        #expect(meeting.editor.text == "/ca")
+    }
+}
+
+extension HomeModelTests {
+    @Test("in a call on another device: the status bar says so, it is not this device's call, and calling is refused here")
+    func inCallElsewhere() {
+        var state = CallState()
+        let call = CallFixtures.call(caller: CallFixtures.me, invitees: [(CallFixtures.bob, .accepted)])
+        var me = CallFixtures.me
+        me.busy = true
+        state.apply(.connected(Connected(you: me, online: [CallFixtures.bob, CallFixtures.dave], elsewhere: [call])))
+        #expect(state.call == nil && state.inCallElsewhere)
+        #expect(state.elsewhere.map(\.id) == ["k1"])
+        var model = HomeModel()
+        model.now = CallFixtures.now
+        _ = model.apply(.connected(Connected(you: me, online: [])), state: state, previous: CallState())
+        let text = homeScreen(state, model: model, size: Size(columns: 120, rows: 30)).text
+        #expect(text.contains("in a call on another device"))
+        #expect(!text.contains("Calling"), "no calling panel for a call this device is not in")
+        model.selected = "dave"
+        #expect(model.handle(.character("c"), state: state) == [])
+        #expect(model.notice?.text == HomeModel.elsewhereRefusal)
+        #expect(model.runLine("/call dave", state: state) == [])
+        // The call is over on the other device: free here too.
+        var after = state
+        me.busy = false
+        after.apply(.userUpdated(me))
+        #expect(!after.inCallElsewhere && after.elsewhere.isEmpty)
+        model.notice = nil
+        #expect(!homeScreen(after, model: model, size: Size(columns: 120, rows: 30)).text.contains("another device"))
+        #expect(model.runLine("/call dave", state: after) == [.call(["dave"])])
+    }
+
+    @Test("answered on another device while this one rang: in a call elsewhere until that call is over")
+    func answeredElsewhereMarks() {
+        var state = CallFixtures.state(online: [CallFixtures.bob])
+        let ringing = CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .ringing)])
+        state.apply(.invited(CallInvitation(call: ringing, from: "bob", ringTimeoutMs: 30_000)))
+        state.apply(.invitationEnded(call: "k1", reason: .answeredElsewhere))
+        #expect(state.invitations.isEmpty && state.call == nil)
+        #expect(state.inCallElsewhere)
+        state.apply(.userUpdated(CallFixtures.me))
+        #expect(!state.inCallElsewhere)
+    }
+
+    @Test("a hang-up the server did not confirm still ends the call here, with an outcome")
+    func hungUpLocally() {
+        var inCall = CallFixtures.state(online: [CallFixtures.bob])
+        inCall.apply(.placed(CallFixtures.call(caller: CallFixtures.me, invitees: [(CallFixtures.bob, .accepted)])))
+        inCall.apply(.roomReady(CallRoom(call: "k1", room: "call-k1", token: "t")))
+        var after = inCall
+        after.apply(.hungUp("k1"))
+        #expect(after.call == nil && after.room == nil && !after.inCallElsewhere)
+        var model = HomeModel()
+        #expect(model.apply(.hungUp("k1"), state: after, previous: inCall).contains(.loadHistory))
+        #expect(model.overlay == .outcome("You hung up"))
+    }
+}

@@ -35,6 +35,12 @@ public actor CallClient {
     private let codec = ProtocolCodec()
     private let listeners = CallListeners()
     private let requestTimeoutMs: Int
+    /// This client's `connect.device`: the same on every reconnection, so
+    /// the server gives the call back to it and not to another device.
+    private let device = RandomDeviceID.make()
+    /// A call you hung up whose hang-up the server has not confirmed: sent
+    /// again after a reconnection, and kept out of the state meanwhile.
+    private var pendingHangup: CallID?
 
     private var connection: (any SignallingConnection)?
     private var pending: [RequestID: (type: ClientMessageType, reply: OneShot<ServerBody>)] = [:]
@@ -141,7 +147,7 @@ public actor CallClient {
         }
         let reply: ServerBody
         do {
-            reply = try await request(.connect(ConnectRequest(token: token, name: displayName)))
+            reply = try await request(.connect(ConnectRequest(token: token, name: displayName, device: device)))
         } catch {
             // A refused token will not be accepted on the next try either.
             if error.code != nil { finalClose = true }
@@ -151,10 +157,24 @@ public actor CallClient {
             throw error
         }
         guard case .connected(let connected) = reply else { throw unexpected(reply, for: .connect) }
-        let cleaned = IncomingCall.connected(connected)
+        var cleaned = IncomingCall.connected(connected)
         wasOnline = true
+        // A hang-up that was not confirmed before the connection dropped:
+        // the call does not come back, and the hang-up is sent again.
+        var retryHangup: CallID?
+        if let pending = pendingHangup {
+            if cleaned.calls.contains(where: { $0.id == pending }) {
+                cleaned.calls.removeAll { $0.id == pending }
+                retryHangup = pending
+            } else {
+                pendingHangup = nil
+            }
+        }
         emit(.connected(cleaned))
         startKeepalive(connected.keepalive, generation: current)
+        if let retryHangup {
+            Task { await self.sendHangup(retryHangup) }
+        }
         return cleaned
     }
 
@@ -194,11 +214,36 @@ public actor CallClient {
         _ = try await request(.cancelCall(CallAction(call: call.id)))
     }
 
-    /// Leaves the call you are in (and its room).
+    /// Leaves the call you are in (and its room). Throws only when you are
+    /// in no call: once asked, the call is over for this client whatever the
+    /// network does. The room is always left, which the server counts as
+    /// hanging up; a `call.hangup` the server did not confirm (the
+    /// connection dropped, or no reply in time) is sent again after a
+    /// reconnection; and a member whose presence connection is gone before
+    /// they entered the room is hung up by the server. The state says
+    /// `hungUp` at once; the server's `call.ended` follows when it comes.
     public func hangup() async throws(SessionError) {
         guard let call = store.state.call else { throw .invalidArgument("you are in no call") }
-        _ = try await request(.hangUp(CallAction(call: call.id)))
+        pendingHangup = call.id
+        await sendHangup(call.id)
         await leaveRoom()
+        // Confirmed, the `call.ended` before the reply already ended it.
+        if store.state.call?.id == call.id { emit(.hungUp(call.id)) }
+    }
+
+    /// Sends `call.hangup`; the pending hang-up is settled when the server
+    /// answers either way (a refusal means the call is over for you already).
+    private func sendHangup(_ call: CallID) async {
+        do {
+            _ = try await request(.hangUp(CallAction(call: call)))
+            if pendingHangup == call { pendingHangup = nil }
+        } catch {
+            if error.code != nil {
+                if pendingHangup == call { pendingHangup = nil }
+            } else {
+                logger.debug("hang-up not confirmed; sent again after a reconnection", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Your most recent calls, newest first.
@@ -361,9 +406,10 @@ public actor CallClient {
             emit(.invitationEnded(call: ended.call, reason: ended.reason))
         case .callRoom(let callRoom):
             // The caller's: the first invitee accepted.
-            guard store.state.call?.id == callRoom.call else { return }
+            guard store.state.call?.id == callRoom.call, pendingHangup != callRoom.call else { return }
             Task { _ = try? await self.enterRoom(callRoom) }
         case .callEnded(let ended):
+            if pendingHangup == ended.call { pendingHangup = nil }
             let wasOurs = roomCall == ended.call
             emit(.ended(ended))
             if wasOurs { await leaveRoom() }
@@ -514,5 +560,13 @@ enum IncomingCall {
         connected.online = connected.online.map(user)
         connected.calls = connected.calls.map(call)
         return connected
+    }
+}
+
+/// A random id for `connect.device`: 12 bytes as hex.
+enum RandomDeviceID {
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }

@@ -36,6 +36,9 @@ public enum CallEvent: Hashable, Sendable {
     case userEntered(PeerID)
     case userLeft(PeerID)
     case ended(CallEnded)
+    /// You hung up: the call is over for this client (and its room left)
+    /// before the server confirmed it; its `call.ended`, if it comes, follows.
+    case hungUp(CallID)
     /// The presence connection dropped; attempt `attempt` to open it again comes next.
     case reconnecting(attempt: Int)
     /// The presence connection closed for good; `reason` says why when it was not asked for.
@@ -58,8 +61,11 @@ public struct CallState: Hashable, Sendable {
     public var online: [PeerID: OnlineUser] = [:]
     /// Invitations ringing for you, oldest first.
     public var invitations: [CallInvitation] = []
-    /// The call you are in (placed, or accepted), until it ends.
+    /// The call you are in on this device (placed, or accepted), until it ends.
     public var call: CallInfo?
+    /// Calls you are in on another of your devices: not this device's
+    /// (it cannot join their rooms or hang them up from a call screen).
+    public var elsewhere: [CallInfo] = []
     /// Its room, once someone accepted.
     public var room: RoomName?
     /// Who is in the call's room with you.
@@ -71,6 +77,10 @@ public struct CallState: Hashable, Sendable {
     public var recentCalls: [CallRecord] = []
 
     public init() {}
+
+    /// In a call on another of your devices, and in none here: calling from
+    /// this device would be refused as `alreadyInCall`.
+    public var inCallElsewhere: Bool { call == nil && (!elsewhere.isEmpty || you?.busy == true) }
 
     /// Everyone else online, sorted by id.
     public var onlineUsers: [OnlineUser] { online.values.sorted { $0.user < $1.user } }
@@ -97,18 +107,31 @@ public struct CallState: Hashable, Sendable {
                     invitations.append(CallInvitation(call: info, from: info.caller, ringTimeoutMs: ringTimeoutMs))
                 }
             }
+            elsewhere = connected.elsewhere ?? []
         case .userOnline(let user):
             online[user.user] = user
         case .userOffline(let user):
             online[user] = nil
         case .userUpdated(let user):
             if online[user.user] != nil { online[user.user] = user }
-            if you?.user == user.user { you = user }
+            if you?.user == user.user {
+                you = user
+                // Your call on another device is over.
+                if !user.busy { elsewhere = [] }
+            }
         case .historyLoaded(let records):
             recentCalls = records
         case .invited(let invitation):
             invitations.removeAll { $0.call.id == invitation.call.id }
             invitations.append(invitation)
+            // Invited back into a call you left: it is live for you again.
+            if lastEnded?.call == invitation.call.id { lastEnded = nil }
+        case .invitationEnded(let id, .answeredElsewhere):
+            if let answered = invitations.first(where: { $0.call.id == id }), call == nil {
+                elsewhere.removeAll { $0.id == id }
+                elsewhere.append(answered.call)
+            }
+            invitations.removeAll { $0.call.id == id }
         case .invitationEnded(let id, _), .declined(let id):
             invitations.removeAll { $0.call.id == id }
         case .placed(let info), .answered(let info):
@@ -132,18 +155,29 @@ public struct CallState: Hashable, Sendable {
             inRoom.remove(user)
         case .ended(let ended):
             invitations.removeAll { $0.call.id == ended.call }
+            elsewhere.removeAll { $0.id == ended.call }
             if call?.id == ended.call {
                 call = nil
                 room = nil
                 inRoom = []
+                // One call at a time: out of this one, you are free.
+                you?.busy = false
             }
             lastEnded = ended
+        case .hungUp(let id):
+            if call?.id == id {
+                call = nil
+                room = nil
+                inRoom = []
+                you?.busy = false
+            }
         case .reconnecting(let attempt):
             connection = .reconnecting(attempt: attempt)
         case .disconnected(let reason):
             connection = .disconnected(reason: reason)
             invitations = []
             online = [:]
+            elsewhere = []
         case .failure:
             break
         }

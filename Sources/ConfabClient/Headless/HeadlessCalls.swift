@@ -129,7 +129,9 @@ public enum HeadlessCallEvents {
         case .connected(let connected):
             return .object([
                 "event": .string("connected"), "you": .encoding(connected.you), "online": .encoding(connected.online),
-                "calls": .encoding(connected.calls), "ringTimeoutMs": .int(connected.ringTimeoutMs),
+                "calls": .encoding(connected.calls),
+                "elsewhere": connected.elsewhere.map { JSONValue.encoding($0) },
+                "ringTimeoutMs": .int(connected.ringTimeoutMs),
             ])
         case .userOnline(let user):
             return .object(["event": .string("presence.online"), "user": .encoding(user)])
@@ -177,6 +179,8 @@ public enum HeadlessCallEvents {
                 "event": .string("call.ended"), "call": .string(ended.call.rawValue),
                 "reason": .string(ended.reason.rawValue), "durationMs": .int(ended.durationMs),
             ])
+        case .hungUp(let call):
+            return .object(["event": .string("call.hungUp"), "call": .string(call.rawValue)])
         case .reconnecting(let attempt):
             return .object(["event": .string("reconnecting"), "attempt": .int(attempt)])
         case .disconnected(let reason):

@@ -235,7 +235,7 @@ public final class CallApp {
                 session = joined
                 room = joined.store.state
                 callView = CallScreenView()
-                meeting = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)
+                meeting = MeetingModel.callScreen(keyMap: config.keyMap, mentionBell: config.mentionBell)
                 meeting.pushToTalk = keyReleasesOn ? .hold : .toggle
                 meeting.now = Date()
                 for notice in roomNotices() { meeting.addSystemLine(notice) }

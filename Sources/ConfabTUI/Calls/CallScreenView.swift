@@ -120,6 +120,19 @@ public struct CallBar: Widget {
 }
 
 extension MeetingModel {
+    /// The call screen's own input-line commands, on top of the meeting's.
+    public static let callScreenCommands: [(name: String, usage: String, summary: String)] = [
+        ("/call", "/call NAME [NAME…]", "invite more people into the call")
+    ]
+
+    /// A meeting model for a call's screen: the meeting's, plus /call in
+    /// the help overlay and in Tab completion of command names.
+    public static func callScreen(keyMap: KeyMap = .standard, mentionBell: Bool = true) -> MeetingModel {
+        var model = MeetingModel(keyMap: keyMap, mentionBell: mentionBell)
+        model.extraCommands = callScreenCommands
+        return model
+    }
+
     /// Enter on `/call NAME…` in the call's input line: invite more people
     /// into the call (the meeting's own commands do not know calls); Tab
     /// after `/call ` completes online names. Returns nil for every other

@@ -63,6 +63,9 @@ public struct HomeModel: Sendable {
         ("/quit", "/quit", "go offline and quit"),
     ]
 
+    /// Why calling from this device does nothing while you are in a call on another.
+    public static let elsewhereRefusal = "you are in a call on another device: hang up there first"
+
     public init(ringBell: Bool = true) {
         self.ringBell = ringBell
     }
@@ -188,6 +191,12 @@ public struct HomeModel: Sendable {
             announcements.append("you answered")
         case .roomReady:
             break
+        case .hungUp(let call) where previous.call?.id == call:
+            // The server had not confirmed it yet; the call is over here all the same.
+            let text = "You hung up"
+            overlay = .outcome(text)
+            announcements.append(text)
+            commands.append(.loadHistory)
         case .ended(let ended):
             let wasInCall = previous.call?.id == ended.call
             guard wasInCall else { break }
@@ -293,6 +302,10 @@ public struct HomeModel: Sendable {
         case .home: selected = people.first?.user
         case .end: selected = people.last?.user
         case .character("c"), .enter:
+            if state.inCallElsewhere {
+                setNotice(Self.elsewhereRefusal, error: true)
+                return []
+            }
             guard let selected, let user = state.online[selected] else {
                 setNotice("nobody is selected: nobody else is online", error: true)
                 return []
@@ -346,6 +359,10 @@ public struct HomeModel: Sendable {
         case "/call":
             guard !words.isEmpty else {
                 setNotice("usage: /call NAME [NAME…]", error: true)
+                return []
+            }
+            if state.inCallElsewhere {
+                setNotice(Self.elsewhereRefusal, error: true)
                 return []
             }
             var users: [PeerID] = []

@@ -171,6 +171,9 @@ public struct HomeView {
         case .reconnecting(let attempt): line.append(" ◌ reconnecting (try \(attempt))", Style(.warning, on: .surface, [.bold]))
         case .disconnected: line.append(" ✕ offline", Style(.error, on: .surface, [.bold]))
         }
+        if state.inCallElsewhere {
+            line.append(" · ☎ in a call on another device", Style(.warning, on: .surface, [.bold]))
+        }
         line.append(" │ ", Style(.dim, on: .surface))
         line.append("↑↓ select · c call · / command · r refresh · ? help · q quit", Style(.dim, on: .surface))
         line.render(in: row, into: &buffer)

@@ -106,6 +106,9 @@ public struct MeetingModel: Sendable {
     /// Whether Space is down (hold mode) or toggled on (toggle mode).
     public var talking = false
     public var keyMap = KeyMap.standard
+    /// Input-line commands the front adds to the meeting's (the call
+    /// screen's /call): listed in the help overlay and completed by Tab.
+    public var extraCommands: [(name: String, usage: String, summary: String)] = []
     public var mentionBell = true
     public var screenReader = false
     /// When the next reconnection attempt starts.

@@ -77,7 +77,7 @@ public struct OverlayView: Widget {
             ("Enter", "actions for the selected participant"), ("PgUp PgDn", "scroll the chat"),
             ("Esc", "back to the tiles / close"),
         ]
-        rows += MeetingModel.slashCommands.map { ($0.usage, $0.summary) }
+        rows += (MeetingModel.slashCommands + model.extraCommands).map { ($0.usage, $0.summary) }
         // The whole safety code, to compare aloud (the status bar has its first group).
         if let code = state.safetyCode { rows.append(("safety code", code + " (compare aloud)")) }
         let keyWidth = rows.map { TextWidth.width(of: $0.0) }.max() ?? 10

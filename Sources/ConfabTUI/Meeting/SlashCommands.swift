@@ -172,7 +172,7 @@ extension MeetingModel {
         let lowered = word.lowercased()
         var candidates: [String]
         if start == 0, word.hasPrefix("/") {
-            candidates = Self.slashCommands.map(\.name).filter { $0.hasPrefix(lowered) }
+            candidates = (Self.slashCommands + extraCommands).map(\.name).filter { $0.hasPrefix(lowered) }
         } else if before.lowercased().hasPrefix("/to "), Self.split(before).count == 1 {
             candidates = (state.room?.roles.map(\.name.rawValue) ?? []).filter { $0.hasPrefix(lowered) }
         } else if before.lowercased().hasPrefix("/role "), Self.split(before).count == 2 {
