@@ -85,8 +85,9 @@ struct CallTerminalTests {
             try await carol.expectEvent("call.invited", ["from": "alice"])
             try carol.send("reject")
             try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
+            // Escape leaves the input line (its hint shows again): q is then a key, not a letter.
             try await tmux.keys("Escape")
-            try await Task.sleep(for: .milliseconds(500))
+            try await tmux.waitFor("the input line left") { $0.contains("Tab or i to write") }
             try await tmux.keys("q")
             try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
             try await tmux.keys("y")

@@ -248,6 +248,26 @@ struct HomeModelTests {
         #expect(quiet.tick(now: Date(), state: ringing).commands.isEmpty)
     }
 
+    @Test("the ringing dialog's answer guard counts to the key's own time, not to a stale frame's")
+    func ringingGuardUsesTheKeysTime() {
+        var ringing = state
+        var model = HomeModel()
+        let opened = Date()
+        model.now = opened
+        let invitation = CallInvitation(call: CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .ringing)]), from: "bob", ringTimeoutMs: 30_000)
+        let previous = ringing
+        ringing.apply(.invited(invitation))
+        _ = model.apply(.invited(invitation), state: ringing, previous: previous)
+        // The front drew the dialog a moment later and then heard nothing (a
+        // loaded machine: no tick came). A key typed as it appeared is still
+        // not an answer…
+        model.now = opened.addingTimeInterval(0.1)
+        #expect(model.handle(.character("a"), state: ringing, at: opened.addingTimeInterval(0.2)) == [])
+        // …but one read well after the guard is, though `now` was last set by the frame.
+        model.now = opened.addingTimeInterval(0.1)
+        #expect(model.handle(.character("a"), state: ringing, at: opened.addingTimeInterval(HomeModel.answerGuard + 0.3)) == [.accept("k1")])
+    }
+
     @Test("x cancels a call that rings; cancelled, answered elsewhere and the end with its duration are shown")
     func outcomes() {
         var calling = state

@@ -269,6 +269,30 @@ struct ModelTests {
         #expect(model.overlay == nil)
     }
 
+    @Test("a prompt that opens while we type takes no keys in its first half second: they stay typing")
+    func promptOpensWhileTyping() {
+        let previous = Fixtures.room(others: 1)
+        var state = previous
+        let prompt = RoleChangePrompt(prompt: "q1", by: "p0", role: "speaker")
+        reduce(&state, .roleChangeRequested(prompt))
+        var model = MeetingModel()
+        let opened = Date()
+        model.now = opened
+        _ = model.handle(.character("i"), state: previous)
+        for key in "ok" { _ = model.handle(.character(key), state: previous) }
+        _ = model.apply(RoomUpdate(event: .roleChangeRequested(prompt), state: state), previous: previous)
+        #expect(model.overlay == .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))))
+        // "…ay" and Enter typed as the dialog appears: the line's, not an accept.
+        #expect(model.handle(.character("a"), state: state, at: opened.addingTimeInterval(0.1)).isEmpty)
+        #expect(model.handle(.character("y"), state: state, at: opened.addingTimeInterval(0.2)) == [])
+        #expect(model.handle(.enter, state: state, at: opened.addingTimeInterval(0.3)) == [.send("okay", .broadcast)])
+        #expect(model.overlay == .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))))
+        // Once it could be seen, it takes its keys.
+        #expect(model.handle(.character("a"), state: state, at: opened.addingTimeInterval(MeetingModel.promptGuard + 0.1)) == [.answer("q1", accept: true)])
+        #expect(model.overlay == nil)
+        #expect(model.editor.isEmpty)
+    }
+
     @Test("joins, leaves with reasons, role changes and removals become system lines")
     func systemLines() {
         let previous = Fixtures.room(others: 2)

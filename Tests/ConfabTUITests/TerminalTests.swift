@@ -6,9 +6,13 @@ import Foundation
 import Glibc
 import Testing
 
-/// tmux on its own socket; the server is always killed at the end.
+/// tmux on a socket of this process's own; the server is always killed at
+/// the end. A socket shared by name would be shared by every test run on the
+/// machine (another worktree's, another engineer's): one run's kill-server or
+/// keys would land in the other's `confab`, which then typed `m` into its chat
+/// line or never saw its own `m`.
 struct Tmux {
-    let socket = "confab-test"
+    let socket = "confab-test-\(getpid())"
 
     @discardableResult
     func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
@@ -56,6 +60,10 @@ struct Tmux {
     func kill() async {
         _ = try? await run(["kill-server"])
     }
+
+    /// What the empty input line says while it does not have the focus: keys
+    /// are actions then, not typing.
+    static let inputHint = "Tab or i to write"
 }
 
 @Suite("confab demo in a real terminal")
@@ -80,8 +88,10 @@ struct TerminalTests {
             }
             // The bots talk through the server: their level bars move.
             try await expectMovingBars(tmux)
-            // We start muted: m unmutes, m mutes again.
+            // We start muted: m unmutes, m mutes again. The input line is not
+            // focused (its hint shows), so m is a key, not a letter typed.
             try await tmux.waitFor("mic muted")
+            try await tmux.waitFor(Tmux.inputHint)
             try await tmux.keys("m")
             try await tmux.waitFor("mic on")
             try await tmux.keys("m")
@@ -96,9 +106,9 @@ struct TerminalTests {
             try await tmux.keys("Enter")
             try await tmux.waitFor("[dm]: just for you")
             try await tmux.waitFor("got your message")
-            // Help opens and closes.
+            // Help opens and closes. Escape leaves the input line first (its hint shows again).
             try await tmux.keys("Escape")
-            try await Task.sleep(for: .milliseconds(300))
+            try await tmux.waitFor(Tmux.inputHint)
             try await tmux.keys("?")
             try await tmux.waitFor("/msg NAME text")
             try await tmux.keys("Escape")
@@ -206,7 +216,7 @@ struct TerminalTests {
             try await tmux.waitFor("you: Hi kitty")
             // Escape to the tiles, then q and y (kitty-encoded) leave.
             try await tmux.raw("\u{1B}[27u")
-            try await Task.sleep(for: .milliseconds(300))
+            try await tmux.waitFor(Tmux.inputHint)
             try await tmux.raw("\u{1B}[113;;113u")
             try await tmux.waitFor("Leave the meeting?")
             try await tmux.raw("\u{1B}[121;;121u")

@@ -120,7 +120,7 @@ public final class MeetingApp {
                     commands.append(.leave)
                 case .key(let key):
                     if key == .resize || key == .control("l") { renderer.invalidate() }
-                    commands += model.handle(key, state: state)
+                    commands += model.handle(key, state: state, at: Date())
                 }
             }
             return commands
@@ -142,6 +142,7 @@ public final class MeetingApp {
             case .update(let update):
                 let previous = state
                 state = update.state
+                model.now = Date()
                 commands += model.apply(update, previous: previous)
                 if case .disconnected(let why) = update.event { reason = why }
                 // Levels come 20 times a second even in a silent room: the

@@ -156,14 +156,14 @@ public final class CallApp {
                         } else if let invite = meeting.callCommand(key, calls: calls) {
                             homeCommands += invite
                         } else {
-                            meetingCommands += meeting.handle(key, state: room)
+                            meetingCommands += meeting.handle(key, state: room, at: Date())
                         }
                     } else {
                         if case .released = key { continue }
                         if key == .control("c") {
                             homeCommands.append(.quit)
                         } else {
-                            homeCommands += home.handle(key, state: calls)
+                            homeCommands += home.handle(key, state: calls, at: Date())
                         }
                     }
                 }

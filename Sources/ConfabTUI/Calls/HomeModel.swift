@@ -255,7 +255,16 @@ public struct HomeModel: Sendable {
 
     // MARK: - Keys
 
-    /// A key on the home screen (or its dialogs).
+    /// A key read at `time` (now, as the front reads it). The ringing
+    /// dialog's answer guard measures from the dialog's opening to the key,
+    /// so the key's own time counts, never the time of the last frame or tick
+    /// (on a loaded machine those lag by far more than the guard).
+    public mutating func handle(_ key: Key, state: CallState, at time: Date) -> [HomeCommand] {
+        now = time
+        return handle(key, state: state)
+    }
+
+    /// A key on the home screen (or its dialogs), at the model's `now`.
     public mutating func handle(_ key: Key, state: CallState) -> [HomeCommand] {
         if key == .resize || key == .control("l") { return [] }
         if let overlay {

@@ -6,7 +6,14 @@ import ConfabProtocol
 import Foundation
 
 extension MeetingModel {
-    /// Handles one key. Returns what the session should do.
+    /// Handles one key read at `time` (now, as the front reads it): a
+    /// dialog's guard measures to the key's own time, never to the last frame's.
+    public mutating func handle(_ key: Key, state: RoomState, at time: Date) -> [MeetingCommand] {
+        now = time
+        return handle(key, state: state)
+    }
+
+    /// Handles one key at the model's `now`. Returns what the session should do.
     public mutating func handle(_ key: Key, state: RoomState) -> [MeetingCommand] {
         if case .released(let character) = key {
             // Hold-to-talk: releasing the key mutes again, whatever has focus
@@ -17,6 +24,11 @@ extension MeetingModel {
             guard isTalkKey, pushToTalk == .hold, talking else { return [] }
             talking = false
             return [.setMuted(true)]
+        }
+        if case .prompt = overlay, focus == .input, let promptOpenedAt, now.timeIntervalSince(promptOpenedAt) < Self.promptGuard {
+            // A question opened while we typed: these keys were meant for the
+            // line (a `y` or Enter must not answer a dialog not yet seen).
+            return key == .resize ? [] : handleInput(key, state: state)
         }
         if let overlay { return handleOverlay(overlay, key: key, state: state) }
         if key == .resize { return [] }

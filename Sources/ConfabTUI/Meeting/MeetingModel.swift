@@ -120,6 +120,11 @@ public struct MeetingModel: Sendable {
     public var now = Date()
     /// Prompts already answered or dismissed, so the dialog does not come back.
     var dismissedPrompts: Set<PromptID> = []
+    /// When the prompt dialog on screen opened (it opens by itself, whenever the question comes).
+    var promptOpenedAt: Date?
+    /// Keys typed into the input line this soon after a prompt opened were
+    /// typing that went on, not answers (the home screen's ringing dialog has the same guard).
+    public static let promptGuard: TimeInterval = 0.5
     /// Tiles that fit in the grid at the last render (for paging with arrows).
     public var tilesPerPage = 1
     public var tileColumns = 1
@@ -294,6 +299,7 @@ public struct MeetingModel: Sendable {
         }
         guard overlay == nil, let next = state.pendingPrompts.first(where: { !dismissedPrompts.contains($0.id) }) else { return }
         overlay = .prompt(next)
+        promptOpenedAt = now
         let question: String
         switch next.question {
         case .roleChange(let role): question = "asks you to become \(role)"
