@@ -46,20 +46,8 @@ public final class MeetingApp {
     /// the chat pane as system lines. Returns how the session ended.
     public func run(notices: [String] = []) async throws -> DisconnectReason? {
         let (stream, continuation) = AsyncStream<MeetingInput>.makeStream(bufferingPolicy: .unbounded)
-        // Signals become messages, so leaving and restoring the terminal
-        // happen in the loop, never inside a signal handler.
-        var signalSources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(.signal(number)) }
-            source.resume()
-            signalSources.append(source)
-        }
-        defer {
-            for source in signalSources { source.cancel() }
-            for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
-        }
+        let signals = FrontSignals { continuation.yield(.signal($0)) }
+        defer { signals.cancel() }
 
         let backend = try NcursesBackend(theme: theme, noColor: noColor)
         defer { backend.end() }
@@ -69,12 +57,7 @@ public final class MeetingApp {
         defer { input.stop() }
         let observation = session.store.observe { update in continuation.yield(.update(update)) }
         defer { observation.cancel() }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
-                continuation.yield(.tick)
-            }
-        }
+        let ticker = startFrontTicker { continuation.yield(.tick) }
         defer { ticker.cancel() }
 
         var model = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)

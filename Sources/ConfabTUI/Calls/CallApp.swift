@@ -64,18 +64,8 @@ public final class CallApp {
             for await input in meetingStream { continuation.yield(.meeting(input)) }
         }
         defer { forward.cancel() }
-        var signalSources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { meetingContinuation.yield(.signal(number)) }
-            source.resume()
-            signalSources.append(source)
-        }
-        defer {
-            for source in signalSources { source.cancel() }
-            for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
-        }
+        let signals = FrontSignals { meetingContinuation.yield(.signal($0)) }
+        defer { signals.cancel() }
 
         let backend = try NcursesBackend(theme: theme, noColor: noColor)
         defer { backend.end() }
@@ -87,12 +77,7 @@ public final class CallApp {
         client.addListener(listener)
         let observation = client.store.observe { continuation.yield(.calls($0)) }
         defer { observation.cancel() }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
-                meetingContinuation.yield(.tick)
-            }
-        }
+        let ticker = startFrontTicker { meetingContinuation.yield(.tick) }
         defer { ticker.cancel() }
 
         var calls = client.store.state
