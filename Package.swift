@@ -121,6 +121,14 @@ let package = Package(
 
         // Helpers shared by the test targets (signal comparison, temp dirs, processes).
         .target(name: "ConfabTestSupport", dependencies: ["ConfabMedia"], path: "Tests/ConfabTestSupport"),
+        .target(
+            name: "ConfabServerTestSupport",
+            dependencies: [
+                "ConfabServer", "ConfabProtocol", "ConfabTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ConfabServerTestSupport"),
         .testTarget(name: "ConfabWireTests", dependencies: ["ConfabWire"]),
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
         .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
@@ -128,12 +136,14 @@ let package = Package(
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
-            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabSocket", "ConfabWire",
+            "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",
+            "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ConfabClientTests", dependencies: [
-            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport", "ConfabMedia",
+            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport", "ConfabServerTestSupport",
+            "ConfabMedia",
         ]),
         .testTarget(name: "ConfabTUITests", dependencies: [
             "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport",

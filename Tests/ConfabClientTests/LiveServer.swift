@@ -11,19 +11,17 @@ import ConfabClient
 import ConfabProtocol
 import ConfabRooms
 import ConfabServer
+import ConfabServerTestSupport
 import ConfabTestSupport
 import Foundation
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 final class LiveServer: Sendable {
-    let server: ConfabServer
-    let port: Int
-    let data: TempDirectory
-    private let secret: [UInt8]
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let running: InProcessServer
+    var server: ConfabServer { running.server }
+    var port: Int { running.port }
+    var data: TempDirectory { running.data }
 
     /// `deadAfterMs`: silence after which a connection is dropped (clients
     /// ping every quarter of it). `resumeGraceMs`: how long a dropped peer's
@@ -41,39 +39,20 @@ final class LiveServer: Sendable {
             sweepIntervalMs: 50)
         configuration.mediaBindingTimeoutMs = mediaBindingTimeoutMs
         configuration.calls = calls
-        var logger = Logger(label: "confab.e2e.server")
-        logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
-        let server = try await ConfabServer(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
-        let task = Task { try await group.run() }
-        guard let port = await server.waitUntilListening(timeout: .seconds(60)) else {
-            task.cancel()
-            throw E2EError("the server did not start listening")
-        }
-        let secret = try DataDirectory(path: data.path).tokenSecret(create: false)
-        return LiveServer(server: server, port: port, data: data, secret: secret, group: group, task: task)
+        return LiveServer(
+            running: try await InProcessServer.start(
+                configuration: configuration, data: data, label: "confab.e2e.server", listenTimeout: .seconds(60)))
     }
 
-    private init(
-        server: ConfabServer, port: Int, data: TempDirectory, secret: [UInt8], group: ServiceGroup,
-        task: Task<Void, any Error>
-    ) {
-        self.server = server
-        self.port = port
-        self.data = data
-        self.secret = secret
-        self.group = group
-        self.task = task
+    private init(running: InProcessServer) {
+        self.running = running
     }
 
     /// Graceful shutdown, as on SIGTERM; returns when the server has stopped.
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-    }
+    func stop() async { await running.stop() }
 
     /// The fingerprint `confab serve` prints.
-    var fingerprint: String { server.identity.fingerprint.description }
+    var fingerprint: String { running.fingerprint }
 
     func url(_ room: String) -> String { "wss://127.0.0.1:\(port)/\(room)" }
 
@@ -83,18 +62,12 @@ final class LiveServer: Sendable {
         room: String, user: String, role: String, name: String? = nil, ttlSeconds: Int64 = 3_600,
         secret: [UInt8]? = nil
     ) async throws -> String {
-        let now = Int64(Date().timeIntervalSince1970)
-        let claims = TokenClaims(
-            room: RoomName(uncheckedRawValue: room), peer: PeerID(uncheckedRawValue: user), name: name,
-            role: RoleName(uncheckedRawValue: role), issuedAt: now, expiresAt: now + ttlSeconds)
-        return try await TokenAuthority(secret: secret ?? self.secret).sign(claims)
+        try await running.token(room: room, user: user, role: role, name: name, ttlSeconds: ttlSeconds, secret: secret)
     }
 
     /// A user token as `confab token --user` makes it (presence and calls).
     func userToken(_ user: String, name: String? = nil) async throws -> String {
-        let now = Int64(Date().timeIntervalSince1970)
-        let claims = TokenClaims(user: PeerID(uncheckedRawValue: user), name: name, issuedAt: now, expiresAt: now + 3_600)
-        return try await TokenAuthority(secret: secret).sign(claims)
+        try await running.userToken(user, name: name)
     }
 
     /// `wss://127.0.0.1:PORT`: the server root, where users go online.

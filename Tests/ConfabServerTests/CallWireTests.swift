@@ -11,9 +11,7 @@ import Testing
 @Suite("Presence and calls on the wire")
 struct CallWireTests {
     func userToken(_ server: TestServer, _ user: String) async throws -> String {
-        let now = Int64(Date().timeIntervalSince1970)
-        return try await TokenAuthority(secret: server.secret).sign(
-            TokenClaims(user: PeerID(uncheckedRawValue: user), name: nil, issuedAt: now, expiresAt: now + 600))
+        try await server.userToken(user)
     }
 
     @Test("connect on / goes online; room messages there get 1010 wrongConnection and the connection stays open")

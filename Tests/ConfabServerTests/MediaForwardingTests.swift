@@ -4,6 +4,7 @@
 import ConfabProtocol
 import ConfabServer
 import ConfabSocket
+import ConfabTestSupport
 import ConfabWire
 import Foundation
 import Testing

@@ -5,6 +5,7 @@
 
 import ConfabProtocol
 import ConfabSocket
+import ConfabTestSupport
 import ConfabWire
 import Foundation
 

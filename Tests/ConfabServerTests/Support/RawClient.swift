@@ -5,6 +5,7 @@
 //   test ◀─ next()     ◀─ inbox (every text message, in order) ◀──────┘
 
 import ConfabProtocol
+import ConfabTestSupport
 import Foundation
 import HummingbirdWSClient
 import Logging

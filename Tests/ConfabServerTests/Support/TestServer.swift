@@ -4,19 +4,17 @@
 import ConfabProtocol
 import ConfabRooms
 import ConfabServer
+import ConfabServerTestSupport
 import ConfabTestSupport
 import Foundation
-import Logging
 import NIOSSL
-import ServiceLifecycle
 
 final class TestServer: Sendable {
-    let server: ConfabServer
-    let port: Int
-    let data: TempDirectory
-    let secret: [UInt8]
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let running: InProcessServer
+    var server: ConfabServer { running.server }
+    var port: Int { running.port }
+    var data: TempDirectory { running.data }
+    var secret: [UInt8] { running.secret }
 
     /// Rooms use `template` (the built-in one with a 3 s resume grace by
     /// default); the sweeper runs every 50 ms. Test clients do not ping, so
@@ -36,32 +34,12 @@ final class TestServer: Sendable {
             keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: deadAfterMs), sweepIntervalMs: 50,
             connectionRate: connectionRate)
         configuration.trackHealth = trackHealth
-        var logger = Logger(label: "confab.test")
-        logger.logLevel = ProcessInfo.processInfo.environment["CONFAB_TEST_LOG"] == nil ? .critical : .debug
-        let server = try await ConfabServer(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
-        let task = Task { try await group.run() }
-        // Generous: when the whole package's tests run, suites that block
-        // cooperative threads (Thread.sleep, ChildProcess.wait) can stall
-        // every task in the process for many seconds.
-        guard let port = await server.waitUntilListening(timeout: .seconds(90)) else {
-            task.cancel()
-            throw ToolError("the server did not start listening")
-        }
-        let secret = try DataDirectory(path: data.path).tokenSecret(create: false)
-        return TestServer(server: server, port: port, data: data, secret: secret, group: group, task: task)
+        return TestServer(
+            running: try await InProcessServer.start(configuration: configuration, data: data, label: "confab.test"))
     }
 
-    private init(
-        server: ConfabServer, port: Int, data: TempDirectory, secret: [UInt8], group: ServiceGroup,
-        task: Task<Void, any Error>
-    ) {
-        self.server = server
-        self.port = port
-        self.data = data
-        self.secret = secret
-        self.group = group
-        self.task = task
+    private init(running: InProcessServer) {
+        self.running = running
     }
 
     /// One server shared by the parameterised suites (each case uses its
@@ -81,21 +59,19 @@ final class TestServer: Sendable {
     }
 
     /// Graceful shutdown, as on SIGTERM; returns when the server has stopped.
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-    }
+    func stop() async { await running.stop() }
 
-    /// A token signed with this server's secret.
+    /// A token signed with this server's secret (`secret` to forge one).
     func token(
         room: String = "standup", user: String, role: String, name: String? = nil, ttlSeconds: Int64 = 3_600,
         secret: [UInt8]? = nil
     ) async throws -> String {
-        let now = Int64(Date().timeIntervalSince1970)
-        let claims = TokenClaims(
-            room: RoomName(uncheckedRawValue: room), peer: PeerID(uncheckedRawValue: user), name: name,
-            role: RoleName(uncheckedRawValue: role), issuedAt: now, expiresAt: now + ttlSeconds)
-        return try await TokenAuthority(secret: secret ?? self.secret).sign(claims)
+        try await running.token(room: room, user: user, role: role, name: name, ttlSeconds: ttlSeconds, secret: secret)
+    }
+
+    /// A user token (presence and calls).
+    func userToken(_ user: String, name: String? = nil) async throws -> String {
+        try await running.userToken(user, name: name)
     }
 
     /// A client connected to `/room` (not joined yet).
@@ -127,9 +103,4 @@ final class TestServer: Sendable {
         tls.certificateVerification = .noHostnameVerification
         return tls
     }
-}
-
-struct ToolError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
