@@ -7,43 +7,11 @@ import ConfabTestSupport
 import Foundation
 import Testing
 
-/// tmux on a socket of this process's own; the server is killed at the end.
-struct CallTmux {
-    let socket = "confab-calls-\(getpid())"
-
-    @discardableResult
-    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = try ChildProcess("/usr/bin/tmux", ["-L", socket, "-f", "/dev/null"] + arguments)
-        let status = await process.wait(seconds: 20)
-        return (status, process.standardOutput)
-    }
-
-    func screen() async throws -> String { try await run(["capture-pane", "-p", "-t", "confab"]).output }
-    func keys(_ keys: String...) async throws { try await run(["send-keys", "-t", "confab"] + keys) }
-    func type(_ text: String) async throws { try await run(["send-keys", "-t", "confab", "-l", text]) }
-
-    /// Waits until the screen satisfies `condition`; returns the screen.
-    @discardableResult
-    func waitFor(_ what: String, seconds: Double = 30, _ condition: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
-        var last = ""
-        while Date() < deadline {
-            last = try await screen()
-            if condition(last) { return last }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        Issue.record("timed out waiting for \(what); the screen:\n\(last)")
-        throw ToolError("timed out waiting for \(what)")
-    }
-
-    func kill() async { _ = try? await run(["kill-server"]) }
-}
-
 @Suite("confab connect in a real terminal")
 struct CallTerminalTests {
     @Test("/call bot: accepted, the call screen with the bot's tile, /call carol in the call, hang up, the call in recent calls", .timeLimit(.minutes(3)))
     func callABotUnderTmux() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
@@ -54,7 +22,7 @@ struct CallTerminalTests {
         try await carol.expectEvent("connected", ["you.user": "carol"])
         let home = try TempDirectory(prefix: "confab-tmux-connect")
         let token = try await server.userToken(user: "alice", name: "Alice")
-        let tmux = CallTmux()
+        let tmux = Tmux()
         let command =
             "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) connect \(server.serverURL) "
             + "--token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers")); "
@@ -87,7 +55,7 @@ struct CallTerminalTests {
             try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
             // Escape leaves the input line (its hint shows again): q is then a key, not a letter.
             try await tmux.keys("Escape")
-            try await tmux.waitFor("the input line left") { $0.contains("Tab or i to write") }
+            try await tmux.waitFor("the input line left") { $0.contains(Tmux.inputHint) }
             try await tmux.keys("q")
             try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
             try await tmux.keys("y")
@@ -119,7 +87,7 @@ struct CallTerminalTests {
 extension CallTerminalTests {
     @Test("rung by a bot: the ringing dialog, cancelled; rung again, a accepts, the bot hangs up, back home", .timeLimit(.minutes(3)))
     func rungUnderTmux() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
@@ -128,7 +96,7 @@ extension CallTerminalTests {
         try await bot.expectEvent("connected", ["you.user": "bot"])
         let home = try TempDirectory(prefix: "confab-tmux-rung")
         let token = try await server.userToken(user: "alice", name: "Alice")
-        let tmux = CallTmux()
+        let tmux = Tmux()
         let command =
             "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) connect \(server.serverURL) "
             + "--token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers")); "

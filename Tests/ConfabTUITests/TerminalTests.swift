@@ -6,71 +6,11 @@ import Foundation
 import Glibc
 import Testing
 
-/// tmux on a socket of this process's own; the server is always killed at
-/// the end. A socket shared by name would be shared by every test run on the
-/// machine (another worktree's, another engineer's): one run's kill-server or
-/// keys would land in the other's `confab`, which then typed `m` into its chat
-/// line or never saw its own `m`.
-struct Tmux {
-    let socket = "confab-test-\(getpid())"
-
-    @discardableResult
-    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = try ChildProcess("/usr/bin/tmux", ["-L", socket, "-f", "/dev/null"] + arguments)
-        let status = await process.wait(seconds: 20)
-        return (status, process.standardOutput)
-    }
-
-    func screen() async throws -> String {
-        try await run(["capture-pane", "-p", "-t", "confab"]).output
-    }
-
-    func keys(_ keys: String...) async throws {
-        try await run(["send-keys", "-t", "confab"] + keys)
-    }
-
-    func type(_ text: String) async throws {
-        try await run(["send-keys", "-t", "confab", "-l", text])
-    }
-
-    /// Sends bytes to the program as if the terminal had sent them (escape
-    /// sequences tmux itself would never produce, such as kitty key events).
-    func raw(_ bytes: String) async throws {
-        try await run(["send-keys", "-t", "confab", "-H"] + bytes.utf8.map { String($0, radix: 16) })
-    }
-
-    /// Waits until the screen satisfies `condition`; returns the screen.
-    @discardableResult
-    func waitFor(_ what: String, seconds: Double = 30, _ condition: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
-        var last = ""
-        while Date() < deadline {
-            last = try await screen()
-            if condition(last) { return last }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        Issue.record("timed out waiting for \(what); the screen:\n\(last)")
-        throw ToolError("timed out waiting for \(what)")
-    }
-
-    func waitFor(_ text: String, seconds: Double = 30) async throws {
-        try await waitFor("\"\(text)\"", seconds: seconds) { $0.contains(text) }
-    }
-
-    func kill() async {
-        _ = try? await run(["kill-server"])
-    }
-
-    /// What the empty input line says while it does not have the focus: keys
-    /// are actions then, not typing.
-    static let inputHint = "Tab or i to write"
-}
-
 @Suite("confab demo in a real terminal")
 struct TerminalTests {
     @Test("tiles, mute, chat, /msg, help, resize, and quit with the terminal restored", .timeLimit(.minutes(3)))
     func demoUnderTmux() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
@@ -174,7 +114,7 @@ struct TerminalTests {
 
     @Test("kitty keyboard protocol: the answer switches Space to hold-to-talk; press talks, release mutes; typing works", .timeLimit(.minutes(3)))
     func kittyKeysUnderTmux() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
@@ -239,7 +179,7 @@ struct TerminalTests {
 
     @Test("Ctrl-C in the kitty protocol's encoding leaves like SIGINT, popping the flags", .timeLimit(.minutes(3)))
     func kittyControlC() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
@@ -272,7 +212,7 @@ struct TerminalTests {
     @Test("kitty flags are popped and the terminal restored when a signal ends the front", .timeLimit(.minutes(3)),
           arguments: [SIGTERM, SIGHUP, SIGSEGV])
     func kittySignals(signalNumber: Int32) async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+        guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
