@@ -90,17 +90,7 @@ public actor ConfabSession {
         logger: Logger = Logger(label: "confab.client")
     ) throws(SessionError) {
         let endpoint = try ServerEndpoint(url: url)
-        let trust: ServerTrust
-        if let fingerprint {
-            guard let pin = CertificateFingerprint(fingerprint) else {
-                throw .invalidArgument("--fingerprint must be SHA256: followed by 64 hex digits")
-            }
-            trust = .pinned(pin, knownServersPath: knownServersPath)
-        } else if let knownServersPath {
-            trust = .trustOnFirstUse(knownServersPath: knownServersPath)
-        } else {
-            throw .invalidArgument("without a known_servers file, pass the server's --fingerprint")
-        }
+        let trust = try ServerTrust(fingerprint: fingerprint, knownServersPath: knownServersPath)
         var configuration = SessionConfiguration(endpoint: endpoint, token: token, displayName: displayName)
         configuration.startMuted = startMuted
         self.init(

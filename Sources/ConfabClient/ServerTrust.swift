@@ -87,6 +87,22 @@ public enum ServerTrust: Sendable, Hashable {
     /// Trust on first use, recorded in the known_servers file at this path.
     case trustOnFirstUse(knownServersPath: String)
 
+    /// The trust a client's options ask for: `fingerprint` (`SHA256:…`) pins;
+    /// without it, trust on first use in the known_servers file at
+    /// `knownServersPath`. Neither is an error: nothing would vouch for the server.
+    public init(fingerprint: String?, knownServersPath: String?) throws(SessionError) {
+        if let fingerprint {
+            guard let pin = CertificateFingerprint(fingerprint) else {
+                throw .invalidArgument("--fingerprint must be SHA256: followed by 64 hex digits")
+            }
+            self = .pinned(pin, knownServersPath: knownServersPath)
+        } else if let knownServersPath {
+            self = .trustOnFirstUse(knownServersPath: knownServersPath)
+        } else {
+            throw .invalidArgument("without a known_servers file, pass the server's --fingerprint")
+        }
+    }
+
     /// Decides about a certificate with fingerprint `presented` from
     /// `hostAndPort`, given the known_servers contents. Pure.
     public func decide(

@@ -83,17 +83,7 @@ public actor CallClient {
         logger: Logger = Logger(label: "confab.calls")
     ) throws(SessionError) {
         let endpoint = try ServerEndpoint(serverURL: url)
-        let trust: ServerTrust
-        if let fingerprint {
-            guard let pin = CertificateFingerprint(fingerprint) else {
-                throw .invalidArgument("--fingerprint must be SHA256: followed by 64 hex digits")
-            }
-            trust = .pinned(pin, knownServersPath: knownServersPath)
-        } else if let knownServersPath {
-            trust = .trustOnFirstUse(knownServersPath: knownServersPath)
-        } else {
-            throw .invalidArgument("without a known_servers file, pass the server's --fingerprint")
-        }
+        let trust = try ServerTrust(fingerprint: fingerprint, knownServersPath: knownServersPath)
         self.init(
             endpoint: endpoint, token: token, displayName: displayName,
             transport: WebSocketTransport(trust: trust, logger: logger), prepareRoom: prepareRoom, logger: logger)

@@ -7,6 +7,7 @@
 //
 // Everything dropped is counted by reason and nothing else happens: a hostile
 // datagram costs a few comparisons and, at worst, one HMAC.
+import ConfabSocket
 import ConfabWire
 import SRTP
 import Synchronization

@@ -7,6 +7,7 @@
 // the null sink are paced by the monotonic clock instead. Tracks come and go
 // through a change list applied between frames, so the mixing loop itself
 // takes no lock and allocates nothing.
+import ConfabSocket
 import Synchronization
 
 /// Counters of the play-out side, readable from any thread.

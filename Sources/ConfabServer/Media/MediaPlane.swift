@@ -45,7 +45,8 @@ public struct MediaPlaneStatistics: Sendable, Hashable {
 public final class MediaPlane: Sendable {
     public let configuration: MediaPlaneConfiguration
     let socket: UDPSocket
-    private let changes = MediaChangeQueue()
+    /// Rare changes from the room actors to the media thread.
+    private let changes = ChangeQueue<ForwarderCommand>()
     private let running = Atomic<Bool>(true)
     private let thread = Mutex<MediaThread?>(nil)
     private let nextID = Atomic<Int>(1)
@@ -164,29 +165,6 @@ public final class MediaPlane: Sendable {
         let reports = latestReports.withLock { $0 }
         levelsReset.add(1, ordering: .releasing)
         return reports
-    }
-}
-
-/// Rare changes from the room actors to the media thread; the thread pays one
-/// atomic load per batch and takes the lock only when something was posted.
-final class MediaChangeQueue: Sendable {
-    private let pending = Mutex<[ForwarderCommand]>([])
-    private let generation = Atomic<Int>(0)
-
-    func post(_ change: ForwarderCommand) {
-        pending.withLock { $0.append(change) }
-        generation.add(1, ordering: .releasing)
-    }
-
-    @inline(__always)
-    func take(since seen: inout Int) -> [ForwarderCommand] {
-        let now = generation.load(ordering: .acquiring)
-        guard now != seen else { return [] }
-        seen = now
-        return pending.withLock { changes in
-            defer { changes.removeAll() }
-            return changes
-        }
     }
 }
 
