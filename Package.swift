@@ -140,6 +140,7 @@ let package = Package(
             "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ConfabClientTests", dependencies: [
             "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport", "ConfabServerTestSupport",

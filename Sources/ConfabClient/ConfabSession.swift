@@ -39,6 +39,11 @@ public actor ConfabSession {
     private var reconnectTask: Task<Void, Never>?
     private var pending: [RequestID: PendingRequest] = [:]
     private var requestCounter = 0
+    /// Prefixes this session's chat idempotency keys. The server keeps keys
+    /// per room and sender for good, so a counter alone would repeat in the
+    /// user's next session and get that session's first messages answered
+    /// with the old acknowledgements instead of stored (docs/PROTOCOL.md, `chat.send`).
+    private let idempotencyPrefix = ConfabSession.makeIdempotencyPrefix()
     private var resumeToken: String?
     private var keepalive: KeepaliveInfo
     private var lastSentAt: ContinuousClock.Instant
@@ -191,10 +196,17 @@ public actor ConfabSession {
     @discardableResult
     public func send(_ text: String, to target: ChatTarget = .broadcast) async throws(SessionError) -> ChatAck {
         requestCounter += 1
-        let key = RequestID(uncheckedRawValue: "k\(requestCounter)")
+        let key = RequestID(uncheckedRawValue: "\(idempotencyPrefix)-\(requestCounter)")
         let reply = try await request(.sendChat(SendChatRequest(target: target, text: text, idempotencyKey: key)))
         guard case .chatAck(let ack) = reply else { throw unexpected(reply, for: .sendChat) }
         return ack
+    }
+
+    /// 16 random letters and digits (95 bits): unique across a user's sessions.
+    static func makeIdempotencyPrefix() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
     }
 
     public func broadcast(_ text: String) async throws(SessionError) -> ChatAck {
@@ -328,7 +340,7 @@ public actor ConfabSession {
         // Nothing after `disconnected`: it is the last event (docs/BOTS.md).
         if case .disconnected = connectionState { return }
         switch event {
-        case .mediaLevels, .mediaStats, .mediaBound: emit(event)
+        case .mediaLevels, .mediaStats, .mediaBound, .mediaKeyAccepted, .mediaKeyRefused: emit(event)
         default: break
         }
     }
@@ -637,6 +649,11 @@ public actor ConfabSession {
                 return
             } catch {
                 guard case .reconnecting = connectionState else { return }
+                if error.code == .removedFromRoom {
+                    // A host removed us while we were away: over, not to be undone by joining again.
+                    finish(.removed(by: nil, reason: error.message))
+                    return
+                }
                 logger.debug("reconnection attempt \(attempt) failed: \(error)")
                 if !error.isRetryable {
                     finish(.failed(error))

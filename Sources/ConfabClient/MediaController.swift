@@ -161,7 +161,13 @@ public actor MediaController {
         case .joined(let joined, _):
             await joinedRoom(joined)
         case .mediaKeyReceived(let delivery):
-            openKey(delivery)
+            switch openKey(delivery) {
+            case .accepted: await session.reportMedia(.mediaKeyAccepted(delivery))
+            case .refused(let reason):
+                await session.reportMedia(
+                    .mediaKeyRefused(from: delivery.from, track: delivery.track, epoch: delivery.epoch, reason: reason))
+            case .ignored: break
+            }
         case .peerLeft(let peer, _, _):
             if let track = remote.removeValue(forKey: peer) { engine?.removeRemoteTrack(ssrc: track.ssrc) }
             await reconcile()
@@ -436,15 +442,25 @@ public actor MediaController {
         }
     }
 
+    /// What became of a key sealed to us.
+    private enum KeyOutcome {
+        case accepted
+        /// Not usable: that sender's SSRC stays undecodable (said on `media.keyRefused`).
+        case refused(String)
+        /// Nothing to do: media is off, or an older or repeated key.
+        case ignored
+    }
+
     /// Opens a key sealed to us and plays that sender's SSRC with it.
-    private func openKey(_ delivery: SealedKeyDelivery) {
+    private func openKey(_ delivery: SealedKeyDelivery) -> KeyOutcome {
         let state = session.state
-        guard let engine, let you = state.you, let room = state.room, let ssrc = delivery.ssrc,
-            let sender = state.peers[delivery.from], let senderKey = sender.publicKey
-        else { return }
+        guard let engine, let you = state.you, let room = state.room else { return .ignored }
+        guard let ssrc = delivery.ssrc else { return .refused("the key names no SSRC") }
+        guard let sender = state.peers[delivery.from] else { return .refused("the sender is not in the room") }
+        guard let senderKey = sender.publicKey else { return .refused("the sender announced no public key") }
         if let known = remote[delivery.from] {
             // Stale (an older rotation) or the same key again after a drop.
-            if delivery.epoch < known.epoch || (delivery.epoch == known.epoch && ssrc == known.ssrc) { return }
+            if delivery.epoch < known.epoch || (delivery.epoch == known.epoch && ssrc == known.ssrc) { return .ignored }
         }
         let context = MediaKeyContext(
             room: room.name, sender: delivery.from, recipient: you.id, track: delivery.track, epoch: delivery.epoch,
@@ -458,7 +474,7 @@ public actor MediaController {
             monitor = try engine.addRemoteTrack(ssrc: ssrc, key: material)
         } catch {
             logger.warning("a key from \(delivery.from) was refused: \(error)")
-            return
+            return .refused("the key does not open: \(error)")
         }
         monitor.gainPercent.store(Int((state.volume(of: delivery.from) * 100).rounded()), ordering: .relaxed)
         if let old = remote[delivery.from], old.ssrc != ssrc {
@@ -470,6 +486,7 @@ public actor MediaController {
             }
         }
         remote[delivery.from] = RemoteTrack(ssrc: ssrc, epoch: delivery.epoch, monitor: monitor)
+        return .accepted
     }
 
     private func retire(ssrc: UInt32) {

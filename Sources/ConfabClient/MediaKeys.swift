@@ -44,6 +44,16 @@ public struct MediaIdentity: Sendable {
         privateKey = Curve25519.KeyAgreement.PrivateKey()
     }
 
+    /// A key pair from a stored 32-byte X25519 private key (a bot that keeps
+    /// its identity, or the test vectors of docs/SECURITY.md).
+    public init(privateKeyBytes: some ContiguousBytes) throws(MediaKeyError) {
+        do {
+            privateKey = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKeyBytes)
+        } catch {
+            throw .invalidKeyMaterial
+        }
+    }
+
     /// The public half, as `join` carries it.
     public var publicKey: X25519PublicKey {
         // 32 bytes by construction.
@@ -69,8 +79,10 @@ public struct MediaKeyContext: Sendable, Hashable {
         self.ssrc = ssrc
     }
 
-    /// Length-prefixed fields, so no two contexts encode alike.
-    var associatedData: Data {
+    /// HPKE's associated data: "confab media key v1", then each field as a
+    /// 2-byte big-endian length and its UTF-8 bytes, so no two contexts
+    /// encode alike (docs/SECURITY.md, "The exact bytes").
+    public var associatedData: Data {
         var data = Data("confab media key v1".utf8)
         for field in [room.rawValue, sender.rawValue, recipient.rawValue, track.rawValue, String(epoch), String(ssrc)] {
             let bytes = Array(field.utf8)

@@ -128,7 +128,8 @@ extension SessionEvent {
             listener.room(session, didEnd: notice)
         case .serverGoingAway(let notice):
             listener.room(session, serverIsGoingAway: notice)
-        case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaLevels,
+        case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaKeyAccepted,
+            .mediaKeyRefused, .mediaLevels,
             .mediaStats, .mediaBound, .roundTrip:
             break
         }

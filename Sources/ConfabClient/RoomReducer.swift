@@ -155,7 +155,7 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .conversationRead(let conversation):
         state.unread[conversation] = nil
 
-    case .mediaKeyReceived, .mediaBound:
+    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound:
         break
 
     case .roundTrip(let ms):

@@ -79,6 +79,12 @@ public enum SessionEvent: Hashable, Sendable {
     /// A sender's media key, sealed to us, arrived (`keys`); the media
     /// controller opens it. The sealed bytes are not printed anywhere.
     case mediaKeyReceived(SealedKeyDelivery)
+    /// The media controller opened that key: the sender's SSRC is heard with it.
+    case mediaKeyAccepted(SealedKeyDelivery)
+    /// The media controller could not use a key (it did not open, was sealed
+    /// for someone else, or names no SSRC or an unknown sender): that sender
+    /// is not heard until a good key comes.
+    case mediaKeyRefused(from: PeerID, track: TrackID, epoch: Int, reason: String)
     /// The decoded audio level of every peer we hear, 0 … 100 (about twenty times a second).
     case mediaLevels([PeerID: Int])
     /// Per-peer receive figures (about once a second).

@@ -106,6 +106,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case promptExpired = 4008
     /// Another connection joined with the same identity and took this one's place.
     case sessionReplaced = 4009
+    /// A host removed you while you were away (in your resume grace): the
+    /// `resume` is refused and the session is over.
+    case removedFromRoom = 4010
 
     // MARK: 5xxx: chat
 
@@ -210,7 +213,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// session; every other error leaves the connection open.
     public var closesConnection: Bool {
         switch self {
-        case .unsupportedVersion, .roomEnded, .roomLocked, .roomFull, .sessionReplaced, .shuttingDown, .leftCall: true
+        case .unsupportedVersion, .roomEnded, .roomLocked, .roomFull, .sessionReplaced, .removedFromRoom, .shuttingDown,
+            .leftCall:
+            true
         default: area == .authentication
         }
     }

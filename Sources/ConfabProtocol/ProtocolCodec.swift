@@ -19,18 +19,74 @@ public protocol ProtocolMessage: Codable, Hashable, Sendable {
 public struct ProtocolCodec: Sendable {
     public init() {}
 
-    /// The message as compact JSON with sorted keys (stable output for logs and tests).
+    /// The message as compact JSON: the envelope (`v`, `type`, `id`) first, as
+    /// docs/PROTOCOL.md shows it, then the payload's members sorted by name
+    /// (stable output for logs and tests).
     public func encode<Message: ProtocolMessage>(_ message: Message) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            return try encoder.encode(message)
+            return Self.envelopeFirst(try encoder.encode(message))
         } catch {
             // Messages hold only strings, integers, booleans, arrays and
             // objects, and JSONEncoder fails only on non-finite floating-point
             // numbers, so this is a bug in a message's encode(to:).
             preconditionFailure("\(Message.self) failed to encode: \(error)")
         }
+    }
+
+    /// Moves the top-level members `v`, `type` and `id` of a compact JSON
+    /// object (as JSONEncoder writes it) to the front, keeping the order of
+    /// the rest. JSONEncoder can only sort every member or none, hence this
+    /// one pass over the top level (strings and nesting skipped).
+    static func envelopeFirst(_ json: Data) -> Data {
+        let bytes = [UInt8](json)
+        guard bytes.count >= 2, bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return json }
+        var members: [ArraySlice<UInt8>] = []
+        var start = 1
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for index in 1..<(bytes.count - 1) {
+            let byte = bytes[index]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ",") where depth == 0:
+                members.append(bytes[start..<index])
+                start = index + 1
+            default: break
+            }
+        }
+        if start < bytes.count - 1 { members.append(bytes[start..<(bytes.count - 1)]) }
+        func rank(_ member: ArraySlice<UInt8>) -> Int {
+            for (position, key) in [#""v":"#, #""type":"#, #""id":"#].enumerated()
+            where member.starts(with: key.utf8) {
+                return position
+            }
+            return 3
+        }
+        // A stable sort by rank: the envelope in its order, the payload as it was.
+        let ordered = members.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }
+        var output: [UInt8] = [UInt8(ascii: "{")]
+        output.reserveCapacity(bytes.count)
+        for (position, member) in ordered.enumerated() {
+            if position > 0 { output.append(UInt8(ascii: ",")) }
+            output.append(contentsOf: member.element)
+        }
+        output.append(UInt8(ascii: "}"))
+        return Data(output)
     }
 
     /// Decodes one message, refusing input over `Message.maximumBytes` before parsing.

@@ -80,10 +80,19 @@ extension Room {
         guard targetID != actor.id else {
             throw CodedError(.cannotTargetYourself, "to remove yourself, send leave")
         }
-        let target = try connectedPeer(targetID)
+        // A peer in its resume grace can be removed too: otherwise whoever
+        // drops and comes back could never be removed.
+        guard let target = peers[targetID] else {
+            throw CodedError(.peerNotFound, "no peer \(targetID) in room \(name)")
+        }
         try checkRank(of: actor, over: target)
         removePeer(target.id, now: now)
         let reason = Self.cleanReason(reason)
+        if case .suspended = target.connection {
+            // The others saw it leave when it dropped; its resume is refused.
+            removedWhileAway[target.id] = RemovalWhileAway(by: actor.id, reason: reason, at: now)
+            return RoomOutcome(events: [])
+        }
         return RoomOutcome(events: [
             RoomEvent(audience: [target.id], body: .removed(Removed(by: actor.id, reason: reason))),
             RoomEvent(
@@ -126,6 +135,9 @@ extension Room {
         -> RoomOutcome
     {
         guard let prompt = prompts[promptID], prompt.to == actor.id else {
+            if expiredPrompts[promptID]?.to == actor.id {
+                throw CodedError(.promptExpired, "prompt \(promptID) expired")
+            }
             throw CodedError(.promptNotFound, "no prompt \(promptID) for you")
         }
         guard now.milliseconds(since: prompt.createdAt) < Int64(template.promptLifetimeMs) else {

@@ -34,6 +34,13 @@ public struct Room: Hashable, Sendable {
     /// Connected peers and suspended ones within their resume grace.
     public internal(set) var peers: [PeerID: Peer]
     public internal(set) var prompts: [PromptID: Prompt]
+    /// Prompts the sweep removed because their lifetime passed, kept for one
+    /// more lifetime so that a late answer gets `promptExpired` rather than
+    /// `promptNotFound` (docs/PROTOCOL.md, `prompt.answer`). Value: the peer asked.
+    var expiredPrompts: [PromptID: ExpiredPrompt] = [:]
+    /// Peers removed while in their resume grace: their `resume` is refused
+    /// with `removedFromRoom` until the grace would have passed.
+    public internal(set) var removedWhileAway: [PeerID: RemovalWhileAway] = [:]
     /// The last chat sequence number given out; the next message gets one more.
     public internal(set) var lastChatSequence: Int
     /// Since when the room has had no peers at all; nil while it has some.
@@ -161,6 +168,7 @@ public struct Room: Hashable, Sendable {
             throw CodedError(.invalidMessage, "metadata is longer than \(ProtocolLimits.maximumMetadataBytes) bytes")
         }
         let existing = peers[admission.peer]
+        removedWhileAway[admission.peer] = nil
         if let maxPeers = template.maxPeers, peers.count - (existing == nil ? 0 : 1) >= maxPeers {
             throw CodedError(.roomFull, "room \(name) is full (\(maxPeers) peers)")
         }
@@ -197,6 +205,11 @@ public struct Room: Hashable, Sendable {
         if case .ended(let locked, _) = phase {
             throw CodedError(locked ? .roomLocked : .roomEnded, "room \(name) has ended")
         }
+        if let removal = removedWhileAway[id] {
+            throw CodedError(
+                .removedFromRoom,
+                "you were removed by \(removal.by) while away" + (removal.reason.map { ": \($0)" } ?? ""))
+        }
         guard var peer = peers[id] else {
             throw CodedError(.resumeRejected, "no session to resume; join again")
         }
@@ -232,7 +245,11 @@ public struct Room: Hashable, Sendable {
     /// void). Nobody is told: the others already saw those peers leave.
     public mutating func expire(now: Timestamp) -> [PeerID] {
         let lifetime = Int64(template.promptLifetimeMs)
+        for (id, prompt) in prompts where now.milliseconds(since: prompt.createdAt) >= lifetime {
+            expiredPrompts[id] = ExpiredPrompt(to: prompt.to, createdAt: prompt.createdAt)
+        }
         prompts = prompts.filter { now.milliseconds(since: $0.value.createdAt) < lifetime }
+        expiredPrompts = expiredPrompts.filter { now.milliseconds(since: $0.value.createdAt) < 2 * lifetime }
         let grace = Int64(template.resumeGraceMs)
         let lapsed = peers.values.compactMap { peer -> PeerID? in
             guard case .suspended(let since) = peer.connection, now.milliseconds(since: since) >= grace else {
@@ -243,7 +260,9 @@ public struct Room: Hashable, Sendable {
         for id in lapsed {
             removePeer(id, now: now)
         }
-        return lapsed.sorted()
+        let removalsLapsed = removedWhileAway.filter { now.milliseconds(since: $0.value.at) >= grace }.map(\.key)
+        for id in removalsLapsed { removedWhileAway[id] = nil }
+        return (lapsed + removalsLapsed).sorted()
     }
 
     /// Ends the room on the server's own account (operator action, idle
@@ -279,6 +298,19 @@ public struct Room: Hashable, Sendable {
         if peers.isEmpty { emptySince = now }
     }
 
+    /// Who removed a peer that was away, why, and when.
+    public struct RemovalWhileAway: Hashable, Sendable {
+        public var by: PeerID
+        public var reason: String?
+        public var at: Timestamp
+    }
+
+    /// A prompt whose lifetime passed: who it asked, and when.
+    struct ExpiredPrompt: Hashable, Sendable {
+        var to: PeerID
+        var createdAt: Timestamp
+    }
+
     mutating func dropPrompts(involving id: PeerID) {
         prompts = prompts.filter { $0.value.from != id && $0.value.to != id }
     }
@@ -288,6 +320,7 @@ public struct Room: Hashable, Sendable {
         phase = .ended(locked: lock, at: now)
         peers = [:]
         prompts = [:]
+        expiredPrompts = [:]
         emptySince = now
         return [RoomEvent(audience: audience, body: .roomEnded(RoomEnded(by: actor, reason: reason, locked: lock)))]
     }

@@ -73,7 +73,8 @@ public struct RoomTemplate: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        roles = try container.decode([Role].self, forKey: .roles)
+        // Every key left out keeps its default, roles too (host, speaker, listener).
+        roles = try container.decodeIfPresent([Role].self, forKey: .roles) ?? RoomTemplate.standard.roles
         maxPeers = try container.decodeIfPresent(Int.self, forKey: .maxPeers)
         emptyRoomTimeoutMs =
             try container.decodeIfPresent(Int.self, forKey: .emptyRoomTimeoutMs) ?? LifecycleDefaults.emptyRoomTimeoutMs

@@ -31,6 +31,14 @@ actor CallManager {
     private var users: [PeerID: OnlineEntry] = [:]
     private var calls: [CallID: Call] = [:]
     private var callOfRoom: [RoomName: CallID] = [:]
+    /// Calls that ended lately and whom they invited: answering one gets
+    /// `6005 invitationNotPending` (cancelled, rung out), as documented,
+    /// rather than `6003`. Kept 10 minutes, at most 4,096.
+    private var recentlyEnded: [CallID: EndedCall] = [:]
+    private struct EndedCall {
+        var invited: Set<PeerID>
+        var endedAt: ContinuousClock.Instant
+    }
     private var invitationBuckets: [PeerID: TokenBucket] = [:]
     private var shuttingDown = false
     /// Who everyone was last told is busy (`presence.updated` on a change).
@@ -361,7 +369,7 @@ actor CallManager {
 
     private func accept(_ id: CallID, user: PeerID, sink: ConnectionSink, requestID: RequestID) async throws(CodedError) {
         guard var call = calls[id], let state = call.state(of: user) else {
-            throw CodedError(.callNotFound, "no call \(id) for you")
+            throw missingCall(id, for: user)
         }
         guard state == .ringing else {
             throw CodedError(.invitationNotPending, "call \(id) is not ringing for you (it is \(state.rawValue))")
@@ -417,7 +425,7 @@ actor CallManager {
 
     private func reject(_ id: CallID, user: PeerID, device: UInt64) throws(CodedError) {
         guard var call = calls[id], let state = call.state(of: user) else {
-            throw CodedError(.callNotFound, "no call \(id) for you")
+            throw missingCall(id, for: user)
         }
         guard state == .ringing else {
             throw CodedError(.invitationNotPending, "call \(id) is not ringing for you (it is \(state.rawValue))")
@@ -498,6 +506,7 @@ actor CallManager {
     /// everyone's history written, the room ended (by `endFinishedCallRooms`).
     private func end(_ id: CallID, reason: CallEndReason, alsoTelling leaver: PeerID? = nil) {
         guard let call = calls.removeValue(forKey: id) else { return }
+        rememberEnded(call)
         let now = Timestamp.now()
         let durationMs = call.info.answeredAt.map { Int(now.milliseconds(since: $0)) } ?? 0
         let ended = ConnectionSink.encode(ServerMessage(.callEnded(CallEnded(call: id, reason: reason, durationMs: durationMs))))
@@ -525,6 +534,24 @@ actor CallManager {
             roomsToEnd.append(room)
         }
         logger.debug("ended", metadata: ["call": "\(id)", "reason": "\(reason.rawValue)", "durationMs": "\(durationMs)"])
+    }
+
+    /// The refusal for an answer to a call that is not in progress for `user`.
+    private func missingCall(_ id: CallID, for user: PeerID) -> CodedError {
+        if recentlyEnded[id]?.invited.contains(user) == true {
+            return CodedError(.invitationNotPending, "call \(id) no longer rings for you: it was cancelled or has ended")
+        }
+        return CodedError(.callNotFound, "no call \(id) for you")
+    }
+
+    private func rememberEnded(_ call: Call) {
+        let now = ContinuousClock.now
+        recentlyEnded = recentlyEnded.filter { now - $0.value.endedAt < .seconds(600) }
+        if recentlyEnded.count >= 4_096, let oldest = recentlyEnded.min(by: { $0.value.endedAt < $1.value.endedAt }) {
+            recentlyEnded[oldest.key] = nil
+        }
+        let invited = Set(call.info.participants.map(\.user)).subtracting([call.info.caller])
+        recentlyEnded[call.info.id] = EndedCall(invited: invited, endedAt: now)
     }
 
     /// Rooms of calls that ended, to end once the manager may suspend.

@@ -73,7 +73,7 @@ actor RoomHost {
         var membershipObserver: (@Sendable (RoomName, Set<PeerID>) -> Void)? = nil
         /// Whether a join as this peer is let in (a call's room: its members,
         /// not those who hung up); nil admits any valid token.
-        var admits: (@Sendable (PeerID) -> Bool)? = nil
+        var admission: (@Sendable (PeerID) -> CallRoomDirectory.Admission)? = nil
         var trackHealth = TrackHealthConfiguration()
     }
 
@@ -122,8 +122,10 @@ actor RoomHost {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         // Checked on the host, in order with the membership reports: a member
         // reported gone is not let back in by a join right behind it.
-        if let admits = settings.admits, !admits(token.peer) {
-            throw CodedError(.leftCall, "you left this call: be invited again to return")
+        switch settings.admission?(token.peer) ?? .admitted {
+        case .admitted: break
+        case .leftCall: throw CodedError(.leftCall, "you left this call: be invited again to return")
+        case .notMember: throw CodedError(.callNotFound, "you are not part of this call")
         }
         let now = Timestamp.now()
         let admission = Admission(peer: token.peer, role: token.role, tokenName: token.name, request: request)
@@ -378,6 +380,11 @@ actor RoomHost {
                 try store.roomEnded(name, at: now, by: peer, reason: ended.reason, locked: lock)
             }
             sessionRecorded = false
+        }
+        if case .removePeer(let target, _) = action, connections[target] == nil, room.removedWhileAway[target] != nil {
+            // Removed while away: no connection to close, but the session is
+            // over. Its resume token stays so that its resume hears why.
+            endSession(of: target, reason: "removed", at: now)
         }
         let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
         if !departed.isEmpty {

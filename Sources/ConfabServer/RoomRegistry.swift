@@ -51,7 +51,7 @@ actor RoomRegistry {
                 directory.noteMembers(room, members)
                 callRoom.observer(room, members)
             }
-            settings.admits = { peer in directory.admits(name, peer) }
+            settings.admission = { peer in directory.admission(name, peer) }
         }
         let host: RoomHost
         do {
@@ -149,6 +149,18 @@ final class CallRoomDirectory: Sendable {
         var admitted: Set<PeerID> = []
         /// Who the room last reported in it.
         var present: Set<PeerID> = []
+        /// Everyone ever admitted: a join by one of them who is no longer
+        /// admitted left the call; by anyone else, was never part of it.
+        var everAdmitted: Set<PeerID> = []
+    }
+
+    /// What a call room says to a join.
+    enum Admission: Sendable, Equatable {
+        case admitted
+        /// Was a member, hung up or left: the token is spent (`6007 leftCall`).
+        case leftCall
+        /// Never a member of this call (`6003 callNotFound`).
+        case notMember
     }
 
     private let entries = Mutex<[RoomName: Entry]>([:])
@@ -162,6 +174,8 @@ final class CallRoomDirectory: Sendable {
     }
 
     func register(_ name: RoomName, _ entry: Entry) {
+        var entry = entry
+        entry.everAdmitted.formUnion(entry.admitted)
         entries.withLock { $0[name] = entry }
     }
 
@@ -178,7 +192,10 @@ final class CallRoomDirectory: Sendable {
 
     /// A member (an accepter, or one invited back) may join.
     func admit(_ name: RoomName, _ user: PeerID) {
-        entries.withLock { _ = $0[name]?.admitted.insert(user) }
+        entries.withLock {
+            _ = $0[name]?.admitted.insert(user)
+            _ = $0[name]?.everAdmitted.insert(user)
+        }
     }
 
     /// A member who hung up may not (their token is spent).
@@ -186,9 +203,13 @@ final class CallRoomDirectory: Sendable {
         entries.withLock { _ = $0[name]?.admitted.remove(user) }
     }
 
-    /// Whether a join as `user` is let in.
-    func admits(_ name: RoomName, _ user: PeerID) -> Bool {
-        entries.withLock { $0[name]?.admitted.contains(user) ?? false }
+    /// Whether a join as `user` is let in, and if not, why.
+    func admission(_ name: RoomName, _ user: PeerID) -> Admission {
+        entries.withLock { entries in
+            guard let entry = entries[name] else { return .notMember }
+            if entry.admitted.contains(user) { return .admitted }
+            return entry.everAdmitted.contains(user) ? .leftCall : .notMember
+        }
     }
 
     /// The room's host reports who is in it: whoever was in it and is gone

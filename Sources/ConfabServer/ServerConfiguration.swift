@@ -174,9 +174,16 @@ public struct ConfigFile: Decodable, Sendable {
         do {
             file = try TOMLDecoder().decode(ConfigFile.self, from: table)
         } catch let error as DecodingError {
-            let (keyPath, detail) = describe(error)
-            throw ConfigError(
-                path: path, line: line(of: keyPath, in: text), message: "\(keyPath.joined(separator: ".")): \(detail)")
+            var (keyPath, detail) = describe(error)
+            // TOMLKit reports a value of the wrong type as a missing key
+            // ("A \"Int\" does not exist at …"): a key that is there has the wrong type.
+            if case .keyNotFound(_, let context) = error, value(at: keyPath, in: table) != nil {
+                detail = "needs " + expectedType(in: context.debugDescription)
+            }
+            let name = keyPath.reduce("") { name, key in
+                key.hasPrefix("[") || name.isEmpty ? name + key : name + "." + key
+            }
+            throw ConfigError(path: path, line: line(of: keyPath, in: text), message: "\(name): \(detail)")
         } catch {
             throw ConfigError(path: path, line: nil, message: "\(error)")
         }
@@ -264,39 +271,113 @@ public struct ConfigFile: Decodable, Sendable {
         func keys(_ path: [any CodingKey]) -> [String] {
             path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
         }
+        /// The decoder's coding path sometimes already ends with the key.
+        func joined(_ path: [any CodingKey], _ key: any CodingKey) -> [String] {
+            let names = keys(path)
+            let last = key.intValue.map { "[\($0)]" } ?? key.stringValue
+            return names.last == last ? names : names + [last]
+        }
         switch error {
-        case .keyNotFound(let key, let context): return (keys(context.codingPath + [key]), "missing")
-        case .valueNotFound(_, let context): return (keys(context.codingPath), "missing value")
-        case .typeMismatch(let type, let context): return (keys(context.codingPath), "expected \(type)")
-        case .dataCorrupted(let context): return (keys(context.codingPath), context.debugDescription)
+        case .keyNotFound(let key, let context):
+            return (joined(context.codingPath, key), "missing (required)")
+        case .valueNotFound(let type, let context):
+            return (keys(context.codingPath), "needs \(describe(type))")
+        case .typeMismatch(let type, let context):
+            return (keys(context.codingPath), "needs \(describe(type))")
+        case .dataCorrupted(let context):
+            return (keys(context.codingPath), context.debugDescription)
         @unknown default: return ([], "\(error)")
         }
     }
 
-    /// The TOML decoder reports a key path, not a line, so find the line:
-    /// past the n-th `[[…array]]` header when the path goes through an array
-    /// element, the first line that defines the innermost key (`key =`,
-    /// `[table.key]`). Best effort; nil when the key is not written out (a
-    /// missing key).
+    /// The value at a decoder key path (`[n]` for array elements), if the file has one.
+    private static func value(at keyPath: [String], in table: TOMLTable) -> TOMLValueConvertible? {
+        var current: TOMLValueConvertible? = table
+        for component in keyPath {
+            if component.hasPrefix("["), let index = Int(component.dropFirst().dropLast()) {
+                guard let array = current?.array, array.indices.contains(index) else { return nil }
+                current = array[index]
+            } else {
+                current = current?.table?[component]
+            }
+        }
+        return current
+    }
+
+    /// The type named in TOMLKit's "A \"Int\" does not exist" message, in a reader's words.
+    private static func expectedType(in message: String) -> String {
+        let named = message.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+        switch named {
+        case "Int", "Int64", "Int32", "UInt32": return "an integer"
+        case "Double", "Float": return "a number"
+        case "Bool": return "true or false"
+        case "String": return "a string"
+        default: return "another type"
+        }
+    }
+
+    /// A TOML value type in a reader's words.
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type, is Int32.Type, is Optional<Int>.Type: "an integer"
+        case is Double.Type, is Optional<Double>.Type: "a number"
+        case is Bool.Type, is Optional<Bool>.Type: "true or false"
+        case is String.Type, is Optional<String>.Type: "a string"
+        default:
+            "\(type)".hasPrefix("Array") ? "an array" : "a table"
+        }
+    }
+
+    /// The TOML decoder reports a key path, not a line, so find the line. The
+    /// path's tables and array elements are followed through the headers that
+    /// open them (`[keepalive]`, the n-th `[[rooms.town-hall.roles]]`); in
+    /// the innermost section, the line that defines the key; when the key is
+    /// not written out (a missing key), the line of the section's header.
+    /// Best effort; nil when nothing matches.
     static func line(of keyPath: [String], in text: String) -> Int? {
         guard let key = keyPath.last(where: { !$0.hasPrefix("[") }) else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.drop { $0 == " " || $0 == "\t" }
+            String($0.drop { $0 == " " || $0 == "\t" })
         }
-        var start = 0
-        for (position, component) in keyPath.enumerated() where component.hasPrefix("[") && position > 0 {
-            guard let index = Int(component.dropFirst().dropLast()) else { continue }
-            let array = keyPath[position - 1]
-            let headers = lines.indices.filter { lines[$0].hasPrefix("[[") && lines[$0].contains(array + "]]") }
-            if index < headers.count { start = max(start, headers[index]) }
+        /// The dotted name of a `[table]` or `[[array]]` header line, without quotes or spaces.
+        func header(_ line: String) -> (name: String, isArray: Bool)? {
+            guard line.hasPrefix("[") else { return nil }
+            let isArray = line.hasPrefix("[[")
+            let body = line.dropFirst(isArray ? 2 : 1).prefix { $0 != "]" }
+            return (body.filter { $0 != " " && $0 != "\"" && $0 != "'" }, isArray)
         }
-        for number in start..<lines.count {
-            let line = lines[number]
-            if line.hasPrefix(key + " ") || line.hasPrefix(key + "=") || line.hasPrefix("[" + key)
-                || line.hasPrefix("[[" + key) || line.contains("." + key + "]")
-            {
-                return number + 1
+        // The innermost section the path goes through.
+        var sectionStart: Int?
+        var tables: [String] = []
+        for (position, component) in keyPath.enumerated() {
+            if component.hasPrefix("["), let index = Int(component.dropFirst().dropLast()) {
+                let name = tables.joined(separator: ".")
+                let headers = lines.indices.filter { header(lines[$0]).map { $0.isArray && $0.name == name } ?? false }
+                if index < headers.count { sectionStart = headers[index] }
+            } else if position < keyPath.count - 1 {
+                tables.append(component)
+                let name = tables.joined(separator: ".")
+                if let found = lines.indices.first(where: {
+                    ($0 > (sectionStart ?? -1)) && header(lines[$0]).map { !$0.isArray && $0.name == name } ?? false
+                }) {
+                    sectionStart = found
+                }
             }
+        }
+        func defines(_ line: String) -> Bool {
+            line.hasPrefix(key + " ") || line.hasPrefix(key + "=") || line.hasPrefix("\"" + key + "\"")
+        }
+        if let sectionStart {
+            var number = sectionStart + 1
+            while number < lines.count, header(lines[number]) == nil {
+                if defines(lines[number]) { return number + 1 }
+                number += 1
+            }
+            // The key is not in its section (missing): point at the section.
+            return sectionStart + 1
+        }
+        for (number, line) in lines.enumerated() {
+            if defines(line) || header(line)?.name.hasSuffix(key) == true { return number + 1 }
         }
         return nil
     }

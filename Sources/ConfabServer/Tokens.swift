@@ -147,7 +147,8 @@ public struct TokenAuthority: Sendable {
 
     /// The claims of a token whose signature and times check out.
     private func verifiedClaims(_ token: String?, now: Timestamp) async throws(CodedError) -> TokenClaims {
-        guard let token, !token.isEmpty else { throw CodedError(.tokenMissing, "a token is required") }
+        guard let token else { throw CodedError(.tokenMissing, "a token is required") }
+        try Self.checkHeader(of: token)
         let claims: TokenClaims
         do {
             claims = try await keys.verify(token, as: TokenClaims.self)
@@ -171,6 +172,35 @@ public struct TokenAuthority: Sendable {
             throw CodedError(.tokenNotYetValid, "the token is not valid yet")
         }
         return claims
+    }
+
+    /// Checks the JOSE header before the signature: jwt-kit verifies with our
+    /// one HMAC key whatever `alg` says, so a token claiming `none`, `HS512`
+    /// or `RS256` would otherwise pass on a valid HS256 signature.
+    /// RFC 7515 §4.1.1 (`alg` is required), §4.1.11 (a `crit` extension the
+    /// recipient does not understand makes the token invalid; we understand none).
+    static func checkHeader(of token: String) throws(CodedError) {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = base64URLDecoded(parts[0]),
+            let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
+        else {
+            throw CodedError(.tokenMalformed, "the token is not a well-formed Confab token")
+        }
+        guard let algorithm = header["alg"] as? String else {
+            throw CodedError(.tokenMalformed, "the token's header names no algorithm (alg)")
+        }
+        guard algorithm == "HS256" else {
+            throw CodedError(.tokenSignatureInvalid, "the token is not signed with HS256 (its header names another algorithm)")
+        }
+        if header["crit"] != nil {
+            throw CodedError(.tokenMalformed, "the token's header has critical extensions (crit) this server does not know")
+        }
+    }
+
+    private static func base64URLDecoded(_ text: Substring) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
     }
 }
 

@@ -7,7 +7,11 @@ import Logging
 
 struct Calls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print your call history on a server (newest first).")
+        abstract: "Print your call history on a server (newest first).",
+        discussion: """
+            --token takes a user token, made on the server:
+              confab token --user NAME
+            """)
 
     @Argument(help: "The server: wss://HOST:PORT.")
     var url: String

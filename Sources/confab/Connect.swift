@@ -16,7 +16,12 @@ import Synchronization
 
 struct Connect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Go online on a server to place and answer calls: a home screen, or headless with JSON lines (see docs/BOTS.md).")
+        abstract: "Go online on a server to place and answer calls: a home screen, or headless with JSON lines (see docs/BOTS.md).",
+        discussion: """
+            --token takes a user token (a room token is refused), made on the server:
+              confab token --user NAME
+            The rooms of calls get their own tokens from the server.
+            """)
 
     @Argument(help: "The server: wss://HOST:PORT.")
     var url: String

@@ -13,7 +13,11 @@ import Synchronization
 
 struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Join a room in the terminal front, or headless with JSON lines in and out (see docs/BOTS.md).")
+        abstract: "Join a room in the terminal front, or headless with JSON lines in and out (see docs/BOTS.md).",
+        discussion: """
+            --token takes a room token, made on the server:
+              confab token --room ROOM --user NAME --role ROLE
+            """)
 
     @Argument(help: "The room: wss://HOST:PORT/ROOM.")
     var url: String

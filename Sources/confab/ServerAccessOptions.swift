@@ -9,7 +9,7 @@ import ConfabProtocol
 import Foundation
 
 struct ServerAccessOptions: ParsableArguments {
-    @Option(help: "Your token: `confab token --room …` for a room, `confab token --user …` for connect and calls (or set CONFAB_TOKEN).")
+    @Option(help: "Your token, from `confab token` on the server (or set CONFAB_TOKEN).")
     var token: String?
 
     @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")

@@ -26,6 +26,20 @@ struct CommandLineTests {
         #expect(run.standardError.hasPrefix("confab: "))
     }
 
+    @Test("each client command's help names the token it takes: a user token for connect and calls, a room token for join")
+    func tokenHelp() async throws {
+        for (command, expected, foreign) in [
+            ("connect", "confab token --user", "--room"), ("calls", "confab token --user", "--room"),
+            ("join", "confab token --room", "a user token"),
+        ] {
+            let run = try ChildProcess(BuiltProducts.confab, [command, "--help"])
+            #expect(await run.wait(seconds: 10) == 0)
+            let help = run.standardOutput + run.standardError
+            #expect(help.contains(expected), "\(command) --help: \(help)")
+            #expect(!help.contains(foreign), "\(command) --help offers \(foreign)")
+        }
+    }
+
     @Test("confab devices says there is no sound card here, and lists null in JSON")
     func devices() async throws {
         let text = try ChildProcess(BuiltProducts.confab, ["devices"])

@@ -281,6 +281,38 @@ struct EndToEndTests {
         await server.stop()
     }
 
+    @Test("a peer removed while it was away (in its grace) cannot come back by resuming; its session ends as removed")
+    func removeWhileAway() async throws {
+        let server = try await LiveServer.start(resumeGraceMs: 15_000)
+        let (alice, bob, carol) = try await server.threeJoined(room: "troll")
+
+        // Carol drops; while she is away, alice removes her.
+        carol.transport.refuseConnections()
+        await carol.transport.cut()
+        await alice.until("carol dropped") { $0.peers["carol"] == nil }
+        try await alice.session.remove("carol", reason: "trolling")
+
+        // Her network comes back: the resume is refused, and she does not slip in with a fresh join.
+        carol.transport.allowConnections()
+        await carol.until("the session ended") {
+            if case .disconnected(.removed) = $0.connection { true } else { false }
+        }
+        guard case .disconnected(.removed(_, let reason)) = carol.state.connection else {
+            throw E2EError("carol's session did not end as removed: \(carol.state.connection)")
+        }
+        #expect(reason?.contains("trolling") == true)
+        #expect(!carol.events.contains(.reconnected(resumed: false)), "carol joined again by herself")
+        #expect(!carol.events.contains(.reconnected(resumed: true)))
+        // The others never see her again.
+        _ = try await bob.session.broadcast("still here?")
+        await alice.until("bob's message") { $0.chat.last?.text == "still here?" }
+        #expect(alice.state.peers["carol"] == nil && bob.state.peers["carol"] == nil)
+        #expect(alice.peerEvents.filter { $0.contains("carol") }.last == "-carol(timeout)")
+
+        await leaveAll(alice, bob)
+        await server.stop()
+    }
+
     @Test("ending the room: everyone sees room ended, and a locked room refuses joins")
     func endRoom() async throws {
         let server = try await LiveServer.start()

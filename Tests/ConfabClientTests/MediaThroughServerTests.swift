@@ -42,6 +42,37 @@ struct MediaThroughServerTests {
         await server.stop()
     }
 
+    @Test("a key that does not open is reported refused, never accepted; a good key is reported accepted")
+    func refusedKeyIsReported() async throws {
+        let server = try await LiveServer.start()
+        let room = "badkey"
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 2, seconds: 1))
+        // Mallory joins without media and seals bob nothing but noise.
+        let mallory = try await server.participant("mallory", role: "speaker", room: room)
+        _ = try await mallory.session.join()
+        await bob.participant.until("mallory is in") { $0.peers["mallory"] != nil }
+        try await mallory.session.publishKeys(
+            PublishKeysRequest(
+                track: .microphone(of: "mallory"), epoch: 1,
+                keys: [SealedKey(peer: "bob", sealed: Data(repeating: 0x5A, count: 80))], ssrc: 0x0BAD_CAFE))
+        await bob.participant.until("mallory's key was refused", events: { events in
+            events.contains { if case .mediaKeyRefused(from: "mallory", _, _, _) = $0 { true } else { false } }
+        })
+        await bob.participant.until("alice's key was accepted", events: { events in
+            events.contains { if case .mediaKeyAccepted(let delivery) = $0 { delivery.from == "alice" } else { false } }
+        })
+        #expect(!bob.participant.events.contains { if case .mediaKeyAccepted(let d) = $0 { d.from == "mallory" } else { false } })
+        // As a bot sees it: no media.key line for mallory, a media.keyRefused line instead.
+        let lines = bob.participant.events.filter(HeadlessEvents.prints).map(HeadlessEvents.line(for:))
+        #expect(!lines.contains { $0.hasPrefix(#"{"event":"media.key","from":"mallory""#) })
+        #expect(lines.contains { $0.hasPrefix(#"{"event":"media.keyRefused","from":"mallory""#) })
+        #expect(lines.contains { $0.hasPrefix(#"{"event":"media.key","from":"alice""#) })
+        await mallory.session.leave()
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("a peer that never receives a sealed key decodes nothing of what the server forwards it; one that did hears the speech")
     func noSealedKeyNoAudio() async throws {
         let server = try await LiveServer.start()

@@ -50,6 +50,22 @@ final class Participant: Sendable {
     /// The texts of the chat in this participant's store, in `seq` order.
     var chatTexts: [String] { state.chat.map(\.text) }
 
+    /// Waits until the events recorded so far satisfy `condition`.
+    @discardableResult
+    func until(
+        _ what: String, timeoutMs: Int = 20_000, sourceLocation: SourceLocation = #_sourceLocation,
+        events condition: @Sendable ([SessionEvent]) -> Bool
+    ) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
+        while ContinuousClock.now < deadline {
+            if condition(events) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if condition(events) { return true }
+        Issue.record("\(id): \(what) did not happen within \(timeoutMs) ms", sourceLocation: sourceLocation)
+        return false
+    }
+
     /// Waits until the state satisfies `condition`; records an issue naming
     /// `what` (and returns false) if it does not within `timeoutMs`. Generous
     /// by default: the whole package's tests share two cores.

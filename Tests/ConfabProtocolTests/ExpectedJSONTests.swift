@@ -151,6 +151,27 @@ struct ExpectedJSONTests {
         #expect(try encodedJSON(message) == JSONValue(parsing: json))
     }
 
+    @Test("the envelope comes first in every encoded message: v, type, id, then the payload", arguments: 0..<serverCases.count)
+    func envelopeFirst(index: Int) throws {
+        let (message, _) = Self.serverCases[index]
+        let text = String(decoding: ProtocolCodec().encode(message), as: UTF8.self)
+        let envelope = #"{"v":1,"type":"\#(message.type.rawValue)""# + (message.id.map { #","id":"\#($0.rawValue)""# } ?? "")
+        #expect(text.hasPrefix(envelope), "\(text)")
+        #expect(try JSONValue(parsing: text) == encodedJSON(message), "reordering kept every member")
+    }
+
+    @Test("the envelope comes first, byte for byte, and the payload keeps its order")
+    func envelopeExactBytes() {
+        let ack = ServerMessage(id: "c7", .chatAck(ChatAck(message: "m41", seq: 41, sentAt: Samples.t0)))
+        #expect(
+            String(decoding: ProtocolCodec().encode(ack), as: UTF8.self)
+                == #"{"v":1,"type":"chat.ack","id":"c7","message":"m41","sentAt":1763000000000,"seq":41}"#)
+        let send = ClientMessage(id: "c2", .sendChat(SendChatRequest(target: .broadcast, text: "a \"quoted\", {odd} text")))
+        #expect(
+            String(decoding: ProtocolCodec().encode(send), as: UTF8.self)
+                == #"{"v":1,"type":"chat.send","id":"c2","target":{"kind":"broadcast"},"text":"a \"quoted\", {odd} text"}"#)
+    }
+
     @Test("hand-written server JSON decodes to the message", arguments: 0..<serverCases.count)
     func serverDecoding(index: Int) throws {
         let (message, json) = Self.serverCases[index]

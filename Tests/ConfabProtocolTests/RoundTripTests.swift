@@ -52,11 +52,11 @@ struct RoundTripTests {
         #expect(members["id"] == message.id.map { .string($0.rawValue) })
     }
 
-    @Test("encoding is deterministic: sorted keys, no escaped slashes")
+    @Test("encoding is deterministic: the envelope, then the payload sorted by key, no escaped slashes")
     func deterministicOutput() {
         let message = ServerMessage(.serverGoingAway(ServerGoingAway(reason: "a/b", retryAfterMs: 5)))
         let text = String(decoding: codec.encode(message), as: UTF8.self)
-        #expect(text == #"{"reason":"a/b","retryAfterMs":5,"type":"server.goingAway","v":1}"#)
+        #expect(text == #"{"v":1,"type":"server.goingAway","reason":"a/b","retryAfterMs":5}"#)
     }
 
     @Test("type strings are unique within each direction")

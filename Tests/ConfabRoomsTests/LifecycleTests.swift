@@ -115,7 +115,26 @@ struct LifecycleTests {
         _ = room.connectionLost("lee", now: Fixture.t1)
         #expect(room.attempt(.raiseHand, by: "lee").failure?.code == .notJoined)
         #expect(room.attempt(.muteTrack(.microphone(of: "lee")), by: "hana").failure?.code == .trackNotFound)
-        #expect(room.attempt(.removePeer("lee", reason: nil), by: "hana").failure?.code == .peerNotFound)
+    }
+
+    @Test("a host removes a peer in its resume grace: nobody is told again, and its resume is refused as removed")
+    func removeWhileAway() throws {
+        var room = Fixture.standardRoom()
+        _ = room.connectionLost("lee", now: Fixture.t1)
+        let outcome = try #require(room.attempt(.removePeer("lee", reason: "trolling"), by: "hana").success)
+        #expect(outcome.events.isEmpty, "the others saw lee leave when lee dropped")
+        #expect(room.peer("lee") == nil)
+        #expect(throws: CodedError(.removedFromRoom, "you were removed by hana while away: trolling")) {
+            _ = try room.resume("lee", now: Fixture.t1.adding(milliseconds: 2_000))
+        }
+        // A listener may not remove anyone, away or not; a peer nobody knows is still 4004.
+        var other = Fixture.standardRoom()
+        _ = other.connectionLost("sam", now: Fixture.t1)
+        #expect(other.attempt(.removePeer("sam", reason: nil), by: "lee").failure?.code == .cannotRemovePeers)
+        #expect(other.attempt(.removePeer("nobody", reason: nil), by: "hana").failure?.code == .peerNotFound)
+        // Once the grace would have passed, the record goes with the resume token.
+        #expect(room.expire(now: Fixture.t1.adding(milliseconds: 20_000)) == ["lee"])
+        #expect(room.removedWhileAway.isEmpty)
     }
 
     @Test("resume within the grace restores role, mute state and hand")

@@ -79,6 +79,23 @@ struct PromptTests {
         #expect(room.prompts.isEmpty)
     }
 
+    @Test("an answer after the sweep removed the prompt is still promptExpired, for its target only")
+    func answerAfterSweep() throws {
+        var room = Fixture.standardRoom()
+        let prompt = try Self.promptLee(&room)
+        let swept = Fixture.t1.adding(milliseconds: 60_050)
+        _ = room.expire(now: swept)
+        #expect(room.prompts.isEmpty)
+        let late = Fixture.t1.adding(milliseconds: 61_000)
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lee", at: late).failure?.code == .promptExpired)
+        #expect(room.attempt(.answerPrompt(prompt, accept: true), by: "lina", at: late).failure?.code == .promptNotFound)
+        // Forgotten after one more lifetime: then it is just unknown.
+        let muchLater = Fixture.t1.adding(milliseconds: 125_000)
+        _ = room.expire(now: muchLater)
+        #expect(
+            room.attempt(.answerPrompt(prompt, accept: true), by: "lee", at: muchLater).failure?.code == .promptNotFound)
+    }
+
     @Test("a prompt lapses when the asker or the target leaves or drops")
     func lapses() throws {
         var askerLeft = Fixture.standardRoom()

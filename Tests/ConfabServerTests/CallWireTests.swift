@@ -65,6 +65,63 @@ struct CallWireTests {
         await server.stop()
     }
 
+    /// Alice (online) calls bob (online); returns both connections and the call id bob was rung with.
+    func ring(_ server: TestServer) async throws -> (alice: RawClient, bob: RawClient, call: String) {
+        let alice = try await RawClient.connect(port: server.port, room: "", tls: server.pinnedTLS())
+        alice.send(#"{"v": 1, "type": "connect", "id": "a", "token": "\#(try await userToken(server, "alice"))"}"#)
+        _ = try await alice.next { $0.type == .connected }
+        let bob = try await RawClient.connect(port: server.port, room: "", tls: server.pinnedTLS())
+        bob.send(#"{"v": 1, "type": "connect", "id": "b", "token": "\#(try await userToken(server, "bob"))"}"#)
+        _ = try await bob.next { $0.type == .connected }
+        alice.send(#"{"v": 1, "type": "call.invite", "id": "i", "users": ["bob"]}"#)
+        guard case .callInvitation(let invitation) = try await bob.next(where: { $0.type == .callInvitation }).body else {
+            throw ToolError("bob was not rung")
+        }
+        return (alice, bob, invitation.call.id.rawValue)
+    }
+
+    @Test("accepting or rejecting a 1:1 call the caller cancelled is 6005 invitationNotPending, as documented")
+    func answerAfterCancel() async throws {
+        let server = try await TestServer.start()
+        for answer in ["call.accept", "call.reject"] {
+            let (alice, bob, call) = try await ring(server)
+            alice.send(#"{"v": 1, "type": "call.cancel", "id": "x", "call": "\#(call)"}"#)
+            _ = try await alice.next { $0.type == .callEnded }
+            bob.send(#"{"v": 1, "type": "\#(answer)", "id": "late", "call": "\#(call)"}"#)
+            let reply = try await bob.next { $0.id?.rawValue == "late" }
+            guard case .error(let error) = reply.body else { throw ToolError("\(answer) after cancel: \(reply)") }
+            #expect(error.code == .invitationNotPending, "\(answer)")
+            // A call that never invited you is still unknown to you.
+            bob.send(#"{"v": 1, "type": "\#(answer)", "id": "other", "call": "NoSuchCall1"}"#)
+            guard case .error(let unknown) = try await bob.next(where: { $0.id?.rawValue == "other" }).body else {
+                throw ToolError("answered a call that does not exist")
+            }
+            #expect(unknown.code == .callNotFound)
+            alice.close()
+            bob.close()
+        }
+        await server.stop()
+    }
+
+    @Test("a room token for a call's room, held by someone never in that call, is 6003 callNotFound, not 6007")
+    func strangerInCallRoom() async throws {
+        let server = try await TestServer.start()
+        let (alice, bob, call) = try await ring(server)
+        bob.send(#"{"v": 1, "type": "call.accept", "id": "acc", "call": "\#(call)"}"#)
+        guard case .callRoom(let room) = try await bob.next(where: { $0.id?.rawValue == "acc" }).body else {
+            throw ToolError("no call.room for bob")
+        }
+        let mallory = try await server.connect(room: room.room.rawValue)
+        let token = try await server.token(room: room.room.rawValue, user: "mallory", role: "member")
+        mallory.send(#"{"v": 1, "type": "join", "id": "j", "room": "\#(room.room.rawValue)", "token": "\#(token)"}"#)
+        guard case .error(let error) = try await mallory.next().body else { throw ToolError("mallory joined the call") }
+        #expect(error.code == .callNotFound)
+        #expect(!error.message.contains("left"))
+        alice.close()
+        bob.close()
+        await server.stop()
+    }
+
     @Test("the [calls] section sets the ring timeout, the invitation rate and an allow list")
     func configFile() throws {
         let file = try ConfigFile.parse(

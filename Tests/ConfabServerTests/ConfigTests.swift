@@ -3,6 +3,7 @@
 import ConfabProtocol
 import ConfabRooms
 import ConfabServer
+import Foundation
 import Testing
 
 @Suite("Config file")
@@ -79,6 +80,57 @@ struct ConfigTests {
         } catch {
             #expect(error.line == 11)
         }
+    }
+
+    @Test("keys left out keep their defaults: a [default] section without roles keeps host, speaker, listener")
+    func defaultsKept() throws {
+        let file = try ConfigFile.parse("[default]\nresumeGraceMs = 5000\n", path: "confab.toml")
+        var configuration = ServerConfiguration(dataDirectory: "/tmp/unused")
+        file.apply(to: &configuration)
+        let template = configuration.template(for: "standup")
+        #expect(template.roles == RoomTemplate.standard.roles)
+        #expect(template.resumeGraceMs == 5_000)
+        #expect(template.promptLifetimeMs == RoomTemplate.standard.promptLifetimeMs)
+    }
+
+    @Test("a role without its name is refused at that role's header, under the right key")
+    func incompleteRole() {
+        let text = Self.good + "\n\n[[rooms.town-hall.roles]]\n# to be written\n"
+        let headerLine = text.split(separator: "\n", omittingEmptySubsequences: false).count - 2
+        do {
+            _ = try ConfigFile.parse(text, path: "confab.toml")
+            Issue.record("accepted a role with no name")
+        } catch {
+            #expect(error.line == headerLine)
+            #expect(error.message == "rooms.town-hall.roles[2].name: missing (required)")
+        }
+    }
+
+    @Test("a string where a number belongs names the line, the key once, and what it needs")
+    func stringForNumber() {
+        do {
+            _ = try ConfigFile.parse("[keepalive]\npingIntervalMs = \"5s\"\n", path: "confab.toml")
+            Issue.record("accepted a string interval")
+        } catch {
+            #expect(error.description == "confab.toml:2: keepalive.pingIntervalMs: needs an integer")
+        }
+    }
+
+    @Test("the example config in README.md loads as written")
+    func readmeExample() throws {
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        // The TOML block right after the sentence that introduces --config.
+        let afterIntro = try #require(readme.range(of: "`--config FILE`")).upperBound
+        let open = try #require(readme.range(of: "```toml\n", range: afterIntro..<readme.endIndex))
+        let close = try #require(readme.range(of: "```", range: open.upperBound..<readme.endIndex))
+        let example = String(readme[open.upperBound..<close.lowerBound])
+        let file = try ConfigFile.parse(example, path: "README.md")
+        var configuration = ServerConfiguration(dataDirectory: "/tmp/unused")
+        file.apply(to: &configuration)
+        #expect(configuration.template(for: "town-hall").maxPeers != nil)
+        #expect(!configuration.template(for: "town-hall").roles.isEmpty)
     }
 
     @Test("a template that does not make sense is refused with the room's line")

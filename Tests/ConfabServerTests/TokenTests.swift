@@ -3,6 +3,7 @@
 
 import ConfabProtocol
 import ConfabServer
+import Crypto
 import Foundation
 import NIOWebSocket
 import Testing
@@ -10,15 +11,17 @@ import Testing
 @Suite("Join tokens")
 struct TokenTests {
     enum BadToken: String, CaseIterable, CustomTestStringConvertible {
-        case missing, malformed, forged, expired, wrongRoom, wrongRole
+        case missing, empty, malformed, forged, expired, wrongRoom, wrongRole
+        // Valid HS256 signatures under headers that must still be refused.
+        case algNone, algHS512, algRS256, noAlg, unknownCrit
 
         var testDescription: String { rawValue }
 
         var expected: ErrorCode {
             switch self {
             case .missing: .tokenMissing
-            case .malformed: .tokenMalformed
-            case .forged: .tokenSignatureInvalid
+            case .empty, .malformed, .noAlg, .unknownCrit: .tokenMalformed
+            case .forged, .algNone, .algHS512, .algRS256: .tokenSignatureInvalid
             case .expired: .tokenExpired
             case .wrongRoom: .tokenWrongRoom
             case .wrongRole: .tokenWrongRole
@@ -30,8 +33,21 @@ struct TokenTests {
             switch self {
             case .missing:
                 tokenMember = ""
+            case .empty:
+                tokenMember = #", "token": """#
             case .malformed:
                 tokenMember = #", "token": "not.a-jwt""#
+            case .algNone:
+                tokenMember = #", "token": "\#(try server.signed(header: #"{"alg":"none","typ":"JWT"}"#))""#
+            case .algHS512:
+                tokenMember = #", "token": "\#(try server.signed(header: #"{"alg":"HS512","typ":"JWT"}"#))""#
+            case .algRS256:
+                tokenMember = #", "token": "\#(try server.signed(header: #"{"alg":"RS256","typ":"JWT"}"#))""#
+            case .noAlg:
+                tokenMember = #", "token": "\#(try server.signed(header: #"{"typ":"JWT"}"#))""#
+            case .unknownCrit:
+                tokenMember =
+                    #", "token": "\#(try server.signed(header: #"{"alg":"HS256","crit":["exp-ext"],"exp-ext":1}"#))""#
             case .forged:
                 let other = [UInt8](repeating: 7, count: 32)
                 tokenMember = #", "token": "\#(try await server.token(user: "mallory", role: "host", secret: other))""#
@@ -60,6 +76,17 @@ struct TokenTests {
         // Nobody was admitted: a good join sees an empty room.
         let (_, joined) = try await server.join("bob", role: "speaker")
         #expect(joined.peers.isEmpty)
+        await server.stop()
+    }
+
+    @Test("a well-formed token under a plain HS256 header is accepted (the header cases above differ only in it)")
+    func plainHeaderAccepted() async throws {
+        let server = try await TestServer.start()
+        let client = try await server.connect()
+        let token = try server.signed(header: #"{"alg":"HS256","typ":"JWT"}"#)
+        client.send(#"{"v": 1, "type": "join", "id": "j1", "room": "standup", "token": "\#(token)"}"#)
+        let reply = try await client.next()
+        #expect(reply.type == .joined)
         await server.stop()
     }
 
@@ -98,5 +125,22 @@ struct TokenTests {
     @Test("bad durations", arguments: ["", "h", "-2h", "0s", "2 h", "2w"])
     func badDurations(_ text: String) {
         #expect(parseDuration(text) == nil)
+    }
+}
+
+extension TestServer {
+    /// A token for alice (host of `standup`) with `header` as its JOSE header,
+    /// signed HS256 with this server's secret: only the header is wrong.
+    func signed(header: String) throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = #"{"room":"standup","sub":"alice","role":"host","iat":\#(now),"exp":\#(now + 600)}"#
+        let signingInput = Self.base64URL(Data(header.utf8)) + "." + Self.base64URL(Data(claims.utf8))
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: secret))
+        return signingInput + "." + Self.base64URL(Data(mac))
+    }
+
+    private static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 }

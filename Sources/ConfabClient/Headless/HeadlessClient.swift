@@ -42,7 +42,7 @@ public struct HeadlessClient: Sendable {
             case .failure:
                 output(HeadlessEvents.line(for: update.event))
             default:
-                if printsEvents { output(HeadlessEvents.line(for: update.event)) }
+                if printsEvents, HeadlessEvents.prints(update.event) { output(HeadlessEvents.line(for: update.event)) }
             }
         }
         defer { observation.cancel() }

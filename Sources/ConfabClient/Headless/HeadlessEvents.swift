@@ -7,6 +7,13 @@ import ConfabProtocol
 
 /// Renders events and command results as JSON lines.
 public enum HeadlessEvents {
+    /// Whether `--events` prints the event: a key's arrival is not (only
+    /// whether it was accepted, `media.key`, or refused, `media.keyRefused`).
+    public static func prints(_ event: SessionEvent) -> Bool {
+        if case .mediaKeyReceived = event { return false }
+        return true
+    }
+
     /// The line for one event.
     public static func line(for event: SessionEvent) -> String {
         json(for: event).rendered
@@ -121,8 +128,14 @@ public enum HeadlessEvents {
             return .object(["event": .string("volume"), "peer": .string(peer.rawValue), "volume": .double(volume)])
         case .conversationRead(let conversation):
             return .object(["event": .string("chat.read"), "conversation": .string(describe(conversation))])
-        case .mediaKeyReceived(let delivery):
-            // Never the sealed bytes: only who keyed which SSRC.
+        case .mediaKeyRefused(let from, let track, let epoch, let reason):
+            return .object([
+                "event": .string("media.keyRefused"), "from": .string(from.rawValue),
+                "track": .string(track.rawValue), "epoch": .int(epoch), "reason": .string(reason),
+            ])
+        case .mediaKeyAccepted(let delivery), .mediaKeyReceived(let delivery):
+            // Never the sealed bytes: only who keyed which SSRC. Printed once
+            // the key is in use (`mediaKeyAccepted`), not when it arrives.
             return .object([
                 "event": .string("media.key"), "from": .string(delivery.from.rawValue),
                 "track": .string(delivery.track.rawValue), "epoch": .int(delivery.epoch),

@@ -102,6 +102,17 @@ final class RawClient: Sendable {
         }
     }
 
+    /// Skips messages until one that `predicate` accepts arrives; returns it.
+    func next(
+        timeout: Duration = .seconds(60), where predicate: (ServerMessage) -> Bool
+    ) async throws -> ServerMessage {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let message = try await next(timeout: max(.zero, deadline - ContinuousClock.now))
+            if predicate(message) { return message }
+        }
+    }
+
     /// Proves nothing else was queued for this client: a ping's pong is the
     /// next message. (Events caused by an earlier request are queued before
     /// that request's reply, so any would come first.)
