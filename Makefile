@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := gcc make libopus-dev libsrtp2-dev libasound2-dev libncursesw5-dev pkg-config \
 	tmux sox espeak-ng gstreamer1.0-tools gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad jq python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libsrtp2 built with its own crypto (scripts/build-libsrtp.sh) when it is there;
 # otherwise pkg-config finds the system's.

@@ -323,7 +323,7 @@ public actor ConfabSession {
     }
 
     /// Sets the local playback volume of a peer: 0 silences it, 1 leaves it,
-    /// up to 2 doubles it. Local only; the media engine applies it (issue 4).
+    /// up to 2 doubles it. Local only; the media engine applies it.
     public func setVolume(_ volume: Double, for peer: PeerID) {
         emit(.peerVolumeChanged(peer, volume: volume))
     }

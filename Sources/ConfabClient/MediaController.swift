@@ -286,7 +286,7 @@ public actor MediaController {
         engine.startReceiving(sink: sink)
         self.engine = engine
         tasks.append(Task { [weak self] in
-            // Levels at 20 Hz, so level bars move at 20 fps (issue 5); stats once a second.
+            // Levels at 20 Hz, so level bars move at 20 fps; stats once a second.
             var tick = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(50))

@@ -30,7 +30,7 @@ public struct RoomState: Hashable, Sendable {
     /// Local playback volume per peer (0 … 2, default 1). Kept across drops
     /// and rejoins: it is the listener's preference, not room state.
     public var volumes: [PeerID: Double] = [:]
-    /// Per-peer media figures; filled by the media engine (issue 4).
+    /// Per-peer media figures; filled by the media engine.
     public var media: [PeerID: PeerMediaState] = [:]
     /// The server's figure plus our round trip, from the last `joined`.
     public var joinTimeMs: Int?
@@ -179,7 +179,7 @@ public struct OutgoingPrompt: Hashable, Sendable {
     }
 }
 
-/// What the media engine reports about a peer (issue 4 fills it in: the
+/// What the media engine reports about a peer (the
 /// level bars come from here, not from the server's `speakers`).
 public struct PeerMediaState: Hashable, Sendable {
     /// The decoded audio level, 0 … 100.

@@ -75,7 +75,7 @@ public enum SessionEvent: Hashable, Sendable {
     /// The user read a conversation: its unread count drops to zero.
     case conversationRead(Conversation)
 
-    // Media (the SDK's MediaController, issue 4).
+    // Media (the SDK's MediaController).
     /// A sender's media key, sealed to us, arrived (`keys`); the media
     /// controller opens it. The sealed bytes are not printed anywhere.
     case mediaKeyReceived(SealedKeyDelivery)

@@ -51,7 +51,7 @@ public enum ClientBody: Hashable, Sendable {
     case updatePeer(PeerUpdateRequest)
     /// Keepalive → `pong`.
     case ping
-    /// Seal your media key to recipients (used from issue 4) → `ok`.
+    /// Seal your media key to recipients → `ok`.
     case publishKeys(PublishKeysRequest)
 
     // Presence and calls: only on the server-root connection (see Calls.swift).
@@ -159,7 +159,7 @@ public struct JoinRequest: Codable, Hashable, Sendable {
     public var metadata: String?
     /// Whether the microphone starts muted (default true: nobody is live by surprise).
     public var muted: Bool
-    /// The client's X25519 public key, for media keys (used from issue 4).
+    /// The client's X25519 public key, for media keys.
     public var publicKey: X25519PublicKey?
     /// How many recent chat messages `joined` should carry, 0...200 (default 50).
     public var historyLimit: Int
@@ -407,7 +407,7 @@ public struct PeerUpdateRequest: Codable, Hashable, Sendable {
 }
 
 /// `keys.publish`: a sender's media key for one track, sealed to each
-/// recipient's public key (used from issue 4). The server relays each
+/// recipient's public key. The server relays each
 /// sealed key to its recipient as a `keys` message.
 public struct PublishKeysRequest: Codable, Hashable, Sendable {
     public var track: TrackID

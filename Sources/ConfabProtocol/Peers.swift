@@ -23,7 +23,7 @@ public struct PeerInfo: Codable, Hashable, Sendable {
     /// Published tracks: at most a microphone in protocol version 1, and only
     /// for roles that may publish audio.
     public var tracks: [TrackInfo]
-    /// The peer's X25519 public key, to seal media keys to (used from issue 4).
+    /// The peer's X25519 public key, to seal media keys to.
     public var publicKey: X25519PublicKey?
 
     public init(
@@ -111,7 +111,7 @@ public enum TrackSource: String, Codable, Hashable, Sendable, CaseIterable {
     case microphone = "microphone"
 }
 
-/// Why the server flags a track as degraded (used from issue 4, when media flows).
+/// Why the server flags a track as degraded.
 public enum DegradationReason: String, Codable, Hashable, Sendable, CaseIterable {
     /// No packets arrive from the unmuted track.
     case noMedia = "noMedia"
@@ -146,7 +146,7 @@ public enum PeerField: String, Codable, Hashable, Sendable, CaseIterable {
 }
 
 /// An X25519 public key (RFC 7748 §5), 32 bytes, carried as standard base64
-/// (RFC 4648 §4) with padding. Used from issue 4 to seal media keys.
+/// (RFC 4648 §4) with padding. Used to seal media keys.
 public struct X25519PublicKey: Codable, Hashable, Sendable {
     public static let byteCount = 32
     public let rawRepresentation: Data
@@ -181,7 +181,7 @@ public struct X25519PublicKey: Codable, Hashable, Sendable {
 }
 
 /// One media key sealed to one recipient with HPKE (RFC 9180), as opaque
-/// bytes carried in base64 (used from issue 4). The server relays it and
+/// bytes carried in base64. The server relays it and
 /// cannot open it.
 public struct SealedKey: Codable, Hashable, Sendable {
     /// The recipient.

@@ -73,7 +73,7 @@ public enum ServerBody: Hashable, Sendable {
     case serverGoingAway(ServerGoingAway)
     /// A new resume token, replacing the one from `joined`.
     case reconnectInfo(ReconnectInfo)
-    /// A media key sealed to you (used from issue 4).
+    /// A media key sealed to you.
     case keys(SealedKeyDelivery)
 
     // Presence and calls: only on the server-root connection (see Calls.swift).
@@ -205,7 +205,7 @@ public struct Joined: Codable, Hashable, Sendable {
     public var resumed: Bool
     public var reconnect: ReconnectInfo
     public var keepalive: KeepaliveInfo
-    /// Where to send media (used from issue 4; absent until then).
+    /// Where to send media.
     public var media: MediaEndpoint?
 
     public init(
@@ -314,7 +314,7 @@ public struct KeepaliveInfo: Codable, Hashable, Sendable {
 
 /// The server's UDP media address and the ICE-lite style credentials that
 /// bind a client's UDP address to its peer with a STUN binding request
-/// (RFC 8489 USERNAME and MESSAGE-INTEGRITY). Used from issue 4.
+/// (RFC 8489 USERNAME and MESSAGE-INTEGRITY).
 public struct MediaEndpoint: Codable, Hashable, Sendable {
     public var host: String
     public var port: Int
@@ -506,7 +506,7 @@ public struct TrackMuteChange: Codable, Hashable, Sendable {
     }
 }
 
-/// `track.degraded` (used from issue 4).
+/// `track.degraded`.
 public struct TrackDegraded: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
@@ -525,7 +525,7 @@ public struct TrackDegraded: Codable, Hashable, Sendable {
     }
 }
 
-/// `track.restored` (used from issue 4).
+/// `track.restored`.
 public struct TrackRestored: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
@@ -541,7 +541,7 @@ public struct TrackRestored: Codable, Hashable, Sendable {
     }
 }
 
-/// One entry of `speakers` (used from issue 4, when levels flow).
+/// One entry of `speakers`.
 public struct SpeakerLevel: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
@@ -681,7 +681,7 @@ public struct ServerGoingAway: Codable, Hashable, Sendable {
     }
 }
 
-/// `keys`: one sender's media key for one track, sealed to you (used from issue 4).
+/// `keys`: one sender's media key for one track, sealed to you.
 public struct SealedKeyDelivery: Codable, Hashable, Sendable {
     public var from: PeerID
     public var track: TrackID

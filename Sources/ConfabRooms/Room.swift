@@ -125,7 +125,7 @@ public struct Room: Hashable, Sendable {
     }
 
     /// Connected peers whose role hears `publisher`'s role: where the
-    /// server forwards its audio (used from issue 4).
+    /// server forwards its audio.
     public func subscribers(of publisher: PeerID) -> Set<PeerID> {
         guard let source = peers[publisher] else { return [] }
         return Set(
@@ -273,7 +273,7 @@ public struct Room: Hashable, Sendable {
     }
 
     /// Flags a track degraded (with a reason) or restored (nil), as the
-    /// media forwarder sees it (used from issue 4).
+    /// media forwarder sees it.
     public mutating func markTrack(_ track: TrackID, degraded reason: DegradationReason?) -> [RoomEvent] {
         guard var owner = peers.values.first(where: { $0.microphone?.id == track }),
             var microphone = owner.microphone, microphone.degraded != reason

@@ -8,9 +8,9 @@ import Testing
 
 @Suite("Calls between confab processes", .timeLimit(.minutes(3)))
 struct CallProcessTests {
-    @Test("the answering machine of docs/BOTS.md takes alice's call: she hears its tone, both see it end, both histories have it",
-          .enabled(if: HeadlessProcessTests.onPath("jq"), "needs jq"))
+    @Test("the answering machine of docs/BOTS.md takes alice's call: she hears its tone, both see it end, both histories have it")
     func answeringMachineFromTheDocs() async throws {
+        try HeadlessProcessTests.requireOnPath("jq")
         let server = try await ServerProcess()
         let scratch = try TempDirectory(prefix: "confab-answer")
         let script = scratch.file("answer.sh")
@@ -44,11 +44,15 @@ struct CallProcessTests {
         try alice.send("quit")
         #expect(await alice.process.wait(seconds: 30) == 0, "\(alice.process.standardError)")
 
-        // The tone came through: alice's WAV is far from silent.
+        // The tone came through: alice heard the machine's 440 Hz, not just any noise.
         let samples = try WAVFile.read(path: heard)
         let level = SignalComparison.rmsDBov(samples)
-        print("answering machine: alice heard \(samples.count) samples at \(level) dBov")
+        let share440 = SignalComparison.toneShare(samples, frequencyHz: 440)
+        let share1000 = SignalComparison.toneShare(samples, frequencyHz: 1_000)
+        print("answering machine: alice heard \(samples.count) samples at \(level) dBov, 440 Hz share \(share440)")
         #expect(level > -30)
+        #expect(share440 > 0.6, "most of what alice heard is the 440 Hz tone")
+        #expect(share1000 < 0.05)
 
         for (user, peer, direction) in [("alice", "bot", "outgoing"), ("bot", "alice", "incoming")] {
             let history = try ChildProcess(

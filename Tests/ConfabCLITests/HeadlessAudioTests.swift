@@ -10,7 +10,7 @@ import Testing
 
 @Suite("Headless clients talk through confab serve", .timeLimit(.minutes(3)))
 struct HeadlessAudioTests {
-    @Test("alice's WAV arrives in bob's WAV; levels ≥ 10 a second and stats once a second")
+    @Test("alice's WAV arrives in bob's WAV; levels twenty times a second and stats once a second")
     func twoProcessesTalk() async throws {
         let scratch = try TempDirectory(prefix: "confab-talk")
         let spoken = scratch.file("alice.wav")
@@ -43,9 +43,13 @@ struct HeadlessAudioTests {
         #expect(lines.last?["event"]?.text == "disconnected")
         #expect(alice.lines.last?["event"]?.text == "disconnected")
         let levels = lines.filter { $0["event"]?.text == "levels" }
-        let loud = levels.compactMap { $0["levels.alice"]?.text.flatMap(Int.init) }.filter { $0 > 20 }
-        // Four seconds of speech at ten level lines a second.
-        #expect(loud.count >= 20, "\(levels.count) level lines, \(loud.count) loud")
+        let aliceLevels = levels.compactMap { $0["levels.alice"]?.text.flatMap(Int.init) }
+        let loud = aliceLevels.filter { $0 > 20 }
+        // docs/BOTS.md promises twenty level lines a second: alice is heard for
+        // about 7 s (at least 100 lines, a loaded machine's timer slack allowed),
+        // four of them speech (at least 40 loud lines).
+        #expect(aliceLevels.count >= 100, "\(levels.count) level lines, \(aliceLevels.count) with alice")
+        #expect(loud.count >= 40, "\(levels.count) level lines, \(loud.count) loud")
         let stats = lines.filter { $0["event"]?.text == "media.stats" }
         #expect(stats.count >= 3)
         let received200 = stats.compactMap { $0["peers.alice.received"]?.text.flatMap(Int.init) }.max() ?? 0

@@ -95,7 +95,14 @@ struct EngineLoopbackTests {
         let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
         let sender = try talker.startSending(source: SpeechLikeSource(seed: 5, durationSeconds: 1.5), ssrc: 10, key: key,
                                              to: listener.socket.localAddress)
-        try await Task.sleep(for: .seconds(2.0))
+        // 1.5 s of 10 ms frames: wait until all 150 are sent and received (not a fixed time).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline,
+            sender.stats.packetsSent.load(ordering: .relaxed) < 150 || track.stats.received < 150
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(200))  // the jitter buffer's last frames reach the sink
         talker.stop()
         listener.stop()
         sink.close()

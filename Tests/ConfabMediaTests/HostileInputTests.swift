@@ -112,7 +112,10 @@ struct HostileInputTests {
     func garbageFlood() async throws {
         let key = SRTPKeyMaterial.random()
         let listener = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0))
-        listener.startReceiving(sink: NullSink())
+        let scratch = try TempDirectory()
+        defer { scratch.remove() }
+        let sink = try WAVFileSink(path: scratch.file("heard.wav"))
+        listener.startReceiving(sink: sink)
         let track = try listener.addRemoteTrack(ssrc: 5, key: key)
         let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0))
         try talker.startSending(source: SpeechLikeSource(seed: 2, durationSeconds: 3), ssrc: 5, key: key, to: listener.socket.localAddress)
@@ -136,6 +139,7 @@ struct HostileInputTests {
         try await Task.sleep(for: .seconds(3.2))
         talker.stop()
         listener.stop()
+        sink.close()
         let counters = listener.receiver.stats.snapshot
         // Only the real talker's datagrams are accepted (the kernel may drop a few
         // of them while the socket buffer is full of junk); the junk went under a reason.
@@ -148,5 +152,11 @@ struct HostileInputTests {
         #expect(track.stats.received <= counters.accepted && track.stats.received >= counters.accepted - 10)
         #expect(counters.authenticationFailures + counters.malformed + counters.ignored + counters.oversized + counters.unknownSSRC + counters.replays > 20_000)
         #expect(track.stats.invalid == 0)
+        // And what the listener played is the talker's speech, not the junk.
+        let reference = try pcmOf(SpeechLikeSource(seed: 2, durationSeconds: 3))
+        let match = SignalComparison.segmentedMatch(
+            reference: reference, received: try WAVFile.read(path: scratch.file("heard.wav")), maxLagSamples: 48_000)
+        print("garbage flood: the speech heard correlates \(match.correlation) over \(match.segments) segments")
+        #expect(match.correlation >= 0.75, "correlation \(match.correlation)")
     }
 }

@@ -206,9 +206,21 @@ struct RankTests {
     }
 
     @Test("a host may act on another host")
-    func peerHosts() {
+    func peerHosts() throws {
         var room = Fixture.standardRoom()
-        #expect(room.attempt(.removePeer("hugo", reason: nil), by: "hana").success != nil)
+        _ = room.attempt(.unmuteTrack(.microphone(of: "hugo")), by: "hugo")
+        #expect(room.attempt(.muteTrack(.microphone(of: "hugo")), by: "hana").success != nil)
+        #expect(room.peer("hugo")?.microphone?.muted == true)
+        #expect(room.peer("hugo")?.microphone?.mutedBy == "hana")
+        let outcome = try #require(room.attempt(.removePeer("hugo", reason: "done"), by: "hana").success)
+        #expect(room.peer("hugo") == nil, "hugo is out of the room")
+        #expect(
+            outcome.events == [
+                RoomEvent(audience: ["hugo"], body: .removed(Removed(by: "hana", reason: "done"))),
+                RoomEvent(
+                    audience: Fixture.everyone.subtracting(["hugo"]),
+                    body: .peerLeft(PeerLeft(peer: "hugo", reason: .removed, by: "hana"))),
+            ])
     }
 
     @Test("removing yourself is refused: send leave")

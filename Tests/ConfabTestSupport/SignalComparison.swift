@@ -11,6 +11,7 @@
 // on unsafe buffer pointers because Array subscripts are slow in debug builds.
 
 import ConfabMedia
+import Foundation
 
 /// Lag and similarity measurements between two sample streams.
 public enum SignalComparison {
@@ -138,6 +139,36 @@ public enum SignalComparison {
     /// The RMS level of part of a signal in dBov.
     public static func rmsDBov(_ samples: ArraySlice<Int16>) -> Double {
         samples.withUnsafeBufferPointer { LevelMeter.dBov($0) }
+    }
+
+    /// The share (0 … 1) of a signal's energy at `frequencyHz`: the Goertzel
+    /// power of that bin over 4,800-sample blocks (10 Hz bins at 48 kHz),
+    /// against the blocks' total energy. A clean sine scores near 1, speech
+    /// or noise near 0.
+    public static func toneShare(_ samples: [Int16], frequencyHz: Double, sampleRate: Double = 48_000) -> Double {
+        let block = 4_800
+        let coefficient = 2 * cos(2 * Double.pi * frequencyHz / sampleRate)
+        var toneEnergy = 0.0
+        var totalEnergy = 0.0
+        var start = 0
+        while start + block <= samples.count {
+            var previous = 0.0
+            var beforePrevious = 0.0
+            var energy = 0.0
+            for sample in samples[start..<(start + block)] {
+                let x = Double(sample)
+                energy += x * x
+                let current = x + coefficient * previous - beforePrevious
+                beforePrevious = previous
+                previous = current
+            }
+            let power = previous * previous + beforePrevious * beforePrevious - coefficient * previous * beforePrevious
+            // |X(k)|² = N²A²/4 for a sine of amplitude A, whose energy is N·A²/2: scale to compare.
+            toneEnergy += 2 * power / Double(block)
+            totalEnergy += energy
+            start += block
+        }
+        return totalEnergy > 0 ? min(toneEnergy / totalEnergy, 1) : 0
     }
 
     // MARK: Internals
