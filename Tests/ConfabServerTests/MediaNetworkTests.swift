@@ -8,6 +8,7 @@ import ConfabSocket
 import ConfabTestSupport
 import ConfabWire
 import Foundation
+import Logging
 import Testing
 
 @Suite("SFU across networks: advertised address, IPv6, forged sequence numbers")
@@ -36,22 +37,40 @@ struct MediaNetworkTests {
         await server.stop()
     }
 
-    @Test("a server on :: serves both families: an IPv6 and an IPv4 client bind and hear each other")
+    @Test("a server on :: tells a client the address it reached, an IPv4 one as plain IPv4")
+    func advertisedAddressOfWildcardV6() throws {
+        let plane = try MediaPlane(configuration: MediaPlaneConfiguration(host: "::"), logger: Logger(label: "test"))
+        #expect(plane.advertisedHost(signallingLocalAddress: "fd00:231:1::1") == "fd00:231:1::1")
+        #expect(plane.advertisedHost(signallingLocalAddress: "::1") == "::1")
+        #expect(plane.advertisedHost(signallingLocalAddress: "::ffff:10.231.2.1") == "10.231.2.1")
+        #expect(plane.advertisedHost(signallingLocalAddress: "10.231.2.1") == "10.231.2.1")
+        let specific = try MediaPlane(configuration: MediaPlaneConfiguration(host: "127.0.0.1"), logger: Logger(label: "test"))
+        #expect(specific.advertisedHost(signallingLocalAddress: "127.0.0.2") == "127.0.0.1")
+        let natted = try MediaPlane(
+            configuration: MediaPlaneConfiguration(host: "::", advertisedHost: "203.0.113.5"), logger: Logger(label: "test"))
+        #expect(natted.advertisedHost(signallingLocalAddress: "::1") == "203.0.113.5")
+    }
+
+    @Test("a server on :: serves both families: an IPv4 and an IPv6 client bind and hear each other")
     func dualStack() async throws {
         let server = try await TestServer.start(host: "::")
         let room = TestServer.uniqueRoom("dual")
-        let (alice, aliceJoined) = try await server.join("alice", role: "host", room: room, muted: false, via: "::1")
-        let (bob, bobJoined) = try await server.join("bob", role: "speaker", room: room, muted: false, via: "127.0.0.1")
-        #expect(aliceJoined.media?.host == "::1")
-        #expect(bobJoined.media?.host == "127.0.0.1")
-        let aliceMedia = try MediaPeer(try #require(aliceJoined.media))
-        let bobMedia = try MediaPeer(try #require(bobJoined.media))
-        #expect(aliceMedia.socket.localAddress.family == AF_INET6)
-        #expect(bobMedia.socket.localAddress.family == AF_INET)
-        // The SDK's request (with SOFTWARE) leaves room for an IPv6 XOR-MAPPED-ADDRESS and FINGERPRINT.
-        #expect(try await aliceMedia.bind(software: "confab") == .ipv6(high: 0, low: 1, port: UInt16(aliceMedia.socket.localAddress.port)))
+        let (alice, aliceJoined) = try await server.join("alice", role: "host", room: room, muted: false)
+        let (bob, bobJoined) = try await server.join("bob", role: "speaker", room: room, muted: false)
+        // Reached over IPv4 (as ::ffff:127.0.0.1 on the dual-stack socket): told plain IPv4.
+        let aliceEndpoint = try #require(aliceJoined.media)
+        #expect(aliceEndpoint.host == "127.0.0.1")
+        let aliceMedia = try MediaPeer(aliceEndpoint)
+        // Bob sends his media over IPv6 to the same socket.
+        var bobEndpoint = try #require(bobJoined.media)
+        bobEndpoint.host = "::1"
+        let bobMedia = try MediaPeer(bobEndpoint)
+        #expect(aliceMedia.socket.localAddress.family == AF_INET)
+        #expect(bobMedia.socket.localAddress.family == AF_INET6)
         // An IPv4 client of the dual-stack socket is told its IPv4 address, not ::ffff:127.0.0.1.
-        #expect(try await bobMedia.bind() == .ipv4(address: 0x7F00_0001, port: UInt16(bobMedia.socket.localAddress.port)))
+        #expect(try await aliceMedia.bind() == .ipv4(address: 0x7F00_0001, port: UInt16(aliceMedia.socket.localAddress.port)))
+        // The SDK's request (with SOFTWARE) leaves room for an IPv6 XOR-MAPPED-ADDRESS and FINGERPRINT.
+        #expect(try await bobMedia.bind(software: "confab") == .ipv6(high: 0, low: 1, port: UInt16(bobMedia.socket.localAddress.port)))
         try await MediaRoom.publish(alice, track: "alice:mic", ssrc: MediaRoom.aliceSSRC)
         try await MediaRoom.publish(bob, track: "bob:mic", ssrc: MediaRoom.bobSSRC)
         let fromAlice = (0..<10).map { MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(10 + $0)) }
@@ -65,8 +84,8 @@ struct MediaNetworkTests {
 
     @Test("IPv6: a minimal binding request (72 bytes) is answered without FINGERPRINT, never with more bytes than it had")
     func ipv6MinimalRequest() async throws {
-        let server = try await TestServer.start(host: "::1")
-        let (_, joined) = try await server.join("alice", role: "host", room: TestServer.uniqueRoom(), via: "::1")
+        let server = try await TestServer.start(host: "::", mediaHost: "::1")
+        let (_, joined) = try await server.join("alice", role: "host", room: TestServer.uniqueRoom())
         let media = try #require(joined.media)
         #expect(media.host == "::1")
         let peer = try MediaPeer(media)
