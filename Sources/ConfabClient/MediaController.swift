@@ -25,9 +25,12 @@ import SRTP
 public enum MediaControllerError: Error, Sendable, CustomStringConvertible {
     case socket(String)
     case engine(String)
+    /// The server advertised an address no datagram can reach it at.
+    case unusableAddress(String)
 
     public var description: String {
         switch self {
+        case .unusableAddress(let text): text
         case .socket(let text): "media socket: \(text)"
         case .engine(let text): "media engine: \(text)"
         }
@@ -201,7 +204,7 @@ public actor MediaController {
             try prepareEngine(for: media)
         } catch {
             logger.error("\(error)")
-            await session.reportMedia(.mediaBound(mapped: nil))
+            await session.reportMedia(.mediaBound(mapped: nil, problem: error.description))
             return
         }
         credentials = media
@@ -212,9 +215,10 @@ public actor MediaController {
         let generation = bindGeneration
         await bindAddress(generation: generation)
         guard generation == bindGeneration, !stopped else { return }
-        await session.reportMedia(.mediaBound(mapped: isBound ? mappedAddress : nil))
+        let problem = "no STUN binding answer from \(media.host) port \(media.port) (UDP) in 10 s: no audio"
+        await session.reportMedia(.mediaBound(mapped: isBound ? mappedAddress : nil, problem: isBound ? nil : problem))
         guard isBound else {
-            logger.error("no STUN binding answer from \(media.host):\(media.port)")
+            logger.error("\(problem)")
             return
         }
         startKeepalive()
@@ -267,6 +271,13 @@ public actor MediaController {
         } catch {
             throw .socket("cannot resolve \(media.host):\(media.port): \(error)")
         }
+        if let why = server.unusableAsDestination {
+            // A server on 0.0.0.0 that tells clients so: sending there would
+            // reach this machine, not the server. Say so instead of going silent.
+            throw .unusableAddress(
+                "the server told us to send audio to \(media.host) port \(media.port), which is \(why): no audio. "
+                    + "The server's operator should run confab serve with --media-host ADDRESS (an address clients can reach)")
+        }
         self.server = server
         guard engine == nil else { return }
         let socket: UDPSocket
@@ -305,6 +316,9 @@ public actor MediaController {
             do {
                 var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: id, into: raw)
                 try builder.appendUsername(credentials.username)
+                // The server never answers with more bytes than it got; SOFTWARE
+                // (RFC 8489 §14.14) makes room for an IPv6 XOR-MAPPED-ADDRESS and FINGERPRINT.
+                try builder.appendSoftware("confab")
                 try builder.appendMessageIntegrity(key: key)
                 try builder.appendFingerprint()
                 return Array(builder.bytes)

@@ -89,8 +89,9 @@ public enum SessionEvent: Hashable, Sendable {
     case mediaLevels([PeerID: Int])
     /// Per-peer receive figures (about once a second).
     case mediaStats([PeerID: PeerMediaState])
-    /// Our UDP address is bound at the server (`mapped` is what it saw), or binding failed.
-    case mediaBound(mapped: String?)
+    /// Our UDP address is bound at the server (`mapped` is what it saw), or
+    /// binding failed (`mapped` nil, `problem` says why).
+    case mediaBound(mapped: String?, problem: String? = nil)
     /// A keepalive ping came back: the round trip to the server and back [ms].
     case roundTrip(ms: Int)
 }

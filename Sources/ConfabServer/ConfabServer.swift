@@ -197,7 +197,7 @@ public final class ConfabServer: Service, Sendable {
             registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics, logger: logger)
         let base = HTTPServerBuilder.http1WebSocketUpgrade(
             configuration: .init(ws: webSocket)
-        ) { request, _, _ -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
+        ) { request, channel, _ -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
             // The path is the room: "/standup" (a query string is ignored).
             let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
             // "/" is the presence connection: no room name is empty.
@@ -205,8 +205,12 @@ public final class ConfabServer: Service, Sendable {
             guard path.hasPrefix("/"), room != nil || path == "/" else {
                 return .dontUpgrade
             }
+            // The address the client reached: its media goes there too (a wildcard bind).
+            let localAddress = channel.localAddress?.ipAddress
             return .upgrade([:]) { inbound, outbound, _ in
-                await connection.connection(for: room).run(inbound: inbound, outbound: outbound)
+                var signalling = connection.connection(for: room)
+                signalling.localAddress = localAddress
+                await signalling.run(inbound: inbound, outbound: outbound)
             }
         }
         let onListening = onListening

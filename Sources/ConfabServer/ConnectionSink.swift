@@ -22,6 +22,9 @@ enum Outbound: Sendable {
 final class ConnectionSink: Sendable {
     /// Unique per connection, so a room can tell a replaced connection from the current one.
     let id: UInt64
+    /// The server's address on this connection (the one the client reached),
+    /// told to the client as its media address when the server listens on a wildcard.
+    let localAddress: String?
     private let continuation: AsyncStream<Outbound>.Continuation
     private let state = Mutex(State())
 
@@ -35,15 +38,16 @@ final class ConnectionSink: Sendable {
 
     private static let counter = Atomic<UInt64>(0)
 
-    init(continuation: AsyncStream<Outbound>.Continuation) {
+    init(continuation: AsyncStream<Outbound>.Continuation, localAddress: String? = nil) {
         id = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
         self.continuation = continuation
+        self.localAddress = localAddress
     }
 
-    static func make() -> (ConnectionSink, AsyncStream<Outbound>) {
+    static func make(localAddress: String? = nil) -> (ConnectionSink, AsyncStream<Outbound>) {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Outbound.self, bufferingPolicy: .bufferingOldest(queueLimit))
-        return (ConnectionSink(continuation: continuation), stream)
+        return (ConnectionSink(continuation: continuation, localAddress: localAddress), stream)
     }
 
     /// Queues an encoded message; ignored once the connection is closing.

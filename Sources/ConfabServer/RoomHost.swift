@@ -208,7 +208,7 @@ actor RoomHost {
             slot: settings.media.makeID(), username: username, password: password,
             integrityKey: STUNIntegrityKey(shortTermPassword: password))
         let media = MediaEndpoint(
-            host: settings.media.advertisedHost, port: settings.media.port, username: username, password: password)
+            host: settings.media.advertisedHost(signallingLocalAddress: sink.localAddress), port: settings.media.port, username: username, password: password)
         guard
             let joined = room.joined(
                 for: peer, history: history, joinTimeMs: joinTimeMs, resumed: resumed,

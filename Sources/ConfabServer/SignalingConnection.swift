@@ -31,13 +31,15 @@ struct SignalingConnection: Sendable {
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let logger: Logger
+    /// The server's IP address on this connection (see `ConnectionSink.localAddress`).
+    var localAddress: String? = nil
 
     private enum Finished: Sendable {
         case reader, writer, watchdog
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        let (sink, queue) = ConnectionSink.make()
+        let (sink, queue) = ConnectionSink.make(localAddress: localAddress)
         let lastHeard = LastHeard()
         await withTaskGroup(of: Finished.self) { group in
             group.addTask {

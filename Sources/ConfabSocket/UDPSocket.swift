@@ -105,6 +105,43 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// An IPv4 address in IPv6 clothing (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2),
+    /// as a dual-stack socket reports IPv4 peers, as plain IPv4; anything else unchanged.
+    public var unmapped: SocketAddress {
+        guard let v6 = ipv6, v6.high == 0, v6.low >> 32 == 0xFFFF else { return self }
+        return SocketAddress(ipv4: UInt32(truncatingIfNeeded: v6.low), port: v6.port)
+    }
+
+    /// Why no datagram sent to this address can reach one server, or nil when
+    /// it can: a wildcard (`0.0.0.0`, `::`, the "this host" block 0/8), a
+    /// multicast or broadcast address, or port 0.
+    public var unusableAsDestination: String? {
+        let address = unmapped
+        if address.port == 0 { return "port 0" }
+        if let v4 = address.ipv4 {
+            // RFC 1122 §3.2.1.3: 0/8 means "this host on this network" only as a source.
+            if v4.address >> 24 == 0 { return "a wildcard address, not one a client can send to" }
+            if v4.address == 0xFFFF_FFFF { return "the broadcast address" }
+            // RFC 5771: 224.0.0.0/4.
+            if v4.address >> 28 == 0xE { return "a multicast address" }
+            return nil
+        }
+        if let v6 = address.ipv6 {
+            // RFC 4291 §2.5.2 (unspecified) and §2.7 (multicast ff00::/8).
+            if v6.high == 0 && v6.low == 0 { return "a wildcard address, not one a client can send to" }
+            if v6.high >> 56 == 0xFF { return "a multicast address" }
+            return nil
+        }
+        return "not an IPv4 or IPv6 address"
+    }
+
+    /// The address without the port, as text (`192.0.2.1`, `2001:db8::1`).
+    public var hostText: String {
+        let text = description
+        let host = text[..<(text.lastIndex(of: ":") ?? text.endIndex)]
+        return family == AF_INET6 ? String(host.dropFirst().dropLast()) : String(host)
+    }
+
     public var port: Int {
         var copy = storage
         // sin_port and sin6_port both sit at offset 2, in network byte order.
@@ -326,6 +363,13 @@ public final class UDPSocket: @unchecked Sendable {
         let wanted = try SocketAddress(host: host, port: port)
         let fd = socket(wanted.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system(operation: "socket", errno: errno) }
+        if wanted.family == AF_INET6 {
+            // Both families on one socket (RFC 4291 §2.5.5.2 mapped addresses),
+            // whatever net.ipv6.bindv6only says: a server on `::` serves IPv4
+            // clients too. An IPv4-only host refuses the bind, not this.
+            var off: Int32 = 0
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = wanted
         let bound = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, address.length) }

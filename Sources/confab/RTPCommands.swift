@@ -87,10 +87,17 @@ struct RTPSend: ParsableCommand {
         abstract: "Capture or read audio, encode it with Opus and send it as SRTP.",
         discussion: """
         Example: confab rtp send --to 127.0.0.1:5004 --key $(openssl rand -hex 30) --ssrc 0x1234 --input speech.wav
+
+        RTCP sender reports (SRTCP) go to PORT+1 (RFC 3550), where a receiver without an RTCP \
+        branch never sees them; --rtcp-mux sends them to PORT instead (RFC 5761), for a receiver \
+        that demultiplexes them (confab rtp receive does).
         """)
 
     @Option(help: "Destination HOST:PORT.")
     var to: String
+
+    @Flag(name: .customLong("rtcp-mux"), help: "Send RTCP on the RTP port (RFC 5761) instead of PORT+1.")
+    var rtcpMux = false
 
     @OptionGroup var stream: StreamOptions
 
@@ -106,7 +113,11 @@ struct RTPSend: ParsableCommand {
     func validate() throws {
         guard (6_000...510_000).contains(bitrate) else { throw ValidationError("--bitrate must be 6000-510000 bit/s") }
         _ = try parseDevice(input, option: "--input")
-        do { _ = try SocketAddress(parsing: to) } catch { throw ValidationError("--to: \(error.description)") }
+        let destination: SocketAddress
+        do { destination = try SocketAddress(parsing: to) } catch { throw ValidationError("--to: \(error.description)") }
+        if !rtcpMux && destination.port == 65_535 {
+            throw ValidationError("--to: port 65535 leaves no PORT+1 for RTCP; pick another port or add --rtcp-mux")
+        }
     }
 
     func run() throws {
@@ -123,7 +134,10 @@ struct RTPSend: ParsableCommand {
         let engine = try MediaEngine(socket: socket, configuration: configuration)
         StopSignal.install()
         let started = Date()
-        let sender = try engine.startSending(source: source, ssrc: try stream.ssrcValue(), key: try stream.keyMaterial(), to: destination)
+        // Without a negotiation both ends must agree on RTCP muxing (RFC 5761 §4): not by default.
+        let rtcpDestination = rtcpMux ? destination : try SocketAddress(host: destination.hostText, port: destination.port + 1)
+        let sender = try engine.startSending(source: source, ssrc: try stream.ssrcValue(), key: try stream.keyMaterial(),
+                                             to: destination, rtcpTo: rtcpDestination)
         while !sender.finished.load(ordering: .acquiring) && !StopSignal.raised.load(ordering: .relaxed) {
             if let duration = stream.duration, Date().timeIntervalSince(started) >= duration { break }
             usleep(20_000)

@@ -22,7 +22,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("media-port"), help: "The UDP media port (default: the same number as --port; 0 picks a free one).")
     var mediaPort: Int?
 
-    @Option(name: .customLong("media-host"), help: "The address clients send media to, when --host is not it (0.0.0.0, NAT).")
+    @Option(name: .customLong("media-host"), help: "The address clients send media to: the public address when behind NAT (default: the address each client reached the server on).")
     var mediaHost: String?
 
     @OptionGroup var data: DataOption
@@ -76,7 +76,7 @@ struct Serve: AsyncParsableCommand {
         // Straight to fd 1, unbuffered: a script or test reads these lines while the server runs.
         FileHandleOutput.standardOutput("certificate fingerprint: \(server.identity.fingerprint)")
         FileHandleOutput.standardOutput("data directory: \(configuration.dataDirectory)")
-        FileHandleOutput.standardOutput("media: udp \(server.media.advertisedHost):\(server.media.port)")
+        FileHandleOutput.standardOutput("media: udp port \(server.media.port), advertised as \(server.media.advertisedHostSummary)")
         do {
             try await server.runUntilSignalled()
         } catch {

@@ -125,6 +125,23 @@ final class HeadlessBot {
             standardInput: .pipe)
     }
 
+    /// `confab join URL --token … --fingerprint … --headless --events ARGUMENTS`
+    /// run through `launcher` (e.g. `ip netns exec NS`), as a person on another machine runs it.
+    init(
+        _ name: String, launcher: [String], url: String, token: String, fingerprint: String, arguments: [String] = []
+    ) throws {
+        self.name = name
+        home = try TempDirectory(prefix: "confab-bot-home")
+        let join = [
+            BuiltProducts.confab, "join", url, "--token", token, "--fingerprint", fingerprint,
+            "--known-servers", home.file("known_servers"), "--headless", "--events",
+        ] + arguments
+        process = try ChildProcess(
+            launcher.first ?? join[0], Array((launcher + join).dropFirst()),
+            environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },
+            standardInput: .pipe)
+    }
+
     /// Every complete line printed so far, parsed.
     var lines: [JSON] {
         let output = process.standardOutput

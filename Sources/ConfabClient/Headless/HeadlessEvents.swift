@@ -158,8 +158,11 @@ public enum HeadlessEvents {
                     ]))
                 }),
             ])
-        case .mediaBound(let mapped):
-            return .object(["event": .string("media.bound"), "bound": .bool(mapped != nil), "mapped": mapped.map(JSONValue.string)])
+        case .mediaBound(let mapped, let problem):
+            return .object([
+                "event": .string("media.bound"), "bound": .bool(mapped != nil), "mapped": mapped.map(JSONValue.string),
+                "error": problem.map(JSONValue.string),
+            ])
         case .roundTrip(let ms):
             return .object(["event": .string("rtt"), "ms": .int(ms)])
         }

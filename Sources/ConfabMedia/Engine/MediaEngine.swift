@@ -23,11 +23,14 @@ public final class MediaEngine: @unchecked Sendable {
         receiver = try MediaReceiver(socket: socket, ring: ring, configuration: configuration)
     }
 
-    /// Starts sending `source` as `ssrc` to `destination`, protected with `key`.
+    /// Starts sending `source` as `ssrc` to `destination`, protected with
+    /// `key`; sender reports go to `rtcpDestination` (nil: multiplexed on `destination`).
     @discardableResult
-    public func startSending(source: AudioSource, ssrc: UInt32, key: SRTPKeyMaterial, to destination: SocketAddress) throws -> MediaSender {
+    public func startSending(source: AudioSource, ssrc: UInt32, key: SRTPKeyMaterial, to destination: SocketAddress,
+                             rtcpTo rtcpDestination: SocketAddress? = nil) throws -> MediaSender {
         sender?.stop()
-        let sender = try MediaSender(source: source, socket: socket, destination: destination, ssrc: ssrc, key: key, configuration: configuration)
+        let sender = try MediaSender(source: source, socket: socket, destination: destination, rtcpDestination: rtcpDestination,
+                                     ssrc: ssrc, key: key, configuration: configuration)
         self.sender = sender
         sender.start()
         return sender

@@ -3,7 +3,8 @@
 //   AudioSource.read (ALSA period, or paced by the clock) ─▶ level (RFC 6464) + VAD
 //   ─▶ Opus encode (written straight after the RTP header) ─▶ RTP header + audio-level extension
 //   ─▶ SRTP protect (in place) ─▶ UDPSocket.send
-//   every senderReportIntervalMs: RTCP sender report (RFC 3550 §6.4.1) ─▶ SRTCP protect ─▶ same socket
+//   every senderReportIntervalMs: RTCP sender report (RFC 3550 §6.4.1) ─▶ SRTCP protect ─▶ same socket,
+//                                 to the RTP port (muxed, RFC 5761) or the port above it (RFC 3550 §11)
 //
 // The capture thread is also the sender: sendto on a non-blocking socket never
 // waits, so handing frames to another thread would only add a hop of latency.
@@ -45,6 +46,9 @@ public final class MediaSender: @unchecked Sendable {
     private let source: AudioSource
     private let socket: UDPSocket
     private let destination: SocketAddress
+    /// Where sender reports go: `destination` (RTCP multiplexed on the RTP
+    /// port, RFC 5761, as the server expects) or the RTP port + 1 (RFC 3550 §11).
+    private let rtcpDestination: SocketAddress
     private let encoder: Opus.Encoder
     private let srtp: OutboundSession
     private let pcm: UnsafeMutableBufferPointer<Int16>
@@ -63,11 +67,12 @@ public final class MediaSender: @unchecked Sendable {
     private var loop: StoppableLoop?
 
     /// Prepares the send path. The key must be fresh for this SSRC (RFC 3711 §9.1).
-    public init(source: AudioSource, socket: UDPSocket, destination: SocketAddress, ssrc: UInt32,
-                key: SRTPKeyMaterial, configuration: MediaConfiguration) throws {
+    public init(source: AudioSource, socket: UDPSocket, destination: SocketAddress, rtcpDestination: SocketAddress? = nil,
+                ssrc: UInt32, key: SRTPKeyMaterial, configuration: MediaConfiguration) throws {
         self.source = source
         self.socket = socket
         self.destination = destination
+        self.rtcpDestination = rtcpDestination ?? destination
         self.ssrc = ssrc
         self.configuration = configuration
         encoder = try Opus.Encoder(settings: configuration.encoder)
@@ -188,7 +193,7 @@ public final class MediaSender: @unchecked Sendable {
     }
 
     /// An RTCP sender report for our SSRC (RFC 3550 §6.4.1), protected as
-    /// SRTCP with our key, to the same destination. Receivers pair its NTP
+    /// SRTCP with our key, to `rtcpDestination`. Receivers pair its NTP
     /// and RTP timestamps; the server forwards it like our RTP.
     private func sendSenderReport(rtpTimestamp: UInt32) {
         var wallClock = timespec()
@@ -201,7 +206,7 @@ public final class MediaSender: @unchecked Sendable {
             octetCount: payloadOctets)
         guard let length = try? RTCPSenderReport.write(senderSSRC: ssrc, senderInfo: info, into: report),
             let protectedLength = try? srtp.protectRTCP(report, length: length),
-            socket.send(UnsafeRawBufferPointer(rebasing: report[0..<protectedLength]), to: destination)
+            socket.send(UnsafeRawBufferPointer(rebasing: report[0..<protectedLength]), to: rtcpDestination)
         else {
             stats.sendFailures.add(1, ordering: .relaxed)
             return

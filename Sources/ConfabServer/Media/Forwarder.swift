@@ -4,7 +4,7 @@
 //     STUN ─▶ binding request? ─▶ USERNAME ─▶ peer credentials ─▶ MESSAGE-INTEGRITY
 //          ─▶ bind source address to the peer ─▶ success (XOR-MAPPED-ADDRESS) to the source
 //     RTP/RTCP ─▶ source bound? ─▶ header parses? ─▶ SSRC announced by that peer?
-//          ─▶ may publish and not muted? ─▶ not a replay? ─▶ level (RFC 6464) + loss/jitter
+//          ─▶ may publish and not muted? ─▶ sequence plausible (RFC 3550 A.1), not a replay? ─▶ level (RFC 6464) + loss/jitter
 //          ─▶ one copy of the untouched bytes per bound subscriber (sendmmsg batch)
 //     anything else ─▶ dropped, counted by reason
 //
@@ -35,6 +35,9 @@ public enum MediaDropReason: Int, CaseIterable, Sendable {
     case unauthenticated
     /// A sequence number already forwarded, or older than the replay window.
     case replay
+    /// A sequence number far from the stream's, not (yet) followed by the
+    /// next one (RFC 3550 Appendix A.1): a stray or forged packet.
+    case sequenceJump
 
     public var label: String {
         switch self {
@@ -45,6 +48,7 @@ public enum MediaDropReason: Int, CaseIterable, Sendable {
         case .oversized: "oversized"
         case .unauthenticated: "unauthenticated"
         case .replay: "replay"
+        case .sequenceJump: "sequenceJump"
         }
     }
 }
@@ -93,16 +97,44 @@ enum ForwarderCommand: Sendable {
     case removeRoom(Int)
 }
 
+/// What the sequence check makes of one RTP packet.
+enum SequenceVerdict: Equatable {
+    case accepted
+    /// Already forwarded, or older than the replay window.
+    case replay
+    /// Far from the stream; believed only if the next packet follows it (RFC 3550 Appendix A.1).
+    case unverifiedJump
+}
+
 /// Per-publisher receive statistics from sequence numbers and arrival times
-/// (RFC 3550 §6.4.1, Appendix A.3 and A.8), kept with no heap.
+/// (RFC 3550 §6.4.1, Appendix A.1, A.3 and A.8), kept with no heap.
+///
+/// The server cannot authenticate SRTP, so anyone who can send from a bound
+/// address (spoofing it on the path) can send packets with an announced SSRC.
+/// Such a packet may move the state only a little: a jump of `maxDropout`
+/// or more (or a packet more than `maxMisorder` behind) is believed only
+/// when the next packet follows it in sequence, as Appendix A.1's
+/// `update_seq` does. One forged packet far ahead cannot make the genuine
+/// stream look like replays.
 struct StreamStatistics {
-    var unwrapper = SequenceUnwrapper()
+    /// RFC 3550 Appendix A.1's MAX_DROPOUT and MAX_MISORDER [packets].
+    static let maxDropout: UInt16 = 3_000
+    static let maxMisorder: UInt16 = 100
+    /// No jump pending (A.1's RTP_SEQ_MOD + 1).
+    static let noBadSequence: UInt32 = 0x1_0001
+
+    /// The highest sequence number accepted, and the wraps before it (A.1's `cycles`, ×65536).
+    var maxSequence: UInt16 = 0
+    var cycles: Int64 = 0
+    var started = false
+    /// The sequence number that would confirm a pending jump (A.1's `bad_seq`).
+    var badSequence: UInt32 = noBadSequence
     var firstSequence: Int64 = 0
     var received: Int64 = 0
     /// Interarrival jitter in RTP timestamp units (48 kHz for Opus), RFC 3550 §6.4.1.
     var jitter: Double = 0
     var lastTransit: Int64?
-    /// Replay window: the highest extended sequence and a bitmap of the 64 before it.
+    /// Replay window: a bitmap of the 64 sequence numbers up to `maxSequence` (bit 0).
     var replayBitmap: UInt64 = 0
     var ssrc: UInt32?
     /// The loudest level (lowest -dBov) since the last report, and whether voice was flagged.
@@ -117,24 +149,52 @@ struct StreamStatistics {
         self.ssrc = ssrc
     }
 
-    /// Checks the replay window (64 packets, as SRTP's default, RFC 3711 §3.3.2)
-    /// and records the packet. False for a duplicate or a packet older than the window.
-    mutating func accept(sequence: UInt16, timestamp: UInt32, arrivalNs: UInt64) -> Bool {
-        let wasEmpty = unwrapper.highest == nil
-        let previousHighest = unwrapper.highest ?? 0
-        let extended = unwrapper.unwrap(sequence)
-        if wasEmpty {
-            firstSequence = extended
-            replayBitmap = 1
-        } else if extended > previousHighest {
-            let shift = extended - previousHighest
-            replayBitmap = shift >= 64 ? 1 : (replayBitmap << UInt64(shift)) | 1
+    /// The highest extended sequence number accepted (RFC 3550 Appendix A.3).
+    var highestExtended: Int64 { cycles + Int64(maxSequence) }
+
+    /// A.1's `init_seq`: the stream (re)starts at `sequence`.
+    private mutating func restart(at sequence: UInt16) {
+        started = true
+        maxSequence = sequence
+        cycles = 0
+        badSequence = Self.noBadSequence
+        firstSequence = Int64(sequence)
+        received = 0
+        replayBitmap = 1
+        lastTransit = nil
+    }
+
+    /// Checks the sequence number (RFC 3550 Appendix A.1) and the replay
+    /// window (64 packets, as SRTP's default, RFC 3711 §3.3.2), and records
+    /// the packet when it is accepted.
+    mutating func accept(sequence: UInt16, timestamp: UInt32, arrivalNs: UInt64) -> SequenceVerdict {
+        if !started {
+            restart(at: sequence)
         } else {
-            let age = previousHighest - extended
-            guard age < 64 else { return false }
-            let bit = UInt64(1) << UInt64(age)
-            guard replayBitmap & bit == 0 else { return false }
-            replayBitmap |= bit
+            let delta = sequence &- maxSequence
+            if delta == 0 {
+                return .replay
+            } else if delta < Self.maxDropout {
+                // In order, with a permissible gap.
+                if sequence < maxSequence { cycles += 0x1_0000 }
+                replayBitmap = delta >= 64 ? 1 : (replayBitmap << UInt64(delta)) | 1
+                maxSequence = sequence
+            } else if delta <= UInt16.max - Self.maxMisorder + 1 {
+                // A very large jump: believe it only if the next packet follows it
+                // (the sender restarted), else it is a stray or forged packet.
+                guard UInt32(sequence) == badSequence else {
+                    badSequence = UInt32(sequence &+ 1)
+                    return .unverifiedJump
+                }
+                restart(at: sequence)
+            } else {
+                // A duplicate or a packet up to maxMisorder behind: the replay window decides.
+                let age = maxSequence &- sequence
+                guard age < 64 else { return .replay }
+                let bit = UInt64(1) << UInt64(age)
+                guard replayBitmap & bit == 0 else { return .replay }
+                replayBitmap |= bit
+            }
         }
         received += 1
         // RFC 3550 §6.4.1: J += (|D| - J) / 16, with transit in timestamp units.
@@ -145,13 +205,13 @@ struct StreamStatistics {
             jitter += (d - jitter) / 16
         }
         lastTransit = transit
-        return true
+        return .accepted
     }
 
     /// Packets expected from the first to the highest sequence (RFC 3550 Appendix A.3).
     var expected: Int64 {
-        guard let highest = unwrapper.highest else { return 0 }
-        return highest - firstSequence + 1
+        guard started else { return 0 }
+        return highestExtended - firstSequence + 1
     }
 }
 
@@ -322,9 +382,12 @@ final class Forwarder {
                 slots[index]?.statistics.reset(ssrc: ssrc)
             }
             if slots[index]?.statistics.ssrc == ssrc {
-                guard slots[index]?.statistics.accept(
-                    sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrivalNs: nowNs) == true
-                else { return drop(.replay) }
+                switch slots[index]?.statistics.accept(
+                    sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrivalNs: nowNs) {
+                case .accepted?: break
+                case .replay?, nil: return drop(.replay)
+                case .unverifiedJump?: return drop(.sequenceJump)
+                }
                 if let level = packet.audioLevel(in: datagram) {
                     if level.level < slots[index]?.statistics.loudest ?? AudioLevel.silence {
                         slots[index]?.statistics.loudest = level.level
@@ -382,26 +445,33 @@ final class Forwarder {
             counters.bindings += 1
         }
         slots[index]?.lastHeardNs = nowNs
+        // An IPv4 client of a dual-stack socket is reported as the IPv4 address it sent from.
+        let seen = address.unmapped
         let mapped: STUNAddress
-        if let v4 = address.ipv4 {
+        if let v4 = seen.ipv4 {
             mapped = .ipv4(address: v4.address, port: v4.port)
-        } else if let v6 = address.ipv6 {
+        } else if let v6 = seen.ipv6 {
             mapped = .ipv6(high: v6.high, low: v6.low, port: v6.port)
         } else {
             return
         }
-        do {
-            var builder = try STUNMessageBuilder(
-                type: .bindingSuccess, transactionID: message.transactionID,
-                into: UnsafeMutableRawBufferPointer(rebasing: answer[0..<min(answer.count, datagram.count)]))
-            try builder.appendXORMappedAddress(mapped)
-            try builder.appendMessageIntegrity(key: config.integrityKey)
-            try builder.appendFingerprint()
-            // Never more bytes out than in (the buffer is cut to the request's size).
-            reply(builder.bytes, address)
-            counters.stunAnswered += 1
-        } catch {
-            // The request was too small to carry the answer: bound, but not answered.
+        // Never more bytes out than in (the buffer is cut to the request's
+        // size). FINGERPRINT is optional (RFC 8489 §14.7): it goes when the
+        // answer would not fit with it, as for a minimal request over IPv6
+        // (72 bytes in; 20 + 24 + 24 + 8 = 76 out with it, 68 without).
+        let room = UnsafeMutableRawBufferPointer(rebasing: answer[0..<min(answer.count, datagram.count)])
+        for withFingerprint in [true, false] {
+            do {
+                var builder = try STUNMessageBuilder(type: .bindingSuccess, transactionID: message.transactionID, into: room)
+                try builder.appendXORMappedAddress(mapped)
+                try builder.appendMessageIntegrity(key: config.integrityKey)
+                if withFingerprint { try builder.appendFingerprint() }
+                reply(builder.bytes, address)
+                counters.stunAnswered += 1
+                return
+            } catch {
+                // Too small with FINGERPRINT: try without; too small without: bound, but not answered.
+            }
         }
     }
 

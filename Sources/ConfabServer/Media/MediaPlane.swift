@@ -22,8 +22,9 @@ public struct MediaPlaneConfiguration: Sendable {
     public var host: String
     /// The UDP port; 0 picks a free one.
     public var port: Int
-    /// The address clients are told to send to, when it differs from `host`
-    /// (a wildcard bind, NAT); nil uses `host`.
+    /// The address clients are told to send to (`--media-host`): a NAT's
+    /// public address. Nil: `host`, or for a wildcard `host` the address the
+    /// client reached the signalling port on.
     public var advertisedHost: String?
     /// An address silent this long is unbound; clients refresh every 5 s.
     public var bindingTimeoutMs: Int
@@ -69,8 +70,34 @@ public final class MediaPlane: Sendable {
     /// The UDP port bound.
     public var port: Int { socket.localAddress.port }
 
-    /// The host clients are told in `joined.media`.
-    public var advertisedHost: String { configuration.advertisedHost ?? configuration.host }
+    /// Whether the socket is bound to every interface (`0.0.0.0`, `::`): no
+    /// client can send there, so each is told its own way in.
+    public var isWildcard: Bool {
+        guard let bound = try? SocketAddress(host: configuration.host, port: 0) else { return false }
+        if let v4 = bound.ipv4 { return v4.address == 0 }
+        if let v6 = bound.ipv6 { return v6.high == 0 && v6.low == 0 }
+        return false
+    }
+
+    /// The host a client is told in `joined.media`: `--media-host` if set;
+    /// for a wildcard bind, `signallingLocalAddress`, the local address of
+    /// the client's own signalling connection (the address it reached us on,
+    /// so the same route carries its UDP; a dual-stack socket's
+    /// `::ffff:a.b.c.d` as `a.b.c.d`); otherwise the bound host.
+    public func advertisedHost(signallingLocalAddress: String?) -> String {
+        if let advertised = configuration.advertisedHost { return advertised }
+        guard isWildcard else { return configuration.host }
+        guard let local = signallingLocalAddress, let parsed = try? SocketAddress(host: local, port: 0) else {
+            return configuration.host
+        }
+        return parsed.unmapped.hostText
+    }
+
+    /// What `confab serve` prints about the address clients are told.
+    public var advertisedHostSummary: String {
+        if let advertised = configuration.advertisedHost { return advertised }
+        return isWildcard ? "\(configuration.host) (each client is told the address it reached the server on)" : configuration.host
+    }
 
     /// A fresh id for a room or a peer slot (never reused in this process).
     func makeID() -> Int { nextID.add(1, ordering: .relaxed).oldValue }

@@ -17,18 +17,20 @@ final class MediaPeer: @unchecked Sendable {
 
     init(_ media: MediaEndpoint) throws {
         self.media = media
-        socket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
         server = try SocketAddress(host: media.host, port: media.port)
+        socket = try UDPSocket(bindTo: server.family == AF_INET6 ? "::1" : "127.0.0.1", port: 0)
     }
 
     /// A binding request with this peer's USERNAME and MESSAGE-INTEGRITY
     /// (or the given password's), and FINGERPRINT.
-    func bindingRequest(password: String? = nil, id: STUNTransactionID = .random()) throws -> [UInt8] {
+    /// `software`: a SOFTWARE attribute too (a bigger request, as the SDK sends).
+    func bindingRequest(password: String? = nil, id: STUNTransactionID = .random(), software: String? = nil) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 256)
         let key = STUNIntegrityKey(shortTermPassword: password ?? media.password)
         return try buffer.withUnsafeMutableBytes { raw in
             var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: id, into: raw)
             try builder.appendUsername(media.username)
+            if let software { try builder.appendSoftware(software) }
             try builder.appendMessageIntegrity(key: key)
             try builder.appendFingerprint()
             return Array(builder.bytes)
@@ -36,9 +38,10 @@ final class MediaPeer: @unchecked Sendable {
     }
 
     /// Binds this socket's address; returns the XOR-MAPPED-ADDRESS the server saw.
-    func bind(timeout: Duration = .seconds(10)) async throws -> STUNAddress {
+    /// `software` as in `bindingRequest`; `answerHasFingerprint`: what the answer must carry.
+    func bind(timeout: Duration = .seconds(10), software: String? = nil, answerHasFingerprint: Bool = true) async throws -> STUNAddress {
         let id = STUNTransactionID.random()
-        let request = try bindingRequest(id: id)
+        let request = try bindingRequest(id: id, software: software)
         let key = STUNIntegrityKey(shortTermPassword: media.password)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -47,7 +50,7 @@ final class MediaPeer: @unchecked Sendable {
                 let mapped: STUNAddress? = datagram.withUnsafeBytes { raw in
                     guard let message = try? STUNMessage.parse(raw), message.type == .bindingSuccess,
                         message.transactionID == id, message.verifyMessageIntegrity(key: key, in: raw),
-                        message.verifyFingerprint(in: raw)
+                        message.verifyFingerprint(in: raw) == answerHasFingerprint, raw.count <= request.count
                     else { return nil }
                     return message.xorMappedAddress(in: raw)
                 }

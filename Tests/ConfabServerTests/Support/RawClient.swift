@@ -23,7 +23,8 @@ final class RawClient: Sendable {
     private let outgoing: AsyncStream<Outgoing>.Continuation
     private let task: Task<WebSocketCloseFrame?, any Error>
 
-    static func connect(port: Int, room: String, tls: TLSConfiguration) async throws -> RawClient {
+    static func connect(host: String = "127.0.0.1", port: Int, room: String, tls: TLSConfiguration) async throws -> RawClient {
+        let authority = host.contains(":") ? "[\(host)]" : host
         let (stream, continuation) = AsyncStream.makeStream(of: Outgoing.self)
         let inbox = Inbox()
         var logger = Logger(label: "confab.test.client")
@@ -31,7 +32,7 @@ final class RawClient: Sendable {
         let task = Task {
             defer { inbox.finish() }
             return try await WebSocketClient.connect(
-                url: "wss://127.0.0.1:\(port)/\(room)",
+                url: "wss://\(authority):\(port)/\(room)",
                 configuration: WebSocketClientConfiguration(
                     maxFrameSize: 16 << 20, closeTimeout: .seconds(2), sniHostname: "localhost"),
                 tlsConfiguration: tls, logger: logger

@@ -26,14 +26,17 @@ final class TestServer: Sendable {
         deadAfterMs: Int = 10_000,
         connectionRate: RateLimit = RateLimits.allMessages,
         data: TempDirectory? = nil,
-        trackHealth: TrackHealthConfiguration = TrackHealthConfiguration()
+        trackHealth: TrackHealthConfiguration = TrackHealthConfiguration(),
+        host: String = "127.0.0.1",
+        mediaHost: String? = nil
     ) async throws -> TestServer {
         let data = try data ?? TempDirectory(prefix: "confab-server-test")
         var configuration = ServerConfiguration(
-            host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,
+            host: host, port: 0, dataDirectory: data.path, defaultTemplate: template,
             keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: deadAfterMs), sweepIntervalMs: 50,
             connectionRate: connectionRate)
         configuration.trackHealth = trackHealth
+        configuration.mediaAdvertisedHost = mediaHost
         return TestServer(
             running: try await InProcessServer.start(configuration: configuration, data: data, label: "confab.test"))
     }
@@ -75,15 +78,17 @@ final class TestServer: Sendable {
     }
 
     /// A client connected to `/room` (not joined yet).
-    func connect(room: String = "standup") async throws -> RawClient {
-        try await RawClient.connect(port: port, room: room, tls: pinnedTLS())
+    /// `via`: the address to reach the server at (a literal; IPv6 without brackets).
+    func connect(room: String = "standup", via host: String = "127.0.0.1") async throws -> RawClient {
+        try await RawClient.connect(host: host, port: port, room: room, tls: pinnedTLS())
     }
 
     /// Connects and joins; returns the client and its `joined` reply.
     func join(
-        _ user: String, role: String, room: String = "standup", muted: Bool = true, extra: String = ""
+        _ user: String, role: String, room: String = "standup", muted: Bool = true, extra: String = "",
+        via host: String = "127.0.0.1"
     ) async throws -> (RawClient, Joined) {
-        let client = try await connect(room: room)
+        let client = try await connect(room: room, via: host)
         let token = try await token(room: room, user: user, role: role, name: user.capitalized)
         client.send(
             #"{"v": 1, "type": "join", "id": "j1", "room": "\#(room)", "token": "\#(token)", "muted": \#(muted)\#(extra)}"#
