@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", "4.1.0"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        // Imported by the server directly, though hummingbird and swift-certificates bring them.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -63,7 +66,7 @@ let package = Package(
         // must not import ConfabMedia (it holds no codec and no SRTP).
         .target(name: "ConfabSocket", dependencies: ["CLinuxShims"]),
         // Jitter buffer, mixer, levels, devices and the media engine.
-        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "CLinuxShims"]),
+        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
         .target(name: "ConfabProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Roles, permissions and the room state machine: pure, time is passed in.
@@ -71,15 +74,19 @@ let package = Package(
 
         // The room server: signalling over WebSocket/TLS, tokens, rooms, the chat log.
         .target(name: "ConfabServer", dependencies: [
-            "ConfabProtocol", "ConfabRooms", "ConfabWire", "ConfabSocket", "CLinuxShims",
+            "ConfabProtocol", "ConfabRooms", "ConfabWire", "ConfabSocket",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
@@ -90,7 +97,7 @@ let package = Package(
         ]),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
-            "ConfabProtocol", "ConfabMedia", "ConfabWire", "SRTP",
+            "ConfabProtocol", "ConfabMedia", "ConfabWire", "ConfabSocket", "SRTP",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,9 +119,11 @@ let package = Package(
         .executableTarget(
             name: "confab",
             dependencies: [
-                "ConfabMedia", "ConfabWire", "Opus", "SRTP", "ALSA", "CLinuxShims", "CReferenceRelay",
-                "ConfabServer", "ConfabClient", "ConfabProtocol", "ConfabTUI",
+                "ConfabMedia", "ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "CLinuxShims", "CReferenceRelay",
+                "ConfabServer", "ConfabClient", "ConfabProtocol", "ConfabRooms", "ConfabTUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
         ),
@@ -131,7 +140,7 @@ let package = Package(
             path: "Tests/ConfabServerTestSupport"),
         .testTarget(name: "ConfabWireTests", dependencies: ["ConfabWire"]),
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
-        .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
+        .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabTestSupport"]),
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
@@ -139,15 +148,21 @@ let package = Package(
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",
             "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ConfabClientTests", dependencies: [
-            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabTestSupport", "ConfabServerTestSupport",
-            "ConfabMedia",
+            "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",
+            "ConfabServerTestSupport", "ConfabMedia", "ConfabSocket",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ConfabTUITests", dependencies: [
-            "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport",
+            "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport", "Curses",
         ]),
     ],
     swiftLanguageModes: [.v6]

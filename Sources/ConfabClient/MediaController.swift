@@ -16,6 +16,7 @@
 
 import ConfabMedia
 import ConfabProtocol
+import ConfabSocket
 import ConfabWire
 import Foundation
 import Logging

@@ -9,6 +9,7 @@
 import ArgumentParser
 import CLinuxShims
 import ConfabMedia
+import ConfabSocket
 import ConfabWire
 import Foundation
 import Glibc

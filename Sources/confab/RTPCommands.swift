@@ -2,6 +2,7 @@
 // spirit of trx, interoperable with GStreamer's srtpenc/srtpdec + rtpopuspay/depay.
 import ArgumentParser
 import ConfabMedia
+import ConfabSocket
 import Foundation
 import SRTP
 import Synchronization

@@ -9,6 +9,7 @@ import ConfabMedia
 import ConfabProtocol
 import ConfabRooms
 import ConfabServer
+import ConfabSocket
 import ConfabTestSupport
 import Foundation
 import Synchronization

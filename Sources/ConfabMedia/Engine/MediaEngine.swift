@@ -6,6 +6,7 @@
 //
 // The three threads share only atomics, the ring, and change lists that are
 // read when their generation counter moves.
+import ConfabSocket
 import SRTP
 
 public final class MediaEngine: @unchecked Sendable {

@@ -9,6 +9,7 @@
 // The capture thread is also the sender: sendto on a non-blocking socket never
 // waits, so handing frames to another thread would only add a hop of latency.
 // Everything it touches is allocated in `init`; a frame allocates nothing.
+import ConfabSocket
 import ConfabWire
 import Glibc
 import Opus
