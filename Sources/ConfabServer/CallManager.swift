@@ -596,6 +596,9 @@ actor CallManager {
     // MARK: - Timers and rooms
 
     /// Ends the invitations whose ring timeout passed (`noResponse`).
+    /// No call in progress or ringing, and no call room left to end.
+    var isIdle: Bool { calls.isEmpty && roomsToEnd.isEmpty }
+
     func sweep() async {
         let now = ContinuousClock.now
         for (id, call) in calls {

@@ -135,18 +135,22 @@ public final class ConfabServer: Service, Sendable {
                     }
                 }
                 group.addTask { [registry, configuration] in
+                    // No rooms, no speakers: an idle server wakes once a second
+                    // (a room that opens is heard from within that second).
                     while true {
-                        try await Task.sleep(for: .milliseconds(configuration.speakersIntervalMs))
-                        await registry.publishSpeakers()
+                        let idle = await registry.isIdle
+                        try await Task.sleep(for: .milliseconds(idle ? 1_000 : configuration.speakersIntervalMs))
+                        if !idle { await registry.publishSpeakers() }
                     }
                 }
                 group.addTask { [calls] in
                     await calls.followRooms()
                 }
                 group.addTask { [calls] in
-                    // Ring timeouts to a tenth of a second.
+                    // Ring timeouts to a tenth of a second while there are calls;
+                    // without any, once a second (a ring lasts at least one).
                     while true {
-                        try await Task.sleep(for: .milliseconds(100))
+                        try await Task.sleep(for: .milliseconds(await calls.isIdle ? 1_000 : 100))
                         await calls.sweep()
                     }
                 }

@@ -73,6 +73,9 @@ actor RoomRegistry {
         return host
     }
 
+    /// No room is live: the speakers timer can rest.
+    var isIdle: Bool { hosts.isEmpty }
+
     /// Runs every room's timers; forgets rooms that retired.
     func sweep() async {
         for (name, host) in hosts {

@@ -269,6 +269,9 @@ final class Forwarder {
 
     deinit { answer.deallocate() }
 
+    /// No room has a peer: no binding, nothing to forward, expire or report.
+    var isIdle: Bool { slotIndexByID.isEmpty }
+
     // MARK: - Changes from the rooms
 
     func apply(_ command: ForwarderCommand) {

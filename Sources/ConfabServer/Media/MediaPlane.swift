@@ -117,11 +117,29 @@ public final class MediaPlane: Sendable {
 
     public func stop() {
         running.store(false, ordering: .relaxed)
+        wakeLoop()
         let started = thread.withLock { current in
             defer { current = nil }
             return current
         }
         started?.join()
+    }
+
+    /// Ends the loop's wait at once (it waits up to a second when idle): one
+    /// byte to our own port, which the loop reads and, stopping, ignores.
+    private func wakeLoop() {
+        let local = socket.localAddress
+        let destination: SocketAddress? =
+            if let v4 = local.ipv4 {
+                SocketAddress(ipv4: v4.address == 0 ? 0x7F00_0001 : v4.address, port: UInt16(local.port))
+            } else if let v6 = local.ipv6 {
+                v6.high == 0 && v6.low == 0 ? SocketAddress(ipv6: 0, 1, port: UInt16(local.port)) : local
+            } else {
+                nil
+            }
+        guard let destination else { return }
+        var byte: UInt8 = 0
+        _ = withUnsafeBytes(of: &byte) { socket.send($0, to: destination) }
     }
 
     private func loop() {
@@ -135,11 +153,15 @@ public final class MediaPlane: Sendable {
             for change in changes.take(since: &seen) { forwarder.apply(change) }
             let count: Int
             do {
-                count = try socket.receive(into: batch, timeoutMs: 50)
+                // Idle (no room has peers): nothing to expire or report, so wake
+                // once a second rather than twenty times; a datagram or stop()
+                // ends the wait at once, and changes apply before it is processed.
+                count = try socket.receive(into: batch, timeoutMs: forwarder.isIdle ? 1_000 : 50)
             } catch {
                 logger.error("media socket: \(error)")
                 break
             }
+            guard running.load(ordering: .relaxed) else { break }
             // Again after the wait: a change posted before a client's packet
             // left (say, the SSRC its `keys.publish` announced) applies to it.
             for change in changes.take(since: &seen) { forwarder.apply(change) }
