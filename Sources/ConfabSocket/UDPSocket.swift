@@ -322,6 +322,17 @@ public final class DatagramSendBatch: @unchecked Sendable {
     }
 
     public func removeAll() { count = 0 }
+
+    /// Entry `index`: its bytes (the caller's buffer, not a copy) and where it goes.
+    /// For tests of the code that fills the batch without a socket.
+    public func entry(_ index: Int) -> (bytes: UnsafeRawBufferPointer, destination: SocketAddress) {
+        precondition(index < count, "no entry \(index) in a batch of \(count)")
+        let vector = vectors[index]
+        return (
+            UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len),
+            SocketAddress(storage: addresses[index], length: messages[index].msg_hdr.msg_namelen)
+        )
+    }
 }
 
 public final class UDPSocket: @unchecked Sendable {

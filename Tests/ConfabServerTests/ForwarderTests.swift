@@ -1,0 +1,192 @@
+// The forwarding decisions without a socket: datagrams and times go in,
+// what the forwarder would send (a DatagramSendBatch, STUN answers) comes
+// out. A room of three: alice (publishes; bob and lee hear her), bob
+// (publishes; alice hears him), lee (a listener: hears alice, publishes nothing).
+
+@testable import ConfabServer
+import ConfabProtocol
+import ConfabSocket
+import ConfabWire
+import Foundation
+import Testing
+
+@Suite("Forwarder: forwarding decisions with given datagrams and times")
+struct ForwarderTests {
+    struct Member {
+        let slot: Int
+        let peer: PeerID
+        let username: String
+        let password: String
+        let address: SocketAddress
+        let ssrc: UInt32
+    }
+
+    static let room = 7
+    static let alice = Member(slot: 1, peer: "alice", username: "aliceuser0000001", password: "alice-password-000000000", address: SocketAddress(ipv4: 0x0A00_0001, port: 40_001), ssrc: 0xA11CE)
+    static let bob = Member(slot: 2, peer: "bob", username: "bobuser000000002", password: "bob-password-00000000000", address: SocketAddress(ipv4: 0x0A00_0002, port: 40_002), ssrc: 0xB0B)
+    static let lee = Member(slot: 3, peer: "lee", username: "leeuser000000003", password: "lee-password-00000000000", address: SocketAddress(ipv4: 0x0A00_0003, port: 40_003), ssrc: 0x1EE)
+    static let stranger = SocketAddress(ipv4: 0x0A00_0063, port: 40_099)
+    static let second: UInt64 = 1_000_000_000
+
+    final class Harness {
+        let forwarder = Forwarder(bindingTimeoutMs: 30_000)
+        let batch = DatagramSendBatch(capacity: 64)
+        var answers: [(bytes: [UInt8], to: SocketAddress)] = []
+        /// Datagrams kept alive while the batch points at them.
+        var kept: [[UInt8]] = []
+
+        init(aliceMayPublish: Bool = true) {
+            func config(_ member: Member, mayPublish: Bool, subscribers: [Int]) -> MediaPeerConfig {
+                MediaPeerConfig(
+                    slot: member.slot, peer: member.peer, username: CredentialKey(member.username)!,
+                    integrityKey: STUNIntegrityKey(shortTermPassword: member.password), ssrcs: (member.ssrc, nil),
+                    mayPublish: mayPublish, subscribers: subscribers)
+            }
+            forwarder.apply(
+                .room(ForwarderTests.room, [
+                    config(ForwarderTests.alice, mayPublish: aliceMayPublish, subscribers: [2, 3]),
+                    config(ForwarderTests.bob, mayPublish: true, subscribers: [1]),
+                    config(ForwarderTests.lee, mayPublish: false, subscribers: []),
+                ]))
+        }
+
+        /// Feeds one datagram from `source` at `nowNs`; returns what it queued (destination, bytes).
+        @discardableResult
+        func feed(_ bytes: [UInt8], from source: SocketAddress, at nowNs: UInt64) -> [(SocketAddress, [UInt8])] {
+            batch.removeAll()
+            kept = [bytes]
+            kept[0].withUnsafeBytes { raw in
+                forwarder.process(
+                    raw, truncated: false, from: source.key, sourceAddress: { source }, nowNs: nowNs, batch: batch,
+                    flush: { Issue.record("the batch filled up") },
+                    reply: { answer, destination in answers.append((Array(answer), destination)) })
+            }
+            return (0..<batch.count).map { index in
+                let entry = batch.entry(index)
+                return (entry.destination, Array(entry.bytes))
+            }
+        }
+
+        /// Binds `member`'s address with an authenticated STUN binding request; true when answered with success.
+        func bind(_ member: Member, at nowNs: UInt64, password: String? = nil) throws -> Bool {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let request = try buffer.withUnsafeMutableBytes { raw in
+                var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw)
+                try builder.appendUsername(member.username)
+                try builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: password ?? member.password))
+                try builder.appendFingerprint()
+                return Array(builder.bytes)
+            }
+            let before = answers.count
+            feed(request, from: member.address, at: nowNs)
+            guard answers.count == before + 1, let answer = answers.last else { return false }
+            #expect(answer.to == member.address)
+            #expect(answer.bytes.count <= request.count, "never answer with more bytes than came in")
+            return answer.bytes.withUnsafeBytes { (try? STUNMessage.parse($0))?.type == .bindingSuccess }
+        }
+    }
+
+    /// An RTP packet (RFC 3550 §5.1) with an opaque payload standing in for SRTP.
+    static func rtp(_ member: Member, sequence: UInt16, payload: UInt8 = 0x5A) -> [UInt8] {
+        var bytes: [UInt8] = [0x80, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF), 0, 0, 0x03, 0xC0]
+        withUnsafeBytes(of: member.ssrc.bigEndian) { bytes += $0 }
+        return bytes + [UInt8](repeating: payload, count: 40)
+    }
+
+    @Test("a bound publisher's packet goes, byte for byte, to every bound subscriber of its role, and nowhere else")
+    func forwardsToSubscribers() throws {
+        let harness = Harness()
+        for member in [Self.alice, Self.bob, Self.lee] { #expect(try harness.bind(member, at: Self.second)) }
+        let packet = Self.rtp(Self.alice, sequence: 100)
+        let sent = harness.feed(packet, from: Self.alice.address, at: 2 * Self.second)
+        #expect(sent.map(\.0) == [Self.bob.address, Self.lee.address])
+        #expect(sent.allSatisfy { $0.1 == packet })
+        let fromBob = harness.feed(Self.rtp(Self.bob, sequence: 5), from: Self.bob.address, at: 2 * Self.second)
+        #expect(fromBob.map(\.0) == [Self.alice.address], "a listener does not hear bob's role")
+        #expect(harness.forwarder.counters.forwardedPackets == 2)
+        #expect(harness.forwarder.counters.sentDatagrams == 3)
+    }
+
+    @Test("a subscriber that has not bound yet gets nothing; it does once bound")
+    func unboundSubscriber() throws {
+        let harness = Harness()
+        #expect(try harness.bind(Self.alice, at: Self.second))
+        #expect(try harness.bind(Self.bob, at: Self.second))
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: Self.second).map(\.0) == [Self.bob.address])
+        #expect(try harness.bind(Self.lee, at: Self.second))
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 2), from: Self.alice.address, at: Self.second).count == 2)
+    }
+
+    @Test("refused and counted: an unbound source, a wrong password, an unannounced SSRC, a listener, a muted publisher")
+    func refusals() throws {
+        let harness = Harness()
+        #expect(try harness.bind(Self.bob, at: Self.second))
+        #expect(try !harness.bind(Self.alice, at: Self.second, password: "not-alices-password-0000"))
+        #expect(harness.forwarder.counters.dropped(.unauthenticated) == 1)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: Self.second).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.unboundSource) == 1)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.stranger, at: Self.second).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.unboundSource) == 2)
+        // Bob sends with alice's SSRC: not his to use.
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.bob.address, at: Self.second).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.unknownSSRC) == 1)
+        #expect(try harness.bind(Self.lee, at: Self.second))
+        #expect(harness.feed(Self.rtp(Self.lee, sequence: 1), from: Self.lee.address, at: Self.second).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.notPermitted) == 1)
+        #expect(harness.forwarder.counters.forwardedPackets == 0)
+
+        let muted = Harness(aliceMayPublish: false)
+        #expect(try muted.bind(Self.alice, at: Self.second))
+        #expect(try muted.bind(Self.bob, at: Self.second))
+        #expect(muted.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: Self.second).isEmpty)
+        #expect(muted.forwarder.counters.dropped(.notPermitted) == 1)
+    }
+
+    @Test("a repeated sequence number is a replay; three forged packets 20,000 ahead do not silence the stream")
+    func sequenceChecks() throws {
+        let harness = Harness()
+        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
+        var now = Self.second
+        for sequence in UInt16(100)..<120 {
+            now += 20_000_000
+            #expect(harness.feed(Self.rtp(Self.alice, sequence: sequence), from: Self.alice.address, at: now).count == 1)
+        }
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 110), from: Self.alice.address, at: now).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.replay) == 1)
+        // An attacker spoofing alice's address: far-ahead numbers, each not followed by its successor.
+        for forged in [UInt16(20_120), 20_200, 20_300] {
+            #expect(harness.feed(Self.rtp(Self.alice, sequence: forged, payload: 0xEE), from: Self.alice.address, at: now).isEmpty)
+        }
+        #expect(harness.forwarder.counters.dropped(.sequenceJump) == 3)
+        // The genuine stream goes on as if nothing happened.
+        for sequence in UInt16(120)..<140 {
+            now += 20_000_000
+            #expect(harness.feed(Self.rtp(Self.alice, sequence: sequence), from: Self.alice.address, at: now).count == 1, "\(sequence)")
+        }
+    }
+
+    @Test("a binding silent past its timeout expires at the given time, not before")
+    func bindingExpiry() throws {
+        let harness = Harness()
+        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
+        harness.forwarder.expireBindings(nowNs: Self.second + 30 * Self.second - 1)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: 31 * Self.second - 1).count == 1)
+        // Alice was heard just now; bob not since his binding at 1 s.
+        harness.forwarder.expireBindings(nowNs: 31 * Self.second + 1)
+        #expect(harness.forwarder.counters.bindingsExpired == 1)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 2), from: Self.alice.address, at: 31 * Self.second + 2).isEmpty, "bob is unbound")
+        #expect(harness.feed(Self.rtp(Self.bob, sequence: 1), from: Self.bob.address, at: 31 * Self.second + 2).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.unboundSource) == 1)
+    }
+
+    @Test("a room that goes away takes its peers' bindings with it, and the forwarder is idle again")
+    func roomRemoval() throws {
+        let harness = Harness()
+        #expect(!harness.forwarder.isIdle)
+        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
+        harness.forwarder.apply(.removeRoom(Self.room))
+        #expect(harness.forwarder.isIdle)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: Self.second).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.unboundSource) == 1)
+    }
+}
