@@ -181,6 +181,9 @@ public struct HomeModel: Sendable {
             overlay = .outcome(text)
             announcements.append(text)
             commands.append(.loadHistory)
+        case .declined:
+            // The call you just rejected belongs in recent calls at once, not after `r`.
+            commands.append(.loadHistory)
         case .placed(let info):
             let invitees = info.participants.filter { $0.user != state.you?.user && $0.state == .ringing }.map(\.user)
             if !invitees.isEmpty { announcements.append("calling \(names(invitees, in: state))") }
@@ -206,8 +209,12 @@ public struct HomeModel: Sendable {
             case .cancelled: text = "Call cancelled"
             case .unanswered:
                 let tried = previous.call?.participants.filter { $0.user != previous.you?.user } ?? []
-                let why = tried.map { "\($0.name): \(Self.describe($0.state))" }.joined(separator: ", ")
-                text = "No answer" + (why.isEmpty ? "" : " (\(why))")
+                if !tried.isEmpty, tried.allSatisfy({ $0.state == .rejected }) {
+                    text = tried.map(\.name).joined(separator: ", ") + " declined"
+                } else {
+                    let why = tried.map { "\($0.name) \(Self.outcome(of: $0.state))" }.joined(separator: ", ")
+                    text = "No answer" + (why.isEmpty ? "" : " (\(why))")
+                }
             case .shutdown: text = "Call ended: the server is shutting down · \(Self.duration(ms: ended.durationMs))"
             }
             overlay = .outcome(text)
@@ -231,6 +238,19 @@ public struct HomeModel: Sendable {
     }
 
     /// An invitee's state, in words.
+    /// What an invitee did, as the end of a sentence: "Bob declined".
+    static func outcome(of state: CallParticipantState) -> String {
+        switch state {
+        case .ringing, .noResponse: "did not answer"
+        case .accepted: "answered"
+        case .rejected: "declined"
+        case .busy: "was busy"
+        case .offline: "was offline"
+        case .cancelled: "was not called after all"
+        case .left: "left"
+        }
+    }
+
     public static func describe(_ state: CallParticipantState) -> String {
         switch state {
         case .ringing: "ringing"

@@ -125,11 +125,11 @@ public struct HomeView {
     }
 
     /// A history entry's outcome, in words, and its colour.
-    static func outcome(_ record: CallRecord) -> (String, Slot) {
+    public static func outcome(_ record: CallRecord) -> (String, Slot) {
         switch record.outcome {
         case .answered: ("answered", .ok)
         case .cancelled: ("cancelled", .dim)
-        case .rejected: ("rejected", .error)
+        case .rejected: ("declined", .error)
         case .noResponse: (record.direction == .incoming ? "missed" : "no answer", record.direction == .incoming ? .error : .warning)
         case .busy: ("busy", .warning)
         case .offline: ("offline", .dim)

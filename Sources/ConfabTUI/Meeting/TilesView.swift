@@ -28,7 +28,7 @@ public struct TileWidget: Widget {
         let border: Style =
             selected ? Style(.accent, on: .surface, [.bold]) : speaking ? Style(.speaking, on: .surface, [.bold]) : Style(.dim, on: .surface)
         let block = Block(
-            title: "", borderStyle: border, fillStyle: Style(.text, on: .surface), heavy: selected || speaking)
+            title: "", borderStyle: border, fillStyle: Style(.text, on: .surface), heavy: speaking, double: selected)
         block.render(in: area, into: &buffer)
         let inner = block.inner(area)
         // Title: the name (and "you") on the left, the role badge on the right.
