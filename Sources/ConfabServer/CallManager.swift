@@ -199,6 +199,10 @@ actor CallManager {
         }
         if users[user]?.devices.isEmpty == true {
             users[user] = nil
+            // Went offline while rung: the caller is told now, not after the ring timeout.
+            for (id, call) in calls where call.state(of: user) == .ringing {
+                ringOut(id, user: user, as: .offline)
+            }
             pruneInvitationBuckets(now: .now())
             let text = ConnectionSink.encode(ServerMessage(.presenceOffline(PresenceOffline(user: user))))
             for entry in users.values {
@@ -602,15 +606,19 @@ actor CallManager {
             announcedBusy: announcedBusy.count, toldElsewhere: toldElsewhere.count, roomsToEnd: roomsToEnd.count)
     }
 
-    private func ringOut(_ id: CallID, user: PeerID) {
+    /// An invitation stops ringing unanswered: rung out (`noResponse`), or
+    /// the invitee went offline (`offline`; none of their devices is left to tell).
+    private func ringOut(_ id: CallID, user: PeerID, as outcome: CallParticipantState = .noResponse) {
         guard var call = calls[id], call.state(of: user) == .ringing else { return }
-        call.setState(user, .noResponse)
+        call.setState(user, outcome)
         call.ringDeadlines[user] = nil
         calls[id] = call
-        sendToDevices(of: user, ServerMessage(.callInvitationEnded(CallInvitationEnded(call: id, reason: .noResponse))))
-        broadcast(id, ServerMessage(.callUpdated(CallUpdated(call: call.info, user: user, state: .noResponse))),
+        if outcome == .noResponse {
+            sendToDevices(of: user, ServerMessage(.callInvitationEnded(CallInvitationEnded(call: id, reason: .noResponse))))
+        }
+        broadcast(id, ServerMessage(.callUpdated(CallUpdated(call: call.info, user: user, state: outcome))),
             skipping: [user])
-        record(call, invitee: user, outcome: .noResponse, now: .now())
+        record(call, invitee: user, outcome: outcome == .offline ? .offline : .noResponse, now: .now())
         endIfUnanswered(id)
     }
 
