@@ -55,6 +55,10 @@ actor CallManager {
         var info: CallInfo
         var room: RoomName?
         var ringDeadlines: [PeerID: ContinuousClock.Instant] = [:]
+        /// Invitees rung while none of their devices is connected, since when:
+        /// back within `offlineGrace` (a dropped connection), it rings on;
+        /// not, they are offline and the caller is told.
+        var offlineSince: [PeerID: ContinuousClock.Instant] = [:]
         /// The device each member is in the call on: the caller's that placed
         /// it, an accepter's that accepted.
         var memberDevices: [PeerID: UInt64] = [:]
@@ -199,9 +203,10 @@ actor CallManager {
         }
         if users[user]?.devices.isEmpty == true {
             users[user] = nil
-            // Went offline while rung: the caller is told now, not after the ring timeout.
+            // Gone while rung: unless the client reconnects at once, the
+            // caller is told "offline" in seconds, not after the ring timeout.
             for (id, call) in calls where call.state(of: user) == .ringing {
-                ringOut(id, user: user, as: .offline)
+                calls[id]?.offlineSince[user] = .now
             }
             pruneInvitationBuckets(now: .now())
             let text = ConnectionSink.encode(ServerMessage(.presenceOffline(PresenceOffline(user: user))))
@@ -572,12 +577,24 @@ actor CallManager {
 
     // MARK: - Timers and rooms
 
-    /// Ends the invitations whose ring timeout passed (`noResponse`).
+    /// How long an invitee rung may be without a connection before they
+    /// count as offline: a dropped client reconnects well within it.
+    static let offlineGrace: Duration = .seconds(5)
+
+    /// Ends the invitations whose ring timeout passed (`noResponse`), and
+    /// those of invitees gone offline for longer than `offlineGrace`.
     func sweep() async {
         let now = ContinuousClock.now
         for (id, call) in calls {
             for (user, deadline) in call.ringDeadlines where deadline <= now {
                 ringOut(id, user: user)
+            }
+            for (user, since) in call.offlineSince {
+                if users[user] != nil {
+                    calls[id]?.offlineSince[user] = nil
+                } else if now - since >= Self.offlineGrace {
+                    ringOut(id, user: user, as: .offline)
+                }
             }
         }
         pruneInvitationBuckets(now: .now())
@@ -612,6 +629,7 @@ actor CallManager {
         guard var call = calls[id], call.state(of: user) == .ringing else { return }
         call.setState(user, outcome)
         call.ringDeadlines[user] = nil
+        call.offlineSince[user] = nil
         calls[id] = call
         if outcome == .noResponse {
             sendToDevices(of: user, ServerMessage(.callInvitationEnded(CallInvitationEnded(call: id, reason: .noResponse))))

@@ -49,8 +49,9 @@ public struct MeetingView {
             state: state, peers: peers, selected: model.selected, page: model.tilePage, focused: model.focus == .tiles,
             animated: !model.screenReader
         ).render(in: tilesArea.inset(horizontal: 1, vertical: 0), into: &frame.buffer)
+        let rowsUsed = (peers.count + max(1, fit.columns) - 1) / max(1, fit.columns)
         if model.focus == .tiles, model.selected == nil, !peers.isEmpty, peers.count <= model.tilesPerPage,
-            fit.rows * TileWidget.height < tilesArea.height
+            rowsUsed * TileWidget.height < tilesArea.height
         {
             frame.buffer.put(
                 "←→↑↓ select · Enter actions · Tab focus", x: tilesArea.x + 1, y: tilesArea.bottom - 1,
