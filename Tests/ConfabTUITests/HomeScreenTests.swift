@@ -278,6 +278,29 @@ struct HomeModelTests {
         #expect(quiet.tick(now: Date(), state: ringing).commands.isEmpty)
     }
 
+    @Test("a call that rings while you type in the input line takes no keys: the line keeps them, whole, until F2")
+    func ringingWhileTyping() {
+        var ringing = state
+        var model = HomeModel()
+        for key in "/call a" { _ = model.handle(.character(key), state: state) }
+        #expect(model.inputFocused)
+        let invitation = CallInvitation(call: CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .ringing)]), from: "bob", ringTimeoutMs: 30_000)
+        let previous = ringing
+        ringing.apply(.invited(invitation))
+        _ = model.apply(.invited(invitation), state: ringing, previous: previous)
+        #expect(homeScreen(ringing, model: model).text.contains("[F2 or Esc  answer]"))
+        // Long after it appeared, typing goes on: no a, y or Enter answers it.
+        model.now = model.now.addingTimeInterval(5)
+        var commands: [HomeCommand] = []
+        for key in "nd a day" { commands += model.handle(.character(key), state: ringing) }
+        #expect(commands.isEmpty)
+        #expect(model.editor.text == "/call and a day")
+        // F2 turns to it; then a accepts.
+        #expect(model.handle(.function(2), state: ringing).isEmpty)
+        #expect(homeScreen(ringing, model: model).text.contains("[a  accept]"))
+        #expect(model.handle(.character("a"), state: ringing) == [.accept("k1")])
+    }
+
     @Test("the ringing dialog's answer guard counts to the key's own time, not to a stale frame's")
     func ringingGuardUsesTheKeysTime() {
         var ringing = state

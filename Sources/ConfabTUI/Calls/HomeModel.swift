@@ -56,6 +56,11 @@ public struct HomeModel: Sendable {
     public static let ringInterval: TimeInterval = 3
     /// Keys this soon after an invitation appears are ignored.
     public static let answerGuard: TimeInterval = 0.5
+    /// Whether the ringing dialog takes keys. A call that comes while you
+    /// type in the input line leaves your keys to the line (an `a` in a word
+    /// would accept, and open your mic in the call) until you turn to it
+    /// with F2 or leave the line with Esc.
+    public var ringingTakesKeys = true
 
     public static let slashCommands: [(name: String, usage: String, summary: String)] = [
         ("/call", "/call NAME [NAME…]", "ring people (several: a group call)"),
@@ -163,7 +168,10 @@ public struct HomeModel: Sendable {
             if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
             announcements.append(text + ". Answer with /accept or /reject.")
             if overlay == .confirmQuit || overlay == .help { overlay = nil }
-            if previous.invitations.isEmpty { ringingSince = now }
+            if previous.invitations.isEmpty {
+                ringingSince = now
+                ringingTakesKeys = !inputFocused
+            }
             if ringBell, state.call == nil {
                 lastRing = now
                 commands.append(.bell)
@@ -302,7 +310,15 @@ public struct HomeModel: Sendable {
                 }
             }
         }
-        // The ringing dialog takes its keys first.
+        // The ringing dialog takes its keys first, unless it came while you typed.
+        if state.call == nil, !state.invitations.isEmpty, !ringingTakesKeys {
+            if key == MeetingModel.answerKey || (key == .escape && inputFocused) {
+                ringingTakesKeys = true
+                if key == .escape { inputFocused = false }
+                return []
+            }
+            return inputFocused ? handleInput(key, state: state) : []
+        }
         if state.call == nil, let invitation = state.invitations.first {
             if let ringingSince, now.timeIntervalSince(ringingSince) < Self.answerGuard { return [] }
             switch key {

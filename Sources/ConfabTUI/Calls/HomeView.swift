@@ -216,7 +216,9 @@ public struct HomeView {
             lines.append("1:1 call")
         }
         if state.invitations.count > 1 { lines.append("(\(state.invitations.count - 1) more ringing)") }
-        return CallDialog(title: "☎ Incoming call", lines: lines, choices: ["a  accept", "r  reject"], slot: .warning)
+        // Come while you typed: it says how to turn to it, and takes no keys till then.
+        let choices = model.ringingTakesKeys ? ["a  accept", "r  reject"] : ["F2 or Esc  answer"]
+        return CallDialog(title: "☎ Incoming call", lines: lines, choices: choices, slot: .warning)
     }
 
     /// The calling panel: each invitee's state.
