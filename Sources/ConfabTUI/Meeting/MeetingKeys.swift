@@ -1,13 +1,14 @@
-// Keys on the meeting screen. Dialogs take keys first, then the focused
-// part (tiles, chat, input line), then the single-key actions of the key map
+// Keys on the meeting screen. F2 turns to a question put to us (questions
+// never open by themselves); then dialogs take keys, then the focused part
+// (tiles, chat, input line), then the single-key actions of the key map
 // (which never fire while typing in the input line).
 import ConfabClient
 import ConfabProtocol
 import Foundation
 
 extension MeetingModel {
-    /// Handles one key read at `time` (now, as the front reads it): a
-    /// dialog's guard measures to the key's own time, never to the last frame's.
+    /// Handles one key read at `time` (now, as the front reads it): the
+    /// key's own time, never the last frame's, is what time-based state sees.
     public mutating func handle(_ key: Key, state: RoomState, at time: Date) -> [MeetingCommand] {
         now = time
         return handle(key, state: state)
