@@ -7,6 +7,7 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <stdio.h>
 #include <wchar.h>
 #include <ncursesw/curses.h>
 
@@ -28,5 +29,14 @@ static inline int confab_colors(void) { return COLORS; }
 static inline int confab_color_pairs(void) { return COLOR_PAIRS; }
 // Sets attributes and an extended colour pair (pairs above 32767 travel in opts).
 static inline int confab_attr_set(WINDOW *w, attr_t attrs, int pair) { return wattr_set(w, attrs, 0, &pair); }
+
+// newterm, unlike initscr, returns NULL for an unknown TERM instead of
+// printing "Error opening terminal" and exiting.
+static inline SCREEN *confab_newterm(void) { return newterm(NULL, stdout, stdin); }
+// Whether the terminal's terminfo entry has a string capability ("cup", "smcup").
+static inline int confab_has_string_capability(const char *name) {
+    char *value = tigetstr(name);
+    return value != NULL && value != (char *)-1;
+}
 
 #endif

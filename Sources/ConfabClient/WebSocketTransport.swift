@@ -110,10 +110,15 @@ public struct WebSocketTransport: SignallingTransport {
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
-        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
-            return describe(first.error)
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if let dns = error.dnsAError ?? error.dnsAAAAError { return describe(dns) }
         }
         if let error = error as? NIOSSLError { return "TLS handshake failed (\(error))" }
+        // NIO's own wording ("SocketAddressError.UnknownHost: Name or service not known (error -2)") says little to a person.
+        if let error = error as? SocketAddressError.UnknownHost {
+            return "no such host \"\(error.host)\" (check the address, or the network's DNS)"
+        }
         return "\(error)"
     }
 }

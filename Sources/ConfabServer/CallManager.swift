@@ -63,6 +63,10 @@ actor CallManager {
         var info: CallInfo
         var room: RoomName?
         var ringDeadlines: [PeerID: ContinuousClock.Instant] = [:]
+        /// Invitees rung while none of their devices is connected, since when:
+        /// back within `offlineGrace` (a dropped connection), it rings on;
+        /// not, they are offline and the caller is told.
+        var offlineSince: [PeerID: ContinuousClock.Instant] = [:]
         /// The device each member is in the call on: the caller's that placed
         /// it, an accepter's that accepted.
         var memberDevices: [PeerID: UInt64] = [:]
@@ -207,6 +211,11 @@ actor CallManager {
         }
         if users[user]?.devices.isEmpty == true {
             users[user] = nil
+            // Gone while rung: unless the client reconnects at once, the
+            // caller is told "offline" in seconds, not after the ring timeout.
+            for (id, call) in calls where call.state(of: user) == .ringing {
+                calls[id]?.offlineSince[user] = .now
+            }
             pruneInvitationBuckets(now: .now())
             let text = ConnectionSink.encode(ServerMessage(.presenceOffline(PresenceOffline(user: user))))
             for entry in users.values {
@@ -595,15 +604,27 @@ actor CallManager {
 
     // MARK: - Timers and rooms
 
-    /// Ends the invitations whose ring timeout passed (`noResponse`).
     /// No call in progress or ringing, and no call room left to end.
     var isIdle: Bool { calls.isEmpty && roomsToEnd.isEmpty }
 
+    /// How long an invitee rung may be without a connection before they
+    /// count as offline: a dropped client reconnects well within it.
+    static let offlineGrace: Duration = .seconds(5)
+
+    /// Ends the invitations whose ring timeout passed (`noResponse`), and
+    /// those of invitees gone offline for longer than `offlineGrace`.
     func sweep() async {
         let now = ContinuousClock.now
         for (id, call) in calls {
             for (user, deadline) in call.ringDeadlines where deadline <= now {
                 ringOut(id, user: user)
+            }
+            for (user, since) in call.offlineSince {
+                if users[user] != nil {
+                    calls[id]?.offlineSince[user] = nil
+                } else if now - since >= Self.offlineGrace {
+                    ringOut(id, user: user, as: .offline)
+                }
             }
         }
         pruneInvitationBuckets(now: .now())
@@ -632,15 +653,20 @@ actor CallManager {
             announcedBusy: announcedBusy.count, toldElsewhere: toldElsewhere.count, roomsToEnd: roomsToEnd.count)
     }
 
-    private func ringOut(_ id: CallID, user: PeerID) {
+    /// An invitation stops ringing unanswered: rung out (`noResponse`), or
+    /// the invitee went offline (`offline`; none of their devices is left to tell).
+    private func ringOut(_ id: CallID, user: PeerID, as outcome: CallParticipantState = .noResponse) {
         guard var call = calls[id], call.state(of: user) == .ringing else { return }
-        call.setState(user, .noResponse)
+        call.setState(user, outcome)
         call.ringDeadlines[user] = nil
+        call.offlineSince[user] = nil
         calls[id] = call
-        sendToDevices(of: user, ServerMessage(.callInvitationEnded(CallInvitationEnded(call: id, reason: .noResponse))))
-        broadcast(id, ServerMessage(.callUpdated(CallUpdated(call: call.info, user: user, state: .noResponse))),
+        if outcome == .noResponse {
+            sendToDevices(of: user, ServerMessage(.callInvitationEnded(CallInvitationEnded(call: id, reason: .noResponse))))
+        }
+        broadcast(id, ServerMessage(.callUpdated(CallUpdated(call: call.info, user: user, state: outcome))),
             skipping: [user])
-        record(call, invitee: user, outcome: .noResponse, now: .now())
+        record(call, invitee: user, outcome: outcome == .offline ? .offline : .noResponse, now: .now())
         endIfUnanswered(id)
     }
 

@@ -40,9 +40,26 @@ private func sendRestoreBytes() {
 public enum Curses {
     /// A curses call failed. The corresponding C function is named.
     public struct Error: Swift.Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Hashable, Sendable {
+            case failed
+            /// No terminfo entry for $TERM.
+            case unknownTerminal
+            /// The terminal cannot move its cursor (`dumb`, a printing terminal): no screen can be drawn.
+            case cannotAddressCursor
+        }
         public var function: String
-        public init(_ function: String) { self.function = function }
-        public var description: String { "\(function) failed" }
+        public var kind: Kind
+        public init(_ function: String, kind: Kind = .failed) {
+            self.function = function
+            self.kind = kind
+        }
+        public var description: String {
+            switch kind {
+            case .failed: "\(function) failed"
+            case .unknownTerminal: "unknown terminal type"
+            case .cannotAddressCursor: "the terminal cannot move its cursor"
+            }
+        }
     }
 
     /// Video attributes (the corresponding C macros are `A_BOLD`, `A_DIM`…).
@@ -84,6 +101,14 @@ public enum Curses {
         public static let delete = Key.code(Int32(KEY_DC))
         public static let enter = Key.code(Int32(KEY_ENTER))
         public static let backTab = Key.code(Int32(KEY_BTAB))
+        /// F1 … F63. The corresponding C macro is `KEY_F(n)`.
+        public static func function(_ number: Int) -> Key { .code(Int32(KEY_F0) + Int32(number)) }
+
+        /// n for F1 … F63, nil for every other key.
+        public var functionNumber: Int? {
+            guard case .code(let code) = self, code > Int32(KEY_F0), code < Int32(KEY_F0) + 64 else { return nil }
+            return Int(code - Int32(KEY_F0))
+        }
     }
 
     /// The terminal in curses mode. One per process; call `end()` (or let
@@ -91,6 +116,9 @@ public enum Curses {
     public final class Screen {
         private let window: UnsafeMutablePointer<WINDOW>
         private var ended = false
+        /// Whether the terminal keeps the shell's screen aside while we draw
+        /// (smcup/rmcup); without it (linux, vt100) we clear on the way out.
+        private let hasAlternateScreen: Bool
 
         /// Enters curses mode: no echo, keys unbuffered and decoded (keypad),
         /// no newline translation, hidden cursor, colours with the terminal's
@@ -104,8 +132,14 @@ public enum Curses {
             if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) != "UTF-8" {
                 setlocale(LC_CTYPE, "C.UTF-8")
             }
-            guard let window = initscr() else { throw Error("initscr") }
+            guard confab_newterm() != nil else { throw Error("newterm", kind: .unknownTerminal) }
+            guard confab_has_string_capability("cup") != 0 else {
+                endwin()
+                throw Error("newterm", kind: .cannotAddressCursor)
+            }
+            guard let window = confab_stdscr() else { throw Error("newterm") }
             self.window = window
+            hasAlternateScreen = confab_has_string_capability("smcup") != 0
             cbreak()
             noecho()
             nonl()
@@ -135,6 +169,11 @@ public enum Curses {
             // Before endwin: a mode we switched on belongs to the screen it
             // was switched on for (the alternate screen, which endwin leaves).
             sendRestoreBytes()
+            if !hasAlternateScreen {
+                // The last frame would stay on the shell's screen.
+                werase(window)
+                wrefresh(window)
+            }
             curs_set(1)
             endwin()
         }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import ConfabClient
 import ConfabProtocol
+import ConfabTUI
 import Foundation
 import Logging
 
@@ -56,7 +57,11 @@ struct Calls: AsyncParsableCommand {
             FileHandleOutput.standardOutput("no calls yet")
             return
         }
-        let formatter = ISO8601DateFormatter()
+        // Local time and the words the call screen uses ("no answer", not `noResponse`); --json keeps the protocol's.
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
         for record in records {
             let when = formatter.string(
                 from: Date(timeIntervalSince1970: Double(record.startedAt.millisecondsSince1970) / 1_000))
@@ -64,7 +69,7 @@ struct Calls: AsyncParsableCommand {
             let seconds = record.durationMs / 1_000
             let duration = record.outcome == .answered ? String(format: " %d:%02d", seconds / 60, seconds % 60) : ""
             let peers = record.peers.map(\.rawValue).joined(separator: ", ")
-            FileHandleOutput.standardOutput("\(when)  \(arrow) \(peers)  \(record.outcome.rawValue)\(duration)")
+            FileHandleOutput.standardOutput("\(when)  \(arrow) \(peers)  \(HomeView.outcome(record).0)\(duration)")
         }
     }
 }

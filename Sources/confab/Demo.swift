@@ -2,8 +2,8 @@
 //
 //   temp data dir ─▶ ConfabServer on 127.0.0.1:<free port> (self-signed, pinned by everyone)
 //                 ─▶ three bots: headless ConfabSessions that chat, mute and unmute,
-//                    raise hands, answer direct messages; the host bot now and then
-//                    asks you to unmute or offers you a role
+//                    raise hands, answer direct messages; the host bot asks you to
+//                    unmute when you raise your hand (never unasked)
 //                 ─▶ you, as host, in the terminal front
 //
 // The host and speaker bots talk through the server (end-to-end encrypted),
@@ -26,7 +26,7 @@ struct Demo: AsyncParsableCommand {
     var name = "You"
 
     @Flag(name: .customLong("bot-prompts"), inversion: .prefixedNo,
-          help: "Whether the host bot now and then asks you to unmute or to take a role.")
+          help: "Whether the host bot asks you to unmute when you raise your hand.")
     var botPrompts = true
 
     func run() async throws {
@@ -122,12 +122,13 @@ struct DemoBot {
     let asks: Bool
 
     static let lines = [
-        ["Welcome to the demo! I am the host bot.", "Try m to mute, h to raise your hand, ? for every key.",
-         "Tab moves between the tiles, the chat and the input line.", "You can /msg me; I answer."],
+        ["Welcome to the demo! I am the host bot.", "Try /mic to unmute and mute (m on the screen), /help for everything.",
+         "Raise your hand (/hand, or h) and I will ask you to unmute.",
+         "You can /msg ada and I answer; /who lists who is here."],
         ["Hello from Grace 👋 — 你好!", "Names and chat may hold any script; widths come from wcwidth.",
          "I will unmute and mute myself now and then.", "Escape sequences in chat are shown harmless: \u{1B}[31mnot red\u{1B}[0m"],
         ["Linus here, listening.", "Listeners may chat but have no microphone.", "I raise my hand sometimes: ✋",
-         "PgUp and PgDn scroll this pane."],
+         "Scroll back through the chat with PgUp (on the screen)."],
     ]
 
     func run() async {
@@ -142,6 +143,19 @@ struct DemoBot {
             }
         }
         defer { replies.cancel() }
+        // The host bot answers a raised hand by asking you to unmute: a
+        // question you invited, never one out of the blue.
+        let invitations = Task {
+            guard index == 0, asks else { return }
+            for await event in session.events() {
+                guard case .peerUpdated(let peer, let changed, _) = event, peer.id == you, changed.contains(.hand),
+                    peer.isHandRaised, peer.microphone?.muted ?? false
+                else { continue }
+                try? await Task.sleep(for: .milliseconds(1500))
+                _ = try? await session.askToUnmute(peer: you)
+            }
+        }
+        defer { invitations.cancel() }
         var step = 0
         do {
             if session.state.you == nil {
@@ -155,14 +169,6 @@ struct DemoBot {
                     _ = try? await session.broadcast(lines[step])
                 }
                 switch index {
-                case 0 where asks && step % 4 == 3:
-                    // The host bot asks you to unmute when you are muted, else offers a role.
-                    let state = session.state
-                    if let mic = state.peer(you)?.microphone, mic.muted {
-                        _ = try? await session.askToUnmute(peer: you)
-                    } else if state.peer(you) != nil {
-                        _ = try? await session.requestRoleChange(of: you, to: RoleName(uncheckedRawValue: "speaker"))
-                    }
                 case 1:
                     try? await session.setMuted(step % 2 == 1)
                 case 2 where step % 3 == 2:

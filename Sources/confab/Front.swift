@@ -42,16 +42,15 @@ struct FrontOptions: ParsableArguments {
     /// `notices` (a missing sound card) are shown in the front, where they are seen.
     func run(session: ConfabSession, notices: [String] = []) async throws {
         let (settings, theme) = self.settings()
+        let notices = DeviceNotices.plain(notices)
         do {
             try await session.join()
         } catch {
             throw CommandFailure(error.message)
         }
-        let reason: DisconnectReason?
-        if screenReader {
-            reason = await LineFront(session: session, config: settings) { FileHandleOutput.standardOutput($0) }
-                .run(lines: StandardInputLines.stream(), notices: notices)
-        } else {
+        var reason: DisconnectReason?
+        var plainLines = screenReader
+        if !screenReader {
             guard isatty(0) != 0, isatty(1) != 0 else {
                 await session.leave()
                 throw CommandFailure("the terminal front needs a terminal; use --headless or --screen-reader")
@@ -60,10 +59,22 @@ struct FrontOptions: ParsableArguments {
             do {
                 reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor)
                     .run(notices: notices)
+            } catch let problem as TerminalProblem {
+                guard case .cannotDrawScreens = problem else {
+                    await session.leave()
+                    throw CommandFailure("\(problem)")
+                }
+                // TERM=dumb: the meeting as plain lines, which such a terminal shows well.
+                FileHandleOutput.standardOutput("confab: \(problem)")
+                plainLines = true
             } catch {
                 await session.leave()
                 throw CommandFailure("cannot start the terminal front: \(error)")
             }
+        }
+        if plainLines {
+            reason = await LineFront(session: session, config: settings) { FileHandleOutput.standardOutput($0) }
+                .run(lines: StandardInputLines.stream(), notices: notices)
         }
         switch reason {
         case .none, .left, .roomEnded, .removed:

@@ -67,6 +67,17 @@ struct CallProcessTests {
             #expect(records.first?["direction"]?.text == direction)
             #expect(records.first?["peers"]?.array.first?.text == peer)
         }
+        // As text: the call screen's words and local time, not the protocol's `noResponse` and UTC.
+        let text = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "calls", server.serverURL, "--token", try await server.userToken(user: "alice"),
+                "--fingerprint", server.fingerprint, "--known-servers", scratch.file("known_servers"),
+            ])
+        #expect(await text.wait(seconds: 30) == 0, "\(text.standardError)")
+        #expect(text.standardOutput.contains("→ bot  answered"), "\(text.standardOutput)")
+        #expect(text.standardOutput.firstMatch(of: #/^\d{4}-\d\d-\d\d \d\d:\d\d  /#.anchorsMatchLineEndings()) != nil, "\(text.standardOutput)")
+        #expect(!text.standardOutput.contains("Z  "))
 
         // The machine stops when the server goes away (its last line is `disconnected`).
         #expect(await server.stop() == 0)

@@ -78,7 +78,7 @@ struct HomeScreenTests {
         #expect(lines.contains { $0.contains("› Carol (carol)") && $0.contains("● busy") })
         #expect(lines.contains { $0.contains("↗ out") && $0.contains("Bob") && $0.contains("answered") && $0.contains("1:23") && $0.contains("22:03") })
         #expect(lines.contains { $0.contains("↙ in") && $0.contains("Carol, Dave") && $0.contains("missed") && $0.contains("21:13") })
-        #expect(lines.contains { $0.contains("↗ out") && $0.contains("Dave") && $0.contains("rejected") && $0.contains("Nov 13 21:13") }, "\(backend.text)")
+        #expect(lines.contains { $0.contains("↗ out") && $0.contains("Dave") && $0.contains("declined") && $0.contains("Nov 13 21:13") }, "\(backend.text)")
     }
 
     @Test("a hostile display name never reaches the terminal raw: list, ringing dialog, calling panel, call bar", arguments: Fixtures.hostile)
@@ -183,9 +183,39 @@ struct HomeScreenTests {
         #expect(lines[youRow].hasPrefix(" ╭") && TextWidth.width(of: lines[youRow].prefix { $0 != "╮" }) == tilesWidth)
         // Rows 1 to h-3 are the tiles' side: as many empty rows above as below.
         let bottom = otherRow + TileWidget.height - 1
-        #expect(abs((youRow - 1) - (size.rows - 3 - bottom)) <= 1, "centred:\n\(backend.text)")
+        #expect(abs((youRow - 1) - (size.rows - 4 - bottom)) <= 1, "centred:\n\(backend.text)")
         #expect(model.tileColumns == 1)
         #expect(lines.last?.contains("● connected") == true)
+        // The status bar says who the call is with, not the room's internal name.
+        #expect(lines.last?.hasPrefix(" ☎ Bob, Carol  Me Myself │") == true, "\(lines.last ?? "")")
+        #expect(lines.last?.contains("standup") == false)
+    }
+
+    @Test("a call you reject shows in recent calls at once: the rejection reloads the history")
+    func rejectReloadsHistory() {
+        var ringing = CallFixtures.state(online: [CallFixtures.bob])
+        ringing.apply(.invited(CallInvitation(call: CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .ringing)]), from: "bob", ringTimeoutMs: 30_000)))
+        var model = HomeModel()
+        var after = ringing
+        after.apply(.declined("k1"))
+        #expect(model.apply(.declined("k1"), state: after, previous: ringing).contains(.loadHistory))
+    }
+
+    @Test("the callee's call bar counts the time too (its copy of the call has no answeredAt): from joining the room")
+    func calleeTimer() {
+        var calls = CallFixtures.state(online: [CallFixtures.bob])
+        calls.apply(.answered(CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .accepted)])))
+        calls.apply(.roomReady(CallRoom(call: "k1", room: "call-k1", token: "t")))
+        let room = Fixtures.room(others: 1)
+        let backend = MemoryBackend(size: Size(columns: 80, rows: 24))
+        var model = MeetingModel()
+        let view = CallScreenView(timeZone: TimeZone(identifier: "UTC") ?? .current)
+        Renderer(backend: backend).render { frame in
+            view.render(&model, room: room, calls: calls, now: CallFixtures.now.addingTimeInterval(5), into: &frame)
+        }
+        let lines = backend.screen.lines
+        #expect(lines[0].hasPrefix(" ☎ Call  0:05 │ Bob "), "\(lines[0])")
+        #expect(lines.last?.hasPrefix(" ☎ Bob  Me Myself │") == true, "\(lines.last ?? "")")
     }
 }
 
@@ -248,6 +278,29 @@ struct HomeModelTests {
         #expect(quiet.tick(now: Date(), state: ringing).commands.isEmpty)
     }
 
+    @Test("a call that rings while you type in the input line takes no keys: the line keeps them, whole, until F2")
+    func ringingWhileTyping() {
+        var ringing = state
+        var model = HomeModel()
+        for key in "/call a" { _ = model.handle(.character(key), state: state) }
+        #expect(model.inputFocused)
+        let invitation = CallInvitation(call: CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .ringing)]), from: "bob", ringTimeoutMs: 30_000)
+        let previous = ringing
+        ringing.apply(.invited(invitation))
+        _ = model.apply(.invited(invitation), state: ringing, previous: previous)
+        #expect(homeScreen(ringing, model: model).text.contains("[F2 or Esc  answer]"))
+        // Long after it appeared, typing goes on: no a, y or Enter answers it.
+        model.now = model.now.addingTimeInterval(5)
+        var commands: [HomeCommand] = []
+        for key in "nd a day" { commands += model.handle(.character(key), state: ringing) }
+        #expect(commands.isEmpty)
+        #expect(model.editor.text == "/call and a day")
+        // F2 turns to it; then a accepts.
+        #expect(model.handle(.function(2), state: ringing).isEmpty)
+        #expect(homeScreen(ringing, model: model).text.contains("[a  accept]"))
+        #expect(model.handle(.character("a"), state: ringing) == [.accept("k1")])
+    }
+
     @Test("the ringing dialog's answer guard counts to the key's own time, not to a stale frame's")
     func ringingGuardUsesTheKeysTime() {
         var ringing = state
@@ -296,6 +349,21 @@ struct HomeModelTests {
         // Any key closes it.
         _ = model.handle(.character(" "), state: after)
         #expect(model.overlay == nil)
+
+        // Unanswered: "Bob declined" when he did, and plain words for a mix.
+        for (invitees, text) in [
+            ([(CallFixtures.bob, CallParticipantState.rejected)], "Bob declined"),
+            ([(CallFixtures.bob, .rejected), (CallFixtures.dave, .noResponse)], "No answer (Bob declined, Dave did not answer)"),
+        ] {
+            var ringingOut = state
+            ringingOut.apply(.placed(CallFixtures.call(caller: CallFixtures.me, invitees: invitees)))
+            let unanswered = CallEnded(call: "k1", reason: .unanswered, durationMs: 0)
+            var over = ringingOut
+            over.apply(.ended(unanswered))
+            model.overlay = nil
+            _ = model.apply(.ended(unanswered), state: over, previous: ringingOut)
+            #expect(model.overlay == .outcome(text))
+        }
     }
 }
 

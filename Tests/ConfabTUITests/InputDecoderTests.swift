@@ -1,4 +1,5 @@
 import Curses
+import ConfabClient
 import Testing
 @testable import ConfabTUI
 
@@ -112,9 +113,18 @@ struct InputDecoderTests {
         #expect(decode(sequence) == [.key(expected)])
     }
 
-    @Test("keys we do not use (F-keys, unknown finals) vanish without a trace")
-    func unknownKeys() {
-        #expect(decode("\u{1B}[15~\u{1B}[P\u{1B}[1;2Q\u{1B}[200~x") == keys("x"))
+    @Test("function keys decode in every form (F2 answers a question); unknown finals vanish without a trace")
+    func functionAndUnknownKeys() {
+        #expect(decode("\u{1B}[200~x") == keys("x"))
+        #expect(decode("\u{1B}OQ") == [.key(.function(2))])
+        #expect(decode("\u{1B}[12~") == [.key(.function(2))])
+        #expect(decode("\u{1B}[Q") == [.key(.function(2))])
+        #expect(decode("\u{1B}[15~\u{1B}[24~") == [.key(.function(5)), .key(.function(12))])
+        // A function key types nothing into the input line.
+        var model = MeetingModel()
+        model.focus = .input
+        for number in [1, 3, 5, 12] { #expect(model.handle(.function(number), state: RoomState()).isEmpty) }
+        #expect(model.editor.isEmpty)
     }
 
     @Test("focus reporting: losing focus is told, regaining it is not a key")
@@ -201,9 +211,10 @@ struct InputDecoderTests {
         #expect(KittyKeyboard.Flags.holdToTalk.contains(.reportAllKeysAsEscapeCodes))
     }
 
-    @Test("keys curses decoded that we do not use (F1, Ctrl-Up) type nothing; the ones we use map")
+    @Test("keys curses decoded that we do not use (Ctrl-Up) type nothing; the ones we use map, F-keys included")
     func cursesKeys() {
-        #expect(MeetingApp.key(from: .code(265)) == nil)  // KEY_F(1)
+        #expect(MeetingApp.key(from: .code(265)) == .function(1))  // KEY_F(1)
+        #expect(MeetingApp.key(from: .code(266)) == .function(2))
         #expect(MeetingApp.key(from: .code(566)) == nil)  // kUP5, Ctrl-Up in xterm's terminfo
         #expect(MeetingApp.key(from: .up) == .up)
         #expect(MeetingApp.key(from: .pageDown) == .pageDown)

@@ -147,9 +147,9 @@ struct ModelTests {
         ("/msg grace hi", .send("hi", .peers(["p1"]))),
         ("/to speaker all speakers", .send("all speakers", .roles(["speaker"]))),
         ("/me waves", .send("/me waves", .broadcast)),
-        ("/mute Linus", .mute("p2")),
+        ("/mute Ada", .mute("p0")),
         ("/role Linus speaker", .changeRole("p2", "speaker")),
-        ("/kick Linus too loud", .remove("p2", reason: "too loud")),
+        ("/role Grace Hopper speaker", .changeRole("p1", "speaker")),
         ("/hand", .setHand(raised: true)),
         ("/quit", .leave),
         ("//not a command", .send("/not a command", .broadcast)),
@@ -256,41 +256,225 @@ struct ModelTests {
         #expect(model.handle(.character("M"), state: host) == [.muteEveryoneElse])
     }
 
-    @Test("a prompt put to us becomes a dialog that a and d answer")
-    func prompts() {
-        let previous = Fixtures.room(others: 1)
+    /// The fixture room (our mic muted) with an unmute request from Ada (p0) put to us.
+    func roomWithUnmuteRequest() -> (previous: RoomState, state: RoomState, prompt: UnmutePrompt) {
+        let previous = mutedRoom()
         var state = previous
-        let prompt = RoleChangePrompt(prompt: "q1", by: "p0", role: "speaker")
-        reduce(&state, .roleChangeRequested(prompt))
+        let prompt = UnmutePrompt(prompt: "q1", by: "p0", track: .microphone(of: Fixtures.youID))
+        reduce(&state, .unmuteRequested(prompt))
+        return (previous, state, prompt)
+    }
+
+    @Test("a question put to us is announced (a line, the bell) and opens no dialog by itself")
+    func promptAnnounced() {
+        let (previous, state, prompt) = roomWithUnmuteRequest()
         var model = MeetingModel()
-        _ = model.apply(RoomUpdate(event: .roleChangeRequested(prompt), state: state), previous: previous)
-        #expect(model.overlay == .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))))
-        #expect(model.handle(.character("a"), state: state) == [.answer("q1", accept: true)])
+        let commands = model.apply(RoomUpdate(event: .unmuteRequested(prompt), state: state), previous: previous)
+        #expect(commands.contains(.bell))
+        #expect(model.overlay == nil)
+        #expect(model.systemLines.last?.text == "Ada asks you to unmute · F2 or /answer to answer")
+        // The same question again (another update) is not announced twice.
+        let again = model.apply(RoomUpdate(event: .speakers([]), state: state), previous: state)
+        #expect(!again.contains(.bell))
+    }
+
+    @Test("a sentence full of a's typed while an unmute request arrives stays whole, and answers nothing")
+    func promptWhileTyping() {
+        let (previous, state, prompt) = roomWithUnmuteRequest()
+        var model = MeetingModel()
+        _ = model.handle(.character("i"), state: previous)
+        for key in "a banana at " { #expect(model.handle(.character(key), state: previous).isEmpty) }
+        _ = model.apply(RoomUpdate(event: .unmuteRequested(prompt), state: state), previous: previous)
+        var commands: [MeetingCommand] = []
+        for key in "a paradise, and yes" { commands += model.handle(.character(key), state: state, at: Date().addingTimeInterval(5)) }
+        commands += model.handle(.enter, state: state)
+        #expect(commands == [.send("a banana at a paradise, and yes", .broadcast)])
         #expect(model.overlay == nil)
     }
 
-    @Test("a prompt that opens while we type takes no keys in its first half second: they stay typing")
-    func promptOpensWhileTyping() {
-        let previous = Fixtures.room(others: 1)
-        var state = previous
-        let prompt = RoleChangePrompt(prompt: "q1", by: "p0", role: "speaker")
-        reduce(&state, .roleChangeRequested(prompt))
+    @Test("F2 turns to the question; a accepts, d declines, Esc puts it off, Enter answers nothing")
+    func promptAnsweredOnPurpose() {
+        let (previous, state, prompt) = roomWithUnmuteRequest()
         var model = MeetingModel()
-        let opened = Date()
-        model.now = opened
-        _ = model.handle(.character("i"), state: previous)
-        for key in "ok" { _ = model.handle(.character(key), state: previous) }
-        _ = model.apply(RoomUpdate(event: .roleChangeRequested(prompt), state: state), previous: previous)
-        #expect(model.overlay == .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))))
-        // "…ay" and Enter typed as the dialog appears: the line's, not an accept.
-        #expect(model.handle(.character("a"), state: state, at: opened.addingTimeInterval(0.1)).isEmpty)
-        #expect(model.handle(.character("y"), state: state, at: opened.addingTimeInterval(0.2)) == [])
-        #expect(model.handle(.enter, state: state, at: opened.addingTimeInterval(0.3)) == [.send("okay", .broadcast)])
-        #expect(model.overlay == .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))))
-        // Once it could be seen, it takes its keys.
-        #expect(model.handle(.character("a"), state: state, at: opened.addingTimeInterval(MeetingModel.promptGuard + 0.1)) == [.answer("q1", accept: true)])
+        _ = model.apply(RoomUpdate(event: .unmuteRequested(prompt), state: state), previous: previous)
+        model.focus = .input
+        #expect(model.handle(.function(2), state: state).isEmpty)
+        #expect(model.overlay == .prompt(PendingPrompt(id: "q1", by: "p0", question: .unmute(.microphone(of: Fixtures.youID)))))
+        #expect(model.handle(.enter, state: state).isEmpty)
+        #expect(model.handle(.escape, state: state).isEmpty)
         #expect(model.overlay == nil)
-        #expect(model.editor.isEmpty)
+        // /answer opens it too; ? shows the help over it.
+        #expect(model.runLine("/answer", state: state).isEmpty)
+        #expect(model.overlay != nil)
+        _ = model.handle(.character("?"), state: state)
+        #expect(model.overlay == .help)
+        _ = model.handle(.escape, state: state)
+        _ = model.handle(.function(2), state: state)
+        #expect(model.handle(.character("d"), state: state) == [.answer("q1", accept: false)])
+        #expect(model.overlay == nil)
+        // Nothing waits any more: F2 says so.
+        #expect(model.handle(.function(2), state: state).isEmpty)
+        #expect(model.overlay == nil)
+        #expect(model.notice?.text == "no question is waiting for an answer")
+    }
+
+    @Test("screen-reader mode: the question is the open dialog, answered by a line a")
+    func promptScreenReader() {
+        let (previous, state, prompt) = roomWithUnmuteRequest()
+        var model = MeetingModel(screenReader: true)
+        _ = model.apply(RoomUpdate(event: .unmuteRequested(prompt), state: state), previous: previous)
+        #expect(model.announcements.contains("Ada asks you to unmute. Answer with a line a (accept) or d (decline)."))
+        #expect(model.handle(.character("a"), state: state) == [.answer("q1", accept: true)])
+    }
+
+    @Test("a request of ours waits visibly, and its outcome becomes a line: accepted, declined, lapsed, target left")
+    func requestsOfOurs() {
+        let start = Date(timeIntervalSince1970: 1_700_000_100)
+        var state = Fixtures.room(others: 3)
+        var model = MeetingModel()
+        model.now = start
+        func send(_ id: PromptID, to peer: String, _ question: PromptQuestion) {
+            let previous = state
+            let event = SessionEvent.promptSent(id, to: PeerID(uncheckedRawValue: peer), question: question)
+            reduce(&state, event)
+            _ = model.apply(RoomUpdate(event: event, state: state), previous: previous)
+        }
+        send("r1", to: "p2", .roleChange("speaker"))
+        #expect(model.systemLines.last?.text == "you asked Linus to become speaker; waiting for an answer")
+        #expect(model.pendingRequestsText(state) == "waiting for an answer: Linus to become speaker (60 s)")
+        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
+        #expect(backend.screen.lines[21].contains("waiting for an answer: Linus to become speaker"))
+
+        // Declined.
+        var previous = state
+        let answer = PromptAnswered(prompt: "r1", peer: "p2", accepted: false)
+        reduce(&state, .promptAnswered(answer))
+        _ = model.apply(RoomUpdate(event: .promptAnswered(answer), state: state), previous: previous)
+        #expect(model.systemLines.last?.text == "Linus declined your request to become speaker")
+        #expect(model.pendingRequestsText(state) == nil)
+
+        // No answer in the prompt's lifetime: lapsed.
+        send("r2", to: "p1", .unmute(.microphone(of: "p1")))
+        let changed = model.tick(now: start.addingTimeInterval(61))
+        #expect(changed)
+        #expect(model.systemLines.last?.text == "Grace Hopper did not answer your request to unmute; it lapsed")
+        #expect(model.pendingRequestsText(state) == nil)
+
+        // The one asked leaves.
+        send("r3", to: "p2", .roleChange("listener"))
+        previous = state
+        reduce(&state, .peerLeft("p2", reason: .left, by: nil))
+        _ = model.apply(RoomUpdate(event: .peerLeft("p2", reason: .left, by: nil), state: state), previous: previous)
+        #expect(model.systemLines.last?.text == "your request to Linus to become listener lapsed: Linus left")
+    }
+
+    @Test("reconnecting: one line when the connection is lost, one when it is back, with what was missed")
+    func reconnectLines() {
+        let start = Date(timeIntervalSince1970: 1_700_000_100)
+        var state = Fixtures.room(others: 2, chat: [Fixtures.message(1, from: 1, text: "before")])
+        var model = MeetingModel()
+        model.now = start
+        let before = model.systemLines.count
+        for attempt in 1...7 {
+            let previous = state
+            reduce(&state, .reconnecting(attempt: attempt, delayMs: 1000))
+            _ = model.apply(RoomUpdate(event: .reconnecting(attempt: attempt, delayMs: 1000), state: state), previous: previous)
+            model.now = model.now.addingTimeInterval(1)
+        }
+        #expect(model.systemLines.count == before + 1)
+        #expect(model.systemLines.last?.text == "connection lost; reconnecting")
+        // Two messages came while we were away; they are in the state when `reconnected` comes.
+        let previous = state
+        reduce(&state, .chatHistory(ChatPage(messages: [Fixtures.message(2, from: 1, text: "one"), Fixtures.message(3, from: 0, text: "two")], hasMore: false), direction: .newer))
+        reduce(&state, .reconnected(resumed: true))
+        _ = model.apply(RoomUpdate(event: .reconnected(resumed: true), state: state), previous: previous)
+        #expect(model.systemLines.count == before + 2)
+        #expect(model.systemLines.last?.text == "connection back after 7 s; 2 messages came meanwhile (above)")
+    }
+
+    @Test("the end of a room in one sentence each: by you, by someone with a reason, locked, by the server")
+    func roomEndedWording() {
+        #expect(MeetingModel.roomEndedText(by: "you", reason: nil, locked: false) == "You ended the room.")
+        #expect(MeetingModel.roomEndedText(by: "Alice", reason: "Thanks, all!", locked: false) == "Alice ended the room: Thanks, all!")
+        #expect(MeetingModel.roomEndedText(by: "Alice", reason: "Thanks, all!", locked: true)
+            == "Alice ended the room: Thanks, all! It is locked: nobody can join again.")
+        #expect(MeetingModel.roomEndedText(by: nil, reason: "idle", locked: false) == "The server ended the room: idle.")
+        #expect(MeetingModel.removedText(by: "Alice", reason: "spam.") == "Alice removed you from the room: spam.")
+        // Ending the room from the keyboard sends no made-up reason.
+        let state = Fixtures.room(others: 1)
+        var model = MeetingModel()
+        _ = model.handle(.character("E"), state: state)
+        #expect(model.handle(.character("y"), state: state) == [.endRoom])
+    }
+
+    @Test("removing someone asks first, from the menu and from /kick")
+    func removeAsks() {
+        let state = Fixtures.room(others: 3)
+        var model = MeetingModel()
+        #expect(model.runLine("/kick Linus too loud", state: state).isEmpty)
+        #expect(model.overlay == .confirmRemove("p2", reason: "too loud"))
+        #expect(model.handle(.character("n"), state: state).isEmpty)
+        #expect(model.overlay == nil)
+        _ = model.runMenuItem(.remove, peer: "p2", state: state)
+        #expect(model.overlay == .confirmRemove("p2", reason: nil))
+        #expect(model.handle(.character("y"), state: state) == [.remove("p2", reason: nil)])
+    }
+
+    @Test("lowering your own hand is a line, as raising it is")
+    func handLowered() throws {
+        var state = Fixtures.room(others: 1)
+        var model = MeetingModel()
+        for raised in [true, false] {
+            let previous = state
+            state.you?.handRaisedAt = raised ? Fixtures.start : nil
+            let you = try #require(state.you)
+            _ = model.apply(RoomUpdate(event: .peerUpdated(you, changed: [.hand], by: nil), state: state), previous: previous)
+        }
+        #expect(model.systemLines.suffix(2).map(\.text) == ["You raised your hand", "You lowered your hand"])
+    }
+
+    @Test("Esc that closes a dialog opened from the input line goes back to the tiles: h then raises the hand")
+    func escapeThenH() {
+        let state = Fixtures.room(others: 1)
+        for opener in ["/help", "/kick Ada"] {
+            var model = MeetingModel()
+            _ = typing(opener, into: &model, state: state)
+            #expect(model.overlay != nil)
+            _ = model.handle(.escape, state: state)
+            #expect(model.overlay == nil)
+            #expect(model.handle(.character("h"), state: state) == [.setHand(raised: true)])
+            #expect(model.editor.isEmpty)
+        }
+        // Through the decoder: Escape and h 0.3 s apart, or in one read (Alt-h), are the same two keys.
+        var decoder = TerminalInputDecoder()
+        var inputs = decoder.feed("\u{1B}".unicodeScalars) + decoder.endOfInput()
+        inputs += decoder.feed("h".unicodeScalars) + decoder.endOfInput()
+        #expect(inputs == [.key(.escape), .key(.character("h"))])
+        #expect(decoder.feed("\u{1B}h".unicodeScalars) + decoder.endOfInput() == [.key(.escape), .key(.character("h"))])
+    }
+
+    @Test("screen-reader mode confirms your own mic, refuses what changes nothing, and /who gives the ids")
+    func screenReaderConfirms() {
+        let state = Fixtures.room(others: 7)
+        var model = MeetingModel(screenReader: true)
+        // Your own mic, muted by you then on again: a spoken line each.
+        var muted = state
+        reduce(&muted, .trackMuted(peer: Fixtures.youID, track: .microphone(of: Fixtures.youID), by: Fixtures.youID))
+        _ = model.apply(RoomUpdate(event: .trackMuted(peer: Fixtures.youID, track: .microphone(of: Fixtures.youID), by: Fixtures.youID), state: muted), previous: state)
+        #expect(model.announcements.last == "You are muted")
+        _ = model.apply(RoomUpdate(event: .trackUnmuted(peer: Fixtures.youID, track: .microphone(of: Fixtures.youID), by: Fixtures.youID), state: state), previous: muted)
+        #expect(model.announcements.last == "Your microphone is on: others hear you")
+        // Muting someone already muted (Margaret Hamilton, p6) is refused aloud, by a name with a space.
+        #expect(model.runLine("/mute Margaret Hamilton", state: state).isEmpty)
+        #expect(model.notice?.text == "Margaret Hamilton is already muted")
+        #expect(model.runLine("/mute Grace Hopper", state: state).isEmpty)
+        #expect(model.notice?.text == "Grace Hopper has no microphone")
+        // Ada (p0) is not muted: the same form mutes her.
+        #expect(model.runLine("/mute Ada", state: state) == [.mute("p0")])
+        #expect(model.runLine("/msg Grace Hopper hello there", state: state) == [.send("hello there", .peers(["p1"]))])
+        _ = model.runLine("/who", state: state)
+        #expect(model.systemLines.last?.text.contains("Grace Hopper [p1] (listener)") ?? false, "\(model.systemLines.last?.text ?? "")")
+        #expect(model.systemLines.last?.text.contains("Me Myself [me] (host, you)") ?? false)
     }
 
     @Test("joins, leaves with reasons, role changes and removals become system lines")

@@ -290,7 +290,7 @@ struct ScreenTests {
 
     @Test("dialogs draw over the meeting", arguments: [
         Overlay.help, .confirmLeave, .confirmEndRoom, .ended("The room was ended by Ada."),
-        .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))),
+        .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))), .confirmRemove("p0", reason: nil),
     ])
     func overlays(overlay: Overlay) {
         var model = MeetingModel()
@@ -303,6 +303,7 @@ struct ScreenTests {
         case .confirmEndRoom: #expect(backend.text.contains("End the room for everyone?"))
         case .ended: #expect(backend.text.contains("ended by Ada"))
         case .prompt: #expect(backend.text.contains("Ada asks you to become speaker."))
+        case .confirmRemove: #expect(backend.text.contains("Remove Ada from the room?"))
         case .actions: break
         }
     }
@@ -317,6 +318,99 @@ struct ScreenTests {
         let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
         #expect(!backend.text.contains("line 100"))
         #expect(backend.text.contains("End to follow"))
+    }
+
+    @Test("help scrolls at every allowed size until its last entry (the whole safety code) shows",
+          arguments: [Size(columns: 80, rows: 24), Size(columns: 120, rows: 40), Size(columns: 160, rows: 50)])
+    func helpReachesEveryEntry(size: Size) throws {
+        let state = keyedRoom()
+        let code = try #require(state.safetyCode)
+        var model = MeetingModel()
+        _ = model.handle(.character("?"), state: state)
+        var seen = ""
+        var (backend, rendered) = screen(state, size: size, model: model)
+        seen += backend.text
+        for _ in 0..<10 where !backend.text.contains(code) {
+            model = rendered
+            _ = model.handle(.pageDown, state: state)
+            (backend, rendered) = screen(state, size: size, model: model)
+            seen += backend.text
+        }
+        for entry in ["/role NAME ROLE", "/kick NAME [reason]", "/hand", "/mic", "/who", "/quit", "/answer", "F2"] {
+            #expect(seen.contains(entry), "help never showed \(entry) at \(size.columns)×\(size.rows)")
+        }
+        #expect(backend.text.contains(code), "the last entry is reachable at \(size.columns)×\(size.rows)")
+        #expect(rowsAreAligned(backend.screen))
+        // Home goes back to the first entry; End to the last at once.
+        model = rendered
+        _ = model.handle(.home, state: state)
+        (backend, rendered) = screen(state, size: size, model: model)
+        #expect(backend.text.contains("mute / unmute yourself"))
+        model = rendered
+        _ = model.handle(.end, state: state)
+        (backend, _) = screen(state, size: size, model: model)
+        #expect(backend.text.contains(code))
+    }
+
+    @Test("paging the chat stops at its first line, and End returns to the newest from any focus", arguments: Focus.allCases)
+    func chatPagingStops(focus: Focus) {
+        let state = Fixtures.room(others: 2, chat: (1...30).map { Fixtures.message($0, from: 1, text: "line \($0)") })
+        let size = Size(columns: 80, rows: 24)
+        var start = MeetingModel()
+        start.focus = focus
+        var (backend, model) = screen(state, size: size, model: start)
+        for _ in 0..<12 {
+            _ = model.handle(.pageUp, state: state)
+            (backend, model) = screen(state, size: size, model: model)
+        }
+        // The first line is at the top of the pane, not scrolled out of it; the pane is full.
+        let chatLines = backend.screen.lines.filter { $0.contains("Grace Hopper: line") }
+        #expect(chatLines.first?.contains("Grace Hopper: line 1 ") ?? false, "\(backend.text)")
+        #expect(chatLines.count >= 15)
+        // One PgDn moves at once (no invisible overshoot to scroll back through).
+        var after = model
+        _ = after.handle(.pageDown, state: state)
+        let (paged, _) = screen(state, size: size, model: after)
+        #expect(!paged.text.contains("line 1 "))
+        // End, whatever has the focus.
+        _ = model.handle(.end, state: state)
+        (backend, model) = screen(state, size: size, model: model)
+        #expect(backend.text.contains("line 30"))
+        #expect(model.chatScroll == 0)
+        #expect(model.focus == focus)
+    }
+
+    @Test("a listener's status bar offers no talking", arguments: [160, 80])
+    func listenerStatus(columns: Int) {
+        let line = statusLine(Fixtures.room(others: 2, role: "listener"), columns: columns)
+        #expect(line.contains("no mic"))
+        #expect(!line.contains("talk") && !line.contains("on/off"), "\(line)")
+    }
+
+    @Test("notices have their own row: the status bar's fields stay whole")
+    func noticeRow() {
+        let state = keyedRoom()
+        var model = MeetingModel()
+        model.setNotice("your role has no microphone", error: true)
+        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
+        let (plain, _) = screen(state, size: Size(columns: 80, rows: 24))
+        let lines = backend.screen.lines
+        #expect(lines[23] == plain.screen.lines[23], "the status bar changed under a notice")
+        #expect(lines[21].contains("your role has no microphone"))
+    }
+
+    @Test("a question put to us waits in the message row until answered")
+    func promptWaitsInMessageRow() {
+        let previous = Fixtures.room(others: 3)
+        var state = previous
+        let prompt = RoleChangePrompt(prompt: "q1", by: "p0", role: "speaker")
+        reduce(&state, .roleChangeRequested(prompt))
+        var model = MeetingModel()
+        _ = model.apply(RoomUpdate(event: .roleChangeRequested(prompt), state: state), previous: previous)
+        model.notice = nil
+        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
+        #expect(backend.screen.lines[21].contains("Ada asks you to become speaker  F2 to answer"))
+        #expect(!backend.text.contains("[a  accept]"))
     }
 }
 

@@ -80,6 +80,131 @@ struct TerminalTests {
         await tmux.kill()
     }
 
+    @Test("a question arriving mid-sentence takes no keys; help pages to its end at 80×24; chat paging stops and End follows",
+          .timeLimit(.minutes(3)))
+    func promptHelpAndPagingUnderTmux() async throws {
+        guard Tmux.isInstalled else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        let tmux = Tmux()
+        await tmux.kill()
+        let command =
+            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo; echo \"exit=$?\"; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Linus (bot)") && $0.contains("mic muted") }
+            try await tmux.waitFor(Tmux.inputHint)
+            // No question comes unasked: ten seconds in, nothing waits.
+            try await Task.sleep(for: .seconds(10))
+            #expect(!(try await tmux.screen()).contains("F2 to answer"), "the host bot asked unasked")
+            // Raise the hand (the host bot then asks us to unmute) and start a sentence at once.
+            try await tmux.keys("h")
+            try await tmux.keys("i")
+            try await tmux.type("aaaa a banana")
+            try await tmux.waitFor("the question, announced", seconds: 20) { $0.contains("asks you to unmute") && $0.contains("F2 to answer") }
+            // The rest of the sentence, full of a's and d's, after the question came.
+            try await tmux.type(" and a papaya")
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("you: aaaa a banana and a papaya")
+            #expect(try await tmux.screen().contains("mic muted"), "the mic opened")
+            // Turning to it on purpose: F2 shows the dialog; d declines.
+            try await tmux.keys("F2")
+            try await tmux.waitFor("[a  unmute]")
+            try await tmux.keys("d")
+            try await tmux.waitFor("the question answered") { !$0.contains("F2 to answer") && !$0.contains("[a  unmute]") }
+            #expect(try await tmux.screen().contains("mic muted"))
+
+            // 80×24: help pages to its last entry.
+            try await tmux.run(["resize-window", "-t", "confab", "-x", "80", "-y", "24"])
+            try await tmux.keys("Escape")
+            try await tmux.waitFor(Tmux.inputHint)
+            try await tmux.keys("?")
+            var current = try await tmux.waitFor("the help") { $0.contains("/msg NAME text") }
+            var seen = current
+            for _ in 0..<8 where !seen.contains("(compare aloud)") {
+                let before = Self.helpPosition(current)
+                try await tmux.keys("NPage")
+                current = try await tmux.waitFor("the next help page") { Self.helpPosition($0) != before }
+                seen += current
+            }
+            for entry in ["/role NAME ROLE", "/kick NAME", "/hand", "/mic", "/who", "/quit", "(compare aloud)"] {
+                #expect(seen.contains(entry), "help never showed \(entry) at 80×24")
+            }
+            try await tmux.keys("Escape")
+            try await tmux.waitFor("help closed") { !$0.contains("Esc closes") }
+
+            // Chat paging far past its start stops at the first line; End (focus on the tiles) follows again.
+            for _ in 0..<15 { try await tmux.keys("PPage") }
+            let paged = try await tmux.waitFor("the chat scrolled back") { $0.contains("End") && $0.contains("↑") || $0.contains("new ↓") }
+            let lines = paged.split(separator: "\n", omittingEmptySubsequences: false)
+            let topOfChat = lines.count > 2 ? lines[2].split(separator: "│", omittingEmptySubsequences: false).dropLast().last ?? "" : ""
+            let hasText = topOfChat.contains { $0.isLetter }
+            #expect(hasText, "the top of the chat pane is empty after paging back:\n\(paged)")
+            try await tmux.keys("End")
+            try await tmux.waitFor("the chat following again") { !$0.contains("End to follow") && !$0.contains("new ↓") }
+            try await tmux.keys("q")
+            try await tmux.waitFor("Leave the meeting?")
+            try await tmux.keys("y")
+            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
+            #expect(final.contains("exit=0"))
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    @Test("terminals: an unknown TERM says what to do, dumb gets plain lines, one without an alternate screen is cleared on exit",
+          .timeLimit(.minutes(3)), arguments: ["no-such-terminal", "dumb", "vt100", "linux"])
+    func terminalTypes(term: String) async throws {
+        guard Tmux.isInstalled else {
+            Issue.record("tmux is not installed (make deps installs it)")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        let tmux = Tmux()
+        await tmux.kill()
+        let command =
+            "env LANG=C.UTF-8 TERM=\(term) HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; echo \"exit=$?\"; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            switch term {
+            case "no-such-terminal":
+                let final = try await tmux.waitFor("the exit line", seconds: 90) { $0.contains("exit=") }
+                #expect(final.contains("exit=1"))
+                #expect(final.contains("\"no-such-terminal\" is unknown here") && final.contains("TERM=xterm-256color"), "\(final)")
+                #expect(!final.contains("Error opening terminal"))
+            case "dumb":
+                try await tmux.waitFor("plain lines", seconds: 90) { $0.contains("cannot draw screens") && $0.contains("Joined demo as host.") }
+                #expect(!(try await tmux.screen()).contains("● connected"))
+                try await tmux.type("/quit")
+                try await tmux.keys("Enter")
+                let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
+                #expect(final.contains("exit=0"))
+            default:
+                try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
+                try await tmux.keys("q")
+                try await tmux.waitFor("Leave the meeting?")
+                try await tmux.keys("y")
+                let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
+                #expect(final.contains("exit=0"))
+                #expect(!final.contains("● connected") && !final.contains("Ada (bot)"), "the last frame stayed on the screen:\n\(final)")
+            }
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    /// The help's footer, "18–34 of 40", or nil.
+    static func helpPosition(_ screen: String) -> String? {
+        guard let match = screen.firstMatch(of: #/\d+–\d+ of \d+/#) else { return nil }
+        return String(match.output)
+    }
+
     /// The level bars on a screen: every run of eight or more bar cells (a
     /// tile's bar, a bar in the speaker strip), in screen order.
     static func barCells(_ screen: String) -> String {
@@ -269,7 +394,7 @@ struct TerminalTests {
             try await waitFor("Joined demo as host.", seconds: 90)
             // No sound card here: one notice says so, in the front where it is seen.
             if !FileManager.default.fileExists(atPath: "/dev/snd") {
-                try await waitFor("sending silence")
+                try await waitFor("No sound card found: others hear silence from you and you hear nothing. `confab devices` lists what there is.")
             }
             // Someone joins after us, someone chats, someone starts to speak: a plain line each.
             try await waitFor("Linus (bot) joined as listener")

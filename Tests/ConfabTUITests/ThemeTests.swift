@@ -17,6 +17,60 @@ struct ThemeTests {
         }
     }
 
+    /// Each depth a theme is drawn at: true colour, 256, 16 and 8 colours.
+    static let depths: [(ColorDepth, Int, String)] = [
+        (.trueColor, 16, "true colour"), (.palette256, 16, "256 colours"), (.ansi, 16, "16 colours"), (.ansi, 8, "8 colours"),
+    ]
+
+    @Test("every text style of every built-in theme reaches 4.5:1 (WCAG AA) on its background, at every colour depth",
+          arguments: BuiltInThemes.order)
+    func contrast(name: String) throws {
+        let theme = try ThemeLoader.load(name, userDirectory: "/nonexistent")
+        let foregrounds = Slot.allCases.filter { $0 != .background && $0 != .surface }
+        for (depth, ansiCount, label) in Self.depths {
+            for background in [Slot.background, .surface] {
+                let backgroundNumber = theme.resolved(background, depth: depth, ansiCount: ansiCount)
+                // The mono theme uses the terminal's own colours: nothing to compute.
+                guard let back = Theme.displayed(backgroundNumber, depth: depth) else { continue }
+                for slot in foregrounds {
+                    let front = try #require(Theme.displayed(theme.resolved(slot, depth: depth, ansiCount: ansiCount), depth: depth))
+                    let ratio = Theme.contrast(front, back)
+                    #expect(ratio >= 4.5, "\(name), \(label): \(slot.key) on \(background.key) is \((ratio * 100).rounded() / 100):1")
+                }
+            }
+        }
+    }
+
+    @Test("the contrast ratio follows WCAG 2: black on white 21:1, equal colours 1:1, #777 on white about 4.48:1")
+    func contrastFormula() {
+        #expect(abs(Theme.contrast((0, 0, 0), (255, 255, 255)) - 21) < 0.001)
+        #expect(Theme.contrast((90, 90, 90), (90, 90, 90)) == 1)
+        #expect(abs(Theme.contrast((0x77, 0x77, 0x77), (255, 255, 255)) - 4.48) < 0.01)
+    }
+
+    @Test("with 16 and 8 colours the three built-in roles keep colours of their own", arguments: BuiltInThemes.order.filter { $0 != "mono" })
+    func rolesDistinct(name: String) throws {
+        let theme = try ThemeLoader.load(name, userDirectory: "/nonexistent")
+        for ansiCount in [16, 8] {
+            let roles = [Slot.roleHost, .roleSpeaker, .roleListener].map { theme.resolved($0, depth: .ansi, ansiCount: ansiCount) }
+            #expect(Set(roles).count == 3, "\(name) with \(ansiCount) colours: roles \(roles)")
+        }
+    }
+
+    @Test("without colour the selected tile and the speaking tile still look different (double and heavy borders)")
+    func selectedAndSpeakingApart() {
+        let peer = Fixtures.peer(0)
+        func tile(selected: Bool, speaking: Bool) -> String {
+            var buffer = Buffer(area: Rect(x: 0, y: 0, width: 30, height: TileWidget.height))
+            TileWidget(peer: peer, isYou: false, level: 50, speaking: speaking, selected: selected, quality: nil, mutedByName: nil, animated: true)
+                .render(in: buffer.area, into: &buffer)
+            return buffer.lines.joined(separator: "\n")
+        }
+        let selected = tile(selected: true, speaking: false)
+        let speaking = tile(selected: false, speaking: true)
+        #expect(selected.hasPrefix("╔") && speaking.hasPrefix("┏"), "\(selected)\n\(speaking)")
+    }
+
     @Test("the compiled-in copies equal themes/*.toml (run scripts/embed-themes.py after editing)", arguments: BuiltInThemes.order)
     func embeddedCopiesMatch(name: String) throws {
         let file = try String(contentsOfFile: Self.repoThemes + "/\(name).toml", encoding: .utf8)

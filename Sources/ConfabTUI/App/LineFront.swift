@@ -37,7 +37,7 @@ public final class LineFront {
         for peer in model.tilePeers(state) { model.names[peer.id] = peer.displayName }
         let here = model.tilePeers(state).map { "\($0.displayName) (\($0.role))" }.joined(separator: ", ")
         write("Joined \(state.room?.name.rawValue ?? "the room") as \(state.you?.role.rawValue ?? "?"). Here: \(here).")
-        write("Type to chat; /help lists commands; a or d answers a question; /quit leaves.")
+        write("Type to chat; /help lists commands; /mic mutes and unmutes you, /hand raises your hand; a line a or d answers a question; /quit leaves.")
         for notice in notices { write(notice) }
         var speaking = SpeakingTracker()
         let app = MeetingApp(session: session, theme: BuiltInThemes.defaultTheme, config: config, noColor: true)
@@ -86,10 +86,19 @@ public final class LineFront {
                 model.announcements.append(text)
             } else if let line {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if case .prompt = model.overlay, ["a", "d", "y", "n"].contains(trimmed.lowercased()) {
+                if case .confirmRemove = model.overlay, ["y", "n"].contains(trimmed.lowercased()) {
                     commands += model.handle(.character(Character(trimmed.lowercased())), state: state)
+                    if commands.isEmpty { model.announcements.append("not removed") }
+                } else if case .prompt = model.overlay, ["a", "d", "y", "n"].contains(trimmed.lowercased()) {
+                    commands += model.handle(.character(Character(trimmed.lowercased())), state: state)
+                } else if ["a", "d"].contains(trimmed.lowercased()) {
+                    // Answers with no question: say so rather than chat a stray letter (//a sends it).
+                    model.announcements.append("no question is waiting for an answer (//\(trimmed) sends it as chat)")
                 } else if !trimmed.isEmpty {
                     commands += model.runLine(trimmed, state: state)
+                    if case .confirmRemove(let peer, _) = model.overlay {
+                        model.announcements.append("Remove \(model.name(peer, in: state)) from the room? Answer with a line y or n.")
+                    }
                     if model.overlay == .help {
                         model.overlay = nil
                         for command in MeetingModel.slashCommands { write("\(command.usage): \(command.summary)") }

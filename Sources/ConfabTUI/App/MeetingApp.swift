@@ -183,13 +183,12 @@ public final class MeetingApp {
                         try? await session.mute(peer: peer.id)
                     }
                 case .askToUnmute(let peer):
+                    // The request and its outcome become chat lines (promptSent, promptAnswered).
                     _ = try await session.askToUnmute(peer: peer)
-                    continuation.yield(.commandDone("asked \(state.peer(peer)?.displayName ?? peer.rawValue) to unmute"))
                 case .changeRole(let peer, let role):
                     _ = try await session.requestRoleChange(of: peer, to: role)
-                    continuation.yield(.commandDone("asked \(state.peer(peer)?.displayName ?? peer.rawValue) to become \(role)"))
                 case .remove(let peer, let reason): try await session.remove(peer, reason: reason)
-                case .endRoom: try await session.endRoom(reason: "ended by the host")
+                case .endRoom: try await session.endRoom()
                 case .answer(let prompt, let accept): try await session.answer(prompt, accept: accept)
                 case .setVolume(let peer, let volume): await session.setVolume(volume, for: peer)
                 case .loadOlderChat: _ = try await session.loadOlderChat()
@@ -221,7 +220,7 @@ public final class MeetingApp {
         case .delete: return .delete
         case .enter: return .enter
         case .backTab: return .backTab
-        default: return nil
+        default: return raw.functionNumber.map { .function($0) }
         }
     }
 }

@@ -4,10 +4,32 @@
 // to the terminal's depth, so no widget ever sees a colour number.
 //
 //   [CellRun] ─▶ split by style ─▶ (slot, slot) ─▶ Theme ─▶ ColorDepth.resolve ─▶ alloc_pair ─▶ curses
+import ConfabProtocol
 import Curses
+import Foundation
 import Glibc
 
+/// Why the full-screen front cannot run on this terminal, in words that say what to do.
+public enum TerminalProblem: Error, Hashable, Sendable, CustomStringConvertible {
+    /// No terminfo entry for $TERM (ncurses' initscr would print "Error opening terminal" and exit).
+    case unknownTerminal(String)
+    /// `dumb` and printing terminals: no cursor addressing, so no screen.
+    case cannotDrawScreens(String)
+
+    public var description: String {
+        switch self {
+        case .unknownTerminal(let term):
+            let shown = term.isEmpty ? "TERM is not set" : "the terminal type \"\(TextSanitizer.clean(term, lineBreaks: .singleLine))\" is unknown here (no terminfo entry)"
+            return "\(shown); run with TERM=xterm-256color (or the name of your terminal), or use --screen-reader for plain lines"
+        case .cannotDrawScreens(let term):
+            return "the terminal type \"\(TextSanitizer.clean(term, lineBreaks: .singleLine))\" cannot draw screens; plain lines instead"
+        }
+    }
+}
+
 public final class NcursesBackend: TerminalBackend {
+    static var term: String { ProcessInfo.processInfo.environment["TERM"] ?? "" }
+
     private let screen: Curses.Screen
     public let theme: Theme
     public let depth: ColorDepth
@@ -16,7 +38,13 @@ public final class NcursesBackend: TerminalBackend {
 
     /// Enters curses mode. `noColor` is the NO_COLOR convention.
     public init(theme: Theme, noColor: Bool) throws {
-        screen = try Curses.Screen()
+        do {
+            screen = try Curses.Screen()
+        } catch let error as Curses.Error where error.kind == .unknownTerminal {
+            throw TerminalProblem.unknownTerminal(Self.term)
+        } catch let error as Curses.Error where error.kind == .cannotAddressCursor {
+            throw TerminalProblem.cannotDrawScreens(Self.term)
+        }
         self.theme = theme
         let colors = screen.hasColors ? screen.colorCount : 0
         let monoTheme = Slot.allCases.allSatisfy { theme[$0] == .terminalDefault }
@@ -98,8 +126,8 @@ public final class NcursesBackend: TerminalBackend {
         guard depth != .none else { return 0 }
         let key = UInt16(style.foreground.rawValue) << 8 | UInt16(style.background.rawValue)
         if let pair = pairs[key] { return pair }
-        let foreground = depth.resolve(theme[style.foreground], ansiCount: ansiCount)
-        let background = depth.resolve(theme[style.background], ansiCount: ansiCount)
+        let foreground = theme.resolved(style.foreground, depth: depth, ansiCount: ansiCount)
+        let background = theme.resolved(style.background, depth: depth, ansiCount: ansiCount)
         let pair = screen.pair(foreground: foreground, background: background)
         pairs[key] = pair
         return pair

@@ -25,11 +25,13 @@ public struct CallScreenView {
     }
 
     public func render(_ model: inout MeetingModel, room: RoomState, calls: CallState, now: Date, into frame: inout Frame) {
+        // The status bar names who the call is with, not the call room's internal name and role.
+        model.roomLabel = CallBar.withWhom(calls)
         meeting.render(&model, state: room, into: &frame)
         let area = frame.area
         guard area.width >= MeetingView.minimumSize.columns, area.height >= MeetingView.minimumSize.rows else { return }
-        CallBar(state: calls, now: now).render(in: area.row(0), into: &frame.buffer)
-        let middle = area.splitTop(1).1.splitBottom(2).0
+        CallBar(state: calls, now: now, joinedAt: room.you?.joinedAt).render(in: area.row(0), into: &frame.buffer)
+        let middle = area.splitTop(1).1.splitBottom(3).0
         let tilesArea = middle.splitRight(MeetingView.chatWidth(for: area)).0.inset(horizontal: 1, vertical: 0)
         let peers = model.tilePeers(room)
         if (2...Self.compactLimit).contains(peers.count), peers.count * (TileWidget.height + 1) - 1 <= tilesArea.height {
@@ -40,7 +42,7 @@ public struct CallScreenView {
             }
         }
         if model.overlay == .confirmLeave {
-            let middle = area.splitTop(1).1.splitBottom(2).0
+            let middle = area.splitTop(1).1.splitBottom(3).0
             // Leaving the call's room is hanging up: the dialog says so (drawn over the meeting's own).
             CallDialog(title: "Confab", lines: ["Hang up?"], choices: ["y  hang up", "n  stay"])
                 .render(in: middle, into: &frame.buffer)
@@ -85,17 +87,28 @@ extension MeetingView {
 public struct CallBar: Widget {
     public var state: CallState
     public var now: Date
+    /// When we joined the call's room: the clock's start when the call we
+    /// hold carries no `answeredAt` (the callee's copy, taken as it rang).
+    public var joinedAt: Timestamp?
 
-    public init(state: CallState, now: Date) {
+    public init(state: CallState, now: Date, joinedAt: Timestamp? = nil) {
         self.state = state
         self.now = now
+        self.joinedAt = joinedAt
+    }
+
+    /// "☎ Bob", "☎ Bob, Carol": who the call is with, for the status bar.
+    public static func withWhom(_ state: CallState) -> String? {
+        guard let call = state.call else { return nil }
+        let others = call.participants.filter { $0.user != state.you?.user }.map(\.name)
+        return "☎ " + (others.isEmpty ? "call" : others.joined(separator: ", "))
     }
 
     public func render(in area: Rect, into buffer: inout Buffer) {
         var line = Line([], fill: Style(.text, on: .surface))
         line.append(" ☎ Call ", Style(.accent, on: .surface, [.reverse, .bold]))
         if let call = state.call {
-            if let answered = call.answeredAt {
+            if let answered = call.answeredAt ?? joinedAt {
                 let ms = Int(now.timeIntervalSince1970 * 1000) - Int(answered.millisecondsSince1970)
                 line.append(" " + HomeModel.duration(ms: ms), Style(.text, on: .surface, [.bold]))
             }

@@ -56,6 +56,11 @@ public struct HomeModel: Sendable {
     public static let ringInterval: TimeInterval = 3
     /// Keys this soon after an invitation appears are ignored.
     public static let answerGuard: TimeInterval = 0.5
+    /// Whether the ringing dialog takes keys. A call that comes while you
+    /// type in the input line leaves your keys to the line (an `a` in a word
+    /// would accept, and open your mic in the call) until you turn to it
+    /// with F2 or leave the line with Esc.
+    public var ringingTakesKeys = true
 
     public static let slashCommands: [(name: String, usage: String, summary: String)] = [
         ("/call", "/call NAME [NAME…]", "ring people (several: a group call)"),
@@ -163,7 +168,10 @@ public struct HomeModel: Sendable {
             if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
             announcements.append(text + ". Answer with /accept or /reject.")
             if overlay == .confirmQuit || overlay == .help { overlay = nil }
-            if previous.invitations.isEmpty { ringingSince = now }
+            if previous.invitations.isEmpty {
+                ringingSince = now
+                ringingTakesKeys = !inputFocused
+            }
             if ringBell, state.call == nil {
                 lastRing = now
                 commands.append(.bell)
@@ -180,6 +188,9 @@ public struct HomeModel: Sendable {
             }
             overlay = .outcome(text)
             announcements.append(text)
+            commands.append(.loadHistory)
+        case .declined:
+            // The call you just rejected belongs in recent calls at once, not after `r`.
             commands.append(.loadHistory)
         case .placed(let info):
             let invitees = info.participants.filter { $0.user != state.you?.user && $0.state == .ringing }.map(\.user)
@@ -206,8 +217,12 @@ public struct HomeModel: Sendable {
             case .cancelled: text = "Call cancelled"
             case .unanswered:
                 let tried = previous.call?.participants.filter { $0.user != previous.you?.user } ?? []
-                let why = tried.map { "\($0.name): \(Self.describe($0.state))" }.joined(separator: ", ")
-                text = "No answer" + (why.isEmpty ? "" : " (\(why))")
+                if !tried.isEmpty, tried.allSatisfy({ $0.state == .rejected }) {
+                    text = tried.map(\.name).joined(separator: ", ") + " declined"
+                } else {
+                    let why = tried.map { "\($0.name) \(Self.outcome(of: $0.state))" }.joined(separator: ", ")
+                    text = "No answer" + (why.isEmpty ? "" : " (\(why))")
+                }
             case .shutdown: text = "Call ended: the server is shutting down · \(Self.duration(ms: ended.durationMs))"
             }
             overlay = .outcome(text)
@@ -231,6 +246,19 @@ public struct HomeModel: Sendable {
     }
 
     /// An invitee's state, in words.
+    /// What an invitee did, as the end of a sentence: "Bob declined".
+    static func outcome(of state: CallParticipantState) -> String {
+        switch state {
+        case .ringing, .noResponse: "did not answer"
+        case .accepted: "answered"
+        case .rejected: "declined"
+        case .busy: "was busy"
+        case .offline: "was offline"
+        case .cancelled: "was not called after all"
+        case .left: "left"
+        }
+    }
+
     public static func describe(_ state: CallParticipantState) -> String {
         switch state {
         case .ringing: "ringing"
@@ -282,7 +310,15 @@ public struct HomeModel: Sendable {
                 }
             }
         }
-        // The ringing dialog takes its keys first.
+        // The ringing dialog takes its keys first, unless it came while you typed.
+        if state.call == nil, !state.invitations.isEmpty, !ringingTakesKeys {
+            if key == MeetingModel.answerKey || (key == .escape && inputFocused) {
+                ringingTakesKeys = true
+                if key == .escape { inputFocused = false }
+                return []
+            }
+            return inputFocused ? handleInput(key, state: state) : []
+        }
         if state.call == nil, let invitation = state.invitations.first {
             if let ringingSince, now.timeIntervalSince(ringingSince) < Self.answerGuard { return [] }
             switch key {

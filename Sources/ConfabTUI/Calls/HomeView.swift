@@ -125,11 +125,11 @@ public struct HomeView {
     }
 
     /// A history entry's outcome, in words, and its colour.
-    static func outcome(_ record: CallRecord) -> (String, Slot) {
+    public static func outcome(_ record: CallRecord) -> (String, Slot) {
         switch record.outcome {
         case .answered: ("answered", .ok)
         case .cancelled: ("cancelled", .dim)
-        case .rejected: ("rejected", .error)
+        case .rejected: ("declined", .error)
         case .noResponse: (record.direction == .incoming ? "missed" : "no answer", record.direction == .incoming ? .error : .warning)
         case .busy: ("busy", .warning)
         case .offline: ("offline", .dim)
@@ -216,7 +216,9 @@ public struct HomeView {
             lines.append("1:1 call")
         }
         if state.invitations.count > 1 { lines.append("(\(state.invitations.count - 1) more ringing)") }
-        return CallDialog(title: "☎ Incoming call", lines: lines, choices: ["a  accept", "r  reject"], slot: .warning)
+        // Come while you typed: it says how to turn to it, and takes no keys till then.
+        let choices = model.ringingTakesKeys ? ["a  accept", "r  reject"] : ["F2 or Esc  answer"]
+        return CallDialog(title: "☎ Incoming call", lines: lines, choices: choices, slot: .warning)
     }
 
     /// The calling panel: each invitee's state.

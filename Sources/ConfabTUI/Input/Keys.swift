@@ -10,6 +10,8 @@ public enum Key: Hashable, Sendable {
     case control(Character)
     case enter, escape, tab, backTab, backspace, delete
     case up, down, left, right, home, end, pageUp, pageDown
+    /// A function key, F1 … F12.
+    case function(Int)
     case resize
     /// A text key released (kitty keyboard protocol, flag 2), as it was
     /// pressed (shifted while shift is held). Only the push-to-talk key's

@@ -244,10 +244,14 @@ public struct TerminalInputDecoder: Sendable {
         return [.key(key)]
     }
 
-    /// CSI 1 ; m X and SS3 X: cursor keys, Home, End, F1–F4 (which we do not use).
+    /// CSI 1 ; m X and SS3 X: cursor keys, Home, End, F1–F4.
     static func functionalKey(final: Unicode.Scalar, number: Int) -> Key? {
         guard number == 1 else { return nil }
         switch final {
+        case "P": return .function(1)
+        case "Q": return .function(2)
+        case "R": return .function(3)
+        case "S": return .function(4)
         case "A": return .up
         case "B": return .down
         case "C": return .right
@@ -266,6 +270,10 @@ public struct TerminalInputDecoder: Sendable {
         case 4, 8: return .end
         case 5: return .pageUp
         case 6: return .pageDown
+        // F1–F5 as rxvt and the Linux console send them, F6–F12 as all do.
+        case 11...15: return .function(number - 10)
+        case 17...21: return .function(number - 11)
+        case 23, 24: return .function(number - 12)
         default: return nil
         }
     }

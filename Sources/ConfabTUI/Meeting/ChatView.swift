@@ -31,6 +31,19 @@ public struct ChatView: Widget {
     }
 
     public func render(in area: Rect, into buffer: inout Buffer) {
+        _ = renderClamped(in: area, into: &buffer)
+    }
+
+    /// Draws the pane and returns the scroll offset it used: never past the
+    /// first line held (scrolling further shows nothing new).
+    func renderClamped(in area: Rect, into buffer: inout Buffer) -> Int {
+        let innerArea = Block().inner(area)
+        var scroll = scroll
+        var lines: [Line] = []
+        if !innerArea.isEmpty {
+            lines = layout(width: innerArea.width, rowsWanted: innerArea.height + scroll)
+            scroll = min(scroll, max(0, lines.count - innerArea.height))
+        }
         let unread = state.totalUnread
         var footer = ""
         if scroll > 0 {
@@ -44,8 +57,7 @@ public struct ChatView: Widget {
             footer: footer)
         block.render(in: area, into: &buffer)
         let inner = block.inner(area)
-        guard !inner.isEmpty else { return }
-        let lines = layout(width: inner.width, rowsWanted: inner.height + scroll)
+        guard !inner.isEmpty else { return scroll }
         let end = max(0, lines.count - scroll)
         let start = max(0, end - inner.height)
         // Newest at the bottom: short logs sit on the input line, like a terminal.
@@ -54,6 +66,7 @@ public struct ChatView: Widget {
             line.render(in: Rect(x: inner.x, y: y, width: inner.width, height: 1), into: &buffer)
             y += 1
         }
+        return scroll
     }
 
     /// Styled lines for the newest entries, enough to fill `rowsWanted` rows.

@@ -1,13 +1,14 @@
-// Keys on the meeting screen. Dialogs take keys first, then the focused
-// part (tiles, chat, input line), then the single-key actions of the key map
+// Keys on the meeting screen. F2 turns to a question put to us (questions
+// never open by themselves); then dialogs take keys, then the focused part
+// (tiles, chat, input line), then the single-key actions of the key map
 // (which never fire while typing in the input line).
 import ConfabClient
 import ConfabProtocol
 import Foundation
 
 extension MeetingModel {
-    /// Handles one key read at `time` (now, as the front reads it): a
-    /// dialog's guard measures to the key's own time, never to the last frame's.
+    /// Handles one key read at `time` (now, as the front reads it): the
+    /// key's own time, never the last frame's, is what time-based state sees.
     public mutating func handle(_ key: Key, state: RoomState, at time: Date) -> [MeetingCommand] {
         now = time
         return handle(key, state: state)
@@ -25,12 +26,18 @@ extension MeetingModel {
             talking = false
             return [.setMuted(true)]
         }
-        if case .prompt = overlay, focus == .input, let promptOpenedAt, now.timeIntervalSince(promptOpenedAt) < Self.promptGuard {
-            // A question opened while we typed: these keys were meant for the
-            // line (a `y` or Enter must not answer a dialog not yet seen).
-            return key == .resize ? [] : handleInput(key, state: state)
+        if key == Self.answerKey, !isEnded {
+            openPrompt(state)
+            return []
         }
-        if let overlay { return handleOverlay(overlay, key: key, state: state) }
+        if let overlay {
+            let commands = handleOverlay(overlay, key: key, state: state)
+            // Esc is "back to the tiles", closing a dialog too: the keys after
+            // it are actions, never letters typed into a line left focused
+            // under the dialog (Esc, then h, raises the hand).
+            if key == .escape, self.overlay == nil { focus = .tiles }
+            return commands
+        }
         if key == .resize { return [] }
         switch key {
         case .tab:
@@ -44,6 +51,11 @@ extension MeetingModel {
             return scrollChat(by: max(1, chatRows - 1), state: state)
         case .pageDown:
             return scrollChat(by: -max(1, chatRows - 1), state: state)
+        case .end where chatScroll > 0:
+            // Back to the newest line wherever the focus is (in the input
+            // line End also moves the cursor, as it always did).
+            if focus == .input { editor.moveEnd() }
+            return scrollChat(by: -chatScroll, state: state)
         case .control("l"):
             return []
         default:
@@ -222,33 +234,62 @@ extension MeetingModel {
     mutating func handleOverlay(_ overlay: Overlay, key: Key, state: RoomState) -> [MeetingCommand] {
         switch overlay {
         case .help:
-            if key == .escape || key == .enter || key == .character("?") || key == .character("q") { self.overlay = nil }
+            let last = max(0, helpRowCount - helpVisibleRows)
+            let page = max(1, helpVisibleRows - 1)
+            switch key {
+            case .escape, .enter, .character("?"), .character("q"):
+                self.overlay = nil
+                helpScroll = 0
+            case .up, .character("k"): helpScroll = max(0, min(helpScroll, last) - 1)
+            case .down, .character("j"): helpScroll = min(last, helpScroll + 1)
+            case .pageUp: helpScroll = max(0, min(helpScroll, last) - page)
+            case .pageDown, .character(" "): helpScroll = min(last, helpScroll + page)
+            case .home: helpScroll = 0
+            case .end: helpScroll = last
+            default: break
+            }
         case .confirmLeave:
             switch key {
+            case .character("?"): self.overlay = .help
             case .character("y"), .character("Y"), .enter, .character("q"): return [.leave]
             case .character("n"), .character("N"), .escape: self.overlay = nil
             default: break
             }
         case .confirmEndRoom:
             switch key {
+            case .character("?"): self.overlay = .help
             case .character("y"), .character("Y"):
                 self.overlay = nil
                 return [.endRoom]
             case .character("n"), .character("N"), .escape: self.overlay = nil
             default: break
             }
-        case .prompt(let prompt):
+        case .confirmRemove(let peer, let reason):
             switch key {
-            case .character("a"), .character("y"), .enter:
+            case .character("?"): self.overlay = .help
+            case .character("y"), .character("Y"):
+                self.overlay = nil
+                return [.remove(peer, reason: reason)]
+            case .character("n"), .character("N"), .escape: self.overlay = nil
+            default: break
+            }
+        case .prompt(let prompt):
+            // Opened on purpose (F2, /answer); Enter answers nothing, Esc puts it off.
+            switch key {
+            case .character("a"), .character("A"), .character("y"), .character("Y"):
                 dismissedPrompts.insert(prompt.id)
                 self.overlay = nil
                 showNextPrompt(state)
                 return [.answer(prompt.id, accept: true)]
-            case .character("d"), .character("n"), .escape:
+            case .character("d"), .character("D"), .character("n"), .character("N"):
                 dismissedPrompts.insert(prompt.id)
                 self.overlay = nil
                 showNextPrompt(state)
                 return [.answer(prompt.id, accept: false)]
+            case .escape:
+                self.overlay = nil
+            case .character("?"):
+                self.overlay = .help
             default: break
             }
         case .ended:
@@ -259,6 +300,9 @@ extension MeetingModel {
             case .down: menu.selected = min(menu.items.count - 1, menu.selected + 1)
             case .escape:
                 self.overlay = nil
+                return []
+            case .character("?"):
+                self.overlay = .help
                 return []
             case .enter:
                 self.overlay = nil
@@ -298,7 +342,9 @@ extension MeetingModel {
         case .mute: return [.mute(peer)]
         case .askToUnmute: return [.askToUnmute(peer)]
         case .changeRole(let role): return [.changeRole(peer, role)]
-        case .remove: return [.remove(peer, reason: nil)]
+        case .remove:
+            overlay = .confirmRemove(peer, reason: nil)
+            return []
         case .directMessage:
             focus = .input
             editor.setText("/msg \(completionName(peer, state: state)) ")

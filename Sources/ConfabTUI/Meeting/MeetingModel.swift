@@ -60,6 +60,8 @@ public enum Overlay: Hashable, Sendable {
     case help
     case confirmLeave
     case confirmEndRoom
+    /// Removing someone asks first, as leaving does.
+    case confirmRemove(PeerID, reason: String?)
     case actions(ActionMenu)
     case prompt(PendingPrompt)
     /// The session is over (removed, room ended, replaced, gave up): Enter closes.
@@ -89,6 +91,22 @@ public struct ActionMenu: Hashable, Sendable {
     public var selected = 0
 }
 
+/// A question we put to someone (a role offer, an unmute request).
+public struct SentRequest: Hashable, Sendable {
+    public var to: PeerID
+    public var name: String
+    public var question: PromptQuestion
+    public var sentAt: Date
+
+    /// "to become speaker", "to unmute".
+    var what: String {
+        switch question {
+        case .roleChange(let role): "to become \(role)"
+        case .unmute: "to unmute"
+        }
+    }
+}
+
 public struct MeetingModel: Sendable {
     public var focus: Focus = .tiles
     public var selected: PeerID?
@@ -111,23 +129,38 @@ public struct MeetingModel: Sendable {
     public var extraCommands: [(name: String, usage: String, summary: String)] = []
     public var mentionBell = true
     public var screenReader = false
+    /// What the status bar calls the room (a call: who it is with); nil:
+    /// the room's name and your role in it.
+    public var roomLabel: String?
     /// When the next reconnection attempt starts.
     public var reconnectAt: Date?
+    /// When the connection was lost, and the last chat message seen then:
+    /// one line when it is lost, one when it is back (with what was missed).
+    var connectionLost: (at: Date, lastSeen: Int)?
     /// Names seen, so a line about a peer that has left can still name it.
     public var names: [PeerID: String] = [:]
     /// Plain lines for screen-reader mode, taken by the driver.
     public var announcements: [String] = []
     public var now = Date()
-    /// Prompts already answered or dismissed, so the dialog does not come back.
+    /// Prompts already answered, so the dialog does not come back.
     var dismissedPrompts: Set<PromptID> = []
-    /// When the prompt dialog on screen opened (it opens by itself, whenever the question comes).
-    var promptOpenedAt: Date?
-    /// Keys typed into the input line this soon after a prompt opened were
-    /// typing that went on, not answers (the home screen's ringing dialog has the same guard).
-    public static let promptGuard: TimeInterval = 0.5
+    /// Questions we put to others, until answered or lapsed: shown in the
+    /// message row while they wait, their outcome as a chat line.
+    public var sentRequests: [PromptID: SentRequest] = [:]
+    /// Prompts already announced (a line and the bell), each once.
+    var announcedPrompts: Set<PromptID> = []
+    /// The key that turns to a question put to us. A question never opens a
+    /// dialog by itself: keys typed for the input line (a sentence with an
+    /// `a` in it) must never answer it, least of all by opening the mic.
+    public static let answerKey = Key.function(2)
+    public static let answerKeyName = "F2"
     /// Tiles that fit in the grid at the last render (for paging with arrows).
     public var tilesPerPage = 1
     public var tileColumns = 1
+    /// The first help entry shown, and how many fit (at the last render).
+    public var helpScroll = 0
+    public var helpVisibleRows = 10
+    public var helpRowCount = 0
     /// Chat lines visible at the last render (for PgUp/PgDn).
     public var chatRows = 10
 
@@ -178,11 +211,29 @@ public struct MeetingModel: Sendable {
     /// Time passed: notices expire. Returns whether anything visible changed.
     public mutating func tick(now: Date) -> Bool {
         self.now = now
+        var changed = reconnectAt != nil
+        // The server forgets a question after its lifetime and tells nobody.
+        let lifetime = TimeInterval(LifecycleDefaults.promptLifetimeMs) / 1000
+        for (id, request) in sentRequests.sorted(by: { $0.value.sentAt < $1.value.sentAt }) where now.timeIntervalSince(request.sentAt) >= lifetime {
+            sentRequests[id] = nil
+            addSystemLine("\(request.name) did not answer your request \(request.what); it lapsed")
+            changed = true
+        }
         if let notice, notice.until <= now {
             self.notice = nil
             return true
         }
-        return reconnectAt != nil
+        return changed
+    }
+
+    /// What we asked of others and still wait for, for the message row.
+    public func pendingRequestsText(_ state: RoomState) -> String? {
+        guard !sentRequests.isEmpty else { return nil }
+        let items = sentRequests.values.sorted { $0.sentAt < $1.sentAt }.map { request in
+            let left = max(0, Int((TimeInterval(LifecycleDefaults.promptLifetimeMs) / 1000 - now.timeIntervalSince(request.sentAt)).rounded(.up)))
+            return "\(request.name) \(request.what) (\(left) s)"
+        }
+        return "waiting for an answer: " + items.joined(separator: " · ")
     }
 
     // MARK: - Room updates
@@ -192,8 +243,8 @@ public struct MeetingModel: Sendable {
         let state = update.state
         var commands: [MeetingCommand] = []
         switch update.event {
-        case .joined(let joined, _):
-            if joined.resumed { addSystemLine("reconnected") }
+        case .joined:
+            break
         case .peerJoined(let peer, let resumed):
             addSystemLine(resumed ? "\(peer.displayName) is back" : "\(peer.displayName) joined as \(peer.role)")
         case .peerLeft(let peer, let reason, let by):
@@ -217,9 +268,15 @@ public struct MeetingModel: Sendable {
                 addSystemLine("\(old) is now known as \(peer.displayName)")
             }
             if changed.contains(.hand) {
-                if peer.isHandRaised { addSystemLine("\(who) raised \(peer.id == state.you?.id ? "your" : "a") hand") }
+                let isYou = peer.id == state.you?.id
+                if peer.isHandRaised { addSystemLine("\(who) raised \(isYou ? "your" : "a") hand") }
+                else if isYou { addSystemLine("You lowered your hand") }
                 else if screenReader { announcements.append("\(who) lowered the hand") }
             }
+        case .trackMuted(let peer, _, let by) where by == peer && peer == state.you?.id:
+            if screenReader { announcements.append("You are muted") }
+        case .trackUnmuted(let peer, _, _) where peer == state.you?.id:
+            if screenReader { announcements.append("Your microphone is on: others hear you") }
         case .trackMuted(let peer, _, let by) where by != peer:
             if peer == state.you?.id {
                 addSystemLine("\(name(by, in: state)) muted you")
@@ -232,24 +289,46 @@ public struct MeetingModel: Sendable {
                 commands.append(.bell)
             }
             if screenReader { announcements.append(ChatView.plainLine(message, state: state)) }
+        case .promptSent(let id, let to, let question):
+            let request = SentRequest(to: to, name: name(to, in: state), question: question, sentAt: now)
+            sentRequests[id] = request
+            addSystemLine("you asked \(request.name) \(request.what); waiting for an answer")
         case .promptAnswered(let answer):
             let verb = answer.accepted ? "accepted" : "declined"
-            addSystemLine("\(name(answer.peer, in: state)) \(verb) your request")
-        case .reconnecting(let attempt, let delayMs):
+            let what = sentRequests[answer.prompt].map { " \($0.what)" } ?? ""
+            sentRequests[answer.prompt] = nil
+            addSystemLine("\(name(answer.peer, in: state)) \(verb) your request\(what)")
+        case .reconnecting(_, let delayMs):
+            // Each attempt shows in the status bar's countdown, not as a line.
             reconnectAt = now.addingTimeInterval(Double(delayMs) / 1000)
-            addSystemLine("connection lost; reconnecting (attempt \(attempt))", error: true)
+            if connectionLost == nil {
+                connectionLost = (now, previous.lastSeenSequence)
+                addSystemLine("connection lost; reconnecting", error: true)
+            }
         case .reconnected:
             reconnectAt = nil
+            if let lost = connectionLost {
+                connectionLost = nil
+                let seconds = max(0, Int(now.timeIntervalSince(lost.at).rounded()))
+                let missed = state.chat.filter { $0.seq > lost.lastSeen && $0.from != state.you?.id }.count
+                let what = switch missed {
+                case 0: "nothing missed"
+                case 1: "1 message came meanwhile (above)"
+                default: "\(missed) messages came meanwhile (above)"
+                }
+                addSystemLine("connection back after \(seconds) s; \(what)")
+            }
         case .removed(let removed):
-            let reason = removed.reason.map { ": \(TextSanitizer.clean($0, lineBreaks: .singleLine))" } ?? ""
-            overlay = .ended("You were removed by \(name(removed.by, in: state))\(reason).")
-            announcements.append("You were removed by \(name(removed.by, in: state))\(reason).")
+            let text = Self.removedText(by: removed.by.map { name($0, in: state) }, reason: removed.reason)
+            overlay = .ended(text)
+            announcements.append(text)
         case .roomEnded(let ended):
-            let reason = ended.reason.map { ": \(TextSanitizer.clean($0, lineBreaks: .singleLine))" } ?? ""
-            overlay = .ended("The room was ended by \(name(ended.by, in: state))\(reason).")
-            announcements.append("The room was ended by \(name(ended.by, in: state))\(reason).")
+            let text = Self.roomEndedText(by: ended.by.map { name($0, in: state) }, reason: ended.reason, locked: ended.locked)
+            overlay = .ended(text)
+            announcements.append(text)
         case .disconnected(let reason):
             reconnectAt = nil
+            connectionLost = nil
             switch reason {
             case .left: break
             case .removed, .roomEnded:
@@ -269,7 +348,13 @@ public struct MeetingModel: Sendable {
         }
         for peer in tilePeers(state) { names[peer.id] = peer.displayName }
         if let selected, state.peer(selected) == nil { self.selected = nil }
-        showNextPrompt(state)
+        commands += showNextPrompt(state)
+        // Questions of ours the store dropped: their target left, or our role or connection changed.
+        for (id, request) in sentRequests.sorted(by: { $0.value.sentAt < $1.value.sentAt }) where state.outgoingPrompts[id] == nil {
+            sentRequests[id] = nil
+            let why = state.peer(request.to) == nil ? "\(request.name) left" : "it was withdrawn"
+            addSystemLine("your request to \(request.name) \(request.what) lapsed: \(why)")
+        }
         if chatScroll == 0, overlay == nil, focus != .tiles || chatRows > 0, state.totalUnread > 0, readMarkerSeq == nil {
             commands.append(.markRead)
         }
@@ -281,31 +366,85 @@ public struct MeetingModel: Sendable {
         return false
     }
 
+    /// `text` as a sentence: a full stop unless it already ends in one (or ! ?).
+    static func sentence(_ text: String) -> String {
+        guard let last = text.last, !".!?…".contains(last) else { return text }
+        return text + "."
+    }
+
+    /// "Alice ended the room: Thanks, all! It is locked: nobody can join again."
+    static func roomEndedText(by: String?, reason: String?, locked: Bool) -> String {
+        let who = switch by {
+        case "you": "You ended the room"
+        case let name?: "\(name) ended the room"
+        case nil: "The server ended the room"
+        }
+        let reason = reason.map { TextSanitizer.clean($0, lineBreaks: .singleLine) }.flatMap { $0.isEmpty ? nil : $0 }
+        let first = sentence(who + (reason.map { ": \($0)" } ?? ""))
+        return locked ? first + " It is locked: nobody can join again." : first
+    }
+
+    static func removedText(by: String?, reason: String?) -> String {
+        let who = by.map { "\($0) removed you from the room" } ?? "You were removed from the room"
+        let reason = reason.map { TextSanitizer.clean($0, lineBreaks: .singleLine) }.flatMap { $0.isEmpty ? nil : $0 }
+        return sentence(who + (reason.map { ": \($0)" } ?? ""))
+    }
+
     static func describe(_ reason: DisconnectReason) -> String {
         switch reason {
         case .left: "You left the room."
-        case .removed(_, let reason): "You were removed" + (reason.map { ": \($0)" } ?? ".")
-        case .roomEnded(_, let reason, _): "The room ended" + (reason.map { ": \($0)" } ?? ".")
+        case .removed(_, let reason): removedText(by: nil, reason: reason)
+        case .roomEnded(_, let reason, let locked): roomEndedText(by: nil, reason: reason, locked: locked)
         case .replaced: "Another connection joined with your identity; this one was closed."
         case .gaveUp: "The connection was lost and could not be restored."
         case .failed(let error): "The session failed: \(error.message)"
         }
     }
 
-    /// Pending questions to us become a dialog, one at a time, when nothing else is open.
-    mutating func showNextPrompt(_ state: RoomState) {
+    /// The questions put to us and not yet answered, oldest first.
+    public func waitingPrompts(_ state: RoomState) -> [PendingPrompt] {
+        state.pendingPrompts.filter { !dismissedPrompts.contains($0.id) }
+    }
+
+    func describe(_ prompt: PendingPrompt, in state: RoomState) -> String {
+        switch prompt.question {
+        case .roleChange(let role): "\(name(prompt.by, in: state)) asks you to become \(role)"
+        case .unmute: "\(name(prompt.by, in: state)) asks you to unmute"
+        }
+    }
+
+    /// A new question put to us is announced (a chat line, the bell, the
+    /// message row while it waits); it takes keys only once the user turns
+    /// to it with F2 or /answer. In screen-reader mode, where input is whole
+    /// lines, the question is the open dialog and a line `a` or `d` answers it.
+    @discardableResult
+    mutating func showNextPrompt(_ state: RoomState) -> [MeetingCommand] {
         if case .prompt(let shown) = overlay, !state.pendingPrompts.contains(where: { $0.id == shown.id }) {
             overlay = nil
         }
-        guard overlay == nil, let next = state.pendingPrompts.first(where: { !dismissedPrompts.contains($0.id) }) else { return }
-        overlay = .prompt(next)
-        promptOpenedAt = now
-        let question: String
-        switch next.question {
-        case .roleChange(let role): question = "asks you to become \(role)"
-        case .unmute: question = "asks you to unmute"
+        var commands: [MeetingCommand] = []
+        for prompt in state.pendingPrompts where !announcedPrompts.contains(prompt.id) {
+            announcedPrompts.insert(prompt.id)
+            if screenReader {
+                addSystemLine(describe(prompt, in: state) + ". Answer with a line a (accept) or d (decline).")
+            } else {
+                addSystemLine(describe(prompt, in: state) + " · \(Self.answerKeyName) or /answer to answer")
+                commands.append(.bell)
+            }
         }
-        announcements.append("\(name(next.by, in: state)) \(question). Answer with a (accept) or d (decline).")
+        if screenReader, overlay == nil, let next = waitingPrompts(state).first {
+            overlay = .prompt(next)
+        }
+        return commands
+    }
+
+    /// The user turned to the waiting question: its dialog opens.
+    mutating func openPrompt(_ state: RoomState) {
+        guard let next = waitingPrompts(state).first else {
+            setNotice("no question is waiting for an answer")
+            return
+        }
+        overlay = .prompt(next)
     }
 
     /// Whether `text` mentions our display name or id (as a whole word, any case).

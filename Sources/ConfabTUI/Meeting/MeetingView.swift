@@ -3,6 +3,7 @@
 //   ┌ Speaking  Alice ████▌   Bob ██                                  ┐ row 0
 //   │ tiles (grid, pages)                     │ chat pane             │
 //   │                                         │                       │
+//   │ ⚑ a question waiting (F2) · a notice · a request of ours waiting  │ row h-3 (message row)
 //   │ › input line                                                    │ row h-2
 //   └ status: room · you · connection · mic · Space · RTT · safety · ?   ┘ row h-1
 import ConfabClient
@@ -29,8 +30,9 @@ public struct MeetingView {
             return
         }
         let (top, rest) = area.splitTop(1)
-        let (middle, bottom) = rest.splitBottom(2)
-        let (inputRow, statusRow) = bottom.splitTop(1)
+        let (middle, bottom) = rest.splitBottom(3)
+        let (messageRow, inputAndStatus) = bottom.splitTop(1)
+        let (inputRow, statusRow) = inputAndStatus.splitTop(1)
         SpeakerStrip(state: state, animated: !model.screenReader).render(in: top, into: &frame.buffer)
 
         let chatWidth = Self.chatWidth(for: area)
@@ -47,21 +49,35 @@ public struct MeetingView {
             state: state, peers: peers, selected: model.selected, page: model.tilePage, focused: model.focus == .tiles,
             animated: !model.screenReader
         ).render(in: tilesArea.inset(horizontal: 1, vertical: 0), into: &frame.buffer)
+        let rowsUsed = (peers.count + max(1, fit.columns) - 1) / max(1, fit.columns)
         if model.focus == .tiles, model.selected == nil, !peers.isEmpty, peers.count <= model.tilesPerPage,
-            fit.rows * TileWidget.height < tilesArea.height
+            rowsUsed * TileWidget.height < tilesArea.height
         {
             frame.buffer.put(
                 "←→↑↓ select · Enter actions · Tab focus", x: tilesArea.x + 1, y: tilesArea.bottom - 1,
                 style: Style(.dim, on: .background), limit: max(0, tilesArea.width - 2))
         }
         let model2 = model
-        ChatView(
+        let shownScroll = ChatView(
             state: state, systemLines: model.systemLines, scroll: model.chatScroll, readMarkerSeq: model.readMarkerSeq,
             focused: model.focus == .chat, timeZone: timeZone, mentions: { model2.mentions($0, of: state) }, cache: chatCache
-        ).render(in: chatArea, into: &frame.buffer)
+        ).renderClamped(in: chatArea, into: &frame.buffer)
+        // Paging up past the first line stops there; the next PgDn moves at once.
+        if shownScroll < model.chatScroll {
+            model.chatScroll = shownScroll
+            if shownScroll == 0 { model.readMarkerSeq = nil }
+        }
 
+        renderMessage(model, state: state, in: messageRow, into: &frame.buffer)
         renderInput(model, state: state, in: inputRow, into: &frame)
         renderStatus(model, state: state, in: statusRow, into: &frame.buffer)
+        if model.overlay == .help {
+            let rows = OverlayView.helpRows(model, state: state)
+            let keyWidth = rows.map { TextWidth.width(of: $0.0) }.max() ?? 10
+            model.helpVisibleRows = OverlayView.helpBox(rowCount: rows.count, keyWidth: keyWidth, in: middle).visible
+            model.helpRowCount = rows.count
+            model.helpScroll = min(model.helpScroll, max(0, rows.count - model.helpVisibleRows))
+        }
         if let overlay = model.overlay {
             OverlayView(overlay: overlay, model: model, state: state).render(in: middle, into: &frame.buffer)
             frame.cursor = nil
@@ -100,13 +116,36 @@ public struct MeetingView {
         if focused { frame.cursor = CursorPosition(x: field.x + cursorColumn, y: field.y) }
     }
 
+    /// The message row: its own line, so no notice ever covers a field of the
+    /// status bar. A question put to us stays here until answered (it is the
+    /// most important); else the latest notice until it expires; else what
+    /// we asked of others and still wait for.
+    func renderMessage(_ model: MeetingModel, state: RoomState, in row: Rect, into buffer: inout Buffer) {
+        buffer.fill(row, style: Style(.text, on: .background))
+        let waiting = model.waitingPrompts(state)
+        var line = Line([], fill: Style(.text, on: .background))
+        if let first = waiting.first, !model.screenReader {
+            let more = waiting.count > 1 ? " (+\(waiting.count - 1) more)" : ""
+            line.append(" ⚑ ", Style(.warning, on: .background, [.bold, .reverse]))
+            line.append(" " + model.describe(first, in: state) + more, Style(.warning, on: .background, [.bold]))
+            line.append("  \(MeetingModel.answerKeyName) to answer", Style(.text, on: .background))
+        } else if let notice = model.notice {
+            line.append(" " + notice.text, Style(notice.isError ? .error : .accent, on: .background, [.bold]))
+        } else if let pending = model.pendingRequestsText(state) {
+            line.append(" " + pending, Style(.dim, on: .background))
+        } else {
+            return
+        }
+        line.render(in: row, into: &buffer)
+    }
+
     /// The status bar: room, you, connection (with the reconnect countdown),
     /// mic, how Space talks, round-trip time, the safety code in short form,
     /// and a notice or the help hint at the right. When the row is too narrow,
     /// short forms first, then the least needed parts go.
     func renderStatus(_ model: MeetingModel, state: RoomState, in row: Rect, into buffer: inout Buffer) {
         let separator = Line.Span(" │ ", Style(.dim, on: .surface))
-        let room = Line.Span(" \(TextWidth.truncate(state.room?.name.rawValue ?? "—", to: 20)) ", Style(.accent, on: .surface, [.reverse, .bold]))
+        let room = Line.Span(" \(TextWidth.truncate(model.roomLabel ?? state.room?.name.rawValue ?? "—", to: 24)) ", Style(.accent, on: .surface, [.reverse, .bold]))
 
         // Each part: its long and short form (nil: left out when short).
         struct Part {
@@ -115,10 +154,15 @@ public struct MeetingView {
         }
         var you: Part?
         if let person = state.you {
-            let role = Line.Span(person.role.rawValue, Style(Slot.role(named: person.role.rawValue), on: .surface, [.bold]))
-            you = Part(
-                long: [Line.Span(" \(TextWidth.truncate(person.displayName, to: 16)) ", Style(.text, on: .surface, [.bold])), role],
-                short: [Line.Span(" ", Style(.text, on: .surface)), role])
+            // In a call the role of its room says nothing (everyone is a member).
+            let role = model.roomLabel == nil
+                ? [Line.Span(person.role.rawValue, Style(Slot.role(named: person.role.rawValue), on: .surface, [.bold]))] : []
+            let name = " " + TextWidth.truncate(person.displayName, to: 16)
+            you = role.isEmpty
+                ? Part(long: [Line.Span(name, Style(.text, on: .surface, [.bold]))],
+                       short: [Line.Span(" " + TextWidth.truncate(person.displayName, to: 10), Style(.text, on: .surface, [.bold]))])
+                : Part(long: [Line.Span(name + " ", Style(.text, on: .surface, [.bold]))] + role,
+                       short: [Line.Span(" ", Style(.text, on: .surface))] + role)
         }
         let connection = Part(long: [connectionSpan(model, state: state)], short: [connectionSpan(model, state: state, short: true)])
         let mic = Part(long: micSpans(model, state: state), short: micSpans(model, state: state, short: true))
@@ -133,7 +177,10 @@ public struct MeetingView {
         let help = Line.Span(" ? help ", Style(.dim, on: .surface))
 
         // Left to right as shown; the drop order when even the short forms do not fit.
-        let shown: [(part: Part?, dropRank: Int)] = [(connection, 99), (mic, 98), (talk, 3), (rtt, 1), (safety, 2)]
+        // Without a microphone (a listener) there is no talking to explain.
+        let shown: [(part: Part?, dropRank: Int)] = [
+            (connection, 99), (mic, 98), (state.yourMicrophone == nil ? nil : talk, 3), (rtt, 1), (safety, 2),
+        ]
         func line(short: Bool, dropBelow rank: Int) -> Line {
             var line = Line([room], fill: Style(.text, on: .surface))
             if let you { line.spans += short ? (you.short ?? []) : you.long }
@@ -154,18 +201,9 @@ public struct MeetingView {
             showHelp = false
         }
         status.render(in: row, into: &buffer)
-        // The right end: a notice (over whatever is there), else the help hint when it fits.
-        let right: (String, Style)
-        if let notice = model.notice {
-            right = (" " + notice.text + " ", Style(notice.isError ? .error : .accent, on: .surface, [.bold]))
-        } else if showHelp {
-            right = (help.text, help.style)
-        } else {
-            return
-        }
-        let text = TextWidth.truncate(right.0, to: max(0, row.width / 2))
-        let width = TextWidth.width(of: text)
-        buffer.put(text, x: row.right - width, y: row.y, style: right.1, limit: width)
+        guard showHelp else { return }
+        let width = TextWidth.width(of: help.text)
+        buffer.put(help.text, x: row.right - width, y: row.y, style: help.style, limit: width)
     }
 
     func connectionSpan(_ model: MeetingModel, state: RoomState, short: Bool = false) -> Line.Span {

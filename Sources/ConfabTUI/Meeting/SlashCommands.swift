@@ -16,6 +16,7 @@ extension MeetingModel {
         ("/hand", "/hand", "raise or lower your hand"),
         ("/mic", "/mic", "mute or unmute yourself"),
         ("/who", "/who", "list who is here"),
+        ("/answer", "/answer", "answer a question put to you (also F2)"),
         ("/help", "/help", "every key and command"),
         ("/quit", "/quit", "leave at once"),
     ]
@@ -44,10 +45,10 @@ extension MeetingModel {
         }
         switch command {
         case "/msg", "/dm":
-            guard words.count >= 2, let peer = resolve(words[0], state: state) else {
+            guard words.count >= 2, let (peer, used) = resolveLeading(words, leaving: 1, state: state) else {
                 return usage("/msg NAME text", words.first, state: state)
             }
-            return sendChecked(rest(after: 1), .peers([peer]), state: state)
+            return sendChecked(rest(after: used), .peers([peer]), state: state)
         case "/to":
             guard words.count >= 2, let role = RoleName(rawValue: words[0].lowercased()),
                 state.room?.role(named: role) != nil
@@ -61,37 +62,70 @@ extension MeetingModel {
             guard !words.isEmpty else { return usage("/me text", nil, state: state) }
             return sendChecked("/me " + rest(after: 0), .broadcast, state: state)
         case "/mute":
-            guard words.count == 1, let peer = resolve(words[0], state: state) else {
+            guard !words.isEmpty, let (peer, used) = resolveLeading(words, leaving: 0, state: state), used == words.count else {
                 return usage("/mute NAME", words.first, state: state)
             }
-            if peer == state.you?.id { return [.setMuted(true)] }
+            if peer == state.you?.id {
+                if state.isMuted { setNotice("you are already muted", error: true); return [] }
+                return [.setMuted(true)]
+            }
+            guard let mic = state.peer(peer)?.microphone else {
+                setNotice("\(name(peer, in: state)) has no microphone", error: true)
+                return []
+            }
+            if mic.muted {
+                setNotice("\(name(peer, in: state)) is already muted", error: true)
+                return []
+            }
             return [.mute(peer)]
         case "/role":
-            guard words.count == 2, let peer = resolve(words[0], state: state) else {
+            guard words.count >= 2, let (peer, used) = resolveLeading(words, leaving: 1, state: state), used == words.count - 1 else {
                 return usage("/role NAME ROLE", words.first, state: state)
             }
-            guard let role = RoleName(rawValue: words[1].lowercased()), state.room?.role(named: role) != nil else {
-                setNotice("no role \"\(words[1])\"", error: true)
+            let roleWord = words[words.count - 1]
+            guard let role = RoleName(rawValue: roleWord.lowercased()), state.room?.role(named: role) != nil else {
+                setNotice("no role \"\(roleWord)\"", error: true)
                 return []
             }
             return [.changeRole(peer, role)]
         case "/kick", "/remove":
-            guard !words.isEmpty, let peer = resolve(words[0], state: state) else {
+            guard !words.isEmpty, let (peer, used) = resolveLeading(words, leaving: 0, state: state) else {
                 return usage("/kick NAME [reason]", words.first, state: state)
             }
-            let reason = rest(after: 1)
-            return [.remove(peer, reason: reason.isEmpty ? nil : reason)]
+            let reason = rest(after: used)
+            overlay = .confirmRemove(peer, reason: reason.isEmpty ? nil : reason)
+            return []
         case "/hand":
             guard let you = state.you else { return [] }
             return [.setHand(raised: !you.isHandRaised)]
         case "/mic":
+            guard state.yourMicrophone != nil else {
+                setNotice("your role has no microphone", error: true)
+                return []
+            }
             return [.setMuted(!state.isMuted)]
         case "/who":
-            let list = tilePeers(state).map { "\($0.displayName) (\($0.role))" }.joined(separator: ", ")
+            // With the ids the commands take (a name with spaces also works, or "in quotes").
+            let list = tilePeers(state).map { peer in
+                let you = peer.id == state.you?.id ? ", you" : ""
+                return "\(peer.displayName) [\(peer.id)] (\(peer.role)\(you))"
+            }.joined(separator: "; ")
             addSystemLine("here: \(list)")
             return []
         case "/help":
             overlay = .help
+            return []
+        case "/answer":
+            if screenReader {
+                // Lines mode: the question is already the open dialog.
+                if let prompt = waitingPrompts(state).first {
+                    announcements.append(describe(prompt, in: state) + ". Answer with a line a (accept) or d (decline).")
+                } else {
+                    announcements.append("no question is waiting for an answer")
+                }
+                return []
+            }
+            openPrompt(state)
             return []
         case "/quit", "/leave":
             return [.leave]
@@ -141,6 +175,23 @@ extension MeetingModel {
         }
         if hasWord { words.append(current) }
         return words
+    }
+
+    /// A peer named by the first words of a command: the longest run of
+    /// words (keeping at least `leaving` for the rest) that is someone's
+    /// whole display name or id, else the first word as `resolve` takes it.
+    /// Returns the peer and how many words named it.
+    func resolveLeading(_ words: [String], leaving: Int, state: RoomState) -> (PeerID, Int)? {
+        let peers = tilePeers(state)
+        let most = words.count - leaving
+        if most >= 2 {
+            for count in stride(from: most, through: 2, by: -1) {
+                let wanted = words[0..<count].joined(separator: " ").lowercased()
+                if let match = peers.first(where: { $0.displayName.lowercased() == wanted }) { return (match.id, count) }
+            }
+        }
+        guard most >= 1, let peer = resolve(words[0], state: state) else { return nil }
+        return (peer, 1)
     }
 
     /// A peer by id, display name, or unique prefix of either (any case).

@@ -28,16 +28,21 @@ public struct TileWidget: Widget {
         let border: Style =
             selected ? Style(.accent, on: .surface, [.bold]) : speaking ? Style(.speaking, on: .surface, [.bold]) : Style(.dim, on: .surface)
         let block = Block(
-            title: "", borderStyle: border, fillStyle: Style(.text, on: .surface), heavy: selected || speaking)
+            title: "", borderStyle: border, fillStyle: Style(.text, on: .surface), heavy: speaking, double: selected)
         block.render(in: area, into: &buffer)
         let inner = block.inner(area)
-        // Title: the name (and "you") on the left, the role badge on the right.
+        // Title: the name (and "you") on the left, the role badge on the right;
+        // when the name would be cut to make room for the badge, the badge
+        // goes to the row below (right end) and the name takes the title.
         let badge = " \(peer.role) "
-        let badgeWidth = min(TextWidth.width(of: badge), max(0, area.width - 8))
-        let nameRoom = max(0, area.width - 4 - badgeWidth)
         let suffix = isYou ? " (you)" : ""
         // A raised hand goes in the title, where it cannot be cut off.
         let hand = peer.isHandRaised ? "✋" : ""
+        let fullBadgeWidth = TextWidth.width(of: badge)
+        let wanted = TextWidth.width(of: peer.displayName) + TextWidth.width(of: suffix) + TextWidth.width(of: hand) + 3
+        let badgeInTitle = wanted + fullBadgeWidth <= area.width - 2 || inner.height < 1
+        let badgeWidth = min(fullBadgeWidth, max(0, area.width - 8))
+        let nameRoom = badgeInTitle ? max(0, area.width - 4 - badgeWidth) : max(0, area.width - 2)
         let name = TextWidth.truncate(
             peer.displayName, to: max(1, nameRoom - 2 - TextWidth.width(of: suffix) - TextWidth.width(of: hand)))
         var title = Line([], fill: border)
@@ -46,11 +51,13 @@ public struct TileWidget: Widget {
         if isYou { title.append(suffix, Style(.accent, on: .surface)) }
         title.append(" ", Style(.text, on: .surface))
         title.render(in: Rect(x: area.x + 1, y: area.y, width: min(nameRoom, title.width), height: 1), into: &buffer)
-        if badgeWidth > 2 {
+        if badgeInTitle, badgeWidth > 2 {
             buffer.put(
                 TextWidth.truncate(badge, to: badgeWidth), x: area.right - 1 - badgeWidth, y: area.y,
                 style: Style(roleSlot, on: .surface, [.reverse, .bold]), limit: badgeWidth)
         }
+        // The badge's place on row 1 when it left the title.
+        let rowBadgeWidth = badgeInTitle ? 0 : min(fullBadgeWidth, max(0, inner.width / 2))
         // Row 1: microphone, hand, quality.
         var status = Line([], fill: Style(.text, on: .surface))
         switch MicState(peer) {
@@ -62,13 +69,19 @@ public struct TileWidget: Widget {
         if peer.isHandRaised, TextWidth.width(of: status.spans.map(\.text).joined()) + 9 < inner.width {
             status.append("  hand up", Style(.warning, on: .surface, [.bold]))
         }
-        status.render(in: inner.row(0), into: &buffer)
+        status.render(in: Rect(x: inner.x, y: inner.y, width: inner.width - rowBadgeWidth, height: 1), into: &buffer)
+        if rowBadgeWidth > 2 {
+            buffer.put(
+                TextWidth.truncate(badge, to: rowBadgeWidth), x: inner.right - rowBadgeWidth, y: inner.y,
+                style: Style(roleSlot, on: .surface, [.reverse, .bold]), limit: rowBadgeWidth)
+        }
         if let quality {
             let text = quality.bars
             let slot: Slot = quality == .good ? .ok : quality == .fair ? .warning : .error
             let width = TextWidth.width(of: text)
-            if inner.width > width + 12 {
-                buffer.put(text, x: inner.right - width, y: inner.y, style: Style(slot, on: .surface), limit: width)
+            let right = inner.right - rowBadgeWidth - (rowBadgeWidth > 0 ? 1 : 0)
+            if right - inner.x > width + 12 {
+                buffer.put(text, x: right - width, y: inner.y, style: Style(slot, on: .surface), limit: width)
             }
         }
         // Row 2: the level bar and its figure.
@@ -103,20 +116,21 @@ public struct TileGrid: Widget {
     public var animated: Bool
 
     /// Columns and rows of tiles that fit in `area` (one row kept for the page line when needed).
-    /// Few people get wide tiles (up to `maximumWidth`), many get as many
+    /// Few people get a balanced grid of wide tiles, many get as many
     /// columns as fit, so a page holds everyone when it can.
     public static func fit(_ area: Rect, count: Int) -> (columns: Int, rows: Int) {
         let maximumColumns = max(1, area.width / TileWidget.minimumWidth)
         let rows = max(1, area.height / TileWidget.height)
         let neededColumns = (max(count, 1) + rows - 1) / rows
-        let narrowestColumns = (area.width + maximumWidth - 1) / maximumWidth
-        let columns = min(maximumColumns, max(neededColumns, narrowestColumns))
+        // Few people: a balanced grid (2×2 for four) of tiles as wide as the
+        // side allows, so level bars are long, instead of narrow tiles in one row.
+        let balancedColumns = Int(Double(max(count, 1)).squareRoot().rounded(.up))
+        let columns = min(maximumColumns, max(neededColumns, balancedColumns))
         if columns * rows >= count { return (columns, rows) }
         // Paging: keep the bottom row for the page line.
         return (columns, max(1, (area.height - 1) / TileWidget.height))
     }
 
-    public static let maximumWidth = 40
 
     public func render(in area: Rect, into buffer: inout Buffer) {
         guard !area.isEmpty else { return }
@@ -127,11 +141,16 @@ public struct TileGrid: Widget {
         let page = min(max(page, 0), pages - 1)
         let shown = peers.dropFirst(page * perPage).prefix(perPage)
         let tileWidth = area.width / columns
+        // One page with room to spare: a row of space between tile rows and
+        // the grid centred in the height (the bottom row stays for hints).
+        let usedRows = (shown.count + columns - 1) / columns
+        let spaced = pages == 1 && usedRows * (TileWidget.height + 1) - 1 <= area.height - 1
+        let pitch = spaced ? TileWidget.height + 1 : TileWidget.height
+        let top = spaced ? area.y + max(0, (area.height - 1 - (usedRows * pitch - 1)) / 2) : area.y
         for (offset, peer) in shown.enumerated() {
             let column = offset % columns
             let row = offset / columns
-            let rect = Rect(
-                x: area.x + column * tileWidth, y: area.y + row * TileWidget.height, width: tileWidth, height: TileWidget.height)
+            let rect = Rect(x: area.x + column * tileWidth, y: top + row * pitch, width: tileWidth, height: TileWidget.height)
             let mutedBy: String? = {
                 if case .mutedByHost(let by) = MicState(peer) { return state.peer(by)?.displayName ?? by.rawValue }
                 return nil

@@ -15,7 +15,7 @@ description = "dark: deep blue-grey surfaces, green for speech"
 background = "#1b1d27"
 surface = "#262a38"
 text = "#d8dcea"
-dim = "#7c8299"
+dim = "#9296aa"
 accent = "#7aa2f7"
 speaking = "#9ece6a"
 warning = "#e0af68"
@@ -31,6 +31,36 @@ other = "#ff9e64"
 [attributes]
 speaking = "bold"
 
+# 16 and 8 colours: chosen by hand, each readable (4.5:1, WCAG AA, with
+# xterm's palette) on the background, roles in colours of their own.
+[ansi]
+background = "black"
+surface = "black"
+text = "white"
+dim = "bright-black"
+accent = "bright-cyan"
+speaking = "bright-green"
+warning = "yellow"
+error = "bright-red"
+ok = "green"
+host = "bright-magenta"
+speaker = "cyan"
+listener = "white"
+other = "bright-yellow"
+
+# With 8 colours red, blue and magenta are too dark on black: errors are
+# yellow (and bold), and the roles take the four colours that remain.
+[ansi8]
+dim = "white"
+accent = "cyan"
+speaking = "green"
+error = "yellow"
+ok = "green"
+host = "yellow"
+speaker = "cyan"
+listener = "white"
+other = "green"
+
 """#,
         "light": #"""
 # A light theme for bright rooms and light terminals.
@@ -41,21 +71,46 @@ description = "light: paper white, ink text, deep green for speech"
 background = "#fafaf7"
 surface = "#ecebe4"
 text = "#2b2b2b"
-dim = "#77756c"
+dim = "#6b6961"
 accent = "#1f5fbf"
-speaking = "#1a7f37"
-warning = "#9a6700"
-error = "#cf222e"
+speaking = "#146c2e"
+warning = "#8e5f00"
+error = "#cb212d"
 ok = "#116329"
 
 [roles]
-host = "#8250df"
-speaker = "#0969da"
+host = "#7045c1"
+speaker = "#0965d1"
 listener = "#57606a"
-other = "#bc4c00"
+other = "#9a3e00"
 
 [attributes]
 speaking = "bold"
+
+# 16 and 8 colours on a white background: only black, blue, red and
+# magenta (and bright blue) stay readable (4.5:1 with xterm's palette).
+[ansi]
+background = "bright-white"
+surface = "bright-white"
+text = "black"
+dim = "black"
+accent = "bright-blue"
+speaking = "blue"
+warning = "magenta"
+error = "red"
+ok = "blue"
+host = "magenta"
+speaker = "blue"
+listener = "black"
+other = "red"
+
+# With 8 colours magenta is too light on white: three colours remain.
+[ansi8]
+background = "white"
+surface = "white"
+accent = "blue"
+warning = "red"
+host = "red"
 
 """#,
         "high-contrast": #"""
@@ -85,6 +140,26 @@ speaking = "bold underline"
 accent = "bold"
 error = "bold"
 warning = "bold"
+
+[ansi]
+background = "black"
+surface = "black"
+text = "bright-white"
+dim = "white"
+accent = "bright-cyan"
+speaking = "bright-green"
+warning = "bright-yellow"
+error = "bright-red"
+ok = "bright-green"
+host = "bright-magenta"
+speaker = "bright-cyan"
+listener = "bright-white"
+other = "bright-yellow"
+
+# With 8 colours red and magenta are too dark on black.
+[ansi8]
+error = "yellow"
+host = "green"
 
 """#,
         "mono": #"""

@@ -5,6 +5,12 @@
 //
 //   themes/NAME.toml ─▶ ThemeFile.parse ─▶ Theme ─▶ ColorDepth.resolve ─▶ curses colour numbers
 
+import Foundation
+
+extension Double {
+    fileprivate func power(_ exponent: Double) -> Double { Foundation.pow(self, exponent) }
+}
+
 /// A colour as a theme names it.
 public enum Color: Hashable, Sendable, CustomStringConvertible {
     /// The terminal's own foreground or background colour.
@@ -157,6 +163,11 @@ public struct Theme: Hashable, Sendable {
     /// (a theme may make `speaking` bold); with no colour at all, the
     /// backend adds `Theme.monoAttributes` too.
     public var attributes: [Slot: TextAttributes]
+    /// Hand-picked colours for 16- and 8-colour terminals (`[ansi]`,
+    /// `[ansi8]`); with 8, a slot missing from `ansi8` takes its `ansi`
+    /// colour without brightness; a slot in neither, the nearest ANSI colour.
+    public var ansi16: [Slot: UInt8] = [:]
+    public var ansi8: [Slot: UInt8] = [:]
 
     public init(name: String, description: String = "", colors: [Slot: Color], attributes: [Slot: TextAttributes] = [:]) {
         self.name = name
@@ -167,6 +178,40 @@ public struct Theme: Hashable, Sendable {
 
     public subscript(slot: Slot) -> Color {
         colors[slot] ?? .terminalDefault
+    }
+
+    /// The curses colour number `slot` is drawn with at `depth` (-1: the terminal's default).
+    public func resolved(_ slot: Slot, depth: ColorDepth, ansiCount: Int) -> Int32 {
+        if depth == .ansi, self[slot] != .terminalDefault {
+            if ansiCount >= 16, let number = ansi16[slot] { return Int32(number) }
+            if ansiCount < 16 {
+                if let number = ansi8[slot] { return Int32(number) }
+                if let number = ansi16[slot] { return Int32(number % 8) }
+            }
+        }
+        return depth.resolve(self[slot], ansiCount: ansiCount)
+    }
+
+    /// The colour a terminal shows for a resolved number at `depth`, as RGB
+    /// (xterm's palette for palette entries); nil for the terminal's default.
+    public static func displayed(_ number: Int32, depth: ColorDepth) -> (Int, Int, Int)? {
+        guard number >= 0 else { return nil }
+        if depth == .trueColor { return (Int(number >> 16 & 0xFF), Int(number >> 8 & 0xFF), Int(number & 0xFF)) }
+        return Color.paletteRGB(Int(number))
+    }
+
+    /// WCAG 2 contrast ratio of two colours (1…21): relative luminance per
+    /// WCAG 2.x §1.4.3's definition, sRGB channels linearised.
+    public static func contrast(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Double {
+        func channel(_ value: Int) -> Double {
+            let c = Double(value) / 255
+            return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055).power(2.4)
+        }
+        func luminance(_ rgb: (Int, Int, Int)) -> Double {
+            0.2126 * channel(rgb.0) + 0.7152 * channel(rgb.1) + 0.0722 * channel(rgb.2)
+        }
+        let (la, lb) = (luminance(a), luminance(b))
+        return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
     }
 
     /// Without colour, these attributes keep slots apart: speaking bold,

@@ -41,7 +41,7 @@ public enum ThemeLoader {
         } catch {
             throw ThemeError(path: path, line: nil, message: "\(error)")
         }
-        for key in table.keys where !["name", "description", "colors", "roles", "attributes"].contains(key) {
+        for key in table.keys where !["name", "description", "colors", "roles", "attributes", "ansi", "ansi8"].contains(key) {
             throw ThemeError(path: path, line: line(of: key, in: nil, text: text), message: "unknown key \"\(key)\"")
         }
         let name = table["name"]?.string ?? fallbackName
@@ -74,7 +74,36 @@ public enum ThemeLoader {
                 attributes[slot] = parsed
             }
         }
-        return Theme(name: name, description: description, colors: colors, attributes: attributes)
+        var theme = Theme(name: name, description: description, colors: colors, attributes: attributes)
+        theme.ansi16 = try readANSI(table["ansi"]?.table, section: "ansi", limit: 16, text: text, path: path)
+        theme.ansi8 = try readANSI(table["ansi8"]?.table, section: "ansi8", limit: 8, text: text, path: path)
+        return theme
+    }
+
+    /// `[ansi]` and `[ansi8]`: the colour each slot takes on a 16- or
+    /// 8-colour terminal, by ANSI name or number, chosen by hand instead
+    /// of the nearest (which turns every pastel white and dark reds unreadable).
+    private static func readANSI(_ table: TOMLTable?, section: String, limit: Int, text: String, path: String) throws(ThemeError) -> [Slot: UInt8] {
+        guard let table else { return [:] }
+        var result: [Slot: UInt8] = [:]
+        for key in table.keys {
+            guard let slot = Slot.allCases.first(where: { $0.key == key }) else {
+                throw ThemeError(path: path, line: line(of: key, in: section, text: text), message: "unknown slot \"\(key)\" in [\(section)]")
+            }
+            let value = table[key]?.string ?? table[key]?.int.map(String.init) ?? ""
+            let number: UInt8? = switch Color(parsing: value) {
+            case .ansi(let n)?: n
+            case .indexed(let n)?: n
+            default: nil
+            }
+            guard let number, Int(number) < limit else {
+                throw ThemeError(
+                    path: path, line: line(of: key, in: section, text: text),
+                    message: "\(section).\(key): one of the \(limit) ANSI colours (\(Color.ansiNames.prefix(limit).joined(separator: ", ")))")
+            }
+            result[slot] = number
+        }
+        return result
     }
 
     private static func readColors(

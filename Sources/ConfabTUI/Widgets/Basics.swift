@@ -15,9 +15,13 @@ public struct Block: Widget {
     public var fillStyle: Style
     public var footer: String
     public var heavy: Bool
+    /// Double lines: the selected tile, told apart from the speaking one
+    /// (heavy) by shape, which survives NO_COLOR and the mono theme.
+    public var double: Bool
 
     public init(title: String = "", titleStyle: Style = .plain, borderStyle: Style = Style(.dim), fillStyle: Style = .plain,
-                footer: String = "", heavy: Bool = false) {
+                footer: String = "", heavy: Bool = false, double: Bool = false) {
+        self.double = double
         self.title = title
         self.titleStyle = titleStyle
         self.borderStyle = borderStyle
@@ -31,7 +35,8 @@ public struct Block: Widget {
     public func render(in area: Rect, into buffer: inout Buffer) {
         guard area.width >= 2, area.height >= 2 else { return }
         buffer.fill(area, style: fillStyle)
-        let (h, v, tl, tr, bl, br) = heavy ? ("━", "┃", "┏", "┓", "┗", "┛") : ("─", "│", "╭", "╮", "╰", "╯")
+        let (h, v, tl, tr, bl, br) =
+            double ? ("═", "║", "╔", "╗", "╚", "╝") : heavy ? ("━", "┃", "┏", "┓", "┗", "┛") : ("─", "│", "╭", "╮", "╰", "╯")
         let top = area.y
         let bottom = area.bottom - 1
         // Edges as fills: one cell value per edge, no text to measure.
