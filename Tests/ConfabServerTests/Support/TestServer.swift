@@ -26,7 +26,8 @@ final class TestServer: Sendable {
         deadAfterMs: Int = 10_000,
         connectionRate: RateLimit = RateLimits.allMessages,
         data: TempDirectory? = nil,
-        trackHealth: TrackHealthConfiguration = TrackHealthConfiguration()
+        trackHealth: TrackHealthConfiguration = TrackHealthConfiguration(),
+        admission: AdmissionLimits = TestServer.admission
     ) async throws -> TestServer {
         let data = try data ?? TempDirectory(prefix: "confab-server-test")
         var configuration = ServerConfiguration(
@@ -34,6 +35,7 @@ final class TestServer: Sendable {
             keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: deadAfterMs), sweepIntervalMs: 50,
             connectionRate: connectionRate)
         configuration.trackHealth = trackHealth
+        configuration.admission = admission
         return TestServer(
             running: try await InProcessServer.start(configuration: configuration, data: data, label: "confab.test"))
     }
@@ -41,6 +43,15 @@ final class TestServer: Sendable {
     private init(running: InProcessServer) {
         self.running = running
     }
+
+    /// The deadlines as long as the dead-connection timer, for the same reason.
+    static let admission: AdmissionLimits = {
+        var limits = AdmissionLimits()
+        limits.tlsHandshakeTimeoutMs = 10_000
+        limits.httpRequestTimeoutMs = 10_000
+        limits.joinTimeoutMs = 10_000
+        return limits
+    }()
 
     /// One server shared by the parameterised suites (each case uses its
     /// own room), so a matrix does not start dozens of servers at once.
