@@ -193,17 +193,19 @@ final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var headEnded = false
         if phase == .requestHead {
             let buffer = unwrapInboundIn(data)
             for byte in buffer.readableBytesView {
                 tail = tail << 8 | UInt32(byte)
                 if tail == 0x0D0A_0D0A {
-                    finish(context: context)
+                    headEnded = true
                     break
                 }
             }
         }
         context.fireChannelRead(data)
+        if headEnded { finish(context: context) }
     }
 
     private func finish(context: ChannelHandlerContext) {
