@@ -10,12 +10,18 @@
 // a WebSocket upgrade to any valid room name is signalling (even a room
 // called "metrics"), and plain HTTP requests go to the HTTP routes.
 //
+// Until a connection has joined (or connected), ConnectionAdmission bounds it: deadlines
+// for the TLS handshake, the HTTP request head and the first join, and caps on
+// how many such connections there may be (ConnectionAdmission.swift).
+//
 // Shutdown (swift-service-lifecycle): on graceful shutdown the server first
 // tells every peer `server.goingAway` and closes its WebSocket with 1001,
-// then stops the HTTP server, then checkpoints and closes the database. The
-// Hummingbird application runs in a detached task on purpose: inside the
-// service's task it would inherit the graceful-shutdown signal and start
-// closing WebSockets with 1000 before the peers had been told why.
+// closes the connections that never authenticated, then shuts the HTTP server
+// down gracefully (no cancellation: Hummingbird logs a cancelled accept loop
+// as an error), then checkpoints and closes the database. The Hummingbird
+// application runs in its own service group on purpose: inside the service's
+// task it would inherit the graceful-shutdown signal and start closing
+// WebSockets with 1000 before the peers had been told why.
 
 import ConfabProtocol
 import ConfabRooms
@@ -42,6 +48,7 @@ public final class ConfabServer: Service, Sendable {
     /// The UDP media port: STUN binding and forwarding, on its own thread.
     public let media: MediaPlane
     private let logger: Logger
+    let admission: ConnectionAdmission
     private let boundPort = PortBox()
     private let onListening: @Sendable (Int) -> Void
 
@@ -81,6 +88,7 @@ public final class ConfabServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
+        admission = ConnectionAdmission(limits: configuration.admission, logger: logger)
         registry = RoomRegistry(
             configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),
             logger: logger)
@@ -113,9 +121,18 @@ public final class ConfabServer: Service, Sendable {
         return nil
     }
 
+    /// Connections not yet authenticated, and how many were closed for a
+    /// passed deadline or to make room, since start.
+    public var unauthenticatedConnections: (open: Int, evicted: Int, timedOut: Int) {
+        let counts = admission.counts
+        return (counts.unauthenticated, counts.evicted, counts.timedOut)
+    }
+
     public func run() async throws {
         let application = try makeApplication()
-        let applicationTask = Task.detached { try await application.run() }
+        let applicationGroup = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [application], logger: logger))
+        let applicationTask = Task.detached { try await applicationGroup.run() }
         media.start()
         defer {
             media.stop()
@@ -154,7 +171,7 @@ public final class ConfabServer: Service, Sendable {
                         await calls.sweep()
                     }
                 }
-                group.addTask { [registry, calls, logger] in
+                group.addTask { [registry, calls, admission, logger] in
                     try await gracefulShutdown()
                     logger.info("shutting down: telling peers")
                     let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
@@ -165,6 +182,10 @@ public final class ConfabServer: Service, Sendable {
                     while await registry.connectionCount() + calls.connectionCount > 0, ContinuousClock.now < deadline {
                         try? await Task.sleep(for: .milliseconds(20))
                     }
+                    admission.closeAll()
+                    await applicationGroup.triggerGracefulShutdown()
+                    // Quiescing waits for open connections; one that will not close is cut.
+                    try? await Task.sleep(for: .seconds(5))
                     applicationTask.cancel()
                 }
                 do {
@@ -198,31 +219,40 @@ public final class ConfabServer: Service, Sendable {
             autoPing: .disabled,
             closeTimeout: .seconds(2))
         let connection = ConnectionContext(
-            registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics, logger: logger)
-        let base = HTTPServerBuilder.http1WebSocketUpgrade(
-            configuration: .init(ws: webSocket)
-        ) { request, channel, _ -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> in
-            // The path is the room: "/standup" (a query string is ignored).
-            let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-            // "/" is the presence connection: no room name is empty.
-            let room = RoomName(rawValue: String(path.dropFirst()))
-            guard path.hasPrefix("/"), room != nil || path == "/" else {
-                return .dontUpgrade
+            registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics,
+            admission: admission, logger: logger)
+        let shouldUpgrade:
+            @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
+                WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+            > = { request, channel, _ in
+                // The path is the room: "/standup" (a query string is ignored).
+                let path = (request.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+                // "/" is the presence connection: no room name is empty.
+                let room = RoomName(rawValue: String(path.dropFirst()))
+                guard path.hasPrefix("/"), room != nil || path == "/" else {
+                    return .dontUpgrade
+                }
+                // The address the client reached: its media goes there too (a wildcard bind).
+                let localAddress = channel.localAddress?.ipAddress
+                return .upgrade([:]) { inbound, outbound, _ in
+                    var signalling = connection.connection(for: room, channel: channel)
+                    signalling.localAddress = localAddress
+                    await signalling.run(inbound: inbound, outbound: outbound)
+                }
             }
-            // The address the client reached: its media goes there too (a wildcard bind).
-            let localAddress = channel.localAddress?.ipAddress
-            return .upgrade([:]) { inbound, outbound, _ in
-                var signalling = connection.connection(for: room)
-                signalling.localAddress = localAddress
-                await signalling.run(inbound: inbound, outbound: outbound)
-            }
+        let server = HTTPServerBuilder { [identity, admission] responder in
+            try AdmittedTLSChannel(
+                HTTP1WebSocketUpgradeChannel(
+                    responder: responder, configuration: .init(ws: webSocket), shouldUpgrade: shouldUpgrade),
+                tlsConfiguration: identity.tlsConfiguration, admission: admission)
         }
         let onListening = onListening
         return Application(
             router: router,
-            server: try .tls(base, tlsConfiguration: identity.tlsConfiguration),
+            server: server,
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                availableConnectionsDelegate: DescriptorBudget()),
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)
@@ -239,14 +269,15 @@ private struct ConnectionContext: Sendable {
     let authority: TokenAuthority
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
+    let admission: ConnectionAdmission
     let logger: Logger
 
-    func connection(for room: RoomName?) -> SignalingConnection {
+    func connection(for room: RoomName?, channel: any Channel) -> SignalingConnection {
         var logger = logger
         logger[metadataKey: "room"] = "\(room?.rawValue ?? "/")"
         return SignalingConnection(
             pathRoom: room, registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics,
-            logger: logger)
+            admission: admission, channel: channel, logger: logger)
     }
 }
 

@@ -15,8 +15,8 @@ import Synchronization
 /// What a connection's writer sends, in order.
 enum Outbound: Sendable {
     case text(String)
-    /// Send a close frame (RFC 6455 §5.5.1) and stop writing.
-    case close(WebSocketCloseCode, reason: String)
+    /// Send a close frame (RFC 6455 §5.5.1) with this status code (§7.4) and stop writing.
+    case close(UInt16, reason: String)
 }
 
 final class ConnectionSink: Sendable {
@@ -74,6 +74,12 @@ final class ConnectionSink: Sendable {
     /// with the catalog number and is cut to fit a control frame (RFC 6455
     /// §5.5: 125 bytes, 2 of them the code).
     func close(_ code: WebSocketCloseCode, reason: String) {
+        close(code.rawValue, reason: reason)
+    }
+
+    /// Queues a close frame with a status code the protocol's catalog does
+    /// not map to (1007 for text that is not UTF-8).
+    func close(_ code: UInt16, reason: String) {
         let first = state.withLock { state -> Bool in
             guard !state.closing else { return false }
             state.closing = true

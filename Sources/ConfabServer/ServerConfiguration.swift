@@ -45,6 +45,8 @@ public struct ServerConfiguration: Sendable {
     public var calls = CallSettings()
     /// When a track is flagged `noMedia` or `packetLoss` (docs/SFU.md, "Track health").
     public var trackHealth = TrackHealthConfiguration()
+    /// Deadlines and caps for connections that have not authenticated yet (`[connections]`).
+    public var admission = AdmissionLimits()
 
     /// What the media plane binds and advertises.
     public var mediaPlane: MediaPlaneConfiguration {
@@ -120,6 +122,7 @@ public struct ConfigFile: Decodable, Sendable {
     public var defaultTemplate: RoomTemplate?
     public var rooms: [String: RoomTemplate]?
     public var calls: CallsSection?
+    public var connections: ConnectionsSection?
 
     /// `[calls]`: see `CallSettings`.
     ///
@@ -147,6 +150,7 @@ public struct ConfigFile: Decodable, Sendable {
         case defaultTemplate = "default"
         case rooms = "rooms"
         case calls = "calls"
+        case connections = "connections"
     }
 
     /// Reads and checks a config file. Every failure names the file and,
@@ -231,6 +235,7 @@ public struct ConfigFile: Decodable, Sendable {
                 }
             }
         }
+        try file.connections?.validate(path: path, text: text)
         if let keepalive = file.keepalive {
             for (key, value) in [("pingIntervalMs", keepalive.pingIntervalMs), ("deadAfterMs", keepalive.deadAfterMs)] {
                 if let value, value <= 0 {
@@ -251,6 +256,7 @@ public struct ConfigFile: Decodable, Sendable {
         }
         if let ping = keepalive?.pingIntervalMs { configuration.keepalive.pingIntervalMs = ping }
         if let dead = keepalive?.deadAfterMs { configuration.keepalive.deadAfterMs = dead }
+        connections?.apply(to: &configuration.admission)
         if let calls {
             if let ring = calls.ringTimeoutMs { configuration.calls.ringTimeoutMs = ring }
             if let rate = calls.invitationRate { configuration.calls.invitationRate = rate }
@@ -424,6 +430,56 @@ public enum CallPolicy: Sendable, Hashable {
             true
         case .allowList(let pairs):
             pairs[caller]?.contains(callee) == true || pairs[callee]?.contains(caller) == true
+        }
+    }
+}
+
+// MARK: - Connections
+
+extension ConfigFile {
+    /// `[connections]`: see `AdmissionLimits`.
+    ///
+    /// ```toml
+    /// [connections]
+    /// tlsHandshakeTimeoutMs = 5000
+    /// httpRequestTimeoutMs = 5000
+    /// joinTimeoutMs = 5000
+    /// maxUnauthenticated = 512
+    /// maxUnauthenticatedPerSource = 64
+    /// ```
+    public struct ConnectionsSection: Decodable, Sendable {
+        public var tlsHandshakeTimeoutMs: Int?
+        public var httpRequestTimeoutMs: Int?
+        public var joinTimeoutMs: Int?
+        public var maxUnauthenticated: Int?
+        public var maxUnauthenticatedPerSource: Int?
+
+        private var entries: [(key: String, value: Int?, range: ClosedRange<Int>)] {
+            [
+                ("tlsHandshakeTimeoutMs", tlsHandshakeTimeoutMs, 100...300_000),
+                ("httpRequestTimeoutMs", httpRequestTimeoutMs, 100...300_000),
+                ("joinTimeoutMs", joinTimeoutMs, 100...300_000),
+                ("maxUnauthenticated", maxUnauthenticated, 1...1_000_000),
+                ("maxUnauthenticatedPerSource", maxUnauthenticatedPerSource, 1...1_000_000),
+            ]
+        }
+
+        func validate(path: String, text: String) throws(ConfigError) {
+            for (key, value, range) in entries {
+                if let value, !range.contains(value) {
+                    throw ConfigError(
+                        path: path, line: ConfigFile.line(of: ["connections", key], in: text),
+                        message: "connections.\(key) must be \(range.lowerBound)...\(range.upperBound)")
+                }
+            }
+        }
+
+        func apply(to limits: inout AdmissionLimits) {
+            if let tlsHandshakeTimeoutMs { limits.tlsHandshakeTimeoutMs = tlsHandshakeTimeoutMs }
+            if let httpRequestTimeoutMs { limits.httpRequestTimeoutMs = httpRequestTimeoutMs }
+            if let joinTimeoutMs { limits.joinTimeoutMs = joinTimeoutMs }
+            if let maxUnauthenticated { limits.maximumUnauthenticated = maxUnauthenticated }
+            if let maxUnauthenticatedPerSource { limits.maximumUnauthenticatedPerSource = maxUnauthenticatedPerSource }
         }
     }
 }

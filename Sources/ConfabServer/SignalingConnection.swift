@@ -1,12 +1,15 @@
 // One WebSocket signalling connection, from upgrade to close.
 //
-//   frames ─▶ assemble (text only; > 64 KiB: counted, dropped, 1001) ─▶ decode (1000/1002/1003/1004/1005)
-//          ─▶ connection rate (1008) ─▶ not joined: ping | join (token ─▶ room) | resume
-//                                       joined:     ping | RoomHost.handle
+//   frames ─▶ connection rate, every frame before parsing (1008; sustained: close 1008)
+//          ─▶ assemble (text only; > 64 KiB: counted, dropped, 1001)
+//          ─▶ screen (invalid UTF-8: close 1007; nested too deep: 1000) ─▶ decode (1000/1002/1003/1004/1005)
+//          ─▶ not joined: ping | join (token ─▶ room) | resume
+//             joined:     ping | RoomHost.handle
 //   the server root (`/`, no room): ─▶ not connected: ping | connect (user token) ─▶ CallManager
 //                                     connected:     ping | CallManager.handle (calls, history)
 //   writer task: ConnectionSink queue ─▶ WebSocket, in order, until a close frame
 //   watchdog:    silent for deadAfterMs ─▶ close; the room sees the peer drop (peer.left timeout)
+//                not joined/connected within joinTimeoutMs ─▶ close 1008 (ConnectionAdmission.swift)
 //
 // Three child tasks share the connection: the reader (this file's loop), the
 // writer and the watchdog. The writer ends the connection: when it has sent a
@@ -30,6 +33,9 @@ struct SignalingConnection: Sendable {
     let authority: TokenAuthority
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
+    let admission: ConnectionAdmission
+    /// The connection's NIO channel: admission counts it until it authenticates.
+    let channel: any Channel
     let logger: Logger
     /// The server's IP address on this connection (see `ConnectionSink.localAddress`).
     var localAddress: String? = nil
@@ -41,17 +47,18 @@ struct SignalingConnection: Sendable {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let (sink, queue) = ConnectionSink.make(localAddress: localAddress)
         let lastHeard = LastHeard()
+        let admitted = Admitted()
         await withTaskGroup(of: Finished.self) { group in
             group.addTask {
                 await Self.write(queue, to: outbound, sink: sink)
                 return .writer
             }
             group.addTask {
-                await watch(lastHeard: lastHeard, sink: sink)
+                await watch(lastHeard: lastHeard, admitted: admitted, sink: sink)
                 return .watchdog
             }
             group.addTask {
-                await read(inbound, sink: sink, lastHeard: lastHeard)
+                await read(inbound, sink: sink, lastHeard: lastHeard, admitted: admitted)
                 // Let the writer send what is queued, then stop.
                 sink.finish()
                 return .reader
@@ -76,7 +83,7 @@ struct SignalingConnection: Sendable {
                     return  // the connection is gone
                 }
             case .close(let code, let reason):
-                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
                 return
             }
         }
@@ -87,9 +94,11 @@ struct SignalingConnection: Sendable {
 
     // MARK: - Keepalive
 
-    /// Returns when the client has been silent for `deadAfterMs`, after
-    /// queueing a close: the connection is dead (PROTOCOL.md, keepalive).
-    private func watch(lastHeard: LastHeard, sink: ConnectionSink) async {
+    /// Returns when the client has been silent for `deadAfterMs`, or has not
+    /// joined (connected) within `joinTimeoutMs`, after queueing a close: the
+    /// connection is dead (PROTOCOL.md, keepalive and Limits).
+    private func watch(lastHeard: LastHeard, admitted: Admitted, sink: ConnectionSink) async {
+        let joinDeadline = ContinuousClock.now + .milliseconds(configuration.admission.joinTimeoutMs)
         let deadAfter = Duration.milliseconds(configuration.keepalive.deadAfterMs)
         let interval = min(Duration.milliseconds(max(configuration.keepalive.deadAfterMs / 5, 10)), .seconds(1))
         var previousTick = ContinuousClock.now
@@ -106,6 +115,15 @@ struct SignalingConnection: Sendable {
             // could not process either. Give it a period to catch up rather
             // than drop peers for the server's own silence.
             if tick - previousTick > interval * 3 { continue }
+            if tick >= joinDeadline, !admitted.value {
+                logger.debug("connection did not join in time; closing it")
+                admission.timedOut()
+                let what = pathRoom == nil ? "connect" : "join"
+                sink.close(
+                    .policyViolation,
+                    reason: "\(ErrorCode.notJoined.rawValue) no \(what) within \(configuration.admission.joinTimeoutMs) ms")
+                return
+            }
             let silence = tick - lastHeard.instant
             if silence >= deadAfter {
                 logger.debug("connection silent; dropping it", metadata: ["silentMs": "\(silence)"])
@@ -126,14 +144,22 @@ struct SignalingConnection: Sendable {
         case over
     }
 
-    private func read(_ inbound: WebSocketInboundStream, sink: ConnectionSink, lastHeard: LastHeard)
+    private func read(_ inbound: WebSocketInboundStream, sink: ConnectionSink, lastHeard: LastHeard, admitted: Admitted)
         async
     {
         var session = Session.new
-        var rate = TokenBucket(limit: configuration.connectionRate, now: Timestamp.now())
+        let now = Timestamp.now()
+        var rate = TokenBucket(limit: configuration.connectionRate, now: now)
+        // Refusals allowed on top (twice the burst, then the same rate): a
+        // client briefly over the rate is told so; one that keeps sending at
+        // twice the rate or more is closed.
+        let rateLimit = configuration.connectionRate
+        var refusals = TokenBucket(
+            limit: RateLimit(perSecond: rateLimit.perSecond, burst: rateLimit.burst * 2), now: now)
         var message: [UInt8] = []
         var messageBytes = 0
         var isText = true
+        var overRate = false
         do {
             for try await frame in inbound {
                 lastHeard.touch()
@@ -142,9 +168,13 @@ struct SignalingConnection: Sendable {
                     message.removeAll(keepingCapacity: true)
                     messageBytes = 0
                     isText = frame.opcode == .text
+                    overRate = false
                 case .continuation:
                     break
                 }
+                // Every frame costs a token before anything is parsed, before
+                // and after join (PROTOCOL.md, Limits).
+                if !rate.take(now: Timestamp.now()) { overRate = true }
                 messageBytes += frame.data.readableBytes
                 // RFC 6455 §5.4: a message may span frames; the limit is on the message.
                 if messageBytes <= ProtocolLimits.maximumClientMessageBytes, isText {
@@ -153,15 +183,50 @@ struct SignalingConnection: Sendable {
                 guard frame.fin else { continue }
                 metrics.messageReceived()
                 if case .over = session { continue }  // the close frame is on its way
-                if !isText {
+                if overRate {
+                    guard refusals.take(now: Timestamp.now()) else {
+                        logger.debug("message rate exceeded again and again; closing the connection")
+                        let error = CodedError(.tooManyMessages, "over the message rate for too long; closing")
+                        metrics.error(error.code)
+                        sink.send(error, id: nil)
+                        sink.close(.policyViolation, reason: error.description)
+                        session = .over
+                        continue
+                    }
+                    refuse(
+                        CodedError(
+                            .tooManyMessages,
+                            "at most \(configuration.connectionRate.perSecond) messages a second (bursts of \(configuration.connectionRate.burst))"
+                        ), id: isText ? MessageScreen.requestID(in: message) : nil, sink: sink)
+                } else if !isText {
                     refuse(CodedError(.malformedMessage, "binary frames are not accepted; send JSON text"), sink: sink)
                 } else if messageBytes > ProtocolLimits.maximumClientMessageBytes {
                     // Refused unparsed; the connection stays open (PROTOCOL.md, Limits).
                     let error = ProtocolError(
                         .tooLarge(byteCount: messageBytes, limit: ProtocolLimits.maximumClientMessageBytes))
                     refuse(error.codedError, sink: sink)
+                } else if !MessageScreen.isValidUTF8(message) {
+                    // RFC 6455 §8.1: text that is not UTF-8 fails the connection, with 1007 (§7.4.1).
+                    logger.debug("invalid UTF-8 in a text message; failing the connection")
+                    metrics.error(.malformedMessage)
+                    sink.close(
+                        UInt16(1007),
+                        reason: "\(ErrorCode.malformedMessage.rawValue) a text message that is not UTF-8")
+                    session = .over
+                } else if MessageScreen.nestsTooDeep(message) {
+                    refuse(
+                        CodedError(.malformedMessage, "arrays and objects nest deeper than \(MessageScreen.maximumDepth) levels"),
+                        sink: sink)
                 } else {
-                    session = await handle(Data(message), session: session, sink: sink, rate: &rate)
+                    session = await handle(Data(message), session: session, sink: sink)
+                    switch session {
+                    case .joined, .online:
+                        if !admitted.value {
+                            admitted.set()
+                            admission.authenticated(channel)
+                        }
+                    case .new, .over: break
+                    }
                 }
                 // Do not keep a large buffer for the life of the connection.
                 if message.capacity > 256 * 1024 { message = [] }
@@ -176,7 +241,7 @@ struct SignalingConnection: Sendable {
         }
     }
 
-    private func handle(_ data: Data, session: Session, sink: ConnectionSink, rate: inout TokenBucket) async -> Session {
+    private func handle(_ data: Data, session: Session, sink: ConnectionSink) async -> Session {
         let receivedAt = ContinuousClock.now
         let message: ClientMessage
         do {
@@ -184,14 +249,6 @@ struct SignalingConnection: Sendable {
         } catch {
             refuse(error.codedError, id: error.requestID, sink: sink)
             return error.codedError.code.closesConnection ? .over : session
-        }
-        guard rate.take(now: Timestamp.now()) else {
-            refuse(
-                CodedError(
-                    .tooManyMessages,
-                    "at most \(configuration.connectionRate.perSecond) messages a second (bursts of \(configuration.connectionRate.burst))"
-                ), id: message.id, sink: sink)
-            return session
         }
         if case .ping = message.body {
             sink.send(ServerMessage(id: message.id, .pong(Pong(serverTime: Timestamp.now()))))
@@ -312,6 +369,14 @@ struct SignalingConnection: Sendable {
         logger.debug("refused", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
         sink.send(error, id: id)
     }
+}
+
+/// Whether the connection has joined or connected, shared by the reader and the watchdog.
+private final class Admitted: Sendable {
+    private let flag = Atomic(false)
+
+    func set() { flag.store(true, ordering: .relaxed) }
+    var value: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// When the client was last heard from, shared by the reader and the watchdog.

@@ -202,8 +202,10 @@ struct SignalingBenchmark: Sendable {
         var logger = Logger(label: "confab.bench.server")
         // Shutdown with a thousand connections open logs cancelled child channels.
         logger.logLevel = .critical
-        let server = try await ConfabServer(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: data), logger: logger)
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: data)
+        // Every peer comes from 127.0.0.1, up to 256 joins in flight.
+        configuration.admission.maximumUnauthenticatedPerSource = configuration.admission.maximumUnauthenticated
+        let server = try await ConfabServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
         let serverTask = Task { try await group.run() }
         defer { serverTask.cancel() }

@@ -21,14 +21,20 @@ final class ServerProcess {
     let fingerprint: String
 
     /// Starts the server with `config` (TOML) and waits until it prints
-    /// where it listens and its certificate fingerprint.
-    init(config: String = ServerProcess.shortKeepalive) async throws {
+    /// where it listens and its certificate fingerprint. With
+    /// `descriptorLimit` it runs under `prlimit --nofile` (soft and hard).
+    init(config: String = ServerProcess.shortKeepalive, descriptorLimit: Int? = nil) async throws {
         data = try TempDirectory(prefix: "confab-serve")
         let configPath = data.file("config.toml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let dataPath = data.file("data")
-        process = try ChildProcess(
-            BuiltProducts.confab, ["serve", "--data", dataPath, "--port", "0", "--config", configPath])
+        let serve = ["serve", "--data", dataPath, "--port", "0", "--config", configPath]
+        if let descriptorLimit {
+            process = try ChildProcess(
+                "/usr/bin/prlimit", ["--nofile=\(descriptorLimit):\(descriptorLimit)", BuiltProducts.confab] + serve)
+        } else {
+            process = try ChildProcess(BuiltProducts.confab, serve)
+        }
         var port: Int?
         var fingerprint: String?
         let deadline = ContinuousClock.now + .seconds(60)

@@ -113,4 +113,64 @@ struct BadInputTests {
         #expect(try await alice.expectQuiet() == nil)
         await server.stop()
     }
+    @Test("every message counts against the rate before it is parsed: an unknown-type flood before join gets 1008, then a 1008 close")
+    func unparsedFloodIsCounted() async throws {
+        let rate = RateLimit(perSecond: 5, burst: 20)
+        let server = try await TestServer.start(connectionRate: rate)
+        let client = try await server.connect()
+        for index in 1...300 {
+            client.send(#"{"v": 1, "type": "teleport", "id": "t\#(index)"}"#)
+        }
+        var unknown = 0
+        var limited = 0
+        var limitedWithID = 0
+        while true {
+            let message: ServerMessage
+            do {
+                message = try await client.next(timeout: .seconds(30))
+            } catch {
+                break  // closed
+            }
+            switch errorCode(message) {
+            case .unknownType?: unknown += 1
+            case .tooManyMessages?:
+                limited += 1
+                if message.id != nil { limitedWithID += 1 }
+            default: Issue.record("unexpected \(message)")
+            }
+        }
+        // The burst is parsed and answered; then refusals, with the request's id, unparsed.
+        #expect((20...24).contains(unknown))
+        #expect(limited >= 40)
+        #expect(limitedWithID >= 40)
+        #expect(unknown + limited < 300)
+        let frame = try await client.closeFrame(timeout: .seconds(10))
+        #expect(frame?.closeCode == .policyViolation)
+        #expect(frame?.reason?.hasPrefix("1008") == true)
+        await server.stop()
+    }
+
+    @Test("a text frame that is not UTF-8 fails the connection with close 1007 (RFC 6455 §8.1)")
+    func invalidUTF8() async throws {
+        let server = try await TestServer.start()
+        let (alice, _) = try await server.join("alice", role: "host")
+        // {"v": 1, "type": "ping", "id": "p<0xC3 0x28>"}: 0xC3 must be followed by a continuation byte.
+        let bytes = Array(#"{"v": 1, "type": "ping", "id": "p"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        alice.send(textBytes: bytes)
+        let frame = try await alice.closeFrame(timeout: .seconds(20))
+        #expect(frame?.closeCode == .dataInconsistentWithMessage)
+        await server.stop()
+    }
+
+    @Test("deeply nested JSON is refused with 1000 before it is parsed; the connection stays open")
+    func deepNesting() async throws {
+        let server = try await TestServer.start()
+        let (alice, _) = try await server.join("alice", role: "host")
+        let nested = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+        alice.send(#"{"v": 1, "type": "ping", "id": "deep", "x": \#(nested)}"#)
+        let reply = try await alice.next()
+        #expect(errorCode(reply) == .malformedMessage)
+        #expect(try await alice.expectQuiet() == nil)
+        await server.stop()
+    }
 }

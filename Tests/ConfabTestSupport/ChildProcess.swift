@@ -133,6 +133,11 @@ public final class ChildProcess: @unchecked Sendable {
         if exitStatus == nil { Glibc.kill(pid, SIGKILL) }
     }
 
+    /// Sends SIGTERM (how a service manager stops a server).
+    public func terminate() {
+        if exitStatus == nil { Glibc.kill(pid, SIGTERM) }
+    }
+
     /// Sends SIGINT (how GStreamer's `-e` and confab finish cleanly).
     public func interrupt() {
         if exitStatus == nil { Glibc.kill(pid, SIGINT) }

@@ -9,6 +9,7 @@ import ConfabTestSupport
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOCore
 import NIOSSL
 import NIOWebSocket
 import Synchronization
@@ -16,6 +17,8 @@ import Synchronization
 final class RawClient: Sendable {
     private enum Outgoing: Sendable {
         case text(String)
+        /// A text frame holding exactly these bytes, UTF-8 or not.
+        case textBytes([UInt8])
         case close
     }
 
@@ -42,6 +45,9 @@ final class RawClient: Sendable {
                         for await item in stream {
                             switch item {
                             case .text(let text): try await outbound.write(.text(text))
+                            case .textBytes(let bytes):
+                                try await outbound.write(
+                                    .custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))))
                             case .close:
                                 try await outbound.close(.normalClosure, reason: nil)
                                 return
@@ -69,6 +75,11 @@ final class RawClient: Sendable {
     /// Sends one text message exactly as given.
     func send(_ text: String) {
         outgoing.yield(.text(text))
+    }
+
+    /// Sends one text frame with these bytes as its payload (tests of invalid UTF-8).
+    func send(textBytes bytes: [UInt8]) {
+        outgoing.yield(.textBytes(bytes))
     }
 
     /// The next message, decoded; throws if none comes within `timeout` or the connection ended.

@@ -28,7 +28,8 @@ final class TestServer: Sendable {
         data: TempDirectory? = nil,
         trackHealth: TrackHealthConfiguration = TrackHealthConfiguration(),
         host: String = "127.0.0.1",
-        mediaHost: String? = nil
+        mediaHost: String? = nil,
+        admission: AdmissionLimits = TestServer.admission
     ) async throws -> TestServer {
         let data = try data ?? TempDirectory(prefix: "confab-server-test")
         var configuration = ServerConfiguration(
@@ -37,6 +38,7 @@ final class TestServer: Sendable {
             connectionRate: connectionRate)
         configuration.trackHealth = trackHealth
         configuration.mediaAdvertisedHost = mediaHost
+        configuration.admission = admission
         return TestServer(
             running: try await InProcessServer.start(configuration: configuration, data: data, label: "confab.test"))
     }
@@ -44,6 +46,15 @@ final class TestServer: Sendable {
     private init(running: InProcessServer) {
         self.running = running
     }
+
+    /// The deadlines as long as the dead-connection timer, for the same reason.
+    static let admission: AdmissionLimits = {
+        var limits = AdmissionLimits()
+        limits.tlsHandshakeTimeoutMs = 10_000
+        limits.httpRequestTimeoutMs = 10_000
+        limits.joinTimeoutMs = 10_000
+        return limits
+    }()
 
     /// One server shared by the parameterised suites (each case uses its
     /// own room), so a matrix does not start dozens of servers at once.
