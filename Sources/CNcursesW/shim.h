@@ -32,7 +32,7 @@ static inline int confab_attr_set(WINDOW *w, attr_t attrs, int pair) { return wa
 
 // newterm, unlike initscr, returns NULL for an unknown TERM instead of
 // printing "Error opening terminal" and exiting.
-static inline SCREEN *confab_newterm(void) { return newterm(NULL, stdout, stdin); }
+static inline SCREEN *confab_newterm(const char *type) { return newterm(type, stdout, stdin); }
 // Whether the terminal's terminfo entry has a string capability ("cup", "smcup").
 static inline int confab_has_string_capability(const char *name) {
     char *value = tigetstr(name);

@@ -123,7 +123,9 @@ public enum Curses {
         /// Enters curses mode: no echo, keys unbuffered and decoded (keypad),
         /// no newline translation, hidden cursor, colours with the terminal's
         /// own default colours available as -1. The corresponding C function is `initscr`.
-        public init(escapeDelayMs: Int32 = 25) throws {
+        /// `preferredType`, when given and known here, is used instead of $TERM
+        /// (a direct-colour variant of it); when unknown, $TERM is.
+        public init(escapeDelayMs: Int32 = 25, preferredType: String? = nil) throws {
             // wcwidth and wide-character output follow LC_CTYPE.
             setlocale(LC_ALL, "")
             // Wide characters need a UTF-8 LC_CTYPE; a bare "C" locale (LANG
@@ -132,7 +134,8 @@ public enum Curses {
             if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) != "UTF-8" {
                 setlocale(LC_CTYPE, "C.UTF-8")
             }
-            guard confab_newterm() != nil else { throw Error("newterm", kind: .unknownTerminal) }
+            let preferred = preferredType.flatMap { type in type.withCString { confab_newterm($0) } }
+            guard preferred != nil || confab_newterm(nil) != nil else { throw Error("newterm", kind: .unknownTerminal) }
             guard confab_has_string_capability("cup") != 0 else {
                 endwin()
                 throw Error("newterm", kind: .cannotAddressCursor)

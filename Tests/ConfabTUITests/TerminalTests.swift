@@ -199,6 +199,53 @@ struct TerminalTests {
         await tmux.kill()
     }
 
+    @Test("COLORTERM=truecolor with a direct-colour terminfo entry draws the theme's exact colours", .timeLimit(.minutes(3)))
+    func trueColour() async throws {
+        guard Tmux.isInstalled, FileManager.default.isExecutableFile(atPath: "/usr/bin/tic") else {
+            Issue.record("tmux or tic is not installed")
+            return
+        }
+        let home = try TempDirectory(prefix: "confab-tmux-home")
+        // A direct-colour entry of our own (ncurses-term ships xterm-direct; this machine may not have it).
+        let source = home.file("direct.src")
+        try """
+            xterm-direct|xterm with direct colours,
+            \tcolors#0x1000000, pairs#0x10000, RGB,
+            \tsetaf=\\E[%?%p1%{8}%<%t3%p1%d%e38\\:2\\:\\:%p1%{65536}%/%d\\:%p1%{256}%/%{255}%&%d\\:%p1%{255}%&%d%;m,
+            \tsetab=\\E[%?%p1%{8}%<%t4%p1%d%e48\\:2\\:\\:%p1%{65536}%/%d\\:%p1%{256}%/%{255}%&%d\\:%p1%{255}%&%d%;m,
+            \tsetf@, setb@, initc@, ccc@, oc@,
+            \tuse=xterm-256color,
+
+            """.write(toFile: source, atomically: true, encoding: .utf8)
+        let terminfo = home.file("terminfo")
+        // tic writes nothing (and exits 0) when the directory is missing.
+        try FileManager.default.createDirectory(atPath: terminfo, withIntermediateDirectories: true)
+        let tic = try ChildProcess("/usr/bin/tic", ["-x", "-o", terminfo, source])
+        #expect(await tic.wait(seconds: 20) == 0, "\(tic.standardError)")
+        let tmux = Tmux()
+        await tmux.kill()
+        // swift test sets NO_COLOR for what it runs.
+        let command =
+            "env -u NO_COLOR LANG=C.UTF-8 TERM=xterm-256color COLORTERM=truecolor TERMINFO=\(terminfo) HOME=\(home.path) "
+            + "\(BuiltProducts.confab) demo --no-bot-prompts; echo \"exit=$?\"; sleep 60"
+        do {
+            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
+            let coloured = try await tmux.run(["capture-pane", "-e", "-p", "-t", "confab"]).output
+            // The default theme's text (#d8dcea) and surface (#262a38), exactly.
+            #expect(coloured.contains("38;2;216;220;234") && coloured.contains("48;2;38;42;56"), "no 24-bit colours in the pane: \(coloured.prefix(300).debugDescription)")
+            try await tmux.keys("q")
+            try await tmux.waitFor("Leave the meeting?")
+            try await tmux.keys("y")
+            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
+            #expect(final.contains("exit=0"))
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
     /// The help's footer, "18–34 of 40", or nil.
     static func helpPosition(_ screen: String) -> String? {
         guard let match = screen.firstMatch(of: #/\d+–\d+ of \d+/#) else { return nil }

@@ -71,6 +71,15 @@ struct ThemeTests {
         #expect(selected.hasPrefix("╔") && speaking.hasPrefix("┏"), "\(selected)\n\(speaking)")
     }
 
+    @Test("COLORTERM=truecolor asks for the direct-colour variant of the terminal type; otherwise none")
+    func directColourType() {
+        #expect(NcursesBackend.directColourType(term: "xterm-256color", colorTerm: "truecolor") == "xterm-direct")
+        #expect(NcursesBackend.directColourType(term: "tmux-256color", colorTerm: "24bit") == "tmux-direct")
+        #expect(NcursesBackend.directColourType(term: "xterm-direct", colorTerm: "truecolor") == nil)
+        #expect(NcursesBackend.directColourType(term: "xterm-256color", colorTerm: nil) == nil)
+        #expect(NcursesBackend.directColourType(term: "xterm-256color", colorTerm: "") == nil)
+    }
+
     @Test("the compiled-in copies equal themes/*.toml (run scripts/embed-themes.py after editing)", arguments: BuiltInThemes.order)
     func embeddedCopiesMatch(name: String) throws {
         let file = try String(contentsOfFile: Self.repoThemes + "/\(name).toml", encoding: .utf8)

@@ -39,7 +39,9 @@ public final class NcursesBackend: TerminalBackend {
     /// Enters curses mode. `noColor` is the NO_COLOR convention.
     public init(theme: Theme, noColor: Bool) throws {
         do {
-            screen = try Curses.Screen()
+            let environment = ProcessInfo.processInfo.environment
+            screen = try Curses.Screen(
+                preferredType: Self.directColourType(term: Self.term, colorTerm: environment["COLORTERM"]))
         } catch let error as Curses.Error where error.kind == .unknownTerminal {
             throw TerminalProblem.unknownTerminal(Self.term)
         } catch let error as Curses.Error where error.kind == .cannotAddressCursor {
@@ -53,6 +55,17 @@ public final class NcursesBackend: TerminalBackend {
     }
 
     /// Gives the terminal back: leaves curses mode, shows the cursor.
+    /// The direct-colour terminfo entry for `term` when the terminal says
+    /// it takes 24-bit colour (`COLORTERM=truecolor`): curses can send exact
+    /// colours only through such an entry (`xterm-direct`, `tmux-direct`);
+    /// where there is none, the 256-colour entry stays.
+    static func directColourType(term: String, colorTerm: String?) -> String? {
+        guard let colorTerm, ["truecolor", "24bit"].contains(colorTerm.lowercased()), !term.isEmpty, !term.hasSuffix("-direct")
+        else { return nil }
+        let base = term.hasSuffix("-256color") ? String(term.dropLast("-256color".count)) : term
+        return base + "-direct"
+    }
+
     public func end() {
         screen.end()
     }
