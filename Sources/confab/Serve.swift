@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
             with `confab token`. Stop with Ctrl-C or SIGTERM: peers are told the server is going away.
             """)
 
-    @Option(help: "The address to listen on (0.0.0.0 for every interface).")
+    @Option(help: "The address to listen on, TCP and UDP (0.0.0.0 for every IPv4 interface, :: for every interface, IPv6 and IPv4).")
     var host = "127.0.0.1"
 
     @Option(help: "The TCP port (0 picks a free one).")

@@ -1,3 +1,4 @@
+import ConfabMedia
 import ConfabTestSupport
 import Foundation
 import Testing
@@ -15,6 +16,7 @@ struct CommandLineTests {
         (["rtp", "receive", "--port", "5004", "--key", goodKey, "--ssrc", "1", "--output", "tone:440"], "--output"),
         (["rtp", "receive", "--port", "0", "--key", goodKey, "--ssrc", "1", "--output", "null"], "--port"),
         (["rtp", "send", "--to", "127.0.0.1:5004", "--key", goodKey, "--ssrc", "1", "--input", "/nonexistent/in.wav", "--duration", "1"], "in.wav"),
+        (["rtp", "send", "--to", "127.0.0.1:65535", "--key", goodKey, "--ssrc", "1"], "--rtcp-mux"),
     ])
     func badArguments(arguments: [String], mentions: String) async throws {
         let run = try ChildProcess(BuiltProducts.confab, arguments)
@@ -60,5 +62,46 @@ struct CommandLineTests {
         #expect(await run.wait(seconds: 10) == 0, "\(run.standardError)")
         #expect(run.standardError.contains("No playback device hw:7,0"))
         #expect(run.standardOutput.contains("\"received\":0"))
+    }
+
+    /// Two sockets on PORT and PORT+1: where `confab rtp send --to 127.0.0.1:PORT` puts RTP and RTCP.
+    @Test("rtp send: RTCP sender reports go to PORT+1 (RFC 3550), or to PORT with --rtcp-mux (RFC 5761)", arguments: [false, true])
+    func rtcpPort(mux: Bool) async throws {
+        var pair: (rtp: UDPSocket, rtcp: UDPSocket)?
+        for _ in 0..<20 where pair == nil {
+            let rtp = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+            if let rtcp = try? UDPSocket(bindTo: "127.0.0.1", port: rtp.localAddress.port + 1) { pair = (rtp, rtcp) }
+        }
+        let sockets = try #require(pair)
+        let sender = try ChildProcess(BuiltProducts.confab, [
+            "rtp", "send", "--to", "127.0.0.1:\(sockets.rtp.localAddress.port)", "--key", Self.goodKey, "--ssrc", "7",
+            "--input", "tone:440", "--duration", "4",
+        ] + (mux ? ["--rtcp-mux"] : []))
+        // Second byte 200: a sender report (RFC 3550 §6.4.1); 111 (+ marker bit): Opus RTP.
+        var rtcpOnRTPPort = 0, rtcpOnNextPort = 0, rtpPackets = 0
+        let batch = DatagramBatch(capacity: 32, bufferSize: 2_048)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline, rtcpOnRTPPort + rtcpOnNextPort == 0 {
+            for (socket, isRTCPPort) in [(sockets.rtp, false), (sockets.rtcp, true)] {
+                let count = try socket.receive(into: batch, timeoutMs: 0)
+                for i in 0..<count {
+                    let bytes = batch.datagram(i)
+                    guard bytes.count > 1 else { continue }
+                    if bytes[1] == 200 {
+                        if isRTCPPort { rtcpOnNextPort += 1 } else { rtcpOnRTPPort += 1 }
+                    } else if !isRTCPPort {
+                        rtpPackets += 1
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await sender.wait(seconds: 20) == 0, "\(sender.standardError)")
+        #expect(rtpPackets > 50)
+        if mux {
+            #expect(rtcpOnRTPPort >= 1 && rtcpOnNextPort == 0)
+        } else {
+            #expect(rtcpOnNextPort >= 1 && rtcpOnRTPPort == 0)
+        }
     }
 }

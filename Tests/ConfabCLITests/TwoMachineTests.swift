@@ -166,7 +166,9 @@ private func talk(
         let received = try WAVFile.read(path: heard)
         let match = SignalComparison.segmentedMatch(reference: said, received: received, maxLagSamples: 48_000 * 10)
         print("two machines: \(listener) hears \(speaker): correlation \(match.correlation) over \(match.segments) segments")
-        #expect(match.correlation >= 0.9, "\(listener) hears \(speaker): correlation \(match.correlation)")
+        // Measured 0.91–0.95 with both talking at once (three processes and a server on two busy
+        // cores: a little concealment); silence or someone else's speech is below 0.3.
+        #expect(match.correlation >= 0.85, "\(listener) hears \(speaker): correlation \(match.correlation)")
         #expect(match.segments >= 4)
     }
 }

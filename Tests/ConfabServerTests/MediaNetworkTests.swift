@@ -95,6 +95,19 @@ struct MediaNetworkTests {
         await server.stop()
     }
 
+    @Test("sequence numbers that wrap past 65535, a late packet and a gap of 2,000 are not jumps")
+    func ordinarySequences() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        let sequences: [UInt16] = [65_530, 65_532, 65_531, 65_535, 0, 1, 3, 2, 2_003, 2_004]
+        let sent = sequences.map { MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: $0) }
+        for packet in sent { room.aliceMedia.send(packet) }
+        #expect(try await room.bobMedia.receive(count: sent.count) == sent)
+        let statistics = try await waitForMedia(server) { $0.counters.forwardedPackets >= sent.count }
+        #expect(statistics.counters.totalDropped == 0)
+        await server.stop()
+    }
+
     /// Alice's genuine stream, then forged packets with her SSRC from her bound
     /// address, `offsets` ahead of her last sequence number, then more genuine packets.
     @Test(

@@ -497,6 +497,18 @@ struct ModelTests {
         #expect(texts == ["Ken joined as listener", "Ken is now speaker (by Ada)", "Ken was removed by you"])
     }
 
+    @Test("no audio: why the media binding failed becomes an error line; a binding that worked says nothing")
+    func mediaBindingFailure() {
+        let state = Fixtures.room(others: 1)
+        var model = MeetingModel()
+        _ = model.apply(RoomUpdate(event: .mediaBound(mapped: "10.0.0.2:40000"), state: state), previous: state)
+        #expect(model.systemLines.isEmpty)
+        let problem = "the server told us to send audio to 0.0.0.0 port 7443, which is a wildcard address: no audio"
+        _ = model.apply(RoomUpdate(event: .mediaBound(mapped: nil, problem: problem), state: state), previous: state)
+        #expect(model.systemLines.map(\.text) == [problem])
+        #expect(model.systemLines.map(\.isError) == [true])
+    }
+
     @Test("a mention of our name rings the bell (when configured)")
     func mentionBell() {
         let previous = Fixtures.room(others: 2)

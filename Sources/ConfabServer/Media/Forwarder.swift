@@ -463,17 +463,17 @@ final class Forwarder {
         // answer would not fit with it, as for a minimal request over IPv6
         // (72 bytes in; 20 + 24 + 24 + 8 = 76 out with it, 68 without).
         let room = UnsafeMutableRawBufferPointer(rebasing: answer[0..<min(answer.count, datagram.count)])
-        for withFingerprint in [true, false] {
+        for attempt in 0..<2 {
             do {
                 var builder = try STUNMessageBuilder(type: .bindingSuccess, transactionID: message.transactionID, into: room)
                 try builder.appendXORMappedAddress(mapped)
                 try builder.appendMessageIntegrity(key: config.integrityKey)
-                if withFingerprint { try builder.appendFingerprint() }
+                if attempt == 0 { try builder.appendFingerprint() }
                 reply(builder.bytes, address)
                 counters.stunAnswered += 1
                 return
             } catch {
-                // Too small with FINGERPRINT: try without; too small without: bound, but not answered.
+                // Too small with FINGERPRINT: again without; too small without: bound, but not answered.
             }
         }
     }

@@ -341,6 +341,9 @@ public struct MeetingModel: Sendable {
             setNotice(error.message, error: true)
         case .serverGoingAway(let notice):
             addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
+        case .mediaBound(nil, let problem?):
+            // No audio (the server's media address is unusable or silent): say why, where it is seen.
+            addSystemLine(problem, error: true)
         case .connectionStateChanged(let to, _):
             if case .connected = to { reconnectAt = nil }
         default:
