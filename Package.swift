@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "ConfabWireTests", dependencies: ["ConfabWire"]),
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
         .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
-        .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabTestSupport"]),
+        .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabTestSupport"]),
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
         .testTarget(name: "ConfabServerTests", dependencies: [

@@ -1,4 +1,5 @@
 import ConfabMedia
+import ConfabSocket
 import ConfabTestSupport
 import Foundation
 import Testing
