@@ -42,48 +42,53 @@ public enum SRTPProfile: Sendable, Equatable, CaseIterable {
     }
 }
 
-/// libsrtp's status codes, named (the corresponding C type is `srtp_err_status_t`).
-public enum SRTPError: Error, Equatable, CustomStringConvertible {
-    /// The packet's authentication tag did not verify: a wrong key or a tampered packet (status 7).
-    case authenticationFailed
-    /// The packet index was already seen (status 9).
-    case replay
-    /// The packet index is older than the replay window (status 10).
-    case replayOld
-    /// The packet is too short or its header is malformed.
-    case malformedPacket
-    /// No stream exists for the packet's SSRC.
-    case unknownSSRC(UInt32)
-    /// Key material had the wrong length or was not hex.
-    case invalidKey(String)
-    /// The installed libsrtp2 lacks this profile (GCM needs a crypto backend).
-    case unsupportedProfile(SRTPProfile)
-    /// The output buffer cannot hold the protected packet.
-    case bufferTooSmall
-    /// Any other libsrtp status.
-    case library(status: Int32, operation: String)
+/// The wrapper's namespace for names it shares with its siblings (`Opus.Error`, `ALSA.Error`).
+public enum SRTP {}
 
-    init(status: srtp_err_status_t, operation: String) {
-        switch status {
-        case srtp_err_status_auth_fail: self = .authenticationFailed
-        case srtp_err_status_replay_fail: self = .replay
-        case srtp_err_status_replay_old: self = .replayOld
-        case srtp_err_status_bad_param where operation == "srtp_unprotect": self = .malformedPacket
-        default: self = .library(status: Int32(status.rawValue), operation: operation)
+extension SRTP {
+    /// libsrtp's status codes, named (the corresponding C type is `srtp_err_status_t`).
+    public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        /// The packet's authentication tag did not verify: a wrong key or a tampered packet (status 7).
+        case authenticationFailed
+        /// The packet index was already seen (status 9).
+        case replay
+        /// The packet index is older than the replay window (status 10).
+        case replayOld
+        /// The packet is too short or its header is malformed.
+        case malformedPacket
+        /// No stream exists for the packet's SSRC.
+        case unknownSSRC(UInt32)
+        /// Key material had the wrong length or was not hex.
+        case invalidKey(String)
+        /// The installed libsrtp2 lacks this profile (GCM needs a crypto backend).
+        case unsupportedProfile(SRTPProfile)
+        /// The output buffer cannot hold the protected packet.
+        case bufferTooSmall
+        /// Any other libsrtp status.
+        case library(status: Int32, operation: String)
+
+        init(status: srtp_err_status_t, operation: String) {
+            switch status {
+            case srtp_err_status_auth_fail: self = .authenticationFailed
+            case srtp_err_status_replay_fail: self = .replay
+            case srtp_err_status_replay_old: self = .replayOld
+            case srtp_err_status_bad_param where operation == "srtp_unprotect": self = .malformedPacket
+            default: self = .library(status: Int32(status.rawValue), operation: operation)
+            }
         }
-    }
 
-    public var description: String {
-        switch self {
-        case .authenticationFailed: return "SRTP authentication failed (wrong key or tampered packet)"
-        case .replay: return "SRTP replayed packet"
-        case .replayOld: return "SRTP packet older than the replay window"
-        case .malformedPacket: return "malformed SRTP packet"
-        case .unknownSSRC(let ssrc): return "no SRTP stream for SSRC \(ssrc)"
-        case .invalidKey(let why): return "invalid SRTP key: \(why)"
-        case .unsupportedProfile(let p): return "SRTP profile \(p) is not supported by the installed libsrtp2"
-        case .bufferTooSmall: return "buffer too small for the SRTP packet"
-        case .library(let status, let op): return "\(op) failed with libsrtp status \(status)"
+        public var description: String {
+            switch self {
+            case .authenticationFailed: return "SRTP authentication failed (wrong key or tampered packet)"
+            case .replay: return "SRTP replayed packet"
+            case .replayOld: return "SRTP packet older than the replay window"
+            case .malformedPacket: return "malformed SRTP packet"
+            case .unknownSSRC(let ssrc): return "no SRTP stream for SSRC \(ssrc)"
+            case .invalidKey(let why): return "invalid SRTP key: \(why)"
+            case .unsupportedProfile(let p): return "SRTP profile \(p) is not supported by the installed libsrtp2"
+            case .bufferTooSmall: return "buffer too small for the SRTP packet"
+            case .library(let status, let op): return "\(op) failed with libsrtp status \(status)"
+            }
         }
     }
 }
@@ -118,7 +123,7 @@ public final class SRTPKeyMaterial: @unchecked Sendable {
     fileprivate let bytes: UnsafeMutableRawBufferPointer
 
     /// Key material from raw bytes (master key followed by master salt).
-    public init(profile: SRTPProfile = .aes128CmHmacSha1_80, bytes source: some Collection<UInt8>) throws(SRTPError) {
+    public init(profile: SRTPProfile = .aes128CmHmacSha1_80, bytes source: some Collection<UInt8>) throws(SRTP.Error) {
         guard source.count == profile.keyMaterialLength else {
             throw .invalidKey("expected \(profile.keyMaterialLength) bytes (key + salt), got \(source.count)")
         }
@@ -130,7 +135,7 @@ public final class SRTPKeyMaterial: @unchecked Sendable {
     }
 
     /// Key material from hex (60 digits for AES_CM_128_HMAC_SHA1_80, 56 for AES-128-GCM).
-    public convenience init(profile: SRTPProfile = .aes128CmHmacSha1_80, hex: String) throws(SRTPError) {
+    public convenience init(profile: SRTPProfile = .aes128CmHmacSha1_80, hex: String) throws(SRTP.Error) {
         let digits = Array(hex.utf8)
         guard digits.count == profile.keyMaterialLength * 2 else {
             throw .invalidKey("expected \(profile.keyMaterialLength * 2) hex digits (\(profile.keyLength)-byte key + \(profile.saltLength)-byte salt), got \(digits.count)")
@@ -215,7 +220,7 @@ public final class OutboundSession: @unchecked Sendable {
     private var session: srtp_t?
 
     /// The corresponding C function is `srtp_create`.
-    public init(ssrc: UInt32, key: SRTPKeyMaterial) throws(SRTPError) {
+    public init(ssrc: UInt32, key: SRTPKeyMaterial) throws(SRTP.Error) {
         guard SRTPLibrary.initialise() else { throw .library(status: -1, operation: "srtp_init") }
         self.ssrc = ssrc
         self.profile = key.profile
@@ -223,7 +228,7 @@ public final class OutboundSession: @unchecked Sendable {
         let status = withStreamPolicy(ssrc: ssrc, key: key, replayWindow: 1024) { srtp_create(&created, $0) }
         guard status == srtp_err_status_ok, let created else {
             if key.profile == .aeadAes128Gcm { throw .unsupportedProfile(key.profile) }
-            throw SRTPError(status: status, operation: "srtp_create")
+            throw SRTP.Error(status: status, operation: "srtp_create")
         }
         session = created
     }
@@ -237,12 +242,12 @@ public final class OutboundSession: @unchecked Sendable {
     /// least `SRTPLibrary.maxTrailerLength` spare bytes after the packet.
     /// The corresponding C function is `srtp_protect`.
     @inline(__always)
-    public func protect(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func protect(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTP.Error) -> Int {
         guard let base = buffer.baseAddress, length >= 12 else { throw .malformedPacket }
         guard buffer.count >= length + SRTPLibrary.maxTrailerLength else { throw .bufferTooSmall }
         var len = Int32(length)
         let status = srtp_protect(session, base, &len)
-        guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_protect") }
+        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: "srtp_protect") }
         return Int(len)
     }
 
@@ -251,12 +256,12 @@ public final class OutboundSession: @unchecked Sendable {
     /// SRTCP index, then the tag), returning the SRTCP length. `buffer` must
     /// have `SRTPLibrary.maxTrailerLength` + 4 spare bytes after the packet.
     /// The corresponding C function is `srtp_protect_rtcp`.
-    public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTP.Error) -> Int {
         guard let base = buffer.baseAddress, length >= 8 else { throw .malformedPacket }
         guard buffer.count >= length + SRTPLibrary.maxTrailerLength + 4 else { throw .bufferTooSmall }
         var len = Int32(length)
         let status = srtp_protect_rtcp(session, base, &len)
-        guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_protect_rtcp") }
+        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: "srtp_protect_rtcp") }
         return Int(len)
     }
 }
@@ -269,12 +274,12 @@ public final class InboundSession: @unchecked Sendable {
     public let replayWindow: Int
 
     /// The corresponding C function is `srtp_create` (with no streams yet).
-    public init(replayWindow: Int = 1024) throws(SRTPError) {
+    public init(replayWindow: Int = 1024) throws(SRTP.Error) {
         guard SRTPLibrary.initialise() else { throw .library(status: -1, operation: "srtp_init") }
         self.replayWindow = replayWindow
         var created: srtp_t?
         let status = srtp_create(&created, nil)
-        guard status == srtp_err_status_ok, let created else { throw SRTPError(status: status, operation: "srtp_create") }
+        guard status == srtp_err_status_ok, let created else { throw SRTP.Error(status: status, operation: "srtp_create") }
         session = created
     }
 
@@ -283,12 +288,12 @@ public final class InboundSession: @unchecked Sendable {
     }
 
     /// Adds (or replaces) the stream for a remote SSRC. The corresponding C function is `srtp_add_stream`.
-    public func addStream(ssrc: UInt32, key: SRTPKeyMaterial) throws(SRTPError) {
+    public func addStream(ssrc: UInt32, key: SRTPKeyMaterial) throws(SRTP.Error) {
         if streams[ssrc] != nil { removeStream(ssrc: ssrc) }
         let status = withStreamPolicy(ssrc: ssrc, key: key, replayWindow: replayWindow) { srtp_add_stream(session, $0) }
         guard status == srtp_err_status_ok else {
             if key.profile == .aeadAes128Gcm { throw .unsupportedProfile(key.profile) }
-            throw SRTPError(status: status, operation: "srtp_add_stream")
+            throw SRTP.Error(status: status, operation: "srtp_add_stream")
         }
         streams[ssrc] = key.profile
     }
@@ -303,7 +308,7 @@ public final class InboundSession: @unchecked Sendable {
     /// `buffer` in place, returning the RTP length.
     /// The corresponding C function is `srtp_unprotect`.
     @inline(__always)
-    public func unprotect(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func unprotect(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTP.Error) -> Int {
         guard let base = buffer.baseAddress, length >= 12, length <= buffer.count else { throw .malformedPacket }
         // Look the SSRC up ourselves: libsrtp would answer an unknown SSRC with
         // a generic status, and a typed reason is what the counters want.
@@ -314,7 +319,7 @@ public final class InboundSession: @unchecked Sendable {
         guard streams[ssrc] != nil else { throw .unknownSSRC(ssrc) }
         var len = Int32(length)
         let status = srtp_unprotect(session, base, &len)
-        guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_unprotect") }
+        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: "srtp_unprotect") }
         return Int(len)
     }
 
@@ -322,7 +327,7 @@ public final class InboundSession: @unchecked Sendable {
     /// of `buffer` in place (with the stream of the sender SSRC in its first
     /// report), returning the RTCP length.
     /// The corresponding C function is `srtp_unprotect_rtcp`.
-    public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTP.Error) -> Int {
         guard let base = buffer.baseAddress, length >= 8, length <= buffer.count else { throw .malformedPacket }
         // RFC 3550 §6.4.1: the sender's SSRC follows the 4-byte RTCP header.
         let ssrc = UInt32(base.load(fromByteOffset: 4, as: UInt8.self)) << 24
@@ -332,7 +337,7 @@ public final class InboundSession: @unchecked Sendable {
         guard streams[ssrc] != nil else { throw .unknownSSRC(ssrc) }
         var len = Int32(length)
         let status = srtp_unprotect_rtcp(session, base, &len)
-        guard status == srtp_err_status_ok else { throw SRTPError(status: status, operation: "srtp_unprotect_rtcp") }
+        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: "srtp_unprotect_rtcp") }
         return Int(len)
     }
 }

@@ -54,7 +54,7 @@ struct SRTPTests {
             _ = try OutboundSession(ssrc: 1, key: SRTPKeyMaterial.random(profile: profile))
             try InboundSession().addStream(ssrc: 1, key: SRTPKeyMaterial.random(profile: profile))
         } else {
-            #expect(throws: SRTPError.unsupportedProfile(profile)) {
+            #expect(throws: SRTP.Error.unsupportedProfile(profile)) {
                 _ = try OutboundSession(ssrc: 1, key: SRTPKeyMaterial.random(profile: profile))
             }
         }
@@ -85,10 +85,10 @@ struct SRTPTests {
         #expect(try open(secured, with: receiver) == report)
         var tampered = try secure()
         tampered[12] ^= 0x01
-        #expect(throws: SRTPError.authenticationFailed) { try open(tampered, with: receiver) }
+        #expect(throws: SRTP.Error.authenticationFailed) { try open(tampered, with: receiver) }
         let stranger = try InboundSession()
         try stranger.addStream(ssrc: 0xCAFE, key: SRTPKeyMaterial.random())
-        #expect(throws: SRTPError.authenticationFailed) { try open(try secure(), with: stranger) }
+        #expect(throws: SRTP.Error.authenticationFailed) { try open(try secure(), with: stranger) }
     }
 
     @Test("a wrong key fails authentication")
@@ -97,7 +97,7 @@ struct SRTPTests {
         let receiver = try InboundSession()
         try receiver.addStream(ssrc: 1, key: SRTPKeyMaterial.random())
         let secured = try protect(sender, rtpPacket(ssrc: 1, sequence: 1, payload: [1, 2, 3, 4]))
-        #expect(throws: SRTPError.authenticationFailed) { try unprotect(receiver, secured) }
+        #expect(throws: SRTP.Error.authenticationFailed) { try unprotect(receiver, secured) }
     }
 
     @Test("a tampered byte fails authentication")
@@ -108,7 +108,7 @@ struct SRTPTests {
         try receiver.addStream(ssrc: 9, key: key)
         var secured = try protect(sender, rtpPacket(ssrc: 9, sequence: 1, payload: [1, 2, 3, 4, 5, 6]))
         secured[14] ^= 0x01
-        #expect(throws: SRTPError.authenticationFailed) { try unprotect(receiver, secured) }
+        #expect(throws: SRTP.Error.authenticationFailed) { try unprotect(receiver, secured) }
     }
 
     @Test("a replayed packet is refused as a replay")
@@ -119,7 +119,7 @@ struct SRTPTests {
         try receiver.addStream(ssrc: 9, key: key)
         let secured = try protect(sender, rtpPacket(ssrc: 9, sequence: 100, payload: [9, 9, 9]))
         _ = try unprotect(receiver, secured)
-        #expect(throws: SRTPError.replay) { try unprotect(receiver, secured) }
+        #expect(throws: SRTP.Error.replay) { try unprotect(receiver, secured) }
     }
 
     @Test("a packet older than the replay window is refused as replay-old")
@@ -132,7 +132,7 @@ struct SRTPTests {
         var last: [UInt8] = []
         for s in 2...200 { last = try protect(sender, rtpPacket(ssrc: 9, sequence: UInt16(s), payload: [1])) }
         _ = try unprotect(receiver, last)
-        #expect(throws: SRTPError.replayOld) { try unprotect(receiver, old) }
+        #expect(throws: SRTP.Error.replayOld) { try unprotect(receiver, old) }
     }
 
     @Test("streams are SSRC-specific: each sender's key opens only its own packets")
@@ -149,20 +149,20 @@ struct SRTPTests {
         #expect(try unprotect(receiver, try protect(b, pb)) == pb)
         // A packet claiming B's SSRC but made with A's key does not verify.
         let forged = try protect(try OutboundSession(ssrc: 0xB, key: keyA), rtpPacket(ssrc: 0xB, sequence: 2, payload: [0]))
-        #expect(throws: SRTPError.authenticationFailed) { try unprotect(receiver, forged) }
+        #expect(throws: SRTP.Error.authenticationFailed) { try unprotect(receiver, forged) }
         // Unknown and removed SSRCs are named.
         let pc = try protect(try OutboundSession(ssrc: 0xC, key: keyA), rtpPacket(ssrc: 0xC, sequence: 1, payload: [0]))
-        #expect(throws: SRTPError.unknownSSRC(0xC)) { try unprotect(receiver, pc) }
+        #expect(throws: SRTP.Error.unknownSSRC(0xC)) { try unprotect(receiver, pc) }
         receiver.removeStream(ssrc: 0xA)
-        #expect(throws: SRTPError.unknownSSRC(0xA)) { try unprotect(receiver, try protect(a, rtpPacket(ssrc: 0xA, sequence: 2, payload: [1]))) }
+        #expect(throws: SRTP.Error.unknownSSRC(0xA)) { try unprotect(receiver, try protect(a, rtpPacket(ssrc: 0xA, sequence: 2, payload: [1]))) }
     }
 
     @Test("key material parses 60 hex digits and rejects anything else")
     func keyParsing() throws {
         let key = try SRTPKeyMaterial(hex: Self.keyHex.uppercased())
         #expect(key.hex == Self.keyHex)
-        #expect(throws: SRTPError.self) { try SRTPKeyMaterial(hex: "abcd") }
-        #expect(throws: SRTPError.self) { try SRTPKeyMaterial(hex: String(repeating: "zz", count: 30)) }
+        #expect(throws: SRTP.Error.self) { try SRTPKeyMaterial(hex: "abcd") }
+        #expect(throws: SRTP.Error.self) { try SRTPKeyMaterial(hex: String(repeating: "zz", count: 30)) }
         #expect(SRTPKeyMaterial.random().hex != SRTPKeyMaterial.random().hex)
     }
 
@@ -170,12 +170,12 @@ struct SRTPTests {
     func garbage() throws {
         let receiver = try InboundSession()
         try receiver.addStream(ssrc: 1, key: SRTPKeyMaterial.random())
-        #expect(throws: SRTPError.malformedPacket) { try unprotect(receiver, [0x80, 0x00]) }
+        #expect(throws: SRTP.Error.malformedPacket) { try unprotect(receiver, [0x80, 0x00]) }
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             var junk = (0..<Int.random(in: 12...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             junk[8...11] = [0, 0, 0, 1]
-            #expect(throws: SRTPError.self) { try unprotect(receiver, junk) }
+            #expect(throws: SRTP.Error.self) { try unprotect(receiver, junk) }
         }
     }
 }

@@ -77,7 +77,7 @@ public final class MediaReceiver: @unchecked Sendable {
     private let changes = ChangeQueue<StreamChange>()
     private var seenChanges = 0
 
-    public init(socket: UDPSocket, ring: PacketRing, configuration: MediaConfiguration) throws(SRTPError) {
+    public init(socket: UDPSocket, ring: PacketRing, configuration: MediaConfiguration) throws(SRTP.Error) {
         self.socket = socket
         self.ring = ring
         self.configuration = configuration
@@ -211,7 +211,7 @@ public final class MediaReceiver: @unchecked Sendable {
         }
     }
 
-    private func count(_ error: SRTPError) {
+    private func count(_ error: SRTP.Error) {
         switch error {
         case .authenticationFailed: stats.authenticationFailures.add(1, ordering: .relaxed)
         case .replay, .replayOld: stats.replays.add(1, ordering: .relaxed)
