@@ -151,9 +151,9 @@ public enum DisconnectReason: Hashable, Sendable {
 /// Which way a history page extends the chat log.
 public enum ChatHistoryDirection: String, Hashable, Sendable {
     /// Messages before the oldest we hold (paging back; read already, in effect).
-    case older = "older"
+    case older
     /// Messages after the newest we hold (missed while away: unread).
-    case newer = "newer"
+    case newer
 }
 
 /// What a prompt asks.

@@ -40,20 +40,20 @@ public enum CallLimits {
 /// Where one participant of a call stands.
 public enum CallParticipantState: String, Codable, Hashable, Sendable, CaseIterable {
     /// Invited; their devices are ringing.
-    case ringing = "ringing"
+    case ringing
     /// In the call (the caller is from the start).
-    case accepted = "accepted"
-    case rejected = "rejected"
+    case accepted
+    case rejected
     /// The invitation rang out unanswered.
-    case noResponse = "noResponse"
+    case noResponse
     /// Already in another call when invited.
-    case busy = "busy"
+    case busy
     /// Not connected to the server when invited.
-    case offline = "offline"
+    case offline
     /// The caller cancelled while this invitation rang.
-    case cancelled = "cancelled"
+    case cancelled
     /// Was in the call and hung up (or left its room).
-    case left = "left"
+    case left
 }
 
 /// One person in a call and their state.
@@ -73,10 +73,7 @@ public struct CallParticipant: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case user = "user"
-        case name = "name"
-        case state = "state"
-        case invitedBy = "invitedBy"
+        case user, name, state, invitedBy
     }
 }
 
@@ -111,12 +108,7 @@ public struct CallInfo: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id = "id"
-        case caller = "caller"
-        case group = "group"
-        case createdAt = "createdAt"
-        case answeredAt = "answeredAt"
-        case participants = "participants"
+        case id, caller, group, createdAt, answeredAt, participants
     }
 
     public init(from decoder: any Decoder) throws {
@@ -149,9 +141,7 @@ public struct OnlineUser: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case user = "user"
-        case name = "name"
-        case busy = "busy"
+        case user, name, busy
     }
 }
 
@@ -175,9 +165,7 @@ public struct ConnectRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case token = "token"
-        case name = "name"
-        case device = "device"
+        case token, name, device
     }
 
     public init(from decoder: any Decoder) throws {
@@ -205,9 +193,7 @@ public struct CallInviteRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case users = "users"
-        case call = "call"
-        case ringTimeoutMs = "ringTimeoutMs"
+        case users, call, ringTimeoutMs
     }
 
     public init(from decoder: any Decoder) throws {
@@ -232,7 +218,7 @@ public struct CallAction: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
+        case call
     }
 }
 
@@ -246,7 +232,7 @@ public struct CallHistoryRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case limit = "limit"
+        case limit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -288,12 +274,7 @@ public struct Connected: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case you = "you"
-        case online = "online"
-        case calls = "calls"
-        case elsewhere = "elsewhere"
-        case ringTimeoutMs = "ringTimeoutMs"
-        case keepalive = "keepalive"
+        case you, online, calls, elsewhere, ringTimeoutMs, keepalive
     }
 }
 
@@ -306,7 +287,7 @@ public struct PresenceOffline: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case user = "user"
+        case user
     }
 }
 
@@ -325,9 +306,7 @@ public struct CallInvitation: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
-        case from = "from"
-        case ringTimeoutMs = "ringTimeoutMs"
+        case call, from, ringTimeoutMs
     }
 }
 
@@ -345,24 +324,22 @@ public struct CallUpdated: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
-        case user = "user"
-        case state = "state"
+        case call, user, state
     }
 }
 
 /// Why an invitation stopped ringing without you answering it on this device.
 public enum InvitationEndReason: String, Codable, Hashable, Sendable, CaseIterable {
     /// The caller cancelled.
-    case cancelled = "cancelled"
+    case cancelled
     /// You accepted on another device.
-    case answeredElsewhere = "answeredElsewhere"
+    case answeredElsewhere
     /// You rejected on another device.
-    case rejectedElsewhere = "rejectedElsewhere"
+    case rejectedElsewhere
     /// It rang out.
-    case noResponse = "noResponse"
+    case noResponse
     /// The call ended before you answered.
-    case callEnded = "callEnded"
+    case callEnded
 }
 
 /// `call.invitationEnded`: stop ringing.
@@ -376,8 +353,7 @@ public struct CallInvitationEnded: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
-        case reason = "reason"
+        case call, reason
     }
 }
 
@@ -397,9 +373,7 @@ public struct CallRoom: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
-        case room = "room"
-        case token = "token"
+        case call, room, token
     }
 
     public init(from decoder: any Decoder) throws {
@@ -413,13 +387,13 @@ public struct CallRoom: Codable, Hashable, Sendable {
 /// Why a call ended.
 public enum CallEndReason: String, Codable, Hashable, Sendable, CaseIterable {
     /// Fewer than two people were left in it.
-    case hangup = "hangup"
+    case hangup
     /// The caller cancelled before anyone accepted.
-    case cancelled = "cancelled"
+    case cancelled
     /// Every invitation ended without an accept (rejected, no response, busy, offline).
-    case unanswered = "unanswered"
+    case unanswered
     /// The server is shutting down.
-    case shutdown = "shutdown"
+    case shutdown
 }
 
 /// `call.ended`: to everyone still in the call, the caller included.
@@ -436,34 +410,32 @@ public struct CallEnded: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
-        case reason = "reason"
-        case durationMs = "durationMs"
+        case call, reason, durationMs
     }
 }
 
 /// How a call went, from one user's side.
 public enum CallOutcome: String, Codable, Hashable, Sendable, CaseIterable {
     /// Talked: for the caller, someone accepted; for an invitee, they accepted.
-    case answered = "answered"
+    case answered
     /// The caller cancelled while it rang.
-    case cancelled = "cancelled"
+    case cancelled
     /// Rejected (the caller's record: every invitee rejected).
-    case rejected = "rejected"
+    case rejected
     /// Rang out (an invitee's missed call).
-    case noResponse = "noResponse"
+    case noResponse
     /// The invitee was in another call.
-    case busy = "busy"
+    case busy
     /// The invitee was not online.
-    case offline = "offline"
+    case offline
     /// The caller's record of a group call nobody accepted, for mixed reasons.
-    case unanswered = "unanswered"
+    case unanswered
 }
 
 /// Whether you placed a call or were rung.
 public enum CallDirection: String, Codable, Hashable, Sendable {
-    case outgoing = "outgoing"
-    case incoming = "incoming"
+    case outgoing
+    case incoming
 }
 
 /// One entry of a user's call history.
@@ -491,12 +463,7 @@ public struct CallRecord: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case call = "call"
-        case direction = "direction"
-        case peers = "peers"
-        case outcome = "outcome"
-        case startedAt = "startedAt"
-        case durationMs = "durationMs"
+        case call, direction, peers, outcome, startedAt, durationMs
     }
 }
 
@@ -509,6 +476,6 @@ public struct CallHistoryPage: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case calls = "calls"
+        case calls
     }
 }

@@ -26,9 +26,7 @@ public enum ChatTarget: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case kind = "kind"
-        case roles = "roles"
-        case peers = "peers"
+        case kind, roles, peers
     }
 
     public init(from decoder: any Decoder) throws {
@@ -68,9 +66,9 @@ public enum ChatTarget: Codable, Hashable, Sendable {
 
 /// The `kind` of a chat target.
 public enum ChatTargetKind: String, Codable, Hashable, Sendable, CaseIterable {
-    case broadcast = "broadcast"
-    case roles = "roles"
-    case peers = "peers"
+    case broadcast
+    case roles
+    case peers
 }
 
 /// A chat message as the log holds it and recipients receive it.
@@ -106,14 +104,7 @@ public struct ChatMessage: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id = "id"
-        case seq = "seq"
-        case sentAt = "sentAt"
-        case from = "from"
-        case fromName = "fromName"
-        case fromRole = "fromRole"
-        case target = "target"
-        case text = "text"
+        case id, seq, sentAt, from, fromName, fromRole, target, text
     }
 }
 
@@ -132,7 +123,6 @@ public struct ChatPage: Codable, Hashable, Sendable {
     public static let empty = ChatPage(messages: [], hasMore: false)
 
     private enum CodingKeys: String, CodingKey {
-        case messages = "messages"
-        case hasMore = "hasMore"
+        case messages, hasMore
     }
 }

@@ -101,9 +101,9 @@ public enum ClientBody: Hashable, Sendable {
 
 /// The `type` strings of client messages.
 public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable {
-    case join = "join"
-    case resume = "resume"
-    case leave = "leave"
+    case join
+    case resume
+    case leave
     case sendChat = "chat.send"
     case fetchHistory = "chat.history"
     case changeRole = "role.change"
@@ -115,9 +115,9 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case raiseHand = "hand.raise"
     case lowerHand = "hand.lower"
     case updatePeer = "peer.update"
-    case ping = "ping"
+    case ping
     case publishKeys = "keys.publish"
-    case connect = "connect"
+    case connect
     case inviteToCall = "call.invite"
     case acceptCall = "call.accept"
     case rejectCall = "call.reject"
@@ -178,13 +178,7 @@ public struct JoinRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case room = "room"
-        case token = "token"
-        case name = "name"
-        case metadata = "metadata"
-        case muted = "muted"
-        case publicKey = "publicKey"
-        case historyLimit = "historyLimit"
+        case room, token, name, metadata, muted, publicKey, historyLimit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -220,9 +214,7 @@ public struct ResumeRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case room = "room"
-        case resumeToken = "resumeToken"
-        case lastSeenSequence = "lastSeenSequence"
+        case room, resumeToken, lastSeenSequence
     }
 
     public init(from decoder: any Decoder) throws {
@@ -253,9 +245,7 @@ public struct SendChatRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case target = "target"
-        case text = "text"
-        case idempotencyKey = "idempotencyKey"
+        case target, text, idempotencyKey
     }
 }
 
@@ -278,9 +268,7 @@ public struct HistoryRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case after = "after"
-        case before = "before"
-        case limit = "limit"
+        case after, before, limit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -308,9 +296,7 @@ public struct RoleChangeRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case role = "role"
-        case force = "force"
+        case peer, role, force
     }
 
     public init(from decoder: any Decoder) throws {
@@ -332,8 +318,7 @@ public struct PromptAnswer: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case prompt = "prompt"
-        case accept = "accept"
+        case prompt, accept
     }
 }
 
@@ -349,8 +334,7 @@ public struct RemovePeerRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case reason = "reason"
+        case peer, reason
     }
 }
 
@@ -368,8 +352,7 @@ public struct EndRoomRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case lock = "lock"
-        case reason = "reason"
+        case lock, reason
     }
 
     public init(from decoder: any Decoder) throws {
@@ -390,8 +373,7 @@ public struct PeerUpdateRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name = "name"
-        case metadata = "metadata"
+        case name, metadata
     }
 
     public init(from decoder: any Decoder) throws {
@@ -428,10 +410,7 @@ public struct PublishKeysRequest: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case track = "track"
-        case epoch = "epoch"
-        case ssrc = "ssrc"
-        case keys = "keys"
+        case track, epoch, ssrc, keys
     }
 
     public init(from decoder: any Decoder) throws {

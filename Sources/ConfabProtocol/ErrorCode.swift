@@ -266,7 +266,6 @@ public struct CodedError: Error, Codable, Hashable, Sendable, CustomStringConver
     public var description: String { "\(code.rawValue) \(message)" }
 
     private enum CodingKeys: String, CodingKey {
-        case code = "code"
-        case message = "message"
+        case code, message
     }
 }

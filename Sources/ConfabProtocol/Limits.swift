@@ -68,8 +68,7 @@ public struct RateLimit: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case perSecond = "perSecond"
-        case burst = "burst"
+        case perSecond, burst
     }
 }
 

@@ -44,14 +44,7 @@ public struct PeerInfo: Codable, Hashable, Sendable {
     public var isHandRaised: Bool { handRaisedAt != nil }
 
     private enum CodingKeys: String, CodingKey {
-        case id = "id"
-        case name = "name"
-        case role = "role"
-        case metadata = "metadata"
-        case joinedAt = "joinedAt"
-        case handRaisedAt = "handRaisedAt"
-        case tracks = "tracks"
-        case publicKey = "publicKey"
+        case id, name, role, metadata, joinedAt, handRaisedAt, tracks, publicKey
     }
 
     public init(from decoder: any Decoder) throws {
@@ -92,57 +85,52 @@ public struct TrackInfo: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id = "id"
-        case kind = "kind"
-        case source = "source"
-        case muted = "muted"
-        case mutedBy = "mutedBy"
-        case degraded = "degraded"
+        case id, kind, source, muted, mutedBy, degraded
     }
 }
 
 /// A track's media kind. Version 1 has audio only.
 public enum TrackKind: String, Codable, Hashable, Sendable, CaseIterable {
-    case audio = "audio"
+    case audio
 }
 
 /// Where a track's media comes from. Version 1 has the microphone only.
 public enum TrackSource: String, Codable, Hashable, Sendable, CaseIterable {
-    case microphone = "microphone"
+    case microphone
 }
 
 /// Why the server flags a track as degraded.
 public enum DegradationReason: String, Codable, Hashable, Sendable, CaseIterable {
     /// No packets arrive from the unmuted track.
-    case noMedia = "noMedia"
+    case noMedia
     /// Many of the track's packets are lost on the way in.
-    case packetLoss = "packetLoss"
+    case packetLoss
 }
 
 /// Why a peer left the room.
 public enum LeaveReason: String, Codable, Hashable, Sendable, CaseIterable {
     /// It sent `leave`.
-    case left = "left"
+    case left
     /// Its connection closed or went silent for `deadAfterMs`; it may still
     /// `resume` within the grace period and reappear.
-    case timeout = "timeout"
+    case timeout
     /// A peer with the permission removed it.
-    case removed = "removed"
+    case removed
     /// The room ended. The server sends one `room.ended` rather than a
     /// `peer.left` per peer; clients and the server's history use this reason
     /// for everyone who was in the room.
-    case roomEnded = "roomEnded"
+    case roomEnded
     /// A new connection joined with the same identity and took its place;
     /// a `peer.joined` for the same id follows.
-    case replaced = "replaced"
+    case replaced
 }
 
 /// The fields of a peer that a `peer.updated` says changed.
 public enum PeerField: String, Codable, Hashable, Sendable, CaseIterable {
-    case role = "role"
-    case name = "name"
-    case metadata = "metadata"
-    case hand = "hand"
+    case role
+    case name
+    case metadata
+    case hand
 }
 
 /// An X25519 public key (RFC 7748 §5), 32 bytes, carried as standard base64
@@ -195,8 +183,7 @@ public struct SealedKey: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case sealed = "sealed"
+        case peer, sealed
     }
 
     public init(from decoder: any Decoder) throws {

@@ -271,13 +271,13 @@ extension ServerMessage: ProtocolMessage {
 /// envelope codes directly (payloads of a single value).
 enum EnvelopeKey: String, CodingKey {
     case version = "v"
-    case type = "type"
-    case id = "id"
-    case track = "track"
-    case speakers = "speakers"
-    case message = "message"
-    case call = "call"
-    case user = "user"
+    case type
+    case id
+    case track
+    case speakers
+    case message
+    case call
+    case user
 }
 
 /// The envelope of one incoming message, read before its payload.

@@ -35,12 +35,7 @@ public struct Role: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name = "name"
-        case priority = "priority"
-        case publishAudio = "publishAudio"
-        case subscribesTo = "subscribesTo"
-        case chat = "chat"
-        case permissions = "permissions"
+        case name, priority, publishAudio, subscribesTo, chat, permissions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,9 +68,7 @@ public struct ChatPermissions: Codable, Hashable, Sendable {
     public static let all = ChatPermissions(broadcast: true, toRoles: true, direct: true)
 
     private enum CodingKeys: String, CodingKey {
-        case broadcast = "broadcast"
-        case toRoles = "toRoles"
-        case direct = "direct"
+        case broadcast, toRoles, direct
     }
 
     public init(from decoder: any Decoder) throws {
@@ -122,12 +115,7 @@ public struct RolePermissions: Codable, Hashable, Sendable {
         removePeers: true, endRoom: true, raiseHand: true)
 
     private enum CodingKeys: String, CodingKey {
-        case muteOthers = "muteOthers"
-        case askToUnmute = "askToUnmute"
-        case changeRoles = "changeRoles"
-        case removePeers = "removePeers"
-        case endRoom = "endRoom"
-        case raiseHand = "raiseHand"
+        case muteOthers, askToUnmute, changeRoles, removePeers, endRoom, raiseHand
     }
 
     public init(from decoder: any Decoder) throws {

@@ -144,10 +144,10 @@ public enum ServerBody: Hashable, Sendable {
 
 /// The `type` strings of server messages.
 public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable {
-    case joined = "joined"
-    case ok = "ok"
-    case error = "error"
-    case pong = "pong"
+    case joined
+    case ok
+    case error
+    case pong
     case chatAck = "chat.ack"
     case chatPage = "chat.page"
     case peerJoined = "peer.joined"
@@ -159,17 +159,17 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case trackUnmuted = "track.unmuted"
     case trackDegraded = "track.degraded"
     case trackRestored = "track.restored"
-    case speakers = "speakers"
+    case speakers
     case chatMessage = "chat.message"
     case roleChangeRequested = "role.changeRequested"
     case unmuteRequested = "track.unmuteRequested"
     case promptAnswered = "prompt.answered"
-    case removed = "removed"
+    case removed
     case roomEnded = "room.ended"
     case serverGoingAway = "server.goingAway"
     case reconnectInfo = "reconnect.info"
-    case keys = "keys"
-    case connected = "connected"
+    case keys
+    case connected
     case callState = "call.state"
     case callHistoryPage = "call.historyPage"
     case presenceOnline = "presence.online"
@@ -226,16 +226,7 @@ public struct Joined: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case room = "room"
-        case you = "you"
-        case peers = "peers"
-        case history = "history"
-        case joinedAt = "joinedAt"
-        case joinTimeMs = "joinTimeMs"
-        case resumed = "resumed"
-        case reconnect = "reconnect"
-        case keepalive = "keepalive"
-        case media = "media"
+        case room, you, peers, history, joinedAt, joinTimeMs, resumed, reconnect, keepalive, media
     }
 }
 
@@ -267,10 +258,7 @@ public struct RoomInfo: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name = "name"
-        case startedAt = "startedAt"
-        case roles = "roles"
-        case speakersIntervalMs = "speakersIntervalMs"
+        case name, startedAt, roles, speakersIntervalMs
     }
 }
 
@@ -287,8 +275,7 @@ public struct ReconnectInfo: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case resumeToken = "resumeToken"
-        case resumeGraceMs = "resumeGraceMs"
+        case resumeToken, resumeGraceMs
     }
 }
 
@@ -307,8 +294,7 @@ public struct KeepaliveInfo: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pingIntervalMs = "pingIntervalMs"
-        case deadAfterMs = "deadAfterMs"
+        case pingIntervalMs, deadAfterMs
     }
 }
 
@@ -331,10 +317,7 @@ public struct MediaEndpoint: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case host = "host"
-        case port = "port"
-        case username = "username"
-        case password = "password"
+        case host, port, username, password
     }
 
     public init(from decoder: any Decoder) throws {
@@ -358,7 +341,7 @@ public struct OkReply: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case prompt = "prompt"
+        case prompt
     }
 }
 
@@ -372,7 +355,7 @@ public struct Pong: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case serverTime = "serverTime"
+        case serverTime
     }
 }
 
@@ -389,9 +372,7 @@ public struct ChatAck: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case message = "message"
-        case seq = "seq"
-        case sentAt = "sentAt"
+        case message, seq, sentAt
     }
 }
 
@@ -409,8 +390,7 @@ public struct PeerJoined: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case resumed = "resumed"
+        case peer, resumed
     }
 }
 
@@ -428,9 +408,7 @@ public struct PeerLeft: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case reason = "reason"
-        case by = "by"
+        case peer, reason, by
     }
 }
 
@@ -448,9 +426,7 @@ public struct PeerUpdated: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case changed = "changed"
-        case by = "by"
+        case peer, changed, by
     }
 }
 
@@ -465,8 +441,7 @@ public struct TrackAdded: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case track = "track"
+        case peer, track
     }
 }
 
@@ -481,8 +456,7 @@ public struct TrackRemoved: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case track = "track"
+        case peer, track
     }
 }
 
@@ -500,9 +474,7 @@ public struct TrackMuteChange: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case track = "track"
-        case by = "by"
+        case peer, track, by
     }
 }
 
@@ -519,9 +491,7 @@ public struct TrackDegraded: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case track = "track"
-        case reason = "reason"
+        case peer, track, reason
     }
 }
 
@@ -536,8 +506,7 @@ public struct TrackRestored: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case track = "track"
+        case peer, track
     }
 }
 
@@ -555,9 +524,7 @@ public struct SpeakerLevel: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer = "peer"
-        case track = "track"
-        case level = "level"
+        case peer, track, level
     }
 
     public init(from decoder: any Decoder) throws {
@@ -582,9 +549,7 @@ public struct RoleChangePrompt: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case prompt = "prompt"
-        case by = "by"
-        case role = "role"
+        case prompt, by, role
     }
 }
 
@@ -601,9 +566,7 @@ public struct UnmutePrompt: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case prompt = "prompt"
-        case by = "by"
-        case track = "track"
+        case prompt, by, track
     }
 }
 
@@ -621,9 +584,7 @@ public struct PromptAnswered: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case prompt = "prompt"
-        case peer = "peer"
-        case accepted = "accepted"
+        case prompt, peer, accepted
     }
 }
 
@@ -638,8 +599,7 @@ public struct Removed: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case by = "by"
-        case reason = "reason"
+        case by, reason
     }
 }
 
@@ -658,9 +618,7 @@ public struct RoomEnded: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case by = "by"
-        case reason = "reason"
-        case locked = "locked"
+        case by, reason, locked
     }
 }
 
@@ -676,8 +634,7 @@ public struct ServerGoingAway: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case reason = "reason"
-        case retryAfterMs = "retryAfterMs"
+        case reason, retryAfterMs
     }
 }
 
@@ -700,11 +657,7 @@ public struct SealedKeyDelivery: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case from = "from"
-        case track = "track"
-        case epoch = "epoch"
-        case ssrc = "ssrc"
-        case sealed = "sealed"
+        case from, track, epoch, ssrc, sealed
     }
 
     public init(from decoder: any Decoder) throws {

@@ -63,12 +63,7 @@ public struct RoomTemplate: Codable, Hashable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case roles = "roles"
-        case maxPeers = "maxPeers"
-        case emptyRoomTimeoutMs = "emptyRoomTimeoutMs"
-        case resumeGraceMs = "resumeGraceMs"
-        case promptLifetimeMs = "promptLifetimeMs"
-        case chatRate = "chatRate"
+        case roles, maxPeers, emptyRoomTimeoutMs, resumeGraceMs, promptLifetimeMs, chatRate
     }
 
     public init(from decoder: any Decoder) throws {

@@ -146,11 +146,11 @@ public struct ConfigFile: Decodable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case keepalive = "keepalive"
+        case keepalive
         case defaultTemplate = "default"
-        case rooms = "rooms"
-        case calls = "calls"
-        case connections = "connections"
+        case rooms
+        case calls
+        case connections
     }
 
     /// Reads and checks a config file. Every failure names the file and,

@@ -62,10 +62,10 @@ public struct TokenClaims: JWTPayload, Hashable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case room = "room"
+        case room
         case subject = "sub"
-        case name = "name"
-        case role = "role"
+        case name
+        case role
         case issuedAt = "iat"
         case expiresAt = "exp"
         case notBefore = "nbf"
