@@ -4,7 +4,7 @@
 
 import ConfabClient
 import ConfabProtocol
-import Crypto
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -12,9 +12,7 @@ import Testing
 struct KeyVectorTests {
     /// `name = value` lines of the ```text test-vectors block.
     static func vectors() throws -> [String: String] {
-        let security = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("docs/SECURITY.md"), encoding: .utf8)
+        let security = try RepositoryFile.text("docs/SECURITY.md")
         let open = try #require(security.range(of: "```text test-vectors\n"))
         let close = try #require(security.range(of: "```", range: open.upperBound..<security.endIndex))
         var values: [String: String] = [:]

@@ -56,14 +56,7 @@ final class Participant: Sendable {
         _ what: String, timeoutMs: Int = 20_000, sourceLocation: SourceLocation = #_sourceLocation,
         events condition: @Sendable ([SessionEvent]) -> Bool
     ) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-        while ContinuousClock.now < deadline {
-            if condition(events) { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        if condition(events) { return true }
-        Issue.record("\(id): \(what) did not happen within \(timeoutMs) ms", sourceLocation: sourceLocation)
-        return false
+        await waitFor(what, timeoutMs: timeoutMs, sourceLocation: sourceLocation) { condition(events) }
     }
 
     /// Waits until the state satisfies `condition`; records an issue naming
@@ -74,12 +67,18 @@ final class Participant: Sendable {
         _ what: String, timeoutMs: Int = 20_000, sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: @Sendable (RoomState) -> Bool
     ) async -> Bool {
+        await waitFor(what, timeoutMs: timeoutMs, sourceLocation: sourceLocation) { condition(state) }
+    }
+
+    private func waitFor(
+        _ what: String, timeoutMs: Int, sourceLocation: SourceLocation, _ holds: () -> Bool
+    ) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
         while ContinuousClock.now < deadline {
-            if condition(state) { return true }
+            if holds() { return true }
             try? await Task.sleep(for: .milliseconds(5))
         }
-        if condition(state) { return true }
+        if holds() { return true }
         Issue.record("\(id): \(what) did not happen within \(timeoutMs) ms", sourceLocation: sourceLocation)
         return false
     }

@@ -3,6 +3,7 @@
 import ConfabProtocol
 import ConfabRooms
 import ConfabServer
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -118,9 +119,7 @@ struct ConfigTests {
 
     @Test("the example config in README.md loads as written")
     func readmeExample() throws {
-        let readme = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try RepositoryFile.text("README.md")
         // The TOML block right after the sentence that introduces --config.
         let afterIntro = try #require(readme.range(of: "`--config FILE`")).upperBound
         let open = try #require(readme.range(of: "```toml\n", range: afterIntro..<readme.endIndex))

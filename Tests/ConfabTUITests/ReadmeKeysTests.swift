@@ -2,6 +2,7 @@
 // every action with its default keys, and nothing that is not an action.
 
 import ConfabTUI
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -9,9 +10,7 @@ import Testing
 struct ReadmeKeysTests {
     @Test("README names every key action with its default keys")
     func everyAction() throws {
-        let readme = try String(
-            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try RepositoryFile.text("README.md")
         let start = try #require(readme.range(of: "The actions `[keys]` can rebind")).lowerBound
         let paragraph = String(readme[start...]).components(separatedBy: "\n\n").first ?? ""
         for action in KeyAction.allCases {
