@@ -207,12 +207,30 @@ public enum STUNAddress: Sendable, Hashable, BitwiseCopyable, CustomStringConver
         case .ipv4(let a, let port):
             return "\(a >> 24).\((a >> 16) & 0xFF).\((a >> 8) & 0xFF).\(a & 0xFF):\(port)"
         case .ipv6(let high, let low, let port):
-            let groups = (0..<8).map { i -> String in
-                let half = i < 4 ? high : low
-                return String(UInt16(truncatingIfNeeded: half >> (16 * (3 - UInt64(i % 4)))), radix: 16)
-            }
-            return "[\(groups.joined(separator: ":"))]:\(port)"
+            return "[\(Self.ipv6Text(high, low))]:\(port)"
         }
+    }
+
+    /// RFC 5952 §4: lowercase hex groups without leading zeros, the longest
+    /// run of two or more zero groups (the first of equals) written `::`.
+    static func ipv6Text(_ high: UInt64, _ low: UInt64) -> String {
+        let groups = (0..<8).map { i -> UInt16 in
+            let half = i < 4 ? high : low
+            return UInt16(truncatingIfNeeded: half >> (16 * (3 - UInt64(i % 4))))
+        }
+        var best: Range<Int>?
+        var start: Int?
+        for i in 0...8 {
+            if i < 8, groups[i] == 0 {
+                if start == nil { start = i }
+            } else if let runStart = start {
+                if i - runStart >= 2, i - runStart > (best?.count ?? 0) { best = runStart..<i }
+                start = nil
+            }
+        }
+        let text = { (range: Range<Int>) in range.map { String(groups[$0], radix: 16) }.joined(separator: ":") }
+        guard let zeros = best else { return text(0..<8) }
+        return text(0..<zeros.lowerBound) + "::" + text(zeros.upperBound..<8)
     }
 }
 

@@ -99,6 +99,16 @@ struct STUNVectorTests {
             #expect(message.verifyFingerprint(in: raw))
         }
         #expect(RFC5769.ipv6Mapped.description == "[2001:db8:1234:5678:11:2233:4455:6677]:32853")
+        // RFC 5952 §4.2: the longest run of zero groups is `::`; a single zero group stays `0`.
+        for (high, low, text) in [
+            (UInt64(0), UInt64(1), "[::1]:9"), (0, 0, "[::]:9"), (0x2001_0DB8_0000_0000, 0x0000_0000_0000_0001, "[2001:db8::1]:9"),
+            (0x2001_0DB8_0000_0001, 0x0000_0000_0001_0001, "[2001:db8:0:1::1:1]:9"),
+            (0x2001_0DB8_0000_0000, 0x0001_0000_0000_0001, "[2001:db8::1:0:0:1]:9"),
+            (0x2001_0DB8_0001_0000, 0x0001_0001_0001_0001, "[2001:db8:1:0:1:1:1:1]:9"),
+            (0xFE80_0000_0000_0000, 0x0211_22FF_FE33_4455, "[fe80::211:22ff:fe33:4455]:9"),
+        ] {
+            #expect(STUNAddress.ipv6(high: high, low: low, port: 9).description == text)
+        }
     }
 
     @Test("the builder reproduces the sample request byte for byte")
