@@ -33,7 +33,7 @@ public actor CallClient {
     private let prepareRoom: RoomPreparation?
     private let logger: Logger
     private let codec = ProtocolCodec()
-    private let listeners = CallListeners()
+    private let listeners = ListenerList<any CallListener>()
     private let requestTimeoutMs: Int
     /// This client's `connect.device`: the same on every reconnection, so
     /// the server gives the call back to it and not to another device.
@@ -508,25 +508,6 @@ public actor CallClient {
 }
 
 /// Listeners, held weakly.
-private final class CallListeners: Sendable {
-    private struct Weak {
-        weak var listener: (any CallListener)?
-    }
-
-    private let entries = Mutex<[ObjectIdentifier: Weak]>([:])
-
-    func add(_ listener: any CallListener) {
-        entries.withLock { $0[ObjectIdentifier(listener)] = Weak(listener: listener) }
-    }
-
-    func live() -> [any CallListener] {
-        entries.withLock { entries in
-            entries = entries.filter { $0.value.listener != nil }
-            return entries.values.compactMap(\.listener)
-        }
-    }
-}
-
 /// Names from the server pass TextSanitizer again before they reach the store.
 enum IncomingCall {
     static func user(_ user: OnlineUser) -> OnlineUser {

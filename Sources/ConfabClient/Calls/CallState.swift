@@ -185,84 +185,13 @@ public struct CallState: Hashable, Sendable {
 }
 
 /// One step of the call store: the event and the state it produced.
-public struct CallUpdate: Hashable, Sendable {
-    public let event: CallEvent
-    public let state: CallState
-}
+public typealias CallUpdate = StoreUpdate<CallEvent, CallState>
+/// Holds a CallState and tells observers of every change (the same store as RoomStore).
+public typealias CallStore = ObservableStore<CallState, CallEvent>
 
-/// Holds a CallState and tells observers of every change (as RoomStore does for rooms).
-public final class CallStore: Sendable {
-    private struct Contents {
-        var state = CallState()
-        var nextID = 0
-        var observers: [Int: @Sendable (CallUpdate) -> Void] = [:]
-        var streams: [Int: AsyncStream<CallUpdate>.Continuation] = [:]
-    }
-
-    private let contents = Mutex(Contents())
-
-    public init() {}
-
-    public var state: CallState { contents.withLock { $0.state } }
-
-    @discardableResult
-    public func apply(_ event: CallEvent) -> CallState {
-        let (state, observers, streams) = contents.withLock { contents in
-            contents.state.apply(event)
-            return (
-                contents.state, contents.observers.sorted { $0.key < $1.key }.map(\.value),
-                Array(contents.streams.values)
-            )
-        }
-        let update = CallUpdate(event: event, state: state)
-        for observer in observers { observer(update) }
-        for stream in streams { stream.yield(update) }
-        return state
-    }
-
-    /// Calls `observer` after every change, until the observation is cancelled.
-    @discardableResult
-    public func observe(_ observer: @escaping @Sendable (CallUpdate) -> Void) -> StoreObservation {
-        let id = contents.withLock { contents in
-            contents.nextID += 1
-            contents.observers[contents.nextID] = observer
-            return contents.nextID
-        }
-        return StoreObservation { [weak self] in
-            _ = self?.contents.withLock { $0.observers.removeValue(forKey: id) }
-        }
-    }
-
-    /// The current state, then every new state; a slow consumer skips to
-    /// the newest (a screen only needs the latest).
-    public func states() -> AsyncStream<CallState> {
-        let (stream, continuation) = AsyncStream<CallState>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let observation = observe { continuation.yield($0.state) }
-        continuation.yield(state)
-        continuation.onTermination = { _ in observation.cancel() }
-        return stream
-    }
-
-    /// Every change from now on.
-    public func updates() -> AsyncStream<CallUpdate> {
-        let (stream, continuation) = AsyncStream<CallUpdate>.makeStream(bufferingPolicy: .unbounded)
-        let id = contents.withLock { contents in
-            contents.nextID += 1
-            contents.streams[contents.nextID] = continuation
-            return contents.nextID
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.contents.withLock { $0.streams.removeValue(forKey: id) }
-        }
-        return stream
-    }
-
-    func finishStreams() {
-        let streams = contents.withLock { contents in
-            defer { contents.streams = [:] }
-            return Array(contents.streams.values)
-        }
-        for stream in streams { stream.finish() }
+extension ObservableStore where State == CallState, Event == CallEvent {
+    public convenience init() {
+        self.init(state: CallState(), reduce: { state, event in state.apply(event) })
     }
 }
 
