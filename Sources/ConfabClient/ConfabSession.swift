@@ -714,7 +714,7 @@ public actor ConfabSession {
 
     private func startKeepalive(generation current: Int) {
         keepaliveTask?.cancel()
-        let tickMs = max(20, min(keepalive.pingIntervalMs, keepalive.deadAfterMs) / 4)
+        let tickMs = KeepalivePolicy(info: keepalive).tickMs
         keepaliveTask = Task { [weak self] in
             while !Task.isCancelled {
                 do {
@@ -732,12 +732,16 @@ public actor ConfabSession {
     private func keepaliveTick(generation current: Int) async -> Bool {
         guard current == generation, let connection else { return false }
         let now = clock.now
-        if (now - lastReceivedAt).milliseconds >= keepalive.deadAfterMs {
+        switch KeepalivePolicy(info: keepalive).action(
+            sinceReceivedMs: (now - lastReceivedAt).milliseconds, sinceSentMs: (now - lastSentAt).milliseconds)
+        {
+        case .nothing:
+            break
+        case .dead:
             logger.debug("the server was silent for \(keepalive.deadAfterMs) ms: treating the connection as dropped")
             connectionEnded(generation: current)
             return false
-        }
-        if (now - lastSentAt).milliseconds >= keepalive.pingIntervalMs {
+        case .ping:
             lastSentAt = now
             requestCounter += 1
             // The pong needs no waiter: any message from the server counts as life.

@@ -53,6 +53,8 @@ public actor CallClient {
     private var wasOnline = false
     private var generation = 0
     private var lastReceivedAt = ContinuousClock.now
+    private var lastSentAt = ContinuousClock.now
+    private let random: @Sendable () -> Double
     private var reconnectTask: Task<Void, Never>?
     private let reconnect: ReconnectPolicy
 
@@ -64,9 +66,11 @@ public actor CallClient {
     public init(
         endpoint: ServerEndpoint, token: String, displayName: String? = nil, transport: any SignallingTransport,
         requestTimeoutMs: Int = 10_000, reconnect: ReconnectPolicy = .standard, prepareRoom: RoomPreparation? = nil,
-        logger: Logger = Logger(label: "confab.calls")
+        logger: Logger = Logger(label: "confab.calls"),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.endpoint = endpoint.with(room: nil)
+        self.random = random
         self.reconnect = reconnect
         self.token = token
         self.displayName = displayName
@@ -344,6 +348,7 @@ public actor CallClient {
         let reply = OneShot<ServerBody>()
         pending[id] = (body.type, reply)
         defer { pending[id] = nil }
+        lastSentAt = .now
         try await connection.send(String(decoding: codec.encode(ClientMessage(id: id, body)), as: UTF8.self))
         let waitMs = requestTimeoutMs
         let timer = Task {
@@ -434,7 +439,7 @@ public actor CallClient {
         var attempt = 0
         while !Task.isCancelled, !disconnecting {
             attempt += 1
-            let delayMs = reconnect.delayMs(attempt: attempt, random: Double.random(in: 0..<1))
+            let delayMs = reconnect.delayMs(attempt: attempt, random: random())
             let elapsed = ContinuousClock.now - started
             guard elapsed + .milliseconds(delayMs) <= .milliseconds(reconnect.giveUpAfterMs) else { break }
             emit(.reconnecting(attempt: attempt))
@@ -461,40 +466,40 @@ public actor CallClient {
 
     private func startKeepalive(_ keepalive: KeepaliveInfo, generation current: Int) {
         keepaliveTask?.cancel()
-        let intervalMs = max(20, keepalive.pingIntervalMs)
-        let deadAfterMs = max(intervalMs * 2, keepalive.deadAfterMs)
+        let policy = KeepalivePolicy(info: keepalive)
         keepaliveTask = Task { [weak self] in
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: .milliseconds(intervalMs))
+                    try await Task.sleep(for: .milliseconds(policy.tickMs))
                 } catch {
                     return
                 }
-                guard let self, await self.keepaliveTick(generation: current, deadAfterMs: deadAfterMs) else { return }
+                guard let self, await self.keepaliveTick(policy, generation: current) else { return }
             }
         }
     }
 
-    /// Pings; a server silent past `deadAfterMs` (pongs included) is gone:
-    /// close, and the reader's end reconnects.
-    private func keepaliveTick(generation current: Int, deadAfterMs: Int) async -> Bool {
+    /// Pings when idle; a server silent for `deadAfterMs` (pongs included) is
+    /// gone: close, and the reader's end reconnects. The same rule as the room session's.
+    private func keepaliveTick(_ policy: KeepalivePolicy, generation current: Int) async -> Bool {
         guard current == generation, let connection else { return false }
-        if ContinuousClock.now - lastReceivedAt > .milliseconds(deadAfterMs) {
-            logger.debug("the server was silent for \(deadAfterMs) ms: reconnecting")
+        let now = ContinuousClock.now
+        switch policy.action(sinceReceivedMs: (now - lastReceivedAt).milliseconds, sinceSentMs: (now - lastSentAt).milliseconds) {
+        case .nothing:
+            return true
+        case .dead:
+            logger.debug("the server was silent for \(policy.info.deadAfterMs) ms: reconnecting")
             await connection.close()
             connectionClosed(generation: current)
             return false
+        case .ping:
+            // The pong needs no waiter: the server only needs to hear from us.
+            lastSentAt = now
+            requestCounter += 1
+            let ping = ClientMessage(id: RequestID(uncheckedRawValue: "ping\(requestCounter)"), .ping)
+            try? await connection.send(String(decoding: codec.encode(ping), as: UTF8.self))
+            return true
         }
-        return await ping()
-    }
-
-    /// The pong needs no waiter: the server only needs to hear from us.
-    private func ping() async -> Bool {
-        guard let connection else { return false }
-        requestCounter += 1
-        let ping = ClientMessage(id: RequestID(uncheckedRawValue: "ping\(requestCounter)"), .ping)
-        try? await connection.send(String(decoding: codec.encode(ping), as: UTF8.self))
-        return true
     }
 
     private func emit(_ event: CallEvent) {
