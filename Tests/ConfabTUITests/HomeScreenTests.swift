@@ -256,6 +256,19 @@ struct HomeModelTests {
         #expect(model.runLine("/quit", state: state) == [.quit])
     }
 
+    @Test("the home screen's input line has the meeting's readline keys: Ctrl-W kills a word, Ctrl-Y yanks it back")
+    func readlineKeys() {
+        var model = HomeModel()
+        for key in "/call bob" { _ = model.handle(.character(key), state: state) }
+        _ = model.handle(.control("w"), state: state)
+        #expect(model.editor.text == "/call ")
+        _ = model.handle(.control("y"), state: state)
+        #expect(model.editor.text == "/call bob")
+        _ = model.handle(.control("a"), state: state)
+        _ = model.handle(.control("k"), state: state)
+        #expect(model.editor.text == "")
+    }
+
     @Test("the ringing dialog: a accepts, r rejects, other keys and keys in its first half second do nothing; it rings the bell")
     func ringingKeys() {
         var ringing = state

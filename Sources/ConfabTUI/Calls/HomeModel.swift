@@ -371,19 +371,8 @@ public struct HomeModel: Sendable {
     }
 
     mutating func handleInput(_ key: Key, state: CallState) -> [HomeCommand] {
+        if editor.edit(key) { return [] }
         switch key {
-        case .character(let character): editor.insert(String(character))
-        case .left, .control("b"): editor.moveLeft()
-        case .right, .control("f"): editor.moveRight()
-        case .home, .control("a"): editor.moveHome()
-        case .end, .control("e"): editor.moveEnd()
-        case .backspace, .control("h"): editor.backspace()
-        case .delete, .control("d"): editor.deleteForward()
-        case .control("k"): editor.killToEnd()
-        case .control("u"): editor.killToStart()
-        case .control("w"): editor.killWordBackward()
-        case .up, .control("p"): editor.historyPrevious()
-        case .down, .control("n"): editor.historyNext()
         case .tab: complete(state: state)
         case .escape:
             inputFocused = false

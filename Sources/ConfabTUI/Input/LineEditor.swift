@@ -113,6 +113,29 @@ public struct LineEditor: Hashable, Sendable {
     }
 
     /// Enter: returns the line (nil when blank), records it in the history, and clears.
+    /// The readline keys every input line shares (typing, moving, deleting,
+    /// killing and yanking, history). Returns false for any other key (Tab,
+    /// Escape, Enter…), which the screen handles itself.
+    public mutating func edit(_ key: Key) -> Bool {
+        switch key {
+        case .character(let character): insert(String(character))
+        case .left, .control("b"): moveLeft()
+        case .right, .control("f"): moveRight()
+        case .home, .control("a"): moveHome()
+        case .end, .control("e"): moveEnd()
+        case .backspace, .control("h"): backspace()
+        case .delete, .control("d"): deleteForward()
+        case .control("k"): killToEnd()
+        case .control("u"): killToStart()
+        case .control("w"): killWordBackward()
+        case .control("y"): yank()
+        case .up, .control("p"): historyPrevious()
+        case .down, .control("n"): historyNext()
+        default: return false
+        }
+        return true
+    }
+
     public mutating func submit() -> String? {
         let line = text
         characters = []

@@ -135,20 +135,8 @@ extension MeetingModel {
     }
 
     mutating func handleInput(_ key: Key, state: RoomState) -> [MeetingCommand] {
+        if editor.edit(key) { return [] }
         switch key {
-        case .character(let character): editor.insert(String(character))
-        case .left, .control("b"): editor.moveLeft()
-        case .right, .control("f"): editor.moveRight()
-        case .home, .control("a"): editor.moveHome()
-        case .end, .control("e"): editor.moveEnd()
-        case .backspace, .control("h"): editor.backspace()
-        case .delete, .control("d"): editor.deleteForward()
-        case .control("k"): editor.killToEnd()
-        case .control("u"): editor.killToStart()
-        case .control("w"): editor.killWordBackward()
-        case .control("y"): editor.yank()
-        case .up, .control("p"): editor.historyPrevious()
-        case .down, .control("n"): editor.historyNext()
         case .escape: focus = .tiles
         case .enter:
             guard let line = editor.submit() else { return [] }
