@@ -170,7 +170,15 @@ public final class MeetingApp {
 
     /// Runs a command against the session in its own task: the screen never waits on the network.
     func perform(_ command: MeetingCommand, state: RoomState, continuation: AsyncStream<MeetingInput>.Continuation) {
-        let session = self.session
+        Self.perform(command, on: session, state: state, continuation: continuation)
+    }
+
+    /// Carries out a meeting command on `session`; a refusal comes back as
+    /// `commandFailed` (the call screen runs its meeting's commands here too).
+    static func perform(
+        _ command: MeetingCommand, on session: ConfabSession, state: RoomState,
+        continuation: AsyncStream<MeetingInput>.Continuation
+    ) {
         Task {
             do throws(SessionError) {
                 switch command {

@@ -249,8 +249,7 @@ public final class CallApp {
                     backend.bell()
                 default:
                     if let session {
-                        MeetingApp(session: session, theme: theme, config: config, noColor: noColor)
-                            .perform(command, state: room, continuation: meetingContinuation)
+                        MeetingApp.perform(command, on: session, state: room, continuation: meetingContinuation)
                     }
                 }
             }

@@ -156,21 +156,20 @@ extension MeetingModel {
         if key == .tab {
             // Tab after `/call `: online names, as on the home screen.
             guard editor.text.lowercased().hasPrefix("/call ") else { return nil }
-            var home = HomeModel()
-            home.editor = editor
-            home.complete(state: calls)
-            editor = home.editor
-            if let notice = home.notice { setNotice(notice.text) }
+            if let candidates = HomeModel.complete(&editor, state: calls) { setNotice(candidates) }
             return []
         }
         guard text.lowercased() == "/call" || text.lowercased().hasPrefix("/call ") else { return nil }
         let line = editor.submit() ?? text
-        var home = HomeModel()
-        let commands = home.runLine(line, state: calls)
-        if let notice = home.notice { setNotice(notice.text, error: notice.isError) }
-        for case .call(let users) in commands {
-            setNotice("inviting " + users.map { home.name($0, in: calls) }.joined(separator: ", "))
+        let words = line.split(separator: " ").dropFirst().map(String.init)
+        switch HomeModel.callees(words, state: calls) {
+        case .success(let users):
+            setNotice(
+                "inviting " + users.map { HomeModel.knownName($0, in: calls) ?? $0.rawValue }.joined(separator: ", "))
+            return [.call(users)]
+        case .failure(let refusal):
+            setNotice(refusal.text, error: true)
+            return []
         }
-        return commands.filter { if case .call = $0 { true } else { false } }
     }
 }

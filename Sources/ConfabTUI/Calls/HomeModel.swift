@@ -79,13 +79,18 @@ public struct HomeModel: Sendable {
 
     /// A user's display name: online, in a call, or seen before; else the id.
     public func name(_ user: PeerID, in state: CallState) -> String {
+        Self.knownName(user, in: state) ?? names[user] ?? user.rawValue
+    }
+
+    /// The name `state` knows for `user` ("you" for yourself), if any.
+    static func knownName(_ user: PeerID, in state: CallState) -> String? {
         if user == state.you?.user { return "you" }
         if let online = state.online[user] { return online.name }
         if let entry = state.call?.participant(user) { return entry.name }
         for invitation in state.invitations {
             if let entry = invitation.call.participant(user) { return entry.name }
         }
-        return names[user] ?? user.rawValue
+        return nil
     }
 
     func names(_ users: [PeerID], in state: CallState) -> String {
@@ -391,27 +396,10 @@ public struct HomeModel: Sendable {
         let command = words.isEmpty ? "" : words.removeFirst().lowercased()
         switch command {
         case "/call":
-            guard !words.isEmpty else {
-                setNotice("usage: /call NAME [NAME…]", error: true)
-                return []
+            switch Self.callees(words, state: state) {
+            case .success(let users): return [.call(users)]
+            case .failure(let refusal): setNotice(refusal.text, error: true)
             }
-            if state.inCallElsewhere {
-                setNotice(Self.elsewhereRefusal, error: true)
-                return []
-            }
-            var users: [PeerID] = []
-            for word in words {
-                guard let user = Self.resolve(word, in: state) else {
-                    setNotice("\(TextSanitizer.clean(word, lineBreaks: .singleLine)) is not online", error: true)
-                    return []
-                }
-                if user == state.you?.user {
-                    setNotice("you cannot call yourself", error: true)
-                    return []
-                }
-                if !users.contains(user) { users.append(user) }
-            }
-            return [.call(users)]
         case "/help":
             overlay = .help
         case "/quit":
@@ -437,26 +425,54 @@ public struct HomeModel: Sendable {
 
     /// Tab: a command at the start of the line, else an online user's id.
     mutating func complete(state: CallState) {
+        if let candidates = Self.complete(&editor, state: state) { setNotice(candidates) }
+    }
+
+    /// A line's refusal, in words for the notice.
+    struct Refusal: Error, Hashable {
+        var text: String
+    }
+
+    /// Whom `/call WORD…` rings: ids or names of people online, each once;
+    /// or why not (nobody named, someone not online, yourself, a call elsewhere).
+    static func callees(_ words: [String], state: CallState) -> Result<[PeerID], Refusal> {
+        guard !words.isEmpty else { return .failure(Refusal(text: "usage: /call NAME [NAME…]")) }
+        if state.inCallElsewhere { return .failure(Refusal(text: elsewhereRefusal)) }
+        var users: [PeerID] = []
+        for word in words {
+            guard let user = resolve(word, in: state) else {
+                return .failure(Refusal(text: "\(TextSanitizer.clean(word, lineBreaks: .singleLine)) is not online"))
+            }
+            if user == state.you?.user { return .failure(Refusal(text: "you cannot call yourself")) }
+            if !users.contains(user) { users.append(user) }
+        }
+        return .success(users)
+    }
+
+    /// Tab: completes the word before the cursor (a slash command at the
+    /// start, else an online person's id). Returns the candidates, as a
+    /// notice, when more than one remains.
+    static func complete(_ editor: inout LineEditor, state: CallState) -> String? {
         let (word, start) = editor.wordBeforeCursor
         let lowered = word.lowercased()
         let candidates: [String]
         if start == 0, word.hasPrefix("/") {
-            candidates = Self.slashCommands.map(\.name).filter { $0.hasPrefix(lowered) }
+            candidates = slashCommands.map(\.name).filter { $0.hasPrefix(lowered) }
         } else {
             candidates = state.onlineUsers.filter {
                 $0.user.rawValue.lowercased().hasPrefix(lowered) || $0.name.lowercased().hasPrefix(lowered)
             }.map(\.user.rawValue)
         }
-        guard !candidates.isEmpty else { return }
+        guard !candidates.isEmpty else { return nil }
         if candidates.count == 1 {
             editor.replace(from: start, with: candidates[0] + " ")
-            return
+            return nil
         }
         var common = candidates[0]
         for candidate in candidates.dropFirst() {
             while !candidate.hasPrefix(common) { common.removeLast() }
         }
         if common.count > word.count { editor.replace(from: start, with: common) }
-        setNotice(candidates.joined(separator: " "))
+        return candidates.joined(separator: " ")
     }
 }
