@@ -76,18 +76,8 @@ public final class MeetingApp {
         var decoder = TerminalInputDecoder()
         var keyReleasesOn = false
         func readKeys() -> [MeetingCommand] {
-            var inputs: [TerminalInput] = []
-            while let raw = backend.readKey() {
-                if case .character(let scalar) = raw {
-                    inputs += decoder.feed(scalar)
-                } else {
-                    inputs += decoder.endOfInput()
-                    if let key = Self.key(from: raw) { inputs.append(.key(key)) }
-                }
-            }
-            inputs += decoder.endOfInput()
             var commands: [MeetingCommand] = []
-            for input in inputs {
+            for input in decoder.drain(backend) {
                 pendingKeys = true
                 switch input {
                 case .keyboardFlags:

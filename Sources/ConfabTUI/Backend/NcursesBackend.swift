@@ -146,3 +146,20 @@ public final class NcursesBackend: TerminalBackend {
         return pair
     }
 }
+
+extension TerminalInputDecoder {
+    /// Everything the terminal sent since the last read, decoded: characters
+    /// through the escape-sequence decoder, curses' own keys as they are.
+    mutating func drain(_ backend: NcursesBackend) -> [TerminalInput] {
+        var inputs: [TerminalInput] = []
+        while let raw = backend.readKey() {
+            if case .character(let scalar) = raw {
+                inputs += feed(scalar)
+            } else {
+                inputs += endOfInput()
+                if let key = MeetingApp.key(from: raw) { inputs.append(.key(key)) }
+            }
+        }
+        return inputs + endOfInput()
+    }
+}

@@ -113,17 +113,7 @@ public final class CallApp {
         }
 
         func readKeys() {
-            var inputs: [TerminalInput] = []
-            while let raw = backend.readKey() {
-                if case .character(let scalar) = raw {
-                    inputs += decoder.feed(scalar)
-                } else {
-                    inputs += decoder.endOfInput()
-                    if let key = MeetingApp.key(from: raw) { inputs.append(.key(key)) }
-                }
-            }
-            inputs += decoder.endOfInput()
-            for input in inputs {
+            for input in decoder.drain(backend) {
                 pendingKeys = true
                 switch input {
                 case .keyboardFlags:
