@@ -71,10 +71,6 @@ public struct CallParticipant: Codable, Hashable, Sendable {
         self.state = state
         self.invitedBy = invitedBy
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case user, name, state, invitedBy
-    }
 }
 
 /// A call as the server sees it.
@@ -107,10 +103,6 @@ public struct CallInfo: Codable, Hashable, Sendable {
         participants.first { $0.user == user }
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case id, caller, group, createdAt, answeredAt, participants
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(CallID.self, forKey: .id)
@@ -139,10 +131,6 @@ public struct OnlineUser: Codable, Hashable, Sendable {
         self.name = name
         self.busy = busy
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case user, name, busy
-    }
 }
 
 // MARK: - Client → server
@@ -162,10 +150,6 @@ public struct ConnectRequest: Codable, Hashable, Sendable {
         self.token = token
         self.name = name
         self.device = device
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case token, name, device
     }
 
     public init(from decoder: any Decoder) throws {
@@ -192,10 +176,6 @@ public struct CallInviteRequest: Codable, Hashable, Sendable {
         self.ringTimeoutMs = ringTimeoutMs
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case users, call, ringTimeoutMs
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         users = try container.decode([PeerID].self, forKey: .users)
@@ -216,10 +196,6 @@ public struct CallAction: Codable, Hashable, Sendable {
     public init(call: CallID) {
         self.call = call
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case call
-    }
 }
 
 /// `call.history`: your most recent calls.
@@ -229,10 +205,6 @@ public struct CallHistoryRequest: Codable, Hashable, Sendable {
 
     public init(limit: Int = ProtocolLimits.defaultHistoryPageSize) {
         self.limit = limit
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case limit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -272,10 +244,6 @@ public struct Connected: Codable, Hashable, Sendable {
         self.ringTimeoutMs = ringTimeoutMs
         self.keepalive = keepalive
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case you, online, calls, elsewhere, ringTimeoutMs, keepalive
-    }
 }
 
 /// `presence.offline`: a user's last device disconnected.
@@ -284,10 +252,6 @@ public struct PresenceOffline: Codable, Hashable, Sendable {
 
     public init(user: PeerID) {
         self.user = user
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case user
     }
 }
 
@@ -304,10 +268,6 @@ public struct CallInvitation: Codable, Hashable, Sendable {
         self.from = from
         self.ringTimeoutMs = ringTimeoutMs
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case call, from, ringTimeoutMs
-    }
 }
 
 /// `call.updated`: one participant's state changed (sent to everyone in the
@@ -321,10 +281,6 @@ public struct CallUpdated: Codable, Hashable, Sendable {
         self.call = call
         self.user = user
         self.state = state
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case call, user, state
     }
 }
 
@@ -351,10 +307,6 @@ public struct CallInvitationEnded: Codable, Hashable, Sendable {
         self.call = call
         self.reason = reason
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case call, reason
-    }
 }
 
 /// `call.room`: where the call happens. The reply to `call.accept`, and an
@@ -370,10 +322,6 @@ public struct CallRoom: Codable, Hashable, Sendable {
         self.call = call
         self.room = room
         self.token = token
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case call, room, token
     }
 
     public init(from decoder: any Decoder) throws {
@@ -407,10 +355,6 @@ public struct CallEnded: Codable, Hashable, Sendable {
         self.call = call
         self.reason = reason
         self.durationMs = durationMs
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case call, reason, durationMs
     }
 }
 
@@ -461,10 +405,6 @@ public struct CallRecord: Codable, Hashable, Sendable {
         self.startedAt = startedAt
         self.durationMs = durationMs
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case call, direction, peers, outcome, startedAt, durationMs
-    }
 }
 
 /// `call.historyPage`: the reply to `call.history`, newest first.
@@ -473,9 +413,5 @@ public struct CallHistoryPage: Codable, Hashable, Sendable {
 
     public init(calls: [CallRecord]) {
         self.calls = calls
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case calls
     }
 }

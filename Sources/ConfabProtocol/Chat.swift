@@ -102,10 +102,6 @@ public struct ChatMessage: Codable, Hashable, Sendable {
         self.target = target
         self.text = text
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, seq, sentAt, from, fromName, fromRole, target, text
-    }
 }
 
 /// Some messages of the log, oldest first.
@@ -121,8 +117,4 @@ public struct ChatPage: Codable, Hashable, Sendable {
     }
 
     public static let empty = ChatPage(messages: [], hasMore: false)
-
-    private enum CodingKeys: String, CodingKey {
-        case messages, hasMore
-    }
 }

@@ -177,10 +177,6 @@ public struct JoinRequest: Codable, Hashable, Sendable {
         self.historyLimit = historyLimit
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case room, token, name, metadata, muted, publicKey, historyLimit
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         room = try container.decode(RoomName.self, forKey: .room)
@@ -213,10 +209,6 @@ public struct ResumeRequest: Codable, Hashable, Sendable {
         self.lastSeenSequence = lastSeenSequence
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case room, resumeToken, lastSeenSequence
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         room = try container.decode(RoomName.self, forKey: .room)
@@ -243,10 +235,6 @@ public struct SendChatRequest: Codable, Hashable, Sendable {
         self.text = text
         self.idempotencyKey = idempotencyKey
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case target, text, idempotencyKey
-    }
 }
 
 /// `chat.history`: read a page of the log.
@@ -265,10 +253,6 @@ public struct HistoryRequest: Codable, Hashable, Sendable {
         self.after = after
         self.before = before
         self.limit = limit
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case after, before, limit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -295,10 +279,6 @@ public struct RoleChangeRequest: Codable, Hashable, Sendable {
         self.force = force
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case peer, role, force
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         peer = try container.decode(PeerID.self, forKey: .peer)
@@ -316,10 +296,6 @@ public struct PromptAnswer: Codable, Hashable, Sendable {
         self.prompt = prompt
         self.accept = accept
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case prompt, accept
-    }
 }
 
 /// `peer.remove`: make a peer leave.
@@ -331,10 +307,6 @@ public struct RemovePeerRequest: Codable, Hashable, Sendable {
     public init(peer: PeerID, reason: String? = nil) {
         self.peer = peer
         self.reason = reason
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, reason
     }
 }
 
@@ -349,10 +321,6 @@ public struct EndRoomRequest: Codable, Hashable, Sendable {
     public init(lock: Bool = false, reason: String? = nil) {
         self.lock = lock
         self.reason = reason
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case lock, reason
     }
 
     public init(from decoder: any Decoder) throws {
@@ -370,10 +338,6 @@ public struct PeerUpdateRequest: Codable, Hashable, Sendable {
     public init(name: String? = nil, metadata: String? = nil) {
         self.name = name
         self.metadata = metadata
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case name, metadata
     }
 
     public init(from decoder: any Decoder) throws {
@@ -407,10 +371,6 @@ public struct PublishKeysRequest: Codable, Hashable, Sendable {
         self.epoch = epoch
         self.keys = keys
         self.ssrc = ssrc
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case track, epoch, ssrc, keys
     }
 
     public init(from decoder: any Decoder) throws {

@@ -264,8 +264,4 @@ public struct CodedError: Error, Codable, Hashable, Sendable, CustomStringConver
     }
 
     public var description: String { "\(code.rawValue) \(message)" }
-
-    private enum CodingKeys: String, CodingKey {
-        case code, message
-    }
 }

@@ -66,10 +66,6 @@ public struct RateLimit: Codable, Hashable, Sendable {
         self.perSecond = perSecond
         self.burst = burst
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case perSecond, burst
-    }
 }
 
 /// Default timing of the connection lifecycle, in milliseconds. The server

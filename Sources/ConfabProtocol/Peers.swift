@@ -43,10 +43,6 @@ public struct PeerInfo: Codable, Hashable, Sendable {
     /// Whether the peer's hand is up.
     public var isHandRaised: Bool { handRaisedAt != nil }
 
-    private enum CodingKeys: String, CodingKey {
-        case id, name, role, metadata, joinedAt, handRaisedAt, tracks, publicKey
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(PeerID.self, forKey: .id)
@@ -82,10 +78,6 @@ public struct TrackInfo: Codable, Hashable, Sendable {
         self.muted = muted
         self.mutedBy = mutedBy
         self.degraded = degraded
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case id, kind, source, muted, mutedBy, degraded
     }
 }
 

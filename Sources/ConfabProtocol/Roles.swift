@@ -34,10 +34,6 @@ public struct Role: Codable, Hashable, Sendable {
         self.permissions = permissions
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case name, priority, publishAudio, subscribesTo, chat, permissions
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(RoleName.self, forKey: .name)
@@ -66,10 +62,6 @@ public struct ChatPermissions: Codable, Hashable, Sendable {
 
     public static let none = ChatPermissions(broadcast: false, toRoles: false, direct: false)
     public static let all = ChatPermissions(broadcast: true, toRoles: true, direct: true)
-
-    private enum CodingKeys: String, CodingKey {
-        case broadcast, toRoles, direct
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -113,10 +105,6 @@ public struct RolePermissions: Codable, Hashable, Sendable {
     public static let all = RolePermissions(
         muteOthers: true, askToUnmute: true, changeRoles: true,
         removePeers: true, endRoom: true, raiseHand: true)
-
-    private enum CodingKeys: String, CodingKey {
-        case muteOthers, askToUnmute, changeRoles, removePeers, endRoom, raiseHand
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -224,10 +224,6 @@ public struct Joined: Codable, Hashable, Sendable {
         self.keepalive = keepalive
         self.media = media
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case room, you, peers, history, joinedAt, joinTimeMs, resumed, reconnect, keepalive, media
-    }
 }
 
 /// The room as a whole.
@@ -256,10 +252,6 @@ public struct RoomInfo: Codable, Hashable, Sendable {
     public func role(named name: RoleName) -> Role? {
         roles.first { $0.name == name }
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case name, startedAt, roles, speakersIntervalMs
-    }
 }
 
 /// How to come back after a drop.
@@ -272,10 +264,6 @@ public struct ReconnectInfo: Codable, Hashable, Sendable {
     public init(resumeToken: String, resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs) {
         self.resumeToken = resumeToken
         self.resumeGraceMs = resumeGraceMs
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case resumeToken, resumeGraceMs
     }
 }
 
@@ -291,10 +279,6 @@ public struct KeepaliveInfo: Codable, Hashable, Sendable {
     ) {
         self.pingIntervalMs = pingIntervalMs
         self.deadAfterMs = deadAfterMs
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case pingIntervalMs, deadAfterMs
     }
 }
 
@@ -316,10 +300,6 @@ public struct MediaEndpoint: Codable, Hashable, Sendable {
         self.password = password
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case host, port, username, password
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         host = try container.decode(String.self, forKey: .host, maximumUTF8Bytes: 255)
@@ -339,10 +319,6 @@ public struct OkReply: Codable, Hashable, Sendable {
     public init(prompt: PromptID? = nil) {
         self.prompt = prompt
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case prompt
-    }
 }
 
 /// `pong`: the reply to `ping`.
@@ -352,10 +328,6 @@ public struct Pong: Codable, Hashable, Sendable {
 
     public init(serverTime: Timestamp) {
         self.serverTime = serverTime
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case serverTime
     }
 }
 
@@ -369,10 +341,6 @@ public struct ChatAck: Codable, Hashable, Sendable {
         self.message = message
         self.seq = seq
         self.sentAt = sentAt
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case message, seq, sentAt
     }
 }
 
@@ -388,10 +356,6 @@ public struct PeerJoined: Codable, Hashable, Sendable {
         self.peer = peer
         self.resumed = resumed
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, resumed
-    }
 }
 
 /// `peer.left`.
@@ -405,10 +369,6 @@ public struct PeerLeft: Codable, Hashable, Sendable {
         self.peer = peer
         self.reason = reason
         self.by = by
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, reason, by
     }
 }
 
@@ -424,10 +384,6 @@ public struct PeerUpdated: Codable, Hashable, Sendable {
         self.changed = changed
         self.by = by
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, changed, by
-    }
 }
 
 /// `track.added`.
@@ -439,10 +395,6 @@ public struct TrackAdded: Codable, Hashable, Sendable {
         self.peer = peer
         self.track = track
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, track
-    }
 }
 
 /// `track.removed`.
@@ -453,10 +405,6 @@ public struct TrackRemoved: Codable, Hashable, Sendable {
     public init(peer: PeerID, track: TrackID) {
         self.peer = peer
         self.track = track
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, track
     }
 }
 
@@ -472,10 +420,6 @@ public struct TrackMuteChange: Codable, Hashable, Sendable {
         self.track = track
         self.by = by
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, track, by
-    }
 }
 
 /// `track.degraded`.
@@ -489,10 +433,6 @@ public struct TrackDegraded: Codable, Hashable, Sendable {
         self.track = track
         self.reason = reason
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, track, reason
-    }
 }
 
 /// `track.restored`.
@@ -503,10 +443,6 @@ public struct TrackRestored: Codable, Hashable, Sendable {
     public init(peer: PeerID, track: TrackID) {
         self.peer = peer
         self.track = track
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, track
     }
 }
 
@@ -521,10 +457,6 @@ public struct SpeakerLevel: Codable, Hashable, Sendable {
         self.peer = peer
         self.track = track
         self.level = level
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case peer, track, level
     }
 
     public init(from decoder: any Decoder) throws {
@@ -547,10 +479,6 @@ public struct RoleChangePrompt: Codable, Hashable, Sendable {
         self.by = by
         self.role = role
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case prompt, by, role
-    }
 }
 
 /// `track.unmuteRequested`: another peer asks you to unmute a track.
@@ -563,10 +491,6 @@ public struct UnmutePrompt: Codable, Hashable, Sendable {
         self.prompt = prompt
         self.by = by
         self.track = track
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case prompt, by, track
     }
 }
 
@@ -582,10 +506,6 @@ public struct PromptAnswered: Codable, Hashable, Sendable {
         self.peer = peer
         self.accepted = accepted
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case prompt, peer, accepted
-    }
 }
 
 /// `removed`: to the peer that was removed.
@@ -596,10 +516,6 @@ public struct Removed: Codable, Hashable, Sendable {
     public init(by: PeerID?, reason: String?) {
         self.by = by
         self.reason = reason
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case by, reason
     }
 }
 
@@ -616,10 +532,6 @@ public struct RoomEnded: Codable, Hashable, Sendable {
         self.reason = reason
         self.locked = locked
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case by, reason, locked
-    }
 }
 
 /// `server.goingAway`: the server is shutting down (SIGINT/SIGTERM).
@@ -631,10 +543,6 @@ public struct ServerGoingAway: Codable, Hashable, Sendable {
     public init(reason: String? = nil, retryAfterMs: Int? = nil) {
         self.reason = reason
         self.retryAfterMs = retryAfterMs
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case reason, retryAfterMs
     }
 }
 

@@ -62,10 +62,6 @@ public struct RoomTemplate: Codable, Hashable, Sendable {
         }
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case roles, maxPeers, emptyRoomTimeoutMs, resumeGraceMs, promptLifetimeMs, chatRate
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         // Every key left out keeps its default, roles too (host, speaker, listener).
