@@ -254,7 +254,13 @@ struct AdmittedTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        // Hummingbird logs a connection closed before its upgrade decision
+        // ("Error handling upgrade result") at error level; that is a client
+        // gone or a deadline passed, not a server fault, and a flood of them
+        // must not flood the log. `--verbose` still shows them.
+        var connectionLogger = logger
+        if connectionLogger.logLevel > .debug { connectionLogger.logLevel = .critical }
+        await base.handle(value: value, logger: connectionLogger)
     }
 }
 
