@@ -88,7 +88,7 @@ public final class ConfabServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        admission = ConnectionAdmission(limits: configuration.admission, logger: logger)
+        admission = ConnectionAdmission(limits: configuration.admission, metrics: metrics, logger: logger)
         registry = RoomRegistry(
             configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),
             logger: logger)

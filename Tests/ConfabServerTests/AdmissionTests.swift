@@ -110,6 +110,9 @@ struct AdmissionTests {
         #expect(try await alice.expectQuiet() == nil)
         #expect(await waitFor(timeout: .seconds(10)) { sockets.filter(\.isClosed).count == 7 })
         #expect(server.server.unauthenticatedConnections.evicted == 7)
+        let (_, metrics) = try await FingerprintClient.get(
+            "/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
+        #expect(metrics.contains(#"confab_connections_closed_total{reason="cap"} 7"#))
         // Authenticated, it no longer counts.
         #expect(await waitFor(timeout: .seconds(10)) { server.server.unauthenticatedConnections.open == 3 })
         await server.stop()
