@@ -8,7 +8,7 @@
 //   more than the per-source cap            ─▶ the oldest closed at once; a real client still joins
 
 import ConfabProtocol
-import ConfabServer
+@testable import ConfabServer
 import ConfabTestSupport
 import Foundation
 import Glibc
@@ -116,6 +116,22 @@ struct AdmissionTests {
         // Authenticated, it no longer counts.
         #expect(await waitFor(timeout: .seconds(10)) { server.server.unauthenticatedConnections.open == 3 })
         await server.stop()
+    }
+}
+
+@Suite("Admission: what counts as one source")
+struct SourceKeyTests {
+    @Test("an IPv4 address is one source; IPv6 addresses group by /64; a mapped IPv4 address is its IPv4 self")
+    func sources() throws {
+        func key(_ address: String) throws -> String {
+            ConnectionAdmission.sourceKey(try SocketAddress(ipAddress: address, port: 443))
+        }
+        #expect(try key("127.0.0.2") == "127.0.0.2")
+        #expect(try key("127.0.0.2") != key("127.0.0.1"))
+        #expect(try key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        #expect(try key("2001:db8:1:2::1") == "2001:0db8:0001:0002::/64")
+        #expect(try key("2001:db8:1:2::1") != key("2001:db8:1:3::1"))
+        #expect(try key("::ffff:10.0.0.1") != key("::ffff:10.0.0.2"))
     }
 }
 
