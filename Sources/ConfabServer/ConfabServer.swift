@@ -88,7 +88,7 @@ public final class ConfabServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        admission = ConnectionAdmission(limits: configuration.admission, logger: logger)
+        admission = ConnectionAdmission(limits: configuration.admission, metrics: metrics, logger: logger)
         registry = RoomRegistry(
             configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),
             logger: logger)
@@ -184,9 +184,16 @@ public final class ConfabServer: Service, Sendable {
                     }
                     admission.closeAll()
                     await applicationGroup.triggerGracefulShutdown()
-                    // Quiescing waits for open connections; one that will not close is cut.
-                    try? await Task.sleep(for: .seconds(5))
-                    applicationTask.cancel()
+                    // Quiescing waits for every open connection. One that came in
+                    // meanwhile (a client reconnecting at once) will not be
+                    // admitted now: close it rather than wait for its deadline.
+                    // This task is cancelled when the application has stopped.
+                    let cutoff = ContinuousClock.now + .seconds(5)
+                    while !Task.isCancelled, ContinuousClock.now < cutoff {
+                        try? await Task.sleep(for: .milliseconds(50))
+                        admission.closeAll()
+                    }
+                    if !Task.isCancelled { applicationTask.cancel() }
                 }
                 do {
                     try await group.next()

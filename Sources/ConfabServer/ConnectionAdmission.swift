@@ -49,6 +49,7 @@ public struct AdmissionLimits: Sendable, Hashable {
 /// The connections not yet authenticated, by source, oldest first.
 final class ConnectionAdmission: Sendable {
     let limits: AdmissionLimits
+    private let metrics: ServerMetrics
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -65,8 +66,9 @@ final class ConnectionAdmission: Sendable {
         let source: String
     }
 
-    init(limits: AdmissionLimits, logger: Logger) {
+    init(limits: AdmissionLimits, metrics: ServerMetrics, logger: Logger) {
         self.limits = limits
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -87,12 +89,17 @@ final class ConnectionAdmission: Sendable {
             }
             state.entries[id] = Entry(channel: channel, source: source)
             state.bySource[source, default: []].append(id)
+            // Set under the lock, so the gauge never goes back to an older count.
+            metrics.unauthenticatedConnections(state.entries.count)
             return displaced
         }
         if !displaced.isEmpty {
             logger.debug("too many connections not yet authenticated: closing the oldest", metadata: ["source": "\(source)"])
         }
-        for channel in displaced { channel.close(promise: nil) }
+        for channel in displaced {
+            metrics.unauthenticatedConnectionClosed(reason: "cap")
+            channel.close(promise: nil)
+        }
         channel.closeFuture.whenComplete { [weak self] _ in self?.remove(id) }
     }
 
@@ -104,6 +111,7 @@ final class ConnectionAdmission: Sendable {
     /// A deadline passed (counted for `/metrics`).
     func timedOut() {
         state.withLock { $0.timedOut += 1 }
+        metrics.unauthenticatedConnectionClosed(reason: "deadline")
     }
 
     /// Closes every connection not yet authenticated (shutdown).
@@ -122,6 +130,7 @@ final class ConnectionAdmission: Sendable {
             guard let entry = state.entries.removeValue(forKey: id) else { return }
             state.bySource[entry.source]?.removeAll { $0 == id }
             if state.bySource[entry.source]?.isEmpty == true { state.bySource[entry.source] = nil }
+            metrics.unauthenticatedConnections(state.entries.count)
         }
     }
 
@@ -254,7 +263,13 @@ struct AdmittedTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        // Hummingbird logs a connection closed before its upgrade decision
+        // ("Error handling upgrade result") at error level; that is a client
+        // gone or a deadline passed, not a server fault, and a flood of them
+        // must not flood the log. `--verbose` still shows them.
+        var connectionLogger = logger
+        if connectionLogger.logLevel > .debug { connectionLogger.logLevel = .critical }
+        await base.handle(value: value, logger: connectionLogger)
     }
 }
 

@@ -5,14 +5,17 @@
 //         ─▶ nesting ≤ maximumDepth? (else: 1000 malformedMessage, not parsed)
 //         ─▶ JSONDecoder
 //
-// `requestID(in:)` finds the top-level `"id"` of a message that is refused
-// unparsed (over the rate limit), so the reply can still name the request.
+// `requestID(in:)` finds the top-level `"id"` in the first KiB of a message
+// that is refused unparsed (over the rate limit), so the reply can still name
+// the request.
 
 import ConfabProtocol
 
 enum MessageScreen {
     /// Arrays and objects inside one another; no protocol message needs more than 4.
     static let maximumDepth = 32
+    /// How far into a refused message `requestID(in:)` looks for the id.
+    static let idScanBytes = 1_024
 
     /// RFC 3629 UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
     static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
@@ -57,7 +60,8 @@ enum MessageScreen {
     static func requestID(in bytes: [UInt8]) -> RequestID? {
         var depth = 0
         var index = 0
-        let count = bytes.count
+        // Clients put the envelope first; a refusal must stay cheap however long the message.
+        let count = min(bytes.count, idScanBytes)
         /// Where the last top-level string started and ended, and whether it had escapes.
         var lastString: Range<Int>?
         var expectingValueOf: Bool = false

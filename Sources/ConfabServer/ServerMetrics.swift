@@ -40,6 +40,11 @@ public final class ServerMetrics: Sendable {
         usersOnline.set(0)
         callsInProgress.set(0)
         for outcome in InvitationOutcome.allCases { outcomeCounter(outcome).increment(by: 0) }
+        unauthenticatedConnections(0)
+        for reason in ["deadline", "cap"] {
+            Metrics.Counter(label: "confab_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
+                .increment(by: 0)
+        }
     }
 
     /// How an invitation ended, for `confab_call_invitation_outcomes_total{outcome=…}`.
@@ -77,6 +82,18 @@ public final class ServerMetrics: Sendable {
     func left(reason: String) {
         Metrics.Counter(label: "confab_leaves_total", dimensions: [("reason", reason)], factory: factory).increment()
         peers.decrement()
+    }
+
+    /// Connections that have not authenticated yet, as they are now.
+    func unauthenticatedConnections(_ count: Int) {
+        Metrics.Meter(label: "confab_connections_unauthenticated", factory: factory).set(count)
+    }
+
+    /// A connection not yet authenticated was closed by the server: `deadline`
+    /// (TLS, request head or join too slow) or `cap` (to make room).
+    func unauthenticatedConnectionClosed(reason: String) {
+        Metrics.Counter(label: "confab_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
+            .increment()
     }
 
     /// A client message arrived (counted before any check).

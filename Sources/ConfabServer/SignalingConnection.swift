@@ -177,7 +177,10 @@ struct SignalingConnection: Sendable {
                 if !rate.take(now: Timestamp.now()) { overRate = true }
                 messageBytes += frame.data.readableBytes
                 // RFC 6455 §5.4: a message may span frames; the limit is on the message.
-                if messageBytes <= ProtocolLimits.maximumClientMessageBytes, isText {
+                // Over the rate only the start is kept, for the request id.
+                if messageBytes <= ProtocolLimits.maximumClientMessageBytes, isText,
+                    !overRate || message.count < MessageScreen.idScanBytes
+                {
                     message.append(contentsOf: frame.data.readableBytesView)
                 }
                 guard frame.fin else { continue }

@@ -8,7 +8,7 @@
 //   more than the per-source cap            ─▶ the oldest closed at once; a real client still joins
 
 import ConfabProtocol
-import ConfabServer
+@testable import ConfabServer
 import ConfabTestSupport
 import Foundation
 import Glibc
@@ -110,9 +110,28 @@ struct AdmissionTests {
         #expect(try await alice.expectQuiet() == nil)
         #expect(await waitFor(timeout: .seconds(10)) { sockets.filter(\.isClosed).count == 7 })
         #expect(server.server.unauthenticatedConnections.evicted == 7)
+        let (_, metrics) = try await FingerprintClient.get(
+            "/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
+        #expect(metrics.contains(#"confab_connections_closed_total{reason="cap"} 7"#))
         // Authenticated, it no longer counts.
         #expect(await waitFor(timeout: .seconds(10)) { server.server.unauthenticatedConnections.open == 3 })
         await server.stop()
+    }
+}
+
+@Suite("Admission: what counts as one source")
+struct SourceKeyTests {
+    @Test("an IPv4 address is one source; IPv6 addresses group by /64; a mapped IPv4 address is its IPv4 self")
+    func sources() throws {
+        func key(_ address: String) throws -> String {
+            ConnectionAdmission.sourceKey(try SocketAddress(ipAddress: address, port: 443))
+        }
+        #expect(try key("127.0.0.2") == "127.0.0.2")
+        #expect(try key("127.0.0.2") != key("127.0.0.1"))
+        #expect(try key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        #expect(try key("2001:db8:1:2::1") == "2001:0db8:0001:0002::/64")
+        #expect(try key("2001:db8:1:2::1") != key("2001:db8:1:3::1"))
+        #expect(try key("::ffff:10.0.0.1") != key("::ffff:10.0.0.2"))
     }
 }
 
