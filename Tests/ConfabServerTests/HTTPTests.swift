@@ -2,6 +2,7 @@
 
 import ConfabProtocol
 import ConfabServer
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -33,6 +34,16 @@ struct HTTPTests {
         #expect(text.contains("confab_rooms 1"))
         #expect(text.contains("confab_peers 1"))
         #expect(text.contains("confab_messages_total 4"))
+        // Every metric served is in README's table, which operators read.
+        let readme = try RepositoryFile.text("README.md")
+        let served = Set(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+                line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init)
+            })
+        #expect(!served.isEmpty)
+        for name in served.sorted() where name.hasPrefix("confab_") {
+            #expect(readme.contains("`\(name)"), "README's metrics table lacks \(name)")
+        }
         await server.stop()
     }
 
