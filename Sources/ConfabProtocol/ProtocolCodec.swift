@@ -45,28 +45,17 @@ public struct ProtocolCodec: Sendable {
         var members: [ArraySlice<UInt8>] = []
         var start = 1
         var depth = 0
-        var inString = false
-        var escaped = false
-        for index in 1..<(bytes.count - 1) {
-            let byte = bytes[index]
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
+        bytes.withUnsafeBytes { raw in
+            JSONStructure.scan(raw) { index, byte in
+                switch byte {
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+                case UInt8(ascii: ",") where depth == 1:
+                    members.append(bytes[start..<index])
+                    start = index + 1
+                default: break
                 }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            case UInt8(ascii: ",") where depth == 0:
-                members.append(bytes[start..<index])
-                start = index + 1
-            default: break
+                return true
             }
         }
         if start < bytes.count - 1 { members.append(bytes[start..<(bytes.count - 1)]) }

@@ -30,29 +30,20 @@ enum MessageScreen {
     /// outside strings. Malformed JSON passes: the decoder reports it.
     static func nestsTooDeep(_ bytes: [UInt8]) -> Bool {
         var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
+        var tooDeep = false
+        bytes.withUnsafeBytes { raw in
+            JSONStructure.scan(raw) { _, byte in
+                switch byte {
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    depth += 1
+                    if depth > maximumDepth { tooDeep = true }
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+                default: break
                 }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maximumDepth { return true }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
+                return !tooDeep
             }
         }
-        return false
+        return tooDeep
     }
 
     /// The value of the top-level `"id"` member when it is a plain string
