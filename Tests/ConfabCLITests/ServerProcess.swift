@@ -35,6 +35,12 @@ final class ServerProcess {
         } else {
             process = try ChildProcess(BuiltProducts.confab, serve)
         }
+        (port, fingerprint) = try await Self.waitUntilListening(process)
+    }
+
+    /// The port and fingerprint a starting `confab serve` prints: "listening on
+    /// wss://HOST:PORT/ROOM (…)" (HOST maybe "[V6]") and "certificate fingerprint: …".
+    static func waitUntilListening(_ process: ChildProcess) async throws -> (port: Int, fingerprint: String) {
         var port: Int?
         var fingerprint: String?
         let deadline = ContinuousClock.now + .seconds(60)
@@ -44,16 +50,16 @@ final class ServerProcess {
             }
             try await Task.sleep(for: .milliseconds(20))
             for line in process.standardOutput.split(separator: "\n") {
-                if let range = line.range(of: "listening on wss://127.0.0.1:") {
-                    port = Int(line[range.upperBound...].prefix { $0.isNumber })
+                if let start = line.range(of: "listening on wss://"), let end = line.range(of: "/ROOM") {
+                    let authority = line[start.upperBound..<end.lowerBound]
+                    port = authority.lastIndex(of: ":").flatMap { Int(authority[authority.index(after: $0)...]) }
                 }
                 if line.hasPrefix("certificate fingerprint: ") {
                     fingerprint = String(line.dropFirst("certificate fingerprint: ".count))
                 }
             }
         }
-        self.port = port ?? 0
-        self.fingerprint = fingerprint ?? ""
+        return (port ?? 0, fingerprint ?? "")
     }
 
     /// Pings twice a second, drops a connection silent for 3 s.

@@ -80,27 +80,7 @@ final class MachineServer {
         ) { $1 }
         let command = launcher + [BuiltProducts.confab, "serve"] + arguments
         process = try ChildProcess(command[0], Array(command.dropFirst()), environment: environment)
-        var port: Int?
-        var fingerprint: String?
-        let deadline = ContinuousClock.now + .seconds(60)
-        while port == nil || fingerprint == nil {
-            guard ContinuousClock.now < deadline else {
-                throw ToolError("confab serve did not start: \(process.standardError)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-            for line in process.standardOutput.split(separator: "\n") {
-                // "confab serve: listening on wss://HOST:PORT/ROOM (…)", HOST maybe "[V6]".
-                if let start = line.range(of: "listening on wss://"), let end = line.range(of: "/ROOM") {
-                    let authority = line[start.upperBound..<end.lowerBound]
-                    port = authority.lastIndex(of: ":").flatMap { Int(authority[authority.index(after: $0)...]) }
-                }
-                if line.hasPrefix("certificate fingerprint: ") {
-                    fingerprint = String(line.dropFirst("certificate fingerprint: ".count))
-                }
-            }
-        }
-        self.port = port ?? 0
-        self.fingerprint = fingerprint ?? ""
+        (port, fingerprint) = try await ServerProcess.waitUntilListening(process)
     }
 
     /// `confab token --room standup --user USER --role ROLE --name NAME`, on the server's machine.
