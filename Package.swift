@@ -139,7 +139,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ConfabServerTestSupport"),
-        .testTarget(name: "ConfabWireTests", dependencies: ["ConfabWire"]),
+        .testTarget(name: "ConfabWireTests", dependencies: ["ConfabWire", "ConfabTestSupport"]),
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
         .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabTestSupport"]),

@@ -11,53 +11,36 @@
 // the receiver's loss statistics and stay out of this arithmetic.
 
 /// Extends 16-bit RTP sequence numbers (RFC 3550 §5.1) to Int64.
-public struct SequenceUnwrapper: Sendable, Hashable, BitwiseCopyable {
-    /// The highest unwrapped value returned so far; nil before the first.
-    public private(set) var highest: Int64?
-
-    public init() {}
-
-    /// The unwrapped value of `sequence`. The first value maps to itself;
-    /// later ones land within -32767...+32768 of ``highest``. A distance of
-    /// exactly half the range is ambiguous (RFC 1982 §3.2) and counts as ahead,
-    /// so a stream that jumps by half still moves forward.
-    public mutating func unwrap(_ sequence: UInt16) -> Int64 {
-        guard let highest else {
-            self.highest = Int64(sequence)
-            return Int64(sequence)
-        }
-        let distance = sequence &- UInt16(truncatingIfNeeded: highest)
-        let delta = distance == 0x8000 ? Int64(0x8000) : Int64(Int16(bitPattern: distance))
-        let value = highest + delta
-        if value > highest { self.highest = value }
-        return value
-    }
-
-    /// Forgets all history, e.g. when the sender changes SSRC.
-    public mutating func reset() {
-        highest = nil
-    }
-}
+public typealias SequenceUnwrapper = CounterUnwrapper<UInt16>
 
 /// Extends 32-bit RTP timestamps (RFC 3550 §5.1) to Int64.
-public struct TimestampUnwrapper: Sendable, Hashable, BitwiseCopyable {
+public typealias TimestampUnwrapper = CounterUnwrapper<UInt32>
+
+/// Extends a wrapping unsigned counter of at most 32 bits to Int64.
+public struct CounterUnwrapper<Counter: FixedWidthInteger & UnsignedInteger & Sendable & BitwiseCopyable>: Sendable, Hashable,
+    BitwiseCopyable
+{
     /// The highest unwrapped value returned so far; nil before the first.
     public private(set) var highest: Int64?
 
     public init() {}
 
-    /// The unwrapped value of `timestamp`, by the same rule as
-    /// ``SequenceUnwrapper/unwrap(_:)`` with half the 32-bit range.
-    public mutating func unwrap(_ timestamp: UInt32) -> Int64 {
+    /// The unwrapped value of `value`. The first value maps to itself; later
+    /// ones land within −(half − 1)...+half of ``highest`` (half the counter's
+    /// range). A distance of exactly half the range is ambiguous (RFC 1982
+    /// §3.2) and counts as ahead, so a stream that jumps by half still moves
+    /// forward.
+    public mutating func unwrap(_ value: Counter) -> Int64 {
         guard let highest else {
-            self.highest = Int64(timestamp)
-            return Int64(timestamp)
+            self.highest = Int64(value)
+            return Int64(value)
         }
-        let distance = timestamp &- UInt32(truncatingIfNeeded: highest)
-        let delta = distance == 0x8000_0000 ? Int64(0x8000_0000) : Int64(Int32(bitPattern: distance))
-        let value = highest + delta
-        if value > highest { self.highest = value }
-        return value
+        let distance = Int64(value &- Counter(truncatingIfNeeded: highest))
+        let range = Int64(1) << Counter.bitWidth
+        let delta = distance > range / 2 ? distance - range : distance
+        let unwrapped = highest + delta
+        if unwrapped > highest { self.highest = unwrapped }
+        return unwrapped
     }
 
     /// Forgets all history, e.g. when the sender changes SSRC.

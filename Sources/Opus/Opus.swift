@@ -160,10 +160,7 @@ public enum Opus {
         /// The corresponding C function is `opus_decode`.
         @inline(__always)
         public func decode(_ packet: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) throws(Opus.Error) -> Int {
-            guard let output = pcm.baseAddress, let input = packet.baseAddress, packet.count > 0 else { throw .invalidPacket }
-            let n = opus_decode(state, input.assumingMemoryBound(to: UInt8.self), Int32(packet.count), output, Int32(pcm.count), 0)
-            try Opus.check(n)
-            return Int(n)
+            try decode(packet, into: pcm, fec: 0)
         }
 
         /// Recovers the frame *before* `nextPacket` from the in-band FEC data that
@@ -173,8 +170,15 @@ public enum Opus {
         /// The corresponding C function is `opus_decode` with `decode_fec = 1`.
         @inline(__always)
         public func decodeFEC(from nextPacket: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) throws(Opus.Error) -> Int {
-            guard let output = pcm.baseAddress, let input = nextPacket.baseAddress, nextPacket.count > 0 else { throw .invalidPacket }
-            let n = opus_decode(state, input.assumingMemoryBound(to: UInt8.self), Int32(nextPacket.count), output, Int32(pcm.count), 1)
+            try decode(nextPacket, into: pcm, fec: 1)
+        }
+
+        @inline(__always)
+        private func decode(
+            _ packet: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>, fec: Int32
+        ) throws(Opus.Error) -> Int {
+            guard let output = pcm.baseAddress, let input = packet.baseAddress, packet.count > 0 else { throw .invalidPacket }
+            let n = opus_decode(state, input.assumingMemoryBound(to: UInt8.self), Int32(packet.count), output, Int32(pcm.count), fec)
             try Opus.check(n)
             return Int(n)
         }

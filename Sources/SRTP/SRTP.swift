@@ -312,15 +312,7 @@ public final class InboundSession: @unchecked Sendable {
         guard let base = buffer.baseAddress, length >= 12, length <= buffer.count else { throw .malformedPacket }
         // Look the SSRC up ourselves: libsrtp would answer an unknown SSRC with
         // a generic status, and a typed reason is what the counters want.
-        let ssrc = UInt32(base.load(fromByteOffset: 8, as: UInt8.self)) << 24
-            | UInt32(base.load(fromByteOffset: 9, as: UInt8.self)) << 16
-            | UInt32(base.load(fromByteOffset: 10, as: UInt8.self)) << 8
-            | UInt32(base.load(fromByteOffset: 11, as: UInt8.self))
-        guard streams[ssrc] != nil else { throw .unknownSSRC(ssrc) }
-        var len = Int32(length)
-        let status = srtp_unprotect(session, base, &len)
-        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: "srtp_unprotect") }
-        return Int(len)
+        return try unprotect(base, length: length, ssrcOffset: 8, operation: "srtp_unprotect", srtp_unprotect)
     }
 
     /// Verifies and decrypts the SRTCP packet of `length` bytes at the start
@@ -330,14 +322,24 @@ public final class InboundSession: @unchecked Sendable {
     public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTP.Error) -> Int {
         guard let base = buffer.baseAddress, length >= 8, length <= buffer.count else { throw .malformedPacket }
         // RFC 3550 §6.4.1: the sender's SSRC follows the 4-byte RTCP header.
-        let ssrc = UInt32(base.load(fromByteOffset: 4, as: UInt8.self)) << 24
-            | UInt32(base.load(fromByteOffset: 5, as: UInt8.self)) << 16
-            | UInt32(base.load(fromByteOffset: 6, as: UInt8.self)) << 8
-            | UInt32(base.load(fromByteOffset: 7, as: UInt8.self))
+        return try unprotect(base, length: length, ssrcOffset: 4, operation: "srtp_unprotect_rtcp", srtp_unprotect_rtcp)
+    }
+
+    /// Checks the packet's SSRC (big-endian at `ssrcOffset`) against the known
+    /// streams, then runs libsrtp's `unprotectFunction` on it in place.
+    @inline(__always)
+    private func unprotect(
+        _ base: UnsafeMutableRawPointer, length: Int, ssrcOffset: Int, operation: String,
+        _ unprotectFunction: (srtp_t?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?) -> srtp_err_status_t
+    ) throws(SRTP.Error) -> Int {
+        let ssrc = UInt32(base.load(fromByteOffset: ssrcOffset, as: UInt8.self)) << 24
+            | UInt32(base.load(fromByteOffset: ssrcOffset + 1, as: UInt8.self)) << 16
+            | UInt32(base.load(fromByteOffset: ssrcOffset + 2, as: UInt8.self)) << 8
+            | UInt32(base.load(fromByteOffset: ssrcOffset + 3, as: UInt8.self))
         guard streams[ssrc] != nil else { throw .unknownSSRC(ssrc) }
         var len = Int32(length)
-        let status = srtp_unprotect_rtcp(session, base, &len)
-        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: "srtp_unprotect_rtcp") }
+        let status = unprotectFunction(session, base, &len)
+        guard status == srtp_err_status_ok else { throw SRTP.Error(status: status, operation: operation) }
         return Int(len)
     }
 }

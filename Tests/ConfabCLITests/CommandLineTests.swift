@@ -81,8 +81,7 @@ struct CommandLineTests {
         // Second byte 200: a sender report (RFC 3550 §6.4.1); 111 (+ marker bit): Opus RTP.
         var rtcpOnRTPPort = 0, rtcpOnNextPort = 0, rtpPackets = 0
         let batch = DatagramBatch(capacity: 32, bufferSize: 2_048)
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline, rtcpOnRTPPort + rtcpOnNextPort == 0 {
+        try await waitUntil(timeout: .seconds(15), every: .milliseconds(10)) {
             for (socket, isRTCPPort) in [(sockets.rtp, false), (sockets.rtcp, true)] {
                 let count = try socket.receive(into: batch, timeoutMs: 0)
                 for i in 0..<count {
@@ -95,7 +94,7 @@ struct CommandLineTests {
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(10))
+            return rtcpOnRTPPort + rtcpOnNextPort > 0
         }
         #expect(await sender.wait(seconds: 20) == 0, "\(sender.standardError)")
         #expect(rtpPackets > 50)

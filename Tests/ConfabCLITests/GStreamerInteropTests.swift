@@ -52,11 +52,14 @@ struct GStreamerInteropTests {
             "caps=application/x-srtp, media=(string)audio, clock-rate=(int)48000, encoding-name=(string)OPUS, payload=(int)111, ssrc=(uint)\(ssrc), srtp-key=(buffer)\(key), \(gstCrypto)",
             "!", "srtpdec", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!",
             "audio/x-raw,format=S16LE,channels=1,rate=48000", "!", "wavenc", "!", "filesink", "location=\(received)"])
-        try await Task.sleep(for: .seconds(1.0))
+        try await waitUntilUDPPortBound(port, by: receiver)
         let sender = try ChildProcess(BuiltProducts.confab, ["rtp", "send", "--to", "127.0.0.1:\(port)", "--key", key,
                                                             "--ssrc", "\(ssrc)", "--input", speech.path, "--bitrate", "48000"])
         #expect(await sender.wait(seconds: 40) == 0, "confab rtp send: \(sender.standardError)")
-        try await Task.sleep(for: .seconds(0.5))
+        // The last packets are in flight when the sender exits: wait until
+        // GStreamer has written all but the final half second, then stop it.
+        let expectedBytes = (speech.samples.count - 48_000 / 2) * 2
+        await waitUntil(timeout: .seconds(5)) { fileSize(received) >= expectedBytes }
         receiver.interrupt()
         #expect(await receiver.wait(seconds: 10) == 0, "gst-launch: \(receiver.standardError)")
         let output = try WAVFile.read(path: received)
@@ -78,7 +81,7 @@ struct GStreamerInteropTests {
         let receiver = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1",
                                                               "--key", key, "--ssrc", "\(ssrc)", "--output", output,
                                                               "--duration", String(seconds), "--json"])
-        try await Task.sleep(for: .seconds(0.5))
+        try await waitUntilUDPPortBound(port, by: receiver)
         let sender = try ChildProcess(gst, gstSender(wav: speech.path, ssrc: ssrc, key: key, port: port))
         #expect(await sender.wait(seconds: 40) == 0, "gst-launch: \(sender.standardError)")
         #expect(await receiver.wait(seconds: seconds + 10) == 0, "confab rtp receive: \(receiver.standardError)")
@@ -101,7 +104,7 @@ struct GStreamerInteropTests {
         let receiver = try ChildProcess(BuiltProducts.confab, ["rtp", "receive", "--port", "\(port)", "--bind", "127.0.0.1",
                                                               "--key", randomKeyHex(), "--ssrc", "\(ssrc)", "--output", output,
                                                               "--duration", "3", "--json"])
-        try await Task.sleep(for: .seconds(0.5))
+        try await waitUntilUDPPortBound(port, by: receiver)
         let sender = try ChildProcess(gst, gstSender(wav: speech.path, ssrc: ssrc, key: randomKeyHex(), port: port))
         #expect(await sender.wait(seconds: 20) == 0)
         #expect(await receiver.wait(seconds: 15) == 0, "confab rtp receive: \(receiver.standardError)")

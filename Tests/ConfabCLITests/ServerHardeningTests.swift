@@ -44,10 +44,9 @@ struct ServerHardeningTests {
             var batch: [Int32] = []
             for _ in 0..<100 { batch.append(try connectNonBlocking(from: "127.0.0.2", port: server.port)) }
             attackers += batch
-            let deadline = ContinuousClock.now + .seconds(3)
-            while !batch.isEmpty, ContinuousClock.now < deadline {
+            await waitUntil(timeout: .seconds(3)) {
                 batch = batch.filter { !connectFinished($0) }
-                if !batch.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+                return batch.isEmpty
             }
         }
 

@@ -43,12 +43,7 @@ final class ServerProcess {
     static func waitUntilListening(_ process: ChildProcess) async throws -> (port: Int, fingerprint: String) {
         var port: Int?
         var fingerprint: String?
-        let deadline = ContinuousClock.now + .seconds(60)
-        while port == nil || fingerprint == nil {
-            guard ContinuousClock.now < deadline else {
-                throw ToolError("confab serve did not start: \(process.standardError)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        let started = await waitUntil(timeout: .seconds(60)) {
             for line in process.standardOutput.split(separator: "\n") {
                 if let start = line.range(of: "listening on wss://"), let end = line.range(of: "/ROOM") {
                     let authority = line[start.upperBound..<end.lowerBound]
@@ -58,8 +53,10 @@ final class ServerProcess {
                     fingerprint = String(line.dropFirst("certificate fingerprint: ".count))
                 }
             }
+            return port != nil && fingerprint != nil
         }
-        return (port ?? 0, fingerprint ?? "")
+        guard started, let port, let fingerprint else { throw ToolError("confab serve did not start: \(process.standardError)") }
+        return (port, fingerprint)
     }
 
     /// Pings twice a second, drops a connection silent for 3 s.
@@ -176,20 +173,19 @@ final class HeadlessBot {
         _ what: String, from: Int = 0, timeout: Duration = .seconds(30),
         sourceLocation: SourceLocation = #_sourceLocation, _ matches: (JSON) -> Bool
     ) async throws -> (index: Int, line: JSON) {
-        let deadline = ContinuousClock.now + timeout
-        while true {
+        var found: (index: Int, line: JSON)?
+        await waitUntil(timeout: timeout) {
             let lines = self.lines
-            if from < lines.count, let index = lines[from...].firstIndex(where: matches) {
-                return (index, lines[index])
-            }
-            guard ContinuousClock.now < deadline else {
-                Issue.record(
-                    "\(name): no \(what) within \(timeout). stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)",
-                    sourceLocation: sourceLocation)
-                throw ToolError("\(name): no \(what)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+            if from < lines.count, let index = lines[from...].firstIndex(where: matches) { found = (index, lines[index]) }
+            return found != nil
         }
+        guard let found else {
+            Issue.record(
+                "\(name): no \(what) within \(timeout). stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)",
+                sourceLocation: sourceLocation)
+            throw ToolError("\(name): no \(what)")
+        }
+        return found
     }
 
     /// Waits for an event line of type `event` whose members include `members` (compared as text).

@@ -53,16 +53,17 @@ struct EngineLoopbackTests {
         let captureStart = MonotonicClock.nanoseconds()
         let sender = try talker.startSending(source: source, ssrc: ssrc, key: key, to: listener.socket.localAddress)
 
-        let seconds = Double(speech.count) / 48_000 + 0.3
-        try await Task.sleep(for: .seconds(seconds))
-        // Levels are live while it plays (checked before the end).
+        // Every frame of the sentence (and its half second of silence) sent and
+        // received: the spoken part has been played out long before the last.
+        let frames = speech.count / 960
+        let arrived = await waitUntil(timeout: .seconds(30)) { track.stats.received >= frames }
         talker.stop()
-        try await Task.sleep(for: .seconds(0.2))
         listener.stop()
         sink.close()
 
         let stats = track.stats
-        #expect(sender.stats.packetsSent.load(ordering: .relaxed) >= Int(seconds * 50) - 10)
+        #expect(arrived, "received \(stats.received) of \(frames) frames")
+        #expect(sender.stats.packetsSent.load(ordering: .relaxed) >= frames)
         #expect(listener.receiver.stats.snapshot.authenticationFailures == 0)
         #expect(stats.lost == 0)
 
@@ -91,19 +92,19 @@ struct EngineLoopbackTests {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let sink = try WAVFileSink(path: dir.file("out.wav"))
-        listener.startReceiving(sink: sink)
+        let playout = listener.startReceiving(sink: sink)
         let track = try listener.addRemoteTrack(ssrc: 10, key: key)
         let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
         let sender = try talker.startSending(source: SpeechLikeSource(seed: 5, durationSeconds: 1.5), ssrc: 10, key: key,
                                              to: listener.socket.localAddress)
         // 1.5 s of 10 ms frames: wait until all 150 are sent and received (not a fixed time).
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline,
-            sender.stats.packetsSent.load(ordering: .relaxed) < 150 || track.stats.received < 150
-        {
-            try await Task.sleep(for: .milliseconds(20))
+        await waitUntil(timeout: .seconds(20)) {
+            sender.stats.packetsSent.load(ordering: .relaxed) >= 150 && track.stats.received >= 150
         }
-        try await Task.sleep(for: .milliseconds(200))  // the jitter buffer's last frames reach the sink
+        // Then until the play-out has played the jitter buffer's last frames
+        // (at most its 400 ms ceiling) into the sink.
+        let playedWhenAllArrived = playout.stats.framesPlayed.load(ordering: .relaxed)
+        await waitUntil(timeout: .seconds(10)) { playout.stats.framesPlayed.load(ordering: .relaxed) >= playedWhenAllArrived + 40 }
         talker.stop()
         listener.stop()
         sink.close()
@@ -126,10 +127,11 @@ struct EngineLoopbackTests {
         let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
         try talker.startSending(source: ToneSource(frequencyHz: 440, durationSeconds: 0.5), ssrc: 7, key: SRTPKeyMaterial.random(),
                             to: listener.socket.localAddress)
-        try await Task.sleep(for: .seconds(0.8))
+        // The half-second tone is 25 packets; each fails authentication.
+        let refused = await waitUntil(timeout: .seconds(10)) { listener.receiver.stats.snapshot.authenticationFailures >= 20 }
         talker.stop()
         listener.stop()
-        #expect(listener.receiver.stats.snapshot.authenticationFailures >= 20)
+        #expect(refused, "authentication failures: \(listener.receiver.stats.snapshot.authenticationFailures)")
         #expect(listener.receiver.stats.snapshot.accepted == 0)
         #expect(track.stats.received == 0)
         #expect(track.level.load(ordering: .relaxed) == 0)
@@ -145,15 +147,15 @@ struct EngineLoopbackTests {
         let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
         let sender = try talker.startSending(source: ToneSource(frequencyHz: 300, amplitude: 0.3, durationSeconds: 0.6), ssrc: 9, key: key,
                                          to: listener.socket.localAddress)
-        try await Task.sleep(for: .seconds(0.4))
-        let during = track.level.load(ordering: .relaxed)
+        // The tone lasts 0.6 s: its level shows while it plays and is gone
+        // within 1.2 s of being seen (by about 1.4 s from the start).
+        let rose = await waitUntil(timeout: .seconds(5)) { track.level.load(ordering: .relaxed) >= 70 }
         #expect(sender.micLevel.load(ordering: .relaxed) >= 70)
-        try await Task.sleep(for: .seconds(1.0))
-        let after = track.level.load(ordering: .relaxed)
+        let fell = await waitUntil(timeout: .seconds(1.2)) { track.level.load(ordering: .relaxed) <= 5 }
         talker.stop()
         listener.stop()
-        #expect(during >= 70)
-        #expect(after <= 5)
+        #expect(rose, "level while talking: \(track.level.load(ordering: .relaxed))")
+        #expect(fell, "level after: \(track.level.load(ordering: .relaxed))")
     }
 }
 

@@ -37,7 +37,7 @@ struct FECRecoveryTests {
     func isolatedLoss() throws {
         // 10 % of frames, chosen at random but never two in a row (the
         // pattern of libwebrtc's NetEq FEC test, where every loss is recoverable).
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)
         var lost = Set<Int>()
         while lost.count < 50 {
             let i = 10 + Int(rng.next() % 480)
@@ -65,7 +65,7 @@ struct FECRecoveryTests {
 
     @Test("10 % Bernoulli loss: every loss whose next packet arrived is rebuilt from FEC")
     func bernoulliLoss() throws {
-        var rng = SplitMix(seed: 4242)
+        var rng = SeededRandom(seed: 4242)
         var lost = Set<Int>()
         for i in 10..<490 where rng.next() % 10 == 0 { lost.insert(i) }
         let recoverable = lost.filter { !lost.contains($0 + 1) }.count

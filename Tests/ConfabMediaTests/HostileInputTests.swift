@@ -116,14 +116,15 @@ struct HostileInputTests {
         let scratch = try TempDirectory()
         defer { scratch.remove() }
         let sink = try WAVFileSink(path: scratch.file("heard.wav"))
-        listener.startReceiving(sink: sink)
+        let playout = listener.startReceiving(sink: sink)
         let track = try listener.addRemoteTrack(ssrc: 5, key: key)
         let talker = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0))
-        try talker.startSending(source: SpeechLikeSource(seed: 2, durationSeconds: 3), ssrc: 5, key: key, to: listener.socket.localAddress)
+        let sender = try talker.startSending(
+            source: SpeechLikeSource(seed: 2, durationSeconds: 3), ssrc: 5, key: key, to: listener.socket.localAddress)
 
         let attacker = try UDPSocket(bindTo: "127.0.0.1", port: 0)
         // 1,000 random datagrams of 0–1,500 bytes, each sent 100 times.
-        var rng = SplitMix(seed: 99)
+        var rng = SeededRandom(seed: 99)
         var garbage: [[UInt8]] = []
         for i in 0..<1_000 {
             var junk = (0..<Int(rng.next() % 1_501)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -137,14 +138,18 @@ struct HostileInputTests {
             }
             if round % 2 == 0 { try await Task.sleep(for: .milliseconds(2)) }  // let the real stream interleave
         }
-        try await Task.sleep(for: .seconds(3.2))
+        // The three seconds of talk all sent (150 frames), then the play-out
+        // past the jitter buffer's 400 ms ceiling, so the last frames are heard.
+        await waitUntil(timeout: .seconds(20)) { sender.stats.packetsSent.load(ordering: .relaxed) >= 150 }
+        let playedWhenAllSent = playout.stats.framesPlayed.load(ordering: .relaxed)
+        await waitUntil(timeout: .seconds(10)) { playout.stats.framesPlayed.load(ordering: .relaxed) >= playedWhenAllSent + 25 }
         talker.stop()
         listener.stop()
         sink.close()
         let counters = listener.receiver.stats.snapshot
         // Only the real talker's datagrams are accepted (the kernel may drop a few
         // of them while the socket buffer is full of junk); the junk went under a reason.
-        let sent = talker.sender?.stats.packetsSent.load(ordering: .relaxed) ?? 0
+        let sent = sender.stats.packetsSent.load(ordering: .relaxed)
         #expect(counters.accepted <= sent)
         // The flood fills the socket buffer for a second or two, so the kernel
         // drops some real datagrams too; most of the talk must still get through.

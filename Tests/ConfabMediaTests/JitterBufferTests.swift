@@ -1,4 +1,5 @@
 import ConfabMedia
+import ConfabTestSupport
 import Testing
 
 @Suite("Jitter buffer")
@@ -79,7 +80,7 @@ struct JitterBufferTests {
 
     @Test("the target delay follows the jitter up, and stays within the configured bounds")
     func adaptsToJitter() {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededRandom(seed: 7)
         // 0–60 ms of random extra delay per packet.
         let arrivals: [Double?] = (0..<150).map { Double($0) * 20 + 5 + Double(rng.next() % 60) }
         var sim = PlayoutSimulation()
@@ -142,18 +143,5 @@ struct JitterBufferTests {
         // Voiced frames are dropped only while far (> 4 frames) above target;
         // the last few frames' surplus waits for a pause in the speech.
         #expect(sim.buffer.stats.currentDelayMs <= sim.buffer.stats.targetDelayMs + 80)
-    }
-}
-
-/// A tiny deterministic PRNG for repeatable "random" patterns.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

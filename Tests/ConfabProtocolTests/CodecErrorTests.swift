@@ -1,4 +1,5 @@
 import ConfabProtocol
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -118,13 +119,18 @@ struct CodecErrorTests {
 
     @Test("a missing or mistyped v or type is an invalid message naming the field", arguments: envelopeFaults)
     func envelopeFault(text: String, field: String) {
-        let error = Self.clientError(text)
-        #expect(error?.code == .invalidMessage)
-        #expect(error?.requestID == "c1")
+        Self.expectInvalidMessage(text, naming: field)
+    }
+
+    /// `text` is refused as an invalid message that names `field`, with the request id.
+    static func expectInvalidMessage(_ text: String, naming field: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let error = clientError(text)
+        #expect(error?.code == .invalidMessage, sourceLocation: sourceLocation)
+        #expect(error?.requestID == "c1", sourceLocation: sourceLocation)
         if case .invalidMessage(let reportedField, _) = error?.reason {
-            #expect(reportedField == field)
+            #expect(reportedField == field, sourceLocation: sourceLocation)
         } else {
-            Issue.record("expected invalidMessage, got \(String(describing: error))")
+            Issue.record("expected invalidMessage, got \(String(describing: error))", sourceLocation: sourceLocation)
         }
     }
 
@@ -173,14 +179,7 @@ struct CodecErrorTests {
 
     @Test("a bad payload is an invalid message naming the field, with the request id", arguments: payloadFaults)
     func payloadFault(text: String, field: String) {
-        let error = Self.clientError(text)
-        #expect(error?.code == .invalidMessage)
-        #expect(error?.requestID == "c1")
-        if case .invalidMessage(let reportedField, _) = error?.reason {
-            #expect(reportedField == field)
-        } else {
-            Issue.record("expected invalidMessage, got \(String(describing: error))")
-        }
+        Self.expectInvalidMessage(text, naming: field)
     }
 
     @Test("chat targets are bounded: at most 100 peers, 16 roles")
@@ -235,18 +234,5 @@ struct CodecErrorTests {
         // Both outcomes must be common, or the mutations are not reaching the decoder.
         #expect(decoded > 30)
         #expect(refused > 1_000)
-    }
-}
-
-/// SplitMix64: a small seeded generator, so fuzz runs repeat exactly.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

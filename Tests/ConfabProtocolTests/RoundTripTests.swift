@@ -1,4 +1,5 @@
 import ConfabProtocol
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -30,26 +31,25 @@ struct RoundTripTests {
 
     @Test("every client message carries v, type and id", arguments: Samples.client)
     func clientEnvelope(message: ClientMessage) throws {
-        let json = try encodedJSON(message)
-        guard case .object(let members) = json else {
-            Issue.record("not an object: \(json)")
-            return
-        }
-        #expect(members["v"] == .number(1))
-        #expect(members["type"] == .string(message.type.rawValue))
-        #expect(members["id"] == .string(message.id.rawValue))
+        try expectEnvelope(encodedJSON(message), type: message.type.rawValue, id: message.id.rawValue)
     }
 
     @Test("server events carry no id; replies carry the request's", arguments: Samples.server)
     func serverEnvelope(message: ServerMessage) throws {
-        let json = try encodedJSON(message)
+        try expectEnvelope(encodedJSON(message), type: message.type.rawValue, id: message.id?.rawValue)
+    }
+
+    /// The top level is an object with `v` 1, this `type`, and this `id` (none when nil).
+    private func expectEnvelope(
+        _ json: JSONValue, type: String, id: String?, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard case .object(let members) = json else {
-            Issue.record("not an object: \(json)")
+            Issue.record("not an object: \(json)", sourceLocation: sourceLocation)
             return
         }
-        #expect(members["v"] == .number(1))
-        #expect(members["type"] == .string(message.type.rawValue))
-        #expect(members["id"] == message.id.map { .string($0.rawValue) })
+        #expect(members["v"] == .number(1), sourceLocation: sourceLocation)
+        #expect(members["type"] == .string(type), sourceLocation: sourceLocation)
+        #expect(members["id"] == id.map { .string($0) }, sourceLocation: sourceLocation)
     }
 
     @Test("encoding is deterministic: the envelope, then the payload sorted by key, no escaped slashes")

@@ -1,4 +1,5 @@
 import ConfabProtocol
+import ConfabTestSupport
 import Testing
 
 /// One hostile (or merely unusual) input and what must be left of it.

@@ -144,23 +144,18 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits up to `seconds`; kills the process if it is still running then.
-    /// Returns its exit status, or -signal if a signal ended it. Polls with
-    /// Task.sleep: a blocked cooperative thread would starve other tests.
+    /// Returns its exit status, or -signal if a signal ended it. Polls: a
+    /// blocked cooperative thread would starve other tests.
     @discardableResult
     public func wait(seconds: Double) async -> Int32 {
         if let exitStatus { return exitStatus }
-        let deadline = Date().addingTimeInterval(seconds)
         var status: Int32 = 0
-        while true {
-            let done = waitpid(pid, &status, WNOHANG)
-            if done == pid { break }
-            if Date() >= deadline {
-                Glibc.kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                exitStatus = -9
-                return -9
-            }
-            try? await Task.sleep(for: .milliseconds(20))
+        let exited = await waitUntil(timeout: .seconds(seconds)) { waitpid(pid, &status, WNOHANG) == pid }
+        if !exited {
+            Glibc.kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            exitStatus = -9
+            return -9
         }
         // WIFEXITED / WEXITSTATUS / WTERMSIG by hand: they are macros.
         let result = status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)

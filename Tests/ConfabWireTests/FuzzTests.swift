@@ -1,4 +1,5 @@
 import ConfabWire
+import ConfabTestSupport
 import Testing
 
 /// How often each parser accepted and rejected its input.
@@ -17,7 +18,7 @@ private struct Tally {
 struct FuzzTests {
     @Test("20,000 seeded random buffers of 0...1500 bytes")
     func randomBuffers() throws {
-        var random = SplitMix64(seed: 0xC0FF_EE00_2025)
+        var random = SeededRandom(seed: 0xC0FF_EE00_2025)
         var tally = Tally()
         for iteration in 0..<20_000 {
             let bytes = makeBuffer(iteration: iteration, random: &random)
@@ -43,7 +44,7 @@ struct FuzzTests {
 
     /// A quarter each: pure noise, noise with an RTP/RTCP-looking first byte,
     /// a valid RTP packet damaged, a valid compound RTCP packet damaged.
-    private func makeBuffer(iteration: Int, random: inout SplitMix64) -> [UInt8] {
+    private func makeBuffer(iteration: Int, random: inout SeededRandom) -> [UInt8] {
         switch iteration % 4 {
         case 0:
             return random.bytes(random.below(1_501))
@@ -68,7 +69,7 @@ struct FuzzTests {
         }
     }
 
-    private func validRTP(random: inout SplitMix64) -> [UInt8] {
+    private func validRTP(random: inout SeededRandom) -> [UInt8] {
         var list = HeaderExtensionList()
         for _ in 0..<random.below(5) {
             let length = random.below(20)
@@ -86,7 +87,7 @@ struct FuzzTests {
         return (try? writeRTP(fields, csrcs: csrcs, extensions: list, payload: payload, paddingCount: padding, capacity: 1_500)) ?? []
     }
 
-    private func validRTCP(random: inout SplitMix64) -> [UInt8] {
+    private func validRTCP(random: inout SeededRandom) -> [UInt8] {
         var bytes: [UInt8] = []
         for _ in 0..<(1 + random.below(4)) {
             let blocks = (0..<random.below(6)).map { _ in
@@ -109,7 +110,7 @@ struct FuzzTests {
     }
 
     /// Flips a few bytes, and sometimes cuts the end off.
-    private func damage(_ original: [UInt8], random: inout SplitMix64) -> [UInt8] {
+    private func damage(_ original: [UInt8], random: inout SeededRandom) -> [UInt8] {
         var bytes = original
         guard !bytes.isEmpty else { return bytes }
         for _ in 0..<random.below(4) {
