@@ -161,15 +161,47 @@ struct MediaBenchmark {
     let frames: Int
     let rounds: Int
 
+    /// Best time per frame [ns] and, when counted, allocations per frame.
+    typealias Measurement = (ns: Double, allocationsPerFrame: Double?)
+
     func run(countAllocations: Bool) throws -> MediaBenchResults {
-        let configuration = MediaConfiguration()
-        let frameSamples = configuration.frameSamples
+        if rounds == 1 && countAllocations {
+            throw CommandFailure("use at least 2 rounds: the first one counts allocations")
+        }
         // Speech-like PCM, made once.
         let source = SpeechLikeSource(seed: 3)
-        var pcm = [Int16](repeating: 0, count: frames * frameSamples)
+        var pcm = [Int16](repeating: 0, count: frames * configuration.frameSamples)
         _ = try pcm.withUnsafeMutableBufferPointer { try source.read(into: $0) }
 
-        // Raw Opus: encode every frame, keeping the packets for decoding.
+        let (encodeNs, packets) = try measureEncode(pcm)
+        let decodeNs = try measureDecode(packets)
+        let sink = try UDPSocket(bindTo: "127.0.0.1", port: 0)
+        let send = try measureSendPath(pcm, to: sink, countAllocations: countAllocations)
+        let datagrams = try captureDatagrams(pcm, through: sink)
+        let (unprotect, protect) = try measureSRTP(datagrams, countAllocations: countAllocations)
+        let receive = try measureReceivePath(datagrams, countAllocations: countAllocations)
+
+        return MediaBenchResults(
+            frames: frames, rounds: rounds, opusEncodeNs: encodeNs, opusDecodeNs: decodeNs,
+            srtpProtectNs: protect.ns, srtpUnprotectNs: unprotect.ns, sendPathNs: send.ns, receivePathNs: receive.ns,
+            sendRatio: send.ns / encodeNs, receiveRatio: receive.ns / decodeNs,
+            sendAllocationsPerFrame: send.allocationsPerFrame, receiveAllocationsPerFrame: receive.allocationsPerFrame,
+            srtpProtectAllocations: protect.allocationsPerFrame, srtpUnprotectAllocations: unprotect.allocationsPerFrame,
+            opusVersion: Opus.version,
+            srtpVersion: SRTPLibrary.version + (SRTPLibrary.supports(.aeadAes128Gcm) ? " (with a crypto library)" : " (built-in crypto)"))
+    }
+
+    let configuration = MediaConfiguration()
+    let key = SRTPKeyMaterial.random()
+    let ssrc: UInt32 = 0xBE7C_4000
+
+    private func frame(_ f: Int, of all: UnsafeBufferPointer<Int16>) -> UnsafeBufferPointer<Int16> {
+        let frameSamples = configuration.frameSamples
+        return UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)])
+    }
+
+    /// Raw Opus encoding of every frame, keeping the packets for decoding.
+    private func measureEncode(_ pcm: [Int16]) throws -> (ns: Double, packets: [[UInt8]]) {
         var packets: [[UInt8]] = []
         var encodeNs = Double.infinity
         for _ in 0..<rounds {
@@ -181,9 +213,8 @@ struct MediaBenchmark {
             try pcm.withUnsafeBufferPointer { all in
                 try output.withUnsafeMutableBytes { out in
                     for f in 0..<frames {
-                        let frame = UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)])
                         let start = MonotonicClock.nanoseconds()
-                        let n = try encoder.encode(frame, into: out)
+                        let n = try encoder.encode(frame(f, of: all), into: out)
                         elapsed += MonotonicClock.nanoseconds() - start
                         kept.append(Array(out[0..<n]))
                     }
@@ -192,7 +223,10 @@ struct MediaBenchmark {
             encodeNs = min(encodeNs, Double(elapsed) / Double(frames))
             packets = kept
         }
+        return (encodeNs, packets)
+    }
 
+    private func measureDecode(_ packets: [[UInt8]]) throws -> Double {
         var decodeNs = Double.infinity
         for _ in 0..<rounds {
             let decoder = try Opus.Decoder()
@@ -205,12 +239,11 @@ struct MediaBenchmark {
             }
             decodeNs = min(decodeNs, Double(MonotonicClock.nanoseconds() - start) / Double(frames))
         }
+        return decodeNs
+    }
 
-        // The send path, for real: MediaSender to a UDP socket on loopback. A
-        // second pass captures the datagrams for the receive path.
-        let sink = try UDPSocket(bindTo: "127.0.0.1", port: 0)
-        let key = SRTPKeyMaterial.random()
-        let ssrc: UInt32 = 0xBE7C_4000
+    /// The send path, for real: MediaSender to a UDP socket on loopback.
+    private func measureSendPath(_ pcm: [Int16], to sink: UDPSocket, countAllocations: Bool) throws -> Measurement {
         var sendNs = Double.infinity
         var sendAllocations: Double?
         for round in 0..<rounds {
@@ -218,92 +251,93 @@ struct MediaBenchmark {
             let sender = try MediaSender(source: SilenceSource(), socket: socket, destination: sink.localAddress,
                                          ssrc: ssrc, key: key, configuration: configuration)
             pcm.withUnsafeBufferPointer { all in
-                func frame(_ f: Int) -> UnsafeBufferPointer<Int16> {
-                    UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)])
-                }
                 let warmUp = 100
-                for f in 0..<warmUp { sender.sendFrame(frame(f)) }
+                for f in 0..<warmUp { sender.sendFrame(frame(f, of: all)) }
                 let start = MonotonicClock.nanoseconds()
-                for f in warmUp..<frames { sender.sendFrame(frame(f)) }
+                for f in warmUp..<frames { sender.sendFrame(frame(f, of: all)) }
                 sendNs = min(sendNs, Double(MonotonicClock.nanoseconds() - start) / Double(frames - warmUp))
                 if countAllocations && round == 0 {
-                    let counted = AllocationCounter.count { for f in 0..<frames { sender.sendFrame(frame(f)) } }
+                    let counted = AllocationCounter.count { for f in 0..<frames { sender.sendFrame(frame(f, of: all)) } }
                     sendAllocations = Double(counted) / Double(frames)
                 }
             }
             _ = drain(sink)
         }
+        return (sendNs, sendAllocations)
+    }
 
-        // Capture one stream of real SRTP datagrams.
+    /// One stream of real SRTP datagrams, for the receive side.
+    private func captureDatagrams(_ pcm: [Int16], through sink: UDPSocket) throws -> [[UInt8]] {
         let captureSocket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
         let capturer = try MediaSender(source: SilenceSource(), socket: captureSocket, destination: sink.localAddress,
                                        ssrc: ssrc, key: key, configuration: configuration)
         var datagrams: [[UInt8]] = []
         pcm.withUnsafeBufferPointer { all in
             for f in 0..<frames {
-                capturer.sendFrame(UnsafeBufferPointer(rebasing: all[(f * frameSamples)..<((f + 1) * frameSamples)]))
+                capturer.sendFrame(frame(f, of: all))
                 datagrams += drain(sink)
             }
         }
         guard datagrams.count == frames else { throw CommandFailure("captured \(datagrams.count) of \(frames) datagrams") }
+        return datagrams
+    }
 
-        // SRTP alone, on the same packets (unprotected copies re-protected).
-        var protectNs = Double.infinity, unprotectNs = Double.infinity
-        var protectAllocations: Double?, unprotectAllocations: Double?
+    /// SRTP alone, on the same packets: unprotect the datagrams, then protect
+    /// the plain copies again on a fresh session.
+    private func measureSRTP(_ datagrams: [[UInt8]], countAllocations: Bool) throws -> (unprotect: Measurement, protect: Measurement) {
+        var unprotect: Measurement = (.infinity, nil), protect: Measurement = (.infinity, nil)
         for round in 0..<rounds {
-            let inbound = try InboundSession()
-            try inbound.addStream(ssrc: ssrc, key: key)
+            let counting = countAllocations && round == 0
             var plain: [[UInt8]] = []
             plain.reserveCapacity(frames)
-            var work = [UInt8](repeating: 0, count: 2_048)
-            var elapsed: UInt64 = 0
-            try work.withUnsafeMutableBytes { buffer in
-                for datagram in datagrams {
-                    datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                    let start = MonotonicClock.nanoseconds()
-                    let n = try inbound.unprotect(buffer, length: datagram.count)
-                    elapsed += MonotonicClock.nanoseconds() - start
-                    plain.append(Array(buffer[0..<n]))
-                }
-                if countAllocations && round == 0 {
-                    // The same stream again on a fresh session, counted (steady state, not a first packet).
-                    let countedInbound = try InboundSession()
-                    try countedInbound.addStream(ssrc: ssrc, key: key)
-                    let counted = AllocationCounter.count {
-                        for datagram in datagrams {
-                            datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                            _ = try? countedInbound.unprotect(buffer, length: datagram.count)
-                        }
-                    }
-                    unprotectAllocations = Double(counted) / Double(frames)
-                }
-            }
-            unprotectNs = min(unprotectNs, Double(elapsed) / Double(frames))
-            let outbound = try OutboundSession(ssrc: ssrc, key: key)
-            elapsed = 0
-            try work.withUnsafeMutableBytes { buffer in
-                for packet in plain {
-                    packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                    let start = MonotonicClock.nanoseconds()
-                    _ = try outbound.protect(buffer, length: packet.count)
-                    elapsed += MonotonicClock.nanoseconds() - start
-                }
-                if countAllocations && round == 0 {
-                    let countedOutbound = try OutboundSession(ssrc: ssrc, key: key)
-                    let counted = AllocationCounter.count {
-                        for packet in plain {
-                            packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                            _ = try? countedOutbound.protect(buffer, length: packet.count)
-                        }
-                    }
-                    protectAllocations = Double(counted) / Double(frames)
-                }
-            }
-            protectNs = min(protectNs, Double(elapsed) / Double(frames))
+            let unprotected = try timePerPacket(datagrams, counting: counting, session: {
+                let inbound = try InboundSession()
+                try inbound.addStream(ssrc: ssrc, key: key)
+                return inbound
+            }, keep: { plain.append($0) }, { session, buffer, length in try session.unprotect(buffer, length: length) })
+            let protected = try timePerPacket(plain, counting: counting, session: {
+                try OutboundSession(ssrc: ssrc, key: key)
+            }, { session, buffer, length in try session.protect(buffer, length: length) })
+            unprotect = (min(unprotect.ns, unprotected.ns), unprotected.allocationsPerFrame ?? unprotect.allocationsPerFrame)
+            protect = (min(protect.ns, protected.ns), protected.allocationsPerFrame ?? protect.allocationsPerFrame)
         }
+        return (unprotect, protect)
+    }
 
-        // The receive path for one remote track: what the network and play-out
-        // threads do per frame, driven on this thread with a steady 20 ms clock.
+    /// Runs `operation` on a copy of each packet in a work buffer, timing only
+    /// the operation; when `counting`, runs the packets again on a fresh
+    /// session counting allocations (steady state, not a first packet).
+    private func timePerPacket<Session>(
+        _ packets: [[UInt8]], counting: Bool, session makeSession: () throws -> Session,
+        keep: ([UInt8]) -> Void = { _ in },
+        _ operation: (Session, UnsafeMutableRawBufferPointer, Int) throws -> Int
+    ) throws -> Measurement {
+        var work = [UInt8](repeating: 0, count: 2_048)
+        return try work.withUnsafeMutableBytes { buffer in
+            let session = try makeSession()
+            var elapsed: UInt64 = 0
+            for packet in packets {
+                packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                let start = MonotonicClock.nanoseconds()
+                let n = try operation(session, buffer, packet.count)
+                elapsed += MonotonicClock.nanoseconds() - start
+                keep(Array(buffer[0..<n]))
+            }
+            guard counting else { return (Double(elapsed) / Double(packets.count), nil) }
+            let counted = try makeSession()
+            let allocations = AllocationCounter.count {
+                for packet in packets {
+                    packet.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                    _ = try? operation(counted, buffer, packet.count)
+                }
+            }
+            return (Double(elapsed) / Double(packets.count), Double(allocations) / Double(packets.count))
+        }
+    }
+
+    /// The receive path for one remote track: what the network and play-out
+    /// threads do per frame, driven on this thread with a steady 20 ms clock.
+    private func measureReceivePath(_ datagrams: [[UInt8]], countAllocations: Bool) throws -> Measurement {
         var receiveNs = Double.infinity
         var receiveAllocations: Double?
         for round in 0..<rounds {
@@ -339,18 +373,7 @@ struct MediaBenchmark {
                 throw CommandFailure("receive path accepted \(receiver.stats.snapshot.accepted) of \(frames) datagrams")
             }
         }
-        if rounds == 1 && countAllocations {
-            throw CommandFailure("use at least 2 rounds: the first one counts allocations")
-        }
-
-        return MediaBenchResults(
-            frames: frames, rounds: rounds, opusEncodeNs: encodeNs, opusDecodeNs: decodeNs,
-            srtpProtectNs: protectNs, srtpUnprotectNs: unprotectNs, sendPathNs: sendNs, receivePathNs: receiveNs,
-            sendRatio: sendNs / encodeNs, receiveRatio: receiveNs / decodeNs,
-            sendAllocationsPerFrame: sendAllocations, receiveAllocationsPerFrame: receiveAllocations,
-            srtpProtectAllocations: protectAllocations, srtpUnprotectAllocations: unprotectAllocations,
-            opusVersion: Opus.version,
-            srtpVersion: SRTPLibrary.version + (SRTPLibrary.supports(.aeadAes128Gcm) ? " (with a crypto library)" : " (built-in crypto)"))
+        return (receiveNs, receiveAllocations)
     }
 
     /// Reads whatever datagrams are waiting on `socket`.
