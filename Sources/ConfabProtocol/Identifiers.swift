@@ -119,6 +119,10 @@ public struct MessageID: ProtocolIdentifier {
     public static let allowedPunctuation: Set<Unicode.Scalar> = [".", "_", "-", ":"]
     public let rawValue: String
     public init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
+
+    /// The id of the room's message number `seq`: ids follow the numbering,
+    /// so whoever assigns the number (the room, or the database) names it too.
+    public static func forSequence(_ seq: Int) -> MessageID { MessageID(uncheckedRawValue: "m\(seq)") }
 }
 
 /// A track's id, assigned by the server; unique within a room.

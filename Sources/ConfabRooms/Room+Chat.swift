@@ -84,7 +84,7 @@ extension Room {
 
         lastChatSequence += 1
         let message = ChatMessage(
-            id: MessageID(uncheckedRawValue: "m\(lastChatSequence)"), seq: lastChatSequence, sentAt: now,
+            id: .forSequence(lastChatSequence), seq: lastChatSequence, sentAt: now,
             from: sender.id, fromName: sender.name, fromRole: sender.role, target: Self.normalized(target),
             text: cleaned)
         return RoomOutcome(

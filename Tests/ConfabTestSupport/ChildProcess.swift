@@ -182,8 +182,13 @@ public enum BuiltProducts {
 }
 
 /// A free UDP port on loopback (bound and released; good enough for a test).
-public func freeUDPPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+public func freeUDPPort() -> Int { freePort(type: SOCK_DGRAM) }
+
+/// A TCP port on loopback that nothing listens on right now.
+public func freeTCPPort() -> Int { freePort(type: SOCK_STREAM) }
+
+private func freePort(type: __socket_type) -> Int {
+    let fd = socket(AF_INET, Int32(type.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

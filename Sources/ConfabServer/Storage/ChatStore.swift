@@ -15,16 +15,11 @@
 // tens of microseconds.
 
 import ConfabProtocol
-import Foundation
 import Glibc
 import GRDB
 
-/// A failure of the database; requests that needed it get `9002 storageFailure`.
-public struct StorageError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-}
-
-public final class ChatStore: Sendable {
+/// The SQLite engine of ``ServerStore``: a single server's data directory.
+public final class ChatStore: ServerStore {
     private let database: DatabasePool
 
     public init(path: String) throws(StorageError) {
@@ -138,36 +133,60 @@ public final class ChatStore: Sendable {
 
     // MARK: - Chat
 
-    /// Commits one message of `room` with its readers. Returns when it is committed.
+    /// Commits one message of `room`, numbered by the caller, with its readers.
+    /// Returns when it is committed.
     public func append(_ message: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?)
         throws(StorageError)
     {
-        let targetJSON = Self.encode(message.target)
-        let broadcast = message.target == .broadcast
-        do {
-            try database.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO chat_message
-                            (room, seq, id, sent_at, sender, sender_name, sender_role, target, broadcast, text, idempotency_key)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        room.rawValue, message.seq, message.id.rawValue, message.sentAt.millisecondsSince1970,
-                        message.from.rawValue, message.fromName, message.fromRole.rawValue, targetJSON, broadcast,
-                        message.text, idempotencyKey?.rawValue,
-                    ])
-                if !broadcast {
-                    for peer in recipients {
-                        try db.execute(
-                            sql: "INSERT INTO chat_recipient (room, seq, peer) VALUES (?, ?, ?)",
-                            arguments: [room.rawValue, message.seq, peer.rawValue])
-                    }
-                }
-            }
-        } catch {
-            throw StorageError(description: "cannot commit chat message \(message.seq): \(error)")
+        try write("commit chat message \(message.seq)") { db in
+            try Self.insert(message, room: room, recipients: recipients, idempotencyKey: idempotencyKey, into: db)
         }
+    }
+
+    private static func insert(
+        _ message: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?, into db: Database
+    ) throws {
+        let broadcast = message.target == .broadcast
+        try db.execute(
+            sql: """
+                INSERT INTO chat_message
+                    (room, seq, id, sent_at, sender, sender_name, sender_role, target, broadcast, text, idempotency_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                room.rawValue, message.seq, message.id.rawValue, message.sentAt.millisecondsSince1970,
+                message.from.rawValue, message.fromName, message.fromRole.rawValue, StoredColumns.json(message.target),
+                broadcast, message.text, idempotencyKey?.rawValue,
+            ])
+        if !broadcast {
+            for peer in recipients {
+                try db.execute(
+                    sql: "INSERT INTO chat_recipient (room, seq, peer) VALUES (?, ?, ?)",
+                    arguments: [room.rawValue, message.seq, peer.rawValue])
+            }
+        }
+    }
+
+    /// Numbers and commits a message in one write transaction (SQLite has one
+    /// writer at a time, so the next number cannot be taken twice).
+    public func appendChat(_ draft: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?)
+        throws(StorageError) -> ChatAppend
+    {
+        var result: ChatAppend?
+        try write("commit a chat message of \(draft.from)") { db in
+            if let idempotencyKey, let original = try Self.message(db, room: room, from: draft.from, idempotencyKey: idempotencyKey) {
+                result = .duplicate(original)
+                return
+            }
+            var message = draft
+            message.seq = try Int.fetchOne(
+                db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM chat_message WHERE room = ?", arguments: [room.rawValue]) ?? 1
+            message.id = .forSequence(message.seq)
+            try Self.insert(message, room: room, recipients: recipients, idempotencyKey: idempotencyKey, into: db)
+            result = .committed(message)
+        }
+        guard let result else { throw StorageError(description: "cannot commit a chat message of \(draft.from)") }
+        return result
     }
 
     /// The highest sequence number committed in a room (0 for none).
@@ -187,13 +206,7 @@ public final class ChatStore: Sendable {
         -> ChatMessage?
     {
         do {
-            return try database.read { db in
-                try Row.fetchOne(
-                    db,
-                    sql: "SELECT * FROM chat_message WHERE room = ? AND sender = ? AND idempotency_key = ?",
-                    arguments: [room.rawValue, sender.rawValue, idempotencyKey.rawValue]
-                ).flatMap(Self.message(from:))
-            }
+            return try database.read { db in try Self.message(db, room: room, from: sender, idempotencyKey: idempotencyKey) }
         } catch {
             throw StorageError(description: "cannot read the chat log: \(error)")
         }
@@ -235,22 +248,20 @@ public final class ChatStore: Sendable {
         }
     }
 
-    private static func message(from row: Row) -> ChatMessage? {
-        guard let id = MessageID(rawValue: row["id"]), let from = PeerID(rawValue: row["sender"]),
-            let role = RoleName(rawValue: row["sender_role"]),
-            let targetJSON: String = row["target"],
-            let target = try? JSONDecoder().decode(ChatTarget.self, from: Data(targetJSON.utf8))
-        else { return nil }
-        return ChatMessage(
-            id: id, seq: row["seq"], sentAt: Timestamp(millisecondsSince1970: row["sent_at"]), from: from,
-            fromName: row["sender_name"], fromRole: role, target: target, text: row["text"])
+    private static func message(_ db: Database, room: RoomName, from sender: PeerID, idempotencyKey: RequestID) throws
+        -> ChatMessage?
+    {
+        try Row.fetchOne(
+            db,
+            sql: "SELECT * FROM chat_message WHERE room = ? AND sender = ? AND idempotency_key = ?",
+            arguments: [room.rawValue, sender.rawValue, idempotencyKey.rawValue]
+        ).flatMap(Self.message(from:))
     }
 
-    private static func encode(_ target: ChatTarget) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        // A ChatTarget holds only identifiers: encoding cannot fail.
-        return (try? encoder.encode(target)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"kind":"broadcast"}"#
+    private static func message(from row: Row) -> ChatMessage? {
+        StoredColumns.chatMessage(
+            id: row["id"], seq: row["seq"], sentAtMs: row["sent_at"], sender: row["sender"], senderName: row["sender_name"],
+            senderRole: row["sender_role"], target: row["target"], text: row["text"])
     }
 
     // MARK: - Room and peer history
@@ -318,13 +329,13 @@ public final class ChatStore: Sendable {
     }
 
     /// Peer sessions of a room, oldest first (for tests and operators).
-    public func peerSessions(room: RoomName) throws(StorageError) -> [(peer: String, reason: String?)] {
+    public func peerSessions(room: RoomName) throws(StorageError) -> [PeerSessionRow] {
         do {
             return try database.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT peer, leave_reason FROM peer_session WHERE room = ? ORDER BY id",
                     arguments: [room.rawValue]
-                ).map { ($0["peer"], $0["leave_reason"]) }
+                ).map { PeerSessionRow(peer: $0["peer"], reason: $0["leave_reason"]) }
             }
         } catch {
             throw StorageError(description: "cannot read peer history: \(error)")
@@ -335,7 +346,7 @@ public final class ChatStore: Sendable {
 
     /// Records how a call went for one user.
     public func recordCall(_ record: CallRecord, user: PeerID) throws(StorageError) {
-        let peers = String(decoding: (try? JSONEncoder().encode(record.peers)) ?? Data("[]".utf8), as: UTF8.self)
+        let peers = StoredColumns.json(record.peers)
         try write("record a call of \(user)") { db in
             try db.execute(
                 sql: """
@@ -361,15 +372,9 @@ public final class ChatStore: Sendable {
                         """,
                     arguments: [user.rawValue, limit]
                 ).compactMap { row -> CallRecord? in
-                    let peersText: String = row["peers"]
-                    guard let call = CallID(rawValue: row["call"]),
-                        let direction = CallDirection(rawValue: row["direction"]),
-                        let outcome = CallOutcome(rawValue: row["outcome"]),
-                        let peers = try? JSONDecoder().decode([PeerID].self, from: Data(peersText.utf8))
-                    else { return nil }
-                    return CallRecord(
-                        call: call, direction: direction, peers: peers, outcome: outcome,
-                        startedAt: Timestamp(millisecondsSince1970: row["started_at"]), durationMs: row["duration_ms"])
+                    StoredColumns.callRecord(
+                        call: row["call"], direction: row["direction"], peers: row["peers"], outcome: row["outcome"],
+                        startedAtMs: row["started_at"], durationMs: row["duration_ms"])
                 }
             }
         } catch {
