@@ -303,7 +303,8 @@ public struct CallBookkeeping: Hashable, Sendable {
 
     /// Everything together: 0 on an idle server.
     public var total: Int {
-        onlineUsers + connections + deviceInstances + calls + callRooms + openCallRooms + rateBuckets + announcedBusy + toldElsewhere
+        onlineUsers + connections + deviceInstances + calls + callRooms + openCallRooms + rateBuckets + announcedBusy
+            + toldElsewhere
             + roomsToEnd
     }
 }

@@ -114,13 +114,18 @@ struct SwitchboardCallTests {
                 "history bob: incoming c1 answered, peers alice carol, 10000 ms",
                 "history carol: incoming c1 answered, peers alice bob, 9000 ms",
             ])
-        #expect(end.sends.prefix(2) == ["bobPhone ◀ call.ended c1 hangup, 10000 ms", "carolPhone ◀ call.ended c1 hangup, 10000 ms"])
+        #expect(
+            end.sends.prefix(2) == [
+                "bobPhone ◀ call.ended c1 hangup, 10000 ms", "carolPhone ◀ call.ended c1 hangup, 10000 ms",
+            ])
     }
 
-    @Test("a member invites more into the call: the new invitee rings, the members hear of it, the call becomes a group")
+    @Test(
+        "a member invites more into the call: the new invitee rings, the members hear of it, the call becomes a group")
     func inviteMore() throws {
         var desk = try Desk.aliceCallsBob([("alice", .alicePhone), ("bob", .bobPhone), ("carol", .carolPhone)])
-        let outcome = desk.invite(["carol", "alice"], from: "bob", on: .bobPhone, into: "c1", newCall: "unused", id: "r3")
+        let outcome = desk.invite(
+            ["carol", "alice"], from: "bob", on: .bobPhone, into: "c1", newCall: "unused", id: "r3")
         #expect(
             outcome.lines == [
                 "metric invitations +1",
@@ -163,7 +168,10 @@ struct SwitchboardCallTests {
             desk.invite(["alice"], from: "carol", on: .carolPhone, into: "c1").lines == [
                 "carolPhone ◀ r1 error 6003 callNotFound"
             ])
-        #expect(desk.invite(["carol"], from: "bob", on: .bobPhone, newCall: "c2").lines == ["bobPhone ◀ r1 error 6004 alreadyInCall"])
+        #expect(
+            desk.invite(["carol"], from: "bob", on: .bobPhone, newCall: "c2").lines == [
+                "bobPhone ◀ r1 error 6004 alreadyInCall"
+            ])
     }
 
     @Test("shutting down ends every call, tells every device and closes it")
@@ -192,11 +200,14 @@ struct SwitchboardCallTests {
         try desk.connect("carol", .carolPhone, instance: "carol-1")
         desk.invite(["carol"], from: "alice", on: .alicePhone, into: "c1")
         #expect(desk.board.entries.toldElsewhere == 1, "bob's laptop was told he is busy elsewhere")
-        let devices: [(PeerID, DeviceID)] = [("alice", .alicePhone), ("bob", .bobPhone), ("bob", .bobLaptop), ("carol", .carolPhone)]
+        let devices: [(PeerID, DeviceID)] = [
+            ("alice", .alicePhone), ("bob", .bobPhone), ("bob", .bobLaptop), ("carol", .carolPhone),
+        ]
         for (user, device) in devices { desk.disconnect(user, device) }
         #expect(desk.board.call("c1") != nil, "alice and bob are still in the call's room")
         let roomEmpty = desk.inRoom([])
-        #expect(desk.board.entries == Switchboard.Entries(rateBuckets: 1), "alice's spent bucket stays until it refills")
+        #expect(
+            desk.board.entries == Switchboard.Entries(rateBuckets: 1), "alice's spent bucket stays until it refills")
         #expect(roomEmpty.wakeAt == desk.now.instant + .seconds(2), "two invitations at 1 a second")
         desk.advance(.seconds(2))
         let refilled = desk.sweep()

@@ -9,11 +9,25 @@ struct SwitchboardDeviceTests {
         try Desk.aliceCallsBob([("alice", .alicePhone), ("bob", .bobPhone), ("bob", .bobLaptop)])
     }
 
+    /// Bob's phone, client instance bob-1, answered alice's call c1; both
+    /// joined its room if `joined`.
+    static func bobOnInstance(joined: Bool) throws -> Desk {
+        var desk = try Desk.online([("alice", .alicePhone)])
+        try desk.connect("bob", .bobPhone, instance: "bob-1")
+        desk.invite(["bob"], from: "alice", on: .alicePhone)
+        desk.request(.accept("c1"), by: "bob", on: .bobPhone)
+        if joined { desk.inRoom(["alice", "bob"]) }
+        return desk
+    }
+
     @Test("another device of a user in a call gets it as elsewhere, and hears when it is over")
     func elsewhere() throws {
         var desk = try Self.bobOnTwoDevices()
         let third = try desk.connect("bob", .bobPhoneAgain)
-        #expect(third.lines == ["bobPhoneAgain ◀ hello connected bob (busy), online [alice (busy)], calls [] elsewhere [c1]"])
+        #expect(
+            third.lines == [
+                "bobPhoneAgain ◀ hello connected bob (busy), online [alice (busy)], calls [] elsewhere [c1]"
+            ])
         let end = desk.request(.hangUp("c1"), by: "alice", on: .alicePhone, id: "r3")
         #expect(
             end.sends.suffix(3) == [
@@ -24,11 +38,18 @@ struct SwitchboardDeviceTests {
             "the devices told of the call elsewhere hear it is over")
     }
 
-    @Test("from a device not in the call: placing a call is refused (6004), answering again too (6005), hanging up works")
+    @Test(
+        "from a device not in the call: placing a call is refused (6004), answering again too (6005), hanging up works")
     func fromAnotherDevice() throws {
         var desk = try Self.bobOnTwoDevices()
-        #expect(desk.invite(["alice"], from: "bob", on: .bobLaptop, newCall: "c2").lines == ["bobLaptop ◀ r1 error 6004 alreadyInCall"])
-        #expect(desk.request(.accept("c1"), by: "bob", on: .bobLaptop, id: "r3").lines == ["bobLaptop ◀ r3 error 6005 invitationNotPending"])
+        #expect(
+            desk.invite(["alice"], from: "bob", on: .bobLaptop, newCall: "c2").lines == [
+                "bobLaptop ◀ r1 error 6004 alreadyInCall"
+            ])
+        #expect(
+            desk.request(.accept("c1"), by: "bob", on: .bobLaptop, id: "r3").lines == [
+                "bobLaptop ◀ r3 error 6005 invitationNotPending"
+            ])
         let hangUp = desk.request(.hangUp("c1"), by: "bob", on: .bobLaptop, id: "r4")
         #expect(
             hangUp.sends.prefix(3) == [
@@ -40,12 +61,10 @@ struct SwitchboardDeviceTests {
 
     @Test("the same client instance reconnecting after a drop takes its call back")
     func sameInstanceAfterDrop() throws {
-        var desk = try Desk.online([("alice", .alicePhone)])
-        try desk.connect("bob", .bobPhone, instance: "bob-1")
-        desk.invite(["bob"], from: "alice", on: .alicePhone)
-        desk.request(.accept("c1"), by: "bob", on: .bobPhone)
-        desk.inRoom(["alice", "bob"])
-        #expect(desk.disconnect("bob", .bobPhone).lines == ["alicePhone ◀ presence.offline bob"], "still in the room: still in the call")
+        var desk = try Self.bobOnInstance(joined: true)
+        #expect(
+            desk.disconnect("bob", .bobPhone).lines == ["alicePhone ◀ presence.offline bob"],
+            "still in the room: still in the call")
         let back = try desk.connect("bob", .bobPhoneAgain, instance: "bob-1")
         #expect(
             back.lines == [
@@ -54,15 +73,15 @@ struct SwitchboardDeviceTests {
                 "alicePhone ◀ presence.updated bob (busy)",
             ], "in the room already: no new token")
         let end = desk.request(.hangUp("c1"), by: "alice", on: .alicePhone, id: "r3")
-        #expect(end.sends.prefix(2) == ["bobPhoneAgain ◀ call.ended c1 hangup, 0 ms", "alicePhone ◀ call.ended c1 hangup, 0 ms"])
+        #expect(
+            end.sends.prefix(2) == [
+                "bobPhoneAgain ◀ call.ended c1 hangup, 0 ms", "alicePhone ◀ call.ended c1 hangup, 0 ms",
+            ])
     }
 
     @Test("the same instance back before its old connection is noticed gone, not yet in the room: a fresh call.room")
     func sameInstanceBeforeDropNoticed() throws {
-        var desk = try Desk.online([("alice", .alicePhone)])
-        try desk.connect("bob", .bobPhone, instance: "bob-1")
-        desk.invite(["bob"], from: "alice", on: .alicePhone)
-        desk.request(.accept("c1"), by: "bob", on: .bobPhone)
+        var desk = try Self.bobOnInstance(joined: false)
         let back = try desk.connect("bob", .bobPhoneAgain, instance: "bob-1")
         #expect(
             back.lines == [
@@ -83,11 +102,7 @@ struct SwitchboardDeviceTests {
 
     @Test("another client instance of the user does not take the call over")
     func otherInstance() throws {
-        var desk = try Desk.online([("alice", .alicePhone)])
-        try desk.connect("bob", .bobPhone, instance: "bob-1")
-        desk.invite(["bob"], from: "alice", on: .alicePhone)
-        desk.request(.accept("c1"), by: "bob", on: .bobPhone)
-        desk.inRoom(["alice", "bob"])
+        var desk = try Self.bobOnInstance(joined: true)
         desk.disconnect("bob", .bobPhone)
         let laptop = try desk.connect("bob", .bobLaptop, instance: "bob-2")
         #expect(

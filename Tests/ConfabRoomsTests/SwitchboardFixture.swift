@@ -133,7 +133,8 @@ extension Switchboard.Effect {
             return "close \(devices.map(\.name).joined(separator: ",")) \(code)"
         case .record(let record, let user):
             let peers = record.peers.map(\.rawValue).joined(separator: " ")
-            return "history \(user): \(record.direction) \(record.call) \(record.outcome), peers \(peers), \(record.durationMs) ms"
+            return
+                "history \(user): \(record.direction) \(record.call) \(record.outcome), peers \(peers), \(record.durationMs) ms"
         case .openRoom(let call, let caller):
             return "room \(call) opens for \(caller)"
         case .admit(let user, let call):
@@ -167,7 +168,8 @@ extension ServerBody {
         case .connected(let connected):
             let online = connected.online.map(\.line).joined(separator: " ")
             let calls = connected.calls.map(\.id.rawValue).joined(separator: " ")
-            let elsewhere = connected.elsewhere.map { " elsewhere [\($0.map(\.id.rawValue).joined(separator: " "))]" } ?? ""
+            let elsewhere =
+                connected.elsewhere.map { " elsewhere [\($0.map(\.id.rawValue).joined(separator: " "))]" } ?? ""
             return "connected \(connected.you.line), online [\(online)], calls [\(calls)]\(elsewhere)"
         case .presenceOnline(let user): return "presence.online \(user.line)"
         case .presenceOffline(let offline): return "presence.offline \(offline.user)"

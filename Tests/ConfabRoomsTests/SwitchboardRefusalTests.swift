@@ -13,7 +13,9 @@ struct SwitchboardRefusalTests {
         "an answer to an invitation no longer ringing: 6005 for an invitee (remembered 10 minutes), else 6003",
         arguments: Gone.allCases, [true, false])
     func answerTooLate(gone: Gone, accept: Bool) throws {
-        var desk = try Desk.online([("alice", .alicePhone), ("bob", .bobPhone), ("bob", .bobLaptop), ("carol", .carolPhone)])
+        var desk = try Desk.online([
+            ("alice", .alicePhone), ("bob", .bobPhone), ("bob", .bobLaptop), ("carol", .carolPhone),
+        ])
         desk.invite(["bob"], from: "alice", on: .alicePhone)
         var answerer: (PeerID, DeviceID) = ("bob", .bobLaptop)
         var call: CallID = "c1"
@@ -57,11 +59,14 @@ struct SwitchboardRefusalTests {
         #expect(desk.board.call("c2")?.participants.map(\.state) == [.accepted, .ringing])
     }
 
-    @Test("invitations over the caller's rate are refused (6002) until the bucket refills, over all devices and reconnections")
+    @Test(
+        "invitations over the caller's rate are refused (6002) until the bucket refills, over all devices and reconnections"
+    )
     func rateLimit() throws {
         var settings = CallSettings()
         settings.invitationRate = RateLimit(perSecond: 1, burst: 2)
-        var desk = try Desk.online([("alice", .alicePhone), ("alice", .aliceLaptop), ("bob", .bobPhone)], settings: settings)
+        var desk = try Desk.online(
+            [("alice", .alicePhone), ("alice", .aliceLaptop), ("bob", .bobPhone)], settings: settings)
         // Dan is offline: each call ends at once, so alice is free to place the next.
         desk.invite(["dan"], from: "alice", on: .alicePhone, newCall: "c1")
         desk.invite(["dan"], from: "alice", on: .aliceLaptop, newCall: "c2")
@@ -71,9 +76,13 @@ struct SwitchboardRefusalTests {
         desk.disconnect("alice", .aliceLaptop)
         desk.advance(.milliseconds(999))
         try desk.connect("alice", .aliceLaptop)
-        #expect(desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").lines == limited, "reconnecting resets nothing")
+        #expect(
+            desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").lines == limited,
+            "reconnecting resets nothing")
         desk.advance(.milliseconds(1))
-        #expect(desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").sends.first == "bobPhone ◀ call.invitation c3 from alice, 30000 ms")
+        #expect(
+            desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").sends.first
+                == "bobPhone ◀ call.invitation c3 from alice, 30000 ms")
     }
 
     static let pairs = CallPolicy.allowList(["alice": ["bob"]])
@@ -91,7 +100,8 @@ struct SwitchboardRefusalTests {
     func policy(policy: CallPolicy, caller: PeerID, invitees: [PeerID], allowed: Bool) throws {
         var settings = CallSettings()
         settings.policy = policy
-        var desk = try Desk.online([("alice", .alicePhone), ("bob", .bobPhone), ("carol", .carolPhone)], settings: settings)
+        var desk = try Desk.online(
+            [("alice", .alicePhone), ("bob", .bobPhone), ("carol", .carolPhone)], settings: settings)
         let device: DeviceID = caller == "alice" ? .alicePhone : caller == "bob" ? .bobPhone : .carolPhone
         let outcome = desk.invite(invitees, from: caller, on: device)
         if allowed {
@@ -105,7 +115,10 @@ struct SwitchboardRefusalTests {
     @Test("ringing yourself is refused (3013)")
     func yourself() throws {
         var desk = try Desk.online([("alice", .alicePhone), ("bob", .bobPhone)])
-        #expect(desk.invite(["bob", "alice"], from: "alice", on: .alicePhone).lines == ["alicePhone ◀ r1 error 3013 cannotTargetYourself"])
+        #expect(
+            desk.invite(["bob", "alice"], from: "alice", on: .alicePhone).lines == [
+                "alicePhone ◀ r1 error 3013 cannotTargetYourself"
+            ])
     }
 
     @Test("a call holds 16 people, the caller included (6006)", arguments: [(15, true), (16, false)])
@@ -116,7 +129,9 @@ struct SwitchboardRefusalTests {
         if fits {
             // All offline: each recorded, then the call ends unanswered before the reply.
             #expect(outcome.lines.count == 1 + 2 * invitees + 2 + 1)
-            #expect(outcome.lines.last?.hasPrefix("alicePhone ◀ r1 call.state c1 group: alice accepted, user1 offline") == true)
+            #expect(
+                outcome.lines.last?.hasPrefix("alicePhone ◀ r1 call.state c1 group: alice accepted, user1 offline")
+                    == true)
         } else {
             #expect(outcome.lines == ["alicePhone ◀ r1 error 6006 callFull"])
         }

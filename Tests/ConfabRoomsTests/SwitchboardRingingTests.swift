@@ -23,7 +23,8 @@ struct SwitchboardRingingTests {
 
     @Test(
         "an invitation rings for the request's time, else the server's",
-        arguments: [(nil, nil, 30_000), (5_000, nil, 5_000), (nil, 12_000, 12_000), (2_000, 12_000, 2_000)] as [(Int?, Int?, Int)])
+        arguments: [(nil, nil, 30_000), (5_000, nil, 5_000), (nil, 12_000, 12_000), (2_000, 12_000, 2_000)]
+            as [(Int?, Int?, Int)])
     func ringTime(requested: Int?, configured: Int?, expected: Int) throws {
         var settings = CallSettings()
         if let configured { settings.ringTimeoutMs = configured }
@@ -118,7 +119,8 @@ struct SwitchboardRingingTests {
     func cancelByOther() throws {
         var desk = try Desk.online([("alice", .alicePhone), ("bob", .bobPhone)])
         desk.invite(["bob"], from: "alice", on: .alicePhone)
-        #expect(desk.request(.cancel("c1"), by: "bob", on: .bobPhone).lines == ["bobPhone ◀ r2 error 6003 callNotFound"])
+        #expect(
+            desk.request(.cancel("c1"), by: "bob", on: .bobPhone).lines == ["bobPhone ◀ r2 error 6003 callNotFound"])
         #expect(desk.board.call("c1")?.participants.map(\.state) == [.accepted, .ringing])
     }
 
@@ -224,5 +226,22 @@ struct SwitchboardOfflineTests {
         desk.advance(.seconds(1))
         #expect(desk.sweep().lines.isEmpty)
         #expect(desk.board.call("c1")?.participants.map(\.state) == [.accepted, .ringing])
+    }
+
+    @Test("an invitation withdrawn while its invitee is away leaves nothing to wake for")
+    func withdrawnWhileAway() throws {
+        var desk = try Desk.online([("alice", .alicePhone), ("bob", .bobPhone), ("carol", .carolPhone)])
+        desk.invite(["bob", "carol"], from: "alice", on: .alicePhone)
+        desk.request(.accept("c1"), by: "bob", on: .bobPhone)
+        desk.disconnect("carol", .carolPhone)
+        let withdrawn = desk.request(.cancel("c1"), by: "alice", on: .alicePhone, id: "r3")
+        #expect(
+            withdrawn.lines.prefix(2) == [
+                "metric invitation cancelled", "history carol: incoming c1 cancelled, peers alice bob, 0 ms",
+            ])
+        #expect(withdrawn.wakeAt == nil, "neither the ring timeout nor the offline grace is left")
+        desk.advance(.seconds(30))
+        #expect(desk.sweep().lines.isEmpty)
+        #expect(desk.board.call("c1")?.participants.map(\.state) == [.accepted, .accepted, .cancelled])
     }
 }

@@ -44,7 +44,7 @@ extension Switchboard {
         let withdrawn = call.ringing
         for user in withdrawn {
             call.setState(user, .cancelled)
-            call.ringDeadlines[user] = nil
+            call.stopRinging(user)
         }
         if call.info.answeredAt == nil { call.cancelled = true }
         calls[id] = call
@@ -90,8 +90,7 @@ extension Switchboard {
     private mutating func ringOut(_ id: CallID, user: PeerID, as outcome: CallParticipantState, now: Moment) {
         guard var call = calls[id], call.state(of: user) == .ringing else { return }
         call.setState(user, outcome)
-        call.ringDeadlines[user] = nil
-        call.offlineSince[user] = nil
+        call.stopRinging(user)
         calls[id] = call
         if outcome == .noResponse {
             send(.callInvitationEnded(CallInvitationEnded(call: id, reason: .noResponse)), to: devices(of: user))

@@ -14,16 +14,19 @@ extension Switchboard {
         case .cancelled: count(.invitationEnded(.cancelled))
         case .answered, .unanswered: break
         }
-        let peers = [call.info.caller] + call.info.participants.map(\.user).filter { $0 != call.info.caller && $0 != invitee }
+        let peers =
+            [call.info.caller] + call.info.participants.map(\.user).filter { $0 != call.info.caller && $0 != invitee }
         write(
             CallRecord(
-                call: call.info.id, direction: .incoming, peers: peers, outcome: outcome, startedAt: call.info.createdAt,
+                call: call.info.id, direction: .incoming, peers: peers, outcome: outcome,
+                startedAt: call.info.createdAt,
                 durationMs: 0), user: invitee)
     }
 
     /// A member's time in the call, once they are out of it.
     mutating func record(_ call: Call, member: PeerID, now: Moment) {
-        let peers = [call.info.caller] + call.info.participants.map(\.user).filter { $0 != call.info.caller && $0 != member }
+        let peers =
+            [call.info.caller] + call.info.participants.map(\.user).filter { $0 != call.info.caller && $0 != member }
         write(
             CallRecord(
                 call: call.info.id, direction: .incoming, peers: peers, outcome: .answered,

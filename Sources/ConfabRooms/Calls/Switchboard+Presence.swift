@@ -22,7 +22,8 @@ extension Switchboard {
         // apart (`elsewhere`): this device cannot join its room.
         let theirs = callIDs.compactMap { calls[$0] }.filter { $0.state(of: user) != nil }
         let current = theirs.filter { call in
-            call.state(of: user) == .ringing || (call.state(of: user) == .accepted && call.memberDevices[user] == device)
+            call.state(of: user) == .ringing
+                || (call.state(of: user) == .accepted && call.memberDevices[user] == device)
         }
         let elsewhere = theirs.filter { $0.state(of: user) == .accepted && $0.memberDevices[user] != device }
         if !elsewhere.isEmpty { toldElsewhere[user, default: []].insert(device) }
@@ -81,7 +82,8 @@ extension Switchboard {
             } else if !call.inRoom.contains(user) {
                 leave(id, user: user, now: now)
             } else if let newest = users[user]?.devices.keys.max(),
-                call.memberInstances[user] == nil || users[user]?.devices[newest]?.instance == call.memberInstances[user]
+                call.memberInstances[user] == nil
+                    || users[user]?.devices[newest]?.instance == call.memberInstances[user]
             {
                 // Still in the room: the call's messages go to the user's
                 // newest connection (a client that reconnected) from now on —
@@ -129,7 +131,8 @@ extension Switchboard {
             // The user's other devices: "in a call on another device", and
             // when that is over. The device in the call knows from the call.
             if busy.contains(user) {
-                let inCall = Set(calls.values.compactMap { $0.state(of: user) == .accepted ? $0.memberDevices[user] : nil })
+                let inCall = Set(
+                    calls.values.compactMap { $0.state(of: user) == .accepted ? $0.memberDevices[user] : nil })
                 let others = devices(of: user).filter { !inCall.contains($0) }
                 send(update, to: others)
                 if !others.isEmpty { toldElsewhere[user, default: []].formUnion(others) }

@@ -54,7 +54,8 @@ extension Switchboard {
                 throw CodedError(.alreadyInCall, "you are in another call: hang up, or invite into it")
             }
             guard invitees.count + 1 <= CallLimits.maximumParticipants else {
-                throw CodedError(.callFull, "a call holds at most \(CallLimits.maximumParticipants) people, you included")
+                throw CodedError(
+                    .callFull, "a call holds at most \(CallLimits.maximumParticipants) people, you included")
             }
             call = freshCall(newCall, from: caller, device: device, group: invitees.count > 1, now: now)
         }
@@ -77,11 +78,15 @@ extension Switchboard {
         // a reply follows the events its request caused).
         for (invitee, state) in states {
             if state == .ringing {
-                send(.callInvitation(CallInvitation(call: call.info, from: caller, ringTimeoutMs: ringFor)), to: devices(of: invitee))
+                send(
+                    .callInvitation(CallInvitation(call: call.info, from: caller, ringTimeoutMs: ringFor)),
+                    to: devices(of: invitee))
             } else {
                 record(call, invitee: invitee, outcome: state == .busy ? .busy : .offline)
             }
-            broadcast(call.info.id, .callUpdated(CallUpdated(call: call.info, user: invitee, state: state)), skipping: [caller, invitee])
+            broadcast(
+                call.info.id, .callUpdated(CallUpdated(call: call.info, user: invitee, state: state)),
+                skipping: [caller, invitee])
         }
         endIfUnanswered(call.info.id, now: now)
         reply(.callState(call.info), to: id, on: device)
@@ -89,7 +94,9 @@ extension Switchboard {
 
     /// The invitees once, in order, if the caller may ring them all now:
     /// not themself, all allowed by the policy, within the caller's rate.
-    private mutating func admissibleInvitees(_ users: [PeerID], from caller: PeerID, now: Moment) throws(CodedError) -> [PeerID] {
+    private mutating func admissibleInvitees(_ users: [PeerID], from caller: PeerID, now: Moment) throws(CodedError)
+        -> [PeerID]
+    {
         var invitees: [PeerID] = []
         for user in users where !invitees.contains(user) { invitees.append(user) }
         guard !invitees.contains(caller) else { throw CodedError(.cannotTargetYourself, "you cannot ring yourself") }
@@ -105,7 +112,8 @@ extension Switchboard {
         guard bucket.take(now: now.wall) else {
             count(.invitationRateLimited)
             throw CodedError(
-                .callRateLimited, "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung")
+                .callRateLimited,
+                "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung")
         }
         return invitees
     }
@@ -145,7 +153,7 @@ extension Switchboard {
         var call = try ringingCall(id, for: user)
         guard !isBusy(user) else { throw CodedError(.alreadyInCall, "you are in another call: hang up first") }
         call.setState(user, .accepted)
-        call.ringDeadlines[user] = nil
+        call.stopRinging(user)
         call.memberDevices[user] = device
         call.memberInstances[user] = users[user]?.devices[device]?.instance
         call.acceptedAt[user] = now.wall
@@ -162,23 +170,30 @@ extension Switchboard {
         count(.invitationEnded(.accepted))
         // Its room admits them (again, if they had left and were invited back).
         outbox.effects.append(.admit(user, toRoomOf: id))
-        send(.callInvitationEnded(CallInvitationEnded(call: id, reason: .answeredElsewhere)), to: devices(of: user).filter { $0 != device })
+        send(
+            .callInvitationEnded(CallInvitationEnded(call: id, reason: .answeredElsewhere)),
+            to: devices(of: user).filter { $0 != device })
         broadcast(id, .callUpdated(CallUpdated(call: call.info, user: user, state: .accepted)), skipping: [user])
         // Tokens last: signing may suspend, and everything above is done by then.
         if firstAccept, let callerDevice = call.memberDevices[caller] {
             outbox.followUps.append(
-                .roomToken(call: id, user: caller, name: users[caller]?.name, device: callerDevice, reply: nil, issuedAt: now.wall))
+                .roomToken(
+                    call: id, user: caller, name: users[caller]?.name, device: callerDevice, reply: nil,
+                    issuedAt: now.wall))
         }
         outbox.followUps.append(
-            .roomToken(call: id, user: user, name: users[user]?.name, device: device, reply: request, issuedAt: now.wall))
+            .roomToken(
+                call: id, user: user, name: users[user]?.name, device: device, reply: request, issuedAt: now.wall))
     }
 
     private mutating func reject(_ id: CallID, user: PeerID, device: DeviceID, now: Moment) throws(CodedError) {
         var call = try ringingCall(id, for: user)
         call.setState(user, .rejected)
-        call.ringDeadlines[user] = nil
+        call.stopRinging(user)
         calls[id] = call
-        send(.callInvitationEnded(CallInvitationEnded(call: id, reason: .rejectedElsewhere)), to: devices(of: user).filter { $0 != device })
+        send(
+            .callInvitationEnded(CallInvitationEnded(call: id, reason: .rejectedElsewhere)),
+            to: devices(of: user).filter { $0 != device })
         broadcast(id, .callUpdated(CallUpdated(call: call.info, user: user, state: .rejected)), skipping: [user])
         record(call, invitee: user, outcome: .rejected)
         endIfUnanswered(id, now: now)
@@ -188,7 +203,8 @@ extension Switchboard {
     private func ringingCall(_ id: CallID, for user: PeerID) throws(CodedError) -> Call {
         guard let call = calls[id], let state = call.state(of: user) else {
             if recentlyEnded[id]?.invited.contains(user) == true {
-                throw CodedError(.invitationNotPending, "call \(id) no longer rings for you: it was cancelled or has ended")
+                throw CodedError(
+                    .invitationNotPending, "call \(id) no longer rings for you: it was cancelled or has ended")
             }
             throw CodedError(.callNotFound, "no call \(id) for you")
         }

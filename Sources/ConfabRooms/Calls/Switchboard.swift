@@ -106,6 +106,12 @@ public struct Switchboard: Hashable, Sendable {
             info.participants[index].state = state
         }
 
+        /// Their invitation no longer rings: no deadline, no offline grace.
+        mutating func stopRinging(_ user: PeerID) {
+            ringDeadlines[user] = nil
+            offlineSince[user] = nil
+        }
+
         var members: [PeerID] { info.participants.filter { $0.state == .accepted }.map(\.user) }
         var ringing: [PeerID] { info.participants.filter { $0.state == .ringing }.map(\.user) }
     }

@@ -84,7 +84,8 @@ extension Switchboard {
         /// Sign a room token for the call's room and send it as `call.room`
         /// to the device — as the reply to `reply` when there is one (a token
         /// that cannot be made then refuses the request with `internalError`).
-        case roomToken(call: CallID, user: PeerID, name: String?, device: DeviceID, reply: RequestID?, issuedAt: Timestamp)
+        case roomToken(
+            call: CallID, user: PeerID, name: String?, device: DeviceID, reply: RequestID?, issuedAt: Timestamp)
         /// End the call's room (its peers get `room.ended`).
         case endRoom(CallID)
     }
