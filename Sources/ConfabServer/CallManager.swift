@@ -81,7 +81,7 @@ actor CallManager {
                 guard let next = wakeAt, armed.allSatisfy({ next < $0 }) else { continue }
                 armed.insert(next)
                 group.addTask { [wakeContinuation] in
-                    // Cancelled with the server: the loop has ended by then.
+                    // Cancelled with the server: the sleep ends early, and nobody reads the alarm.
                     try? await Task.sleep(until: next, clock: .continuous)
                     wakeContinuation.yield(.alarm(next))
                 }
