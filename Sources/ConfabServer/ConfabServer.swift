@@ -161,15 +161,8 @@ public final class ConfabServer: Service, Sendable {
                     }
                 }
                 group.addTask { [calls] in
-                    await calls.followRooms()
-                }
-                group.addTask { [calls] in
-                    // Ring timeouts to a tenth of a second while there are calls;
-                    // without any, once a second (a ring lasts at least one).
-                    while true {
-                        try await Task.sleep(for: .milliseconds(await calls.isIdle ? 1_000 : 100))
-                        await calls.sweep()
-                    }
+                    // Call rooms' membership, and ring timeouts when they fall due.
+                    await calls.run()
                 }
                 group.addTask { [registry, calls, admission, logger] in
                     try await gracefulShutdown()
