@@ -2,19 +2,18 @@ import ConfabProtocol
 import Foundation
 import Logging
 
-// One participant's session with a room server.
+// One participant's session with a room server, on a SignalChannel (which
+// owns the connection, request ids, timeouts, keepalive and back-off).
 //
-//   join() ─▶ transport.connect ─▶ reader task: incoming text ─▶ decode ─▶ reply?  ─▶ waiting request
-//                                                                       └▶ event   ─▶ sanitise ─▶ emit
-//   emit(event) ─▶ store.apply (pure reducer) ─▶ listeners ─▶ AsyncStreams
+//   join() ─▶ channel.open ─▶ join ─▶ joined (applied before the next message)
+//   channel events ─▶ sanitise ─▶ emit ─▶ store.apply (pure reducer) ─▶ listeners ─▶ AsyncStreams
 //
 //   drop (close, silence past deadAfterMs, server.goingAway)
-//     ─▶ reconnecting(attempt, delay) ─▶ resume(token, last seq) ─▶ joined(resumed)
-//                                     └▶ resumeRejected ─▶ join again ─▶ catch up the chat after the last seq
+//     ─▶ channel.reconnect: reconnecting(attempt, delay) ─▶ resume(token, last seq) ─▶ joined(resumed)
+//                           └▶ resumeRejected ─▶ join again ─▶ catch up the chat after the last seq
 //
-// Everything mutable lives in this actor. A connection is identified by a
-// generation number, so a reader or keepalive of an older connection that
-// wakes up late changes nothing.
+// Everything mutable of the room lives in this actor; once `disconnected`,
+// nothing the channel still delivers changes it.
 
 /// A session with one room: join, act, observe, leave.
 public actor ConfabSession {
@@ -22,23 +21,17 @@ public actor ConfabSession {
     public nonisolated let store: RoomStore
     public nonisolated let configuration: SessionConfiguration
 
-    private let transport: any SignallingTransport
+    private let channel: SignalChannel
     private let logger: Logger
-    private let codec = ProtocolCodec()
     private let fanOut = EventFanOut()
-    private let random: @Sendable () -> Double
-    private let clock = ContinuousClock()
     /// This session's X25519 key pair: media keys are sealed to its public
     /// half, which `join` carries (docs/SECURITY.md).
     public nonisolated let identity = MediaIdentity()
 
     private var connectionState: ConnectionState = .idle
-    private var connection: (any SignallingConnection)?
-    private var generation = 0
-    private var keepaliveTask: Task<Void, Never>?
     private var reconnectTask: Task<Void, Never>?
-    private var pending: [RequestID: PendingRequest] = [:]
-    private var requestCounter = 0
+    /// Numbers this session's chat idempotency keys.
+    private var chatCounter = 0
     /// Prefixes this session's chat idempotency keys. The server keeps keys
     /// per room and sender for good, so a counter alone would repeat in the
     /// user's next session and get that session's first messages answered
@@ -46,20 +39,8 @@ public actor ConfabSession {
     private let idempotencyPrefix = ConfabSession.makeIdempotencyPrefix()
     private var resumeToken: String?
     private var keepalive: KeepaliveInfo
-    private var lastSentAt: ContinuousClock.Instant
-    /// The keepalive ping waiting for its pong, for the round-trip time.
-    private var pingInFlight: (id: RequestID, sentAt: ContinuousClock.Instant)?
-    private var lastReceivedAt: ContinuousClock.Instant
     /// Set when the server told us why the connection is about to close.
     private var expectedEnd: ExpectedEnd?
-
-    private struct PendingRequest {
-        let type: ClientMessageType
-        let reply: OneShot<ServerBody>
-        let sentAt: ContinuousClock.Instant
-        /// For requests that may put a question to another peer.
-        let question: (to: PeerID, PromptQuestion)?
-    }
 
     private enum ExpectedEnd {
         case leaving
@@ -71,19 +52,20 @@ public actor ConfabSession {
 
     /// - Parameters:
     ///   - random: uniform numbers in 0 ..< 1 for the reconnection jitter (tests pass their own).
+    ///   - clock: times requests, keepalive and reconnection (tests pass one they advance).
     public init(
         configuration: SessionConfiguration, transport: any SignallingTransport,
         logger: Logger = Logger(label: "confab.client"),
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        clock: any SignalClock = SystemSignalClock()
     ) {
         self.configuration = configuration
-        self.transport = transport
         self.logger = logger
-        self.random = random
         self.store = RoomStore()
+        channel = SignalChannel(
+            transport: transport, endpoint: configuration.endpoint, requestPrefix: "r",
+            requestTimeoutMs: configuration.requestTimeoutMs, clock: clock, random: random, logger: logger)
         keepalive = configuration.keepalive
-        lastSentAt = clock.now
-        lastReceivedAt = clock.now
     }
 
     /// A session over TLS that pins the server certificate: with
@@ -136,8 +118,8 @@ public actor ConfabSession {
         }
         setConnectionState(.connecting)
         do {
-            let connection = try await open()
-            return try await admit(.join(joinRequest()), on: connection)
+            try await open()
+            return try await admit(.join(joinRequest()))
         } catch {
             finish(.failed(error))
             throw error
@@ -151,10 +133,8 @@ public actor ConfabSession {
             return
         case .connected:
             expectedEnd = .leaving
-            if let connection {
-                _ = try? await transmit(.leave, on: connection, timeoutMs: min(configuration.requestTimeoutMs, 3_000))
-                await connection.close()
-            }
+            _ = try? await channel.request(.leave, timeoutMs: min(configuration.requestTimeoutMs, 3_000))
+            await channel.close()
             finish(.left)
         case .idle, .connecting, .reconnecting:
             expectedEnd = .leaving
@@ -195,10 +175,10 @@ public actor ConfabSession {
     /// Sends chat; returns once the server has committed it.
     @discardableResult
     public func send(_ text: String, to target: ChatTarget = .broadcast) async throws(SessionError) -> ChatAck {
-        requestCounter += 1
-        let key = RequestID(uncheckedRawValue: "\(idempotencyPrefix)-\(requestCounter)")
+        chatCounter += 1
+        let key = RequestID(uncheckedRawValue: "\(idempotencyPrefix)-\(chatCounter)")
         let reply = try await request(.sendChat(SendChatRequest(target: target, text: text, idempotencyKey: key)))
-        guard case .chatAck(let ack) = reply else { throw unexpected(reply, for: .sendChat) }
+        guard case .chatAck(let ack) = reply else { throw .unexpected(reply, for: .sendChat) }
         return ack
     }
 
@@ -225,7 +205,7 @@ public actor ConfabSession {
     @discardableResult
     public func fetchHistory(_ query: HistoryRequest) async throws(SessionError) -> ChatPage {
         let reply = try await request(.fetchHistory(query))
-        guard case .chatPage(let page) = reply else { throw unexpected(reply, for: .fetchHistory) }
+        guard case .chatPage(let page) = reply else { throw .unexpected(reply, for: .fetchHistory) }
         let clean = IncomingText.page(page)
         emit(.chatHistory(clean, direction: query.after == nil ? .older : .newer))
         return clean
@@ -253,7 +233,7 @@ public actor ConfabSession {
         let reply = try await request(
             .changeRole(RoleChangeRequest(peer: peer, role: role, force: force)),
             question: force ? nil : (peer, .roleChange(role)))
-        guard case .ok(let ok) = reply else { throw unexpected(reply, for: .changeRole) }
+        guard case .ok(let ok) = reply else { throw .unexpected(reply, for: .changeRole) }
         return ok.prompt
     }
 
@@ -274,7 +254,7 @@ public actor ConfabSession {
     public func requestUnmute(track: TrackID) async throws(SessionError) -> PromptID? {
         let owner = store.state.peers.values.first { $0.tracks.contains { $0.id == track } }?.id
         let reply = try await request(.unmuteTrack(track), question: owner.map { ($0, .unmute(track)) })
-        guard case .ok(let ok) = reply else { throw unexpected(reply, for: .unmuteTrack) }
+        guard case .ok(let ok) = reply else { throw .unexpected(reply, for: .unmuteTrack) }
         return ok.prompt
     }
 
@@ -349,73 +329,41 @@ public actor ConfabSession {
 
     private func expectOK(_ body: ClientBody) async throws(SessionError) {
         let reply = try await request(body)
-        guard case .ok = reply else { throw unexpected(reply, for: body.type) }
+        guard case .ok = reply else { throw .unexpected(reply, for: body.type) }
     }
 
-    /// Sends a request on the current connection and waits for its reply.
+    /// Sends a request while joined and waits for its reply.
     private func request(_ body: ClientBody, question: (to: PeerID, PromptQuestion)? = nil)
         async throws(SessionError) -> ServerBody
     {
-        guard case .connected = connectionState, let connection else { throw .notConnected }
-        return try await transmit(body, on: connection, question: question)
+        guard case .connected = connectionState else { throw .notConnected }
+        return try await transmit(body, question: question)
     }
 
-    private func transmit(
-        _ body: ClientBody, on connection: any SignallingConnection, timeoutMs: Int? = nil,
-        question: (to: PeerID, PromptQuestion)? = nil
-    ) async throws(SessionError) -> ServerBody {
-        requestCounter += 1
-        let id = RequestID(uncheckedRawValue: "r\(requestCounter)")
-        let reply = OneShot<ServerBody>()
-        pending[id] = PendingRequest(type: body.type, reply: reply, sentAt: clock.now, question: question)
-        defer { pending[id] = nil }
-
-        let text = String(decoding: codec.encode(ClientMessage(id: id, body)), as: UTF8.self)
-        lastSentAt = clock.now
-        try await connection.send(text)
-
-        let waitMs = timeoutMs ?? configuration.requestTimeoutMs
-        let timer = Task {
-            try await Task.sleep(for: .milliseconds(waitMs))
-            reply.fail(.timedOut(request: body.type, afterMs: waitMs))
+    /// Sends a request in any state; its reply is applied (`noteReply`) before the next message is read.
+    private func transmit(_ body: ClientBody, question: (to: PeerID, PromptQuestion)? = nil)
+        async throws(SessionError) -> ServerBody
+    {
+        try await channel.request(body) { [weak self] reply in
+            await self?.noteReply(reply, question: question)
         }
-        defer { timer.cancel() }
-        let answer = try await reply.value()
-        if case .error(let refusal) = answer { throw .server(IncomingText.errorMessage(refusal)) }
-        return answer
-    }
-
-    private func unexpected(_ reply: ServerBody, for request: ClientMessageType) -> SessionError {
-        .protocolViolation("the server answered \(request.rawValue) with \(reply.type.rawValue)")
     }
 
     // MARK: - Connections
 
-    /// Opens a connection and starts reading it.
-    private func open() async throws(SessionError) -> any SignallingConnection {
-        let connection = try await transport.connect(to: configuration.endpoint)
-        generation += 1
-        let current = generation
-        self.connection = connection
-        lastSentAt = clock.now
-        lastReceivedAt = clock.now
-        Task { [weak self] in
-            for await text in connection.incoming {
-                await self?.receive(text, generation: current)
-            }
-            await self?.connectionEnded(generation: current)
-        }
-        return connection
+    /// Opens a connection on the channel, its messages coming here.
+    private func open() async throws(SessionError) {
+        try await channel.open(
+            receive: { [weak self] inbound in await self?.receive(inbound) },
+            dropped: { [weak self] in await self?.connectionEnded() })
     }
 
-    /// Sends `join` or `resume` and waits for `joined`, which `receive`
+    /// Sends `join` or `resume` and waits for `joined`, which `noteReply`
     /// has already applied to the state by the time this returns.
-    private func admit(_ body: ClientBody, on connection: any SignallingConnection) async throws(SessionError)
-        -> Joined
-    {
-        let reply = try await transmit(body, on: connection)
-        guard case .joined(let joined) = reply else { throw unexpected(reply, for: body.type) }
-        startKeepalive(generation: generation)
+    private func admit(_ body: ClientBody) async throws(SessionError) -> Joined {
+        let reply = try await transmit(body)
+        guard case .joined(let joined) = reply else { throw .unexpected(reply, for: body.type) }
+        await channel.startKeepalive(keepalive)
         return joined
     }
 
@@ -441,138 +389,70 @@ public actor ConfabSession {
 
     // MARK: - Incoming
 
-    private func receive(_ text: String, generation current: Int) {
-        guard current == generation else { return }
-        lastReceivedAt = clock.now
-        let message: ServerMessage
-        do {
-            message = try codec.decode(Data(text.utf8), as: ServerMessage.self)
-        } catch {
-            switch error.reason {
-            case .unknownType:
-                // A newer server's message: skip it (PROTOCOL.md, Versioning).
-                logger.debug("skipping a message of unknown type")
-            case .unsupportedVersion(let version):
+    private func receive(_ inbound: SignalInbound) {
+        // Nothing after `disconnected`: it is the last event (docs/BOTS.md).
+        if case .disconnected = connectionState { return }
+        switch inbound {
+        case .event(let body):
+            handleEvent(body)
+        case .roundTrip(let ms):
+            emit(.roundTrip(ms: ms))
+        case .unreadable(let error):
+            if case .unsupportedVersion(let version) = error.reason {
                 expectedEnd = nil
-                let failure = SessionError.protocolViolation(
-                    "the server speaks protocol version \(version); this client speaks \(ProtocolVersion.current)")
-                finish(.failed(failure))
-            default:
+                finish(.failed(.protocolViolation(
+                    "the server speaks protocol version \(version); this client speaks \(ProtocolVersion.current)")))
+            } else {
                 emit(.failure(.protocolViolation("unreadable message from the server: \(error)")))
             }
-            return
         }
-        if let id = message.id {
-            guard let request = pending[id] else {
-                // A reply that came after its timeout, or to a keepalive ping.
-                if let ping = pingInFlight, ping.id == id {
-                    pingInFlight = nil
-                    emit(.roundTrip(ms: Int((clock.now - ping.sentAt).milliseconds)))
-                }
-                return
-            }
-            handleReply(message.body, to: request)
-            return
-        }
-        handleEvent(message.body)
     }
 
-    private func handleReply(_ body: ServerBody, to request: PendingRequest) {
-        switch body {
+    private func noteReply(_ reply: SignalReply, question: (to: PeerID, PromptQuestion)?) {
+        if case .disconnected = connectionState { return }
+        switch reply.body {
         case .joined(let joined):
             // Applied here, before the next message is read, so events that
             // follow `joined` land on the new snapshot and not before it.
             let clean = IncomingText.joined(joined)
-            let roundTripMs = Int((clock.now - request.sentAt).milliseconds) - joined.joinTimeMs
             resumeToken = clean.reconnect.resumeToken
             keepalive = clean.keepalive
             expectedEnd = nil
             setConnectionState(.connected)
-            emit(.joined(clean, roundTripMs: max(roundTripMs, 0)))
-            request.reply.succeed(.joined(clean))
+            emit(.joined(clean, roundTripMs: max(reply.roundTripMs - joined.joinTimeMs, 0)))
         case .ok(let ok):
-            if let prompt = ok.prompt, let question = request.question {
+            if let prompt = ok.prompt, let question {
                 emit(.promptSent(prompt, to: question.to, question: question.1))
             }
-            request.reply.succeed(body)
         default:
-            request.reply.succeed(body)
+            break
         }
     }
 
     private func handleEvent(_ body: ServerBody) {
-        switch body {
-        case .peerJoined(let event):
-            emit(.peerJoined(IncomingText.peer(event.peer), resumed: event.resumed))
-        case .peerLeft(let event):
-            emit(.peerLeft(event.peer, reason: event.reason, by: event.by))
-        case .peerUpdated(let event):
-            emit(.peerUpdated(IncomingText.peer(event.peer), changed: event.changed, by: event.by))
-        case .trackAdded(let event):
-            emit(.trackAdded(peer: event.peer, track: event.track))
-        case .trackRemoved(let event):
-            emit(.trackRemoved(peer: event.peer, track: event.track))
-        case .trackMuted(let event):
-            emit(.trackMuted(peer: event.peer, track: event.track, by: event.by))
-        case .trackUnmuted(let event):
-            emit(.trackUnmuted(peer: event.peer, track: event.track, by: event.by))
-        case .trackDegraded(let event):
-            emit(.trackDegraded(peer: event.peer, track: event.track, reason: event.reason))
-        case .trackRestored(let event):
-            emit(.trackRestored(peer: event.peer, track: event.track))
-        case .speakers(let levels):
-            emit(.speakers(levels))
-        case .chatMessage(let message):
-            emit(.chatMessage(IncomingText.message(message)))
-        case .roleChangeRequested(let prompt):
-            emit(.roleChangeRequested(prompt))
-            schedulePromptExpiry(prompt.prompt)
-        case .unmuteRequested(let prompt):
-            emit(.unmuteRequested(prompt))
-            schedulePromptExpiry(prompt.prompt)
-        case .promptAnswered(let answer):
-            emit(.promptAnswered(answer))
-        case .removed(let notice):
-            let clean = Removed(by: notice.by, reason: IncomingText.reason(notice.reason))
-            expectedEnd = .removed(clean)
-            emit(.removed(clean))
-        case .roomEnded(let notice):
-            let clean = RoomEnded(by: notice.by, reason: IncomingText.reason(notice.reason), locked: notice.locked)
-            expectedEnd = .roomEnded(clean)
-            emit(.roomEnded(clean))
-        case .serverGoingAway(let notice):
-            let clean = ServerGoingAway(reason: IncomingText.reason(notice.reason), retryAfterMs: notice.retryAfterMs)
-            expectedEnd = .goingAway(retryAfterMs: notice.retryAfterMs)
-            emit(.serverGoingAway(clean))
-        case .reconnectInfo(let info):
-            resumeToken = info.resumeToken
-        case .error(let error):
-            // An error without a request id concerns the connection.
-            let clean = IncomingText.errorMessage(error)
-            switch clean.code {
-            case .sessionReplaced: expectedEnd = .replaced
-            case .shuttingDown: expectedEnd = .goingAway(retryAfterMs: nil)
-            default: break
-            }
-            emit(.failure(.server(clean)))
-        case .keys(let delivery):
-            // Opened by the MediaController (it holds the engine); the
-            // session only passes the sealed blob on.
-            emit(.mediaKeyReceived(delivery))
-        case .joined, .ok, .pong, .chatAck, .chatPage:
-            // Replies without an id: nothing waits for them.
-            break
-        case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .presenceUpdated, .callInvitation,
-            .callUpdated, .callInvitationEnded, .callRoom, .callEnded:
-            // The presence connection's (CallClient); never sent to a room's.
-            break
+        if case .reconnectInfo(let info) = body { resumeToken = info.resumeToken }
+        guard let event = RoomEvents.sessionEvent(for: body) else { return }
+        // What the event says about how the connection will end.
+        switch event {
+        case .removed(let notice): expectedEnd = .removed(notice)
+        case .roomEnded(let notice): expectedEnd = .roomEnded(notice)
+        case .serverGoingAway(let notice): expectedEnd = .goingAway(retryAfterMs: notice.retryAfterMs)
+        case .failure(let error) where error.code == .sessionReplaced: expectedEnd = .replaced
+        case .failure(let error) where error.code == .shuttingDown: expectedEnd = .goingAway(retryAfterMs: nil)
+        default: break
+        }
+        emit(event)
+        switch event {
+        case .roleChangeRequested(let prompt): schedulePromptExpiry(prompt.prompt)
+        case .unmuteRequested(let prompt): schedulePromptExpiry(prompt.prompt)
+        default: break
         }
     }
 
     /// Prompts expire after 60 s on the server; drop them here too.
     private func schedulePromptExpiry(_ prompt: PromptID) {
-        Task { [weak self] in
-            try await Task.sleep(for: .milliseconds(LifecycleDefaults.promptLifetimeMs))
+        Task { [weak self, clock = channel.clock] in
+            try await clock.sleep(milliseconds: LifecycleDefaults.promptLifetimeMs)
             await self?.expirePrompt(prompt)
         }
     }
@@ -582,19 +462,12 @@ public actor ConfabSession {
         emit(.promptClosed(prompt))
     }
 
+
     // MARK: - Drops and reconnection
 
-    /// The connection of generation `current` is gone (closed by either side, or declared dead).
-    private func connectionEnded(generation current: Int) {
-        guard current == generation else { return }
-        generation += 1
-        let closed = connection
-        connection = nil
-        keepaliveTask?.cancel()
-        keepaliveTask = nil
-        for request in pending.values { request.reply.fail(.connectionLost) }
-        if let closed { Task { await closed.close() } }
-
+    /// The connection is gone (closed by the server, or declared dead by the channel's keepalive).
+    private func connectionEnded() {
+        if case .disconnected = connectionState { return }
         switch expectedEnd {
         case .leaving:
             finish(.left)
@@ -615,51 +488,43 @@ public actor ConfabSession {
 
     private func startReconnecting(firstDelayHintMs: Int?) {
         reconnectTask?.cancel()
-        reconnectTask = Task { [weak self] in
-            await self?.reconnect(firstDelayHintMs: firstDelayHintMs)
+        let announce: @Sendable (Int, Int) async -> Void = { [weak self] attempt, delayMs in
+            await self?.announceReconnecting(attempt: attempt, delayMs: delayMs)
+        }
+        let attempt: @Sendable (Int) async -> ReconnectStep = { [weak self] attempt in
+            await self?.reconnectAttempt(attempt) ?? .stop
+        }
+        reconnectTask = Task { [weak self, channel, policy = configuration.reconnect] in
+            let outcome = await channel.reconnect(
+                policy: policy, firstDelayHintMs: firstDelayHintMs, announce: announce, attempt: attempt)
+            if outcome == .gaveUp { await self?.finish(.gaveUp) }
         }
     }
 
-    private func reconnect(firstDelayHintMs: Int?) async {
-        let policy = configuration.reconnect
-        let droppedAt = clock.now
-        var attempt = 0
-        while !Task.isCancelled {
-            attempt += 1
-            var delayMs = policy.delayMs(attempt: attempt, random: random())
-            if attempt == 1, let hint = firstDelayHintMs {
-                delayMs = min(max(delayMs, hint), policy.maximumDelayMs)
+    private func announceReconnecting(attempt: Int, delayMs: Int) {
+        setConnectionState(.reconnecting(attempt: attempt))
+        emit(.reconnecting(attempt: attempt, delayMs: delayMs))
+    }
+
+    private func reconnectAttempt(_ attempt: Int) async -> ReconnectStep {
+        guard case .reconnecting = connectionState else { return .stop }
+        do {
+            let resumed = try await reestablish()
+            emit(.reconnected(resumed: resumed))
+            return .connected
+        } catch {
+            guard case .reconnecting = connectionState else { return .stop }
+            if error.code == .removedFromRoom {
+                // A host removed us while we were away: over, not to be undone by joining again.
+                finish(.removed(by: nil, reason: error.message))
+                return .stop
             }
-            let elapsedMs = Int((clock.now - droppedAt).milliseconds)
-            guard elapsedMs + delayMs <= policy.giveUpAfterMs else {
-                finish(.gaveUp)
-                return
+            logger.debug("reconnection attempt \(attempt) failed: \(error)")
+            if !error.isRetryable {
+                finish(.failed(error))
+                return .stop
             }
-            setConnectionState(.reconnecting(attempt: attempt))
-            emit(.reconnecting(attempt: attempt, delayMs: delayMs))
-            do {
-                try await Task.sleep(for: .milliseconds(delayMs))
-            } catch {
-                return
-            }
-            guard case .reconnecting = connectionState else { return }
-            do {
-                let resumed = try await reestablish()
-                emit(.reconnected(resumed: resumed))
-                return
-            } catch {
-                guard case .reconnecting = connectionState else { return }
-                if error.code == .removedFromRoom {
-                    // A host removed us while we were away: over, not to be undone by joining again.
-                    finish(.removed(by: nil, reason: error.message))
-                    return
-                }
-                logger.debug("reconnection attempt \(attempt) failed: \(error)")
-                if !error.isRetryable {
-                    finish(.failed(error))
-                    return
-                }
-            }
+            return .retry
         }
     }
 
@@ -668,26 +533,25 @@ public actor ConfabSession {
     private func reestablish() async throws(SessionError) -> Bool {
         let lastSeen = store.state.lastSeenSequence
         if let token = resumeToken {
-            let connection = try await open()
+            try await open()
             // Single use: spent once sent, whether or not the reply comes
             // back. Not before: an attempt that cannot even connect (the
             // network is still down) must leave it for the next attempt.
             resumeToken = nil
             do {
                 let joined = try await admit(
-                    .resume(ResumeRequest(room: room, resumeToken: token, lastSeenSequence: lastSeen)),
-                    on: connection)
+                    .resume(ResumeRequest(room: room, resumeToken: token, lastSeenSequence: lastSeen)))
                 if joined.history.hasMore { await catchUpChat() }
                 return true
             } catch {
                 guard error.code == .resumeRejected else { throw error }
                 // The server closes after refusing; join on a new connection.
-                await connection.close()
+                await channel.close()
                 logger.debug("resume rejected; joining again")
             }
         }
-        let connection = try await open()
-        let joined = try await admit(.join(joinRequest()), on: connection)
+        try await open()
+        let joined = try await admit(.join(joinRequest()))
         if lastSeen > 0, joined.history.messages.first.map({ $0.seq > lastSeen + 1 }) ?? true {
             await catchUpChat(after: lastSeen)
         }
@@ -710,48 +574,6 @@ public actor ConfabSession {
         }
     }
 
-    // MARK: - Keepalive
-
-    private func startKeepalive(generation current: Int) {
-        keepaliveTask?.cancel()
-        let tickMs = KeepalivePolicy(info: keepalive).tickMs
-        keepaliveTask = Task { [weak self] in
-            while !Task.isCancelled {
-                do {
-                    try await Task.sleep(for: .milliseconds(tickMs))
-                } catch {
-                    return
-                }
-                guard let self, await self.keepaliveTick(generation: current) else { return }
-            }
-        }
-    }
-
-    /// Pings when idle; declares the server gone when silent too long.
-    /// Returns whether to keep going.
-    private func keepaliveTick(generation current: Int) async -> Bool {
-        guard current == generation, let connection else { return false }
-        let now = clock.now
-        switch KeepalivePolicy(info: keepalive).action(
-            sinceReceivedMs: (now - lastReceivedAt).milliseconds, sinceSentMs: (now - lastSentAt).milliseconds)
-        {
-        case .nothing:
-            break
-        case .dead:
-            logger.debug("the server was silent for \(keepalive.deadAfterMs) ms: treating the connection as dropped")
-            connectionEnded(generation: current)
-            return false
-        case .ping:
-            lastSentAt = now
-            requestCounter += 1
-            // The pong needs no waiter: any message from the server counts as life.
-            let ping = ClientMessage(id: RequestID(uncheckedRawValue: "ping\(requestCounter)"), .ping)
-            pingInFlight = (ping.id, now)
-            try? await connection.send(String(decoding: codec.encode(ping), as: UTF8.self))
-        }
-        return true
-    }
-
     // MARK: - Emitting
 
     private func setConnectionState(_ new: ConnectionState) {
@@ -764,16 +586,9 @@ public actor ConfabSession {
     /// Ends the session for good (once).
     private func finish(_ reason: DisconnectReason) {
         if case .disconnected = connectionState { return }
-        generation += 1
-        keepaliveTask?.cancel()
-        keepaliveTask = nil
         reconnectTask?.cancel()
         reconnectTask = nil
-        for request in pending.values { request.reply.fail(.notConnected) }
-        if let connection {
-            self.connection = nil
-            Task { await connection.close() }
-        }
+        Task { [channel] in await channel.close(failing: .notConnected) }
         setConnectionState(.disconnected(reason))
         emit(.disconnected(reason))
         fanOut.finish()
@@ -785,13 +600,5 @@ public actor ConfabSession {
         let (listeners, streams) = fanOut.targets()
         for listener in listeners { event.deliver(to: listener, from: self) }
         for stream in streams { stream.yield(event) }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
     }
 }
