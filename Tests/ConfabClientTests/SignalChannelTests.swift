@@ -25,7 +25,7 @@ private final class SessionRecording: Sendable {
 
     init(_ session: ConfabSession) {
         let stream = session.events()
-        Task { [log] in
+        Task { [self] in
             for await event in stream { log.withLock { $0.append(event) } }
         }
     }
@@ -56,7 +56,7 @@ struct SignalChannelTests {
         let clock = TestClock()
         let channel = try await openChannel(server, clock: clock)
         let outcome = Task { () -> SessionError? in
-            do {
+            do throws(SessionError) {
                 _ = try await channel.request(.raiseHand)
                 return nil
             } catch {
@@ -211,5 +211,47 @@ struct SignalChannelTests {
         #expect(recording.connectionStates == [.connecting, .connected, .reconnecting(attempt: 1), .connected])
         #expect(recording.events.contains(.reconnected(resumed: true)))
         await session.leave()
+    }
+
+    @Test("a dropped presence connection comes back after the back-off with a fresh connect from the same device")
+    func callClientReconnects() async throws {
+        let server = FakeServer()
+        server.handle(.connect) { message, _ in
+            let you = OnlineUser(user: "alice", name: "Alice", busy: false)
+            return [ServerMessage(id: message.id, .connected(Connected(you: you, online: [], calls: [])))]
+        }
+        let clock = TestClock()
+        let client = CallClient(
+            endpoint: ServerEndpoint(host: "127.0.0.1", port: 7443, room: nil), token: "user-token", transport: server,
+            reconnect: ReconnectPolicy(
+                initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000),
+            random: scripted([1, 0]), clock: clock)
+        let events = Mutex<[CallEvent]>([])
+        let updates = client.updates()
+        let watcher = Task {
+            for await update in updates { events.withLock { $0.append(update.event) } }
+        }
+        defer { watcher.cancel() }
+        try await client.connect()
+        server.refuseConnections(1)
+        server.drop()
+
+        // Attempt 1 after 100·(1 − 0.5·1) = 50 ms is refused; attempt 2 after 200 ms connects.
+        #expect(await clock.waitForSleeper(until: 50))
+        clock.advance(byMs: 50)
+        #expect(await clock.waitForSleeper(until: 250))
+        clock.advance(byMs: 200)
+        #expect(await eventually { client.store.state.connection == .online && server.receivedTypes.count == 2 })
+        #expect(server.receivedTypes == [.connect, .connect])
+        #expect(server.connectTimes.count == 3, "the first connect, one refused, one accepted")
+        let devices = server.received.compactMap { message -> String? in
+            if case .connect(let request) = message.body { request.device } else { nil }
+        }
+        #expect(devices.count == 2 && Set(devices).count == 1)
+        let reconnecting = events.withLock { $0 }.compactMap { event -> Int? in
+            if case .reconnecting(let attempt) = event { attempt } else { nil }
+        }
+        #expect(reconnecting == [1, 2])
+        await client.disconnect()
     }
 }

@@ -6,12 +6,13 @@ import Logging
 // connection, requests and their replies, keepalive, and the reconnection
 // back-off. What the messages mean stays with the owner.
 //
-//   open(receive:, dropped:) ─▶ transport.connect ─▶ reader: text ─▶ decode ─▶ reply? ─▶ owner's reply hook ─▶ waiter
-//                                                                            └▶ event  ─▶ owner's receive
+//   open(receive:, dropped:) ─▶ transport.connect ─▶ reader: text ─▶ decode
+//       ─▶ reply? ─▶ the request's hook ─▶ its waiter
+//       └▶ event  ─▶ receive
 //   request(body) ─▶ id ─▶ send ─▶ wait for the reply or the timeout (on the clock)
 //   startKeepalive(info) ─▶ every tick: KeepalivePolicy ─▶ ping, or dead ─▶ drop
-//   connection ends without close() ─▶ pending requests fail ─▶ owner's dropped
-//   reconnect(policy, …) ─▶ announce(attempt, delay) ─▶ sleep ─▶ owner's attempt ─▶ again, until done or out of time
+//   connection ends without close() ─▶ pending requests fail ─▶ dropped
+//   reconnect(policy, …) ─▶ announce(attempt, delay) ─▶ sleep ─▶ attempt ─▶ again, until done or out of time
 //
 // A connection is identified by a generation number, so a reader or a
 // keepalive of an older connection that wakes up late changes nothing. The
