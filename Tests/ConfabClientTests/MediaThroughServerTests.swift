@@ -186,6 +186,8 @@ struct MediaThroughServerTests {
         await bob.participant.until("mallory gone") { $0.peers["mallory"] == nil }
         #expect(await eventually(timeoutMs: 500) { await alice.controller.rotations >= 1 })
         #expect(await eventually(timeoutMs: 500) { await bob.controller.rotations >= 1 })
+        // Frames sent under the old key before the rotation still land.
+        try await letAudioFlow(forMs: 500)
         let newSSRC = try #require(await alice.controller.sendingSSRC)
         #expect(newSSRC != oldSSRC)
 
@@ -394,6 +396,8 @@ struct MediaThroughServerTests {
         #expect(await eventually(timeoutMs: 500) { await alice.controller.rotations >= 1 })
         #expect(await eventually(timeoutMs: 500) { await bob.controller.rotations >= 1 })
         #expect(await eventually(timeoutMs: 500) { await carol.controller.sendingSSRC == nil }, "backstage publishes nothing")
+        // Frames sent under the old key before the rotation still land.
+        try await letAudioFlow(forMs: 500)
 
         let heard = carolHearsAlice.stats.received
         let said = aliceHearsCarol.stats.received

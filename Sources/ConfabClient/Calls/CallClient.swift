@@ -1,7 +1,6 @@
 import ConfabProtocol
 import Foundation
 import Logging
-import Synchronization
 
 // A user's presence connection to a server, and the calls placed and
 // answered on it, on a SignalChannel (which owns the connection, request ids,
@@ -37,7 +36,7 @@ public actor CallClient {
     private let listeners = ListenerList<any CallListener>()
     /// This client's `connect.device`: the same on every reconnection, so
     /// the server gives the call back to it and not to another device.
-    private let device = RandomDeviceID.make()
+    private let device = RandomID.device()
     /// A call you hung up whose hang-up the server has not confirmed: sent
     /// again after a reconnection, and kept out of the state meanwhile.
     private var pendingHangup: CallID?
@@ -452,13 +451,5 @@ enum IncomingCall {
         connected.online = connected.online.map(user)
         connected.calls = connected.calls.map(call)
         return connected
-    }
-}
-
-/// A random id for `connect.device`: 12 bytes as hex.
-enum RandomDeviceID {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }

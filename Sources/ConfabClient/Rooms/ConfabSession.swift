@@ -36,7 +36,7 @@ public actor ConfabSession {
     /// per room and sender for good, so a counter alone would repeat in the
     /// user's next session and get that session's first messages answered
     /// with the old acknowledgements instead of stored (docs/PROTOCOL.md, `chat.send`).
-    private let idempotencyPrefix = ConfabSession.makeIdempotencyPrefix()
+    private let idempotencyPrefix = RandomID.idempotencyPrefix()
     private var resumeToken: String?
     private var keepalive: KeepaliveInfo
     /// Set when the server told us why the connection is about to close.
@@ -180,13 +180,6 @@ public actor ConfabSession {
         let reply = try await request(.sendChat(SendChatRequest(target: target, text: text, idempotencyKey: key)))
         guard case .chatAck(let ack) = reply else { throw .unexpected(reply, for: .sendChat) }
         return ack
-    }
-
-    /// 16 random letters and digits (95 bits): unique across a user's sessions.
-    static func makeIdempotencyPrefix() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
     }
 
     public func broadcast(_ text: String) async throws(SessionError) -> ChatAck {
