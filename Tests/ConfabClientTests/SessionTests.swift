@@ -290,10 +290,7 @@ struct SessionTests {
 
     @Test("a removed peer does not reconnect")
     func removedDoesNotReconnect() async throws {
-        let server = FakeServer()
-        let clock = TestClock()
-        let session = ConfabSession(
-            configuration: Fixture.configuration(), transport: server, random: { 0 }, clock: clock)
+        let (server, clock, session) = sessionOnTestClock()
         try await session.join()
         server.push(.removed(Removed(by: "bob", reason: "spam\u{1B}[31m")))
         server.drop()
@@ -317,11 +314,8 @@ struct SessionTests {
 
     @Test("an answered keepalive ping gives the round-trip time; the join gives the first one", .timeLimit(.minutes(1)))
     func roundTrip() async throws {
-        let server = FakeServer()
+        let (server, clock, session) = sessionOnTestClock()
         server.setJoined(Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 40, deadAfterMs: 2_000)))
-        let clock = TestClock()
-        let session = ConfabSession(
-            configuration: Fixture.configuration(), transport: server, random: { 0 }, clock: clock)
         let events = session.events()
         try await session.join()
         #expect(session.state.roundTripMs == 0, "the join's share of the network, on a clock that did not move")

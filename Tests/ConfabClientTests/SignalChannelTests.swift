@@ -8,15 +8,20 @@ import Testing
 // in-memory server, with time driven by a TestClock: no test here waits for
 // a timeout, a keepalive tick or a back-off delay to pass in real time.
 
+/// A fake server that never answers messages of the `unanswered` type, a
+/// fresh test clock, and a channel open to the server on that clock.
 private func openChannel(
-    _ server: FakeServer, clock: TestClock, random: @escaping @Sendable () -> Double = { 0 },
-    receive: @escaping SignalChannel.Receiver = { _ in }, dropped: @escaping SignalChannel.Dropped = {}
-) async throws -> SignalChannel {
+    unanswered: ClientMessageType, receive: @escaping SignalChannel.Receiver = { _ in },
+    dropped: @escaping SignalChannel.Dropped = {}
+) async throws -> (FakeServer, TestClock, SignalChannel) {
+    let server = FakeServer()
+    server.handle(unanswered) { _, _ in [] }
+    let clock = TestClock()
     let channel = SignalChannel(
         transport: server, endpoint: Fixture.configuration().endpoint, requestPrefix: "r", requestTimeoutMs: 2_000,
-        clock: clock, random: random, logger: Logger(label: "test"))
+        clock: clock, random: { 0 }, logger: Logger(label: "test"))
     try await channel.open(receive: receive, dropped: dropped)
-    return channel
+    return (server, clock, channel)
 }
 
 /// Everything a session emits, in order.
@@ -51,10 +56,7 @@ private func scripted(_ numbers: [Double]) -> @Sendable () -> Double {
 struct SignalChannelTests {
     @Test("a request without a reply times out at its deadline, not a millisecond before")
     func requestTimeout() async throws {
-        let server = FakeServer()
-        server.handle(.raiseHand) { _, _ in [] }
-        let clock = TestClock()
-        let channel = try await openChannel(server, clock: clock)
+        let (server, clock, channel) = try await openChannel(unanswered: .raiseHand)
         let outcome = Task { () -> SessionError? in
             do throws(SessionError) {
                 _ = try await channel.request(.raiseHand)
@@ -73,10 +75,7 @@ struct SignalChannelTests {
 
     @Test("replies that come back in the other order reach their own requests")
     func repliesOutOfOrder() async throws {
-        let server = FakeServer()
-        server.handle(.fetchHistory) { _, _ in [] }
-        let clock = TestClock()
-        let channel = try await openChannel(server, clock: clock)
+        let (server, _, channel) = try await openChannel(unanswered: .fetchHistory)
         let first = Task { try await channel.request(.fetchHistory(HistoryRequest(before: 10, limit: 1))) }
         #expect(await eventually { server.received.count == 1 })
         let second = Task { try await channel.request(.fetchHistory(HistoryRequest(before: 20, limit: 1))) }
@@ -95,11 +94,10 @@ struct SignalChannelTests {
 
     @Test("an idle channel pings every ping interval; a server silent for deadAfterMs is dropped")
     func keepaliveAndDeadConnection() async throws {
-        let server = FakeServer()
-        server.handle(.ping) { _, _ in [] }  // a server that has gone quiet
-        let clock = TestClock()
         let drops = Mutex(0)
-        let channel = try await openChannel(server, clock: clock, dropped: { drops.withLock { $0 += 1 } })
+        // A server that has gone quiet: not even pongs.
+        let (server, clock, channel) = try await openChannel(
+            unanswered: .ping, dropped: { drops.withLock { $0 += 1 } })
         await channel.startKeepalive(KeepaliveInfo(pingIntervalMs: 1_000, deadAfterMs: 3_000))
 
         // Ticks every 250 ms (a quarter of the shorter period); after each, the pings sent so far.
@@ -120,12 +118,10 @@ struct SignalChannelTests {
 
     @Test("a pong to our ping gives the round trip on the channel's clock")
     func roundTrip() async throws {
-        let server = FakeServer()
-        server.handle(.ping) { _, _ in [] }
-        let clock = TestClock()
         let received = Mutex<[Int]>([])
-        let channel = try await openChannel(
-            server, clock: clock,
+        // The test answers the ping itself.
+        let (server, clock, channel) = try await openChannel(
+            unanswered: .ping,
             receive: { inbound in if case .roundTrip(let ms) = inbound { received.withLock { $0.append(ms) } } })
         await channel.startKeepalive(KeepaliveInfo(pingIntervalMs: 1_000, deadAfterMs: 3_000))
         for tick in 1...4 {
@@ -144,14 +140,10 @@ struct SignalChannelTests {
 
     @Test("reconnection waits out the back-off with the given randomness, then gives up")
     func backOffThenGiveUp() async throws {
-        let server = FakeServer()
-        let clock = TestClock()
-        var configuration = Fixture.configuration(
+        let configuration = Fixture.configuration(
             reconnect: ReconnectPolicy(
                 initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 1_500))
-        configuration.requestTimeoutMs = 2_000
-        let session = ConfabSession(
-            configuration: configuration, transport: server, random: scripted([0, 0.5, 1, 0.25, 0, 0]), clock: clock)
+        let (server, clock, session) = sessionOnTestClock(configuration, random: scripted([0, 0.5, 1, 0.25, 0, 0]))
         let recording = SessionRecording(session)
         try await session.join()
         server.refuseConnections(100)
@@ -182,10 +174,7 @@ struct SignalChannelTests {
 
     @Test("after a drop the session resumes with its token and the chat it missed")
     func resumeAfterDrop() async throws {
-        let server = FakeServer()
-        let clock = TestClock()
-        let session = ConfabSession(
-            configuration: Fixture.configuration(), transport: server, random: { 0 }, clock: clock)
+        let (server, clock, session) = sessionOnTestClock()
         let recording = SessionRecording(session)
         try await session.join()
         guard case .join = server.received.first?.body else {

@@ -69,3 +69,12 @@ final class TestClock: SignalClock {
         await eventually { deadlines.contains(deadline) }
     }
 }
+
+/// A session (not joined yet) to a fresh in-memory server, on a fresh test clock.
+func sessionOnTestClock(
+    _ configuration: SessionConfiguration = Fixture.configuration(), random: @escaping @Sendable () -> Double = { 0 }
+) -> (FakeServer, TestClock, ConfabSession) {
+    let server = FakeServer()
+    let clock = TestClock()
+    return (server, clock, ConfabSession(configuration: configuration, transport: server, random: random, clock: clock))
+}
