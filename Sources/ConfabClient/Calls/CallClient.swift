@@ -414,6 +414,11 @@ public actor CallClient {
         guard !disconnecting else { return .stop }
         do {
             _ = try await open()
+            if disconnecting {
+                // Told to go offline while this attempt was under way.
+                await channel.close()
+                return .stop
+            }
             return .connected
         } catch {
             logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])

@@ -1,5 +1,4 @@
 import ConfabProtocol
-import Foundation
 import Logging
 
 // One participant's session with a room server, on a SignalChannel (which
@@ -152,10 +151,6 @@ public actor ConfabSession {
         try await expectOK(.unmuteTrack(try yourMicrophone()))
     }
 
-    public func setMuted(_ muted: Bool) async throws(SessionError) {
-        if muted { try await muteSelf() } else { try await unmuteSelf() }
-    }
-
     public func raiseHand() async throws(SessionError) {
         try await expectOK(.raiseHand)
     }
@@ -182,18 +177,6 @@ public actor ConfabSession {
         return ack
     }
 
-    public func broadcast(_ text: String) async throws(SessionError) -> ChatAck {
-        try await send(text, to: .broadcast)
-    }
-
-    public func send(_ text: String, toRoles roles: [RoleName]) async throws(SessionError) -> ChatAck {
-        try await send(text, to: .roles(roles))
-    }
-
-    public func send(_ text: String, toPeers peers: [PeerID]) async throws(SessionError) -> ChatAck {
-        try await send(text, to: .peers(peers))
-    }
-
     /// Reads a page of the log and merges it into the store's chat.
     @discardableResult
     public func fetchHistory(_ query: HistoryRequest) async throws(SessionError) -> ChatPage {
@@ -202,12 +185,6 @@ public actor ConfabSession {
         let clean = IncomingText.page(page)
         emit(.chatHistory(clean, direction: query.after == nil ? .older : .newer))
         return clean
-    }
-
-    /// Loads the page before the oldest message we hold.
-    @discardableResult
-    public func loadOlderChat(limit: Int = ProtocolLimits.defaultHistoryPageSize) async throws(SessionError) -> ChatPage {
-        try await fetchHistory(HistoryRequest(before: store.state.chat.first?.seq, limit: limit))
     }
 
     /// Marks a conversation read (local only).
@@ -230,12 +207,6 @@ public actor ConfabSession {
         return ok.prompt
     }
 
-    /// Asks a peer to take a role (a prompt it accepts or declines).
-    @discardableResult
-    public func requestRoleChange(of peer: PeerID, to role: RoleName) async throws(SessionError) -> PromptID? {
-        try await changeRole(of: peer, to: role, force: false)
-    }
-
     /// Mutes a track: yours, or (with `muteOthers`) another's, at once.
     public func mute(track: TrackID) async throws(SessionError) {
         try await expectOK(.muteTrack(track))
@@ -249,17 +220,6 @@ public actor ConfabSession {
         let reply = try await request(.unmuteTrack(track), question: owner.map { ($0, .unmute(track)) })
         guard case .ok(let ok) = reply else { throw .unexpected(reply, for: .unmuteTrack) }
         return ok.prompt
-    }
-
-    /// Requests a track state change of another peer: muting applies at
-    /// once (when permitted); unmuting is a request the owner answers.
-    @discardableResult
-    public func setTrack(_ track: TrackID, muted: Bool) async throws(SessionError) -> PromptID? {
-        if muted {
-            try await mute(track: track)
-            return nil
-        }
-        return try await requestUnmute(track: track)
     }
 
     /// Mutes a peer's microphone.
@@ -503,6 +463,11 @@ public actor ConfabSession {
         guard case .reconnecting = connectionState else { return .stop }
         do {
             let resumed = try await reestablish()
+            guard case .connected = connectionState else {
+                // Ended (left, say) while this attempt was under way: the new connection goes too.
+                await channel.close()
+                return .stop
+            }
             emit(.reconnected(resumed: resumed))
             return .connected
         } catch {
