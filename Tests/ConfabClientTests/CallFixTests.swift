@@ -124,11 +124,10 @@ struct CallFixTests {
     }
 
     func waitForMetrics(_ server: LiveServer, _ what: String, _ condition: ([String: Int]) -> Bool) async -> [String: Int] {
-        let deadline = ContinuousClock.now + .seconds(10)
         var samples = scrape(server)
-        while !condition(samples), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        _ = await eventually(timeoutMs: 10_000, pollMs: 20) {
             samples = scrape(server)
+            return condition(samples)
         }
         #expect(condition(samples), "metrics: \(what): \(samples.filter { $0.key.contains("call") || $0.key.contains("users") })")
         return samples
@@ -201,11 +200,10 @@ struct CallFixTests {
     }
 
     func eventuallyBookkeeping(_ server: LiveServer, _ condition: (CallBookkeeping) -> Bool) async -> CallBookkeeping {
-        let deadline = ContinuousClock.now + .seconds(10)
         var bookkeeping = await server.server.callBookkeeping()
-        while !condition(bookkeeping), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        _ = await eventually(timeoutMs: 10_000, pollMs: 20) {
             bookkeeping = await server.server.callBookkeeping()
+            return condition(bookkeeping)
         }
         return bookkeeping
     }
@@ -245,11 +243,10 @@ struct CallFixTests {
             await Caller.end(alice, bob, bobAgain)
         }
         await Caller.end(keeper)
-        let deadline = ContinuousClock.now + .seconds(20)
         var bookkeeping = await server.server.callBookkeeping()
-        while bookkeeping.total > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
+        _ = await eventually(timeoutMs: 20_000, pollMs: 50) {
             bookkeeping = await server.server.callBookkeeping()
+            return bookkeeping.total == 0
         }
         #expect(bookkeeping.total == 0, "still tracked: \(bookkeeping)")
         await server.stop()

@@ -37,7 +37,7 @@ struct CallTests {
         // Audio both ways, end to end encrypted through the call's room.
         try await aliceAudio.waitUntilSent()
         try await bobAudio.waitUntilSent()
-        try await Task.sleep(for: .milliseconds(600))
+        try await letAudioFlow(forMs: 600)
         let bobHeard = SignalComparison.segmentedMatch(
             reference: try pcmOf(SpeechLikeSource(seed: 3, durationSeconds: 4)), received: bobAudio.sink.samples,
             maxLagSamples: 48_000 * 6)
@@ -500,11 +500,7 @@ final class Caller: Sendable {
         _ what: String, timeoutMs: Int = 15_000, sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: @Sendable (CallState) -> Bool
     ) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-        while ContinuousClock.now < deadline {
-            if condition(store.state) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        if await eventually(timeoutMs: timeoutMs, pollMs: 20, { condition(store.state) }) { return true }
         Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
         return false
     }
@@ -512,12 +508,13 @@ final class Caller: Sendable {
     private func waitFor<Value>(
         _ what: String, timeoutMs: Int = 15_000, _ pick: ([CallEvent]) -> Value?
     ) async throws -> Value {
-        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-        while ContinuousClock.now < deadline {
-            if let value = pick(events) { return value }
-            try await Task.sleep(for: .milliseconds(20))
+        var found: Value?
+        _ = await eventually(timeoutMs: timeoutMs, pollMs: 20) {
+            found = pick(events)
+            return found != nil
         }
-        throw E2EError("timed out waiting for \(what)")
+        guard let found else { throw E2EError("timed out waiting for \(what)") }
+        return found
     }
 
     func waitForInvitation() async throws -> CallInvitation {
@@ -575,8 +572,7 @@ final class CallAudio: Sendable {
     }
 
     func waitUntilSent(seconds: Double = 4) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds + 15)
-        while !source.ended, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        _ = await eventually(timeoutMs: Int((seconds + 15) * 1_000), pollMs: 50) { source.ended }
         guard source.ended else { throw E2EError("the source was not sent") }
     }
 }

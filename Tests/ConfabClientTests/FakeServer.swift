@@ -237,15 +237,3 @@ final class FakeConnection: SignallingConnection {
         finish()
     }
 }
-
-/// Waits until `condition` holds, polling, or fails after `timeoutMs`.
-func eventually(
-    timeoutMs: Int = 3_000, _ condition: @Sendable () async -> Bool
-) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return await condition()
-}

@@ -24,7 +24,7 @@ struct MediaThroughServerTests {
         let bob = try await Talker.join(server, "bob", role: "speaker", room: "two", source: nil)
 
         try await alice.waitUntilSent(seconds: 4)
-        try await Task.sleep(for: .milliseconds(600))
+        try await letAudioFlow(forMs: 600)
         let reference = try pcmOf(SpeechLikeSource(seed: 3, durationSeconds: 4))
         let heard = bob.sink.samples
         let match = SignalComparison.segmentedMatch(reference: reference, received: heard, maxLagSamples: 48_000 * 5)
@@ -84,7 +84,7 @@ struct MediaThroughServerTests {
         let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
         let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 5, seconds: 4))
         try await alice.waitUntilSent(seconds: 4)
-        try await Task.sleep(for: .milliseconds(600))
+        try await letAudioFlow(forMs: 600)
 
         // Bob got the key and hears alice.
         let reference = try pcmOf(SpeechLikeSource(seed: 5, durationSeconds: 4))
@@ -123,14 +123,15 @@ struct MediaThroughServerTests {
         // Dave is heard until the host mutes him; from then on he is silent for everyone.
         await erin.participant.until("dave heard") { ($0.media["dave"]?.packetsReceived ?? 0) > 10 }
         try await alice.participant.session.mute(peer: "dave")
-        try await Task.sleep(for: .milliseconds(300))
+        // What was in flight when the mute took effect still lands.
+        try await letAudioFlow(forMs: 300)
         var daveHeard: [PeerID: Int] = [:]
         for talker in [alice, bob, erin, carol] {
             daveHeard[talker.participant.id] = await talker.controller.monitor(of: "dave")?.stats.received ?? 0
         }
         try await alice.waitUntilSent(seconds: 7)
         try await bob.waitUntilSent(seconds: 7)
-        try await Task.sleep(for: .milliseconds(600))
+        try await letAudioFlow(forMs: 600)
 
         // Erin hears alice and bob, mixed: the mix carries each of them. Two
         // unrelated voices of similar loudness each explain about half of the
@@ -175,7 +176,7 @@ struct MediaThroughServerTests {
         let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 8))
         let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .tone(hz: 660, seconds: 8))
         let mallory = try await Talker.join(server, "mallory", role: "speaker", room: room, source: nil)
-        try await Task.sleep(for: .milliseconds(800))
+        await mallory.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 0 }
         let aliceTrack = try #require(await mallory.controller.monitor(of: "alice"))
         #expect(aliceTrack.stats.received > 0, "mallory heard alice before the removal")
         let oldSSRC = try #require(await alice.controller.sendingSSRC)
@@ -183,9 +184,10 @@ struct MediaThroughServerTests {
         try await alice.participant.session.remove("mallory", reason: "test")
         await alice.participant.until("mallory gone") { $0.peers["mallory"] == nil }
         await bob.participant.until("mallory gone") { $0.peers["mallory"] == nil }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(await alice.controller.rotations == 1)
-        #expect(await bob.controller.rotations == 1)
+        #expect(await eventually(timeoutMs: 500) { await alice.controller.rotations >= 1 })
+        #expect(await eventually(timeoutMs: 500) { await bob.controller.rotations >= 1 })
+        // Frames sent under the old key before the rotation still land.
+        try await letAudioFlow(forMs: 500)
         let newSSRC = try #require(await alice.controller.sendingSSRC)
         #expect(newSSRC != oldSSRC)
 
@@ -196,15 +198,17 @@ struct MediaThroughServerTests {
         let malloryEngine = try #require(await mallory.controller.mediaEngine)
         let after = aliceTrack.stats.received
         let acceptedBefore = malloryEngine.receiver.stats.accepted.load(ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(1_000))
+        try await letAudioFlow(forMs: 1_000)
         #expect(aliceTrack.stats.received == after, "nothing decodable after the rotation")
+        // One rotation for the one removal, not one per packet or per check.
+        #expect(await alice.controller.rotations == 1)
+        #expect(await bob.controller.rotations == 1)
         #expect(malloryEngine.receiver.stats.accepted.load(ordering: .relaxed) == acceptedBefore)
         // Bob still hears alice, on her new SSRC.
         let bobHearsAlice = try #require(await bob.controller.monitor(of: "alice"))
         #expect(bobHearsAlice.ssrc == newSSRC)
         let before = bobHearsAlice.stats.received
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(bobHearsAlice.stats.received > before + 10)
+        #expect(await eventually(timeoutMs: 500) { bobHearsAlice.stats.received > before + 10 })
         await Talker.end(alice, bob, mallory)
         await server.stop()
     }
@@ -216,7 +220,7 @@ struct MediaThroughServerTests {
         let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
         let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 6))
         try await alice.waitUntilSent(seconds: 6)
-        try await Task.sleep(for: .milliseconds(300))
+        try await letAudioFlow(forMs: 300)
         let sender = try #require(await alice.controller.mediaEngine?.sender)
         let sent = sender.stats.senderReportsSent.load(ordering: .relaxed)
         let receiver = try #require(await bob.controller.mediaEngine?.receiver)
@@ -237,7 +241,7 @@ struct MediaThroughServerTests {
         let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil, keepaliveInterval: .milliseconds(400))
         let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .tone(hz: 440, seconds: 5))
         try await alice.waitUntilSent(seconds: 5)
-        try await Task.sleep(for: .milliseconds(500))
+        try await letAudioFlow(forMs: 500)
         let received = await bob.controller.monitor(of: "alice")?.stats.received ?? 0
         // 5 s of 20 ms frames, less the first few before the key arrived.
         #expect(received >= 230, "bob got \(received) of alice's 250 packets")
@@ -258,27 +262,21 @@ struct MediaThroughServerTests {
 
         await bob.participant.transport.cut()
         await bob.participant.until("resumed") { $0.connection == .connected && $0.reconnectCount == 1 }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
+        _ = await eventually(timeoutMs: 10_000, pollMs: 20) {
             let current = await bob.controller.sendingSSRC
-            if current != nil && current != oldSSRC { break }
-            try await Task.sleep(for: .milliseconds(20))
+            return current != nil && current != oldSSRC
         }
         let newSSRC = try #require(await bob.controller.sendingSSRC)
         #expect(newSSRC != oldSSRC, "a fresh SSRC (and key) for the new join")
         #expect((await bob.controller.sendingEpoch ?? 0) > oldEpoch)
         #expect(await bob.controller.isBound)
 
-        let waitUntil = ContinuousClock.now + .seconds(5)
-        while await alice.controller.monitor(of: "bob")?.ssrc != newSSRC, ContinuousClock.now < waitUntil {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        _ = await eventually(timeoutMs: 5_000, pollMs: 20) { await alice.controller.monitor(of: "bob")?.ssrc == newSSRC }
         let track = try #require(await alice.controller.monitor(of: "bob"))
         #expect(track.ssrc == newSSRC)
-        try await Task.sleep(for: .milliseconds(300))
         let before = track.stats.received
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(track.stats.received > before + 10, "alice hears bob after his resume")
+        #expect(
+            await eventually(timeoutMs: 800) { track.stats.received > before + 10 }, "alice hears bob after his resume")
         await Talker.end(alice, bob)
         await server.stop()
     }
@@ -304,7 +302,7 @@ struct MediaThroughServerTests {
         #expect(await alice.controller.sendingSSRC == ssrc, "the same SSRC and key go on")
 
         try await alice.waitUntilSent(seconds: 6)
-        try await Task.sleep(for: .milliseconds(600))
+        try await letAudioFlow(forMs: 600)
         let reference = try pcmOf(SpeechLikeSource(seed: 7, durationSeconds: 6))
         let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
         let lostInTheMove = server.server.media.statistics.counters.dropped(.unboundSource)
@@ -321,12 +319,12 @@ struct MediaThroughServerTests {
             let packet = Self.rtpHeader(ssrc: ssrc, sequence: UInt16(40_000 + sequence)) + [UInt8](repeating: 0x5A, count: 40)
             packet.withUnsafeBytes { _ = intruder.send($0, to: serverAddress) }
         }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while server.server.media.statistics.counters.dropped(.unboundSource) < lostInTheMove + 5, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+        _ = await eventually(timeoutMs: 5_000, pollMs: 20) {
+            server.server.media.statistics.counters.dropped(.unboundSource) >= lostInTheMove + 5
         }
         #expect(server.server.media.statistics.counters.dropped(.unboundSource) == lostInTheMove + 5)
-        try await Task.sleep(for: .milliseconds(200))
+        // Had anything of the intruder's been forwarded, it would reach bob within this window.
+        try await letAudioFlow(forMs: 200)
         #expect(bobEngine.receiver.stats.authenticationFailures.load(ordering: .relaxed) == failuresBefore, "nothing of the intruder's reached bob")
         await Talker.end(alice, bob)
         await server.stop()
@@ -356,7 +354,8 @@ struct MediaThroughServerTests {
 
         #expect(await alice.controller.rebind())
         await bob.participant.until("alice restored", timeoutMs: 5_000) { $0.peers["alice"]?.tracks.first?.degraded == nil }
-        try await Task.sleep(for: .milliseconds(1_500))
+        // Long enough for a second flag, were the gap counted again.
+        try await letAudioFlow(forMs: 1_500)
         let flags = bob.participant.events.compactMap { event -> DegradationReason? in
             guard case .trackDegraded(let peer, _, let reason) = event, peer == "alice" else { return nil }
             return reason
@@ -394,16 +393,19 @@ struct MediaThroughServerTests {
 
         try await alice.participant.session.changeRole(of: "carol", to: "backstage", force: true)
         await bob.participant.until("carol backstage") { $0.peers["carol"]?.role == "backstage" }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(await alice.controller.rotations == 1)
-        #expect(await bob.controller.rotations == 1)
-        #expect(await carol.controller.sendingSSRC == nil, "backstage publishes nothing")
+        #expect(await eventually(timeoutMs: 500) { await alice.controller.rotations >= 1 })
+        #expect(await eventually(timeoutMs: 500) { await bob.controller.rotations >= 1 })
+        #expect(await eventually(timeoutMs: 500) { await carol.controller.sendingSSRC == nil }, "backstage publishes nothing")
+        // Frames sent under the old key before the rotation still land.
+        try await letAudioFlow(forMs: 500)
 
         let heard = carolHearsAlice.stats.received
         let said = aliceHearsCarol.stats.received
-        try await Task.sleep(for: .milliseconds(1_000))
+        try await letAudioFlow(forMs: 1_000)
         #expect(carolHearsAlice.stats.received == heard, "carol decodes nothing of alice after the rotation")
         #expect(aliceHearsCarol.stats.received <= said + 2, "carol is silent")
+        #expect(await alice.controller.rotations == 1)
+        #expect(await bob.controller.rotations == 1)
         await Talker.end(alice, bob, carol)
         await server.stop()
     }
@@ -443,16 +445,14 @@ struct Talker {
         await controller.start()
         try await participant.session.join()
         if participant.session.state.yourMicrophone != nil { try await participant.session.unmuteSelf() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await !controller.isBound, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        _ = await eventually(timeoutMs: 10_000, pollMs: 20) { await controller.isBound }
         guard await controller.isBound else { throw ToolError("\(user) did not bind its media address") }
         return Talker(participant: participant, controller: controller, source: source, sink: sink)
     }
 
     /// Waits until the source has been read to its end.
     func waitUntilSent(seconds: Double) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds + 10)
-        while source?.ended != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        _ = await eventually(timeoutMs: Int((seconds + 10) * 1_000), pollMs: 50) { source?.ended == true }
     }
 
     static func end(_ talkers: Talker...) async {

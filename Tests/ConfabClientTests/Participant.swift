@@ -73,12 +73,7 @@ final class Participant: Sendable {
     private func waitFor(
         _ what: String, timeoutMs: Int, sourceLocation: SourceLocation, _ holds: () -> Bool
     ) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-        while ContinuousClock.now < deadline {
-            if holds() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        if holds() { return true }
+        if await eventually(timeoutMs: timeoutMs, holds) { return true }
         Issue.record("\(id): \(what) did not happen within \(timeoutMs) ms", sourceLocation: sourceLocation)
         return false
     }

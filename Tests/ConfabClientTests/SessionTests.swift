@@ -290,11 +290,13 @@ struct SessionTests {
 
     @Test("a removed peer does not reconnect")
     func removedDoesNotReconnect() async throws {
-        let (session, server) = try await joinedSession()
+        let (server, clock, session) = sessionOnTestClock()
+        try await session.join()
         server.push(.removed(Removed(by: "bob", reason: "spam\u{1B}[31m")))
         server.drop()
         #expect(await eventually { session.state.connection == .disconnected(.removed(by: "bob", reason: "spam")) })
-        try await Task.sleep(for: .milliseconds(100))
+        // No reconnection is even scheduled: once the keepalive stops, no timer is left.
+        #expect(await eventually { clock.deadlines.isEmpty })
         #expect(server.connectionCount == 1)
     }
 
@@ -310,32 +312,40 @@ struct SessionTests {
         #expect(server.connectionCount == 2)
     }
 
-    @Test("an answered keepalive ping gives the round-trip time; the join gives the first one")
+    @Test("an answered keepalive ping gives the round-trip time; the join gives the first one", .timeLimit(.minutes(1)))
     func roundTrip() async throws {
-        let (session, server) = try await joinedSession { server in
-            server.setJoined(Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 40, deadAfterMs: 2_000)))
+        let (server, clock, session) = sessionOnTestClock()
+        server.setJoined(Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 40, deadAfterMs: 2_000)))
+        let events = session.events()
+        try await session.join()
+        #expect(session.state.roundTripMs == 0, "the join's share of the network, on a clock that did not move")
+        // The server answers the first ping 7 ms later.
+        let pings = Mutex<[RequestID]>([])
+        server.handle(.ping) { message, _ in
+            pings.withLock { $0.append(message.id) }
+            return []
         }
-        #expect(session.state.roundTripMs != nil)
-        let measured = Mutex<Int?>(nil)
-        let watcher = Task {
-            for await event in session.events() {
-                if case .roundTrip(let ms) = event {
-                    measured.withLock { $0 = ms }
-                    return
-                }
-            }
+        for tick in 1...2 {  // ticks every 20 ms (the shortest); the ping goes out at 40
+            #expect(await clock.waitForSleeper(until: Int64(tick) * 20))
+            clock.advance(byMs: 20)
         }
-        #expect(await eventually { measured.withLock { $0 } != nil })
-        watcher.cancel()
-        let ms = try #require(measured.withLock { $0 })
-        #expect(ms >= 0 && ms < 2_000)
-        // A pong that answers no ping of ours measures nothing.
-        server.handle(.ping) { _, _ in [ServerMessage(id: RequestID(uncheckedRawValue: "not-a-ping"), .pong(Pong(serverTime: Fixture.t0)))] }
-        try await Task.sleep(for: .milliseconds(100))  // pongs of the old handler still in flight
-        let before = session.state.roundTripMs
-        #expect(before != nil)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(session.state.roundTripMs == before)
+        #expect(await eventually { pings.withLock { $0.count } == 1 })
+        #expect(await clock.waitForSleeper(until: 60))
+        clock.advance(byMs: 7)
+        let ping = try #require(pings.withLock { $0.first })
+        server.current?.deliver(ServerMessage(id: ping, .pong(Pong(serverTime: Fixture.t0))))
+        // A pong that answers no ping of ours measures nothing; a chat
+        // message behind it shows when both have been read.
+        server.current?.deliver(
+            ServerMessage(id: RequestID(uncheckedRawValue: "not-a-ping"), .pong(Pong(serverTime: Fixture.t0))))
+        server.push(.chatMessage(Fixture.message(1)))
+        var roundTrips: [Int] = []
+        for await event in events {
+            if case .roundTrip(let ms) = event { roundTrips.append(ms) }
+            if case .chatMessage = event { break }
+        }
+        #expect(roundTrips == [7])
+        #expect(session.state.roundTripMs == 7)
     }
 
     @Test("history paging merges older pages into the store")

@@ -1,21 +1,20 @@
 import ConfabProtocol
 import Foundation
 import Logging
-import Synchronization
 
 // A user's presence connection to a server, and the calls placed and
-// answered on it.
+// answered on it, on a SignalChannel (which owns the connection, request ids,
+// timeouts, keepalive and back-off).
 //
-//   connect() ─▶ transport (wss://HOST:PORT/) ─▶ connect ─▶ connected ─▶ online
-//   reader: incoming ─▶ reply? ─▶ waiting request
-//                     └▶ event ─▶ sanitise ─▶ CallStore (pure reducer) ─▶ observers, listeners, streams
+//   connect() ─▶ channel.open (wss://HOST:PORT/) ─▶ connect ─▶ connected ─▶ online
+//   channel events ─▶ sanitise ─▶ CallStore (pure reducer) ─▶ observers, listeners, streams
 //   call.room (reply to accept, or an event to the caller) ─▶ a ConfabSession for the call's room
 //       ─▶ prepareRoom (media) ─▶ join ─▶ its peers ─▶ userEntered / userLeft
 //   call.ended / hangup() ─▶ leave the room's session
 //
-// Unlike a room session this connection does not reconnect by itself: a
-// presence connection holds nothing that a fresh `connect` would not bring
-// back (the calls you are part of come in `connected`).
+// A dropped connection is opened again with a fresh `connect` (the channel's
+// back-off): a presence connection holds nothing that `connected` does not
+// bring back (the calls you are part of), so there is no resume.
 
 /// Presence and calls on one server: ring people, answer, hang up.
 public actor CallClient {
@@ -29,32 +28,24 @@ public actor CallClient {
 
     private let token: String
     private let displayName: String?
+    /// The call rooms' sessions connect through it too.
     private let transport: any SignallingTransport
+    private let channel: SignalChannel
     private let prepareRoom: RoomPreparation?
     private let logger: Logger
-    private let codec = ProtocolCodec()
     private let listeners = ListenerList<any CallListener>()
-    private let requestTimeoutMs: Int
     /// This client's `connect.device`: the same on every reconnection, so
     /// the server gives the call back to it and not to another device.
-    private let device = RandomDeviceID.make()
+    private let device = RandomID.device()
     /// A call you hung up whose hang-up the server has not confirmed: sent
     /// again after a reconnection, and kept out of the state meanwhile.
     private var pendingHangup: CallID?
 
-    private var connection: (any SignallingConnection)?
-    private var pending: [RequestID: (type: ClientMessageType, reply: OneShot<ServerBody>)] = [:]
-    private var requestCounter = 0
-    private var keepaliveTask: Task<Void, Never>?
     private var closeReason: String?
     private var disconnecting = false
     /// The server ended the connection on purpose (shutdown, a refused token): no reconnecting.
     private var finalClose = false
     private var wasOnline = false
-    private var generation = 0
-    private var lastReceivedAt = ContinuousClock.now
-    private var lastSentAt = ContinuousClock.now
-    private let random: @Sendable () -> Double
     private var reconnectTask: Task<Void, Never>?
     private let reconnect: ReconnectPolicy
 
@@ -67,15 +58,17 @@ public actor CallClient {
         endpoint: ServerEndpoint, token: String, displayName: String? = nil, transport: any SignallingTransport,
         requestTimeoutMs: Int = 10_000, reconnect: ReconnectPolicy = .standard, prepareRoom: RoomPreparation? = nil,
         logger: Logger = Logger(label: "confab.calls"),
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        clock: any SignalClock = SystemSignalClock()
     ) {
         self.endpoint = endpoint.with(room: nil)
-        self.random = random
         self.reconnect = reconnect
         self.token = token
         self.displayName = displayName
         self.transport = transport
-        self.requestTimeoutMs = requestTimeoutMs
+        channel = SignalChannel(
+            transport: transport, endpoint: self.endpoint, requestPrefix: "c", requestTimeoutMs: requestTimeoutMs,
+            clock: clock, random: random, logger: logger)
         self.prepareRoom = prepareRoom
         self.logger = logger
     }
@@ -115,7 +108,7 @@ public actor CallClient {
     /// `reconnect` policy's backoff); one the server ended on purpose is not.
     @discardableResult
     public func connect() async throws(SessionError) -> Connected {
-        guard connection == nil, reconnectTask == nil else { throw .invalidArgument("already connected") }
+        guard await !channel.isOpen, reconnectTask == nil else { throw .invalidArgument("already connected") }
         disconnecting = false
         do {
             return try await open()
@@ -126,19 +119,11 @@ public actor CallClient {
     }
 
     private func open() async throws(SessionError) -> Connected {
-        let opened = try await transport.connect(to: endpoint)
-        generation += 1
-        let current = generation
-        connection = opened
+        try await channel.open(
+            receive: { [weak self] inbound in await self?.receive(inbound) },
+            dropped: { [weak self] in await self?.connectionClosed() })
         closeReason = nil
         finalClose = false
-        lastReceivedAt = .now
-        Task { [weak self] in
-            for await text in opened.incoming {
-                await self?.receive(text)
-            }
-            await self?.connectionClosed(generation: current)
-        }
         let reply: ServerBody
         do {
             reply = try await request(.connect(ConnectRequest(token: token, name: displayName, device: device)))
@@ -146,11 +131,10 @@ public actor CallClient {
             // A refused token will not be accepted on the next try either.
             if error.code != nil { finalClose = true }
             // This connection's end is reported by the caller, not the reader.
-            connection = nil
-            await opened.close()
+            await channel.close()
             throw error
         }
-        guard case .connected(let connected) = reply else { throw unexpected(reply, for: .connect) }
+        guard case .connected(let connected) = reply else { throw .unexpected(reply, for: .connect) }
         var cleaned = IncomingCall.connected(connected)
         wasOnline = true
         // A hang-up that was not confirmed before the connection dropped:
@@ -165,7 +149,7 @@ public actor CallClient {
             }
         }
         emit(.connected(cleaned))
-        startKeepalive(connected.keepalive, generation: current)
+        await channel.startKeepalive(connected.keepalive)
         if let retryHangup {
             Task { await self.sendHangup(retryHangup) }
         }
@@ -178,7 +162,7 @@ public actor CallClient {
         let current = store.state.call?.id
         let reply = try await request(
             .inviteToCall(CallInviteRequest(users: users, call: current, ringTimeoutMs: ringTimeoutMs)))
-        guard case .callState(let info) = reply else { throw unexpected(reply, for: .inviteToCall) }
+        guard case .callState(let info) = reply else { throw .unexpected(reply, for: .inviteToCall) }
         return IncomingCall.call(info)
     }
 
@@ -188,7 +172,7 @@ public actor CallClient {
     public func accept(_ call: CallID? = nil) async throws(SessionError) -> ConfabSession {
         guard let invitation = invitation(call) else { throw .invalidArgument("no invitation is ringing") }
         let reply = try await request(.acceptCall(CallAction(call: invitation.call.id)))
-        guard case .callRoom(let callRoom) = reply else { throw unexpected(reply, for: .acceptCall) }
+        guard case .callRoom(let callRoom) = reply else { throw .unexpected(reply, for: .acceptCall) }
         guard store.state.call?.id == callRoom.call else {
             throw .invalidArgument("the call ended before its room could be joined")
         }
@@ -243,7 +227,7 @@ public actor CallClient {
     /// Your most recent calls, newest first.
     public func history(limit: Int = ProtocolLimits.defaultHistoryPageSize) async throws(SessionError) -> [CallRecord] {
         let reply = try await request(.fetchCallHistory(CallHistoryRequest(limit: limit)))
-        guard case .callHistoryPage(let page) = reply else { throw unexpected(reply, for: .fetchCallHistory) }
+        guard case .callHistoryPage(let page) = reply else { throw .unexpected(reply, for: .fetchCallHistory) }
         emit(.historyLoaded(page.calls))
         return page.calls
     }
@@ -254,11 +238,9 @@ public actor CallClient {
         reconnectTask?.cancel()
         reconnectTask = nil
         await leaveRoom()
-        keepaliveTask?.cancel()
-        if let connection {
-            await connection.close()
-        } else if wasOnline, store.state.connection != .disconnected(reason: nil) {
-            // Between two reconnection attempts: nothing to close.
+        let wasOpen = await channel.close()
+        // Between two reconnection attempts there is nothing to close, but the client still goes offline.
+        if wasOpen || (wasOnline && store.state.connection != .disconnected(reason: nil)) {
             emit(.disconnected(reason: nil))
             store.finishStreams()
         }
@@ -295,7 +277,8 @@ public actor CallClient {
             endpoint: endpoint.with(room: callRoom.room), token: callRoom.token, displayName: displayName)
         // Taking a call means talking: the microphone starts open.
         configuration.startMuted = false
-        let session = ConfabSession(configuration: configuration, transport: transport, logger: logger)
+        let session = ConfabSession(
+            configuration: configuration, transport: transport, logger: logger, clock: channel.clock)
         roomSession = session
         roomCall = callRoom.call
         roomCleanup = await prepareRoom?(session)
@@ -342,49 +325,35 @@ public actor CallClient {
     // MARK: - The connection
 
     private func request(_ body: ClientBody) async throws(SessionError) -> ServerBody {
-        guard let connection else { throw .notConnected }
-        requestCounter += 1
-        let id = RequestID(uncheckedRawValue: "c\(requestCounter)")
-        let reply = OneShot<ServerBody>()
-        pending[id] = (body.type, reply)
-        defer { pending[id] = nil }
-        lastSentAt = .now
-        try await connection.send(String(decoding: codec.encode(ClientMessage(id: id, body)), as: UTF8.self))
-        let waitMs = requestTimeoutMs
-        let timer = Task {
-            try await Task.sleep(for: .milliseconds(waitMs))
-            reply.fail(.timedOut(request: body.type, afterMs: waitMs))
-        }
-        defer { timer.cancel() }
-        let answer = try await reply.value()
-        if case .error(let refusal) = answer { throw .server(IncomingText.errorMessage(refusal)) }
-        return answer
+        try await channel.request(body) { [weak self] reply in await self?.noteReply(reply) }
     }
 
-    private func receive(_ text: String) async {
-        let message: ServerMessage
-        do {
-            message = try codec.decode(Data(text.utf8), as: ServerMessage.self)
-        } catch {
+    /// The state changes before the next message is read: an event right
+    /// behind this reply (the call ending at once) must find it.
+    private func noteReply(_ reply: SignalReply) {
+        switch reply.body {
+        case .callState(let info):
+            emit(.placed(IncomingCall.call(info)))
+        case .callRoom(let callRoom) where reply.request == .acceptCall:
+            emit(.answered(answered(callRoom.call)))
+        default:
+            break
+        }
+    }
+
+    private func receive(_ inbound: SignalInbound) async {
+        switch inbound {
+        case .event(let body):
+            await handleEvent(body)
+        case .unreadable(let error):
             logger.debug("unreadable message from the server", metadata: ["error": "\(error)"])
-            return
+        case .roundTrip:
+            break
         }
-        lastReceivedAt = .now
-        if let id = message.id, let waiter = pending[id] {
-            // The state changes before the next message is read: an event
-            // right behind this reply (the call ending at once) must find it.
-            switch message.body {
-            case .callState(let info):
-                emit(.placed(IncomingCall.call(info)))
-            case .callRoom(let callRoom) where waiter.type == .acceptCall:
-                emit(.answered(answered(callRoom.call)))
-            default:
-                break
-            }
-            waiter.reply.succeed(message.body)
-            return
-        }
-        switch message.body {
+    }
+
+    private func handleEvent(_ body: ServerBody) async {
+        switch body {
         case .presenceOnline(let user):
             emit(.userOnline(IncomingCall.user(user)))
         case .presenceOffline(let offline):
@@ -419,12 +388,8 @@ public actor CallClient {
         }
     }
 
-    private func connectionClosed(generation closed: Int) {
-        guard closed == generation, connection != nil else { return }
-        connection = nil
-        keepaliveTask?.cancel()
-        for waiter in pending.values { waiter.reply.fail(.connectionLost) }
-        pending = [:]
+    /// The connection dropped (closed by the server, or silent past the keepalive's limit).
+    private func connectionClosed() {
         guard !disconnecting, !finalClose, wasOnline else {
             emit(.disconnected(reason: disconnecting ? nil : closeReason ?? "the connection closed"))
             store.finishStreams()
@@ -433,82 +398,37 @@ public actor CallClient {
         reconnectTask = Task { [weak self] in await self?.reconnectLoop() }
     }
 
-    /// Tries again with backoff until online, told to stop, or out of time.
+    /// Tries again with the channel's back-off until online, told to stop, or out of time.
     private func reconnectLoop() async {
-        let started = ContinuousClock.now
-        var attempt = 0
-        while !Task.isCancelled, !disconnecting {
-            attempt += 1
-            let delayMs = reconnect.delayMs(attempt: attempt, random: random())
-            let elapsed = ContinuousClock.now - started
-            guard elapsed + .milliseconds(delayMs) <= .milliseconds(reconnect.giveUpAfterMs) else { break }
-            emit(.reconnecting(attempt: attempt))
-            do {
-                try await Task.sleep(for: .milliseconds(delayMs))
-            } catch {
-                return
-            }
-            guard !disconnecting else { return }
-            do {
-                _ = try await open()
-                reconnectTask = nil
-                return
-            } catch {
-                logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                if finalClose { break }
-            }
-        }
+        let outcome = await channel.reconnect(
+            policy: reconnect,
+            announce: { [weak self] attempt, _ in await self?.emit(.reconnecting(attempt: attempt)) },
+            attempt: { [weak self] attempt in await self?.reconnectAttempt(attempt) ?? .stop })
         reconnectTask = nil
-        guard !disconnecting else { return }
+        guard outcome != .reconnected, !disconnecting else { return }
         emit(.disconnected(reason: closeReason ?? "lost the connection and could not reconnect"))
         store.finishStreams()
     }
 
-    private func startKeepalive(_ keepalive: KeepaliveInfo, generation current: Int) {
-        keepaliveTask?.cancel()
-        let policy = KeepalivePolicy(info: keepalive)
-        keepaliveTask = Task { [weak self] in
-            while !Task.isCancelled {
-                do {
-                    try await Task.sleep(for: .milliseconds(policy.tickMs))
-                } catch {
-                    return
-                }
-                guard let self, await self.keepaliveTick(policy, generation: current) else { return }
+    private func reconnectAttempt(_ attempt: Int) async -> ReconnectStep {
+        guard !disconnecting else { return .stop }
+        do {
+            _ = try await open()
+            if disconnecting {
+                // Told to go offline while this attempt was under way.
+                await channel.close()
+                return .stop
             }
-        }
-    }
-
-    /// Pings when idle; a server silent for `deadAfterMs` (pongs included) is
-    /// gone: close, and the reader's end reconnects. The same rule as the room session's.
-    private func keepaliveTick(_ policy: KeepalivePolicy, generation current: Int) async -> Bool {
-        guard current == generation, let connection else { return false }
-        let now = ContinuousClock.now
-        switch policy.action(sinceReceivedMs: (now - lastReceivedAt).milliseconds, sinceSentMs: (now - lastSentAt).milliseconds) {
-        case .nothing:
-            return true
-        case .dead:
-            logger.debug("the server was silent for \(policy.info.deadAfterMs) ms: reconnecting")
-            await connection.close()
-            connectionClosed(generation: current)
-            return false
-        case .ping:
-            // The pong needs no waiter: the server only needs to hear from us.
-            lastSentAt = now
-            requestCounter += 1
-            let ping = ClientMessage(id: RequestID(uncheckedRawValue: "ping\(requestCounter)"), .ping)
-            try? await connection.send(String(decoding: codec.encode(ping), as: UTF8.self))
-            return true
+            return .connected
+        } catch {
+            logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            return finalClose ? .stop : .retry
         }
     }
 
     private func emit(_ event: CallEvent) {
         store.apply(event)
         for listener in listeners.live() { listener.dispatch(event, from: self) }
-    }
-
-    private func unexpected(_ reply: ServerBody, for request: ClientMessageType) -> SessionError {
-        .protocolViolation("the server answered \(request.rawValue) with \(reply.type.rawValue)")
     }
 }
 
@@ -536,13 +456,5 @@ enum IncomingCall {
         connected.online = connected.online.map(user)
         connected.calls = connected.calls.map(call)
         return connected
-    }
-}
-
-/// A random id for `connect.device`: 12 bytes as hex.
-enum RandomDeviceID {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<12).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }

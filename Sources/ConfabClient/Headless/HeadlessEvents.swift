@@ -21,6 +21,24 @@ public enum HeadlessEvents {
 
     static func json(for event: SessionEvent) -> JSONValue {
         switch event {
+        case .connectionStateChanged, .joined, .reconnecting, .reconnected, .disconnected, .failure, .removed,
+            .roomEnded, .serverGoingAway, .roundTrip:
+            return connectionJSON(event)
+        case .peerJoined, .peerLeft, .peerUpdated, .trackAdded, .trackRemoved, .trackMuted, .trackUnmuted,
+            .trackDegraded, .trackRestored, .speakers, .peerVolumeChanged:
+            return peerJSON(event)
+        case .chatMessage, .chatHistory, .conversationRead:
+            return chatJSON(event)
+        case .roleChangeRequested, .unmuteRequested, .promptSent, .promptAnswered, .promptClosed:
+            return promptJSON(event)
+        case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound:
+            return mediaJSON(event)
+        }
+    }
+
+    /// The connection and the session's life.
+    private static func connectionJSON(_ event: SessionEvent) -> JSONValue {
+        switch event {
         case .connectionStateChanged(let new, let old):
             var members: [(String, JSONValue)] = [
                 ("event", .string("connection")), ("state", .string(new.description)), ("from", .string(old.description)),
@@ -48,6 +66,31 @@ public enum HeadlessEvents {
             return disconnected(reason)
         case .failure(let error):
             return errorLine(error, id: nil, command: nil)
+        case .removed(let notice):
+            return .object([
+                "event": .string("removed"), "by": notice.by.map { .string($0.rawValue) },
+                "reason": notice.reason.map(JSONValue.string),
+            ])
+        case .roomEnded(let notice):
+            return .object([
+                "event": .string("room.ended"), "by": notice.by.map { .string($0.rawValue) },
+                "reason": notice.reason.map(JSONValue.string), "locked": .bool(notice.locked),
+            ])
+        case .serverGoingAway(let notice):
+            return .object([
+                "event": .string("server.goingAway"), "reason": notice.reason.map(JSONValue.string),
+                "retryAfterMs": notice.retryAfterMs.map(JSONValue.int),
+            ])
+        case .roundTrip(let ms):
+            return .object(["event": .string("rtt"), "ms": .int(ms)])
+        default:
+            preconditionFailure("\(event) is not in this family")
+        }
+    }
+
+    /// Peers and their tracks.
+    private static func peerJSON(_ event: SessionEvent) -> JSONValue {
+        switch event {
         case .peerJoined(let peer, let resumed):
             return .object(["event": .string("peer.joined"), "peer": .encoding(peer), "resumed": .bool(resumed)])
         case .peerLeft(let peer, let reason, let by):
@@ -74,6 +117,16 @@ public enum HeadlessEvents {
             return trackLine("track.restored", peer: peer, track: track)
         case .speakers(let levels):
             return .object(["event": .string("speakers"), "speakers": .encoding(levels)])
+        case .peerVolumeChanged(let peer, let volume):
+            return .object(["event": .string("volume"), "peer": .string(peer.rawValue), "volume": .double(volume)])
+        default:
+            preconditionFailure("\(event) is not in this family")
+        }
+    }
+
+    /// Chat.
+    private static func chatJSON(_ event: SessionEvent) -> JSONValue {
+        switch event {
         case .chatMessage(let message):
             return .object(["event": .string("chat.message"), "message": .encoding(message)])
         case .chatHistory(let page, let direction):
@@ -81,6 +134,16 @@ public enum HeadlessEvents {
                 "event": .string("chat.history"), "direction": .string(direction.rawValue),
                 "messages": .encoding(page.messages), "hasMore": .bool(page.hasMore),
             ])
+        case .conversationRead(let conversation):
+            return .object(["event": .string("chat.read"), "conversation": .string(describe(conversation))])
+        default:
+            preconditionFailure("\(event) is not in this family")
+        }
+    }
+
+    /// Questions put to us and by us.
+    private static func promptJSON(_ event: SessionEvent) -> JSONValue {
+        switch event {
         case .roleChangeRequested(let prompt):
             return .object([
                 "event": .string("role.changeRequested"), "prompt": .string(prompt.prompt.rawValue),
@@ -109,25 +172,14 @@ public enum HeadlessEvents {
             ])
         case .promptClosed(let prompt):
             return .object(["event": .string("prompt.closed"), "prompt": .string(prompt.rawValue)])
-        case .removed(let notice):
-            return .object([
-                "event": .string("removed"), "by": notice.by.map { .string($0.rawValue) },
-                "reason": notice.reason.map(JSONValue.string),
-            ])
-        case .roomEnded(let notice):
-            return .object([
-                "event": .string("room.ended"), "by": notice.by.map { .string($0.rawValue) },
-                "reason": notice.reason.map(JSONValue.string), "locked": .bool(notice.locked),
-            ])
-        case .serverGoingAway(let notice):
-            return .object([
-                "event": .string("server.goingAway"), "reason": notice.reason.map(JSONValue.string),
-                "retryAfterMs": notice.retryAfterMs.map(JSONValue.int),
-            ])
-        case .peerVolumeChanged(let peer, let volume):
-            return .object(["event": .string("volume"), "peer": .string(peer.rawValue), "volume": .double(volume)])
-        case .conversationRead(let conversation):
-            return .object(["event": .string("chat.read"), "conversation": .string(describe(conversation))])
+        default:
+            preconditionFailure("\(event) is not in this family")
+        }
+    }
+
+    /// Media keys and what the media engine measured.
+    private static func mediaJSON(_ event: SessionEvent) -> JSONValue {
+        switch event {
         case .mediaKeyRefused(let from, let track, let epoch, let reason):
             return .object([
                 "event": .string("media.keyRefused"), "from": .string(from.rawValue),
@@ -163,8 +215,8 @@ public enum HeadlessEvents {
                 "event": .string("media.bound"), "bound": .bool(mapped != nil), "mapped": mapped.map(JSONValue.string),
                 "error": problem.map(JSONValue.string),
             ])
-        case .roundTrip(let ms):
-            return .object(["event": .string("rtt"), "ms": .int(ms)])
+        default:
+            preconditionFailure("\(event) is not in this family")
         }
     }
 

@@ -14,6 +14,29 @@ import ConfabProtocol
 /// Applies one event to the state.
 public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     switch event {
+    case .connectionStateChanged, .joined, .reconnecting, .reconnected, .disconnected, .failure, .removed, .roomEnded,
+        .serverGoingAway, .roundTrip:
+        reduceConnection(&state, event)
+    case .peerJoined, .peerLeft, .peerUpdated, .peerVolumeChanged:
+        reducePeers(&state, event)
+    case .trackAdded, .trackRemoved, .trackMuted, .trackUnmuted, .trackDegraded, .trackRestored, .speakers:
+        reduceTracks(&state, event)
+    case .chatMessage, .chatHistory, .conversationRead:
+        reduceChat(&state, event)
+    case .roleChangeRequested, .unmuteRequested, .promptSent, .promptAnswered, .promptClosed:
+        reducePrompts(&state, event)
+    case .mediaLevels, .mediaStats:
+        reduceMedia(&state, event)
+    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound:
+        break
+    }
+}
+
+// MARK: - Event families
+
+/// The connection and the session's life.
+private func reduceConnection(_ state: inout RoomState, _ event: SessionEvent) {
+    switch event {
     case .connectionStateChanged(let new, _):
         state.connection = new
         switch new {
@@ -47,6 +70,25 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .failure(let error):
         state.lastFailure = error
 
+    case .removed, .roomEnded:
+        // The `disconnected` event that follows carries the reason; until
+        // then the room stays on screen as it was.
+        state.speakers = []
+
+    case .serverGoingAway(let notice):
+        state.serverGoingAway = notice
+
+    case .roundTrip(let ms):
+        state.roundTripMs = max(ms, 0)
+
+    default:
+        break
+    }
+}
+
+/// Who is in the room.
+private func reducePeers(_ state: inout RoomState, _ event: SessionEvent) {
+    switch event {
     case .peerJoined(let peer, _):
         upsert(&state, peer)
 
@@ -68,6 +110,17 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
         }
         upsert(&state, peer)
 
+    case .peerVolumeChanged(let peer, let volume):
+        state.volumes[peer] = volume.isFinite ? min(max(volume, 0), 2) : 1
+
+    default:
+        break
+    }
+}
+
+/// Tracks and who speaks.
+private func reduceTracks(_ state: inout RoomState, _ event: SessionEvent) {
+    switch event {
     case .trackAdded(let peer, let track):
         updateTracks(&state, of: peer) { tracks in
             if let index = tracks.firstIndex(where: { $0.id == track.id }) {
@@ -103,6 +156,14 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .speakers(let levels):
         state.speakers = levels
 
+    default:
+        break
+    }
+}
+
+/// Chat and what is unread.
+private func reduceChat(_ state: inout RoomState, _ event: SessionEvent) {
+    switch event {
     case .chatMessage(let message):
         let added = state.mergeChat([message])
         countUnread(&state, added)
@@ -122,6 +183,17 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
             countUnread(&state, added)
         }
 
+    case .conversationRead(let conversation):
+        state.unread[conversation] = nil
+
+    default:
+        break
+    }
+}
+
+/// Questions put to us and by us.
+private func reducePrompts(_ state: inout RoomState, _ event: SessionEvent) {
+    switch event {
     case .roleChangeRequested(let prompt):
         addPending(&state, PendingPrompt(id: prompt.prompt, by: prompt.by, question: .roleChange(prompt.role)))
 
@@ -141,26 +213,14 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .promptClosed(let id):
         state.pendingPrompts.removeAll { $0.id == id }
 
-    case .removed, .roomEnded:
-        // The `disconnected` event that follows carries the reason; until
-        // then the room stays on screen as it was.
-        state.speakers = []
-
-    case .serverGoingAway(let notice):
-        state.serverGoingAway = notice
-
-    case .peerVolumeChanged(let peer, let volume):
-        state.volumes[peer] = volume.isFinite ? min(max(volume, 0), 2) : 1
-
-    case .conversationRead(let conversation):
-        state.unread[conversation] = nil
-
-    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound:
+    default:
         break
+    }
+}
 
-    case .roundTrip(let ms):
-        state.roundTripMs = max(ms, 0)
-
+/// What the media engine measured.
+private func reduceMedia(_ state: inout RoomState, _ event: SessionEvent) {
+    switch event {
     case .mediaLevels(let levels):
         for (peer, level) in levels where state.peers[peer] != nil {
             state.media[peer, default: PeerMediaState()].level = level
@@ -173,6 +233,9 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
             state.media[peer] = figures
             state.media[peer]?.level = level
         }
+
+    default:
+        break
     }
 }
 

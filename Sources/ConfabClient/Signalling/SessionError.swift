@@ -81,3 +81,10 @@ public enum SessionError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension SessionError {
+    /// A reply of the wrong kind for its request.
+    static func unexpected(_ reply: ServerBody, for request: ClientMessageType) -> SessionError {
+        .protocolViolation("the server answered \(request.rawValue) with \(reply.type.rawValue)")
+    }
+}
