@@ -261,9 +261,11 @@ struct SessionTests {
             Int((later - earlier) / .milliseconds(1))
         }
         #expect(gapsMs.count == 3)
+        // Real time here proves the delays are waited out, never cut short; the
+        // exact sequence (growth, cap, jitter, giving up) is checked on a test
+        // clock in SignalChannelTests, where a loaded machine cannot stretch it.
         for (gap, expected) in zip(gapsMs, [40, 80, 80]) {
-            #expect(gap >= expected - 5, "gap \(gap) ms, expected about \(expected) ms")
-            #expect(gap <= expected + 250, "gap \(gap) ms, expected about \(expected) ms")
+            #expect(gap >= expected - 5, "gap \(gap) ms, expected at least \(expected) ms")
         }
     }
 
