@@ -10,7 +10,7 @@
 //
 // The parts, as in docs/SFU.md: per peer a `ForwardingPeer` holding the
 // receive side of the track it publishes (`TrackReceiver`: sequence checks,
-// level, loss, jitter) and its send side as a subscriber (`SubscriberSender`:
+// level, loss, jitter) and its send side as a subscriber (`DownTrack`:
 // the bound address copies go to).
 //
 // Everything here is owned by the media thread: the tables are plain
@@ -104,12 +104,13 @@ enum ForwarderCommand: Sendable {
     case removeRoom(Int)
 }
 
-/// The send side of one subscriber: the address its copies go to, bound by
-/// STUN and kept fresh by what arrives from it. Nothing else is per
-/// subscriber: copies leave byte for byte, with the publisher's own sequence
+/// The send side of one subscriber (LiveKit's down track; here one per
+/// subscriber, carrying every track it hears): the address its copies go
+/// to, bound by STUN and kept fresh by what arrives from it. Nothing else is
+/// per subscriber: copies leave byte for byte, with the publisher's own sequence
 /// numbers, because SRTP authenticates the RTP header (RFC 3711 §3.1) and the
 /// server, holding no key, cannot rewrite it.
-struct SubscriberSender {
+struct DownTrack {
     var destination: SocketAddress?
     var destinationKey: SocketAddressKey?
     /// When the bound address last sent anything (media, a binding request or indication).
@@ -123,7 +124,7 @@ struct ForwardingPeer {
     var room: Int
     /// Indices into `peers` of the subscribers, resolved when the room is applied.
     var subscriberIndices: [Int] = []
-    var sender = SubscriberSender()
+    var downTrack = DownTrack()
     var receiver = TrackReceiver()
     var forwardedPackets: Int64 = 0
     /// Since when the peer is expected to send: it may publish and its current SSRC is announced.
@@ -214,7 +215,7 @@ final class Forwarder {
 
     private func release(_ index: Int) {
         guard let peer = peers[index] else { return }
-        if let key = peer.sender.destinationKey, byAddress[key] == index { byAddress[key] = nil }
+        if let key = peer.downTrack.destinationKey, byAddress[key] == index { byAddress[key] = nil }
         if byUsername[peer.config.username] == index { byUsername[peer.config.username] = nil }
         indexBySlot[peer.config.slot] = nil
         peers[index] = nil
@@ -224,12 +225,12 @@ final class Forwarder {
     /// Unbinds addresses silent at `nowNs` for longer than the binding timeout.
     func sweep(nowNs: UInt64) {
         for index in peers.indices {
-            guard let sender = peers[index]?.sender, let key = sender.destinationKey,
-                nowNs > sender.lastHeardNs && nowNs - sender.lastHeardNs > bindingTimeoutNs
+            guard let downTrack = peers[index]?.downTrack, let key = downTrack.destinationKey,
+                nowNs > downTrack.lastHeardNs && nowNs - downTrack.lastHeardNs > bindingTimeoutNs
             else { continue }
             if byAddress[key] == index { byAddress[key] = nil }
-            peers[index]?.sender.destination = nil
-            peers[index]?.sender.destinationKey = nil
+            peers[index]?.downTrack.destination = nil
+            peers[index]?.downTrack.destinationKey = nil
             counters.bindingsExpired += 1
         }
     }
@@ -297,13 +298,13 @@ final class Forwarder {
                 }
             }
         }
-        peers[index]?.sender.lastHeardNs = nowNs
+        peers[index]?.downTrack.lastHeardNs = nowNs
         peers[index]?.forwardedPackets += 1
         counters.forwardedPackets += 1
         counters.forwardedBytes += datagram.count
         guard let subscribers = peers[index]?.subscriberIndices else { return }
         for subscriber in subscribers {
-            guard let destination = peers[subscriber]?.sender.destination else { continue }
+            guard let destination = peers[subscriber]?.downTrack.destination else { continue }
             if batch.isFull { flush() }
             batch.append(datagram, to: destination)
             counters.sentDatagrams += 1
@@ -318,7 +319,7 @@ final class Forwarder {
         if message.type == .bindingIndication {
             // A keepalive (RFC 8489 §6.3.2): refreshes a bound address, never answered.
             if let index = byAddress[source] {
-                peers[index]?.sender.lastHeardNs = nowNs
+                peers[index]?.downTrack.lastHeardNs = nowNs
             } else {
                 drop(.unboundSource)
             }
@@ -331,18 +332,18 @@ final class Forwarder {
         else { return drop(.unauthenticated) }
         // Authenticated from here (RFC 8489 §9.1.3): bind, then answer.
         let address = sourceAddress()
-        if peers[index]?.sender.destinationKey != source {
-            if let old = peers[index]?.sender.destinationKey, byAddress[old] == index { byAddress[old] = nil }
+        if peers[index]?.downTrack.destinationKey != source {
+            if let old = peers[index]?.downTrack.destinationKey, byAddress[old] == index { byAddress[old] = nil }
             if let other = byAddress[source], other != index {
-                peers[other]?.sender.destination = nil
-                peers[other]?.sender.destinationKey = nil
+                peers[other]?.downTrack.destination = nil
+                peers[other]?.downTrack.destinationKey = nil
             }
             byAddress[source] = index
-            peers[index]?.sender.destination = address
-            peers[index]?.sender.destinationKey = source
+            peers[index]?.downTrack.destination = address
+            peers[index]?.downTrack.destinationKey = source
             counters.bindings += 1
         }
-        peers[index]?.sender.lastHeardNs = nowNs
+        peers[index]?.downTrack.lastHeardNs = nowNs
         // An IPv4 client of a dual-stack socket is reported as the IPv4 address it sent from.
         let seen = address.unmapped
         let mapped: STUNAddress
@@ -391,7 +392,7 @@ final class Forwarder {
             }
             reports.append(
                 MediaPeerReport(
-                    slot: peer.config.slot, room: peer.room, peer: peer.config.peer, bound: peer.sender.destination != nil,
+                    slot: peer.config.slot, room: peer.room, peer: peer.config.peer, bound: peer.downTrack.destination != nil,
                     loudest: receiver.loudest, voice: receiver.voice,
                     heardRecently: receiver.lastPacketNs != 0 && nowNs >= receiver.lastPacketNs
                         && nowNs - receiver.lastPacketNs < 1_000_000_000,
