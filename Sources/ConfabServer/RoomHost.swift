@@ -6,8 +6,9 @@
 //                                                                                   ─▶ reply ─▶ actor
 //   closed / silent ─▶ Room.connectionLost ─▶ peer.left (timeout) ─▶ grace ─▶ Room.expire
 //   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
-//   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ MediaPlane (forwarding table)
-//   speakers timer ─▶ publishSpeakers (levels the media thread read from RFC 6464) ─▶ speakers
+//   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ RoomMediaPlane.updateRoom (forwarding table)
+//   speakers timer ─▶ publishSpeakers (levels the media thread read from RFC 6464)
+//                  ─▶ SpeakerDetector (threshold, hangover) ─▶ speakers
 //                  ─▶ assessTracks (silence, loss: TrackHealth) ─▶ track.degraded / track.restored
 //
 // Every change goes through a draft copy of the Room, which is kept only if
@@ -46,6 +47,7 @@ actor RoomHost {
     private var mediaSessions: [PeerID: MediaSession] = [:]
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
     private var speakersWereActive = false
+    private var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
     private var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
     private let mediaRoomID: Int
@@ -64,8 +66,8 @@ actor RoomHost {
     /// The timing and addresses a room reports to its peers.
     struct HostSettings: Sendable {
         var keepalive: KeepaliveInfo
-        /// The UDP media plane (STUN binding and forwarding).
-        var media: MediaPlane
+        /// The media plane (STUN binding and forwarding): the UDP one, or one in memory in tests.
+        var media: any RoomMediaPlane
         var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
         /// Told who is in the room (connected or within their resume grace)
         /// whenever that changes; set for the rooms of calls, whose manager
@@ -75,6 +77,7 @@ actor RoomHost {
         /// not those who hung up); nil admits any valid token.
         var admission: (@Sendable (PeerID) -> CallRoomDirectory.Admission)? = nil
         var trackHealth = TrackHealthConfiguration()
+        var speakerDetection = SpeakerDetectorSettings()
     }
 
     /// What the media plane knows of one peer's session: fresh credentials
@@ -105,6 +108,7 @@ actor RoomHost {
         self.metrics = metrics
         self.settings = settings
         mediaRoomID = settings.media.makeID()
+        speakerDetector = SpeakerDetector(settings: settings.speakerDetection)
         var logger = logger
         logger[metadataKey: "room"] = "\(name)"
         self.logger = logger
@@ -207,8 +211,8 @@ actor RoomHost {
         mediaSessions[peer] = MediaSession(
             slot: settings.media.makeID(), username: username, password: password,
             integrityKey: STUNIntegrityKey(shortTermPassword: password))
-        let media = MediaEndpoint(
-            host: settings.media.advertisedHost(signallingLocalAddress: sink.localAddress), port: settings.media.port, username: username, password: password)
+        let media = settings.media.endpoint(
+            username: username, password: password, signallingLocalAddress: sink.localAddress)
         guard
             let joined = room.joined(
                 for: peer, history: history, joinTimeMs: joinTimeMs, resumed: resumed,
@@ -230,7 +234,7 @@ actor RoomHost {
             mediaSessions[peer] = nil
         }
         guard room.phase == .open else {
-            settings.media.post(.removeRoom(mediaRoomID))
+            settings.media.removeRoom(mediaRoomID)
             return
         }
         var configs: [MediaPeerConfig] = []
@@ -243,23 +247,26 @@ actor RoomHost {
                     ssrcs: (session.ssrc, session.previousSSRC), mayPublish: mayPublish,
                     subscribers: room.subscribers(of: id).compactMap { mediaSessions[$0]?.slot }))
         }
-        settings.media.post(.room(mediaRoomID, configs))
+        settings.media.updateRoom(mediaRoomID, peers: configs)
     }
 
-    /// Sends `speakers`: the peers whose packets carried voice (or a level
-    /// above the floor) since the last call, loudest first; an empty list
-    /// once when everyone falls silent.
-    func publishSpeakers(_ reports: [MediaPeerReport]) {
+    /// Sends `speakers`: the peers the speaker detector finds speaking at
+    /// `nowNs` (voice flagged or a level above its threshold since the last
+    /// call, or within its hangover), loudest first; an empty list once when
+    /// everyone falls silent.
+    func publishSpeakers(_ reports: [MediaPeerReport], nowNs: UInt64) {
         guard room.phase == .open else { return }
         var speakers: [SpeakerLevel] = []
+        var sessions: Set<Int> = []
         for report in reports where report.room == mediaRoomID {
             guard let session = mediaSessions[report.peer], session.slot == report.slot,
                 let peer = room.peer(report.peer), let microphone = peer.microphone, !microphone.muted
             else { continue }
-            let level = report.level
-            guard report.voice || level >= 10 else { continue }
-            speakers.append(SpeakerLevel(peer: report.peer, track: microphone.id, level: level))
+            sessions.insert(session.slot)
+            guard speakerDetector.isSpeaking(report, nowNs: nowNs) else { continue }
+            speakers.append(SpeakerLevel(peer: report.peer, track: microphone.id, level: report.level))
         }
+        speakerDetector.keep(only: sessions)
         speakers.sort { $0.level != $1.level ? $0.level > $1.level : $0.peer < $1.peer }
         guard !speakers.isEmpty || speakersWereActive else { return }
         speakersWereActive = !speakers.isEmpty
@@ -306,36 +313,7 @@ actor RoomHost {
             return false
         }
         let now = Timestamp.now()
-        switch message.body {
-        case .fetchHistory(let request):
-            do {
-                let page = try store.history(
-                    room: name, reader: peer, after: request.after, before: request.after == nil ? request.before : nil,
-                    limit: request.limit)
-                sink.send(ServerMessage(id: message.id, .chatPage(page)))
-            } catch {
-                fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
-            }
-            return true
-        case .sendChat(let request):
-            if let key = request.idempotencyKey {
-                // A resend of a message already committed: acknowledge the original.
-                do {
-                    if let original = try store.message(room: name, from: peer, idempotencyKey: key) {
-                        sink.send(
-                            ServerMessage(
-                                id: message.id,
-                                .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
-                        return true
-                    }
-                } catch {
-                    fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
-                    return true
-                }
-            }
-        default:
-            break
-        }
+        if answeredFromTheLog(message, from: peer, sink: sink) { return true }
         guard let action = PeerAction(message.body) else {
             // join, resume and ping are handled by the connection.
             sink.send(CodedError(.alreadyJoined, "already joined"), id: message.id)
@@ -392,6 +370,38 @@ actor RoomHost {
             reportMembership()
         }
         return !departed.contains(peer)
+    }
+
+    /// Answers what the chat log alone answers, changing nothing: a history
+    /// page, or the acknowledgement of a message already committed. Returns
+    /// whether `message` was answered.
+    private func answeredFromTheLog(_ message: ClientMessage, from peer: PeerID, sink: ConnectionSink) -> Bool {
+        switch message.body {
+        case .fetchHistory(let request):
+            do {
+                let page = try store.history(
+                    room: name, reader: peer, after: request.after, before: request.after == nil ? request.before : nil,
+                    limit: request.limit)
+                sink.send(ServerMessage(id: message.id, .chatPage(page)))
+            } catch {
+                fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
+            }
+            return true
+        case .sendChat(let request):
+            guard let key = request.idempotencyKey else { return false }
+            // A resend of a message already committed: acknowledge the original.
+            do {
+                guard let original = try store.message(room: name, from: peer, idempotencyKey: key) else { return false }
+                sink.send(
+                    ServerMessage(
+                        id: message.id, .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
+            } catch {
+                fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
+            }
+            return true
+        default:
+            return false
+        }
     }
 
     /// The peer's connection closed or went silent without `leave`.
@@ -456,7 +466,7 @@ actor RoomHost {
             }
         }
         retiredFlag.store(true, ordering: .releasing)
-        settings.media.post(.removeRoom(mediaRoomID))
+        settings.media.removeRoom(mediaRoomID)
         logger.debug("retired")
         return true
     }
@@ -489,7 +499,7 @@ actor RoomHost {
             sink.close(.goingAway, reason: "\(ErrorCode.shuttingDown.rawValue) server shutting down")
             endSession(of: peer, reason: "shutdown", at: now)
         }
-        settings.media.post(.removeRoom(mediaRoomID))
+        settings.media.removeRoom(mediaRoomID)
     }
 
     var connectionCount: Int { connections.count }

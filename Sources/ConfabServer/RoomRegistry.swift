@@ -14,12 +14,12 @@ actor RoomRegistry {
     private let store: ChatStore
     private let metrics: ServerMetrics
     private let logger: Logger
-    private let media: MediaPlane
+    private let media: any RoomMediaPlane
     /// The rooms of calls in progress, registered by the call manager.
     nonisolated let callRooms: CallRoomDirectory
 
     init(
-        configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: MediaPlane,
+        configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: any RoomMediaPlane,
         callRooms: CallRoomDirectory, logger: Logger
     ) {
         self.configuration = configuration
@@ -103,7 +103,7 @@ actor RoomRegistry {
         let reports = media.takeLevels()
         let now = MonotonicClock.nanoseconds()
         for host in hosts.values {
-            await host.publishSpeakers(reports)
+            await host.publishSpeakers(reports, nowNs: now)
             await host.assessTracks(reports, nowNs: now)
         }
     }

@@ -72,9 +72,8 @@ struct AdmissionTests {
         client.send(#"{"v": 1, "type": "ping", "id": "p0"}"#)
         #expect(try await client.next().type == .pong)
         let pinger = Task {
-            for index in 1...200 {
-                client.send(#"{"v": 1, "type": "ping", "id": "p\#(index)"}"#)
-                try await Task.sleep(for: .milliseconds(100))
+            try await paced(every: .milliseconds(100), count: 200) { index in
+                client.send(#"{"v": 1, "type": "ping", "id": "p\#(index + 1)"}"#)
             }
         }
         defer { pinger.cancel() }
@@ -168,16 +167,6 @@ struct ConnectionsConfigTests {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes.
-func waitFor(timeout: Duration, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
-
 /// A plain TCP connection to 127.0.0.1, closed when the value goes away.
 final class LoopbackSocket {
     let descriptor: Int32
@@ -216,17 +205,16 @@ final class LoopbackSocket {
 
     /// Whether the server closed the connection (end of stream or reset) within `timeout`.
     func waitUntilClosed(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 4_096)
-        while ContinuousClock.now < deadline {
-            let count = buffer.withUnsafeMutableBytes {
-                recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+        return await waitFor(timeout: timeout) {
+            while true {
+                // Read whatever the server sent, until end of stream, an error or nothing more now.
+                let count = buffer.withUnsafeMutableBytes {
+                    recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+                }
+                if count > 0 { continue }
+                return count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
             }
-            if count == 0 { return true }
-            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK { return true }
-            if count > 0 { continue }
-            try? await Task.sleep(for: .milliseconds(20))
         }
-        return false
     }
 }

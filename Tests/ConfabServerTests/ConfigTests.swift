@@ -166,9 +166,11 @@ struct ConfigTests {
         _ = try await alice.next(.chatAck)
         alice.send(#"{"v": 1, "type": "leave", "id": "l"}"#)
         _ = try await alice.closeFrame()
-        try await Task.sleep(for: .milliseconds(400))
-        let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
-        #expect(text.contains("confab_rooms 0"))
+        let retired = try await waitFor(timeout: .seconds(5)) {
+            let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
+            return text.contains("confab_rooms 0")
+        }
+        #expect(retired, "the empty room was not retired")
         let (bob, joined) = try await server.join("bob", role: "host")
         #expect(joined.history.messages.map(\.text) == ["one"])
         bob.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "two"}"#)

@@ -35,19 +35,33 @@ struct ForwarderTests {
         /// Datagrams kept alive while the batch points at them.
         var kept: [[UInt8]] = []
 
-        init(aliceMayPublish: Bool = true) {
-            func config(_ member: Member, mayPublish: Bool, subscribers: [Int]) -> MediaPeerConfig {
-                MediaPeerConfig(
-                    slot: member.slot, peer: member.peer, username: CredentialKey(member.username)!,
-                    integrityKey: STUNIntegrityKey(shortTermPassword: member.password), ssrcs: (member.ssrc, nil),
-                    mayPublish: mayPublish, subscribers: subscribers)
-            }
+        init(aliceMayPublish: Bool = true, at nowNs: UInt64 = 0) {
             forwarder.apply(
                 .room(ForwarderTests.room, [
                     config(ForwarderTests.alice, mayPublish: aliceMayPublish, subscribers: [2, 3]),
                     config(ForwarderTests.bob, mayPublish: true, subscribers: [1]),
                     config(ForwarderTests.lee, mayPublish: false, subscribers: []),
-                ]))
+                ]), nowNs: nowNs)
+        }
+
+        /// One row of the room's forwarding table, as RoomHost posts it.
+        func config(
+            _ member: Member, mayPublish: Bool, subscribers: [Int], ssrcs: (UInt32?, UInt32?)? = nil
+        ) -> MediaPeerConfig {
+            MediaPeerConfig(
+                slot: member.slot, peer: member.peer, username: CredentialKey(member.username)!,
+                integrityKey: STUNIntegrityKey(shortTermPassword: member.password), ssrcs: ssrcs ?? (member.ssrc, nil),
+                mayPublish: mayPublish, subscribers: subscribers)
+        }
+
+        /// Posts a new forwarding table for the room at `nowNs`, as its host does after a change.
+        func post(_ peers: [MediaPeerConfig], at nowNs: UInt64) {
+            forwarder.apply(.room(ForwarderTests.room, peers), nowNs: nowNs)
+        }
+
+        /// This peer's report at `nowNs` (levels since the previous call).
+        func report(_ member: Member, at nowNs: UInt64) -> MediaPeerReport? {
+            forwarder.takeReports(nowNs: nowNs).first { $0.peer == member.peer }
         }
 
         /// Feeds one datagram from `source` at `nowNs`; returns what it queued (destination, bytes).
@@ -56,7 +70,7 @@ struct ForwarderTests {
             batch.removeAll()
             kept = [bytes]
             kept[0].withUnsafeBytes { raw in
-                forwarder.process(
+                forwarder.route(
                     raw, truncated: false, from: source.key, sourceAddress: { source }, nowNs: nowNs, batch: batch,
                     flush: { Issue.record("the batch filled up") },
                     reply: { answer, destination in answers.append((Array(answer), destination)) })
@@ -68,7 +82,7 @@ struct ForwarderTests {
         }
 
         /// Binds `member`'s address with an authenticated STUN binding request; true when answered with success.
-        func bind(_ member: Member, at nowNs: UInt64, password: String? = nil) throws -> Bool {
+        func bind(_ member: Member, at nowNs: UInt64, password: String? = nil, from address: SocketAddress? = nil) throws -> Bool {
             var buffer = [UInt8](repeating: 0, count: 256)
             let request = try buffer.withUnsafeMutableBytes { raw in
                 var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw)
@@ -78,9 +92,10 @@ struct ForwarderTests {
                 return Array(builder.bytes)
             }
             let before = answers.count
-            feed(request, from: member.address, at: nowNs)
+            let source = address ?? member.address
+            feed(request, from: source, at: nowNs)
             guard answers.count == before + 1, let answer = answers.last else { return false }
-            #expect(answer.to == member.address)
+            #expect(answer.to == source)
             #expect(answer.bytes.count <= request.count, "never answer with more bytes than came in")
             return answer.bytes.withUnsafeBytes { (try? STUNMessage.parse($0))?.type == .bindingSuccess }
         }
@@ -169,10 +184,10 @@ struct ForwarderTests {
     func bindingExpiry() throws {
         let harness = Harness()
         for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
-        harness.forwarder.expireBindings(nowNs: Self.second + 30 * Self.second - 1)
+        harness.forwarder.sweep(nowNs: Self.second + 30 * Self.second - 1)
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: 31 * Self.second - 1).count == 1)
         // Alice was heard just now; bob not since his binding at 1 s.
-        harness.forwarder.expireBindings(nowNs: 31 * Self.second + 1)
+        harness.forwarder.sweep(nowNs: 31 * Self.second + 1)
         #expect(harness.forwarder.counters.bindingsExpired == 1)
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 2), from: Self.alice.address, at: 31 * Self.second + 2).isEmpty, "bob is unbound")
         #expect(harness.feed(Self.rtp(Self.bob, sequence: 1), from: Self.bob.address, at: 31 * Self.second + 2).isEmpty)
@@ -184,7 +199,7 @@ struct ForwarderTests {
         let harness = Harness()
         #expect(!harness.forwarder.isIdle)
         for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
-        harness.forwarder.apply(.removeRoom(Self.room))
+        harness.forwarder.apply(.removeRoom(Self.room), nowNs: Self.second)
         #expect(harness.forwarder.isIdle)
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: Self.second).isEmpty)
         #expect(harness.forwarder.counters.dropped(.unboundSource) == 1)

@@ -67,11 +67,11 @@ struct LifecycleTests {
         try await expectJoined(alice, ["bob"])
         // Alice keeps pinging; Bob says nothing.
         var left: ServerMessage?
-        while left == nil, ContinuousClock.now - quietSince < .seconds(30) {
+        _ = try await waitFor(timeout: .seconds(30), polling: .milliseconds(100)) {
             alice.send(#"{"v": 1, "type": "ping", "id": "p"}"#)
             let message = try await alice.next()
             if message.type == .peerLeft { left = message }
-            try await Task.sleep(for: .milliseconds(100))
+            return left != nil
         }
         let elapsed = ContinuousClock.now - quietSince
         guard case .peerLeft(let event) = left?.body else {

@@ -50,13 +50,12 @@ struct MediaRoom {
 func waitForMedia(
     _ server: TestServer, timeout: Duration = .seconds(10), _ condition: (MediaPlaneStatistics) -> Bool
 ) async throws -> MediaPlaneStatistics {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        let statistics = server.server.media.statistics
-        if condition(statistics) { return statistics }
-        guard ContinuousClock.now < deadline else { return statistics }
-        try await Task.sleep(for: .milliseconds(20))
+    var statistics = server.server.media.statistics
+    _ = await waitFor(timeout: timeout) {
+        statistics = server.server.media.statistics
+        return condition(statistics)
     }
+    return statistics
 }
 
 @Suite("SFU: STUN binding and forwarding over a real server")
@@ -100,8 +99,8 @@ struct MediaForwardingTests {
         room.bobMedia.send(MediaPeer.rtp(ssrc: 0xBAD, sequence: 1))
         // Alice mutes bob; his announced SSRC is dropped from then on.
         room.alice.send(#"{"v": 1, "type": "track.mute", "id": "m1", "track": "bob:mic"}"#)
+        // The forwarding table changes before the reply leaves: what bob sends after it is judged by it.
         _ = try await room.alice.next(.ok)
-        try await Task.sleep(for: .milliseconds(50))
         room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
         let statistics = try await waitForMedia(server) {
             $0.counters.dropped(.notPermitted) >= 1 && $0.counters.dropped(.unknownSSRC) >= 2
@@ -114,7 +113,6 @@ struct MediaForwardingTests {
         // Unmuted by himself, bob is heard again.
         room.bob.send(#"{"v": 1, "type": "track.unmute", "id": "u1", "track": "bob:mic"}"#)
         _ = try await room.bob.next(.ok)
-        try await Task.sleep(for: .milliseconds(50))
         let packet = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 2)
         room.bobMedia.send(packet)
         #expect(try await room.aliceMedia.receive(count: 1) == [packet])
@@ -128,14 +126,15 @@ struct MediaForwardingTests {
         let attacker = try MediaPeer(room.aliceMedia.media)
         let before = server.server.media.statistics.counters
         var generator = SystemRandomNumberGenerator()
-        for index in 0..<100_000 {
-            // Paced a little, so the kernel's receive buffer does not drop what the server should see.
-            if index % 2_000 == 0 { try await Task.sleep(for: .milliseconds(2)) }
-            let length = Int.random(in: 0...1_600, using: &generator)
-            var words = [UInt64](repeating: 0, count: (length + 7) / 8)
-            for i in words.indices { words[i] = generator.next() }
-            words.withUnsafeBytes { raw in
-                _ = attacker.socket.send(UnsafeRawBufferPointer(rebasing: raw[0..<length]), to: attacker.server)
+        // 50 bursts of 2,000, paced a little, so the kernel's receive buffer does not drop what the server should see.
+        try await paced(every: .milliseconds(2), count: 50) { _ in
+            for _ in 0..<2_000 {
+                let length = Int.random(in: 0...1_600, using: &generator)
+                var words = [UInt64](repeating: 0, count: (length + 7) / 8)
+                for i in words.indices { words[i] = generator.next() }
+                words.withUnsafeBytes { raw in
+                    _ = attacker.socket.send(UnsafeRawBufferPointer(rebasing: raw[0..<length]), to: attacker.server)
+                }
             }
         }
         // Alice's SSRC from an address nobody bound.
@@ -192,9 +191,8 @@ struct MediaForwardingTests {
     func speakers() async throws {
         let server = try await TestServer.start()
         let room = try await MediaRoom.make(server)
-        for sequence in 0..<30 {
+        try await paced(every: .milliseconds(20), count: 30) { sequence in
             room.aliceMedia.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(sequence), level: 20))
-            try await Task.sleep(for: .milliseconds(20))
         }
         let event = try await room.lee.next(.speakers)
         guard case .speakers(let speakers) = event.body else { throw ToolError("not speakers") }
@@ -210,11 +208,10 @@ struct MediaForwardingTests {
             }
         }
         #expect(sawEmpty)
-        var reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while reports["alice"]?.packets != 30, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
+        var reports: [PeerID: MediaPeerReport] = [:]
+        _ = await waitFor(timeout: .seconds(5)) {
             reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
+            return reports["alice"]?.packets == 30
         }
         #expect(reports["alice"]?.packets == 30)
         #expect(reports["alice"]?.lost == 0)
@@ -261,8 +258,8 @@ struct MediaForwardingTests {
         let server = try await TestServer.start()
         let room = try await MediaRoom.make(server)
         room.bob.send(#"{"v": 1, "type": "leave", "id": "bye"}"#)
+        // Bob's slot leaves the forwarding table before his `ok` does.
         _ = try await room.bob.next(.ok)
-        try await Task.sleep(for: .milliseconds(100))
         room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
         let statistics = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
         #expect(statistics.counters.dropped(.unboundSource) == 1)
@@ -294,10 +291,9 @@ func talk(
 ) -> Task<UInt16, Never> {
     Task {
         var sequence = first
-        while !Task.isCancelled {
+        try? await paced(every: .milliseconds(20)) { _ in
             if !lost(sequence) { media.send(MediaPeer.rtp(ssrc: ssrc, sequence: sequence)) }
             sequence &+= 1
-            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
         }
         return sequence
     }

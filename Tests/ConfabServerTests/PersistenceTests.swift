@@ -18,15 +18,14 @@ struct PersistenceTests {
 
         static func start(data: String) async throws -> ServeProcess {
             let process = try ChildProcess(BuiltProducts.confab, ["serve", "--port", "0", "--data", data])
-            let deadline = ContinuousClock.now + .seconds(15)
-            while ContinuousClock.now < deadline {
+            var port: Int?
+            _ = await waitFor(timeout: .seconds(15)) {
                 let output = process.standardOutput
-                if let range = output.range(of: "wss://127.0.0.1:") {
-                    let digits = output[range.upperBound...].prefix { $0.isNumber }
-                    if let port = Int(digits) { return ServeProcess(process: process, port: port) }
-                }
-                try await Task.sleep(for: .milliseconds(20))
+                guard let range = output.range(of: "wss://127.0.0.1:") else { return false }
+                port = Int(output[range.upperBound...].prefix { $0.isNumber })
+                return port != nil
             }
+            if let port { return ServeProcess(process: process, port: port) }
             throw ToolError("confab serve did not start: \(process.standardError)")
         }
     }

@@ -8,11 +8,18 @@
 //          ─▶ one copy of the untouched bytes per bound subscriber (sendmmsg batch)
 //     anything else ─▶ dropped, counted by reason
 //
+// The parts, as in docs/SFU.md: per peer a `ForwardingPeer` holding the
+// receive side of the track it publishes (`TrackReceiver`: sequence checks,
+// level, loss, jitter) and its send side as a subscriber (`DownTrack`:
+// the bound address copies go to).
+//
 // Everything here is owned by the media thread: the tables are plain
-// dictionaries and arrays, changed only between batches by `apply(_:)` with
-// what the room actors posted. Per datagram there is no lock, no await and no
-// heap allocation (dictionary lookups with fixed-size keys, arrays read in
-// place); `confab bench sfu` counts it. The server holds no media key: it
+// dictionaries and arrays, changed only between batches by `apply(_:nowNs:)`
+// with what the room actors posted. Time comes in as an argument (`route`,
+// `apply`, `sweep`, `takeReports` take `nowNs`): nothing here reads a clock,
+// so tests drive it with given times. Per datagram there is no lock, no await
+// and no heap allocation (dictionary lookups with fixed-size keys, arrays read
+// in place); `confab bench sfu` counts it. The server holds no media key: it
 // reads only the RTP header, which SRTP leaves in clear (RFC 3711 §3.1).
 
 import ConfabProtocol
@@ -97,134 +104,28 @@ enum ForwarderCommand: Sendable {
     case removeRoom(Int)
 }
 
-/// What the sequence check makes of one RTP packet.
-enum SequenceVerdict: Equatable {
-    case accepted
-    /// Already forwarded, or older than the replay window.
-    case replay
-    /// Far from the stream; believed only if the next packet follows it (RFC 3550 Appendix A.1).
-    case unverifiedJump
+/// The send side of one subscriber (LiveKit's down track; here one per
+/// subscriber, carrying every track it hears): the address its copies go
+/// to, bound by STUN and kept fresh by what arrives from it. Nothing else is
+/// per subscriber: copies leave byte for byte, with the publisher's own sequence
+/// numbers, because SRTP authenticates the RTP header (RFC 3711 §3.1) and the
+/// server, holding no key, cannot rewrite it.
+struct DownTrack {
+    var destination: SocketAddress?
+    var destinationKey: SocketAddressKey?
+    /// When the bound address last sent anything (media, a binding request or indication).
+    var lastHeardNs: UInt64 = 0
 }
 
-/// Per-publisher receive statistics from sequence numbers and arrival times
-/// (RFC 3550 §6.4.1, Appendix A.1, A.3 and A.8), kept with no heap.
-///
-/// The server cannot authenticate SRTP, so anyone who can send from a bound
-/// address (spoofing it on the path) can send packets with an announced SSRC.
-/// Such a packet may move the state only a little: a jump of `maxDropout`
-/// or more (or a packet more than `maxMisorder` behind) is believed only
-/// when the next packet follows it in sequence, as Appendix A.1's
-/// `update_seq` does. One forged packet far ahead cannot make the genuine
-/// stream look like replays.
-struct StreamStatistics {
-    /// RFC 3550 Appendix A.1's MAX_DROPOUT and MAX_MISORDER [packets].
-    static let maxDropout: UInt16 = 3_000
-    static let maxMisorder: UInt16 = 100
-    /// No jump pending (A.1's RTP_SEQ_MOD + 1).
-    static let noBadSequence: UInt32 = 0x1_0001
-
-    /// The highest sequence number accepted, and the wraps before it (A.1's `cycles`, ×65536).
-    var maxSequence: UInt16 = 0
-    var cycles: Int64 = 0
-    var started = false
-    /// The sequence number that would confirm a pending jump (A.1's `bad_seq`).
-    var badSequence: UInt32 = noBadSequence
-    var firstSequence: Int64 = 0
-    var received: Int64 = 0
-    /// Interarrival jitter in RTP timestamp units (48 kHz for Opus), RFC 3550 §6.4.1.
-    var jitter: Double = 0
-    var lastTransit: Int64?
-    /// Replay window: a bitmap of the 64 sequence numbers up to `maxSequence` (bit 0).
-    var replayBitmap: UInt64 = 0
-    var ssrc: UInt32?
-    /// The loudest level (lowest -dBov) since the last report, and whether voice was flagged.
-    var loudest: UInt8 = AudioLevel.silence
-    var voice = false
-    var lastPacketNs: UInt64 = 0
-    var packets: Int64 = 0
-    var bytes: Int64 = 0
-
-    mutating func reset(ssrc: UInt32) {
-        self = StreamStatistics()
-        self.ssrc = ssrc
-    }
-
-    /// The highest extended sequence number accepted (RFC 3550 Appendix A.3).
-    var highestExtended: Int64 { cycles + Int64(maxSequence) }
-
-    /// A.1's `init_seq`: the stream (re)starts at `sequence`.
-    private mutating func restart(at sequence: UInt16) {
-        started = true
-        maxSequence = sequence
-        cycles = 0
-        badSequence = Self.noBadSequence
-        firstSequence = Int64(sequence)
-        received = 0
-        replayBitmap = 1
-        lastTransit = nil
-    }
-
-    /// Checks the sequence number (RFC 3550 Appendix A.1) and the replay
-    /// window (64 packets, as SRTP's default, RFC 3711 §3.3.2), and records
-    /// the packet when it is accepted.
-    mutating func accept(sequence: UInt16, timestamp: UInt32, arrivalNs: UInt64) -> SequenceVerdict {
-        if !started {
-            restart(at: sequence)
-        } else {
-            let delta = sequence &- maxSequence
-            if delta == 0 {
-                return .replay
-            } else if delta < Self.maxDropout {
-                // In order, with a permissible gap.
-                if sequence < maxSequence { cycles += 0x1_0000 }
-                replayBitmap = delta >= 64 ? 1 : (replayBitmap << UInt64(delta)) | 1
-                maxSequence = sequence
-            } else if delta <= UInt16.max - Self.maxMisorder + 1 {
-                // A very large jump: believe it only if the next packet follows it
-                // (the sender restarted), else it is a stray or forged packet.
-                guard UInt32(sequence) == badSequence else {
-                    badSequence = UInt32(sequence &+ 1)
-                    return .unverifiedJump
-                }
-                restart(at: sequence)
-            } else {
-                // A duplicate or a packet up to maxMisorder behind: the replay window decides.
-                let age = maxSequence &- sequence
-                guard age < 64 else { return .replay }
-                let bit = UInt64(1) << UInt64(age)
-                guard replayBitmap & bit == 0 else { return .replay }
-                replayBitmap |= bit
-            }
-        }
-        received += 1
-        // RFC 3550 §6.4.1: J += (|D| - J) / 16, with transit in timestamp units.
-        let arrival = Int64(arrivalNs / 1_000) * 48 / 1_000  // 48 kHz ticks
-        let transit = arrival - Int64(timestamp)
-        if let lastTransit {
-            let d = Double(abs(transit - lastTransit))
-            jitter += (d - jitter) / 16
-        }
-        lastTransit = transit
-        return .accepted
-    }
-
-    /// Packets expected from the first to the highest sequence (RFC 3550 Appendix A.3).
-    var expected: Int64 {
-        guard started else { return 0 }
-        return highestExtended - firstSequence + 1
-    }
-}
-
-/// The forwarder's per-peer state.
-struct PeerSlot {
+/// One peer in the forwarder's table: its settings from the room, the
+/// receive side of the track it publishes, and its send side as a subscriber.
+struct ForwardingPeer {
     var config: MediaPeerConfig
     var room: Int
-    /// Indices into `slots` of the subscribers, resolved when the room is applied.
+    /// Indices into `peers` of the subscribers, resolved when the room is applied.
     var subscriberIndices: [Int] = []
-    var bound: SocketAddress?
-    var boundKey: SocketAddressKey?
-    var lastHeardNs: UInt64 = 0
-    var statistics = StreamStatistics()
+    var downTrack = DownTrack()
+    var receiver = TrackReceiver()
     var forwardedPackets: Int64 = 0
     /// Since when the peer is expected to send: it may publish and its current SSRC is announced.
     var expectingSinceNs: UInt64 = 0
@@ -251,12 +152,13 @@ final class Forwarder {
     /// The largest datagram forwarded: an Ethernet MTU's worth of UDP payload.
     static let maximumDatagramBytes = 1_472
 
-    private(set) var slots: [PeerSlot?] = []
-    private var freeSlots: [Int] = []
-    private var slotIndexByID: [Int: Int] = [:]
+    private(set) var peers: [ForwardingPeer?] = []
+    private var freeIndices: [Int] = []
+    /// Index into `peers` by the room's slot id.
+    private var indexBySlot: [Int: Int] = [:]
     private var byAddress: [SocketAddressKey: Int] = [:]
     private var byUsername: [CredentialKey: Int] = [:]
-    private var roomSlots: [Int: [Int]] = [:]
+    private var roomPeers: [Int: [Int]] = [:]
     var counters = ForwarderCounters()
     let bindingTimeoutNs: UInt64
     /// Scratch for STUN answers.
@@ -270,74 +172,77 @@ final class Forwarder {
     deinit { answer.deallocate() }
 
     /// No room has a peer: no binding, nothing to forward, expire or report.
-    var isIdle: Bool { slotIndexByID.isEmpty }
+    var isIdle: Bool { indexBySlot.isEmpty }
 
     // MARK: - Changes from the rooms
 
-    func apply(_ command: ForwarderCommand) {
+    /// Applies what a room posted, at `nowNs` (when a peer became expected
+    /// to send, for `silentMs`).
+    func apply(_ command: ForwarderCommand, nowNs: UInt64) {
         switch command {
-        case .room(let room, let peers):
-            let keep = Set(peers.map(\.slot))
-            for index in roomSlots[room] ?? [] {
-                if let slot = slots[index], !keep.contains(slot.config.slot) { release(index) }
+        case .room(let room, let configs):
+            let keep = Set(configs.map(\.slot))
+            for index in roomPeers[room] ?? [] {
+                if let peer = peers[index], !keep.contains(peer.config.slot) { release(index) }
             }
             var indices: [Int] = []
-            for peer in peers {
+            for config in configs {
                 let index: Int
-                if let existing = slotIndexByID[peer.slot] {
+                if let existing = indexBySlot[config.slot] {
                     index = existing
-                    if let old = slots[index]?.config.username, old != peer.username { byUsername[old] = nil }
-                    if let old = slots[index]?.config, old.mayPublish != peer.mayPublish || old.ssrcs.0 != peer.ssrcs.0 {
-                        slots[index]?.expectingSinceNs = MonotonicClock.nanoseconds()
+                    if let old = peers[index]?.config.username, old != config.username { byUsername[old] = nil }
+                    if let old = peers[index]?.config, old.mayPublish != config.mayPublish || old.ssrcs.0 != config.ssrcs.0 {
+                        peers[index]?.expectingSinceNs = nowNs
                     }
-                    slots[index]?.config = peer
+                    peers[index]?.config = config
                 } else {
-                    index = freeSlots.popLast() ?? { slots.append(nil); return slots.count - 1 }()
-                    slots[index] = PeerSlot(config: peer, room: room, expectingSinceNs: MonotonicClock.nanoseconds())
-                    slotIndexByID[peer.slot] = index
+                    index = freeIndices.popLast() ?? { peers.append(nil); return peers.count - 1 }()
+                    peers[index] = ForwardingPeer(config: config, room: room, expectingSinceNs: nowNs)
+                    indexBySlot[config.slot] = index
                 }
-                byUsername[peer.username] = index
+                byUsername[config.username] = index
                 indices.append(index)
             }
             for index in indices {
-                guard let subscribers = slots[index]?.config.subscribers else { continue }
-                slots[index]?.subscriberIndices = subscribers.compactMap { slotIndexByID[$0] }
+                guard let subscribers = peers[index]?.config.subscribers else { continue }
+                peers[index]?.subscriberIndices = subscribers.compactMap { indexBySlot[$0] }
             }
-            roomSlots[room] = indices
+            roomPeers[room] = indices
         case .removeRoom(let room):
-            for index in roomSlots.removeValue(forKey: room) ?? [] { release(index) }
+            for index in roomPeers.removeValue(forKey: room) ?? [] { release(index) }
         }
     }
 
     private func release(_ index: Int) {
-        guard let slot = slots[index] else { return }
-        if let key = slot.boundKey, byAddress[key] == index { byAddress[key] = nil }
-        if byUsername[slot.config.username] == index { byUsername[slot.config.username] = nil }
-        slotIndexByID[slot.config.slot] = nil
-        slots[index] = nil
-        freeSlots.append(index)
+        guard let peer = peers[index] else { return }
+        if let key = peer.downTrack.destinationKey, byAddress[key] == index { byAddress[key] = nil }
+        if byUsername[peer.config.username] == index { byUsername[peer.config.username] = nil }
+        indexBySlot[peer.config.slot] = nil
+        peers[index] = nil
+        freeIndices.append(index)
     }
 
-    /// Unbinds addresses silent for longer than the binding timeout.
-    func expireBindings(nowNs: UInt64) {
-        for index in slots.indices {
-            guard let slot = slots[index], let key = slot.boundKey,
-                nowNs > slot.lastHeardNs && nowNs - slot.lastHeardNs > bindingTimeoutNs
+    /// Unbinds addresses silent at `nowNs` for longer than the binding timeout.
+    func sweep(nowNs: UInt64) {
+        for index in peers.indices {
+            guard let downTrack = peers[index]?.downTrack, let key = downTrack.destinationKey,
+                nowNs > downTrack.lastHeardNs && nowNs - downTrack.lastHeardNs > bindingTimeoutNs
             else { continue }
             if byAddress[key] == index { byAddress[key] = nil }
-            slots[index]?.bound = nil
-            slots[index]?.boundKey = nil
+            peers[index]?.downTrack.destination = nil
+            peers[index]?.downTrack.destinationKey = nil
             counters.bindingsExpired += 1
         }
     }
 
     // MARK: - One datagram
 
-    /// Decides what to do with one datagram: queue copies to subscribers on
-    /// `batch`, answer STUN through `reply`, or drop and count. `flush` sends
-    /// the batch when it fills (the datagram's bytes stay valid meanwhile).
+    /// Decides what to do with one datagram that arrived at `nowNs`: queue
+    /// copies to subscribers on `batch`, answer STUN through `reply`, or drop
+    /// and count. `flush` sends the batch when it fills (the datagram's bytes
+    /// stay valid meanwhile).
     @inline(__always)
-    func process(
+    func route(
         _ datagram: UnsafeRawBufferPointer, truncated: Bool, from source: SocketAddressKey,
         sourceAddress: () -> SocketAddress, nowNs: UInt64,
         batch: DatagramSendBatch, flush: () -> Void, reply: (UnsafeRawBufferPointer, SocketAddress) -> Void
@@ -377,38 +282,29 @@ final class Forwarder {
             packet = parsed
             ssrc = parsed.ssrc
         }
-        guard let config = slots[index]?.config else { return drop(.unboundSource) }
+        guard let config = peers[index]?.config else { return drop(.unboundSource) }
         guard ssrc == config.ssrcs.0 || ssrc == config.ssrcs.1 else { return drop(.unknownSSRC) }
         guard config.mayPublish else { return drop(.notPermitted) }
         if let packet {
-            if slots[index]?.statistics.ssrc != ssrc, ssrc == config.ssrcs.0 {
-                slots[index]?.statistics.reset(ssrc: ssrc)
+            if peers[index]?.receiver.ssrc != ssrc, ssrc == config.ssrcs.0 {
+                peers[index]?.receiver.reset(ssrc: ssrc)
             }
-            if slots[index]?.statistics.ssrc == ssrc {
-                switch slots[index]?.statistics.accept(
-                    sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrivalNs: nowNs) {
+            // The previous SSRC's last packets after a rotation are forwarded, not measured.
+            if peers[index]?.receiver.ssrc == ssrc {
+                switch peers[index]?.receiver.receive(packet, in: datagram, nowNs: nowNs) {
                 case .accepted?: break
                 case .replay?, nil: return drop(.replay)
                 case .unverifiedJump?: return drop(.sequenceJump)
                 }
-                if let level = packet.audioLevel(in: datagram) {
-                    if level.level < slots[index]?.statistics.loudest ?? AudioLevel.silence {
-                        slots[index]?.statistics.loudest = level.level
-                    }
-                    if level.voiceActivity { slots[index]?.statistics.voice = true }
-                }
-                slots[index]?.statistics.lastPacketNs = nowNs
-                slots[index]?.statistics.packets += 1
-                slots[index]?.statistics.bytes += Int64(datagram.count)
             }
         }
-        slots[index]?.lastHeardNs = nowNs
-        slots[index]?.forwardedPackets += 1
+        peers[index]?.downTrack.lastHeardNs = nowNs
+        peers[index]?.forwardedPackets += 1
         counters.forwardedPackets += 1
         counters.forwardedBytes += datagram.count
-        guard let subscribers = slots[index]?.subscriberIndices else { return }
+        guard let subscribers = peers[index]?.subscriberIndices else { return }
         for subscriber in subscribers {
-            guard let destination = slots[subscriber]?.bound else { continue }
+            guard let destination = peers[subscriber]?.downTrack.destination else { continue }
             if batch.isFull { flush() }
             batch.append(datagram, to: destination)
             counters.sentDatagrams += 1
@@ -423,7 +319,7 @@ final class Forwarder {
         if message.type == .bindingIndication {
             // A keepalive (RFC 8489 §6.3.2): refreshes a bound address, never answered.
             if let index = byAddress[source] {
-                slots[index]?.lastHeardNs = nowNs
+                peers[index]?.downTrack.lastHeardNs = nowNs
             } else {
                 drop(.unboundSource)
             }
@@ -431,23 +327,23 @@ final class Forwarder {
         }
         guard message.type == .bindingRequest else { return drop(.malformed) }
         guard let name = message.username(in: datagram), let username = CredentialKey(name),
-            let index = byUsername[username], let config = slots[index]?.config,
+            let index = byUsername[username], let config = peers[index]?.config,
             message.verifyMessageIntegrity(key: config.integrityKey, in: datagram)
         else { return drop(.unauthenticated) }
         // Authenticated from here (RFC 8489 §9.1.3): bind, then answer.
         let address = sourceAddress()
-        if slots[index]?.boundKey != source {
-            if let old = slots[index]?.boundKey, byAddress[old] == index { byAddress[old] = nil }
+        if peers[index]?.downTrack.destinationKey != source {
+            if let old = peers[index]?.downTrack.destinationKey, byAddress[old] == index { byAddress[old] = nil }
             if let other = byAddress[source], other != index {
-                slots[other]?.bound = nil
-                slots[other]?.boundKey = nil
+                peers[other]?.downTrack.destination = nil
+                peers[other]?.downTrack.destinationKey = nil
             }
             byAddress[source] = index
-            slots[index]?.bound = address
-            slots[index]?.boundKey = source
+            peers[index]?.downTrack.destination = address
+            peers[index]?.downTrack.destinationKey = source
             counters.bindings += 1
         }
-        slots[index]?.lastHeardNs = nowNs
+        peers[index]?.downTrack.lastHeardNs = nowNs
         // An IPv4 client of a dual-stack socket is reported as the IPv4 address it sent from.
         let seen = address.unmapped
         let mapped: STUNAddress
@@ -480,29 +376,30 @@ final class Forwarder {
 
     // MARK: - Reports
 
-    /// The per-peer figures since the last call, for speakers and quality.
+    /// The per-peer figures at `nowNs` since the last call, for speakers and quality.
     func takeReports(nowNs: UInt64) -> [MediaPeerReport] {
         var reports: [MediaPeerReport] = []
-        for index in slots.indices {
-            guard let slot = slots[index] else { continue }
-            let statistics = slot.statistics
-            let expected = statistics.expected
-            let lost = max(0, expected - statistics.received)
+        for index in peers.indices {
+            guard let peer = peers[index] else { continue }
+            let receiver = peer.receiver
+            let expected = receiver.expected
+            let lost = max(0, expected - receiver.received)
             var silentMs: Int?
-            if slot.config.mayPublish, let current = slot.config.ssrcs.0 {
-                let heardNs = statistics.ssrc == current ? statistics.lastPacketNs : 0
-                let since = max(heardNs, slot.expectingSinceNs)
+            if peer.config.mayPublish, let current = peer.config.ssrcs.0 {
+                let heardNs = receiver.ssrc == current ? receiver.lastPacketNs : 0
+                let since = max(heardNs, peer.expectingSinceNs)
                 silentMs = nowNs > since ? Int((nowNs - since) / 1_000_000) : 0
             }
             reports.append(
                 MediaPeerReport(
-                    slot: slot.config.slot, room: slot.room, peer: slot.config.peer, bound: slot.bound != nil,
-                    loudest: statistics.loudest, voice: statistics.voice,
-                    heardRecently: statistics.lastPacketNs != 0 && nowNs - statistics.lastPacketNs < 1_000_000_000,
-                    packets: statistics.packets, lost: lost, expected: expected,
-                    jitterMs: statistics.jitter / 48, forwardedPackets: slot.forwardedPackets, silentMs: silentMs))
-            slots[index]?.statistics.loudest = AudioLevel.silence
-            slots[index]?.statistics.voice = false
+                    slot: peer.config.slot, room: peer.room, peer: peer.config.peer, bound: peer.downTrack.destination != nil,
+                    loudest: receiver.loudest, voice: receiver.voice,
+                    heardRecently: receiver.lastPacketNs != 0 && nowNs >= receiver.lastPacketNs
+                        && nowNs - receiver.lastPacketNs < 1_000_000_000,
+                    packets: receiver.packets, lost: lost, expected: expected,
+                    jitterMs: receiver.jitter / 48, forwardedPackets: peer.forwardedPackets, silentMs: silentMs))
+            peers[index]?.receiver.loudest = AudioLevel.silence
+            peers[index]?.receiver.voice = false
         }
         return reports
     }

@@ -1,6 +1,6 @@
 // The server's media port: one UDP socket and one dedicated thread.
 //
-//   UDP :port ─▶ poll ▶ recvmmsg (64) ─▶ Forwarder.process per datagram ─▶ sendmmsg batch ─▶ UDP
+//   UDP :port ─▶ poll ▶ recvmmsg (64) ─▶ Forwarder.route per datagram ─▶ sendmmsg batch ─▶ UDP
 //                                              └▶ STUN answers ─▶ sendto
 //   rooms (actors) ─▶ post(ForwarderCommand) ─▶ ChangeQueue ─▶ applied between batches
 //   every 100 ms: binding expiry, reports (levels, loss, jitter) ─▶ Mutex ─▶ speakers timer
@@ -8,6 +8,7 @@
 // The thread blocks in poll, never in Swift concurrency. Its per-batch cost
 // outside the forwarder is one atomic load (are there changes?) and a clock
 // read; the lock is taken only when rooms changed or every 100 ms for reports.
+// This loop is the only reader of the clock: the forwarder is given the time.
 
 import ConfabProtocol
 import ConfabSocket
@@ -150,7 +151,7 @@ public final class MediaPlane: Sendable {
         var nextTick = MonotonicClock.nanoseconds() + 100_000_000
         var levels: [MediaPeerReport] = []
         while running.load(ordering: .relaxed) {
-            for change in changes.take(since: &seen) { forwarder.apply(change) }
+            for change in changes.take(since: &seen) { forwarder.apply(change, nowNs: MonotonicClock.nanoseconds()) }
             let count: Int
             do {
                 // Idle (no room has peers): nothing to expire or report, so wake
@@ -164,10 +165,10 @@ public final class MediaPlane: Sendable {
             guard running.load(ordering: .relaxed) else { break }
             // Again after the wait: a change posted before a client's packet
             // left (say, the SSRC its `keys.publish` announced) applies to it.
-            for change in changes.take(since: &seen) { forwarder.apply(change) }
             let now = MonotonicClock.nanoseconds()
+            for change in changes.take(since: &seen) { forwarder.apply(change, nowNs: now) }
             for i in 0..<count {
-                forwarder.process(
+                forwarder.route(
                     UnsafeRawBufferPointer(batch.datagram(i)), truncated: batch.wasTruncated(i),
                     from: batch.sourceKey(i), sourceAddress: { batch.source(i) }, nowNs: now,
                     batch: sendBatch, flush: { socket.send(sendBatch) },
@@ -176,7 +177,7 @@ public final class MediaPlane: Sendable {
             if sendBatch.count > 0 { socket.send(sendBatch) }
             if now >= nextTick {
                 nextTick = now + 100_000_000
-                forwarder.expireBindings(nowNs: now)
+                forwarder.sweep(nowNs: now)
                 let fresh = forwarder.takeReports(nowNs: now)
                 // Levels accumulate until the speakers timer reads them.
                 levels = merge(levels, fresh)

@@ -1,7 +1,7 @@
 // A test peer's UDP side: binds its address with STUN (RFC 8489) using the
 // credentials of its `joined.media`, sends RTP-shaped datagrams, and reads
 // what the server forwards. Waits never block a cooperative thread: the
-// socket is polled with a zero timeout between `Task.sleep`s.
+// socket is polled with a zero timeout (`waitFor`).
 
 import ConfabProtocol
 import ConfabSocket
@@ -64,28 +64,33 @@ final class MediaPeer: @unchecked Sendable {
         bytes.withUnsafeBytes { _ = socket.send($0, to: server) }
     }
 
-    /// Everything that arrives within `duration`.
+    /// Everything that arrives within `duration` (for proving nothing does).
     func receive(for duration: Duration) async throws -> [[UInt8]] {
-        let deadline = ContinuousClock.now + duration
         var received: [[UInt8]] = []
-        repeat {
-            let count = try socket.receive(into: batch, timeoutMs: 0)
-            for i in 0..<count { received.append(Array(batch.datagram(i))) }
-            if count == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        } while ContinuousClock.now < deadline
+        _ = try await waitFor(timeout: duration, polling: .milliseconds(5)) {
+            try drain(into: &received)
+            return false
+        }
         return received
     }
 
     /// Waits until `count` datagrams arrived (or the timeout); returns them.
     func receive(count: Int, timeout: Duration = .seconds(10)) async throws -> [[UInt8]] {
-        let deadline = ContinuousClock.now + timeout
         var received: [[UInt8]] = []
-        while received.count < count, ContinuousClock.now < deadline {
-            let n = try socket.receive(into: batch, timeoutMs: 0)
-            for i in 0..<n { received.append(Array(batch.datagram(i))) }
-            if n == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        _ = try await waitFor(timeout: timeout, polling: .milliseconds(2)) {
+            try drain(into: &received)
+            return received.count >= count
         }
         return received
+    }
+
+    /// Appends what the socket holds now, without waiting.
+    private func drain(into received: inout [[UInt8]]) throws {
+        while true {
+            let count = try socket.receive(into: batch, timeoutMs: 0)
+            for i in 0..<count { received.append(Array(batch.datagram(i))) }
+            if count < batch.capacity { return }
+        }
     }
 
     /// An RTP packet shaped like Confab's (RFC 6464 level in a one-byte RFC 8285

@@ -90,18 +90,20 @@ final class RawClient: Sendable {
 
     /// The next message as sent.
     func nextText(timeout: Duration = .seconds(60)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            switch messages.pop() {
-            case .message(let text): return text
-            case .ended:
-                // Surface why: a failed connect or TLS handshake throws here.
-                let frame = try await task.value
-                throw ToolError("the connection ended (close \(frame.map { "\($0.closeCode) \($0.reason ?? "")" } ?? "none"))")
-            case .empty:
-                guard ContinuousClock.now < deadline else { throw ToolError("no message within \(timeout)") }
-                try await Task.sleep(for: .milliseconds(2))
-            }
+        var popped = Inbox.Popped.empty
+        _ = await waitFor(timeout: timeout, polling: .milliseconds(2)) {
+            popped = messages.pop()
+            if case .empty = popped { return false }
+            return true
+        }
+        switch popped {
+        case .message(let text): return text
+        case .ended:
+            // Surface why: a failed connect or TLS handshake throws here.
+            let frame = try await task.value
+            throw ToolError("the connection ended (close \(frame.map { "\($0.closeCode) \($0.reason ?? "")" } ?? "none"))")
+        case .empty:
+            throw ToolError("no message within \(timeout)")
         }
     }
 
@@ -147,10 +149,8 @@ final class RawClient: Sendable {
 
     /// Waits until the server closes; the close frame it sent, if any.
     func closeFrame(timeout: Duration = .seconds(60)) async throws -> WebSocketCloseFrame? {
-        let deadline = ContinuousClock.now + timeout
-        while !messages.isEnded {
-            guard ContinuousClock.now < deadline else { throw ToolError("the connection stayed open") }
-            try await Task.sleep(for: .milliseconds(5))
+        guard await waitFor(timeout: timeout, polling: .milliseconds(5), { messages.isEnded }) else {
+            throw ToolError("the connection stayed open")
         }
         return try await task.value
     }

@@ -1,0 +1,40 @@
+// What a room's host asks of the media plane, and nothing more:
+//
+//   RoomHost ─▶ makeID (room and per-session slot ids)
+//            ─▶ endpoint (what `joined.media` tells the client)
+//            ─▶ updateRoom / removeRoom (the room's forwarding table: peers,
+//               credentials, SSRCs, who may publish, who hears whom)
+//   RoomRegistry ─▶ takeLevels / reports (what the forwarder measured)
+//
+// `MediaPlane` is the real one (a UDP socket and its thread); tests build
+// rooms on one in memory, with no socket.
+
+import ConfabProtocol
+
+protocol RoomMediaPlane: AnyObject, Sendable {
+    /// A fresh id for a room or a peer's media session (never reused in this process).
+    func makeID() -> Int
+    /// Where a client is told to send its media, with the session's credentials.
+    /// `signallingLocalAddress`: the server's address on the client's signalling connection.
+    func endpoint(username: String, password: String, signallingLocalAddress: String?) -> MediaEndpoint
+    /// Installs or replaces room `room`'s forwarding table: peers not listed are gone.
+    func updateRoom(_ room: Int, peers: [MediaPeerConfig])
+    /// The room is gone: its peers' bindings with it.
+    func removeRoom(_ room: Int)
+    /// Per-peer reports with levels accumulated since the previous call (for the speakers timer).
+    func takeLevels() -> [MediaPeerReport]
+    /// The latest per-peer reports (levels of the last tick only).
+    func reports() -> [MediaPeerReport]
+}
+
+extension MediaPlane: RoomMediaPlane {
+    func endpoint(username: String, password: String, signallingLocalAddress: String?) -> MediaEndpoint {
+        MediaEndpoint(
+            host: advertisedHost(signallingLocalAddress: signallingLocalAddress), port: port, username: username,
+            password: password)
+    }
+
+    func updateRoom(_ room: Int, peers: [MediaPeerConfig]) { post(.room(room, peers)) }
+
+    func removeRoom(_ room: Int) { post(.removeRoom(room)) }
+}

@@ -1,0 +1,129 @@
+// A room's host on a media plane in memory: what it posts for forwarding
+// after joins, SSRC announcements, mutes and leaves, and the `speakers` it
+// sends from the reports it is given, at given times. No socket, no clock.
+
+@testable import ConfabServer
+import ConfabProtocol
+import ConfabRooms
+import ConfabTestSupport
+import Foundation
+import Logging
+import Testing
+
+@Suite("RoomHost with an in-memory media plane")
+struct RoomHostMediaTests {
+    struct Connection {
+        let sink: ConnectionSink
+        let stream: AsyncStream<Outbound>
+        let joined: Joined
+    }
+
+    final class Harness {
+        let media = InMemoryMediaPlane()
+        let data: TempDirectory
+        let host: RoomHost
+        let name = RoomName(uncheckedRawValue: "standup")
+
+        init(speakerDetection: SpeakerDetectorSettings = SpeakerDetectorSettings()) throws {
+            data = try TempDirectory()
+            var settings = RoomHost.HostSettings(keepalive: KeepaliveInfo(), media: media)
+            settings.speakerDetection = speakerDetection
+            host = try RoomHost(
+                name: name, template: TestServer.template(), store: ChatStore(path: data.path + "/chat.sqlite"),
+                metrics: ServerMetrics(), settings: settings, logger: Logger(label: "test"))
+        }
+
+        func join(_ peer: PeerID, role: RoleName, muted: Bool = true) async throws -> Connection {
+            let (sink, stream) = ConnectionSink.make()
+            let token = VerifiedToken(room: name, peer: peer, name: nil, role: role)
+            let result = try await host.join(
+                token, request: JoinRequest(room: name, token: "t", muted: muted), requestID: "j", sink: sink,
+                receivedAt: .now)
+            guard case .admitted = result else { throw ToolError("not admitted") }
+            var messages = stream.makeAsyncIterator()
+            while let message = try await Self.decode(messages.next()) {
+                if case .joined(let joined) = message.body { return Connection(sink: sink, stream: stream, joined: joined) }
+            }
+            throw ToolError("no joined")
+        }
+
+        /// Sends a request as `peer` and returns whether its session goes on.
+        @discardableResult
+        func send(_ json: String, as peer: PeerID, on connection: Connection) async throws -> Bool {
+            let message = try ProtocolCodec().decode(Data(json.utf8), as: ClientMessage.self)
+            return await host.handle(message, from: peer, sink: connection.sink)
+        }
+
+        static func decode(_ outbound: Outbound?) throws -> ServerMessage? {
+            guard case .text(let text) = outbound else { return nil }
+            return try ProtocolCodec().decode(Data(text.utf8), as: ServerMessage.self)
+        }
+    }
+
+    /// Every `speakers` list queued on `connection` so far, in order; ends its queue.
+    static func speakersLists(_ connection: Connection) async throws -> [[SpeakerLevel]] {
+        connection.sink.finish()
+        var lists: [[SpeakerLevel]] = []
+        for await outbound in connection.stream {
+            if case .speakers(let list) = try Harness.decode(outbound)?.body { lists.append(list) }
+        }
+        return lists
+    }
+
+    static func report(_ config: MediaPeerConfig, room: Int, loudest: UInt8, voice: Bool = false) -> MediaPeerReport {
+        MediaPeerReport(
+            slot: config.slot, room: room, peer: config.peer, bound: true, loudest: loudest, voice: voice,
+            heardRecently: true, packets: 1, lost: 0, expected: 1, jitterMs: 0, forwardedPackets: 1, silentMs: 0)
+    }
+
+    @Test("the forwarding table follows joins, SSRC announcements, mutes and a leave; credentials match joined.media")
+    func forwardingTable() async throws {
+        let harness = try Harness()
+        let alice = try await harness.join("alice", role: "host", muted: false)
+        let bob = try await harness.join("bob", role: "speaker", muted: false)
+        _ = try await harness.join("lee", role: "listener")
+        var table = try #require(harness.media.table)
+        #expect(Set(table.keys) == ["alice", "bob", "lee"])
+        let media = try #require(alice.joined.media)
+        #expect(media.host == InMemoryMediaPlane.host && media.port == InMemoryMediaPlane.port)
+        #expect(table["alice"]?.username == CredentialKey(media.username))
+        let (aliceSlot, bobSlot, leeSlot) = try (
+            #require(table["alice"]?.slot), #require(table["bob"]?.slot), #require(table["lee"]?.slot))
+        #expect(Set(table["alice"]?.subscribers ?? []) == [bobSlot, leeSlot])
+        #expect(Set(table["bob"]?.subscribers ?? []) == [aliceSlot, leeSlot])
+        #expect(table["lee"]?.subscribers == [], "nobody's role hears listeners")
+        #expect(table["alice"]?.mayPublish == true && table["lee"]?.mayPublish == false)
+        #expect(table["alice"]?.ssrcs.0 == nil)
+
+        try await harness.send(#"{"v": 1, "type": "keys.publish", "id": "k", "track": "alice:mic", "epoch": 1, "ssrc": 4660, "keys": []}"#, as: "alice", on: alice)
+        #expect(harness.media.table?["alice"]?.ssrcs.0 == 4_660)
+        try await harness.send(#"{"v": 1, "type": "track.mute", "id": "m", "track": "bob:mic"}"#, as: "alice", on: alice)
+        #expect(harness.media.table?["bob"]?.mayPublish == false)
+
+        #expect(try await harness.send(#"{"v": 1, "type": "leave", "id": "l"}"#, as: "bob", on: bob) == false)
+        table = try #require(harness.media.table)
+        #expect(Set(table.keys) == ["alice", "lee"])
+        #expect(table["alice"]?.subscribers == [leeSlot])
+    }
+
+    @Test("speakers from the reports at given times: loudest first, the hangover keeps a pause listed, then silence once")
+    func speakers() async throws {
+        let harness = try Harness(speakerDetection: SpeakerDetectorSettings(hangoverMs: 600))
+        _ = try await harness.join("alice", role: "host", muted: false)
+        _ = try await harness.join("bob", role: "speaker", muted: false)
+        let lee = try await harness.join("lee", role: "listener")
+        let table = try #require(harness.media.table)
+        let (a, b, room) = try (#require(table["alice"]), #require(table["bob"]), #require(harness.media.room))
+        let second: UInt64 = 1_000_000_000
+        let quiet = [Self.report(a, room: room, loudest: 127), Self.report(b, room: room, loudest: 127)]
+        await harness.host.publishSpeakers([Self.report(a, room: room, loudest: 30), Self.report(b, room: room, loudest: 10)], nowNs: second)
+        // 500 ms later both are quiet: within the 600 ms hangover, still listed (at level 0).
+        await harness.host.publishSpeakers(quiet, nowNs: second + 500_000_000)
+        // 1 s after they last spoke: nobody; an empty list once, then nothing.
+        await harness.host.publishSpeakers(quiet, nowNs: 2 * second)
+        await harness.host.publishSpeakers(quiet, nowNs: 2 * second + 500_000_000)
+        let lists = try await Self.speakersLists(lee)
+        #expect(lists.map { $0.map(\.peer) } == [["bob", "alice"], ["alice", "bob"], []])
+        #expect(lists.first?.map(\.level) == [83, 50])  // −10 and −30 dBov on the 0…100 scale
+    }
+}
