@@ -35,12 +35,12 @@ public enum HomeOverlay: Hashable, Sendable {
     case outcome(String)
 }
 
-public struct HomeModel: Sendable {
+public struct HomeModel: InputLineModel, Sendable {
     public var selected: PeerID?
     public var inputFocused = false
-    public var editor = LineEditor()
+    /// The input line (its editor, and the notice shown in the status bar).
+    public var input = InputLine()
     public var overlay: HomeOverlay?
-    public var notice: (text: String, isError: Bool, until: Date)?
     /// Ring the terminal's bell while an invitation rings (`[calls] ringBell` in config.toml).
     public var ringBell = true
     /// Plain lines for screen-reader mode, taken by the driver.
@@ -62,7 +62,7 @@ public struct HomeModel: Sendable {
     /// with F2 or leave the line with Esc.
     public var ringingTakesKeys = true
 
-    public static let slashCommands: [(name: String, usage: String, summary: String)] = [
+    public static let slashCommands: [SlashCommand] = [
         ("/call", "/call NAME [NAME…]", "ring people (several: a group call)"),
         ("/help", "/help", "every key and command"),
         ("/quit", "/quit", "go offline and quit"),
@@ -107,11 +107,6 @@ public struct HomeModel: Sendable {
         }
     }
 
-    mutating func setNotice(_ text: String, error: Bool = false) {
-        notice = (text, error, now.addingTimeInterval(error ? 6 : 3))
-        if error { announcements.append(text) }
-    }
-
     /// Who is selectable, in the order the list shows them.
     public func people(_ state: CallState) -> [OnlineUser] { state.onlineUsers }
 
@@ -127,11 +122,7 @@ public struct HomeModel: Sendable {
     /// Returns whether anything visible changed, and any bell.
     public mutating func tick(now: Date, state: CallState) -> (changed: Bool, commands: [HomeCommand]) {
         self.now = now
-        var changed = false
-        if let notice, notice.until <= now {
-            self.notice = nil
-            changed = true
-        }
+        let changed = input.expireNotice(now: now)
         var commands: [HomeCommand] = []
         if ringBell, !state.invitations.isEmpty, state.call == nil,
             lastRing.map({ now.timeIntervalSince($0) >= Self.ringInterval }) ?? true
@@ -376,16 +367,13 @@ public struct HomeModel: Sendable {
     }
 
     mutating func handleInput(_ key: Key, state: CallState) -> [HomeCommand] {
-        if editor.edit(key) { return [] }
-        switch key {
-        case .tab: complete(state: state)
-        case .escape:
-            inputFocused = false
-        case .enter:
-            guard let line = editor.submit() else { return [] }
+        switch input.handle(key) {
+        case .complete: complete(state: state)
+        case .left: inputFocused = false
+        case .submitted(let line):
             inputFocused = false
             return runLine(line, state: state)
-        default: break
+        case .edited, .blank, .unhandled: break
         }
         return []
     }
@@ -425,7 +413,7 @@ public struct HomeModel: Sendable {
 
     /// Tab: a command at the start of the line, else an online user's id.
     mutating func complete(state: CallState) {
-        if let candidates = Self.complete(&editor, state: state) { setNotice(candidates) }
+        if let candidates = Self.complete(&input, state: state) { setNotice(candidates) }
     }
 
     /// A line's refusal, in words for the notice.
@@ -452,8 +440,8 @@ public struct HomeModel: Sendable {
     /// Tab: completes the word before the cursor (a slash command at the
     /// start, else an online person's id). Returns the candidates, as a
     /// notice, when more than one remains.
-    static func complete(_ editor: inout LineEditor, state: CallState) -> String? {
-        let (word, start) = editor.wordBeforeCursor
+    static func complete(_ input: inout InputLine, state: CallState) -> String? {
+        let (word, start) = input.editor.wordBeforeCursor
         let lowered = word.lowercased()
         let candidates: [String]
         if start == 0, word.hasPrefix("/") {
@@ -463,16 +451,6 @@ public struct HomeModel: Sendable {
                 $0.user.rawValue.lowercased().hasPrefix(lowered) || $0.name.lowercased().hasPrefix(lowered)
             }.map(\.user.rawValue)
         }
-        guard !candidates.isEmpty else { return nil }
-        if candidates.count == 1 {
-            editor.replace(from: start, with: candidates[0] + " ")
-            return nil
-        }
-        var common = candidates[0]
-        for candidate in candidates.dropFirst() {
-            while !candidate.hasPrefix(common) { common.removeLast() }
-        }
-        if common.count > word.count { editor.replace(from: start, with: common) }
-        return candidates.joined(separator: " ")
+        return input.complete(from: start, word: word, candidates: candidates)?.joined(separator: "  ")
     }
 }
