@@ -87,22 +87,7 @@ struct GoldenScreenTests {
         "│› Bob (bob)             ││ ↗ out Bob          answered      1:23 22:03        │",
         "│  Carol (carol)   ● busy││ ↙ in  Carol, Dave  missed             21:13        │",
         "│  Dave (dave)           ││ ↗ out Dave         declined           Nov 13 21:13 │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
-        "│                        ││                                                    │",
+    ] + Array(repeating: "│                        ││                                                    │", count: 16) + [
         "╰────────────────────────╯╰────────────────────────────────────────────────────╯",
         "   /call NAME [NAME…] to ring people · Tab completes names · /help",
         " ● online │ ↑↓ select · c call · / command · r refresh · ? help · q quit",
@@ -110,10 +95,7 @@ struct GoldenScreenTests {
     static let call80x24: [String] = [
         " ☎ Call  1:05 │ Bob ✓ in call · Carol ringing…   q hang up · /call NAME invites",
         "                                                ╭ Chat ────────────────────────╮",
-        "                                                │                              │",
-        "                                                │                              │",
-        "                                                │                              │",
-        "                                                │                              │",
+    ] + Array(repeating: "                                                │                              │", count: 4) + [
         " ╭ Me Myself (you) ───────────────────── host ╮ │                              │",
         " │● on                                        │ │                              │",
         " │········································   0│ │                              │",
@@ -123,9 +105,7 @@ struct GoldenScreenTests {
         " ┃● speaking                                  ┃ │                              │",
         " ┃█████████████████████████████▏··········  73┃ │                              │",
         " ┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛ │                              │",
-        "                                                │                              │",
-        "                                                │                              │",
-        "                                                │                              │",
+    ] + Array(repeating: "                                                │                              │", count: 3) + [
         "                                                │22:14 Ada: Hi, can you hear   │",
         "                                                │      me?                     │",
         "                                                ╰──────────────────────────────╯",
@@ -133,18 +113,9 @@ struct GoldenScreenTests {
         "   Tab or i to write · / for commands · ? for help",
         " ☎ Bob, Carol  Me Myself │ ● connected │ mic ▯▯▯▯▯ │ Space on/off │ 3ms",
     ]
-    static let tooSmall40x12: [String] = [
-        "",
-        "",
-        "",
-        "",
-        "",
+    static let tooSmall40x12: [String] = Array(repeating: "", count: 5) + [
         "        The window is too small",
         "       40×12; Confab needs 80×24",
         "  Make it larger, or press q to leave",
-        "",
-        "",
-        "",
-        "",
-    ]
+    ] + Array(repeating: "", count: 4)
 }

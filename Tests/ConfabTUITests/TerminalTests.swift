@@ -300,8 +300,9 @@ struct TerminalTests {
         }
     }
 
-    @Test("Ctrl-C in the kitty protocol's encoding leaves like SIGINT, popping the flags", .timeLimit(.minutes(3)))
-    func kittyControlC() async throws {
+    /// `confab demo` under tmux, its output recorded, once the kitty keyboard
+    /// protocol is on (we answer the query as a kitty terminal would).
+    func withKittyDemo(_ body: (Tmux, _ written: String) async throws -> Void) async throws {
         guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
@@ -312,40 +313,39 @@ struct TerminalTests {
             try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
             try await tmux.raw("\u{1B}[?0u")
             try await tmux.waitFor("hold Space to talk")
+            try await body(tmux, written)
+        }
+    }
+
+    /// The program exited with `status`, the terminal is back in canonical mode with echo, and the flags were popped.
+    func expectRestored(_ tmux: Tmux, written: String, status: String) async throws {
+        let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
+        #expect(final.contains("exit=\(status)"))
+        #expect(final.contains("icanon echo") || final.contains("echo icanon"))
+        let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+        #expect(output.contains("\u{1B}[>31u"), "the flags were pushed")
+        #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+    }
+
+    @Test("Ctrl-C in the kitty protocol's encoding leaves like SIGINT, popping the flags", .timeLimit(.minutes(3)))
+    func kittyControlC() async throws {
+        try await withKittyDemo { tmux, written in
             try await tmux.raw("\u{1B}[99;5u")
-            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
-            #expect(final.contains("exit=0"))
-            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
-            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+            try await expectRestored(tmux, written: written, status: "0")
         }
     }
 
     @Test("kitty flags are popped and the terminal restored when a signal ends the front", .timeLimit(.minutes(3)),
           arguments: [SIGTERM, SIGHUP, SIGSEGV])
     func kittySignals(signalNumber: Int32) async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
-        let home = try TempDirectory(prefix: "confab-tmux-home")
-        let written = home.file("terminal-output")
-        try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home), reportTerminalMode: true, recordOutputTo: written) { tmux in
-            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
-            try await tmux.raw("\u{1B}[?0u")
-            try await tmux.waitFor("hold Space to talk")
+        try await withKittyDemo { tmux, written in
             // The pane runs `sh -c`, whose child is confab.
             let shell = try await tmux.run(["display-message", "-p", "-t", "confab", "#{pane_pid}"]).output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
             let confab = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
             #expect(Glibc.kill(confab, signalNumber) == 0)
-            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
-            #expect(final.contains(signalNumber == SIGSEGV ? "exit=139" : "exit=0"))
-            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
-            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            #expect(output.contains("\u{1B}[>31u"))
-            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+            try await expectRestored(tmux, written: written, status: signalNumber == SIGSEGV ? "139" : "0")
         }
     }
 

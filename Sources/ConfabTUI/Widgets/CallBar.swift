@@ -15,12 +15,6 @@ public struct CallBar: Widget {
     /// hold carries no `answeredAt` (the callee's copy, taken as it rang).
     public var joinedAt: Timestamp?
 
-    public init(state: CallState, now: Date, joinedAt: Timestamp? = nil) {
-        self.state = state
-        self.now = now
-        self.joinedAt = joinedAt
-    }
-
     /// "☎ Bob", "☎ Bob, Carol": who the call is with, for the status bar.
     public static func withWhom(_ state: CallState) -> String? {
         guard let call = state.call else { return nil }
