@@ -157,34 +157,10 @@ public struct HomeModel: InputLineModel, Sendable {
                 announcements.append("\(user.name) is \(user.busy ? "in a call" : "free")")
             }
         case .invited(let invitation):
-            let others = invitation.call.participants.map(\.user).filter {
-                $0 != invitation.from && $0 != state.you?.user
-            }
-            var text = "\(name(invitation.from, in: state)) is calling you"
-            if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
-            announcements.append(text + ". Answer with /accept or /reject.")
-            if overlay == .confirmQuit || overlay == .help { overlay = nil }
-            if previous.invitations.isEmpty {
-                ringingSince = now
-                ringingTakesKeys = !inputFocused
-            }
-            if ringBell, state.call == nil {
-                lastRing = now
-                commands.append(.bell)
-            }
+            commands += ring(invitation, state: state, previous: previous)
         case .invitationEnded(let call, let reason):
             let from = previous.invitations.first { $0.call.id == call }.map { name($0.from, in: previous) } ?? "the caller"
-            let text: String
-            switch reason {
-            case .cancelled: text = "\(from) cancelled the call"
-            case .answeredElsewhere: text = "Answered on another device"
-            case .rejectedElsewhere: text = "Rejected on another device"
-            case .noResponse: text = "Missed call from \(from)"
-            case .callEnded: text = "The call from \(from) ended before you answered"
-            }
-            overlay = .outcome(text)
-            announcements.append(text)
-            commands.append(.loadHistory)
+            commands += showOutcome(Self.invitationEndedText(reason, from: from))
         case .declined:
             // The call you just rejected belongs in recent calls at once, not after `r`.
             commands.append(.loadHistory)
@@ -196,40 +172,15 @@ public struct HomeModel: InputLineModel, Sendable {
             announcements.append("\(name(user, in: state)): \(Self.describe(participantState))")
         case .answered:
             announcements.append("you answered")
-        case .roomReady:
-            break
         case .hungUp(let call) where previous.call?.id == call:
             // The server had not confirmed it yet; the call is over here all the same.
-            let text = "You hung up"
-            overlay = .outcome(text)
-            announcements.append(text)
-            commands.append(.loadHistory)
-        case .ended(let ended):
-            let wasInCall = previous.call?.id == ended.call
-            guard wasInCall else { break }
-            let text: String
-            switch ended.reason {
-            case .hangup: text = "Call ended · \(Self.duration(ms: ended.durationMs))"
-            case .cancelled: text = "Call cancelled"
-            case .unanswered:
-                let tried = previous.call?.participants.filter { $0.user != previous.you?.user } ?? []
-                if !tried.isEmpty, tried.allSatisfy({ $0.state == .rejected }) {
-                    text = tried.map(\.name).joined(separator: ", ") + " declined"
-                } else {
-                    let why = tried.map { "\($0.name) \(Self.outcome(of: $0.state))" }.joined(separator: ", ")
-                    text = "No answer" + (why.isEmpty ? "" : " (\(why))")
-                }
-            case .shutdown: text = "Call ended: the server is shutting down · \(Self.duration(ms: ended.durationMs))"
-            }
-            overlay = .outcome(text)
-            announcements.append(text)
-            commands.append(.loadHistory)
+            commands += showOutcome("You hung up")
+        case .ended(let ended) where previous.call?.id == ended.call:
+            commands += showOutcome(Self.endedText(ended, previous: previous))
         case .reconnecting(let attempt):
             setNotice("connection lost; reconnecting (attempt \(attempt))", error: true)
         case .disconnected(let reason):
-            let text = "Disconnected from the server" + (reason.map { ": \($0)" } ?? "")
-            overlay = .outcome(text)
-            announcements.append(text)
+            _ = showOutcome("Disconnected from the server" + (reason.map { ": \($0)" } ?? ""))
         case .failure(let error):
             setNotice(error.message, error: true)
         default:
@@ -239,6 +190,58 @@ public struct HomeModel: InputLineModel, Sendable {
         if let selected, state.online[selected] == nil { self.selected = nil }
         if selected == nil { selected = state.onlineUsers.first?.user }
         return commands
+    }
+
+    /// An invitation: a plain line, the ringing dialog (taking keys unless
+    /// you were typing), the bell.
+    private mutating func ring(_ invitation: CallInvitation, state: CallState, previous: CallState) -> [HomeCommand] {
+        let others = invitation.call.participants.map(\.user).filter {
+            $0 != invitation.from && $0 != state.you?.user
+        }
+        var text = "\(name(invitation.from, in: state)) is calling you"
+        if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
+        announcements.append(text + ". Answer with /accept or /reject.")
+        if overlay == .confirmQuit || overlay == .help { overlay = nil }
+        if previous.invitations.isEmpty {
+            ringingSince = now
+            ringingTakesKeys = !inputFocused
+        }
+        guard ringBell, state.call == nil else { return [] }
+        lastRing = now
+        return [.bell]
+    }
+
+    /// How a call or an invitation ended, as a dialog and a plain line; the history then changed.
+    private mutating func showOutcome(_ text: String) -> [HomeCommand] {
+        overlay = .outcome(text)
+        announcements.append(text)
+        return [.loadHistory]
+    }
+
+    static func invitationEndedText(_ reason: InvitationEndReason, from: String) -> String {
+        switch reason {
+        case .cancelled: "\(from) cancelled the call"
+        case .answeredElsewhere: "Answered on another device"
+        case .rejectedElsewhere: "Rejected on another device"
+        case .noResponse: "Missed call from \(from)"
+        case .callEnded: "The call from \(from) ended before you answered"
+        }
+    }
+
+    /// "Call ended · 1:23", "Bob declined", "No answer (Bob declined, Carol did not answer)".
+    static func endedText(_ ended: CallEnded, previous: CallState) -> String {
+        switch ended.reason {
+        case .hangup: return "Call ended · \(duration(ms: ended.durationMs))"
+        case .cancelled: return "Call cancelled"
+        case .shutdown: return "Call ended: the server is shutting down · \(duration(ms: ended.durationMs))"
+        case .unanswered:
+            let tried = previous.call?.participants.filter { $0.user != previous.you?.user } ?? []
+            if !tried.isEmpty, tried.allSatisfy({ $0.state == .rejected }) {
+                return tried.map(\.name).joined(separator: ", ") + " declined"
+            }
+            let why = tried.map { "\($0.name) \(outcome(of: $0.state))" }.joined(separator: ", ")
+            return "No answer" + (why.isEmpty ? "" : " (\(why))")
+        }
     }
 
     /// An invitee's state, in words.
@@ -395,7 +398,7 @@ public struct HomeModel: InputLineModel, Sendable {
         case "":
             break
         default:
-            setNotice("unknown command \(TextSanitizer.clean(command, lineBreaks: .singleLine)) (try /help)", error: true)
+            setNotice(InputLine.unknownCommand(command), error: true)
         }
         return []
     }

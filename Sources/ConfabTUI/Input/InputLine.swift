@@ -5,6 +5,7 @@
 //
 //   key ─▶ InputLine.handle ─▶ .edited | .submitted(line) | .left | .complete | .unhandled ─▶ the screen's model
 //   Tab ─▶ the model's candidates ─▶ InputLine.complete ─▶ the word, their common prefix, or a list as a notice
+import ConfabProtocol
 import Foundation
 
 /// A slash command of an input line: completed by Tab, listed in the help.
@@ -53,6 +54,11 @@ public struct InputLine: Hashable, Sendable {
         case .tab: return .complete
         default: return .unhandled
         }
+    }
+
+    /// What every input line says of a slash command it does not know.
+    static func unknownCommand(_ word: String) -> String {
+        "unknown command \(TextSanitizer.clean(word, lineBreaks: .singleLine)) (try /help)"
     }
 
     public mutating func setNotice(_ text: String, error: Bool = false, now: Date) {

@@ -72,7 +72,7 @@ extension MeetingModel {
         case "/quit", "/leave":
             return [.leave]
         default:
-            setNotice("unknown command \(command) (try /help)", error: true)
+            setNotice(InputLine.unknownCommand(command), error: true)
         }
         return []
     }
