@@ -22,62 +22,59 @@ struct CallTerminalTests {
         try await carol.expectEvent("connected", ["you.user": "carol"])
         let home = try TempDirectory(prefix: "confab-tmux-connect")
         let token = try await server.userToken(user: "alice", name: "Alice")
-        let tmux = Tmux()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) connect \(server.serverURL) "
-            + "--token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers")); "
-            + "echo \"exit=$?\"; sleep 60"
+        let command = Tmux.confab(
+            "connect \(server.serverURL) --token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers"))",
+            home: home)
         do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
-            try await tmux.waitFor("the home screen with the bot online", seconds: 60) {
-                $0.contains("Alice (alice)") && $0.contains("Bot (bot)") && $0.contains("● online") && $0.contains("No calls yet")
+            try await Tmux.session(command) { tmux in
+                try await tmux.waitFor("the home screen with the bot online", seconds: 60) {
+                    $0.contains("Alice (alice)") && $0.contains("Bot (bot)") && $0.contains("● online") && $0.contains("No calls yet")
+                }
+                try await tmux.type("/call b")
+                try await tmux.keys("Tab")
+                try await tmux.waitFor("the completed name") { $0.contains("/call bot") }
+                try await tmux.keys("Enter")
+                try await tmux.waitFor("the calling panel") { $0.contains("Calling") && $0.contains("ringing…") }
+                try await bot.expectEvent("call.invited", ["from": "alice"])
+                try bot.send("accept")
+                // The call screen: the call bar says the bot is in, and its tile shows.
+                let inCall = try await tmux.waitFor("the call screen with the bot's tile", seconds: 60) {
+                    $0.contains("☎ Call") && $0.contains("Bot ✓ in call") && $0.contains("● connected")
+                }
+                #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
+                print("call screen under tmux:\n\(inCall)")
+                // /call in the call invites more: the call bar follows Carol's invitation.
+                try await tmux.keys("i")
+                try await tmux.type("/call carol")
+                try await tmux.keys("Enter")
+                try await tmux.waitFor("Carol ringing in the call bar") { $0.contains("Carol ringing…") }
+                try await carol.expectEvent("call.invited", ["from": "alice"])
+                try carol.send("reject")
+                try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
+                // Escape leaves the input line (its hint shows again): q is then a key, not a letter.
+                try await tmux.keys("Escape")
+                try await tmux.waitFor("the input line left") { $0.contains(Tmux.inputHint) }
+                try await tmux.keys("q")
+                try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
+                try await tmux.keys("y")
+                try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:") }
+                try await bot.expectEvent("call.ended", ["reason": "hangup"])
+                try await tmux.keys("Escape")
+                let recent = try await tmux.waitFor("the call in recent calls") { screen in
+                    screen.split(separator: "\n").contains { $0.contains("↗ out") && $0.contains("Bot") && $0.contains("answered") }
+                }
+                print("home screen after the call:\n\(recent)")
+                try await tmux.keys("q")
+                try await tmux.waitFor("the quit question") { $0.contains("Go offline and quit?") }
+                try await tmux.keys("y")
+                let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
+                #expect(final.contains("exit=0"), "\(final)")
+                try await bot.expectEvent("presence.offline", ["user": "alice"])
             }
-            try await tmux.type("/call b")
-            try await tmux.keys("Tab")
-            try await tmux.waitFor("the completed name") { $0.contains("/call bot") }
-            try await tmux.keys("Enter")
-            try await tmux.waitFor("the calling panel") { $0.contains("Calling") && $0.contains("ringing…") }
-            try await bot.expectEvent("call.invited", ["from": "alice"])
-            try bot.send("accept")
-            // The call screen: the call bar says the bot is in, and its tile shows.
-            let inCall = try await tmux.waitFor("the call screen with the bot's tile", seconds: 60) {
-                $0.contains("☎ Call") && $0.contains("Bot ✓ in call") && $0.contains("● connected")
-            }
-            #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
-            print("call screen under tmux:\n\(inCall)")
-            // /call in the call invites more: the call bar follows Carol's invitation.
-            try await tmux.keys("i")
-            try await tmux.type("/call carol")
-            try await tmux.keys("Enter")
-            try await tmux.waitFor("Carol ringing in the call bar") { $0.contains("Carol ringing…") }
-            try await carol.expectEvent("call.invited", ["from": "alice"])
-            try carol.send("reject")
-            try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
-            // Escape leaves the input line (its hint shows again): q is then a key, not a letter.
-            try await tmux.keys("Escape")
-            try await tmux.waitFor("the input line left") { $0.contains(Tmux.inputHint) }
-            try await tmux.keys("q")
-            try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
-            try await tmux.keys("y")
-            try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:") }
-            try await bot.expectEvent("call.ended", ["reason": "hangup"])
-            try await tmux.keys("Escape")
-            let recent = try await tmux.waitFor("the call in recent calls") { screen in
-                screen.split(separator: "\n").contains { $0.contains("↗ out") && $0.contains("Bot") && $0.contains("answered") }
-            }
-            print("home screen after the call:\n\(recent)")
-            try await tmux.keys("q")
-            try await tmux.waitFor("the quit question") { $0.contains("Go offline and quit?") }
-            try await tmux.keys("y")
-            let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
-            #expect(final.contains("exit=0"), "\(final)")
-            try await bot.expectEvent("presence.offline", ["user": "alice"])
         } catch {
-            await tmux.kill()
             _ = await server.stop()
             throw error
         }
-        await tmux.kill()
         try bot.send("quit")
         _ = await bot.process.wait(seconds: 30)
         #expect(await server.stop() == 0)
@@ -96,47 +93,48 @@ extension CallTerminalTests {
         try await bot.expectEvent("connected", ["you.user": "bot"])
         let home = try TempDirectory(prefix: "confab-tmux-rung")
         let token = try await server.userToken(user: "alice", name: "Alice")
-        let tmux = Tmux()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) connect \(server.serverURL) "
-            + "--token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers")); "
-            + "echo \"exit=$?\"; sleep 60"
+        let command = Tmux.confab(
+            "connect \(server.serverURL) --token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers"))",
+            home: home)
         do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "100", "-y", "30", command])
-            try await tmux.waitFor("the home screen", seconds: 60) { $0.contains("Bot (bot)") && $0.contains("● online") }
-            try bot.send("call alice")
-            let ringing = try await tmux.waitFor("the ringing dialog") { $0.contains("☎ Incoming call") }
-            #expect(ringing.contains("Bot is calling you"))
-            #expect(ringing.contains("1:1 call"))
-            #expect(ringing.contains("[a  accept]  [r  reject]"))
-            try bot.send("cancel")
-            try await tmux.waitFor("the cancellation") { $0.contains("Bot cancelled the call") && !$0.contains("☎ Incoming call") }
-            try await tmux.keys("Enter")
-            try await tmux.waitFor("the dialog closed") { !$0.contains("Bot cancelled the call") }
-            try bot.send("call alice")
-            try await tmux.waitFor("the ringing dialog again") { $0.contains("☎ Incoming call") }
-            // Keys in the dialog's first half second are taken for typing that went on, not answers.
-            try await Task.sleep(for: .milliseconds(700))
-            try await tmux.keys("a")
-            try await tmux.waitFor("the call screen", seconds: 60) { $0.contains("☎ Call") && $0.contains("Bot ✓ in call") }
-            try await bot.expectEvent("call.userEntered", ["user": "alice"])
-            try bot.send("hangup")
-            try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:") && $0.contains("● online") }
-            try await tmux.keys("Enter")
-            try await tmux.waitFor("the calls in recent calls") { screen in
-                let lines = screen.split(separator: "\n")
-                return lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("answered") }
-                    && lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("cancelled") }
+            try await Tmux.session(command, columns: 100, rows: 30) { tmux in
+                try await tmux.waitFor("the home screen", seconds: 60) { $0.contains("Bot (bot)") && $0.contains("● online") }
+                try bot.send("call alice")
+                let ringing = try await tmux.waitFor("the ringing dialog") { $0.contains("☎ Incoming call") }
+                #expect(ringing.contains("Bot is calling you"))
+                #expect(ringing.contains("1:1 call"))
+                #expect(ringing.contains("[a  accept]  [r  reject]"))
+                try bot.send("cancel")
+                try await tmux.waitFor("the cancellation") { $0.contains("Bot cancelled the call") && !$0.contains("☎ Incoming call") }
+                try await tmux.keys("Enter")
+                try await tmux.waitFor("the dialog closed") { !$0.contains("Bot cancelled the call") }
+                try bot.send("call alice")
+                try await tmux.waitFor("the ringing dialog again") { $0.contains("☎ Incoming call") }
+                // Keys in the dialog's first half second are taken for typing that went on, not answers:
+                // a is pressed while the dialog rings, until one lands after that guard.
+                let answered = try await waitUntil(seconds: 60, every: .milliseconds(200)) {
+                    let screen = try await tmux.screen()
+                    if screen.contains("☎ Incoming call") { try await tmux.keys("a") }
+                    return screen.contains("☎ Call") && screen.contains("Bot ✓ in call")
+                }
+                if !answered { throw ToolError("the call screen never came: \(try await tmux.screen())") }
+                try await bot.expectEvent("call.userEntered", ["user": "alice"])
+                try bot.send("hangup")
+                try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:") && $0.contains("● online") }
+                try await tmux.keys("Enter")
+                try await tmux.waitFor("the calls in recent calls") { screen in
+                    let lines = screen.split(separator: "\n")
+                    return lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("answered") }
+                        && lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("cancelled") }
+                }
+                try await tmux.keys("C-c")
+                let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
+                #expect(final.contains("exit=0"), "\(final)")
             }
-            try await tmux.keys("C-c")
-            let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
-            #expect(final.contains("exit=0"), "\(final)")
         } catch {
-            await tmux.kill()
             _ = await server.stop()
             throw error
         }
-        await tmux.kill()
         try bot.send("quit")
         _ = await bot.process.wait(seconds: 30)
         #expect(await server.stop() == 0)
@@ -164,11 +162,7 @@ extension CallTerminalTests {
 struct CallScreenReaderTests {
     /// Waits until `process` has printed `text`; fails the test with its output if not.
     func waitFor(_ text: String, in process: ChildProcess, seconds: Double = 30) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if process.standardOutput.contains(text) { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        if try await waitUntil(seconds: seconds, every: .milliseconds(50), { process.standardOutput.contains(text) }) { return }
         Issue.record("no \"\(text)\" within \(seconds) s; stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)")
         throw ToolError("no \(text)")
     }

@@ -213,11 +213,11 @@ struct InputDecoderTests {
 
     @Test("keys curses decoded that we do not use (Ctrl-Up) type nothing; the ones we use map, F-keys included")
     func cursesKeys() {
-        #expect(MeetingApp.key(from: .code(265)) == .function(1))  // KEY_F(1)
-        #expect(MeetingApp.key(from: .code(266)) == .function(2))
-        #expect(MeetingApp.key(from: .code(566)) == nil)  // kUP5, Ctrl-Up in xterm's terminfo
-        #expect(MeetingApp.key(from: .up) == .up)
-        #expect(MeetingApp.key(from: .pageDown) == .pageDown)
-        #expect(MeetingApp.key(from: .character("x")) == .character("x"))
+        #expect(NcursesBackend.key(from: .code(265)) == .function(1))  // KEY_F(1)
+        #expect(NcursesBackend.key(from: .code(266)) == .function(2))
+        #expect(NcursesBackend.key(from: .code(566)) == nil)  // kUP5, Ctrl-Up in xterm's terminfo
+        #expect(NcursesBackend.key(from: .up) == .up)
+        #expect(NcursesBackend.key(from: .pageDown) == .pageDown)
+        #expect(NcursesBackend.key(from: .character("x")) == .character("x"))
     }
 }

@@ -523,57 +523,6 @@ struct ModelTests {
     }
 }
 
-@Suite("line editor")
-struct LineEditorTests {
-    @Test("readline keys move and cut by grapheme, UTF-8 safe")
-    func editing() {
-        var editor = LineEditor()
-        editor.insert("héllo wörld 👨‍👩‍👧")
-        #expect(editor.characters.count == 13)
-        editor.backspace()
-        #expect(editor.text == "héllo wörld ")
-        editor.killWordBackward()
-        #expect(editor.text == "héllo ")
-        editor.moveHome()
-        editor.moveRight()
-        editor.killToEnd()
-        #expect(editor.text == "h")
-        editor.yank()
-        #expect(editor.text == "héllo ")
-        editor.moveLeft()
-        editor.killToStart()
-        #expect(editor.text == " ")
-        editor.insert("e\u{301}")
-        #expect(editor.characters.count == 2)
-    }
-
-    @Test("history goes back and forth and keeps the draft")
-    func history() {
-        var editor = LineEditor()
-        editor.insert("one")
-        _ = editor.submit()
-        editor.insert("two")
-        _ = editor.submit()
-        editor.insert("dra")
-        editor.historyPrevious()
-        #expect(editor.text == "two")
-        editor.historyPrevious()
-        #expect(editor.text == "one")
-        editor.historyNext()
-        editor.historyNext()
-        #expect(editor.text == "dra")
-    }
-
-    @Test("the visible part follows the cursor through wide text")
-    func visible() {
-        var editor = LineEditor()
-        editor.insert(String(repeating: "漢", count: 30))
-        let (text, column) = editor.visible(columns: 20)
-        #expect(TextWidth.width(of: text) <= 20)
-        #expect(column <= 19)
-    }
-}
-
 @Suite("screen-reader speaking lines")
 struct SpeakingTrackerTests {
     @Test("a turn is one 'is speaking' and one 'stopped speaking', however many pauses between words")

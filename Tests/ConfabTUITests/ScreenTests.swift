@@ -76,22 +76,31 @@ struct ScreenTests {
         ]
         let state = Fixtures.room(others: 5, chat: chat)
         let (small, _) = screen(state, size: Size(columns: 80, rows: 24))
-        let lines = small.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(lines.count == 24)
-        #expect(lines[0].hasPrefix(" Speaking  Ada"))
+        expectScreen(small, Self.sixParticipants80x24)
         // The wide screen has room for whole chat lines.
         let (backend, _) = screen(state, size: Size(columns: 160, rows: 50))
         #expect(backend.text.contains("Ada → @host: only for hosts"))
         #expect(backend.text.contains("Linus → you [dm]: psst"))
         #expect(backend.text.contains("* Zoë waves"))
         #expect(backend.text.contains("山田太郎: こんにちは、みなさん"))
-        #expect(lines[22].contains("Tab or i to write"))
-        #expect(lines[23].hasPrefix(" standup  host │ ● connected │ mic ▯▯▯▯▯"))
         // Mentions of our name are highlighted.
         let mentionRow = backend.screen.lines.firstIndex { $0.contains("look at this") } ?? 0
         let mentionCell = (0..<159).first { backend.screen[$0, mentionRow].symbol == "l" && backend.screen[$0 + 1, mentionRow].symbol == "o" } ?? 0
         #expect(backend.screen[mentionCell, mentionRow].style.foreground == .warning)
     }
+
+    /// The golden meeting's tiles, status and input line (the same room), with this chat.
+    static let sixParticipants80x24: [String] = Array(GoldenScreenTests.meeting80x24.prefix(11)) + [
+        " ╰─────────────────────╯╰─────────────────────╯ │22:14 Ada: Good morning!      │",
+        "                                                │22:15 山田太郎: こんにちは、み│",
+        " ╭ Grace Hopper ───────╮┏ Zoë ━━━━━━ listener ┓ │      なさん                  │",
+        " │no mic      listener │┃no mic               ┃ │22:16 Ada → @host: only for   │",
+        " │·················   0│┃█████▎···········  31┃ │      hosts                   │",
+        " ╰─────────────────────╯┗━━━━━━━━━━━━━━━━━━━━━┛ │22:17 Linus → you [dm]: psst  │",
+        "                                                │22:18 * Zoë waves             │",
+        "                                                │22:19 🎧 DJ Emoji 🎶: Hey Me  │",
+        "                                                │      Myself, look at this    │",
+    ] + GoldenScreenTests.meeting80x24.suffix(4)
 
     /// The fixture room where everyone has a public key, so there is a safety code.
     func keyedRoom(others: Int = 3) -> RoomState {

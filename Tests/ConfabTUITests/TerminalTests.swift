@@ -15,13 +15,7 @@ struct TerminalTests {
             return
         }
         let home = try TempDirectory(prefix: "confab-tmux-home")
-        let tmux = Tmux()
-        await tmux.kill()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
-            + "echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+        try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home), reportTerminalMode: true) { tmux in
             // The bots' tiles.
             try await tmux.waitFor("the bots' tiles", seconds: 90) {
                 $0.contains("Ada (bot)") && $0.contains("Grace") && $0.contains("Linus (bot)") && $0.contains("● connected")
@@ -73,11 +67,7 @@ struct TerminalTests {
             #expect(final.contains("exit=0"))
             #expect(final.contains("icanon echo") || final.contains("echo icanon"))
             #expect(!final.contains("● connected"), "the meeting screen is still shown:\n\(final)")
-        } catch {
-            await tmux.kill()
-            throw error
         }
-        await tmux.kill()
     }
 
     @Test("a question arriving mid-sentence takes no keys; help pages to its end at 80×24; chat paging stops and End follows",
@@ -88,17 +78,11 @@ struct TerminalTests {
             return
         }
         let home = try TempDirectory(prefix: "confab-tmux-home")
-        let tmux = Tmux()
-        await tmux.kill()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo; echo \"exit=$?\"; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+        try await Tmux.session(Tmux.confab("demo", home: home)) { tmux in
             try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Linus (bot)") && $0.contains("mic muted") }
             try await tmux.waitFor(Tmux.inputHint)
-            // No question comes unasked: ten seconds in, nothing waits.
-            try await Task.sleep(for: .seconds(10))
-            #expect(!(try await tmux.screen()).contains("F2 to answer"), "the host bot asked unasked")
+            // No question comes unasked: for ten seconds, nothing waits.
+            try await tmux.expectSteady("no question unasked", seconds: 10) { !$0.contains("F2 to answer") }
             // Raise the hand (the host bot then asks us to unmute) and start a sentence at once.
             try await tmux.keys("h")
             try await tmux.keys("i")
@@ -149,11 +133,7 @@ struct TerminalTests {
             try await tmux.keys("y")
             let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
             #expect(final.contains("exit=0"))
-        } catch {
-            await tmux.kill()
-            throw error
         }
-        await tmux.kill()
     }
 
     @Test("terminals: an unknown TERM says what to do, dumb gets plain lines, one without an alternate screen is cleared on exit",
@@ -164,12 +144,7 @@ struct TerminalTests {
             return
         }
         let home = try TempDirectory(prefix: "confab-tmux-home")
-        let tmux = Tmux()
-        await tmux.kill()
-        let command =
-            "env LANG=C.UTF-8 TERM=\(term) HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; echo \"exit=$?\"; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+        try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home, term: term)) { tmux in
             switch term {
             case "no-such-terminal":
                 let final = try await tmux.waitFor("the exit line", seconds: 90) { $0.contains("exit=") }
@@ -192,11 +167,7 @@ struct TerminalTests {
                 #expect(final.contains("exit=0"))
                 #expect(!final.contains("● connected") && !final.contains("Ada (bot)"), "the last frame stayed on the screen:\n\(final)")
             }
-        } catch {
-            await tmux.kill()
-            throw error
         }
-        await tmux.kill()
     }
 
     @Test("COLORTERM=truecolor with a direct-colour terminfo entry draws the theme's exact colours", .timeLimit(.minutes(3)))
@@ -222,14 +193,11 @@ struct TerminalTests {
         try FileManager.default.createDirectory(atPath: terminfo, withIntermediateDirectories: true)
         let tic = try ChildProcess("/usr/bin/tic", ["-x", "-o", terminfo, source])
         #expect(await tic.wait(seconds: 20) == 0, "\(tic.standardError)")
-        let tmux = Tmux()
-        await tmux.kill()
         // swift test sets NO_COLOR for what it runs.
-        let command =
-            "env -u NO_COLOR LANG=C.UTF-8 TERM=xterm-256color COLORTERM=truecolor TERMINFO=\(terminfo) HOME=\(home.path) "
-            + "\(BuiltProducts.confab) demo --no-bot-prompts; echo \"exit=$?\"; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
+        let command = Tmux.confab(
+            "demo --no-bot-prompts", home: home, term: "xterm-256color",
+            environment: "-u NO_COLOR COLORTERM=truecolor TERMINFO=\(terminfo)")
+        try await Tmux.session(command) { tmux in
             try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
             let coloured = try await tmux.run(["capture-pane", "-e", "-p", "-t", "confab"]).output
             // The default theme's text (#d8dcea) and surface (#262a38), exactly.
@@ -239,11 +207,7 @@ struct TerminalTests {
             try await tmux.keys("y")
             let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") }
             #expect(final.contains("exit=0"))
-        } catch {
-            await tmux.kill()
-            throw error
         }
-        await tmux.kill()
     }
 
     /// The help's footer, "18–34 of 40", or nil.
@@ -275,10 +239,9 @@ struct TerminalTests {
     func expectMovingBars(_ tmux: Tmux) async throws {
         try await tmux.waitFor("all three bots") { $0.contains("Ada (bot)") && $0.contains("Grace") && $0.contains("Linus (bot)") }
         var captures: [String] = []
-        for _ in 0..<40 {
-            captures.append(Self.barCells(try await tmux.screen()))
-            if Set(captures).count >= 3, captures.contains(where: { $0.contains(where: { "█▉▊▋▌▍▎▏".contains($0) }) }) { break }
-            try await Task.sleep(for: .milliseconds(150))
+        _ = try? await tmux.waitFor("moving bars", seconds: 6) { screen in
+            captures.append(Self.barCells(screen))
+            return Set(captures).count >= 3 && captures.contains { $0.contains(where: { "█▉▊▋▌▍▎▏".contains($0) }) }
         }
         #expect(captures.contains { $0.contains(where: { "█▉▊▋▌▍▎▏".contains($0) }) }, "no level bar lit in \(captures.count) captures")
         #expect(Set(captures).count >= 3, "the level bars did not move: \(Set(captures).count) distinct of \(captures.count) captures")
@@ -292,15 +255,8 @@ struct TerminalTests {
         }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         let written = home.file("terminal-output")
-        let tmux = Tmux()
-        await tmux.kill()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
-            + "echo \"exit=$?\"; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
-            // Everything the program writes to the terminal, to find the push and the pop.
-            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
+        // Everything the program writes to the terminal, to find the push and the pop.
+        try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home), recordOutputTo: written) { tmux in
             try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("mic muted") }
             #expect(try await tmux.screen().contains("Space: talk on/off"))
             // tmux does not answer the query; we answer as a kitty terminal would.
@@ -309,8 +265,7 @@ struct TerminalTests {
             // Space pressed (then repeated): talking; released: muted again.
             try await tmux.raw("\u{1B}[32;;32u\u{1B}[32;1:2;32u")
             try await tmux.waitFor("mic on")
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(try await tmux.screen().contains("mic on"), "still talking while Space is held")
+            try await tmux.expectSteady("still talking while Space is held", seconds: 0.5) { $0.contains("mic on") }
             try await tmux.raw("\u{1B}[32;1:3u")
             try await tmux.waitFor("mic muted")
             // Held again, then the window loses focus: no release will come, so it mutes.
@@ -342,82 +297,56 @@ struct TerminalTests {
             #expect(pop != nil, "the flags were popped on exit")
             #expect(output.contains("\u{1B}[?1004h") && output.contains("\u{1B}[?1004l"), "focus reporting on, then off")
             if let push, let pop { #expect(push.upperBound <= pop.lowerBound) }
-        } catch {
-            await tmux.kill()
-            throw error
         }
-        await tmux.kill()
     }
 
-    @Test("Ctrl-C in the kitty protocol's encoding leaves like SIGINT, popping the flags", .timeLimit(.minutes(3)))
-    func kittyControlC() async throws {
+    /// `confab demo` under tmux, its output recorded, once the kitty keyboard
+    /// protocol is on (we answer the query as a kitty terminal would).
+    func withKittyDemo(_ body: (Tmux, _ written: String) async throws -> Void) async throws {
         guard Tmux.isInstalled else {
             Issue.record("tmux is not installed (make deps installs it)")
             return
         }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         let written = home.file("terminal-output")
-        let tmux = Tmux()
-        await tmux.kill()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
-            + "echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
-            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
+        try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home), reportTerminalMode: true, recordOutputTo: written) { tmux in
             try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
             try await tmux.raw("\u{1B}[?0u")
             try await tmux.waitFor("hold Space to talk")
-            try await tmux.raw("\u{1B}[99;5u")
-            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
-            #expect(final.contains("exit=0"))
-            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
-            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
-        } catch {
-            await tmux.kill()
-            throw error
+            try await body(tmux, written)
         }
-        await tmux.kill()
+    }
+
+    /// The program exited with `status`, the terminal is back in canonical mode with echo, and the flags were popped.
+    func expectRestored(_ tmux: Tmux, written: String, status: String) async throws {
+        let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
+        #expect(final.contains("exit=\(status)"))
+        #expect(final.contains("icanon echo") || final.contains("echo icanon"))
+        let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
+        #expect(output.contains("\u{1B}[>31u"), "the flags were pushed")
+        #expect(output.contains("\u{1B}[<u"), "the flags were popped")
+    }
+
+    @Test("Ctrl-C in the kitty protocol's encoding leaves like SIGINT, popping the flags", .timeLimit(.minutes(3)))
+    func kittyControlC() async throws {
+        try await withKittyDemo { tmux, written in
+            try await tmux.raw("\u{1B}[99;5u")
+            try await expectRestored(tmux, written: written, status: "0")
+        }
     }
 
     @Test("kitty flags are popped and the terminal restored when a signal ends the front", .timeLimit(.minutes(3)),
           arguments: [SIGTERM, SIGHUP, SIGSEGV])
     func kittySignals(signalNumber: Int32) async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
-        let home = try TempDirectory(prefix: "confab-tmux-home")
-        let written = home.file("terminal-output")
-        let tmux = Tmux()
-        await tmux.kill()
-        let command =
-            "env LANG=C.UTF-8 TERM=tmux-256color HOME=\(home.path) \(BuiltProducts.confab) demo --no-bot-prompts; "
-            + "echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60"
-        do {
-            try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "120", "-y", "40", command])
-            try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(written)"])
-            try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Ada (bot)") && $0.contains("● connected") }
-            try await tmux.raw("\u{1B}[?0u")
-            try await tmux.waitFor("hold Space to talk")
+        try await withKittyDemo { tmux, written in
             // The pane runs `sh -c`, whose child is confab.
             let shell = try await tmux.run(["display-message", "-p", "-t", "confab", "#{pane_pid}"]).output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
             let confab = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
             #expect(Glibc.kill(confab, signalNumber) == 0)
-            let final = try await tmux.waitFor("the exit line", seconds: 30) { $0.contains("exit=") && $0.contains("icanon") }
-            #expect(final.contains(signalNumber == SIGSEGV ? "exit=139" : "exit=0"))
-            #expect(final.contains("icanon echo") || final.contains("echo icanon"))
-            let output = (try? String(contentsOfFile: written, encoding: .utf8)) ?? ""
-            #expect(output.contains("\u{1B}[>31u"))
-            #expect(output.contains("\u{1B}[<u"), "the flags were popped")
-        } catch {
-            await tmux.kill()
-            throw error
+            try await expectRestored(tmux, written: written, status: signalNumber == SIGSEGV ? "139" : "0")
         }
-        await tmux.kill()
     }
 
     @Test("--screen-reader: plain lines for joins, chat and speaking; no bars, no escape sequences", .timeLimit(.minutes(3)))
@@ -429,11 +358,7 @@ struct TerminalTests {
         let process = try ChildProcess(
             BuiltProducts.confab, ["demo", "--screen-reader", "--no-bot-prompts"], environment: environment, standardInput: .pipe)
         func waitFor(_ text: String, seconds: Double = 60) async throws {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if process.standardOutput.contains(text) { return }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            if try await waitUntil(seconds: seconds, { process.standardOutput.contains(text) }) { return }
             Issue.record("timed out waiting for \"\(text)\"; stdout:\n\(process.standardOutput)\nstderr:\n\(process.standardError)")
             throw ToolError("timed out waiting for \(text)")
         }

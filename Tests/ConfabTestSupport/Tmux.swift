@@ -9,6 +9,41 @@ public struct Tmux: Sendable {
 
     public init() {}
 
+    /// Starts `command` in a new session of `columns`×`rows`. After the
+    /// program the pane prints `exit=STATUS` (and, with `reportTerminalMode`,
+    /// whether the terminal is back in canonical mode with echo: `icanon echo`)
+    /// and stays open a minute, to be read. With `recordOutputTo`, everything
+    /// the program writes to the terminal is appended to that file.
+    public static func start(
+        _ command: String, columns: Int = 120, rows: Int = 40, reportTerminalMode: Bool = false, recordOutputTo: String? = nil
+    ) async throws -> Tmux {
+        let tmux = Tmux()
+        let mode = reportTerminalMode ? "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; " : ""
+        try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "\(columns)", "-y", "\(rows)", "\(command); echo \"exit=$?\"; \(mode)sleep 60"])
+        if let recordOutputTo { try await tmux.run(["pipe-pane", "-O", "-t", "confab", "cat >> \(recordOutputTo)"]) }
+        return tmux
+    }
+
+    /// Runs `body` with `command` started as `start` does; the session is killed afterwards, whatever happened.
+    public static func session(
+        _ command: String, columns: Int = 120, rows: Int = 40, reportTerminalMode: Bool = false, recordOutputTo: String? = nil,
+        _ body: (Tmux) async throws -> Void
+    ) async throws {
+        let tmux = try await start(command, columns: columns, rows: rows, reportTerminalMode: reportTerminalMode, recordOutputTo: recordOutputTo)
+        do {
+            try await body(tmux)
+        } catch {
+            await tmux.kill()
+            throw error
+        }
+        await tmux.kill()
+    }
+
+    /// `confab ARGUMENTS` as the terminal tests run it: UTF-8, `term`, a home of its own.
+    public static func confab(_ arguments: String, home: TempDirectory, term: String = "tmux-256color", environment: String = "") -> String {
+        "env \(environment.isEmpty ? "" : environment + " ")LANG=C.UTF-8 TERM=\(term) HOME=\(home.path) \(BuiltProducts.confab) \(arguments)"
+    }
+
     /// What the empty input line of the fronts says while it does not have
     /// the focus: keys are actions then, not typing.
     public static let inputHint = "Tab or i to write"
@@ -44,21 +79,44 @@ public struct Tmux: Sendable {
     /// a timeout the error carries the last screen, for the test's report.
     @discardableResult
     public func waitFor(_ what: String, seconds: Double = 30, _ condition: (String) -> Bool) async throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
         var last = ""
-        while Date() < deadline {
+        let met = try await waitUntil(seconds: seconds) {
             last = try await screen()
-            if condition(last) { return last }
-            try await Task.sleep(for: .milliseconds(200))
+            return condition(last)
         }
-        throw ToolError("timed out waiting for \(what); the screen:\n\(last)")
+        guard met else { throw ToolError("timed out waiting for \(what); the screen:\n\(last)") }
+        return last
     }
 
     public func waitFor(_ text: String, seconds: Double = 30) async throws {
         try await waitFor("\"\(text)\"", seconds: seconds) { $0.contains(text) }
     }
 
+    /// Watches the screen for `seconds`: `condition` must hold on every
+    /// capture (something that must not happen, such as a question nobody
+    /// asked for, or the mic closing while Space is held). Throws at the first
+    /// screen that breaks it.
+    public func expectSteady(_ what: String, seconds: Double, _ condition: (String) -> Bool) async throws {
+        var broken: String?
+        _ = try await waitUntil(seconds: seconds) {
+            let current = try await screen()
+            if !condition(current) { broken = current }
+            return broken != nil
+        }
+        if let broken { throw ToolError("\(what) did not hold; the screen:\n\(broken)") }
+    }
+
     public func kill() async {
         _ = try? await run(["kill-server"])
     }
+}
+
+/// Polls `condition` until it holds or `seconds` have passed; returns whether it held.
+public func waitUntil(seconds: Double, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: interval)
+    }
+    return try await condition()
 }

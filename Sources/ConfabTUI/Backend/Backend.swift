@@ -105,13 +105,22 @@ public final class Renderer<Backend: TerminalBackend> {
     }
 }
 
-/// A terminal in memory: what tests and benchmarks render into.
-public final class MemoryBackend: TerminalBackend {
+/// A terminal in memory: what tests and benchmarks render into, and type into.
+public final class MemoryBackend: FrontTerminal {
     public private(set) var screen: Buffer
     public private(set) var cursor: CursorPosition?
     public private(set) var flushCount = 0
     public private(set) var bellCount = 0
     public private(set) var cellWrites = 0
+    /// Control sequences the front sent (the kitty keyboard query, the flags).
+    public private(set) var controlsSent: [String] = []
+
+    /// Waiting input: keys as curses decodes them, or text as the terminal sends it.
+    private enum Typed {
+        case key(Key)
+        case text(String)
+    }
+    private var typed: [Typed] = []
 
     public init(size: Size) {
         screen = Buffer(size: size)
@@ -142,4 +151,29 @@ public final class MemoryBackend: TerminalBackend {
 
     /// The screen as text lines, as `tmux capture-pane -p` would show it.
     public var text: String { screen.text }
+
+    /// Keys for the front to read, as curses would hand them over.
+    public func press(_ keys: Key...) {
+        typed += keys.map { .key($0) }
+    }
+
+    /// Text (escape sequences too) for the front to read, as the terminal would send it.
+    public func send(_ text: String) {
+        typed.append(.text(text))
+    }
+
+    public func readInput(_ decoder: inout TerminalInputDecoder) -> [TerminalInput] {
+        var inputs: [TerminalInput] = []
+        for item in typed {
+            switch item {
+            case .key(let key): inputs += decoder.endOfInput() + [.key(key)]
+            case .text(let text): inputs += decoder.feed(text.unicodeScalars)
+            }
+        }
+        typed = []
+        return inputs + decoder.endOfInput()
+    }
+
+    public func queryKeyboardProtocol() { controlsSent.append(KittyKeyboard.query) }
+    public func enableKeyReleases() { controlsSent.append(KittyKeyboard.push(.holdToTalk) + KittyKeyboard.focusReportingOn) }
 }

@@ -147,19 +147,41 @@ public final class NcursesBackend: TerminalBackend {
     }
 }
 
-extension TerminalInputDecoder {
+extension NcursesBackend: FrontTerminal {
     /// Everything the terminal sent since the last read, decoded: characters
     /// through the escape-sequence decoder, curses' own keys as they are.
-    mutating func drain(_ backend: NcursesBackend) -> [TerminalInput] {
+    public func readInput(_ decoder: inout TerminalInputDecoder) -> [TerminalInput] {
         var inputs: [TerminalInput] = []
-        while let raw = backend.readKey() {
+        while let raw = readKey() {
             if case .character(let scalar) = raw {
-                inputs += feed(scalar)
+                inputs += decoder.feed(scalar)
             } else {
-                inputs += endOfInput()
-                if let key = MeetingApp.key(from: raw) { inputs.append(.key(key)) }
+                inputs += decoder.endOfInput()
+                if let key = Self.key(from: raw) { inputs.append(.key(key)) }
             }
         }
-        return inputs + endOfInput()
+        return inputs + decoder.endOfInput()
+    }
+
+    /// The key curses decoded; nil for keys we do not use (F-keys, Ctrl with
+    /// arrows…), which must not type anything.
+    static func key(from raw: Curses.Key) -> Key? {
+        switch raw {
+        case .character(let scalar): return Key.from(scalar: scalar)
+        case .resize: return .resize
+        case .up: return .up
+        case .down: return .down
+        case .left: return .left
+        case .right: return .right
+        case .home: return .home
+        case .end: return .end
+        case .pageUp: return .pageUp
+        case .pageDown: return .pageDown
+        case .backspace: return .backspace
+        case .delete: return .delete
+        case .enter: return .enter
+        case .backTab: return .backTab
+        default: return raw.functionNumber.map { .function($0) }
+        }
     }
 }

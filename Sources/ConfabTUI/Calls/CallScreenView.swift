@@ -83,58 +83,9 @@ extension MeetingView {
     static func chatWidth(for area: Rect) -> Int { min(max(32, area.width * 2 / 5), 64) }
 }
 
-/// One row: time in the call, and each other participant's state.
-public struct CallBar: Widget {
-    public var state: CallState
-    public var now: Date
-    /// When we joined the call's room: the clock's start when the call we
-    /// hold carries no `answeredAt` (the callee's copy, taken as it rang).
-    public var joinedAt: Timestamp?
-
-    public init(state: CallState, now: Date, joinedAt: Timestamp? = nil) {
-        self.state = state
-        self.now = now
-        self.joinedAt = joinedAt
-    }
-
-    /// "☎ Bob", "☎ Bob, Carol": who the call is with, for the status bar.
-    public static func withWhom(_ state: CallState) -> String? {
-        guard let call = state.call else { return nil }
-        let others = call.participants.filter { $0.user != state.you?.user }.map(\.name)
-        return "☎ " + (others.isEmpty ? "call" : others.joined(separator: ", "))
-    }
-
-    public func render(in area: Rect, into buffer: inout Buffer) {
-        var line = Line([], fill: Style(.text, on: .surface))
-        line.append(" ☎ Call ", Style(.accent, on: .surface, [.reverse, .bold]))
-        if let call = state.call {
-            if let answered = call.answeredAt ?? joinedAt {
-                let ms = Int(now.timeIntervalSince1970 * 1000) - Int(answered.millisecondsSince1970)
-                line.append(" " + HomeModel.duration(ms: ms), Style(.text, on: .surface, [.bold]))
-            }
-            line.append(" │ ", Style(.dim, on: .surface))
-            let others = call.participants.filter { $0.user != state.you?.user }
-            for (index, entry) in others.enumerated() {
-                if index > 0 { line.append(" · ", Style(.dim, on: .surface)) }
-                line.append(TextWidth.truncate(entry.name, to: 20) + " ", Style(.text, on: .surface, [.bold]))
-                let mark = entry.state == .accepted
-                    ? (state.inRoom.contains(entry.user) ? "✓ in call" : "✓ joining")
-                    : HomeView.mark(entry.state)
-                line.append(mark, Style(HomeView.slot(entry.state), on: .surface))
-            }
-        }
-        line.render(in: area, into: &buffer)
-        let hint = " q hang up · /call NAME invites "
-        let width = TextWidth.width(of: hint)
-        if area.width > width * 2 {
-            buffer.put(hint, x: area.right - width, y: area.y, style: Style(.dim, on: .surface), limit: width)
-        }
-    }
-}
-
 extension MeetingModel {
     /// The call screen's own input-line commands, on top of the meeting's.
-    public static let callScreenCommands: [(name: String, usage: String, summary: String)] = [
+    public static let callScreenCommands: [SlashCommand] = [
         ("/call", "/call NAME [NAME…]", "invite more people into the call")
     ]
 
@@ -156,7 +107,7 @@ extension MeetingModel {
         if key == .tab {
             // Tab after `/call `: online names, as on the home screen.
             guard editor.text.lowercased().hasPrefix("/call ") else { return nil }
-            if let candidates = HomeModel.complete(&editor, state: calls) { setNotice(candidates) }
+            if let candidates = HomeModel.complete(&input, state: calls) { setNotice(candidates) }
             return []
         }
         guard text.lowercased() == "/call" || text.lowercased().hasPrefix("/call ") else { return nil }

@@ -35,12 +35,12 @@ public enum HomeOverlay: Hashable, Sendable {
     case outcome(String)
 }
 
-public struct HomeModel: Sendable {
+public struct HomeModel: InputLineModel, Sendable {
     public var selected: PeerID?
     public var inputFocused = false
-    public var editor = LineEditor()
+    /// The input line (its editor, and the notice shown in the status bar).
+    public var input = InputLine()
     public var overlay: HomeOverlay?
-    public var notice: (text: String, isError: Bool, until: Date)?
     /// Ring the terminal's bell while an invitation rings (`[calls] ringBell` in config.toml).
     public var ringBell = true
     /// Plain lines for screen-reader mode, taken by the driver.
@@ -62,7 +62,7 @@ public struct HomeModel: Sendable {
     /// with F2 or leave the line with Esc.
     public var ringingTakesKeys = true
 
-    public static let slashCommands: [(name: String, usage: String, summary: String)] = [
+    public static let slashCommands: [SlashCommand] = [
         ("/call", "/call NAME [NAME…]", "ring people (several: a group call)"),
         ("/help", "/help", "every key and command"),
         ("/quit", "/quit", "go offline and quit"),
@@ -107,11 +107,6 @@ public struct HomeModel: Sendable {
         }
     }
 
-    mutating func setNotice(_ text: String, error: Bool = false) {
-        notice = (text, error, now.addingTimeInterval(error ? 6 : 3))
-        if error { announcements.append(text) }
-    }
-
     /// Who is selectable, in the order the list shows them.
     public func people(_ state: CallState) -> [OnlineUser] { state.onlineUsers }
 
@@ -127,11 +122,7 @@ public struct HomeModel: Sendable {
     /// Returns whether anything visible changed, and any bell.
     public mutating func tick(now: Date, state: CallState) -> (changed: Bool, commands: [HomeCommand]) {
         self.now = now
-        var changed = false
-        if let notice, notice.until <= now {
-            self.notice = nil
-            changed = true
-        }
+        let changed = input.expireNotice(now: now)
         var commands: [HomeCommand] = []
         if ringBell, !state.invitations.isEmpty, state.call == nil,
             lastRing.map({ now.timeIntervalSince($0) >= Self.ringInterval }) ?? true
@@ -166,34 +157,10 @@ public struct HomeModel: Sendable {
                 announcements.append("\(user.name) is \(user.busy ? "in a call" : "free")")
             }
         case .invited(let invitation):
-            let others = invitation.call.participants.map(\.user).filter {
-                $0 != invitation.from && $0 != state.you?.user
-            }
-            var text = "\(name(invitation.from, in: state)) is calling you"
-            if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
-            announcements.append(text + ". Answer with /accept or /reject.")
-            if overlay == .confirmQuit || overlay == .help { overlay = nil }
-            if previous.invitations.isEmpty {
-                ringingSince = now
-                ringingTakesKeys = !inputFocused
-            }
-            if ringBell, state.call == nil {
-                lastRing = now
-                commands.append(.bell)
-            }
+            commands += ring(invitation, state: state, previous: previous)
         case .invitationEnded(let call, let reason):
             let from = previous.invitations.first { $0.call.id == call }.map { name($0.from, in: previous) } ?? "the caller"
-            let text: String
-            switch reason {
-            case .cancelled: text = "\(from) cancelled the call"
-            case .answeredElsewhere: text = "Answered on another device"
-            case .rejectedElsewhere: text = "Rejected on another device"
-            case .noResponse: text = "Missed call from \(from)"
-            case .callEnded: text = "The call from \(from) ended before you answered"
-            }
-            overlay = .outcome(text)
-            announcements.append(text)
-            commands.append(.loadHistory)
+            commands += showOutcome(Self.invitationEndedText(reason, from: from))
         case .declined:
             // The call you just rejected belongs in recent calls at once, not after `r`.
             commands.append(.loadHistory)
@@ -205,40 +172,15 @@ public struct HomeModel: Sendable {
             announcements.append("\(name(user, in: state)): \(Self.describe(participantState))")
         case .answered:
             announcements.append("you answered")
-        case .roomReady:
-            break
         case .hungUp(let call) where previous.call?.id == call:
             // The server had not confirmed it yet; the call is over here all the same.
-            let text = "You hung up"
-            overlay = .outcome(text)
-            announcements.append(text)
-            commands.append(.loadHistory)
-        case .ended(let ended):
-            let wasInCall = previous.call?.id == ended.call
-            guard wasInCall else { break }
-            let text: String
-            switch ended.reason {
-            case .hangup: text = "Call ended · \(Self.duration(ms: ended.durationMs))"
-            case .cancelled: text = "Call cancelled"
-            case .unanswered:
-                let tried = previous.call?.participants.filter { $0.user != previous.you?.user } ?? []
-                if !tried.isEmpty, tried.allSatisfy({ $0.state == .rejected }) {
-                    text = tried.map(\.name).joined(separator: ", ") + " declined"
-                } else {
-                    let why = tried.map { "\($0.name) \(Self.outcome(of: $0.state))" }.joined(separator: ", ")
-                    text = "No answer" + (why.isEmpty ? "" : " (\(why))")
-                }
-            case .shutdown: text = "Call ended: the server is shutting down · \(Self.duration(ms: ended.durationMs))"
-            }
-            overlay = .outcome(text)
-            announcements.append(text)
-            commands.append(.loadHistory)
+            commands += showOutcome("You hung up")
+        case .ended(let ended) where previous.call?.id == ended.call:
+            commands += showOutcome(Self.endedText(ended, previous: previous))
         case .reconnecting(let attempt):
             setNotice("connection lost; reconnecting (attempt \(attempt))", error: true)
         case .disconnected(let reason):
-            let text = "Disconnected from the server" + (reason.map { ": \($0)" } ?? "")
-            overlay = .outcome(text)
-            announcements.append(text)
+            _ = showOutcome("Disconnected from the server" + (reason.map { ": \($0)" } ?? ""))
         case .failure(let error):
             setNotice(error.message, error: true)
         default:
@@ -248,6 +190,58 @@ public struct HomeModel: Sendable {
         if let selected, state.online[selected] == nil { self.selected = nil }
         if selected == nil { selected = state.onlineUsers.first?.user }
         return commands
+    }
+
+    /// An invitation: a plain line, the ringing dialog (taking keys unless
+    /// you were typing), the bell.
+    private mutating func ring(_ invitation: CallInvitation, state: CallState, previous: CallState) -> [HomeCommand] {
+        let others = invitation.call.participants.map(\.user).filter {
+            $0 != invitation.from && $0 != state.you?.user
+        }
+        var text = "\(name(invitation.from, in: state)) is calling you"
+        if !others.isEmpty { text += " (group call with \(names(others, in: state)))" }
+        announcements.append(text + ". Answer with /accept or /reject.")
+        if overlay == .confirmQuit || overlay == .help { overlay = nil }
+        if previous.invitations.isEmpty {
+            ringingSince = now
+            ringingTakesKeys = !inputFocused
+        }
+        guard ringBell, state.call == nil else { return [] }
+        lastRing = now
+        return [.bell]
+    }
+
+    /// How a call or an invitation ended, as a dialog and a plain line; the history then changed.
+    private mutating func showOutcome(_ text: String) -> [HomeCommand] {
+        overlay = .outcome(text)
+        announcements.append(text)
+        return [.loadHistory]
+    }
+
+    static func invitationEndedText(_ reason: InvitationEndReason, from: String) -> String {
+        switch reason {
+        case .cancelled: "\(from) cancelled the call"
+        case .answeredElsewhere: "Answered on another device"
+        case .rejectedElsewhere: "Rejected on another device"
+        case .noResponse: "Missed call from \(from)"
+        case .callEnded: "The call from \(from) ended before you answered"
+        }
+    }
+
+    /// "Call ended · 1:23", "Bob declined", "No answer (Bob declined, Carol did not answer)".
+    static func endedText(_ ended: CallEnded, previous: CallState) -> String {
+        switch ended.reason {
+        case .hangup: return "Call ended · \(duration(ms: ended.durationMs))"
+        case .cancelled: return "Call cancelled"
+        case .shutdown: return "Call ended: the server is shutting down · \(duration(ms: ended.durationMs))"
+        case .unanswered:
+            let tried = previous.call?.participants.filter { $0.user != previous.you?.user } ?? []
+            if !tried.isEmpty, tried.allSatisfy({ $0.state == .rejected }) {
+                return tried.map(\.name).joined(separator: ", ") + " declined"
+            }
+            let why = tried.map { "\($0.name) \(outcome(of: $0.state))" }.joined(separator: ", ")
+            return "No answer" + (why.isEmpty ? "" : " (\(why))")
+        }
     }
 
     /// An invitee's state, in words.
@@ -376,16 +370,13 @@ public struct HomeModel: Sendable {
     }
 
     mutating func handleInput(_ key: Key, state: CallState) -> [HomeCommand] {
-        if editor.edit(key) { return [] }
-        switch key {
-        case .tab: complete(state: state)
-        case .escape:
-            inputFocused = false
-        case .enter:
-            guard let line = editor.submit() else { return [] }
+        switch input.handle(key) {
+        case .complete: complete(state: state)
+        case .left: inputFocused = false
+        case .submitted(let line):
             inputFocused = false
             return runLine(line, state: state)
-        default: break
+        case .edited, .blank, .unhandled: break
         }
         return []
     }
@@ -407,7 +398,7 @@ public struct HomeModel: Sendable {
         case "":
             break
         default:
-            setNotice("unknown command \(TextSanitizer.clean(command, lineBreaks: .singleLine)) (try /help)", error: true)
+            setNotice(InputLine.unknownCommand(command), error: true)
         }
         return []
     }
@@ -425,7 +416,7 @@ public struct HomeModel: Sendable {
 
     /// Tab: a command at the start of the line, else an online user's id.
     mutating func complete(state: CallState) {
-        if let candidates = Self.complete(&editor, state: state) { setNotice(candidates) }
+        if let candidates = Self.complete(&input, state: state) { setNotice(candidates) }
     }
 
     /// A line's refusal, in words for the notice.
@@ -452,8 +443,8 @@ public struct HomeModel: Sendable {
     /// Tab: completes the word before the cursor (a slash command at the
     /// start, else an online person's id). Returns the candidates, as a
     /// notice, when more than one remains.
-    static func complete(_ editor: inout LineEditor, state: CallState) -> String? {
-        let (word, start) = editor.wordBeforeCursor
+    static func complete(_ input: inout InputLine, state: CallState) -> String? {
+        let (word, start) = input.editor.wordBeforeCursor
         let lowered = word.lowercased()
         let candidates: [String]
         if start == 0, word.hasPrefix("/") {
@@ -463,16 +454,6 @@ public struct HomeModel: Sendable {
                 $0.user.rawValue.lowercased().hasPrefix(lowered) || $0.name.lowercased().hasPrefix(lowered)
             }.map(\.user.rawValue)
         }
-        guard !candidates.isEmpty else { return nil }
-        if candidates.count == 1 {
-            editor.replace(from: start, with: candidates[0] + " ")
-            return nil
-        }
-        var common = candidates[0]
-        for candidate in candidates.dropFirst() {
-            while !candidate.hasPrefix(common) { common.removeLast() }
-        }
-        if common.count > word.count { editor.replace(from: start, with: common) }
-        return candidates.joined(separator: " ")
+        return input.complete(from: start, word: word, candidates: candidates)?.joined(separator: "  ")
     }
 }

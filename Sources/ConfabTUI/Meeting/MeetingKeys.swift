@@ -135,13 +135,11 @@ extension MeetingModel {
     }
 
     mutating func handleInput(_ key: Key, state: RoomState) -> [MeetingCommand] {
-        if editor.edit(key) { return [] }
-        switch key {
-        case .escape: focus = .tiles
-        case .enter:
-            guard let line = editor.submit() else { return [] }
-            return runLine(line, state: state)
-        default: break
+        switch input.handle(key) {
+        case .left: focus = .tiles
+        case .submitted(let line): return runLine(line, state: state)
+        case .complete: _ = complete(state: state)
+        case .edited, .blank, .unhandled: break
         }
         return []
     }

@@ -107,7 +107,7 @@ public struct SentRequest: Hashable, Sendable {
     }
 }
 
-public struct MeetingModel: Sendable {
+public struct MeetingModel: InputLineModel, Sendable {
     public var focus: Focus = .tiles
     public var selected: PeerID?
     public var tilePage = 0
@@ -115,18 +115,17 @@ public struct MeetingModel: Sendable {
     public var chatScroll = 0
     /// The last message seen before scrolling up; newer ones are "new" below a marker.
     public var readMarkerSeq: Int?
-    public var editor = LineEditor()
+    /// The input line (its editor, and the notice shown in the message row).
+    public var input = InputLine()
     public var overlay: Overlay?
     public var systemLines: [SystemLine] = []
-    /// A short message in the status bar (an error, a confirmation), with when it expires.
-    public var notice: (text: String, isError: Bool, until: Date)?
     public var pushToTalk: PushToTalkMode = .toggle
     /// Whether Space is down (hold mode) or toggled on (toggle mode).
     public var talking = false
     public var keyMap = KeyMap.standard
     /// Input-line commands the front adds to the meeting's (the call
     /// screen's /call): listed in the help overlay and completed by Tab.
-    public var extraCommands: [(name: String, usage: String, summary: String)] = []
+    public var extraCommands: [SlashCommand] = []
     public var mentionBell = true
     public var screenReader = false
     /// What the status bar calls the room (a call: who it is with); nil:
@@ -188,11 +187,6 @@ public struct MeetingModel: Sendable {
         announcements.append(text)
     }
 
-    mutating func setNotice(_ text: String, error: Bool = false) {
-        notice = (text, error, now.addingTimeInterval(error ? 6 : 3))
-        if error { announcements.append(text) }
-    }
-
     /// Everyone in tile order: you first, then the room's order.
     public func tilePeers(_ state: RoomState) -> [PeerInfo] {
         (state.you.map { [$0] } ?? []) + state.orderedPeers
@@ -219,11 +213,7 @@ public struct MeetingModel: Sendable {
             addSystemLine("\(request.name) did not answer your request \(request.what); it lapsed")
             changed = true
         }
-        if let notice, notice.until <= now {
-            self.notice = nil
-            return true
-        }
-        return changed
+        return input.expireNotice(now: now) || changed
     }
 
     /// What we asked of others and still wait for, for the message row.
@@ -242,9 +232,29 @@ public struct MeetingModel: Sendable {
     public mutating func apply(_ update: RoomUpdate, previous: RoomState) -> [MeetingCommand] {
         let state = update.state
         var commands: [MeetingCommand] = []
-        switch update.event {
-        case .joined:
-            break
+        if !applyPeerEvent(update.event, state: state, previous: previous),
+            !applyConnectionEvent(update.event, state: state, previous: previous)
+        {
+            commands += applyActivity(update.event, state: state)
+        }
+        for peer in tilePeers(state) { names[peer.id] = peer.displayName }
+        if let selected, state.peer(selected) == nil { self.selected = nil }
+        commands += showNextPrompt(state)
+        // Questions of ours the store dropped: their target left, or our role or connection changed.
+        for (id, request) in sentRequests.sorted(by: { $0.value.sentAt < $1.value.sentAt }) where state.outgoingPrompts[id] == nil {
+            sentRequests[id] = nil
+            let why = state.peer(request.to) == nil ? "\(request.name) left" : "it was withdrawn"
+            addSystemLine("your request to \(request.name) \(request.what) lapsed: \(why)")
+        }
+        if chatScroll == 0, overlay == nil, focus != .tiles || chatRows > 0, state.totalUnread > 0, readMarkerSeq == nil {
+            commands.append(.markRead)
+        }
+        return commands
+    }
+
+    /// Joins, leaves and changes of a participant (role, name, hand); false for other events.
+    private mutating func applyPeerEvent(_ event: SessionEvent, state: RoomState, previous: RoomState) -> Bool {
+        switch event {
         case .peerJoined(let peer, let resumed):
             addSystemLine(resumed ? "\(peer.displayName) is back" : "\(peer.displayName) joined as \(peer.role)")
         case .peerLeft(let peer, let reason, let by):
@@ -273,6 +283,16 @@ public struct MeetingModel: Sendable {
                 else if isYou { addSystemLine("You lowered your hand") }
                 else if screenReader { announcements.append("\(who) lowered the hand") }
             }
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Mutes, chat, questions and the media's problems: the commands they call for (the mention bell).
+    private mutating func applyActivity(_ event: SessionEvent, state: RoomState) -> [MeetingCommand] {
+        var commands: [MeetingCommand] = []
+        switch event {
         case .trackMuted(let peer, _, let by) where by == peer && peer == state.you?.id:
             if screenReader { announcements.append("You are muted") }
         case .trackUnmuted(let peer, _, _) where peer == state.you?.id:
@@ -298,6 +318,24 @@ public struct MeetingModel: Sendable {
             let what = sentRequests[answer.prompt].map { " \($0.what)" } ?? ""
             sentRequests[answer.prompt] = nil
             addSystemLine("\(name(answer.peer, in: state)) \(verb) your request\(what)")
+        case .failure(let error):
+            setNotice(error.message, error: true)
+        case .serverGoingAway(let notice):
+            addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
+        case .mediaBound(nil, let problem?):
+            // No audio (the server's media address is unusable or silent): say why, where it is seen.
+            addSystemLine(problem, error: true)
+        case .connectionStateChanged(let to, _):
+            if case .connected = to { reconnectAt = nil }
+        default:
+            break
+        }
+        return commands
+    }
+
+    /// The connection: lost, back, over (removed, ended, disconnected); false for other events.
+    private mutating func applyConnectionEvent(_ event: SessionEvent, state: RoomState, previous: RoomState) -> Bool {
+        switch event {
         case .reconnecting(_, let delayMs):
             // Each attempt shows in the status bar's countdown, not as a line.
             reconnectAt = now.addingTimeInterval(Double(delayMs) / 1000)
@@ -337,31 +375,10 @@ public struct MeetingModel: Sendable {
                 overlay = .ended(Self.describe(reason))
                 announcements.append(Self.describe(reason))
             }
-        case .failure(let error):
-            setNotice(error.message, error: true)
-        case .serverGoingAway(let notice):
-            addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
-        case .mediaBound(nil, let problem?):
-            // No audio (the server's media address is unusable or silent): say why, where it is seen.
-            addSystemLine(problem, error: true)
-        case .connectionStateChanged(let to, _):
-            if case .connected = to { reconnectAt = nil }
         default:
-            break
+            return false
         }
-        for peer in tilePeers(state) { names[peer.id] = peer.displayName }
-        if let selected, state.peer(selected) == nil { self.selected = nil }
-        commands += showNextPrompt(state)
-        // Questions of ours the store dropped: their target left, or our role or connection changed.
-        for (id, request) in sentRequests.sorted(by: { $0.value.sentAt < $1.value.sentAt }) where state.outgoingPrompts[id] == nil {
-            sentRequests[id] = nil
-            let why = state.peer(request.to) == nil ? "\(request.name) left" : "it was withdrawn"
-            addSystemLine("your request to \(request.name) \(request.what) lapsed: \(why)")
-        }
-        if chatScroll == 0, overlay == nil, focus != .tiles || chatRows > 0, state.totalUnread > 0, readMarkerSeq == nil {
-            commands.append(.markRead)
-        }
-        return commands
+        return true
     }
 
     var isEnded: Bool {

@@ -6,13 +6,24 @@ import ConfabClient
 import ConfabProtocol
 
 extension MeetingModel {
-    public static let slashCommands: [(name: String, usage: String, summary: String)] = [
+    public static let slashCommands: [SlashCommand] = chatCommands + moderationCommands + ownCommands
+
+    /// Writing to someone, to a role, or as an action.
+    static let chatCommands: [SlashCommand] = [
         ("/msg", "/msg NAME text", "a direct message"),
         ("/to", "/to ROLE text", "a message to everyone with a role"),
         ("/me", "/me text", "an action (* you text)"),
+    ]
+
+    /// What a host (or a role with the permission) does to others.
+    static let moderationCommands: [SlashCommand] = [
         ("/mute", "/mute NAME", "mute someone (host)"),
         ("/role", "/role NAME ROLE", "ask someone to take a role"),
         ("/kick", "/kick NAME [reason]", "remove someone (host)"),
+    ]
+
+    /// Your own hand, mic, questions, and the meeting itself.
+    static let ownCommands: [SlashCommand] = [
         ("/hand", "/hand", "raise or lower your hand"),
         ("/mic", "/mic", "mute or unmute yourself"),
         ("/who", "/who", "list who is here"),
@@ -30,71 +41,19 @@ extension MeetingModel {
         }
         var words = Self.split(line)
         let command = words.isEmpty ? "" : words.removeFirst().lowercased()
-        func rest(after count: Int) -> String {
-            // The text after `count` arguments, as typed (spacing kept).
-            var remainder = Substring(line)
-            for _ in 0...count {
-                remainder = remainder.drop { $0 == " " }
-                if remainder.first == "\"", let close = remainder.dropFirst().firstIndex(of: "\"") {
-                    remainder = remainder[remainder.index(after: close)...]
-                } else {
-                    remainder = remainder.drop { $0 != " " }
-                }
-            }
-            return String(remainder.drop { $0 == " " })
-        }
         switch command {
-        case "/msg", "/dm":
-            guard words.count >= 2, let (peer, used) = resolveLeading(words, leaving: 1, state: state) else {
-                return usage("/msg NAME text", words.first, state: state)
-            }
-            return sendChecked(rest(after: used), .peers([peer]), state: state)
-        case "/to":
-            guard words.count >= 2, let role = RoleName(rawValue: words[0].lowercased()),
-                state.room?.role(named: role) != nil
-            else {
-                let roles = state.room?.roles.map(\.name.rawValue).joined(separator: ", ") ?? ""
-                setNotice("usage: /to ROLE text (roles: \(roles))", error: true)
-                return []
-            }
-            return sendChecked(rest(after: 1), .roles([role]), state: state)
-        case "/me":
-            guard !words.isEmpty else { return usage("/me text", nil, state: state) }
-            return sendChecked("/me " + rest(after: 0), .broadcast, state: state)
+        case "/msg", "/dm", "/to", "/me":
+            return runChat(command, words: words, line: line, state: state)
         case "/mute":
-            guard !words.isEmpty, let (peer, used) = resolveLeading(words, leaving: 0, state: state), used == words.count else {
-                return usage("/mute NAME", words.first, state: state)
-            }
-            if peer == state.you?.id {
-                if state.isMuted { setNotice("you are already muted", error: true); return [] }
-                return [.setMuted(true)]
-            }
-            guard let mic = state.peer(peer)?.microphone else {
-                setNotice("\(name(peer, in: state)) has no microphone", error: true)
-                return []
-            }
-            if mic.muted {
-                setNotice("\(name(peer, in: state)) is already muted", error: true)
-                return []
-            }
-            return [.mute(peer)]
+            return runMute(words, state: state)
         case "/role":
-            guard words.count >= 2, let (peer, used) = resolveLeading(words, leaving: 1, state: state), used == words.count - 1 else {
-                return usage("/role NAME ROLE", words.first, state: state)
-            }
-            let roleWord = words[words.count - 1]
-            guard let role = RoleName(rawValue: roleWord.lowercased()), state.room?.role(named: role) != nil else {
-                setNotice("no role \"\(roleWord)\"", error: true)
-                return []
-            }
-            return [.changeRole(peer, role)]
+            return runRole(words, state: state)
         case "/kick", "/remove":
             guard !words.isEmpty, let (peer, used) = resolveLeading(words, leaving: 0, state: state) else {
                 return usage("/kick NAME [reason]", words.first, state: state)
             }
-            let reason = rest(after: used)
+            let reason = Self.rest(of: line, after: used)
             overlay = .confirmRemove(peer, reason: reason.isEmpty ? nil : reason)
-            return []
         case "/hand":
             guard let you = state.you else { return [] }
             return [.setHand(raised: !you.isHandRaised)]
@@ -105,33 +64,106 @@ extension MeetingModel {
             }
             return [.setMuted(!state.isMuted)]
         case "/who":
-            // With the ids the commands take (a name with spaces also works, or "in quotes").
-            let list = tilePeers(state).map { peer in
-                let you = peer.id == state.you?.id ? ", you" : ""
-                return "\(peer.displayName) [\(peer.id)] (\(peer.role)\(you))"
-            }.joined(separator: "; ")
-            addSystemLine("here: \(list)")
-            return []
+            runWho(state: state)
         case "/help":
             overlay = .help
-            return []
         case "/answer":
-            if screenReader {
-                // Lines mode: the question is already the open dialog.
-                if let prompt = waitingPrompts(state).first {
-                    announcements.append(describe(prompt, in: state) + ". Answer with a line a (accept) or d (decline).")
-                } else {
-                    announcements.append("no question is waiting for an answer")
-                }
-                return []
-            }
-            openPrompt(state)
-            return []
+            runAnswer(state: state)
         case "/quit", "/leave":
             return [.leave]
         default:
-            setNotice("unknown command \(command) (try /help)", error: true)
+            setNotice(InputLine.unknownCommand(command), error: true)
+        }
+        return []
+    }
+
+    /// The text after `count` arguments of `line` (after its command), as typed (spacing kept).
+    static func rest(of line: String, after count: Int) -> String {
+        var remainder = Substring(line)
+        for _ in 0...count {
+            remainder = remainder.drop { $0 == " " }
+            if remainder.first == "\"", let close = remainder.dropFirst().firstIndex(of: "\"") {
+                remainder = remainder[remainder.index(after: close)...]
+            } else {
+                remainder = remainder.drop { $0 != " " }
+            }
+        }
+        return String(remainder.drop { $0 == " " })
+    }
+
+    /// `/msg NAME text`, `/to ROLE text`, `/me text`.
+    private mutating func runChat(_ command: String, words: [String], line: String, state: RoomState) -> [MeetingCommand] {
+        switch command {
+        case "/to":
+            guard words.count >= 2, let role = RoleName(rawValue: words[0].lowercased()),
+                state.room?.role(named: role) != nil
+            else {
+                let roles = state.room?.roles.map(\.name.rawValue).joined(separator: ", ") ?? ""
+                setNotice("usage: /to ROLE text (roles: \(roles))", error: true)
+                return []
+            }
+            return sendChecked(Self.rest(of: line, after: 1), .roles([role]), state: state)
+        case "/me":
+            guard !words.isEmpty else { return usage("/me text", nil, state: state) }
+            return sendChecked("/me " + Self.rest(of: line, after: 0), .broadcast, state: state)
+        default:
+            guard words.count >= 2, let (peer, used) = resolveLeading(words, leaving: 1, state: state) else {
+                return usage("/msg NAME text", words.first, state: state)
+            }
+            return sendChecked(Self.rest(of: line, after: used), .peers([peer]), state: state)
+        }
+    }
+
+    private mutating func runMute(_ words: [String], state: RoomState) -> [MeetingCommand] {
+        guard !words.isEmpty, let (peer, used) = resolveLeading(words, leaving: 0, state: state), used == words.count else {
+            return usage("/mute NAME", words.first, state: state)
+        }
+        if peer == state.you?.id {
+            if state.isMuted { setNotice("you are already muted", error: true); return [] }
+            return [.setMuted(true)]
+        }
+        guard let mic = state.peer(peer)?.microphone else {
+            setNotice("\(name(peer, in: state)) has no microphone", error: true)
             return []
+        }
+        if mic.muted {
+            setNotice("\(name(peer, in: state)) is already muted", error: true)
+            return []
+        }
+        return [.mute(peer)]
+    }
+
+    private mutating func runRole(_ words: [String], state: RoomState) -> [MeetingCommand] {
+        guard words.count >= 2, let (peer, used) = resolveLeading(words, leaving: 1, state: state), used == words.count - 1 else {
+            return usage("/role NAME ROLE", words.first, state: state)
+        }
+        let roleWord = words[words.count - 1]
+        guard let role = RoleName(rawValue: roleWord.lowercased()), state.room?.role(named: role) != nil else {
+            setNotice("no role \"\(roleWord)\"", error: true)
+            return []
+        }
+        return [.changeRole(peer, role)]
+    }
+
+    /// `/who`: with the ids the commands take (a name with spaces also works, or "in quotes").
+    private mutating func runWho(state: RoomState) {
+        let list = tilePeers(state).map { peer in
+            let you = peer.id == state.you?.id ? ", you" : ""
+            return "\(peer.displayName) [\(peer.id)] (\(peer.role)\(you))"
+        }.joined(separator: "; ")
+        addSystemLine("here: \(list)")
+    }
+
+    private mutating func runAnswer(state: RoomState) {
+        guard screenReader else {
+            openPrompt(state)
+            return
+        }
+        // Lines mode: the question is already the open dialog.
+        if let prompt = waitingPrompts(state).first {
+            announcements.append(describe(prompt, in: state) + ". Answer with a line a (accept) or d (decline).")
+        } else {
+            announcements.append("no question is waiting for an answer")
         }
     }
 
@@ -221,7 +253,7 @@ extension MeetingModel {
         let (word, start) = editor.wordBeforeCursor
         let before = String(editor.characters[..<start])
         let lowered = word.lowercased()
-        var candidates: [String]
+        let candidates: [String]
         if start == 0, word.hasPrefix("/") {
             candidates = (Self.slashCommands + extraCommands).map(\.name).filter { $0.hasPrefix(lowered) }
         } else if before.lowercased().hasPrefix("/to "), Self.split(before).count == 1 {
@@ -236,20 +268,12 @@ extension MeetingModel {
                     && (peer.displayName.lowercased().hasPrefix(lowered) || peer.id.rawValue.lowercased().hasPrefix(lowered))
             }.map { completionName($0.id, state: state) }
         }
-        candidates.sort()
         guard !candidates.isEmpty else { return false }
-        if candidates.count == 1 {
-            let suffix = start == 0 && !word.hasPrefix("/") ? ": " : " "
-            editor.replace(from: start, with: candidates[0] + suffix)
-            return true
+        // A name at the start of the line addresses its owner: "Ada: ".
+        let suffix = start == 0 && !word.hasPrefix("/") ? ": " : " "
+        if let several = input.complete(from: start, word: word, candidates: candidates, suffix: suffix) {
+            setNotice(several.joined(separator: "  "))
         }
-        // Several: complete their common prefix and list them.
-        var common = candidates[0]
-        for candidate in candidates.dropFirst() {
-            while !candidate.lowercased().hasPrefix(common.lowercased()) { common.removeLast() }
-        }
-        if common.count > word.count { editor.replace(from: start, with: common) }
-        setNotice(candidates.joined(separator: "  "))
         return true
     }
 }
