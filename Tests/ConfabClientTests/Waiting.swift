@@ -1,18 +1,15 @@
-// How the client tests wait: for a condition, with a deadline (`eventually`),
-// or, where audio has to flow in real time, for a stretch of wall-clock time
-// (`letAudioFlow`). These are the only two places the tests sleep.
+import ConfabTestSupport
+
+// How the client tests wait: for a condition, with a deadline (`eventually`,
+// over the shared `waitUntil`), or, where audio has to flow in real time, for
+// a stretch of wall-clock time (`letAudioFlow`).
 
 /// Waits until `condition` holds, polling every `pollMs`; returns whether it
 /// held before `timeoutMs` ran out.
 func eventually(
     timeoutMs: Int = 3_000, pollMs: Int = 5, _ condition: () async -> Bool
 ) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(pollMs))
-    }
-    return await condition()
+    await waitUntil(timeout: .milliseconds(timeoutMs), every: .milliseconds(pollMs), condition)
 }
 
 /// Lets `ms` of real time pass while audio frames travel, play out, or

@@ -59,7 +59,7 @@ struct AdmissionTests {
         }.connect(host: "127.0.0.1", port: server.port).get()
         // Half a request head, then silence (slowloris).
         try await channel.writeAndFlush(ByteBuffer(string: "GET /standup HTTP/1.1\r\nHost: localhost\r\n")).get()
-        let closed = await waitFor(timeout: .seconds(20)) { !channel.isActive }
+        let closed = await waitUntil(timeout: .seconds(20)) { !channel.isActive }
         #expect(closed, "the server kept a connection with an unfinished request head")
         if !closed { try? await channel.close() }
         await server.stop()
@@ -102,18 +102,18 @@ struct AdmissionTests {
         for _ in 0..<10 { sockets.append(try LoopbackSocket(port: server.port)) }
         // Six go at once, long before any deadline. (Which six depends on the
         // order the event loops register them in: nearly, not exactly, arrival.)
-        #expect(await waitFor(timeout: .seconds(10)) { sockets.filter(\.isClosed).count == 6 })
+        #expect(await waitUntil(timeout: .seconds(10)) { sockets.filter(\.isClosed).count == 6 })
         #expect(server.server.unauthenticatedConnections.open == 4)
         // A client from the same address displaces one more and joins.
         let (alice, _) = try await server.join("alice", role: "host")
         #expect(try await alice.expectQuiet() == nil)
-        #expect(await waitFor(timeout: .seconds(10)) { sockets.filter(\.isClosed).count == 7 })
+        #expect(await waitUntil(timeout: .seconds(10)) { sockets.filter(\.isClosed).count == 7 })
         #expect(server.server.unauthenticatedConnections.evicted == 7)
         let (_, metrics) = try await FingerprintClient.get(
             "/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
         #expect(metrics.contains(#"confab_connections_closed_total{reason="cap"} 7"#))
         // Authenticated, it no longer counts.
-        #expect(await waitFor(timeout: .seconds(10)) { server.server.unauthenticatedConnections.open == 3 })
+        #expect(await waitUntil(timeout: .seconds(10)) { server.server.unauthenticatedConnections.open == 3 })
         await server.stop()
     }
 }
@@ -206,7 +206,7 @@ final class LoopbackSocket {
     /// Whether the server closed the connection (end of stream or reset) within `timeout`.
     func waitUntilClosed(timeout: Duration) async -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4_096)
-        return await waitFor(timeout: timeout) {
+        return await waitUntil(timeout: timeout) {
             while true {
                 // Read whatever the server sent, until end of stream, an error or nothing more now.
                 let count = buffer.withUnsafeMutableBytes {

@@ -166,7 +166,7 @@ struct ConfigTests {
         _ = try await alice.next(.chatAck)
         alice.send(#"{"v": 1, "type": "leave", "id": "l"}"#)
         _ = try await alice.closeFrame()
-        let retired = try await waitFor(timeout: .seconds(5)) {
+        let retired = try await waitUntil(timeout: .seconds(5)) {
             let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
             return text.contains("confab_rooms 0")
         }

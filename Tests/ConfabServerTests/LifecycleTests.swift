@@ -2,6 +2,7 @@
 
 import ConfabProtocol
 import ConfabServer
+import ConfabTestSupport
 import Foundation
 import Testing
 
@@ -67,7 +68,7 @@ struct LifecycleTests {
         try await expectJoined(alice, ["bob"])
         // Alice keeps pinging; Bob says nothing.
         var left: ServerMessage?
-        _ = try await waitFor(timeout: .seconds(30), polling: .milliseconds(100)) {
+        _ = try await waitUntil(timeout: .seconds(30), every: .milliseconds(100)) {
             alice.send(#"{"v": 1, "type": "ping", "id": "p"}"#)
             let message = try await alice.next()
             if message.type == .peerLeft { left = message }

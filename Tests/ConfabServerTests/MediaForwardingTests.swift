@@ -51,7 +51,7 @@ func waitForMedia(
     _ server: TestServer, timeout: Duration = .seconds(10), _ condition: (MediaPlaneStatistics) -> Bool
 ) async throws -> MediaPlaneStatistics {
     var statistics = server.server.media.statistics
-    _ = await waitFor(timeout: timeout) {
+    _ = await waitUntil(timeout: timeout) {
         statistics = server.server.media.statistics
         return condition(statistics)
     }
@@ -209,7 +209,7 @@ struct MediaForwardingTests {
         }
         #expect(sawEmpty)
         var reports: [PeerID: MediaPeerReport] = [:]
-        _ = await waitFor(timeout: .seconds(5)) {
+        _ = await waitUntil(timeout: .seconds(5)) {
             reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
             return reports["alice"]?.packets == 30
         }

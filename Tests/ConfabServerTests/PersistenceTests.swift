@@ -19,7 +19,7 @@ struct PersistenceTests {
         static func start(data: String) async throws -> ServeProcess {
             let process = try ChildProcess(BuiltProducts.confab, ["serve", "--port", "0", "--data", data])
             var port: Int?
-            _ = await waitFor(timeout: .seconds(15)) {
+            _ = await waitUntil(timeout: .seconds(15)) {
                 let output = process.standardOutput
                 guard let range = output.range(of: "wss://127.0.0.1:") else { return false }
                 port = Int(output[range.upperBound...].prefix { $0.isNumber })

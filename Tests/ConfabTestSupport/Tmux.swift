@@ -113,10 +113,5 @@ public struct Tmux: Sendable {
 
 /// Polls `condition` until it holds or `seconds` have passed; returns whether it held.
 public func waitUntil(seconds: Double, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
+    try await waitUntil(timeout: .seconds(seconds), every: interval, condition)
 }

@@ -67,7 +67,7 @@ final class MediaPeer: @unchecked Sendable {
     /// Everything that arrives within `duration` (for proving nothing does).
     func receive(for duration: Duration) async throws -> [[UInt8]] {
         var received: [[UInt8]] = []
-        _ = try await waitFor(timeout: duration, polling: .milliseconds(5)) {
+        _ = try await waitUntil(timeout: duration, every: .milliseconds(5)) {
             try drain(into: &received)
             return false
         }
@@ -77,7 +77,7 @@ final class MediaPeer: @unchecked Sendable {
     /// Waits until `count` datagrams arrived (or the timeout); returns them.
     func receive(count: Int, timeout: Duration = .seconds(10)) async throws -> [[UInt8]] {
         var received: [[UInt8]] = []
-        _ = try await waitFor(timeout: timeout, polling: .milliseconds(2)) {
+        _ = try await waitUntil(timeout: timeout, every: .milliseconds(2)) {
             try drain(into: &received)
             return received.count >= count
         }

@@ -91,7 +91,7 @@ final class RawClient: Sendable {
     /// The next message as sent.
     func nextText(timeout: Duration = .seconds(60)) async throws -> String {
         var popped = Inbox.Popped.empty
-        _ = await waitFor(timeout: timeout, polling: .milliseconds(2)) {
+        _ = await waitUntil(timeout: timeout, every: .milliseconds(2)) {
             popped = messages.pop()
             if case .empty = popped { return false }
             return true
@@ -149,7 +149,7 @@ final class RawClient: Sendable {
 
     /// Waits until the server closes; the close frame it sent, if any.
     func closeFrame(timeout: Duration = .seconds(60)) async throws -> WebSocketCloseFrame? {
-        guard await waitFor(timeout: timeout, polling: .milliseconds(5), { messages.isEnded }) else {
+        guard await waitUntil(timeout: timeout, every: .milliseconds(5), { messages.isEnded }) else {
             throw ToolError("the connection stayed open")
         }
         return try await task.value

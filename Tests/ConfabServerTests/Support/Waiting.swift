@@ -1,19 +1,6 @@
 // The two ways server tests let real time pass: waiting for a condition (a
-// state, a message, a packet) with a deadline, and pacing real-time traffic
-// such as 20 ms audio frames. Nothing else in these tests sleeps.
-
-/// Polls `condition` every `interval` until it holds or `timeout` passes;
-/// returns whether it held (checked once more at the deadline).
-func waitFor(
-    timeout: Duration, polling interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
-) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline, !Task.isCancelled {
-        if try await condition() { return true }
-        try? await Task.sleep(for: min(interval, max(.zero, deadline - ContinuousClock.now)))
-    }
-    return try await condition()
-}
+// state, a message, a packet) with a deadline (`waitUntil`, shared by every
+// test target), and pacing real-time traffic such as 20 ms audio frames.
 
 /// Runs `body` `count` times, one every `interval` on the clock (as a sender
 /// of 20 ms frames does); late, it waits a whole interval rather than bursting
