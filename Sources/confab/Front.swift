@@ -76,17 +76,8 @@ struct FrontOptions: ParsableArguments {
             reason = await LineFront(session: session, config: settings) { FileHandleOutput.standardOutput($0) }
                 .run(lines: StandardInputLines.stream(), notices: notices)
         }
-        switch reason {
-        case .none, .left, .roomEnded, .removed:
-            // Removal and the room ending were shown in the front; they are
-            // how meetings end, not failures of the program.
-            return
-        case .replaced:
-            throw CommandFailure("another connection joined with the same identity")
-        case .gaveUp:
-            throw CommandFailure("lost the connection and could not reconnect")
-        case .failed(let error):
-            throw CommandFailure(error.description)
-        }
+        // Removal and the room ending were shown in the front; they are how
+        // meetings end, not failures of the program.
+        try reason?.endCommand(removalFails: false)
     }
 }

@@ -129,10 +129,20 @@ struct Join: AsyncParsableCommand {
         let reason = await client.run(input: commands, printsEvents: printsEvents)
         // Finalises a WAV output.
         await controller?.stop()
-        switch reason {
+        try reason.endCommand(removalFails: true)
+    }
+}
+
+extension DisconnectReason {
+    /// How a command that ran a session ends for this reason: normally when the
+    /// meeting ended as meetings do, with the cause as its failure otherwise.
+    /// Being removed is a failure for a bot, which was not shown why.
+    func endCommand(removalFails: Bool) throws(CommandFailure) {
+        switch self {
         case .left, .roomEnded:
             return
         case .removed(let by, let message):
+            guard removalFails else { return }
             throw CommandFailure("removed from the room" + (by.map { " by \($0)" } ?? "") + (message.map { ": \($0)" } ?? ""))
         case .replaced:
             throw CommandFailure("another connection joined with the same identity")

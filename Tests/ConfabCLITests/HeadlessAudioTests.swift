@@ -15,7 +15,7 @@ struct HeadlessAudioTests {
         let scratch = try TempDirectory(prefix: "confab-talk")
         let spoken = scratch.file("alice.wav")
         let heard = scratch.file("bob.wav")
-        let reference = try pcm(SpeechLikeSource(seed: 11, durationSeconds: 4))
+        let reference = try pcmOf(SpeechLikeSource(seed: 11, durationSeconds: 4))
         try WAVFile.write(reference, path: spoken)
 
         let server = try await ServerProcess()
@@ -54,15 +54,5 @@ struct HeadlessAudioTests {
         #expect(stats.count >= 3)
         let received200 = stats.compactMap { $0["peers.alice.received"]?.text.flatMap(Int.init) }.max() ?? 0
         #expect(received200 >= 180, "4 s of 20 ms packets")
-    }
-
-    private func pcm(_ source: AudioSource) throws -> [Int16] {
-        var all: [Int16] = []
-        var frame = [Int16](repeating: 0, count: 960)
-        while true {
-            let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
-            all.append(contentsOf: frame[0..<count])
-            if count < frame.count { return all }
-        }
     }
 }

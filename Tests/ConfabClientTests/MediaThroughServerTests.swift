@@ -541,13 +541,3 @@ final class RecordingSink: AudioSink, Sendable {
         return Int((playedAt - Int64(sourceStart)) / 1_000_000)
     }
 }
-
-func pcmOf(_ source: AudioSource) throws -> [Int16] {
-    var all: [Int16] = []
-    var frame = [Int16](repeating: 0, count: 960)
-    while true {
-        let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
-        all.append(contentsOf: frame[0..<count])
-        if count < frame.count { return all }
-    }
-}

@@ -158,14 +158,3 @@ struct EngineLoopbackTests {
         #expect(fell, "level after: \(track.level.load(ordering: .relaxed))")
     }
 }
-
-/// Everything a finite source produces.
-func pcmOf(_ source: AudioSource) throws -> [Int16] {
-    var all: [Int16] = []
-    var chunk = [Int16](repeating: 0, count: 960)
-    while true {
-        let n = try chunk.withUnsafeMutableBufferPointer { try source.read(into: $0) }
-        all += chunk[0..<n]
-        if n < chunk.count { return all }
-    }
-}

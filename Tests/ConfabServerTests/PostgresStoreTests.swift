@@ -13,63 +13,66 @@ import Testing
 struct PostgresStoreTests {
     let logger = Logger(label: "test")
 
-    @Test("two nodes write one room at once: 400 messages numbered 1...400, each once, read the same on both")
-    func concurrentNodes() async throws {
+    /// Two nodes' stores on one fresh PostgreSQL database.
+    private func withTwoNodes(_ body: (PostgresStore, PostgresStore) async throws -> Void) async throws {
         let server = try await PostgresServer()
         defer { server.remove() }
         let url = try DatabaseURL(parsing: server.url)
         let nodeA = try await PostgresStore(url: url, logger: logger)
         let nodeB = try await PostgresStore(url: url, logger: logger)
         defer { nodeA.close(); nodeB.close() }
-        let perNode = 200
-        let sequences = try await withThrowingTaskGroup(of: (String, Int).self) { group in
-            for (name, store) in [("a", nodeA), ("b", nodeB)] {
-                for n in 0..<perNode {
-                    group.addTask {
-                        let message = try await store.appendChat(
-                            draft(from: "peer-\(name)", "\(name)\(n)"), room: room, recipients: [], idempotencyKey: nil
-                        ).message
-                        return (message.text, message.seq)
+        try await body(nodeA, nodeB)
+    }
+
+    @Test("two nodes write one room at once: 400 messages numbered 1...400, each once, read the same on both")
+    func concurrentNodes() async throws {
+        try await withTwoNodes { nodeA, nodeB in
+            let perNode = 200
+            let sequences = try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                for (name, store) in [("a", nodeA), ("b", nodeB)] {
+                    for n in 0..<perNode {
+                        group.addTask {
+                            let message = try await store.appendChat(
+                                draft(from: "peer-\(name)", "\(name)\(n)"), room: room, recipients: [], idempotencyKey: nil
+                            ).message
+                            return (message.text, message.seq)
+                        }
                     }
                 }
+                var all: [(String, Int)] = []
+                for try await entry in group { all.append(entry) }
+                return all
             }
-            var all: [(String, Int)] = []
-            for try await entry in group { all.append(entry) }
-            return all
+            #expect(sequences.map(\.1).sorted() == Array(1...(2 * perNode)))
+            #expect(Set(sequences.map(\.0)).count == 2 * perNode)
+            #expect(try await nodeB.lastSequence(room: room) == 2 * perNode)
+            var read: [ChatMessage] = []
+            var after = 0
+            while true {
+                let page = try await nodeA.history(room: room, reader: alice, after: after, before: nil, limit: 100)
+                read += page.messages
+                guard page.hasMore, let last = page.messages.last else { break }
+                after = last.seq
+            }
+            #expect(read.map(\.seq) == Array(1...(2 * perNode)))
+            #expect(Dictionary(uniqueKeysWithValues: read.map { ($0.text, $0.seq) })
+                == Dictionary(uniqueKeysWithValues: sequences))
         }
-        #expect(sequences.map(\.1).sorted() == Array(1...(2 * perNode)))
-        #expect(Set(sequences.map(\.0)).count == 2 * perNode)
-        #expect(try await nodeB.lastSequence(room: room) == 2 * perNode)
-        var read: [ChatMessage] = []
-        var after = 0
-        while true {
-            let page = try await nodeA.history(room: room, reader: alice, after: after, before: nil, limit: 100)
-            read += page.messages
-            guard page.hasMore, let last = page.messages.last else { break }
-            after = last.seq
-        }
-        #expect(read.map(\.seq) == Array(1...(2 * perNode)))
-        #expect(Dictionary(uniqueKeysWithValues: read.map { ($0.text, $0.seq) })
-            == Dictionary(uniqueKeysWithValues: sequences))
     }
 
     @Test("the same resend on two nodes at once is stored once")
     func racingResends() async throws {
-        let server = try await PostgresServer()
-        defer { server.remove() }
-        let url = try DatabaseURL(parsing: server.url)
-        let nodeA = try await PostgresStore(url: url, logger: logger)
-        let nodeB = try await PostgresStore(url: url, logger: logger)
-        defer { nodeA.close(); nodeB.close() }
-        for n in 0..<20 {
-            let key = RequestID(uncheckedRawValue: "race-\(n)")
-            async let first = nodeA.appendChat(draft(from: "alice", "once \(n)"), room: room, recipients: [], idempotencyKey: key)
-            async let second = nodeB.appendChat(draft(from: "alice", "once \(n)"), room: room, recipients: [], idempotencyKey: key)
-            let results = try await [first, second]
-            #expect(results[0].message == results[1].message)
-            #expect(results.filter { if case .committed = $0 { true } else { false } }.count == 1)
+        try await withTwoNodes { nodeA, nodeB in
+            for n in 0..<20 {
+                let key = RequestID(uncheckedRawValue: "race-\(n)")
+                async let first = nodeA.appendChat(draft(from: "alice", "once \(n)"), room: room, recipients: [], idempotencyKey: key)
+                async let second = nodeB.appendChat(draft(from: "alice", "once \(n)"), room: room, recipients: [], idempotencyKey: key)
+                let results = try await [first, second]
+                #expect(results[0].message == results[1].message)
+                #expect(results.filter { if case .committed = $0 { true } else { false } }.count == 1)
+            }
+            #expect(try await nodeA.lastSequence(room: room) == 20)
         }
-        #expect(try await nodeA.lastSequence(room: room) == 20)
     }
 
     @Test("five nodes starting together on an empty database all get the schema, made once")

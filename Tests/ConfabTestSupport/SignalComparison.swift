@@ -193,24 +193,19 @@ public enum SignalComparison {
 
     /// energies[i] = Σ x[0..<i]², so any window's energy is one subtraction.
     private static func prefixEnergies(_ x: UnsafeBufferPointer<Int16>) -> [Double] {
-        var energies = [Double](repeating: 0, count: x.count + 1)
-        energies.withUnsafeMutableBufferPointer { e in
-            var sum = 0.0
-            for i in 0..<x.count {
-                let v = Double(x[i])
-                sum += v * v
-                e[i + 1] = sum
-            }
-        }
-        return energies
+        prefixEnergies(of: x.lazy.map(Double.init), count: x.count)
     }
 
     private static func prefixEnergies(_ x: UnsafeBufferPointer<Double>) -> [Double] {
-        var energies = [Double](repeating: 0, count: x.count + 1)
+        prefixEnergies(of: x, count: x.count)
+    }
+
+    private static func prefixEnergies<Samples: Sequence<Double>>(of x: Samples, count: Int) -> [Double] {
+        var energies = [Double](repeating: 0, count: count + 1)
         energies.withUnsafeMutableBufferPointer { e in
             var sum = 0.0
-            for i in 0..<x.count {
-                sum += x[i] * x[i]
+            for (i, v) in x.enumerated() {
+                sum += v * v
                 e[i + 1] = sum
             }
         }
@@ -246,5 +241,16 @@ public enum SignalComparison {
     private static func normalise(_ cross: Double, _ energyA: Double, _ energyB: Double) -> Double {
         guard energyA > 0, energyB > 0 else { return 0 }
         return cross / (energyA * energyB).squareRoot()
+    }
+}
+
+/// Everything a finite source produces, read frame by frame as the engine does.
+public func pcmOf(_ source: AudioSource) throws -> [Int16] {
+    var all: [Int16] = []
+    var frame = [Int16](repeating: 0, count: 960)
+    while true {
+        let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+        all.append(contentsOf: frame[0..<count])
+        if count < frame.count { return all }
     }
 }
