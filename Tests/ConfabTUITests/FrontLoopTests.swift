@@ -127,6 +127,19 @@ struct ConnectFrontTests {
         #expect(front.outcome == nil)
     }
 
+    @Test("the call bar's clock moves each second on a call without answeredAt (the callee's copy), from the room join")
+    func calleeClock() {
+        var calls = CallFixtures.state(online: [CallFixtures.bob])
+        calls.apply(.placed(CallFixtures.call(caller: CallFixtures.bob, invitees: [(CallFixtures.me, .accepted)])))
+        calls.apply(.roomReady(CallRoom(call: "k1", room: "call-k1", token: "t")))
+        let front = ConnectFront(calls)
+        front.join(Fixtures.room(others: 1))
+        #expect(front.terminal.screen.lines[0].hasPrefix(" ☎ Call  1:00 │ "), "\(front.terminal.screen.lines[0])")
+        front.now += 1
+        front.step(.tick)
+        #expect(front.terminal.screen.lines[0].hasPrefix(" ☎ Call  1:01 │ "), "\(front.terminal.screen.lines[0])")
+    }
+
     @Test("/call NAME in the call's input line invites; Ctrl-C in a call hangs up, at home it quits")
     func inviteAndControlC() {
         let front = ConnectFront(CallFixtures.inCall())

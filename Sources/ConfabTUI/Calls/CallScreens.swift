@@ -120,7 +120,9 @@ public final class CallScreen: FrontScreen {
     public func tick(at time: Date) -> Bool {
         var changed = room.tick(at: time)
         let second = Int(time.timeIntervalSince1970)
-        if calls.call?.answeredAt != nil, second != shownSecond {
+        // The call bar's clock runs from the answer, or, on a copy of the call
+        // that carries none (the callee's, taken as it rang), from our join.
+        if let call = calls.call, (call.answeredAt ?? room.state.you?.joinedAt) != nil, second != shownSecond {
             shownSecond = second
             changed = true
         }
