@@ -57,8 +57,6 @@ public final class LineFront {
                 if let reason = apply(update, commands: &commands) { return reason }
             case .message(.commandFailed(let text)):
                 model.announcements.append("error: \(text)")
-            case .message(.commandDone(let text)):
-                model.announcements.append(text)
             case .line(let line):
                 commands += typed(line)
             }

@@ -14,7 +14,6 @@ import Foundation
 public enum MeetingMessage: Sendable {
     case update(RoomUpdate)
     case commandFailed(String)
-    case commandDone(String)
 }
 
 public final class MeetingScreen: FrontScreen {
@@ -76,8 +75,6 @@ public final class MeetingScreen: FrontScreen {
             if case .mediaLevels = update.event, commands.isEmpty, state == previous { return false }
         case .commandFailed(let text):
             model.setNotice(text, error: true)
-        case .commandDone(let text):
-            model.setNotice(text)
         }
         return true
     }
