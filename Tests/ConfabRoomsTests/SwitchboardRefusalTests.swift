@@ -6,7 +6,8 @@ import Testing
 struct SwitchboardRefusalTests {
     /// Why an answer finds no invitation ringing.
     enum Gone: String, CaseIterable {
-        case cancelled, rungOut, answeredOnAnotherDevice, neverInvited, noSuchCall, forgottenAfterTenMinutes
+        case cancelled, rungOut, answeredOnAnotherDevice, rememberedJustUnderTenMinutes, neverInvited, noSuchCall,
+            forgottenAfterTenMinutes
     }
 
     @Test(
@@ -32,16 +33,17 @@ struct SwitchboardRefusalTests {
             answerer = ("carol", .carolPhone)
         case .noSuchCall:
             call = "nope"
+        case .rememberedJustUnderTenMinutes:
+            desk.request(.cancel("c1"), by: "alice", on: .alicePhone)
+            desk.advance(.seconds(599))
         case .forgottenAfterTenMinutes:
             desk.request(.cancel("c1"), by: "alice", on: .alicePhone)
+            // Forgotten after ten minutes, though no other call ended since.
             desk.advance(.seconds(600))
-            // Ended calls are forgotten when another one ends.
-            desk.invite(["carol"], from: "alice", on: .alicePhone, newCall: "c2")
-            desk.request(.cancel("c2"), by: "alice", on: .alicePhone)
         }
         let request: CallRequest = accept ? .accept(call) : .reject(call)
         let outcome = desk.request(request, by: answerer.0, on: answerer.1, id: "r9")
-        let invitee = [.cancelled, .rungOut, .answeredOnAnotherDevice].contains(gone)
+        let invitee = [.cancelled, .rungOut, .answeredOnAnotherDevice, .rememberedJustUnderTenMinutes].contains(gone)
         let expected = invitee ? "6005 invitationNotPending" : "6003 callNotFound"
         #expect(outcome.lines == ["\(answerer.1.name) ◀ r9 error \(expected)"])
     }

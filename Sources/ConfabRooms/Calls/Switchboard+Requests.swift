@@ -150,7 +150,7 @@ extension Switchboard {
     private mutating func accept(_ id: CallID, user: PeerID, device: DeviceID, request: RequestID, now: Moment)
         throws(CodedError)
     {
-        var call = try ringingCall(id, for: user)
+        var call = try ringingCall(id, for: user, now: now)
         guard !isBusy(user) else { throw CodedError(.alreadyInCall, "you are in another call: hang up first") }
         call.setState(user, .accepted)
         call.stopRinging(user)
@@ -187,7 +187,7 @@ extension Switchboard {
     }
 
     private mutating func reject(_ id: CallID, user: PeerID, device: DeviceID, now: Moment) throws(CodedError) {
-        var call = try ringingCall(id, for: user)
+        var call = try ringingCall(id, for: user, now: now)
         call.setState(user, .rejected)
         call.stopRinging(user)
         calls[id] = call
@@ -200,9 +200,13 @@ extension Switchboard {
     }
 
     /// The call, if it rings for `user`; else why their answer is refused.
-    private func ringingCall(_ id: CallID, for user: PeerID) throws(CodedError) -> Call {
+    private func ringingCall(_ id: CallID, for user: PeerID, now: Moment) throws(CodedError) -> Call {
         guard let call = calls[id], let state = call.state(of: user) else {
-            if recentlyEnded[id]?.invited.contains(user) == true {
+            // Remembered for its lifetime exactly, whether or not another
+            // call has ended since (which is when old entries are pruned).
+            if let ended = recentlyEnded[id], ended.invited.contains(user),
+                now.instant - ended.endedAt < Self.recentlyEndedLifetime
+            {
                 throw CodedError(
                     .invitationNotPending, "call \(id) no longer rings for you: it was cancelled or has ended")
             }
