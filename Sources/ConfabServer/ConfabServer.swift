@@ -145,19 +145,20 @@ public final class ConfabServer: Service, Sendable {
                     // such as a port in use) or cancelled after shutdown.
                     try await applicationTask.value
                 }
+                // The room timers rest while no room is live (an idle server
+                // does not wake up); the first room to open starts them.
                 group.addTask { [registry, configuration] in
                     while true {
+                        try await registry.waitForLiveRoom()
                         try await Task.sleep(for: .milliseconds(configuration.sweepIntervalMs))
                         await registry.sweep()
                     }
                 }
                 group.addTask { [registry, configuration] in
-                    // No rooms, no speakers: an idle server wakes once a second
-                    // (a room that opens is heard from within that second).
                     while true {
-                        let idle = await registry.isIdle
-                        try await Task.sleep(for: .milliseconds(idle ? 1_000 : configuration.speakersIntervalMs))
-                        if !idle { await registry.publishSpeakers() }
+                        try await registry.waitForLiveRoom()
+                        try await Task.sleep(for: .milliseconds(configuration.speakersIntervalMs))
+                        await registry.publishSpeakers()
                     }
                 }
                 group.addTask { [calls] in

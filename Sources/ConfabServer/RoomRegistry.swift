@@ -17,6 +17,8 @@ actor RoomRegistry {
     private let media: any RoomMediaPlane
     /// The rooms of calls in progress, registered by the call manager.
     nonisolated let callRooms: CallRoomDirectory
+    /// Wakes the room timers when the first room opens.
+    nonisolated let openings = RoomOpenings()
 
     init(
         configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: any RoomMediaPlane,
@@ -64,6 +66,7 @@ actor RoomRegistry {
         }
         hosts[name] = host
         metrics.roomOpened()
+        openings.noteOpened()
         return host
     }
 
@@ -73,7 +76,7 @@ actor RoomRegistry {
         return host
     }
 
-    /// No room is live: the speakers timer can rest.
+    /// No room is live: the room timers can rest.
     var isIdle: Bool { hosts.isEmpty }
 
     /// Runs every room's timers; forgets rooms that retired.
