@@ -84,7 +84,8 @@ public struct Room: Hashable, Sendable {
     /// The role a peer holds. Peers only ever hold roles of the template; a
     /// role missing anyway (a bug) gets no permissions rather than a crash.
     public func role(of peer: Peer) -> Role {
-        template.role(named: peer.role)
+        if peer.id == .server { return .serverOperator }
+        return template.role(named: peer.role)
             ?? Role(
                 name: peer.role, priority: .min, publishAudio: false, subscribesTo: [], chat: .none, permissions: .none)
     }
@@ -160,6 +161,9 @@ public struct Room: Hashable, Sendable {
             guard !locked else { throw CodedError(.roomLocked, "room \(name) was ended and locked") }
             phase = .open
             startedAt = now
+        }
+        guard admission.peer != .server else {
+            throw CodedError(.tokenMalformed, "the peer id \(PeerID.server) is reserved for the server")
         }
         guard let role = template.role(named: admission.role) else {
             throw CodedError(.tokenWrongRole, "role \(admission.role) is not defined in room \(name)")
