@@ -249,6 +249,10 @@ struct AdminAPITests {
         let create = try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "standup"}"#)
         #expect(create.status == 409 && create.errorCode == ErrorCode.roomExists.rawValue)
         #expect(try await admin.call("DELETE", "/api/v1/rooms/{room}", ["room": "standup"]).status == 404)
+        // A room opened ahead and ended locked before anyone came stays taken as well.
+        #expect(try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "early"}"#).status == 201)
+        #expect(try await admin.call("DELETE", "/api/v1/rooms/{room}", ["room": "early"], query: "?lock=true").status == 204)
+        #expect(try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "early"}"#).status == 409)
         await server.stop()
     }
 

@@ -145,6 +145,22 @@ extension RoomHost {
     /// Live: not ended (an ended host lingers until its empty-room timeout).
     var isOpen: Bool { room.phase == .open }
 
+    /// Ended and locked: it refuses joins, and its name stays taken.
+    var isLocked: Bool {
+        if case .ended(let locked, _) = room.phase { locked } else { false }
+    }
+
+    /// Records the start of a room opened ahead of time, as a first join
+    /// would: its end (by the API, locked or not, or when it stays empty) is
+    /// then recorded too, and a lock outlives a restart.
+    func recordOpening() {
+        guard room.phase == .open, !sessionRecorded else { return }
+        record("record the start of the room") { () throws(StorageError) in
+            try store.roomStarted(name, at: room.startedAt)
+        }
+        sessionRecorded = true
+    }
+
     func hasConnectedPeer(_ id: PeerID) -> Bool {
         room.peer(id)?.isConnected == true
     }
@@ -169,10 +185,15 @@ extension RoomRegistry {
         let existing = hosts[name].flatMap { $0.isRetired ? nil : $0 }
         if let existing {
             guard await !existing.isOpen else { throw CodedError(.roomExists, "room \(name) is live") }
+            guard await !existing.isLocked else {
+                throw CodedError(.roomExists, "room \(name) exists: it was ended and locked")
+            }
             // Created or joined meanwhile (the await let others in): it is live now.
             guard hosts[name] === existing else { throw CodedError(.roomExists, "room \(name) is live") }
             metrics.roomClosed()
         }
-        return try host(for: name, template: template)
+        let host = try host(for: name, template: template)
+        await host.recordOpening()
+        return host
     }
 }
