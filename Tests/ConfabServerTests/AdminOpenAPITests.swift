@@ -63,8 +63,9 @@ struct AdminOpenAPITests {
         let references = Set(text.components(separatedBy: "\"$ref\": \"").dropFirst().compactMap { $0.split(separator: "\"").first })
         #expect(!references.isEmpty)
         for reference in references {
-            let name = reference.replacingOccurrences(of: "#/components/schemas/", with: "")
-            #expect(document["components.schemas.\(name)"] != nil, "\(reference) does not resolve")
+            let parts = reference.split(separator: "/")
+            #expect(parts.count == 4 && parts[0] == "#" && parts[1] == "components", "\(reference)")
+            #expect(document["components.\(parts[2]).\(parts.last ?? "")"] != nil, "\(reference) does not resolve")
         }
         guard case .object(let paths)? = document["paths"] else { throw ToolError("no paths") }
         for (path, item) in paths where path != AdminAPI.documentPath {

@@ -25,8 +25,8 @@ enum AdminOpenAPI {
         "summary": "The live rooms",
         "responses": {
           "200": {"description": "The live rooms, by name", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomList"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
         }
       },
       "post": {
@@ -39,8 +39,8 @@ enum AdminOpenAPI {
         "responses": {
           "201": {"description": "The room, open and empty", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
           "400": {"description": "1000 malformedMessage, 1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "409": {"description": "4012 roomExists: live, or ended and locked", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
@@ -48,10 +48,7 @@ enum AdminOpenAPI {
     "/api/v1/rooms/{room}": {
       "parameters": [
         {
-          "name": "room",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+          "$ref": "#/components/parameters/room"
         }
       ],
       "get": {
@@ -59,8 +56,8 @@ enum AdminOpenAPI {
         "summary": "A live room and its peers",
         "responses": {
           "200": {"description": "The room", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       },
@@ -74,8 +71,8 @@ enum AdminOpenAPI {
         "responses": {
           "204": {"description": "Ended: every peer got room.ended"},
           "400": {"description": "1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
@@ -83,16 +80,10 @@ enum AdminOpenAPI {
     "/api/v1/rooms/{room}/peers/{peer}": {
       "parameters": [
         {
-          "name": "room",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+          "$ref": "#/components/parameters/room"
         },
         {
-          "name": "peer",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
+          "$ref": "#/components/parameters/peer"
         }
       ],
       "delete": {
@@ -103,8 +94,8 @@ enum AdminOpenAPI {
         ],
         "responses": {
           "204": {"description": "Removed: the peer got removed, the others peer.left"},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
@@ -112,16 +103,10 @@ enum AdminOpenAPI {
     "/api/v1/rooms/{room}/peers/{peer}/mute": {
       "parameters": [
         {
-          "name": "room",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+          "$ref": "#/components/parameters/room"
         },
         {
-          "name": "peer",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
+          "$ref": "#/components/parameters/peer"
         }
       ],
       "post": {
@@ -129,8 +114,8 @@ enum AdminOpenAPI {
         "summary": "Mute a peer's microphone",
         "responses": {
           "204": {"description": "Muted (or already muted): everyone got track.muted"},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound, 4005 trackNotFound: its role has no microphone", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
@@ -138,16 +123,10 @@ enum AdminOpenAPI {
     "/api/v1/rooms/{room}/peers/{peer}/role": {
       "parameters": [
         {
-          "name": "room",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+          "$ref": "#/components/parameters/room"
         },
         {
-          "name": "peer",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
+          "$ref": "#/components/parameters/peer"
         }
       ],
       "post": {
@@ -161,8 +140,8 @@ enum AdminOpenAPI {
           "204": {"description": "Changed: everyone got peer.updated"},
           "202": {"description": "Asked: the peer got role.changeRequested", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PromptSent"}}}},
           "400": {"description": "1004 invalidMessage, 4006 roleNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
@@ -170,10 +149,7 @@ enum AdminOpenAPI {
     "/api/v1/rooms/{room}/messages": {
       "parameters": [
         {
-          "name": "room",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+          "$ref": "#/components/parameters/room"
         }
       ],
       "post": {
@@ -186,8 +162,8 @@ enum AdminOpenAPI {
         "responses": {
           "201": {"description": "Posted and numbered in the room's log", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PostedMessage"}}}},
           "400": {"description": "5001 chatTooLong, 5002 chatEmpty", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
@@ -198,18 +174,15 @@ enum AdminOpenAPI {
         "summary": "The calls in progress",
         "responses": {
           "200": {"description": "The calls", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallList"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
         }
       }
     },
     "/api/v1/users/{user}/calls": {
       "parameters": [
         {
-          "name": "user",
-          "in": "path",
-          "required": true,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
+          "$ref": "#/components/parameters/user"
         }
       ],
       "get": {
@@ -221,8 +194,8 @@ enum AdminOpenAPI {
         "responses": {
           "200": {"description": "The history", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallHistory"}}}},
           "400": {"description": "1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "401": {"description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "403": {"description": "2009 notAdminToken: a room or user token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
         }
       }
     },
@@ -238,6 +211,36 @@ enum AdminOpenAPI {
     }
   },
   "components": {
+    "parameters": {
+      "room": {
+        "name": "room",
+        "in": "path",
+        "required": true,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+      },
+      "peer": {
+        "name": "peer",
+        "in": "path",
+        "required": true,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
+      },
+      "user": {
+        "name": "user",
+        "in": "path",
+        "required": true,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
+      }
+    },
+    "responses": {
+      "Unauthorized": {
+        "description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+      },
+      "Forbidden": {
+        "description": "2009 notAdminToken: a room or user token",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+      }
+    },
     "securitySchemes": {
       "adminToken": {
         "type": "http",

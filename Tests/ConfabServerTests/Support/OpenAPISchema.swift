@@ -20,8 +20,15 @@ struct OpenAPISchema {
         guard case .object(let operation)? = item[method.lowercased()] else {
             return ["\(method) \(template) is not in the document"]
         }
-        guard case .object(let responses)? = operation["responses"], let response = responses[String(status)] else {
+        guard case .object(let responses)? = operation["responses"], var response = responses[String(status)] else {
             return ["status \(status) is not documented"]
+        }
+        if let reference = response["$ref"]?.text {
+            let name = reference.replacingOccurrences(of: "#/components/responses/", with: "")
+            guard case .object(let shared)? = document["components"]?["responses"], let target = shared[name] else {
+                return ["unresolved \(reference)"]
+            }
+            response = target
         }
         guard case .object(let content)? = response["content"] else {
             return reply == nil ? [] : ["a body came where none is documented"]
