@@ -92,7 +92,7 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case roomUnavailable = 4000
     /// The room has ended.
     case roomEnded = 4001
-    /// The room was ended and locked against rejoining.
+    /// The room was ended and locked against rejoining, or is locked against new joins.
     case roomLocked = 4002
     /// The room has as many peers as its template allows.
     case roomFull = 4003

@@ -38,4 +38,12 @@ extension Room {
             throw CodedError(.invalidMessage, "the server does not take part in the room: only a peer can do this")
         }
     }
+
+    /// Locks the open room against new joins, or opens it again. Returns
+    /// whether anything changed; nobody is told (nobody in it is affected).
+    public mutating func setJoinsLocked(_ locked: Bool) -> Bool {
+        guard phase == .open, joinsLocked != locked else { return false }
+        joinsLocked = locked
+        return true
+    }
 }

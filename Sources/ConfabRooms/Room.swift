@@ -45,6 +45,9 @@ public struct Room: Hashable, Sendable {
     public internal(set) var lastChatSequence: Int
     /// Since when the room has had no peers at all; nil while it has some.
     public internal(set) var emptySince: Timestamp?
+    /// Locked against new joins while open (the management API): peers in
+    /// it stay and may come back; anyone else gets `roomLocked`.
+    public internal(set) var joinsLocked = false
     var promptCounter = 0
 
     /// An open room with nobody in it yet. `lastChatSequence` continues the
@@ -172,6 +175,7 @@ public struct Room: Hashable, Sendable {
             throw CodedError(.invalidMessage, "metadata is longer than \(ProtocolLimits.maximumMetadataBytes) bytes")
         }
         let existing = peers[admission.peer]
+        guard !joinsLocked || existing != nil else { throw CodedError(.roomLocked, "room \(name) is locked: no new joins") }
         removedWhileAway[admission.peer] = nil
         if let maxPeers = template.maxPeers, peers.count - (existing == nil ? 0 : 1) >= maxPeers {
             throw CodedError(.roomFull, "room \(name) is full (\(maxPeers) peers)")
@@ -322,6 +326,7 @@ public struct Room: Hashable, Sendable {
     mutating func close(by actor: PeerID?, reason: String?, lock: Bool, now: Timestamp) -> [RoomEvent] {
         let audience = connectedIDs
         phase = .ended(locked: lock, at: now)
+        joinsLocked = false
         peers = [:]
         prompts = [:]
         expiredPrompts = [:]

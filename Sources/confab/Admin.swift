@@ -12,7 +12,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage a running server through its management API (an admin token).",
         discussion: """
-            The token comes from `confab token --admin` on the server. Errors are one line on stderr
+            The token comes from `confab token --admin` on the server. Errors are one line on stderr \
             with the catalog number (docs/PROTOCOL.md) and exit code 1.
             """,
         subcommands: [

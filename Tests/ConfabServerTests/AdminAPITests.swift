@@ -127,6 +127,39 @@ struct AdminAPITests {
         await server.stop()
     }
 
+    @Test("a room opened locked refuses joins until PATCH unlocks it; locked again, peers in it stay and may rejoin")
+    func lockedRoom() async throws {
+        let server = try await TestServer.start()
+        let admin = try await AdminClient.make(server)
+        let created = try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "later", "locked": true}"#)
+        #expect(created.status == 201 && created.json?["locked"] == .bool(true))
+        func attempt(_ user: String) async throws -> ServerMessage {
+            let client = try await server.connect(room: "later")
+            let token = try await server.token(room: "later", user: user, role: "host")
+            client.send(#"{"v": 1, "type": "join", "id": "j", "room": "later", "token": "\#(token)"}"#)
+            return try await client.next()
+        }
+        guard case .error(let refused) = try await attempt("alice").body else { throw ToolError("joined a locked room") }
+        #expect(refused.code == .roomLocked)
+
+        let opened = try await admin.call("PATCH", "/api/v1/rooms/{room}", ["room": "later"], body: #"{"locked": false}"#)
+        #expect(opened.status == 200 && opened.json?["locked"] == .bool(false))
+        guard case .joined = try await attempt("alice").body else { throw ToolError("alice could not join once unlocked") }
+
+        let locked = try await admin.call("PATCH", "/api/v1/rooms/{room}", ["room": "later"], body: #"{"locked": true}"#)
+        #expect(locked.status == 200)
+        let listed = try await admin.call("GET", "/api/v1/rooms")
+        #expect(listed.json?["rooms"]?.array.first?["locked"] == .bool(true))
+        guard case .error(let stranger) = try await attempt("bob").body else { throw ToolError("bob joined a locked room") }
+        #expect(stranger.code == .roomLocked)
+        guard case .joined = try await attempt("alice").body else { throw ToolError("alice, in the room, could not rejoin") }
+        let bad = try await admin.call("PATCH", "/api/v1/rooms/{room}", ["room": "later"], body: #"{"locked": "yes"}"#)
+        #expect(bad.status == 400)
+        let missing = try await admin.call("PATCH", "/api/v1/rooms/{room}", ["room": "nowhere"], body: #"{"locked": true}"#)
+        #expect(missing.status == 404)
+        await server.stop()
+    }
+
     @Test("removing through the API: the peers see what they see when a host removes, by @server")
     func removeLikeAHost() async throws {
         let server = try await TestServer.start()

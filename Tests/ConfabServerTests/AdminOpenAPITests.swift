@@ -69,7 +69,7 @@ struct AdminOpenAPITests {
         }
         guard case .object(let paths)? = document["paths"] else { throw ToolError("no paths") }
         for (path, item) in paths where path != AdminAPI.documentPath {
-            for method in ["get", "post", "delete"] {
+            for method in ["get", "post", "patch", "delete"] {
                 guard let operation = item[method] else { continue }
                 #expect(operation["responses.401"] != nil && operation["responses.403"] != nil, "\(method) \(path)")
             }

@@ -59,6 +59,9 @@ struct AdminAPI: Sendable {
         Route(method: .get, path: "/api/v1/rooms/{room}", change: false) { api, call throws(CodedError) in
             try await api.roomDetail(call)
         },
+        Route(method: .patch, path: "/api/v1/rooms/{room}", change: true) { api, call throws(CodedError) in
+            try await api.updateRoom(call)
+        },
         Route(method: .delete, path: "/api/v1/rooms/{room}", change: true) { api, call throws(CodedError) in
             try await api.endRoom(call)
         },

@@ -32,6 +32,7 @@ extension AdminAPI {
             throw CodedError(.invalidMessage, error.description)
         }
         let host = try await registry.createRoom(request.name, template: template)
+        if request.locked == true { await host.setJoinsLocked(true) }
         guard let detail = await host.adminDetail() else {
             throw CodedError(.roomLocked, "room \(request.name) was ended and locked")
         }
@@ -40,6 +41,14 @@ extension AdminAPI {
 
     func roomDetail(_ call: Call) async throws(CodedError) -> Reply {
         let host = try await liveHost(call)
+        guard let detail = await host.adminDetail() else { throw Self.notLive(host.name) }
+        return .json(.ok, detail)
+    }
+
+    func updateRoom(_ call: Call) async throws(CodedError) -> Reply {
+        let host = try await liveHost(call)
+        let request = try AdminJSON.decode(AdminUpdateRoom.self, from: call.body)
+        await host.setJoinsLocked(request.locked)
         guard let detail = await host.adminDetail() else { throw Self.notLive(host.name) }
         return .json(.ok, detail)
     }
@@ -159,6 +168,10 @@ extension RoomHost {
             try store.roomStarted(name, at: room.startedAt)
         }
         sessionRecorded = true
+    }
+
+    func setJoinsLocked(_ locked: Bool) {
+        _ = room.setJoinsLocked(locked)
     }
 
     func hasConnectedPeer(_ id: PeerID) -> Bool {

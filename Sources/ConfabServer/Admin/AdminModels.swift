@@ -13,6 +13,8 @@ struct AdminRoomSummary: Codable, Sendable {
     /// Connected peers, by role name.
     var peersByRole: [String: Int]
     var peers: Int
+    /// Locked against new joins.
+    var locked: Bool
 }
 
 struct AdminRoomList: Codable, Sendable {
@@ -43,6 +45,8 @@ struct AdminRoomDetail: Codable, Sendable {
     var chatRate: RateLimit
     var roles: [RoleName]
     var emptyRoomTimeoutMs: Int
+    /// Locked against new joins: peers in it stay, anyone else gets `4002 roomLocked`.
+    var locked: Bool
     var peers: [AdminPeer]
 }
 
@@ -56,6 +60,13 @@ struct AdminCreateRoom: Codable, Sendable {
     var chatRate: RateLimit?
     /// How long the room stays open with nobody in it, in seconds.
     var emptyTimeoutSeconds: Int?
+    /// Open it locked against joins, to unlock later (`PATCH`).
+    var locked: Bool?
+}
+
+/// `PATCH /api/v1/rooms/{room}`.
+struct AdminUpdateRoom: Codable, Sendable {
+    var locked: Bool
 }
 
 /// `POST /api/v1/rooms/{room}/peers/{peer}/role`.
@@ -140,7 +151,8 @@ extension RoomHost {
         let template = room.template
         return AdminRoomDetail(
             name: name, startedAt: room.startedAt, maxPeers: template.maxPeers, chatRate: template.chatRate,
-            roles: template.roles.map(\.name), emptyRoomTimeoutMs: template.emptyRoomTimeoutMs, peers: peers)
+            roles: template.roles.map(\.name), emptyRoomTimeoutMs: template.emptyRoomTimeoutMs, locked: room.joinsLocked,
+            peers: peers)
     }
 
     /// The room in `GET /api/v1/rooms`; nil unless it is open.
@@ -149,7 +161,8 @@ extension RoomHost {
         var byRole: [String: Int] = [:]
         for peer in room.peers.values where peer.isConnected { byRole[peer.role.rawValue, default: 0] += 1 }
         return AdminRoomSummary(
-            name: name, startedAt: room.startedAt, peersByRole: byRole, peers: byRole.values.reduce(0, +))
+            name: name, startedAt: room.startedAt, peersByRole: byRole, peers: byRole.values.reduce(0, +),
+            locked: room.joinsLocked)
     }
 
     /// Takes `action` as the server's operator (`PeerID.server`): the same

@@ -61,6 +61,21 @@ enum AdminOpenAPI {
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       },
+      "patch": {
+        "operationId": "updateRoom",
+        "summary": "Lock a live room against new joins, or unlock it",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateRoom"}}}
+        },
+        "responses": {
+          "200": {"description": "The room", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
+          "400": {"description": "1000 malformedMessage, 1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      },
       "delete": {
         "operationId": "endRoom",
         "summary": "End the room for everyone",
@@ -261,8 +276,8 @@ enum AdminOpenAPI {
       },
       "RoomSummary": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "peers": {"type": "integer", "minimum": 0}, "peersByRole": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}},
-        "required": ["name", "startedAt", "peers", "peersByRole"]
+        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "peers": {"type": "integer", "minimum": 0}, "peersByRole": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}, "locked": {"type": "boolean"}},
+        "required": ["name", "startedAt", "peers", "peersByRole", "locked"]
       },
       "RoomList": {
         "type": "object",
@@ -276,13 +291,18 @@ enum AdminOpenAPI {
       },
       "RoomDetail": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "roles": {"type": "array", "items": {"type": "string"}}, "emptyRoomTimeoutMs": {"type": "integer", "minimum": 0}, "peers": {"type": "array", "items": {"$ref": "#/components/schemas/Peer"}}},
-        "required": ["name", "startedAt", "chatRate", "roles", "emptyRoomTimeoutMs", "peers"]
+        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "roles": {"type": "array", "items": {"type": "string"}}, "emptyRoomTimeoutMs": {"type": "integer", "minimum": 0}, "locked": {"type": "boolean", "description": "locked against new joins (4002 roomLocked); peers in it stay"}, "peers": {"type": "array", "items": {"$ref": "#/components/schemas/Peer"}}},
+        "required": ["name", "startedAt", "chatRate", "roles", "emptyRoomTimeoutMs", "locked", "peers"]
       },
       "CreateRoom": {
         "type": "object",
-        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}, "template": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "use the template configured for this room ([rooms.NAME])"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "emptyTimeoutSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}},
+        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}, "template": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "use the template configured for this room ([rooms.NAME])"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "emptyTimeoutSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}, "locked": {"type": "boolean", "default": false, "description": "open it locked against joins; unlock with PATCH"}},
         "required": ["name"]
+      },
+      "UpdateRoom": {
+        "type": "object",
+        "properties": {"locked": {"type": "boolean"}},
+        "required": ["locked"]
       },
       "ChangeRole": {
         "type": "object",
