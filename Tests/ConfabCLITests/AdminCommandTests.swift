@@ -66,6 +66,32 @@ struct AdminCommandTests {
         #expect(await server.stop() == 0)
     }
 
+    @Test("room, say, mute and remove reach a peer in the room: it sees the server's message, mute and removal")
+    func peerActions() async throws {
+        let server = try await ServerProcess()
+        let token = try await confab(["token", "--admin", "--data", server.dataPath]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let bob = try await HeadlessBot(
+            "bob", server: server, room: "stage", role: "speaker", arguments: ["--input", "silence", "--output", "null"])
+        defer { bob.process.kill() }
+        try await bob.expectEvent("joined", ["you.id": "bob"])
+
+        let room = try await admin(server, token: token, ["room", "stage"])
+        #expect(room.output.split(separator: "\n").last == "  bob  Bob  speaker, live", "\(room.output)")
+        let said = try await admin(server, token: token, ["say", "stage", "Five minutes left."])
+        #expect(said.status == 0)
+        try await bob.expectEvent("chat.message", ["message.from": "@server", "message.text": "Five minutes left."])
+        let muted = try await admin(server, token: token, ["mute", "stage", "bob"])
+        #expect(muted.output == "muted bob in stage\n", "\(muted.error)")
+        try await bob.expectEvent("track.muted", ["by": "@server"])
+        let removed = try await admin(server, token: token, ["remove", "stage", "bob", "--reason", "time is up"])
+        #expect(removed.output == "removed bob from stage\n", "\(removed.error)")
+        try await bob.expectEvent("removed", ["by": "@server", "reason": "time is up"])
+        let empty = try await admin(server, token: token, ["room", "stage", "--json"])
+        #expect(try JSONValue(parsing: empty.output)["peers"]?.array.isEmpty == true)
+        #expect(await server.stop() == 0)
+    }
+
     @Test("confab token --admin refuses room options, and --subject needs --admin")
     func tokenArguments() async throws {
         let data = try TempDirectory(prefix: "confab-admin-token")
