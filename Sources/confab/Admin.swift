@@ -91,32 +91,6 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// The parts of the API's replies the commands print.
-private struct RoomSummaryReply: Decodable {
-    struct Room: Decodable {
-        var name: String
-        var peers: Int
-        var peersByRole: [String: Int]
-        var startedAt: Timestamp
-    }
-    var rooms: [Room]
-}
-
-private struct RoomDetailReply: Decodable {
-    struct Peer: Decodable {
-        var id: String
-        var name: String
-        var role: String
-        var connected: Bool
-        var muted: Bool?
-        var handRaisedAt: Timestamp?
-    }
-    var name: String
-    var startedAt: Timestamp
-    var maxPeers: Int?
-    var peers: [Peer]
-}
-
 private func clock(_ time: Timestamp) -> String {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd HH:mm"
@@ -129,7 +103,7 @@ struct AdminRooms: AsyncParsableCommand {
 
     func run() async throws {
         guard let body = try await options.send("GET", "/api/v1/rooms"),
-            let list = try? JSONDecoder().decode(RoomSummaryReply.self, from: body)
+            let list = try? JSONDecoder().decode(AdminRoomList.self, from: body)
         else { return }
         if list.rooms.isEmpty { FileHandleOutput.standardOutput("no live rooms") }
         for room in list.rooms {
@@ -147,12 +121,12 @@ struct AdminRoom: AsyncParsableCommand {
 
     func run() async throws {
         guard let body = try await options.send("GET", "/api/v1/rooms/\(AdminOptions.segment(name))"),
-            let room = try? JSONDecoder().decode(RoomDetailReply.self, from: body)
+            let room = try? JSONDecoder().decode(AdminRoomDetail.self, from: body)
         else { return }
         let limit = room.maxPeers.map { " of \($0)" } ?? ""
         FileHandleOutput.standardOutput("\(room.name)  \(room.peers.count) peers\(limit)  since \(clock(room.startedAt))")
         for peer in room.peers {
-            var marks = [peer.role]
+            var marks = [peer.role.rawValue]
             if let muted = peer.muted { marks.append(muted ? "muted" : "live") }
             if peer.handRaisedAt != nil { marks.append("hand up") }
             if !peer.connected { marks.append("away") }
@@ -167,15 +141,16 @@ struct AdminCreate: AsyncParsableCommand {
     @Argument(help: "The room.") var name: String
     @Option(help: "The most peers it holds.") var maxPeers: Int?
     @Option(help: "How long it stays open with nobody in it, in seconds.") var emptyTimeout: Int?
+    @Flag(help: "Open it locked against joins.") var locked = false
 
-    private struct Body: Encodable {
-        var name: String
-        var maxPeers: Int?
-        var emptyTimeoutSeconds: Int?
+    func validate() throws {
+        guard RoomName(rawValue: name) != nil else { throw ValidationError("the room name: \(RoomName.validForm)") }
     }
 
     func run() async throws {
-        let body = Body(name: name, maxPeers: maxPeers, emptyTimeoutSeconds: emptyTimeout)
+        let body = AdminCreateRoom(
+            name: RoomName(uncheckedRawValue: name), maxPeers: maxPeers, emptyTimeoutSeconds: emptyTimeout,
+            locked: locked ? true : nil)
         guard try await options.send("POST", "/api/v1/rooms", body: body) != nil else { return }
         FileHandleOutput.standardOutput("created \(name)")
     }
@@ -228,13 +203,10 @@ struct AdminSay: AsyncParsableCommand {
     @Argument(help: "The room.") var room: String
     @Argument(help: "The message.") var text: String
 
-    private struct Body: Encodable { var text: String }
-    private struct Posted: Decodable { var seq: Int }
-
     func run() async throws {
-        guard let body = try await options.send("POST", "/api/v1/rooms/\(AdminOptions.segment(room))/messages", body: Body(text: text))
+        guard let body = try await options.send("POST", "/api/v1/rooms/\(AdminOptions.segment(room))/messages", body: AdminSystemMessage(text: text))
         else { return }
-        let seq = (try? JSONDecoder().decode(Posted.self, from: body)).map { " as message \($0.seq)" } ?? ""
+        let seq = (try? JSONDecoder().decode(AdminPostedMessage.self, from: body)).map { " as message \($0.seq)" } ?? ""
         FileHandleOutput.standardOutput("posted to \(room)\(seq)")
     }
 }

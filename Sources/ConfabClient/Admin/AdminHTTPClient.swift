@@ -111,14 +111,7 @@ public struct AdminHTTPClient: Sendable {
         }
         let body = Array(response[end.upperBound...])
         guard (200..<300).contains(status) else {
-            struct ErrorBody: Decodable {
-                struct Detail: Decodable {
-                    var code: Int
-                    var message: String
-                }
-                var error: Detail
-            }
-            if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)),
+            if let error = try? JSONDecoder().decode(AdminErrorBody.self, from: Data(body)),
                 let code = ErrorCode(rawValue: error.error.code)
             {
                 throw .server(CodedError(code, error.error.message))
