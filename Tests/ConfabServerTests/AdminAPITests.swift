@@ -21,6 +21,8 @@ struct AdminAPITests {
         let cases: [(token: String?, status: Int, code: ErrorCode)] = [
             (nil, 401, .tokenMissing),
             ("not-a-jwt", 401, .tokenMalformed),
+            // An unsigned token (RFC 7515 alg "none") is never accepted.
+            ("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJraW5kIjoiYWRtaW4iLCJzdWIiOiJtIiwiZXhwIjo5OTk5OTk5OTk5fQ.", 401, .tokenSignatureInvalid),
             (forged, 401, .tokenSignatureInvalid),
             (expired, 401, .tokenExpired),
             (try await server.token(room: "standup", user: "alice", role: "host"), 403, .notAdminToken),
@@ -120,9 +122,12 @@ struct AdminAPITests {
         // A room live from a join is taken too; call names and bad input are 400.
         _ = try await server.join("dana", role: "host", room: "joined-first")
         #expect(try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "joined-first"}"#).status == 409)
-        for body in [#"{"name": "call-x"}"#, #"{"name": "a/b"}"#, #"{"name": "ok", "maxPeers": 0}"#, "{", #"{}"#] {
+        for (body, code) in [
+            (#"{"name": "call-x"}"#, ErrorCode.invalidMessage), (#"{"name": "a/b"}"#, .invalidMessage),
+            (#"{"name": "ok", "maxPeers": 0}"#, .invalidMessage), ("{", .malformedMessage), (#"{}"#, .invalidMessage),
+        ] {
             let refused = try await admin.call("POST", "/api/v1/rooms", body: body)
-            #expect(refused.status == 400, "\(body)")
+            #expect(refused.status == 400 && refused.errorCode == code.rawValue, "\(body): \(refused.raw)")
         }
         await server.stop()
     }

@@ -152,6 +152,9 @@ enum AdminJSON {
         do {
             return try JSONDecoder().decode(type, from: Data(buffer: body))
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw CodedError(.malformedMessage, "the body is not JSON")
+            }
             throw CodedError(.invalidMessage, "the body does not fit: \(AdminJSON.describe(error))")
         } catch {
             throw CodedError(.malformedMessage, "the body is not JSON")
@@ -165,8 +168,7 @@ enum AdminJSON {
         switch error {
         case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is missing"
         case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)) has the wrong type"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not JSON" : "\(path(context.codingPath)) is not valid"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)) is not valid"
         @unknown default: return "not valid"
         }
     }

@@ -56,7 +56,8 @@ final class AdminAuditLog: Sendable {
         let line = AdminJSON.encode(entry) + [UInt8(ascii: "\n")]
         let written = descriptor.withLock { descriptor -> Int in
             guard descriptor >= 0 else { return -1 }
-            // O_APPEND: each write lands whole at the end (one line, well under PIPE_BUF).
+            // O_APPEND: every line goes to the end of the file in one write, even
+            // with another process (logrotate's copytruncate) at work on it.
             return line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         }
         if written != line.count {
