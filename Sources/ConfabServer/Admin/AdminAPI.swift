@@ -141,7 +141,7 @@ struct AdminAPI: Sendable {
 enum AdminJSON {
     static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every body type here encodes; a failure would be a bug, answered as one.
         return (try? Array(encoder.encode(value)))
             ?? Array(#"{"error":{"code":9000,"name":"internalError","message":"cannot encode the reply"}}"#.utf8)
