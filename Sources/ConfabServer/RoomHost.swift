@@ -32,9 +32,9 @@ enum AdmissionResult: Sendable {
 
 actor RoomHost {
     let name: RoomName
-    private var room: Room
+    private(set) var room: Room
     /// The live connection of each connected peer.
-    private var connections: [PeerID: ConnectionSink] = [:]
+    private(set) var connections: [PeerID: ConnectionSink] = [:]
     /// Single-use resume tokens and whose they are.
     private var resumeTokens: [String: PeerID] = [:]
     private var resumeTokenOf: [PeerID: String] = [:]
@@ -49,14 +49,15 @@ actor RoomHost {
     private var speakersWereActive = false
     private var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
-    private var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    private(set) var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    var lossFeedback = LossFeedbackBook()
     private let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
 
     private let store: ChatStore
     private let metrics: ServerMetrics
-    private let settings: HostSettings
+    let settings: HostSettings
     private let logger: Logger
     private let retiredFlag = Atomic<Bool>(false)
 
@@ -77,6 +78,7 @@ actor RoomHost {
         /// not those who hung up); nil admits any valid token.
         var admission: (@Sendable (PeerID) -> CallRoomDirectory.Admission)? = nil
         var trackHealth = TrackHealthConfiguration()
+        var lossFeedback = LossFeedbackConfiguration()
         var speakerDetection = SpeakerDetectorSettings()
     }
 

@@ -52,6 +52,8 @@ struct TrackHealth {
     private var samples: [Sample] = []
     /// Whether the loss figures alone say degraded (kept apart from noMedia for the hysteresis).
     private var lossy = false
+    /// The share of the window's expected packets that never arrived [%]; nil while too few were expected.
+    private(set) var lossPercent: Double?
 
     /// Takes the newest report of the track's peer and returns the verdict.
     mutating func assess(_ report: MediaPeerReport, nowNs: UInt64, configuration: TrackHealthConfiguration)
@@ -86,6 +88,7 @@ struct TrackHealth {
             // Too few packets in the window to tell: the last word on loss stands.
             if expected >= Int64(configuration.minimumExpectedPackets) {
                 let percent = Double(lost) * 100 / Double(expected)
+                lossPercent = percent
                 lossy = lossy ? percent >= configuration.restoredLossPercent : percent > configuration.degradedLossPercent
             }
         }
