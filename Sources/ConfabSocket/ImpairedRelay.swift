@@ -65,13 +65,16 @@ public final class ImpairedRelay: @unchecked Sendable {
     }
 
     /// Starts relaying to `upstream`; `up` impairs client → upstream, `down` the way back.
-    public init(upstream: SocketAddress, up: PathImpairment, down: PathImpairment, seed: UInt64) throws(SocketError) {
+    /// `realtime` asks SCHED_FIFO for the relay's thread, so its delays hold on a busy machine.
+    public init(
+        upstream: SocketAddress, up: PathImpairment, down: PathImpairment, seed: UInt64, realtime: Bool = false
+    ) throws(SocketError) {
         front = try UDPSocket(bindTo: upstream.family == AF_INET6 ? "::1" : "127.0.0.1", port: 0)
         address = front.localAddress
         self.upstream = upstream
         self.up = up
         self.down = down
-        thread = MediaThread(name: "confab-relay") { [self] in run(seed: seed) }
+        thread = MediaThread(name: "confab-relay", realtime: realtime) { [self] in run(seed: seed) }
     }
 
     /// Stops the relay and waits for its thread; what is still queued is dropped.

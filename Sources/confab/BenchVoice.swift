@@ -20,7 +20,7 @@ struct BenchVoice: ParsableCommand {
         abstract: "Speech quality (PESQ-WB) of the codec alone and of the media path, clean and lossy, fixed and adaptive.",
         discussion: """
             Needs espeak-ng, sox and the pesq package (make deps puts it in .build/pesq-venv). \
-            Each path run is real time: about 15 s of speech each, seven runs.
+            Each path run is real time: about 17 s of speech each, eight runs.
             """)
 
     @Option(help: "Seed of the relays' drops and delays.")
@@ -35,6 +35,9 @@ struct BenchVoice: ParsableCommand {
     @Option(help: "Opus bitrate [bit/s].")
     var bitrate: Int32 = 32_000
 
+    @Option(help: "The adaptive policy's cap on the expected loss [%].")
+    var expectedLossCap = Int(LossAdaptationPolicy().maximumExpectedLossPercent)
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -46,7 +49,9 @@ struct BenchVoice: ParsableCommand {
         let directory = keep ?? NSTemporaryDirectory() + "confab-bench-voice-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let bench = VoiceBenchmark(directory: directory, python: python, seed: seed, bitrate: bitrate)
+        var policy = LossAdaptationPolicy()
+        policy.maximumExpectedLossPercent = Int32(clamping: expectedLossCap)
+        let bench = VoiceBenchmark(directory: directory, python: python, seed: seed, bitrate: bitrate, policy: policy)
         let results = try bench.run { FileHandleOutput.standardError("confab: \($0)") }
         if json {
             let encoder = JSONEncoder()
@@ -82,12 +87,12 @@ struct VoiceResults: Codable {
 
     var table: String {
         var lines = [String(format: "speech: %.1f s of espeak-ng sentences; PESQ-WB (P.862.2), higher is better (max 4.64)", speechSeconds)]
-        lines.append("path                                 setting    PESQ-WB   lost  FEC  PLC   encoder at the end")
+        lines.append("path                                  setting    PESQ-WB   lost  FEC  PLC   encoder at the end")
         for run in runs {
             let score = run.pesqWB.map { String(format: "%7.2f", $0) } ?? " failed"
             let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %"
             lines.append(String(format: "%@ %@ %@ %6d %4d %4d   %@",
-                                run.path.padding(toLength: 36, withPad: " ", startingAt: 0),
+                                run.path.padding(toLength: 37, withPad: " ", startingAt: 0),
                                 run.setting.padding(toLength: 10, withPad: " ", startingAt: 0), score,
                                 run.lost, run.recoveredByFEC, run.concealed, encoder))
         }
@@ -101,6 +106,7 @@ struct VoiceBenchmark {
     let python: String
     let seed: UInt64
     let bitrate: Int32
+    let policy: LossAdaptationPolicy
 
     /// Harvard sentences (IEEE 1969), spoken by espeak-ng: nothing recorded is shipped.
     static let sentences = """
@@ -112,6 +118,7 @@ struct VoiceBenchmark {
     /// The paths measured: per hop (there are two), loss and delay.
     static let paths: [PathImpairment] = [
         .none,
+        PathImpairment(lossPercent: 1, delayMs: 60, jitterMs: 25),
         PathImpairment(lossPercent: 5, delayMs: 60, jitterMs: 25),
         PathImpairment(lossPercent: 10, delayMs: 60, jitterMs: 25),
     ]
@@ -136,7 +143,8 @@ struct VoiceBenchmark {
                 progress("\(name), \(adaptive ? "adaptive" : "fixed")")
                 let output = "\(directory)/path-\(runs.count).wav"
                 var run = try VoicePathRun(reference: reference, output: output, hop: path, seed: seed,
-                                           settings: Self.settings(bitrate: bitrate, fec: true), adaptive: adaptive).run()
+                                           settings: Self.settings(bitrate: bitrate, fec: true),
+                                           policy: adaptive ? policy : nil).run()
                 run.path = name
                 runs.append(run)
                 outputs.append(output)

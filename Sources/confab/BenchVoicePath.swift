@@ -18,11 +18,15 @@ struct VoicePathRun {
     let hop: PathImpairment
     let seed: UInt64
     let settings: Opus.EncoderSettings
-    let adaptive: Bool
+    /// nil: the fixed setting.
+    let policy: LossAdaptationPolicy?
 
     func run() throws -> VoiceRun {
         var configuration = MediaConfiguration()
         configuration.encoder = settings
+        // SCHED_FIFO where allowed (root, CAP_SYS_NICE): the machine is shared,
+        // and a starved thread would be scored as the network's fault.
+        configuration.realtimeThreads = true
         let key = SRTPKeyMaterial.random()
         let ssrc: UInt32 = 0x5EEC_0001
         let receiverSocket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
@@ -31,8 +35,9 @@ struct VoicePathRun {
         receiver.startReceiving(sink: sink)
         let track = try receiver.addRemoteTrack(ssrc: ssrc, key: key)
         // Hop 2 is in front of the listener, hop 1 in front of hop 2; each draws its own drops.
-        let second = try ImpairedRelay(upstream: receiverSocket.localAddress, up: hop, down: hop, seed: seed &* 2 &+ 1)
-        let first = try ImpairedRelay(upstream: second.address, up: hop, down: hop, seed: seed &* 2)
+        let second = try ImpairedRelay(
+            upstream: receiverSocket.localAddress, up: hop, down: hop, seed: seed &* 2 &+ 1, realtime: true)
+        let first = try ImpairedRelay(upstream: second.address, up: hop, down: hop, seed: seed &* 2, realtime: true)
         defer {
             first.stop()
             second.stop()
@@ -41,12 +46,12 @@ struct VoicePathRun {
         let source = try WAVFileSource(path: reference)
         let sending = try sender.startSending(source: source, ssrc: ssrc, key: key, to: first.address)
 
-        var adaptation = LossAdaptation(configured: settings)
+        var adaptation = LossAdaptation(configured: settings, policy: policy ?? LossAdaptationPolicy())
         var meter = ReceiveLossMeter()
         var nextFeedback = Date().addingTimeInterval(1)
         while !sending.finished.load(ordering: .acquiring) {
             usleep(20_000)
-            guard adaptive, Date() >= nextFeedback else { continue }
+            guard policy != nil, Date() >= nextFeedback else { continue }
             nextFeedback = nextFeedback.addingTimeInterval(1)
             if let loss = meter.lossPercent(since: track.stats) {
                 sending.encoderControl.request(adaptation.update(lossPercent: loss))
@@ -61,7 +66,7 @@ struct VoicePathRun {
         sink.close()
         if let failure = sending.failure { throw CommandFailure("the WAV source failed: \(failure)") }
         let stats = track.stats
-        return VoiceRun(path: "", setting: adaptive ? "adaptive" : "fixed", lost: stats.lost,
+        return VoiceRun(path: "", setting: policy != nil ? "adaptive" : "fixed", lost: stats.lost,
                         recoveredByFEC: stats.recoveredByFEC, concealed: stats.concealed,
                         finalBitrate: applied.bitrate, finalFEC: applied.inbandFEC,
                         finalExpectedLossPercent: applied.expectedPacketLossPercent)

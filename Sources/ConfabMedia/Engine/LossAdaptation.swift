@@ -6,13 +6,18 @@
 // - In-band FEC (RFC 6716 §2.1.7, LBRR) is paid for whether or not anything is
 //   lost: libopus takes the redundancy out of the same bitrate, so a fixed 10 %
 //   costs quality on every clean path. It is turned on only when loss is seen.
-// - The expected loss is the measured loss, rounded up: libopus sizes the
-//   redundancy by it, so telling it the truth spends what the path needs.
+// - The expected loss is the measured loss, rounded up, but at most 10 %:
+//   below that, libopus spends no more on redundancy than the path needs;
+//   above it, libopus also codes the primary frames more defensively (less
+//   prediction across frames) and `bench voice` measured about 0.2 PESQ lost
+//   at 21 % expected against 10 % under the same loss, with the same share of
+//   frames recovered (recovery needs only that the next packet arrives).
 // - Loss rises fast and falls slowly: a listener that just lost packets needs
 //   protection now, and a path that was lossy tends to be lossy again.
-// - Heavy sustained loss on the Internet is mostly congestion, and sending
-//   less is the only thing that eases it: the bitrate steps down there. Below
-//   that, random loss is better answered with redundancy than with fewer bits.
+// - Heavy sustained loss (30 % and more) on the Internet is mostly congestion,
+//   and sending less is the only thing that eases it: the bitrate steps down
+//   there. Below that, random loss is better answered with redundancy than
+//   with fewer bits.
 import Opus
 
 /// The knobs of the adaptation, with Confab's defaults.
@@ -21,12 +26,12 @@ public struct LossAdaptationPolicy: Sendable, Equatable {
     public var fecOnLossPercent = 1.0
     /// …and off again only below this [%] (the gap keeps it from flapping).
     public var fecOffLossPercent = 0.5
-    /// The expected loss told to libopus is capped here [%].
-    public var maximumExpectedLossPercent: Int32 = 40
+    /// The expected loss told to libopus is capped here [%] (see the file comment).
+    public var maximumExpectedLossPercent: Int32 = 10
     /// From this loss on [%], the bitrate is three quarters of the configured one…
-    public var reducedBitrateLossPercent = 25.0
+    public var reducedBitrateLossPercent = 30.0
     /// …and from this one [%], half of it.
-    public var halvedBitrateLossPercent = 40.0
+    public var halvedBitrateLossPercent = 50.0
     /// The bitrate never goes below this [bit/s].
     public var minimumBitrate: Int32 = 12_000
     /// How much of the gap a falling report closes at once (0…1).
