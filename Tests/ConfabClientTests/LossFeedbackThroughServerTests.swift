@@ -16,7 +16,7 @@ struct LossFeedbackThroughServerTests {
     @Test("a listener losing a few percent reaches the publisher, whose encoder plans FEC for that loss instead of the fixed 10 %")
     func lossyListener() async throws {
         let server = try await LiveServer.start()
-        let media = try SocketAddress(host: "127.0.0.1", port: server.port)
+        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
         // Bob's downlink drops 4 % of what the server forwards him.
         let relay = try ImpairedRelay(upstream: media, up: .none, down: PathImpairment(lossPercent: 4), seed: 7)
         defer { relay.stop() }
