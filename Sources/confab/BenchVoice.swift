@@ -53,13 +53,7 @@ struct BenchVoice: ParsableCommand {
         policy.maximumExpectedLossPercent = Int32(clamping: expectedLossCap)
         let bench = VoiceBenchmark(directory: directory, python: python, seed: seed, bitrate: bitrate, policy: policy)
         let results = try bench.run { FileHandleOutput.standardError("confab: \($0)") }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
-        } else {
-            print(results.table)
-        }
+        try results.print(asJSON: json)
         if results.failures > 0 { throw CommandFailure("\(results.failures) run(s) could not be scored") }
     }
 }
@@ -80,7 +74,7 @@ struct VoiceRun: Codable {
     var finalExpectedLossPercent: Int32 = 0
 }
 
-struct VoiceResults: Codable {
+struct VoiceResults: Codable, BenchReport {
     var runs: [VoiceRun]
     var failures: Int
     var speechSeconds: Double
