@@ -69,6 +69,7 @@ struct TrackHealth {
             // counted again as loss when packets come back: the window restarts.
             samples.removeAll()
             lossy = false
+            lossPercent = nil
             verdict = .noMedia
             return verdict
         }
@@ -76,6 +77,7 @@ struct TrackHealth {
             // A new SSRC (a rotation): its sequence numbers start a new count.
             samples.removeAll()
             lossy = false
+            lossPercent = nil
         }
         samples.append(Sample(atNs: nowNs, expected: report.expected, received: report.packets))
         // Keep the newest sample at or before the window's start as its baseline.
