@@ -35,6 +35,9 @@ struct BenchVoice: ParsableCommand {
     @Option(help: "Opus bitrate [bit/s].")
     var bitrate: Int32 = 32_000
 
+    @Flag(help: "One sentence, the codec alone and the clean path adaptive only: a sanity check in seconds.")
+    var quick = false
+
     @Option(help: "The adaptive policy's cap on the expected loss [%].")
     var expectedLossCap = Int(LossAdaptationPolicy().maximumExpectedLossPercent)
 
@@ -51,7 +54,8 @@ struct BenchVoice: ParsableCommand {
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
         var policy = LossAdaptationPolicy()
         policy.maximumExpectedLossPercent = Int32(clamping: expectedLossCap)
-        let bench = VoiceBenchmark(directory: directory, python: python, seed: seed, bitrate: bitrate, policy: policy)
+        let bench = VoiceBenchmark(
+            directory: directory, python: python, seed: seed, bitrate: bitrate, policy: policy, quick: quick)
         let results = try bench.run { FileHandleOutput.standardError("confab: \($0)") }
         try results.print(asJSON: json)
         if results.failures > 0 { throw CommandFailure("\(results.failures) run(s) could not be scored") }
@@ -101,6 +105,7 @@ struct VoiceBenchmark {
     let seed: UInt64
     let bitrate: Int32
     let policy: LossAdaptationPolicy
+    let quick: Bool
 
     /// Harvard sentences (IEEE 1969), spoken by espeak-ng: nothing recorded is shipped.
     static let sentences = """
@@ -123,16 +128,17 @@ struct VoiceBenchmark {
         var runs: [VoiceRun] = []
         var outputs: [String] = []
 
-        for (setting, settings) in [("no FEC", Self.settings(bitrate: bitrate, fec: false)),
-                                    ("fixed", Self.settings(bitrate: bitrate, fec: true))] {
+        let codecSettings = [("no FEC", Self.settings(bitrate: bitrate, fec: false)),
+                             ("fixed", Self.settings(bitrate: bitrate, fec: true))]
+        for (setting, settings) in quick ? Array(codecSettings.prefix(1)) : codecSettings {
             let output = "\(directory)/codec-\(runs.count).wav"
             try Self.codecAlone(speech, settings: settings, output: output)
             runs.append(VoiceRun(path: "codec alone (in process)", setting: setting, finalBitrate: settings.bitrate,
                                  finalFEC: settings.inbandFEC, finalExpectedLossPercent: settings.expectedPacketLossPercent))
             outputs.append(output)
         }
-        for path in Self.paths {
-            for adaptive in [false, true] {
+        for path in quick ? [.none] : Self.paths {
+            for adaptive in quick ? [true] : [false, true] {
                 let name = path == .none ? "clean, 2 hops" : "\(path) per hop, 2 hops"
                 progress("\(name), \(adaptive ? "adaptive" : "fixed")")
                 let output = "\(directory)/path-\(runs.count).wav"
@@ -164,8 +170,10 @@ struct VoiceBenchmark {
     private func makeReference() throws -> String {
         let spoken = "\(directory)/spoken.wav"
         let reference = "\(directory)/reference.wav"
-        try Self.tool("espeak-ng", ["-v", "en-us", "-s", "150", "-w", spoken, Self.sentences])
-        try Self.tool("sox", [spoken, "-r", "48000", "-b", "16", "-c", "1", reference, "pad", "0.3", "0.5"])
+        let text = quick ? String(Self.sentences.prefix { $0 != "." }) + "." : Self.sentences
+        try Self.tool("espeak-ng", ["-v", "en-us", "-s", "150", "-w", spoken, text])
+        // Quick: 1.5 s of silence first, so the first feedback (after 1 s) comes before the sentence.
+        try Self.tool("sox", [spoken, "-r", "48000", "-b", "16", "-c", "1", reference, "pad", quick ? "1.5" : "0.3", "0.5"])
         return reference
     }
 
