@@ -49,14 +49,15 @@ actor RoomHost {
     private var speakersWereActive = false
     private var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
-    private var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    private(set) var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    var lossFeedback = LossFeedbackBook()
     private let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
 
     let store: ChatStore
     let metrics: ServerMetrics
-    private let settings: HostSettings
+    let settings: HostSettings
     let logger: Logger
     private let retiredFlag = Atomic<Bool>(false)
 
@@ -77,6 +78,7 @@ actor RoomHost {
         /// not those who hung up); nil admits any valid token.
         var admission: (@Sendable (PeerID) -> CallRoomDirectory.Admission)? = nil
         var trackHealth = TrackHealthConfiguration()
+        var lossFeedback = LossFeedbackConfiguration()
         var speakerDetection = SpeakerDetectorSettings()
     }
 
