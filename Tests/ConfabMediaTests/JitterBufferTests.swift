@@ -144,4 +144,35 @@ struct JitterBufferTests {
         // the last few frames' surplus waits for a pause in the speech.
         #expect(sim.buffer.stats.currentDelayMs <= sim.buffer.stats.targetDelayMs + 80)
     }
+
+    @Test("one late packet early in a call costs a concealed frame, not 20 ms of delay for the rest of it")
+    func delayComesBackAfterOneUnderrun() throws {
+        // Ten seconds of voiced frames: the surplus waits two seconds for a
+        // silent frame before a voiced one goes.
+        let long = try EncodedStream(count: 500)
+        var calm = PlayoutSimulation()
+        calm.run(long, arrivalsMs: steadyArrivals(500), untilMs: 500 * 20)
+        // Packets 50 and 51 arrive together, 25 ms after 50 was due: one under-run.
+        var arrivals = steadyArrivals(500)
+        arrivals[50] = 51 * 20 + 10
+        arrivals[51] = 51 * 20 + 10
+        var hiccup = PlayoutSimulation()
+        hiccup.run(long, arrivalsMs: arrivals, untilMs: 500 * 20)
+        #expect(hiccup.concealments >= 1, "the late packet made the buffer run dry once")
+        #expect(hiccup.buffer.stats.droppedForDelay == 1, "and one frame was dropped to come back")
+        #expect(hiccup.buffer.stats.currentDelayMs == calm.buffer.stats.currentDelayMs)
+        #expect(hiccup.buffer.stats.targetDelayMs == calm.buffer.stats.targetDelayMs)
+        #expect(calm.buffer.stats.droppedForDelay == 0 && calm.concealments == 0)
+    }
+
+    @Test("steady jitter of up to 30 ms: the buffer settles and neither sheds nor conceals again and again")
+    func settlesUnderSteadyJitter() throws {
+        let long = try EncodedStream(count: 500)
+        var random = SeededRandom(seed: 11)
+        let arrivals: [Double?] = (0..<500).map { Double($0) * 20 + 5 + Double(random.next() % 30) }
+        var sim = PlayoutSimulation()
+        sim.run(long, arrivalsMs: arrivals, untilMs: 500 * 20 + 100)
+        #expect(sim.concealments + sim.buffer.stats.droppedForDelay <= 6)
+        #expect(sim.decodes >= 490)
+    }
 }

@@ -10,8 +10,9 @@
 // the sequence number (RFC 3550 §5.1). The target delay follows measured
 // jitter: the 95th percentile of relative transit time over the last packets,
 // never below `minimumDelayMs`. When the buffer runs dry it conceals and lets
-// the delay grow; when it holds well above target for a while it drops one
-// frame to come back down (NetEq's "accelerate", without time stretching).
+// the delay grow; when it holds well above target for a while, or a frame
+// more than it needs for a whole second, it drops one frame to come back down
+// (NetEq's "accelerate", without time stretching).
 //
 // Owned by one thread (the playout thread); not thread-safe by itself.
 import ConfabWire
@@ -122,6 +123,9 @@ public final class JitterBuffer: @unchecked Sendable {
     private var lastFrameSamples = 960
     private var underrunSamples = 0
     private var aboveTargetFrames = 0
+    /// The least the buffer held beyond its target over the last `surplusFrames` frames [samples].
+    private var leastSurplus = Int.max
+    private var surplusFrames = 0
     private var targetSamples: Int
     // RFC 3550 §6.4.1 jitter estimate, kept in samples ×16 as the RFC's integer form does.
     private var lastTransit: Int64 = 0
@@ -241,6 +245,7 @@ public final class JitterBuffer: @unchecked Sendable {
             playing = true
             underrunSamples = 0
             aboveTargetFrames = 0
+            resetSurplus()
         }
 
         let slot = Int(nextSequence & Int64(mask))
@@ -329,11 +334,21 @@ public final class JitterBuffer: @unchecked Sendable {
 
     private func bufferedFrom(_ slot: Int) -> Int { Int(newestEnd - slots[slot].timestamp) }
 
+    /// Whether to drop the frame about to play to bring the delay back down.
+    private func shouldDropForDelay(voiced: Bool) -> Bool {
+        let excess = bufferedSamples - targetSamples
+        if shouldCatchUpFast(excess: excess, voiced: voiced) || shouldShedSurplus(excess: excess, voiced: voiced) {
+            aboveTargetFrames = 0
+            resetSurplus()
+            return true
+        }
+        return false
+    }
+
     /// Drops a frame once the buffer has held two frames above target for
     /// 200 ms, preferring frames the sender's VAD marked silent; far above
     /// target (four frames) it drops voiced frames too, every 60 ms.
-    private func shouldDropForDelay(voiced: Bool) -> Bool {
-        let excess = bufferedSamples - targetSamples
+    private func shouldCatchUpFast(excess: Int, voiced: Bool) -> Bool {
         if excess > 2 * lastFrameSamples {
             aboveTargetFrames += 1
         } else {
@@ -342,9 +357,31 @@ public final class JitterBuffer: @unchecked Sendable {
         // Far above target, catch up faster: a frame every 60 ms rather than 200 ms.
         let farAbove = excess > 4 * lastFrameSamples
         guard aboveTargetFrames * lastFrameSamples >= (farAbove ? 2_880 : 9_600) else { return false }
-        guard !voiced || farAbove else { return false }
-        aboveTargetFrames = 0
-        return true
+        return !voiced || farAbove
+    }
+
+    /// The smaller surplus the fast path leaves: a frame the buffer never
+    /// needed. When through a whole second it always held at least one frame
+    /// more than the target asks for, dropping one cannot run it dry unless
+    /// the network changes (a single under-run would otherwise keep its 20 ms
+    /// for the rest of the call). A frame the sender marked silent goes
+    /// first; a voiced one only once the surplus has lasted two seconds.
+    private func shouldShedSurplus(excess: Int, voiced: Bool) -> Bool {
+        // After taking its frame, a buffer right on target holds target − one frame.
+        leastSurplus = min(leastSurplus, excess + lastFrameSamples)
+        surplusFrames += 1
+        let heldSamples = surplusFrames * lastFrameSamples
+        guard heldSamples >= 48_000 else { return false }
+        guard leastSurplus >= lastFrameSamples else {
+            resetSurplus()
+            return false
+        }
+        return !voiced || heldSamples >= 96_000
+    }
+
+    private func resetSurplus() {
+        leastSurplus = Int.max
+        surplusFrames = 0
     }
 
     /// The SILK VAD flag (RFC 6716 §4.2.3): the first bit of the first frame.
