@@ -40,7 +40,7 @@ public final class ConfabServer: Service, Sendable {
     public let configuration: ServerConfiguration
     public let identity: ServerIdentity
     public let metrics: ServerMetrics
-    let store: ChatStore
+    let store: any ServerStore
     let registry: RoomRegistry
     let authority: TokenAuthority
     /// Presence and calls (the server-root connection).

@@ -11,7 +11,7 @@ actor RoomRegistry {
     private var hosts: [RoomName: RoomHost] = [:]
     private var shuttingDown = false
     private let configuration: ServerConfiguration
-    private let store: ChatStore
+    private let store: any ServerStore
     private let metrics: ServerMetrics
     private let logger: Logger
     private let media: any RoomMediaPlane
@@ -19,7 +19,7 @@ actor RoomRegistry {
     nonisolated let callRooms: CallRoomDirectory
 
     init(
-        configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: any RoomMediaPlane,
+        configuration: ServerConfiguration, store: any ServerStore, metrics: ServerMetrics, media: any RoomMediaPlane,
         callRooms: CallRoomDirectory, logger: Logger
     ) {
         self.configuration = configuration
@@ -30,8 +30,21 @@ actor RoomRegistry {
         self.logger = logger
     }
 
-    /// The room's host, made if it is not live.
-    func host(for name: RoomName) throws(CodedError) -> RoomHost {
+    /// The room's host, made if it is not live (which needs the store: a
+    /// room ended and locked stays locked).
+    func host(for name: RoomName) async throws(CodedError) -> RoomHost {
+        guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        if let host = hosts[name], !host.isRetired { return host }
+        let locked: Bool
+        do throws(StorageError) {
+            locked = try await store.isLocked(room: name)
+        } catch {
+            logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
+            throw error.isRetryable
+                ? CodedError(.storageUnavailable, "the room's record cannot be read now; join again in a moment")
+                : CodedError(.storageFailure, "the room's record cannot be read")
+        }
+        // Checked again after the await: another join may have opened it, or shutdown begun.
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         // A call's room admits only while the call is in progress (an ended
         // room would otherwise open afresh on the next join).
@@ -53,15 +66,9 @@ actor RoomRegistry {
             }
             settings.admission = { peer in directory.admission(name, peer) }
         }
-        let host: RoomHost
-        do {
-            host = try RoomHost(
-                name: name, template: template, store: store, metrics: metrics,
-                settings: settings, logger: logger)
-        } catch {
-            logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
-            throw CodedError(.storageFailure, "the room's chat log cannot be read")
-        }
+        let host = RoomHost(
+            name: name, template: template, locked: locked, store: store, metrics: metrics, settings: settings,
+            logger: logger)
         hosts[name] = host
         metrics.roomOpened()
         return host
@@ -120,6 +127,10 @@ actor RoomRegistry {
         let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
         for host in hosts.values {
             await host.shutDown(notice)
+        }
+        // The departures just recorded, before the store closes.
+        for host in hosts.values {
+            await host.recorder.flush()
         }
     }
 

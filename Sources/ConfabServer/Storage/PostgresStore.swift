@@ -178,6 +178,16 @@ public final class PostgresStore: ServerStore {
         }
     }
 
+    public func committedChat(room: RoomName, from sender: PeerID, idempotencyKey: RequestID) async throws(StorageError)
+        -> ChatMessage?
+    {
+        try await run("read the chat log") {
+            try await self.client.withConnection { connection in
+                try await self.message(on: connection, room: room, from: sender, key: idempotencyKey)
+            }
+        }
+    }
+
     public func lastSequence(room: RoomName) async throws(StorageError) -> Int {
         try await run("read the chat log") {
             try await self.client.query(

@@ -1,0 +1,141 @@
+// A room's chat, through the store (SQLite, or PostgreSQL shared by nodes).
+//
+//   chat.send ─▶ take the room's turn ─▶ Room.apply (checks; a draft, unnumbered)
+//             ─▶ store.appendChat: numbered in its transaction, COMMIT
+//             ─▶ committed: chat.message to the recipients, then chat.ack   ─┐
+//             ─▶ duplicate (idempotency key seen): the original's chat.ack  ├─▶ pass the turn
+//             ─▶ failed: 9004 (retry) or 9002, no ack, nothing delivered   ─┘
+//   join / resume ─▶ take the turn ─▶ read history ─▶ admit ─▶ pass the turn
+//   chat.history ─▶ store.history (no turn: it changes nothing)
+//
+// The turn is why the awaits are safe: while a message is being committed no
+// other message of this room is numbered here, so messages are delivered in
+// sequence order, and no join reads a history that lacks a message it will
+// not be sent live either. Other requests (mute, roles, leave) do not wait
+// for it: a slow or unreachable database holds up chat only.
+
+import ConfabProtocol
+import ConfabRooms
+
+extension RoomHost {
+    /// Sends a chat message: `chat.message` to its recipients and `chat.ack`
+    /// only after the store committed it. Returns whether the session goes on.
+    func sendChat(_ request: SendChatRequest, id: RequestID, from peer: PeerID, sink: ConnectionSink) async -> Bool {
+        await takeChatTurn()
+        defer { passChatTurn() }
+        guard connections[peer] === sink else {
+            sink.send(CodedError(.notJoined, "this connection's session has ended"), id: id)
+            return false
+        }
+        var draft = room
+        let delivery: ChatDelivery
+        do throws(CodedError) {
+            let outcome = try draft.apply(.sendChat(target: request.target, text: request.text), from: peer, now: .now())
+            guard let chat = outcome.chat else { return true }
+            delivery = chat
+        } catch {
+            await refuse(error, resendOf: request.idempotencyKey, id: id, from: peer, sink: sink)
+            return true
+        }
+        // The sender's rate allowance is spent now, before the await: other
+        // requests may change the room meanwhile.
+        room = draft
+        let append: ChatAppend
+        do throws(StorageError) {
+            append = try await store.appendChat(
+                delivery.message, room: name, recipients: delivery.recipients, idempotencyKey: request.idempotencyKey)
+        } catch {
+            fail(Self.chatFailure(error), id: id, sink: sink, cause: error)
+            return true
+        }
+        switch append {
+        case .committed(let message):
+            metrics.chatCommitted()
+            let sent = delivery.outcome(committed: message)
+            deliver(sent.events)
+            sink.send(ServerMessage(id: id, sent.reply))
+        case .duplicate(let original):
+            // A resend of a message already committed: acknowledge the original, deliver nothing.
+            sink.send(ServerMessage(id: id, .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
+        }
+        return true
+    }
+
+    /// A message the room refuses now may be the resend of one committed
+    /// before (say, just before a role change or past the rate limit): that
+    /// one is acknowledged. Anything else gets the refusal.
+    private func refuse(
+        _ error: CodedError, resendOf key: RequestID?, id: RequestID, from peer: PeerID, sink: ConnectionSink
+    ) async {
+        if let key {
+            do throws(StorageError) {
+                if let original = try await store.committedChat(room: name, from: peer, idempotencyKey: key) {
+                    sink.send(
+                        ServerMessage(id: id, .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
+                    return
+                }
+            } catch {
+                fail(Self.chatFailure(error), id: id, sink: sink, cause: error)
+                return
+            }
+        }
+        metrics.error(error.code)
+        sink.send(error, id: id)
+    }
+
+    /// Answers `chat.history` with a page of what the peer may read.
+    func sendHistory(_ request: HistoryRequest, id: RequestID, to peer: PeerID, sink: ConnectionSink) async {
+        do throws(StorageError) {
+            let page = try await store.history(
+                room: name, reader: peer, after: request.after, before: request.after == nil ? request.before : nil,
+                limit: request.limit)
+            sink.send(ServerMessage(id: id, .chatPage(page)))
+        } catch {
+            let coded =
+                error.isRetryable
+                ? CodedError(.storageUnavailable, "the chat log cannot be reached now; ask again")
+                : CodedError(.storageFailure, "the chat log cannot be read")
+            fail(coded, id: id, sink: sink, cause: error)
+        }
+    }
+
+    /// The history a join or resume carries. The join itself goes on without
+    /// it: the client can page with `chat.history` later.
+    func readHistory(for peer: PeerID, after: Int?, limit: Int) async -> ChatPage {
+        do {
+            return try await store.history(room: name, reader: peer, after: after, before: nil, limit: limit)
+        } catch {
+            logger.error("cannot read history", metadata: ["error": "\(error)"])
+            return ChatPage(messages: [], hasMore: true)
+        }
+    }
+
+    /// What a sender is told when its message could not be committed: not posted either way.
+    static func chatFailure(_ error: StorageError) -> CodedError {
+        error.isRetryable
+            ? CodedError(
+                .storageUnavailable, "the chat log cannot be reached now; not posted: send it again with the same idempotencyKey")
+            : CodedError(.storageFailure, "the chat log cannot be written; not posted")
+    }
+
+    // MARK: - The room's turn
+
+    /// Waits until no chat send, join or resume of this room is under way
+    /// (first come, first served).
+    func takeChatTurn() async {
+        guard chatTurnHeld else {
+            chatTurnHeld = true
+            return
+        }
+        await withCheckedContinuation { chatTurnWaiters.append($0) }
+    }
+
+    /// Hands the turn to the next waiter, or frees it.
+    func passChatTurn() {
+        if chatTurnWaiters.isEmpty {
+            chatTurnHeld = false
+        } else {
+            chatTurnWaiters.removeFirst().resume()
+        }
+    }
+}
