@@ -52,32 +52,17 @@ public final class ConfabServer: Service, Sendable {
     private let boundPort = PortBox()
     private let onListening: @Sendable (Int) -> Void
 
-    /// Prepares the data directory (certificate, token secret, database) and
-    /// the server; nothing listens until `run`.
+    /// Prepares the storage (the data directory, or PostgreSQL with
+    /// `configuration.database`: ServerStorage.swift) and the server; nothing
+    /// listens until `run`.
     public init(
         configuration: ServerConfiguration, logger: Logger = Logger(label: "confab.server"),
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws(SetupError) {
-        let directory = DataDirectory(path: configuration.dataDirectory)
-        try directory.create()
-        let certificatePath: String
-        let privateKeyPath: String
-        switch (configuration.certificatePath, configuration.privateKeyPath) {
-        case (let certificate?, let key?):
-            (certificatePath, privateKeyPath) = (certificate, key)
-        case (nil, nil):
-            try directory.ensureSelfSignedCertificate(host: configuration.host)
-            (certificatePath, privateKeyPath) = (directory.certificatePath, directory.privateKeyPath)
-        default:
-            throw SetupError("--tls-cert and --tls-key go together")
-        }
-        identity = try ServerIdentity(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
-        authority = await TokenAuthority(secret: try directory.tokenSecret(create: true))
-        do {
-            store = try ChatStore(path: directory.databasePath)
-        } catch {
-            throw SetupError(error.description)
-        }
+        let storage = try await ServerStorage.open(configuration, logger: logger)
+        store = storage.store
+        identity = storage.identity
+        authority = await TokenAuthority(secret: storage.tokenSecret)
         metrics = ServerMetrics()
         do {
             media = try MediaPlane(configuration: configuration.mediaPlane, logger: logger)

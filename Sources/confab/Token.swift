@@ -8,7 +8,8 @@ struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a join token (an HS256 JWT) for one user, room and role, or a user token for calls.",
         discussion: """
-            Signed with the token secret in the server's data directory; run it where the server runs.
+            Signed with the token secret in the server's data directory (run it where the server runs), \
+            or with --database, the cluster's secret: every node accepts the token.
             With --room and --role: a room token for `confab join`. With --user alone: a user token for
             `confab connect` (online, can ring and be rung) and `confab calls`.
             """)
@@ -30,6 +31,8 @@ struct Token: AsyncParsableCommand {
 
     @OptionGroup var data: DataOption
 
+    @OptionGroup var database: DatabaseOption
+
     func validate() throws {
         switch (room, role) {
         case (let room?, let role?):
@@ -44,18 +47,22 @@ struct Token: AsyncParsableCommand {
         }
         guard PeerID(rawValue: user) != nil else { throw ValidationError("--user: \(PeerID.validForm)") }
         guard parseDuration(ttl) != nil else { throw ValidationError("--ttl: a duration such as 90s, 30m, 2h or 7d") }
+        _ = try database.url()
     }
 
     func run() async throws {
         guard let user = PeerID(rawValue: user), let ttl = parseDuration(ttl) else {
             throw CommandFailure("invalid arguments")
         }
-        let directory = DataDirectory(path: data.directory)
         let secret: [UInt8]
-        do {
-            secret = try directory.tokenSecret(create: false)
-        } catch {
-            throw CommandFailure(error.description)
+        if let url = try database.url() {
+            secret = try await database.clusterIdentity(url).tokenSecret
+        } else {
+            do {
+                secret = try DataDirectory(path: data.directory).tokenSecret(create: false)
+            } catch {
+                throw CommandFailure(error.description)
+            }
         }
         let now = Int64(Date().timeIntervalSince1970)
         let expiresAt = now + max(1, ttl.components.seconds)

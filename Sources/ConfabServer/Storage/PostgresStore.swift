@@ -90,6 +90,14 @@ public final class PostgresStore: ServerStore {
             """,
             "CREATE INDEX call_record_user ON call_record (user_id, started_at)",
         ]),
+        (2, [
+            // The cluster's one identity: a single row, written once by the first node to start.
+            """
+            CREATE TABLE cluster_identity (
+                id INT PRIMARY KEY CHECK (id = 1), token_secret TEXT NOT NULL, certificate_pem TEXT NOT NULL,
+                private_key_pem TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())
+            """,
+        ]),
     ]
 
     /// A constant of our own for `pg_advisory_xact_lock`: "confab-m" in ASCII.
@@ -346,6 +354,36 @@ public final class PostgresStore: ServerStore {
             }
             return records
         }
+    }
+
+    // MARK: - The cluster's identity
+
+    /// The token secret and certificate every node shares; nil before the first node started.
+    public func clusterIdentity() async throws(StorageError) -> ClusterIdentity? {
+        try await run("read the cluster's identity") {
+            for try await (secret, certificate, key) in try await self.client.query(
+                "SELECT token_secret, certificate_pem, private_key_pem FROM cluster_identity WHERE id = 1",
+                logger: self.logger
+            ).decode((String, String, String).self) {
+                return ClusterIdentity(tokenSecretBase64: secret, certificatePEM: certificate, privateKeyPEM: key)
+            }
+            return nil
+        }
+    }
+
+    /// Keeps `candidate` as the cluster's identity unless one is kept already,
+    /// and returns the one kept: nodes starting together each offer one, the
+    /// first insert wins (the single row's key), and all read that one.
+    public func keepClusterIdentity(_ candidate: ClusterIdentity) async throws(StorageError) -> ClusterIdentity {
+        try await execute("keep the cluster's identity", """
+            INSERT INTO cluster_identity (id, token_secret, certificate_pem, private_key_pem)
+            VALUES (1, \(candidate.tokenSecretBase64), \(candidate.certificatePEM), \(candidate.privateKeyPEM))
+            ON CONFLICT (id) DO NOTHING
+            """)
+        guard let kept = try await clusterIdentity() else {
+            throw StorageError(description: "the cluster's identity vanished after it was written")
+        }
+        return kept
     }
 
     // MARK: - Running operations
