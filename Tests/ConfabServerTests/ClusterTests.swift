@@ -106,6 +106,56 @@ struct ClusterTests {
         await nodeC.stop()
     }
 
+    @Test("three senders at once on each of two nodes: each node delivers its room's messages in number order, acks match, none lost")
+    func concurrentSenders() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        var template = TestServer.template()
+        template.chatRate = RateLimit(perSecond: 1_000, burst: 1_000)
+        let nodes = [try await ClusterNode.start(database, template: template), try await ClusterNode.start(database, template: template)]
+        let room = TestServer.uniqueRoom("busy")
+        var observers: [RawClient] = []
+        var senders: [(client: RawClient, name: String)] = []
+        for (n, node) in nodes.enumerated() {
+            observers.append(try await node.join("watcher\(n)", role: "listener", room: room).0)
+            for s in 0..<3 { senders.append((try await node.join("sender\(n)x\(s)", room: room).0, "sender\(n)x\(s)")) }
+        }
+        let perSender = 15
+        // Every sender pipelines its messages without waiting for acks.
+        for (client, name) in senders {
+            for k in 0..<perSender {
+                client.send(#"{"v": 1, "type": "chat.send", "id": "c\#(k)", "target": {"kind": "broadcast"}, "text": "\#(name) \#(k)"}"#)
+            }
+        }
+        var acked: [Int] = []
+        for (client, name) in senders {
+            var own: [Int] = []
+            for k in 0..<perSender {
+                let reply = try await client.next { $0.id?.rawValue == "c\(k)" }
+                guard case .chatAck(let ack) = reply.body else {
+                    Issue.record("\(name) c\(k): expected chat.ack, got \(reply)")
+                    return
+                }
+                own.append(ack.seq)
+            }
+            #expect(own == own.sorted(), "\(name)'s messages are numbered in the order it sent them")
+            acked += own
+        }
+        let total = senders.count * perSender
+        #expect(acked.sorted() == Array(1...total), "one gapless numbering for the room across both nodes")
+        for (n, observer) in observers.enumerated() {
+            // A watcher sees its own node's messages live, in increasing number order.
+            var seen: [Int] = []
+            while seen.count < 3 * perSender {
+                let message = try await observer.next(.chatMessage)
+                if case .chatMessage(let chat) = message.body { seen.append(chat.seq) }
+            }
+            #expect(seen == seen.sorted(), "node \(n) delivered out of number order: \(seen)")
+            #expect(Set(seen).count == seen.count)
+        }
+        for node in nodes { await node.stop() }
+    }
+
     @Test("with PostgreSQL stopped, chat gets 9004 and no ack while the room goes on; once it is back the resend is stored once")
     func databaseAway() async throws {
         let database = try await PostgresServer()
