@@ -124,7 +124,7 @@ actor CallManager {
             await perform(outcome)
         } else if case .fetchCallHistory(let request) = message.body {
             // The calls this node has recorded so far are in the page (read your writes).
-            await recorder.flush()
+            await recorder.flush(within: .seconds(2))
             do throws(StorageError) {
                 let records = try await store.callHistory(user: user, limit: request.limit)
                 sink.send(ServerMessage(id: message.id, .callHistoryPage(CallHistoryPage(calls: records))))

@@ -128,9 +128,12 @@ actor RoomRegistry {
         for host in hosts.values {
             await host.shutDown(notice)
         }
-        // The departures just recorded, before the store closes.
-        for host in hosts.values {
-            await host.recorder.flush()
+        // The departures just recorded, before the store closes (not for
+        // ever: with the database away they are lost, as history may be).
+        await withTaskGroup(of: Void.self) { group in
+            for host in hosts.values {
+                group.addTask { await host.recorder.flush(within: .seconds(5)) }
+            }
         }
     }
 

@@ -156,6 +156,23 @@ struct ClusterTests {
         for node in nodes { await node.stop() }
     }
 
+    @Test("a node shuts down gracefully within seconds while PostgreSQL is away (departures it cannot write are dropped)")
+    func stopWhileAway() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let node = try await ClusterNode.start(database)
+        let room = TestServer.uniqueRoom("leaving")
+        var clients: [RawClient] = []
+        for user in ["alice", "bob", "carol", "dan"] { clients.append(try await node.join(user, room: room).0) }
+        try await database.stop()
+        let started = ContinuousClock.now
+        await node.stop()
+        let took = ContinuousClock.now - started
+        // Four departures waiting 5 s each for the database would take 20 s.
+        #expect(took < .seconds(12), "shutdown took \(took)")
+        #expect(try await clients[0].next(.serverGoingAway).type == .serverGoingAway)
+    }
+
     @Test("with PostgreSQL stopped, chat gets 9004 and no ack while the room goes on; once it is back the resend is stored once")
     func databaseAway() async throws {
         let database = try await PostgresServer()

@@ -38,10 +38,36 @@ final class HistoryRecorder: Sendable {
         }
     }
 
-    /// Returns when every write queued so far has ended.
-    func flush() async {
-        let last = tail.withLock { $0 }
-        await last?.value
+    /// Returns when every write queued so far has ended, or after `limit`
+    /// (with the database away, each waits for its deadline in turn: a
+    /// shutdown must not wait for all of them).
+    func flush(within limit: Duration) async {
+        guard let last = tail.withLock({ $0 }) else { return }
+        let waiter = Waiter()
+        await withCheckedContinuation { continuation in
+            waiter.set(continuation)
+            Task {
+                await last.value
+                waiter.resume()
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                waiter.resume()
+            }
+        }
+    }
+
+    /// Resumes a continuation once, whichever comes first.
+    private final class Waiter: Sendable {
+        private let continuation = Mutex<CheckedContinuation<Void, Never>?>(nil)
+
+        func set(_ continuation: CheckedContinuation<Void, Never>) {
+            self.continuation.withLock { $0 = continuation }
+        }
+
+        func resume() {
+            continuation.withLock { $0.take() }?.resume()
+        }
     }
 }
 
