@@ -12,12 +12,15 @@
 // turns, and a rolled-back append takes its number back with it: numbers have
 // no gaps whichever node writes. Every operation has a deadline: with the
 // database unreachable, callers get a retryable error within
-// `operationTimeout` instead of waiting on the pool for ever.
+// `operationTimeout` instead of waiting on the pool for ever, and for a
+// second after such a failure every operation fails at once (then the next
+// tries again), so requests queued behind each other do not each wait it out.
 
 import ConfabProtocol
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 public final class PostgresStore: ServerStore {
     private let client: PostgresClient
@@ -25,6 +28,12 @@ public final class PostgresStore: ServerStore {
     private let logger: Logger
     /// How long one operation may take, connecting included.
     public let operationTimeout: Duration
+    /// Until when operations fail at once, after one found the database
+    /// unreachable: callers queued behind each other (a room's chat, history
+    /// writes) are answered in a moment rather than a deadline each.
+    private let unreachableUntil = Mutex<ContinuousClock.Instant?>(nil)
+    /// How long that lasts; the next operation after it tries the database again.
+    static let unreachableHold: Duration = .seconds(1)
 
     /// Connects (lazily: the pool opens connections on demand) and brings the
     /// schema up to date.
@@ -397,9 +406,18 @@ public final class PostgresStore: ServerStore {
     private func run<Result: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> Result)
         async throws(StorageError) -> Result
     {
+        if let until = unreachableUntil.withLock({ $0 }), ContinuousClock.now < until {
+            throw StorageError(description: "cannot \(what): the database was unreachable a moment ago", isRetryable: true)
+        }
         do {
-            return try await withDeadline(operation)
+            let result = try await withDeadline(operation)
+            unreachableUntil.withLock { $0 = nil }
+            return result
         } catch {
+            // A caller that was cancelled says nothing about the database.
+            if error.isRetryable, !Task.isCancelled {
+                unreachableUntil.withLock { $0 = ContinuousClock.now + Self.unreachableHold }
+            }
             throw StorageError(description: "cannot \(what): \(Self.describe(error))", isRetryable: error.isRetryable)
         }
     }
