@@ -521,7 +521,8 @@ public struct Removed: Codable, Hashable, Sendable {
 
 /// `room.ended`: to everyone in the room.
 public struct RoomEnded: Codable, Hashable, Sendable {
-    /// The peer that ended it; absent when the server did (idle timeout, shutdown).
+    /// The peer that ended it: `@server` for the management API; absent when the
+    /// server did on its own (idle timeout, a call that is over).
     public var by: PeerID?
     public var reason: String?
     /// Whether rejoining is refused (`roomLocked`).

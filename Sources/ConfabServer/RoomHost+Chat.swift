@@ -27,15 +27,28 @@ extension RoomHost {
             sink.send(CodedError(.notJoined, "this connection's session has ended"), id: id)
             return false
         }
+        let action = PeerAction.sendChat(target: request.target, text: request.text)
+        switch await postChat(action, from: peer, idempotencyKey: request.idempotencyKey) {
+        case .success(let reply): sink.send(ServerMessage(id: id, reply))
+        case .failure(let error): sink.send(error, id: id)
+        }
+        return true
+    }
+
+    /// Checks, commits and delivers a chat message of `actor` (a peer, or the
+    /// server's operator); the answer is the `chat.ack` to send. The caller
+    /// holds the room's turn.
+    func postChat(_ action: PeerAction, from actor: PeerID, idempotencyKey: RequestID?) async
+        -> Result<ServerBody, CodedError>
+    {
         var draft = room
         let delivery: ChatDelivery
         do throws(CodedError) {
-            let outcome = try draft.apply(.sendChat(target: request.target, text: request.text), from: peer, now: .now())
-            guard let chat = outcome.chat else { return true }
+            let outcome = try draft.apply(action, from: actor, now: .now())
+            guard let chat = outcome.chat else { return .success(outcome.reply) }
             delivery = chat
         } catch {
-            await refuse(error, resendOf: request.idempotencyKey, id: id, from: peer, sink: sink)
-            return true
+            return await refusal(error, resendOf: idempotencyKey, from: actor)
         }
         // The sender's rate allowance is spent now, before the await: other
         // requests may change the room meanwhile.
@@ -43,44 +56,46 @@ extension RoomHost {
         let append: ChatAppend
         do throws(StorageError) {
             append = try await store.appendChat(
-                delivery.message, room: name, recipients: delivery.recipients, idempotencyKey: request.idempotencyKey)
+                delivery.message, room: name, recipients: delivery.recipients, idempotencyKey: idempotencyKey)
         } catch {
-            fail(Self.chatFailure(error), id: id, sink: sink, cause: error)
-            return true
+            return .failure(failure(Self.chatFailure(error), cause: error))
         }
         switch append {
         case .committed(let message):
             metrics.chatCommitted()
             let sent = delivery.outcome(committed: message)
             deliver(sent.events)
-            sink.send(ServerMessage(id: id, sent.reply))
+            return .success(sent.reply)
         case .duplicate(let original):
             // A resend of a message already committed: acknowledge the original, deliver nothing.
-            sink.send(ServerMessage(id: id, .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
+            return .success(.chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt)))
         }
-        return true
     }
 
     /// A message the room refuses now may be the resend of one committed
     /// before (say, just before a role change or past the rate limit): that
     /// one is acknowledged. Anything else gets the refusal.
-    private func refuse(
-        _ error: CodedError, resendOf key: RequestID?, id: RequestID, from peer: PeerID, sink: ConnectionSink
-    ) async {
+    private func refusal(_ error: CodedError, resendOf key: RequestID?, from peer: PeerID) async
+        -> Result<ServerBody, CodedError>
+    {
         if let key {
             do throws(StorageError) {
                 if let original = try await store.committedChat(room: name, from: peer, idempotencyKey: key) {
-                    sink.send(
-                        ServerMessage(id: id, .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
-                    return
+                    return .success(.chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt)))
                 }
             } catch {
-                fail(Self.chatFailure(error), id: id, sink: sink, cause: error)
-                return
+                return .failure(failure(Self.chatFailure(error), cause: error))
             }
         }
         metrics.error(error.code)
-        sink.send(error, id: id)
+        return .failure(error)
+    }
+
+    /// Logs and counts a failure of the store; returns the error to send.
+    private func failure(_ error: CodedError, cause: StorageError) -> CodedError {
+        logger.error("\(error.message)", metadata: ["error": "\(cause)"])
+        metrics.error(error.code)
+        return error
     }
 
     /// Answers `chat.history` with a page of what the peer may read.

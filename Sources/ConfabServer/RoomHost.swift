@@ -45,10 +45,10 @@ actor RoomHost {
     /// The peer_session row of each peer in the room, closed when it leaves.
     private let sessionRows = PeerSessionRows()
     /// Whether the current session of the room is recorded in the store.
-    private var sessionRecorded = false
+    var sessionRecorded = false
     private var shuttingDown = false
     /// Media credentials, forwarding slot and announced SSRCs of each connected peer.
-    private var mediaSessions: [PeerID: MediaSession] = [:]
+    var mediaSessions: [PeerID: MediaSession] = [:]
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
     private var speakersWereActive = false
     private var speakerDetector: SpeakerDetector
@@ -253,7 +253,7 @@ actor RoomHost {
     /// Posts the room's forwarding table to the media thread: every connected
     /// peer with its credentials and SSRCs, whether it may publish now (role
     /// and mute), and the slots of those whose role hears it.
-    private func syncMedia() {
+    func syncMedia() {
         for peer in mediaSessions.keys where room.peer(peer)?.isConnected != true {
             mediaSessions[peer] = nil
         }
@@ -351,47 +351,16 @@ actor RoomHost {
             sink.send(CodedError(.alreadyJoined, "already joined"), id: message.id)
             return true
         }
-        var draft = room
-        let outcome: RoomOutcome
-        do {
-            outcome = try draft.apply(action, from: peer, now: now)
-        } catch {
-            metrics.error(error.code)
+        let result = perform(action, from: peer, now: now) { reply in
+            sink.send(ServerMessage(id: message.id, reply))
+        }
+        switch result {
+        case .success(let departed):
+            return !departed.contains(peer)
+        case .failure(let error):
             sink.send(error, id: message.id)
             return true
         }
-        let endedBefore = room.phase != .open
-        room = draft
-        if case .publishKeys(let request) = action, let ssrc = request.ssrc, var session = mediaSessions[peer],
-            session.ssrc != ssrc
-        {
-            session.previousSSRC = session.ssrc
-            session.ssrc = ssrc
-            mediaSessions[peer] = session
-        }
-        deliver(outcome.events)
-        // The forwarding table before the reply: a client that sends media
-        // right after `ok` (say, for the SSRC it just announced) is forwarded.
-        if Self.changesMedia(action) { syncMedia() }
-        sink.send(ServerMessage(id: message.id, outcome.reply))
-        if case .endRoom(let lock, _) = action, !endedBefore, case .roomEnded(let ended) = outcome.events.first?.body {
-            let name = name
-            recorder.record("record the end of the room") { store in
-                try await store.roomEnded(name, at: now, by: peer, reason: ended.reason, locked: lock)
-            }
-            sessionRecorded = false
-        }
-        if case .removePeer(let target, _) = action, connections[target] == nil, room.removedWhileAway[target] != nil {
-            // Removed while away: no connection to close, but the session is
-            // over. Its resume token stays so that its resume hears why.
-            endSession(of: target, reason: "removed", at: now)
-        }
-        let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
-        if !departed.isEmpty {
-            syncMedia()
-            reportMembership()
-        }
-        return !departed.contains(peer)
     }
 
     /// The peer's connection closed or went silent without `leave`.
@@ -407,7 +376,7 @@ actor RoomHost {
     /// Closes the connections of peers no longer in the room and ends their
     /// sessions. Returns who they were.
     @discardableResult
-    private func closeDeparted(now: Timestamp, reason: String) -> Set<PeerID> {
+    func closeDeparted(now: Timestamp, reason: String) -> Set<PeerID> {
         let departed = connections.keys.filter { room.peer($0) == nil }
         for peer in departed {
             connections.removeValue(forKey: peer)?.close(.normalClosure, reason: reason)
@@ -419,14 +388,14 @@ actor RoomHost {
     }
 
     /// Whether an action can change who hears whom, who may publish, or SSRCs.
-    private static func changesMedia(_ action: PeerAction) -> Bool {
+    static func changesMedia(_ action: PeerAction) -> Bool {
         switch action {
         case .sendChat, .raiseHand, .lowerHand, .updatePeer: false
         default: true
         }
     }
 
-    private static func leaveReason(for action: PeerAction) -> String {
+    static func leaveReason(for action: PeerAction) -> String {
         switch action {
         case .removePeer: "removed"
         case .endRoom: "roomEnded"
@@ -490,7 +459,7 @@ actor RoomHost {
 
     // MARK: - Helpers
 
-    private func reportMembership() {
+    func reportMembership() {
         guard let observer = settings.membershipObserver else { return }
         let members = Set(room.peers.keys)
         guard members != reportedMembers else { return }
@@ -523,7 +492,7 @@ actor RoomHost {
     }
 
     /// Closes the peer's history row (written by the recorder after its join's).
-    private func endSession(of peer: PeerID, reason: String, at time: Timestamp) {
+    func endSession(of peer: PeerID, reason: String, at time: Timestamp) {
         let rows = sessionRows
         recorder.record("record the departure of \(peer)") { store in
             guard let row = rows.take(peer) else { return }

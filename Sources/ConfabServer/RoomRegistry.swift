@@ -8,15 +8,17 @@ import Synchronization
 /// reaches it and forgotten when it retires (empty for its timeout); the
 /// chat log and a lock outlive it in the store.
 actor RoomRegistry {
-    private var hosts: [RoomName: RoomHost] = [:]
+    private(set) var hosts: [RoomName: RoomHost] = [:]
     private var shuttingDown = false
     private let configuration: ServerConfiguration
-    private let store: any ServerStore
-    private let metrics: ServerMetrics
+    let store: any ServerStore
+    let metrics: ServerMetrics
     private let logger: Logger
     private let media: any RoomMediaPlane
     /// The rooms of calls in progress, registered by the call manager.
     nonisolated let callRooms: CallRoomDirectory
+    /// Wakes the room timers when the first room opens.
+    nonisolated let openings = RoomOpenings()
 
     init(
         configuration: ServerConfiguration, store: any ServerStore, metrics: ServerMetrics, media: any RoomMediaPlane,
@@ -31,10 +33,11 @@ actor RoomRegistry {
     }
 
     /// The room's host, made if it is not live (which needs the store: a
-    /// room ended and locked stays locked).
-    func host(for name: RoomName) async throws(CodedError) -> RoomHost {
+    /// room ended and locked stays locked); with `template`, a new host made
+    /// with it in any case (a room created through the management API).
+    func host(for name: RoomName, template created: RoomTemplate? = nil) async throws(CodedError) -> RoomHost {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
-        if let host = hosts[name], !host.isRetired { return host }
+        if created == nil, let host = hosts[name], !host.isRetired { return host }
         let locked: Bool
         do throws(StorageError) {
             locked = try await store.isLocked(room: name)
@@ -52,11 +55,11 @@ actor RoomRegistry {
         if CallRoomDirectory.isCallRoomName(name), callRoom == nil {
             throw CodedError(.roomEnded, "this call has ended")
         }
-        if let host = hosts[name], !host.isRetired { return host }
+        if created == nil, let host = hosts[name], !host.isRetired { return host }
         var settings = RoomHost.HostSettings(
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
             trackHealth: configuration.trackHealth)
-        var template = configuration.template(for: name)
+        var template = created ?? configuration.template(for: name)
         if let callRoom {
             template = callRoom.template
             let directory = callRooms
@@ -71,6 +74,7 @@ actor RoomRegistry {
             logger: logger)
         hosts[name] = host
         metrics.roomOpened()
+        openings.noteOpened()
         return host
     }
 
@@ -80,7 +84,7 @@ actor RoomRegistry {
         return host
     }
 
-    /// No room is live: the speakers timer can rest.
+    /// No room is live: the room timers can rest.
     var isIdle: Bool { hosts.isEmpty }
 
     /// Runs every room's timers; forgets rooms that retired.

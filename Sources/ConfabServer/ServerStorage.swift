@@ -2,7 +2,8 @@
 //
 //   no --database ─▶ DATA/ : confab.sqlite (ChatStore), token-secret, server-cert.pem + key
 //   --database URL ─▶ PostgreSQL: every table (PostgresStore) and the cluster's identity,
-//                     one row written by the first node to start (or --tls-cert/--tls-key)
+//                     one row written by the first node to start (or --tls-cert/--tls-key);
+//                     DATA/ keeps only the node's own files (the admin audit log)
 //
 // Nodes given one database are one server to clients: a token minted with
 // the cluster's secret is accepted by each, and each presents the same
@@ -86,11 +87,12 @@ struct ServerStorage {
     var tokenSecret: [UInt8]
 
     static func open(_ configuration: ServerConfiguration, logger: Logger) async throws(SetupError) -> ServerStorage {
+        // Made in either case: it also holds what is the node's own (the admin audit log).
+        let directory = DataDirectory(path: configuration.dataDirectory)
+        try directory.create()
         if let url = configuration.database {
             return try await openCluster(url, configuration: configuration, logger: logger)
         }
-        let directory = DataDirectory(path: configuration.dataDirectory)
-        try directory.create()
         let identity = try tlsIdentity(configuration) { () throws(SetupError) in
             try directory.ensureSelfSignedCertificate(host: configuration.host)
             return try ServerIdentity(certificatePath: directory.certificatePath, privateKeyPath: directory.privateKeyPath)
