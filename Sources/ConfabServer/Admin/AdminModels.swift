@@ -16,7 +16,7 @@ extension CodedError {
         case .roomNotFound, .peerNotFound, .trackNotFound, .callNotFound: .notFound
         case .roomExists, .roomEnded, .roomLocked, .roomFull: .conflict
         case .chatRateLimited: .tooManyRequests
-        case .shuttingDown: .serviceUnavailable
+        case .shuttingDown, .storageUnavailable: .serviceUnavailable
         case .storageFailure, .internalError: .internalServerError
         default:
             switch code.area {
