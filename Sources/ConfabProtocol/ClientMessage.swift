@@ -53,6 +53,8 @@ public enum ClientBody: Hashable, Sendable {
     case ping
     /// Seal your media key to recipients → `ok`.
     case publishKeys(PublishKeysRequest)
+    /// What you lost of each track you play since your last report → `ok`.
+    case reportLoss(LossReport)
 
     // Presence and calls: only on the server-root connection (see Calls.swift).
     /// Go online with a user token → `connected`, or an error (which closes the connection).
@@ -88,6 +90,7 @@ public enum ClientBody: Hashable, Sendable {
         case .updatePeer: .updatePeer
         case .ping: .ping
         case .publishKeys: .publishKeys
+        case .reportLoss: .reportLoss
         case .connect: .connect
         case .inviteToCall: .inviteToCall
         case .acceptCall: .acceptCall
@@ -117,6 +120,7 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case updatePeer = "peer.update"
     case ping
     case publishKeys = "keys.publish"
+    case reportLoss = "media.loss"
     case connect
     case inviteToCall = "call.invite"
     case acceptCall = "call.accept"

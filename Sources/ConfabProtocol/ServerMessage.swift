@@ -53,6 +53,8 @@ public enum ServerBody: Hashable, Sendable {
     case trackRestored(TrackRestored)
     /// Who is speaking, loudest first.
     case speakers([SpeakerLevel])
+    /// To a publisher: what its listeners lose of its track.
+    case mediaFeedback(MediaFeedback)
 
     // Chat.
     /// A chat message to one of its recipients.
@@ -118,6 +120,7 @@ public enum ServerBody: Hashable, Sendable {
         case .trackDegraded: .trackDegraded
         case .trackRestored: .trackRestored
         case .speakers: .speakers
+        case .mediaFeedback: .mediaFeedback
         case .chatMessage: .chatMessage
         case .roleChangeRequested: .roleChangeRequested
         case .unmuteRequested: .unmuteRequested
@@ -160,6 +163,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case trackDegraded = "track.degraded"
     case trackRestored = "track.restored"
     case speakers
+    case mediaFeedback = "media.feedback"
     case chatMessage = "chat.message"
     case roleChangeRequested = "role.changeRequested"
     case unmuteRequested = "track.unmuteRequested"

@@ -53,7 +53,8 @@ actor RoomHost {
     private var speakersWereActive = false
     private var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
-    private var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    private(set) var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    var lossFeedback = LossFeedbackBook()
     private let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
@@ -65,7 +66,7 @@ actor RoomHost {
     var chatTurnHeld = false
     var chatTurnWaiters: [CheckedContinuation<Void, Never>] = []
     let metrics: ServerMetrics
-    private let settings: HostSettings
+    let settings: HostSettings
     let logger: Logger
     private let retiredFlag = Atomic<Bool>(false)
 
@@ -86,6 +87,7 @@ actor RoomHost {
         /// not those who hung up); nil admits any valid token.
         var admission: (@Sendable (PeerID) -> CallRoomDirectory.Admission)? = nil
         var trackHealth = TrackHealthConfiguration()
+        var lossFeedback = LossFeedbackConfiguration()
         var speakerDetection = SpeakerDetectorSettings()
     }
 

@@ -116,6 +116,7 @@ actor RoomRegistry {
         for host in hosts.values {
             await host.publishSpeakers(reports, nowNs: now)
             await host.assessTracks(reports, nowNs: now)
+            await host.relayLossFeedback(nowNs: now)
         }
     }
 
