@@ -2,8 +2,8 @@
 // resume tokens, and the chat log behind it.
 //
 //   connection ─▶ join / resume ─▶ Room.join / Room.resume ─▶ joined (reply) + peer.joined (others)
-//              ─▶ request ──────▶ Room.apply (permission checks) ─▶ [chat: COMMIT] ─▶ events ─▶ audiences
-//                                                                                   ─▶ reply ─▶ actor
+//              ─▶ request ──────▶ Room.apply (permission checks) ─▶ events ─▶ audiences ─▶ reply ─▶ actor
+//              ─▶ chat.send ────▶ the room's turn ─▶ Room.apply ─▶ store: number + COMMIT ─▶ events ─▶ ack
 //   closed / silent ─▶ Room.connectionLost ─▶ peer.left (timeout) ─▶ grace ─▶ Room.expire
 //   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
 //   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ RoomMediaPlane.updateRoom (forwarding table)
