@@ -160,6 +160,10 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case storageFailure = 9002
     /// The server is over capacity; retry later.
     case overloaded = 9003
+    /// The database is unreachable or too slow for now: nothing was stored
+    /// (a chat message was not posted, a room could not be opened). Retry
+    /// later; resend a chat message with the same idempotency key.
+    case storageUnavailable = 9004
 
     /// An error code's area: its thousands digit.
     public enum Area: Int, Codable, Hashable, Sendable, CaseIterable {

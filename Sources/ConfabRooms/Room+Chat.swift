@@ -41,7 +41,7 @@ extension Room {
         }
     }
 
-    /// Checks, numbers and addresses a chat message. The order of checks:
+    /// Checks and addresses a chat message (a draft: the store numbers it). The order of checks:
     /// permission for the target's kind, the target, the text, then the rate
     /// limit, so a refused message never spends the sender's allowance.
     mutating func sendChat(from sender: Peer, to target: ChatTarget, text: String, now: Timestamp) throws(CodedError)
@@ -82,15 +82,11 @@ extension Room {
         }
         peers[sender.id]?.chatAllowance = allowance
 
-        lastChatSequence += 1
-        let message = ChatMessage(
-            id: .forSequence(lastChatSequence), seq: lastChatSequence, sentAt: now,
-            from: sender.id, fromName: sender.name, fromRole: sender.role, target: Self.normalized(target),
-            text: cleaned)
-        return RoomOutcome(
-            events: [RoomEvent(audience: recipients, body: .chatMessage(message))],
-            reply: .chatAck(ChatAck(message: message.id, seq: message.seq, sentAt: now)),
-            chat: ChatDelivery(message: message, recipients: recipients))
+        // Unnumbered: the store numbers it in the transaction that commits it.
+        let draft = ChatMessage(
+            id: .forSequence(0), seq: 0, sentAt: now, from: sender.id, fromName: sender.name, fromRole: sender.role,
+            target: Self.normalized(target), text: cleaned)
+        return ChatDelivery(message: draft, recipients: recipients).outcome(committed: draft)
     }
 
     /// The target as recorded: each role or peer once, in the order given.

@@ -15,8 +15,9 @@ import ConfabProtocol
 // each mutating entry point works on a copy and stores it only on success.
 // No clock is read: every time comes in as `now`.
 
-/// One room: its peers, their roles and tracks, pending prompts, and the
-/// chat sequence counter.
+/// One room: its peers, their roles and tracks, and pending prompts. Chat
+/// messages are numbered by the store that commits them, not here: several
+/// servers may write one room's log.
 public struct Room: Hashable, Sendable {
     /// Whether the room is running.
     public enum Phase: Hashable, Sendable {
@@ -41,8 +42,6 @@ public struct Room: Hashable, Sendable {
     /// Peers removed while in their resume grace: their `resume` is refused
     /// with `removedFromRoom` until the grace would have passed.
     public internal(set) var removedWhileAway: [PeerID: RemovalWhileAway] = [:]
-    /// The last chat sequence number given out; the next message gets one more.
-    public internal(set) var lastChatSequence: Int
     /// Since when the room has had no peers at all; nil while it has some.
     public internal(set) var emptySince: Timestamp?
     /// Locked against new joins while open (the management API): peers in
@@ -50,26 +49,23 @@ public struct Room: Hashable, Sendable {
     public internal(set) var joinsLocked = false
     var promptCounter = 0
 
-    /// An open room with nobody in it yet. `lastChatSequence` continues the
-    /// room's log (from the store) so numbers never repeat across restarts.
-    public init(name: RoomName, template: RoomTemplate = .standard, lastChatSequence: Int = 0, now: Timestamp) {
+    /// An open room with nobody in it yet.
+    public init(name: RoomName, template: RoomTemplate = .standard, now: Timestamp) {
         self.name = name
         self.template = template
         phase = .open
         startedAt = now
         peers = [:]
         prompts = [:]
-        self.lastChatSequence = lastChatSequence
         emptySince = now
     }
 
     /// A room made by its first valid join; nothing is made if the join is
     /// refused.
     public static func open(
-        name: RoomName, template: RoomTemplate = .standard, lastChatSequence: Int = 0,
-        firstJoin admission: Admission, now: Timestamp
+        name: RoomName, template: RoomTemplate = .standard, firstJoin admission: Admission, now: Timestamp
     ) throws(CodedError) -> (room: Room, outcome: JoinOutcome) {
-        var room = Room(name: name, template: template, lastChatSequence: lastChatSequence, now: now)
+        var room = Room(name: name, template: template, now: now)
         let outcome = try room.join(admission, now: now)
         return (room, outcome)
     }

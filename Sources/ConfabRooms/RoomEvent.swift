@@ -23,6 +23,15 @@ public struct ChatDelivery: Hashable, Sendable {
     /// Connected and suspended recipients, the sender included. History
     /// shows a non-broadcast message only to these peers.
     public var recipients: Set<PeerID>
+
+    /// What to send once the store has committed the message as `message`
+    /// (numbered): `chat.message` to its recipients, `chat.ack` to the sender.
+    public func outcome(committed message: ChatMessage) -> RoomOutcome {
+        RoomOutcome(
+            events: [RoomEvent(audience: recipients, body: .chatMessage(message))],
+            reply: .chatAck(ChatAck(message: message.id, seq: message.seq, sentAt: message.sentAt)),
+            chat: ChatDelivery(message: message, recipients: recipients))
+    }
 }
 
 /// What a successful action did.
@@ -32,7 +41,8 @@ public struct RoomOutcome: Hashable, Sendable {
     /// Then this to the actor, with its request id: `ok` (carrying a prompt
     /// id when the action put a prompt to someone) or, for chat, `chat.ack`.
     public var reply: ServerBody
-    /// For chat: commit this to the log before sending anything.
+    /// For chat: commit this draft to the log (which numbers it) before
+    /// sending anything; `events` and `reply` are then those of `ChatDelivery.outcome(committed:)`.
     public var chat: ChatDelivery?
 
     public init(events: [RoomEvent], reply: ServerBody = .ok(OkReply()), chat: ChatDelivery? = nil) {

@@ -5,7 +5,7 @@
 //   call room (RoomHost) ─▶ membership observer ─▶ run ───┼─▶ Switchboard ─▶ Outcome
 //   timer at Outcome.wakeAt ─▶ run ─▶ sweep ──────────────┘
 //
-//   Outcome.effects   ─▶ ConnectionSink (send, close), ChatStore (history),
+//   Outcome.effects   ─▶ ConnectionSink (send, close), HistoryRecorder (call history),
 //                        CallRoomDirectory (open, admit, revoke), ServerMetrics
 //   Outcome.followUps ─▶ TokenAuthority (a room token ─▶ call.room), RoomRegistry (end a room)
 //   Outcome.wakeAt    ─▶ the timer: an idle server does not wake
@@ -14,7 +14,7 @@
 // the switchboard changes and every effect of it is carried out in one
 // actor turn, so every device sees a call's changes in the order they
 // happened. The only awaits are the follow-ups (signing room tokens, ending
-// a room), after that.
+// a room), after that, and reading call history, which changes nothing.
 
 import ConfabProtocol
 import ConfabRooms
@@ -29,7 +29,9 @@ actor CallManager {
     /// The open presence connections, by the device id the switchboard knows them by.
     private var sinks: [DeviceID: ConnectionSink] = [:]
     private let authority: TokenAuthority
-    private let store: ChatStore
+    private let store: any ServerStore
+    /// Call history, written in order off the manager's path.
+    private let recorder: HistoryRecorder
     private let registry: RoomRegistry
     private let metrics: ServerMetrics
     private let logger: Logger
@@ -49,12 +51,13 @@ actor CallManager {
     private var roomsEnding = 0
 
     init(
-        configuration: CallSettings, keepalive: KeepaliveInfo, authority: TokenAuthority, store: ChatStore,
+        configuration: CallSettings, keepalive: KeepaliveInfo, authority: TokenAuthority, store: any ServerStore,
         registry: RoomRegistry, metrics: ServerMetrics, logger: Logger
     ) {
         switchboard = Switchboard(settings: configuration, keepalive: keepalive)
         self.authority = authority
         self.store = store
+        recorder = HistoryRecorder(store: store, logger: logger)
         self.registry = registry
         self.metrics = metrics
         var logger = logger
@@ -120,12 +123,15 @@ actor CallManager {
                 request, from: user, device: DeviceID(rawValue: sink.id), id: message.id, at: moment())
             await perform(outcome)
         } else if case .fetchCallHistory(let request) = message.body {
-            do {
-                let records = try store.callHistory(user: user, limit: request.limit)
+            // The calls this node has recorded so far are in the page (read your writes).
+            await recorder.flush(within: .seconds(2))
+            do throws(StorageError) {
+                let records = try await store.callHistory(user: user, limit: request.limit)
                 sink.send(ServerMessage(id: message.id, .callHistoryPage(CallHistoryPage(calls: records))))
             } catch {
                 logger.error("cannot read call history", metadata: ["error": "\(error)"])
-                refuse(CodedError(.storageFailure, "the call history cannot be read"), id: message.id, sink: sink)
+                let code: ErrorCode = error.isRetryable ? .storageUnavailable : .storageFailure
+                refuse(CodedError(code, "the call history cannot be read"), id: message.id, sink: sink)
             }
         } else {
             let error = CodedError(.wrongConnection, "\(message.type.rawValue) belongs on a room's connection")
@@ -190,11 +196,7 @@ actor CallManager {
             for device in devices { sinks[device]?.close(code, reason: reason) }
         case .record(let record, let user):
             // History is a record, not a promise: a failure is logged and the call goes on.
-            do {
-                try store.recordCall(record, user: user)
-            } catch {
-                logger.error("cannot record a call", metadata: ["error": "\(error)"])
-            }
+            recorder.record("record a call of \(user)") { store in try await store.recordCall(record, user: user) }
         case .openRoom(let call, let caller):
             let wakes = wakeContinuation
             registry.callRooms.register(

@@ -41,7 +41,7 @@ public final class ConfabServer: Service, Sendable {
     public let configuration: ServerConfiguration
     public let identity: ServerIdentity
     public let metrics: ServerMetrics
-    let store: ChatStore
+    let store: any ServerStore
     let registry: RoomRegistry
     let authority: TokenAuthority
     /// Admin tokens, for the management API (/api/v1/, Admin/).
@@ -56,34 +56,18 @@ public final class ConfabServer: Service, Sendable {
     private let boundPort = PortBox()
     private let onListening: @Sendable (Int) -> Void
 
-    /// Prepares the data directory (certificate, token secret, database) and
-    /// the server; nothing listens until `run`.
+    /// Prepares the storage (the data directory, or PostgreSQL with
+    /// `configuration.database`: ServerStorage.swift) and the server; nothing
+    /// listens until `run`.
     public init(
         configuration: ServerConfiguration, logger: Logger = Logger(label: "confab.server"),
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws(SetupError) {
-        let directory = DataDirectory(path: configuration.dataDirectory)
-        try directory.create()
-        let certificatePath: String
-        let privateKeyPath: String
-        switch (configuration.certificatePath, configuration.privateKeyPath) {
-        case (let certificate?, let key?):
-            (certificatePath, privateKeyPath) = (certificate, key)
-        case (nil, nil):
-            try directory.ensureSelfSignedCertificate(host: configuration.host)
-            (certificatePath, privateKeyPath) = (directory.certificatePath, directory.privateKeyPath)
-        default:
-            throw SetupError("--tls-cert and --tls-key go together")
-        }
-        identity = try ServerIdentity(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
-        let secret = try directory.tokenSecret(create: true)
-        authority = await TokenAuthority(secret: secret)
-        adminAuthority = await AdminTokenAuthority(secret: secret)
-        do {
-            store = try ChatStore(path: directory.databasePath)
-        } catch {
-            throw SetupError(error.description)
-        }
+        let storage = try await ServerStorage.open(configuration, logger: logger)
+        store = storage.store
+        identity = storage.identity
+        authority = await TokenAuthority(secret: storage.tokenSecret)
+        adminAuthority = await AdminTokenAuthority(secret: storage.tokenSecret)
         metrics = ServerMetrics()
         do {
             media = try MediaPlane(configuration: configuration.mediaPlane, logger: logger)
@@ -94,7 +78,7 @@ public final class ConfabServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        adminAudit = AdminAuditLog(path: directory.adminAuditLogPath, logger: logger)
+        adminAudit = AdminAuditLog(path: DataDirectory(path: configuration.dataDirectory).adminAuditLogPath, logger: logger)
         admission = ConnectionAdmission(limits: configuration.admission, metrics: metrics, logger: logger)
         registry = RoomRegistry(
             configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),

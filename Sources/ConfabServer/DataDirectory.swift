@@ -185,11 +185,28 @@ public struct ServerIdentity: Sendable {
         } catch {
             throw SetupError("cannot read private key \(privateKeyPath): \(error)")
         }
-        guard let leaf = chain.first else { throw SetupError("\(certificatePath) holds no certificate") }
+        try self.init(chain: chain, key: key, source: certificatePath)
+    }
+
+    /// A PEM chain and key held in memory (the cluster's, from the database).
+    public init(certificatePEM: String, privateKeyPEM: String, source: String) throws(SetupError) {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
+            key = try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)
+        } catch {
+            throw SetupError("cannot read the certificate or key of \(source): \(error)")
+        }
+        try self.init(chain: chain, key: key, source: source)
+    }
+
+    private init(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, source: String) throws(SetupError) {
+        guard let leaf = chain.first else { throw SetupError("\(source) holds no certificate") }
         do {
             fingerprint = CertificateFingerprint(certificateDER: try leaf.toDERBytes())
         } catch {
-            throw SetupError("cannot encode certificate \(certificatePath): \(error)")
+            throw SetupError("cannot encode certificate \(source): \(error)")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))

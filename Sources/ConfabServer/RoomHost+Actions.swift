@@ -2,8 +2,11 @@
 // request (RoomHost.handle) or the server's operator (the management API,
 // RoomHost+Admin.swift, acting as `PeerID.server`).
 //
-//   action ─▶ Room.apply on a draft (permission checks) ─▶ [chat: COMMIT] ─▶ keep the draft
+//   action ─▶ Room.apply on a draft (permission checks) ─▶ keep the draft
 //          ─▶ events ─▶ audiences ─▶ forwarding table ─▶ reply ─▶ record the end ─▶ close who left
+//
+// Chat takes its own path (RoomHost+Chat.swift: the store numbers and commits
+// it, in the room's turn): `perform` never awaits.
 
 import ConfabProtocol
 import ConfabRooms
@@ -14,8 +17,7 @@ extension RoomHost {
     /// peers' connections close (a peer that leaves hears `ok` first).
     /// Returns the peers whose sessions ended, or why nothing changed.
     func perform(
-        _ action: PeerAction, from actor: PeerID, idempotencyKey: RequestID?, now: Timestamp,
-        reply: (ServerBody) -> Void
+        _ action: PeerAction, from actor: PeerID, now: Timestamp, reply: (ServerBody) -> Void
     ) -> Result<Set<PeerID>, CodedError> {
         var draft = room
         let outcome: RoomOutcome
@@ -25,17 +27,9 @@ extension RoomHost {
             metrics.error(error.code)
             return .failure(error)
         }
-        if let chat = outcome.chat {
-            // Commit before anyone sees it: an acknowledged message is in the log.
-            do {
-                try store.append(chat.message, room: name, recipients: chat.recipients, idempotencyKey: idempotencyKey)
-            } catch {
-                let refusal = CodedError(.storageFailure, "the chat log cannot be written; not posted")
-                logger.error("\(refusal.message)", metadata: ["error": "\(error)"])
-                metrics.error(refusal.code)
-                return .failure(refusal)
-            }
-            metrics.chatCommitted()
+        guard outcome.chat == nil else {
+            // A bug: chat goes through postChat, which commits before delivering.
+            return .failure(CodedError(.internalError, "chat is posted through the chat path"))
         }
         let endedBefore = room.phase != .open
         room = draft
@@ -52,8 +46,9 @@ extension RoomHost {
         if Self.changesMedia(action) { syncMedia() }
         reply(outcome.reply)
         if case .endRoom(let lock, _) = action, !endedBefore, case .roomEnded(let ended) = outcome.events.first?.body {
-            record("record the end of the room") { () throws(StorageError) in
-                try store.roomEnded(name, at: now, by: actor, reason: ended.reason, locked: lock)
+            let name = name
+            recorder.record("record the end of the room") { store in
+                try await store.roomEnded(name, at: now, by: actor, reason: ended.reason, locked: lock)
             }
             sessionRecorded = false
         }

@@ -2,8 +2,8 @@
 // resume tokens, and the chat log behind it.
 //
 //   connection ─▶ join / resume ─▶ Room.join / Room.resume ─▶ joined (reply) + peer.joined (others)
-//              ─▶ request ──────▶ Room.apply (permission checks) ─▶ [chat: COMMIT] ─▶ events ─▶ audiences
-//                                                                                   ─▶ reply ─▶ actor
+//              ─▶ request ──────▶ Room.apply (permission checks) ─▶ events ─▶ audiences ─▶ reply ─▶ actor
+//              ─▶ chat.send ────▶ the room's turn ─▶ Room.apply ─▶ store: number + COMMIT ─▶ events ─▶ ack
 //   closed / silent ─▶ Room.connectionLost ─▶ peer.left (timeout) ─▶ grace ─▶ Room.expire
 //   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
 //   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ RoomMediaPlane.updateRoom (forwarding table)
@@ -11,11 +11,15 @@
 //                  ─▶ SpeakerDetector (threshold, hangover) ─▶ speakers
 //                  ─▶ assessTracks (silence, loss: TrackHealth) ─▶ track.degraded / track.restored
 //
-// Every change goes through a draft copy of the Room, which is kept only if
-// everything after it (the commit of a chat message) succeeds too: a refused
-// or failed request changes nothing. The actor never suspends between the
-// change, the commit and the fan-out, so events leave in the order the room
-// made them.
+// Every change goes through a draft copy of the Room, kept only if the
+// request succeeds: a refused request changes nothing. The store is async
+// (another node may share it), so the actor can be re-entered at an `await`.
+// Nothing awaits between a change and its fan-out, so events leave in the
+// order the room made them. Chat sends, joins and resumes take turns
+// (RoomHost+Chat.swift): each message is committed and delivered before the
+// next is numbered, and a join reads the history with no send half-done.
+// Room and peer history is written in order off the room's path
+// (HistoryRecorder): a room goes on while the database is away.
 
 import ConfabProtocol
 import ConfabRooms
@@ -39,7 +43,7 @@ actor RoomHost {
     private var resumeTokens: [String: PeerID] = [:]
     private var resumeTokenOf: [PeerID: String] = [:]
     /// The peer_session row of each peer in the room, closed when it leaves.
-    private var sessionRows: [PeerID: Int64] = [:]
+    private let sessionRows = PeerSessionRows()
     /// Whether the current session of the room is recorded in the store.
     var sessionRecorded = false
     private var shuttingDown = false
@@ -55,7 +59,12 @@ actor RoomHost {
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
 
-    let store: ChatStore
+    let store: any ServerStore
+    /// Room and peer history, written in order off the room's path.
+    let recorder: HistoryRecorder
+    /// Whether a chat send, join or resume holds the room's turn, and who waits for it.
+    var chatTurnHeld = false
+    var chatTurnWaiters: [CheckedContinuation<Void, Never>] = []
     let metrics: ServerMetrics
     let settings: HostSettings
     let logger: Logger
@@ -93,13 +102,14 @@ actor RoomHost {
         var previousSSRC: UInt32?
     }
 
+    /// `locked`: the store says the room was ended and locked.
     init(
-        name: RoomName, template: RoomTemplate, store: ChatStore, metrics: ServerMetrics, settings: HostSettings,
-        logger: Logger
-    ) throws(StorageError) {
+        name: RoomName, template: RoomTemplate, locked: Bool = false, store: any ServerStore, metrics: ServerMetrics,
+        settings: HostSettings, logger: Logger
+    ) {
         let now = Timestamp.now()
-        var room = Room(name: name, template: template, lastChatSequence: try store.lastSequence(room: name), now: now)
-        if try store.isLocked(room: name) {
+        var room = Room(name: name, template: template, now: now)
+        if locked {
             // A room ended and locked before a restart goes on refusing joins.
             _ = room.end(reason: nil, lock: true, now: now)
             sessionRecorded = true
@@ -107,6 +117,7 @@ actor RoomHost {
         self.name = name
         self.room = room
         self.store = store
+        recorder = HistoryRecorder(store: store, logger: logger)
         self.metrics = metrics
         self.settings = settings
         mediaRoomID = settings.media.makeID()
@@ -123,7 +134,12 @@ actor RoomHost {
     func join(
         _ token: VerifiedToken, request: JoinRequest, requestID: RequestID, sink: ConnectionSink,
         receivedAt: ContinuousClock.Instant
-    ) throws(CodedError) -> AdmissionResult {
+    ) async throws(CodedError) -> AdmissionResult {
+        await takeChatTurn()
+        defer { passChatTurn() }
+        guard !isRetired else { return .retired }
+        let history = await readHistory(for: token.peer, after: nil, limit: request.historyLimit)
+        // Nothing below awaits: the join, its events and its reply are one step.
         guard !isRetired else { return .retired }
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         // Checked on the host, in order with the membership reports: a member
@@ -140,9 +156,8 @@ actor RoomHost {
         let outcome = try draft.join(admission, now: now)
         room = draft
         if !wasOpen || !sessionRecorded {
-            record("record the start of the room") { () throws(StorageError) in
-                try store.roomStarted(name, at: room.startedAt)
-            }
+            let (name, startedAt) = (name, room.startedAt)
+            recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }
             sessionRecorded = true
         }
         // The identity was here before (connected, or within its grace): that session is over.
@@ -152,14 +167,14 @@ actor RoomHost {
         }
         endSession(of: token.peer, reason: "replaced", at: now)
         connections[token.peer] = sink
-        if let peer = room.peer(token.peer) {
-            record("record the join of \(token.peer)") { () throws(StorageError) in
-                sessionRows[token.peer] = try store.peerJoined(name, peer: peer.info)
+        if let info = room.peer(token.peer)?.info {
+            let (name, rows) = (name, sessionRows)
+            recorder.record("record the join of \(token.peer)") { store in
+                rows.set(try await store.peerJoined(name, peer: info), for: info.id)
             }
         }
         deliver(outcome.events)
         reportMembership()
-        let history = readHistory(for: token.peer, after: nil, limit: request.historyLimit)
         reply(to: token.peer, requestID: requestID, sink: sink, resumed: false, history: history, receivedAt: receivedAt)
         metrics.joined(resumed: false)
         logger.debug("joined", metadata: ["peer": "\(token.peer)", "role": "\(token.role)"])
@@ -170,10 +185,20 @@ actor RoomHost {
     /// chat after `lastSeenSequence`.
     func resume(
         _ request: ResumeRequest, requestID: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant
-    ) throws(CodedError) -> AdmissionResult {
+    ) async throws(CodedError) -> AdmissionResult {
+        await takeChatTurn()
+        defer { passChatTurn() }
         guard !isRetired else { return .retired }
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         guard let peer = resumeTokens[request.resumeToken] else {
+            throw CodedError(.resumeRejected, "unknown or used resume token; join again")
+        }
+        let history = await readHistory(
+            for: peer, after: request.lastSeenSequence, limit: ProtocolLimits.defaultHistoryPageSize)
+        // Nothing below awaits; what changed while the history was read is checked again.
+        guard !isRetired else { return .retired }
+        guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        guard resumeTokens[request.resumeToken] == peer else {
             throw CodedError(.resumeRejected, "unknown or used resume token; join again")
         }
         let now = Timestamp.now()
@@ -190,7 +215,6 @@ actor RoomHost {
         }
         connections[peer] = sink
         deliver(outcome.events)
-        let history = readHistory(for: peer, after: request.lastSeenSequence, limit: ProtocolLimits.defaultHistoryPageSize)
         reply(to: peer, requestID: requestID, sink: sink, resumed: true, history: history, receivedAt: receivedAt)
         metrics.joined(resumed: true)
         logger.debug("resumed", metadata: ["peer": "\(peer)"])
@@ -309,20 +333,27 @@ actor RoomHost {
 
     /// Performs a request of a joined peer. Returns false when its session
     /// ended (left, removed, room ended, replaced): the connection closes.
-    func handle(_ message: ClientMessage, from peer: PeerID, sink: ConnectionSink) -> Bool {
+    func handle(_ message: ClientMessage, from peer: PeerID, sink: ConnectionSink) async -> Bool {
         guard connections[peer] === sink else {
             sink.send(CodedError(.notJoined, "this connection's session has ended"), id: message.id)
             return false
         }
+        switch message.body {
+        case .fetchHistory(let request):
+            await sendHistory(request, id: message.id, to: peer, sink: sink)
+            return true
+        case .sendChat(let request):
+            return await sendChat(request, id: message.id, from: peer, sink: sink)
+        default:
+            break
+        }
         let now = Timestamp.now()
-        if answeredFromTheLog(message, from: peer, sink: sink) { return true }
         guard let action = PeerAction(message.body) else {
             // join, resume and ping are handled by the connection.
             sink.send(CodedError(.alreadyJoined, "already joined"), id: message.id)
             return true
         }
-        let key: RequestID? = if case .sendChat(let request) = message.body { request.idempotencyKey } else { nil }
-        let result = perform(action, from: peer, idempotencyKey: key, now: now) { reply in
+        let result = perform(action, from: peer, now: now) { reply in
             sink.send(ServerMessage(id: message.id, reply))
         }
         switch result {
@@ -331,38 +362,6 @@ actor RoomHost {
         case .failure(let error):
             sink.send(error, id: message.id)
             return true
-        }
-    }
-
-    /// Answers what the chat log alone answers, changing nothing: a history
-    /// page, or the acknowledgement of a message already committed. Returns
-    /// whether `message` was answered.
-    private func answeredFromTheLog(_ message: ClientMessage, from peer: PeerID, sink: ConnectionSink) -> Bool {
-        switch message.body {
-        case .fetchHistory(let request):
-            do {
-                let page = try store.history(
-                    room: name, reader: peer, after: request.after, before: request.after == nil ? request.before : nil,
-                    limit: request.limit)
-                sink.send(ServerMessage(id: message.id, .chatPage(page)))
-            } catch {
-                fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
-            }
-            return true
-        case .sendChat(let request):
-            guard let key = request.idempotencyKey else { return false }
-            // A resend of a message already committed: acknowledge the original.
-            do {
-                guard let original = try store.message(room: name, from: peer, idempotencyKey: key) else { return false }
-                sink.send(
-                    ServerMessage(
-                        id: message.id, .chatAck(ChatAck(message: original.id, seq: original.seq, sentAt: original.sentAt))))
-            } catch {
-                fail(CodedError(.storageFailure, "the chat log cannot be read"), id: message.id, sink: sink, cause: error)
-            }
-            return true
-        default:
-            return false
         }
     }
 
@@ -421,11 +420,7 @@ actor RoomHost {
         guard room.isIdle(now: now) else { return false }
         if room.phase == .open {
             _ = room.end(reason: "empty", lock: false, now: now)
-            if sessionRecorded {
-                record("record the end of the room") { () throws(StorageError) in
-                    try store.roomEnded(name, at: now, by: nil, reason: "empty", locked: false)
-                }
-            }
+            if sessionRecorded { recordEnd(at: now, reason: "empty") }
         }
         retiredFlag.store(true, ordering: .releasing)
         settings.media.removeRoom(mediaRoomID)
@@ -441,9 +436,7 @@ actor RoomHost {
         guard !events.isEmpty else { return }
         deliver(events)
         if sessionRecorded {
-            record("record the end of the room") { () throws(StorageError) in
-                try store.roomEnded(name, at: now, by: nil, reason: reason, locked: false)
-            }
+            recordEnd(at: now, reason: reason)
             sessionRecorded = false
         }
         closeDeparted(now: now, reason: "roomEnded")
@@ -486,16 +479,6 @@ actor RoomHost {
         }
     }
 
-    private func readHistory(for peer: PeerID, after: Int?, limit: Int) -> ChatPage {
-        do {
-            return try store.history(room: name, reader: peer, after: after, before: nil, limit: limit)
-        } catch {
-            // The join itself can go on; the client can page with chat.history later.
-            logger.error("cannot read history", metadata: ["error": "\(error)"])
-            return ChatPage(messages: [], hasMore: true)
-        }
-    }
-
     private func issueResumeToken(for peer: PeerID) -> String {
         forgetResumeToken(of: peer)
         let token = "rt_" + RandomToken.make(bytes: 18)
@@ -510,27 +493,27 @@ actor RoomHost {
         }
     }
 
+    /// Closes the peer's history row (written by the recorder after its join's).
     func endSession(of peer: PeerID, reason: String, at time: Timestamp) {
-        guard let row = sessionRows.removeValue(forKey: peer) else { return }
-        record("record the departure of \(peer)") { () throws(StorageError) in
-            try store.peerLeft(session: row, at: time, reason: reason)
+        let rows = sessionRows
+        recorder.record("record the departure of \(peer)") { store in
+            guard let row = rows.take(peer) else { return }
+            try await store.peerLeft(session: row, at: time, reason: reason)
         }
     }
 
-    private func fail(_ error: CodedError, id: RequestID, sink: ConnectionSink, cause: any Error) {
+    /// The room ended on the server's own account (empty, or a call over).
+    private func recordEnd(at time: Timestamp, reason: String) {
+        let name = name
+        recorder.record("record the end of the room") { store in
+            try await store.roomEnded(name, at: time, by: nil, reason: reason, locked: false)
+        }
+    }
+
+    func fail(_ error: CodedError, id: RequestID, sink: ConnectionSink, cause: any Error) {
         logger.error("\(error.message)", metadata: ["error": "\(cause)"])
         metrics.error(error.code)
         sink.send(error, id: id)
-    }
-
-    /// Room and peer history is a record, not a promise to anyone: a failure
-    /// to write it is logged and the meeting goes on.
-    func record(_ what: String, _ body: () throws(StorageError) -> Void) {
-        do {
-            try body()
-        } catch {
-            logger.error("cannot \(what)", metadata: ["error": "\(error)"])
-        }
     }
 }
 

@@ -11,7 +11,7 @@ actor RoomRegistry {
     private(set) var hosts: [RoomName: RoomHost] = [:]
     private var shuttingDown = false
     private let configuration: ServerConfiguration
-    let store: ChatStore
+    let store: any ServerStore
     let metrics: ServerMetrics
     private let logger: Logger
     private let media: any RoomMediaPlane
@@ -21,7 +21,7 @@ actor RoomRegistry {
     nonisolated let openings = RoomOpenings()
 
     init(
-        configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: any RoomMediaPlane,
+        configuration: ServerConfiguration, store: any ServerStore, metrics: ServerMetrics, media: any RoomMediaPlane,
         callRooms: CallRoomDirectory, logger: Logger
     ) {
         self.configuration = configuration
@@ -32,9 +32,22 @@ actor RoomRegistry {
         self.logger = logger
     }
 
-    /// The room's host, made if it is not live; with `template`, a new host
-    /// made with it in any case (a room created through the management API).
-    func host(for name: RoomName, template created: RoomTemplate? = nil) throws(CodedError) -> RoomHost {
+    /// The room's host, made if it is not live (which needs the store: a
+    /// room ended and locked stays locked); with `template`, a new host made
+    /// with it in any case (a room created through the management API).
+    func host(for name: RoomName, template created: RoomTemplate? = nil) async throws(CodedError) -> RoomHost {
+        guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
+        if created == nil, let host = hosts[name], !host.isRetired { return host }
+        let locked: Bool
+        do throws(StorageError) {
+            locked = try await store.isLocked(room: name)
+        } catch {
+            logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
+            throw error.isRetryable
+                ? CodedError(.storageUnavailable, "the room's record cannot be read now; join again in a moment")
+                : CodedError(.storageFailure, "the room's record cannot be read")
+        }
+        // Checked again after the await: another join may have opened it, or shutdown begun.
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         // A call's room admits only while the call is in progress (an ended
         // room would otherwise open afresh on the next join).
@@ -56,15 +69,9 @@ actor RoomRegistry {
             }
             settings.admission = { peer in directory.admission(name, peer) }
         }
-        let host: RoomHost
-        do {
-            host = try RoomHost(
-                name: name, template: template, store: store, metrics: metrics,
-                settings: settings, logger: logger)
-        } catch {
-            logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
-            throw CodedError(.storageFailure, "the room's chat log cannot be read")
-        }
+        let host = RoomHost(
+            name: name, template: template, locked: locked, store: store, metrics: metrics, settings: settings,
+            logger: logger)
         hosts[name] = host
         metrics.roomOpened()
         openings.noteOpened()
@@ -125,6 +132,13 @@ actor RoomRegistry {
         let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
         for host in hosts.values {
             await host.shutDown(notice)
+        }
+        // The departures just recorded, before the store closes (not for
+        // ever: with the database away they are lost, as history may be).
+        await withTaskGroup(of: Void.self) { group in
+            for host in hosts.values {
+                group.addTask { await host.recorder.flush(within: .seconds(5)) }
+            }
         }
     }
 

@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Holds the certificate, the token secret and the database (`--data`).
     public var dataDirectory: String
+    /// PostgreSQL instead of the data directory (`--database`): the chat log,
+    /// history and the cluster's identity, shared by every node given it.
+    public var database: DatabaseURL?
     /// A real certificate chain and key (`--tls-cert`, `--tls-key`), PEM;
     /// nil to use (and on first start make) the self-signed one in the data dir.
     public var certificatePath: String?

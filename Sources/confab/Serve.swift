@@ -10,7 +10,9 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             On first start it makes a self-signed certificate and a token secret in the data directory \
             and prints the certificate's fingerprint, which clients pin (--fingerprint). Mint join tokens \
-            with `confab token`. Stop with Ctrl-C or SIGTERM: peers are told the server is going away.
+            with `confab token`. Stop with Ctrl-C or SIGTERM: peers are told the server is going away. \
+            With --database, the chat log, history, token secret and certificate live in PostgreSQL \
+            instead, shared by every node given the same database (docs/CLUSTER.md).
             """)
 
     @Option(help: "The address to listen on, TCP and UDP (0.0.0.0 for every IPv4 interface, :: for every interface, IPv6 and IPv4).")
@@ -26,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     var mediaHost: String?
 
     @OptionGroup var data: DataOption
+
+    @OptionGroup var database: DatabaseOption
 
     @Option(help: "A TOML file with room templates and keepalive timing (see docs/PROTOCOL.md).")
     var config: String?
@@ -45,6 +49,7 @@ struct Serve: AsyncParsableCommand {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        _ = try database.url()
     }
 
     func run() async throws {
@@ -53,6 +58,7 @@ struct Serve: AsyncParsableCommand {
             privateKeyPath: tlsKey)
         configuration.mediaPort = mediaPort
         configuration.mediaAdvertisedHost = mediaHost
+        configuration.database = try database.url()
         if let config {
             do {
                 try ConfigFile.load(path: config).apply(to: &configuration)
@@ -75,7 +81,11 @@ struct Serve: AsyncParsableCommand {
         }
         // Straight to fd 1, unbuffered: a script or test reads these lines while the server runs.
         FileHandleOutput.standardOutput("certificate fingerprint: \(server.identity.fingerprint)")
-        FileHandleOutput.standardOutput("data directory: \(configuration.dataDirectory)")
+        if let url = configuration.database {
+            FileHandleOutput.standardOutput("database: \(url.redacted)")
+        } else {
+            FileHandleOutput.standardOutput("data directory: \(configuration.dataDirectory)")
+        }
         FileHandleOutput.standardOutput("media: udp port \(server.media.port), advertised as \(server.media.advertisedHostSummary)")
         do {
             try await server.runUntilSignalled()

@@ -8,7 +8,8 @@ struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a join token (an HS256 JWT) for one user, room and role, a user token for calls, or an admin token.",
         discussion: """
-            Signed with the token secret in the server's data directory; run it where the server runs.
+            Signed with the token secret in the server's data directory (run it where the server runs), \
+            or with --database, the cluster's secret: every node accepts the token.
             With --room and --role: a room token for `confab join`. With --user alone: a user token for
             `confab connect` (online, can ring and be rung) and `confab calls`. With --admin: an admin token for
             the management API (/api/v1/, docs/ADMIN.md), which no room or presence connection accepts.
@@ -37,6 +38,8 @@ struct Token: AsyncParsableCommand {
 
     @OptionGroup var data: DataOption
 
+    @OptionGroup var database: DatabaseOption
+
     func validate() throws {
         if admin {
             guard room == nil, role == nil, user == nil, name == nil else {
@@ -63,6 +66,7 @@ struct Token: AsyncParsableCommand {
         }
         guard PeerID(rawValue: user) != nil else { throw ValidationError("--user: \(PeerID.validForm)") }
         guard parseDuration(ttl) != nil else { throw ValidationError("--ttl: a duration such as 90s, 30m, 2h or 7d") }
+        _ = try database.url()
     }
 
     /// Who an admin token names.
@@ -75,13 +79,7 @@ struct Token: AsyncParsableCommand {
         guard let user = user.flatMap(PeerID.init(rawValue:)), let ttl = parseDuration(ttl) else {
             throw CommandFailure("invalid arguments")
         }
-        let directory = DataDirectory(path: data.directory)
-        let secret: [UInt8]
-        do {
-            secret = try directory.tokenSecret(create: false)
-        } catch {
-            throw CommandFailure(error.description)
-        }
+        let secret = try await tokenSecret()
         let now = Int64(Date().timeIntervalSince1970)
         let expiresAt = now + max(1, ttl.components.seconds)
         let claims: TokenClaims
@@ -99,16 +97,21 @@ struct Token: AsyncParsableCommand {
 
     private func printAdminToken() async throws {
         guard let ttl = parseDuration(ttl) else { throw CommandFailure("invalid arguments") }
-        let secret: [UInt8]
-        do {
-            secret = try DataDirectory(path: data.directory).tokenSecret(create: false)
-        } catch {
-            throw CommandFailure(error.description)
-        }
+        let secret = try await tokenSecret()
         let now = Int64(Date().timeIntervalSince1970)
         let claims = AdminTokenClaims(subject: adminSubject, issuedAt: now, expiresAt: now + max(1, ttl.components.seconds))
         do {
             print(try await AdminTokenAuthority(secret: secret).sign(claims))
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+
+    /// The cluster's secret with --database, else the data directory's.
+    private func tokenSecret() async throws -> [UInt8] {
+        if let url = try database.url() { return try await database.clusterIdentity(url).tokenSecret }
+        do {
+            return try DataDirectory(path: data.directory).tokenSecret(create: false)
         } catch {
             throw CommandFailure(error.description)
         }

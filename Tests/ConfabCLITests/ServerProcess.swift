@@ -19,17 +19,32 @@ final class ServerProcess {
     let port: Int
     /// As printed by `confab serve`: `SHA256:` and 64 hex digits.
     let fingerprint: String
+    /// `--database URL`: PostgreSQL instead of the data directory.
+    let database: String?
 
     /// Starts the server with `config` (TOML) and waits until it prints
     /// where it listens and its certificate fingerprint. With
     /// `descriptorLimit` it runs under `prlimit --nofile` (soft and hard).
-    init(config: String = ServerProcess.shortKeepalive, descriptorLimit: Int? = nil) async throws {
+    /// With `database`, a node of that PostgreSQL cluster: given as
+    /// `--database`, or in `CONFAB_DATABASE_URL` with `databaseInEnvironment`.
+    init(
+        config: String = ServerProcess.shortKeepalive, descriptorLimit: Int? = nil, database: String? = nil,
+        databaseInEnvironment: Bool = false
+    ) async throws {
         data = try TempDirectory(prefix: "confab-serve")
+        self.database = database
         let configPath = data.file("config.toml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let dataPath = data.file("data")
-        let serve = ["serve", "--data", dataPath, "--port", "0", "--config", configPath]
-        if let descriptorLimit {
+        var serve = ["serve", "--data", dataPath, "--port", "0", "--config", configPath]
+        if let database, databaseInEnvironment {
+            var environment = ProcessInfo.processInfo.environment
+            environment["CONFAB_DATABASE_URL"] = database
+            process = try ChildProcess(BuiltProducts.confab, serve, environment: environment)
+        } else if let database {
+            serve += ["--database", database]
+            process = try ChildProcess(BuiltProducts.confab, serve)
+        } else if let descriptorLimit {
             process = try ChildProcess(
                 "/usr/bin/prlimit", ["--nofile=\(descriptorLimit):\(descriptorLimit)", BuiltProducts.confab] + serve)
         } else {
@@ -68,11 +83,14 @@ final class ServerProcess {
 
     var dataPath: String { data.file("data") }
 
+    /// Where `confab token` and `confab fingerprint` find the secret and certificate.
+    var storeArguments: [String] { database.map { ["--database", $0] } ?? ["--data", dataPath] }
+
     func url(_ room: String) -> String { "wss://127.0.0.1:\(port)/\(room)" }
 
     /// `confab token --data DIR …`, as an operator mints one.
     func token(room: String, user: String, role: String, name: String? = nil) async throws -> String {
-        var arguments = ["token", "--data", dataPath, "--room", room, "--user", user, "--role", role]
+        var arguments = ["token"] + storeArguments + ["--room", room, "--user", user, "--role", role]
         if let name { arguments += ["--name", name] }
         let run = try ChildProcess(BuiltProducts.confab, arguments)
         guard await run.wait(seconds: 30) == 0 else { throw ToolError("confab token failed: \(run.standardError)") }
@@ -81,7 +99,7 @@ final class ServerProcess {
 
     /// `confab token --data DIR --user ID`: a user token, for `confab connect` and `confab calls`.
     func userToken(user: String, name: String? = nil) async throws -> String {
-        var arguments = ["token", "--data", dataPath, "--user", user]
+        var arguments = ["token"] + storeArguments + ["--user", user]
         if let name { arguments += ["--name", name] }
         let run = try ChildProcess(BuiltProducts.confab, arguments)
         guard await run.wait(seconds: 30) == 0 else { throw ToolError("confab token failed: \(run.standardError)") }

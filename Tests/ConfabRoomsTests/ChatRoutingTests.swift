@@ -35,27 +35,21 @@ struct ChatRoutingTests {
         #expect((try? room.recipients(of: target, from: sender)) == expected)
     }
 
-    @Test("a message gets the next sequence number, an id, the time and the sender's name and role")
-    func numbering() throws {
+    @Test("a message is a draft with the time and the sender's name and role; the store's number goes into event and ack")
+    func draftAndCommit() throws {
         var room = Fixture.standardRoom()
-        let first = try room.apply(.sendChat(target: .broadcast, text: "one"), from: "hana", now: Fixture.t1)
-        let second = try room.apply(
+        let outcome = try room.apply(
             .sendChat(target: .broadcast, text: "two"), from: "lee", now: Fixture.t1.adding(milliseconds: 5))
-        #expect(first.chat?.message.seq == 1)
-        #expect(second.chat?.message.seq == 2)
-        #expect(first.chat?.message.id != second.chat?.message.id)
-        let message = try #require(second.chat?.message)
-        #expect(message.from == "lee" && message.fromName == "Lee" && message.fromRole == "listener")
-        #expect(message.sentAt == Fixture.t1.adding(milliseconds: 5))
-        #expect(second.reply == .chatAck(ChatAck(message: message.id, seq: 2, sentAt: message.sentAt)))
-    }
-
-    @Test("numbering continues the log it was created with")
-    func continuesLog() throws {
-        var room = Room(name: "r", lastChatSequence: 41, now: Fixture.t0)
-        _ = try room.join(Admission(peer: "a", name: "A", role: "host"), now: Fixture.t0)
-        let outcome = try room.apply(.sendChat(target: .broadcast, text: "x"), from: "a", now: Fixture.t1)
-        #expect(outcome.chat?.message.seq == 42)
+        let delivery = try #require(outcome.chat)
+        #expect(delivery.message.seq == 0)
+        #expect(delivery.message.from == "lee" && delivery.message.fromName == "Lee" && delivery.message.fromRole == "listener")
+        #expect(delivery.message.sentAt == Fixture.t1.adding(milliseconds: 5))
+        var committed = delivery.message
+        committed.seq = 42
+        committed.id = .forSequence(42)
+        let sent = delivery.outcome(committed: committed)
+        #expect(sent.reply == .chatAck(ChatAck(message: "m42", seq: 42, sentAt: committed.sentAt)))
+        #expect(sent.events == [RoomEvent(audience: delivery.recipients, body: .chatMessage(committed))])
     }
 
     @Test("duplicate roles and peers in a target are recorded once")

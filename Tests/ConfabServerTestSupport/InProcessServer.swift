@@ -35,7 +35,12 @@ public final class InProcessServer: Sendable {
             task.cancel()
             throw ToolError("the server did not start listening")
         }
-        let secret = try DataDirectory(path: data.path).tokenSecret(create: false)
+        let secret =
+            if let url = configuration.database {
+                try await ClusterIdentity.load(url: url, createFor: nil, logger: logger).tokenSecret
+            } else {
+                try DataDirectory(path: data.path).tokenSecret(create: false)
+            }
         return InProcessServer(server: server, port: port, data: data, secret: secret, group: group, task: task)
     }
 

@@ -75,6 +75,23 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("nodes starting together keep one cluster identity: the first offer wins and every node reads it")
+    func oneIdentity() async throws {
+        try await withTwoNodes { nodeA, nodeB in
+            #expect(try await nodeA.clusterIdentity() == nil)
+            let offers = try (0..<2).map { _ in try ClusterIdentity.make(host: "127.0.0.1") }
+            #expect(offers[0] != offers[1])
+            async let keptByA = nodeA.keepClusterIdentity(offers[0])
+            async let keptByB = nodeB.keepClusterIdentity(offers[1])
+            let kept = try await [keptByA, keptByB]
+            #expect(kept[0] == kept[1])
+            #expect(offers.contains(kept[0]))
+            #expect(try await nodeB.clusterIdentity() == kept[0])
+            // A later node's offer changes nothing.
+            #expect(try await nodeB.keepClusterIdentity(ClusterIdentity.make(host: "other")) == kept[0])
+        }
+    }
+
     @Test("five nodes starting together on an empty database all get the schema, made once")
     func concurrentMigrations() async throws {
         let server = try await PostgresServer()
@@ -111,6 +128,14 @@ struct PostgresStoreTests {
             return error.isRetryable && error.description.contains("cannot commit a chat message of alice")
         }
         #expect(ContinuousClock.now - started < .seconds(10))
+        // Right after, the next caller is answered at once instead of waiting out a deadline too.
+        let next = ContinuousClock.now
+        await #expect {
+            _ = try await store.history(room: room, reader: bob, after: nil, before: nil, limit: 10)
+        } throws: { error in
+            (error as? StorageError)?.isRetryable == true
+        }
+        #expect(ContinuousClock.now - next < .milliseconds(500))
 
         try await server.start()
         let back = await waitUntil(timeout: .seconds(30), every: .milliseconds(200)) {

@@ -81,6 +81,9 @@ struct StoreContractTests {
             let bobs = try await store.appendChat(draft(from: "bob", "ship it"), room: room, recipients: [], idempotencyKey: key)
             #expect(bobs.message.seq == 2)
             #expect(try await store.lastSequence(room: room) == 2)
+            // What a resend the room now refuses (rate, role) is answered with.
+            #expect(try await store.committedChat(room: room, from: alice, idempotencyKey: key) == first.message)
+            #expect(try await store.committedChat(room: room, from: carol, idempotencyKey: key) == nil)
         }
     }
 

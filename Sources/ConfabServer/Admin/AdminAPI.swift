@@ -4,7 +4,7 @@
 //
 //   request ─▶ Authorization: Bearer ADMIN-TOKEN ─▶ AdminTokenAuthority (401 / 403)
 //           ─▶ handler ─▶ RoomRegistry / RoomHost.actAsServer (the checked room actions, as @server)
-//                       ─▶ CallManager (calls in progress), ChatStore (call history)
+//                       ─▶ CallManager (calls in progress), ServerStore (call history)
 //           ─▶ JSON reply, or {"error": {code, name, message}} from the catalog of docs/PROTOCOL.md
 //           ─▶ AdminAuditLog (every change: who, when, what, how it ended)
 
@@ -18,7 +18,7 @@ import NIOCore
 struct AdminAPI: Sendable {
     let registry: RoomRegistry
     let calls: CallManager
-    let store: ChatStore
+    let store: any ServerStore
     let authority: AdminTokenAuthority
     let configuration: ServerConfiguration
     let audit: AdminAuditLog
@@ -79,7 +79,7 @@ struct AdminAPI: Sendable {
         },
         Route(method: .get, path: "/api/v1/calls", change: false) { api, _ throws(CodedError) in await api.listCalls() },
         Route(method: .get, path: "/api/v1/users/{user}/calls", change: false) { api, call throws(CodedError) in
-            try api.callHistory(call)
+            try await api.callHistory(call)
         },
     ]
 

@@ -102,7 +102,7 @@ extension AdminAPI {
         .json(.ok, AdminCallList(calls: await calls.callsInProgress))
     }
 
-    func callHistory(_ call: Call) throws(CodedError) -> Reply {
+    func callHistory(_ call: Call) async throws(CodedError) -> Reply {
         guard let user = call.parameters["user"].flatMap(PeerID.init(rawValue:)) else {
             throw CodedError(.invalidMessage, "the user id is not valid: \(PeerID.validForm)")
         }
@@ -113,10 +113,10 @@ extension AdminAPI {
             }
             limit = value
         }
-        do {
-            return .json(.ok, AdminCallHistory(user: user, calls: try store.callHistory(user: user, limit: limit)))
+        do throws(StorageError) {
+            return .json(.ok, AdminCallHistory(user: user, calls: try await store.callHistory(user: user, limit: limit)))
         } catch {
-            throw CodedError(.storageFailure, "the call history cannot be read")
+            throw CodedError(error.isRetryable ? .storageUnavailable : .storageFailure, "the call history cannot be read")
         }
     }
 
@@ -164,9 +164,8 @@ extension RoomHost {
     /// then recorded too, and a lock outlives a restart.
     func recordOpening() {
         guard room.phase == .open, !sessionRecorded else { return }
-        record("record the start of the room") { () throws(StorageError) in
-            try store.roomStarted(name, at: room.startedAt)
-        }
+        let (name, startedAt) = (name, room.startedAt)
+        recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }
         sessionRecorded = true
     }
 
@@ -189,10 +188,10 @@ extension RoomRegistry {
             throw CodedError(.invalidMessage, "room names starting with \(CallRoomDirectory.prefix) are kept for calls")
         }
         let locked: Bool
-        do {
-            locked = try store.isLocked(room: name)
+        do throws(StorageError) {
+            locked = try await store.isLocked(room: name)
         } catch {
-            throw CodedError(.storageFailure, "the room's record cannot be read")
+            throw CodedError(error.isRetryable ? .storageUnavailable : .storageFailure, "the room's record cannot be read")
         }
         guard !locked else { throw CodedError(.roomExists, "room \(name) exists: it was ended and locked") }
         let existing = hosts[name].flatMap { $0.isRetired ? nil : $0 }
@@ -205,7 +204,7 @@ extension RoomRegistry {
             guard hosts[name] === existing else { throw CodedError(.roomExists, "room \(name) is live") }
             metrics.roomClosed()
         }
-        let host = try host(for: name, template: template)
+        let host = try await host(for: name, template: template)
         await host.recordOpening()
         return host
     }

@@ -16,7 +16,7 @@ extension CodedError {
         case .roomNotFound, .peerNotFound, .trackNotFound, .callNotFound: .notFound
         case .roomExists, .roomEnded, .roomLocked, .roomFull: .conflict
         case .chatRateLimited: .tooManyRequests
-        case .shuttingDown: .serviceUnavailable
+        case .shuttingDown, .storageUnavailable: .serviceUnavailable
         case .storageFailure, .internalError: .internalServerError
         default:
             switch code.area {
@@ -57,10 +57,16 @@ extension RoomHost {
 
     /// Takes `action` as the server's operator (`PeerID.server`): the same
     /// checks and events as a host's request. Returns the reply a host would get.
-    func actAsServer(_ action: PeerAction) throws(CodedError) -> ServerBody {
+    func actAsServer(_ action: PeerAction) async throws(CodedError) -> ServerBody {
         guard room.phase == .open else { throw CodedError(.roomNotFound, "room \(name) is not live") }
+        if case .sendChat = action {
+            await takeChatTurn()
+            defer { passChatTurn() }
+            guard room.phase == .open else { throw CodedError(.roomNotFound, "room \(name) is not live") }
+            return try await postChat(action, from: .server, idempotencyKey: nil).get()
+        }
         var answer: ServerBody = .ok(OkReply())
-        let result = perform(action, from: .server, idempotencyKey: nil, now: .now()) { answer = $0 }
+        let result = perform(action, from: .server, now: .now()) { answer = $0 }
         if case .failure(let error) = result { throw error }
         return answer
     }

@@ -9,10 +9,9 @@
 // nothing acknowledged; only a power cut could lose the last commits, which
 // synchronous=FULL would prevent at the cost of an fsync per message.
 //
-// Calls are synchronous on purpose: a RoomHost commits a message while it
-// holds the room, so numbering, commit and delivery happen in one step and no
-// other request can interleave (an `await` would let one in). A commit takes
-// tens of microseconds.
+// Numbering: SQLite has one writer at a time, so the next number is read and
+// the message inserted in one write transaction. Callers reach it through
+// `ServerStore` (async); a commit takes tens of microseconds.
 
 import ConfabProtocol
 import Glibc
@@ -133,16 +132,6 @@ public final class ChatStore: ServerStore {
 
     // MARK: - Chat
 
-    /// Commits one message of `room`, numbered by the caller, with its readers.
-    /// Returns when it is committed.
-    public func append(_ message: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?)
-        throws(StorageError)
-    {
-        try write("commit chat message \(message.seq)") { db in
-            try Self.insert(message, room: room, recipients: recipients, idempotencyKey: idempotencyKey, into: db)
-        }
-    }
-
     private static func insert(
         _ message: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?, into db: Database
     ) throws {
@@ -202,7 +191,7 @@ public final class ChatStore: ServerStore {
     }
 
     /// The message a sender already committed with this idempotency key.
-    public func message(room: RoomName, from sender: PeerID, idempotencyKey: RequestID) throws(StorageError)
+    public func committedChat(room: RoomName, from sender: PeerID, idempotencyKey: RequestID) throws(StorageError)
         -> ChatMessage?
     {
         do {

@@ -12,12 +12,15 @@
 // turns, and a rolled-back append takes its number back with it: numbers have
 // no gaps whichever node writes. Every operation has a deadline: with the
 // database unreachable, callers get a retryable error within
-// `operationTimeout` instead of waiting on the pool for ever.
+// `operationTimeout` instead of waiting on the pool for ever, and for a
+// second after such a failure every operation fails at once (then the next
+// tries again), so requests queued behind each other do not each wait it out.
 
 import ConfabProtocol
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 public final class PostgresStore: ServerStore {
     private let client: PostgresClient
@@ -25,6 +28,12 @@ public final class PostgresStore: ServerStore {
     private let logger: Logger
     /// How long one operation may take, connecting included.
     public let operationTimeout: Duration
+    /// Until when operations fail at once, after one found the database
+    /// unreachable: callers queued behind each other (a room's chat, history
+    /// writes) are answered in a moment rather than a deadline each.
+    private let unreachableUntil = Mutex<ContinuousClock.Instant?>(nil)
+    /// How long that lasts; the next operation after it tries the database again.
+    static let unreachableHold: Duration = .seconds(1)
 
     /// Connects (lazily: the pool opens connections on demand) and brings the
     /// schema up to date.
@@ -89,6 +98,14 @@ public final class PostgresStore: ServerStore {
                 peers TEXT NOT NULL, outcome TEXT NOT NULL, started_at BIGINT NOT NULL, duration_ms BIGINT NOT NULL)
             """,
             "CREATE INDEX call_record_user ON call_record (user_id, started_at)",
+        ]),
+        (2, [
+            // The cluster's one identity: a single row, written once by the first node to start.
+            """
+            CREATE TABLE cluster_identity (
+                id INT PRIMARY KEY CHECK (id = 1), token_secret TEXT NOT NULL, certificate_pem TEXT NOT NULL,
+                private_key_pem TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())
+            """,
         ]),
     ]
 
@@ -174,6 +191,16 @@ public final class PostgresStore: ServerStore {
                     })
                 else { throw error }
                 return ChatAppend.duplicate(original)
+            }
+        }
+    }
+
+    public func committedChat(room: RoomName, from sender: PeerID, idempotencyKey: RequestID) async throws(StorageError)
+        -> ChatMessage?
+    {
+        try await run("read the chat log") {
+            try await self.client.withConnection { connection in
+                try await self.message(on: connection, room: room, from: sender, key: idempotencyKey)
             }
         }
     }
@@ -338,6 +365,36 @@ public final class PostgresStore: ServerStore {
         }
     }
 
+    // MARK: - The cluster's identity
+
+    /// The token secret and certificate every node shares; nil before the first node started.
+    public func clusterIdentity() async throws(StorageError) -> ClusterIdentity? {
+        try await run("read the cluster's identity") {
+            for try await (secret, certificate, key) in try await self.client.query(
+                "SELECT token_secret, certificate_pem, private_key_pem FROM cluster_identity WHERE id = 1",
+                logger: self.logger
+            ).decode((String, String, String).self) {
+                return ClusterIdentity(tokenSecretBase64: secret, certificatePEM: certificate, privateKeyPEM: key)
+            }
+            return nil
+        }
+    }
+
+    /// Keeps `candidate` as the cluster's identity unless one is kept already,
+    /// and returns the one kept: nodes starting together each offer one, the
+    /// first insert wins (the single row's key), and all read that one.
+    public func keepClusterIdentity(_ candidate: ClusterIdentity) async throws(StorageError) -> ClusterIdentity {
+        try await execute("keep the cluster's identity", """
+            INSERT INTO cluster_identity (id, token_secret, certificate_pem, private_key_pem)
+            VALUES (1, \(candidate.tokenSecretBase64), \(candidate.certificatePEM), \(candidate.privateKeyPEM))
+            ON CONFLICT (id) DO NOTHING
+            """)
+        guard let kept = try await clusterIdentity() else {
+            throw StorageError(description: "the cluster's identity vanished after it was written")
+        }
+        return kept
+    }
+
     // MARK: - Running operations
 
     private func execute(_ what: String, _ query: PostgresQuery) async throws(StorageError) {
@@ -349,9 +406,18 @@ public final class PostgresStore: ServerStore {
     private func run<Result: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> Result)
         async throws(StorageError) -> Result
     {
+        if let until = unreachableUntil.withLock({ $0 }), ContinuousClock.now < until {
+            throw StorageError(description: "cannot \(what): the database was unreachable a moment ago", isRetryable: true)
+        }
         do {
-            return try await withDeadline(operation)
+            let result = try await withDeadline(operation)
+            unreachableUntil.withLock { $0 = nil }
+            return result
         } catch {
+            // A caller that was cancelled says nothing about the database.
+            if error.isRetryable, !Task.isCancelled {
+                unreachableUntil.withLock { $0 = ContinuousClock.now + Self.unreachableHold }
+            }
             throw StorageError(description: "cannot \(what): \(Self.describe(error))", isRetryable: error.isRetryable)
         }
     }

@@ -9,7 +9,8 @@
 
 import ConfabProtocol
 
-/// A failure of the database; requests that needed it get `9002 storageFailure`.
+/// A failure of the database; requests that needed it get `9004
+/// storageUnavailable` when it is retryable, `9002 storageFailure` otherwise.
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     public var description: String
     /// The database could not be reached or did not answer in time: nothing
@@ -45,6 +46,9 @@ public protocol ServerStore: Sendable {
     /// its readers, and returns it as committed.
     func appendChat(_ draft: ChatMessage, room: RoomName, recipients: Set<PeerID>, idempotencyKey: RequestID?)
         async throws(StorageError) -> ChatAppend
+    /// The message `sender` committed with this idempotency key, if any.
+    func committedChat(room: RoomName, from sender: PeerID, idempotencyKey: RequestID) async throws(StorageError)
+        -> ChatMessage?
     /// The highest sequence number committed in a room (0 for none).
     func lastSequence(room: RoomName) async throws(StorageError) -> Int
     /// A page of what `reader` may read (see `ChatStore.history`).
@@ -59,6 +63,8 @@ public protocol ServerStore: Sendable {
     func peerSessions(room: RoomName) async throws(StorageError) -> [PeerSessionRow]
     func recordCall(_ record: CallRecord, user: PeerID) async throws(StorageError)
     func callHistory(user: PeerID, limit: Int) async throws(StorageError) -> [CallRecord]
+    /// Ends the store's use (graceful shutdown): SQLite checkpoints, PostgreSQL closes its connections.
+    func close()
 }
 
 /// One peer session in a room's history: who, and why it ended (nil while it lasts).
