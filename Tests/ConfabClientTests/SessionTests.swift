@@ -310,8 +310,10 @@ struct SessionTests {
         #expect(await eventually { server.receivedTypes.contains(.ping) })
         // From now on the server answers nothing at all.
         server.handle(.ping) { _, _ in [] }
-        #expect(await eventually { session.state.reconnectCount == 1 })
-        #expect(server.connectionCount == 2)
+        // Each new connection goes silent too, so the count keeps rising while
+        // this waits (on a loaded machine it can pass 1 between two looks).
+        #expect(await eventually { session.state.reconnectCount >= 1 })
+        #expect(server.connectionCount >= 2)
     }
 
     @Test("an answered keepalive ping gives the round-trip time; the join gives the first one", .timeLimit(.minutes(1)))
