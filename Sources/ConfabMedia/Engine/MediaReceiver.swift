@@ -165,9 +165,7 @@ public final class MediaReceiver: @unchecked Sendable {
             handleRTCP(datagram)
             return
         }
-        guard let rtp = opened(datagram, by: { (buffer, length) throws(SRTP.Error) in
-            try srtp.unprotect(buffer, length: length)
-        }) else { return }
+        guard let rtp = opened(datagram, isRTCP: false) else { return }
         guard let packet = try? RTPPacket.parse(rtp) else {
             stats.malformed.add(1, ordering: .relaxed)
             return
@@ -186,9 +184,7 @@ public final class MediaReceiver: @unchecked Sendable {
     /// SRTCP from a sender whose key we hold: verified, decrypted and, for
     /// a sender report (RFC 3550 §6.4.1), counted.
     private func handleRTCP(_ datagram: UnsafeMutableRawBufferPointer) {
-        guard let rtcp = opened(datagram, by: { (buffer, length) throws(SRTP.Error) in
-            try srtp.unprotectRTCP(buffer, length: length)
-        }) else { return }
+        guard let rtcp = opened(datagram, isRTCP: true) else { return }
         guard let first = try? RTCPPacket.parse(rtcp) else {
             stats.malformed.add(1, ordering: .relaxed)
             return
@@ -200,15 +196,15 @@ public final class MediaReceiver: @unchecked Sendable {
         }
     }
 
-    /// `datagram` verified and decrypted in place by `unprotect` (SRTP or
-    /// SRTCP); nil, with the failure counted, when it does not verify.
+    /// `datagram` verified and decrypted in place, as SRTCP or SRTP; nil,
+    /// with the failure counted, when it does not verify.
     @inline(__always)
-    private func opened(
-        _ datagram: UnsafeMutableRawBufferPointer,
-        by unprotect: (UnsafeMutableRawBufferPointer, Int) throws(SRTP.Error) -> Int
-    ) -> UnsafeRawBufferPointer? {
-        do {
-            let length = try unprotect(datagram, datagram.count)
+    private func opened(_ datagram: UnsafeMutableRawBufferPointer, isRTCP: Bool) -> UnsafeRawBufferPointer? {
+        do throws(SRTP.Error) {
+            let length =
+                isRTCP
+                ? try srtp.unprotectRTCP(datagram, length: datagram.count)
+                : try srtp.unprotect(datagram, length: datagram.count)
             return UnsafeRawBufferPointer(rebasing: datagram[0..<length])
         } catch {
             count(error)
