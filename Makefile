@@ -3,11 +3,13 @@ SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := gcc make libopus-dev libsrtp2-dev libasound2-dev libncursesw5-dev pkg-config \
 	tmux sox espeak-ng gstreamer1.0-tools gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad jq python3 postgresql-15
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad jq python3 python3-venv python3-dev postgresql-15
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libsrtp2 built with its own crypto (scripts/build-libsrtp.sh) when it is there;
 # otherwise pkg-config finds the system's.
 VENDOR_PC := $(CURDIR)/.build/vendor/srtp/lib/pkgconfig
+# PESQ for `confab bench voice`: the `pesq` package and numpy in a venv (Debian's pip refuses system installs).
+PESQ_VENV := $(CURDIR)/.build/pesq-venv
 SWIFT_ENV = PKG_CONFIG_PATH=$$( [ -f $(VENDOR_PC)/libsrtp2.pc ] && echo $(VENDOR_PC) )
 
 .PHONY: deps build release test bench demo clean
@@ -22,6 +24,9 @@ deps:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all system packages present"; fi
+	@$(PESQ_VENV)/bin/python -c 'import numpy, pesq' 2>/dev/null || \
+		{ /usr/bin/python3 -m venv $(PESQ_VENV) && $(PESQ_VENV)/bin/pip install -q numpy pesq; } || \
+		echo "make deps: could not install pesq (PyPI); confab bench voice will not score"
 	@bash scripts/build-libsrtp.sh || echo "make deps: could not build libsrtp2 with built-in crypto; using the system's (it allocates per packet, see BENCHMARKS.md)"
 
 build: deps
@@ -34,7 +39,7 @@ release: deps
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests
+REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
@@ -47,6 +52,7 @@ bench: release
 	.build/release/confab bench signaling
 	.build/release/confab bench sfu
 	.build/release/confab bench tui
+	.build/release/confab bench voice
 
 # A meeting on this machine: a loopback server, three bots, and you as host
 # in the terminal front (q leaves). Options: make demo DEMO_ARGS="--theme light".

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "CLinuxShims.h"
 
@@ -34,4 +35,8 @@ int confab_pin_calling_thread(const int *cpus, int count) {
         if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE) CPU_SET(cpus[i], &set);
     }
     return sched_setaffinity(0, sizeof set, &set);
+}
+
+int confab_wake_descriptor(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }

@@ -9,6 +9,7 @@
 //   a new hearer ─▶ our current key sealed to it alone
 //   `keys` in ─▶ HPKE open (MediaKeys) ─▶ engine.addRemoteTrack(ssrc, key) ─▶ TrackMonitor per peer
 //   every 50 ms: per-peer levels ─▶ session (RoomState.media, event stream); every second: per-peer stats
+//   every second: what we lost of each track ─▶ media.loss;  media.feedback in ─▶ LossAdaptation ─▶ encoder
 //
 // Everything mutable lives in this actor; the engine's threads share only its
 // atomics. STUN answers come from the engine's network thread through an
@@ -81,8 +82,14 @@ public actor MediaController {
         var ssrc: UInt32
         var epoch: Int
         var monitor: TrackMonitor
+        var track: TrackID
+        var meter = ReceiveLossMeter()
     }
     private var remote: [PeerID: RemoteTrack] = [:]
+    /// The encoder settings our listeners' loss calls for (docs/MEDIA.md, "Loss feedback").
+    private var adaptation: LossAdaptation
+    /// Tests only: media goes here instead of the server's address (an impaired relay in front of it).
+    private var mediaRoute: SocketAddress?
 
     /// - Parameters:
     ///   - source: what we say (nil: listen only).
@@ -100,6 +107,7 @@ public actor MediaController {
         self.sink = sink
         self.configuration = configuration
         self.logger = logger
+        adaptation = LossAdaptation(configured: configuration.encoder)
         // Subscribed now, before `join()`, so the first `joined` is not missed.
         events = session.events()
         (stunStream, stunContinuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(16))
@@ -156,6 +164,8 @@ public actor MediaController {
     public func monitor(of peer: PeerID) -> TrackMonitor? { remote[peer]?.monitor }
     /// The engine (nil before the first `joined`).
     public var mediaEngine: MediaEngine? { engine }
+    /// Sends media through `relay` (which forwards to the server) from the next `joined` on: tests only.
+    func routeMedia(through relay: SocketAddress) { mediaRoute = relay }
 
     // MARK: - Events
 
@@ -181,6 +191,9 @@ public actor MediaController {
             await reconcile()
         case .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved:
             await reconcile()
+        case .mediaFeedback(let feedback):
+            guard let you = session.state.you, feedback.track == TrackID.microphone(of: you.id) else { return }
+            engine?.sender?.encoderControl.request(adaptation.update(lossPercent: Double(feedback.lossPermille) / 10))
         case .disconnected:
             // Never send once out of the room. Receiving stays up until
             // `stop()`, which the owner calls (it finalises a WAV output).
@@ -279,7 +292,7 @@ public actor MediaController {
                 "the server told us to send audio to \(media.host) port \(media.port), which is \(why): no audio. "
                     + "The server's operator should run confab serve with --media-host ADDRESS (an address clients can reach)")
         }
-        self.server = server
+        self.server = mediaRoute ?? server
         guard engine == nil else { return }
         let socket: UDPSocket
         do {
@@ -431,6 +444,8 @@ public actor MediaController {
                 }
             }
             if let failure { logger.error("cannot start sending: \(failure)") }
+            // A new sender starts from the configured settings: give it what the listeners' loss calls for.
+            engine.sender?.encoderControl.request(adaptation.settings)
         }
         engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
     }
@@ -500,7 +515,7 @@ public actor MediaController {
                 await self?.retire(ssrc: oldSSRC)
             }
         }
-        remote[delivery.from] = RemoteTrack(ssrc: ssrc, epoch: delivery.epoch, monitor: monitor)
+        remote[delivery.from] = RemoteTrack(ssrc: ssrc, epoch: delivery.epoch, monitor: monitor, track: delivery.track)
         return .accepted
     }
 
@@ -540,5 +555,23 @@ public actor MediaController {
             figures[peer] = media
         }
         await session.reportMedia(.mediaStats(figures))
+        reportLoss()
+    }
+
+    /// Sends `media.loss`: what we lost of each track since the last report
+    /// (once a second, with the stats), so each publisher's encoder can adapt.
+    private func reportLoss() {
+        var entries: [TrackLoss] = []
+        for (peer, track) in remote {
+            var meter = track.meter
+            let counts = meter.take(track.monitor.stats)
+            remote[peer]?.meter = meter
+            if counts.expected > 0 {
+                entries.append(TrackLoss(track: track.track, expected: counts.expected, lost: counts.lost))
+            }
+        }
+        guard !entries.isEmpty else { return }
+        let session = self.session
+        Task { try? await session.reportLoss(LossReport(tracks: entries)) }
     }
 }

@@ -55,6 +55,8 @@ public enum ClientBody: Hashable, Sendable {
     case ping
     /// Seal your media key to recipients → `ok`.
     case publishKeys(PublishKeysRequest)
+    /// What you lost of each track you play since your last report → `ok`.
+    case reportLoss(LossReport)
 
     // Presence and calls: only on the server-root connection (see Calls.swift).
     /// Go online with a user token → `connected`, or an error (which closes the connection).
@@ -90,6 +92,7 @@ public enum ClientBody: Hashable, Sendable {
         case .updatePeer: .updatePeer
         case .ping: .ping
         case .publishKeys: .publishKeys
+        case .reportLoss: .reportLoss
         case .connect: .connect
         case .inviteToCall: .inviteToCall
         case .acceptCall: .acceptCall
@@ -119,6 +122,7 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case updatePeer = "peer.update"
     case ping
     case publishKeys = "keys.publish"
+    case reportLoss = "media.loss"
     case connect
     case inviteToCall = "call.invite"
     case acceptCall = "call.accept"

@@ -52,6 +52,8 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case tokenWrongRole = 2007
     /// The resume token is unknown, already used, or its grace period passed: join again.
     case resumeRejected = 2008
+    /// The management API (`/api/v1/`) got a valid room or user token: it needs an admin token.
+    case notAdminToken = 2009
 
     // MARK: 3xxx: permissions of the actor's role
 
@@ -90,7 +92,7 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case roomUnavailable = 4000
     /// The room has ended.
     case roomEnded = 4001
-    /// The room was ended and locked against rejoining.
+    /// The room was ended and locked against rejoining, or is locked against new joins.
     case roomLocked = 4002
     /// The room has as many peers as its template allows.
     case roomFull = 4003
@@ -109,6 +111,10 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// A host removed you while you were away (in your resume grace): the
     /// `resume` is refused and the session is over.
     case removedFromRoom = 4010
+    /// The management API: no live room by this name.
+    case roomNotFound = 4011
+    /// The management API: a room by this name exists already (live, or ended and locked).
+    case roomExists = 4012
 
     // MARK: 5xxx: chat
 

@@ -126,6 +126,7 @@ extension ClientMessage: ProtocolMessage {
             case .updatePeer: .updatePeer(try PeerUpdateRequest(from: decoder))
             case .ping: .ping
             case .publishKeys: .publishKeys(try PublishKeysRequest(from: decoder))
+            case .reportLoss: .reportLoss(try LossReport(from: decoder))
             case .connect: .connect(try ConnectRequest(from: decoder))
             case .inviteToCall: .inviteToCall(try CallInviteRequest(from: decoder))
             case .acceptCall: .acceptCall(try CallAction(from: decoder))
@@ -152,6 +153,7 @@ extension ClientMessage: ProtocolMessage {
         case .endRoom(let payload): try payload.encode(to: encoder)
         case .updatePeer(let payload): try payload.encode(to: encoder)
         case .publishKeys(let payload): try payload.encode(to: encoder)
+        case .reportLoss(let payload): try payload.encode(to: encoder)
         case .connect(let payload): try payload.encode(to: encoder)
         case .inviteToCall(let payload): try payload.encode(to: encoder)
         case .acceptCall(let payload), .rejectCall(let payload), .cancelCall(let payload), .hangUp(let payload):
@@ -188,6 +190,7 @@ extension ServerMessage: ProtocolMessage {
             case .trackDegraded: .trackDegraded(try TrackDegraded(from: decoder))
             case .trackRestored: .trackRestored(try TrackRestored(from: decoder))
             case .speakers: .speakers(try container.decode([SpeakerLevel].self, forKey: .speakers))
+            case .mediaFeedback: .mediaFeedback(try MediaFeedback(from: decoder))
             case .chatMessage: .chatMessage(try container.decode(ChatMessage.self, forKey: .message))
             case .roleChangeRequested: .roleChangeRequested(try RoleChangePrompt(from: decoder))
             case .unmuteRequested: .unmuteRequested(try UnmutePrompt(from: decoder))
@@ -230,6 +233,7 @@ extension ServerMessage: ProtocolMessage {
         case .trackDegraded(let payload): try payload.encode(to: encoder)
         case .trackRestored(let payload): try payload.encode(to: encoder)
         case .speakers(let levels): try container.encode(levels, forKey: .speakers)
+        case .mediaFeedback(let payload): try payload.encode(to: encoder)
         // ChatMessage has its own `id`, so it travels nested under `message`.
         case .chatMessage(let message): try container.encode(message, forKey: .message)
         case .roleChangeRequested(let payload): try payload.encode(to: encoder)

@@ -54,6 +54,8 @@ public enum ServerBody: Hashable, Sendable {
     case trackRestored(TrackRestored)
     /// Who is speaking, loudest first.
     case speakers([SpeakerLevel])
+    /// To a publisher: what its listeners lose of its track.
+    case mediaFeedback(MediaFeedback)
 
     // Chat.
     /// A chat message to one of its recipients.
@@ -119,6 +121,7 @@ public enum ServerBody: Hashable, Sendable {
         case .trackDegraded: .trackDegraded
         case .trackRestored: .trackRestored
         case .speakers: .speakers
+        case .mediaFeedback: .mediaFeedback
         case .chatMessage: .chatMessage
         case .roleChangeRequested: .roleChangeRequested
         case .unmuteRequested: .unmuteRequested
@@ -161,6 +164,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case trackDegraded = "track.degraded"
     case trackRestored = "track.restored"
     case speakers
+    case mediaFeedback = "media.feedback"
     case chatMessage = "chat.message"
     case roleChangeRequested = "role.changeRequested"
     case unmuteRequested = "track.unmuteRequested"
@@ -411,7 +415,8 @@ public struct Removed: Codable, Hashable, Sendable {
 /// `room.ended`: to everyone in the room.
 @PublicMemberwiseInit
 public struct RoomEnded: Codable, Hashable, Sendable {
-    /// The peer that ended it; absent when the server did (idle timeout, shutdown).
+    /// The peer that ended it: `@server` for the management API; absent when the
+    /// server did on its own (idle timeout, a call that is over).
     public var by: PeerID?
     public var reason: String?
     /// Whether rejoining is refused (`roomLocked`).

@@ -25,8 +25,14 @@ extension Room {
         -> RoomOutcome
     {
         guard phase == .open else { throw CodedError(.roomEnded, "room \(name) has ended") }
-        guard let actor = peers[actorID], actor.isConnected else {
-            throw CodedError(.notJoined, "\(actorID) is not in room \(name)")
+        let actor: Peer
+        if actorID == .server {
+            actor = try serverActor(for: action, now: now)
+        } else {
+            guard let peer = peers[actorID], peer.isConnected else {
+                throw CodedError(.notJoined, "\(actorID) is not in room \(name)")
+            }
+            actor = peer
         }
         switch action {
         case .leave:

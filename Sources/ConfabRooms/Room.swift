@@ -45,6 +45,9 @@ public struct Room: Hashable, Sendable {
     public internal(set) var lastChatSequence: Int
     /// Since when the room has had no peers at all; nil while it has some.
     public internal(set) var emptySince: Timestamp?
+    /// Locked against new joins while open (the management API): peers in
+    /// it stay and may come back; anyone else gets `roomLocked`.
+    public internal(set) var joinsLocked = false
     var promptCounter = 0
 
     /// An open room with nobody in it yet. `lastChatSequence` continues the
@@ -84,7 +87,8 @@ public struct Room: Hashable, Sendable {
     /// The role a peer holds. Peers only ever hold roles of the template; a
     /// role missing anyway (a bug) gets no permissions rather than a crash.
     public func role(of peer: Peer) -> Role {
-        template.role(named: peer.role)
+        if peer.id == .server { return .serverOperator }
+        return template.role(named: peer.role)
             ?? Role(
                 name: peer.role, priority: .min, publishAudio: false, subscribesTo: [], chat: .none, permissions: .none)
     }
@@ -161,6 +165,9 @@ public struct Room: Hashable, Sendable {
             phase = .open
             startedAt = now
         }
+        guard admission.peer != .server else {
+            throw CodedError(.tokenMalformed, "the peer id \(PeerID.server) is reserved for the server")
+        }
         guard let role = template.role(named: admission.role) else {
             throw CodedError(.tokenWrongRole, "role \(admission.role) is not defined in room \(name)")
         }
@@ -168,6 +175,7 @@ public struct Room: Hashable, Sendable {
             throw CodedError(.invalidMessage, "metadata is longer than \(ProtocolLimits.maximumMetadataBytes) bytes")
         }
         let existing = peers[admission.peer]
+        guard !joinsLocked || existing != nil else { throw CodedError(.roomLocked, "room \(name) is locked: no new joins") }
         removedWhileAway[admission.peer] = nil
         if let maxPeers = template.maxPeers, peers.count - (existing == nil ? 0 : 1) >= maxPeers {
             throw CodedError(.roomFull, "room \(name) is full (\(maxPeers) peers)")
@@ -318,6 +326,7 @@ public struct Room: Hashable, Sendable {
     mutating func close(by actor: PeerID?, reason: String?, lock: Bool, now: Timestamp) -> [RoomEvent] {
         let audience = connectedIDs
         phase = .ended(locked: lock, at: now)
+        joinsLocked = false
         peers = [:]
         prompts = [:]
         expiredPrompts = [:]

@@ -64,7 +64,7 @@ public enum PeerAction: Hashable, Sendable {
     /// not room actions.
     public init?(_ body: ClientBody) {
         switch body {
-        case .join, .resume, .ping, .fetchHistory: return nil
+        case .join, .resume, .ping, .fetchHistory, .reportLoss: return nil
         case .connect, .inviteToCall, .acceptCall, .rejectCall, .cancelCall, .hangUp, .fetchCallHistory: return nil
         case .leave: self = .leave
         case .sendChat(let request): self = .sendChat(target: request.target, text: request.text)

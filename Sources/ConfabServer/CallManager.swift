@@ -147,6 +147,9 @@ actor CallManager {
 
     var connectionCount: Int { sinks.count }
 
+    /// The calls in progress (the management API).
+    var callsInProgress: [CallInfo] { switchboard.callsInProgress }
+
     /// How many entries the manager tracks, by kind: each returns to zero
     /// once everyone is offline, every call has ended and rate buckets refilled.
     func bookkeeping() -> CallBookkeeping {

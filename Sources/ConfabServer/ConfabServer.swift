@@ -3,7 +3,8 @@
 //   TCP :7443 ─▶ TLS ─▶ HTTP/1.1 ─┬─ Upgrade: websocket, GET /ROOM ─▶ SignalingConnection ─▶ RoomRegistry ─▶ RoomHost
 //                                 ├─ Upgrade: websocket, GET / ─▶ SignalingConnection (presence) ─▶ CallManager
 //                                 ├─ GET /healthz ─▶ "ok"
-//                                 └─ GET /metrics ─▶ Prometheus text
+//                                 ├─ GET /metrics ─▶ Prometheus text
+//                                 └─ /api/v1/… ─▶ AdminAPI (the management API, admin token)
 //   UDP :media port ─▶ MediaPlane (own thread): STUN binding, SFU forwarding (Media/)
 //
 // Routing is by the Upgrade header (RFC 6455 §4.2.1), not by reserved names:
@@ -43,6 +44,9 @@ public final class ConfabServer: Service, Sendable {
     let store: ChatStore
     let registry: RoomRegistry
     let authority: TokenAuthority
+    /// Admin tokens, for the management API (/api/v1/, Admin/).
+    let adminAuthority: AdminTokenAuthority
+    let adminAudit: AdminAuditLog
     /// Presence and calls (the server-root connection).
     let calls: CallManager
     /// The UDP media port: STUN binding and forwarding, on its own thread.
@@ -72,7 +76,9 @@ public final class ConfabServer: Service, Sendable {
             throw SetupError("--tls-cert and --tls-key go together")
         }
         identity = try ServerIdentity(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
-        authority = await TokenAuthority(secret: try directory.tokenSecret(create: true))
+        let secret = try directory.tokenSecret(create: true)
+        authority = await TokenAuthority(secret: secret)
+        adminAuthority = await AdminTokenAuthority(secret: secret)
         do {
             store = try ChatStore(path: directory.databasePath)
         } catch {
@@ -88,6 +94,7 @@ public final class ConfabServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
+        adminAudit = AdminAuditLog(path: directory.adminAuditLogPath, logger: logger)
         admission = ConnectionAdmission(limits: configuration.admission, metrics: metrics, logger: logger)
         registry = RoomRegistry(
             configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),
@@ -145,19 +152,20 @@ public final class ConfabServer: Service, Sendable {
                     // such as a port in use) or cancelled after shutdown.
                     try await applicationTask.value
                 }
+                // The room timers rest while no room is live (an idle server
+                // does not wake up); the first room to open starts them.
                 group.addTask { [registry, configuration] in
                     while true {
+                        try await registry.waitForLiveRoom()
                         try await Task.sleep(for: .milliseconds(configuration.sweepIntervalMs))
                         await registry.sweep()
                     }
                 }
                 group.addTask { [registry, configuration] in
-                    // No rooms, no speakers: an idle server wakes once a second
-                    // (a room that opens is heard from within that second).
                     while true {
-                        let idle = await registry.isIdle
-                        try await Task.sleep(for: .milliseconds(idle ? 1_000 : configuration.speakersIntervalMs))
-                        if !idle { await registry.publishSpeakers() }
+                        try await registry.waitForLiveRoom()
+                        try await Task.sleep(for: .milliseconds(configuration.speakersIntervalMs))
+                        await registry.publishSpeakers()
                     }
                 }
                 group.addTask { [calls] in
@@ -212,6 +220,10 @@ public final class ConfabServer: Service, Sendable {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(media: media.statistics))))
         }
+        AdminAPI(
+            registry: registry, calls: calls, store: store, authority: adminAuthority, configuration: configuration,
+            audit: adminAudit
+        ).register(on: router)
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: configuration.maximumFrameBytes,
             // Liveness is the protocol's JSON ping (PROTOCOL.md, keepalive);

@@ -5,6 +5,7 @@
 //     server-key.pem          its private key            (0600)
 //     token-secret            32 random bytes, the HS256 key for join tokens (0600)
 //     confab.sqlite (+ -wal, -shm)   the chat log and room/peer history (ChatStore) (0600)
+//     admin-audit.jsonl       the management API's changes, one JSON line each (0600)
 //
 // Files with secrets are created with mode 0600 from the first byte (open
 // with O_CREAT|O_EXCL and the mode), never chmod-ed after being written.
@@ -33,6 +34,8 @@ public struct DataDirectory: Sendable {
     public var privateKeyPath: String { path + "/server-key.pem" }
     public var tokenSecretPath: String { path + "/token-secret" }
     public var databasePath: String { path + "/confab.sqlite" }
+    /// The management API's audit log: one JSON line per change request.
+    public var adminAuditLogPath: String { path + "/admin-audit.jsonl" }
 
     /// Creates the directory (and parents) with mode 0700 if missing.
     public func create() throws(SetupError) {

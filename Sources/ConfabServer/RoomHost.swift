@@ -32,32 +32,33 @@ enum AdmissionResult: Sendable {
 
 actor RoomHost {
     let name: RoomName
-    private var room: Room
+    var room: Room
     /// The live connection of each connected peer.
-    private var connections: [PeerID: ConnectionSink] = [:]
+    var connections: [PeerID: ConnectionSink] = [:]
     /// Single-use resume tokens and whose they are.
     private var resumeTokens: [String: PeerID] = [:]
     private var resumeTokenOf: [PeerID: String] = [:]
     /// The peer_session row of each peer in the room, closed when it leaves.
     private var sessionRows: [PeerID: Int64] = [:]
     /// Whether the current session of the room is recorded in the store.
-    private var sessionRecorded = false
+    var sessionRecorded = false
     private var shuttingDown = false
     /// Media credentials, forwarding slot and announced SSRCs of each connected peer.
-    private var mediaSessions: [PeerID: MediaSession] = [:]
+    var mediaSessions: [PeerID: MediaSession] = [:]
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
     private var speakersWereActive = false
     private var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
-    private var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    private(set) var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    var lossFeedback = LossFeedbackBook()
     private let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
 
-    private let store: ChatStore
-    private let metrics: ServerMetrics
-    private let settings: HostSettings
-    private let logger: Logger
+    let store: ChatStore
+    let metrics: ServerMetrics
+    let settings: HostSettings
+    let logger: Logger
     private let retiredFlag = Atomic<Bool>(false)
 
     /// Whether the registry should forget this host (read without awaiting).
@@ -77,6 +78,7 @@ actor RoomHost {
         /// not those who hung up); nil admits any valid token.
         var admission: (@Sendable (PeerID) -> CallRoomDirectory.Admission)? = nil
         var trackHealth = TrackHealthConfiguration()
+        var lossFeedback = LossFeedbackConfiguration()
         var speakerDetection = SpeakerDetectorSettings()
     }
 
@@ -229,7 +231,7 @@ actor RoomHost {
     /// Posts the room's forwarding table to the media thread: every connected
     /// peer with its credentials and SSRCs, whether it may publish now (role
     /// and mute), and the slots of those whose role hears it.
-    private func syncMedia() {
+    func syncMedia() {
         for peer in mediaSessions.keys where room.peer(peer)?.isConnected != true {
             mediaSessions[peer] = nil
         }
@@ -319,57 +321,17 @@ actor RoomHost {
             sink.send(CodedError(.alreadyJoined, "already joined"), id: message.id)
             return true
         }
-        var draft = room
-        let outcome: RoomOutcome
-        do {
-            outcome = try draft.apply(action, from: peer, now: now)
-        } catch {
-            metrics.error(error.code)
+        let key: RequestID? = if case .sendChat(let request) = message.body { request.idempotencyKey } else { nil }
+        let result = perform(action, from: peer, idempotencyKey: key, now: now) { reply in
+            sink.send(ServerMessage(id: message.id, reply))
+        }
+        switch result {
+        case .success(let departed):
+            return !departed.contains(peer)
+        case .failure(let error):
             sink.send(error, id: message.id)
             return true
         }
-        if let chat = outcome.chat {
-            // Commit before anyone sees it: an acknowledged message is in the log.
-            let key: RequestID? = if case .sendChat(let request) = message.body { request.idempotencyKey } else { nil }
-            do {
-                try store.append(chat.message, room: name, recipients: chat.recipients, idempotencyKey: key)
-            } catch {
-                fail(CodedError(.storageFailure, "the chat log cannot be written; not posted"), id: message.id, sink: sink, cause: error)
-                return true
-            }
-            metrics.chatCommitted()
-        }
-        let endedBefore = room.phase != .open
-        room = draft
-        if case .publishKeys(let request) = action, let ssrc = request.ssrc, var session = mediaSessions[peer],
-            session.ssrc != ssrc
-        {
-            session.previousSSRC = session.ssrc
-            session.ssrc = ssrc
-            mediaSessions[peer] = session
-        }
-        deliver(outcome.events)
-        // The forwarding table before the reply: a client that sends media
-        // right after `ok` (say, for the SSRC it just announced) is forwarded.
-        if Self.changesMedia(action) { syncMedia() }
-        sink.send(ServerMessage(id: message.id, outcome.reply))
-        if case .endRoom(let lock, _) = action, !endedBefore, case .roomEnded(let ended) = outcome.events.first?.body {
-            record("record the end of the room") { () throws(StorageError) in
-                try store.roomEnded(name, at: now, by: peer, reason: ended.reason, locked: lock)
-            }
-            sessionRecorded = false
-        }
-        if case .removePeer(let target, _) = action, connections[target] == nil, room.removedWhileAway[target] != nil {
-            // Removed while away: no connection to close, but the session is
-            // over. Its resume token stays so that its resume hears why.
-            endSession(of: target, reason: "removed", at: now)
-        }
-        let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
-        if !departed.isEmpty {
-            syncMedia()
-            reportMembership()
-        }
-        return !departed.contains(peer)
     }
 
     /// Answers what the chat log alone answers, changing nothing: a history
@@ -417,7 +379,7 @@ actor RoomHost {
     /// Closes the connections of peers no longer in the room and ends their
     /// sessions. Returns who they were.
     @discardableResult
-    private func closeDeparted(now: Timestamp, reason: String) -> Set<PeerID> {
+    func closeDeparted(now: Timestamp, reason: String) -> Set<PeerID> {
         let departed = connections.keys.filter { room.peer($0) == nil }
         for peer in departed {
             connections.removeValue(forKey: peer)?.close(.normalClosure, reason: reason)
@@ -429,14 +391,14 @@ actor RoomHost {
     }
 
     /// Whether an action can change who hears whom, who may publish, or SSRCs.
-    private static func changesMedia(_ action: PeerAction) -> Bool {
+    static func changesMedia(_ action: PeerAction) -> Bool {
         switch action {
         case .sendChat, .raiseHand, .lowerHand, .updatePeer: false
         default: true
         }
     }
 
-    private static func leaveReason(for action: PeerAction) -> String {
+    static func leaveReason(for action: PeerAction) -> String {
         switch action {
         case .removePeer: "removed"
         case .endRoom: "roomEnded"
@@ -506,7 +468,7 @@ actor RoomHost {
 
     // MARK: - Helpers
 
-    private func reportMembership() {
+    func reportMembership() {
         guard let observer = settings.membershipObserver else { return }
         let members = Set(room.peers.keys)
         guard members != reportedMembers else { return }
@@ -515,7 +477,7 @@ actor RoomHost {
     }
 
     /// Encodes each event once and queues it for every connected member of its audience.
-    private func deliver(_ events: [RoomEvent]) {
+    func deliver(_ events: [RoomEvent]) {
         for event in events {
             let text = ConnectionSink.encode(event.message)
             for peer in event.audience {
@@ -548,7 +510,7 @@ actor RoomHost {
         }
     }
 
-    private func endSession(of peer: PeerID, reason: String, at time: Timestamp) {
+    func endSession(of peer: PeerID, reason: String, at time: Timestamp) {
         guard let row = sessionRows.removeValue(forKey: peer) else { return }
         record("record the departure of \(peer)") { () throws(StorageError) in
             try store.peerLeft(session: row, at: time, reason: reason)
@@ -563,7 +525,7 @@ actor RoomHost {
 
     /// Room and peer history is a record, not a promise to anyone: a failure
     /// to write it is logged and the meeting goes on.
-    private func record(_ what: String, _ body: () throws(StorageError) -> Void) {
+    func record(_ what: String, _ body: () throws(StorageError) -> Void) {
         do {
             try body()
         } catch {

@@ -8,15 +8,17 @@ import Synchronization
 /// reaches it and forgotten when it retires (empty for its timeout); the
 /// chat log and a lock outlive it in the store.
 actor RoomRegistry {
-    private var hosts: [RoomName: RoomHost] = [:]
+    private(set) var hosts: [RoomName: RoomHost] = [:]
     private var shuttingDown = false
     private let configuration: ServerConfiguration
-    private let store: ChatStore
-    private let metrics: ServerMetrics
+    let store: ChatStore
+    let metrics: ServerMetrics
     private let logger: Logger
     private let media: any RoomMediaPlane
     /// The rooms of calls in progress, registered by the call manager.
     nonisolated let callRooms: CallRoomDirectory
+    /// Wakes the room timers when the first room opens.
+    nonisolated let openings = RoomOpenings()
 
     init(
         configuration: ServerConfiguration, store: ChatStore, metrics: ServerMetrics, media: any RoomMediaPlane,
@@ -30,8 +32,9 @@ actor RoomRegistry {
         self.logger = logger
     }
 
-    /// The room's host, made if it is not live.
-    func host(for name: RoomName) throws(CodedError) -> RoomHost {
+    /// The room's host, made if it is not live; with `template`, a new host
+    /// made with it in any case (a room created through the management API).
+    func host(for name: RoomName, template created: RoomTemplate? = nil) throws(CodedError) -> RoomHost {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         // A call's room admits only while the call is in progress (an ended
         // room would otherwise open afresh on the next join).
@@ -39,11 +42,11 @@ actor RoomRegistry {
         if CallRoomDirectory.isCallRoomName(name), callRoom == nil {
             throw CodedError(.roomEnded, "this call has ended")
         }
-        if let host = hosts[name], !host.isRetired { return host }
+        if created == nil, let host = hosts[name], !host.isRetired { return host }
         var settings = RoomHost.HostSettings(
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
             trackHealth: configuration.trackHealth)
-        var template = configuration.template(for: name)
+        var template = created ?? configuration.template(for: name)
         if let callRoom {
             template = callRoom.template
             let directory = callRooms
@@ -64,6 +67,7 @@ actor RoomRegistry {
         }
         hosts[name] = host
         metrics.roomOpened()
+        openings.noteOpened()
         return host
     }
 
@@ -73,7 +77,7 @@ actor RoomRegistry {
         return host
     }
 
-    /// No room is live: the speakers timer can rest.
+    /// No room is live: the room timers can rest.
     var isIdle: Bool { hosts.isEmpty }
 
     /// Runs every room's timers; forgets rooms that retired.
@@ -105,6 +109,7 @@ actor RoomRegistry {
         for host in hosts.values {
             await host.publishSpeakers(reports, nowNs: now)
             await host.assessTracks(reports, nowNs: now)
+            await host.relayLossFeedback(nowNs: now)
         }
     }
 

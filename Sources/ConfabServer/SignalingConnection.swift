@@ -274,6 +274,9 @@ struct SignalingConnection: Sendable {
             case .join, .resume:
                 refuse(CodedError(.alreadyJoined, "this connection has already joined"), id: message.id, sink: sink)
                 return session
+            case .reportLoss(let report):
+                await host.recordLoss(report, from: peer, id: message.id, sink: sink)
+                return session
             default:
                 return await host.handle(message, from: peer, sink: sink) ? session : .over
             }

@@ -441,18 +441,26 @@ public final class UDPSocket: @unchecked Sendable {
         return sent
     }
 
-    /// Waits up to `timeoutMs` for datagrams and reads as many as fit into
-    /// `batch` (recvmmsg). Returns how many arrived (0 on timeout).
-    public func receive(into batch: DatagramBatch, timeoutMs: Int32) throws(SocketError) -> Int {
+    /// Waits up to `timeoutMs` (-1: without limit) for datagrams, or until
+    /// `wake` is signalled, and reads as many as fit into `batch` (recvmmsg).
+    /// Returns how many arrived (0 on timeout or wake-up).
+    public func receive(into batch: DatagramBatch, timeoutMs: Int32, wake: WakeSignal? = nil) throws(SocketError) -> Int {
         batch.count = 0
-        var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        var watched = (
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wake?.descriptor ?? -1, events: Int16(POLLIN), revents: 0))
         while true {
-            let ready = poll(&pfd, 1, timeoutMs)
+            // A negative descriptor is ignored by poll (POSIX): no wake signal, one socket.
+            let ready = withUnsafeMutablePointer(to: &watched) { pair in
+                pair.withMemoryRebound(to: pollfd.self, capacity: 2) { poll($0, 2, timeoutMs) }
+            }
             if ready > 0 { break }
             if ready == 0 { return 0 }
             if errno == EINTR { continue }
             throw .system(operation: "poll", errno: errno)
         }
+        if watched.1.revents != 0 { wake?.drain() }
+        guard watched.0.revents != 0 else { return 0 }
         batch.prepare()
         while true {
             let n = confab_recvmmsg(descriptor, batch.messages.baseAddress, UInt32(batch.capacity), Int32(MSG_DONTWAIT) | Int32(MSG_TRUNC))

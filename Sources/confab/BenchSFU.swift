@@ -70,13 +70,7 @@ struct BenchSFU: ParsableCommand {
         let results = SFUBenchResults(
             rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds, pinned: pin, cpus: cpuCount,
             confabFull: confabFull, referenceFull: referenceFull, confabHalf: confabHalf, referenceHalf: referenceHalf)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
-        } else {
-            print(results.table)
-        }
+        try results.print(asJSON: json)
     }
 }
 
@@ -111,7 +105,7 @@ struct SFUBenchPhase: Codable {
     var allocationsPerForwarded: Double?
 }
 
-struct SFUBenchResults: Codable {
+struct SFUBenchResults: Codable, BenchReport {
     var rooms, publishers, subscribers: Int
     var seconds: Double
     var pinned: Bool

@@ -87,19 +87,13 @@ struct BenchSignaling: AsyncParsableCommand {
         } catch {
             throw CommandFailure("bench signaling: \(error)")
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
-        } else {
-            print(results.table)
-        }
+        try results.print(asJSON: json)
     }
 }
 
 // MARK: - Results
 
-struct SignalingResults: Codable, Sendable {
+struct SignalingResults: Codable, Sendable, BenchReport {
     struct Latency: Codable, Sendable {
         var count: Int
         var p50Ms: Double

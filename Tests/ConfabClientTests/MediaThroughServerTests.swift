@@ -4,7 +4,7 @@
 // forwarding, real decode and mix. What one says, the others hear; the server
 // forwards bytes it cannot decrypt.
 
-import ConfabClient
+@testable import ConfabClient
 import ConfabMedia
 import ConfabProtocol
 import ConfabRooms
@@ -428,7 +428,7 @@ struct Talker {
     /// `withholdKeys`: the sealed keys sent to this participant never reach its session.
     static func join(
         _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
-        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false
+        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false, mediaRoute: SocketAddress? = nil
     ) async throws -> Talker {
         let participant = try await server.participant(user, role: role, room: room)
         if withholdKeys { participant.transport.withhold("keys") }
@@ -442,6 +442,7 @@ struct Talker {
         let sink = RecordingSink()
         let controller = MediaController(
             session: participant.session, source: source, sink: sink, keepaliveInterval: keepaliveInterval)
+        if let mediaRoute { await controller.routeMedia(through: mediaRoute) }
         await controller.start()
         try await participant.session.join()
         if participant.session.state.yourMicrophone != nil { try await participant.session.unmuteSelf() }

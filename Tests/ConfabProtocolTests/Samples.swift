@@ -60,6 +60,7 @@ enum Samples {
             id: "c24",
             .publishKeys(
                 PublishKeysRequest(track: "alice:mic", epoch: 2, keys: [SealedKey(peer: "bob", sealed: sealed)]))),
+        ClientMessage(id: "c24b", .reportLoss(LossReport(tracks: [TrackLoss(track: "alice:mic", expected: 50, lost: 6)]))),
         ClientMessage(id: "c25", .connect(ConnectRequest(token: "eyJ.u.v"))),
         ClientMessage(id: "c26", .connect(ConnectRequest(token: nil, name: "Alice"))),
         ClientMessage(id: "c27", .inviteToCall(CallInviteRequest(users: ["bob"]))),
@@ -120,6 +121,7 @@ enum Samples {
                 SpeakerLevel(peer: "bob", track: "bob:mic", level: 12),
             ])),
         ServerMessage(.speakers([])),
+        ServerMessage(.mediaFeedback(MediaFeedback(track: "alice:mic", lossPermille: 120, uplinkLossPermille: nil, listeners: 1))),
         ServerMessage(.chatMessage(hello)),
         ServerMessage(.chatMessage(direct)),
         ServerMessage(.roleChangeRequested(RoleChangePrompt(prompt: "p3", by: "alice", role: "speaker"))),

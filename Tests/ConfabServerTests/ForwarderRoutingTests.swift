@@ -215,3 +215,17 @@ extension ForwarderTests {
         #expect(try !strict.isSpeaking(#require(harness.report(Self.alice, at: 6 * Self.second)), nowNs: 6 * Self.second), "no hangover by default")
     }
 }
+
+@Suite("The media thread's wait")
+struct MediaThreadWaitTests {
+    @Test("with peers it wakes every 50 ms; idle, only until the last activity's figures are out, then never by itself")
+    func waitLimit() {
+        let tick: UInt64 = 10_000_000_000
+        #expect(MediaPlane.waitLimitMs(idle: false, unpublished: false, nowNs: tick, nextTickNs: tick) == 50)
+        #expect(MediaPlane.waitLimitMs(idle: false, unpublished: true, nowNs: 0, nextTickNs: tick) == 50)
+        #expect(MediaPlane.waitLimitMs(idle: true, unpublished: false, nowNs: 0, nextTickNs: tick) == -1)
+        #expect(MediaPlane.waitLimitMs(idle: true, unpublished: true, nowNs: tick - 40_000_000, nextTickNs: tick) == 40)
+        #expect(MediaPlane.waitLimitMs(idle: true, unpublished: true, nowNs: tick - 1, nextTickNs: tick) == 1)
+        #expect(MediaPlane.waitLimitMs(idle: true, unpublished: true, nowNs: tick + 5, nextTickNs: tick) == 0)
+    }
+}

@@ -266,6 +266,21 @@ struct MediaForwardingTests {
             #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
         }
     }
+
+    @Test("when the last peer leaves, the media figures say so at once, though the idle media thread waits without a timeout")
+    func lastPeerLeaves() async throws {
+        let server = try await TestServer.start()
+        let room = try await MediaRoom.make(server)
+        _ = try await waitForMedia(server) { $0.boundPeers == 3 }
+        for (client, id) in [(room.alice, "a"), (room.bob, "b"), (room.lee, "l")] {
+            client.send(#"{"v": 1, "type": "leave", "id": "\#(id)"}"#)
+            _ = try await client.next(.ok)
+        }
+        // No datagram follows the leaves: only the posted change can wake the thread.
+        let statistics = try await waitForMedia(server, timeout: .seconds(5)) { $0.boundPeers == 0 }
+        #expect(statistics.boundPeers == 0)
+        await server.stop()
+    }
 }
 
 /// The next `track.degraded` (its reason) or `track.restored` (nil) about

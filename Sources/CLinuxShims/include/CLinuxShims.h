@@ -26,4 +26,8 @@ int confab_set_thread_name(const char *name);
 /// `cpus[0..<count]`; `sched_setaffinity`. 0 on success, else -1 and errno.
 int confab_pin_calling_thread(const int *cpus, int count);
 
+/// A non-blocking, close-on-exec eventfd (counter 0) that wakes a thread
+/// blocked in poll; `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`. -1 and errno on failure.
+int confab_wake_descriptor(void);
+
 #endif

@@ -31,7 +31,8 @@ public enum HeadlessEvents {
             return chatJSON(event)
         case .roleChangeRequested, .unmuteRequested, .promptSent, .promptAnswered, .promptClosed:
             return promptJSON(event)
-        case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound:
+        case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound,
+            .mediaFeedback:
             return mediaJSON(event)
         }
     }
@@ -214,6 +215,12 @@ public enum HeadlessEvents {
             return .object([
                 "event": .string("media.bound"), "bound": .bool(mapped != nil), "mapped": mapped.map(JSONValue.string),
                 "error": problem.map(JSONValue.string),
+            ])
+        case .mediaFeedback(let feedback):
+            return .object([
+                "event": .string("media.feedback"), "track": .string(feedback.track.rawValue),
+                "lossPermille": .int(feedback.lossPermille), "uplinkLossPermille": feedback.uplinkLossPermille.map(JSONValue.int),
+                "listeners": .int(feedback.listeners),
             ])
         default:
             preconditionFailure("\(event) is not in this family")

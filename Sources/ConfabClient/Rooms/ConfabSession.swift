@@ -268,6 +268,11 @@ public actor ConfabSession {
         try await expectOK(.publishKeys(request))
     }
 
+    /// Sends `media.loss`: what we lost of each track we play since the last report.
+    public func reportLoss(_ report: LossReport) async throws(SessionError) {
+        try await expectOK(.reportLoss(report))
+    }
+
     /// Reports what the media engine measured, into the store and the event stream.
     public func reportMedia(_ event: SessionEvent) {
         // Nothing after `disconnected`: it is the last event (docs/BOTS.md).

@@ -30,6 +30,8 @@ enum RoomEvents {
             .trackRestored(peer: event.peer, track: event.track)
         case .speakers(let levels):
             .speakers(levels)
+        case .mediaFeedback(let feedback):
+            .mediaFeedback(feedback)
         case .chatMessage(let message):
             .chatMessage(IncomingText.message(message))
         case .roleChangeRequested(let prompt):

@@ -130,7 +130,7 @@ extension SessionEvent {
             listener.room(session, serverIsGoingAway: notice)
         case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaKeyAccepted,
             .mediaKeyRefused, .mediaLevels,
-            .mediaStats, .mediaBound, .roundTrip:
+            .mediaStats, .mediaBound, .mediaFeedback, .roundTrip:
             break
         }
         listener.room(session, didReceive: self)

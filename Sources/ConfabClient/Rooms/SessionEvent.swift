@@ -92,6 +92,9 @@ public enum SessionEvent: Hashable, Sendable {
     /// Our UDP address is bound at the server (`mapped` is what it saw), or
     /// binding failed (`mapped` nil, `problem` says why).
     case mediaBound(mapped: String?, problem: String? = nil)
+    /// What our listeners lose of our microphone (`media.feedback`); the
+    /// MediaController adapts the encoder to it.
+    case mediaFeedback(MediaFeedback)
     /// A keepalive ping came back: the round trip to the server and back [ms].
     case roundTrip(ms: Int)
 }

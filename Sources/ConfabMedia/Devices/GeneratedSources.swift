@@ -9,6 +9,8 @@
 // arguments give the same samples on every run and machine. With a duration
 // they end like a file: a short read, then 0.
 
+import ConfabSocket
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -411,37 +413,5 @@ private struct Resonator {
         y2 = y1
         y1 = y
         return y
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and the same on every platform.
-private struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<1.
-    mutating func nextUnit() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
-    }
-
-    /// Uniform in −1..<1.
-    mutating func nextSigned() -> Double {
-        2 * nextUnit() - 1
-    }
-
-    /// Uniform in 0..<bound (bound ≥ 1); the modulo bias is irrelevant here.
-    mutating func nextInt(below bound: Int) -> Int {
-        Int(next() % UInt64(Swift.max(1, bound)))
     }
 }

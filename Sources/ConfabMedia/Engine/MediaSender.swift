@@ -1,6 +1,7 @@
 // The send path, on the capture thread.
 //
 //   AudioSource.read (ALSA period, or paced by the clock) ─▶ level (RFC 6464) + VAD
+//   ─▶ EncoderControl changed? ─▶ new bitrate / FEC / expected loss (between frames)
 //   ─▶ Opus encode (written straight after the RTP header) ─▶ RTP header + audio-level extension
 //   ─▶ SRTP protect (in place) ─▶ UDPSocket.send
 //   every senderReportIntervalMs: RTCP sender report (RFC 3550 §6.4.1) ─▶ SRTCP protect ─▶ same socket,
@@ -42,6 +43,8 @@ public final class MediaSender: @unchecked Sendable {
     public let finished = Atomic<Bool>(false)
     private let failureText = Mutex<String?>(nil)
     public var failure: String? { failureText.withLock { $0 } }
+    /// Where the loss feedback sets the encoder's bitrate, FEC and expected loss.
+    public let encoderControl: EncoderControl
 
     private let configuration: MediaConfiguration
     private let source: AudioSource
@@ -51,6 +54,8 @@ public final class MediaSender: @unchecked Sendable {
     /// port, RFC 5761, as the server expects) or the RTP port + 1 (RFC 3550 §11).
     private let rtcpDestination: SocketAddress
     private let encoder: Opus.Encoder
+    /// The EncoderControl word the encoder runs with.
+    private var encoderWord: UInt64
     private let srtp: OutboundSession
     private let pcm: UnsafeMutableBufferPointer<Int16>
     private let packet: UnsafeMutableRawBufferPointer
@@ -77,6 +82,8 @@ public final class MediaSender: @unchecked Sendable {
         self.ssrc = ssrc
         self.configuration = configuration
         encoder = try Opus.Encoder(settings: configuration.encoder)
+        encoderControl = EncoderControl(initial: configuration.encoder)
+        encoderWord = EncoderControl.pack(configuration.encoder)
         srtp = try OutboundSession(ssrc: ssrc, key: key)
         pcm = .allocate(capacity: configuration.frameSamples)
         pcm.initialize(repeating: 0)
@@ -151,6 +158,7 @@ public final class MediaSender: @unchecked Sendable {
         var extensions = HeaderExtensionList()
         try? extensions.append(audioLevel: AudioLevel(dBov: dBov, voiceActivity: voice), id: configuration.audioLevelExtensionID)
         let headerLength = RTPPacket.headerLength(extensions: extensions)
+        if let word = encoderControl.pendingChange(current: encoderWord) { adoptEncoderSettings(word) }
         // Encode straight into place after the header; the writer leaves it there.
         let payloadArea = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<1_400])
         guard let payloadLength = try? encoder.encode(frame, into: payloadArea) else {
@@ -188,6 +196,15 @@ public final class MediaSender: @unchecked Sendable {
         } else if now >= nextReportNs {
             nextReportNs = now + intervalNs
             sendSenderReport(rtpTimestamp: timestamp)
+        }
+    }
+
+    /// Applies a change from `encoderControl` between two frames: libopus'
+    /// ctl calls only set fields of the encoder's state, nothing is allocated.
+    private func adoptEncoderSettings(_ word: UInt64) {
+        encoderWord = word
+        if (try? encoder.apply(EncoderControl.settings(word, over: configuration.encoder))) != nil {
+            encoderControl.markApplied(word)
         }
     }
 

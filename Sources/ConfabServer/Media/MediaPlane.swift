@@ -3,7 +3,8 @@
 //   UDP :port ─▶ poll ▶ recvmmsg (64) ─▶ Forwarder.route per datagram ─▶ sendmmsg batch ─▶ UDP
 //                                              └▶ STUN answers ─▶ sendto
 //   rooms (actors) ─▶ post(ForwarderCommand) ─▶ ChangeQueue ─▶ applied between batches
-//   every 100 ms: binding expiry, reports (levels, loss, jitter) ─▶ Mutex ─▶ speakers timer
+//   every 100 ms while a room has peers: binding expiry, reports (levels, loss, jitter)
+//     ─▶ Mutex ─▶ speakers timer; idle, the thread waits without a timeout
 //
 // The thread blocks in poll, never in Swift concurrency. Its per-batch cost
 // outside the forwarder is one atomic load (are there changes?) and a clock
@@ -44,6 +45,8 @@ public final class MediaPlane: Sendable {
     let socket: UDPSocket
     /// Rare changes from the room actors to the media thread.
     private let changes = ChangeQueue<ForwarderCommand>()
+    /// Ends the thread's wait when a change is posted or on stop().
+    private let wake: WakeSignal
     private let running = Atomic<Bool>(true)
     private let thread = Mutex<MediaThread?>(nil)
     private let nextID = Atomic<Int>(1)
@@ -56,6 +59,7 @@ public final class MediaPlane: Sendable {
     public init(configuration: MediaPlaneConfiguration, logger: Logger) throws(SocketError) {
         self.configuration = configuration
         socket = try UDPSocket(bindTo: configuration.host, port: configuration.port)
+        wake = try WakeSignal()
         // A bigger receive buffer for bursts from many publishers.
         var size: Int32 = 8 << 20
         _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -98,7 +102,10 @@ public final class MediaPlane: Sendable {
     /// A fresh id for a room or a peer slot (never reused in this process).
     func makeID() -> Int { nextID.add(1, ordering: .relaxed).oldValue }
 
-    func post(_ command: ForwarderCommand) { changes.post(command) }
+    func post(_ command: ForwarderCommand) {
+        changes.post(command)
+        wake.signal()
+    }
 
     /// The reports of the last 100 ms tick (levels since the previous tick).
     func reports() -> [MediaPeerReport] { latestReports.withLock { $0 } }
@@ -113,7 +120,7 @@ public final class MediaPlane: Sendable {
 
     public func stop() {
         running.store(false, ordering: .relaxed)
-        wakeLoop()
+        wake.signal()
         let started = thread.withLock { current in
             defer { current = nil }
             return current
@@ -121,21 +128,15 @@ public final class MediaPlane: Sendable {
         started?.join()
     }
 
-    /// Ends the loop's wait at once (it waits up to a second when idle): one
-    /// byte to our own port, which the loop reads and, stopping, ignores.
-    private func wakeLoop() {
-        let local = socket.localAddress
-        let destination: SocketAddress? =
-            if let v4 = local.ipv4 {
-                SocketAddress(ipv4: v4.address == 0 ? 0x7F00_0001 : v4.address, port: UInt16(local.port))
-            } else if let v6 = local.ipv6 {
-                v6.high == 0 && v6.low == 0 ? SocketAddress(ipv6: 0, 1, port: UInt16(local.port)) : local
-            } else {
-                nil
-            }
-        guard let destination else { return }
-        var byte: UInt8 = 0
-        _ = withUnsafeBytes(of: &byte) { socket.send($0, to: destination) }
+    /// How long the thread may wait for a datagram: a 50 ms cadence while any
+    /// room has peers (binding expiry, 100 ms reports); idle, only until the
+    /// figures of the last activity are published, then without limit — an
+    /// idle server does not wake at all (a datagram, a change or stop() ends
+    /// the wait).
+    static func waitLimitMs(idle: Bool, unpublished: Bool, nowNs: UInt64, nextTickNs: UInt64) -> Int32 {
+        guard idle else { return 50 }
+        guard unpublished else { return -1 }
+        return nowNs >= nextTickNs ? 0 : Int32((nextTickNs - nowNs + 999_999) / 1_000_000)
     }
 
     private func loop() {
@@ -145,14 +146,21 @@ public final class MediaPlane: Sendable {
         var seen = 0
         var nextTick = MonotonicClock.nanoseconds() + 100_000_000
         var levels: [MediaPeerReport] = []
+        // Whether a datagram or a change came since the last tick published its figures.
+        var unpublished = false
         while running.load(ordering: .relaxed) {
-            for change in changes.take(since: &seen) { forwarder.apply(change, nowNs: MonotonicClock.nanoseconds()) }
+            for change in changes.take(since: &seen) {
+                forwarder.apply(change, nowNs: MonotonicClock.nanoseconds())
+                unpublished = true
+            }
             let count: Int
             do {
-                // Idle (no room has peers): nothing to expire or report, so wake
-                // once a second rather than twenty times; a datagram or stop()
-                // ends the wait at once, and changes apply before it is processed.
-                count = try socket.receive(into: batch, timeoutMs: forwarder.isIdle ? 1_000 : 50)
+                count = try socket.receive(
+                    into: batch,
+                    timeoutMs: Self.waitLimitMs(
+                        idle: forwarder.isIdle, unpublished: unpublished, nowNs: MonotonicClock.nanoseconds(),
+                        nextTickNs: nextTick),
+                    wake: wake)
             } catch {
                 logger.error("media socket: \(error)")
                 break
@@ -161,7 +169,11 @@ public final class MediaPlane: Sendable {
             // Again after the wait: a change posted before a client's packet
             // left (say, the SSRC its `keys.publish` announced) applies to it.
             let now = MonotonicClock.nanoseconds()
-            for change in changes.take(since: &seen) { forwarder.apply(change, nowNs: now) }
+            for change in changes.take(since: &seen) {
+                forwarder.apply(change, nowNs: now)
+                unpublished = true
+            }
+            if count > 0 { unpublished = true }
             for i in 0..<count {
                 forwarder.route(
                     UnsafeRawBufferPointer(batch.datagram(i)), truncated: batch.wasTruncated(i),
@@ -172,6 +184,7 @@ public final class MediaPlane: Sendable {
             if sendBatch.count > 0 { socket.send(sendBatch) }
             if now >= nextTick {
                 nextTick = now + 100_000_000
+                unpublished = false
                 forwarder.sweep(nowNs: now)
                 let fresh = forwarder.takeReports(nowNs: now)
                 // Levels accumulate until the speakers timer reads them.

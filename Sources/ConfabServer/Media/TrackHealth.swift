@@ -52,6 +52,8 @@ struct TrackHealth {
     private var samples: [Sample] = []
     /// Whether the loss figures alone say degraded (kept apart from noMedia for the hysteresis).
     private var lossy = false
+    /// The share of the window's expected packets that never arrived [%]; nil while too few were expected.
+    private(set) var lossPercent: Double?
 
     /// Takes the newest report of the track's peer and returns the verdict.
     mutating func assess(_ report: MediaPeerReport, nowNs: UInt64, configuration: TrackHealthConfiguration)
@@ -67,6 +69,7 @@ struct TrackHealth {
             // counted again as loss when packets come back: the window restarts.
             samples.removeAll()
             lossy = false
+            lossPercent = nil
             verdict = .noMedia
             return verdict
         }
@@ -74,6 +77,7 @@ struct TrackHealth {
             // A new SSRC (a rotation): its sequence numbers start a new count.
             samples.removeAll()
             lossy = false
+            lossPercent = nil
         }
         samples.append(Sample(atNs: nowNs, expected: report.expected, received: report.packets))
         // Keep the newest sample at or before the window's start as its baseline.
@@ -86,6 +90,7 @@ struct TrackHealth {
             // Too few packets in the window to tell: the last word on loss stands.
             if expected >= Int64(configuration.minimumExpectedPackets) {
                 let percent = Double(lost) * 100 / Double(expected)
+                lossPercent = percent
                 lossy = lossy ? percent >= configuration.restoredLossPercent : percent > configuration.degradedLossPercent
             }
         }

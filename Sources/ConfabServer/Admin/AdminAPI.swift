@@ -1,0 +1,175 @@
+// The management API: HTTPS JSON under /api/v1/ on the server's port, for
+// the people who run the server (docs/ADMIN.md; the OpenAPI document in
+// AdminOpenAPI.swift).
+//
+//   request ─▶ Authorization: Bearer ADMIN-TOKEN ─▶ AdminTokenAuthority (401 / 403)
+//           ─▶ handler ─▶ RoomRegistry / RoomHost.actAsServer (the checked room actions, as @server)
+//                       ─▶ CallManager (calls in progress), ChatStore (call history)
+//           ─▶ JSON reply, or {"error": {code, name, message}} from the catalog of docs/PROTOCOL.md
+//           ─▶ AdminAuditLog (every change: who, when, what, how it ended)
+
+import ConfabProtocol
+import ConfabRooms
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+struct AdminAPI: Sendable {
+    let registry: RoomRegistry
+    let calls: CallManager
+    let store: ChatStore
+    let authority: AdminTokenAuthority
+    let configuration: ServerConfiguration
+    let audit: AdminAuditLog
+
+    /// A handler's answer: a status and an optional JSON body.
+    struct Reply: Sendable {
+        var status: HTTPResponse.Status
+        var body: ByteBuffer?
+
+        static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Reply {
+            Reply(status: status, body: ByteBuffer(bytes: AdminJSON.encode(value)))
+        }
+        static let noContent = Reply(status: .noContent, body: nil)
+    }
+
+    /// What a handler gets: the request's path parameters, query, body and who asks.
+    struct Call: Sendable {
+        var parameters: [String: String]
+        var query: [String: String]
+        var body: ByteBuffer
+        var admin: AdminIdentity
+    }
+
+    typealias Handler = @Sendable (AdminAPI, Call) async throws(CodedError) -> Reply
+
+    /// One route: `path` as in the OpenAPI document; `change` for the ones the audit log records.
+    struct Route: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var change: Bool
+        var handler: Handler
+    }
+
+    /// Every route of the API but the document itself (served without a token).
+    static let routes: [Route] = [
+        Route(method: .get, path: "/api/v1/rooms", change: false) { api, _ throws(CodedError) in try await api.listRooms() },
+        Route(method: .post, path: "/api/v1/rooms", change: true) { api, call throws(CodedError) in try await api.createRoom(call) },
+        Route(method: .get, path: "/api/v1/rooms/{room}", change: false) { api, call throws(CodedError) in
+            try await api.roomDetail(call)
+        },
+        Route(method: .patch, path: "/api/v1/rooms/{room}", change: true) { api, call throws(CodedError) in
+            try await api.updateRoom(call)
+        },
+        Route(method: .delete, path: "/api/v1/rooms/{room}", change: true) { api, call throws(CodedError) in
+            try await api.endRoom(call)
+        },
+        Route(method: .delete, path: "/api/v1/rooms/{room}/peers/{peer}", change: true) { api, call throws(CodedError) in
+            try await api.removePeer(call)
+        },
+        Route(method: .post, path: "/api/v1/rooms/{room}/peers/{peer}/mute", change: true) { api, call throws(CodedError) in
+            try await api.mutePeer(call)
+        },
+        Route(method: .post, path: "/api/v1/rooms/{room}/peers/{peer}/role", change: true) { api, call throws(CodedError) in
+            try await api.changeRole(call)
+        },
+        Route(method: .post, path: "/api/v1/rooms/{room}/messages", change: true) { api, call throws(CodedError) in
+            try await api.postMessage(call)
+        },
+        Route(method: .get, path: "/api/v1/calls", change: false) { api, _ throws(CodedError) in await api.listCalls() },
+        Route(method: .get, path: "/api/v1/users/{user}/calls", change: false) { api, call throws(CodedError) in
+            try api.callHistory(call)
+        },
+    ]
+
+    static let documentPath = "/api/v1/openapi.json"
+
+    /// The largest request body read, in bytes.
+    static let maximumBodyBytes = 65_536
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get(RouterPath(Self.documentPath)) { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: AdminOpenAPI.document)))
+        }
+        for route in Self.routes {
+            router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
+                await respond(to: request, context: context, route: route)
+            }
+        }
+    }
+
+    private func respond(to request: Request, context: BasicRequestContext, route: Route) async -> Response {
+        var request = request
+        let reply: Reply
+        var admin: AdminIdentity?
+        var parameters: [String: String] = [:]
+        for (key, value) in context.parameters { parameters[String(key)] = String(value) }
+        do throws(CodedError) {
+            let identity = try await authority.verify(
+                authorization: request.headers[.authorization], now: .now())
+            admin = identity
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: Self.maximumBodyBytes)
+            } catch {
+                throw CodedError(.messageTooLarge, "the request body is over \(Self.maximumBodyBytes) bytes")
+            }
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let call = Call(parameters: parameters, query: query, body: body, admin: identity)
+            reply = try await route.handler(self, call)
+        } catch {
+            reply = .json(error.httpStatus, AdminErrorBody(error))
+        }
+        if route.change, let admin {
+            audit.record(
+                AdminAuditEntry(
+                    at: .now(), subject: admin.subject, method: route.method.rawValue, path: request.uri.path,
+                    status: reply.status.code))
+        }
+        var headers: HTTPFields = [:]
+        if reply.body != nil { headers[.contentType] = "application/json" }
+        return Response(
+            status: reply.status, headers: headers, body: reply.body.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody())
+    }
+}
+
+/// JSON as the API writes and reads it: sorted keys, so replies diff well.
+enum AdminJSON {
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Every body type here encodes; a failure would be a bug, answered as one.
+        return (try? Array(encoder.encode(value)))
+            ?? Array(#"{"error":{"code":9000,"name":"internalError","message":"cannot encode the reply"}}"#.utf8)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws(CodedError) -> T {
+        guard body.readableBytes > 0 else { throw CodedError(.invalidMessage, "a JSON body is required") }
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw CodedError(.malformedMessage, "the body is not JSON")
+            }
+            throw CodedError(.invalidMessage, "the body does not fit: \(AdminJSON.describe(error))")
+        } catch {
+            throw CodedError(.malformedMessage, "the body is not JSON")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.isEmpty ? "the body" : codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)) has the wrong type"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)) is not valid"
+        @unknown default: return "not valid"
+        }
+    }
+}

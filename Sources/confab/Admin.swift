@@ -1,0 +1,212 @@
+// `confab admin …`: the management API (docs/ADMIN.md) from the command line,
+// with an admin token, over TLS pinned like `confab join`.
+//
+//   confab admin rooms|room NAME|create NAME|end NAME [--lock]|remove ROOM PEER|mute ROOM PEER|say ROOM TEXT
+//     --server wss://HOST:PORT --token ADMIN-TOKEN (or CONFAB_ADMIN_TOKEN) [--fingerprint SHA256:…] [--json]
+import ArgumentParser
+import ConfabClient
+import ConfabProtocol
+import Foundation
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage a running server through its management API (an admin token).",
+        discussion: """
+            The token comes from `confab token --admin` on the server. Errors are one line on stderr \
+            with the catalog number (docs/PROTOCOL.md) and exit code 1.
+            """,
+        subcommands: [
+            AdminRooms.self, AdminRoom.self, AdminCreate.self, AdminEnd.self, AdminRemove.self, AdminMute.self,
+            AdminSay.self,
+        ])
+}
+
+/// What every `confab admin` command takes.
+struct AdminOptions: ParsableArguments {
+    @Option(help: "The server: wss://HOST:PORT or https://HOST:PORT.")
+    var server: String
+
+    @Option(help: "An admin token, from `confab token --admin` (or set CONFAB_ADMIN_TOKEN).")
+    var token: String?
+
+    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
+    var fingerprint: String?
+
+    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
+    var knownServers: String?
+
+    @Flag(help: "Print the server's JSON reply as it is.")
+    var json = false
+
+    func validate() throws {
+        guard resolvedToken != nil else { throw ValidationError("--token is required (or set CONFAB_ADMIN_TOKEN)") }
+        _ = try endpoint()
+    }
+
+    var resolvedToken: String? { token ?? ProcessInfo.processInfo.environment["CONFAB_ADMIN_TOKEN"] }
+
+    func endpoint() throws -> ServerEndpoint {
+        var url = server
+        if url.lowercased().hasPrefix("https://") { url = "wss://" + url.dropFirst("https://".count) }
+        do {
+            return try ServerEndpoint(serverURL: url)
+        } catch {
+            throw ValidationError("--server: \(error.message.replacingOccurrences(of: "wss://HOST:PORT", with: "wss://HOST:PORT or https://HOST:PORT"))")
+        }
+    }
+
+    /// Sends one request; prints the JSON reply with `--json` (`{}` when it has none).
+    /// Returns the reply's body for the command's own printing otherwise.
+    func send(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Data? {
+        let trust: ServerTrust
+        do {
+            trust = try ServerTrust(fingerprint: fingerprint, knownServersPath: knownServers ?? KnownServers.defaultPath())
+        } catch {
+            throw CommandFailure(error.message)
+        }
+        let client = AdminHTTPClient(endpoint: try endpoint(), trust: trust, token: resolvedToken ?? "")
+        let encoded = try body.map { try JSONEncoder().encode($0) }.map { Array($0) }
+        let reply: AdminHTTPClient.Reply
+        do {
+            reply = try await client.send(method, path, json: encoded)
+        } catch {
+            if let code = error.code { throw CommandFailure("\(code.rawValue) \(code): \(error.message)") }
+            throw CommandFailure(error.message)
+        }
+        if json {
+            FileHandleOutput.standardOutput(reply.body.isEmpty ? "{}" : String(decoding: reply.body, as: UTF8.self))
+            return nil
+        }
+        return Data(reply.body)
+    }
+
+    /// A path segment: ids hold no character that needs escaping but `@` and `+`, which are escaped anyway.
+    static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "._-"))) ?? text
+    }
+
+    static func query(_ pairs: [(String, String?)]) -> String {
+        let present = pairs.compactMap { key, value in value.map { "\(key)=\(segment($0))" } }
+        return present.isEmpty ? "" : "?" + present.joined(separator: "&")
+    }
+}
+
+private func clock(_ time: Timestamp) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm"
+    return formatter.string(from: Date(timeIntervalSince1970: Double(time.millisecondsSince1970) / 1_000))
+}
+
+struct AdminRooms: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rooms", abstract: "List the live rooms.")
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        guard let body = try await options.send("GET", "/api/v1/rooms"),
+            let list = try? JSONDecoder().decode(AdminRoomList.self, from: body)
+        else { return }
+        if list.rooms.isEmpty { FileHandleOutput.standardOutput("no live rooms") }
+        for room in list.rooms {
+            let roles = room.peersByRole.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            FileHandleOutput.standardOutput(
+                "\(room.name)  \(room.peers) peer\(room.peers == 1 ? "" : "s")\(roles.isEmpty ? "" : " (\(roles))")  since \(clock(room.startedAt))")
+        }
+    }
+}
+
+struct AdminRoom: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "room", abstract: "Show a live room and its peers.")
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The room.") var name: String
+
+    func run() async throws {
+        guard let body = try await options.send("GET", "/api/v1/rooms/\(AdminOptions.segment(name))"),
+            let room = try? JSONDecoder().decode(AdminRoomDetail.self, from: body)
+        else { return }
+        let limit = room.maxPeers.map { " of \($0)" } ?? ""
+        FileHandleOutput.standardOutput("\(room.name)  \(room.peers.count) peers\(limit)  since \(clock(room.startedAt))")
+        for peer in room.peers {
+            var marks = [peer.role.rawValue]
+            if let muted = peer.muted { marks.append(muted ? "muted" : "live") }
+            if peer.handRaisedAt != nil { marks.append("hand up") }
+            if !peer.connected { marks.append("away") }
+            FileHandleOutput.standardOutput("  \(peer.id)  \(peer.name)  \(marks.joined(separator: ", "))")
+        }
+    }
+}
+
+struct AdminCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Open a room ahead of time.")
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The room.") var name: String
+    @Option(help: "The most peers it holds.") var maxPeers: Int?
+    @Option(help: "How long it stays open with nobody in it, in seconds.") var emptyTimeout: Int?
+    @Flag(help: "Open it locked against joins.") var locked = false
+
+    func validate() throws {
+        guard RoomName(rawValue: name) != nil else { throw ValidationError("the room name: \(RoomName.validForm)") }
+    }
+
+    func run() async throws {
+        let body = AdminCreateRoom(
+            name: RoomName(uncheckedRawValue: name), maxPeers: maxPeers, emptyTimeoutSeconds: emptyTimeout,
+            locked: locked ? true : nil)
+        guard try await options.send("POST", "/api/v1/rooms", body: body) != nil else { return }
+        FileHandleOutput.standardOutput("created \(name)")
+    }
+}
+
+struct AdminEnd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "end", abstract: "End a room for everyone.")
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The room.") var name: String
+    @Flag(help: "Refuse joins afterwards.") var lock = false
+    @Option(help: "Why, shown to everyone.") var reason: String?
+
+    func run() async throws {
+        let query = AdminOptions.query([("lock", lock ? "true" : nil), ("reason", reason)])
+        guard try await options.send("DELETE", "/api/v1/rooms/\(AdminOptions.segment(name))\(query)") != nil else { return }
+        FileHandleOutput.standardOutput("ended \(name)\(lock ? " (locked)" : "")")
+    }
+}
+
+struct AdminRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a peer from a room.")
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The room.") var room: String
+    @Argument(help: "The peer's id.") var peer: String
+    @Option(help: "Why, shown to the peer.") var reason: String?
+
+    func run() async throws {
+        let path = "/api/v1/rooms/\(AdminOptions.segment(room))/peers/\(AdminOptions.segment(peer))"
+        guard try await options.send("DELETE", path + AdminOptions.query([("reason", reason)])) != nil else { return }
+        FileHandleOutput.standardOutput("removed \(peer) from \(room)")
+    }
+}
+
+struct AdminMute: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mute", abstract: "Mute a peer's microphone.")
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The room.") var room: String
+    @Argument(help: "The peer's id.") var peer: String
+
+    func run() async throws {
+        let path = "/api/v1/rooms/\(AdminOptions.segment(room))/peers/\(AdminOptions.segment(peer))/mute"
+        guard try await options.send("POST", path) != nil else { return }
+        FileHandleOutput.standardOutput("muted \(peer) in \(room)")
+    }
+}
+
+struct AdminSay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "say", abstract: "Post a message from the server into a room's chat.")
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The room.") var room: String
+    @Argument(help: "The message.") var text: String
+
+    func run() async throws {
+        guard let body = try await options.send("POST", "/api/v1/rooms/\(AdminOptions.segment(room))/messages", body: AdminSystemMessage(text: text))
+        else { return }
+        let seq = (try? JSONDecoder().decode(AdminPostedMessage.self, from: body)).map { " as message \($0.seq)" } ?? ""
+        FileHandleOutput.standardOutput("posted to \(room)\(seq)")
+    }
+}

@@ -1,0 +1,106 @@
+// `confab token --admin` and `confab admin …` as an operator runs them,
+// against `confab serve` as a child process.
+
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("confab admin")
+struct AdminCommandTests {
+    struct Run {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    func confab(_ arguments: [String]) async throws -> Run {
+        let run = try ChildProcess(BuiltProducts.confab, arguments)
+        let status = await run.wait(seconds: 30)
+        return Run(status: status, output: run.standardOutput, error: run.standardError)
+    }
+
+    func admin(_ server: ServerProcess, token: String, _ arguments: [String], fingerprint: String? = nil) async throws -> Run {
+        try await confab(
+            ["admin"] + arguments + [
+                "--server", "https://127.0.0.1:\(server.port)", "--token", token,
+                "--fingerprint", fingerprint ?? server.fingerprint, "--known-servers", server.data.file("known_servers"),
+            ])
+    }
+
+    @Test("create, list, say, end --lock: what each prints, --json, and refusals as one line with the catalog number")
+    func roundTrip() async throws {
+        let server = try await ServerProcess()
+        let minted = try await confab(["token", "--admin", "--data", server.dataPath, "--subject", "ops", "--ttl", "10m"])
+        #expect(minted.status == 0, "\(minted.error)")
+        let token = minted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let created = try await admin(server, token: token, ["create", "board", "--max-peers", "5"])
+        #expect(created.status == 0 && created.output == "created board\n", "\(created.error)")
+        let rooms = try await admin(server, token: token, ["rooms", "--json"])
+        let list = try JSONValue(parsing: rooms.output)
+        #expect(list["rooms"]?.array.compactMap { $0["name"]?.text } == ["board"])
+        let room = try await admin(server, token: token, ["room", "board"])
+        #expect(room.output.hasPrefix("board  0 peers of 5  since "), "\(room.output)")
+        let said = try await admin(server, token: token, ["say", "board", "Back at 3."])
+        #expect(said.output == "posted to board as message 1\n", "\(said.error)")
+        let ended = try await admin(server, token: token, ["end", "board", "--lock", "--reason", "done for today"])
+        #expect(ended.status == 0 && ended.output == "ended board (locked)\n")
+
+        let taken = try await admin(server, token: token, ["create", "board"])
+        #expect(taken.status == 1)
+        #expect(taken.error == "confab: 4012 roomExists: room board exists: it was ended and locked\n")
+        let gone = try await admin(server, token: token, ["mute", "board", "bob"])
+        #expect(gone.status == 1 && gone.error.hasPrefix("confab: 4011 roomNotFound"))
+
+        // A room token is not an admin token; a wrong pin is refused before anything is sent.
+        let roomToken = try await server.token(room: "board", user: "alice", role: "host")
+        let wrongKind = try await admin(server, token: roomToken, ["rooms"])
+        #expect(wrongKind.status == 1 && wrongKind.error.hasPrefix("confab: 2009 notAdminToken"))
+        let wrongPin = try await admin(
+            server, token: token, ["rooms"], fingerprint: "SHA256:" + String(repeating: "00", count: 32))
+        #expect(wrongPin.status == 1 && wrongPin.error.contains("not the pinned"))
+        #expect(wrongPin.error.split(separator: "\n").count == 1)
+
+        let audit = try String(contentsOfFile: server.dataPath + "/admin-audit.jsonl", encoding: .utf8)
+        #expect(audit.split(separator: "\n").count == 5, "create, say, end, create (409), mute (404)")
+        #expect(await server.stop() == 0)
+    }
+
+    @Test("room, say, mute and remove reach a peer in the room: it sees the server's message, mute and removal")
+    func peerActions() async throws {
+        let server = try await ServerProcess()
+        let token = try await confab(["token", "--admin", "--data", server.dataPath]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let bob = try await HeadlessBot(
+            "bob", server: server, room: "stage", role: "speaker", arguments: ["--input", "silence", "--output", "null"])
+        defer { bob.process.kill() }
+        try await bob.expectEvent("joined", ["you.id": "bob"])
+
+        let room = try await admin(server, token: token, ["room", "stage"])
+        #expect(room.output.split(separator: "\n").last == "  bob  Bob  speaker, live", "\(room.output)")
+        let said = try await admin(server, token: token, ["say", "stage", "Five minutes left."])
+        #expect(said.status == 0)
+        try await bob.expectEvent("chat.message", ["message.from": "@server", "message.text": "Five minutes left."])
+        let muted = try await admin(server, token: token, ["mute", "stage", "bob"])
+        #expect(muted.output == "muted bob in stage\n", "\(muted.error)")
+        try await bob.expectEvent("track.muted", ["by": "@server"])
+        let removed = try await admin(server, token: token, ["remove", "stage", "bob", "--reason", "time is up"])
+        #expect(removed.output == "removed bob from stage\n", "\(removed.error)")
+        try await bob.expectEvent("removed", ["by": "@server", "reason": "time is up"])
+        let empty = try await admin(server, token: token, ["room", "stage", "--json"])
+        #expect(try JSONValue(parsing: empty.output)["peers"]?.array.isEmpty == true)
+        #expect(await server.stop() == 0)
+    }
+
+    @Test("confab token --admin refuses room options, and --subject needs --admin")
+    func tokenArguments() async throws {
+        let data = try TempDirectory(prefix: "confab-admin-token")
+        for arguments in [
+            ["token", "--admin", "--room", "r", "--role", "host"], ["token", "--admin", "--user", "alice"],
+            ["token", "--user", "alice", "--subject", "ops"], ["token", "--admin", "--subject", "two words"],
+        ] {
+            let run = try await confab(arguments + ["--data", data.path])
+            #expect(run.status != 0 && run.error.split(separator: "\n").count == 1, "\(arguments): \(run.error)")
+        }
+    }
+}

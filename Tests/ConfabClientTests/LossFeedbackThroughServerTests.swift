@@ -1,0 +1,66 @@
+// Loss feedback end to end through the real server: a listener behind a
+// lossy relay reports what it loses (media.loss), the server relays the
+// worst figure to the publisher (media.feedback), and the publisher's
+// encoder follows it; on a clean path FEC goes off.
+
+@testable import ConfabClient
+import ConfabMedia
+import ConfabProtocol
+import ConfabSocket
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("Loss feedback through the server: listeners' loss reaches the publisher's encoder", .timeLimit(.minutes(3)))
+struct LossFeedbackThroughServerTests {
+    @Test("a listener losing a few percent reaches the publisher, whose encoder plans FEC for that loss instead of the fixed 10 %")
+    func lossyListener() async throws {
+        let server = try await LiveServer.start()
+        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
+        // Bob's downlink drops 4 % of what the server forwards him.
+        let relay = try ImpairedRelay(upstream: media, up: .none, down: PathImpairment(lossPercent: 4), seed: 7)
+        defer { relay.stop() }
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: "lossy", source: nil, mediaRoute: relay.address)
+        let alice = try await Talker.join(
+            server, "alice", role: "host", room: "lossy", source: .speech(seed: 4, seconds: 12))
+
+        await alice.participant.until("alice hears of bob's loss", events: { events in
+            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille >= 10 } else { false } }
+        })
+        let sender = try #require(await alice.controller.mediaEngine?.sender)
+        // Configured: FEC for 10 %. Adapted: FEC on, planned for what bob loses.
+        let adapted = await eventually(timeoutMs: 10_000) {
+            let applied = sender.encoderControl.applied
+            return applied.inbandFEC && (1...9).contains(applied.expectedPacketLossPercent)
+        }
+        let applied = sender.encoderControl.applied
+        print("lossy listener: relay dropped \(relay.stats.droppedDown.load(ordering: .relaxed)); alice's encoder \(applied)")
+        #expect(adapted, "the expected loss followed bob's few percent")
+        #expect(applied.bitrate == 32_000, "a few percent lost is no congestion: the bitrate stays")
+        // A bot sees the figure as a line.
+        let lines = alice.participant.events.filter(HeadlessEvents.prints).map(HeadlessEvents.line(for:))
+        #expect(lines.contains { $0.hasPrefix(#"{"event":"media.feedback","track":"alice:mic","lossPermille":"#) })
+        // Bob is told nothing: he publishes nothing anyone loses.
+        #expect(!bob.participant.events.contains { if case .mediaFeedback = $0 { true } else { false } })
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
+    @Test("when no listener loses anything, FEC goes off and no loss is expected")
+    func cleanListener() async throws {
+        let server = try await LiveServer.start()
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: "clean", source: nil)
+        let alice = try await Talker.join(
+            server, "alice", role: "host", room: "clean", source: .speech(seed: 6, seconds: 10))
+        await alice.participant.until("alice hears bob loses nothing", events: { events in
+            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille == 0 } else { false } }
+        })
+        let sender = try #require(await alice.controller.mediaEngine?.sender)
+        let off = await eventually(timeoutMs: 10_000) { !sender.encoderControl.applied.inbandFEC }
+        #expect(off, "FEC went off")
+        #expect(sender.encoderControl.applied.expectedPacketLossPercent == 0)
+        #expect(sender.encoderControl.applied.bitrate == 32_000, "a clean path keeps the configured bitrate")
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+}

@@ -1,0 +1,91 @@
+// The server's operator (`@server`, the management API) acts through the
+// same checked room actions as a host, outranking every role, and can never
+// be a peer.
+
+import ConfabProtocol
+import ConfabRooms
+import Testing
+
+@Suite("The server acting in a room")
+struct ServerActorTests {
+    @Test("@server removes a host, which no host may: it outranks every role; the events name it")
+    func outranksHosts() throws {
+        var room = Fixture.standardRoom()
+        let outcome = try room.apply(.removePeer("hana", reason: "abuse"), from: .server, now: Fixture.t1)
+        #expect(room.peer("hana") == nil)
+        #expect(outcome.events.map(\.body) == [
+            .removed(Removed(by: .server, reason: "abuse")),
+            .peerLeft(PeerLeft(peer: "hana", reason: .removed, by: .server)),
+        ])
+        #expect(outcome.events.last?.audience == Fixture.everyone.subtracting(["hana"]))
+    }
+
+    @Test("a forced role change from @server is the host's peer.updated, by @server; the host role itself may be given")
+    func changesRoles() throws {
+        var room = Fixture.standardRoom()
+        let outcome = try room.apply(.changeRole(peer: "lee", role: "host", force: true), from: .server, now: Fixture.t1)
+        #expect(room.peer("lee")?.role == "host")
+        guard case .peerUpdated(let updated) = outcome.events.first?.body else { throw ToolFailure("no peer.updated") }
+        #expect(updated.by == .server && updated.changed == [.role])
+    }
+
+    @Test("a chat message from @server is numbered, goes to everyone and names the server", arguments: [0, 3])
+    func chat(earlier: Int) throws {
+        var room = Fixture.standardRoom()
+        for index in 0..<earlier {
+            _ = try room.apply(.sendChat(target: .broadcast, text: "m\(index)"), from: "hana", now: Fixture.t1)
+        }
+        let outcome = try room.apply(.sendChat(target: .broadcast, text: "Closing in 5 minutes"), from: .server, now: Fixture.t1)
+        let message = try #require(outcome.chat?.message)
+        #expect(message.seq == earlier + 1 && message.from == .server && message.fromRole == "server")
+        #expect(outcome.chat?.recipients == Fixture.everyone)
+    }
+
+    @Test("what only a peer does is refused for @server, and changes nothing", arguments: [
+        PeerAction.leave, .raiseHand, .lowerHand, .updatePeer(name: "x", metadata: nil),
+    ])
+    func onlyPeers(action: PeerAction) {
+        var room = Fixture.standardRoom()
+        let before = room
+        guard case .failure(let error) = room.attempt(action, by: .server) else {
+            Issue.record("\(action) succeeded for @server")
+            return
+        }
+        #expect(error.code == .invalidMessage)
+        #expect(room == before)
+    }
+
+    @Test("a room locked against joins refuses newcomers with roomLocked, lets its peers rejoin, and unlocks when it ends")
+    func joinsLocked() throws {
+        var room = Fixture.standardRoom()
+        let changed = room.setJoinsLocked(true)
+        #expect(changed)
+        do {
+            _ = try room.join(Admission(peer: "zoe", name: "Zoe", role: "listener"), now: Fixture.t1)
+            Issue.record("zoe joined a locked room")
+        } catch {
+            #expect(error.code == .roomLocked)
+        }
+        _ = try room.join(Admission(peer: "lee", name: "Lee", role: "listener"), now: Fixture.t1)
+        _ = room.end(reason: nil, lock: false, now: Fixture.t1)
+        _ = try room.join(Admission(peer: "zoe", name: "Zoe", role: "listener"), now: Fixture.t1)
+        #expect(!room.joinsLocked)
+    }
+
+    @Test("nobody can join as @server")
+    func reserved() {
+        var room = Fixture.standardRoom()
+        do {
+            _ = try room.join(Admission(peer: .server, name: "Server", role: "host"), now: Fixture.t1)
+            Issue.record("joined as @server")
+        } catch {
+            #expect(error.code == .tokenMalformed)
+        }
+        #expect(room.peer(.server) == nil)
+    }
+}
+
+private struct ToolFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
