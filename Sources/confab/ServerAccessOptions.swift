@@ -1,7 +1,7 @@
 // The options shared by the commands that talk to a server as a client
 // (`join`, `connect`, `calls`): who you are (the token) and whom you trust
-// (the certificate pin, known_servers); and the audio devices of the two that
-// talk (`join`, `connect`).
+// (the certificate pin, known_servers, also `admin`'s); and who you are in a
+// room and the audio devices, for the two that talk (`join`, `connect`).
 import ArgumentParser
 import ConfabClient
 import ConfabMedia
@@ -13,6 +13,23 @@ struct ServerAccessOptions: ParsableArguments {
     @Option(help: "Your token, from `confab token` on the server (or set CONFAB_TOKEN).")
     var token: String?
 
+    @OptionGroup var trust: ServerTrustOptions
+
+    func validate() throws {
+        if resolvedToken == nil {
+            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
+        }
+    }
+
+    /// `--token`, else CONFAB_TOKEN (which keeps the token out of `ps`).
+    var resolvedToken: String? { token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] }
+
+    var fingerprint: String? { trust.fingerprint }
+    var knownServersPath: String { trust.knownServersPath }
+}
+
+/// Whom you trust: the certificate pin and the known_servers file (also `confab admin`'s).
+struct ServerTrustOptions: ParsableArguments {
     @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
     var fingerprint: String?
 
@@ -23,13 +40,7 @@ struct ServerAccessOptions: ParsableArguments {
         if let fingerprint, CertificateFingerprint(fingerprint) == nil {
             throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
         }
-        if resolvedToken == nil {
-            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
-        }
     }
-
-    /// `--token`, else CONFAB_TOKEN (which keeps the token out of `ps`).
-    var resolvedToken: String? { token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] }
 
     var knownServersPath: String { knownServers ?? KnownServers.defaultPath() }
 }
