@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import CompilerPluginSupport
 import PackageDescription
 
 // The map of targets and who may import whom is in ../shared/DESIGN.md:
@@ -40,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // Our own macros (`@PublicMemberwiseInit`).
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // C libraries: a modulemap and a shim each, nothing else.
@@ -60,23 +63,37 @@ let package = Package(
         .target(name: "ALSA", dependencies: ["CALSA"]),
         .target(name: "Curses", dependencies: ["CNcursesW"]),
 
+        // Compile-time code generation: `@PublicMemberwiseInit` writes the public
+        // memberwise initialisers that Swift synthesises only as internal.
+        .macro(name: "ConfabMacrosPlugin", dependencies: [
+            .product(name: "SwiftSyntax", package: "swift-syntax"),
+            .product(name: "SwiftDiagnostics", package: "swift-syntax"),
+            .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+            .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+        ]),
+        .target(name: "ConfabMacros", dependencies: ["ConfabMacrosPlugin"]),
+
         // Packet formats only: no I/O, no C. swift-crypto for STUN's
         // MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
-        .target(name: "ConfabWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ConfabWire", dependencies: [
+            "ConfabMacros", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // UDP sockets with batched I/O (recvmmsg/sendmmsg) and dedicated threads:
         // shared by the client's media engine and the server's forwarder, which
         // must not import ConfabMedia (it holds no codec and no SRTP).
         .target(name: "ConfabSocket", dependencies: ["CLinuxShims"]),
         // Jitter buffer, mixer, levels, devices and the media engine.
-        .target(name: "ConfabMedia", dependencies: ["ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA"]),
+        .target(name: "ConfabMedia", dependencies: ["ConfabMacros", "ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
-        .target(name: "ConfabProtocol", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ConfabProtocol", dependencies: [
+            "ConfabMacros", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Roles, permissions and the room state machine: pure, time is passed in.
-        .target(name: "ConfabRooms", dependencies: ["ConfabProtocol"]),
+        .target(name: "ConfabRooms", dependencies: ["ConfabMacros", "ConfabProtocol"]),
 
         // The room server: signalling over WebSocket/TLS, tokens, rooms, the chat log.
         .target(name: "ConfabServer", dependencies: [
-            "ConfabProtocol", "ConfabRooms", "ConfabWire", "ConfabSocket",
+            "ConfabMacros", "ConfabProtocol", "ConfabRooms", "ConfabWire", "ConfabSocket",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -101,7 +118,7 @@ let package = Package(
         ]),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
-            "ConfabProtocol", "ConfabMedia", "ConfabWire", "ConfabSocket", "SRTP",
+            "ConfabMacros", "ConfabProtocol", "ConfabMedia", "ConfabWire", "ConfabSocket", "SRTP",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -116,7 +133,7 @@ let package = Package(
 
         // The terminal front: cell buffer, layout, widgets, themes, screens, input.
         .target(name: "ConfabTUI", dependencies: [
-            "ConfabClient", "ConfabProtocol", "Curses",
+            "ConfabClient", "ConfabMacros", "ConfabProtocol", "Curses",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
@@ -147,6 +164,11 @@ let package = Package(
         .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabTestSupport"]),
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol", "ConfabTestSupport"]),
+        .testTarget(name: "ConfabMacrosTests", dependencies: [
+            "ConfabMacrosPlugin",
+            .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+            .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+        ]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",

@@ -14,6 +14,7 @@
 // with a restarted sequence number or rollover counter (RFC 3711 §9.1): every
 // new key comes with a new SSRC and a fresh sender.
 
+import ConfabMacros
 import ConfabProtocol
 import Crypto
 import Foundation
@@ -62,6 +63,7 @@ public struct MediaIdentity: Sendable {
 }
 
 /// Where a sealed key belongs: bound into HPKE as associated data.
+@PublicMemberwiseInit
 public struct MediaKeyContext: Sendable, Hashable {
     public var room: RoomName
     public var sender: PeerID
@@ -69,15 +71,6 @@ public struct MediaKeyContext: Sendable, Hashable {
     public var track: TrackID
     public var epoch: Int
     public var ssrc: UInt32
-
-    public init(room: RoomName, sender: PeerID, recipient: PeerID, track: TrackID, epoch: Int, ssrc: UInt32) {
-        self.room = room
-        self.sender = sender
-        self.recipient = recipient
-        self.track = track
-        self.epoch = epoch
-        self.ssrc = ssrc
-    }
 
     /// HPKE's associated data: "confab media key v1", then each field as a
     /// 2-byte big-endian length and its UTF-8 bytes, so no two contexts

@@ -1,3 +1,4 @@
+import ConfabMacros
 import Foundation
 
 // Presence and calls: the messages of the server-root connection
@@ -57,6 +58,7 @@ public enum CallParticipantState: String, Codable, Hashable, Sendable, CaseItera
 }
 
 /// One person in a call and their state.
+@PublicMemberwiseInit
 public struct CallParticipant: Codable, Hashable, Sendable {
     public var user: PeerID
     /// Display name, sanitised.
@@ -64,16 +66,10 @@ public struct CallParticipant: Codable, Hashable, Sendable {
     public var state: CallParticipantState
     /// Who invited them; nil for the caller.
     public var invitedBy: PeerID?
-
-    public init(user: PeerID, name: String, state: CallParticipantState, invitedBy: PeerID? = nil) {
-        self.user = user
-        self.name = name
-        self.state = state
-        self.invitedBy = invitedBy
-    }
 }
 
 /// A call as the server sees it.
+@PublicMemberwiseInit
 public struct CallInfo: Codable, Hashable, Sendable {
     public var id: CallID
     /// Who placed it.
@@ -85,18 +81,6 @@ public struct CallInfo: Codable, Hashable, Sendable {
     public var answeredAt: Timestamp?
     /// The caller first, then invitees in the order they were invited.
     public var participants: [CallParticipant]
-
-    public init(
-        id: CallID, caller: PeerID, group: Bool, createdAt: Timestamp, answeredAt: Timestamp? = nil,
-        participants: [CallParticipant]
-    ) {
-        self.id = id
-        self.caller = caller
-        self.group = group
-        self.createdAt = createdAt
-        self.answeredAt = answeredAt
-        self.participants = participants
-    }
 
     /// The participant entry of a user, if they are part of the call.
     public func participant(_ user: PeerID) -> CallParticipant? {
@@ -119,23 +103,19 @@ public struct CallInfo: Codable, Hashable, Sendable {
 }
 
 /// A user connected to the server (on one or more devices).
+@PublicMemberwiseInit
 public struct OnlineUser: Codable, Hashable, Sendable {
     public var user: PeerID
     /// Display name, sanitised.
     public var name: String
     /// In a call right now (a call to them would be `busy`).
-    public var busy: Bool
-
-    public init(user: PeerID, name: String, busy: Bool = false) {
-        self.user = user
-        self.name = name
-        self.busy = busy
-    }
+    public var busy: Bool = false
 }
 
 // MARK: - Client → server
 
 /// `connect`: go online on the server-root connection with a user token.
+@PublicMemberwiseInit
 public struct ConnectRequest: Codable, Hashable, Sendable {
     /// A user token from `confab token --user` (no room claim).
     public var token: String?
@@ -145,12 +125,6 @@ public struct ConnectRequest: Codable, Hashable, Sendable {
     /// reconnects, up to 64 bytes: the server tells a client coming back to
     /// its call from another device of the same user.
     public var device: String?
-
-    public init(token: String?, name: String? = nil, device: String? = nil) {
-        self.token = token
-        self.name = name
-        self.device = device
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -162,6 +136,7 @@ public struct ConnectRequest: Codable, Hashable, Sendable {
 }
 
 /// `call.invite`: ring users, in a new call or (with `call`) into the call you are in.
+@PublicMemberwiseInit
 public struct CallInviteRequest: Codable, Hashable, Sendable {
     /// 1...16 users; more than one makes a group call.
     public var users: [PeerID]
@@ -170,19 +145,10 @@ public struct CallInviteRequest: Codable, Hashable, Sendable {
     /// How long to ring, 1,000...300,000 ms; absent: the server's setting.
     public var ringTimeoutMs: Int?
 
-    public init(users: [PeerID], call: CallID? = nil, ringTimeoutMs: Int? = nil) {
-        self.users = users
-        self.call = call
-        self.ringTimeoutMs = ringTimeoutMs
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        users = try container.decode([PeerID].self, forKey: .users)
-        guard (1...CallLimits.maximumInvitees).contains(users.count) else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .users, in: container, debugDescription: "1 to \(CallLimits.maximumInvitees) users")
-        }
+        users = try container.decode(
+            [PeerID].self, forKey: .users, counts: 1...CallLimits.maximumInvitees, of: "users")
         call = try container.decodeIfPresent(CallID.self, forKey: .call)
         ringTimeoutMs = try container.decodeIfPresent(
             Int.self, forKey: .ringTimeoutMs, in: CallLimits.ringTimeoutRangeMs)
@@ -190,34 +156,27 @@ public struct CallInviteRequest: Codable, Hashable, Sendable {
 }
 
 /// `call.accept`, `call.reject`, `call.cancel`, `call.hangup`: an action on one call.
+@PublicMemberwiseInit
 public struct CallAction: Codable, Hashable, Sendable {
     public var call: CallID
-
-    public init(call: CallID) {
-        self.call = call
-    }
 }
 
 /// `call.history`: your most recent calls.
+@PublicMemberwiseInit
 public struct CallHistoryRequest: Codable, Hashable, Sendable {
     /// 1...200, default 50.
-    public var limit: Int
-
-    public init(limit: Int = ProtocolLimits.defaultHistoryPageSize) {
-        self.limit = limit
-    }
+    public var limit: Int = ProtocolLimits.defaultHistoryPageSize
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        limit =
-            try container.decodeIfPresent(Int.self, forKey: .limit, in: 1...ProtocolLimits.maximumHistoryPageSize)
-            ?? ProtocolLimits.defaultHistoryPageSize
+        limit = try container.decodeHistoryLimit(forKey: .limit, in: 1...ProtocolLimits.maximumHistoryPageSize)
     }
 }
 
 // MARK: - Server → client
 
 /// `connected`: the reply to `connect`.
+@PublicMemberwiseInit
 public struct Connected: Codable, Hashable, Sendable {
     public var you: OnlineUser
     /// Everyone else online on this server.
@@ -225,63 +184,38 @@ public struct Connected: Codable, Hashable, Sendable {
     /// Calls you are part of on this connection: invitations ringing for
     /// you, and the call you are in here (placed or accepted on it, or on the
     /// connection it replaced).
-    public var calls: [CallInfo]
+    public var calls: [CallInfo] = []
     /// Calls you are in on another of your devices: not this connection's
     /// (their events and room go to that device). Absent when there are none.
     public var elsewhere: [CallInfo]?
     /// How long invitations ring on this server unless a `call.invite` says otherwise.
-    public var ringTimeoutMs: Int
-    public var keepalive: KeepaliveInfo
-
-    public init(
-        you: OnlineUser, online: [OnlineUser], calls: [CallInfo] = [], elsewhere: [CallInfo]? = nil,
-        ringTimeoutMs: Int = CallLimits.defaultRingTimeoutMs, keepalive: KeepaliveInfo = KeepaliveInfo()
-    ) {
-        self.you = you
-        self.online = online
-        self.calls = calls
-        self.elsewhere = elsewhere
-        self.ringTimeoutMs = ringTimeoutMs
-        self.keepalive = keepalive
-    }
+    public var ringTimeoutMs: Int = CallLimits.defaultRingTimeoutMs
+    public var keepalive: KeepaliveInfo = KeepaliveInfo()
 }
 
 /// `presence.offline`: a user's last device disconnected.
+@PublicMemberwiseInit
 public struct PresenceOffline: Codable, Hashable, Sendable {
     public var user: PeerID
-
-    public init(user: PeerID) {
-        self.user = user
-    }
 }
 
 /// `call.invitation`: you are being rung. Sent to each of your devices.
+@PublicMemberwiseInit
 public struct CallInvitation: Codable, Hashable, Sendable {
     public var call: CallInfo
     /// Who invited you: the caller, or someone already in the call.
     public var from: PeerID
     /// Answer within this long, or the invitation ends with `noResponse`.
     public var ringTimeoutMs: Int
-
-    public init(call: CallInfo, from: PeerID, ringTimeoutMs: Int) {
-        self.call = call
-        self.from = from
-        self.ringTimeoutMs = ringTimeoutMs
-    }
 }
 
 /// `call.updated`: one participant's state changed (sent to everyone in the
 /// call and everyone it is ringing for), with the whole call after the change.
+@PublicMemberwiseInit
 public struct CallUpdated: Codable, Hashable, Sendable {
     public var call: CallInfo
     public var user: PeerID
     public var state: CallParticipantState
-
-    public init(call: CallInfo, user: PeerID, state: CallParticipantState) {
-        self.call = call
-        self.user = user
-        self.state = state
-    }
 }
 
 /// Why an invitation stopped ringing without you answering it on this device.
@@ -299,30 +233,21 @@ public enum InvitationEndReason: String, Codable, Hashable, Sendable, CaseIterab
 }
 
 /// `call.invitationEnded`: stop ringing.
+@PublicMemberwiseInit
 public struct CallInvitationEnded: Codable, Hashable, Sendable {
     public var call: CallID
     public var reason: InvitationEndReason
-
-    public init(call: CallID, reason: InvitationEndReason) {
-        self.call = call
-        self.reason = reason
-    }
 }
 
 /// `call.room`: where the call happens. The reply to `call.accept`, and an
 /// event to the caller when the first invitee accepts. Join it with the
 /// ordinary `join` on `wss://HOST:PORT/ROOM` and this token.
+@PublicMemberwiseInit
 public struct CallRoom: Codable, Hashable, Sendable {
     public var call: CallID
     public var room: RoomName
     /// A room token the server minted for you, for this room only.
     public var token: String
-
-    public init(call: CallID, room: RoomName, token: String) {
-        self.call = call
-        self.room = room
-        self.token = token
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -345,17 +270,12 @@ public enum CallEndReason: String, Codable, Hashable, Sendable, CaseIterable {
 }
 
 /// `call.ended`: to everyone still in the call, the caller included.
+@PublicMemberwiseInit
 public struct CallEnded: Codable, Hashable, Sendable {
     public var call: CallID
     public var reason: CallEndReason
     /// From the first accept to the end; 0 for a call nobody answered.
     public var durationMs: Int
-
-    public init(call: CallID, reason: CallEndReason, durationMs: Int) {
-        self.call = call
-        self.reason = reason
-        self.durationMs = durationMs
-    }
 }
 
 /// How a call went, from one user's side.
@@ -383,6 +303,7 @@ public enum CallDirection: String, Codable, Hashable, Sendable {
 }
 
 /// One entry of a user's call history.
+@PublicMemberwiseInit
 public struct CallRecord: Codable, Hashable, Sendable {
     public var call: CallID
     public var direction: CallDirection
@@ -393,25 +314,10 @@ public struct CallRecord: Codable, Hashable, Sendable {
     public var startedAt: Timestamp
     /// Time spent in the call; 0 unless answered.
     public var durationMs: Int
-
-    public init(
-        call: CallID, direction: CallDirection, peers: [PeerID], outcome: CallOutcome, startedAt: Timestamp,
-        durationMs: Int
-    ) {
-        self.call = call
-        self.direction = direction
-        self.peers = peers
-        self.outcome = outcome
-        self.startedAt = startedAt
-        self.durationMs = durationMs
-    }
 }
 
 /// `call.historyPage`: the reply to `call.history`, newest first.
+@PublicMemberwiseInit
 public struct CallHistoryPage: Codable, Hashable, Sendable {
     public var calls: [CallRecord]
-
-    public init(calls: [CallRecord]) {
-        self.calls = calls
-    }
 }

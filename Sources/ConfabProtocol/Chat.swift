@@ -7,6 +7,8 @@
 // alone is not a loss. What a peer may read back with `chat.history`:
 // broadcasts, and every message it was a recipient of when it was sent.
 
+import ConfabMacros
+
 /// Who a chat message is for.
 public enum ChatTarget: Codable, Hashable, Sendable {
     /// Everyone in the room, and everyone who joins later (in history).
@@ -35,21 +37,13 @@ public enum ChatTarget: Codable, Hashable, Sendable {
         case .broadcast:
             self = .broadcast
         case .roles:
-            let roles = try container.decode([RoleName].self, forKey: .roles)
-            guard roles.count <= ProtocolLimits.maximumChatTargetRoles else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .roles, in: container,
-                    debugDescription: "at most \(ProtocolLimits.maximumChatTargetRoles) roles")
-            }
-            self = .roles(roles)
+            self = .roles(
+                try container.decode(
+                    [RoleName].self, forKey: .roles, counts: 0...ProtocolLimits.maximumChatTargetRoles, of: "roles"))
         case .peers:
-            let peers = try container.decode([PeerID].self, forKey: .peers)
-            guard peers.count <= ProtocolLimits.maximumChatTargetPeers else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .peers, in: container,
-                    debugDescription: "at most \(ProtocolLimits.maximumChatTargetPeers) peers")
-            }
-            self = .peers(peers)
+            self = .peers(
+                try container.decode(
+                    [PeerID].self, forKey: .peers, counts: 0...ProtocolLimits.maximumChatTargetPeers, of: "peers"))
         }
     }
 
@@ -72,6 +66,7 @@ public enum ChatTargetKind: String, Codable, Hashable, Sendable, CaseIterable {
 }
 
 /// A chat message as the log holds it and recipients receive it.
+@PublicMemberwiseInit
 public struct ChatMessage: Codable, Hashable, Sendable {
     public var id: MessageID
     /// The room-wide sequence number, from 1, increasing by one per message.
@@ -88,33 +83,15 @@ public struct ChatMessage: Codable, Hashable, Sendable {
     /// Sanitised text: no control characters or escape sequences, at most
     /// `ProtocolLimits.maximumChatCharacters`; may hold `\n` line breaks.
     public var text: String
-
-    public init(
-        id: MessageID, seq: Int, sentAt: Timestamp, from: PeerID, fromName: String,
-        fromRole: RoleName, target: ChatTarget, text: String
-    ) {
-        self.id = id
-        self.seq = seq
-        self.sentAt = sentAt
-        self.from = from
-        self.fromName = fromName
-        self.fromRole = fromRole
-        self.target = target
-        self.text = text
-    }
 }
 
 /// Some messages of the log, oldest first.
+@PublicMemberwiseInit
 public struct ChatPage: Codable, Hashable, Sendable {
     public var messages: [ChatMessage]
     /// Whether more visible messages lie beyond this page in the direction
     /// it was read (see `chat.history`).
     public var hasMore: Bool
-
-    public init(messages: [ChatMessage], hasMore: Bool) {
-        self.messages = messages
-        self.hasMore = hasMore
-    }
 
     public static let empty = ChatPage(messages: [], hasMore: false)
 }

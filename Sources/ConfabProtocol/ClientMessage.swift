@@ -6,6 +6,8 @@
 //
 // No payload has a top-level `v`, `type` or `id` key, so the two never collide.
 
+import ConfabMacros
+
 /// A message from a client, with its request id.
 public struct ClientMessage: Hashable, Sendable {
     public var id: RequestID
@@ -152,6 +154,7 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
 // MARK: - Payloads
 
 /// `join`: enter a room.
+@PublicMemberwiseInit
 public struct JoinRequest: Codable, Hashable, Sendable {
     /// The room to join; must equal the token's room (else `tokenWrongRoom`).
     public var room: RoomName
@@ -162,24 +165,11 @@ public struct JoinRequest: Codable, Hashable, Sendable {
     /// Initial metadata, opaque to the server.
     public var metadata: String?
     /// Whether the microphone starts muted (default true: nobody is live by surprise).
-    public var muted: Bool
+    public var muted: Bool = true
     /// The client's X25519 public key, for media keys.
     public var publicKey: X25519PublicKey?
     /// How many recent chat messages `joined` should carry, 0...200 (default 50).
-    public var historyLimit: Int
-
-    public init(
-        room: RoomName, token: String?, name: String? = nil, metadata: String? = nil, muted: Bool = true,
-        publicKey: X25519PublicKey? = nil, historyLimit: Int = ProtocolLimits.defaultHistoryPageSize
-    ) {
-        self.room = room
-        self.token = token
-        self.name = name
-        self.metadata = metadata
-        self.muted = muted
-        self.publicKey = publicKey
-        self.historyLimit = historyLimit
-    }
+    public var historyLimit: Int = ProtocolLimits.defaultHistoryPageSize
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -191,14 +181,13 @@ public struct JoinRequest: Codable, Hashable, Sendable {
             String.self, forKey: .metadata, maximumUTF8Bytes: ProtocolLimits.maximumMetadataBytes)
         muted = try container.decodeIfPresent(Bool.self, forKey: .muted) ?? true
         publicKey = try container.decodeIfPresent(X25519PublicKey.self, forKey: .publicKey)
-        historyLimit =
-            try container.decodeIfPresent(
-                Int.self, forKey: .historyLimit, in: 0...ProtocolLimits.maximumHistoryPageSize)
-            ?? ProtocolLimits.defaultHistoryPageSize
+        historyLimit = try container.decodeHistoryLimit(
+            forKey: .historyLimit, in: 0...ProtocolLimits.maximumHistoryPageSize)
     }
 }
 
 /// `resume`: come back within the grace period after a dropped connection.
+@PublicMemberwiseInit
 public struct ResumeRequest: Codable, Hashable, Sendable {
     public var room: RoomName
     /// From `joined.reconnect` or the latest `reconnect.info`. Single use.
@@ -206,12 +195,6 @@ public struct ResumeRequest: Codable, Hashable, Sendable {
     /// The highest chat sequence number the client has seen (0 for none);
     /// `joined.history` brings what came after it.
     public var lastSeenSequence: Int
-
-    public init(room: RoomName, resumeToken: String, lastSeenSequence: Int) {
-        self.room = room
-        self.resumeToken = resumeToken
-        self.lastSeenSequence = lastSeenSequence
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -223,6 +206,7 @@ public struct ResumeRequest: Codable, Hashable, Sendable {
 }
 
 /// `chat.send`: post to the room's chat log.
+@PublicMemberwiseInit
 public struct SendChatRequest: Codable, Hashable, Sendable {
     public var target: ChatTarget
     /// The text; the server sanitises it before counting its length.
@@ -233,12 +217,6 @@ public struct SendChatRequest: Codable, Hashable, Sendable {
     /// so a client may safely resend what was unacknowledged when its
     /// connection dropped.
     public var idempotencyKey: RequestID?
-
-    public init(target: ChatTarget, text: String, idempotencyKey: RequestID? = nil) {
-        self.target = target
-        self.text = text
-        self.idempotencyKey = idempotencyKey
-    }
 }
 
 /// `chat.history`: read a page of the log.
@@ -247,41 +225,29 @@ public struct SendChatRequest: Codable, Hashable, Sendable {
 /// forward; otherwise it ends just before `before` (or at the newest message)
 /// and reads back. Messages are listed oldest first either way, and only
 /// those the asker may read.
+@PublicMemberwiseInit
 public struct HistoryRequest: Codable, Hashable, Sendable {
     public var after: Int?
     public var before: Int?
     /// 1...200, default 50.
-    public var limit: Int
-
-    public init(after: Int? = nil, before: Int? = nil, limit: Int = ProtocolLimits.defaultHistoryPageSize) {
-        self.after = after
-        self.before = before
-        self.limit = limit
-    }
+    public var limit: Int = ProtocolLimits.defaultHistoryPageSize
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         after = try container.decodeIfPresent(Int.self, forKey: .after, in: 0...largestJSONInteger)
         before = try container.decodeIfPresent(Int.self, forKey: .before, in: 1...largestJSONInteger)
-        limit =
-            try container.decodeIfPresent(Int.self, forKey: .limit, in: 1...ProtocolLimits.maximumHistoryPageSize)
-            ?? ProtocolLimits.defaultHistoryPageSize
+        limit = try container.decodeHistoryLimit(forKey: .limit, in: 1...ProtocolLimits.maximumHistoryPageSize)
     }
 }
 
 /// `role.change`: give a peer another role.
+@PublicMemberwiseInit
 public struct RoleChangeRequest: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var role: RoleName
     /// Apply at once instead of asking the peer (default false). Changing
     /// your own role always applies at once.
-    public var force: Bool
-
-    public init(peer: PeerID, role: RoleName, force: Bool = false) {
-        self.peer = peer
-        self.role = role
-        self.force = force
-    }
+    public var force: Bool = false
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -292,40 +258,28 @@ public struct RoleChangeRequest: Codable, Hashable, Sendable {
 }
 
 /// `prompt.answer`: accept or decline a role change or unmute prompt.
+@PublicMemberwiseInit
 public struct PromptAnswer: Codable, Hashable, Sendable {
     public var prompt: PromptID
     public var accept: Bool
-
-    public init(prompt: PromptID, accept: Bool) {
-        self.prompt = prompt
-        self.accept = accept
-    }
 }
 
 /// `peer.remove`: make a peer leave.
+@PublicMemberwiseInit
 public struct RemovePeerRequest: Codable, Hashable, Sendable {
     public var peer: PeerID
     /// Shown to the removed peer; sanitised, at most 200 characters.
     public var reason: String?
-
-    public init(peer: PeerID, reason: String? = nil) {
-        self.peer = peer
-        self.reason = reason
-    }
 }
 
 /// `room.end`: end the room for everyone.
+@PublicMemberwiseInit
 public struct EndRoomRequest: Codable, Hashable, Sendable {
     /// Refuse every later join with `roomLocked` (default false: the next
     /// valid join starts the room afresh).
-    public var lock: Bool
+    public var lock: Bool = false
     /// Shown to everyone; sanitised, at most 200 characters.
     public var reason: String?
-
-    public init(lock: Bool = false, reason: String? = nil) {
-        self.lock = lock
-        self.reason = reason
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -335,14 +289,10 @@ public struct EndRoomRequest: Codable, Hashable, Sendable {
 }
 
 /// `peer.update`: change your own display name and/or metadata.
+@PublicMemberwiseInit
 public struct PeerUpdateRequest: Codable, Hashable, Sendable {
     public var name: String?
     public var metadata: String?
-
-    public init(name: String? = nil, metadata: String? = nil) {
-        self.name = name
-        self.metadata = metadata
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -359,6 +309,7 @@ public struct PeerUpdateRequest: Codable, Hashable, Sendable {
 /// `keys.publish`: a sender's media key for one track, sealed to each
 /// recipient's public key. The server relays each
 /// sealed key to its recipient as a `keys` message.
+@PublicMemberwiseInit
 public struct PublishKeysRequest: Codable, Hashable, Sendable {
     public var track: TrackID
     /// Increases by one each time the sender rotates its key (on every
@@ -370,22 +321,12 @@ public struct PublishKeysRequest: Codable, Hashable, Sendable {
     /// SSRC-specific SRTP stream for it. Required for media to flow.
     public var ssrc: UInt32?
 
-    public init(track: TrackID, epoch: Int, keys: [SealedKey], ssrc: UInt32? = nil) {
-        self.track = track
-        self.epoch = epoch
-        self.keys = keys
-        self.ssrc = ssrc
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         track = try container.decode(TrackID.self, forKey: .track)
         epoch = try container.decode(Int.self, forKey: .epoch, in: 0...largestJSONInteger)
         ssrc = try container.decodeIfPresent(UInt32.self, forKey: .ssrc)
-        keys = try container.decode([SealedKey].self, forKey: .keys)
-        guard keys.count <= ProtocolLimits.maximumSealedKeys else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .keys, in: container, debugDescription: "at most \(ProtocolLimits.maximumSealedKeys) keys")
-        }
+        keys = try container.decode(
+            [SealedKey].self, forKey: .keys, counts: 0...ProtocolLimits.maximumSealedKeys, of: "keys")
     }
 }

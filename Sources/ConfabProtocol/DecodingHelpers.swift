@@ -27,6 +27,25 @@ extension KeyedDecodingContainer {
         return value
     }
 
+    /// A list whose length is in `counts`; `noun` names its elements in the error.
+    func decode<Element: Decodable>(
+        _ type: [Element].Type, forKey key: Key, counts: ClosedRange<Int>, of noun: String
+    ) throws -> [Element] {
+        let list = try decode([Element].self, forKey: key)
+        guard counts.contains(list.count) else {
+            let bounds =
+                counts.lowerBound == 0
+                ? "at most \(counts.upperBound)" : "\(counts.lowerBound) to \(counts.upperBound)"
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(bounds) \(noun)")
+        }
+        return list
+    }
+
+    /// A history page size: absent means the default page.
+    func decodeHistoryLimit(forKey key: Key, in range: ClosedRange<Int>) throws -> Int {
+        try decodeIfPresent(Int.self, forKey: key, in: range) ?? ProtocolLimits.defaultHistoryPageSize
+    }
+
     private func check(_ value: Int, in range: ClosedRange<Int>, forKey key: Key) throws {
         guard range.contains(value) else {
             throw DecodingError.dataCorruptedError(

@@ -81,6 +81,18 @@ extension ProtocolIdentifier {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
+/// An id that one side makes up and the other only compares (messages,
+/// prompts, requests): 1 to 64 ASCII letters, digits and `.` `_` `-` `:`.
+public protocol OpaqueProtocolIdentifier: ProtocolIdentifier {}
+
+extension OpaqueProtocolIdentifier {
+    public static var maximumLength: Int { 64 }
+    public static var allowedPunctuation: Set<Unicode.Scalar> { opaqueIdentifierPunctuation }
+}
+
+/// Built once: the validator reads it for every character it checks.
+private let opaqueIdentifierPunctuation: Set<Unicode.Scalar> = [".", "_", "-", ":"]
+
 /// A peer's identity within a room: the user id from its token. Unique in a
 /// room; a second join with the same id takes the first one's place. Allows
 /// `@` and `+` so e-mail addresses work, but not `:`, which track ids use as
@@ -114,9 +126,7 @@ public struct RoleName: ProtocolIdentifier {
 }
 
 /// A chat message's id, assigned by the server. Opaque to clients.
-public struct MessageID: ProtocolIdentifier {
-    public static let maximumLength = 64
-    public static let allowedPunctuation: Set<Unicode.Scalar> = [".", "_", "-", ":"]
+public struct MessageID: OpaqueProtocolIdentifier {
     public let rawValue: String
     public init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
 
@@ -141,18 +151,14 @@ public struct TrackID: ProtocolIdentifier {
 
 /// The id of a prompt: a question the server puts to a peer on another
 /// peer's behalf (change your role? unmute?), answered with `prompt.answer`.
-public struct PromptID: ProtocolIdentifier {
-    public static let maximumLength = 64
-    public static let allowedPunctuation: Set<Unicode.Scalar> = [".", "_", "-", ":"]
+public struct PromptID: OpaqueProtocolIdentifier {
     public let rawValue: String
     public init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
 }
 
 /// The id a client puts on each request; the server's reply carries it back.
 /// Chosen by the client (a counter or a UUID both fit).
-public struct RequestID: ProtocolIdentifier {
-    public static let maximumLength = 64
-    public static let allowedPunctuation: Set<Unicode.Scalar> = [".", "_", "-", ":"]
+public struct RequestID: OpaqueProtocolIdentifier {
     public let rawValue: String
     public init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
 }

@@ -2,6 +2,8 @@
 // refuses beyond, and the timing of the connection lifecycle. docs/PROTOCOL.md
 // quotes every one of them; change them here and there together.
 
+import ConfabMacros
+
 /// The signalling protocol version carried in every message's `v` field.
 public enum ProtocolVersion {
     /// The only version so far. A peer that receives another version answers
@@ -56,16 +58,12 @@ public enum RateLimits {
 }
 
 /// A token bucket's two numbers.
+@PublicMemberwiseInit
 public struct RateLimit: Codable, Hashable, Sendable {
     /// Tokens added per second: the sustained rate.
     public var perSecond: Int
     /// The bucket's size: how many may arrive at once after a quiet spell.
     public var burst: Int
-
-    public init(perSecond: Int, burst: Int) {
-        self.perSecond = perSecond
-        self.burst = burst
-    }
 }
 
 /// Default timing of the connection lifecycle, in milliseconds. The server

@@ -1,3 +1,4 @@
+import ConfabMacros
 import Foundation
 
 // Peers and their tracks as clients see them. The server's own model of a
@@ -5,6 +6,7 @@ import Foundation
 // what goes over the wire in `joined`, `peer.joined` and `peer.updated`.
 
 /// A peer as the others see it.
+@PublicMemberwiseInit
 public struct PeerInfo: Codable, Hashable, Sendable {
     public var id: PeerID
     /// Display name, already sanitised by the server (single line, at most
@@ -14,7 +16,7 @@ public struct PeerInfo: Codable, Hashable, Sendable {
     public var role: RoleName
     /// Opaque application data, at most `ProtocolLimits.maximumMetadataBytes`.
     /// Not sanitised and never shown by Confab; empty when unset.
-    public var metadata: String
+    public var metadata: String = ""
     /// When the peer joined this room session.
     public var joinedAt: Timestamp
     /// When the hand went up; absent while the hand is down. Clients order
@@ -22,23 +24,9 @@ public struct PeerInfo: Codable, Hashable, Sendable {
     public var handRaisedAt: Timestamp?
     /// Published tracks: at most a microphone in protocol version 1, and only
     /// for roles that may publish audio.
-    public var tracks: [TrackInfo]
+    public var tracks: [TrackInfo] = []
     /// The peer's X25519 public key, to seal media keys to.
     public var publicKey: X25519PublicKey?
-
-    public init(
-        id: PeerID, name: String, role: RoleName, metadata: String = "", joinedAt: Timestamp,
-        handRaisedAt: Timestamp? = nil, tracks: [TrackInfo] = [], publicKey: X25519PublicKey? = nil
-    ) {
-        self.id = id
-        self.name = name
-        self.role = role
-        self.metadata = metadata
-        self.joinedAt = joinedAt
-        self.handRaisedAt = handRaisedAt
-        self.tracks = tracks
-        self.publicKey = publicKey
-    }
 
     /// Whether the peer's hand is up.
     public var isHandRaised: Bool { handRaisedAt != nil }
@@ -57,28 +45,17 @@ public struct PeerInfo: Codable, Hashable, Sendable {
 }
 
 /// A published track and its state.
+@PublicMemberwiseInit
 public struct TrackInfo: Codable, Hashable, Sendable {
     public var id: TrackID
-    public var kind: TrackKind
-    public var source: TrackSource
+    public var kind: TrackKind = .audio
+    public var source: TrackSource = .microphone
     public var muted: Bool
     /// Who muted the track: the owner or another peer. Absent while unmuted,
     /// and for a track that started muted.
     public var mutedBy: PeerID?
     /// Why the server considers the track degraded; absent while it is fine.
     public var degraded: DegradationReason?
-
-    public init(
-        id: TrackID, kind: TrackKind = .audio, source: TrackSource = .microphone,
-        muted: Bool, mutedBy: PeerID? = nil, degraded: DegradationReason? = nil
-    ) {
-        self.id = id
-        self.kind = kind
-        self.source = source
-        self.muted = muted
-        self.mutedBy = mutedBy
-        self.degraded = degraded
-    }
 }
 
 /// A track's media kind. Version 1 has audio only.
@@ -163,16 +140,12 @@ public struct X25519PublicKey: Codable, Hashable, Sendable {
 /// One media key sealed to one recipient with HPKE (RFC 9180), as opaque
 /// bytes carried in base64. The server relays it and
 /// cannot open it.
+@PublicMemberwiseInit
 public struct SealedKey: Codable, Hashable, Sendable {
     /// The recipient.
     public var peer: PeerID
     /// The HPKE encapsulated key and ciphertext, as the sender's SDK packs them.
     public var sealed: Data
-
-    public init(peer: PeerID, sealed: Data) {
-        self.peer = peer
-        self.sealed = sealed
-    }
 
     private enum CodingKeys: String, CodingKey {
         case peer, sealed

@@ -7,7 +7,10 @@
 // role may do: every permission left out is `false`, `priority` defaults to 0
 // and `subscribesTo` to no roles. Keys are camelCase in JSON and TOML alike.
 
+import ConfabMacros
+
 /// One role of a room template.
+@PublicMemberwiseInit
 public struct Role: Codable, Hashable, Sendable {
     public var name: RoleName
     /// Rank against other roles: higher outranks lower. An actor may not
@@ -22,18 +25,6 @@ public struct Role: Codable, Hashable, Sendable {
     public var chat: ChatPermissions
     public var permissions: RolePermissions
 
-    public init(
-        name: RoleName, priority: Int, publishAudio: Bool, subscribesTo: [RoleName],
-        chat: ChatPermissions, permissions: RolePermissions
-    ) {
-        self.name = name
-        self.priority = priority
-        self.publishAudio = publishAudio
-        self.subscribesTo = subscribesTo
-        self.chat = chat
-        self.permissions = permissions
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(RoleName.self, forKey: .name)
@@ -46,6 +37,7 @@ public struct Role: Codable, Hashable, Sendable {
 }
 
 /// Which kinds of chat a role may send. Every role receives chat addressed to it.
+@PublicMemberwiseInit
 public struct ChatPermissions: Codable, Hashable, Sendable {
     /// To everyone in the room.
     public var broadcast: Bool
@@ -53,12 +45,6 @@ public struct ChatPermissions: Codable, Hashable, Sendable {
     public var toRoles: Bool
     /// To chosen peers.
     public var direct: Bool
-
-    public init(broadcast: Bool, toRoles: Bool, direct: Bool) {
-        self.broadcast = broadcast
-        self.toRoles = toRoles
-        self.direct = direct
-    }
 
     public static let none = ChatPermissions(broadcast: false, toRoles: false, direct: false)
     public static let all = ChatPermissions(broadcast: true, toRoles: true, direct: true)
@@ -73,6 +59,7 @@ public struct ChatPermissions: Codable, Hashable, Sendable {
 
 /// What a role may do to others and to the room. Muting yourself, lowering
 /// your own hand, changing your own name and leaving need no permission.
+@PublicMemberwiseInit
 public struct RolePermissions: Codable, Hashable, Sendable {
     /// Mute another peer's microphone; applied at once.
     public var muteOthers: Bool
@@ -86,18 +73,6 @@ public struct RolePermissions: Codable, Hashable, Sendable {
     public var endRoom: Bool
     /// Raise a hand.
     public var raiseHand: Bool
-
-    public init(
-        muteOthers: Bool, askToUnmute: Bool, changeRoles: Bool,
-        removePeers: Bool, endRoom: Bool, raiseHand: Bool
-    ) {
-        self.muteOthers = muteOthers
-        self.askToUnmute = askToUnmute
-        self.changeRoles = changeRoles
-        self.removePeers = removePeers
-        self.endRoom = endRoom
-        self.raiseHand = raiseHand
-    }
 
     public static let none = RolePermissions(
         muteOthers: false, askToUnmute: false, changeRoles: false,

@@ -1,3 +1,4 @@
+import ConfabMacros
 import Foundation
 
 // Server → client messages: replies, which repeat the request's `id`, and
@@ -189,6 +190,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
 // MARK: - Replies
 
 /// The reply to `join` and `resume`: everything a client needs to show the room.
+@PublicMemberwiseInit
 public struct Joined: Codable, Hashable, Sendable {
     public var room: RoomInfo
     /// Yourself as the others see you.
@@ -208,29 +210,13 @@ public struct Joined: Codable, Hashable, Sendable {
     /// they were before the drop.
     public var resumed: Bool
     public var reconnect: ReconnectInfo
-    public var keepalive: KeepaliveInfo
+    public var keepalive: KeepaliveInfo = KeepaliveInfo()
     /// Where to send media.
     public var media: MediaEndpoint?
-
-    public init(
-        room: RoomInfo, you: PeerInfo, peers: [PeerInfo], history: ChatPage, joinedAt: Timestamp,
-        joinTimeMs: Int, resumed: Bool, reconnect: ReconnectInfo, keepalive: KeepaliveInfo = KeepaliveInfo(),
-        media: MediaEndpoint? = nil
-    ) {
-        self.room = room
-        self.you = you
-        self.peers = peers
-        self.history = history
-        self.joinedAt = joinedAt
-        self.joinTimeMs = joinTimeMs
-        self.resumed = resumed
-        self.reconnect = reconnect
-        self.keepalive = keepalive
-        self.media = media
-    }
 }
 
 /// The room as a whole.
+@PublicMemberwiseInit
 public struct RoomInfo: Codable, Hashable, Sendable {
     public var name: RoomName
     /// When this session of the room began (its first join, or the first
@@ -240,17 +226,7 @@ public struct RoomInfo: Codable, Hashable, Sendable {
     /// role (its own included) may do.
     public var roles: [Role]
     /// How often the server sends `speakers`.
-    public var speakersIntervalMs: Int
-
-    public init(
-        name: RoomName, startedAt: Timestamp, roles: [Role],
-        speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
-    ) {
-        self.name = name
-        self.startedAt = startedAt
-        self.roles = roles
-        self.speakersIntervalMs = speakersIntervalMs
-    }
+    public var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
 
     /// The role with this name, if the template defines it.
     public func role(named name: RoleName) -> Role? {
@@ -259,36 +235,27 @@ public struct RoomInfo: Codable, Hashable, Sendable {
 }
 
 /// How to come back after a drop.
+@PublicMemberwiseInit
 public struct ReconnectInfo: Codable, Hashable, Sendable {
     /// Secret and single use: `resume` with it within the grace period.
     public var resumeToken: String
     /// How long after a drop the server keeps the session for `resume`.
-    public var resumeGraceMs: Int
-
-    public init(resumeToken: String, resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs) {
-        self.resumeToken = resumeToken
-        self.resumeGraceMs = resumeGraceMs
-    }
+    public var resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs
 }
 
 /// The keepalive timing this server uses.
+@PublicMemberwiseInit
 public struct KeepaliveInfo: Codable, Hashable, Sendable {
     /// Send `ping` at least this often when sending nothing else.
-    public var pingIntervalMs: Int
+    public var pingIntervalMs: Int = LifecycleDefaults.pingIntervalMs
     /// A connection silent this long is dropped (others see `timeout`).
-    public var deadAfterMs: Int
-
-    public init(
-        pingIntervalMs: Int = LifecycleDefaults.pingIntervalMs, deadAfterMs: Int = LifecycleDefaults.deadAfterMs
-    ) {
-        self.pingIntervalMs = pingIntervalMs
-        self.deadAfterMs = deadAfterMs
-    }
+    public var deadAfterMs: Int = LifecycleDefaults.deadAfterMs
 }
 
 /// The server's UDP media address and the ICE-lite style credentials that
 /// bind a client's UDP address to its peer with a STUN binding request
 /// (RFC 8489 USERNAME and MESSAGE-INTEGRITY).
+@PublicMemberwiseInit
 public struct MediaEndpoint: Codable, Hashable, Sendable {
     public var host: String
     public var port: Int
@@ -296,13 +263,6 @@ public struct MediaEndpoint: Codable, Hashable, Sendable {
     public var username: String
     /// The STUN short-term credential password for this peer.
     public var password: String
-
-    public init(host: String, port: Int, username: String, password: String) {
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -314,154 +274,102 @@ public struct MediaEndpoint: Codable, Hashable, Sendable {
 }
 
 /// `ok`: success for a request with no reply of its own.
+@PublicMemberwiseInit
 public struct OkReply: Codable, Hashable, Sendable {
     /// Set when the request put a prompt to another peer (`role.change`
     /// without force, `track.unmute` of another's track): `prompt.answered`
     /// with this id follows when the peer answers.
     public var prompt: PromptID?
-
-    public init(prompt: PromptID? = nil) {
-        self.prompt = prompt
-    }
 }
 
 /// `pong`: the reply to `ping`.
+@PublicMemberwiseInit
 public struct Pong: Codable, Hashable, Sendable {
     /// The server's clock, to estimate offset and round trip.
     public var serverTime: Timestamp
-
-    public init(serverTime: Timestamp) {
-        self.serverTime = serverTime
-    }
 }
 
 /// `chat.ack`: the message is committed to the log and delivered.
+@PublicMemberwiseInit
 public struct ChatAck: Codable, Hashable, Sendable {
     public var message: MessageID
     public var seq: Int
     public var sentAt: Timestamp
-
-    public init(message: MessageID, seq: Int, sentAt: Timestamp) {
-        self.message = message
-        self.seq = seq
-        self.sentAt = sentAt
-    }
 }
 
 // MARK: - Events
 
 /// `peer.joined`: someone entered, or came back within the grace period.
+@PublicMemberwiseInit
 public struct PeerJoined: Codable, Hashable, Sendable {
     public var peer: PeerInfo
     /// True when the peer resumed after a drop (it left with `timeout` before).
-    public var resumed: Bool
-
-    public init(peer: PeerInfo, resumed: Bool = false) {
-        self.peer = peer
-        self.resumed = resumed
-    }
+    public var resumed: Bool = false
 }
 
 /// `peer.left`.
+@PublicMemberwiseInit
 public struct PeerLeft: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var reason: LeaveReason
     /// Who removed it, for reason `removed`.
     public var by: PeerID?
-
-    public init(peer: PeerID, reason: LeaveReason, by: PeerID? = nil) {
-        self.peer = peer
-        self.reason = reason
-        self.by = by
-    }
 }
 
 /// `peer.updated`: the peer's new state and which fields changed.
+@PublicMemberwiseInit
 public struct PeerUpdated: Codable, Hashable, Sendable {
     public var peer: PeerInfo
     public var changed: [PeerField]
     /// Who made the change when it was not the peer itself (a role change).
     public var by: PeerID?
-
-    public init(peer: PeerInfo, changed: [PeerField], by: PeerID? = nil) {
-        self.peer = peer
-        self.changed = changed
-        self.by = by
-    }
 }
 
 /// `track.added`.
+@PublicMemberwiseInit
 public struct TrackAdded: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackInfo
-
-    public init(peer: PeerID, track: TrackInfo) {
-        self.peer = peer
-        self.track = track
-    }
 }
 
 /// `track.removed`.
+@PublicMemberwiseInit
 public struct TrackRemoved: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
-
-    public init(peer: PeerID, track: TrackID) {
-        self.peer = peer
-        self.track = track
-    }
 }
 
 /// `track.muted` and `track.unmuted`.
+@PublicMemberwiseInit
 public struct TrackMuteChange: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
     /// Who decided: the owner itself, or the peer that muted it.
     public var by: PeerID
-
-    public init(peer: PeerID, track: TrackID, by: PeerID) {
-        self.peer = peer
-        self.track = track
-        self.by = by
-    }
 }
 
 /// `track.degraded`.
+@PublicMemberwiseInit
 public struct TrackDegraded: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
     public var reason: DegradationReason
-
-    public init(peer: PeerID, track: TrackID, reason: DegradationReason) {
-        self.peer = peer
-        self.track = track
-        self.reason = reason
-    }
 }
 
 /// `track.restored`.
+@PublicMemberwiseInit
 public struct TrackRestored: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
-
-    public init(peer: PeerID, track: TrackID) {
-        self.peer = peer
-        self.track = track
-    }
 }
 
 /// One entry of `speakers`.
+@PublicMemberwiseInit
 public struct SpeakerLevel: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
     /// 0 (silence) ... 100 (full scale), from the RFC 6464 levels the track sends.
     public var level: Int
-
-    public init(peer: PeerID, track: TrackID, level: Int) {
-        self.peer = peer
-        self.track = track
-        self.level = level
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -472,58 +380,40 @@ public struct SpeakerLevel: Codable, Hashable, Sendable {
 }
 
 /// `role.changeRequested`: another peer asks you to take a role.
+@PublicMemberwiseInit
 public struct RoleChangePrompt: Codable, Hashable, Sendable {
     /// Answer with `prompt.answer` within the prompt lifetime (60 s).
     public var prompt: PromptID
     public var by: PeerID
     public var role: RoleName
-
-    public init(prompt: PromptID, by: PeerID, role: RoleName) {
-        self.prompt = prompt
-        self.by = by
-        self.role = role
-    }
 }
 
 /// `track.unmuteRequested`: another peer asks you to unmute a track.
+@PublicMemberwiseInit
 public struct UnmutePrompt: Codable, Hashable, Sendable {
     public var prompt: PromptID
     public var by: PeerID
     public var track: TrackID
-
-    public init(prompt: PromptID, by: PeerID, track: TrackID) {
-        self.prompt = prompt
-        self.by = by
-        self.track = track
-    }
 }
 
 /// `prompt.answered`: to the peer that caused a prompt.
+@PublicMemberwiseInit
 public struct PromptAnswered: Codable, Hashable, Sendable {
     public var prompt: PromptID
     /// The peer that answered (the prompt's target).
     public var peer: PeerID
     public var accepted: Bool
-
-    public init(prompt: PromptID, peer: PeerID, accepted: Bool) {
-        self.prompt = prompt
-        self.peer = peer
-        self.accepted = accepted
-    }
 }
 
 /// `removed`: to the peer that was removed.
+@PublicMemberwiseInit
 public struct Removed: Codable, Hashable, Sendable {
     public var by: PeerID?
     public var reason: String?
-
-    public init(by: PeerID?, reason: String?) {
-        self.by = by
-        self.reason = reason
-    }
 }
 
 /// `room.ended`: to everyone in the room.
+@PublicMemberwiseInit
 public struct RoomEnded: Codable, Hashable, Sendable {
     /// The peer that ended it: `@server` for the management API; absent when the
     /// server did on its own (idle timeout, a call that is over).
@@ -531,27 +421,18 @@ public struct RoomEnded: Codable, Hashable, Sendable {
     public var reason: String?
     /// Whether rejoining is refused (`roomLocked`).
     public var locked: Bool
-
-    public init(by: PeerID?, reason: String?, locked: Bool) {
-        self.by = by
-        self.reason = reason
-        self.locked = locked
-    }
 }
 
 /// `server.goingAway`: the server is shutting down (SIGINT/SIGTERM).
+@PublicMemberwiseInit
 public struct ServerGoingAway: Codable, Hashable, Sendable {
     public var reason: String?
     /// A hint for when to reconnect, if the server expects to be back.
     public var retryAfterMs: Int?
-
-    public init(reason: String? = nil, retryAfterMs: Int? = nil) {
-        self.reason = reason
-        self.retryAfterMs = retryAfterMs
-    }
 }
 
 /// `keys`: one sender's media key for one track, sealed to you.
+@PublicMemberwiseInit
 public struct SealedKeyDelivery: Codable, Hashable, Sendable {
     public var from: PeerID
     public var track: TrackID
@@ -560,14 +441,6 @@ public struct SealedKeyDelivery: Codable, Hashable, Sendable {
     public var sealed: Data
     /// The SSRC the sender uses with this key, as it announced it.
     public var ssrc: UInt32?
-
-    public init(from: PeerID, track: TrackID, epoch: Int, sealed: Data, ssrc: UInt32? = nil) {
-        self.from = from
-        self.track = track
-        self.epoch = epoch
-        self.sealed = sealed
-        self.ssrc = ssrc
-    }
 
     private enum CodingKeys: String, CodingKey {
         case from, track, epoch, ssrc, sealed

@@ -17,7 +17,10 @@
 // and removed whole, parameters and payload included. An unterminated
 // control string removes everything after it, as a terminal would swallow it.
 
+import ConfabMacros
+
 /// How a piece of untrusted text is cleaned and bounded.
+@PublicMemberwiseInit
 public struct TextPolicy: Hashable, Sendable {
     public enum LineBreaks: Hashable, Sendable {
         /// Line breaks become spaces and runs of spaces one space: names, reasons.
@@ -41,13 +44,6 @@ public struct TextPolicy: Hashable, Sendable {
     public var overflow: Overflow
     /// Whether text that is empty after cleaning is acceptable.
     public var allowsEmpty: Bool
-
-    public init(lineBreaks: LineBreaks, maximumCharacters: Int, overflow: Overflow, allowsEmpty: Bool) {
-        self.lineBreaks = lineBreaks
-        self.maximumCharacters = maximumCharacters
-        self.overflow = overflow
-        self.allowsEmpty = allowsEmpty
-    }
 
     /// Display names: one line, cut at 64 characters, never empty.
     public static let displayName = TextPolicy(

@@ -1,14 +1,13 @@
+import ConfabMacros
+
 /// A moment as milliseconds since the Unix epoch (UTC), the form JSON carries
 /// it in: a plain integer, exact in every JSON implementation up to 2^53.
 ///
 /// Nothing in ConfabProtocol or ConfabRooms reads a clock; callers pass
 /// timestamps in, so tests choose the time.
+@PublicMemberwiseInit
 public struct Timestamp: Codable, Hashable, Comparable, Sendable, CustomStringConvertible {
     public var millisecondsSince1970: Int64
-
-    public init(millisecondsSince1970: Int64) {
-        self.millisecondsSince1970 = millisecondsSince1970
-    }
 
     /// This moment moved by `milliseconds` (negative moves back).
     public func adding(milliseconds: Int) -> Timestamp {

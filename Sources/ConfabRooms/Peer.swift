@@ -1,3 +1,4 @@
+import ConfabMacros
 import ConfabProtocol
 
 /// A peer as the room holds it: what others see (`info`) plus what only the
@@ -53,28 +54,17 @@ public struct Prompt: Hashable, Sendable {
 }
 
 /// What the server knows about a joining peer once its token is verified.
+@PublicMemberwiseInit
 public struct Admission: Hashable, Sendable {
     public var peer: PeerID
     /// Raw display name; the room sanitises it, falling back to the peer id
     /// when nothing printable is left.
     public var name: String
     public var role: RoleName
-    public var metadata: String
+    public var metadata: String = ""
     /// Whether the microphone starts muted.
-    public var muted: Bool
+    public var muted: Bool = true
     public var publicKey: X25519PublicKey?
-
-    public init(
-        peer: PeerID, name: String, role: RoleName, metadata: String = "", muted: Bool = true,
-        publicKey: X25519PublicKey? = nil
-    ) {
-        self.peer = peer
-        self.name = name
-        self.role = role
-        self.metadata = metadata
-        self.muted = muted
-        self.publicKey = publicKey
-    }
 
     /// From a verified token's claims and the `join` request. The token's
     /// name wins over the request's, since a host may mint names; without

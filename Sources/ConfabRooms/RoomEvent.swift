@@ -1,17 +1,14 @@
+import ConfabMacros
 import ConfabProtocol
 
 /// A message for some peers of the room, produced by a change to the room.
+@PublicMemberwiseInit
 public struct RoomEvent: Hashable, Sendable {
     /// Who should receive it. For chat this may include suspended peers
     /// (they read it back from the log when they resume); the server
     /// delivers to those with a live connection and skips the rest.
     public var audience: Set<PeerID>
     public var body: ServerBody
-
-    public init(audience: Set<PeerID>, body: ServerBody) {
-        self.audience = audience
-        self.body = body
-    }
 
     /// The event as an envelope, ready to encode (events carry no request id).
     public var message: ServerMessage { ServerMessage(body) }
@@ -35,21 +32,16 @@ public struct ChatDelivery: Hashable, Sendable {
 }
 
 /// What a successful action did.
+@PublicMemberwiseInit
 public struct RoomOutcome: Hashable, Sendable {
     /// Send these first, in order.
     public var events: [RoomEvent]
     /// Then this to the actor, with its request id: `ok` (carrying a prompt
     /// id when the action put a prompt to someone) or, for chat, `chat.ack`.
-    public var reply: ServerBody
+    public var reply: ServerBody = .ok(OkReply())
     /// For chat: commit this draft to the log (which numbers it) before
     /// sending anything; `events` and `reply` are then those of `ChatDelivery.outcome(committed:)`.
     public var chat: ChatDelivery?
-
-    public init(events: [RoomEvent], reply: ServerBody = .ok(OkReply()), chat: ChatDelivery? = nil) {
-        self.events = events
-        self.reply = reply
-        self.chat = chat
-    }
 }
 
 /// What a successful join or resume did.

@@ -1,3 +1,4 @@
+import ConfabMacros
 import ConfabProtocol
 
 // A room template: its roles and the knobs of its lifecycle. The server reads
@@ -6,34 +7,20 @@ import ConfabProtocol
 // `RoomTemplate.standard`, the built-in host / speaker / listener.
 
 /// The roles and settings a room is created with.
+@PublicMemberwiseInit
 public struct RoomTemplate: Codable, Hashable, Sendable {
     public var roles: [Role]
     /// The most peers (connected or within their resume grace) the room
     /// holds; nil for no limit.
     public var maxPeers: Int?
     /// An empty room ends after this long.
-    public var emptyRoomTimeoutMs: Int
+    public var emptyRoomTimeoutMs: Int = LifecycleDefaults.emptyRoomTimeoutMs
     /// How long a dropped peer's session is kept for `resume`.
-    public var resumeGraceMs: Int
+    public var resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs
     /// How long a role-change or unmute prompt may be answered.
-    public var promptLifetimeMs: Int
+    public var promptLifetimeMs: Int = LifecycleDefaults.promptLifetimeMs
     /// Chat rate per peer.
-    public var chatRate: RateLimit
-
-    public init(
-        roles: [Role], maxPeers: Int? = nil,
-        emptyRoomTimeoutMs: Int = LifecycleDefaults.emptyRoomTimeoutMs,
-        resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs,
-        promptLifetimeMs: Int = LifecycleDefaults.promptLifetimeMs,
-        chatRate: RateLimit = RateLimits.chat
-    ) {
-        self.roles = roles
-        self.maxPeers = maxPeers
-        self.emptyRoomTimeoutMs = emptyRoomTimeoutMs
-        self.resumeGraceMs = resumeGraceMs
-        self.promptLifetimeMs = promptLifetimeMs
-        self.chatRate = chatRate
-    }
+    public var chatRate: RateLimit = RateLimits.chat
 
     /// The role with this name, if the template defines it.
     public func role(named name: RoleName) -> Role? {

@@ -10,6 +10,7 @@
 // Files with secrets are created with mode 0600 from the first byte (open
 // with O_CREAT|O_EXCL and the mode), never chmod-ed after being written.
 
+import ConfabMacros
 import ConfabProtocol
 import Crypto
 import Foundation
@@ -25,12 +26,9 @@ public struct SetupError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The data directory's layout.
+@PublicMemberwiseInit
 public struct DataDirectory: Sendable {
     public let path: String
-
-    public init(path: String) {
-        self.path = path
-    }
 
     public var certificatePath: String { path + "/server-cert.pem" }
     public var privateKeyPath: String { path + "/server-key.pem" }

@@ -22,6 +22,8 @@
 // Flow: UDP (RTP port, RFC 5761) ─▶ SRTCP unprotect ─▶ `RTCPCompoundReader`
 // ─▶ `RTCPSenderReport` / `RTCPReceiverReport` ─▶ round-trip and loss stats.
 
+import ConfabMacros
+
 /// RTCP packet types (RFC 3550 §12.1, RFC 4585 §6.1). Unknown values are kept.
 public struct RTCPPacketType: RawRepresentable, Sendable, Hashable, BitwiseCopyable {
     public var rawValue: UInt8
@@ -214,6 +216,7 @@ public struct RTCPReportBlock: Sendable, Hashable, BitwiseCopyable {
 }
 
 /// The sender information section of an SR (RFC 3550 §6.4.1).
+@PublicMemberwiseInit
 public struct RTCPSenderInfo: Sendable, Hashable, BitwiseCopyable {
     public static let length = 20
 
@@ -226,13 +229,6 @@ public struct RTCPSenderInfo: Sendable, Hashable, BitwiseCopyable {
     public var packetCount: UInt32
     /// Payload octets sent, excluding headers and padding.
     public var octetCount: UInt32
-
-    public init(ntpTimestamp: UInt64, rtpTimestamp: UInt32, packetCount: UInt32, octetCount: UInt32) {
-        self.ntpTimestamp = ntpTimestamp
-        self.rtpTimestamp = rtpTimestamp
-        self.packetCount = packetCount
-        self.octetCount = octetCount
-    }
 
     /// The middle 32 bits of the NTP timestamp: what a receiver echoes as LSR.
     public var compactNTP: UInt32 { UInt32(truncatingIfNeeded: ntpTimestamp >> 16) }
@@ -251,13 +247,8 @@ public struct RTCPSenderReport: Sendable, Hashable, BitwiseCopyable {
 
     /// Parses `packet`, which must be an SR read from `bytes`.
     public static func parse(_ packet: RTCPPacket, in bytes: UnsafeRawBufferPointer) throws(RTCPParseError) -> RTCPSenderReport {
-        guard packet.packetType == .senderReport else { throw .unexpectedPacketType(packet.packetType) }
-        precondition(bytes.count >= packet.range.upperBound, "buffer is not the one this packet was parsed from")
-        let body = packet.bodyRange
-        let reportCount = Int(packet.count)
-        // Anything after the blocks is a profile-specific extension, which is allowed.
-        guard body.count >= 4 + RTCPSenderInfo.length + reportCount * RTCPReportBlock.length else { throw .truncatedReport }
-        let start = body.lowerBound
+        let (start, reportCount) = try reportBody(
+            packet, type: .senderReport, prefixLength: 4 + RTCPSenderInfo.length, in: bytes)
         return RTCPSenderReport(
             senderSSRC: bytes.readUInt32(at: start),
             senderInfo: RTCPSenderInfo(
@@ -307,15 +298,11 @@ public struct RTCPReceiverReport: Sendable, Hashable, BitwiseCopyable {
 
     /// Parses `packet`, which must be an RR read from `bytes`.
     public static func parse(_ packet: RTCPPacket, in bytes: UnsafeRawBufferPointer) throws(RTCPParseError) -> RTCPReceiverReport {
-        guard packet.packetType == .receiverReport else { throw .unexpectedPacketType(packet.packetType) }
-        precondition(bytes.count >= packet.range.upperBound, "buffer is not the one this packet was parsed from")
-        let body = packet.bodyRange
-        let reportCount = Int(packet.count)
-        guard body.count >= 4 + reportCount * RTCPReportBlock.length else { throw .truncatedReport }
+        let (start, reportCount) = try reportBody(packet, type: .receiverReport, prefixLength: 4, in: bytes)
         return RTCPReceiverReport(
-            senderSSRC: bytes.readUInt32(at: body.lowerBound),
+            senderSSRC: bytes.readUInt32(at: start),
             reportCount: reportCount,
-            reportBlocksOffset: body.lowerBound + 4
+            reportBlocksOffset: start + 4
         )
     }
 
@@ -336,6 +323,21 @@ public struct RTCPReceiverReport: Sendable, Hashable, BitwiseCopyable {
 }
 
 // MARK: - Shared by SR and RR
+
+/// Checks that `packet` is a report of `type` from `bytes` whose body holds
+/// `prefixLength` bytes (the sender SSRC, and for an SR the sender info) and
+/// its report blocks; returns where the body starts and how many blocks follow.
+/// Anything after the blocks is a profile-specific extension, which is allowed.
+private func reportBody(
+    _ packet: RTCPPacket, type: RTCPPacketType, prefixLength: Int, in bytes: UnsafeRawBufferPointer
+) throws(RTCPParseError) -> (start: Int, reportCount: Int) {
+    guard packet.packetType == type else { throw .unexpectedPacketType(packet.packetType) }
+    precondition(bytes.count >= packet.range.upperBound, "buffer is not the one this packet was parsed from")
+    let body = packet.bodyRange
+    let reportCount = Int(packet.count)
+    guard body.count >= prefixLength + reportCount * RTCPReportBlock.length else { throw .truncatedReport }
+    return (body.lowerBound, reportCount)
+}
 
 private func readReportBlock(_ index: Int, count: Int, firstOffset: Int, in bytes: UnsafeRawBufferPointer) -> RTCPReportBlock {
     precondition(index >= 0 && index < count, "report block index out of range")

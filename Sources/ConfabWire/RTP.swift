@@ -28,6 +28,8 @@
 // parsing over borrowed bytes with typed errors and no heap work per packet
 // (DESIGN.md, "Audio runs on its own threads").
 
+import ConfabMacros
+
 /// Why an RTP packet was rejected by ``RTPPacket/parse(_:)``.
 public enum RTPParseError: Error, Sendable, Hashable {
     /// Fewer than the 12 bytes of the fixed header (RFC 3550 §5.1).
@@ -55,23 +57,16 @@ public enum RTPWriteError: Error, Sendable, Hashable {
 }
 
 /// The fields a sender chooses for each packet (RFC 3550 §5.1).
+@PublicMemberwiseInit
 public struct RTPHeaderFields: Sendable, Hashable, BitwiseCopyable {
     /// M bit; for audio, the first packet after silence (RFC 3551 §4.1).
-    public var marker: Bool
+    public var marker: Bool = false
     /// 7-bit payload type, e.g. ``OpusRTP/defaultPayloadType``.
     public var payloadType: UInt8
     public var sequenceNumber: UInt16
     /// Media clock ticks; 48 kHz for Opus (RFC 7587 §4.1).
     public var timestamp: UInt32
     public var ssrc: UInt32
-
-    public init(marker: Bool = false, payloadType: UInt8, sequenceNumber: UInt16, timestamp: UInt32, ssrc: UInt32) {
-        self.marker = marker
-        self.payloadType = payloadType
-        self.sequenceNumber = sequenceNumber
-        self.timestamp = timestamp
-        self.ssrc = ssrc
-    }
 }
 
 /// A parsed RTP packet: the header's values plus byte ranges into the buffer

@@ -23,6 +23,7 @@
 // work per message, like the RTP code beside it. The HMAC-SHA1 of
 // MESSAGE-INTEGRITY comes from swift-crypto; CRC-32 is a dozen lines here.
 
+import ConfabMacros
 import Crypto
 
 /// STUN's fixed numbers (RFC 8489 §5, §6).
@@ -81,14 +82,10 @@ public struct STUNMessageType: Sendable, Hashable, BitwiseCopyable {
 }
 
 /// The 96-bit transaction id (RFC 8489 §5), held inline.
+@PublicMemberwiseInit
 public struct STUNTransactionID: Sendable, Hashable, BitwiseCopyable, CustomStringConvertible {
     public var high: UInt32
     public var low: UInt64
-
-    public init(high: UInt32, low: UInt64) {
-        self.high = high
-        self.low = low
-    }
 
     /// A fresh id from the system's random number generator (§6: "uniformly
     /// and randomly chosen from the interval 0 .. 2**96-1").

@@ -29,11 +29,7 @@ struct AdminOptions: ParsableArguments {
     @Option(help: "An admin token, from `confab token --admin` (or set CONFAB_ADMIN_TOKEN).")
     var token: String?
 
-    @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
-    var fingerprint: String?
-
-    @Option(name: .customLong("known-servers"), help: "The known_servers file (default ~/.config/confab/known_servers).")
-    var knownServers: String?
+    @OptionGroup var trust: ServerTrustOptions
 
     @Flag(help: "Print the server's JSON reply as it is.")
     var json = false
@@ -58,13 +54,13 @@ struct AdminOptions: ParsableArguments {
     /// Sends one request; prints the JSON reply with `--json` (`{}` when it has none).
     /// Returns the reply's body for the command's own printing otherwise.
     func send(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Data? {
-        let trust: ServerTrust
+        let serverTrust: ServerTrust
         do {
-            trust = try ServerTrust(fingerprint: fingerprint, knownServersPath: knownServers ?? KnownServers.defaultPath())
+            serverTrust = try ServerTrust(fingerprint: trust.fingerprint, knownServersPath: trust.knownServersPath)
         } catch {
             throw CommandFailure(error.message)
         }
-        let client = AdminHTTPClient(endpoint: try endpoint(), trust: trust, token: resolvedToken ?? "")
+        let client = AdminHTTPClient(endpoint: try endpoint(), trust: serverTrust, token: resolvedToken ?? "")
         let encoded = try body.map { try JSONEncoder().encode($0) }.map { Array($0) }
         let reply: AdminHTTPClient.Reply
         do {

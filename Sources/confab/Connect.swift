@@ -28,38 +28,28 @@ struct Connect: AsyncParsableCommand {
 
     @OptionGroup var server: ServerAccessOptions
 
-    @Option(help: "Your display name, when the token carries none.")
-    var name: String?
+    @OptionGroup var participant: ParticipantOptions
 
-    @Flag(help: "Run without a terminal front: commands on stdin, results (and with --events every event) as JSON lines.")
-    var headless = false
-
-    @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
-    var events = false
-
-    @Option(help: "What you say in calls: FILE.wav, tone:HZ, silence, speech[:SEED], or alsa:NAME.")
-    var input: String?
-
-    @Option(help: "Where what you hear in calls goes: FILE.wav, null, or alsa:NAME (default null when --input is given).")
-    var output: String?
+    /// What you say in calls and where what you hear goes.
+    @OptionGroup var audio: AudioDeviceOptions
 
     @OptionGroup var front: FrontOptions
 
     func validate() throws {
-        if headless, front.screenReader { throw ValidationError("--headless and --screen-reader do not go together") }
-        try AudioDeviceOptions.validate(input: input, output: output)
+        if participant.headless, front.screenReader {
+            throw ValidationError("--headless and --screen-reader do not go together")
+        }
     }
 
     func run() async throws {
         let token = server.resolvedToken ?? ""
         let audioNotices = AudioNotices()
-        if !headless { FrontOptions.silenceLogs() }
-        var logger = Logger(label: "confab.connect")
-        logger.logLevel = .warning
+        let headless = participant.headless
+        let logger = participant.commandLogger(label: "confab.connect")
         let client: CallClient
         do {
             client = try CallClient(
-                url: url, token: token, fingerprint: server.fingerprint, displayName: name,
+                url: url, token: token, fingerprint: server.fingerprint, displayName: participant.name,
                 knownServersPath: server.knownServersPath, prepareRoom: roomAudio(notices: audioNotices),
                 logger: logger)
         } catch {
@@ -67,8 +57,8 @@ struct Connect: AsyncParsableCommand {
         }
         guard headless else { return try await runFront(client, audioNotices: audioNotices) }
         // One write per line, so lines from different tasks never interleave.
-        let headless = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
-        let ok = await headless.run(input: StandardInputLines.stream(), printsEvents: events)
+        let headlessClient = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
+        let ok = await headlessClient.run(input: StandardInputLines.stream(), printsEvents: participant.events)
         guard ok else {
             if case .disconnected(let reason?) = client.store.state.connection { throw CommandFailure(reason) }
             throw CommandFailure("disconnected from the server")
@@ -114,31 +104,16 @@ struct Connect: AsyncParsableCommand {
     /// --input and --output, opened afresh per call (a WAV output is
     /// finalised when the call's room is left).
     private func roomAudio(notices: AudioNotices) -> CallClient.RoomPreparation? {
-        // The terminal front talks and listens on the sound card (null audio
-        // when there is none); headless clients only with --input / --output.
-        let input = self.input ?? (headless ? nil : "alsa:default")
-        let output = self.output ?? (headless ? nil : "alsa:default")
-        guard input != nil || output != nil else { return nil }
-        // Lines on stderr would draw over the screen: the front drops them.
-        let headless = self.headless
+        let headless = participant.headless
+        guard let devices = audio.devices(headless: headless) else { return nil }
         return { session in
-            let configuration = MediaConfiguration()
+            // Lines on stderr would draw over the screen: the front shows them.
             let report: @Sendable (String) -> Void = { notice in
                 if headless { FileHandleOutput.standardError("confab: \(notice)") } else { notices.add(notice) }
             }
             do {
-                let source = try input.map {
-                    try AudioDevices.openSource(
-                        try AudioDeviceSpec.parse($0), frameSamples: configuration.frameSamples, notice: report)
-                }
-                let sink = try AudioDevices.openSink(
-                    try AudioDeviceSpec.parse(output ?? "null"), frameSamples: configuration.frameSamples,
-                    notice: report)
-                var mediaLogger = Logger(label: "confab.media")
-                mediaLogger.logLevel = .warning
-                let media = MediaController(
-                    session: session, source: source, sink: sink, configuration: configuration, logger: mediaLogger)
-                await media.start()
+                let media = try await AudioDeviceOptions.startMedia(
+                    devices, session: session, logLevel: .warning, notice: report)
                 return { await media.stop() }
             } catch {
                 report("cannot open the audio devices: \(error)")

@@ -24,22 +24,11 @@ struct Join: AsyncParsableCommand {
 
     @OptionGroup var server: ServerAccessOptions
 
-    @Option(help: "Your display name, when the token carries none.")
-    var name: String?
-
-    @Flag(help: "Run without the terminal front: JSON command lines on stdin.")
-    var headless = false
-
-    @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
-    var events = false
+    @OptionGroup var participant: ParticipantOptions
 
     @OptionGroup var front: FrontOptions
 
-    @Option(help: "What you say: FILE.wav, tone:HZ, silence, speech[:SEED], or alsa:NAME. Without it you only listen.")
-    var input: String?
-
-    @Option(help: "Where what you hear goes: FILE.wav, null, or alsa:NAME (default null when --input is given).")
-    var output: String?
+    @OptionGroup var audio: AudioDeviceOptions
 
     @Flag(help: "Join with the microphone muted even with --input (unmute with the `unmute` command).")
     var muted = false
@@ -48,59 +37,38 @@ struct Join: AsyncParsableCommand {
     var duration: Double?
 
     func validate() throws {
-        try AudioDeviceOptions.validate(input: input, output: output)
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
     }
 
     func run() async throws {
         let token = server.resolvedToken ?? ""
-        // Log lines never go over the terminal front.
-        if !headless { FrontOptions.silenceLogs() }
-        var logger = Logger(label: "confab.join")
-        logger.logLevel = .warning
+        let headless = participant.headless
+        let logger = participant.commandLogger(label: "confab.join")
         let session: ConfabSession
         do {
             session = try ConfabSession(
-                url: url, token: token, fingerprint: server.fingerprint, displayName: name,
-                knownServersPath: server.knownServersPath, startMuted: input == nil || muted,
+                url: url, token: token, fingerprint: server.fingerprint, displayName: participant.name,
+                knownServersPath: server.knownServersPath, startMuted: audio.input == nil || muted,
                 logger: logger)
         } catch {
             throw CommandFailure(error.message)
         }
 
-        // Audio: with --input or --output (and always in the terminal front,
-        // on the default sound card), a MediaController binds UDP through the
-        // server, publishes our sealed key and plays what we hear. A missing
-        // sound card falls back to null audio with one notice.
+        // Audio: with --input or --output, and always in the terminal front.
         var controller: MediaController?
         var audioNotices: [String] = []
-        let inputDevice = input ?? (headless ? nil : "alsa:default")
-        let outputDevice = output ?? (headless ? nil : "alsa:default")
-        if inputDevice != nil || outputDevice != nil {
-            let configuration = MediaConfiguration()
-            // Headless: on stderr. The terminal front shows them itself (stderr would vanish behind it).
-            let report: (String) -> Void = { notice in
-                if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }
-            }
-            var source: AudioSource?
-            let sink: AudioSink
+        if let devices = audio.devices(headless: headless) {
             do {
-                if let inputDevice {
-                    source = try AudioDevices.openSource(
-                        try AudioDeviceSpec.parse(inputDevice), frameSamples: configuration.frameSamples, notice: report)
+                // Nothing may print over the terminal front: it shows the notices
+                // itself (stderr would vanish behind it); headless, they go to stderr.
+                controller = try await AudioDeviceOptions.startMedia(
+                    devices, session: session, logLevel: headless ? .warning : .critical
+                ) { notice in
+                    if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }
                 }
-                sink = try AudioDevices.openSink(
-                    try AudioDeviceSpec.parse(outputDevice ?? "null"), frameSamples: configuration.frameSamples, notice: report)
             } catch {
                 throw CommandFailure("cannot open the audio devices: \(error)")
             }
-            var mediaLogger = Logger(label: "confab.media")
-            // Nothing may print over the terminal front.
-            mediaLogger.logLevel = headless ? .warning : .critical
-            let media = MediaController(session: session, source: source, sink: sink, configuration: configuration,
-                                        logger: mediaLogger)
-            await media.start()
-            controller = media
         }
 
         guard headless else {
@@ -109,7 +77,7 @@ struct Join: AsyncParsableCommand {
             return
         }
         let output = StandardOutput()
-        let printsEvents = events
+        let printsEvents = participant.events
         let client = HeadlessClient(session: session) { line in
             output.write(line)
         }

@@ -53,6 +53,15 @@ struct StreamOptions: ParsableArguments {
         return value
     }
 
+    /// Returns once `finished` says the stream is over, after --duration
+    /// seconds since `started`, or at Ctrl-C or SIGTERM (`StopSignal`).
+    func waitUntilDone(since started: Date, finished: () -> Bool) {
+        while !finished() && !StopSignal.raised.load(ordering: .relaxed) {
+            if let duration, Date().timeIntervalSince(started) >= duration { break }
+            usleep(20_000)
+        }
+    }
+
     func mediaConfiguration(bitrate: Int32? = nil) throws -> MediaConfiguration {
         var configuration = MediaConfiguration()
         configuration.frameMs = frameMs
@@ -139,10 +148,7 @@ struct RTPSend: ParsableCommand {
         let rtcpDestination = rtcpMux ? destination : try SocketAddress(host: destination.hostText, port: destination.port + 1)
         let sender = try engine.startSending(source: source, ssrc: try stream.ssrcValue(), key: try stream.keyMaterial(),
                                              to: destination, rtcpTo: rtcpDestination)
-        while !sender.finished.load(ordering: .acquiring) && !StopSignal.raised.load(ordering: .relaxed) {
-            if let duration = stream.duration, Date().timeIntervalSince(started) >= duration { break }
-            usleep(20_000)
-        }
+        stream.waitUntilDone(since: started) { sender.finished.load(ordering: .acquiring) }
         engine.stop()
         source.close()
         if let failure = sender.failure { throw CommandFailure("input failed: \(failure)") }
@@ -220,10 +226,7 @@ struct RTPReceive: ParsableCommand {
         let playout = engine.startReceiving(sink: sink)
         let track = try engine.addRemoteTrack(ssrc: try stream.ssrcValue(), key: try stream.keyMaterial())
         let started = Date()
-        while !StopSignal.raised.load(ordering: .relaxed) && !playout.finished.load(ordering: .acquiring) {
-            if let duration = stream.duration, Date().timeIntervalSince(started) >= duration { break }
-            usleep(20_000)
-        }
+        stream.waitUntilDone(since: started) { playout.finished.load(ordering: .acquiring) }
         engine.stop()
         sink.close()
         if let failure = playout.failure { throw CommandFailure("output failed: \(failure)") }

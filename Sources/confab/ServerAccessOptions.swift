@@ -1,17 +1,35 @@
 // The options shared by the commands that talk to a server as a client
 // (`join`, `connect`, `calls`): who you are (the token) and whom you trust
-// (the certificate pin, known_servers); and the audio devices of the two that
-// talk (`join`, `connect`).
+// (the certificate pin, known_servers, also `admin`'s); and who you are in a
+// room and the audio devices, for the two that talk (`join`, `connect`).
 import ArgumentParser
 import ConfabClient
 import ConfabMedia
 import ConfabProtocol
 import Foundation
+import Logging
 
 struct ServerAccessOptions: ParsableArguments {
     @Option(help: "Your token, from `confab token` on the server (or set CONFAB_TOKEN).")
     var token: String?
 
+    @OptionGroup var trust: ServerTrustOptions
+
+    func validate() throws {
+        if resolvedToken == nil {
+            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
+        }
+    }
+
+    /// `--token`, else CONFAB_TOKEN (which keeps the token out of `ps`).
+    var resolvedToken: String? { token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] }
+
+    var fingerprint: String? { trust.fingerprint }
+    var knownServersPath: String { trust.knownServersPath }
+}
+
+/// Whom you trust: the certificate pin and the known_servers file (also `confab admin`'s).
+struct ServerTrustOptions: ParsableArguments {
     @Option(help: "Pin the server certificate: SHA256: and 64 hex digits, as `confab serve` prints it.")
     var fingerprint: String?
 
@@ -22,20 +40,43 @@ struct ServerAccessOptions: ParsableArguments {
         if let fingerprint, CertificateFingerprint(fingerprint) == nil {
             throw ValidationError("--fingerprint must be SHA256: followed by 64 hex digits")
         }
-        if resolvedToken == nil {
-            throw ValidationError("--token is required (or set CONFAB_TOKEN)")
-        }
     }
-
-    /// `--token`, else CONFAB_TOKEN (which keeps the token out of `ps`).
-    var resolvedToken: String? { token ?? ProcessInfo.processInfo.environment["CONFAB_TOKEN"] }
 
     var knownServersPath: String { knownServers ?? KnownServers.defaultPath() }
 }
 
-enum AudioDeviceOptions {
+/// Who you are in a room and how you take part: the options `join` and
+/// `connect` share besides the server's.
+struct ParticipantOptions: ParsableArguments {
+    @Option(help: "Your display name, when the token carries none.")
+    var name: String?
+
+    @Flag(help: "Run without the terminal front: commands on stdin, results (and with --events every event) as JSON lines.")
+    var headless = false
+
+    @Flag(help: "Print every event as one JSON line on stdout (without it, only results and errors).")
+    var events = false
+
+    /// The command's logger, at warning level. In the terminal front the
+    /// process's log lines are silenced first: nothing may print over it.
+    func commandLogger(label: String) -> Logger {
+        if !headless { FrontOptions.silenceLogs() }
+        var logger = Logger(label: label)
+        logger.logLevel = .warning
+        return logger
+    }
+}
+
+/// What you say and where what you hear goes.
+struct AudioDeviceOptions: ParsableArguments {
+    @Option(help: "What you say: FILE.wav, tone:HZ, silence, speech[:SEED], or alsa:NAME (default: the sound card in the terminal front; headless, nothing).")
+    var input: String?
+
+    @Option(help: "Where what you hear goes: FILE.wav, null, or alsa:NAME (default: the sound card in the terminal front; headless, null).")
+    var output: String?
+
     /// `--input` takes any source but null; `--output` a sink (a file, null or a card).
-    static func validate(input: String?, output: String?) throws {
+    func validate() throws {
         if let input {
             guard let spec = try? AudioDeviceSpec.parse(input), spec != .null else {
                 throw ValidationError("--input must be FILE.wav, tone:HZ, silence, speech[:SEED] or alsa:NAME")
@@ -47,5 +88,37 @@ enum AudioDeviceOptions {
             default: throw ValidationError("--output must be FILE.wav, null, or alsa:NAME")
             }
         }
+    }
+
+    /// The devices to open: the terminal front talks and listens on the sound
+    /// card (null audio when there is none); headless, only what the options
+    /// name, and nil when they name nothing.
+    func devices(headless: Bool) -> (input: String?, output: String)? {
+        let input = self.input ?? (headless ? nil : "alsa:default")
+        let output = self.output ?? (headless ? nil : "alsa:default")
+        guard input != nil || output != nil else { return nil }
+        return (input, output ?? "null")
+    }
+
+    /// Opens the devices and starts a MediaController on them for `session`:
+    /// it binds UDP through the server, publishes our sealed key and plays
+    /// what we hear. `notice` hears what fell back (no sound card: null audio).
+    static func startMedia(
+        _ devices: (input: String?, output: String), session: ConfabSession, logLevel: Logger.Level,
+        notice: (String) -> Void
+    ) async throws -> MediaController {
+        let configuration = MediaConfiguration()
+        let source = try devices.input.map {
+            try AudioDevices.openSource(
+                try AudioDeviceSpec.parse($0), frameSamples: configuration.frameSamples, notice: notice)
+        }
+        let sink = try AudioDevices.openSink(
+            try AudioDeviceSpec.parse(devices.output), frameSamples: configuration.frameSamples, notice: notice)
+        var logger = Logger(label: "confab.media")
+        logger.logLevel = logLevel
+        let media = MediaController(
+            session: session, source: source, sink: sink, configuration: configuration, logger: logger)
+        await media.start()
+        return media
     }
 }

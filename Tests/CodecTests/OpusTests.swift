@@ -1,3 +1,4 @@
+import ConfabTestSupport
 import Foundation
 import Opus
 import Testing
@@ -10,18 +11,9 @@ func sineFrame(hz: Double, frameIndex: Int, samples: Int = 960, amplitude: Doubl
     }
 }
 
-/// A 20 ms frame of a voice-like buzz: harmonics of a wobbling 150 Hz pitch,
-/// amplitude-modulated at a syllable rate, so the Opus VAD treats it as speech.
-func voicedFrame(frameIndex: Int, samples: Int = 960) -> [Int16] {
-    (0..<samples).map { i in
-        let t = Double(frameIndex * samples + i) / 48_000
-        let f0 = 150 + 20 * sin(2 * .pi * 3 * t)
-        let envelope = 0.55 + 0.45 * sin(2 * .pi * 4 * t)
-        var x = 0.0
-        for k in 1...12 { x += sin(2 * .pi * f0 * Double(k) * t + Double(k)) / Double(k) }
-        return Int16(clamping: Int(2500 * envelope * x))
-    }
-}
+/// The voiced frames these tests use swing deeper than the default, down to
+/// a tenth of their peak.
+func deepVoicedFrame(_ index: Int) -> [Int16] { voicedFrame(index, level: 0.55, swing: 0.45) }
 
 func rms(_ x: ArraySlice<Int16>) -> Double {
     guard !x.isEmpty else { return 0 }
@@ -73,7 +65,7 @@ struct OpusTests {
             var packet = [UInt8](repeating: 0, count: Opus.maxPacketBytes)
             var sawFEC = false
             for f in 0..<20 {
-                let frame = voicedFrame(frameIndex: f)
+                let frame = deepVoicedFrame(f)
                 let n = try frame.withUnsafeBufferPointer { input in try packet.withUnsafeMutableBytes { try encoder.encode(input, into: $0) } }
                 if packet.withUnsafeBytes({ Opus.hasFEC(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) { sawFEC = true }
             }
@@ -88,7 +80,7 @@ struct OpusTests {
         var packets: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: Opus.maxPacketBytes)
         for f in 0..<30 {
-            let frame = voicedFrame(frameIndex: f)
+            let frame = deepVoicedFrame(f)
             let n = try frame.withUnsafeBufferPointer { input in try buffer.withUnsafeMutableBytes { try encoder.encode(input, into: $0) } }
             packets.append(Array(buffer[0..<n]))
         }
@@ -100,7 +92,7 @@ struct OpusTests {
         #expect(packets[21].withUnsafeBytes { Opus.hasFEC($0) })
         let m = try packets[21].withUnsafeBytes { p in try pcm.withUnsafeMutableBufferPointer { try decoder.decodeFEC(from: p, into: $0) } }
         #expect(m == 960)
-        let original = voicedFrame(frameIndex: 20)
+        let original = deepVoicedFrame(20)
         // FEC is a coarser copy; its level must be within 3 dB of the original.
         #expect(abs(20 * log10(rms(pcm[...]) / rms(original[...]))) < 3)
     }

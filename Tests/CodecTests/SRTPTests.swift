@@ -21,6 +21,15 @@ func unprotect(_ session: InboundSession, _ packet: [UInt8]) throws -> [UInt8] {
     return Array(buffer[0..<n])
 }
 
+/// A sender and a receiver that share `key` for `ssrc`.
+func sessionPair(
+    ssrc: UInt32, key: SRTPKeyMaterial, replayWindow: Int = 1024
+) throws -> (sender: OutboundSession, receiver: InboundSession) {
+    let receiver = try InboundSession(replayWindow: replayWindow)
+    try receiver.addStream(ssrc: ssrc, key: key)
+    return (try OutboundSession(ssrc: ssrc, key: key), receiver)
+}
+
 @Suite("SRTP wrapper")
 struct SRTPTests {
     static let keyHex = "000102030405060708090a0b0c0d0e0f" + "101112131415161718191a1b1c1d"
@@ -29,9 +38,7 @@ struct SRTPTests {
           arguments: SRTPProfile.allCases.filter { SRTPLibrary.supports($0) })
     func roundTrip(profile: SRTPProfile) throws {
         let key = SRTPKeyMaterial.random(profile: profile)
-        let sender = try OutboundSession(ssrc: 0x1234_5678, key: key)
-        let receiver = try InboundSession()
-        try receiver.addStream(ssrc: 0x1234_5678, key: key)
+        let (sender, receiver) = try sessionPair(ssrc: 0x1234_5678, key: key)
         let payload = Array("hello, confab".utf8)
         let packet = rtpPacket(ssrc: 0x1234_5678, sequence: 7, payload: payload)
         let secured = try protect(sender, packet)
@@ -63,9 +70,7 @@ struct SRTPTests {
     @Test("SRTCP: a sender report protected with the sender's key opens to the same bytes; a flipped bit or another key fails")
     func rtcpRoundTrip() throws {
         let key = try SRTPKeyMaterial(hex: Self.keyHex)
-        let sender = try OutboundSession(ssrc: 0xCAFE, key: key)
-        let receiver = try InboundSession()
-        try receiver.addStream(ssrc: 0xCAFE, key: key)
+        let (sender, receiver) = try sessionPair(ssrc: 0xCAFE, key: key)
         // RFC 3550 §6.4.1: V=2, PT=200 (SR), length 6, SSRC, then 20 bytes of sender info.
         let report: [UInt8] = [0x80, 200, 0, 6, 0, 0, 0xCA, 0xFE] + (0..<20).map { UInt8($0 * 3) }
         func secure() throws -> [UInt8] {
@@ -103,9 +108,7 @@ struct SRTPTests {
     @Test("a tampered byte fails authentication")
     func tampered() throws {
         let key = try SRTPKeyMaterial(hex: Self.keyHex)
-        let sender = try OutboundSession(ssrc: 9, key: key)
-        let receiver = try InboundSession()
-        try receiver.addStream(ssrc: 9, key: key)
+        let (sender, receiver) = try sessionPair(ssrc: 9, key: key)
         var secured = try protect(sender, rtpPacket(ssrc: 9, sequence: 1, payload: [1, 2, 3, 4, 5, 6]))
         secured[14] ^= 0x01
         #expect(throws: SRTP.Error.authenticationFailed) { try unprotect(receiver, secured) }
@@ -114,9 +117,7 @@ struct SRTPTests {
     @Test("a replayed packet is refused as a replay")
     func replay() throws {
         let key = try SRTPKeyMaterial(hex: Self.keyHex)
-        let sender = try OutboundSession(ssrc: 9, key: key)
-        let receiver = try InboundSession()
-        try receiver.addStream(ssrc: 9, key: key)
+        let (sender, receiver) = try sessionPair(ssrc: 9, key: key)
         let secured = try protect(sender, rtpPacket(ssrc: 9, sequence: 100, payload: [9, 9, 9]))
         _ = try unprotect(receiver, secured)
         #expect(throws: SRTP.Error.replay) { try unprotect(receiver, secured) }
@@ -125,9 +126,7 @@ struct SRTPTests {
     @Test("a packet older than the replay window is refused as replay-old")
     func replayOld() throws {
         let key = try SRTPKeyMaterial(hex: Self.keyHex)
-        let sender = try OutboundSession(ssrc: 9, key: key)
-        let receiver = try InboundSession(replayWindow: 64)
-        try receiver.addStream(ssrc: 9, key: key)
+        let (sender, receiver) = try sessionPair(ssrc: 9, key: key, replayWindow: 64)
         let old = try protect(sender, rtpPacket(ssrc: 9, sequence: 1, payload: [1]))
         var last: [UInt8] = []
         for s in 2...200 { last = try protect(sender, rtpPacket(ssrc: 9, sequence: UInt16(s), payload: [1])) }

@@ -9,135 +9,121 @@ import Testing
 
 @Suite("confab connect in a real terminal")
 struct CallTerminalTests {
-    @Test("/call bot: accepted, the call screen with the bot's tile, /call carol in the call, hang up, the call in recent calls", .timeLimit(.minutes(3)))
-    func callABotUnderTmux() async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
+    /// A server with a bot online that says a 440 Hz tone, and `confab
+    /// connect` as Alice in tmux, which `body` drives. Afterwards the bot
+    /// quits and the server must stop cleanly.
+    func withAliceAndBot(
+        home prefix: String, columns: Int = 120, rows: Int = 40,
+        _ body: (ServerProcess, HeadlessBot, Tmux) async throws -> Void
+    ) async throws {
         let server = try await ServerProcess()
-        let bot = try await HeadlessBot(online: "bot", server: server, arguments: ["--input", "tone:440"])
-        try await bot.expectEvent("connected", ["you.user": "bot"])
-        let carol = try await HeadlessBot(online: "carol", server: server)
-        try await carol.expectEvent("connected", ["you.user": "carol"])
-        let home = try TempDirectory(prefix: "confab-tmux-connect")
-        let token = try await server.userToken(user: "alice", name: "Alice")
-        let command = Tmux.confab(
-            "connect \(server.serverURL) --token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers"))",
-            home: home)
         do {
-            try await Tmux.session(command) { tmux in
-                try await tmux.waitFor("the home screen with the bot online", seconds: 60) {
-                    $0.contains("Alice (alice)") && $0.contains("Bot (bot)") && $0.contains("● online") && $0.contains("No calls yet")
-                }
-                try await tmux.type("/call b")
-                try await tmux.keys("Tab")
-                try await tmux.waitFor("the completed name") { $0.contains("/call bot") }
-                try await tmux.keys("Enter")
-                try await tmux.waitFor("the calling panel") { $0.contains("Calling") && $0.contains("ringing…") }
-                try await bot.expectEvent("call.invited", ["from": "alice"])
-                try bot.send("accept")
-                // The call screen: the call bar says the bot is in, and its tile shows.
-                let inCall = try await tmux.waitFor("the call screen with the bot's tile", seconds: 60) {
-                    $0.contains("☎ Call") && $0.contains("Bot ✓ in call") && $0.contains("● connected")
-                }
-                #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
-                print("call screen under tmux:\n\(inCall)")
-                // /call in the call invites more: the call bar follows Carol's invitation.
-                try await tmux.keys("i")
-                try await tmux.type("/call carol")
-                try await tmux.keys("Enter")
-                try await tmux.waitFor("Carol ringing in the call bar") { $0.contains("Carol ringing…") }
-                try await carol.expectEvent("call.invited", ["from": "alice"])
-                try carol.send("reject")
-                try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
-                // Escape leaves the input line (its hint shows again): q is then a key, not a letter.
-                try await tmux.keys("Escape")
-                try await tmux.waitFor("the input line left") { $0.contains(Tmux.inputHint) }
-                try await tmux.keys("q")
-                try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
-                try await tmux.keys("y")
-                try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:") }
-                try await bot.expectEvent("call.ended", ["reason": "hangup"])
-                try await tmux.keys("Escape")
-                let recent = try await tmux.waitFor("the call in recent calls") { screen in
-                    screen.split(separator: "\n").contains { $0.contains("↗ out") && $0.contains("Bot") && $0.contains("answered") }
-                }
-                print("home screen after the call:\n\(recent)")
-                try await tmux.keys("q")
-                try await tmux.waitFor("the quit question") { $0.contains("Go offline and quit?") }
-                try await tmux.keys("y")
-                let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
-                #expect(final.contains("exit=0"), "\(final)")
-                try await bot.expectEvent("presence.offline", ["user": "alice"])
-            }
+            let bot = try await HeadlessBot(online: "bot", server: server, arguments: ["--input", "tone:440"])
+            try await bot.expectEvent("connected", ["you.user": "bot"])
+            let home = try TempDirectory(prefix: prefix)
+            let token = try await server.userToken(user: "alice", name: "Alice")
+            let command = Tmux.confab(
+                "connect \(server.serverURL) --token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers"))",
+                home: home)
+            try await Tmux.session(command, columns: columns, rows: rows) { tmux in try await body(server, bot, tmux) }
+            try bot.send("quit")
+            _ = await bot.process.wait(seconds: 30)
         } catch {
             _ = await server.stop()
             throw error
         }
-        try bot.send("quit")
-        _ = await bot.process.wait(seconds: 30)
         #expect(await server.stop() == 0)
+    }
+
+    @Test("/call bot: accepted, the call screen with the bot's tile, /call carol in the call, hang up, the call in recent calls", .timeLimit(.minutes(3)))
+    func callABotUnderTmux() async throws {
+        try await withAliceAndBot(home: "confab-tmux-connect") { server, bot, tmux in
+            let carol = try await HeadlessBot(online: "carol", server: server)
+            try await carol.expectEvent("connected", ["you.user": "carol"])
+            try await tmux.waitFor("the home screen with the bot online", seconds: 60) {
+                $0.contains("Alice (alice)") && $0.contains("Bot (bot)") && $0.contains("● online") && $0.contains("No calls yet")
+            }
+            try await tmux.type("/call b")
+            try await tmux.keys("Tab")
+            try await tmux.waitFor("the completed name") { $0.contains("/call bot") }
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("the calling panel") { $0.contains("Calling") && $0.contains("ringing…") }
+            try await bot.expectEvent("call.invited", ["from": "alice"])
+            try bot.send("accept")
+            // The call screen: the call bar says the bot is in, and its tile shows.
+            let inCall = try await tmux.waitFor("the call screen with the bot's tile", seconds: 60) {
+                $0.contains("☎ Call") && $0.contains("Bot ✓ in call") && $0.contains("● connected")
+            }
+            #expect(inCall.split(separator: "\n").filter { $0.contains("Bot") }.count >= 2, "the bar and the tile:\n\(inCall)")
+            print("call screen under tmux:\n\(inCall)")
+            // /call in the call invites more: the call bar follows Carol's invitation.
+            try await tmux.keys("i")
+            try await tmux.type("/call carol")
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("Carol ringing in the call bar") { $0.contains("Carol ringing…") }
+            try await carol.expectEvent("call.invited", ["from": "alice"])
+            try carol.send("reject")
+            try await tmux.waitFor("Carol's rejection in the call bar") { $0.contains("Carol ✕ rejected") }
+            // Escape leaves the input line (its hint shows again): q is then a key, not a letter.
+            try await tmux.keys("Escape")
+            try await tmux.waitFor("the input line left") { $0.contains(Tmux.inputHint) }
+            try await tmux.keys("q")
+            try await tmux.waitFor("the hang-up question") { $0.contains("Hang up?") }
+            try await tmux.keys("y")
+            try await tmux.waitFor("the call's end with its duration") { $0.contains("Call ended · 0:") }
+            try await bot.expectEvent("call.ended", ["reason": "hangup"])
+            try await tmux.keys("Escape")
+            let recent = try await tmux.waitFor("the call in recent calls") { screen in
+                screen.split(separator: "\n").contains { $0.contains("↗ out") && $0.contains("Bot") && $0.contains("answered") }
+            }
+            print("home screen after the call:\n\(recent)")
+            try await tmux.keys("q")
+            try await tmux.waitFor("the quit question") { $0.contains("Go offline and quit?") }
+            try await tmux.keys("y")
+            let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
+            #expect(final.contains("exit=0"), "\(final)")
+            try await bot.expectEvent("presence.offline", ["user": "alice"])
+        }
     }
 }
 
 extension CallTerminalTests {
     @Test("rung by a bot: the ringing dialog, cancelled; rung again, a accepts, the bot hangs up, back home", .timeLimit(.minutes(3)))
     func rungUnderTmux() async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
-        let server = try await ServerProcess()
-        let bot = try await HeadlessBot(online: "bot", server: server, arguments: ["--input", "tone:440"])
-        try await bot.expectEvent("connected", ["you.user": "bot"])
-        let home = try TempDirectory(prefix: "confab-tmux-rung")
-        let token = try await server.userToken(user: "alice", name: "Alice")
-        let command = Tmux.confab(
-            "connect \(server.serverURL) --token \(token) --fingerprint \(server.fingerprint) --known-servers \(home.file("known_servers"))",
-            home: home)
-        do {
-            try await Tmux.session(command, columns: 100, rows: 30) { tmux in
-                try await tmux.waitFor("the home screen", seconds: 60) { $0.contains("Bot (bot)") && $0.contains("● online") }
-                try bot.send("call alice")
-                let ringing = try await tmux.waitFor("the ringing dialog") { $0.contains("☎ Incoming call") }
-                #expect(ringing.contains("Bot is calling you"))
-                #expect(ringing.contains("1:1 call"))
-                #expect(ringing.contains("[a  accept]  [r  reject]"))
-                try bot.send("cancel")
-                try await tmux.waitFor("the cancellation") { $0.contains("Bot cancelled the call") && !$0.contains("☎ Incoming call") }
-                try await tmux.keys("Enter")
-                try await tmux.waitFor("the dialog closed") { !$0.contains("Bot cancelled the call") }
-                try bot.send("call alice")
-                try await tmux.waitFor("the ringing dialog again") { $0.contains("☎ Incoming call") }
-                // Keys in the dialog's first half second are taken for typing that went on, not answers:
-                // a is pressed while the dialog rings, until one lands after that guard.
-                let answered = try await waitUntil(seconds: 60, every: .milliseconds(200)) {
-                    let screen = try await tmux.screen()
-                    if screen.contains("☎ Incoming call") { try await tmux.keys("a") }
-                    return screen.contains("☎ Call") && screen.contains("Bot ✓ in call")
-                }
-                if !answered { throw ToolError("the call screen never came: \(try await tmux.screen())") }
-                try await bot.expectEvent("call.userEntered", ["user": "alice"])
-                try bot.send("hangup")
-                try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:") && $0.contains("● online") }
-                try await tmux.keys("Enter")
-                try await tmux.waitFor("the calls in recent calls") { screen in
-                    let lines = screen.split(separator: "\n")
-                    return lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("answered") }
-                        && lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("cancelled") }
-                }
-                try await tmux.keys("C-c")
-                let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
-                #expect(final.contains("exit=0"), "\(final)")
+        try await withAliceAndBot(home: "confab-tmux-rung", columns: 100, rows: 30) { _, bot, tmux in
+            try await tmux.waitFor("the home screen", seconds: 60) { $0.contains("Bot (bot)") && $0.contains("● online") }
+            try bot.send("call alice")
+            let ringing = try await tmux.waitFor("the ringing dialog") { $0.contains("☎ Incoming call") }
+            #expect(ringing.contains("Bot is calling you"))
+            #expect(ringing.contains("1:1 call"))
+            #expect(ringing.contains("[a  accept]  [r  reject]"))
+            try bot.send("cancel")
+            try await tmux.waitFor("the cancellation") { $0.contains("Bot cancelled the call") && !$0.contains("☎ Incoming call") }
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("the dialog closed") { !$0.contains("Bot cancelled the call") }
+            try bot.send("call alice")
+            try await tmux.waitFor("the ringing dialog again") { $0.contains("☎ Incoming call") }
+            // Keys in the dialog's first half second are taken for typing that went on, not answers:
+            // a is pressed while the dialog rings, until one lands after that guard.
+            let answered = try await waitUntil(seconds: 60, every: .milliseconds(200)) {
+                let screen = try await tmux.screen()
+                if screen.contains("☎ Incoming call") { try await tmux.keys("a") }
+                return screen.contains("☎ Call") && screen.contains("Bot ✓ in call")
             }
-        } catch {
-            _ = await server.stop()
-            throw error
+            if !answered { throw ToolError("the call screen never came: \(try await tmux.screen())") }
+            try await bot.expectEvent("call.userEntered", ["user": "alice"])
+            try bot.send("hangup")
+            try await tmux.waitFor("the call's end") { $0.contains("Call ended · 0:") && $0.contains("● online") }
+            try await tmux.keys("Enter")
+            try await tmux.waitFor("the calls in recent calls") { screen in
+                let lines = screen.split(separator: "\n")
+                return lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("answered") }
+                    && lines.contains { $0.contains("↙ in") && $0.contains("Bot") && $0.contains("cancelled") }
+            }
+            try await tmux.keys("C-c")
+            let final = try await tmux.waitFor("the exit line") { $0.contains("exit=") }
+            #expect(final.contains("exit=0"), "\(final)")
         }
-        try bot.send("quit")
-        _ = await bot.process.wait(seconds: 30)
-        #expect(await server.stop() == 0)
     }
 }
 

@@ -123,27 +123,9 @@ struct HeadlessProcessTests {
 
     @Test("the Python bot of docs/BOTS.md greets, answers !ping, accepts a role change and leaves on !bye")
     func pythonBotFromTheDocs() async throws {
-        try HeadlessProcessTests.requireOnPath("python3")
-        let server = try await ServerProcess()
-        let room = "standup"
-        let scratch = try TempDirectory(prefix: "confab-pybot")
-        let script = scratch.file("bot.py")
-        try Self.codeBlock(after: "## A bot in Python", language: "python").write(
-            toFile: script, atomically: true, encoding: .utf8)
-
-        let bot = try ChildProcess(
-            "/usr/bin/env", ["python3", script, server.url(room)],
-            environment: try await Self.botEnvironment(
-                server: server, room: room, user: "pybot", role: "speaker", home: scratch),
-            standardInput: .null)
-        // Wait until the bot is in before alice comes, so it sees her arrive.
-        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
-        try await alice.expectEvent("joined", ["you.id": "alice"])
-        if !(alice.lines.first { $0["event"]?.text == "joined" }?["peers"]?.array.contains { $0["id"]?.text == "pybot" } ?? false) {
-            // The bot was slower than alice: it greets only newcomers, so bring in one more.
-            try await alice.expectEvent("peer.joined", ["peer.id": "pybot"])
-        }
-        let carol = try await HeadlessBot("carol", server: server, room: room, role: "listener")
+        let (server, bot, alice, carol) = try await Self.docsExampleScene(
+            after: "## A bot in Python", language: "python", runBy: ["/usr/bin/env", "python3"], needing: "python3",
+            as: "pybot")
         try await carol.expectEvent("chat.message", ["message.text": "Hello Carol!", "message.from": "pybot"])
 
         try alice.send(#"{"cmd":"chat","text":"!ping"}"#)
@@ -156,8 +138,8 @@ struct HeadlessProcessTests {
 
         try alice.send(#"{"cmd":"chat","text":"!bye"}"#)
         try await alice.expectEvent("peer.left", ["peer": "pybot", "reason": "left"])
-        #expect(await bot.wait(seconds: 30) == 0, "\(bot.standardError)")
-        #expect(bot.standardError.contains("joined \(room) as pybot in "), "\(bot.standardError)")
+        #expect(await bot.process.wait(seconds: 30) == 0, "\(bot.process.standardError)")
+        #expect(bot.process.standardError.contains("joined standup as pybot in "), "\(bot.process.standardError)")
 
         alice.process.closeInput()
         carol.process.closeInput()
@@ -168,24 +150,8 @@ struct HeadlessProcessTests {
 
     @Test("the bash greeter of docs/BOTS.md welcomes newcomers and answers !help directly")
     func bashGreeterFromTheDocs() async throws {
-        try HeadlessProcessTests.requireOnPath("jq")
-        let server = try await ServerProcess()
-        let room = "standup"
-        let scratch = try TempDirectory(prefix: "confab-greeter")
-        let script = scratch.file("greeter.sh")
-        try Self.codeBlock(after: "## A greeter in bash", language: "bash").write(
-            toFile: script, atomically: true, encoding: .utf8)
-
-        let greeter = try ChildProcess(
-            "/bin/bash", [script, server.url(room)],
-            environment: try await Self.botEnvironment(
-                server: server, room: room, user: "greeter", role: "speaker", home: scratch))
-        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
-        try await alice.expectEvent("joined", ["you.id": "alice"])
-        if !(alice.lines.first { $0["event"]?.text == "joined" }?["peers"]?.array.contains { $0["id"]?.text == "greeter" } ?? false) {
-            try await alice.expectEvent("peer.joined", ["peer.id": "greeter"])
-        }
-        let carol = try await HeadlessBot("carol", server: server, room: room, role: "listener")
+        let (server, greeter, alice, carol) = try await Self.docsExampleScene(
+            after: "## A greeter in bash", language: "bash", runBy: ["/bin/bash"], needing: "jq", as: "greeter")
         try await carol.expectEvent(
             "chat.message", ["message.text": "Welcome, Carol! Type !help for help.", "message.from": "greeter"])
 
@@ -198,13 +164,57 @@ struct HeadlessProcessTests {
 
         // Ending the room ends the greeter's loop (its last line is `disconnected`).
         try alice.send(#"{"cmd":"end"}"#)
-        #expect(await greeter.wait(seconds: 30) == 0, "\(greeter.standardError)")
+        #expect(await greeter.process.wait(seconds: 30) == 0, "\(greeter.process.standardError)")
         #expect(await alice.process.wait(seconds: 30) == 0)
         #expect(await carol.process.wait(seconds: 30) == 0)
         #expect(await server.stop() == 0)
     }
 
     // MARK: - Helpers
+
+    /// A server; the `language` code block after `heading` in docs/BOTS.md
+    /// run by `interpreter` (`program` must be on the PATH) as the speaker `user`
+    /// in `standup`; Alice, host, once she sees it; then Carol, a listener,
+    /// whom the example bots greet as a newcomer.
+    static func docsExampleScene(
+        after heading: String, language: String, runBy interpreter: [String], needing program: String, as user: String
+    ) async throws -> (server: ServerProcess, bot: DocsExampleBot, alice: HeadlessBot, carol: HeadlessBot) {
+        try requireOnPath(program)
+        let server = try await ServerProcess()
+        let bot = try await startDocsExample(
+            after: heading, language: language, runBy: interpreter, as: user, server: server, room: "standup")
+        let alice = try await hostSeeing(user, server: server, room: "standup")
+        let carol = try await HeadlessBot("carol", server: server, room: "standup", role: "listener")
+        return (server, bot, alice, carol)
+    }
+
+    /// Starts the `language` code block after `heading` in docs/BOTS.md with
+    /// `interpreter`, as the speaker `user` in `room`, as the docs run it.
+    static func startDocsExample(
+        after heading: String, language: String, runBy interpreter: [String], as user: String,
+        server: ServerProcess, room: String
+    ) async throws -> DocsExampleBot {
+        let home = try TempDirectory(prefix: "confab-\(user)")
+        let script = home.file("bot")
+        try codeBlock(after: heading, language: language).write(toFile: script, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(
+            interpreter[0], Array(interpreter.dropFirst()) + [script, server.url(room)],
+            environment: try await botEnvironment(server: server, room: room, user: user, role: "speaker", home: home))
+        return DocsExampleBot(process: process, home: home)
+    }
+
+    /// Alice joins as host and waits until she knows `bot` is in the room: the
+    /// example bots greet only newcomers, so a bot slower than Alice is seen
+    /// joining after her, and the next newcomer is greeted either way.
+    static func hostSeeing(_ bot: String, server: ServerProcess, room: String) async throws -> HeadlessBot {
+        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
+        try await alice.expectEvent("joined", ["you.id": "alice"])
+        let joined = alice.lines.first { $0["event"]?.text == "joined" }
+        if !(joined?["peers"]?.array.contains { $0["id"]?.text == bot } ?? false) {
+            try await alice.expectEvent("peer.joined", ["peer.id": bot])
+        }
+        return alice
+    }
 
     /// Whether `program` is an executable on the PATH.
     /// The docs' example bots need these (`make deps` installs them): a
@@ -246,4 +256,10 @@ struct HeadlessProcessTests {
         environment["FINGERPRINT"] = server.fingerprint
         return environment
     }
+}
+
+/// An example bot of docs/BOTS.md, running; its scratch home lives as long as it.
+struct DocsExampleBot {
+    let process: ChildProcess
+    let home: TempDirectory
 }

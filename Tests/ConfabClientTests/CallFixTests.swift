@@ -17,17 +17,24 @@ struct CallFixTests {
         return room
     }
 
+    /// Joining the call's room again with `room`'s token is refused with 6007 leftCall.
+    func expectRejoinRefused(
+        _ room: CallRoom, on server: LiveServer, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        do {
+            _ = try await LiveSession.join(url: server.url(room.room.rawValue), token: room.token, fingerprint: server.fingerprint)
+            Issue.record("rejoined: \(what)", sourceLocation: sourceLocation)
+        } catch {
+            #expect((error as? SessionError)?.code == .leftCall, "\(what)", sourceLocation: sourceLocation)
+        }
+    }
+
     @Test("a member who hung up, or left the room, cannot rejoin with the old token (6007); invited again, they can")
     func leftIsFinal() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        let carol = try await Caller.online(server, "carol")
+        let (alice, bob, carol) = try await Caller.online(server, "alice", "bob", "carol")
         let dave = try await Caller.online(server, "dave")
-        try await alice.client.call(["bob", "carol", "dave"])
-        _ = try await bob.waitForInvitation()
-        _ = try await carol.waitForInvitation()
-        _ = try await dave.waitForInvitation()
+        try await alice.rings(bob, carol, dave)
         try await bob.client.accept()
         let carolRoom = try await carol.client.accept()
         try await dave.client.accept()
@@ -38,22 +45,10 @@ struct CallFixTests {
         // Bob hangs up, then tries his old token.
         try await bob.client.hangup()
         #expect(await alice.sawState("bob", .left))
-        do {
-            _ = try await LiveSession.join(
-                url: server.url(bobsRoom.room.rawValue), token: bobsRoom.token, fingerprint: server.fingerprint)
-            Issue.record("bob rejoined a call he hung up")
-        } catch {
-            #expect((error as? SessionError)?.code == .leftCall)
-        }
+        await expectRejoinRefused(bobsRoom, on: server, "bob, to a call he hung up")
         // Carol leaves the room itself and comes straight back: also refused.
         await carolRoom.leave()
-        do {
-            _ = try await LiveSession.join(
-                url: server.url(carolsRoom.room.rawValue), token: carolsRoom.token, fingerprint: server.fingerprint)
-            Issue.record("carol rejoined a call she left")
-        } catch {
-            #expect((error as? SessionError)?.code == .leftCall)
-        }
+        await expectRejoinRefused(carolsRoom, on: server, "carol, to a call she left")
         #expect(await alice.sawState("carol", .left))
         await alice.until("bob and carol are out of alice's room") { $0.inRoom.isDisjoint(with: ["bob", "carol"]) }
         #expect(alice.store.state.call?.participant("bob")?.state == .left)
@@ -74,12 +69,8 @@ struct CallFixTests {
     @Test("a second device of a user in a call is told the call is elsewhere, not its own; both are free when it ends")
     func secondDevice() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let phone = try await Caller.online(server, "bob")
-        let tablet = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await phone.waitForInvitation()
-        _ = try await tablet.waitForInvitation()
+        let (alice, phone, tablet) = try await Caller.online(server, "alice", "bob", "bob")
+        try await alice.rings(phone, tablet)
         try await phone.client.accept()
         await alice.until("bob enters") { $0.inRoom.contains("bob") }
         // Online before the call was answered: the tablet knows it was answered elsewhere.
@@ -140,14 +131,11 @@ struct CallFixTests {
         #expect(before["confab_users_online"] == 0)
         #expect(before["confab_calls_in_progress"] == 0)
         #expect(before[#"confab_call_invitation_outcomes_total{outcome="accepted"}"#] == 0)
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        let carol = try await Caller.online(server, "carol")
+        let (alice, bob, carol) = try await Caller.online(server, "alice", "bob", "carol")
         _ = await waitForMetrics(server, "3 online") { $0["confab_users_online"] == 3 }
 
         // accepted, then busy (carol rings bob in the call) and offline (zed).
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        try await alice.rings(bob)
         try await bob.client.accept()
         _ = await waitForMetrics(server, "a call in progress") { $0["confab_calls_in_progress"] == 1 }
         try await carol.client.call(["bob", "zed"])
@@ -156,8 +144,7 @@ struct CallFixTests {
         _ = try await bob.waitForEnd()
         _ = await waitForMetrics(server, "no call in progress") { $0["confab_calls_in_progress"] == 0 }
         // rejected
-        try await alice.client.call(["carol"])
-        _ = try await carol.waitForInvitation()
+        try await alice.rings(carol)
         try await carol.client.reject()
         await alice.until("alice's call is over") { $0.call == nil }
         // noResponse
@@ -165,8 +152,7 @@ struct CallFixTests {
         #expect(await alice.sawState("bob", .noResponse, timeoutMs: 8_000))
         await alice.until("alice's call is over") { $0.call == nil }
         // cancelled: carol (1 invitation left of her burst of 5 after 2).
-        try await carol.client.call(["alice"])
-        _ = try await alice.waitForInvitation()
+        try await carol.rings(alice)
         try await carol.client.cancel()
         await carol.until("carol's call is over") { $0.call == nil }
         // Rate-limited: bob floods (each call ends at once: the ghosts are offline).

@@ -11,10 +11,8 @@ struct CallRingingOfflineTests {
     @Test("the caller sees 'offline' within seconds (a 5 s grace for a dropped connection), not 'no response' after the 30 s ring; the call ends")
     func calleeQuitsWhileRinging() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
+        try await alice.rings(bob)
         let quit = ContinuousClock.now
         await bob.client.disconnect()
         #expect(await alice.sawState("bob", .offline, timeoutMs: 12_000))

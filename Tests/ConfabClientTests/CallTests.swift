@@ -73,12 +73,10 @@ struct CallTests {
     @Test("bob rejects: alice sees rejected, the call ends unanswered, both histories say rejected")
     func reject() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
         let listener = RecordingCallListener()
         alice.client.addListener(listener)
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        try await alice.rings(bob)
         let bobListener = RecordingCallListener()
         bob.client.addListener(bobListener)
         try await bob.client.reject()
@@ -100,8 +98,7 @@ struct CallTests {
         var calls = CallSettings()
         calls.ringTimeoutMs = 1_500
         let server = try await LiveServer.start(calls: calls)
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
         let started = ContinuousClock.now
         try await alice.client.call(["bob"])
         let invitation = try await bob.waitForInvitation()
@@ -121,8 +118,7 @@ struct CallTests {
     @Test("a per-call ring timeout overrides the server's")
     func perCallTimeout() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
         try await alice.client.call(["bob"], ringTimeoutMs: 1_000)
         #expect(try await bob.waitForInvitation().ringTimeoutMs == 1_000)
         #expect(await alice.sawState("bob", .noResponse, timeoutMs: 8_000))
@@ -133,11 +129,8 @@ struct CallTests {
     @Test("busy: carol rings bob while he is in a call with alice")
     func busy() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        let carol = try await Caller.online(server, "carol")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        let (alice, bob, carol) = try await Caller.online(server, "alice", "bob", "carol")
+        try await alice.rings(bob)
         try await bob.client.accept()
         await carol.until("carol sees bob busy") { $0.online["bob"]?.busy == true }
         let placed = try await carol.client.call(["bob"])
@@ -154,10 +147,8 @@ struct CallTests {
     @Test("the caller goes offline while it rings: the invitation is cancelled")
     func callerDisconnects() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
+        try await alice.rings(bob)
         await alice.client.disconnect()
         #expect(await bob.sawInvitationEnd(.cancelled))
         await bob.until("bob sees alice offline") { $0.online["alice"] == nil }
@@ -172,12 +163,12 @@ struct CallTests {
         let alice = try await Caller.online(server, "alice")
         let transport = try LiveSession.cuttableTransport(fingerprint: server.fingerprint)
         let bob = Caller(
+            "bob",
             client: CallClient(
                 endpoint: ServerEndpoint(host: "127.0.0.1", port: server.port, room: nil),
                 token: try await server.userToken("bob"), transport: transport, reconnect: LiveSession.testReconnect))
         try await bob.client.connect()
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        try await alice.rings(bob)
         await transport.cut()
         await bob.until("bob reconnects") { state in
             state.connection == .online && transport.connectCount == 2
@@ -197,13 +188,13 @@ struct CallTests {
         let server = try await LiveServer.start()
         let transport = try LiveSession.cuttableTransport(fingerprint: server.fingerprint)
         let alice = Caller(
+            "alice",
             client: CallClient(
                 endpoint: ServerEndpoint(host: "127.0.0.1", port: server.port, room: nil),
                 token: try await server.userToken("alice"), transport: transport, reconnect: LiveSession.testReconnect))
         try await alice.client.connect()
         let bob = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        try await alice.rings(bob)
         try await bob.client.accept()
         await alice.until("bob enters alice's room") { $0.inRoom.contains("bob") }
         await transport.cutServerRoot()
@@ -221,10 +212,8 @@ struct CallTests {
     @Test("a server shutting down ends calls in progress for everyone in them")
     func shutdownEndsCalls() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
+        try await alice.rings(bob)
         try await bob.client.accept()
         await server.stop()
         #expect(try await alice.waitForEnd().reason == .shutdown)
@@ -250,10 +239,8 @@ struct CallTests {
     @Test("cancel: alice cancels while bob's phone rings; bob sees cancelled; both histories say cancelled")
     func cancel() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
+        try await alice.rings(bob)
         try await alice.client.cancel()
         #expect(await bob.sawInvitationEnd(.cancelled))
         #expect(try await alice.waitForEnd().reason == .cancelled)
@@ -267,12 +254,8 @@ struct CallTests {
     @Test("bob signed in twice: both devices ring; accepting on one tells the other it was answered elsewhere")
     func answeredElsewhere() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let phone = try await Caller.online(server, "bob")
-        let laptop = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await phone.waitForInvitation()
-        _ = try await laptop.waitForInvitation()
+        let (alice, phone, laptop) = try await Caller.online(server, "alice", "bob", "bob")
+        try await alice.rings(phone, laptop)
         let listener = RecordingCallListener()
         phone.client.addListener(listener)
         try await laptop.client.accept()
@@ -288,9 +271,7 @@ struct CallTests {
     @Test("group call: a member invites a late invitee, everyone sees the list change; it ends when fewer than two remain")
     func groupCall() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        let carol = try await Caller.online(server, "carol")
+        let (alice, bob, carol) = try await Caller.online(server, "alice", "bob", "carol")
         let dave = try await Caller.online(server, "dave")
         let placed = try await alice.client.call(["bob", "carol"])
         #expect(placed.group)
@@ -329,12 +310,8 @@ struct CallTests {
     @Test("the caller may leave a group call: the others go on talking until fewer than two remain")
     func callerLeavesGroupCall() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        let carol = try await Caller.online(server, "carol")
-        try await alice.client.call(["bob", "carol"])
-        _ = try await bob.waitForInvitation()
-        _ = try await carol.waitForInvitation()
+        let (alice, bob, carol) = try await Caller.online(server, "alice", "bob", "carol")
+        try await alice.rings(bob, carol)
         try await bob.client.accept()
         try await carol.client.accept()
         await bob.until("carol enters bob's room") { $0.inRoom.contains("carol") }
@@ -358,10 +335,8 @@ struct CallTests {
     @Test("leaving the call's room hangs up: a 1:1 call ends for the other side")
     func leavingTheRoomHangsUp() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        try await alice.client.call(["bob"])
-        _ = try await bob.waitForInvitation()
+        let (alice, bob) = try await Caller.online(server, "alice", "bob")
+        try await alice.rings(bob)
         let room = try await bob.client.accept()
         await alice.until("bob enters") { $0.inRoom.contains("bob") }
         await room.leave()
@@ -411,9 +386,7 @@ struct CallTests {
         var calls = CallSettings()
         calls.policy = .allowList(["alice": ["bob"]])
         let server = try await LiveServer.start(calls: calls)
-        let alice = try await Caller.online(server, "alice")
-        let bob = try await Caller.online(server, "bob")
-        let carol = try await Caller.online(server, "carol")
+        let (alice, bob, carol) = try await Caller.online(server, "alice", "bob", "carol")
         do {
             try await carol.client.call(["bob"])
             Issue.record("carol rang bob against the policy")
@@ -422,8 +395,7 @@ struct CallTests {
         }
         #expect(bob.store.state.invitations.isEmpty)
         // Listed either way round: bob may ring alice.
-        try await bob.client.call(["alice"])
-        _ = try await alice.waitForInvitation()
+        try await bob.rings(alice)
         await Caller.end(alice, bob, carol)
         await server.stop()
     }
@@ -473,13 +445,16 @@ struct CallTests {
 
 /// One user's CallClient with its events recorded, and waits on its state.
 final class Caller: Sendable {
+    /// The user this client is online as.
+    let user: PeerID
     let client: CallClient
     private let log = CallEventLog()
     private let observation: StoreObservation
 
     var store: CallStore { client.store }
 
-    init(client: CallClient) {
+    init(_ user: PeerID, client: CallClient) {
+        self.user = user
         self.client = client
         let log = self.log
         observation = client.store.observe { update in log.append(update.event) }
@@ -488,9 +463,31 @@ final class Caller: Sendable {
     deinit { observation.cancel() }
 
     static func online(_ server: LiveServer, _ user: String, audio: CallAudio? = nil) async throws -> Caller {
-        let caller = Caller(client: try await server.callClient(user, prepareRoom: audio?.preparation))
+        let caller = Caller(
+            PeerID(uncheckedRawValue: user), client: try await server.callClient(user, prepareRoom: audio?.preparation))
         try await caller.client.connect()
         return caller
+    }
+
+    static func online(_ server: LiveServer, _ first: String, _ second: String) async throws -> (Caller, Caller) {
+        (try await online(server, first), try await online(server, second))
+    }
+
+    static func online(
+        _ server: LiveServer, _ first: String, _ second: String, _ third: String
+    ) async throws -> (Caller, Caller, Caller) {
+        (try await online(server, first), try await online(server, second), try await online(server, third))
+    }
+
+    /// Rings the users of `callees` (one call; a group call for more than one
+    /// user) and waits until every one of them has the invitation.
+    @discardableResult
+    func rings(_ callees: Caller...) async throws -> CallInfo {
+        var users: [PeerID] = []
+        for callee in callees where !users.contains(callee.user) { users.append(callee.user) }
+        let placed = try await client.call(users)
+        for callee in callees { _ = try await callee.waitForInvitation() }
+        return placed
     }
 
     var events: [CallEvent] { log.events }

@@ -151,22 +151,41 @@ struct HeadlessEventTests {
     }
 }
 
+/// Lines a headless client printed, appended from any task.
+final class PrintedLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+/// A headless client on a session over an in-memory server, and what it prints.
+struct HeadlessHarness {
+    let server = FakeServer()
+    let session: ConfabSession
+    let client: HeadlessClient
+    let printed: PrintedLines
+
+    init() {
+        let printed = PrintedLines()
+        session = ConfabSession(configuration: Fixture.configuration(), transport: server)
+        client = HeadlessClient(session: session) { line in printed.append(line) }
+        self.printed = printed
+    }
+}
+
 @Suite("The headless client against an in-memory server")
 struct HeadlessClientTests {
     @Test("commands become requests; results, events and bad lines are printed; end of input leaves")
     func endToEnd() async throws {
-        let server = FakeServer()
-        let session = ConfabSession(configuration: Fixture.configuration(), transport: server)
-        let lines = Mutex<[String]>([])
-        let client = HeadlessClient(session: session) { line in lines.withLock { $0.append(line) } }
+        let harness = HeadlessHarness()
         let (input, feed) = AsyncStream<String>.makeStream()
         feed.yield(#"{"id":"c1","cmd":"chat","text":"hello"}"#)
         feed.yield("garbage")
         feed.yield(#"{"cmd":"raiseHand","id":"c2"}"#)
         feed.finish()
-        let reason = await client.run(input: input)
+        let reason = await harness.client.run(input: input)
         #expect(reason == .left)
-        let output = lines.withLock { $0 }
+        let output = harness.printed.all
         #expect(output.contains { $0.hasPrefix(#"{"event":"joined""#) })
         #expect(output.contains(#"{"event":"result","id":"c1","cmd":"chat","ok":true,"message":"m1","seq":1}"#))
         #expect(output.contains { $0.contains(#""kind":"badCommand""#) })
@@ -176,21 +195,18 @@ struct HeadlessClientTests {
         #expect(messageLine < resultLine)
         #expect(output.contains(#"{"event":"result","id":"c2","cmd":"raiseHand","ok":true}"#))
         #expect(output.last?.hasPrefix(#"{"event":"disconnected","reason":"left""#) == true)
-        #expect(server.receivedTypes == [.join, .sendChat, .raiseHand, .leave])
+        #expect(harness.server.receivedTypes == [.join, .sendChat, .raiseHand, .leave])
     }
 
     @Test("after a leave command, disconnected is still the last line (the command's result comes first)")
     func leaveCommandEndsWithDisconnected() async throws {
-        let server = FakeServer()
-        let session = ConfabSession(configuration: Fixture.configuration(), transport: server)
-        let lines = Mutex<[String]>([])
-        let client = HeadlessClient(session: session) { line in lines.withLock { $0.append(line) } }
+        let harness = HeadlessHarness()
         let (input, feed) = AsyncStream<String>.makeStream()
         feed.yield(#"{"id":"bye","cmd":"leave"}"#)
         // Input stays open, as a bot's pipe does after it asks to leave.
-        let reason = await client.run(input: input)
+        let reason = await harness.client.run(input: input)
         #expect(reason == .left)
-        let output = lines.withLock { $0 }
+        let output = harness.printed.all
         #expect(output.contains(#"{"event":"result","id":"bye","cmd":"leave","ok":true}"#), "\(output)")
         #expect(output.last?.hasPrefix(#"{"event":"disconnected","reason":"left""#) == true, "\(output)")
         #expect(output.filter { $0.hasPrefix(#"{"event":"disconnected""#) }.count == 1)
@@ -199,17 +215,14 @@ struct HeadlessClientTests {
 
     @Test("a refused command prints an error line with the catalog code")
     func refusedCommand() async throws {
-        let server = FakeServer()
-        server.handle(.endRoom) { message, _ in
+        let harness = HeadlessHarness()
+        harness.server.handle(.endRoom) { message, _ in
             [ServerMessage(id: message.id, .error(CodedError(.cannotEndRoom, "role listener may not end the room")))]
         }
-        let session = ConfabSession(configuration: Fixture.configuration(), transport: server)
-        try await session.join()
-        let lines = Mutex<[String]>([])
-        let client = HeadlessClient(session: session) { line in lines.withLock { $0.append(line) } }
-        await client.perform(#"{"id":"e","cmd":"end","lock":true}"#)
+        try await harness.session.join()
+        await harness.client.perform(#"{"id":"e","cmd":"end","lock":true}"#)
         #expect(
-            lines.withLock { $0 } == [
+            harness.printed.all == [
                 #"{"event":"error","id":"e","cmd":"end","kind":"server","code":3006,"message":"role listener may not end the room"}"#
             ])
     }

@@ -14,6 +14,18 @@ private func joinedSession(
     return (session, server)
 }
 
+/// A joined session that has received chat messages 1...`count`, as the
+/// server's log holds them.
+private func joinedSession(
+    seenChat count: Int, sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> (ConfabSession, FakeServer) {
+    let (session, server) = try await joinedSession()
+    server.appendToLog((1...count).map { Fixture.message($0) })
+    for seq in 1...count { server.push(.chatMessage(Fixture.message(seq))) }
+    #expect(await eventually { session.state.lastSeenSequence == count }, sourceLocation: sourceLocation)
+    return (session, server)
+}
+
 /// Records what a listener hears; implements only two methods (the rest are no-op defaults).
 private final class RecordingListener: RoomListener {
     let joinedPeers = Mutex<[PeerID]>([])
@@ -188,10 +200,7 @@ struct SessionTests {
 
     @Test("after a drop the session resumes with the token and the last seq, with no gaps and no duplicates")
     func resume() async throws {
-        let (session, server) = try await joinedSession()
-        server.appendToLog((1...3).map { Fixture.message($0) })
-        for seq in 1...3 { server.push(.chatMessage(Fixture.message(seq))) }
-        #expect(await eventually { session.state.lastSeenSequence == 3 })
+        let (session, server) = try await joinedSession(seenChat: 3)
         server.appendToLog((4...5).map { Fixture.message($0) })
         server.drop()
         #expect(await eventually { session.state.reconnectCount == 1 })
@@ -226,10 +235,7 @@ struct SessionTests {
 
     @Test("a rejected resume joins again and catches up the chat")
     func rejectedResume() async throws {
-        let (session, server) = try await joinedSession()
-        server.appendToLog((1...2).map { Fixture.message($0) })
-        for seq in 1...2 { server.push(.chatMessage(Fixture.message(seq))) }
-        #expect(await eventually { session.state.lastSeenSequence == 2 })
+        let (session, server) = try await joinedSession(seenChat: 2)
         // A restarted server: no sessions to resume, and more chat since.
         server.forgetSessions()
         server.appendToLog((3...80).map { Fixture.message($0) })

@@ -1,19 +1,7 @@
 import ConfabMedia
+import ConfabTestSupport
 import Foundation
 import Opus
-
-/// A 20 ms frame of a voice-like buzz (harmonics of a wobbling 150 Hz pitch,
-/// amplitude-modulated), which the Opus VAD treats as continuous speech.
-func voicedFrame(_ index: Int, samples: Int = 960) -> [Int16] {
-    (0..<samples).map { i in
-        let t = Double(index * samples + i) / 48_000
-        let f0 = 150 + 20 * sin(2 * .pi * 3 * t)
-        let envelope = 0.75 + 0.25 * sin(2 * .pi * 4 * t)
-        var x = 0.0
-        for k in 1...12 { x += sin(2 * .pi * f0 * Double(k) * t + Double(k)) / Double(k) }
-        return Int16(clamping: Int(2500 * envelope * x))
-    }
-}
 
 /// Opus packets for `count` consecutive frames, with RTP numbering starting at
 /// `firstSequence` / `firstTimestamp`.

@@ -5,23 +5,21 @@ import Testing
 
 @Suite("Bad input becomes a typed error, never a crash")
 struct CodecErrorTests {
-    static func clientError(_ text: String) -> ProtocolError? {
+    /// The error decoding `text` throws; nil when it decodes.
+    static func error<Message>(
+        decoding text: String, with decode: (String) throws(ProtocolError) -> Message
+    ) -> ProtocolError? {
         do {
-            _ = try decodeClient(text)
+            _ = try decode(text)
             return nil
         } catch {
             return error
         }
     }
 
-    static func serverError(_ text: String) -> ProtocolError? {
-        do {
-            _ = try decodeServer(text)
-            return nil
-        } catch {
-            return error
-        }
-    }
+    static func clientError(_ text: String) -> ProtocolError? { error(decoding: text, with: decodeClient) }
+
+    static func serverError(_ text: String) -> ProtocolError? { error(decoding: text, with: decodeServer) }
 
     @Test("an unknown client type names the type and keeps the request id")
     func unknownClientType() {

@@ -39,32 +39,32 @@ struct DocumentationTests {
         return blocks
     }
 
-    @Test("every client example decodes, and every client message type has one")
-    func clientExamples() throws {
-        var types = Set<ClientMessageType>()
-        for block in try Self.jsonBlocks() where block.info == "json client" {
+    /// Decodes every example block marked `info` as a `Message` (a failure is
+    /// an issue naming its line) and returns the message types they show.
+    func documentedTypes<Message: ProtocolMessage, Kind: Hashable>(
+        _ info: String, as: Message.Type, type: (Message) -> Kind
+    ) throws -> Set<Kind> {
+        var types = Set<Kind>()
+        for block in try Self.jsonBlocks() where block.info == info {
             do {
-                let message: ClientMessage = try codec.decode(Data(block.text.utf8))
-                types.insert(message.type)
+                types.insert(type(try codec.decode(Data(block.text.utf8), as: Message.self)))
             } catch {
                 Issue.record("PROTOCOL.md line \(block.line): \(error)")
             }
         }
+        return types
+    }
+
+    @Test("every client example decodes, and every client message type has one")
+    func clientExamples() throws {
+        let types = try documentedTypes("json client", as: ClientMessage.self) { $0.type }
         #expect(
             types == Set(ClientMessageType.allCases), "missing: \(Set(ClientMessageType.allCases).subtracting(types))")
     }
 
     @Test("every server example decodes, and every server message type has one")
     func serverExamples() throws {
-        var types = Set<ServerMessageType>()
-        for block in try Self.jsonBlocks() where block.info == "json server" {
-            do {
-                let message: ServerMessage = try codec.decode(Data(block.text.utf8))
-                types.insert(message.type)
-            } catch {
-                Issue.record("PROTOCOL.md line \(block.line): \(error)")
-            }
-        }
+        let types = try documentedTypes("json server", as: ServerMessage.self) { $0.type }
         #expect(
             types == Set(ServerMessageType.allCases), "missing: \(Set(ServerMessageType.allCases).subtracting(types))")
     }

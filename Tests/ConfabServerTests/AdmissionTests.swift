@@ -31,65 +31,65 @@ struct AdmissionTests {
 
     @Test("a silent TCP connection and one that sends half a ClientHello are closed at the TLS deadline")
     func silentAndPartialHello() async throws {
-        let server = try await TestServer.start(admission: Self.limits())
-        let silent = try LoopbackSocket(port: server.port)
-        let partial = try LoopbackSocket(port: server.port)
-        // A TLS record header and the start of a ClientHello, then nothing.
-        partial.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])
-        let started = ContinuousClock.now
-        #expect(await silent.waitUntilClosed(timeout: .seconds(20)))
-        #expect(await partial.waitUntilClosed(timeout: .seconds(20)))
-        // Not before the deadline.
-        #expect(ContinuousClock.now - started >= .milliseconds(700))
-        #expect(server.server.unauthenticatedConnections.timedOut >= 2)
-        await server.stop()
+        try await TestServer.start(admission: Self.limits()).run { server in
+            let silent = try LoopbackSocket(port: server.port)
+            let partial = try LoopbackSocket(port: server.port)
+            // A TLS record header and the start of a ClientHello, then nothing.
+            partial.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])
+            let started = ContinuousClock.now
+            #expect(await silent.waitUntilClosed(timeout: .seconds(20)))
+            #expect(await partial.waitUntilClosed(timeout: .seconds(20)))
+            // Not before the deadline.
+            #expect(ContinuousClock.now - started >= .milliseconds(700))
+            #expect(server.server.unauthenticatedConnections.timedOut >= 2)
+        }
     }
 
     @Test("a TLS connection that never finishes its request head is closed at the HTTP deadline")
     func partialRequestHead() async throws {
-        let server = try await TestServer.start(admission: Self.limits())
-        let group = MultiThreadedEventLoopGroup.singleton
-        let tls = try server.pinnedTLS()
-        let context = try NIOSSLContext(configuration: tls)
-        let channel = try await ClientBootstrap(group: group).channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(
-                    NIOSSLClientHandler(context: context, serverHostname: "localhost"))
-            }
-        }.connect(host: "127.0.0.1", port: server.port).get()
-        // Half a request head, then silence (slowloris).
-        try await channel.writeAndFlush(ByteBuffer(string: "GET /standup HTTP/1.1\r\nHost: localhost\r\n")).get()
-        let closed = await waitUntil(timeout: .seconds(20)) { !channel.isActive }
-        #expect(closed, "the server kept a connection with an unfinished request head")
-        if !closed { try? await channel.close() }
-        await server.stop()
+        try await TestServer.start(admission: Self.limits()).run { server in
+            let group = MultiThreadedEventLoopGroup.singleton
+            let tls = try server.pinnedTLS()
+            let context = try NIOSSLContext(configuration: tls)
+            let channel = try await ClientBootstrap(group: group).channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                }
+            }.connect(host: "127.0.0.1", port: server.port).get()
+            // Half a request head, then silence (slowloris).
+            try await channel.writeAndFlush(ByteBuffer(string: "GET /standup HTTP/1.1\r\nHost: localhost\r\n")).get()
+            let closed = await waitUntil(timeout: .seconds(20)) { !channel.isActive }
+            #expect(closed, "the server kept a connection with an unfinished request head")
+            if !closed { try? await channel.close() }
+        }
     }
 
     @Test("a WebSocket that pings but never joins is closed with 1008 at the join deadline")
     func pingsButNeverJoins() async throws {
-        let server = try await TestServer.start(admission: Self.limits())
-        let client = try await server.connect()
-        client.send(#"{"v": 1, "type": "ping", "id": "p0"}"#)
-        #expect(try await client.next().type == .pong)
-        let pinger = Task {
-            try await paced(every: .milliseconds(100), count: 200) { index in
-                client.send(#"{"v": 1, "type": "ping", "id": "p\#(index + 1)"}"#)
+        try await TestServer.start(admission: Self.limits()).run { server in
+            let client = try await server.connect()
+            client.send(#"{"v": 1, "type": "ping", "id": "p0"}"#)
+            #expect(try await client.next().type == .pong)
+            let pinger = Task {
+                try await paced(every: .milliseconds(100), count: 200) { index in
+                    client.send(#"{"v": 1, "type": "ping", "id": "p\#(index + 1)"}"#)
+                }
             }
+            defer { pinger.cancel() }
+            let frame = try await client.closeFrame(timeout: .seconds(20))
+            #expect(frame?.closeCode == .policyViolation)
+            #expect(frame?.reason?.hasPrefix("1006") == true)
         }
-        defer { pinger.cancel() }
-        let frame = try await client.closeFrame(timeout: .seconds(20))
-        #expect(frame?.closeCode == .policyViolation)
-        #expect(frame?.reason?.hasPrefix("1006") == true)
-        await server.stop()
     }
 
     @Test("a joined connection is not closed at the join deadline")
     func joinedStays() async throws {
-        let server = try await TestServer.start(admission: Self.limits())
-        let (alice, _) = try await server.join("alice", role: "host")
-        try await Task.sleep(for: .milliseconds(1_500))
-        #expect(try await alice.expectQuiet() == nil)
-        await server.stop()
+        try await TestServer.start(admission: Self.limits()).run { server in
+            let (alice, _) = try await server.join("alice", role: "host")
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(try await alice.expectQuiet() == nil)
+        }
     }
 
     @Test("over the per-source cap the oldest unauthenticated connections are closed at once; a real client still joins")

@@ -11,107 +11,103 @@ import Testing
 struct BadInputTests {
     @Test("malformed JSON, unknown types, bad fields and oversized messages get coded errors; the connection stays open")
     func badMessages() async throws {
-        let server = try await TestServer.start()
-        let (alice, _) = try await server.join("alice", role: "host")
-        let (bob, _) = try await server.join("bob", role: "speaker")
-        try await expectJoined(alice, ["bob"])
+        try await TestServer.start().run { server in
+            let (alice, bob) = try await server.joinHostAndSpeaker()
 
-        alice.send("{not json")
-        #expect(errorCode(try await alice.next()) == .malformedMessage)
-        alice.send(#"[1, 2, 3]"#)
-        #expect(errorCode(try await alice.next()) == .malformedMessage)
-        alice.send(#"{"v": 1, "type": "teleport", "id": "t1"}"#)
-        let unknown = try await alice.next()
-        #expect(errorCode(unknown) == .unknownType && unknown.id?.rawValue == "t1")
-        alice.send(#"{"v": 1, "type": "track.mute", "id": "t2"}"#)
-        #expect(errorCode(try await alice.next()) == .invalidMessage)
-        alice.send(#"{"v": 1, "type": "ping"}"#)
-        #expect(errorCode(try await alice.next()) == .missingRequestID)
-        let padding = String(repeating: "x", count: 70_000)
-        alice.send(#"{"v": 1, "type": "chat.send", "id": "big", "target": {"kind": "broadcast"}, "text": "\#(padding)"}"#)
-        let tooLarge = try await alice.next()
-        #expect(errorCode(tooLarge) == .messageTooLarge)
-        alice.send(#"{"v": 1, "type": "join", "id": "again", "room": "standup", "token": "x"}"#)
-        #expect(errorCode(try await alice.next()) == .alreadyJoined)
+            alice.send("{not json")
+            #expect(errorCode(try await alice.next()) == .malformedMessage)
+            alice.send(#"[1, 2, 3]"#)
+            #expect(errorCode(try await alice.next()) == .malformedMessage)
+            alice.send(#"{"v": 1, "type": "teleport", "id": "t1"}"#)
+            let unknown = try await alice.next()
+            #expect(errorCode(unknown) == .unknownType && unknown.id?.rawValue == "t1")
+            alice.send(#"{"v": 1, "type": "track.mute", "id": "t2"}"#)
+            #expect(errorCode(try await alice.next()) == .invalidMessage)
+            alice.send(#"{"v": 1, "type": "ping"}"#)
+            #expect(errorCode(try await alice.next()) == .missingRequestID)
+            let padding = String(repeating: "x", count: 70_000)
+            alice.send(#"{"v": 1, "type": "chat.send", "id": "big", "target": {"kind": "broadcast"}, "text": "\#(padding)"}"#)
+            let tooLarge = try await alice.next()
+            #expect(errorCode(tooLarge) == .messageTooLarge)
+            alice.send(#"{"v": 1, "type": "join", "id": "again", "room": "standup", "token": "x"}"#)
+            #expect(errorCode(try await alice.next()) == .alreadyJoined)
 
-        // Still joined and working, and Bob saw none of it.
-        alice.send(#"{"v": 1, "type": "chat.send", "id": "c1", "target": {"kind": "broadcast"}, "text": "still here"}"#)
-        #expect(try await alice.next().type == .chatMessage)
-        #expect(try await alice.next().type == .chatAck)
-        let seen = try await bob.next()
-        #expect(seen.type == .chatMessage)
-        #expect(try await bob.expectQuiet() == nil)
-        await server.stop()
+            // Still joined and working, and Bob saw none of it.
+            alice.send(#"{"v": 1, "type": "chat.send", "id": "c1", "target": {"kind": "broadcast"}, "text": "still here"}"#)
+            #expect(try await alice.next().type == .chatMessage)
+            #expect(try await alice.next().type == .chatAck)
+            let seen = try await bob.next()
+            #expect(seen.type == .chatMessage)
+            #expect(try await bob.expectQuiet() == nil)
+        }
     }
 
     @Test("a request before join gets 1006; an unsupported version gets 1002 and a 1002 close")
     func beforeJoinAndVersion() async throws {
-        let server = try await TestServer.start()
-        let client = try await server.connect()
-        client.send(#"{"v": 1, "type": "hand.raise", "id": "h"}"#)
-        #expect(errorCode(try await client.next()) == .notJoined)
-        client.send(#"{"v": 1, "type": "ping", "id": "p"}"#)
-        #expect(try await client.next().type == .pong)
-        client.send(#"{"v": 2, "type": "ping", "id": "p2"}"#)
-        #expect(errorCode(try await client.next()) == .unsupportedVersion)
-        #expect(try await client.closeFrame()?.closeCode == .protocolError)
-        await server.stop()
+        try await TestServer.start().run { server in
+            let client = try await server.connect()
+            client.send(#"{"v": 1, "type": "hand.raise", "id": "h"}"#)
+            #expect(errorCode(try await client.next()) == .notJoined)
+            client.send(#"{"v": 1, "type": "ping", "id": "p"}"#)
+            #expect(try await client.next().type == .pong)
+            client.send(#"{"v": 2, "type": "ping", "id": "p2"}"#)
+            #expect(errorCode(try await client.next()) == .unsupportedVersion)
+            #expect(try await client.closeFrame()?.closeCode == .protocolError)
+        }
     }
 
     @Test("a chat flood is cut at the per-peer rate (burst 10) with 5003; others get only the accepted messages")
     func chatFlood() async throws {
-        let server = try await TestServer.start()
-        let (alice, _) = try await server.join("alice", role: "host")
-        let (bob, _) = try await server.join("bob", role: "speaker")
-        try await expectJoined(alice, ["bob"])
-        for index in 1...20 {
-            bob.send(#"{"v": 1, "type": "chat.send", "id": "f\#(index)", "target": {"kind": "broadcast"}, "text": "spam \#(index)"}"#)
-        }
-        var acked = 0
-        var limited = 0
-        while acked + limited < 20 {
-            let message = try await bob.next()
-            switch message.body {
-            case .chatAck: acked += 1
-            case .error(let error):
-                #expect(error.code == .chatRateLimited)
-                limited += 1
-            case .chatMessage: break
-            default: Issue.record("unexpected \(message)")
+        try await TestServer.start().run { server in
+            let (alice, bob) = try await server.joinHostAndSpeaker()
+            for index in 1...20 {
+                bob.send(#"{"v": 1, "type": "chat.send", "id": "f\#(index)", "target": {"kind": "broadcast"}, "text": "spam \#(index)"}"#)
             }
+            var acked = 0
+            var limited = 0
+            while acked + limited < 20 {
+                let message = try await bob.next()
+                switch message.body {
+                case .chatAck: acked += 1
+                case .error(let error):
+                    #expect(error.code == .chatRateLimited)
+                    limited += 1
+                case .chatMessage: break
+                default: Issue.record("unexpected \(message)")
+                }
+            }
+            // The burst is 10; a token or two may refill while the flood is read.
+            #expect((10...12).contains(acked))
+            #expect(acked + limited == 20)
+            var received = 0
+            while received < acked {
+                #expect(try await alice.next().type == .chatMessage)
+                received += 1
+            }
+            #expect(try await alice.expectQuiet() == nil)
         }
-        // The burst is 10; a token or two may refill while the flood is read.
-        #expect((10...12).contains(acked))
-        #expect(acked + limited == 20)
-        var received = 0
-        while received < acked {
-            #expect(try await alice.next().type == .chatMessage)
-            received += 1
-        }
-        #expect(try await alice.expectQuiet() == nil)
-        await server.stop()
     }
 
     @Test("a message flood is cut at the per-connection rate with 1008; the connection stays open")
     func messageFlood() async throws {
-        let server = try await TestServer.start(connectionRate: RateLimit(perSecond: 5, burst: 20))
-        let (alice, _) = try await server.join("alice", role: "host")
-        for index in 1...40 {
-            alice.send(#"{"v": 1, "type": "ping", "id": "p\#(index)"}"#)
+        try await TestServer.start(connectionRate: RateLimit(perSecond: 5, burst: 20)).run { server in
+            let (alice, _) = try await server.join("alice", role: "host")
+            for index in 1...40 {
+                alice.send(#"{"v": 1, "type": "ping", "id": "p\#(index)"}"#)
+            }
+            var pongs = 0
+            var limited = 0
+            for _ in 1...40 {
+                let message = try await alice.next()
+                if message.type == .pong { pongs += 1 }
+                if errorCode(message) == .tooManyMessages { limited += 1 }
+            }
+            // The join spent one token of the 20.
+            #expect(pongs >= 19 && pongs < 25)
+            #expect(pongs + limited == 40)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await alice.expectQuiet() == nil)
         }
-        var pongs = 0
-        var limited = 0
-        for _ in 1...40 {
-            let message = try await alice.next()
-            if message.type == .pong { pongs += 1 }
-            if errorCode(message) == .tooManyMessages { limited += 1 }
-        }
-        // The join spent one token of the 20.
-        #expect(pongs >= 19 && pongs < 25)
-        #expect(pongs + limited == 40)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await alice.expectQuiet() == nil)
-        await server.stop()
     }
     @Test("every message counts against the rate before it is parsed: an unknown-type flood before join gets 1008, then a 1008 close")
     func unparsedFloodIsCounted() async throws {
@@ -152,25 +148,25 @@ struct BadInputTests {
 
     @Test("a text frame that is not UTF-8 fails the connection with close 1007 (RFC 6455 §8.1)")
     func invalidUTF8() async throws {
-        let server = try await TestServer.start()
-        let (alice, _) = try await server.join("alice", role: "host")
-        // {"v": 1, "type": "ping", "id": "p<0xC3 0x28>"}: 0xC3 must be followed by a continuation byte.
-        let bytes = Array(#"{"v": 1, "type": "ping", "id": "p"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
-        alice.send(textBytes: bytes)
-        let frame = try await alice.closeFrame(timeout: .seconds(20))
-        #expect(frame?.closeCode == .dataInconsistentWithMessage)
-        await server.stop()
+        try await TestServer.start().run { server in
+            let (alice, _) = try await server.join("alice", role: "host")
+            // {"v": 1, "type": "ping", "id": "p<0xC3 0x28>"}: 0xC3 must be followed by a continuation byte.
+            let bytes = Array(#"{"v": 1, "type": "ping", "id": "p"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+            alice.send(textBytes: bytes)
+            let frame = try await alice.closeFrame(timeout: .seconds(20))
+            #expect(frame?.closeCode == .dataInconsistentWithMessage)
+        }
     }
 
     @Test("deeply nested JSON is refused with 1000 before it is parsed; the connection stays open")
     func deepNesting() async throws {
-        let server = try await TestServer.start()
-        let (alice, _) = try await server.join("alice", role: "host")
-        let nested = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
-        alice.send(#"{"v": 1, "type": "ping", "id": "deep", "x": \#(nested)}"#)
-        let reply = try await alice.next()
-        #expect(errorCode(reply) == .malformedMessage)
-        #expect(try await alice.expectQuiet() == nil)
-        await server.stop()
+        try await TestServer.start().run { server in
+            let (alice, _) = try await server.join("alice", role: "host")
+            let nested = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+            alice.send(#"{"v": 1, "type": "ping", "id": "deep", "x": \#(nested)}"#)
+            let reply = try await alice.next()
+            #expect(errorCode(reply) == .malformedMessage)
+            #expect(try await alice.expectQuiet() == nil)
+        }
     }
 }

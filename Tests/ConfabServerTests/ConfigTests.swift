@@ -160,21 +160,21 @@ struct ConfigTests {
 
     @Test("an empty room ends after its timeout; the log and its numbering go on")
     func emptyRoomTimeout() async throws {
-        let server = try await TestServer.start(template: TestServer.template(emptyRoomTimeoutMs: 100))
-        let (alice, _) = try await server.join("alice", role: "host")
-        alice.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "one"}"#)
-        _ = try await alice.next(.chatAck)
-        alice.send(#"{"v": 1, "type": "leave", "id": "l"}"#)
-        _ = try await alice.closeFrame()
-        let retired = try await waitUntil(timeout: .seconds(5)) {
-            let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
-            return text.contains("confab_rooms 0")
+        try await TestServer.start(template: TestServer.template(emptyRoomTimeoutMs: 100)).run { server in
+            let (alice, _) = try await server.join("alice", role: "host")
+            alice.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "one"}"#)
+            _ = try await alice.next(.chatAck)
+            alice.send(#"{"v": 1, "type": "leave", "id": "l"}"#)
+            _ = try await alice.closeFrame()
+            let retired = try await waitUntil(timeout: .seconds(5)) {
+                let (_, text) = try await FingerprintClient.get("/metrics", port: server.port, fingerprint: server.server.identity.fingerprint)
+                return text.contains("confab_rooms 0")
+            }
+            #expect(retired, "the empty room was not retired")
+            let (bob, joined) = try await server.join("bob", role: "host")
+            #expect(joined.history.messages.map(\.text) == ["one"])
+            bob.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "two"}"#)
+            if case .chatAck(let ack) = try await bob.next(.chatAck).body { #expect(ack.seq == 2) }
         }
-        #expect(retired, "the empty room was not retired")
-        let (bob, joined) = try await server.join("bob", role: "host")
-        #expect(joined.history.messages.map(\.text) == ["one"])
-        bob.send(#"{"v": 1, "type": "chat.send", "id": "c", "target": {"kind": "broadcast"}, "text": "two"}"#)
-        if case .chatAck(let ack) = try await bob.next(.chatAck).body { #expect(ack.seq == 2) }
-        await server.stop()
     }
 }

@@ -62,160 +62,160 @@ func waitForMedia(
 struct MediaForwardingTests {
     @Test("a binding request answers with the source address (XOR-MAPPED-ADDRESS), no larger than the request")
     func binding() async throws {
-        let server = try await TestServer.start()
-        let (_, joined) = try await server.join("alice", role: "host", room: TestServer.uniqueRoom())
-        let media = try #require(joined.media)
-        #expect(media.port == server.server.media.port)
-        #expect(media.username.utf8.count == 16 && media.password.utf8.count == 24)
-        let peer = try MediaPeer(media)
-        let mapped = try await peer.bind()
-        #expect(mapped == .ipv4(address: 0x7F00_0001, port: UInt16(peer.socket.localAddress.port)))
-        await server.stop()
+        try await TestServer.start().run { server in
+            let (_, joined) = try await server.join("alice", role: "host", room: TestServer.uniqueRoom())
+            let media = try #require(joined.media)
+            #expect(media.port == server.server.media.port)
+            #expect(media.username.utf8.count == 16 && media.password.utf8.count == 24)
+            let peer = try MediaPeer(media)
+            let mapped = try await peer.bind()
+            #expect(mapped == .ipv4(address: 0x7F00_0001, port: UInt16(peer.socket.localAddress.port)))
+        }
     }
 
     @Test("speech goes to every peer whose role hears it, bytes untouched, never back to the sender")
     func fanOut() async throws {
-        let server = try await TestServer.start()
-        let room = try await MediaRoom.make(server)
-        let sent = (0..<20).map { MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(100 + $0)) }
-        for packet in sent { room.aliceMedia.send(packet) }
-        #expect(try await room.bobMedia.receive(count: 20) == sent)
-        #expect(try await room.leeMedia.receive(count: 20) == sent)
-        #expect(try await room.aliceMedia.receive(for: .milliseconds(200)).isEmpty)
-        let statistics = try await waitForMedia(server) { $0.counters.forwardedPackets >= 20 }
-        #expect(statistics.counters.forwardedPackets == 20)
-        #expect(statistics.counters.sentDatagrams == 40)
-        #expect(statistics.counters.forwardedBytes == sent.reduce(0) { $0 + $1.count })
-        await server.stop()
+        try await TestServer.start().run { server in
+            let room = try await MediaRoom.make(server)
+            let sent = (0..<20).map { MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(100 + $0)) }
+            for packet in sent { room.aliceMedia.send(packet) }
+            #expect(try await room.bobMedia.receive(count: 20) == sent)
+            #expect(try await room.leeMedia.receive(count: 20) == sent)
+            #expect(try await room.aliceMedia.receive(for: .milliseconds(200)).isEmpty)
+            let statistics = try await waitForMedia(server) { $0.counters.forwardedPackets >= 20 }
+            #expect(statistics.counters.forwardedPackets == 20)
+            #expect(statistics.counters.sentDatagrams == 40)
+            #expect(statistics.counters.forwardedBytes == sent.reduce(0) { $0 + $1.count })
+        }
     }
 
     @Test("a listener's packets, an unannounced SSRC and a host-muted speaker are not forwarded")
     func refusals() async throws {
-        let server = try await TestServer.start()
-        let room = try await MediaRoom.make(server)
-        // The listener has no microphone: nothing it announces is forwarded.
-        room.leeMedia.send(MediaPeer.rtp(ssrc: 0x1EE, sequence: 1))
-        // Bob sends with an SSRC he never announced.
-        room.bobMedia.send(MediaPeer.rtp(ssrc: 0xBAD, sequence: 1))
-        // Alice mutes bob; his announced SSRC is dropped from then on.
-        room.alice.send(#"{"v": 1, "type": "track.mute", "id": "m1", "track": "bob:mic"}"#)
-        // The forwarding table changes before the reply leaves: what bob sends after it is judged by it.
-        _ = try await room.alice.next(.ok)
-        room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
-        let statistics = try await waitForMedia(server) {
-            $0.counters.dropped(.notPermitted) >= 1 && $0.counters.dropped(.unknownSSRC) >= 2
+        try await TestServer.start().run { server in
+            let room = try await MediaRoom.make(server)
+            // The listener has no microphone: nothing it announces is forwarded.
+            room.leeMedia.send(MediaPeer.rtp(ssrc: 0x1EE, sequence: 1))
+            // Bob sends with an SSRC he never announced.
+            room.bobMedia.send(MediaPeer.rtp(ssrc: 0xBAD, sequence: 1))
+            // Alice mutes bob; his announced SSRC is dropped from then on.
+            room.alice.send(#"{"v": 1, "type": "track.mute", "id": "m1", "track": "bob:mic"}"#)
+            // The forwarding table changes before the reply leaves: what bob sends after it is judged by it.
+            _ = try await room.alice.next(.ok)
+            room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
+            let statistics = try await waitForMedia(server) {
+                $0.counters.dropped(.notPermitted) >= 1 && $0.counters.dropped(.unknownSSRC) >= 2
+            }
+            #expect(statistics.counters.dropped(.unknownSSRC) == 2)
+            #expect(statistics.counters.dropped(.notPermitted) == 1)
+            #expect(statistics.counters.forwardedPackets == 0)
+            #expect(try await room.aliceMedia.receive(for: .milliseconds(200)).isEmpty)
+            #expect(try await room.leeMedia.receive(for: .milliseconds(50)).isEmpty)
+            // Unmuted by himself, bob is heard again.
+            room.bob.send(#"{"v": 1, "type": "track.unmute", "id": "u1", "track": "bob:mic"}"#)
+            _ = try await room.bob.next(.ok)
+            let packet = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 2)
+            room.bobMedia.send(packet)
+            #expect(try await room.aliceMedia.receive(count: 1) == [packet])
         }
-        #expect(statistics.counters.dropped(.unknownSSRC) == 2)
-        #expect(statistics.counters.dropped(.notPermitted) == 1)
-        #expect(statistics.counters.forwardedPackets == 0)
-        #expect(try await room.aliceMedia.receive(for: .milliseconds(200)).isEmpty)
-        #expect(try await room.leeMedia.receive(for: .milliseconds(50)).isEmpty)
-        // Unmuted by himself, bob is heard again.
-        room.bob.send(#"{"v": 1, "type": "track.unmute", "id": "u1", "track": "bob:mic"}"#)
-        _ = try await room.bob.next(.ok)
-        let packet = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 2)
-        room.bobMedia.send(packet)
-        #expect(try await room.aliceMedia.receive(count: 1) == [packet])
-        await server.stop()
     }
 
     @Test("hostile traffic: garbage, an unbound address with a valid SSRC, replays, a wrong MESSAGE-INTEGRITY")
     func hostile() async throws {
-        let server = try await TestServer.start()
-        let room = try await MediaRoom.make(server)
-        let attacker = try MediaPeer(room.aliceMedia.media)
-        let before = server.server.media.statistics.counters
-        var generator = SystemRandomNumberGenerator()
-        // 50 bursts of 2,000, paced a little, so the kernel's receive buffer does not drop what the server should see.
-        try await paced(every: .milliseconds(2), count: 50) { _ in
-            for _ in 0..<2_000 {
-                let length = Int.random(in: 0...1_600, using: &generator)
-                var words = [UInt64](repeating: 0, count: (length + 7) / 8)
-                for i in words.indices { words[i] = generator.next() }
-                words.withUnsafeBytes { raw in
-                    _ = attacker.socket.send(UnsafeRawBufferPointer(rebasing: raw[0..<length]), to: attacker.server)
+        try await TestServer.start().run { server in
+            let room = try await MediaRoom.make(server)
+            let attacker = try MediaPeer(room.aliceMedia.media)
+            let before = server.server.media.statistics.counters
+            var generator = SystemRandomNumberGenerator()
+            // 50 bursts of 2,000, paced a little, so the kernel's receive buffer does not drop what the server should see.
+            try await paced(every: .milliseconds(2), count: 50) { _ in
+                for _ in 0..<2_000 {
+                    let length = Int.random(in: 0...1_600, using: &generator)
+                    var words = [UInt64](repeating: 0, count: (length + 7) / 8)
+                    for i in words.indices { words[i] = generator.next() }
+                    words.withUnsafeBytes { raw in
+                        _ = attacker.socket.send(UnsafeRawBufferPointer(rebasing: raw[0..<length]), to: attacker.server)
+                    }
                 }
             }
+            // Alice's SSRC from an address nobody bound.
+            attacker.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 5_000))
+            // STUN with alice's USERNAME and a wrong MESSAGE-INTEGRITY: no answer, no binding.
+            attacker.send(try attacker.bindingRequest(password: "not-the-password-at-all!"))
+            // The peers refresh their bindings, as clients do every 5 s.
+            for peer in [room.aliceMedia, room.bobMedia, room.leeMedia] { _ = try await peer.bind() }
+            // A replay from alice's own address: forwarded once only.
+            let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 7)
+            room.aliceMedia.send(packet)
+            #expect(try await room.bobMedia.receive(count: 1) == [packet])
+            room.aliceMedia.send(packet)
+            let statistics = try await waitForMedia(server, timeout: .seconds(30)) { $0.counters.dropped(.replay) >= 1 }
+            print("hostile: the server read \(statistics.counters.datagrams - before.datagrams) datagrams (100,004 hostile, 3 refreshes); drops \(statistics.counters.drops)")
+            #expect(statistics.counters.datagrams - before.datagrams > 90_000)
+            #expect(statistics.counters.forwardedPackets - before.forwardedPackets == 1)
+            #expect(statistics.counters.dropped(.replay) == 1)
+            #expect(statistics.counters.dropped(.unauthenticated) >= 1)
+            #expect(statistics.counters.bindings == before.bindings)
+            // Only the three refreshes were answered; they bound nothing new.
+            #expect(statistics.counters.stunAnswered == before.stunAnswered + 3)
+            #expect(statistics.boundPeers == 3)
+            #expect(try await attacker.receive(for: .milliseconds(200)).isEmpty)
+            // Real audio continues.
+            let later = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 8)
+            room.aliceMedia.send(later)
+            let heard = try await room.bobMedia.receive(count: 1)
+            #expect(heard == [later])
         }
-        // Alice's SSRC from an address nobody bound.
-        attacker.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 5_000))
-        // STUN with alice's USERNAME and a wrong MESSAGE-INTEGRITY: no answer, no binding.
-        attacker.send(try attacker.bindingRequest(password: "not-the-password-at-all!"))
-        // The peers refresh their bindings, as clients do every 5 s.
-        for peer in [room.aliceMedia, room.bobMedia, room.leeMedia] { _ = try await peer.bind() }
-        // A replay from alice's own address: forwarded once only.
-        let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 7)
-        room.aliceMedia.send(packet)
-        #expect(try await room.bobMedia.receive(count: 1) == [packet])
-        room.aliceMedia.send(packet)
-        let statistics = try await waitForMedia(server, timeout: .seconds(30)) { $0.counters.dropped(.replay) >= 1 }
-        print("hostile: the server read \(statistics.counters.datagrams - before.datagrams) datagrams (100,004 hostile, 3 refreshes); drops \(statistics.counters.drops)")
-        #expect(statistics.counters.datagrams - before.datagrams > 90_000)
-        #expect(statistics.counters.forwardedPackets - before.forwardedPackets == 1)
-        #expect(statistics.counters.dropped(.replay) == 1)
-        #expect(statistics.counters.dropped(.unauthenticated) >= 1)
-        #expect(statistics.counters.bindings == before.bindings)
-        // Only the three refreshes were answered; they bound nothing new.
-        #expect(statistics.counters.stunAnswered == before.stunAnswered + 3)
-        #expect(statistics.boundPeers == 3)
-        #expect(try await attacker.receive(for: .milliseconds(200)).isEmpty)
-        // Real audio continues.
-        let later = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 8)
-        room.aliceMedia.send(later)
-        let heard = try await room.bobMedia.receive(count: 1)
-        #expect(heard == [later])
-        await server.stop()
     }
 
     @Test("rebinding from a new address moves the binding; the old address is unbound")
     func rebinding() async throws {
-        let server = try await TestServer.start()
-        let room = try await MediaRoom.make(server)
-        let moved = try MediaPeer(room.aliceMedia.media)
-        _ = try await moved.bind()
-        let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 1)
-        room.aliceMedia.send(packet)
-        let dropped = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
-        #expect(dropped.counters.dropped(.unboundSource) == 1)
-        moved.send(packet)
-        #expect(try await room.bobMedia.receive(count: 1) == [packet])
-        // Bob now hears alice at the new address only.
-        let toAlice = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1)
-        room.bobMedia.send(toAlice)
-        #expect(try await moved.receive(count: 1) == [toAlice])
-        #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
-        await server.stop()
+        try await TestServer.start().run { server in
+            let room = try await MediaRoom.make(server)
+            let moved = try MediaPeer(room.aliceMedia.media)
+            _ = try await moved.bind()
+            let packet = MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: 1)
+            room.aliceMedia.send(packet)
+            let dropped = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
+            #expect(dropped.counters.dropped(.unboundSource) == 1)
+            moved.send(packet)
+            #expect(try await room.bobMedia.receive(count: 1) == [packet])
+            // Bob now hears alice at the new address only.
+            let toAlice = MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1)
+            room.bobMedia.send(toAlice)
+            #expect(try await moved.receive(count: 1) == [toAlice])
+            #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
+        }
     }
 
     @Test("speakers: the RFC 6464 level of a talking peer becomes a speakers event, then silence once")
     func speakers() async throws {
-        let server = try await TestServer.start()
-        let room = try await MediaRoom.make(server)
-        try await paced(every: .milliseconds(20), count: 30) { sequence in
-            room.aliceMedia.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(sequence), level: 20))
-        }
-        let event = try await room.lee.next(.speakers)
-        guard case .speakers(let speakers) = event.body else { throw ToolError("not speakers") }
-        #expect(speakers.map(\.peer) == ["alice"])
-        #expect(speakers.first?.level == 67)  // −20 dBov on the 0…100 scale
-        // After she stops, one empty list.
-        var sawEmpty = false
-        for _ in 0..<10 {
-            let next = try await room.lee.next(.speakers)
-            if case .speakers(let list) = next.body, list.isEmpty {
-                sawEmpty = true
-                break
+        try await TestServer.start().run { server in
+            let room = try await MediaRoom.make(server)
+            try await paced(every: .milliseconds(20), count: 30) { sequence in
+                room.aliceMedia.send(MediaPeer.rtp(ssrc: MediaRoom.aliceSSRC, sequence: UInt16(sequence), level: 20))
             }
+            let event = try await room.lee.next(.speakers)
+            guard case .speakers(let speakers) = event.body else { throw ToolError("not speakers") }
+            #expect(speakers.map(\.peer) == ["alice"])
+            #expect(speakers.first?.level == 67)  // −20 dBov on the 0…100 scale
+            // After she stops, one empty list.
+            var sawEmpty = false
+            for _ in 0..<10 {
+                let next = try await room.lee.next(.speakers)
+                if case .speakers(let list) = next.body, list.isEmpty {
+                    sawEmpty = true
+                    break
+                }
+            }
+            #expect(sawEmpty)
+            var reports: [PeerID: MediaPeerReport] = [:]
+            _ = await waitUntil(timeout: .seconds(5)) {
+                reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
+                return reports["alice"]?.packets == 30
+            }
+            #expect(reports["alice"]?.packets == 30)
+            #expect(reports["alice"]?.lost == 0)
         }
-        #expect(sawEmpty)
-        var reports: [PeerID: MediaPeerReport] = [:]
-        _ = await waitUntil(timeout: .seconds(5)) {
-            reports = await server.server.mediaReports(room: RoomName(uncheckedRawValue: room.room))
-            return reports["alice"]?.packets == 30
-        }
-        #expect(reports["alice"]?.packets == 30)
-        #expect(reports["alice"]?.lost == 0)
-        await server.stop()
     }
 
     @Test("track health: a silent unmuted track is flagged noMedia, heavy loss packetLoss; each is restored when it recovers or is muted")
@@ -255,16 +255,16 @@ struct MediaForwardingTests {
 
     @Test("a peer that leaves is unbound at once; its address is refused")
     func leaving() async throws {
-        let server = try await TestServer.start()
-        let room = try await MediaRoom.make(server)
-        room.bob.send(#"{"v": 1, "type": "leave", "id": "bye"}"#)
-        // Bob's slot leaves the forwarding table before his `ok` does.
-        _ = try await room.bob.next(.ok)
-        room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
-        let statistics = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
-        #expect(statistics.counters.dropped(.unboundSource) == 1)
-        #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
-        await server.stop()
+        try await TestServer.start().run { server in
+            let room = try await MediaRoom.make(server)
+            room.bob.send(#"{"v": 1, "type": "leave", "id": "bye"}"#)
+            // Bob's slot leaves the forwarding table before his `ok` does.
+            _ = try await room.bob.next(.ok)
+            room.bobMedia.send(MediaPeer.rtp(ssrc: MediaRoom.bobSSRC, sequence: 1))
+            let statistics = try await waitForMedia(server) { $0.counters.dropped(.unboundSource) >= 1 }
+            #expect(statistics.counters.dropped(.unboundSource) == 1)
+            #expect(try await room.aliceMedia.receive(for: .milliseconds(100)).isEmpty)
+        }
     }
 
     @Test("when the last peer leaves, the media figures say so at once, though the idle media thread waits without a timeout")

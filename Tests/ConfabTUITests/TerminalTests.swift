@@ -10,10 +10,6 @@ import Testing
 struct TerminalTests {
     @Test("tiles, mute, chat, /msg, help, resize, and quit with the terminal restored", .timeLimit(.minutes(3)))
     func demoUnderTmux() async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home), reportTerminalMode: true) { tmux in
             // The bots' tiles.
@@ -73,10 +69,6 @@ struct TerminalTests {
     @Test("a question arriving mid-sentence takes no keys; help pages to its end at 80×24; chat paging stops and End follows",
           .timeLimit(.minutes(3)))
     func promptHelpAndPagingUnderTmux() async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         try await Tmux.session(Tmux.confab("demo", home: home)) { tmux in
             try await tmux.waitFor("the meeting", seconds: 90) { $0.contains("Linus (bot)") && $0.contains("mic muted") }
@@ -139,10 +131,6 @@ struct TerminalTests {
     @Test("terminals: an unknown TERM says what to do, dumb gets plain lines, one without an alternate screen is cleared on exit",
           .timeLimit(.minutes(3)), arguments: ["no-such-terminal", "dumb", "vt100", "linux"])
     func terminalTypes(term: String) async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home, term: term)) { tmux in
             switch term {
@@ -249,10 +237,6 @@ struct TerminalTests {
 
     @Test("kitty keyboard protocol: the answer switches Space to hold-to-talk; press talks, release mutes; typing works", .timeLimit(.minutes(3)))
     func kittyKeysUnderTmux() async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         let written = home.file("terminal-output")
         // Everything the program writes to the terminal, to find the push and the pop.
@@ -303,10 +287,6 @@ struct TerminalTests {
     /// `confab demo` under tmux, its output recorded, once the kitty keyboard
     /// protocol is on (we answer the query as a kitty terminal would).
     func withKittyDemo(_ body: (Tmux, _ written: String) async throws -> Void) async throws {
-        guard Tmux.isInstalled else {
-            Issue.record("tmux is not installed (make deps installs it)")
-            return
-        }
         let home = try TempDirectory(prefix: "confab-tmux-home")
         let written = home.file("terminal-output")
         try await Tmux.session(Tmux.confab("demo --no-bot-prompts", home: home), reportTerminalMode: true, recordOutputTo: written) { tmux in

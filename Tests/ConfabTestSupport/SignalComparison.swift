@@ -53,8 +53,9 @@ public enum SignalComparison {
 
         var best = (lagSamples: 0, correlation: 0.0)
         var bestFound = false
-        reference.withUnsafeBufferPointer { a in
-            received.withUnsafeBufferPointer { b in
+        // The fine pass reads the samples as Doubles, as the coarse one does.
+        reference.map(Double.init).withUnsafeBufferPointer { a in
+            received.map(Double.init).withUnsafeBufferPointer { b in
                 let energyA = prefixEnergies(a)
                 let energyB = prefixEnergies(b)
                 for candidate in candidates.prefix(coarseCandidates) {
@@ -192,16 +193,8 @@ public enum SignalComparison {
     }
 
     /// energies[i] = Σ x[0..<i]², so any window's energy is one subtraction.
-    private static func prefixEnergies(_ x: UnsafeBufferPointer<Int16>) -> [Double] {
-        prefixEnergies(of: x.lazy.map(Double.init), count: x.count)
-    }
-
     private static func prefixEnergies(_ x: UnsafeBufferPointer<Double>) -> [Double] {
-        prefixEnergies(of: x, count: x.count)
-    }
-
-    private static func prefixEnergies<Samples: Sequence<Double>>(of x: Samples, count: Int) -> [Double] {
-        var energies = [Double](repeating: 0, count: count + 1)
+        var energies = [Double](repeating: 0, count: x.count + 1)
         energies.withUnsafeMutableBufferPointer { e in
             var sum = 0.0
             for (i, v) in x.enumerated() {
@@ -214,18 +207,6 @@ public enum SignalComparison {
 
     /// NCC of a[n] with b[n + lag] over their overlap; −3 when the overlap is too
     /// short, 0 when a side is silent there.
-    private static func correlation(
-        _ a: UnsafeBufferPointer<Int16>, _ b: UnsafeBufferPointer<Int16>, lag: Int, minOverlap: Int,
-        _ energyA: [Double], _ energyB: [Double]
-    ) -> Double {
-        let start = Swift.max(0, -lag)
-        let end = Swift.min(a.count, b.count - lag)
-        guard end - start >= minOverlap else { return -3 }
-        var cross = 0.0
-        for n in start..<end { cross += Double(a[n]) * Double(b[n + lag]) }
-        return normalise(cross, energyA[end] - energyA[start], energyB[end + lag] - energyB[start + lag])
-    }
-
     private static func correlation(
         _ a: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>, lag: Int, minOverlap: Int,
         _ energyA: [Double], _ energyB: [Double]

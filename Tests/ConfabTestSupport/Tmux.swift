@@ -9,7 +9,8 @@ public struct Tmux: Sendable {
 
     public init() {}
 
-    /// Starts `command` in a new session of `columns`×`rows`. After the
+    /// Starts `command` in a new session of `columns`×`rows`; without tmux,
+    /// an error that fails the test (CI installs it). After the
     /// program the pane prints `exit=STATUS` (and, with `reportTerminalMode`,
     /// whether the terminal is back in canonical mode with echo: `icanon echo`)
     /// and stays open a minute, to be read. With `recordOutputTo`, everything
@@ -17,6 +18,7 @@ public struct Tmux: Sendable {
     public static func start(
         _ command: String, columns: Int = 120, rows: Int = 40, reportTerminalMode: Bool = false, recordOutputTo: String? = nil
     ) async throws -> Tmux {
+        guard isInstalled else { throw ToolError("tmux is not installed (make deps installs it)") }
         let tmux = Tmux()
         let mode = reportTerminalMode ? "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; " : ""
         try await tmux.run(["new-session", "-d", "-s", "confab", "-x", "\(columns)", "-y", "\(rows)", "\(command); echo \"exit=$?\"; \(mode)sleep 60"])

@@ -158,29 +158,18 @@ struct RTPTests {
         }
     }
 
-    @Test("a pad count of zero is invalidPadding")
-    func zeroPadCount() {
-        #expect(throws: RTPParseError.invalidPadding) {
-            try parseRTP(hex("A0 6F 00 01 00 00 00 00 00 00 00 01 | 01 02 03 00"))
-        }
-    }
+    /// Packets with the P bit whose padding (RFC 3550 §5.1) cannot be right.
+    static let badPadding: [(why: String, packet: String)] = [
+        ("a pad count of zero", "A0 6F 00 01 00 00 00 00 00 00 00 01 | 01 02 03 00"),
+        ("a pad count larger than the bytes after the header", "A0 6F 00 01 00 00 00 00 00 00 00 01 | 01 02 03 05"),
+        ("a pad count that would reach back into the extension",
+         "B0 6F 00 01 00 00 00 00 00 00 00 01 | BE DE 00 01 | 10 01 00 00 | 02"),
+        ("the P bit with nothing after the header", "A0 6F 00 01 00 00 00 00 00 00 00 01"),
+    ]
 
-    @Test("a pad count larger than the bytes after the header is invalidPadding")
-    func padCountTooLarge() {
-        #expect(throws: RTPParseError.invalidPadding) {
-            try parseRTP(hex("A0 6F 00 01 00 00 00 00 00 00 00 01 | 01 02 03 05"))
-        }
-        // The count would reach back into the extension.
-        #expect(throws: RTPParseError.invalidPadding) {
-            try parseRTP(hex("B0 6F 00 01 00 00 00 00 00 00 00 01 | BE DE 00 01 | 10 01 00 00 | 02"))
-        }
-    }
-
-    @Test("the P bit with nothing after the header is invalidPadding")
-    func paddingBitWithoutBytes() {
-        #expect(throws: RTPParseError.invalidPadding) {
-            try parseRTP(hex("A0 6F 00 01 00 00 00 00 00 00 00 01"))
-        }
+    @Test("bad padding is invalidPadding", arguments: badPadding)
+    func invalidPadding(why: String, packet: String) {
+        #expect(throws: RTPParseError.invalidPadding, "\(why)") { try parseRTP(hex(packet)) }
     }
 
     // MARK: quick looks

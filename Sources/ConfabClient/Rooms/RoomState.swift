@@ -1,3 +1,4 @@
+import ConfabMacros
 import ConfabProtocol
 
 // The one value a client shows. Made only by `reduce` from SessionEvents; the
@@ -154,29 +155,19 @@ public struct RoomState: Hashable, Sendable {
 }
 
 /// A question put to us, waiting for `answerPrompt`.
+@PublicMemberwiseInit
 public struct PendingPrompt: Hashable, Sendable {
     public var id: PromptID
     public var by: PeerID
     public var question: PromptQuestion
-
-    public init(id: PromptID, by: PeerID, question: PromptQuestion) {
-        self.id = id
-        self.by = by
-        self.question = question
-    }
 }
 
 /// A question we put to another peer.
+@PublicMemberwiseInit
 public struct OutgoingPrompt: Hashable, Sendable {
     public var id: PromptID
     public var to: PeerID
     public var question: PromptQuestion
-
-    public init(id: PromptID, to: PeerID, question: PromptQuestion) {
-        self.id = id
-        self.to = to
-        self.question = question
-    }
 }
 
 /// What the media engine reports about a peer (the

@@ -1,3 +1,4 @@
+import ConfabMacros
 import Synchronization
 
 // The observer store: holds the current state (a RoomState, a CallState),
@@ -11,14 +12,10 @@ import Synchronization
 // them in the order they happened.
 
 /// One step of a store: the event and the state it produced.
+@PublicMemberwiseInit
 public struct StoreUpdate<Event: Sendable, State: Sendable>: Sendable {
     public let event: Event
     public let state: State
-
-    public init(event: Event, state: State) {
-        self.event = event
-        self.state = state
-    }
 }
 
 extension StoreUpdate: Equatable where Event: Equatable, State: Equatable {}

@@ -1,21 +1,17 @@
+import ConfabMacros
 import ConfabProtocol
 import Foundation
 
 /// Where a room lives: `wss://HOST:PORT/ROOM`; without a room, the server
 /// root `wss://HOST:PORT/`, where a user goes online and places calls.
+@PublicMemberwiseInit
 public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
     public static let defaultPort = 7443
 
     public var host: String
-    public var port: Int
+    public var port: Int = ServerEndpoint.defaultPort
     /// Nil for the server root (the presence connection).
     public var room: RoomName?
-
-    public init(host: String, port: Int = ServerEndpoint.defaultPort, room: RoomName?) {
-        self.host = host
-        self.port = port
-        self.room = room
-    }
 
     /// Parses `wss://HOST[:PORT]` or `wss://HOST[:PORT]/`: the server root.
     public init(serverURL text: String) throws(SessionError) {
@@ -25,15 +21,8 @@ public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
         guard components.path.isEmpty || components.path == "/" else {
             throw .invalidArgument("the URL names a room: expected wss://HOST:PORT (calls happen on the server root)")
         }
-        guard var host = components.host, !host.isEmpty else {
-            throw .invalidArgument("the URL names no host: expected wss://HOST:PORT")
-        }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let port = components.port ?? Self.defaultPort
-        guard (1...65_535).contains(port) else { throw .invalidArgument("port \(port) is out of range") }
-        guard components.query == nil, components.fragment == nil else {
-            throw .invalidArgument("the URL has a query or fragment: expected wss://HOST:PORT")
-        }
+        let (host, port) = try Self.hostAndPort(of: components, expected: "wss://HOST:PORT")
+        try Self.checkNoQueryOrFragment(components, expected: "wss://HOST:PORT")
         self.init(host: host, port: port, room: nil)
     }
 
@@ -50,21 +39,34 @@ public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
         guard let components = URLComponents(string: text), components.scheme?.lowercased() == "wss" else {
             throw .invalidArgument("not a wss:// URL: expected wss://HOST:PORT/ROOM")
         }
-        guard var host = components.host, !host.isEmpty else {
-            throw .invalidArgument("the URL names no host: expected wss://HOST:PORT/ROOM")
-        }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let port = components.port ?? Self.defaultPort
-        guard (1...65_535).contains(port) else { throw .invalidArgument("port \(port) is out of range") }
+        let (host, port) = try Self.hostAndPort(of: components, expected: "wss://HOST:PORT/ROOM")
         var path = components.path
         if path.hasPrefix("/") { path.removeFirst() }
         guard let room = RoomName(rawValue: path) else {
             throw .invalidArgument("the URL's path is not a room name: \(RoomName.validForm)")
         }
-        guard components.query == nil, components.fragment == nil else {
-            throw .invalidArgument("the URL has a query or fragment: expected wss://HOST:PORT/ROOM")
-        }
+        try Self.checkNoQueryOrFragment(components, expected: "wss://HOST:PORT/ROOM")
         self.init(host: host, port: port, room: room)
+    }
+
+    /// The URL's host (an IPv6 address without its brackets) and port
+    /// (default 7443); `expected` is the form the errors name.
+    private static func hostAndPort(
+        of components: URLComponents, expected: String
+    ) throws(SessionError) -> (host: String, port: Int) {
+        guard var host = components.host, !host.isEmpty else {
+            throw .invalidArgument("the URL names no host: expected \(expected)")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let port = components.port ?? defaultPort
+        guard (1...65_535).contains(port) else { throw .invalidArgument("port \(port) is out of range") }
+        return (host, port)
+    }
+
+    private static func checkNoQueryOrFragment(_ components: URLComponents, expected: String) throws(SessionError) {
+        guard components.query == nil, components.fragment == nil else {
+            throw .invalidArgument("the URL has a query or fragment: expected \(expected)")
+        }
     }
 
     /// `host:port` (IPv6 in brackets), as known_servers records it.

@@ -19,33 +19,22 @@
 // fast enough to learn it sooner would also swallow long talk-spurts, and a
 // hiss below the −50 dBov threshold never counts anyway.
 
+import ConfabMacros
+
 /// Knobs for `VoiceActivityDetector`, with defaults that suit 10–20 ms frames.
+@PublicMemberwiseInit
 public struct VoiceActivityConfiguration: Sendable, Equatable {
     /// A frame is voice only when this many dB above the noise floor [dB].
-    public var marginDb: Double
+    public var marginDb: Double = 9
     /// ...and at least this loud [dBov].
-    public var absoluteThresholdDBov: Double
+    public var absoluteThresholdDBov: Double = -50
     /// How long "voice" persists after the last loud frame [ms], so short gaps
     /// between words do not toggle the indicator.
-    public var hangoverMs: Int
+    public var hangoverMs: Int = 200
     /// How fast the noise floor rises while frames are louder than it [dB/s].
-    public var floorRiseDbPerSecond: Double
+    public var floorRiseDbPerSecond: Double = 1
     /// The floor before any frame was seen [dBov]: a quiet room.
-    public var initialFloorDBov: Double
-
-    public init(
-        marginDb: Double = 9,
-        absoluteThresholdDBov: Double = -50,
-        hangoverMs: Int = 200,
-        floorRiseDbPerSecond: Double = 1,
-        initialFloorDBov: Double = -70
-    ) {
-        self.marginDb = marginDb
-        self.absoluteThresholdDBov = absoluteThresholdDBov
-        self.hangoverMs = hangoverMs
-        self.floorRiseDbPerSecond = floorRiseDbPerSecond
-        self.initialFloorDBov = initialFloorDBov
-    }
+    public var initialFloorDBov: Double = -70
 }
 
 /// Decides per frame whether someone is talking. A value type with no heap

@@ -8,71 +8,68 @@
 // sink with one notice, never a crash (DESIGN.md).
 import ALSA
 
-/// Opens an ALSA PCM (S16_LE, 48 kHz, mono) with a buffer of `periods` frames;
-/// a card that cannot be opened is `unavailable`, which callers turn into the
-/// silent fallback.
-private func openPCM(
-    _ pcmName: String, _ direction: ALSA.Direction, frameSamples: Int, periods: Int, configFile: String?
-) throws(AudioDeviceError) -> ALSA.PCM {
-    do {
-        return try ALSA.PCM(name: pcmName, direction: direction,
-                            configuration: .init(periodFrames: frameSamples, bufferFrames: frameSamples * periods),
-                            configFile: configFile)
-    } catch {
-        throw .unavailable(error.description)
+/// An ALSA PCM (S16_LE, 48 kHz, mono) until it is closed: what the capture
+/// source and the playback sink share.
+public class ALSADevice: @unchecked Sendable {
+    public let name: String
+    public let isClocked: Bool
+    private var pcm: ALSA.PCM?
+
+    /// Opens the PCM with a buffer of `periods` frames; a card that cannot be
+    /// opened is `unavailable`, which callers turn into the silent fallback.
+    fileprivate init(
+        _ pcmName: String, _ direction: ALSA.Direction, frameSamples: Int, periods: Int, configFile: String?
+    ) throws(AudioDeviceError) {
+        name = "alsa:\(pcmName)"
+        do {
+            let opened = try ALSA.PCM(
+                name: pcmName, direction: direction,
+                configuration: .init(periodFrames: frameSamples, bufferFrames: frameSamples * periods),
+                configFile: configFile)
+            pcm = opened
+            isClocked = opened.isClocked
+        } catch {
+            throw .unavailable(error.description)
+        }
     }
+
+    /// Runs a transfer on the open PCM, its failure as `io`; `whenClosed` once closed.
+    fileprivate func transfer<Result>(
+        whenClosed: Result, _ body: (ALSA.PCM) throws(ALSA.Error) -> Result
+    ) throws(AudioDeviceError) -> Result {
+        guard let pcm else { return whenClosed }
+        do {
+            return try body(pcm)
+        } catch {
+            throw .io(error.description)
+        }
+    }
+
+    public func close() { pcm = nil }
 }
 
-/// Captures from an ALSA PCM (S16_LE, 48 kHz, mono).
-public final class ALSACaptureSource: AudioSource, @unchecked Sendable {
-    public let name: String
-    private var pcm: ALSA.PCM?
-    public let isClocked: Bool
-
+/// Captures from an ALSA PCM.
+public final class ALSACaptureSource: ALSADevice, AudioSource, @unchecked Sendable {
     public init(pcmName: String, frameSamples: Int = 960, configFile: String? = nil) throws(AudioDeviceError) {
-        name = "alsa:\(pcmName)"
         // Four periods: capture may be read late by a busy engine thread without an overrun.
-        let opened = try openPCM(pcmName, .capture, frameSamples: frameSamples, periods: 4, configFile: configFile)
-        pcm = opened
-        isClocked = opened.isClocked
+        try super.init(pcmName, .capture, frameSamples: frameSamples, periods: 4, configFile: configFile)
     }
 
     public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
-        guard let pcm else { return 0 }
-        do {
-            return try pcm.read(into: buffer)
-        } catch {
-            throw .io(error.description)
-        }
+        try transfer(whenClosed: 0) { pcm throws(ALSA.Error) in try pcm.read(into: buffer) }
     }
-
-    public func close() { pcm = nil }
 }
 
-/// Plays to an ALSA PCM (S16_LE, 48 kHz, mono).
-public final class ALSAPlaybackSink: AudioSink, @unchecked Sendable {
-    public let name: String
-    private var pcm: ALSA.PCM?
-    public let isClocked: Bool
-
+/// Plays to an ALSA PCM.
+public final class ALSAPlaybackSink: ALSADevice, AudioSink, @unchecked Sendable {
     public init(pcmName: String, frameSamples: Int = 960, configFile: String? = nil) throws(AudioDeviceError) {
-        name = "alsa:\(pcmName)"
         // Three periods of buffer: enough to ride out a late wake-up, little added delay.
-        let opened = try openPCM(pcmName, .playback, frameSamples: frameSamples, periods: 3, configFile: configFile)
-        pcm = opened
-        isClocked = opened.isClocked
+        try super.init(pcmName, .playback, frameSamples: frameSamples, periods: 3, configFile: configFile)
     }
 
     public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
-        guard let pcm else { return }
-        do {
-            try pcm.write(samples)
-        } catch {
-            throw .io(error.description)
-        }
+        try transfer(whenClosed: ()) { pcm throws(ALSA.Error) in try pcm.write(samples) }
     }
-
-    public func close() { pcm = nil }
 }
 
 /// Opens sources and sinks from device strings.
@@ -88,10 +85,9 @@ public enum AudioDevices {
         case .speech(let seed): return SpeechLikeSource(seed: seed, durationSeconds: durationSeconds)
         case .wav(let path): return try WAVFileSource(path: path)
         case .alsa(let name):
-            do {
-                return try ALSACaptureSource(pcmName: name, frameSamples: frameSamples, configFile: alsaConfigFile)
-            } catch {
-                guard fallBackToNull, case .unavailable(let why) = error else { throw error }
+            return try soundCard(fallBackToNull: fallBackToNull) { () throws(AudioDeviceError) -> AudioSource in
+                try ALSACaptureSource(pcmName: name, frameSamples: frameSamples, configFile: alsaConfigFile)
+            } ifMissing: { why in
                 notice("No capture device \(name) (\(why)); sending silence.")
                 return SilenceSource(durationSeconds: durationSeconds)
             }
@@ -108,13 +104,26 @@ public enum AudioDevices {
         case .tone, .silence, .speech:
             throw .unavailable("\(spec) is a source; an output is a .wav path, null, or alsa:NAME")
         case .alsa(let name):
-            do {
-                return try ALSAPlaybackSink(pcmName: name, frameSamples: frameSamples, configFile: alsaConfigFile)
-            } catch {
-                guard fallBackToNull, case .unavailable(let why) = error else { throw error }
+            return try soundCard(fallBackToNull: fallBackToNull) { () throws(AudioDeviceError) -> AudioSink in
+                try ALSAPlaybackSink(pcmName: name, frameSamples: frameSamples, configFile: alsaConfigFile)
+            } ifMissing: { why in
                 notice("No playback device \(name) (\(why)); audio goes to the null sink.")
                 return NullSink()
             }
+        }
+    }
+
+    /// Opens a sound card; when it is missing (`unavailable`) and
+    /// `fallBackToNull`, what `fallback` makes of the reason instead. Any
+    /// other problem is an error.
+    private static func soundCard<Device>(
+        fallBackToNull: Bool, open: () throws(AudioDeviceError) -> Device, ifMissing fallback: (String) -> Device
+    ) throws(AudioDeviceError) -> Device {
+        do {
+            return try open()
+        } catch {
+            guard fallBackToNull, case .unavailable(let why) = error else { throw error }
+            return fallback(why)
         }
     }
 }

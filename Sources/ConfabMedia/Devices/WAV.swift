@@ -23,6 +23,8 @@
 // speech prompts, but not audiophile: downsampling aliases (no low-pass) and
 // upsampling leaves faint images above the source's Nyquist frequency.
 
+import ConfabMacros
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -32,6 +34,7 @@ import Darwin
 #endif
 
 /// What a WAV file holds, as found in its `fmt ` and `data` chunks.
+@PublicMemberwiseInit
 public struct WAVFileInfo: Sendable, Equatable {
     public enum Encoding: Sendable, Equatable {
         /// Integer PCM: unsigned for 8 bits, signed two's complement otherwise.
@@ -50,14 +53,6 @@ public struct WAVFileInfo: Sendable, Equatable {
     public var frameCount: Int
 
     public var durationSeconds: Double { Double(frameCount) / Double(sampleRate) }
-
-    public init(encoding: Encoding, sampleRate: Int, channels: Int, bitsPerSample: Int, frameCount: Int) {
-        self.encoding = encoding
-        self.sampleRate = sampleRate
-        self.channels = channels
-        self.bitsPerSample = bitsPerSample
-        self.frameCount = frameCount
-    }
 }
 
 /// Whole-file helpers for tests and tools (the engine uses the device classes).

@@ -63,7 +63,7 @@ public final class MediaReceiver: @unchecked Sendable {
     private let socket: UDPSocket
     private let batch = DatagramBatch(capacity: 32, bufferSize: 2_048)
     private let srtp: InboundSession
-    private var loop: StoppableLoop?
+    private let thread = EngineThread(name: "confab-network")
     /// Gets the STUN messages (first byte 0…3, RFC 7983 §7) that arrive on the
     /// media socket: the server's binding answers. Set before `start`; called
     /// on the network thread, so it must return quickly (copy and hand off).
@@ -98,17 +98,16 @@ public final class MediaReceiver: @unchecked Sendable {
     /// (the network thread reads it without a lock). Only STUN pays for the
     /// hand-off; the RTP path is unchanged and allocates nothing.
     public func setSTUNHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
-        precondition(loop == nil, "set the STUN handler before the network thread starts")
+        precondition(!thread.isStarted, "set the STUN handler before the network thread starts")
         stunHandler = handler
     }
 
     public func start() {
-        loop = StoppableLoop(name: "confab-network", realtime: configuration.realtimeThreads) { [self] loop in run(loop) }
+        thread.start(configuration: configuration) { [self] loop in run(loop) }
     }
 
     public func stop() {
-        loop?.stop()
-        loop = nil
+        thread.stop()
     }
 
     private func run(_ loop: StoppableLoop) {
@@ -166,14 +165,7 @@ public final class MediaReceiver: @unchecked Sendable {
             handleRTCP(datagram)
             return
         }
-        let length: Int
-        do {
-            length = try srtp.unprotect(datagram, length: datagram.count)
-        } catch {
-            count(error)
-            return
-        }
-        let rtp = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
+        guard let rtp = opened(datagram, isRTCP: false) else { return }
         guard let packet = try? RTPPacket.parse(rtp) else {
             stats.malformed.add(1, ordering: .relaxed)
             return
@@ -192,14 +184,7 @@ public final class MediaReceiver: @unchecked Sendable {
     /// SRTCP from a sender whose key we hold: verified, decrypted and, for
     /// a sender report (RFC 3550 §6.4.1), counted.
     private func handleRTCP(_ datagram: UnsafeMutableRawBufferPointer) {
-        let length: Int
-        do {
-            length = try srtp.unprotectRTCP(datagram, length: datagram.count)
-        } catch {
-            count(error)
-            return
-        }
-        let rtcp = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
+        guard let rtcp = opened(datagram, isRTCP: true) else { return }
         guard let first = try? RTCPPacket.parse(rtcp) else {
             stats.malformed.add(1, ordering: .relaxed)
             return
@@ -208,6 +193,22 @@ public final class MediaReceiver: @unchecked Sendable {
             stats.senderReports.add(1, ordering: .relaxed)
         } else {
             stats.ignored.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// `datagram` verified and decrypted in place, as SRTCP or SRTP; nil,
+    /// with the failure counted, when it does not verify.
+    @inline(__always)
+    private func opened(_ datagram: UnsafeMutableRawBufferPointer, isRTCP: Bool) -> UnsafeRawBufferPointer? {
+        do throws(SRTP.Error) {
+            let length =
+                isRTCP
+                ? try srtp.unprotectRTCP(datagram, length: datagram.count)
+                : try srtp.unprotect(datagram, length: datagram.count)
+            return UnsafeRawBufferPointer(rebasing: datagram[0..<length])
+        } catch {
+            count(error)
+            return nil
         }
     }
 

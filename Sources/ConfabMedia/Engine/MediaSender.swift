@@ -70,7 +70,7 @@ public final class MediaSender: @unchecked Sendable {
     private var sequenceNumber: UInt16
     private var timestamp: UInt32
     private var startOfTalkspurt = true
-    private var loop: StoppableLoop?
+    private let thread = EngineThread(name: "confab-capture")
 
     /// Prepares the send path. The key must be fresh for this SSRC (RFC 3711 §9.1).
     public init(source: AudioSource, socket: UDPSocket, destination: SocketAddress, rtcpDestination: SocketAddress? = nil,
@@ -102,35 +102,33 @@ public final class MediaSender: @unchecked Sendable {
 
     /// Starts the capture thread.
     public func start() {
-        loop = StoppableLoop(name: "confab-capture", realtime: configuration.realtimeThreads) { [self] loop in run(loop) }
+        thread.startFrames(
+            configuration: configuration, deviceIsClocked: source.isClocked,
+            frame: { [self] in captureFrame() },
+            finish: { [self] in finished.store(true, ordering: .releasing) })
     }
 
     /// Stops the capture thread and waits for it.
     public func stop() {
-        loop?.stop()
-        loop = nil
+        thread.stop()
     }
 
-    private func run(_ loop: StoppableLoop) {
-        var pacer = FramePacer(frameNanoseconds: configuration.frameNanoseconds)
-        while loop.isRunning {
-            // Files and generators have no clock: release one frame per frame time.
-            if !source.isClocked { pacer.waitForNextFrame() }
-            let count: Int
-            do {
-                count = try source.read(into: pcm)
-            } catch {
-                failureText.withLock { $0 = error.description }
-                break
-            }
-            if count == 0 { break }
-            if count < pcm.count {
-                UnsafeMutableBufferPointer(rebasing: pcm[count...]).update(repeating: 0)
-            }
-            sendFrame()
-            if count < pcm.count { break }
+    /// Reads a frame from the source and sends it; false once the source has
+    /// ended (a short last frame is padded with silence and sent) or failed.
+    private func captureFrame() -> Bool {
+        let count: Int
+        do {
+            count = try source.read(into: pcm)
+        } catch {
+            failureText.withLock { $0 = error.description }
+            return false
         }
-        finished.store(true, ordering: .releasing)
+        if count == 0 { return false }
+        if count < pcm.count {
+            UnsafeMutableBufferPointer(rebasing: pcm[count...]).update(repeating: 0)
+        }
+        sendFrame()
+        return count == pcm.count
     }
 
     /// Sends one frame from outside the capture loop (benchmarks, tests).

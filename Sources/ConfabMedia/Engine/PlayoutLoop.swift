@@ -32,7 +32,7 @@ public final class PlayoutLoop: @unchecked Sendable {
     private let output: UnsafeMutableBufferPointer<Int16>
     /// The tracks, owned by the play-out thread. Capacity is reserved up front.
     private var tracks: [PlayoutTrack] = []
-    private var loop: StoppableLoop?
+    private let thread = EngineThread(name: "confab-playout")
 
     private enum TrackChange {
         case add(PlayoutTrack)
@@ -70,26 +70,29 @@ public final class PlayoutLoop: @unchecked Sendable {
     }
 
     public func start() {
-        loop = StoppableLoop(name: "confab-playout", realtime: configuration.realtimeThreads) { [self] loop in run(loop) }
+        thread.startFrames(
+            configuration: configuration, deviceIsClocked: sink.isClocked,
+            frame: { [self] in playAndWriteFrame() },
+            finish: { [self] in finishPlaying() })
     }
 
     public func stop() {
-        loop?.stop()
-        loop = nil
+        thread.stop()
     }
 
-    private func run(_ loop: StoppableLoop) {
-        var pacer = FramePacer(frameNanoseconds: configuration.frameNanoseconds)
-        while loop.isRunning {
-            if !sink.isClocked { pacer.waitForNextFrame() }
-            playOneFrame()
-            do {
-                try sink.write(UnsafeBufferPointer(output))
-            } catch {
-                failureText.withLock { $0 = error.description }
-                break
-            }
+    /// Plays a frame into the sink; false when the sink failed.
+    private func playAndWriteFrame() -> Bool {
+        playOneFrame()
+        do {
+            try sink.write(UnsafeBufferPointer(output))
+            return true
+        } catch {
+            failureText.withLock { $0 = error.description }
+            return false
         }
+    }
+
+    private func finishPlaying() {
         // Count what arrived but was not played yet, so the final stats are exact.
         routePendingPackets()
         for track in tracks { track.publishStats() }

@@ -1,14 +1,12 @@
+import ConfabMacros
 import ConfabProtocol
 
 /// One presence connection: a device of a user, until it reconnects (a
 /// reconnection is a new device id; the client instance it names in
 /// `connect.device` is what stays the same).
+@PublicMemberwiseInit
 public struct DeviceID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
     public var rawValue: UInt64
-
-    public init(rawValue: UInt64) {
-        self.rawValue = rawValue
-    }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "device \(rawValue)" }
@@ -17,14 +15,10 @@ public struct DeviceID: RawRepresentable, Hashable, Comparable, Sendable, Custom
 /// A reading of both clocks, taken once per action: the monotonic one for
 /// deadlines (ring timeouts, the offline grace), the wall one for the times
 /// the protocol shows and history keeps.
+@PublicMemberwiseInit
 public struct Moment: Hashable, Sendable {
     public var instant: ContinuousClock.Instant
     public var wall: Timestamp
-
-    public init(instant: ContinuousClock.Instant, wall: Timestamp) {
-        self.instant = instant
-        self.wall = wall
-    }
 
     /// Both clocks `duration` later (to the millisecond on the wall).
     public func advanced(by duration: Duration) -> Moment {
@@ -91,6 +85,7 @@ extension Switchboard {
     }
 
     /// What one action did.
+    @PublicMemberwiseInit
     public struct Outcome: Hashable, Sendable {
         /// Carry these out first, in order, without suspending between them:
         /// every device then sees a call's changes in the order they happened.
@@ -100,12 +95,6 @@ extension Switchboard {
         /// When to call `sweep` next (a ring timeout, the offline grace, a
         /// rate bucket to forget); nil when nothing waits on time.
         public var wakeAt: ContinuousClock.Instant?
-
-        public init(effects: [Effect] = [], followUps: [FollowUp] = [], wakeAt: ContinuousClock.Instant? = nil) {
-            self.effects = effects
-            self.followUps = followUps
-            self.wakeAt = wakeAt
-        }
     }
 }
 

@@ -11,6 +11,7 @@
 // read; the lock is taken only when rooms changed or every 100 ms for reports.
 // This loop is the only reader of the clock: the forwarder is given the time.
 
+import ConfabMacros
 import ConfabProtocol
 import ConfabSocket
 import ConfabWire
@@ -19,24 +20,18 @@ import Logging
 import Synchronization
 
 /// Settings of the media plane.
+@PublicMemberwiseInit
 public struct MediaPlaneConfiguration: Sendable {
     /// The address the UDP socket binds (the signalling `--host` by default).
-    public var host: String
+    public var host: String = "127.0.0.1"
     /// The UDP port; 0 picks a free one.
-    public var port: Int
+    public var port: Int = 0
     /// The address clients are told to send to (`--media-host`): a NAT's
     /// public address. Nil: `host`, or for a wildcard `host` the address the
     /// client reached the signalling port on.
     public var advertisedHost: String?
     /// An address silent this long is unbound; clients refresh every 5 s.
-    public var bindingTimeoutMs: Int
-
-    public init(host: String = "127.0.0.1", port: Int = 0, advertisedHost: String? = nil, bindingTimeoutMs: Int = 20_000) {
-        self.host = host
-        self.port = port
-        self.advertisedHost = advertisedHost
-        self.bindingTimeoutMs = bindingTimeoutMs
-    }
+    public var bindingTimeoutMs: Int = 20_000
 }
 
 /// A snapshot of the media plane's counters, readable from any thread.
@@ -232,6 +227,7 @@ public final class MediaPlane: Sendable {
 }
 
 /// A peer of a room set up without signalling, for `confab bench sfu` and tools.
+@PublicMemberwiseInit
 public struct StaticMediaPeer: Sendable {
     public var peer: PeerID
     /// The STUN USERNAME (exactly 16 bytes) and password the peer binds with.
@@ -241,15 +237,6 @@ public struct StaticMediaPeer: Sendable {
     public var mayPublish: Bool
     /// Indices (into the same array) of the peers that hear this one.
     public var heardBy: [Int]
-
-    public init(peer: PeerID, username: String, password: String, ssrc: UInt32?, mayPublish: Bool, heardBy: [Int]) {
-        self.peer = peer
-        self.username = username
-        self.password = password
-        self.ssrc = ssrc
-        self.mayPublish = mayPublish
-        self.heardBy = heardBy
-    }
 }
 
 extension MediaPlane {

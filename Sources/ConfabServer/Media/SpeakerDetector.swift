@@ -7,21 +7,18 @@
 //
 // Times come in from the caller: the detector reads no clock.
 
+import ConfabMacros
+
 /// When a peer counts as speaking; the defaults are what `speakers` has always used (docs/SFU.md).
+@PublicMemberwiseInit
 public struct SpeakerDetectorSettings: Sendable, Hashable {
     /// A level at or above this on the clients' 0…100 scale counts as speech.
-    public var threshold: Int
+    public var threshold: Int = 10
     /// Whether the RFC 6464 voice-activity bit alone counts as speech.
-    public var voiceActivityCounts: Bool
+    public var voiceActivityCounts: Bool = true
     /// A peer stays listed this long after its last interval with speech [ms]:
     /// bridges the short pauses between words. 0: listed only in intervals with speech.
-    public var hangoverMs: Int
-
-    public init(threshold: Int = 10, voiceActivityCounts: Bool = true, hangoverMs: Int = 0) {
-        self.threshold = threshold
-        self.voiceActivityCounts = voiceActivityCounts
-        self.hangoverMs = hangoverMs
-    }
+    public var hangoverMs: Int = 0
 }
 
 /// One room's speaker decisions. A value owned by the room's actor.

@@ -7,22 +7,19 @@
 // that commits the message: whichever node writes, the numbers have no gaps
 // and no repeats, and a message is acknowledged only after its commit.
 
+import ConfabMacros
 import ConfabProtocol
 
 /// A failure of the database; requests that needed it get `9004
 /// storageUnavailable` when it is retryable, `9002 storageFailure` otherwise.
+@PublicMemberwiseInit
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     public var description: String
     /// The database could not be reached or did not answer in time: nothing
     /// was committed that the caller was not told about, and the same request
     /// may succeed later (a chat message resent with its idempotency key is
     /// never stored twice).
-    public var isRetryable: Bool
-
-    public init(description: String, isRetryable: Bool = false) {
-        self.description = description
-        self.isRetryable = isRetryable
-    }
+    public var isRetryable: Bool = false
 }
 
 /// How an append ended.
@@ -68,12 +65,8 @@ public protocol ServerStore: Sendable {
 }
 
 /// One peer session in a room's history: who, and why it ended (nil while it lasts).
+@PublicMemberwiseInit
 public struct PeerSessionRow: Sendable, Hashable {
     public var peer: String
     public var reason: String?
-
-    public init(peer: String, reason: String?) {
-        self.peer = peer
-        self.reason = reason
-    }
 }

@@ -6,14 +6,13 @@
 //
 // Two backends: ncurses for real terminals, memory for tests and benchmarks.
 
+import ConfabMacros
+
 /// A cursor position, or none (hidden).
+@PublicMemberwiseInit
 public struct CursorPosition: Hashable, Sendable {
     public var x: Int
     public var y: Int
-    public init(x: Int, y: Int) {
-        self.x = x
-        self.y = y
-    }
 }
 
 /// What a frame is drawn into: the cells and where the cursor should be.

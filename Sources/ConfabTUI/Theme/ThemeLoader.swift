@@ -4,20 +4,16 @@
 //
 //   --theme NAME|PATH ─▶ PATH? read it : ~/.config/confab/themes/NAME.toml ?? built-in NAME
 //                     ─▶ ThemeLoader.parse ─▶ Theme | ThemeError(path, line, message) ─▶ default
+import ConfabMacros
 import Foundation
 import TOMLKit
 
 /// A theme file that cannot be used, and where.
+@PublicMemberwiseInit
 public struct ThemeError: Error, Hashable, Sendable, CustomStringConvertible {
     public var path: String
     public var line: Int?
     public var message: String
-
-    public init(path: String, line: Int?, message: String) {
-        self.path = path
-        self.line = line
-        self.message = message
-    }
 
     public var description: String {
         "\(path)\(line.map { ":\($0)" } ?? ""): \(message)"

@@ -8,6 +8,7 @@ import ConfabServerTestSupport
 import ConfabTestSupport
 import Foundation
 import NIOSSL
+import Testing
 
 final class TestServer: Sendable {
     private let running: InProcessServer
@@ -118,5 +119,30 @@ final class TestServer: Sendable {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(data.file("server-cert.pem")))
         tls.certificateVerification = .noHostnameVerification
         return tls
+    }
+}
+
+extension TestServer {
+    /// Alice as host and Bob as speaker in `standup`, once Alice has seen Bob join.
+    func joinHostAndSpeaker(
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (alice: RawClient, bob: RawClient) {
+        let (alice, _) = try await join("alice", role: "host")
+        let (bob, _) = try await join("bob", role: "speaker")
+        try await expectJoined(alice, ["bob"], sourceLocation: sourceLocation)
+        return (alice, bob)
+    }
+}
+
+extension TestServer {
+    /// Runs `body` with this server, then stops it, also when `body` throws.
+    func run(_ body: (TestServer) async throws -> Void) async throws {
+        do {
+            try await body(self)
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
     }
 }
