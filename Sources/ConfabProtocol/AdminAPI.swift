@@ -3,7 +3,10 @@
 // describes the same shapes. Times are milliseconds since 1970 and ids follow
 // the identifier rules of docs/PROTOCOL.md.
 
+import ConfabMacros
+
 /// A live room in `GET /api/v1/rooms`.
+@PublicMemberwiseInit
 public struct AdminRoomSummary: Codable, Sendable {
     public var name: RoomName
     public var startedAt: Timestamp
@@ -12,25 +15,15 @@ public struct AdminRoomSummary: Codable, Sendable {
     public var peers: Int
     /// Locked against new joins.
     public var locked: Bool
-
-    public init(name: RoomName, startedAt: Timestamp, peersByRole: [String: Int], peers: Int, locked: Bool) {
-        self.name = name
-        self.startedAt = startedAt
-        self.peersByRole = peersByRole
-        self.peers = peers
-        self.locked = locked
-    }
 }
 
+@PublicMemberwiseInit
 public struct AdminRoomList: Codable, Sendable {
     public var rooms: [AdminRoomSummary]
-
-    public init(rooms: [AdminRoomSummary]) {
-        self.rooms = rooms
-    }
 }
 
 /// One peer in `GET /api/v1/rooms/{room}`.
+@PublicMemberwiseInit
 public struct AdminPeer: Codable, Sendable {
     public var id: PeerID
     public var name: String
@@ -44,23 +37,10 @@ public struct AdminPeer: Codable, Sendable {
     /// When its hand went up; absent while it is down.
     public var handRaisedAt: Timestamp?
     public var joinedAt: Timestamp
-
-    public init(
-        id: PeerID, name: String, role: RoleName, connected: Bool, muted: Bool? = nil, mutedBy: PeerID? = nil,
-        handRaisedAt: Timestamp? = nil, joinedAt: Timestamp
-    ) {
-        self.id = id
-        self.name = name
-        self.role = role
-        self.connected = connected
-        self.muted = muted
-        self.mutedBy = mutedBy
-        self.handRaisedAt = handRaisedAt
-        self.joinedAt = joinedAt
-    }
 }
 
 /// `GET /api/v1/rooms/{room}` and the reply to `POST /api/v1/rooms`.
+@PublicMemberwiseInit
 public struct AdminRoomDetail: Codable, Sendable {
     public var name: RoomName
     public var startedAt: Timestamp
@@ -71,23 +51,10 @@ public struct AdminRoomDetail: Codable, Sendable {
     /// Locked against new joins: peers in it stay, anyone else gets `4002 roomLocked`.
     public var locked: Bool
     public var peers: [AdminPeer]
-
-    public init(
-        name: RoomName, startedAt: Timestamp, maxPeers: Int? = nil, chatRate: RateLimit, roles: [RoleName],
-        emptyRoomTimeoutMs: Int, locked: Bool, peers: [AdminPeer]
-    ) {
-        self.name = name
-        self.startedAt = startedAt
-        self.maxPeers = maxPeers
-        self.chatRate = chatRate
-        self.roles = roles
-        self.emptyRoomTimeoutMs = emptyRoomTimeoutMs
-        self.locked = locked
-        self.peers = peers
-    }
 }
 
 /// `POST /api/v1/rooms`.
+@PublicMemberwiseInit
 public struct AdminCreateRoom: Codable, Sendable {
     public var name: RoomName
     /// Take the template of this room in the server's configuration
@@ -99,102 +66,60 @@ public struct AdminCreateRoom: Codable, Sendable {
     public var emptyTimeoutSeconds: Int?
     /// Open it locked against joins, to unlock later (`PATCH`).
     public var locked: Bool?
-
-    public init(
-        name: RoomName, template: RoomName? = nil, maxPeers: Int? = nil, chatRate: RateLimit? = nil,
-        emptyTimeoutSeconds: Int? = nil, locked: Bool? = nil
-    ) {
-        self.name = name
-        self.template = template
-        self.maxPeers = maxPeers
-        self.chatRate = chatRate
-        self.emptyTimeoutSeconds = emptyTimeoutSeconds
-        self.locked = locked
-    }
 }
 
 /// `PATCH /api/v1/rooms/{room}`.
+@PublicMemberwiseInit
 public struct AdminUpdateRoom: Codable, Sendable {
     public var locked: Bool
-
-    public init(locked: Bool) {
-        self.locked = locked
-    }
 }
 
 /// `POST /api/v1/rooms/{room}/peers/{peer}/role`.
+@PublicMemberwiseInit
 public struct AdminChangeRole: Codable, Sendable {
     public var role: RoleName
     /// Give the role at once (default), or ask the peer (a prompt it may decline).
     public var force: Bool?
-
-    public init(role: RoleName, force: Bool? = nil) {
-        self.role = role
-        self.force = force
-    }
 }
 
 /// The reply when a peer was asked rather than changed.
+@PublicMemberwiseInit
 public struct AdminPromptSent: Codable, Sendable {
     public var prompt: PromptID
-
-    public init(prompt: PromptID) {
-        self.prompt = prompt
-    }
 }
 
 /// `POST /api/v1/rooms/{room}/messages`.
+@PublicMemberwiseInit
 public struct AdminSystemMessage: Codable, Sendable {
     public var text: String
-
-    public init(text: String) {
-        self.text = text
-    }
 }
 
 /// The reply to a posted message: its place in the room's log.
+@PublicMemberwiseInit
 public struct AdminPostedMessage: Codable, Sendable {
     public var id: MessageID
     public var seq: Int
     public var sentAt: Timestamp
-
-    public init(id: MessageID, seq: Int, sentAt: Timestamp) {
-        self.id = id
-        self.seq = seq
-        self.sentAt = sentAt
-    }
 }
 
+@PublicMemberwiseInit
 public struct AdminCallList: Codable, Sendable {
     public var calls: [CallInfo]
-
-    public init(calls: [CallInfo]) {
-        self.calls = calls
-    }
 }
 
+@PublicMemberwiseInit
 public struct AdminCallHistory: Codable, Sendable {
     public var user: PeerID
     public var calls: [CallRecord]
-
-    public init(user: PeerID, calls: [CallRecord]) {
-        self.user = user
-        self.calls = calls
-    }
 }
 
 /// Every error: the numbered catalog of docs/PROTOCOL.md.
 public struct AdminErrorBody: Codable, Sendable {
+    @PublicMemberwiseInit
     public struct Detail: Codable, Sendable {
         public var code: Int
         public var name: String
         public var message: String
-
-        public init(code: Int, name: String, message: String) {
-            self.code = code
-            self.name = name
-            self.message = message
-        }
     }
     public var error: Detail
 

@@ -8,14 +8,13 @@
 // The server cannot read SRTCP receiver reports (it holds no media keys), so
 // the figures travel in the signalling. Integers only: loss in parts per thousand.
 
+import ConfabMacros
+
 /// `media.loss`: what a listener lost of each track it plays since its last report.
+@PublicMemberwiseInit
 public struct LossReport: Codable, Hashable, Sendable {
     /// One entry per track heard (at most `ProtocolLimits.maximumLossReportTracks`).
     public var tracks: [TrackLoss]
-
-    public init(tracks: [TrackLoss]) {
-        self.tracks = tracks
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -29,18 +28,13 @@ public struct LossReport: Codable, Hashable, Sendable {
 }
 
 /// One track's packets in a `media.loss` report.
+@PublicMemberwiseInit
 public struct TrackLoss: Codable, Hashable, Sendable {
     public var track: TrackID
     /// Packets the sequence numbers say should have arrived since the last report.
     public var expected: Int
     /// Of those, how many never arrived in time to play (0 … `expected`).
     public var lost: Int
-
-    public init(track: TrackID, expected: Int, lost: Int) {
-        self.track = track
-        self.expected = expected
-        self.lost = lost
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +45,7 @@ public struct TrackLoss: Codable, Hashable, Sendable {
 }
 
 /// `media.feedback`: to a publisher, what its listeners lose of its track.
+@PublicMemberwiseInit
 public struct MediaFeedback: Codable, Hashable, Sendable {
     public var track: TrackID
     /// The worst loss any listener reported over the last few seconds [‰], 0 … 1000.
@@ -61,13 +56,6 @@ public struct MediaFeedback: Codable, Hashable, Sendable {
     public var uplinkLossPermille: Int?
     /// How many listeners' reports the figure is made of.
     public var listeners: Int
-
-    public init(track: TrackID, lossPermille: Int, uplinkLossPermille: Int?, listeners: Int) {
-        self.track = track
-        self.lossPermille = lossPermille
-        self.uplinkLossPermille = uplinkLossPermille
-        self.listeners = listeners
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
