@@ -156,7 +156,11 @@ public struct TokenAuthority: Sendable {
             switch error.errorType {
             case .signatureVerificationFailed, .unknownKID, .noKeyProvided, .unsupportedAlgorithm,
                 .signingAlgorithmFailure:
-                throw CodedError(.tokenSignatureInvalid, "the token's signature does not match this server's secret")
+                throw CodedError(
+                    .tokenSignatureInvalid,
+                    Self.saysAdmin(token)
+                        ? "this is an admin token: it is for the management API (/api/v1/) only; joining takes a room or user token (confab token)"
+                        : "the token's signature does not match this server's secret")
             default:
                 throw CodedError(.tokenMalformed, "the token is not a well-formed Confab token")
             }
@@ -195,6 +199,16 @@ public struct TokenAuthority: Sendable {
         if header["crit"] != nil {
             throw CodedError(.tokenMalformed, "the token's header has critical extensions (crit) this server does not know")
         }
+    }
+
+    /// Whether an (unverified) token's claims say `"kind": "admin"`: only to
+    /// word the refusal, so someone who pasted the wrong token learns why.
+    private static func saysAdmin(_ token: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = base64URLDecoded(parts[1]),
+            let claims = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        else { return false }
+        return claims["kind"] as? String == "admin"
     }
 
     private static func base64URLDecoded(_ text: Substring) -> Data? {

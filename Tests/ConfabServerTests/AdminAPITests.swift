@@ -48,6 +48,7 @@ struct AdminAPITests {
         room.send(#"{"v": 1, "type": "join", "id": "j", "room": "standup", "token": "\#(token)"}"#)
         guard case .error(let joinError) = try await room.next().body else { throw ToolError("joined with an admin token") }
         #expect(joinError.code == .tokenSignatureInvalid)
+        #expect(joinError.message.contains("admin token"), "the refusal says what kind of token it was: \(joinError.message)")
         let presence = try await RawClient.connect(port: server.port, room: "", tls: server.pinnedTLS())
         presence.send(#"{"v": 1, "type": "connect", "id": "c", "token": "\#(token)"}"#)
         guard case .error(let connectError) = try await presence.next().body else {
