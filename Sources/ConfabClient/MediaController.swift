@@ -88,6 +88,8 @@ public actor MediaController {
     private var remote: [PeerID: RemoteTrack] = [:]
     /// The encoder settings our listeners' loss calls for (docs/MEDIA.md, "Loss feedback").
     private var adaptation: LossAdaptation
+    /// Reminds a muted user who talks that nobody hears them.
+    private var talkingWhileMuted = TalkingWhileMutedWatch()
     /// Tests only: media goes here instead of the server's address (an impaired relay in front of it).
     private var mediaRoute: SocketAddress?
 
@@ -532,6 +534,13 @@ public actor MediaController {
         // Our own mute, as the room sees it (ours or a host's), follows the
         // state here too: no event is needed for the sender to fall silent.
         engine?.sender?.muted.store(state.isMuted, ordering: .relaxed)
+        if let sender = engine?.sender,
+            talkingWhileMuted.observe(
+                muted: state.isMuted, voice: sender.voiceActive.load(ordering: .relaxed),
+                nowMs: Int(MonotonicClock.nanoseconds() / 1_000_000))
+        {
+            await session.reportMedia(.talkingWhileMuted)
+        }
         guard !remote.isEmpty else { return }
         var levels: [PeerID: Int] = [:]
         for (peer, track) in remote {

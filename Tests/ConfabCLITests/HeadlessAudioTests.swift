@@ -55,4 +55,26 @@ struct HeadlessAudioTests {
         let received200 = stats.compactMap { $0["peers.alice.received"]?.text.flatMap(Int.init) }.max() ?? 0
         #expect(received200 >= 180, "4 s of 20 ms packets")
     }
+
+    @Test("a muted bot that talks is told once that nobody hears it (media.talkingWhileMuted), and nobody does")
+    func talkingWhileMuted() async throws {
+        let scratch = try TempDirectory(prefix: "confab-muted")
+        let spoken = scratch.file("alice.wav")
+        try WAVFile.write(try pcmOf(SpeechLikeSource(seed: 5, durationSeconds: 4)), path: spoken)
+        let server = try await ServerProcess()
+        let bob = try await HeadlessBot(
+            "bob", server: server, room: "muted", role: "speaker",
+            arguments: ["--output", scratch.file("bob.wav"), "--duration", "8"])
+        try await bob.expectEvent("media.bound", ["bound": "true"])
+        let alice = try await HeadlessBot(
+            "alice", server: server, room: "muted", role: "host", arguments: ["--input", spoken, "--muted", "--duration", "6"])
+        try await alice.expectEvent("media.talkingWhileMuted", timeout: .seconds(15))
+        #expect(await alice.process.wait(seconds: 30) == 0)
+        #expect(await bob.process.wait(seconds: 30) == 0)
+        _ = await server.stop()
+        // Four seconds of speech with short pauses: one reminder, not one per word.
+        #expect(alice.lines.filter { $0["event"]?.text == "media.talkingWhileMuted" }.count == 1)
+        let heard = bob.lines.compactMap { $0["levels.alice"]?.text.flatMap(Int.init) }.filter { $0 > 5 }
+        #expect(heard.isEmpty, "bob heard the muted alice: \(heard.prefix(5))")
+    }
 }

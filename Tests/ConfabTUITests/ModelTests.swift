@@ -278,6 +278,20 @@ struct ModelTests {
         #expect(!again.contains(.bell))
     }
 
+    @Test("talking while muted shows \"You are muted\" in the message row, with the key that unmutes")
+    func talkingWhileMutedNotice() {
+        let (_, state, _) = roomWithUnmuteRequest()
+        var model = MeetingModel()
+        _ = model.apply(RoomUpdate(event: .talkingWhileMuted, state: state), previous: state)
+        #expect(model.notice?.text == "You are muted: nobody hears you (m unmutes)")
+        #expect(model.notice?.isError == false)
+        var remapped = KeyMap.standard
+        remapped.bindings = ["u": .mute]
+        var other = MeetingModel(keyMap: remapped)
+        _ = other.apply(RoomUpdate(event: .talkingWhileMuted, state: state), previous: state)
+        #expect(other.notice?.text == "You are muted: nobody hears you (u unmutes)")
+    }
+
     @Test("a sentence full of a's typed while an unmute request arrives stays whole, and answers nothing")
     func promptWhileTyping() {
         let (previous, state, prompt) = roomWithUnmuteRequest()

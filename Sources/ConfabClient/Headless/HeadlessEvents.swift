@@ -32,7 +32,7 @@ public enum HeadlessEvents {
         case .roleChangeRequested, .unmuteRequested, .promptSent, .promptAnswered, .promptClosed:
             return promptJSON(event)
         case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound,
-            .mediaFeedback:
+            .mediaFeedback, .talkingWhileMuted:
             return mediaJSON(event)
         }
     }
@@ -222,6 +222,8 @@ public enum HeadlessEvents {
                 "lossPermille": .int(feedback.lossPermille), "uplinkLossPermille": feedback.uplinkLossPermille.map(JSONValue.int),
                 "listeners": .int(feedback.listeners),
             ])
+        case .talkingWhileMuted:
+            return .object(["event": .string("media.talkingWhileMuted")])
         default:
             preconditionFailure("\(event) is not in this family")
         }

@@ -130,7 +130,7 @@ extension SessionEvent {
             listener.room(session, serverIsGoingAway: notice)
         case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaKeyAccepted,
             .mediaKeyRefused, .mediaLevels,
-            .mediaStats, .mediaBound, .mediaFeedback, .roundTrip:
+            .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip:
             break
         }
         listener.room(session, didReceive: self)

@@ -27,7 +27,7 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
         reducePrompts(&state, event)
     case .mediaLevels, .mediaStats:
         reduceMedia(&state, event)
-    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback:
+    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted:
         break
     }
 }

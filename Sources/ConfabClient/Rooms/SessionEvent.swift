@@ -95,6 +95,9 @@ public enum SessionEvent: Hashable, Sendable {
     /// What our listeners lose of our microphone (`media.feedback`); the
     /// MediaController adapts the encoder to it.
     case mediaFeedback(MediaFeedback)
+    /// The microphone hears someone talking while we are muted: nobody hears
+    /// them. Once per stretch of talking (again after 10 s of quiet or an unmute).
+    case talkingWhileMuted
     /// A keepalive ping came back: the round trip to the server and back [ms].
     case roundTrip(ms: Int)
 }

@@ -322,6 +322,9 @@ public struct MeetingModel: InputLineModel, Sendable {
             setNotice(error.message, error: true)
         case .serverGoingAway(let notice):
             addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
+        case .talkingWhileMuted:
+            let unmute = keyMap.keys(for: .mute).first.map { " (\($0) unmutes)" } ?? ""
+            setNotice("You are muted: nobody hears you\(unmute)")
         case .mediaBound(nil, let problem?):
             // No audio (the server's media address is unusable or silent): say why, where it is seen.
             addSystemLine(problem, error: true)
