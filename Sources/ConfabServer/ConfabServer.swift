@@ -54,6 +54,8 @@ public final class ConfabServer: Service, Sendable {
     private let logger: Logger
     let admission: ConnectionAdmission
     private let boundPort = PortBox()
+    /// This node's row in the cluster's node table (with `--database`).
+    let node: NodeRegistration?
     private let onListening: @Sendable (Int) -> Void
 
     /// Prepares the storage (the data directory, or PostgreSQL with
@@ -74,6 +76,19 @@ public final class ConfabServer: Service, Sendable {
         } catch {
             store.close()
             throw SetupError("cannot open the UDP media port: \(error.description)")
+        }
+        if let cluster = storage.cluster {
+            do {
+                node = try await NodeRegistration.claim(
+                    id: configuration.nodeID ?? NodeSettings.defaultID(port: configuration.port),
+                    advertisedURL: NodeSettings.advertisedURL(configuration, boundPort: nil), store: cluster, logger: logger)
+            } catch {
+                media.stop()
+                store.close()
+                throw error
+            }
+        } else {
+            node = nil
         }
         self.configuration = configuration
         self.logger = logger
@@ -156,7 +171,10 @@ public final class ConfabServer: Service, Sendable {
                     // Call rooms' membership, and ring timeouts when they fall due.
                     await calls.run()
                 }
-                group.addTask { [registry, calls, admission, logger] in
+                if let node {
+                    group.addTask { try await self.heartbeat(node) }
+                }
+                group.addTask { [registry, calls, admission, logger, node] in
                     try await gracefulShutdown()
                     logger.info("shutting down: telling peers")
                     let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
@@ -168,6 +186,7 @@ public final class ConfabServer: Service, Sendable {
                         try? await Task.sleep(for: .milliseconds(20))
                     }
                     admission.closeAll()
+                    await node?.release()
                     await applicationGroup.triggerGracefulShutdown()
                     // Quiescing waits for every open connection. One that came in
                     // meanwhile (a client reconnecting at once) will not be

@@ -15,6 +15,11 @@ public struct ServerConfiguration: Sendable {
     /// PostgreSQL instead of the data directory (`--database`): the chat log,
     /// history and the cluster's identity, shared by every node given it.
     public var database: DatabaseURL?
+    /// This node's name in the cluster (`--node-id`); nil for `NodeSettings.defaultID`. Used with `database` only.
+    public var nodeID: String?
+    /// How clients and other nodes reach this node (`--advertise wss://HOST:PORT`);
+    /// nil for the URL it listens on.
+    public var advertisedURL: String?
     /// A real certificate chain and key (`--tls-cert`, `--tls-key`), PEM;
     /// nil to use (and on first start make) the self-signed one in the data dir.
     public var certificatePath: String?

@@ -85,6 +85,8 @@ struct ServerStorage {
     var store: any ServerStore
     var identity: ServerIdentity
     var tokenSecret: [UInt8]
+    /// The same store as `store` when it is PostgreSQL: the cluster's node table.
+    var cluster: PostgresStore?
 
     static func open(_ configuration: ServerConfiguration, logger: Logger) async throws(SetupError) -> ServerStorage {
         // Made in either case: it also holds what is the node's own (the admin audit log).
@@ -121,7 +123,7 @@ struct ServerStorage {
                     certificatePEM: cluster.certificatePEM, privateKeyPEM: cluster.privateKeyPEM,
                     source: "the cluster's certificate in \(url.redacted)")
             }
-            return ServerStorage(store: store, identity: identity, tokenSecret: cluster.tokenSecret)
+            return ServerStorage(store: store, identity: identity, tokenSecret: cluster.tokenSecret, cluster: store)
         } catch {
             store.close()
             throw error

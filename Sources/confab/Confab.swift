@@ -8,7 +8,7 @@ struct Confab: AsyncParsableCommand {
         commandName: "confab",
         abstract: "Terminal conferencing: end-to-end encrypted voice and chat.",
         version: "0.1.0-dev",
-        subcommands: [Serve.self, Token.self, Fingerprint.self, Join.self, Connect.self, Calls.self, Admin.self, Demo.self, Themes.self, Devices.self, RTP.self, Bench.self]
+        subcommands: [Serve.self, Token.self, Fingerprint.self, Cluster.self, Join.self, Connect.self, Calls.self, Admin.self, Demo.self, Themes.self, Devices.self, RTP.self, Bench.self]
     )
 
     /// Wrong arguments get one clear line on stderr and a non-zero exit code

@@ -31,6 +31,14 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
+    @Option(
+        name: .customLong("node-id"),
+        help: "With --database: this node's name in the cluster, \(NodeSettings.validForm) (default: HOSTNAME:PORT).")
+    var nodeID: String?
+
+    @Option(help: "With --database: how clients and other nodes reach this node, wss://HOST:PORT (default: the URL it listens on).")
+    var advertise: String?
+
     @Option(help: "A TOML file with room templates and keepalive timing (see docs/PROTOCOL.md).")
     var config: String?
 
@@ -50,6 +58,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         _ = try database.url()
+        if let nodeID, !NodeSettings.isValidID(nodeID) {
+            throw ValidationError("--node-id must be \(NodeSettings.validForm)")
+        }
+        if let advertise, let problem = NodeSettings.checkAdvertisedURL(advertise) {
+            throw ValidationError("--advertise: \(problem)")
+        }
     }
 
     func run() async throws {
@@ -59,6 +73,8 @@ struct Serve: AsyncParsableCommand {
         configuration.mediaPort = mediaPort
         configuration.mediaAdvertisedHost = mediaHost
         configuration.database = try database.url()
+        configuration.nodeID = nodeID
+        configuration.advertisedURL = advertise
         if let config {
             do {
                 try ConfigFile.load(path: config).apply(to: &configuration)
@@ -83,6 +99,7 @@ struct Serve: AsyncParsableCommand {
         FileHandleOutput.standardOutput("certificate fingerprint: \(server.identity.fingerprint)")
         if let url = configuration.database {
             FileHandleOutput.standardOutput("database: \(url.redacted)")
+            if let node = server.nodeID { FileHandleOutput.standardOutput("node: \(node)") }
         } else {
             FileHandleOutput.standardOutput("data directory: \(configuration.dataDirectory)")
         }

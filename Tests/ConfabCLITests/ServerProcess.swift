@@ -27,16 +27,17 @@ final class ServerProcess {
     /// `descriptorLimit` it runs under `prlimit --nofile` (soft and hard).
     /// With `database`, a node of that PostgreSQL cluster: given as
     /// `--database`, or in `CONFAB_DATABASE_URL` with `databaseInEnvironment`.
+    /// `arguments`: more options for `confab serve`.
     init(
         config: String = ServerProcess.shortKeepalive, descriptorLimit: Int? = nil, database: String? = nil,
-        databaseInEnvironment: Bool = false
+        databaseInEnvironment: Bool = false, arguments: [String] = []
     ) async throws {
         data = try TempDirectory(prefix: "confab-serve")
         self.database = database
         let configPath = data.file("config.toml")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let dataPath = data.file("data")
-        var serve = ["serve", "--data", dataPath, "--port", "0", "--config", configPath]
+        var serve = ["serve", "--data", dataPath, "--port", "0", "--config", configPath] + arguments
         if let database, databaseInEnvironment {
             var environment = ProcessInfo.processInfo.environment
             environment["CONFAB_DATABASE_URL"] = database

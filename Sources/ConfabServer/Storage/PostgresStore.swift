@@ -23,9 +23,9 @@ import PostgresNIO
 import Synchronization
 
 public final class PostgresStore: ServerStore {
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
     /// How long one operation may take, connecting included.
     public let operationTimeout: Duration
     /// Until when operations fail at once, after one found the database
@@ -105,6 +105,15 @@ public final class PostgresStore: ServerStore {
             CREATE TABLE cluster_identity (
                 id INT PRIMARY KEY CHECK (id = 1), token_secret TEXT NOT NULL, certificate_pem TEXT NOT NULL,
                 private_key_pem TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())
+            """,
+        ]),
+        (3, [
+            // The nodes of the cluster and their heartbeats (PostgresStore+Nodes.swift).
+            """
+            CREATE TABLE node (
+                id TEXT PRIMARY KEY, instance TEXT NOT NULL, advertised_url TEXT NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL, last_heartbeat TIMESTAMPTZ NOT NULL,
+                rooms INT NOT NULL DEFAULT 0, peers INT NOT NULL DEFAULT 0)
             """,
         ]),
     ]
@@ -397,13 +406,13 @@ public final class PostgresStore: ServerStore {
 
     // MARK: - Running operations
 
-    private func execute(_ what: String, _ query: PostgresQuery) async throws(StorageError) {
+    func execute(_ what: String, _ query: PostgresQuery) async throws(StorageError) {
         try await run(what) { _ = try await self.client.query(query, logger: self.logger) }
     }
 
     /// Runs `operation` within the deadline and turns any failure into a
     /// StorageError that says what could not be done and whether to retry.
-    private func run<Result: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> Result)
+    func run<Result: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> Result)
         async throws(StorageError) -> Result
     {
         if let until = unreachableUntil.withLock({ $0 }), ContinuousClock.now < until {
