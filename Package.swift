@@ -5,6 +5,19 @@ import PackageDescription
 // The map of targets and who may import whom is in ../shared/DESIGN.md:
 // only a wrapper target imports its C module; the wire formats and the DSP
 // do no I/O; only the executable wires parts together.
+/// The NIO parts of a WebSocket endpoint over TLS: the server, the SDK and the
+/// server tests' raw clients.
+let webSocketOverTLS: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+]
+let cryptoAndLogging: [Target.Dependency] = [
+    .product(name: "Crypto", package: "swift-crypto"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
     name: "Confab",
     platforms: [.macOS(.v14)],
@@ -99,37 +112,25 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOTLS", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "TOMLKit", package: "TOMLKit"),
-        ]),
+        ] + webSocketOverTLS + cryptoAndLogging),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
             "ConfabMacros", "ConfabProtocol", "ConfabMedia", "ConfabWire", "ConfabSocket", "SRTP",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             // WSClient builds its own TLS handler with no verification callback, so the
             // SDK sets up the pinned TLS + WebSocket upgrade pipeline itself.
             .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        ] + webSocketOverTLS + cryptoAndLogging),
 
         // The terminal front: cell buffer, layout, widgets, themes, screens, input.
         .target(name: "ConfabTUI", dependencies: [
@@ -174,19 +175,11 @@ let package = Package(
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",
             "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        ] + webSocketOverTLS + cryptoAndLogging),
         .testTarget(name: "ConfabClientTests", dependencies: [
             "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",
             "ConfabServerTestSupport", "ConfabMedia", "ConfabSocket",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        ] + cryptoAndLogging),
         .testTarget(name: "ConfabTUITests", dependencies: [
             "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport", "Curses",
         ]),

@@ -127,14 +127,9 @@ extension Room {
         if force || target.id == actor.id {
             return RoomOutcome(events: assignRole(newRole, to: target.id, by: actor.id))
         }
-        let prompt = makePrompt(.roleChange(roleName), from: actor.id, to: target.id, now: now)
-        return RoomOutcome(
-            events: [
-                RoomEvent(
-                    audience: [target.id],
-                    body: .roleChangeRequested(RoleChangePrompt(prompt: prompt, by: actor.id, role: roleName)))
-            ],
-            reply: .ok(OkReply(prompt: prompt)))
+        return ask(target.id, .roleChange(roleName), from: actor.id, now: now) { prompt in
+            .roleChangeRequested(RoleChangePrompt(prompt: prompt, by: actor.id, role: roleName))
+        }
     }
 
     private mutating func answer(_ promptID: PromptID, accept: Bool, by actor: Peer, now: Timestamp) throws(CodedError)
@@ -204,11 +199,14 @@ extension Room {
         return events
     }
 
-    private mutating func makePrompt(_ kind: Prompt.Kind, from: PeerID, to: PeerID, now: Timestamp) -> PromptID {
+    /// Opens a prompt: the question goes to `target` alone, its id back to the asker.
+    private mutating func ask(
+        _ target: PeerID, _ kind: Prompt.Kind, from actor: PeerID, now: Timestamp, question: (PromptID) -> ServerBody
+    ) -> RoomOutcome {
         promptCounter += 1
         let id = PromptID(uncheckedRawValue: "p\(promptCounter)")
-        prompts[id] = Prompt(id: id, kind: kind, from: from, to: to, createdAt: now)
-        return id
+        prompts[id] = Prompt(id: id, kind: kind, from: actor, to: target, createdAt: now)
+        return RoomOutcome(events: [RoomEvent(audience: [target], body: question(id))], reply: .ok(OkReply(prompt: id)))
     }
 
     // MARK: - Tracks
@@ -239,14 +237,9 @@ extension Room {
         }
         try checkRank(of: actor, over: owner)
         guard microphone.muted else { return RoomOutcome(events: []) }
-        let prompt = makePrompt(.unmute(trackID), from: actor.id, to: owner.id, now: now)
-        return RoomOutcome(
-            events: [
-                RoomEvent(
-                    audience: [owner.id],
-                    body: .unmuteRequested(UnmutePrompt(prompt: prompt, by: actor.id, track: trackID)))
-            ],
-            reply: .ok(OkReply(prompt: prompt)))
+        return ask(owner.id, .unmute(trackID), from: actor.id, now: now) { prompt in
+            .unmuteRequested(UnmutePrompt(prompt: prompt, by: actor.id, track: trackID))
+        }
     }
 
     private mutating func setMuted(_ muted: Bool, track: TrackInfo, of owner: PeerID, by actor: PeerID) -> [RoomEvent] {

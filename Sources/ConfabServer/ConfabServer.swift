@@ -278,7 +278,7 @@ public final class ConfabServer: Service, Sendable {
 }
 
 /// What every connection shares.
-private struct ConnectionContext: Sendable {
+struct ConnectionContext: Sendable {
     let registry: RoomRegistry
     let calls: CallManager
     let authority: TokenAuthority
@@ -290,9 +290,7 @@ private struct ConnectionContext: Sendable {
     func connection(for room: RoomName?, channel: any Channel) -> SignalingConnection {
         var logger = logger
         logger[metadataKey: "room"] = "\(room?.rawValue ?? "/")"
-        return SignalingConnection(
-            pathRoom: room, registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics,
-            admission: admission, channel: channel, logger: logger)
+        return SignalingConnection(pathRoom: room, shared: self, channel: channel, logger: logger)
     }
 }
 

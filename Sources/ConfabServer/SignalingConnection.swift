@@ -28,12 +28,7 @@ import Synchronization
 struct SignalingConnection: Sendable {
     /// The room of the URL path; nil for the server root, the presence connection.
     let pathRoom: RoomName?
-    let registry: RoomRegistry
-    let calls: CallManager
-    let authority: TokenAuthority
-    let configuration: ServerConfiguration
-    let metrics: ServerMetrics
-    let admission: ConnectionAdmission
+    let shared: ConnectionContext
     /// The connection's NIO channel: admission counts it until it authenticates.
     let channel: any Channel
     let logger: Logger
@@ -98,9 +93,9 @@ struct SignalingConnection: Sendable {
     /// joined (connected) within `joinTimeoutMs`, after queueing a close: the
     /// connection is dead (PROTOCOL.md, keepalive and Limits).
     private func watch(lastHeard: LastHeard, admitted: Admitted, sink: ConnectionSink) async {
-        let joinDeadline = ContinuousClock.now + .milliseconds(configuration.admission.joinTimeoutMs)
-        let deadAfter = Duration.milliseconds(configuration.keepalive.deadAfterMs)
-        let interval = min(Duration.milliseconds(max(configuration.keepalive.deadAfterMs / 5, 10)), .seconds(1))
+        let joinDeadline = ContinuousClock.now + .milliseconds(shared.configuration.admission.joinTimeoutMs)
+        let deadAfter = Duration.milliseconds(shared.configuration.keepalive.deadAfterMs)
+        let interval = min(Duration.milliseconds(max(shared.configuration.keepalive.deadAfterMs / 5, 10)), .seconds(1))
         var previousTick = ContinuousClock.now
         while !Task.isCancelled {
             do {
@@ -117,17 +112,17 @@ struct SignalingConnection: Sendable {
             if tick - previousTick > interval * 3 { continue }
             if tick >= joinDeadline, !admitted.value {
                 logger.debug("connection did not join in time; closing it")
-                admission.timedOut()
+                shared.admission.timedOut()
                 let what = pathRoom == nil ? "connect" : "join"
                 sink.close(
                     .policyViolation,
-                    reason: "\(ErrorCode.notJoined.rawValue) no \(what) within \(configuration.admission.joinTimeoutMs) ms")
+                    reason: "\(ErrorCode.notJoined.rawValue) no \(what) within \(shared.configuration.admission.joinTimeoutMs) ms")
                 return
             }
             let silence = tick - lastHeard.instant
             if silence >= deadAfter {
                 logger.debug("connection silent; dropping it", metadata: ["silentMs": "\(silence)"])
-                sink.close(.goingAway, reason: "connection silent for \(configuration.keepalive.deadAfterMs) ms")
+                sink.close(.goingAway, reason: "connection silent for \(shared.configuration.keepalive.deadAfterMs) ms")
                 return
             }
         }
@@ -149,11 +144,11 @@ struct SignalingConnection: Sendable {
     {
         var session = Session.new
         let now = Timestamp.now()
-        var rate = TokenBucket(limit: configuration.connectionRate, now: now)
+        var rate = TokenBucket(limit: shared.configuration.connectionRate, now: now)
         // Refusals allowed on top (twice the burst, then the same rate): a
         // client briefly over the rate is told so; one that keeps sending at
         // twice the rate or more is closed.
-        let rateLimit = configuration.connectionRate
+        let rateLimit = shared.configuration.connectionRate
         var refusals = TokenBucket(
             limit: RateLimit(perSecond: rateLimit.perSecond, burst: rateLimit.burst * 2), now: now)
         var message: [UInt8] = []
@@ -184,13 +179,13 @@ struct SignalingConnection: Sendable {
                     message.append(contentsOf: frame.data.readableBytesView)
                 }
                 guard frame.fin else { continue }
-                metrics.messageReceived()
+                shared.metrics.messageReceived()
                 if case .over = session { continue }  // the close frame is on its way
                 if overRate {
                     guard refusals.take(now: Timestamp.now()) else {
                         logger.debug("message rate exceeded again and again; closing the connection")
                         let error = CodedError(.tooManyMessages, "over the message rate for too long; closing")
-                        metrics.error(error.code)
+                        shared.metrics.error(error.code)
                         sink.send(error, id: nil)
                         sink.close(.policyViolation, reason: error.description)
                         session = .over
@@ -199,7 +194,7 @@ struct SignalingConnection: Sendable {
                     refuse(
                         CodedError(
                             .tooManyMessages,
-                            "at most \(configuration.connectionRate.perSecond) messages a second (bursts of \(configuration.connectionRate.burst))"
+                            "at most \(shared.configuration.connectionRate.perSecond) messages a second (bursts of \(shared.configuration.connectionRate.burst))"
                         ), id: isText ? MessageScreen.requestID(in: message) : nil, sink: sink)
                 } else if !isText {
                     refuse(CodedError(.malformedMessage, "binary frames are not accepted; send JSON text"), sink: sink)
@@ -211,7 +206,7 @@ struct SignalingConnection: Sendable {
                 } else if !MessageScreen.isValidUTF8(message) {
                     // RFC 6455 §8.1: text that is not UTF-8 fails the connection, with 1007 (§7.4.1).
                     logger.debug("invalid UTF-8 in a text message; failing the connection")
-                    metrics.error(.malformedMessage)
+                    shared.metrics.error(.malformedMessage)
                     sink.close(
                         UInt16(1007),
                         reason: "\(ErrorCode.malformedMessage.rawValue) a text message that is not UTF-8")
@@ -226,7 +221,7 @@ struct SignalingConnection: Sendable {
                     case .joined, .online:
                         if !admitted.value {
                             admitted.set()
-                            admission.authenticated(channel)
+                            shared.admission.authenticated(channel)
                         }
                     case .new, .over: break
                     }
@@ -239,7 +234,7 @@ struct SignalingConnection: Sendable {
         }
         switch session {
         case .joined(let host, let peer): await host.connectionLost(peer, sink: sink)
-        case .online(let user): await calls.disconnect(user, sink: sink)
+        case .online(let user): await shared.calls.disconnect(user, sink: sink)
         case .new, .over: break
         }
     }
@@ -284,7 +279,7 @@ struct SignalingConnection: Sendable {
             if case .connect = message.body {
                 refuse(CodedError(.alreadyJoined, "this connection is already connected"), id: message.id, sink: sink)
             } else {
-                await calls.handle(message, from: user, sink: sink)
+                await shared.calls.handle(message, from: user, sink: sink)
             }
             return session
         case .new:
@@ -313,8 +308,8 @@ struct SignalingConnection: Sendable {
 
     private func connect(_ request: ConnectRequest, id: RequestID, sink: ConnectionSink) async -> Session {
         do throws(CodedError) {
-            let user = try await authority.verifyUser(request.token, now: Timestamp.now())
-            try await calls.connect(user, request: request, requestID: id, sink: sink)
+            let user = try await shared.authority.verifyUser(request.token, now: Timestamp.now())
+            try await shared.calls.connect(user, request: request, requestID: id, sink: sink)
             return .online(user.user)
         } catch {
             refuse(error, id: id, sink: sink)
@@ -331,10 +326,10 @@ struct SignalingConnection: Sendable {
             return .new
         }
         do throws(CodedError) {
-            let token = try await authority.verify(request.token, room: request.room, now: Timestamp.now())
+            let token = try await shared.authority.verify(request.token, room: request.room, now: Timestamp.now())
             // A room retired between lookup and join is looked up again (made afresh).
             for _ in 0..<3 {
-                let host = try await registry.host(for: request.room)
+                let host = try await shared.registry.host(for: request.room)
                 if case .admitted(let peer) = try await host.join(
                     token, request: request, requestID: id, sink: sink, receivedAt: receivedAt)
                 {
@@ -357,7 +352,7 @@ struct SignalingConnection: Sendable {
             return .new
         }
         do throws(CodedError) {
-            guard let host = await registry.existingHost(for: request.room),
+            guard let host = await shared.registry.existingHost(for: request.room),
                 case .admitted(let peer) = try await host.resume(
                     request, requestID: id, sink: sink, receivedAt: receivedAt)
             else {
@@ -371,7 +366,7 @@ struct SignalingConnection: Sendable {
     }
 
     private func refuse(_ error: CodedError, id: RequestID? = nil, sink: ConnectionSink) {
-        metrics.error(error.code)
+        shared.metrics.error(error.code)
         logger.debug("refused", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
         sink.send(error, id: id)
     }

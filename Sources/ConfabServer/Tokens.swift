@@ -20,8 +20,17 @@ import Crypto
 import Foundation
 import JWTKit
 
+/// Claims whose times are checked by the authority that verifies them, where
+/// each failure gets its own error code, not by jwt-kit's `verify(using:)`.
+public protocol ConfabClaims: JWTPayload {}
+
+extension ConfabClaims {
+    /// jwt-kit calls this after the signature checks out; see `ConfabClaims`.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
 /// The claims of a Confab join token.
-public struct TokenClaims: JWTPayload, Hashable {
+public struct TokenClaims: ConfabClaims, Hashable {
     /// The room the token admits to (private claim); nil in a user token.
     public var room: String?
     /// The peer id (RFC 7519 §4.1.2 `sub`).
@@ -70,11 +79,6 @@ public struct TokenClaims: JWTPayload, Hashable {
         case expiresAt = "exp"
         case notBefore = "nbf"
     }
-
-    /// jwt-kit calls this after the signature checks out. The time and room
-    /// checks happen in `TokenVerifier.verify` instead, where each failure
-    /// can get its own error code.
-    public func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 /// What a verified token says, in protocol types.

@@ -19,11 +19,35 @@ import Musl
 import Darwin
 #endif
 
-/// Samples in `durationSeconds` at 48 kHz; nil (endless) stays nil, negative or NaN is 0.
-private func sampleCount(forSeconds durationSeconds: Double?) -> Int? {
-    guard let seconds = durationSeconds else { return nil }
-    guard seconds.isFinite else { return seconds == .infinity ? nil : 0 }
-    return Int(Swift.max(0, Swift.min(1e12, (seconds * Double(AudioFormat.sampleRate)).rounded())))
+/// How much of a generated source is left: it ends like a file after its
+/// duration, and at once when closed.
+private struct GeneratedLength {
+    /// nil: endless.
+    private let totalSamples: Int?
+    private var producedSamples = 0
+    private var isClosed = false
+
+    /// - Parameter durationSeconds: nil for endless; negative or NaN is 0.
+    init(durationSeconds: Double?) {
+        if let seconds = durationSeconds {
+            totalSamples =
+                seconds.isFinite
+                ? Int(Swift.max(0, Swift.min(1e12, (seconds * Double(AudioFormat.sampleRate)).rounded())))
+                : (seconds == .infinity ? nil : 0)
+        } else {
+            totalSamples = nil
+        }
+    }
+
+    /// How many of `capacity` samples to produce now (0 at the end), counted as produced.
+    mutating func take(upTo capacity: Int) -> Int {
+        guard !isClosed else { return 0 }
+        let count = Swift.max(0, totalSamples.map { Swift.min(capacity, $0 - producedSamples) } ?? capacity)
+        producedSamples += count
+        return count
+    }
+
+    mutating func close() { isClosed = true }
 }
 
 // MARK: - Tone
@@ -36,12 +60,10 @@ public final class ToneSource: AudioSource, @unchecked Sendable {
     public let amplitude: Double
     public var isClocked: Bool { false }
 
-    private let totalSamples: Int?
-    private var producedSamples = 0
+    private var length: GeneratedLength
     /// Phase [rad], kept in 0..<2π so precision does not drift over hours.
     private var phase = 0.0
     private let phaseStep: Double
-    private var isClosed = false
 
     /// - Parameters:
     ///   - frequencyHz: clamped to 0…24000 Hz (the 48 kHz Nyquist limit); NaN is 0.
@@ -51,29 +73,24 @@ public final class ToneSource: AudioSource, @unchecked Sendable {
         let nyquist = Double(AudioFormat.sampleRate) / 2
         self.frequencyHz = frequencyHz.isNaN ? 0 : Swift.max(0, Swift.min(nyquist, frequencyHz))
         self.amplitude = amplitude.isNaN ? 0 : Swift.max(0, Swift.min(1, amplitude))
-        totalSamples = sampleCount(forSeconds: durationSeconds)
+        length = GeneratedLength(durationSeconds: durationSeconds)
         phaseStep = 2 * Double.pi * self.frequencyHz / Double(AudioFormat.sampleRate)
         let hz = self.frequencyHz
         name = hz == hz.rounded() ? "tone:\(Int(hz)) Hz" : "tone:\(hz) Hz"
     }
 
     public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
-        guard !isClosed else { return 0 }
-        let count = totalSamples.map { Swift.min(buffer.count, $0 - producedSamples) } ?? buffer.count
-        guard count > 0 else { return 0 }
+        let count = length.take(upTo: buffer.count)
         let peak = amplitude * Double(Int16.max)
         for i in 0..<count {
             buffer[i] = Int16((peak * sin(phase)).rounded())
             phase += phaseStep
             if phase >= 2 * Double.pi { phase -= 2 * Double.pi }
         }
-        producedSamples += count
         return count
     }
 
-    public func close() {
-        isClosed = true
-    }
+    public func close() { length.close() }
 }
 
 // MARK: - Silence
@@ -83,27 +100,20 @@ public final class SilenceSource: AudioSource, @unchecked Sendable {
     public let name = "silence"
     public var isClocked: Bool { false }
 
-    private let totalSamples: Int?
-    private var producedSamples = 0
-    private var isClosed = false
+    private var length: GeneratedLength
 
     /// - Parameter durationSeconds: nil for endless silence.
     public init(durationSeconds: Double? = nil) {
-        totalSamples = sampleCount(forSeconds: durationSeconds)
+        length = GeneratedLength(durationSeconds: durationSeconds)
     }
 
     public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
-        guard !isClosed else { return 0 }
-        let count = totalSamples.map { Swift.min(buffer.count, $0 - producedSamples) } ?? buffer.count
-        guard count > 0 else { return 0 }
+        let count = length.take(upTo: buffer.count)
         for i in 0..<count { buffer[i] = 0 }
-        producedSamples += count
         return count
     }
 
-    public func close() {
-        isClosed = true
-    }
+    public func close() { length.close() }
 }
 
 // MARK: - Null sink
@@ -156,9 +166,7 @@ public final class SpeechLikeSource: AudioSource, @unchecked Sendable {
     /// Output scale found by measurement so stressed nuclei reach about −17 dBov (20 ms RMS).
     private static let outputGain = 177_000.0
 
-    private let totalSamples: Int?
-    private var producedSamples = 0
-    private var isClosed = false
+    private var length: GeneratedLength
     private var random: SplitMix64
     private let limiter = SoftLimiter(kneeFraction: 0.8)
     /// Formants scale with the vocal tract: higher voices, slightly higher formants.
@@ -194,7 +202,7 @@ public final class SpeechLikeSource: AudioSource, @unchecked Sendable {
     public init(seed: UInt64 = 1, durationSeconds: Double? = nil) {
         self.seed = seed
         name = "speech:\(seed)"
-        totalSamples = sampleCount(forSeconds: durationSeconds)
+        length = GeneratedLength(durationSeconds: durationSeconds)
         random = SplitMix64(seed: seed)
         basePitchHz = 100 + 120 * random.nextUnit()
         formantScale = 0.95 + 0.15 * (basePitchHz - 100) / 120
@@ -207,19 +215,12 @@ public final class SpeechLikeSource: AudioSource, @unchecked Sendable {
     }
 
     public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
-        guard !isClosed else { return 0 }
-        let count = totalSamples.map { Swift.min(buffer.count, $0 - producedSamples) } ?? buffer.count
-        guard count > 0 else { return 0 }
-        for i in 0..<count {
-            buffer[i] = nextSample()
-        }
-        producedSamples += count
+        let count = length.take(upTo: buffer.count)
+        for i in 0..<count { buffer[i] = nextSample() }
         return count
     }
 
-    public func close() {
-        isClosed = true
-    }
+    public func close() { length.close() }
 
     // MARK: Synthesis
 

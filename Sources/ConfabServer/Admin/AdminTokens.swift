@@ -18,7 +18,7 @@ import Foundation
 import JWTKit
 
 /// The claims of an admin token.
-public struct AdminTokenClaims: JWTPayload, Hashable {
+public struct AdminTokenClaims: ConfabClaims, Hashable {
     /// Always `admin`: the token's kind, checked on every request.
     public var kind: String
     /// Who acts (RFC 7519 §4.1.2): the name the audit log records.
@@ -41,9 +41,6 @@ public struct AdminTokenClaims: JWTPayload, Hashable {
         case issuedAt = "iat"
         case expiresAt = "exp"
     }
-
-    /// Times are checked in `AdminTokenAuthority.verify`, where each failure gets its code.
-    public func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 /// Who an accepted admin token names.

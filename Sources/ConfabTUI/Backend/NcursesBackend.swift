@@ -124,16 +124,7 @@ public final class NcursesBackend: TerminalBackend {
     /// The next key waiting, if any (never blocks).
     public func readKey() -> Curses.Key? { screen.readKey() }
 
-    private func attributes(_ style: Style) -> Curses.Attributes {
-        let wanted = theme.attributes(for: style, depth: depth)
-        var result: Curses.Attributes = []
-        if wanted.contains(.bold) { result.insert(.bold) }
-        if wanted.contains(.dim) { result.insert(.dim) }
-        if wanted.contains(.reverse) { result.insert(.reverse) }
-        if wanted.contains(.underline) { result.insert(.underline) }
-        if wanted.contains(.italic) { result.insert(.italic) }
-        return result
-    }
+    private func attributes(_ style: Style) -> Curses.Attributes { theme.attributes(for: style, depth: depth) }
 
     private func pair(_ style: Style) -> Int32 {
         guard depth != .none else { return 0 }

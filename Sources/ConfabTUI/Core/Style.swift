@@ -7,6 +7,8 @@
 // Keeping slots in the cells makes snapshots independent of the theme and
 // lets the backend degrade colours without any widget knowing.
 
+import Curses
+
 /// A semantic colour slot of a theme.
 public enum Slot: UInt8, CaseIterable, Hashable, Sendable {
     case background
@@ -62,16 +64,9 @@ public enum Slot: UInt8, CaseIterable, Hashable, Sendable {
     }
 }
 
-/// Text attributes, independent of colour (they survive `NO_COLOR`).
-public struct TextAttributes: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
-    public static let bold = TextAttributes(rawValue: 1 << 0)
-    public static let dim = TextAttributes(rawValue: 1 << 1)
-    public static let reverse = TextAttributes(rawValue: 1 << 2)
-    public static let underline = TextAttributes(rawValue: 1 << 3)
-    public static let italic = TextAttributes(rawValue: 1 << 4)
-}
+/// Text attributes, independent of colour (they survive `NO_COLOR`): the
+/// terminal's own set, so the backend hands them over as they are.
+public typealias TextAttributes = Curses.Attributes
 
 /// How a cell looks: a foreground slot on a background slot, plus attributes.
 public struct Style: Hashable, Sendable {
