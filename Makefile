@@ -12,7 +12,7 @@ VENDOR_PC := $(CURDIR)/.build/vendor/srtp/lib/pkgconfig
 PESQ_VENV := $(CURDIR)/.build/pesq-venv
 SWIFT_ENV = PKG_CONFIG_PATH=$$( [ -f $(VENDOR_PC)/libsrtp2.pc ] && echo $(VENDOR_PC) )
 
-.PHONY: deps build release test bench demo clean
+.PHONY: deps build release test bench demo clean install check-install check-install-layout
 
 # Installs the system packages that are missing, and only those (idempotent).
 deps:
@@ -35,16 +35,43 @@ build: deps
 release: deps
 	$(SWIFT_ENV) $(SWIFT) build -c release
 
-# Tests that run audio in real time (threads paced by the clock, child
-# processes, GStreamer) or real servers with short keepalive deadlines run one
-# at a time after the rest: on two cores, the parallel unit tests would starve
-# their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the release binary with the Swift
+# runtime linked in (it needs only the Debian packages README.md lists), the
+# themes, man pages, shell completions and the systemd unit (scripts/install.sh).
+# It builds in a directory of its own (CONFAB_STATIC_INSTALL changes how every
+# module links), through swift-argument-parser's generate-manual plugin, which
+# builds the binary and writes a man page per command.
+PREFIX ?= /usr/local
+INSTALL_CONFIG ?= release
+INSTALL_BUILD := $(CURDIR)/.build/install
+install: deps
+	CONFAB_STATIC_INSTALL=1 $(SWIFT_ENV) $(SWIFT) package --scratch-path $(INSTALL_BUILD) \
+		--allow-writing-to-package-directory generate-manual --configuration $(INSTALL_CONFIG) --multi-page
+	MAN_PAGES=$(INSTALL_BUILD)/plugins/GenerateManual/outputs/confab \
+		bash scripts/install.sh $(INSTALL_BUILD)/$(INSTALL_CONFIG) "$(DESTDIR)" $(PREFIX)
+
+# Installs a static debug build into a scratch root and checks it as a user
+# would find it (scripts/check-install.sh). A build of its own: minutes.
+check-install:
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+		$(MAKE) --no-print-directory install INSTALL_CONFIG=debug PREFIX=/usr DESTDIR="$$scratch" && \
+		bash scripts/check-install.sh "$$scratch" /usr
+
+# The same script and checks on the test build's binary (linked to the
+# toolchain's runtime, so that one check is left out): part of `make test`.
+check-install-layout:
+	@$(SWIFT_ENV) $(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --multi-page \
+		| grep -v '^warning: .*unhandled' || true
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+		RUNTIME_LINKED_IN=no MAN_PAGES=$(CURDIR)/.build/plugins/GenerateManual/outputs/confab \
+		bash scripts/install.sh .build/debug "$$scratch" /usr && \
+		RUNTIME_LINKED_IN=no LIBRARY_PATH=$(CURDIR)/.build/debug bash scripts/check-install.sh "$$scratch" /usr
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --skip '$(REALTIME_TESTS)'
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter '$(REALTIME_TESTS)'
+	$(MAKE) --no-print-directory check-install-layout
 
 # Benchmarks run on an optimised build; see BENCHMARKS.md for the figures.
 bench: release

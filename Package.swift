@@ -18,6 +18,16 @@ let cryptoAndLogging: [Target.Dependency] = [
     .product(name: "Logging", package: "swift-log"),
 ]
 
+/// `make install` sets CONFAB_STATIC_INSTALL: the binary links the Swift
+/// runtime statically, so it runs without the toolchain (the flag also reaches
+/// the build swift-argument-parser's generate-manual plugin makes).
+let staticInstall = Context.environment["CONFAB_STATIC_INSTALL"] != nil
+/// The heap-allocation counter of `confab bench media|sfu` is a Swift shared
+/// library that would bring the runtime back: the installed binary goes without.
+let countsAllocations = !staticInstall
+let allocationCounter: [Target.Dependency] =
+    countsAllocations ? [.product(name: "MallocInterposerSwift", package: "malloc-interposer")] : []
+
 let package = Package(
     name: "Confab",
     platforms: [.macOS(.v14)],
@@ -33,8 +43,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Counts heap allocations for `confab bench media` (the zero-allocation target).
-        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
         // The room server and the SDK's transport.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
@@ -56,7 +64,9 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Our own macros (`@PublicMemberwiseInit`).
         .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
-    ],
+    ]
+        // Counts heap allocations for `confab bench media` (the zero-allocation target).
+        + (countsAllocations ? [.package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1")] : []),
     targets: [
         // C libraries: a modulemap and a shim each, nothing else.
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
@@ -146,8 +156,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
-            ]
+            ] + allocationCounter,
+            swiftSettings: staticInstall ? [.unsafeFlags(["-static-stdlib"])] : [.define("CONFAB_COUNTS_ALLOCATIONS")],
+            linkerSettings: staticInstall ? [.unsafeFlags(["-static-stdlib"])] : []
         ),
 
         // Helpers shared by the test targets (signal comparison, temp dirs, processes).

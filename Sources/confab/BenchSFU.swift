@@ -24,7 +24,6 @@ import CReferenceRelay
 import Foundation
 import Glibc
 import Logging
-import MallocInterposerSwift
 import Synchronization
 
 struct BenchSFU: ParsableCommand {
