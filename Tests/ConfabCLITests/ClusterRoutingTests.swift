@@ -86,10 +86,28 @@ struct ClusterRoutingTests {
 
     @Test("kill -9 of the room's node: its clients come back on the other node, with the whole chat")
     func failover() async throws {
+        try await moveRoom { nodeA in
+            nodeA.process.kill()
+            _ = await nodeA.process.wait(seconds: 10)
+        }
+    }
+
+    @Test("SIGTERM of the room's node releases its rooms: its clients come back on the other node")
+    func gracefulStop() async throws {
+        try await moveRoom { nodeA in
+            nodeA.process.terminate()
+            #expect(await nodeA.process.wait(seconds: 30) == 0)
+        }
+    }
+
+    /// alice (through a) and bob (through b) in a room on node a, three
+    /// messages; `stop` ends node a; both must come back on b by themselves,
+    /// with the whole chat and the numbering going on.
+    func moveRoom(_ stop: (ServerProcess) async throws -> Void) async throws {
         let database = try await PostgresServer()
         defer { database.remove() }
         let (nodeA, nodeB) = try await Self.twoNodes(database)
-        let room = "failover-\(UUID().uuidString.prefix(6))"
+        let room = "moved-\(UUID().uuidString.prefix(6))"
         let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
         try await alice.expectEvent("joined", ["you.id": "alice"])
         let bob = try await HeadlessBot("bob", server: nodeB, room: room, role: "speaker")
@@ -100,17 +118,16 @@ struct ClusterRoutingTests {
             try await alice.expectEvent("result", ["id": "a\(index)", "ok": "true"])
         }
         try await bob.expectEvent("chat.message", ["message.text": "before 3"])
-        let killed = ContinuousClock.now
-        nodeA.process.kill()
-        _ = await nodeA.process.wait(seconds: 10)
+        let stopped = ContinuousClock.now
+        try await stop(nodeA)
         // Both reconnect by themselves: alice's node is gone, so through b (from joined.reconnect.nodes).
         try await alice.expectEvent("reconnected", timeout: .seconds(60))
         try await bob.expectEvent("reconnected", timeout: .seconds(60))
-        let resumedAfter = ContinuousClock.now - killed
+        let backAfter = ContinuousClock.now - stopped
         #expect(try await Self.placements(database)[room]?.node == "b")
-        try bob.send(#"{"id": "b1", "cmd": "chat", "text": "after the failover"}"#)
+        try bob.send(#"{"id": "b1", "cmd": "chat", "text": "after the move"}"#)
         try await bob.expectEvent("result", ["id": "b1", "ok": "true"])
-        let after = try await alice.expectEvent("chat.message", ["message.text": "after the failover"])
+        let after = try await alice.expectEvent("chat.message", ["message.text": "after the move"])
         #expect(after.line["message.seq"]?.text == "4", "numbering goes on with no gap or repeat")
         // Nothing acknowledged is lost: alice's history holds 1 … 4.
         try alice.send(#"{"id": "h", "cmd": "history", "limit": 10}"#)
@@ -123,7 +140,7 @@ struct ClusterRoutingTests {
             }
         }
         #expect(seen.isSuperset(of: ["1", "2", "3", "4"]), "alice saw \(seen.sorted())")
-        print("failover: both clients back \(resumedAfter) after kill -9")
+        print("\(room): both clients back on node b \(backAfter) after node a stopped")
         for bot in [alice, bob] { bot.process.interrupt() }
         for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
         #expect(await nodeB.stop() == 0)
