@@ -6,6 +6,7 @@
 //                          ◀─ confab serve --node-id b ◀─┴ bob (through b, redirected to the room's node)
 //        ─▶ confab cluster status --json: which node holds which room
 
+import ConfabMedia
 import ConfabTestSupport
 import Foundation
 import Testing
@@ -82,6 +83,36 @@ struct ClusterRoutingTests {
         #expect(await nodeA.stop() == 0)
         #expect(await nodeB.stop() == 0)
         #expect(try await Self.placements(database).isEmpty)
+    }
+
+    @Test("audio between a client redirected to the room's node and one on it: what alice says is in bob's WAV")
+    func audioThroughTheRoomsNode() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let (nodeA, nodeB) = try await Self.twoNodes(database)
+        let scratch = try TempDirectory(prefix: "confab-cluster-talk")
+        let spoken = scratch.file("alice.wav")
+        let heard = scratch.file("bob.wav")
+        let reference = try pcmOf(SpeechLikeSource(seed: 13, durationSeconds: 4))
+        try WAVFile.write(reference, path: spoken)
+        let room = "talk-\(UUID().uuidString.prefix(6))"
+        // Bob through b places the room there; alice through a is redirected to b, media included.
+        let bob = try await HeadlessBot(
+            "bob", server: nodeB, room: room, role: "speaker", arguments: ["--output", heard, "--duration", "9"])
+        try await bob.expectEvent("media.bound", ["bound": "true"])
+        let alice = try await HeadlessBot(
+            "alice", server: nodeA, room: room, role: "host", arguments: ["--input", spoken, "--duration", "7"])
+        try await alice.expectEvent("media.bound", ["bound": "true"])
+        #expect(try await Self.placements(database)[room]?.node == "b")
+        try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])
+        #expect(await alice.process.wait(seconds: 30) == 0)
+        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
+        let match = SignalComparison.segmentedMatch(
+            reference: reference, received: try WAVFile.read(path: heard), maxLagSamples: 48_000 * 6)
+        print("cluster: correlation \(match.correlation) over \(match.segments) segments")
+        #expect(match.correlation >= 0.9)
+        #expect(await nodeA.stop() == 0)
+        #expect(await nodeB.stop() == 0)
     }
 
     @Test("kill -9 of the room's node: its clients come back on the other node, with the whole chat")
