@@ -115,6 +115,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case roomNotFound = 4011
     /// The management API: a room by this name exists already (live, or ended and locked).
     case roomExists = 4012
+    /// A cluster's room lives on another node: connect to the error's
+    /// `redirect` URL (same certificate, same token) and send the request again.
+    case roomOnAnotherNode = 4013
 
     // MARK: 5xxx: chat
 
@@ -224,7 +227,7 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     public var closesConnection: Bool {
         switch self {
         case .unsupportedVersion, .roomEnded, .roomLocked, .roomFull, .sessionReplaced, .removedFromRoom, .shuttingDown,
-            .leftCall:
+            .leftCall, .roomOnAnotherNode:
             true
         default: area == .authentication
         }
@@ -267,10 +270,14 @@ public struct CodedError: Error, Codable, Hashable, Sendable, CustomStringConver
     public var code: ErrorCode
     /// For people: English, one line. Clients show it but never parse it.
     public var message: String
+    /// With `4013 roomOnAnotherNode`: the `wss://HOST:PORT/ROOM` of the node
+    /// that holds the room, where the client sends its `join` or `resume` again.
+    public var redirect: String?
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, redirect: String? = nil) {
         self.code = code
         self.message = message
+        self.redirect = redirect
     }
 
     public var description: String { "\(code.rawValue) \(message)" }

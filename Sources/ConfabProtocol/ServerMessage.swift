@@ -241,6 +241,10 @@ public struct ReconnectInfo: Codable, Hashable, Sendable {
     public var resumeToken: String
     /// How long after a drop the server keeps the session for `resume`.
     public var resumeGraceMs: Int = LifecycleDefaults.resumeGraceMs
+    /// A cluster's live nodes (`wss://HOST:PORT`, each node's advertised
+    /// address) to try, after the room's URL, when the node is unreachable;
+    /// absent on a single server.
+    public var nodes: [String]? = nil
 }
 
 /// The keepalive timing this server uses.

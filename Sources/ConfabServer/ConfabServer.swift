@@ -101,6 +101,9 @@ public final class ConfabServer: Service, Sendable {
         calls = CallManager(
             configuration: configuration.calls, keepalive: configuration.keepalive, authority: authority, store: store,
             registry: registry, metrics: metrics, logger: logger)
+        if let node, let cluster = storage.cluster {
+            await registry.attach(RoomPlacement(node: node.id, store: cluster, logger: logger))
+        }
     }
 
     /// What the call manager tracks, counted: all zero on an idle server.
@@ -186,7 +189,7 @@ public final class ConfabServer: Service, Sendable {
                         try? await Task.sleep(for: .milliseconds(20))
                     }
                     admission.closeAll()
-                    await node?.release()
+                    await node?.release(await registry.placement)
                     await applicationGroup.triggerGracefulShutdown()
                     // Quiescing waits for every open connection. One that came in
                     // meanwhile (a client reconnecting at once) will not be
@@ -217,11 +220,13 @@ public final class ConfabServer: Service, Sendable {
         router.get("healthz") { _, _ -> String in
             "ok\n"
         }
-        router.get("metrics") { [metrics, media] _, _ -> Response in
+        router.get("metrics") { [metrics, media, node] _, _ -> Response in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render(media: media.statistics))))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: ServerMetrics.labelled(metrics.render(media: media.statistics), node: node?.id))))
         }
         AdminAPI(
             registry: registry, calls: calls, store: store, authority: adminAuthority, configuration: configuration,

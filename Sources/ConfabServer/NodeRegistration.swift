@@ -3,7 +3,8 @@
 //
 //   ConfabServer.init ─▶ NodeRegistration.claim (refused when a live node has the id)
 //   ConfabServer.run  ─▶ NodeRegistration.beat every 2 s: the registry's rooms and peers
-//   graceful shutdown ─▶ NodeRegistration.release (the row is deleted)
+//   ConfabServer.run  ─▶ … and renews the leases of the rooms live here (RoomPlacement.swift)
+//   graceful shutdown ─▶ NodeRegistration.release (the leases and the row are deleted)
 //
 // A heartbeat that fails is logged once and tried again on the next tick;
 // it never stops the server (rooms go on without the database).
@@ -113,9 +114,11 @@ actor NodeRegistration {
         }
     }
 
-    /// Removes the row (graceful stop); no heartbeat is written after it.
-    func release() async {
+    /// Releases the node's room leases, then removes its row (graceful stop);
+    /// no heartbeat is written after it.
+    func release(_ placement: RoomPlacement?) async {
         released = true
+        await placement?.releaseAll()
         do throws(StorageError) {
             try await store.releaseNode(id: id, instance: instance)
         } catch {
@@ -135,6 +138,12 @@ extension ConfabServer {
         while true {
             let load = await registry.load()
             await node.beat(advertisedURL: url, rooms: load.rooms, peers: load.peers)
+            if let placement = await registry.placement {
+                if let lost = await placement.renew(await registry.liveRoomNames), !lost.isEmpty {
+                    await registry.moveAway(lost)
+                }
+                await placement.refreshNodes()
+            }
             try await Task.sleep(for: NodeRegistration.heartbeatInterval)
         }
     }

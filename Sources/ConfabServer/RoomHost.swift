@@ -89,6 +89,8 @@ actor RoomHost {
         var trackHealth = TrackHealthConfiguration()
         var lossFeedback = LossFeedbackConfiguration()
         var speakerDetection = SpeakerDetectorSettings()
+        /// A cluster's live nodes, for `joined.reconnect.nodes`; nil on a single server.
+        var clusterNodes: (@Sendable () -> [String])? = nil
     }
 
     /// What the media plane knows of one peer's session: fresh credentials
@@ -242,7 +244,8 @@ actor RoomHost {
         guard
             let joined = room.joined(
                 for: peer, history: history, joinTimeMs: joinTimeMs, resumed: resumed,
-                reconnect: ReconnectInfo(resumeToken: token, resumeGraceMs: room.template.resumeGraceMs),
+                reconnect: ReconnectInfo(
+                    resumeToken: token, resumeGraceMs: room.template.resumeGraceMs, nodes: settings.clusterNodes?()),
                 keepalive: settings.keepalive, speakersIntervalMs: settings.speakersIntervalMs, media: media)
         else { return }
         // The forwarding table first: the client may bind as soon as it reads `joined`.

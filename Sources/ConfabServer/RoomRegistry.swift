@@ -19,6 +19,8 @@ actor RoomRegistry {
     nonisolated let callRooms: CallRoomDirectory
     /// Wakes the room timers when the first room opens.
     nonisolated let openings = RoomOpenings()
+    /// Room leases in a cluster (RoomPlacement.swift); nil on a single server.
+    var placement: RoomPlacement?
 
     init(
         configuration: ServerConfiguration, store: any ServerStore, metrics: ServerMetrics, media: any RoomMediaPlane,
@@ -59,6 +61,7 @@ actor RoomRegistry {
         var settings = RoomHost.HostSettings(
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
             trackHealth: configuration.trackHealth)
+        if let placement { settings.clusterNodes = { placement.nodeURLs } }
         var template = created ?? configuration.template(for: name)
         if let callRoom {
             template = callRoom.template
@@ -96,8 +99,21 @@ actor RoomRegistry {
                 if hosts[name] === host {
                     hosts[name] = nil
                     metrics.roomClosed()
+                    released(name)
                 }
             }
+        }
+    }
+
+    /// Rooms whose lease another node took: their peers are told the server
+    /// is going away here, so they reconnect and are sent to the new holder.
+    func moveAway(_ names: [RoomName]) async {
+        let notice = ServerGoingAway(reason: "the room moved to another node", retryAfterMs: 0)
+        for name in names {
+            guard let host = hosts[name], !host.isRetired else { continue }
+            hosts[name] = nil
+            metrics.roomClosed()
+            await host.shutDown(notice)
         }
     }
 

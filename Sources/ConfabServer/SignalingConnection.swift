@@ -329,7 +329,7 @@ struct SignalingConnection: Sendable {
             let token = try await shared.authority.verify(request.token, room: request.room, now: Timestamp.now())
             // A room retired between lookup and join is looked up again (made afresh).
             for _ in 0..<3 {
-                let host = try await shared.registry.host(for: request.room)
+                let host = try await shared.registry.placedHost(for: request.room)
                 if case .admitted(let peer) = try await host.join(
                     token, request: request, requestID: id, sink: sink, receivedAt: receivedAt)
                 {
@@ -352,6 +352,7 @@ struct SignalingConnection: Sendable {
             return .new
         }
         do throws(CodedError) {
+            if let elsewhere = await shared.registry.redirectForResume(request.room) { throw elsewhere }
             guard let host = await shared.registry.existingHost(for: request.room),
                 case .admitted(let peer) = try await host.resume(
                     request, requestID: id, sink: sink, receivedAt: receivedAt)

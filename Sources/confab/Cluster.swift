@@ -14,11 +14,12 @@ struct Cluster: AsyncParsableCommand {
 struct ClusterStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the nodes: id, address, last heartbeat, rooms, peers, live or stale.",
+        abstract: "List the nodes (id, address, last heartbeat, rooms, peers, live or stale) and which holds which room.",
         discussion: """
             A node is stale when its last heartbeat (every 2 s) is older than \(NodeStatus.staleAfterSeconds) s: \
-            killed, hung or cut off from the database. A node stopped gracefully removes itself. Exits 1 with \
-            one line on stderr when the database cannot be reached.
+            killed, hung or cut off from the database. A node stopped gracefully removes itself. A room's lease \
+            is live while its node renews it (with the heartbeat); a stale one is taken over by the next join. \
+            Exits 1 with one line on stderr when the database cannot be reached.
             """)
 
     @OptionGroup var database: DatabaseOption
@@ -35,20 +36,30 @@ struct ClusterStatus: AsyncParsableCommand {
     func run() async throws {
         guard let url = try database.url() else { return }
         let nodes: [NodeStatus]
+        let leases: [RoomLeaseStatus]
         do {
             let store = try await PostgresStore(
                 url: url, logger: Logger(label: "confab", factory: { _ in SwiftLogNoOpLogHandler() }))
             defer { store.close() }
             nodes = try await store.nodes()
+            leases = try await store.leases()
         } catch {
             throw CommandFailure(error.description)
         }
-        print(json ? Self.json(nodes) : Self.table(nodes), terminator: "")
+        print(json ? Self.json(nodes, leases: leases) : Self.table(nodes) + Self.table(leases), terminator: "")
     }
 
     struct Listing: Encodable {
         var staleAfterMs: Int
         var nodes: [Node]
+        var rooms: [Room]
+
+        struct Room: Encodable {
+            var room: String
+            var node: String
+            var renewedAgeMs: Int
+            var state: String
+        }
 
         struct Node: Encodable {
             var id: String
@@ -61,13 +72,18 @@ struct ClusterStatus: AsyncParsableCommand {
         }
     }
 
-    static func json(_ nodes: [NodeStatus]) -> String {
+    static func json(_ nodes: [NodeStatus], leases: [RoomLeaseStatus]) -> String {
         let listing = Listing(
             staleAfterMs: NodeStatus.staleAfterSeconds * 1_000,
             nodes: nodes.map { node in
                 Listing.Node(
                     id: node.id, advertise: node.advertisedURL, startedAt: node.startedAt,
                     heartbeatAgeMs: node.heartbeatAgeMs, rooms: node.rooms, peers: node.peers, state: state(node))
+            },
+            rooms: leases.map { lease in
+                Listing.Room(
+                    room: lease.room, node: lease.node, renewedAgeMs: lease.renewedAgeMs,
+                    state: lease.isLive ? "live" : "stale")
             })
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -83,12 +99,24 @@ struct ClusterStatus: AsyncParsableCommand {
                 [node.id, node.advertisedURL.isEmpty ? "-" : node.advertisedURL, age(node.heartbeatAgeMs),
                  String(node.rooms), String(node.peers), state(node)]
             }
-        let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        // Counts right-aligned, the rest left.
+        return columns(rows, rightAligned: 3...4)
+    }
+
+    /// Which node holds which room, after a blank line; nothing without rooms.
+    static func table(_ leases: [RoomLeaseStatus]) -> String {
+        guard !leases.isEmpty else { return "" }
+        let rows = [["ROOM", "NODE", "RENEWED", "STATE"]]
+            + leases.map { [$0.room, $0.node, age($0.renewedAgeMs), $0.isLive ? "live" : "stale"] }
+        return "\n" + columns(rows, rightAligned: 4..<4)
+    }
+
+    private static func columns(_ rows: [[String]], rightAligned: some RangeExpression<Int>) -> String {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in
-                // Counts right-aligned, the rest left.
                 let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return (3...4).contains(column) ? padding + cell : cell + padding
+                return rightAligned.contains(column) ? padding + cell : cell + padding
             }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n") + "\n"
     }

@@ -4,7 +4,11 @@
 // never falsely acknowledged) and comes back when it returns.
 //
 //   test ─▶ PostgresServer (its own postgres-15) ◀─ node A, node B (ConfabServer, --database)
-//        ─▶ RawClient (pinned to the cluster's certificate) ─▶ A or B
+//        ─▶ RawClient (pinned to the cluster's certificate) ─▶ A or B (redirected to the room's node)
+//
+// A room is live on one node (its lease), so clients joining through both
+// nodes meet on one; two nodes writing one room's log at once are tested on
+// the store itself (PostgresStoreTests).
 
 import ConfabProtocol
 import ConfabRooms
@@ -37,14 +41,26 @@ struct ClusterNode {
         return ClusterNode(running: running, tls: tls)
     }
 
-    /// Connects and joins `room`; returns the client and its `joined`.
+    /// Connects and joins `room` through this node, following a redirect to
+    /// the node that holds the room as clients do; returns the client and its `joined`.
     func join(_ user: String, role: String = "host", room: String) async throws -> (RawClient, Joined) {
-        let client = try await RawClient.connect(port: running.port, room: room, tls: tls)
         let token = try await running.token(room: room, user: user, role: role, name: user.capitalized)
-        client.send(#"{"v": 1, "type": "join", "id": "j1", "room": "\#(room)", "token": "\#(token)", "muted": true}"#)
-        let reply = try await client.next()
-        guard case .joined(let joined) = reply.body else { throw ToolError("\(user) expected joined, got \(reply)") }
-        return (client, joined)
+        var port = running.port
+        for _ in 0..<2 {
+            let client = try await RawClient.connect(port: port, room: room, tls: tls)
+            client.send(#"{"v": 1, "type": "join", "id": "j1", "room": "\#(room)", "token": "\#(token)", "muted": true}"#)
+            let reply = try await client.next()
+            if case .error(let refusal) = reply.body, refusal.code == .roomOnAnotherNode,
+                let redirect = refusal.redirect.flatMap(URLComponents.init(string:)), let holder = redirect.port,
+                redirect.path == "/" + room
+            {
+                port = holder
+                continue
+            }
+            guard case .joined(let joined) = reply.body else { throw ToolError("\(user) expected joined, got \(reply)") }
+            return (client, joined)
+        }
+        throw ToolError("\(user) was redirected more than once")
     }
 
     func stop() async { await running.stop() }

@@ -10,6 +10,9 @@ import Logging
 //   drop (close, silence past deadAfterMs, server.goingAway)
 //     ─▶ channel.reconnect: reconnecting(attempt, delay) ─▶ resume(token, last seq) ─▶ joined(resumed)
 //                           └▶ resumeRejected ─▶ join again ─▶ catch up the chat after the last seq
+//   a cluster (docs/CLUSTER.md): join/resume ─▶ 4013 roomOnAnotherNode {redirect} ─▶ the same
+//     request on the room's node (its certificate must be the first node's); a reconnection
+//     opens the room's URL, else the other nodes of `joined.reconnect.nodes`
 //
 // Everything mutable of the room lives in this actor; once `disconnected`,
 // nothing the channel still delivers changes it.
@@ -20,8 +23,8 @@ public actor ConfabSession {
     public nonisolated let store: RoomStore
     public nonisolated let configuration: SessionConfiguration
 
-    private let channel: SignalChannel
-    private let logger: Logger
+    let channel: SignalChannel
+    let logger: Logger
     private let fanOut = EventFanOut()
     /// This session's X25519 key pair: media keys are sealed to its public
     /// half, which `join` carries (docs/SECURITY.md).
@@ -37,6 +40,8 @@ public actor ConfabSession {
     /// with the old acknowledgements instead of stored (docs/PROTOCOL.md, `chat.send`).
     private let idempotencyPrefix = RandomID.idempotencyPrefix()
     private var resumeToken: String?
+    /// A cluster's other nodes, to reconnect through when the room's URL cannot be reached.
+    var clusterNodes: [ServerEndpoint] = []
     private var keepalive: KeepaliveInfo
     /// Set when the server told us why the connection is about to close.
     private var expectedEnd: ExpectedEnd?
@@ -118,7 +123,7 @@ public actor ConfabSession {
         setConnectionState(.connecting)
         do {
             try await open()
-            return try await admit(.join(joinRequest()))
+            return try await admitFollowingRedirects(.join(joinRequest()))
         } catch {
             finish(.failed(error))
             throw error
@@ -310,7 +315,7 @@ public actor ConfabSession {
     // MARK: - Connections
 
     /// Opens a connection on the channel, its messages coming here.
-    private func open() async throws(SessionError) {
+    func open() async throws(SessionError) {
         try await channel.open(
             receive: { [weak self] inbound in await self?.receive(inbound) },
             dropped: { [weak self] in await self?.connectionEnded() })
@@ -318,7 +323,7 @@ public actor ConfabSession {
 
     /// Sends `join` or `resume` and waits for `joined`, which `noteReply`
     /// has already applied to the state by the time this returns.
-    private func admit(_ body: ClientBody) async throws(SessionError) -> Joined {
+    func admit(_ body: ClientBody) async throws(SessionError) -> Joined {
         let reply = try await transmit(body)
         guard case .joined(let joined) = reply else { throw .unexpected(reply, for: body.type) }
         await channel.startKeepalive(keepalive)
@@ -326,7 +331,7 @@ public actor ConfabSession {
     }
 
     /// The room; `join` refused an endpoint without one, so the fallback is never sent.
-    private var room: RoomName { configuration.endpoint.room ?? "-" }
+    var room: RoomName { configuration.endpoint.room ?? "-" }
 
     private func joinRequest() -> JoinRequest {
         JoinRequest(
@@ -375,6 +380,9 @@ public actor ConfabSession {
             let clean = IncomingText.joined(joined)
             resumeToken = clean.reconnect.resumeToken
             keepalive = clean.keepalive
+            if let nodes = clean.reconnect.nodes {
+                clusterNodes = nodes.compactMap { try? ServerEndpoint(serverURL: $0).with(room: room) }
+            }
             expectedEnd = nil
             setConnectionState(.connected)
             emit(.joined(clean, roundTripMs: max(reply.roundTripMs - joined.joinTimeMs, 0)))
@@ -496,13 +504,13 @@ public actor ConfabSession {
     private func reestablish() async throws(SessionError) -> Bool {
         let lastSeen = store.state.lastSeenSequence
         if let token = resumeToken {
-            try await open()
+            try await openAnyNode()
             // Single use: spent once sent, whether or not the reply comes
             // back. Not before: an attempt that cannot even connect (the
             // network is still down) must leave it for the next attempt.
             resumeToken = nil
             do {
-                let joined = try await admit(
+                let joined = try await admitFollowingRedirects(
                     .resume(ResumeRequest(room: room, resumeToken: token, lastSeenSequence: lastSeen)))
                 if joined.history.hasMore { await catchUpChat() }
                 return true
@@ -513,8 +521,8 @@ public actor ConfabSession {
                 logger.debug("resume rejected; joining again")
             }
         }
-        try await open()
-        let joined = try await admit(.join(joinRequest()))
+        try await openAnyNode()
+        let joined = try await admitFollowingRedirects(.join(joinRequest()))
         if lastSeen > 0, joined.history.messages.first.map({ $0.seq > lastSeen + 1 }) ?? true {
             await catchUpChat(after: lastSeen)
         }

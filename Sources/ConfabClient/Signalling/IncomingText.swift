@@ -26,7 +26,8 @@ enum IncomingText {
 
     /// Server error messages are shown to people too.
     static func errorMessage(_ error: CodedError) -> CodedError {
-        CodedError(error.code, reason(error.message) ?? "")
+        // `redirect` is only ever parsed as a URL of the same room (ConfabSession).
+        CodedError(error.code, reason(error.message) ?? "", redirect: error.redirect)
     }
 
     static func peer(_ peer: PeerInfo) -> PeerInfo {

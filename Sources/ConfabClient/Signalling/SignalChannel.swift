@@ -60,7 +60,13 @@ actor SignalChannel {
 
     nonisolated let clock: any SignalClock
     private let transport: any SignallingTransport
-    private let endpoint: ServerEndpoint
+    /// Where the owner started (the URL it was given).
+    private let entry: ServerEndpoint
+    /// Where the next connection goes: the entry, or another node of a cluster.
+    private(set) var endpoint: ServerEndpoint
+    /// The certificate the first connection presented: another node of the
+    /// cluster must present the same one (the cluster has one identity).
+    private var clusterFingerprint: CertificateFingerprint?
     private let logger: Logger
     private let random: @Sendable () -> Double
     private let codec = ProtocolCodec()
@@ -94,6 +100,7 @@ actor SignalChannel {
         clock: any SignalClock, random: @escaping @Sendable () -> Double, logger: Logger
     ) {
         self.transport = transport
+        self.entry = endpoint
         self.endpoint = endpoint
         self.requestPrefix = requestPrefix
         self.requestTimeoutMs = requestTimeoutMs
@@ -104,6 +111,13 @@ actor SignalChannel {
 
     var isOpen: Bool { connection != nil }
 
+    /// Sends the next connection elsewhere: the room's node after a redirect
+    /// (`4013 roomOnAnotherNode`), or another node on reconnection. Nodes other
+    /// than the entry must present the entry's certificate.
+    func retarget(_ endpoint: ServerEndpoint) {
+        self.endpoint = endpoint
+    }
+
     // MARK: - The connection
 
     /// Opens a connection and starts reading it: events go to `receive`, and
@@ -111,7 +125,9 @@ actor SignalChannel {
     func open(receive: @escaping Receiver, dropped: @escaping Dropped) async throws(SessionError) {
         // One connection at a time: an earlier one (an attempt whose admission failed) goes quietly.
         await close(failing: .connectionLost)
-        let opened = try await transport.connect(to: endpoint)
+        let opened = try await transport.connect(
+            to: endpoint, pinning: endpoint.hostAndPort == entry.hostAndPort ? nil : clusterFingerprint)
+        if clusterFingerprint == nil { clusterFingerprint = opened.certificateFingerprint }
         generation += 1
         let current = generation
         connection = opened

@@ -39,10 +39,17 @@ public struct WebSocketTransport: SignallingTransport {
     }
 
     public func connect(to endpoint: ServerEndpoint) async throws(SessionError) -> any SignallingConnection {
+        try await connect(to: endpoint, pinning: nil)
+    }
+
+    public func connect(to endpoint: ServerEndpoint, pinning fingerprint: CertificateFingerprint?)
+        async throws(SessionError) -> any SignallingConnection
+    {
         // The verification callback runs on the event loop; it leaves the
         // refusal here so the handshake error can be explained.
         let refusal = Mutex<String?>(nil)
-        let trust = self.trust
+        let presentedFingerprint = Mutex<CertificateFingerprint?>(nil)
+        let trust = fingerprint.map { ServerTrust.pinned($0, knownServersPath: self.trust.knownServersPath) } ?? self.trust
         let hostAndPort = endpoint.hostAndPort
         let verify: PinnedWebSocketChannel.VerificationCallback = { certificates, promise in
             guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
@@ -51,6 +58,7 @@ public struct WebSocketTransport: SignallingTransport {
                 return
             }
             let presented = CertificateFingerprint(certificateDER: der)
+            presentedFingerprint.withLock { $0 = presented }
             if let message = KnownServersFile.evaluate(trust, presented: presented, hostAndPort: hostAndPort) {
                 refusal.withLock { $0 = message }
                 promise.succeed(.failed)
@@ -63,7 +71,8 @@ public struct WebSocketTransport: SignallingTransport {
 
         let opened = OneShot<any SignallingConnection>()
         let channel = PinnedWebSocketChannel(
-            endpoint: endpoint, sslContext: sslContext, verify: verify, opened: opened)
+            endpoint: endpoint, sslContext: sslContext, verify: verify, opened: opened,
+            presented: { presentedFingerprint.withLock { $0 } })
         let client = ClientConnection(
             channel, address: .hostname(endpoint.host, port: endpoint.port), eventLoopGroup: eventLoopGroup,
             logger: logger)
@@ -139,15 +148,18 @@ struct PinnedWebSocketChannel: ClientConnectionChannel {
     let sslContext: NIOSSLContext
     let verify: VerificationCallback
     let opened: OneShot<any SignallingConnection>
+    /// The fingerprint the verification callback saw.
+    let presented: @Sendable () -> CertificateFingerprint?
 
     init(
         endpoint: ServerEndpoint, sslContext: NIOSSLContext, verify: @escaping VerificationCallback,
-        opened: OneShot<any SignallingConnection>
+        opened: OneShot<any SignallingConnection>, presented: @escaping @Sendable () -> CertificateFingerprint?
     ) {
         self.endpoint = endpoint
         self.sslContext = sslContext
         self.verify = verify
         self.opened = opened
+        self.presented = presented
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -188,7 +200,8 @@ struct PinnedWebSocketChannel: ClientConnectionChannel {
             throw WebSocketClientError.webSocketUpgradeFailed
         case .websocket(let asyncChannel):
             try await asyncChannel.executeThenClose { inbound, outbound in
-                let connection = WebSocketConnection(channel: asyncChannel.channel, outbound: outbound)
+                let connection = WebSocketConnection(
+                    channel: asyncChannel.channel, outbound: outbound, certificateFingerprint: presented())
                 opened.succeed(connection)
                 await connection.readFrames(from: inbound)
             }
@@ -204,10 +217,15 @@ final class WebSocketConnection: SignallingConnection {
     private let channel: any Channel
     private let outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>
     private let closeSent = Mutex(false)
+    let certificateFingerprint: CertificateFingerprint?
 
-    init(channel: any Channel, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) {
+    init(
+        channel: any Channel, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>,
+        certificateFingerprint: CertificateFingerprint?
+    ) {
         self.channel = channel
         self.outbound = outbound
+        self.certificateFingerprint = certificateFingerprint
         (incoming, incomingContinuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
     }
 

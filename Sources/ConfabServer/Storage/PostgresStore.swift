@@ -116,6 +116,15 @@ public final class PostgresStore: ServerStore {
                 rooms INT NOT NULL DEFAULT 0, peers INT NOT NULL DEFAULT 0)
             """,
         ]),
+        (4, [
+            // Which node holds which room (PostgresStore+Leases.swift).
+            """
+            CREATE TABLE room_lease (
+                room TEXT PRIMARY KEY, node TEXT NOT NULL, acquired_at TIMESTAMPTZ NOT NULL,
+                renewed_at TIMESTAMPTZ NOT NULL)
+            """,
+            "CREATE INDEX room_lease_node ON room_lease (node)",
+        ]),
     ]
 
     /// A constant of our own for `pg_advisory_xact_lock`: "confab-m" in ASCII.

@@ -1,0 +1,42 @@
+// Following a cluster's redirect keeps the trust the session started with:
+// the other node must present the certificate the first node presented.
+// Two real servers with certificates of their own stand in for a node and an
+// impostor.
+
+import ConfabClient
+import ConfabProtocol
+import ConfabTestSupport
+import Testing
+
+@Suite("Another node of a cluster is held to the first node's certificate")
+struct ClusterTrustTests {
+    @Test("a connection reports the certificate it checked; pinned to it, a server with another one is refused")
+    func pinnedToTheFirstNode() async throws {
+        let first = try await LiveServer.start()
+        let other = try await LiveServer.start()
+        let home = try TempDirectory(prefix: "confab-cluster-trust")
+        let transport = WebSocketTransport(trust: .trustOnFirstUse(knownServersPath: home.file("known_servers")))
+        let opened = try await transport.connect(to: ServerEndpoint(url: first.url("r")))
+        let presented = try #require(opened.certificateFingerprint)
+        #expect(presented.description == first.fingerprint)
+        await opened.close()
+        // Unknown to known_servers, so trust on first use alone would accept it: the pin does not.
+        do {
+            let refused = try await transport.connect(to: ServerEndpoint(url: other.url("r")), pinning: presented)
+            await refused.close()
+            Issue.record("a server with another certificate was accepted")
+        } catch {
+            guard case .certificateRejected(let message) = error else {
+                Issue.record("expected certificateRejected, got \(error)")
+                return
+            }
+            #expect(message.contains("not the pinned \(presented)"), "\(message)")
+        }
+        // The same node again, pinned: accepted.
+        let again = try await transport.connect(to: ServerEndpoint(url: first.url("r")), pinning: presented)
+        #expect(again.certificateFingerprint == presented)
+        await again.close()
+        await first.stop()
+        await other.stop()
+    }
+}
