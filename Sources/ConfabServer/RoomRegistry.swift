@@ -19,6 +19,8 @@ actor RoomRegistry {
     nonisolated let callRooms: CallRoomDirectory
     /// Wakes the room timers when the first room opens.
     nonisolated let openings = RoomOpenings()
+    /// Room and call events posted to the configured webhooks.
+    nonisolated let webhooks: WebhookDispatcher
 
     init(
         configuration: ServerConfiguration, store: any ServerStore, metrics: ServerMetrics, media: any RoomMediaPlane,
@@ -30,6 +32,7 @@ actor RoomRegistry {
         self.media = media
         self.callRooms = callRooms
         self.logger = logger
+        webhooks = WebhookDispatcher(settings: configuration.webhooks, metrics: metrics, logger: logger)
     }
 
     /// The room's host, made if it is not live (which needs the store: a
@@ -59,6 +62,7 @@ actor RoomRegistry {
         var settings = RoomHost.HostSettings(
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
             trackHealth: configuration.trackHealth)
+        if webhooks.isEnabled { settings.webhooks = webhooks }
         var template = created ?? configuration.template(for: name)
         if let callRoom {
             template = callRoom.template
