@@ -47,7 +47,9 @@ struct MeetingCodeStoreTests {
             var older = Self.code("aaaaaaaaaaaa", uses: nil, expiresAt: now.adding(milliseconds: -1))
             older.createdAt = now.adding(milliseconds: -5_000)
             _ = try await codes.insertCode(older)
-            _ = try await codes.insertCode(Self.code("bbbbbbbbbbbb", uses: nil))
+            var newer = Self.code("bbbbbbbbbbbb", uses: nil)
+            newer.createdAt = now
+            _ = try await codes.insertCode(newer)
             #expect(try await codes.takeUse(of: "aaaaaaaaaaaa", room: room, now: now) == nil, "expired")
             #expect(try await codes.code("aaaaaaaaaaaa")?.state(at: now) == .expired)
             #expect(try await codes.revokeCode("bbbbbbbbbbbb", room: RoomName(uncheckedRawValue: "other"), at: now) == false)

@@ -77,9 +77,9 @@ struct WebhookTests {
             _ = try await carol.closeFrame()
             let ended = try await admin.call("DELETE", "/api/v1/rooms/{room}", ["room": "standup"], query: "?reason=done")
             #expect(ended.status == 204)
-            // Attempts fail while it is down (counted), for a couple of seconds.
+            // Attempts fail while it is down (counted; a refused connection takes until the request's deadline).
             let failing = await waitUntil(timeout: .seconds(30)) {
-                (try? await Self.metric(server, #"confab_webhook_delivery_failures_total{endpoint="ops"}"#)) ?? 0 >= 3
+                (try? await Self.metric(server, #"confab_webhook_delivery_failures_total{endpoint="ops"}"#)) ?? 0 >= 1
             }
             #expect(failing)
             try await Task.sleep(for: .seconds(2))

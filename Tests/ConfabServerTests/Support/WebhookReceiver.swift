@@ -40,13 +40,16 @@ final class WebhookReceiver: Sendable {
         router.post("hook") { [self] request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             let bytes = Array(buffer: body)
-            guard !failing.load(ordering: .acquiring) else { return Response(status: .serviceUnavailable) }
+            // Connection: close, so that once stopped the receiver is really gone (no kept-alive connection).
+            guard !failing.load(ordering: .acquiring) else {
+                return Response(status: .serviceUnavailable, headers: [.connection: "close"])
+            }
             let delivery = ReceivedDelivery(
                 signature: request.headers[HTTPField.Name(WebhookSignature.header)!],
                 eventID: request.headers[HTTPField.Name(WebhookSignature.eventIDHeader)!],
                 body: bytes, json: try? JSONValue(parsing: String(decoding: bytes, as: UTF8.self)))
             received.withLock { $0.append(delivery) }
-            return Response(status: .noContent)
+            return Response(status: .noContent, headers: [.connection: "close"])
         }
         var logger = Logger(label: "webhook-receiver")
         logger.logLevel = .critical
