@@ -55,6 +55,7 @@ enum AdminOpenAPI {
         "operationId": "getRoom",
         "summary": "A live room and its peers",
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "200": {"description": "The room", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -108,6 +109,7 @@ enum AdminOpenAPI {
           {"name": "reason", "in": "query", "required": false, "description": "shown to everyone concerned", "schema": {"type": "string", "maxLength": 500}}
         ],
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Removed: the peer got removed, the others peer.left"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -128,6 +130,7 @@ enum AdminOpenAPI {
         "operationId": "mutePeer",
         "summary": "Mute a peer's microphone",
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Muted (or already muted): everyone got track.muted"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -230,6 +233,7 @@ enum AdminOpenAPI {
         "operationId": "revokeCode",
         "summary": "Revoke a meeting code",
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Revoked: exchanging it gets 2011 codeRevoked"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
