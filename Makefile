@@ -10,6 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENDOR_PC := $(CURDIR)/.build/vendor/srtp/lib/pkgconfig
 # PESQ for `confab bench voice`: the `pesq` package and numpy in a venv (Debian's pip refuses system installs).
 PESQ_VENV := $(CURDIR)/.build/pesq-venv
+# schemathesis, which fuzzes the management API from its OpenAPI document (SchemathesisTests), in a venv too.
+SCHEMATHESIS_VENV := $(CURDIR)/.build/schemathesis-venv
 SWIFT_ENV = PKG_CONFIG_PATH=$$( [ -f $(VENDOR_PC)/libsrtp2.pc ] && echo $(VENDOR_PC) )
 
 .PHONY: deps build release test bench demo clean install check-install check-install-layout
@@ -27,6 +29,9 @@ deps:
 	@$(PESQ_VENV)/bin/python -c 'import numpy, pesq' 2>/dev/null || \
 		{ /usr/bin/python3 -m venv $(PESQ_VENV) && $(PESQ_VENV)/bin/pip install -q numpy pesq; } || \
 		echo "make deps: could not install pesq (PyPI); confab bench voice will not score"
+	@$(SCHEMATHESIS_VENV)/bin/schemathesis --version >/dev/null 2>&1 || \
+		{ /usr/bin/python3 -m venv $(SCHEMATHESIS_VENV) && $(SCHEMATHESIS_VENV)/bin/pip install -q schemathesis; } || \
+		echo "make deps: could not install schemathesis (PyPI); SchemathesisTests will fail"
 	@bash scripts/build-libsrtp.sh || echo "make deps: could not build libsrtp2 with built-in crypto; using the system's (it allocates per packet, see BENCHMARKS.md)"
 
 build: deps
@@ -71,7 +76,7 @@ check-install-layout:
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests
+REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests

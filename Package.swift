@@ -62,6 +62,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // Webhook deliveries (connection pooling, TLS, timeouts).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // Our own macros (`@PublicMemberwiseInit`).
         .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ]
@@ -132,6 +134,8 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ] + webSocketOverTLS + cryptoAndLogging),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
@@ -186,6 +190,8 @@ let package = Package(
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",
             "ConfabSocket", "ConfabWire",
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            // The webhook receiver the webhook tests run.
+            .product(name: "Hummingbird", package: "hummingbird"),
         ] + webSocketOverTLS + cryptoAndLogging),
         .testTarget(name: "ConfabClientTests", dependencies: [
             "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",

@@ -54,6 +54,14 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case resumeRejected = 2008
     /// The management API (`/api/v1/`) got a valid room or user token: it needs an admin token.
     case notAdminToken = 2009
+    /// No meeting code by that name for this room (`POST /api/v1/rooms/{room}/join`). HTTP 404.
+    case codeNotFound = 2010
+    /// The meeting code was revoked. HTTP 410.
+    case codeRevoked = 2011
+    /// The meeting code's expiry has passed. HTTP 410.
+    case codeExpired = 2012
+    /// The meeting code was exchanged as many times as it allows. HTTP 410.
+    case codeUsedUp = 2013
 
     // MARK: 3xxx: permissions of the actor's role
 

@@ -198,6 +198,7 @@ actor CallManager {
             // History is a record, not a promise: a failure is logged and the call goes on.
             recorder.record("record a call of \(user)") { store in try await store.recordCall(record, user: user) }
         case .openRoom(let call, let caller):
+            registry.webhooks.publish(.call(.callStarted, call, room: Self.roomName(call), caller: caller))
             let wakes = wakeContinuation
             registry.callRooms.register(
                 Self.roomName(call),
@@ -226,6 +227,7 @@ actor CallManager {
             }
         case .endRoom(let call):
             logger.debug("call ended", metadata: ["call": "\(call)"])
+            registry.webhooks.publish(.call(.callEnded, call, room: Self.roomName(call), caller: nil))
             roomsEnding += 1
             await registry.endCallRoom(Self.roomName(call))
             roomsEnding -= 1

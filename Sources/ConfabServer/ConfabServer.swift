@@ -67,6 +67,7 @@ public final class ConfabServer: Service, Sendable {
     ) async throws(SetupError) {
         let storage = try await ServerStorage.open(configuration, logger: logger)
         store = storage.store
+        try await Self.prepareMeetingCodes(in: storage.store)
         identity = storage.identity
         authority = await TokenAuthority(secret: storage.tokenSecret)
         adminAuthority = await AdminTokenAuthority(secret: storage.tokenSecret)
@@ -170,6 +171,10 @@ public final class ConfabServer: Service, Sendable {
                         await registry.publishSpeakers()
                     }
                 }
+                if registry.webhooks.isEnabled {
+                    // Posts room and call events to the webhooks, until cancelled.
+                    group.addTask { [registry] in await registry.webhooks.run() }
+                }
                 group.addTask { [calls] in
                     // Call rooms' membership, and ring timeouts when they fall due.
                     await calls.run()
@@ -229,8 +234,8 @@ public final class ConfabServer: Service, Sendable {
                         string: ServerMetrics.labelled(metrics.render(media: media.statistics), node: node?.id))))
         }
         AdminAPI(
-            registry: registry, calls: calls, store: store, authority: adminAuthority, configuration: configuration,
-            audit: adminAudit
+            registry: registry, calls: calls, store: store, authority: adminAuthority, tokens: authority,
+            configuration: configuration, audit: adminAudit
         ).register(on: router)
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: configuration.maximumFrameBytes,

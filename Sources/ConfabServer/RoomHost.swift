@@ -91,6 +91,8 @@ actor RoomHost {
         var speakerDetection = SpeakerDetectorSettings()
         /// A cluster's live nodes, for `joined.reconnect.nodes`; nil on a single server.
         var clusterNodes: (@Sendable () -> [String])? = nil
+        /// Told the room's events that are webhook events (Webhooks/).
+        var webhooks: WebhookDispatcher? = nil
     }
 
     /// What the media plane knows of one peer's session: fresh credentials
@@ -161,6 +163,7 @@ actor RoomHost {
             let (name, startedAt) = (name, room.startedAt)
             recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }
             sessionRecorded = true
+            settings.webhooks?.publish(.roomStarted(name, at: startedAt))
         }
         // The identity was here before (connected, or within its grace): that session is over.
         if let previous = connections.removeValue(forKey: token.peer) {
@@ -423,7 +426,10 @@ actor RoomHost {
         guard room.isIdle(now: now) else { return false }
         if room.phase == .open {
             _ = room.end(reason: "empty", lock: false, now: now)
-            if sessionRecorded { recordEnd(at: now, reason: "empty") }
+            if sessionRecorded {
+                recordEnd(at: now, reason: "empty")
+                settings.webhooks?.publish(.roomEnded(name, reason: "empty", by: nil, locked: false))
+            }
         }
         retiredFlag.store(true, ordering: .releasing)
         settings.media.removeRoom(mediaRoomID)
@@ -480,6 +486,7 @@ actor RoomHost {
                 connections[peer]?.send(text)
             }
         }
+        settings.webhooks?.publish(events, room: name)
     }
 
     private func issueResumeToken(for peer: PeerID) -> String {

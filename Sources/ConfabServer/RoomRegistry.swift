@@ -21,6 +21,8 @@ actor RoomRegistry {
     nonisolated let openings = RoomOpenings()
     /// Room leases in a cluster (RoomPlacement.swift); nil on a single server.
     var placement: RoomPlacement?
+    /// Room and call events posted to the configured webhooks.
+    nonisolated let webhooks: WebhookDispatcher
 
     init(
         configuration: ServerConfiguration, store: any ServerStore, metrics: ServerMetrics, media: any RoomMediaPlane,
@@ -32,6 +34,7 @@ actor RoomRegistry {
         self.media = media
         self.callRooms = callRooms
         self.logger = logger
+        webhooks = WebhookDispatcher(settings: configuration.webhooks, metrics: metrics, logger: logger)
     }
 
     /// The room's host, made if it is not live (which needs the store: a
@@ -62,6 +65,7 @@ actor RoomRegistry {
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
             trackHealth: configuration.trackHealth)
         if let placement { settings.clusterNodes = { placement.nodeURLs } }
+        if webhooks.isEnabled { settings.webhooks = webhooks }
         var template = created ?? configuration.template(for: name)
         if let callRoom {
             template = callRoom.template

@@ -55,6 +55,8 @@ public struct ServerConfiguration: Sendable {
     public var trackHealth = TrackHealthConfiguration()
     /// Deadlines and caps for connections that have not authenticated yet (`[connections]`).
     public var admission = AdmissionLimits()
+    /// Where room and call events are posted (`[webhooks]`, Webhooks/).
+    public var webhooks = WebhookSettings()
 
     /// What the media plane binds and advertises.
     public var mediaPlane: MediaPlaneConfiguration {
@@ -131,6 +133,7 @@ public struct ConfigFile: Decodable, Sendable {
     public var rooms: [String: RoomTemplate]?
     public var calls: CallsSection?
     public var connections: ConnectionsSection?
+    public var webhooks: WebhooksSection?
 
     /// `[calls]`: see `CallSettings`.
     ///
@@ -159,6 +162,7 @@ public struct ConfigFile: Decodable, Sendable {
         case rooms
         case calls
         case connections
+        case webhooks
     }
 
     /// Reads and checks a config file. Every failure names the file and,
@@ -244,6 +248,7 @@ public struct ConfigFile: Decodable, Sendable {
             }
         }
         try file.connections?.validate(path: path, text: text)
+        try file.webhooks?.validate(path: path, text: text)
         if let keepalive = file.keepalive {
             for (key, value) in [("pingIntervalMs", keepalive.pingIntervalMs), ("deadAfterMs", keepalive.deadAfterMs)] {
                 if let value, value <= 0 {
@@ -265,6 +270,7 @@ public struct ConfigFile: Decodable, Sendable {
         if let ping = keepalive?.pingIntervalMs { configuration.keepalive.pingIntervalMs = ping }
         if let dead = keepalive?.deadAfterMs { configuration.keepalive.deadAfterMs = dead }
         connections?.apply(to: &configuration.admission)
+        webhooks?.apply(to: &configuration.webhooks)
         if let calls {
             if let ring = calls.ringTimeoutMs { configuration.calls.ringTimeoutMs = ring }
             if let rate = calls.invitationRate { configuration.calls.invitationRate = rate }

@@ -2,6 +2,7 @@
 // with an admin token, over TLS pinned like `confab join`.
 //
 //   confab admin rooms|room NAME|create NAME|end NAME [--lock]|remove ROOM PEER|mute ROOM PEER|say ROOM TEXT
+//   confab admin code ROOM --role R [--uses N] [--expires D]|codes ROOM|revoke ROOM CODE (AdminCodes.swift)
 //     --server wss://HOST:PORT --token ADMIN-TOKEN (or CONFAB_ADMIN_TOKEN) [--fingerprint SHA256:…] [--json]
 import ArgumentParser
 import ConfabClient
@@ -17,7 +18,7 @@ struct Admin: AsyncParsableCommand {
             """,
         subcommands: [
             AdminRooms.self, AdminRoom.self, AdminCreate.self, AdminEnd.self, AdminRemove.self, AdminMute.self,
-            AdminSay.self,
+            AdminSay.self, AdminCode.self, AdminCodes.self, AdminRevoke.self,
         ])
 }
 
@@ -87,7 +88,8 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-private func clock(_ time: Timestamp) -> String {
+/// A time as the admin commands print it: local, to the minute.
+func clock(_ time: Timestamp) -> String {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd HH:mm"
     return formatter.string(from: Date(timeIntervalSince1970: Double(time.millisecondsSince1970) / 1_000))

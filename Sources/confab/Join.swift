@@ -17,12 +17,15 @@ struct Join: AsyncParsableCommand {
         discussion: """
             --token takes a room token, made on the server:
               confab token --room ROOM --user NAME --role ROLE
+            or join with a meeting code (confab admin code) and a name:
+              confab join wss://HOST:PORT/ROOM --code CODE --name NAME
+              confab join 'confab://HOST:PORT/ROOM?code=CODE&fp=SHA256:…' --name NAME
             """)
 
-    @Argument(help: "The room: wss://HOST:PORT/ROOM.")
+    @Argument(help: "The room: wss://HOST:PORT/ROOM, or a meeting link confab://HOST:PORT/ROOM?code=…&fp=SHA256:….")
     var url: String
 
-    @OptionGroup var server: ServerAccessOptions
+    @OptionGroup var server: JoinAccessOptions
 
     @OptionGroup var participant: ParticipantOptions
 
@@ -38,16 +41,17 @@ struct Join: AsyncParsableCommand {
 
     func validate() throws {
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        try validateAccess()
     }
 
     func run() async throws {
-        let token = server.resolvedToken ?? ""
+        let (url, token, fingerprint) = try await resolveAccess()
         let headless = participant.headless
         let logger = participant.commandLogger(label: "confab.join")
         let session: ConfabSession
         do {
             session = try ConfabSession(
-                url: url, token: token, fingerprint: server.fingerprint, displayName: participant.name,
+                url: url, token: token, fingerprint: fingerprint, displayName: participant.name,
                 knownServersPath: server.knownServersPath, startMuted: audio.input == nil || muted,
                 logger: logger)
         } catch {

@@ -37,7 +37,9 @@ public struct AdminHTTPClient: Sendable {
     /// coded error for a non-2xx reply, or why the request did not get one.
     public func send(_ method: String, _ path: String, json body: [UInt8]? = nil) async throws(SessionError) -> Reply {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.hostAndPort)\r\nUser-Agent: confab\r\n"
-        head += "Authorization: Bearer \(token)\r\nConnection: close\r\nAccept: application/json\r\n"
+        // An empty token sends none (a meeting code's exchange needs none).
+        if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
+        head += "Connection: close\r\nAccept: application/json\r\n"
         if body != nil { head += "Content-Type: application/json\r\n" }
         head += "Content-Length: \(body?.count ?? 0)\r\n\r\n"
         let response = try await exchange(Array(head.utf8) + (body ?? []))

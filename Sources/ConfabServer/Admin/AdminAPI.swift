@@ -20,6 +20,8 @@ struct AdminAPI: Sendable {
     let calls: CallManager
     let store: any ServerStore
     let authority: AdminTokenAuthority
+    /// Room tokens, for meeting codes exchanged (AdminCodes.swift).
+    let tokens: TokenAuthority
     let configuration: ServerConfiguration
     let audit: AdminAuditLog
 
@@ -39,16 +41,19 @@ struct AdminAPI: Sendable {
         var parameters: [String: String]
         var query: [String: String]
         var body: ByteBuffer
-        var admin: AdminIdentity
+        /// Who asks; nil on the one route that takes no admin token (a code's exchange).
+        var admin: AdminIdentity?
     }
 
     typealias Handler = @Sendable (AdminAPI, Call) async throws(CodedError) -> Reply
 
-    /// One route: `path` as in the OpenAPI document; `change` for the ones the audit log records.
+    /// One route: `path` as in the OpenAPI document; `change` for the ones the audit log records;
+    /// `public` for the one that needs no admin token.
     struct Route: Sendable {
         var method: HTTPRequest.Method
         var path: String
         var change: Bool
+        var `public` = false
         var handler: Handler
     }
 
@@ -76,6 +81,18 @@ struct AdminAPI: Sendable {
         },
         Route(method: .post, path: "/api/v1/rooms/{room}/messages", change: true) { api, call throws(CodedError) in
             try await api.postMessage(call)
+        },
+        Route(method: .post, path: "/api/v1/rooms/{room}/codes", change: true) { api, call throws(CodedError) in
+            try await api.createCode(call)
+        },
+        Route(method: .get, path: "/api/v1/rooms/{room}/codes", change: false) { api, call throws(CodedError) in
+            try await api.listCodes(call)
+        },
+        Route(method: .delete, path: "/api/v1/rooms/{room}/codes/{code}", change: true) { api, call throws(CodedError) in
+            try await api.revokeCode(call)
+        },
+        Route(method: .post, path: "/api/v1/rooms/{room}/join", change: false, public: true) { api, call throws(CodedError) in
+            try await api.exchangeCode(call)
         },
         Route(method: .get, path: "/api/v1/calls", change: false) { api, _ throws(CodedError) in await api.listCalls() },
         Route(method: .get, path: "/api/v1/users/{user}/calls", change: false) { api, call throws(CodedError) in
@@ -108,9 +125,9 @@ struct AdminAPI: Sendable {
         var parameters: [String: String] = [:]
         for (key, value) in context.parameters { parameters[String(key)] = String(value) }
         do throws(CodedError) {
-            let identity = try await authority.verify(
-                authorization: request.headers[.authorization], now: .now())
-            admin = identity
+            if !route.public {
+                admin = try await authority.verify(authorization: request.headers[.authorization], now: .now())
+            }
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: Self.maximumBodyBytes)
@@ -119,7 +136,7 @@ struct AdminAPI: Sendable {
             }
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            let call = Call(parameters: parameters, query: query, body: body, admin: identity)
+            let call = Call(parameters: parameters, query: query, body: body, admin: admin)
             reply = try await route.handler(self, call)
         } catch {
             reply = .json(error.httpStatus, AdminErrorBody(error))

@@ -167,6 +167,7 @@ extension RoomHost {
         let (name, startedAt) = (name, room.startedAt)
         recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }
         sessionRecorded = true
+        settings.webhooks?.publish(.roomStarted(name, at: startedAt))
     }
 
     func setJoinsLocked(_ locked: Bool) {

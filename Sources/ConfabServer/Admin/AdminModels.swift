@@ -11,6 +11,8 @@ extension CodedError {
     var httpStatus: HTTPResponse.Status {
         switch code {
         case .notAdminToken: .forbidden
+        case .codeNotFound: .notFound
+        case .codeRevoked, .codeExpired, .codeUsedUp: .gone
         case .tokenMissing, .tokenMalformed, .tokenSignatureInvalid, .tokenExpired, .tokenNotYetValid, .unauthorized:
             .unauthorized
         case .roomNotFound, .peerNotFound, .trackNotFound, .callNotFound: .notFound

@@ -11,7 +11,7 @@ enum AdminOpenAPI {
   "info": {
     "title": "Confab management API",
     "version": "1",
-    "description": "For the people who run a Confab server: docs/ADMIN.md. Every request but this document's needs an admin token (confab token --admin)."
+    "description": "For the people who run a Confab server: docs/ADMIN.md. Every request but this document's and a meeting code's exchange needs an admin token (confab token --admin)."
   },
   "security": [
     {
@@ -55,6 +55,7 @@ enum AdminOpenAPI {
         "operationId": "getRoom",
         "summary": "A live room and its peers",
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "200": {"description": "The room", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -108,6 +109,7 @@ enum AdminOpenAPI {
           {"name": "reason", "in": "query", "required": false, "description": "shown to everyone concerned", "schema": {"type": "string", "maxLength": 500}}
         ],
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Removed: the peer got removed, the others peer.left"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -128,6 +130,7 @@ enum AdminOpenAPI {
         "operationId": "mutePeer",
         "summary": "Mute a peer's microphone",
         "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Muted (or already muted): everyone got track.muted"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -180,6 +183,84 @@ enum AdminOpenAPI {
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/rooms/{room}/codes": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/room"
+        }
+      ],
+      "post": {
+        "operationId": "createCode",
+        "summary": "A meeting code for a role in the room",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateCode"}}}
+        },
+        "responses": {
+          "201": {"description": "The code", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MeetingCode"}}}},
+          "400": {"description": "1000 malformedMessage, 1004 invalidMessage, 4006 roleNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
+        }
+      },
+      "get": {
+        "operationId": "listCodes",
+        "summary": "The room's meeting codes, newest first, with their state",
+        "responses": {
+          "200": {"description": "The codes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MeetingCodeList"}}}},
+          "400": {"description": "1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
+        }
+      }
+    },
+    "/api/v1/rooms/{room}/codes/{code}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/room"
+        },
+        {
+          "name": "code",
+          "in": "path",
+          "required": true,
+          "schema": {"type": "string", "maxLength": 64}
+        }
+      ],
+      "delete": {
+        "operationId": "revokeCode",
+        "summary": "Revoke a meeting code",
+        "responses": {
+          "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "204": {"description": "Revoked: exchanging it gets 2011 codeRevoked"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"description": "2010 codeNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "410": {"description": "2011 codeRevoked: revoked already", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/rooms/{room}/join": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/room"
+        }
+      ],
+      "post": {
+        "operationId": "exchangeCode",
+        "summary": "A meeting code for a room token (no admin token: the code is the credential)",
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CodeExchange"}}}
+        },
+        "responses": {
+          "200": {"description": "A room token for the code's role, with an identity of its own", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CodeToken"}}}},
+          "400": {"description": "1000 malformedMessage, 1004 invalidMessage, 1009 emptyName", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "404": {"description": "2010 codeNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "410": {"description": "2011 codeRevoked, 2012 codeExpired, 2013 codeUsedUp", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },
@@ -343,6 +424,31 @@ enum AdminOpenAPI {
         "type": "object",
         "properties": {"call": {"type": "string"}, "direction": {"type": "string", "enum": ["outgoing", "incoming"]}, "peers": {"type": "array", "items": {"type": "string"}}, "outcome": {"type": "string", "enum": ["answered", "cancelled", "rejected", "noResponse", "busy", "offline"]}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "durationMs": {"type": "integer", "minimum": 0}},
         "required": ["call", "direction", "peers", "outcome", "startedAt", "durationMs"]
+      },
+      "CreateCode": {
+        "type": "object",
+        "properties": {"role": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"}, "uses": {"type": "integer", "minimum": 1, "maximum": 1000000, "description": "how many exchanges it allows; absent: no limit"}, "expiresInSeconds": {"type": "integer", "minimum": 1, "maximum": 31622400, "description": "absent: no expiry"}},
+        "required": ["role"]
+      },
+      "MeetingCode": {
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$"}, "room": {"type": "string"}, "role": {"type": "string"}, "uses": {"type": "integer", "minimum": 1}, "used": {"type": "integer", "minimum": 0}, "expiresAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "createdAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "createdBy": {"type": "string"}, "revokedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "state": {"type": "string", "enum": ["active", "revoked", "expired", "usedUp"]}},
+        "required": ["code", "room", "role", "used", "createdAt", "createdBy", "state"]
+      },
+      "MeetingCodeList": {
+        "type": "object",
+        "properties": {"codes": {"type": "array", "items": {"$ref": "#/components/schemas/MeetingCode"}}},
+        "required": ["codes"]
+      },
+      "CodeExchange": {
+        "type": "object",
+        "properties": {"code": {"type": "string", "description": "as given, dashes optional"}, "name": {"type": "string", "description": "the display name to join with"}},
+        "required": ["code", "name"]
+      },
+      "CodeToken": {
+        "type": "object",
+        "properties": {"token": {"type": "string", "description": "a room token: join with it"}, "room": {"type": "string"}, "role": {"type": "string"}, "peer": {"type": "string", "description": "the identity the token names"}, "expiresAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}},
+        "required": ["token", "room", "role", "peer", "expiresAt"]
       },
       "CallHistory": {
         "type": "object",

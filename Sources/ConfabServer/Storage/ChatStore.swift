@@ -19,7 +19,7 @@ import GRDB
 
 /// The SQLite engine of ``ServerStore``: a single server's data directory.
 public final class ChatStore: ServerStore {
-    private let database: DatabasePool
+    let database: DatabasePool
 
     public init(path: String) throws(StorageError) {
         var configuration = Configuration()

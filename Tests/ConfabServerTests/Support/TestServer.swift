@@ -30,7 +30,8 @@ final class TestServer: Sendable {
         trackHealth: TrackHealthConfiguration = TrackHealthConfiguration(),
         host: String = "127.0.0.1",
         mediaHost: String? = nil,
-        admission: AdmissionLimits = TestServer.admission
+        admission: AdmissionLimits = TestServer.admission,
+        webhooks: WebhookSettings = WebhookSettings()
     ) async throws -> TestServer {
         let data = try data ?? TempDirectory(prefix: "confab-server-test")
         var configuration = ServerConfiguration(
@@ -40,6 +41,7 @@ final class TestServer: Sendable {
         configuration.trackHealth = trackHealth
         configuration.mediaAdvertisedHost = mediaHost
         configuration.admission = admission
+        configuration.webhooks = webhooks
         return TestServer(
             running: try await InProcessServer.start(configuration: configuration, data: data, label: "confab.test"))
     }
