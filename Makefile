@@ -39,7 +39,7 @@ release: deps
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests
+REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|TownHallTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests

@@ -71,9 +71,10 @@ extension Room {
     // MARK: - Leaving
 
     private mutating func leave(_ actor: Peer, now: Timestamp) -> RoomOutcome {
+        let told = watchers(of: actor.id).subtracting([actor.id])
         removePeer(actor.id, now: now)
         return RoomOutcome(events: [
-            RoomEvent(audience: connectedIDs, body: .peerLeft(PeerLeft(peer: actor.id, reason: .left)))
+            RoomEvent(audience: told, body: .peerLeft(PeerLeft(peer: actor.id, reason: .left)))
         ])
     }
 
@@ -92,6 +93,7 @@ extension Room {
             throw CodedError(.peerNotFound, "no peer \(targetID) in room \(name)")
         }
         try checkRank(of: actor, over: target)
+        let told = watchers(of: target.id).subtracting([target.id])
         removePeer(target.id, now: now)
         let reason = Self.cleanReason(reason)
         if case .suspended = target.connection {
@@ -101,8 +103,7 @@ extension Room {
         }
         return RoomOutcome(events: [
             RoomEvent(audience: [target.id], body: .removed(Removed(by: actor.id, reason: reason))),
-            RoomEvent(
-                audience: connectedIDs, body: .peerLeft(PeerLeft(peer: target.id, reason: .removed, by: actor.id))),
+            RoomEvent(audience: told, body: .peerLeft(PeerLeft(peer: target.id, reason: .removed, by: actor.id))),
         ])
     }
 
@@ -129,7 +130,7 @@ extension Room {
         }
         let prompt = makePrompt(.roleChange(roleName), from: actor.id, to: target.id, now: now)
         return RoomOutcome(
-            events: [
+            events: introduce([actor.id, target.id]) + [
                 RoomEvent(
                     audience: [target.id],
                     body: .roleChangeRequested(RoleChangePrompt(prompt: prompt, by: actor.id, role: roleName)))
@@ -192,15 +193,26 @@ extension Room {
             peer.microphone = nil
             trackEvent = .trackRemoved(TrackRemoved(peer: id, track: microphone.id))
         }
+        // A quiet peer given a role that is not quiet is announced: those
+        // who did not know it hear `peer.joined` (tracks included), the rest `peer.updated`.
+        let knewIt = watchers(of: id)
+        if peer.isQuiet, isAnnouncedRole(newRole) {
+            peer.isQuiet = false
+            introductions[id] = nil
+        }
         peers[id] = peer
         dropPrompts(involving: id)
-        let audience = connectedIDs
+        let audience = watchers(of: id)
         var events = [
             RoomEvent(
-                audience: audience,
+                audience: audience.intersection(knewIt),
                 body: .peerUpdated(PeerUpdated(peer: peer.info, changed: changed, by: actor == id ? nil : actor)))
         ]
-        if let trackEvent { events.append(RoomEvent(audience: audience, body: trackEvent)) }
+        let strangers = audience.subtracting(knewIt)
+        if !strangers.isEmpty {
+            events.append(RoomEvent(audience: strangers, body: .peerJoined(PeerJoined(peer: peer.info))))
+        }
+        if let trackEvent { events.append(RoomEvent(audience: knewIt.intersection(audience), body: trackEvent)) }
         return events
     }
 
@@ -241,7 +253,7 @@ extension Room {
         guard microphone.muted else { return RoomOutcome(events: []) }
         let prompt = makePrompt(.unmute(trackID), from: actor.id, to: owner.id, now: now)
         return RoomOutcome(
-            events: [
+            events: introduce([actor.id, owner.id]) + [
                 RoomEvent(
                     audience: [owner.id],
                     body: .unmuteRequested(UnmutePrompt(prompt: prompt, by: actor.id, track: trackID)))
@@ -255,7 +267,7 @@ extension Room {
         track.mutedBy = muted ? actor : nil
         peers[owner]?.microphone = track
         let change = TrackMuteChange(peer: owner, track: track.id, by: actor)
-        return [RoomEvent(audience: connectedIDs, body: muted ? .trackMuted(change) : .trackUnmuted(change))]
+        return [RoomEvent(audience: watchers(of: owner), body: muted ? .trackMuted(change) : .trackUnmuted(change))]
     }
 
     /// The connected owner of a track and the track. Asking about your own
@@ -281,7 +293,8 @@ extension Room {
         peer.handRaisedAt = raisedAt
         peers[actor.id] = peer
         return RoomOutcome(events: [
-            RoomEvent(audience: connectedIDs, body: .peerUpdated(PeerUpdated(peer: peer.info, changed: [.hand])))
+            RoomEvent(
+                audience: watchers(of: actor.id), body: .peerUpdated(PeerUpdated(peer: peer.info, changed: [.hand])))
         ])
     }
 
@@ -313,7 +326,8 @@ extension Room {
         guard !changed.isEmpty else { return RoomOutcome(events: []) }
         peers[actor.id] = peer
         return RoomOutcome(events: [
-            RoomEvent(audience: connectedIDs, body: .peerUpdated(PeerUpdated(peer: peer.info, changed: changed)))
+            RoomEvent(
+                audience: watchers(of: actor.id), body: .peerUpdated(PeerUpdated(peer: peer.info, changed: changed)))
         ])
     }
 
