@@ -33,6 +33,8 @@ public enum ClientBody: Hashable, Sendable {
     case sendChat(SendChatRequest)
     /// Read the chat log → `chat.page`.
     case fetchHistory(HistoryRequest)
+    /// Page through the room's peers (roles that may see the audience) → `roster.page`.
+    case listRoster(RosterRequest)
     /// Change a peer's role, asking it or (with `force`) at once → `ok`.
     case changeRole(RoleChangeRequest)
     /// Accept or decline a prompt put to you → `ok`.
@@ -81,6 +83,7 @@ public enum ClientBody: Hashable, Sendable {
         case .leave: .leave
         case .sendChat: .sendChat
         case .fetchHistory: .fetchHistory
+        case .listRoster: .listRoster
         case .changeRole: .changeRole
         case .answerPrompt: .answerPrompt
         case .muteTrack: .muteTrack
@@ -111,6 +114,7 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case leave
     case sendChat = "chat.send"
     case fetchHistory = "chat.history"
+    case listRoster = "roster.list"
     case changeRole = "role.change"
     case answerPrompt = "prompt.answer"
     case muteTrack = "track.mute"

@@ -93,6 +93,8 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case roleOutranksYou = 3012
     /// The action cannot target its own actor (remove yourself: send `leave`).
     case cannotTargetYourself = 3013
+    /// `roster.list` from a role without `seeAudience`.
+    case cannotSeeAudience = 3014
 
     // MARK: 4xxx: the state of the room
 

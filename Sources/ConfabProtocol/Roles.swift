@@ -73,13 +73,20 @@ public struct RolePermissions: Codable, Hashable, Sendable {
     public var endRoom: Bool
     /// Raise a hand.
     public var raiseHand: Bool
+    /// See the audience: quiet peers come and go in your view as everyone
+    /// else does, and you may page through the room with `roster.list`.
+    public var seeAudience: Bool = false
 
     public static let none = RolePermissions(
         muteOthers: false, askToUnmute: false, changeRoles: false,
         removePeers: false, endRoom: false, raiseHand: false)
     public static let all = RolePermissions(
         muteOthers: true, askToUnmute: true, changeRoles: true,
-        removePeers: true, endRoom: true, raiseHand: true)
+        removePeers: true, endRoom: true, raiseHand: true, seeAudience: true)
+
+    private enum CodingKeys: String, CodingKey {
+        case muteOthers, askToUnmute, changeRoles, removePeers, endRoom, raiseHand, seeAudience
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -89,5 +96,18 @@ public struct RolePermissions: Codable, Hashable, Sendable {
         removePeers = try container.decodeIfPresent(Bool.self, forKey: .removePeers) ?? false
         endRoom = try container.decodeIfPresent(Bool.self, forKey: .endRoom) ?? false
         raiseHand = try container.decodeIfPresent(Bool.self, forKey: .raiseHand) ?? false
+        seeAudience = try container.decodeIfPresent(Bool.self, forKey: .seeAudience) ?? false
+    }
+
+    /// `seeAudience` is written only when true, so roles written before it existed read the same.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(muteOthers, forKey: .muteOthers)
+        try container.encode(askToUnmute, forKey: .askToUnmute)
+        try container.encode(changeRoles, forKey: .changeRoles)
+        try container.encode(removePeers, forKey: .removePeers)
+        try container.encode(endRoom, forKey: .endRoom)
+        try container.encode(raiseHand, forKey: .raiseHand)
+        if seeAudience { try container.encode(seeAudience, forKey: .seeAudience) }
     }
 }

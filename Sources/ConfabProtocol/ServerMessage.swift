@@ -10,7 +10,8 @@ import Foundation
 // `ok` its state already shows the effect.
 
 /// A message from the server. `id` is the request's id on replies
-/// (`joined`, `ok`, `error`, `pong`, `chat.ack`, `chat.page`) and absent on
+/// (`joined`, `ok`, `error`, `pong`, `chat.ack`, `chat.page`,
+/// `roster.page`) and absent on
 /// events. An `error` without an id concerns the connection, not a request.
 public struct ServerMessage: Hashable, Sendable {
     public var id: RequestID?
@@ -39,11 +40,15 @@ public enum ServerBody: Hashable, Sendable {
     case chatAck(ChatAck)
     /// The reply to `chat.history`.
     case chatPage(ChatPage)
+    /// The reply to `roster.list`.
+    case rosterPage(RosterPage)
 
     // Peers.
     case peerJoined(PeerJoined)
     case peerLeft(PeerLeft)
     case peerUpdated(PeerUpdated)
+    /// How many peers hold each role (rooms with an audience; coalesced).
+    case roomCounts(RoomCounts)
 
     // Tracks.
     case trackAdded(TrackAdded)
@@ -111,6 +116,8 @@ public enum ServerBody: Hashable, Sendable {
         case .pong: .pong
         case .chatAck: .chatAck
         case .chatPage: .chatPage
+        case .rosterPage: .rosterPage
+        case .roomCounts: .roomCounts
         case .peerJoined: .peerJoined
         case .peerLeft: .peerLeft
         case .peerUpdated: .peerUpdated
@@ -154,6 +161,8 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case pong
     case chatAck = "chat.ack"
     case chatPage = "chat.page"
+    case rosterPage = "roster.page"
+    case roomCounts = "room.counts"
     case peerJoined = "peer.joined"
     case peerLeft = "peer.left"
     case peerUpdated = "peer.updated"
@@ -213,6 +222,11 @@ public struct Joined: Codable, Hashable, Sendable {
     public var keepalive: KeepaliveInfo = KeepaliveInfo()
     /// Where to send media.
     public var media: MediaEndpoint?
+    /// In a room with an audience (docs/PROTOCOL.md, "Large rooms"): how many
+    /// peers hold each role. `peers` then lists only the peers you see.
+    public var counts: RoomCounts?
+    /// True when you joined quiet: only hosts and peers you interact with see you.
+    public var quiet: Bool?
 }
 
 /// The room as a whole.

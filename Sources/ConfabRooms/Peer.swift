@@ -16,6 +16,10 @@ public struct Peer: Hashable, Sendable {
     public internal(set) var connection: ConnectionState
     public internal(set) var publicKey: X25519PublicKey?
     var chatAllowance: TokenBucket
+    /// Joined quiet (Room+Audience.swift): only those who see the audience
+    /// and peers it was introduced to hear of it. Cleared for good when it
+    /// takes a role that is not quiet.
+    public internal(set) var isQuiet = false
 
     /// The peer as others see it.
     public var info: PeerInfo {

@@ -71,9 +71,10 @@ extension Room {
     // MARK: - Leaving
 
     private mutating func leave(_ actor: Peer, now: Timestamp) -> RoomOutcome {
+        let told = watchers(of: actor.id).subtracting([actor.id])
         removePeer(actor.id, now: now)
         return RoomOutcome(events: [
-            RoomEvent(audience: connectedIDs, body: .peerLeft(PeerLeft(peer: actor.id, reason: .left)))
+            RoomEvent(audience: told, body: .peerLeft(PeerLeft(peer: actor.id, reason: .left)))
         ])
     }
 
@@ -92,6 +93,7 @@ extension Room {
             throw CodedError(.peerNotFound, "no peer \(targetID) in room \(name)")
         }
         try checkRank(of: actor, over: target)
+        let told = watchers(of: target.id).subtracting([target.id])
         removePeer(target.id, now: now)
         let reason = Self.cleanReason(reason)
         if case .suspended = target.connection {
@@ -101,8 +103,7 @@ extension Room {
         }
         return RoomOutcome(events: [
             RoomEvent(audience: [target.id], body: .removed(Removed(by: actor.id, reason: reason))),
-            RoomEvent(
-                audience: connectedIDs, body: .peerLeft(PeerLeft(peer: target.id, reason: .removed, by: actor.id))),
+            RoomEvent(audience: told, body: .peerLeft(PeerLeft(peer: target.id, reason: .removed, by: actor.id))),
         ])
     }
 
@@ -187,15 +188,26 @@ extension Room {
             peer.microphone = nil
             trackEvent = .trackRemoved(TrackRemoved(peer: id, track: microphone.id))
         }
+        // A quiet peer given a role that is not quiet is announced: those
+        // who did not know it hear `peer.joined` (tracks included), the rest `peer.updated`.
+        let knewIt = watchers(of: id)
+        if peer.isQuiet, isAnnouncedRole(newRole) {
+            peer.isQuiet = false
+            introductions[id] = nil
+        }
         peers[id] = peer
         dropPrompts(involving: id)
-        let audience = connectedIDs
+        let audience = watchers(of: id)
         var events = [
             RoomEvent(
-                audience: audience,
+                audience: audience.intersection(knewIt),
                 body: .peerUpdated(PeerUpdated(peer: peer.info, changed: changed, by: actor == id ? nil : actor)))
         ]
-        if let trackEvent { events.append(RoomEvent(audience: audience, body: trackEvent)) }
+        let strangers = audience.subtracting(knewIt)
+        if !strangers.isEmpty {
+            events.append(RoomEvent(audience: strangers, body: .peerJoined(PeerJoined(peer: peer.info))))
+        }
+        if let trackEvent { events.append(RoomEvent(audience: knewIt.intersection(audience), body: trackEvent)) }
         return events
     }
 
@@ -206,7 +218,10 @@ extension Room {
         promptCounter += 1
         let id = PromptID(uncheckedRawValue: "p\(promptCounter)")
         prompts[id] = Prompt(id: id, kind: kind, from: actor, to: target, createdAt: now)
-        return RoomOutcome(events: [RoomEvent(audience: [target], body: question(id))], reply: .ok(OkReply(prompt: id)))
+        // A quiet peer and whoever prompts it learn of each other first.
+        return RoomOutcome(
+            events: introduce([actor, target]) + [RoomEvent(audience: [target], body: question(id))],
+            reply: .ok(OkReply(prompt: id)))
     }
 
     // MARK: - Tracks
@@ -248,7 +263,7 @@ extension Room {
         track.mutedBy = muted ? actor : nil
         peers[owner]?.microphone = track
         let change = TrackMuteChange(peer: owner, track: track.id, by: actor)
-        return [RoomEvent(audience: connectedIDs, body: muted ? .trackMuted(change) : .trackUnmuted(change))]
+        return [RoomEvent(audience: watchers(of: owner), body: muted ? .trackMuted(change) : .trackUnmuted(change))]
     }
 
     /// The connected owner of a track and the track. Asking about your own
@@ -274,7 +289,8 @@ extension Room {
         peer.handRaisedAt = raisedAt
         peers[actor.id] = peer
         return RoomOutcome(events: [
-            RoomEvent(audience: connectedIDs, body: .peerUpdated(PeerUpdated(peer: peer.info, changed: [.hand])))
+            RoomEvent(
+                audience: watchers(of: actor.id), body: .peerUpdated(PeerUpdated(peer: peer.info, changed: [.hand])))
         ])
     }
 
@@ -306,7 +322,8 @@ extension Room {
         guard !changed.isEmpty else { return RoomOutcome(events: []) }
         peers[actor.id] = peer
         return RoomOutcome(events: [
-            RoomEvent(audience: connectedIDs, body: .peerUpdated(PeerUpdated(peer: peer.info, changed: changed)))
+            RoomEvent(
+                audience: watchers(of: actor.id), body: .peerUpdated(PeerUpdated(peer: peer.info, changed: changed)))
         ])
     }
 

@@ -80,13 +80,29 @@ extension Room {
                 .chatRateLimited,
                 "at most \(template.chatRate.perSecond) messages a second (bursts of \(template.chatRate.burst))")
         }
+        var roomAllowance = broadcastAllowance
+        if case .broadcast = target, let rate = template.audience?.broadcastRate {
+            var bucket = roomAllowance ?? TokenBucket(limit: rate, now: now)
+            guard bucket.take(now: now) else {
+                throw CodedError(
+                    .chatRateLimited,
+                    "the room takes at most \(rate.perSecond) broadcasts a second (bursts of \(rate.burst)); "
+                        + "write to a role or a peer, or try again")
+            }
+            roomAllowance = bucket
+        }
+        // Both allowances are spent only once both allowed the message.
         peers[sender.id]?.chatAllowance = allowance
+        broadcastAllowance = roomAllowance
+        // A direct message is an interaction: its quiet parties become visible to each other.
+        let introductions: [RoomEvent] = if case .peers = target { introduce(recipients) } else { [] }
 
         // Unnumbered: the store numbers it in the transaction that commits it.
         let draft = ChatMessage(
             id: .forSequence(0), seq: 0, sentAt: now, from: sender.id, fromName: sender.name, fromRole: sender.role,
             target: Self.normalized(target), text: cleaned)
-        return ChatDelivery(message: draft, recipients: recipients).outcome(committed: draft)
+        return ChatDelivery(message: draft, recipients: recipients, introductions: introductions)
+            .outcome(committed: draft)
     }
 
     /// The target as recorded: each role or peer once, in the order given.

@@ -47,6 +47,11 @@ public struct Room: Hashable, Sendable {
     /// Locked against new joins while open (the management API): peers in
     /// it stay and may come back; anyone else gets `roomLocked`.
     public internal(set) var joinsLocked = false
+    /// For each quiet peer, the peers without `seeAudience` that were
+    /// introduced to it (a direct message, a prompt) and so hear of it.
+    public internal(set) var introductions: [PeerID: Set<PeerID>] = [:]
+    /// The room-wide allowance of broadcasts, when the template's audience sets a rate.
+    var broadcastAllowance: TokenBucket?
     var promptCounter = 0
 
     /// An open room with nobody in it yet.
@@ -95,9 +100,11 @@ public struct Room: Hashable, Sendable {
 
     /// Connected peers as others see them, highest role priority first, then
     /// by join time.
-    public func visiblePeers(excluding excluded: PeerID? = nil) -> [PeerInfo] {
+    public func visiblePeers(excluding excluded: PeerID? = nil, where include: (Peer) -> Bool = { _ in true })
+        -> [PeerInfo]
+    {
         peers.values
-            .filter { $0.isConnected && $0.id != excluded }
+            .filter { $0.isConnected && $0.id != excluded && include($0) }
             .sorted { lhs, rhs in
                 let (left, right) = (role(of: lhs).priority, role(of: rhs).priority)
                 if left != right { return left > right }
@@ -119,9 +126,9 @@ public struct Room: Hashable, Sendable {
         var room = info
         room.speakersIntervalMs = speakersIntervalMs
         return Joined(
-            room: room, you: peer.info, peers: visiblePeers(excluding: id), history: history,
+            room: room, you: peer.info, peers: joinedPeers(for: id), history: history,
             joinedAt: peer.joinedAt, joinTimeMs: joinTimeMs, resumed: resumed, reconnect: reconnect,
-            keepalive: keepalive, media: media)
+            keepalive: keepalive, media: media, counts: hasAudience ? counts : nil, quiet: peer.isQuiet ? true : nil)
     }
 
     /// Connected peers whose role hears `publisher`'s role: where the
@@ -180,12 +187,11 @@ public struct Room: Hashable, Sendable {
         var events: [RoomEvent] = []
         let replacedConnection = existing?.isConnected ?? false
         if existing != nil {
+            let told = watchers(of: admission.peer).subtracting([admission.peer])
             removePeer(admission.peer, now: now)
             if replacedConnection {
                 events.append(
-                    RoomEvent(
-                        audience: connectedIDs,
-                        body: .peerLeft(PeerLeft(peer: admission.peer, reason: .replaced))))
+                    RoomEvent(audience: told, body: .peerLeft(PeerLeft(peer: admission.peer, reason: .replaced))))
             }
         }
         let name = (try? TextSanitizer.sanitize(admission.name, policy: .displayName)) ?? admission.peer.rawValue
@@ -195,9 +201,10 @@ public struct Room: Hashable, Sendable {
             microphone: role.publishAudio
                 ? TrackInfo(id: .microphone(of: admission.peer), muted: admission.muted) : nil,
             connection: .connected, publicKey: admission.publicKey,
-            chatAllowance: TokenBucket(limit: template.chatRate, now: now))
-        events.append(RoomEvent(audience: connectedIDs, body: .peerJoined(PeerJoined(peer: peer.info))))
+            chatAllowance: TokenBucket(limit: template.chatRate, now: now), isQuiet: joinsQuiet(role))
         peers[peer.id] = peer
+        let told = watchers(of: peer.id).subtracting([peer.id])
+        events.append(RoomEvent(audience: told, body: .peerJoined(PeerJoined(peer: peer.info))))
         emptySince = nil
         return JoinOutcome(events: events, replacedConnection: replacedConnection)
     }
@@ -224,9 +231,9 @@ public struct Room: Hashable, Sendable {
             guard now.milliseconds(since: since) < Int64(template.resumeGraceMs) else {
                 throw CodedError(.resumeRejected, "the resume grace period has passed; join again")
             }
-            let audience = connectedIDs
             peer.connection = .connected
             peers[id] = peer
+            let audience = watchers(of: id).subtracting([id])
             return JoinOutcome(
                 events: [RoomEvent(audience: audience, body: .peerJoined(PeerJoined(peer: peer.info, resumed: true)))],
                 replacedConnection: false)
@@ -241,7 +248,7 @@ public struct Room: Hashable, Sendable {
         peer.connection = .suspended(since: now)
         peers[id] = peer
         dropPrompts(involving: id)
-        return [RoomEvent(audience: connectedIDs, body: .peerLeft(PeerLeft(peer: id, reason: .timeout)))]
+        return [RoomEvent(audience: watchers(of: id), body: .peerLeft(PeerLeft(peer: id, reason: .timeout)))]
     }
 
     /// Forgets suspended peers whose grace has passed and prompts whose
@@ -285,13 +292,14 @@ public struct Room: Hashable, Sendable {
         microphone.degraded = reason
         owner.microphone = microphone
         peers[owner.id] = owner
+        let audience = watchers(of: owner.id)
         let body: ServerBody =
             if let reason {
                 .trackDegraded(TrackDegraded(peer: owner.id, track: track, reason: reason))
             } else {
                 .trackRestored(TrackRestored(peer: owner.id, track: track))
             }
-        return [RoomEvent(audience: connectedIDs, body: body)]
+        return [RoomEvent(audience: audience, body: body)]
     }
 
     // MARK: - Shared steps
@@ -299,6 +307,7 @@ public struct Room: Hashable, Sendable {
     mutating func removePeer(_ id: PeerID, now: Timestamp) {
         peers[id] = nil
         dropPrompts(involving: id)
+        forgetIntroductions(of: id)
         if peers.isEmpty { emptySince = now }
     }
 
@@ -326,6 +335,7 @@ public struct Room: Hashable, Sendable {
         peers = [:]
         prompts = [:]
         expiredPrompts = [:]
+        introductions = [:]
         emptySince = now
         return [RoomEvent(audience: audience, body: .roomEnded(RoomEnded(by: actor, reason: reason, locked: lock)))]
     }

@@ -20,14 +20,17 @@ public struct ChatDelivery: Hashable, Sendable {
     /// Connected and suspended recipients, the sender included. History
     /// shows a non-broadcast message only to these peers.
     public var recipients: Set<PeerID>
+    /// `peer.joined` of quiet peers to the others of a direct message who
+    /// did not know them (Room+Audience.swift), sent before the message.
+    public var introductions: [RoomEvent] = []
 
     /// What to send once the store has committed the message as `message`
     /// (numbered): `chat.message` to its recipients, `chat.ack` to the sender.
     public func outcome(committed message: ChatMessage) -> RoomOutcome {
         RoomOutcome(
-            events: [RoomEvent(audience: recipients, body: .chatMessage(message))],
+            events: introductions + [RoomEvent(audience: recipients, body: .chatMessage(message))],
             reply: .chatAck(ChatAck(message: message.id, seq: message.seq, sentAt: message.sentAt)),
-            chat: ChatDelivery(message: message, recipients: recipients))
+            chat: ChatDelivery(message: message, recipients: recipients, introductions: introductions))
     }
 }
 
@@ -70,11 +73,11 @@ public enum PeerAction: Hashable, Sendable {
     case publishKeys(PublishKeysRequest)
 
     /// The action a client message asks for; nil for `join`, `resume`,
-    /// `ping`, `chat.history` and the presence and call messages, which are
+    /// `ping`, `chat.history`, `roster.list` and the presence and call messages, which are
     /// not room actions.
     public init?(_ body: ClientBody) {
         switch body {
-        case .join, .resume, .ping, .fetchHistory, .reportLoss: return nil
+        case .join, .resume, .ping, .fetchHistory, .listRoster, .reportLoss: return nil
         case .connect, .inviteToCall, .acceptCall, .rejectCall, .cancelCall, .hangUp, .fetchCallHistory: return nil
         case .leave: self = .leave
         case .sendChat(let request): self = .sendChat(target: request.target, text: request.text)

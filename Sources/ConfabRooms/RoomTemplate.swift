@@ -21,6 +21,9 @@ public struct RoomTemplate: Codable, Hashable, Sendable {
     public var promptLifetimeMs: Int = LifecycleDefaults.promptLifetimeMs
     /// Chat rate per peer.
     public var chatRate: RateLimit = RateLimits.chat
+    /// Large-room settings: which peers join quiet and how often counts go
+    /// out (Room+Audience.swift); nil for a room where everyone is announced.
+    public var audience: AudienceSettings?
 
     /// The role with this name, if the template defines it.
     public func role(named name: RoleName) -> Role? {
@@ -47,6 +50,7 @@ public struct RoomTemplate: Codable, Hashable, Sendable {
         guard chatRate.perSecond > 0, chatRate.burst > 0 else {
             throw .invalidSetting("chatRate needs positive perSecond and burst")
         }
+        try audience?.validate(roles: seen)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -61,6 +65,7 @@ public struct RoomTemplate: Codable, Hashable, Sendable {
         promptLifetimeMs =
             try container.decodeIfPresent(Int.self, forKey: .promptLifetimeMs) ?? LifecycleDefaults.promptLifetimeMs
         chatRate = try container.decodeIfPresent(RateLimit.self, forKey: .chatRate) ?? RateLimits.chat
+        audience = try container.decodeIfPresent(AudienceSettings.self, forKey: .audience)
     }
 }
 

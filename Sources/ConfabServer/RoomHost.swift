@@ -58,6 +58,8 @@ actor RoomHost {
     private let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
+    /// The coalescing of `room.counts` (RoomHost+Audience.swift).
+    var countsSchedule = CountsSchedule()
 
     let store: any ServerStore
     /// Room and peer history, written in order off the room's path.
@@ -270,6 +272,7 @@ actor RoomHost {
             return
         }
         var configs: [MediaPeerConfig] = []
+        let hearers = hearerSlots()
         for (id, session) in mediaSessions {
             guard let peer = room.peer(id), let username = CredentialKey(session.username) else { continue }
             let mayPublish = room.role(of: peer).publishAudio && peer.microphone.map { !$0.muted } == true
@@ -277,7 +280,8 @@ actor RoomHost {
                 MediaPeerConfig(
                     slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
                     ssrcs: (session.ssrc, session.previousSSRC), mayPublish: mayPublish,
-                    subscribers: room.subscribers(of: id).compactMap { mediaSessions[$0]?.slot }))
+                    subscribers: room.role(of: peer).publishAudio
+                        ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : []))
         }
         settings.media.updateRoom(mediaRoomID, peers: configs)
     }
@@ -350,6 +354,9 @@ actor RoomHost {
             return true
         case .sendChat(let request):
             return await sendChat(request, id: message.id, from: peer, sink: sink)
+        case .listRoster(let request):
+            sendRoster(request, id: message.id, to: peer, sink: sink)
+            return true
         default:
             break
         }
@@ -487,6 +494,7 @@ actor RoomHost {
             }
         }
         settings.webhooks?.publish(events, room: name)
+        if !events.isEmpty { scheduleCounts() }
     }
 
     private func issueResumeToken(for peer: PeerID) -> String {

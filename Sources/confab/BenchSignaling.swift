@@ -9,6 +9,10 @@
 //          --room-size, while every tenth joined peer sends one chat message a second (pings keep
 //          the rest alive); it stops at the first step whose join p99 exceeds --p99-limit-ms, or at
 //          --max-peers; then it holds everyone for --hold-seconds and counts who dropped.
+//          A join that fails or times out (10 s) counts as a failure of its step and enters
+//          the step's percentiles at its time to failure.
+//     --town-hall: one template with quiet listeners (BenchTownHall.swift): the first --speakers
+//          peers of each room are speakers, the rest listeners; one broadcast a second per room.
 //
 // The light peers use the SDK's transport (WebSocketTransport: TLS with the
 // certificate pinned, the same code path as every client) but write raw JSON
@@ -58,6 +62,12 @@ struct BenchSignaling: AsyncParsableCommand {
     @Option(help: "After the last step, keep everyone connected (chat flowing) this long and count drops.")
     var holdSeconds = 10
 
+    @Flag(help: "Rooms with an audience: listeners join quiet; the first --speakers of each room speak.")
+    var townHall = false
+
+    @Option(help: "With --town-hall: speakers per room.")
+    var speakers = 10
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -67,6 +77,7 @@ struct BenchSignaling: AsyncParsableCommand {
         guard roomSize >= 1 else { throw ValidationError("--room-size must be at least 1") }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
         guard p99LimitMs > 0, holdSeconds >= 0 else { throw ValidationError("--p99-limit-ms must be positive") }
+        guard speakers >= 1, speakers <= roomSize else { throw ValidationError("--speakers must be 1 ... --room-size") }
     }
 
     func run() async throws {
@@ -79,7 +90,7 @@ struct BenchSignaling: AsyncParsableCommand {
         let quiet = json
         let benchmark = SignalingBenchmark(
             samples: samples, step: step, maxPeers: maxPeers, roomSize: roomSize, concurrency: concurrency,
-            p99LimitMs: p99LimitMs, holdSeconds: holdSeconds,
+            p99LimitMs: p99LimitMs, holdSeconds: holdSeconds, townHall: townHall ? speakers : nil,
             progress: { line in if !quiet { FileHandleOutput.standardError(line) } })
         let results: SignalingResults
         do {
@@ -104,8 +115,13 @@ struct SignalingResults: Codable, Sendable, BenchReport {
     struct Step: Codable, Sendable {
         /// Peers connected after the step.
         var peers: Int
+        /// Every join of the step, failed ones at their time to failure.
         var join: Latency
         var failures: Int
+        /// The largest `joined` reply of the step [bytes].
+        var largestJoinedBytes: Int?
+        /// The whole process's resident memory after the step (server and light clients) [KiB].
+        var residentKiB: Int?
         /// Wall time of the step's joins.
         var seconds: Double
         /// Chat messages acknowledged per second during the step, and their send → ack time.
@@ -120,6 +136,8 @@ struct SignalingResults: Codable, Sendable, BenchReport {
     var cores: Int
     var roomSize: Int
     var concurrency: Int
+    /// Speakers per room when the rooms had quiet listeners (`--town-hall`).
+    var townHallSpeakers: Int?
     /// Phase 1: the whole SDK, one join at a time, idle server.
     var sdkJoin: Latency
     /// Phase 2, step by step.
@@ -142,16 +160,19 @@ struct SignalingResults: Codable, Sendable, BenchReport {
             "phase 1, ConfabSession.join (connect + TLS + upgrade + join → joined), \(sdkJoin.count) sequential joins:",
             "  p50 \(ms(sdkJoin.p50Ms))   p99 \(ms(sdkJoin.p99Ms))   max \(ms(sdkJoin.maxMs))   (target p50 ≤ 30 ms)",
             "",
-            "phase 2, light peers joining in steps while every tenth peer chats once a second:",
-            "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    msgs in/s",
+            phase2Title,
+            "  (failed or timed-out joins count as failures and enter p50/p99/max at their time to failure)",
+            "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    msgs in/s"
+                + "  joined KB  RSS MiB",
         ]
         for step in steps {
             let ack = step.chatAck.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
             lines.append(
                 String(
-                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %9.0f", step.peers, step.join.p50Ms,
-                    step.join.p99Ms, step.join.maxMs, step.failures, step.seconds, step.chatPerSecond, ack,
-                    step.receivedPerSecond))
+                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %9.0f  %9.1f  %7.0f", step.peers,
+                    step.join.p50Ms, step.join.p99Ms, step.join.maxMs, step.failures, step.seconds, step.chatPerSecond,
+                    ack, step.receivedPerSecond, Double(step.largestJoinedBytes ?? 0) / 1_000,
+                    Double(step.residentKiB ?? 0) / 1_024))
         }
         lines.append("")
         lines.append("peers joined with join p99 ≤ \(p99LimitMs) ms at every step: \(peersWithinLimit)")
@@ -188,6 +209,8 @@ struct SignalingBenchmark: Sendable {
     let concurrency: Int
     let p99LimitMs: Int
     let holdSeconds: Int
+    /// Speakers per room in a town hall; nil for rooms where everyone is announced.
+    let townHall: Int?
     let progress: @Sendable (String) -> Void
 
     func run() async throws -> SignalingResults {
@@ -199,6 +222,7 @@ struct SignalingBenchmark: Sendable {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: data)
         // Every peer comes from 127.0.0.1, up to 256 joins in flight.
         configuration.admission.maximumUnauthenticatedPerSource = configuration.admission.maximumUnauthenticated
+        if townHall != nil { configuration.defaultTemplate = .townHall }
         let server = try await ConfabServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
         let serverTask = Task { try await group.run() }
@@ -212,14 +236,15 @@ struct SignalingBenchmark: Sendable {
         guard let pin = CertificateFingerprint(server.identity.fingerprint.description) else {
             throw CommandFailure("cannot read the server's fingerprint")
         }
-        let context = BenchContext(port: port, fingerprint: pin, authority: authority, roomSize: roomSize)
+        let context = BenchContext(
+            port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: townHall)
 
         // Phase 1: the whole SDK, one join at a time.
         progress("phase 1: \(samples) sequential ConfabSession joins")
         var sessions: [ConfabSession] = []
         var sdkTimes: [Duration] = []
         for index in 0..<samples {
-            let session = try await context.session(index: index)
+            let session = try await context.session(index: townHall == nil ? index : -1 - index)
             let start = ContinuousClock.now
             try await session.join()
             sdkTimes.append(ContinuousClock.now - start)
@@ -232,13 +257,14 @@ struct SignalingBenchmark: Sendable {
         // Phase 2: light peers in steps, chat flowing.
         let counters = BenchCounters()
         let peers = PeerList()
-        let traffic = Task { await Self.keepTraffic(peers: peers) }
+        let traffic = Task { await Self.keepTraffic(peers: peers, pingEveryTicks: townHall == nil ? 10 : 50) }
         defer { traffic.cancel() }
         var steps: [SignalingResults.Step] = []
         var peersWithinLimit = 0
         var secondsToJoin1000: Double?
         var joinSeconds = 0.0
-        var nextIndex = samples
+        // A town hall's SDK samples joined a room of their own: phase 2 fills rooms from index 0.
+        var nextIndex = townHall == nil ? samples : 0
         while peers.count < maxPeers {
             let first = nextIndex
             nextIndex += step
@@ -253,14 +279,17 @@ struct SignalingBenchmark: Sendable {
             }
             joinSeconds += seconds
             let result = SignalingResults.Step(
-                peers: peers.count, join: SignalingResults.Latency(outcome.times), failures: outcome.failures,
+                peers: peers.count, join: SignalingResults.Latency(outcome.times + outcome.failedTimes),
+                failures: outcome.failures, largestJoinedBytes: counters.takeLargestJoined(),
+                residentKiB: Self.residentKiB(),
                 seconds: seconds, chatPerSecond: Double(after.acks - before.acks) / max(seconds, 0.001),
                 chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
                 receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
             steps.append(result)
             progress(
                 String(
-                    format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed", result.peers, result.join.p50Ms,
+                    format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)", result.peers,
+                    result.join.p50Ms,
                     result.join.p99Ms, result.failures))
             guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
             peersWithinLimit = peers.count
@@ -282,7 +311,7 @@ struct SignalingBenchmark: Sendable {
         return SignalingResults(
             date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
             cores: ProcessInfo.processInfo.activeProcessorCount, roomSize: roomSize, concurrency: concurrency,
-            sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
+            townHallSpeakers: townHall, sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
             secondsToJoin1000: secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: dropped,
             chatAckDuringHold: holdAck)
     }
@@ -290,7 +319,9 @@ struct SignalingBenchmark: Sendable {
     private struct StepOutcome {
         var times: [Duration] = []
         var finishedAt: [ContinuousClock.Instant] = []
-        var failures = 0
+        /// Time to failure of each failed or timed-out join.
+        var failedTimes: [Duration] = []
+        var failures: Int { failedTimes.count }
         var joined: Int { times.count }
 
         /// When the 1,000th peer overall finished joining, if it did in this step.
@@ -313,7 +344,7 @@ struct SignalingBenchmark: Sendable {
                     outcome.times.append(result.1)
                     outcome.finishedAt.append(.now)
                 } else {
-                    outcome.failures += 1
+                    outcome.failedTimes.append(result.1)
                 }
             }
             for _ in 0..<concurrency {
@@ -331,9 +362,10 @@ struct SignalingBenchmark: Sendable {
     }
 
     /// Every 100 ms: a tenth of the chatters send (so each chats once a
-    /// second), and a tenth of everyone pings (each once a second; the
-    /// server's default keepalive drops a peer silent for 15 s).
-    private static func keepTraffic(peers: PeerList) async {
+    /// second), and one in `pingEveryTicks` of the others pings (each once
+    /// every `pingEveryTicks` ticks; the server's default keepalive drops a
+    /// peer silent for 15 s).
+    private static func keepTraffic(peers: PeerList, pingEveryTicks: Int) async {
         var tick = 0
         while !Task.isCancelled {
             do {
@@ -342,16 +374,16 @@ struct SignalingBenchmark: Sendable {
                 return
             }
             let slot = tick % 10
-            tick += 1
             // Chatters are every tenth peer; spread them over the ten slots so
             // the chat flows evenly rather than in one burst a second.
             for peer in peers.all {
                 if peer.isChatter {
                     if (peer.index / 10) % 10 == slot { await peer.sendChat() }
-                } else if peer.index % 10 == slot {
+                } else if peer.index % pingEveryTicks == tick % pingEveryTicks {
                     await peer.ping()
                 }
             }
+            tick += 1
         }
     }
 
@@ -373,12 +405,25 @@ struct BenchContext: Sendable {
     let fingerprint: CertificateFingerprint
     let authority: TokenAuthority
     let roomSize: Int
+    /// Speakers per room in a town hall (the rest are listeners); nil: everyone speaks.
+    var townHallSpeakers: Int?
 
     var transport: WebSocketTransport {
         WebSocketTransport(trust: .pinned(fingerprint, knownServersPath: nil))
     }
 
-    func room(of index: Int) -> String { "bench-\(index / roomSize)" }
+    /// Phase 1's samples have negative indices in a town hall: a room of their own.
+    func room(of index: Int) -> String { index < 0 ? "bench-sdk" : "bench-\(index / roomSize)" }
+
+    func role(of index: Int) -> RoleName {
+        guard let speakers = townHallSpeakers, index >= 0 else { return "speaker" }
+        return index % roomSize < speakers ? "speaker" : "listener"
+    }
+
+    /// Every tenth peer chats once a second; in a town hall, the first speaker of each room.
+    func isChatter(_ index: Int) -> Bool {
+        townHallSpeakers == nil ? index % 10 == 0 : index % roomSize == 0
+    }
 
     func endpoint(index: Int) throws -> ServerEndpoint {
         try ServerEndpoint(url: "wss://127.0.0.1:\(port)/\(room(of: index))")
@@ -388,7 +433,7 @@ struct BenchContext: Sendable {
         let now = Int64(Date().timeIntervalSince1970)
         let claims = TokenClaims(
             room: RoomName(uncheckedRawValue: room(of: index)), peer: PeerID(uncheckedRawValue: "peer\(index)"),
-            name: "Peer \(index)", role: "speaker", issuedAt: now, expiresAt: now + 3_600)
+            name: "Peer \(index)", role: role(of: index), issuedAt: now, expiresAt: now + 3_600)
         return try await authority.sign(claims)
     }
 
@@ -412,9 +457,17 @@ final class BenchCounters: Sendable {
     private let acks = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
     private let ackTimes = Mutex<[Duration]>([])
+    private let largestJoined = Atomic<Int>(0)
 
     func messageReceived() { received.add(1, ordering: .relaxed) }
     func peerDropped() { dropped.add(1, ordering: .relaxed) }
+    func joinedReceived(bytes: Int) { _ = largestJoined.max(bytes, ordering: .relaxed) }
+
+    /// The largest `joined` since the last call; nil if none came.
+    func takeLargestJoined() -> Int? {
+        let largest = largestJoined.exchange(0, ordering: .relaxed)
+        return largest == 0 ? nil : largest
+    }
     func chatAcknowledged(after time: Duration) {
         acks.add(1, ordering: .relaxed)
         ackTimes.withLock { $0.append(time) }
@@ -449,14 +502,14 @@ final class PeerList: Sendable {
 final class BenchPeer: Sendable {
     let index: Int
     let connection: any SignallingConnection
-    /// Every tenth peer chats.
-    var isChatter: Bool { index % 10 == 0 }
+    let isChatter: Bool
     private let chatSentAt = Mutex<ContinuousClock.Instant?>(nil)
     private let counter = Atomic<Int>(0)
 
-    private init(index: Int, connection: any SignallingConnection) {
+    private init(index: Int, connection: any SignallingConnection, isChatter: Bool) {
         self.index = index
         self.connection = connection
+        self.isChatter = isChatter
     }
 
     /// Connects and joins; the peer and the time from opening the connection
@@ -469,7 +522,7 @@ final class BenchPeer: Sendable {
             let join = #"{"v":1,"type":"join","id":"j","room":"\#(context.room(of: index))","token":"\#(token)","historyLimit":0}"#
             let began = ContinuousClock.now
             let connection = try await context.transport.connect(to: endpoint)
-            let peer = BenchPeer(index: index, connection: connection)
+            let peer = BenchPeer(index: index, connection: connection, isChatter: context.isChatter(index))
             let (admitted, admission) = AsyncStream<Bool>.makeStream()
             Task { await peer.read(counters: counters, admission: admission) }
             let timeout = Task {
@@ -497,6 +550,7 @@ final class BenchPeer: Sendable {
             if !joined {
                 if Self.messageType(text) == "joined" {
                     joined = true
+                    counters.joinedReceived(bytes: text.utf8.count)
                     admission.yield(true)
                 } else if Self.messageType(text) == "error" {
                     admission.yield(false)
@@ -523,10 +577,14 @@ final class BenchPeer: Sendable {
         try? await connection.send(#"{"v":1,"type":"ping","id":"p"}"#)
     }
 
-    /// The message's `type`. The server sorts keys, so the envelope's `type`
-    /// and `v` come last (only `you` sorts after them, in `joined`): look
-    /// near the end rather than parse the whole message.
+    /// The message's `type`. The server writes the envelope (`v`, `type`,
+    /// `id`) first: look near the start rather than parse the whole message.
     static func messageType(_ text: String) -> String? {
+        let head = String(decoding: text.utf8.prefix(64), as: UTF8.self)
+        if let start = head.range(of: #""type":""#) {
+            let rest = head[start.upperBound...]
+            if let end = rest.firstIndex(of: "\"") { return String(rest[..<end]) }
+        }
         let tail = String(decoding: text.utf8.suffix(2_048), as: UTF8.self)
         guard let start = tail.range(of: #""type":""#, options: .backwards) else { return nil }
         let rest = tail[start.upperBound...]

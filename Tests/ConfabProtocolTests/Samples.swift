@@ -42,6 +42,10 @@ enum Samples {
         ClientMessage(id: "c7", .sendChat(SendChatRequest(target: .peers(["bob", "carol"]), text: "psst"))),
         ClientMessage(id: "c8", .fetchHistory(HistoryRequest())),
         ClientMessage(id: "c9", .fetchHistory(HistoryRequest(after: 10, before: 90, limit: 200))),
+        ClientMessage(id: "r1", .listRoster(RosterRequest())),
+        ClientMessage(
+            id: "r2",
+            .listRoster(RosterRequest(cursor: "1763000000123.lee", limit: 100, role: "listener", handRaised: true, namePrefix: "Le"))),
         ClientMessage(id: "c10", .changeRole(RoleChangeRequest(peer: "lee", role: "speaker"))),
         ClientMessage(id: "c11", .changeRole(RoleChangeRequest(peer: "lee", role: "speaker", force: true))),
         ClientMessage(id: "c12", .answerPrompt(PromptAnswer(prompt: "p3", accept: true))),
@@ -109,6 +113,13 @@ enum Samples {
         ServerMessage(.peerLeft(PeerLeft(peer: "troll", reason: .removed, by: "alice"))),
         ServerMessage(.peerUpdated(PeerUpdated(peer: lee, changed: [.role, .hand], by: "alice"))),
         ServerMessage(.peerUpdated(PeerUpdated(peer: alice, changed: [.name, .metadata]))),
+        ServerMessage(id: "r1", .rosterPage(RosterPage(peers: [alice, lee], next: "1763000000123.lee", total: 1_234))),
+        ServerMessage(id: "r2", .rosterPage(RosterPage(peers: [], total: 0))),
+        ServerMessage(
+            .roomCounts(
+                RoomCounts(
+                    total: 1_234,
+                    roles: [RoleCount(role: "host", count: 2), RoleCount(role: "listener", count: 1_232)]))),
         ServerMessage(.trackAdded(TrackAdded(peer: "alice", track: aliceMic))),
         ServerMessage(.trackRemoved(TrackRemoved(peer: "alice", track: "alice:mic"))),
         ServerMessage(.trackMuted(TrackMuteChange(peer: "alice", track: "alice:mic", by: "bob"))),

@@ -123,6 +123,10 @@ public struct HeadlessClient: Sendable {
         case .history(let query):
             let page = try await session.fetchHistory(query)
             return [("count", .int(page.messages.count)), ("hasMore", .bool(page.hasMore))]
+        case .roster(let query):
+            let page = try await session.listRoster(query)
+            return [("count", .int(page.peers.count)), ("total", .int(page.total))]
+                + (page.next.map { [("next", JSONValue.string($0))] } ?? [])
         case .volume(let peer, let volume):
             await session.setVolume(volume, for: peer)
         case .profile(let name, let metadata):

@@ -37,6 +37,7 @@ public enum HeadlessAction: Hashable, Sendable {
     case endRoom(lock: Bool, reason: String?)
     case answer(prompt: PromptID, accept: Bool)
     case history(HistoryRequest)
+    case roster(RosterRequest)
     case volume(peer: PeerID, volume: Double)
     case profile(name: String?, metadata: String?)
     case state
@@ -55,6 +56,7 @@ public enum HeadlessAction: Hashable, Sendable {
         case .endRoom: "end"
         case .answer: "answer"
         case .history: "history"
+        case .roster: "roster"
         case .volume: "volume"
         case .profile: "profile"
         case .state: "state"
@@ -76,7 +78,7 @@ extension HeadlessCommand {
     /// Every `cmd` name, for error messages and docs.
     public static let names = [
         "chat", "mute", "unmute", "role", "raiseHand", "lowerHand", "remove", "end", "answer", "history", "volume",
-        "profile", "state", "leave",
+        "profile", "state", "leave", "roster",
     ]
 
     /// The longest line read, in bytes: a chat message at its limit fits many times over.
@@ -162,6 +164,8 @@ extension HeadlessCommand {
             if let after, after < 0 { throw FieldError(message: "after: expected 0 or more") }
             if let before, before < 1 { throw FieldError(message: "before: expected 1 or more") }
             return .history(HistoryRequest(after: after, before: before, limit: limit))
+        case "roster":
+            return .roster(try rosterRequest(json))
         case "volume":
             let volume: Double
             switch json["volume"] {
@@ -183,6 +187,18 @@ extension HeadlessCommand {
         default:
             throw FieldError(message: "unknown cmd; expected one of \(names.joined(separator: ", "))")
         }
+    }
+
+    private static func rosterRequest(_ json: JSONValue) throws(FieldError) -> RosterRequest {
+        let limit = try optionalInt("limit", in: json) ?? ProtocolLimits.defaultRosterPageSize
+        guard (1...ProtocolLimits.maximumRosterPageSize).contains(limit) else {
+            throw FieldError(message: "limit: expected 1 to \(ProtocolLimits.maximumRosterPageSize)")
+        }
+        var role: RoleName?
+        if json["role"] != nil { role = try identifier("role", in: json, as: RoleName.self) }
+        return RosterRequest(
+            cursor: try optionalString("cursor", in: json), limit: limit, role: role,
+            handRaised: try optionalBool("handRaised", in: json), namePrefix: try optionalString("namePrefix", in: json))
     }
 
     // MARK: - Fields

@@ -34,6 +34,8 @@ public enum HeadlessEvents {
         case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound,
             .mediaFeedback, .talkingWhileMuted:
             return mediaJSON(event)
+        case .countsUpdated, .rosterPage:
+            return audienceJSON(event)
         }
     }
 
@@ -58,6 +60,8 @@ public enum HeadlessEvents {
                 "roles": .encoding(joined.room.roles),
                 "history": .encoding(joined.history.messages),
                 "hasMoreHistory": .bool(joined.history.hasMore),
+                "counts": joined.counts.map { .encoding($0) },
+                "quiet": joined.quiet.map(JSONValue.bool),
             ])
         case .reconnecting(let attempt, let delayMs):
             return .object(["event": .string("reconnecting"), "attempt": .int(attempt), "delayMs": .int(delayMs)])

@@ -296,7 +296,7 @@ public actor ConfabSession {
     }
 
     /// Sends a request while joined and waits for its reply.
-    private func request(_ body: ClientBody, question: (to: PeerID, PromptQuestion)? = nil)
+    func request(_ body: ClientBody, question: (to: PeerID, PromptQuestion)? = nil)
         async throws(SessionError) -> ServerBody
     {
         guard case .connected = connectionState else { throw .notConnected }
@@ -566,7 +566,7 @@ public actor ConfabSession {
         store.finishStreams()
     }
 
-    private func emit(_ event: SessionEvent) {
+    func emit(_ event: SessionEvent) {
         store.apply(event)
         let (listeners, streams) = fanOut.targets()
         for listener in listeners { event.deliver(to: listener, from: self) }

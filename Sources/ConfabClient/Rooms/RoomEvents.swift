@@ -16,6 +16,8 @@ enum RoomEvents {
             .peerLeft(event.peer, reason: event.reason, by: event.by)
         case .peerUpdated(let event):
             .peerUpdated(IncomingText.peer(event.peer), changed: event.changed, by: event.by)
+        case .roomCounts(let counts):
+            .countsUpdated(counts)
         case .trackAdded(let event):
             .trackAdded(peer: event.peer, track: event.track)
         case .trackRemoved(let event):
@@ -56,7 +58,7 @@ enum RoomEvents {
             .mediaKeyReceived(delivery)
         case .reconnectInfo:
             nil
-        case .joined, .ok, .pong, .chatAck, .chatPage:
+        case .joined, .ok, .pong, .chatAck, .chatPage, .rosterPage:
             // Replies without an id: nothing waits for them.
             nil
         case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .presenceUpdated,

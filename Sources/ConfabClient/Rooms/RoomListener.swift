@@ -22,6 +22,10 @@ public protocol RoomListener: AnyObject, Sendable {
     func room(_ session: ConfabSession, peerDidJoin peer: PeerInfo)
     func room(_ session: ConfabSession, peerDidLeave peer: PeerID, reason: LeaveReason, by: PeerID?)
     func room(_ session: ConfabSession, peer: PeerInfo, didUpdate changed: [PeerField], by: PeerID?)
+    /// How many hold each role changed (rooms with an audience; at most a few a second).
+    func room(_ session: ConfabSession, didUpdateCounts counts: RoomCounts)
+    /// A page of the roster we asked for with `listRoster`.
+    func room(_ session: ConfabSession, didReceiveRosterPage page: RosterPage, for request: RosterRequest)
 
     // Tracks.
     func room(_ session: ConfabSession, peer: PeerID, didPublish track: TrackInfo)
@@ -60,6 +64,8 @@ extension RoomListener {
     public func room(_ session: ConfabSession, peerDidJoin peer: PeerInfo) {}
     public func room(_ session: ConfabSession, peerDidLeave peer: PeerID, reason: LeaveReason, by: PeerID?) {}
     public func room(_ session: ConfabSession, peer: PeerInfo, didUpdate changed: [PeerField], by: PeerID?) {}
+    public func room(_ session: ConfabSession, didUpdateCounts counts: RoomCounts) {}
+    public func room(_ session: ConfabSession, didReceiveRosterPage page: RosterPage, for request: RosterRequest) {}
     public func room(_ session: ConfabSession, peer: PeerID, didPublish track: TrackInfo) {}
     public func room(_ session: ConfabSession, peer: PeerID, didUnpublish track: TrackID) {}
     public func room(_ session: ConfabSession, peer: PeerID, track: TrackID, didUpdateMuted muted: Bool, by: PeerID) {}
@@ -98,6 +104,10 @@ extension SessionEvent {
             listener.room(session, peerDidLeave: peer, reason: reason, by: by)
         case .peerUpdated(let peer, let changed, let by):
             listener.room(session, peer: peer, didUpdate: changed, by: by)
+        case .countsUpdated(let counts):
+            listener.room(session, didUpdateCounts: counts)
+        case .rosterPage(let page, let request):
+            listener.room(session, didReceiveRosterPage: page, for: request)
         case .trackAdded(let peer, let track):
             listener.room(session, peer: peer, didPublish: track)
         case .trackRemoved(let peer, let track):

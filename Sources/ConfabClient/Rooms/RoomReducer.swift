@@ -17,7 +17,7 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .connectionStateChanged, .joined, .reconnecting, .reconnected, .disconnected, .failure, .removed, .roomEnded,
         .serverGoingAway, .roundTrip:
         reduceConnection(&state, event)
-    case .peerJoined, .peerLeft, .peerUpdated, .peerVolumeChanged:
+    case .peerJoined, .peerLeft, .peerUpdated, .peerVolumeChanged, .countsUpdated:
         reducePeers(&state, event)
     case .trackAdded, .trackRemoved, .trackMuted, .trackUnmuted, .trackDegraded, .trackRestored, .speakers:
         reduceTracks(&state, event)
@@ -27,7 +27,8 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
         reducePrompts(&state, event)
     case .mediaLevels, .mediaStats:
         reduceMedia(&state, event)
-    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted:
+    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted,
+        .rosterPage:
         break
     }
 }
@@ -112,6 +113,9 @@ private func reducePeers(_ state: inout RoomState, _ event: SessionEvent) {
 
     case .peerVolumeChanged(let peer, let volume):
         state.volumes[peer] = volume.isFinite ? min(max(volume, 0), 2) : 1
+
+    case .countsUpdated(let counts):
+        state.counts = counts
 
     default:
         break
@@ -245,6 +249,7 @@ private func applyJoined(_ state: inout RoomState, _ joined: Joined, roundTripMs
     let isFirstJoin = state.you == nil
     state.room = joined.room
     state.you = joined.you
+    state.counts = joined.counts
     // The snapshot replaces what we knew: peers that left while we were away
     // are simply absent from it.
     var peers: [PeerID: PeerInfo] = [:]

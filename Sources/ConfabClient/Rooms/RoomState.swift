@@ -11,8 +11,12 @@ public struct RoomState: Hashable, Sendable {
     public var room: RoomInfo?
     /// Ourselves as the others see us; nil before the first `joined`.
     public var you: PeerInfo?
-    /// Everyone else, by id. `orderedPeers` lists them for display.
+    /// Everyone else we know of, by id. `orderedPeers` lists them for
+    /// display. In a room with an audience, quiet peers are counted in
+    /// `counts` and listed here only once we meet them.
     public var peers: [PeerID: PeerInfo] = [:]
+    /// Peers per role, from the server in rooms with an audience (nil elsewhere).
+    public var counts: RoomCounts?
     /// The chat log we have seen, ordered by `seq`, each `seq` once.
     public private(set) var chat: [ChatMessage] = []
     /// Whether older messages exist before `chat.first` (from `joined` or a backward page).
@@ -66,6 +70,18 @@ public struct RoomState: Hashable, Sendable {
             if lhs.peer.joinedAt != rhs.peer.joinedAt { return lhs.peer.joinedAt < rhs.peer.joinedAt }
             return lhs.peer.id < rhs.peer.id
         }.map(\.peer)
+    }
+
+    /// Everyone in the room, ourselves included: the server's count in a
+    /// room with an audience, else the peers we know.
+    public var headCount: Int {
+        counts?.total ?? (peers.count + (you == nil ? 0 : 1))
+    }
+
+    /// How many hold a role: the server's count, else counted from the peers we know.
+    public func count(of role: RoleName) -> Int {
+        if let counts { return counts.count(of: role) }
+        return (peers.values + (you.map { [$0] } ?? [])).filter { $0.role == role }.count
     }
 
     /// Peers whose hand is up, first raised first.

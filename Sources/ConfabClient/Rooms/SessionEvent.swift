@@ -34,6 +34,11 @@ public enum SessionEvent: Hashable, Sendable {
     case peerJoined(PeerInfo, resumed: Bool)
     case peerLeft(PeerID, reason: LeaveReason, by: PeerID?)
     case peerUpdated(PeerInfo, changed: [PeerField], by: PeerID?)
+    /// How many peers hold each role (`room.counts`, rooms with an audience).
+    case countsUpdated(RoomCounts)
+    /// A page of the roster we asked for (`roster.list`); the store keeps
+    /// only the announced peers, so the page is not merged into it.
+    case rosterPage(RosterPage, request: RosterRequest)
 
     // Tracks.
     case trackAdded(peer: PeerID, track: TrackInfo)

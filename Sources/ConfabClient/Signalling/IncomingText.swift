@@ -47,6 +47,10 @@ enum IncomingText {
         ChatPage(messages: page.messages.map(message), hasMore: page.hasMore)
     }
 
+    static func roster(_ page: RosterPage) -> RosterPage {
+        RosterPage(peers: page.peers.map(peer), next: page.next, total: page.total)
+    }
+
     static func joined(_ joined: Joined) -> Joined {
         var joined = joined
         joined.you = peer(joined.you)

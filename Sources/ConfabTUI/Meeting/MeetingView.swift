@@ -174,12 +174,18 @@ public struct MeetingView {
         let safety = state.shortSafetyCode.map { code in
             Part(long: [Line.Span("safety \(code)", Style(.ok, on: .surface))], short: [Line.Span("safety \(code)", Style(.ok, on: .surface))])
         }
+        let audience = state.listeningCount.map { count in
+            Part(
+                long: [Line.Span("\(Self.grouped(count)) listening", Style(.text, on: .surface))],
+                short: [Line.Span("\(Self.abbreviated(count)) aud.", Style(.text, on: .surface))])
+        }
         let help = Line.Span(" ? help ", Style(.dim, on: .surface))
 
         // Left to right as shown; the drop order when even the short forms do not fit.
         // Without a microphone (a listener) there is no talking to explain.
         let shown: [(part: Part?, dropRank: Int)] = [
-            (connection, 99), (mic, 98), (state.yourMicrophone == nil ? nil : talk, 3), (rtt, 1), (safety, 2),
+            (connection, 99), (mic, 98), (audience, 97), (state.yourMicrophone == nil ? nil : talk, 3), (rtt, 1),
+            (safety, 2),
         ]
         func line(short: Bool, dropBelow rank: Int) -> Line {
             var line = Line([room], fill: Style(.text, on: .surface))

@@ -1,0 +1,72 @@
+// The audience of a large room, on the server's side (the rules are in
+// ConfabRooms/Room+Audience.swift):
+//
+//   any delivery ─▶ scheduleCounts ─▶ (one flush pending at a time) ─▶ sleep until the interval allows
+//                ─▶ flushCounts: Room.counts changed since the last sent? ─▶ room.counts to everyone
+//   roster.list  ─▶ Room.roster (permission, filters, cursor) ─▶ roster.page
+//
+// Counts are coalesced: however many join or leave in an interval, everyone
+// gets one `room.counts` with the latest figures, and none while nothing changed.
+
+import ConfabProtocol
+import ConfabRooms
+
+/// When `room.counts` last went out and whether a flush waits.
+struct CountsSchedule: Sendable {
+    var pending = false
+    var lastSent: RoomCounts?
+    var lastSentAt: ContinuousClock.Instant?
+}
+
+extension RoomHost {
+    /// Makes sure a flush of the counts is due within the template's
+    /// interval (rooms with an audience only). Cheap when one is pending already.
+    func scheduleCounts() {
+        guard let audience = room.template.audience, !countsSchedule.pending, room.phase == .open else { return }
+        countsSchedule.pending = true
+        let interval = Duration.milliseconds(audience.countsIntervalMs)
+        let due = countsSchedule.lastSentAt.map { $0 + interval } ?? .now
+        Task { [weak self] in
+            if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
+            await self?.flushCounts()
+        }
+    }
+
+    /// Sends `room.counts` to everyone connected if the counts changed since the last sent.
+    func flushCounts() {
+        countsSchedule.pending = false
+        guard room.phase == .open, room.hasAudience else { return }
+        let counts = room.counts
+        guard counts != countsSchedule.lastSent else { return }
+        countsSchedule.lastSent = counts
+        countsSchedule.lastSentAt = .now
+        let text = ConnectionSink.encode(ServerMessage(.roomCounts(counts)))
+        for sink in connections.values { sink.send(text) }
+    }
+
+    /// For each role, the media slots of the connected peers that hear it
+    /// (`Room.subscribers`, grouped by role): one pass over the room per
+    /// forwarding table instead of one per peer, which made every join cost
+    /// the square of the room. Only roles that publish are listed.
+    func hearerSlots() -> [RoleName: [Int]] {
+        let published = Set(room.template.roles.filter(\.publishAudio).map(\.name))
+        var hearers: [RoleName: [Int]] = [:]
+        for (id, session) in mediaSessions {
+            guard let peer = room.peer(id), peer.isConnected else { continue }
+            for heard in Set(room.role(of: peer).subscribesTo) where published.contains(heard) {
+                hearers[heard, default: []].append(session.slot)
+            }
+        }
+        return hearers
+    }
+
+    /// Answers `roster.list` with a page, or the refusal.
+    func sendRoster(_ request: RosterRequest, id: RequestID, to peer: PeerID, sink: ConnectionSink) {
+        do throws(CodedError) {
+            sink.send(ServerMessage(id: id, .rosterPage(try room.roster(request, for: peer))))
+        } catch {
+            metrics.error(error.code)
+            sink.send(error, id: id)
+        }
+    }
+}

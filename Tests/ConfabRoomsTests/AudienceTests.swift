@@ -1,0 +1,157 @@
+import ConfabProtocol
+import ConfabRooms
+import Foundation
+import Testing
+
+/// The fixture's room with the town-hall template: lee and lina (listeners) are quiet.
+@Suite("Quiet peers: who hears of an audience member")
+struct AudienceTests {
+    static let hosts: Set<PeerID> = ["hana", "hugo"]
+
+    static func townHall() -> Room { Fixture.standardRoom(template: .townHall) }
+
+    static func join(_ room: inout Room, _ peer: PeerID, as role: RoleName, at offset: Int = 2_000) throws -> [RoomEvent] {
+        try room.join(
+            Admission(peer: peer, name: peer.rawValue.capitalized, role: role), now: Fixture.t0.adding(milliseconds: offset)
+        ).events
+    }
+
+    @Test("a listener's join and leave reach the hosts only; a speaker's reach everyone")
+    func joinAndLeave() throws {
+        var room = Self.townHall()
+        #expect(room.peer("lee")?.isQuiet == true)
+        #expect(room.peer("sam")?.isQuiet == false)
+        let listener = try Self.join(&room, "lou", as: "listener")
+        #expect(listener.map(\.audience) == [Self.hosts])
+        let speaker = try Self.join(&room, "sol", as: "speaker")
+        #expect(speaker.map(\.audience) == [Fixture.everyone.union(["lou"])])
+        let left = try room.apply(.leave, from: "lou", now: Fixture.t1)
+        #expect(left.events.map(\.body) == [.peerLeft(PeerLeft(peer: "lou", reason: .left))])
+        #expect(left.events.map(\.audience) == [Self.hosts])
+        let dropped = room.connectionLost("lee", now: Fixture.t1)
+        #expect(dropped.map(\.audience) == [Self.hosts])
+    }
+
+    @Test("a quiet peer's rename and raised hand reach the hosts and itself")
+    func updates() throws {
+        var room = Self.townHall()
+        let hand = try room.apply(.raiseHand, from: "lee", now: Fixture.t1)
+        #expect(hand.events.map(\.audience) == [Self.hosts.union(["lee"])])
+        let rename = try room.apply(.updatePeer(name: "Lee L.", metadata: nil), from: "lee", now: Fixture.t1)
+        #expect(rename.events.map(\.audience) == [Self.hosts.union(["lee"])])
+    }
+
+    @Test("joined lists the announced peers and counts; a host also gets the raised hands")
+    func boundedJoined() throws {
+        var room = Self.townHall()
+        _ = try room.apply(.raiseHand, from: "lee", now: Fixture.t1)
+        let empty = ReconnectInfo(resumeToken: "rt")
+        let forLina = try #require(
+            room.joined(for: "lina", history: .empty, joinTimeMs: 1, resumed: false, reconnect: empty))
+        #expect(Set(forLina.peers.map(\.id)) == ["hana", "hugo", "sam", "sara"])
+        #expect(forLina.quiet == true)
+        #expect(forLina.counts?.total == 6)
+        #expect(forLina.counts?.roles.map(\.count) == [2, 2, 2])
+        let forHana = try #require(
+            room.joined(for: "hana", history: .empty, joinTimeMs: 1, resumed: false, reconnect: empty))
+        #expect(Set(forHana.peers.map(\.id)) == ["hugo", "sam", "sara", "lee"])
+        #expect(forHana.quiet == nil)
+        let plain = Fixture.standardRoom()
+        let standard = try #require(
+            plain.joined(for: "lina", history: .empty, joinTimeMs: 1, resumed: false, reconnect: empty))
+        #expect(standard.peers.count == 5 && standard.counts == nil, "a room without an audience is as before")
+    }
+
+    @Test("above the template's size, listeners join quiet; those before stay announced")
+    func quietAbove() throws {
+        var template = RoomTemplate.standard
+        template.audience = AudienceSettings(quietAbove: 6)
+        var room = Fixture.standardRoom(template: template)
+        #expect(room.peer("lina")?.isQuiet == false)
+        let listener = try Self.join(&room, "lou", as: "listener")
+        #expect(room.peer("lou")?.isQuiet == true)
+        #expect(listener.map(\.audience) == [Self.hosts])
+        _ = try Self.join(&room, "sol", as: "speaker")
+        #expect(room.peer("sol")?.isQuiet == false, "a role that publishes is always announced")
+    }
+
+    @Test("a direct message introduces the quiet listener to the sender, and its leave reaches the sender")
+    func directMessageIntroduces() throws {
+        var room = Self.townHall()
+        let outcome = try room.apply(.sendChat(target: .peers(["lee"]), text: "welcome"), from: "sam", now: Fixture.t1)
+        let lee = try #require(room.peer("lee"))
+        #expect(outcome.events.first == RoomEvent(audience: ["sam"], body: .peerJoined(PeerJoined(peer: lee.info))))
+        #expect(outcome.chat?.introductions.count == 1)
+        #expect(room.sees("sam", "lee") && !room.sees("sara", "lee"))
+        let left = try room.apply(.leave, from: "lee", now: Fixture.t1)
+        #expect(left.events.map(\.audience) == [Self.hosts.union(["sam"])])
+        _ = try Self.join(&room, "lee", as: "listener", at: 3_000)
+        #expect(!room.sees("sam", "lee"), "a new session starts without introductions")
+    }
+
+    @Test("a quiet listener made speaker is announced: peer.joined to strangers, peer.updated to those who knew")
+    func promotionAnnounces() throws {
+        var room = Self.townHall()
+        let outcome = try room.apply(.changeRole(peer: "lee", role: "speaker", force: true), from: "hana", now: Fixture.t1)
+        let lee = try #require(room.peer("lee"))
+        #expect(!lee.isQuiet)
+        let mic = TrackInfo(id: "lee:mic", muted: true)
+        #expect(
+            outcome.events == [
+                RoomEvent(
+                    audience: Self.hosts.union(["lee"]),
+                    body: .peerUpdated(PeerUpdated(peer: lee.info, changed: [.role], by: "hana"))),
+                RoomEvent(audience: ["sam", "sara", "lina"], body: .peerJoined(PeerJoined(peer: lee.info))),
+                RoomEvent(audience: Self.hosts.union(["lee"]), body: .trackAdded(TrackAdded(peer: "lee", track: mic))),
+            ])
+        let back = try room.apply(.changeRole(peer: "lee", role: "listener", force: true), from: "hana", now: Fixture.t1)
+        #expect(back.events.first?.audience == Fixture.everyone, "once announced, a peer stays announced")
+    }
+
+    @Test("counts list every role of the template, connected peers only")
+    func counts() {
+        var room = Self.townHall()
+        _ = room.connectionLost("lina", now: Fixture.t1)
+        #expect(
+            room.counts
+                == RoomCounts(
+                    total: 5,
+                    roles: [
+                        RoleCount(role: "host", count: 2), RoleCount(role: "speaker", count: 2),
+                        RoleCount(role: "listener", count: 1),
+                    ]))
+    }
+
+    @Test("a template's audience settings decode and are checked")
+    func templateSettings() throws {
+        let json = #"{"audience": {"quietRoles": ["listener"], "quietAbove": 500, "countsIntervalMs": 2000}}"#
+        let template = try JSONDecoder().decode(RoomTemplate.self, from: Data(json.utf8))
+        #expect(template.audience == AudienceSettings(quietRoles: ["listener"], quietAbove: 500, countsIntervalMs: 2_000))
+        var wrong = RoomTemplate.standard
+        wrong.audience = AudienceSettings(quietRoles: ["audience"])
+        #expect(throws: TemplateError.invalidSetting("audience.quietRoles names audience, which is not defined")) {
+            try wrong.validate()
+        }
+        wrong.audience = AudienceSettings(countsIntervalMs: 10)
+        #expect(throws: TemplateError.self) { try wrong.validate() }
+    }
+}
+
+@Suite("Broadcasts in a room with an audience")
+struct BroadcastRateTests {
+    @Test("the template's room-wide broadcast rate refuses the excess without spending the sender's allowance")
+    func roomRate() throws {
+        var template = RoomTemplate.townHall
+        template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 2)
+        var room = Fixture.standardRoom(template: template)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "sam").success != nil)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "two"), by: "lee").success != nil)
+        let third = room.attempt(.sendChat(target: .broadcast, text: "three"), by: "sara")
+        #expect(third.failure?.code == .chatRateLimited)
+        #expect(
+            room.attempt(.sendChat(target: .roles(["host"]), text: "to the hosts"), by: "sara").success != nil,
+            "chat to roles is not a broadcast")
+        let later = Fixture.t1.adding(milliseconds: 1_000)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "again"), by: "sara", at: later).success != nil)
+    }
+}
