@@ -10,6 +10,10 @@
       ERLE [dB] in single talk after 1 s (mic energy / output energy where
       only the far end talks), the near end's correlation in double talk,
       and PESQ-WB of the output against the clean near end.
+  room.py clicks DIR            (after make) keyboard.raw: keystrokes (17 ms broadband
+                                bursts) while nobody talks, then the near-end talker
+  room.py clicks DIR out.raw    click energy removed [dB] while not talking, and PESQ-WB
+                                of the talker
 All 48 kHz mono S16. Nothing recorded: the voices are espeak-ng's.
 """
 import subprocess, sys, os, tempfile
