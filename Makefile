@@ -3,7 +3,8 @@ SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := gcc make libopus-dev libsrtp2-dev libasound2-dev libncursesw5-dev pkg-config \
 	tmux sox espeak-ng gstreamer1.0-tools gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad jq python3 python3-venv python3-dev postgresql-15
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad jq python3 python3-venv python3-dev postgresql-15 \
+	libwebrtc-audio-processing-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libsrtp2 built with its own crypto (scripts/build-libsrtp.sh) when it is there;
 # otherwise pkg-config finds the system's.
@@ -76,7 +77,7 @@ check-install-layout:
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests|TownHallTests
+REALTIME_TESTS := EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests|TownHallTests|EchoThroughEnginesTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests

@@ -81,12 +81,19 @@ let package = Package(
         .target(name: "CLinuxShims"),
         // The minimal C relay `confab bench sfu` compares the SFU with.
         .target(name: "CReferenceRelay"),
+        // WebRTC's audio processing (libwebrtc-audio-processing 0.3) is C++: a C shim over it.
+        // Its pkg-config -D flags would be dropped (see CNcursesW), so they are set here.
+        .target(name: "CVoiceProcessing",
+                cxxSettings: [.define("WEBRTC_POSIX"), .define("WEBRTC_AUDIO_PROCESSING_ONLY_BUILD"),
+                              .unsafeFlags(["-I/usr/include/webrtc_audio_processing"])],
+                linkerSettings: [.linkedLibrary("webrtc_audio_processing")]),
 
         // Thin typed wrappers, one per C library.
         .target(name: "Opus", dependencies: ["COpus"]),
         .target(name: "SRTP", dependencies: ["CSRTP"]),
         .target(name: "ALSA", dependencies: ["CALSA"]),
         .target(name: "Curses", dependencies: ["CNcursesW"]),
+        .target(name: "VoiceProcessing", dependencies: ["CVoiceProcessing"]),
 
         // Compile-time code generation: `@PublicMemberwiseInit` writes the public
         // memberwise initialisers that Swift synthesises only as internal.
@@ -108,7 +115,7 @@ let package = Package(
         // must not import ConfabMedia (it holds no codec and no SRTP).
         .target(name: "ConfabSocket", dependencies: ["CLinuxShims"]),
         // Jitter buffer, mixer, levels, devices and the media engine.
-        .target(name: "ConfabMedia", dependencies: ["ConfabMacros", "ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA"]),
+        .target(name: "ConfabMedia", dependencies: ["ConfabMacros", "ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "VoiceProcessing"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
         .target(name: "ConfabProtocol", dependencies: [
             "ConfabMacros", .product(name: "Crypto", package: "swift-crypto"),
@@ -177,7 +184,9 @@ let package = Package(
             path: "Tests/ConfabServerTestSupport"),
         .testTarget(name: "ConfabWireTests", dependencies: ["ConfabWire", "ConfabTestSupport"]),
         .testTarget(name: "CodecTests", dependencies: ["Opus", "SRTP", "ALSA", "ConfabTestSupport"]),
-        .testTarget(name: "ConfabMediaTests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabWire", "Opus", "SRTP", "ConfabTestSupport"]),
+        .testTarget(name: "ConfabMediaTests", dependencies: [
+            "ConfabMedia", "ConfabSocket", "ConfabWire", "Opus", "SRTP", "VoiceProcessing", "ConfabTestSupport",
+        ]),
         .testTarget(name: "ConfabCLITests", dependencies: ["ConfabMedia", "ConfabSocket", "ConfabTestSupport"]),
         .testTarget(name: "ConfabProtocolTests", dependencies: ["ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabMacrosTests", dependencies: [

@@ -82,6 +82,8 @@ struct VoiceResults: Codable, BenchReport {
     var runs: [VoiceRun]
     var failures: Int
     var speechSeconds: Double
+    /// Echo cancellation and the processing's cost (BenchVoiceProcessing.swift).
+    var processing: ProcessingResult?
 
     var table: String {
         var lines = [String(format: "speech: %.1f s of espeak-ng sentences; PESQ-WB (P.862.2), higher is better (max 4.64)", speechSeconds)]
@@ -94,6 +96,7 @@ struct VoiceResults: Codable, BenchReport {
                                 run.setting.padding(toLength: 10, withPad: " ", startingAt: 0), score,
                                 run.lost, run.recoveredByFEC, run.concealed, encoder))
         }
+        if let processing { lines.append(processing.line) }
         lines.append("failures: \(failures)")
         return lines.joined(separator: "\n")
     }
@@ -153,7 +156,8 @@ struct VoiceBenchmark {
         let scores = try score(reference: reference, outputs: outputs)
         for index in runs.indices { runs[index].pesqWB = scores[index] }
         return VoiceResults(runs: runs, failures: scores.filter { $0 == nil }.count,
-                            speechSeconds: Double(speech.count) / Double(AudioFormat.sampleRate))
+                            speechSeconds: Double(speech.count) / Double(AudioFormat.sampleRate),
+                            processing: try ProcessingBenchmark.run(speech: speech))
     }
 
     /// Confab's configured settings: FEC for 10 % (the fixed setting), or none.

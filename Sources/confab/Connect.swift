@@ -106,6 +106,7 @@ struct Connect: AsyncParsableCommand {
     private func roomAudio(notices: AudioNotices) -> CallClient.RoomPreparation? {
         let headless = participant.headless
         guard let devices = audio.devices(headless: headless) else { return nil }
+        let processing = audio.processing(input: devices.input, preferences: front.audioPreferences())
         return { session in
             // Lines on stderr would draw over the screen: the front shows them.
             let report: @Sendable (String) -> Void = { notice in
@@ -113,7 +114,7 @@ struct Connect: AsyncParsableCommand {
             }
             do {
                 let media = try await AudioDeviceOptions.startMedia(
-                    devices, session: session, logLevel: .warning, notice: report)
+                    devices, processing: processing, session: session, logLevel: .warning, notice: report)
                 return { await media.stop() }
             } catch {
                 report("cannot open the audio devices: \(error)")

@@ -76,7 +76,13 @@ struct Demo: AsyncParsableCommand {
         var notices: [String] = []
         let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }
         let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }) ?? NullSink()
-        controllers.append(MediaController(session: you, source: yourSource, sink: yourSink))
+        // Your microphone is processed as in `join` ([audio] in config.toml, else all on).
+        let preferences = front.audioPreferences()
+        var yourConfiguration = MediaConfiguration()
+        yourConfiguration.processing = VoiceProcessingSettings(
+            echoCancellation: preferences.echoCancellation ?? true, noiseSuppression: preferences.noiseSuppression ?? true,
+            automaticGain: preferences.automaticGain ?? true, keyboardSuppression: preferences.keyboardSuppression ?? true)
+        controllers.append(MediaController(session: you, source: yourSource, sink: yourSink, configuration: yourConfiguration))
         for (index, bot) in bots.enumerated() where index < 2 {
             controllers.append(MediaController(session: bot, source: SpeechLikeSource(seed: UInt64(index + 3)), sink: NullSink()))
         }

@@ -38,6 +38,11 @@ struct FrontOptions: ParsableArguments {
         return (settings, theme)
     }
 
+    /// config.toml's `[audio]`, read quietly: `settings()` reports a broken file.
+    func audioPreferences() -> AudioPreferences {
+        (try? ClientConfig.load(path: config ?? ClientConfig.defaultPath()))?.audio ?? AudioPreferences()
+    }
+
     /// Joins and runs the front until the user leaves or the session ends.
     /// `notices` (a missing sound card) are shown in the front, where they are seen.
     func run(session: ConfabSession, notices: [String] = []) async throws {

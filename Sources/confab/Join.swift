@@ -66,7 +66,8 @@ struct Join: AsyncParsableCommand {
                 // Nothing may print over the terminal front: it shows the notices
                 // itself (stderr would vanish behind it); headless, they go to stderr.
                 controller = try await AudioDeviceOptions.startMedia(
-                    devices, session: session, logLevel: headless ? .warning : .critical
+                    devices, processing: audio.processing(input: devices.input, preferences: front.audioPreferences()),
+                    session: session, logLevel: headless ? .warning : .critical
                 ) { notice in
                     if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }
                 }

@@ -6,6 +6,7 @@ import ArgumentParser
 import ConfabClient
 import ConfabMedia
 import ConfabProtocol
+import ConfabTUI
 import Foundation
 import Logging
 
@@ -75,6 +76,30 @@ struct AudioDeviceOptions: ParsableArguments {
     @Option(help: "Where what you hear goes: FILE.wav, null, or alsa:NAME (default: the sound card in the terminal front; headless, null).")
     var output: String?
 
+    @Flag(inversion: .prefixedNo, help: "Cancel the echo of what you hear from what you say (default: config.toml's [audio], else on for a sound card, off for files and generators).")
+    var echoCancellation: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Suppress steady background noise (default as --echo-cancellation).")
+    var noiseSuppression: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Even out your level automatically (default as --echo-cancellation).")
+    var automaticGain: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Gate keyboard clicks out while you are not talking (default as --echo-cancellation).")
+    var keyboardSuppression: Bool?
+
+    /// The processing of `input`: a flag, else config.toml's `[audio]`, else
+    /// on for a sound card (a file or a generator is sent as it is).
+    func processing(input: String?, preferences: AudioPreferences) -> VoiceProcessingSettings {
+        let microphone: Bool
+        if let input, case .alsa? = try? AudioDeviceSpec.parse(input) { microphone = true } else { microphone = false }
+        return VoiceProcessingSettings(
+            echoCancellation: echoCancellation ?? preferences.echoCancellation ?? microphone,
+            noiseSuppression: noiseSuppression ?? preferences.noiseSuppression ?? microphone,
+            automaticGain: automaticGain ?? preferences.automaticGain ?? microphone,
+            keyboardSuppression: keyboardSuppression ?? preferences.keyboardSuppression ?? microphone)
+    }
+
     /// `--input` takes any source but null; `--output` a sink (a file, null or a card).
     func validate() throws {
         if let input {
@@ -104,10 +129,11 @@ struct AudioDeviceOptions: ParsableArguments {
     /// it binds UDP through the server, publishes our sealed key and plays
     /// what we hear. `notice` hears what fell back (no sound card: null audio).
     static func startMedia(
-        _ devices: (input: String?, output: String), session: ConfabSession, logLevel: Logger.Level,
-        notice: (String) -> Void
+        _ devices: (input: String?, output: String), processing: VoiceProcessingSettings, session: ConfabSession,
+        logLevel: Logger.Level, notice: (String) -> Void
     ) async throws -> MediaController {
-        let configuration = MediaConfiguration()
+        var configuration = MediaConfiguration()
+        configuration.processing = processing
         let source = try devices.input.map {
             try AudioDevices.openSource(
                 try AudioDeviceSpec.parse($0), frameSamples: configuration.frameSamples, notice: notice)

@@ -16,6 +16,10 @@ public struct MediaConfiguration: Sendable, Equatable {
     /// How often a sender sends an RTCP sender report (SRTCP) [ms]; RFC 3550
     /// §6.2 asks for at least 5 s between reports. The first goes after half.
     public var senderReportIntervalMs = 5_000
+    /// Echo cancellation, noise suppression and automatic gain before the
+    /// encoder. Off here, so files and generators go out as they are; `join`,
+    /// `connect` and the terminal front turn it on for a microphone.
+    public var processing = VoiceProcessingSettings.off
     /// Try SCHED_FIFO for the audio threads (needs CAP_SYS_NICE; silently normal otherwise).
     public var realtimeThreads = false
 

@@ -3,6 +3,7 @@
 //   capture thread:  AudioSource ─▶ MediaSender ─▶ UDP ───────────────────────────▶ (peer or server)
 //   network thread:  UDP ─▶ MediaReceiver (SRTP unprotect) ─▶ PacketRing
 //   play-out thread: PacketRing ─▶ PlayoutLoop (jitter buffer, decode per track, mix) ─▶ AudioSink
+//                                                                     └─▶ FarEndRing ─▶ the sender's echo canceller
 //
 // The three threads share only atomics, the ring, and change lists that are
 // read when their generation counter moves.
@@ -15,6 +16,8 @@ public final class MediaEngine: @unchecked Sendable {
     public let receiver: MediaReceiver
     public private(set) var sender: MediaSender?
     public private(set) var playout: PlayoutLoop?
+    /// The capture side's processing; what the play-out thread plays is its echo reference.
+    public let processing: CaptureProcessing
     private let ring = PacketRing()
     private var receiving = false
 
@@ -22,6 +25,7 @@ public final class MediaEngine: @unchecked Sendable {
         self.socket = socket
         self.configuration = configuration
         receiver = try MediaReceiver(socket: socket, ring: ring, configuration: configuration)
+        processing = try CaptureProcessing(settings: configuration.processing)
     }
 
     /// Starts sending `source` as `ssrc` to `destination`, protected with
@@ -31,7 +35,7 @@ public final class MediaEngine: @unchecked Sendable {
                              rtcpTo rtcpDestination: SocketAddress? = nil) throws -> MediaSender {
         sender?.stop()
         let sender = try MediaSender(source: source, socket: socket, destination: destination, rtcpDestination: rtcpDestination,
-                                     ssrc: ssrc, key: key, configuration: configuration)
+                                     ssrc: ssrc, key: key, configuration: configuration, processing: processing)
         self.sender = sender
         sender.start()
         return sender
@@ -47,7 +51,7 @@ public final class MediaEngine: @unchecked Sendable {
     @discardableResult
     public func startReceiving(sink: AudioSink) -> PlayoutLoop {
         if let playout { return playout }
-        let playout = PlayoutLoop(ring: ring, sink: sink, configuration: configuration)
+        let playout = PlayoutLoop(ring: ring, sink: sink, configuration: configuration, farEnd: processing.farEnd)
         self.playout = playout
         receiver.start()
         playout.start()

@@ -1,6 +1,7 @@
 // The send path, on the capture thread.
 //
-//   AudioSource.read (ALSA period, or paced by the clock) ─▶ level (RFC 6464) + VAD
+//   AudioSource.read (ALSA period, or paced by the clock) ─▶ CaptureProcessing (echo, noise, gain)
+//   ─▶ level (RFC 6464) + VAD
 //   ─▶ EncoderControl changed? ─▶ new bitrate / FEC / expected loss (between frames)
 //   ─▶ Opus encode (written straight after the RTP header) ─▶ RTP header + audio-level extension
 //   ─▶ SRTP protect (in place) ─▶ UDPSocket.send
@@ -45,6 +46,8 @@ public final class MediaSender: @unchecked Sendable {
     public var failure: String? { failureText.withLock { $0 } }
     /// Where the loss feedback sets the encoder's bitrate, FEC and expected loss.
     public let encoderControl: EncoderControl
+    /// Echo cancellation, noise suppression and gain before the encoder (the engine's, shared across senders).
+    public let processing: CaptureProcessing
 
     private let configuration: MediaConfiguration
     private let source: AudioSource
@@ -74,7 +77,8 @@ public final class MediaSender: @unchecked Sendable {
 
     /// Prepares the send path. The key must be fresh for this SSRC (RFC 3711 §9.1).
     public init(source: AudioSource, socket: UDPSocket, destination: SocketAddress, rtcpDestination: SocketAddress? = nil,
-                ssrc: UInt32, key: SRTPKeyMaterial, configuration: MediaConfiguration) throws {
+                ssrc: UInt32, key: SRTPKeyMaterial, configuration: MediaConfiguration,
+                processing: CaptureProcessing? = nil) throws {
         self.source = source
         self.socket = socket
         self.destination = destination
@@ -82,6 +86,7 @@ public final class MediaSender: @unchecked Sendable {
         self.ssrc = ssrc
         self.configuration = configuration
         encoder = try Opus.Encoder(settings: configuration.encoder)
+        self.processing = try processing ?? CaptureProcessing(settings: configuration.processing)
         encoderControl = EncoderControl(initial: configuration.encoder)
         encoderWord = EncoderControl.pack(configuration.encoder)
         srtp = try OutboundSession(ssrc: ssrc, key: key)
@@ -143,6 +148,8 @@ public final class MediaSender: @unchecked Sendable {
     @inline(__always)
     func sendFrame() {
         stats.framesCaptured.add(1, ordering: .relaxed)
+        // Before the level and the VAD: an echo must not light the speaking indicator.
+        processing.process(pcm)
         let frame = UnsafeBufferPointer(pcm)
         let dBov = LevelMeter.dBov(frame)
         let voice = vad.process(levelDBov: dBov, frameMs: configuration.frameMs)

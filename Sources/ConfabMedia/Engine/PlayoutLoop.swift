@@ -2,6 +2,7 @@
 //
 //   PacketRing.drain ─▶ PlayoutTrack(ssrc).insert         (every tick)
 //   for each track: pull one frame ─▶ Mixer (gain, soft limit) ─▶ AudioSink.write
+//   ─▶ FarEndRing (what was played: the echo canceller's reference, read by the capture thread)
 //
 // Paced by the sink: a sound card blocks in write at its own clock; files and
 // the null sink are paced by the monotonic clock instead. Tracks come and go
@@ -27,6 +28,7 @@ public final class PlayoutLoop: @unchecked Sendable {
     private let configuration: MediaConfiguration
     private let ring: PacketRing
     private let sink: AudioSink
+    private let farEnd: FarEndRing?
     private let mixer: Mixer
     private let trackFrame: UnsafeMutableBufferPointer<Int16>
     private let output: UnsafeMutableBufferPointer<Int16>
@@ -41,9 +43,10 @@ public final class PlayoutLoop: @unchecked Sendable {
     private let changes = ChangeQueue<TrackChange>()
     private var seenChanges = 0
 
-    public init(ring: PacketRing, sink: AudioSink, configuration: MediaConfiguration) {
+    public init(ring: PacketRing, sink: AudioSink, configuration: MediaConfiguration, farEnd: FarEndRing? = nil) {
         self.ring = ring
         self.sink = sink
+        self.farEnd = farEnd
         self.configuration = configuration
         mixer = Mixer(frameSamples: configuration.frameSamples)
         trackFrame = .allocate(capacity: configuration.frameSamples)
@@ -85,6 +88,7 @@ public final class PlayoutLoop: @unchecked Sendable {
         playOneFrame()
         do {
             try sink.write(UnsafeBufferPointer(output))
+            farEnd?.write(UnsafeBufferPointer(output))
             return true
         } catch {
             failureText.withLock { $0 = error.description }

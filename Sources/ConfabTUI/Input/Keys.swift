@@ -90,6 +90,8 @@ public struct KeyMap: Hashable, Sendable {
 /// mentionBell = true  # ring the bell when someone writes your name
 /// [calls]
 /// ringBell = true     # ring the bell while a call invitation rings
+/// [audio]
+/// echoCancellation = true  # and noiseSuppression, automaticGain (AudioPreferences)
 /// ```
 public struct ClientConfig: Hashable, Sendable {
     public var theme: String?
@@ -97,6 +99,8 @@ public struct ClientConfig: Hashable, Sendable {
     public var mentionBell = true
     /// Ring the bell while a call invitation rings (`[calls] ringBell`).
     public var ringBell = true
+    /// The microphone's processing (`[audio]`); nil: the default.
+    public var audio = AudioPreferences()
 
     public init() {}
 
@@ -146,6 +150,9 @@ public struct ClientConfig: Hashable, Sendable {
         }
         if let calls = table["calls"]?.table, let bell = calls["ringBell"]?.bool {
             config.ringBell = bell
+        }
+        if let audio = table["audio"]?.table {
+            config.audio = try AudioPreferences.parse(audio, text: text, path: path)
         }
         return config
     }

@@ -1,0 +1,88 @@
+// The C shim over webrtc::AudioProcessing (0.3). Nothing here allocates per
+// frame: the two AudioFrames live in the processor, allocated once.
+#include "confab_voice_processing.h"
+
+#include <cstring>
+#include <new>
+#include <webrtc/modules/audio_processing/include/audio_processing.h>
+#include <webrtc/modules/interface/module_common_types.h>
+
+struct confab_voice_processor {
+    webrtc::AudioProcessing *apm;
+    int sample_rate;
+    webrtc::AudioFrame far_end;
+    webrtc::AudioFrame near_end;
+};
+
+static void prepare(webrtc::AudioFrame &frame, int sample_rate, int count) {
+    frame.sample_rate_hz_ = sample_rate;
+    frame.num_channels_ = 1;
+    frame.samples_per_channel_ = static_cast<size_t>(count);
+}
+
+extern "C" confab_voice_processor *confab_voice_processor_create(int sample_rate) {
+    webrtc::Config config;
+    // The extended filter covers echo paths up to about 500 ms; the
+    // delay-agnostic estimator finds the delay between what the playout thread
+    // played and when the microphone hears it, which no sound card reports.
+    config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(true));
+    config.Set<webrtc::DelayAgnostic>(new webrtc::DelayAgnostic(true));
+    webrtc::AudioProcessing *apm = webrtc::AudioProcessing::Create(config);
+    if (apm == nullptr) return nullptr;
+    webrtc::ProcessingConfig formats = {{
+        webrtc::StreamConfig(sample_rate, 1), webrtc::StreamConfig(sample_rate, 1),
+        webrtc::StreamConfig(sample_rate, 1), webrtc::StreamConfig(sample_rate, 1),
+    }};
+    if (apm->Initialize(formats) != webrtc::AudioProcessing::kNoError) {
+        delete apm;
+        return nullptr;
+    }
+    apm->high_pass_filter()->Enable(true);
+    apm->echo_cancellation()->enable_drift_compensation(false);
+    // Low suppression keeps the near end through double talk (docs/MEDIA.md).
+    apm->echo_cancellation()->set_suppression_level(webrtc::EchoCancellation::kLowSuppression);
+    apm->noise_suppression()->set_level(webrtc::NoiseSuppression::kLow);
+    apm->gain_control()->set_mode(webrtc::GainControl::kAdaptiveDigital);
+    confab_voice_processor *processor = new (std::nothrow) confab_voice_processor();
+    if (processor == nullptr) {
+        delete apm;
+        return nullptr;
+    }
+    processor->apm = apm;
+    processor->sample_rate = sample_rate;
+    return processor;
+}
+
+extern "C" void confab_voice_processor_destroy(confab_voice_processor *processor) {
+    if (processor == nullptr) return;
+    delete processor->apm;
+    delete processor;
+}
+
+extern "C" int confab_voice_processor_configure(confab_voice_processor *processor, int echo_cancellation,
+                                                int noise_suppression, int automatic_gain) {
+    webrtc::AudioProcessing *apm = processor->apm;
+    int error = apm->echo_cancellation()->Enable(echo_cancellation != 0);
+    if (error == 0) error = apm->noise_suppression()->Enable(noise_suppression != 0);
+    if (error == 0) error = apm->gain_control()->Enable(automatic_gain != 0);
+    return error;
+}
+
+extern "C" int confab_voice_processor_analyze_far_end(confab_voice_processor *processor, const int16_t *samples,
+                                                      int count) {
+    if (count <= 0 || count > webrtc::AudioFrame::kMaxDataSizeSamples) return -1;
+    prepare(processor->far_end, processor->sample_rate, count);
+    std::memcpy(processor->far_end.data_, samples, sizeof(int16_t) * static_cast<size_t>(count));
+    return processor->apm->ProcessReverseStream(&processor->far_end);
+}
+
+extern "C" int confab_voice_processor_process_near_end(confab_voice_processor *processor, int16_t *samples,
+                                                       int count, int delay_ms) {
+    if (count <= 0 || count > webrtc::AudioFrame::kMaxDataSizeSamples) return -1;
+    prepare(processor->near_end, processor->sample_rate, count);
+    std::memcpy(processor->near_end.data_, samples, sizeof(int16_t) * static_cast<size_t>(count));
+    processor->apm->set_stream_delay_ms(delay_ms);
+    int error = processor->apm->ProcessStream(&processor->near_end);
+    if (error == 0) std::memcpy(samples, processor->near_end.data_, sizeof(int16_t) * static_cast<size_t>(count));
+    return error;
+}
