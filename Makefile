@@ -15,7 +15,7 @@ PESQ_VENV := $(CURDIR)/.build/pesq-venv
 SCHEMATHESIS_VENV := $(CURDIR)/.build/schemathesis-venv
 SWIFT_ENV = PKG_CONFIG_PATH=$$( [ -f $(VENDOR_PC)/libsrtp2.pc ] && echo $(VENDOR_PC) )
 
-.PHONY: deps build release test bench demo clean install check-install check-install-layout
+.PHONY: deps build release test bench demo clean install man-pages check-install check-install-layout
 
 # Installs the system packages that are missing, and only those (idempotent).
 deps:
@@ -44,17 +44,21 @@ release: deps
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the release binary with the Swift
 # runtime linked in (it needs only the Debian packages README.md lists), the
 # themes, man pages, shell completions and the systemd unit (scripts/install.sh).
-# It builds in a directory of its own (CONFAB_STATIC_INSTALL changes how every
-# module links), through swift-argument-parser's generate-manual plugin, which
-# builds the binary and writes a man page per command.
+# The binary is built in a directory of its own (--static-swift-stdlib changes
+# how every module links); the man pages come from swift-argument-parser's
+# generate-manual plugin run on the development build.
 PREFIX ?= /usr/local
 INSTALL_CONFIG ?= release
 INSTALL_BUILD := $(CURDIR)/.build/install
-install: deps
-	CONFAB_STATIC_INSTALL=1 $(SWIFT_ENV) $(SWIFT) package --scratch-path $(INSTALL_BUILD) \
-		--allow-writing-to-package-directory generate-manual --configuration $(INSTALL_CONFIG) --multi-page
-	MAN_PAGES=$(INSTALL_BUILD)/plugins/GenerateManual/outputs/confab \
-		bash scripts/install.sh $(INSTALL_BUILD)/$(INSTALL_CONFIG) "$(DESTDIR)" $(PREFIX)
+MAN_PAGES := $(CURDIR)/.build/plugins/GenerateManual/outputs/confab
+install: deps man-pages
+	CONFAB_STATIC_INSTALL=1 $(SWIFT_ENV) $(SWIFT) build --scratch-path $(INSTALL_BUILD) -c $(INSTALL_CONFIG) \
+		--static-swift-stdlib --product confab
+	MAN_PAGES=$(MAN_PAGES) bash scripts/install.sh $(INSTALL_BUILD)/$(INSTALL_CONFIG) "$(DESTDIR)" $(PREFIX)
+
+man-pages:
+	@set -o pipefail; $(SWIFT_ENV) $(SWIFT) package --allow-writing-to-package-directory \
+		generate-manual --configuration debug --multi-page 2>&1 | { grep -v 'unhandled\|CMakeLists' || true; }
 
 # Installs a static debug build into a scratch root and checks it as a user
 # would find it (scripts/check-install.sh). A build of its own: minutes.
@@ -65,12 +69,9 @@ check-install:
 
 # The same script and checks on the test build's binary (linked to the
 # toolchain's runtime, so that one check is left out): part of `make test`.
-check-install-layout:
-	@set -o pipefail; $(SWIFT_ENV) $(SWIFT) package --allow-writing-to-package-directory \
-		generate-manual --configuration debug --multi-page 2>&1 | { grep -v 'unhandled\|CMakeLists' || true; }
+check-install-layout: man-pages
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-		RUNTIME_LINKED_IN=no MAN_PAGES=$(CURDIR)/.build/plugins/GenerateManual/outputs/confab \
-		bash scripts/install.sh .build/debug "$$scratch" /usr && \
+		RUNTIME_LINKED_IN=no MAN_PAGES=$(MAN_PAGES) bash scripts/install.sh .build/debug "$$scratch" /usr && \
 		RUNTIME_LINKED_IN=no LIBRARY_PATH=$(CURDIR)/.build/debug bash scripts/check-install.sh "$$scratch" /usr
 
 # Tests that run audio in real time (threads paced by the clock, child

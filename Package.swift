@@ -18,13 +18,10 @@ let cryptoAndLogging: [Target.Dependency] = [
     .product(name: "Logging", package: "swift-log"),
 ]
 
-/// `make install` sets CONFAB_STATIC_INSTALL: the binary links the Swift
-/// runtime statically, so it runs without the toolchain (the flag also reaches
-/// the build swift-argument-parser's generate-manual plugin makes).
-let staticInstall = Context.environment["CONFAB_STATIC_INSTALL"] != nil
 /// The heap-allocation counter of `confab bench media|sfu` is a Swift shared
-/// library that would bring the runtime back: the installed binary goes without.
-let countsAllocations = !staticInstall
+/// library: `make install`, which links the Swift runtime into the binary
+/// (--static-swift-stdlib), sets CONFAB_STATIC_INSTALL to build without it.
+let countsAllocations = Context.environment["CONFAB_STATIC_INSTALL"] == nil
 let allocationCounter: [Target.Dependency] =
     countsAllocations ? [.product(name: "MallocInterposerSwift", package: "malloc-interposer")] : []
 
@@ -168,8 +165,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + allocationCounter,
-            swiftSettings: staticInstall ? [.unsafeFlags(["-static-stdlib"])] : [.define("CONFAB_COUNTS_ALLOCATIONS")],
-            linkerSettings: staticInstall ? [.unsafeFlags(["-static-stdlib"])] : []
+            swiftSettings: countsAllocations ? [.define("CONFAB_COUNTS_ALLOCATIONS")] : []
         ),
 
         // Helpers shared by the test targets (signal comparison, temp dirs, processes).
