@@ -12,8 +12,9 @@ import Testing
 @Suite("Echo through two engines", .serialized)
 struct EchoThroughEnginesTests {
     /// Runs the call for `seconds` and returns (what B played, what A heard back) levels [dBov]
-    /// from `settleSeconds` on.
-    func call(processing: VoiceProcessingSettings, seconds: Double = 8, settleSeconds: Double = 2) async throws
+    /// from `settleSeconds` on. The canceller's delay estimate locks after 1 to 5 s, depending
+    /// on how the two engines' threads happen to run; the level is taken after that.
+    func call(processing: VoiceProcessingSettings, seconds: Double = 12, settleSeconds: Double = 7) async throws
         -> (played: Double, returned: Double)
     {
         var configuration = MediaConfiguration()
