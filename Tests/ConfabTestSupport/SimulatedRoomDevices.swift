@@ -5,8 +5,16 @@
 //   PlayoutLoop ─▶ speaker.write ─▶ played history ─▶ EchoPath taps ─▶ microphone.read ─▶ MediaSender
 //                                                       + near-end talker ─┘
 //
-// Both sides are paced by the engine's clock (neither device is clocked), so
-// sample n of the microphone is heard at about the time sample n was played.
+// Both sides are paced by the engine's clock (neither device is clocked), but a
+// real sound card's two directions share one clock, and the room keeps that:
+// the microphone's first sample lines up with what the speaker had played when
+// it was first read, and a read waits (briefly) for the speaker to have played
+// what the read must echo. The echo path the canceller sees is then the
+// EchoPath's delay whenever the threads started and however the scheduler
+// delays the play-out thread. (Aligned by count from the speaker's first
+// sample, and not waiting, the delay seen was the path plus however long
+// play-out ran before capture, and echoes of samples played late were lost:
+// on a loaded machine the canceller sometimes never converged.)
 import ConfabMedia
 import Foundation
 import Synchronization
@@ -15,6 +23,8 @@ public final class SimulatedRoom: Sendable {
     private struct State {
         var played: [Double] = []
         var captured = 0
+        /// The speaker sample playing when the microphone was first read.
+        var captureOrigin: Int?
     }
     private let state = Mutex(State())
     private let taps: [(delay: Int, gain: Double)]
@@ -55,16 +65,34 @@ public final class SimulatedRoom: Sendable {
     }
 
     fileprivate func capture(into buffer: UnsafeMutableBufferPointer<Int16>) {
+        awaitSpeaker(echoing: buffer.count)
         state.withLock { state in
+            let origin = state.captureOrigin ?? state.played.count
+            state.captureOrigin = origin
             for index in 0..<buffer.count {
-                let n = state.captured + index
-                var value = n < near.count ? Double(near[n]) : 0
+                let n = origin + state.captured + index
+                let spoken = state.captured + index
+                var value = spoken < near.count ? Double(near[spoken]) : 0
                 for (delay, gain) in taps where n - delay >= 0 && n - delay < state.played.count {
                     value += gain * state.played[n - delay]
                 }
                 buffer[index] = Int16(max(-32_768, min(32_767, value.rounded())))
             }
             state.captured += buffer.count
+        }
+    }
+
+    /// Waits up to 200 ms for the speaker to have played every sample the next
+    /// `count` microphone samples echo (the play-out thread ran late).
+    private func awaitSpeaker(echoing count: Int) {
+        let shortestDelay = taps.map(\.delay).min() ?? 0
+        for _ in 0..<400 {
+            let ready = state.withLock { state in
+                guard let origin = state.captureOrigin else { return true }
+                return origin + state.captured + count - shortestDelay <= state.played.count
+            }
+            if ready { return }
+            usleep(500)
         }
     }
 
