@@ -120,12 +120,13 @@ private func talk(
 ) async throws {
     let scratch = try TempDirectory(prefix: "confab-two-machines")
     defer { scratch.remove() }
-    let aliceSpeech = try speech(aliceSays, lead: 3, in: scratch, name: "alice-says")
-    let bobSpeech = try speech(bobSays, lead: 3, in: scratch, name: "bob-says")
+    let aliceSpeech = try speech(aliceSays, lead: 2, in: scratch, name: "alice-says")
+    let bobSpeech = try speech(bobSays, lead: 2, in: scratch, name: "bob-says")
     let aliceHeard = scratch.file("alice-heard.wav"), bobHeard = scratch.file("bob-heard.wav")
     let aliceToken = try await server.token(user: "alice", role: "host", name: "Alice")
     let bobToken = try await server.token(user: "bob", role: "speaker", name: "Bob")
-    let duration = "14"
+    // 2 s of lead, about 5 s of speech, and room for a late join and the jitter buffer.
+    let duration = "10"
     let aliceBot = try HeadlessBot(
         "alice", launcher: network.on(alice.machine), url: alice.url, token: aliceToken, fingerprint: server.fingerprint,
         arguments: ["--input", aliceSpeech.path, "--output", aliceHeard, "--duration", duration])
