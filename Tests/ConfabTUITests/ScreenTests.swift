@@ -300,6 +300,7 @@ struct ScreenTests {
     @Test("dialogs draw over the meeting", arguments: [
         Overlay.help, .confirmLeave, .confirmEndRoom, .ended("The room was ended by Ada."),
         .prompt(PendingPrompt(id: "q1", by: "p0", question: .roleChange("speaker"))), .confirmRemove("p0", reason: nil),
+        .audience(AudienceBrowser()),
     ])
     func overlays(overlay: Overlay) {
         var model = MeetingModel()
@@ -307,12 +308,13 @@ struct ScreenTests {
         let (backend, _) = screen(Fixtures.room(others: 3), size: Size(columns: 80, rows: 24), model: model)
         #expect(rowsAreAligned(backend.screen))
         switch overlay {
-        case .help: #expect(backend.text.contains("/msg NAME text"))
+        case .help: #expect(backend.text.contains("mute / unmute yourself"))
         case .confirmLeave: #expect(backend.text.contains("Leave the meeting?"))
         case .confirmEndRoom: #expect(backend.text.contains("End the room for everyone?"))
         case .ended: #expect(backend.text.contains("ended by Ada"))
         case .prompt: #expect(backend.text.contains("Ada asks you to become speaker."))
         case .confirmRemove: #expect(backend.text.contains("Remove Ada from the room?"))
+        case .audience: #expect(backend.text.contains("nobody here yet"))
         case .actions: break
         }
     }

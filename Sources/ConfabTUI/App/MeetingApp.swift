@@ -68,6 +68,7 @@ public final class MeetingApp {
                 case .answer(let prompt, let accept): try await session.answer(prompt, accept: accept)
                 case .setVolume(let peer, let volume): await session.setVolume(volume, for: peer)
                 case .loadOlderChat: _ = try await session.loadOlderChat()
+                case .listRoster(let request): _ = try await session.listRoster(request)
                 case .markRead:
                     for conversation in state.unread.keys { await session.markRead(conversation) }
                 case .bell, .leave, .exit: break

@@ -41,6 +41,7 @@ public enum KeyAction: String, CaseIterable, Hashable, Sendable {
     case endRoom
     case volumeUp
     case volumeDown
+    case audience
     case leave
     case help
     case chat
@@ -55,6 +56,7 @@ public enum KeyAction: String, CaseIterable, Hashable, Sendable {
         case .endRoom: "end the room (host)"
         case .volumeUp: "volume up (selected, else everyone)"
         case .volumeDown: "volume down (selected, else everyone)"
+        case .audience: "browse and search the audience (host)"
         case .leave: "leave (asks first)"
         case .help: "this help"
         case .chat: "write in the chat"
@@ -68,7 +70,7 @@ public struct KeyMap: Hashable, Sendable {
 
     public static let standard = KeyMap(bindings: [
         "m": .mute, " ": .pushToTalk, "h": .hand, "M": .muteAll, "E": .endRoom, "+": .volumeUp, "=": .volumeUp,
-        "-": .volumeDown, "q": .leave, "?": .help, "i": .chat, "/": .chat,
+        "-": .volumeDown, "A": .audience, "q": .leave, "?": .help, "i": .chat, "/": .chat,
     ])
 
     public func action(for character: Character) -> KeyAction? { bindings[character] }

@@ -204,6 +204,8 @@ extension MeetingModel {
             let level = targets.first.map { Int((min(max(state.volume(of: $0) + step, 0), 2) * 100).rounded()) } ?? 100
             setNotice("volume \(shown): \(level)%")
             return commands
+        case .audience:
+            return openAudience(state: state)
         case .leave:
             overlay = .confirmLeave
         case .help:
@@ -285,24 +287,34 @@ extension MeetingModel {
             case .up: menu.selected = max(0, menu.selected - 1)
             case .down: menu.selected = min(menu.items.count - 1, menu.selected + 1)
             case .escape:
-                self.overlay = nil
+                self.overlay = menu.returnsTo.map { .audience($0) }
                 return []
             case .character("?"):
                 self.overlay = .help
                 return []
             case .enter:
                 self.overlay = nil
-                return runMenuItem(menu.items[menu.selected], peer: menu.peer, state: state)
+                let item = menu.items[menu.selected]
+                let commands = runMenuItem(item, peer: menu.peer, state: state)
+                return item == .directMessage ? commands : commands + returnToAudience(menu.returnsTo)
             default: break
             }
             self.overlay = .actions(menu)
+        case .audience(let browser):
+            return handleAudience(browser, key: key, state: state)
         }
         return []
     }
 
     /// The actions our role may take on `peer` (and always: message, volume).
     public func actionMenu(for peer: PeerID, state: RoomState) -> ActionMenu? {
-        guard peer != state.you?.id, let info = state.peer(peer) else { return nil }
+        state.peer(peer).flatMap { actionMenu(for: $0, state: state) }
+    }
+
+    /// The actions our role may take on `info` (a tile's peer, or one from the audience).
+    public func actionMenu(for info: PeerInfo, state: RoomState) -> ActionMenu? {
+        let peer = info.id
+        guard peer != state.you?.id else { return nil }
         let permissions = state.yourRole?.permissions ?? .none
         let ourPriority = state.yourRole?.priority ?? 0
         let theirPriority = state.room?.role(named: info.role)?.priority ?? 0

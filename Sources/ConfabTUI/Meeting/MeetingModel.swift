@@ -27,6 +27,8 @@ public enum MeetingCommand: Hashable, Sendable {
     case answer(PromptID, accept: Bool)
     case setVolume(PeerID, Double)
     case loadOlderChat
+    /// A page of the audience (the audience dialog's lists).
+    case listRoster(RosterRequest)
     case markRead
     case bell
     /// Leave the room and end the program.
@@ -63,6 +65,8 @@ public enum Overlay: Hashable, Sendable {
     /// Removing someone asks first, as leaving does.
     case confirmRemove(PeerID, reason: String?)
     case actions(ActionMenu)
+    /// The audience of a large room (roles with `seeAudience`).
+    case audience(AudienceBrowser)
     case prompt(PendingPrompt)
     /// The session is over (removed, room ended, replaced, gave up): Enter closes.
     case ended(String)
@@ -89,6 +93,8 @@ public struct ActionMenu: Hashable, Sendable {
     public var peer: PeerID
     public var items: [Item]
     public var selected = 0
+    /// Opened from the audience: Esc and the action go back there.
+    public var returnsTo: AudienceBrowser?
 }
 
 /// A question we put to someone (a role offer, an unmute request).
@@ -232,6 +238,7 @@ public struct MeetingModel: InputLineModel, Sendable {
     public mutating func apply(_ update: RoomUpdate, previous: RoomState) -> [MeetingCommand] {
         let state = update.state
         var commands: [MeetingCommand] = []
+        if case .rosterPage(let page, let request) = update.event { applyRosterPage(page, for: request) }
         if !applyPeerEvent(update.event, state: state, previous: previous),
             !applyConnectionEvent(update.event, state: state, previous: previous)
         {

@@ -20,6 +20,7 @@ extension MeetingModel {
         ("/mute", "/mute NAME", "mute someone (host)"),
         ("/role", "/role NAME ROLE", "ask someone to take a role"),
         ("/kick", "/kick NAME [reason]", "remove someone (host)"),
+        ("/audience", "/audience [NAME]", "browse and search the audience (host)"),
     ]
 
     /// Your own hand, mic, questions, and the meeting itself.
@@ -46,6 +47,8 @@ extension MeetingModel {
             return runChat(command, words: words, line: line, state: state)
         case "/mute":
             return runMute(words, state: state)
+        case "/audience":
+            return openAudience(query: words.joined(separator: " "), state: state)
         case "/role":
             return runRole(words, state: state)
         case "/kick", "/remove":

@@ -31,6 +31,8 @@ public struct OverlayView: Widget {
             dialog(text, ["Enter  close"], in: area, into: &buffer, slot: .error)
         case .actions(let menu):
             renderMenu(menu, in: area, into: &buffer)
+        case .audience(let browser):
+            renderAudience(browser, in: area, into: &buffer)
         }
     }
 
