@@ -49,6 +49,8 @@ actor CallManager {
     private var armed: Set<ContinuousClock.Instant> = []
     /// Call rooms being ended right now (a follow-up under way).
     private var roomsEnding = 0
+    /// In a cluster: presence connections relayed to the node that runs the switchboard (PresenceRelay.swift).
+    private var relay: PresenceRelay?
 
     init(
         configuration: CallSettings, keepalive: KeepaliveInfo, authority: TokenAuthority, store: any ServerStore,
@@ -71,6 +73,7 @@ actor CallManager {
     /// sleeping child task, only when it is earlier than every one armed.
     func run() async {
         await withDiscardingTaskGroup { group in
+            if let relay { group.addTask { await relay.run() } }
             for await wake in wakes {
                 switch wake {
                 case .members(let call, let members):
@@ -98,6 +101,7 @@ actor CallManager {
     func connect(_ token: VerifiedUser, request: ConnectRequest, requestID: RequestID, sink: ConnectionSink)
         async throws(CodedError)
     {
+        if let relay, try await relay.relayConnect(token, request: request, requestID: requestID, sink: sink) { return }
         let device = DeviceID(rawValue: sink.id)
         let outcome = try switchboard.connect(
             token.user, name: token.name ?? request.name, device: device, instance: request.device, request: requestID,
@@ -109,6 +113,7 @@ actor CallManager {
 
     /// A presence connection closed.
     func disconnect(_ user: PeerID, sink: ConnectionSink) async {
+        if let relay, await relay.relayDisconnect(sink: sink) { return }
         let device = DeviceID(rawValue: sink.id)
         let outcome = switchboard.disconnect(user, device: device, at: moment())
         sinks[device] = nil
@@ -117,6 +122,7 @@ actor CallManager {
 
     /// A call or history request on a connected presence connection.
     func handle(_ message: ClientMessage, from user: PeerID, sink: ConnectionSink) async {
+        if let relay, await relay.relayHandle(message, sink: sink) { return }
         let newCallID = { CallID(uncheckedRawValue: RandomToken.make(bytes: 9)) }
         if let request = CallRequest(message.body, newCallID: newCallID) {
             let outcome = switchboard.handle(
@@ -142,7 +148,8 @@ actor CallManager {
     /// Ends every call and closes every presence connection (graceful
     /// shutdown). The rooms of the calls are left to the registry's own
     /// shutdown, which tells their peers the server is going away.
-    func shutDown(_ notice: ServerGoingAway) {
+    func shutDown(_ notice: ServerGoingAway) async {
+        await relay?.shutDown(notice)
         let outcome = switchboard.shutDown(notice, at: moment())
         for effect in outcome.effects { carryOut(effect) }
         for case .endRoom(let call) in outcome.followUps {
@@ -152,6 +159,11 @@ actor CallManager {
     }
 
     var connectionCount: Int { sinks.count }
+
+    /// Relays presence connections in a cluster from now on (`confab serve --database`).
+    func attach(_ relay: PresenceRelay) {
+        self.relay = relay
+    }
 
     /// The calls in progress (the management API).
     var callsInProgress: [CallInfo] { switchboard.callsInProgress }

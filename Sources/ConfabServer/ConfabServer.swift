@@ -104,6 +104,7 @@ public final class ConfabServer: Service, Sendable {
             registry: registry, metrics: metrics, logger: logger)
         if let node, let cluster = storage.cluster {
             await registry.attach(RoomPlacement(node: node.id, store: cluster, logger: logger))
+            await calls.attach(PresenceRelay(node: node.id, store: cluster, calls: calls, logger: logger))
         }
     }
 

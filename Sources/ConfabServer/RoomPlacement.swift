@@ -55,10 +55,38 @@ final class RoomPlacement: Sendable {
     func redirectForResume(_ room: RoomName) async -> CodedError? {
         do throws(StorageError) {
             guard let holder = try await store.roomHolder(room.rawValue), holder.node != node else { return nil }
+            // A client resumes after its connection dropped: perhaps because the holder died.
+            if await markGoneIfRefused(holder) { return nil }
             return Self.redirect(room, to: holder)
         } catch {
             return CodedError(.storageUnavailable, "the room's node cannot be looked up now; resume again in a moment")
         }
+    }
+
+    /// For a call's room not run here: the node that holds it, else the one
+    /// that runs the cluster's switchboard (where its call is); nil when that is this node.
+    func redirectForCallRoom(_ room: RoomName) async -> CodedError? {
+        do throws(StorageError) {
+            var holder = try await store.roomHolder(room.rawValue)
+            if holder == nil { holder = try await store.roomHolder(PresenceRelay.leaseName) }
+            guard let holder, holder.node != node else { return nil }
+            return Self.redirect(room, to: holder)
+        } catch {
+            return CodedError(.storageUnavailable, "the call's node cannot be looked up now; join again in a moment")
+        }
+    }
+
+    /// Whether nothing listens at the holder's address (NodeProbe.swift): then it
+    /// is marked stale, and its rooms can be placed again at once.
+    private func markGoneIfRefused(_ holder: RoomHolder) async -> Bool {
+        guard await NodeProbe.isRefused(holder.advertisedURL) else { return false }
+        logger.warning("node refuses connections: placing its rooms again", metadata: ["node": "\(holder.node)"])
+        do throws(StorageError) {
+            try await store.markNodeGone(id: holder.node, advertisedURL: holder.advertisedURL)
+        } catch {
+            return false
+        }
+        return true
     }
 
     static func redirect(_ room: RoomName, to holder: RoomHolder) -> CodedError {
@@ -116,7 +144,14 @@ extension RoomRegistry {
     /// cluster); throws `4013` with the holder's URL when it lives elsewhere.
     func placedHost(for name: RoomName) async throws(CodedError) -> RoomHost {
         if let host = existingHost(for: name) { return host }
-        if let placement { try await placement.claim(name) }
+        if let placement {
+            if !CallRoomDirectory.isCallRoomName(name) {
+                try await placement.claim(name)
+            } else if callRooms.room(name) == nil, let redirect = await placement.redirectForCallRoom(name) {
+                // A call's room opens on the node that runs the switchboard (PresenceRelay.swift).
+                throw redirect
+            }
+        }
         return try await host(for: name)
     }
 

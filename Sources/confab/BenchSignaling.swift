@@ -387,7 +387,7 @@ struct SignalingBenchmark: Sendable {
         }
     }
 
-    private static func machine() -> String {
+    static func machine() -> String {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }
             .flatMap { $0.split(separator: ":", maxSplits: 1).last }

@@ -57,7 +57,8 @@ extension PostgresStore {
                     SELECT n.id FROM node n
                     WHERE n.last_heartbeat > now() - \(unescaped: Self.leaseStaleInterval) AND n.advertised_url <> ''
                     ORDER BY n.peers + (SELECT count(*) FROM room_lease recent
-                            WHERE recent.node = n.id AND recent.acquired_at > n.last_heartbeat),
+                            WHERE recent.node = n.id AND recent.acquired_at > n.last_heartbeat
+                                AND recent.room NOT LIKE '~%'),
                         n.rooms, (n.id = \(node)) DESC, n.id
                     LIMIT 1
                 ), placed AS (

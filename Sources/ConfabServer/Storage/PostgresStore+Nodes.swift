@@ -66,6 +66,18 @@ extension PostgresStore {
         }
     }
 
+    /// Marks a node stale at once: nothing listens at its address any more
+    /// (NodeProbe), so its leases stop counting now rather than 10 s after its
+    /// last heartbeat. If it is alive after all, its next heartbeat undoes this.
+    func markNodeGone(id: String, advertisedURL: String) async throws(StorageError) {
+        try await execute(
+            "mark node \(id) gone",
+            """
+            UPDATE node SET last_heartbeat = now() - interval '1 hour'
+            WHERE id = \(id) AND advertised_url = \(advertisedURL)
+            """)
+    }
+
     /// Removes this node's row (graceful stop).
     func releaseNode(id: String, instance: String) async throws(StorageError) {
         try await execute("remove node \(id)", "DELETE FROM node WHERE id = \(id) AND instance = \(instance)")
