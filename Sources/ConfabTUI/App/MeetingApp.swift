@@ -68,6 +68,7 @@ public final class MeetingApp {
                 case .answer(let prompt, let accept): try await session.answer(prompt, accept: accept)
                 case .setVolume(let peer, let volume): await session.setVolume(volume, for: peer)
                 case .loadOlderChat: _ = try await session.loadOlderChat()
+                case .setState(let key, let value): try await session.setState(key, to: value)
                 case .markRead:
                     for conversation in state.unread.keys { await session.markRead(conversation) }
                 case .bell, .leave, .exit: break
