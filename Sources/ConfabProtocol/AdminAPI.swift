@@ -15,6 +15,8 @@ public struct AdminRoomSummary: Codable, Sendable {
     public var peers: Int
     /// Locked against new joins.
     public var locked: Bool
+    /// The id of the node that holds the room (a cluster's node id; a single server's own id).
+    public var node: String
 }
 
 @PublicMemberwiseInit
@@ -51,6 +53,26 @@ public struct AdminRoomDetail: Codable, Sendable {
     /// Locked against new joins: peers in it stay, anyone else gets `4002 roomLocked`.
     public var locked: Bool
     public var peers: [AdminPeer]
+    /// The room's shared state, sorted by key (docs/PROTOCOL.md, `state.set`).
+    public var state: [StateEntry] = []
+}
+
+/// `GET /api/v1/rooms/{room}/state`.
+@PublicMemberwiseInit
+public struct AdminRoomState: Codable, Sendable {
+    public var state: [StateEntry]
+}
+
+/// `POST /api/v1/tokens/revoke`: the admin token to refuse from now on.
+@PublicMemberwiseInit
+public struct AdminRevokeToken: Codable, Sendable {
+    public var token: String
+}
+
+/// `PUT /api/v1/rooms/{room}/state/{key}`.
+@PublicMemberwiseInit
+public struct AdminSetState: Codable, Sendable {
+    public var value: String
 }
 
 /// `POST /api/v1/rooms`.

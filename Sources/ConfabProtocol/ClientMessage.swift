@@ -59,6 +59,8 @@ public enum ClientBody: Hashable, Sendable {
     case publishKeys(PublishKeysRequest)
     /// What you lost of each track you play since your last report → `ok`.
     case reportLoss(LossReport)
+    /// Set or delete a key of the room's shared state → `ok`, after `state.changed`.
+    case setState(SetStateRequest)
 
     // Presence and calls: only on the server-root connection (see Calls.swift).
     /// Go online with a user token → `connected`, or an error (which closes the connection).
@@ -96,6 +98,7 @@ public enum ClientBody: Hashable, Sendable {
         case .ping: .ping
         case .publishKeys: .publishKeys
         case .reportLoss: .reportLoss
+        case .setState: .setState
         case .connect: .connect
         case .inviteToCall: .inviteToCall
         case .acceptCall: .acceptCall
@@ -127,6 +130,7 @@ public enum ClientMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case ping
     case publishKeys = "keys.publish"
     case reportLoss = "media.loss"
+    case setState = "state.set"
     case connect
     case inviteToCall = "call.invite"
     case acceptCall = "call.accept"

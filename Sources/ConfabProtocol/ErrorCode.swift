@@ -31,6 +31,11 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// A call or presence message on a room's connection, or a room message
     /// on the server-root (presence) connection.
     case wrongConnection = 1010
+    /// A shared-state key (`state.set`) that is not of the form the protocol allows.
+    case stateKeyInvalid = 1011
+    /// A shared-state value that is empty once sanitised, or longer than
+    /// `ProtocolLimits.maximumStateValueCharacters`.
+    case stateValueInvalid = 1012
 
     // MARK: 2xxx: tokens and identity
 
@@ -62,6 +67,11 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case codeExpired = 2012
     /// The meeting code was exchanged as many times as it allows. HTTP 410.
     case codeUsedUp = 2013
+    /// Too many exchanges of unknown meeting codes from this address: wait
+    /// and try again (the message says how long). HTTP 429.
+    case codeRateLimited = 2014
+    /// The admin token was revoked (`confab admin revoke-token`). HTTP 401.
+    case adminTokenRevoked = 2015
 
     // MARK: 3xxx: permissions of the actor's role
 
@@ -95,6 +105,8 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     case cannotTargetYourself = 3013
     /// `roster.list` from a role without `seeAudience`.
     case cannotSeeAudience = 3014
+    /// `state.set` from a role without `setState`.
+    case cannotSetState = 3015
 
     // MARK: 4xxx: the state of the room
 
@@ -128,6 +140,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// A cluster's room lives on another node: connect to the error's
     /// `redirect` URL (same certificate, same token) and send the request again.
     case roomOnAnotherNode = 4013
+    /// The room's shared state holds `ProtocolLimits.maximumStateKeys` keys:
+    /// delete one before setting a new key.
+    case stateFull = 4014
 
     // MARK: 5xxx: chat
 

@@ -162,3 +162,9 @@ public struct RequestID: OpaqueProtocolIdentifier {
     public let rawValue: String
     public init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
 }
+
+extension PeerID {
+    /// The server itself (its operator, through the management API) when it
+    /// acts in a room: the `by` or `from` of what the API did. No peer can hold it.
+    public static let server = PeerID(uncheckedRawValue: "@server")
+}

@@ -46,6 +46,12 @@ public enum ProtocolLimits {
     /// A sealed key blob in base64 characters (an HPKE-sealed SRTP master key
     /// and salt is about 110; the limit leaves room for other suites).
     public static let maximumSealedKeyCharacters = 1_024
+    /// Keys the room's shared state may hold at once (`state.set`).
+    public static let maximumStateKeys = 16
+    /// A shared-state key, in bytes (ASCII).
+    public static let maximumStateKeyBytes = 32
+    /// A shared-state value, in grapheme clusters after sanitising.
+    public static let maximumStateValueCharacters = 500
 }
 
 /// Rate limits the server enforces per peer. Both are token buckets: `burst`

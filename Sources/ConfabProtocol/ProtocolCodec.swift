@@ -128,6 +128,7 @@ extension ClientMessage: ProtocolMessage {
             case .ping: .ping
             case .publishKeys: .publishKeys(try PublishKeysRequest(from: decoder))
             case .reportLoss: .reportLoss(try LossReport(from: decoder))
+            case .setState: .setState(try SetStateRequest(from: decoder))
             case .connect: .connect(try ConnectRequest(from: decoder))
             case .inviteToCall: .inviteToCall(try CallInviteRequest(from: decoder))
             case .acceptCall: .acceptCall(try CallAction(from: decoder))
@@ -156,6 +157,7 @@ extension ClientMessage: ProtocolMessage {
         case .updatePeer(let payload): try payload.encode(to: encoder)
         case .publishKeys(let payload): try payload.encode(to: encoder)
         case .reportLoss(let payload): try payload.encode(to: encoder)
+        case .setState(let payload): try payload.encode(to: encoder)
         case .connect(let payload): try payload.encode(to: encoder)
         case .inviteToCall(let payload): try payload.encode(to: encoder)
         case .acceptCall(let payload), .rejectCall(let payload), .cancelCall(let payload), .hangUp(let payload):
@@ -193,6 +195,7 @@ extension ServerMessage: ProtocolMessage {
             case .trackUnmuted: .trackUnmuted(try TrackMuteChange(from: decoder))
             case .trackDegraded: .trackDegraded(try TrackDegraded(from: decoder))
             case .trackRestored: .trackRestored(try TrackRestored(from: decoder))
+            case .stateChanged: .stateChanged(try StateChanged(from: decoder))
             case .speakers: .speakers(try container.decode([SpeakerLevel].self, forKey: .speakers))
             case .mediaFeedback: .mediaFeedback(try MediaFeedback(from: decoder))
             case .chatMessage: .chatMessage(try container.decode(ChatMessage.self, forKey: .message))
@@ -238,6 +241,7 @@ extension ServerMessage: ProtocolMessage {
         case .trackMuted(let payload), .trackUnmuted(let payload): try payload.encode(to: encoder)
         case .trackDegraded(let payload): try payload.encode(to: encoder)
         case .trackRestored(let payload): try payload.encode(to: encoder)
+        case .stateChanged(let payload): try payload.encode(to: encoder)
         case .speakers(let levels): try container.encode(levels, forKey: .speakers)
         case .mediaFeedback(let payload): try payload.encode(to: encoder)
         // ChatMessage has its own `id`, so it travels nested under `message`.

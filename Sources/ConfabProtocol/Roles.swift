@@ -76,16 +76,19 @@ public struct RolePermissions: Codable, Hashable, Sendable {
     /// See the audience: quiet peers come and go in your view as everyone
     /// else does, and you may page through the room with `roster.list`.
     public var seeAudience: Bool = false
+    /// Set and delete the room's shared state (an agenda line, a pinned
+    /// message: docs/PROTOCOL.md, `state.set`).
+    public var setState: Bool = false
 
     public static let none = RolePermissions(
         muteOthers: false, askToUnmute: false, changeRoles: false,
         removePeers: false, endRoom: false, raiseHand: false)
     public static let all = RolePermissions(
         muteOthers: true, askToUnmute: true, changeRoles: true,
-        removePeers: true, endRoom: true, raiseHand: true, seeAudience: true)
+        removePeers: true, endRoom: true, raiseHand: true, seeAudience: true, setState: true)
 
     private enum CodingKeys: String, CodingKey {
-        case muteOthers, askToUnmute, changeRoles, removePeers, endRoom, raiseHand, seeAudience
+        case muteOthers, askToUnmute, changeRoles, removePeers, endRoom, raiseHand, seeAudience, setState
     }
 
     public init(from decoder: any Decoder) throws {
@@ -97,9 +100,10 @@ public struct RolePermissions: Codable, Hashable, Sendable {
         endRoom = try container.decodeIfPresent(Bool.self, forKey: .endRoom) ?? false
         raiseHand = try container.decodeIfPresent(Bool.self, forKey: .raiseHand) ?? false
         seeAudience = try container.decodeIfPresent(Bool.self, forKey: .seeAudience) ?? false
+        setState = try container.decodeIfPresent(Bool.self, forKey: .setState) ?? false
     }
 
-    /// `seeAudience` is written only when true, so roles written before it existed read the same.
+    /// `seeAudience` and `setState` are written only when true, so roles written before they existed read the same.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(muteOthers, forKey: .muteOthers)
@@ -109,5 +113,6 @@ public struct RolePermissions: Codable, Hashable, Sendable {
         try container.encode(endRoom, forKey: .endRoom)
         try container.encode(raiseHand, forKey: .raiseHand)
         if seeAudience { try container.encode(seeAudience, forKey: .seeAudience) }
+        if setState { try container.encode(setState, forKey: .setState) }
     }
 }

@@ -57,6 +57,8 @@ public enum ServerBody: Hashable, Sendable {
     case trackUnmuted(TrackMuteChange)
     case trackDegraded(TrackDegraded)
     case trackRestored(TrackRestored)
+    /// A key of the room's shared state was set or deleted.
+    case stateChanged(StateChanged)
     /// Who is speaking, loudest first.
     case speakers([SpeakerLevel])
     /// To a publisher: what its listeners lose of its track.
@@ -127,6 +129,7 @@ public enum ServerBody: Hashable, Sendable {
         case .trackUnmuted: .trackUnmuted
         case .trackDegraded: .trackDegraded
         case .trackRestored: .trackRestored
+        case .stateChanged: .stateChanged
         case .speakers: .speakers
         case .mediaFeedback: .mediaFeedback
         case .chatMessage: .chatMessage
@@ -172,6 +175,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case trackUnmuted = "track.unmuted"
     case trackDegraded = "track.degraded"
     case trackRestored = "track.restored"
+    case stateChanged = "state.changed"
     case speakers
     case mediaFeedback = "media.feedback"
     case chatMessage = "chat.message"
@@ -227,6 +231,8 @@ public struct Joined: Codable, Hashable, Sendable {
     public var counts: RoomCounts?
     /// True when you joined quiet: only hosts and peers you interact with see you.
     public var quiet: Bool?
+    /// The room's shared state, sorted by key; absent when it holds no key.
+    public var state: [StateEntry]?
 }
 
 /// The room as a whole.

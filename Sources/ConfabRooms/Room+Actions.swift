@@ -65,6 +65,8 @@ extension Room {
             return try update(actor, name: name, metadata: metadata)
         case .publishKeys(let request):
             return try publishKeys(request, by: actor)
+        case .setState(let key, let value):
+            return try setState(key, to: value, by: actor, now: now)
         }
     }
 

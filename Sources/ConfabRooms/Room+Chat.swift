@@ -63,17 +63,10 @@ extension Room {
             }
         }
         let recipients = try recipients(of: target, from: sender.id)
-        let cleaned: String
-        do {
-            cleaned = try TextSanitizer.sanitize(text, policy: .chat)
-        } catch {
-            switch error {
-            case .empty:
-                throw CodedError(.chatEmpty, "the message is empty once control and invisible characters are removed")
-            case .tooLong(let characters, let limit):
-                throw CodedError(.chatTooLong, "the message has \(characters) characters; the limit is \(limit)")
-            }
-        }
+        let cleaned = try Self.cleaned(
+            text, policy: .chat, what: "the message",
+            empty: CodedError(.chatEmpty, "the message is empty once control and invisible characters are removed"),
+            tooLong: .chatTooLong)
         var allowance = sender.chatAllowance
         guard allowance.take(now: now) else {
             throw CodedError(
@@ -103,6 +96,22 @@ extension Room {
             target: Self.normalized(target), text: cleaned)
         return ChatDelivery(message: draft, recipients: recipients, introductions: introductions)
             .outcome(committed: draft)
+    }
+
+    /// `text` sanitised by `policy`, or the numbered refusal: `empty` when
+    /// nothing is left, `tooLong` (saying how long `what` is) past the limit.
+    static func cleaned(_ text: String, policy: TextPolicy, what: String, empty: CodedError, tooLong: ErrorCode)
+        throws(CodedError) -> String
+    {
+        do {
+            return try TextSanitizer.sanitize(text, policy: policy)
+        } catch {
+            switch error {
+            case .empty: throw empty
+            case .tooLong(let characters, let limit):
+                throw CodedError(tooLong, "\(what) has \(characters) characters; the limit is \(limit)")
+            }
+        }
     }
 
     /// The target as recorded: each role or peer once, in the order given.

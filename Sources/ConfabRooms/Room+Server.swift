@@ -11,11 +11,6 @@ import ConfabProtocol
 //
 // No peer can hold the identity: a join as `@server` is refused.
 
-extension PeerID {
-    /// The server itself (its operator, through the management API) when it acts in a room.
-    public static let server = PeerID(uncheckedRawValue: "@server")
-}
-
 extension Role {
     /// What the server may do in any room: everything a host may, over every
     /// role (it outranks all of them), without a microphone.
@@ -29,7 +24,7 @@ extension Room {
     /// takes on others are open to it; the rest concern a peer's own session.
     func serverActor(for action: PeerAction, now: Timestamp) throws(CodedError) -> Peer {
         switch action {
-        case .sendChat, .changeRole, .muteTrack, .unmuteTrack, .removePeer, .endRoom:
+        case .sendChat, .changeRole, .muteTrack, .unmuteTrack, .removePeer, .endRoom, .setState:
             return Peer(
                 id: .server, name: "server", role: Role.serverOperator.name, metadata: "", joinedAt: startedAt,
                 handRaisedAt: nil, microphone: nil, connection: .connected, publicKey: nil,

@@ -50,6 +50,8 @@ public struct Room: Hashable, Sendable {
     /// For each quiet peer, the peers without `seeAudience` that were
     /// introduced to it (a direct message, a prompt) and so hear of it.
     public internal(set) var introductions: [PeerID: Set<PeerID>] = [:]
+    /// The room's shared state by key (Room+SharedState.swift); cleared when the room ends.
+    public internal(set) var sharedState: [String: StateEntry] = [:]
     /// The room-wide allowance of broadcasts, when the template's audience sets a rate.
     var broadcastAllowance: TokenBucket?
     var promptCounter = 0
@@ -128,7 +130,8 @@ public struct Room: Hashable, Sendable {
         return Joined(
             room: room, you: peer.info, peers: joinedPeers(for: id), history: history,
             joinedAt: peer.joinedAt, joinTimeMs: joinTimeMs, resumed: resumed, reconnect: reconnect,
-            keepalive: keepalive, media: media, counts: hasAudience ? counts : nil, quiet: peer.isQuiet ? true : nil)
+            keepalive: keepalive, media: media, counts: hasAudience ? counts : nil, quiet: peer.isQuiet ? true : nil,
+            state: sharedStateEntries)
     }
 
     /// Connected peers whose role hears `publisher`'s role: where the
@@ -336,6 +339,7 @@ public struct Room: Hashable, Sendable {
         prompts = [:]
         expiredPrompts = [:]
         introductions = [:]
+        sharedState = [:]
         emptySince = now
         return [RoomEvent(audience: audience, body: .roomEnded(RoomEnded(by: actor, reason: reason, locked: lock)))]
     }

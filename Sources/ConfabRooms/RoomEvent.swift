@@ -71,6 +71,8 @@ public enum PeerAction: Hashable, Sendable {
     case lowerHand
     case updatePeer(name: String?, metadata: String?)
     case publishKeys(PublishKeysRequest)
+    /// Set (a value) or delete (nil) a key of the room's shared state.
+    case setState(key: String, value: String?)
 
     /// The action a client message asks for; nil for `join`, `resume`,
     /// `ping`, `chat.history`, `roster.list` and the presence and call messages, which are
@@ -91,6 +93,7 @@ public enum PeerAction: Hashable, Sendable {
         case .lowerHand: self = .lowerHand
         case .updatePeer(let request): self = .updatePeer(name: request.name, metadata: request.metadata)
         case .publishKeys(let request): self = .publishKeys(request)
+        case .setState(let request): self = .setState(key: request.key, value: request.value)
         }
     }
 }

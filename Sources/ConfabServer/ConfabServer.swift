@@ -222,7 +222,7 @@ public final class ConfabServer: Service, Sendable {
     }
 
     private func makeApplication() throws -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: AdminRequestContext.self)
         router.get("healthz") { _, _ -> String in
             "ok\n"
         }
@@ -236,7 +236,10 @@ public final class ConfabServer: Service, Sendable {
         }
         AdminAPI(
             registry: registry, calls: calls, store: store, authority: adminAuthority, tokens: authority,
-            configuration: configuration, audit: adminAudit
+            configuration: configuration, audit: adminAudit,
+            nodeID: { [node, configuration, boundPort] in
+                node?.id ?? configuration.nodeID ?? NodeSettings.defaultID(port: boundPort.value ?? configuration.port)
+            }
         ).register(on: router)
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: configuration.maximumFrameBytes,

@@ -155,7 +155,7 @@ extension RoomRegistry {
         var rooms = 0
         var peers = 0
         for host in hosts.values where !host.isRetired {
-            if let summary = await host.adminSummary() {
+            if let summary = await host.adminSummary(node: "") {
                 rooms += 1
                 peers += summary.peers
             }

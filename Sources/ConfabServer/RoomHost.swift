@@ -405,7 +405,7 @@ actor RoomHost {
     /// Whether an action can change who hears whom, who may publish, or SSRCs.
     static func changesMedia(_ action: PeerAction) -> Bool {
         switch action {
-        case .sendChat, .raiseHand, .lowerHand, .updatePeer: false
+        case .sendChat, .raiseHand, .lowerHand, .updatePeer, .setState: false
         default: true
         }
     }

@@ -152,25 +152,20 @@ public struct TokenAuthority: Sendable {
     /// The claims of a token whose signature and times check out.
     private func verifiedClaims(_ token: String?, now: Timestamp) async throws(CodedError) -> TokenClaims {
         guard let token else { throw CodedError(.tokenMissing, "a token is required") }
-        try Self.checkHeader(of: token)
         let claims: TokenClaims
-        do {
-            claims = try await keys.verify(token, as: TokenClaims.self)
-        } catch let error as JWTError {
-            switch error.errorType {
-            case .signatureVerificationFailed, .unknownKID, .noKeyProvided, .unsupportedAlgorithm,
-                .signingAlgorithmFailure:
-                throw CodedError(
-                    .tokenSignatureInvalid,
-                    Self.saysAdmin(token)
-                        ? "this is an admin token: it is for the management API (/api/v1/) only; joining takes a room or user token (confab token)"
-                        : "the token's signature does not match this server's secret")
-            default:
-                throw CodedError(.tokenMalformed, "the token is not a well-formed Confab token")
-            }
-        } catch {
-            // DecodingError: a JWT whose signature matched but whose claims are
-            // not ours (missing sub or exp).
+        switch try await Self.verifyJWT(token, as: TokenClaims.self, with: keys) {
+        case .success(let verified):
+            claims = verified
+        case .failure(.signature):
+            throw CodedError(
+                .tokenSignatureInvalid,
+                Self.saysAdmin(token)
+                    ? "this is an admin token: it is for the management API (/api/v1/) only; joining takes a room or user token (confab token)"
+                    : "the token's signature does not match this server's secret")
+        case .failure(.malformed):
+            throw CodedError(.tokenMalformed, "the token is not a well-formed Confab token")
+        case .failure(.claims):
+            // A JWT whose signature matched but whose claims are not ours (missing sub or exp).
             throw CodedError(.tokenMalformed, "the token lacks the sub or exp claims")
         }
         let nowSeconds = now.millisecondsSince1970 / 1_000
@@ -180,6 +175,39 @@ public struct TokenAuthority: Sendable {
             throw CodedError(.tokenNotYetValid, "the token is not valid yet")
         }
         return claims
+    }
+
+    /// Why a JWT failed before its claims were looked at.
+    enum JWTFailure: Error {
+        /// Signed with another key, or an algorithm this key does not do: 2003.
+        case signature
+        /// Not a JWT jwt-kit can read: 2002.
+        case malformed
+        /// The signature matched but the claims do not decode as the kind asked for: 2002.
+        case claims
+    }
+
+    /// The header check, then jwt-kit's signature check with `keys` and the
+    /// claims' decoding, with jwt-kit's errors sorted into what the callers
+    /// answer differently (room and user tokens here, admin tokens in AdminTokens.swift).
+    /// A header that fails `checkHeader` throws its coded error.
+    static func verifyJWT<Claims: ConfabClaims>(_ token: String, as type: Claims.Type, with keys: JWTKeyCollection)
+        async throws(CodedError) -> Result<Claims, JWTFailure>
+    {
+        try checkHeader(of: token)
+        do {
+            return .success(try await keys.verify(token, as: type))
+        } catch let error as JWTError {
+            switch error.errorType {
+            case .signatureVerificationFailed, .unknownKID, .noKeyProvided, .unsupportedAlgorithm,
+                .signingAlgorithmFailure:
+                return .failure(.signature)
+            default:
+                return .failure(.malformed)
+            }
+        } catch {
+            return .failure(.claims)
+        }
     }
 
     /// Checks the JOSE header before the signature: jwt-kit verifies with our

@@ -2,6 +2,8 @@
 // with an admin token, over TLS pinned like `confab join`.
 //
 //   confab admin rooms|room NAME|create NAME|end NAME [--lock]|remove ROOM PEER|mute ROOM PEER|say ROOM TEXT
+//   confab admin role ROOM PEER ROLE [--ask]|state ROOM [KEY VALUE | KEY --delete] (AdminRoomState.swift)
+//   confab admin revoke-token TOKEN (AdminRevokeToken.swift)
 //   confab admin code ROOM --role R [--uses N] [--expires D]|codes ROOM|revoke ROOM CODE (AdminCodes.swift)
 //     --server wss://HOST:PORT --token ADMIN-TOKEN (or CONFAB_ADMIN_TOKEN) [--fingerprint SHA256:…] [--json]
 import ArgumentParser
@@ -18,7 +20,8 @@ struct Admin: AsyncParsableCommand {
             """,
         subcommands: [
             AdminRooms.self, AdminRoom.self, AdminCreate.self, AdminEnd.self, AdminRemove.self, AdminMute.self,
-            AdminSay.self, AdminCode.self, AdminCodes.self, AdminRevoke.self,
+            AdminSay.self, AdminRole.self, AdminState.self, AdminCode.self, AdminCodes.self, AdminRevoke.self,
+            AdminRevokeTokenCommand.self,
         ])
 }
 
@@ -107,7 +110,7 @@ struct AdminRooms: AsyncParsableCommand {
         for room in list.rooms {
             let roles = room.peersByRole.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             FileHandleOutput.standardOutput(
-                "\(room.name)  \(room.peers) peer\(room.peers == 1 ? "" : "s")\(roles.isEmpty ? "" : " (\(roles))")  since \(clock(room.startedAt))")
+                "\(room.name)  \(room.peers) peer\(room.peers == 1 ? "" : "s")\(roles.isEmpty ? "" : " (\(roles))")  since \(clock(room.startedAt))  on \(room.node)")
         }
     }
 }
@@ -130,6 +133,7 @@ struct AdminRoom: AsyncParsableCommand {
             if !peer.connected { marks.append("away") }
             FileHandleOutput.standardOutput("  \(peer.id)  \(peer.name)  \(marks.joined(separator: ", "))")
         }
+        for entry in room.state { FileHandleOutput.standardOutput("  \(entry.key): \(entry.value)") }
     }
 }
 

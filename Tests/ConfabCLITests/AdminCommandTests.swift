@@ -92,6 +92,47 @@ struct AdminCommandTests {
         #expect(await server.stop() == 0)
     }
 
+    @Test("role (forced and --ask), state set/list/delete and rooms' node reach a bot; revoke-token ends a token")
+    func roleStateAndRevocation() async throws {
+        let server = try await ServerProcess()
+        let token = try await confab(["token", "--admin", "--data", server.dataPath]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let lee = try await HeadlessBot(
+            "lee", server: server, room: "stage", role: "listener", arguments: ["--input", "silence", "--output", "null"])
+        defer { lee.process.kill() }
+        try await lee.expectEvent("joined", ["you.id": "lee"])
+
+        let rooms = try await admin(server, token: token, ["rooms"])
+        #expect(rooms.output.contains("  on "), "the node holding the room: \(rooms.output)")
+        let forced = try await admin(server, token: token, ["role", "stage", "lee", "speaker"])
+        #expect(forced.output == "lee is now speaker in stage\n", "\(forced.error)")
+        try await lee.expectEvent("peer.updated", ["peer.id": "lee", "peer.role": "speaker", "by": "@server"])
+        let asked = try await admin(server, token: token, ["role", "stage", "lee", "host", "--ask"])
+        #expect(asked.output.hasPrefix("asked lee to take the role host in stage (prompt "), "\(asked.error)")
+        try await lee.expectEvent("role.changeRequested", ["by": "@server", "role": "host"])
+
+        let set = try await admin(server, token: token, ["state", "stage", "agenda", "Q3 review"])
+        #expect(set.output == "set agenda in stage\n", "\(set.error)")
+        try await lee.expectEvent("state.changed", ["key": "agenda", "value": "Q3 review", "by": "@server"])
+        let listed = try await admin(server, token: token, ["state", "stage"])
+        #expect(listed.output.hasPrefix("agenda: Q3 review  (@server, "), "\(listed.output)")
+        // A speaker may not set it: the headless command gets 3015.
+        try lee.send(#"{"cmd": "set", "key": "pinned", "value": "mine", "id": "p"}"#)
+        try await lee.expectEvent("error", ["id": "p", "code": "3015"])
+        let deleted = try await admin(server, token: token, ["state", "stage", "agenda", "--delete"])
+        #expect(deleted.output == "deleted agenda in stage\n")
+        let bad = try await admin(server, token: token, ["state", "stage", "Agenda", "x"])
+        #expect(bad.status == 1 && bad.error.hasPrefix("confab: 1011 stateKeyInvalid"), "\(bad.error)")
+
+        let second = try await confab(["token", "--admin", "--data", server.dataPath, "--subject", "temp"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let revoked = try await admin(server, token: token, ["revoke-token", second])
+        #expect(revoked.status == 0 && revoked.output == "revoked\n", "\(revoked.error)")
+        let refused = try await admin(server, token: second, ["rooms"])
+        #expect(refused.status == 1 && refused.error.hasPrefix("confab: 2015 adminTokenRevoked"), "\(refused.error)")
+        #expect(await server.stop() == 0)
+    }
+
     @Test("confab token --admin refuses room options, and --subject needs --admin")
     func tokenArguments() async throws {
         let data = try TempDirectory(prefix: "confab-admin-token")

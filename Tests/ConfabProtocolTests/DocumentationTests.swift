@@ -101,6 +101,10 @@ struct DocumentationTests {
     func limits() throws {
         let text = try Self.document()
         #expect(text.contains("65,536 bytes") && ProtocolLimits.maximumClientMessageBytes == 65_536)
+        #expect(
+            text.contains("16 keys per room; key 1 … 32 characters; value 500 grapheme clusters")
+                && ProtocolLimits.maximumStateKeys == 16 && ProtocolLimits.maximumStateKeyBytes == 32
+                && ProtocolLimits.maximumStateValueCharacters == 500)
         #expect(text.contains("4,000 grapheme clusters") && ProtocolLimits.maximumChatCharacters == 4_000)
         #expect(text.contains("5 messages/s, bursts of 10") && RateLimits.chat == RateLimit(perSecond: 5, burst: 10))
         #expect(

@@ -65,6 +65,8 @@ enum Samples {
             .publishKeys(
                 PublishKeysRequest(track: "alice:mic", epoch: 2, keys: [SealedKey(peer: "bob", sealed: sealed)]))),
         ClientMessage(id: "c24b", .reportLoss(LossReport(tracks: [TrackLoss(track: "alice:mic", expected: 50, lost: 6)]))),
+        ClientMessage(id: "c24c", .setState(SetStateRequest(key: "agenda", value: "Q3 review"))),
+        ClientMessage(id: "c24d", .setState(SetStateRequest(key: "agenda", value: nil))),
         ClientMessage(id: "c25", .connect(ConnectRequest(token: "eyJ.u.v"))),
         ClientMessage(id: "c26", .connect(ConnectRequest(token: nil, name: "Alice"))),
         ClientMessage(id: "c27", .inviteToCall(CallInviteRequest(users: ["bob"]))),
@@ -126,6 +128,8 @@ enum Samples {
         ServerMessage(.trackUnmuted(TrackMuteChange(peer: "alice", track: "alice:mic", by: "alice"))),
         ServerMessage(.trackDegraded(TrackDegraded(peer: "alice", track: "alice:mic", reason: .packetLoss))),
         ServerMessage(.trackRestored(TrackRestored(peer: "alice", track: "alice:mic"))),
+        ServerMessage(.stateChanged(StateChanged(key: "agenda", value: "Q3 review", by: "alice", at: Timestamp(millisecondsSince1970: 1_763_000_012_000)))),
+        ServerMessage(.stateChanged(StateChanged(key: "agenda", value: nil, by: "@server", at: Timestamp(millisecondsSince1970: 1_763_000_013_000)))),
         ServerMessage(
             .speakers([
                 SpeakerLevel(peer: "alice", track: "alice:mic", level: 87),

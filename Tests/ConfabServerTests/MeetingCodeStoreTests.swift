@@ -1,5 +1,6 @@
 // Meeting codes in both storage engines: a use is taken once and never past
 // the limit, even by many exchanges at once; revoked and expired codes give none.
+// Revoked admin tokens are kept in both engines until the tokens expire.
 
 import ConfabProtocol
 import ConfabTestSupport
@@ -15,6 +16,29 @@ struct MeetingCodeStoreTests {
             code: text, room: room, role: RoleName(uncheckedRawValue: "speaker"), maxUses: uses, used: 0,
             expiresAt: expiresAt, createdAt: Timestamp(millisecondsSince1970: 1_700_000_000_000), createdBy: "ops",
             revokedAt: nil)
+    }
+
+    @Test("revoked admin tokens in the store: kept until they expire, then forgotten", arguments: StorageEngine.allCases)
+    func revokedAdminTokens(engine: StorageEngine) async throws {
+        try await withStore(engine) { store in
+            let list = try #require(store as? any AdminTokenDenyList)
+            try await list.prepareRevokedTokens()
+            try await list.prepareRevokedTokens()
+            let now = Timestamp.now()
+            let nowSeconds = now.millisecondsSince1970 / 1_000
+            #expect(try await list.isAdminTokenRevoked(id: "t1") == false)
+            try await list.revokeAdminToken(id: "t1", subject: "mallory", expiresAt: nowSeconds + 60, by: "ops", now: now)
+            try await list.revokeAdminToken(id: "t1", subject: "mallory", expiresAt: nowSeconds + 60, by: "ops", now: now)
+            try await list.revokeAdminToken(id: "t2", subject: "old", expiresAt: nowSeconds + 1, by: "ops", now: now)
+            #expect(try await list.isAdminTokenRevoked(id: "t1"))
+            #expect(try await list.isAdminTokenRevoked(id: "t2"))
+            // A later revocation forgets those whose tokens expired meanwhile.
+            try await list.revokeAdminToken(
+                id: "t3", subject: "x", expiresAt: nowSeconds + 60, by: "ops", now: now.adding(milliseconds: 2_000))
+            #expect(try await list.isAdminTokenRevoked(id: "t2") == false, "expired: nothing left to refuse")
+            #expect(try await list.isAdminTokenRevoked(id: "t1"))
+            #expect(try await list.isAdminTokenRevoked(id: "t3"))
+        }
     }
 
     @Test("twenty exchanges at once of a code good for three: exactly three get a use", arguments: StorageEngine.allCases)

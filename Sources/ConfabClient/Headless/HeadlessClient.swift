@@ -131,6 +131,8 @@ public struct HeadlessClient: Sendable {
             await session.setVolume(volume, for: peer)
         case .profile(let name, let metadata):
             try await session.updateProfile(name: name, metadata: metadata)
+        case .setState(let key, let value):
+            try await session.setState(key, to: value)
         case .state:
             break
         case .leave:

@@ -40,6 +40,8 @@ public enum HeadlessAction: Hashable, Sendable {
     case roster(RosterRequest)
     case volume(peer: PeerID, volume: Double)
     case profile(name: String?, metadata: String?)
+    /// Set (a value) or delete (nil) a key of the room's shared state.
+    case setState(key: String, value: String?)
     case state
     case leave
 
@@ -59,6 +61,7 @@ public enum HeadlessAction: Hashable, Sendable {
         case .roster: "roster"
         case .volume: "volume"
         case .profile: "profile"
+        case .setState: "set"
         case .state: "state"
         case .leave: "leave"
         }
@@ -78,7 +81,7 @@ extension HeadlessCommand {
     /// Every `cmd` name, for error messages and docs.
     public static let names = [
         "chat", "mute", "unmute", "role", "raiseHand", "lowerHand", "remove", "end", "answer", "history", "volume",
-        "profile", "state", "leave", "roster",
+        "profile", "state", "leave", "roster", "set",
     ]
 
     /// The longest line read, in bytes: a chat message at its limit fits many times over.
@@ -180,6 +183,8 @@ extension HeadlessCommand {
             let metadata = try optionalString("metadata", in: json)
             guard name != nil || metadata != nil else { throw FieldError(message: "give name or metadata") }
             return .profile(name: name, metadata: metadata)
+        case "set":
+            return .setState(key: try string("key", in: json), value: try optionalString("value", in: json))
         case "state":
             return .state
         case "leave":

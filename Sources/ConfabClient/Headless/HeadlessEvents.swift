@@ -34,7 +34,7 @@ public enum HeadlessEvents {
         case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound,
             .mediaFeedback, .talkingWhileMuted:
             return mediaJSON(event)
-        case .countsUpdated, .rosterPage:
+        case .countsUpdated, .rosterPage, .stateChanged:
             return audienceJSON(event)
         }
     }
@@ -62,6 +62,7 @@ public enum HeadlessEvents {
                 "hasMoreHistory": .bool(joined.history.hasMore),
                 "counts": joined.counts.map { .encoding($0) },
                 "quiet": joined.quiet.map(JSONValue.bool),
+                "state": joined.state.map { .encoding($0) },
             ])
         case .reconnecting(let attempt, let delayMs):
             return .object(["event": .string("reconnecting"), "attempt": .int(attempt), "delayMs": .int(delayMs)])
@@ -268,6 +269,7 @@ public enum HeadlessEvents {
             "pendingPrompts": .array(state.pendingPrompts.map(pendingPrompt)),
             "lastSeq": .int(state.lastSeenSequence),
             "unread": .int(state.totalUnread),
+            "shared": .encoding(state.sharedState.values.sorted { $0.key < $1.key }),
         ]).rendered
     }
 

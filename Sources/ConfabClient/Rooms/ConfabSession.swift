@@ -278,6 +278,12 @@ public actor ConfabSession {
         try await expectOK(.reportLoss(report))
     }
 
+    /// Sets (a value) or deletes (nil) a key of the room's shared state
+    /// (`state.set`); the store shows the change when `state.changed` comes.
+    public func setState(_ key: String, to value: String?) async throws(SessionError) {
+        try await expectOK(.setState(SetStateRequest(key: key, value: value)))
+    }
+
     /// Reports what the media engine measured, into the store and the event stream.
     public func reportMedia(_ event: SessionEvent) {
         // Nothing after `disconnected`: it is the last event (docs/BOTS.md).

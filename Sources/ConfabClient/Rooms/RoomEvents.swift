@@ -30,6 +30,8 @@ enum RoomEvents {
             .trackDegraded(peer: event.peer, track: event.track, reason: event.reason)
         case .trackRestored(let event):
             .trackRestored(peer: event.peer, track: event.track)
+        case .stateChanged(let change):
+            .stateChanged(IncomingText.stateChange(change))
         case .speakers(let levels):
             .speakers(levels)
         case .mediaFeedback(let feedback):

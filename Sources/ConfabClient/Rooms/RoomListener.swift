@@ -43,6 +43,10 @@ public protocol RoomListener: AnyObject, Sendable {
     func room(_ session: ConfabSession, didReceiveTrackChangeRequest request: UnmutePrompt)
     func room(_ session: ConfabSession, promptWasAnswered answer: PromptAnswered)
 
+    // The room's shared state.
+    /// A key was set (`change.value`) or deleted (nil); `session.store.state.sharedState` already shows it.
+    func room(_ session: ConfabSession, didChangeState change: StateChanged)
+
     // The session.
     func room(_ session: ConfabSession, didRemoveYou notice: Removed)
     func room(_ session: ConfabSession, didEnd notice: RoomEnded)
@@ -76,6 +80,7 @@ extension RoomListener {
     public func room(_ session: ConfabSession, didReceiveRoleChangeRequest request: RoleChangePrompt) {}
     public func room(_ session: ConfabSession, didReceiveTrackChangeRequest request: UnmutePrompt) {}
     public func room(_ session: ConfabSession, promptWasAnswered answer: PromptAnswered) {}
+    public func room(_ session: ConfabSession, didChangeState change: StateChanged) {}
     public func room(_ session: ConfabSession, didRemoveYou notice: Removed) {}
     public func room(_ session: ConfabSession, didEnd notice: RoomEnded) {}
     public func room(_ session: ConfabSession, serverIsGoingAway notice: ServerGoingAway) {}
@@ -132,6 +137,8 @@ extension SessionEvent {
             listener.room(session, didReceiveTrackChangeRequest: prompt)
         case .promptAnswered(let answer):
             listener.room(session, promptWasAnswered: answer)
+        case .stateChanged(let change):
+            listener.room(session, didChangeState: change)
         case .removed(let notice):
             listener.room(session, didRemoveYou: notice)
         case .roomEnded(let notice):

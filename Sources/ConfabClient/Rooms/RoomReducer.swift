@@ -27,6 +27,12 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
         reducePrompts(&state, event)
     case .mediaLevels, .mediaStats:
         reduceMedia(&state, event)
+    case .stateChanged(let change):
+        if let value = change.value {
+            state.sharedState[change.key] = StateEntry(key: change.key, value: value, by: change.by, at: change.at)
+        } else {
+            state.sharedState[change.key] = nil
+        }
     case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted,
         .rosterPage:
         break
@@ -250,6 +256,7 @@ private func applyJoined(_ state: inout RoomState, _ joined: Joined, roundTripMs
     state.room = joined.room
     state.you = joined.you
     state.counts = joined.counts
+    state.sharedState = Dictionary((joined.state ?? []).map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
     // The snapshot replaces what we knew: peers that left while we were away
     // are simply absent from it.
     var peers: [PeerID: PeerInfo] = [:]

@@ -49,6 +49,9 @@ public struct RoomState: Hashable, Sendable {
     public var lastFailure: SessionError?
     /// When the server said it is going away (its reason), until we are back.
     public var serverGoingAway: ServerGoingAway?
+    /// The room's shared state by key (an agenda line, a pinned message):
+    /// from `joined`, then kept up to date by `state.changed`.
+    public var sharedState: [String: StateEntry] = [:]
 
     /// The most chat messages kept; older ones are dropped from the front.
     public static let chatLogLimit = 10_000

@@ -69,6 +69,10 @@ public enum SessionEvent: Hashable, Sendable {
     /// A prompt put to us is gone: we answered it, it expired, or it lapsed.
     case promptClosed(PromptID)
 
+    // The room's shared state.
+    /// A key was set (with a value) or deleted (without).
+    case stateChanged(StateChanged)
+
     // The session.
     case removed(Removed)
     case roomEnded(RoomEnded)

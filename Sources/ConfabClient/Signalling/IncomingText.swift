@@ -51,8 +51,25 @@ enum IncomingText {
         RosterPage(peers: page.peers.map(peer), next: page.next, total: page.total)
     }
 
+    /// A value of the room's shared state: one line, cut at the protocol's limit.
+    static func stateValue(_ text: String) -> String {
+        let cleaned = TextSanitizer.clean(text, lineBreaks: .singleLine)
+        return String(cleaned.prefix(ProtocolLimits.maximumStateValueCharacters))
+    }
+
+    static func stateChange(_ change: StateChanged) -> StateChanged {
+        var change = change
+        change.value = change.value.map(stateValue)
+        return change
+    }
+
     static func joined(_ joined: Joined) -> Joined {
         var joined = joined
+        joined.state = joined.state?.map { entry in
+            var entry = entry
+            entry.value = stateValue(entry.value)
+            return entry
+        }
         joined.you = peer(joined.you)
         joined.peers = joined.peers.map(peer)
         joined.history = page(joined.history)

@@ -24,6 +24,10 @@ struct AdminAPI: Sendable {
     let tokens: TokenAuthority
     let configuration: ServerConfiguration
     let audit: AdminAuditLog
+    /// Failed meeting code exchanges per source (CodeExchangeLimiter.swift).
+    let exchangeLimiter = CodeExchangeLimiter()
+    /// The node holding this server's rooms: a cluster node's id, or the id a single server would claim.
+    let nodeID: @Sendable () -> String
 
     /// A handler's answer: a status and an optional JSON body.
     struct Reply: Sendable {
@@ -43,6 +47,8 @@ struct AdminAPI: Sendable {
         var body: ByteBuffer
         /// Who asks; nil on the one route that takes no admin token (a code's exchange).
         var admin: AdminIdentity?
+        /// The client's address (IPv6: its /64).
+        var source: String = ""
     }
 
     typealias Handler = @Sendable (AdminAPI, Call) async throws(CodedError) -> Reply
@@ -82,6 +88,15 @@ struct AdminAPI: Sendable {
         Route(method: .post, path: "/api/v1/rooms/{room}/messages", change: true) { api, call throws(CodedError) in
             try await api.postMessage(call)
         },
+        Route(method: .get, path: "/api/v1/rooms/{room}/state", change: false) { api, call throws(CodedError) in
+            try await api.readState(call)
+        },
+        Route(method: .put, path: "/api/v1/rooms/{room}/state/{key}", change: true) { api, call throws(CodedError) in
+            try await api.setState(call)
+        },
+        Route(method: .delete, path: "/api/v1/rooms/{room}/state/{key}", change: true) { api, call throws(CodedError) in
+            try await api.deleteState(call)
+        },
         Route(method: .post, path: "/api/v1/rooms/{room}/codes", change: true) { api, call throws(CodedError) in
             try await api.createCode(call)
         },
@@ -94,6 +109,9 @@ struct AdminAPI: Sendable {
         Route(method: .post, path: "/api/v1/rooms/{room}/join", change: false, public: true) { api, call throws(CodedError) in
             try await api.exchangeCode(call)
         },
+        Route(method: .post, path: "/api/v1/tokens/revoke", change: true) { api, call throws(CodedError) in
+            try await api.revokeToken(call)
+        },
         Route(method: .get, path: "/api/v1/calls", change: false) { api, _ throws(CodedError) in await api.listCalls() },
         Route(method: .get, path: "/api/v1/users/{user}/calls", change: false) { api, call throws(CodedError) in
             try await api.callHistory(call)
@@ -105,7 +123,7 @@ struct AdminAPI: Sendable {
     /// The largest request body read, in bytes.
     static let maximumBodyBytes = 65_536
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AdminRequestContext>) {
         router.get(RouterPath(Self.documentPath)) { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -118,7 +136,7 @@ struct AdminAPI: Sendable {
         }
     }
 
-    private func respond(to request: Request, context: BasicRequestContext, route: Route) async -> Response {
+    private func respond(to request: Request, context: AdminRequestContext, route: Route) async -> Response {
         var request = request
         let reply: Reply
         var admin: AdminIdentity?
@@ -126,7 +144,9 @@ struct AdminAPI: Sendable {
         for (key, value) in context.parameters { parameters[String(key)] = String(value) }
         do throws(CodedError) {
             if !route.public {
-                admin = try await authority.verify(authorization: request.headers[.authorization], now: .now())
+                let identity = try await authority.verify(authorization: request.headers[.authorization], now: .now())
+                try await checkNotRevoked(identity)
+                admin = identity
             }
             let body: ByteBuffer
             do {
@@ -136,7 +156,7 @@ struct AdminAPI: Sendable {
             }
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            let call = Call(parameters: parameters, query: query, body: body, admin: admin)
+            let call = Call(parameters: parameters, query: query, body: body, admin: admin, source: context.source)
             reply = try await route.handler(self, call)
         } catch {
             reply = .json(error.httpStatus, AdminErrorBody(error))

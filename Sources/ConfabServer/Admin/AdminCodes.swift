@@ -8,7 +8,9 @@
 //         ─▶ 404 2010 codeNotFound │ 410 2011 codeRevoked, 2012 codeExpired, 2013 codeUsedUp
 //
 // A code is 12 characters from a 31-letter alphabet (about 59 bits): far too
-// many to guess through HTTPS requests, so the exchange needs no lock-out.
+// many to guess through HTTPS requests. Failed exchanges are still limited per
+// source address (CodeExchangeLimiter.swift), so a guesser is slowed to a
+// crawl and shows up as 429s.
 
 import ConfabProtocol
 import ConfabRooms
@@ -84,6 +86,17 @@ extension AdminAPI {
 
     /// The exchange: a code (no admin token) for a room token.
     func exchangeCode(_ call: Call) async throws(CodedError) -> Reply {
+        let now = Timestamp.now()
+        try exchangeLimiter.check(call.source, now: now)
+        do throws(CodedError) {
+            return try await exchange(call, now: now)
+        } catch {
+            if error.code == .codeNotFound { exchangeLimiter.recordFailure(call.source, now: now) }
+            throw error
+        }
+    }
+
+    private func exchange(_ call: Call, now: Timestamp) async throws(CodedError) -> Reply {
         let room = try Self.room(call)
         let request = try AdminJSON.decode(CodeExchangeRequest.self, from: call.body)
         let name: String
@@ -96,7 +109,6 @@ extension AdminAPI {
             throw CodedError(.codeNotFound, "no meeting code \(request.code) for room \(room)")
         }
         let store = try codeStore()
-        let now = Timestamp.now()
         let taken = try await Self.storing { () async throws(StorageError) in
             try await store.takeUse(of: code, room: room, now: now)
         }
@@ -184,10 +196,11 @@ extension RoomHost {
 
 extension ConfabServer {
     /// Makes the meeting code table if the store lacks it; closes the store when it cannot.
+    /// Also the revoked admin tokens' table (AdminTokenRevocation.swift).
     static func prepareMeetingCodes(in store: any ServerStore) async throws(SetupError) {
-        guard let codes = store as? any MeetingCodeStore else { return }
         do {
-            try await codes.prepareMeetingCodes()
+            if let codes = store as? any MeetingCodeStore { try await codes.prepareMeetingCodes() }
+            if let revoked = store as? any AdminTokenDenyList { try await revoked.prepareRevokedTokens() }
         } catch {
             store.close()
             throw SetupError(error.description)

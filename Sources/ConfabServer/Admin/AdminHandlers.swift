@@ -8,8 +8,9 @@ import Foundation
 extension AdminAPI {
     func listRooms() async throws(CodedError) -> Reply {
         var rooms: [AdminRoomSummary] = []
+        let node = nodeID()
         for host in await registry.hosts.values where !host.isRetired {
-            if let summary = await host.adminSummary() { rooms.append(summary) }
+            if let summary = await host.adminSummary(node: node) { rooms.append(summary) }
         }
         rooms.sort { $0.name < $1.name }
         return .json(.ok, AdminRoomList(rooms: rooms))
@@ -122,7 +123,7 @@ extension AdminAPI {
 
     // MARK: - Input
 
-    private func liveHost(_ call: Call) async throws(CodedError) -> RoomHost {
+    func liveHost(_ call: Call) async throws(CodedError) -> RoomHost {
         guard let name = call.parameters["room"].flatMap(RoomName.init(rawValue:)) else {
             throw CodedError(.invalidMessage, "the room name is not valid: \(RoomName.validForm)")
         }
@@ -130,7 +131,7 @@ extension AdminAPI {
         return host
     }
 
-    private static func notLive(_ name: RoomName) -> CodedError {
+    static func notLive(_ name: RoomName) -> CodedError {
         CodedError(.roomNotFound, "no live room \(name)")
     }
 

@@ -13,11 +13,14 @@ extension CodedError {
         case .notAdminToken: .forbidden
         case .codeNotFound: .notFound
         case .codeRevoked, .codeExpired, .codeUsedUp: .gone
-        case .tokenMissing, .tokenMalformed, .tokenSignatureInvalid, .tokenExpired, .tokenNotYetValid, .unauthorized:
+        case .tokenMissing, .tokenMalformed, .tokenSignatureInvalid, .tokenExpired, .tokenNotYetValid, .unauthorized,
+            .adminTokenRevoked:
             .unauthorized
+        case .codeRateLimited: .tooManyRequests
         case .roomNotFound, .peerNotFound, .trackNotFound, .callNotFound: .notFound
         case .roomExists, .roomEnded, .roomLocked, .roomFull: .conflict
         case .chatRateLimited: .tooManyRequests
+        case .stateFull: .conflict
         case .shuttingDown, .storageUnavailable: .serviceUnavailable
         case .storageFailure, .internalError: .internalServerError
         default:
@@ -44,17 +47,17 @@ extension RoomHost {
         return AdminRoomDetail(
             name: name, startedAt: room.startedAt, maxPeers: template.maxPeers, chatRate: template.chatRate,
             roles: template.roles.map(\.name), emptyRoomTimeoutMs: template.emptyRoomTimeoutMs, locked: room.joinsLocked,
-            peers: peers)
+            peers: peers, state: room.sharedStateEntries ?? [])
     }
 
     /// The room in `GET /api/v1/rooms`; nil unless it is open.
-    func adminSummary() -> AdminRoomSummary? {
+    func adminSummary(node: String) -> AdminRoomSummary? {
         guard room.phase == .open else { return nil }
         var byRole: [String: Int] = [:]
         for peer in room.peers.values where peer.isConnected { byRole[peer.role.rawValue, default: 0] += 1 }
         return AdminRoomSummary(
             name: name, startedAt: room.startedAt, peersByRole: byRole, peers: byRole.values.reduce(0, +),
-            locked: room.joinsLocked)
+            locked: room.joinsLocked, node: node)
     }
 
     /// Takes `action` as the server's operator (`PeerID.server`): the same

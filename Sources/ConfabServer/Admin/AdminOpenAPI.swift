@@ -260,7 +260,79 @@ enum AdminOpenAPI {
           "200": {"description": "A room token for the code's role, with an identity of its own", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CodeToken"}}}},
           "400": {"description": "1000 malformedMessage, 1004 invalidMessage, 1009 emptyName", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "404": {"description": "2010 codeNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "410": {"description": "2011 codeRevoked, 2012 codeExpired, 2013 codeUsedUp", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "410": {"description": "2011 codeRevoked, 2012 codeExpired, 2013 codeUsedUp", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "429": {"description": "2014 codeRateLimited: too many unknown codes from this address; wait a minute", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/rooms/{room}/state": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/room"
+        }
+      ],
+      "get": {
+        "operationId": "getRoomState",
+        "summary": "The room's shared state (agenda line, pinned message, …)",
+        "responses": {
+          "200": {"description": "Every key, sorted", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomState"}}}},
+          "400": {"description": "1004 invalidMessage: the room in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"description": "4011 roomNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/rooms/{room}/state/{key}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/room"
+        },
+        {
+          "$ref": "#/components/parameters/stateKey"
+        }
+      ],
+      "put": {
+        "operationId": "setRoomState",
+        "summary": "Set a key of the room's shared state: every peer gets state.changed",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SetState"}}}
+        },
+        "responses": {
+          "200": {"description": "The key as set", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StateEntry"}}}},
+          "400": {"description": "1000 malformedMessage, 1004 invalidMessage, 1011 stateKeyInvalid, 1012 stateValueInvalid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"description": "4011 roomNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "409": {"description": "4014 stateFull: 16 keys are set; delete one first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      },
+      "delete": {
+        "operationId": "deleteRoomState",
+        "summary": "Delete a key of the room's shared state (no error when it was not set)",
+        "responses": {
+          "204": {"description": "Deleted: every peer got state.changed without a value"},
+          "400": {"description": "1004 invalidMessage, 1011 stateKeyInvalid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"description": "4011 roomNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/v1/tokens/revoke": {
+      "post": {
+        "operationId": "revokeAdminToken",
+        "summary": "Revoke an admin token: it is refused from now on (2015 adminTokenRevoked)",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevokeToken"}}}
+        },
+        "responses": {
+          "204": {"description": "Revoked (or expired already)"},
+          "400": {"description": "1000 malformedMessage, 1004 invalidMessage: not an admin token of this server, or one without an id", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"}
         }
       }
     },
@@ -320,6 +392,12 @@ enum AdminOpenAPI {
         "required": true,
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,64}$"}
       },
+      "stateKey": {
+        "name": "key",
+        "in": "path",
+        "required": true,
+        "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,31}$"}
+      },
       "user": {
         "name": "user",
         "in": "path",
@@ -329,7 +407,7 @@ enum AdminOpenAPI {
     },
     "responses": {
       "Unauthorized": {
-        "description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired",
+        "description": "2001 tokenMissing, 2002 tokenMalformed, 2003 tokenSignatureInvalid, 2004 tokenExpired, 2015 adminTokenRevoked",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
       },
       "Forbidden": {
@@ -357,8 +435,8 @@ enum AdminOpenAPI {
       },
       "RoomSummary": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "peers": {"type": "integer", "minimum": 0}, "peersByRole": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}, "locked": {"type": "boolean"}},
-        "required": ["name", "startedAt", "peers", "peersByRole", "locked"]
+        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "peers": {"type": "integer", "minimum": 0}, "peersByRole": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}, "locked": {"type": "boolean"}, "node": {"type": "string", "description": "the node holding the room (a single server: its own id)"}},
+        "required": ["name", "startedAt", "peers", "peersByRole", "locked", "node"]
       },
       "RoomList": {
         "type": "object",
@@ -372,8 +450,8 @@ enum AdminOpenAPI {
       },
       "RoomDetail": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "roles": {"type": "array", "items": {"type": "string"}}, "emptyRoomTimeoutMs": {"type": "integer", "minimum": 0}, "locked": {"type": "boolean", "description": "locked against new joins (4002 roomLocked); peers in it stay"}, "peers": {"type": "array", "items": {"$ref": "#/components/schemas/Peer"}}},
-        "required": ["name", "startedAt", "chatRate", "roles", "emptyRoomTimeoutMs", "locked", "peers"]
+        "properties": {"name": {"type": "string"}, "startedAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "roles": {"type": "array", "items": {"type": "string"}}, "emptyRoomTimeoutMs": {"type": "integer", "minimum": 0}, "locked": {"type": "boolean", "description": "locked against new joins (4002 roomLocked); peers in it stay"}, "peers": {"type": "array", "items": {"$ref": "#/components/schemas/Peer"}}, "state": {"type": "array", "items": {"$ref": "#/components/schemas/StateEntry"}}},
+        "required": ["name", "startedAt", "chatRate", "roles", "emptyRoomTimeoutMs", "locked", "peers", "state"]
       },
       "CreateRoom": {
         "type": "object",
@@ -449,6 +527,26 @@ enum AdminOpenAPI {
         "type": "object",
         "properties": {"token": {"type": "string", "description": "a room token: join with it"}, "room": {"type": "string"}, "role": {"type": "string"}, "peer": {"type": "string", "description": "the identity the token names"}, "expiresAt": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}},
         "required": ["token", "room", "role", "peer", "expiresAt"]
+      },
+      "StateEntry": {
+        "type": "object",
+        "properties": {"key": {"type": "string"}, "value": {"type": "string"}, "by": {"type": "string", "description": "a peer, or @server"}, "at": {"type": "integer", "minimum": 0, "description": "milliseconds since 1970"}},
+        "required": ["key", "value", "by", "at"]
+      },
+      "RoomState": {
+        "type": "object",
+        "properties": {"state": {"type": "array", "items": {"$ref": "#/components/schemas/StateEntry"}}},
+        "required": ["state"]
+      },
+      "SetState": {
+        "type": "object",
+        "properties": {"value": {"type": "string", "description": "one line, at most 500 characters once cleaned"}},
+        "required": ["value"]
+      },
+      "RevokeToken": {
+        "type": "object",
+        "properties": {"token": {"type": "string", "description": "the admin token to revoke"}},
+        "required": ["token"]
       },
       "CallHistory": {
         "type": "object",

@@ -3,7 +3,7 @@
 // kind, minted by `confab token --admin`:
 //
 //   header  {"alg": "HS256", "typ": "JWT"}
-//   claims  {"kind": "admin", "sub": "ops", "iat": 1763000000, "exp": 1763003600}
+//   claims  {"kind": "admin", "sub": "ops", "iat": 1763000000, "exp": 1763003600, "jti": "…"}
 //
 // It is signed with a key derived from the server's token secret,
 // HMAC-SHA256(secret, "confab admin token v1"), not with the secret itself.
@@ -25,14 +25,24 @@ public struct AdminTokenClaims: ConfabClaims, Hashable {
     public var subject: String
     public var issuedAt: Int64
     public var expiresAt: Int64
+    /// The token's own id (RFC 7519 §4.1.7 `jti`): what revoking it records.
+    /// Absent in tokens made before revocation existed; those cannot be revoked.
+    public var id: String?
 
     public static let kindAdmin = "admin"
 
-    public init(subject: String, issuedAt: Int64, expiresAt: Int64) {
+    public init(subject: String, issuedAt: Int64, expiresAt: Int64, id: String? = AdminTokenClaims.newID()) {
         kind = Self.kindAdmin
         self.subject = subject
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
+        self.id = id
+    }
+
+    /// 128 random bits, hex.
+    public static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -40,12 +50,17 @@ public struct AdminTokenClaims: ConfabClaims, Hashable {
         case subject = "sub"
         case issuedAt = "iat"
         case expiresAt = "exp"
+        case id = "jti"
     }
 }
 
 /// Who an accepted admin token names.
 public struct AdminIdentity: Hashable, Sendable {
     public var subject: String
+    /// The token's `jti`, checked against the revoked tokens; nil in an old token.
+    public var tokenID: String? = nil
+    /// The token's expiry, seconds since 1970: how long a revocation must be kept.
+    public var expiresAt: Int64 = 0
 }
 
 /// Signs and checks admin tokens.
@@ -94,23 +109,19 @@ public struct AdminTokenAuthority: Sendable {
             throw CodedError(.tokenMissing, "the Authorization header must be: Bearer TOKEN")
         }
         let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
-        try TokenAuthority.checkHeader(of: token)
         let claims: AdminTokenClaims
-        do {
-            claims = try await adminKeys.verify(token, as: AdminTokenClaims.self)
-        } catch let error as JWTError {
-            if (try? await peerKeys.verify(token, as: TokenClaims.self)) != nil {
+        switch try await TokenAuthority.verifyJWT(token, as: AdminTokenClaims.self, with: adminKeys) {
+        case .success(let verified):
+            claims = verified
+        case .failure(let failure):
+            if failure != .claims, (try? await peerKeys.verify(token, as: TokenClaims.self)) != nil {
                 throw CodedError(.notAdminToken, "this is a room or user token; the management API needs an admin token (confab token --admin)")
             }
-            switch error.errorType {
-            case .signatureVerificationFailed, .unknownKID, .noKeyProvided, .unsupportedAlgorithm,
-                .signingAlgorithmFailure:
-                throw CodedError(.tokenSignatureInvalid, "the token's signature does not match this server's admin key")
-            default:
-                throw CodedError(.tokenMalformed, "the token is not a well-formed admin token")
+            switch failure {
+            case .signature: throw CodedError(.tokenSignatureInvalid, "the token's signature does not match this server's admin key")
+            case .malformed: throw CodedError(.tokenMalformed, "the token is not a well-formed admin token")
+            case .claims: throw CodedError(.tokenMalformed, "the token lacks the kind, sub or exp claims")
             }
-        } catch {
-            throw CodedError(.tokenMalformed, "the token lacks the kind, sub or exp claims")
         }
         guard claims.kind == AdminTokenClaims.kindAdmin, Self.isValidSubject(claims.subject) else {
             throw CodedError(.tokenMalformed, "the token is not an admin token (kind) or its sub is not valid")
@@ -119,6 +130,6 @@ public struct AdminTokenAuthority: Sendable {
         guard now.millisecondsSince1970 / 1_000 < claims.expiresAt else {
             throw CodedError(.tokenExpired, "the admin token has expired")
         }
-        return AdminIdentity(subject: claims.subject)
+        return AdminIdentity(subject: claims.subject, tokenID: claims.id, expiresAt: claims.expiresAt)
     }
 }

@@ -69,6 +69,7 @@ public final class MeetingApp {
                 case .setVolume(let peer, let volume): await session.setVolume(volume, for: peer)
                 case .loadOlderChat: _ = try await session.loadOlderChat()
                 case .listRoster(let request): _ = try await session.listRoster(request)
+                case .setState(let key, let value): try await session.setState(key, to: value)
                 case .markRead:
                     for conversation in state.unread.keys { await session.markRead(conversation) }
                 case .bell, .leave, .exit: break

@@ -29,6 +29,8 @@ public enum MeetingCommand: Hashable, Sendable {
     case loadOlderChat
     /// A page of the audience (the audience dialog's lists).
     case listRoster(RosterRequest)
+    /// Set (a value) or clear (nil) a key of the room's shared state.
+    case setState(key: String, value: String?)
     case markRead
     case bell
     /// Leave the room and end the program.
@@ -327,6 +329,9 @@ public struct MeetingModel: InputLineModel, Sendable {
             addSystemLine("\(name(answer.peer, in: state)) \(verb) your request\(what)")
         case .failure(let error):
             setNotice(error.message, error: true)
+        case .stateChanged(let change):
+            let who = change.by == .server ? "the server" : name(change.by, in: state)
+            addSystemLine(change.value.map { "\(who) set \(change.key): \($0)" } ?? "\(who) cleared \(change.key)")
         case .serverGoingAway(let notice):
             addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
         case .talkingWhileMuted:

@@ -1,6 +1,7 @@
 // The whole meeting screen: reads RoomState and the model, writes a frame.
 //
 //   ┌ Speaking  Alice ████▌   Bob ██                                  ┐ row 0
+//   │ ◆ agenda: … · pinned: …   (the room's shared state, while any key is set) │
 //   │ tiles (grid, pages)                     │ chat pane             │
 //   │                                         │                       │
 //   │ ⚑ a question waiting (F2) · a notice · a request of ours waiting  │ row h-3 (message row)
@@ -29,7 +30,13 @@ public struct MeetingView {
             renderTooSmall(area, into: &frame.buffer)
             return
         }
-        let (top, rest) = area.splitTop(1)
+        let (top, belowTop) = area.splitTop(1)
+        var rest = belowTop
+        if !state.sharedState.isEmpty {
+            let (stateRow, below) = belowTop.splitTop(1)
+            SharedStateLine(state: state).render(in: stateRow, into: &frame.buffer)
+            rest = below
+        }
         let (middle, bottom) = rest.splitBottom(3)
         let (messageRow, inputAndStatus) = bottom.splitTop(1)
         let (inputRow, statusRow) = inputAndStatus.splitTop(1)

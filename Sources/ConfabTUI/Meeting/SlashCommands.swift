@@ -21,6 +21,8 @@ extension MeetingModel {
         ("/role", "/role NAME ROLE", "ask someone to take a role"),
         ("/kick", "/kick NAME [reason]", "remove someone (host)"),
         ("/audience", "/audience [NAME]", "browse and search the audience (host)"),
+        ("/agenda", "/agenda [text]", "set the room's agenda line; empty clears it (host)"),
+        ("/pin", "/pin [text]", "pin a line for everyone; empty unpins (host)"),
     ]
 
     /// Your own hand, mic, questions, and the meeting itself.
@@ -57,6 +59,10 @@ extension MeetingModel {
             }
             let reason = Self.rest(of: line, after: used)
             overlay = .confirmRemove(peer, reason: reason.isEmpty ? nil : reason)
+        case "/agenda", "/pin":
+            // The room's shared state (its keys `agenda` and `pinned`); the server checks the permission.
+            let text = Self.rest(of: line, after: 0)
+            return [.setState(key: command == "/agenda" ? "agenda" : "pinned", value: text.isEmpty ? nil : text)]
         case "/hand":
             guard let you = state.you else { return [] }
             return [.setHand(raised: !you.isHandRaised)]

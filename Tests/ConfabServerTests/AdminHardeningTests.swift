@@ -1,0 +1,86 @@
+// Two brakes on the management API against a real server: revoked admin
+// tokens are refused (2015), kept in the store across a restart; unknown
+// meeting codes are limited per source address (2014) while good exchanges
+// cost nothing.
+
+import ConfabProtocol
+import ConfabServer
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("Admin hardening")
+struct AdminHardeningTests {
+    @Test("a revoked admin token gets 401 2015; other tokens go on working; expired or foreign tokens are not revoked")
+    func revokeToken() async throws {
+        try await TestServer.start().run { server in
+            let admin = try await AdminClient.make(server, subject: "carol")
+            let leaked = try await AdminClient.adminToken(server, subject: "mallory")
+            let leakedClient = admin.with(token: leaked)
+            #expect(try await leakedClient.call("GET", "/api/v1/rooms").status == 200)
+
+            let revoked = try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(leaked)"}"#)
+            #expect(revoked.status == 204)
+            let refused = try await leakedClient.call("GET", "/api/v1/rooms")
+            #expect(refused.status == 401 && refused.errorCode == ErrorCode.adminTokenRevoked.rawValue)
+            let change = try await leakedClient.call("POST", "/api/v1/rooms", body: #"{"name": "sneaky"}"#)
+            #expect(change.status == 401, "a revoked token changes nothing")
+            #expect(try await admin.call("GET", "/api/v1/rooms").json?["rooms"]?.array.isEmpty == true)
+            // Again is fine.
+            #expect(try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(leaked)"}"#).status == 204)
+
+            let expired = try await AdminClient.adminToken(server, ttlSeconds: -5)
+            #expect(try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(expired)"}"#).status == 204)
+            let roomToken = try await server.token(room: "standup", user: "alice", role: "host")
+            let notAdmin = try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(roomToken)"}"#)
+            #expect(notAdmin.status == 400 && notAdmin.errorCode == ErrorCode.invalidMessage.rawValue)
+            let now = Int64(Date().timeIntervalSince1970)
+            let withoutID = try await AdminTokenAuthority(secret: server.secret)
+                .sign(AdminTokenClaims(subject: "old", issuedAt: now, expiresAt: now + 60, id: nil))
+            let old = try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(withoutID)"}"#)
+            #expect(old.status == 400, "a token without a jti cannot be revoked: \(old.raw)")
+
+            // Revoking the token you use works, and ends it.
+            #expect(try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(admin.token ?? "")"}"#).status == 204)
+            #expect(try await admin.call("GET", "/api/v1/rooms").errorCode == ErrorCode.adminTokenRevoked.rawValue)
+        }
+    }
+
+    @Test("a revocation is kept in the store: a restarted server still refuses the token")
+    func revocationSurvivesRestart() async throws {
+        let data = try TempDirectory(prefix: "confab-revoke-test")
+        let first = try await TestServer.start(data: data)
+        let admin = try await AdminClient.make(first)
+        let leaked = try await AdminClient.adminToken(first, subject: "mallory")
+        #expect(try await admin.call("POST", "/api/v1/tokens/revoke", body: #"{"token": "\#(leaked)"}"#).status == 204)
+        await first.stop()
+        try await TestServer.start(data: data).run { second in
+            let reply = try await AdminClient.make(second).with(token: leaked).call("GET", "/api/v1/rooms")
+            #expect(reply.status == 401 && reply.errorCode == ErrorCode.adminTokenRevoked.rawValue)
+        }
+    }
+
+    @Test("10 unknown codes from one address, then 429 2014 even for a good code; good exchanges are not counted")
+    func codeExchangeLimit() async throws {
+        try await TestServer.start().run { server in
+            let admin = try await AdminClient.make(server)
+            let created = try await admin.call(
+                "POST", "/api/v1/rooms/{room}/codes", ["room": "standup"], body: #"{"role": "listener", "uses": 100}"#)
+            let code = try #require(created.json?["code"]?.text)
+            // Good exchanges, more than the failure limit, are never refused.
+            for index in 0..<12 {
+                let good = try await MeetingCodeTests.exchange(admin, room: "standup", code: code, name: "Guest \(index)")
+                #expect(good.status == 200)
+            }
+            for _ in 0..<10 {
+                let unknown = try await MeetingCodeTests.exchange(admin, room: "standup", code: "aaaa-bbbb-cccc")
+                #expect(unknown.status == 404 && unknown.errorCode == ErrorCode.codeNotFound.rawValue)
+            }
+            let limited = try await MeetingCodeTests.exchange(admin, room: "standup", code: code)
+            #expect(limited.status == 429 && limited.errorCode == ErrorCode.codeRateLimited.rawValue)
+            #expect(limited.json?["error.message"]?.text?.contains(" s") == true, "says how long to wait: \(limited.raw)")
+            let listed = try await admin.call("GET", "/api/v1/rooms/{room}/codes", ["room": "standup"])
+            #expect(listed.json?["codes"]?.array.first?["used"]?.text == "12", "a refused exchange takes no use")
+        }
+    }
+}
