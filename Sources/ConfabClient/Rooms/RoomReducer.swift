@@ -28,7 +28,7 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
     case .mediaLevels, .mediaStats:
         reduceMedia(&state, event)
     case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted,
-        .rosterPage:
+        .rosterPage, .audioDevice:
         break
     }
 }
