@@ -120,36 +120,65 @@ final class SwitchSlot<Device>: @unchecked Sendable {
     }
 }
 
-/// A capture device that survives vanishing: silence while it is gone.
-public final class FallbackSource: AudioSource, @unchecked Sendable {
+/// What both wrappers share: the device, its health, the retries and the switch.
+public class FallbackDevice<Device>: @unchecked Sendable {
     /// The device's name; another after a switch.
     public var name: String { slot.name.withLock { $0 } }
-    private let slot: SwitchSlot<AudioSource>
     /// As the card's; a clocked card's pace is kept by the wrapper while it is gone.
     public let isClocked: Bool
     public let health = DeviceHealth()
-    private var state: FallbackState<AudioSource>
+    private let slot: SwitchSlot<Device>
+    var state: FallbackState<Device>
+    private let describe: (Device) -> String
+    private let closeDevice: (Device) -> Void
 
     /// - Parameters:
     ///   - device: the open device.
     ///   - frameMs: the engine's frame, the pace while the device is gone.
     ///   - reopen: opens the same device again.
-    public init(_ device: AudioSource, frameMs: Int, retryMs: Int = 1_000,
-                reopen: @escaping () throws(AudioDeviceError) -> AudioSource) {
-        slot = SwitchSlot(name: device.name)
-        isClocked = device.isClocked
+    init(_ device: Device, isClocked: Bool, frameMs: Int, retryMs: Int,
+         reopen: @escaping () throws(AudioDeviceError) -> Device,
+         describe: @escaping (Device) -> String, close: @escaping (Device) -> Void) {
+        slot = SwitchSlot(name: describe(device))
+        self.isClocked = isClocked
+        self.describe = describe
+        closeDevice = close
         state = FallbackState(device: device, reopen: reopen, frameNs: UInt64(frameMs) * 1_000_000,
-                              retryNs: UInt64(retryMs) * 1_000_000, paces: device.isClocked)
+                              retryNs: UInt64(retryMs) * 1_000_000, paces: isClocked)
     }
 
-    /// Reads from `device` from the next frame on (the old one is closed
-    /// then, on the capture thread); `reopen` opens it again after a loss.
-    public func switchTo(_ device: AudioSource, reopen: @escaping () throws(AudioDeviceError) -> AudioSource) {
-        slot.offer(Switch(device: device, reopen: reopen), name: device.name)
+    /// Uses `device` from the next frame on (the old one is closed then, on
+    /// the audio thread); `reopen` opens it again after a loss. For the
+    /// speaker, this is Confab's hands-free: speakers ↔ headset.
+    public func switchTo(_ device: Device, reopen: @escaping () throws(AudioDeviceError) -> Device) {
+        slot.offer(Switch(device: device, reopen: reopen), name: describe(device))
+    }
+
+    /// On the audio thread, before each frame: takes a device offered by `switchTo`.
+    @inline(__always)
+    func takeSwitch() {
+        if let next = slot.take(), let old = state.adopt(next, health) { closeDevice(old) }
+    }
+
+    /// The device failed: closed, and silence until it opens again.
+    func lose() { state.lose(health, close: closeDevice) }
+
+    public func close() {
+        if let device = state.device { closeDevice(device) }
+        state.device = nil
+    }
+}
+
+/// A capture device that survives vanishing: silence while it is gone.
+public final class FallbackSource: FallbackDevice<AudioSource>, AudioSource, @unchecked Sendable {
+    public init(_ device: AudioSource, frameMs: Int, retryMs: Int = 1_000,
+                reopen: @escaping () throws(AudioDeviceError) -> AudioSource) {
+        super.init(device, isClocked: device.isClocked, frameMs: frameMs, retryMs: retryMs, reopen: reopen,
+                   describe: { $0.name }, close: { $0.close() })
     }
 
     public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
-        if let next = slot.take() { state.adopt(next, health)?.close() }
+        takeSwitch()
         while true {
             if let device = state.device ?? state.retryOrPace(health) {
                 do {
@@ -157,54 +186,30 @@ public final class FallbackSource: AudioSource, @unchecked Sendable {
                     // A card does not end; 0 means it was closed under us: gone too.
                     if count > 0 { return count }
                 } catch {}
-                state.lose(health) { $0.close() }
+                lose()
                 continue
             }
             buffer.update(repeating: 0)
             return buffer.count
         }
     }
-
-    public func close() {
-        state.device?.close()
-        state.device = nil
-    }
 }
 
 /// A play-out device that survives vanishing: what plays is dropped while it is gone.
-public final class FallbackSink: AudioSink, @unchecked Sendable {
-    public var name: String { slot.name.withLock { $0 } }
-    private let slot: SwitchSlot<AudioSink>
-    public let isClocked: Bool
-    public let health = DeviceHealth()
-    private var state: FallbackState<AudioSink>
-
+public final class FallbackSink: FallbackDevice<AudioSink>, AudioSink, @unchecked Sendable {
     public init(_ device: AudioSink, frameMs: Int, retryMs: Int = 1_000,
                 reopen: @escaping () throws(AudioDeviceError) -> AudioSink) {
-        slot = SwitchSlot(name: device.name)
-        isClocked = device.isClocked
-        state = FallbackState(device: device, reopen: reopen, frameNs: UInt64(frameMs) * 1_000_000,
-                              retryNs: UInt64(retryMs) * 1_000_000, paces: device.isClocked)
-    }
-
-    /// Plays to `device` from the next frame on (the old one is closed then,
-    /// on the play-out thread): Confab's hands-free, speakers ↔ headset.
-    public func switchTo(_ device: AudioSink, reopen: @escaping () throws(AudioDeviceError) -> AudioSink) {
-        slot.offer(Switch(device: device, reopen: reopen), name: device.name)
+        super.init(device, isClocked: device.isClocked, frameMs: frameMs, retryMs: retryMs, reopen: reopen,
+                   describe: { $0.name }, close: { $0.close() })
     }
 
     public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
-        if let next = slot.take() { state.adopt(next, health)?.close() }
+        takeSwitch()
         guard let device = state.device ?? state.retryOrPace(health) else { return }
         do {
             try device.write(samples)
         } catch {
-            state.lose(health) { $0.close() }
+            lose()
         }
-    }
-
-    public func close() {
-        state.device?.close()
-        state.device = nil
     }
 }

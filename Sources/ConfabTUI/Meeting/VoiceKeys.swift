@@ -82,7 +82,9 @@ public protocol AudioControls: Sendable {
 }
 
 extension MeetingModel {
-    static let voiceCommand: SlashCommand = ("/audio", "/audio [echo|noise|gain|keys|all] [on|off]", "the microphone's processing")
+    // Short usages: the help's key column is as wide as its widest entry.
+    static let voiceCommand: SlashCommand = ("/audio", "/audio [PART on|off]", "the mic's processing (PART: echo noise gain keys all)")
+    static let voiceUsage = "usage: /audio [echo|noise|gain|keys|all] [on|off]"
 
     /// Gives the screen the microphone's processing (nil: none to switch):
     /// its keys and `/audio` are listed in the help from then on.
@@ -133,7 +135,7 @@ extension MeetingModel {
             return [.setVoice(voice ?? chain)]
         }
         guard wellFormed, let stage = VoiceStage(rawValue: first) else {
-            setNotice("usage: \(Self.voiceCommand.usage)", error: true)
+            setNotice(Self.voiceUsage, error: true)
             return []
         }
         return setVoice(stage, on: value ?? !chain.on.contains(stage))
@@ -147,7 +149,7 @@ extension MeetingModel {
 }
 
 extension MeetingModel {
-    static let deviceCommand: SlashCommand = ("/device", "/device [input|output NAME]", "list sound devices, or switch one")
+    static let deviceCommand: SlashCommand = ("/device", "/device [DIR NAME]", "list sound devices; DIR input|output: switch one")
 
     /// The meeting plays through devices `/device` can switch: it is listed from then on.
     public mutating func offerDevices() {
@@ -167,7 +169,7 @@ extension MeetingModel {
         let direction = first.lowercased()
         let name = Self.rest(of: line, after: 1)
         guard direction == "input" || direction == "output", !name.isEmpty else {
-            setNotice("usage: \(Self.deviceCommand.usage)", error: true)
+            setNotice("usage: /device [input|output NAME]", error: true)
             return []
         }
         setNotice("switching the \(direction == "input" ? "microphone" : "speaker") to \(name)…")
