@@ -7,7 +7,8 @@
 //   "/audio" ─▶ .reportVoice ─▶ AudioControls.counters ─▶ a notice with what the engine did
 //
 // The screen knows the parts by its own names, so ConfabTUI stays free of
-// the media engine; the program hands it an adapter (`AudioControls`).
+// the media engine; the program hands it an adapter (`AudioControls`), which
+// also lists and switches the sound devices (`/device`).
 import ConfabClient
 
 /// One part of the processing of the microphone.
