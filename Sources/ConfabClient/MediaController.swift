@@ -44,16 +44,16 @@ public enum MediaControllerError: Error, Sendable, CustomStringConvertible {
 /// sender stops by itself when the session ends, the receive side at `stop()`).
 public actor MediaController {
     public nonisolated let session: ConfabSession
-    private let source: AudioSource?
-    private let sink: AudioSink
-    private let configuration: MediaConfiguration
+    let source: AudioSource?
+    let sink: AudioSink
+    var configuration: MediaConfiguration
     private let logger: Logger
     private let keepaliveInterval: Duration
     private let events: AsyncStream<SessionEvent>
     private let stunStream: AsyncStream<[UInt8]>
     private let stunContinuation: AsyncStream<[UInt8]>.Continuation
 
-    private var engine: MediaEngine?
+    var engine: MediaEngine?
     private var server: SocketAddress?
     private var credentials: MediaEndpoint?
     /// Transactions of binding requests sent with the current credentials.
@@ -90,6 +90,8 @@ public actor MediaController {
     private var adaptation: LossAdaptation
     /// Reminds a muted user who talks that nobody hears them.
     private var talkingWhileMuted = TalkingWhileMutedWatch()
+    /// Sound cards that went away or came back (AudioDeviceChange.swift).
+    var deviceWatches = (input: DeviceHealthWatch(), output: DeviceHealthWatch())
     /// Tests only: media goes here instead of the server's address (an impaired relay in front of it).
     private var mediaRoute: SocketAddress?
 
@@ -530,6 +532,7 @@ public actor MediaController {
 
     private func publishLevels(withStats: Bool) async {
         guard !stopped else { return }
+        await reportDeviceChanges()
         let state = session.state
         // Our own mute, as the room sees it (ours or a host's), follows the
         // state here too: no event is needed for the sender to fall silent.

@@ -105,7 +105,7 @@ struct Connect: AsyncParsableCommand {
     /// finalised when the call's room is left).
     private func roomAudio(notices: AudioNotices) -> CallClient.RoomPreparation? {
         let headless = participant.headless
-        guard let devices = audio.devices(headless: headless) else { return nil }
+        guard let devices = audio.devices(headless: headless, preferences: front.audioPreferences()) else { return nil }
         let processing = audio.processing(input: devices.input, preferences: front.audioPreferences())
         return { session in
             // Lines on stderr would draw over the screen: the front shows them.

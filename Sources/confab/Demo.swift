@@ -105,7 +105,7 @@ struct Demo: AsyncParsableCommand {
             for task in botTasks { task.cancel() }
         }
         do {
-            try await front.run(session: you, notices: notices)
+            try await front.run(session: you, notices: notices, media: controllers.first)
         } catch {
             for bot in bots { await bot.leave() }
             throw error

@@ -45,7 +45,7 @@ struct FrontOptions: ParsableArguments {
 
     /// Joins and runs the front until the user leaves or the session ends.
     /// `notices` (a missing sound card) are shown in the front, where they are seen.
-    func run(session: ConfabSession, notices: [String] = []) async throws {
+    func run(session: ConfabSession, notices: [String] = [], media: MediaController? = nil) async throws {
         let (settings, theme) = self.settings()
         let notices = DeviceNotices.plain(notices)
         do {
@@ -62,7 +62,9 @@ struct FrontOptions: ParsableArguments {
             }
             let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
             do {
-                reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor)
+                // The processing's keys (with a microphone) and /device.
+                let voice = media.map(EngineAudioControls.init)
+                reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor, voice: voice)
                     .run(notices: notices)
             } catch let problem as TerminalProblem {
                 guard case .cannotDrawScreens = problem else {

@@ -7,6 +7,7 @@ import ArgumentParser
 import ConfabClient
 import ConfabMedia
 import ConfabProtocol
+import ConfabTUI
 import Foundation
 import Logging
 import Synchronization
@@ -33,8 +34,9 @@ struct Join: AsyncParsableCommand {
 
     @OptionGroup var audio: AudioDeviceOptions
 
-    @Flag(help: "Join with the microphone muted even with --input (unmute with the `unmute` command).")
-    var muted = false
+    @Flag(inversion: .prefixedNo,
+          help: "Join with the microphone muted (--no-muted: on). Default: config.toml's [audio] joinMuted, else muted unless --input names a source.")
+    var muted: Bool?
 
     @Option(help: "Leave the room after this many seconds.")
     var duration: Double?
@@ -48,11 +50,17 @@ struct Join: AsyncParsableCommand {
         let (url, token, fingerprint) = try await resolveAccess()
         let headless = participant.headless
         let logger = participant.commandLogger(label: "confab.join")
+        let preferences = front.audioPreferences()
+        // The devices: `--input`/`--output`, then (the front only) `[audio] input`/`output`.
+        let devices = audio.devices(headless: headless, preferences: preferences)
         let session: ConfabSession
         do {
             session = try ConfabSession(
                 url: url, token: token, fingerprint: fingerprint, displayName: participant.name,
-                knownServersPath: server.knownServersPath, startMuted: audio.input == nil || muted,
+                knownServersPath: server.knownServersPath,
+                // [audio] joinMuted is the front's setting: bots do not read it.
+                startMuted: (headless ? AudioPreferences() : preferences).joinsMuted(
+                    flag: muted, hasInput: devices?.input != nil, inputNamed: audio.input != nil),
                 logger: logger)
         } catch {
             throw CommandFailure(error.message)
@@ -61,12 +69,12 @@ struct Join: AsyncParsableCommand {
         // Audio: with --input or --output, and always in the terminal front.
         var controller: MediaController?
         var audioNotices: [String] = []
-        if let devices = audio.devices(headless: headless) {
+        if let devices {
             do {
                 // Nothing may print over the terminal front: it shows the notices
                 // itself (stderr would vanish behind it); headless, they go to stderr.
                 controller = try await AudioDeviceOptions.startMedia(
-                    devices, processing: audio.processing(input: devices.input, preferences: front.audioPreferences()),
+                    devices, processing: audio.processing(input: devices.input, preferences: preferences),
                     session: session, logLevel: headless ? .warning : .critical
                 ) { notice in
                     if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }
@@ -77,7 +85,7 @@ struct Join: AsyncParsableCommand {
         }
 
         guard headless else {
-            try await front.run(session: session, notices: audioNotices)
+            try await front.run(session: session, notices: audioNotices, media: controller)
             await controller?.stop()
             return
         }

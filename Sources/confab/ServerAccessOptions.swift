@@ -116,11 +116,11 @@ struct AudioDeviceOptions: ParsableArguments {
     }
 
     /// The devices to open: the terminal front talks and listens on the sound
-    /// card (null audio when there is none); headless, only what the options
-    /// name, and nil when they name nothing.
-    func devices(headless: Bool) -> (input: String?, output: String)? {
-        let input = self.input ?? (headless ? nil : "alsa:default")
-        let output = self.output ?? (headless ? nil : "alsa:default")
+    /// card (`[audio] input`/`output`, else the default; null audio when there
+    /// is none); headless, only what the options name, and nil when they name nothing.
+    func devices(headless: Bool, preferences: AudioPreferences = AudioPreferences()) -> (input: String?, output: String)? {
+        let input = self.input ?? (headless ? nil : preferences.input ?? "alsa:default")
+        let output = self.output ?? (headless ? nil : preferences.output ?? "alsa:default")
         guard input != nil || output != nil else { return nil }
         return (input, output ?? "null")
     }

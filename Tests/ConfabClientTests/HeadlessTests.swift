@@ -95,6 +95,8 @@ struct HeadlessEventTests {
             (.disconnected(.roomEnded(by: "alice", reason: "Thanks", locked: true)), #"{"event":"disconnected","reason":"roomEnded","by":"alice","message":"Thanks","locked":true}"#),
             (.failure(.server(CodedError(.tooManyMessages, "slow \"down\""))), #"{"event":"error","kind":"server","code":1008,"message":"slow \"down\""}"#),
             (.connectionStateChanged(to: .reconnecting(attempt: 1), from: .connected), #"{"event":"connection","state":"reconnecting","from":"connected","attempt":1}"#),
+            (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:hw:1", available: true)),
+             #"{"event":"media.device","direction":"output","device":"alsa:hw:1","available":true,"text":"The speaker alsa:hw:1 is back."}"#),
         ]
         for (event, expected) in lines {
             #expect(HeadlessEvents.line(for: event) == expected)

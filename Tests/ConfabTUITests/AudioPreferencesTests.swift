@@ -22,3 +22,44 @@ struct AudioPreferencesTests {
         }
     }
 }
+
+@Suite("joining muted")
+struct JoinMutedTests {
+    @Test("[audio] joinMuted is read")
+    func readsJoinMuted() throws {
+        #expect(try ClientConfig.parse("[audio]\njoinMuted = false\n", path: "c.toml").audio == AudioPreferences(joinMuted: false))
+        #expect(throws: ThemeError.self) { _ = try ClientConfig.parse("[audio]\njoinMuted = 1\n", path: "c.toml") }
+    }
+
+    @Test("[audio] input and output name the front's devices; an empty or non-string one names its line")
+    func readsDevices() throws {
+        let config = try ClientConfig.parse("[audio]\ninput = \"alsa:hw:1\"\noutput = \"alsa:plughw:2\"\n", path: "c.toml")
+        #expect(config.audio == AudioPreferences(input: "alsa:hw:1", output: "alsa:plughw:2"))
+        for bad in ["[audio]\ninput = \"\"\n", "[audio]\noutput = 3\n"] {
+            do {
+                _ = try ClientConfig.parse(bad, path: "c.toml")
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.line == 2)
+                #expect(error.message.contains("confab devices lists them"))
+            }
+        }
+    }
+
+    @Test("nothing to say: muted; else --[no-]muted, then joinMuted, then muted unless --input named the source",
+          arguments: [
+              // (flag, joinMuted, hasInput, inputNamed, expected)
+              (Bool?.none, Bool?.none, false, false, true),
+              (false, false, false, false, true),
+              (nil, nil, true, false, true),  // the front's sound card waits for a key
+              (nil, nil, true, true, false),  // a bot's --input talks at once
+              (nil, false, true, false, false),
+              (nil, true, true, true, true),
+              (true, false, true, true, true),
+              (false, true, true, false, false),
+          ])
+    func decides(flag: Bool?, joinMuted: Bool?, hasInput: Bool, inputNamed: Bool, expected: Bool) {
+        let preferences = AudioPreferences(joinMuted: joinMuted)
+        #expect(preferences.joinsMuted(flag: flag, hasInput: hasInput, inputNamed: inputNamed) == expected)
+    }
+}

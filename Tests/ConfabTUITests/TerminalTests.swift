@@ -97,7 +97,8 @@ struct TerminalTests {
             try await tmux.keys("Escape")
             try await tmux.waitFor(Tmux.inputHint)
             try await tmux.keys("?")
-            var current = try await tmux.waitFor("the help") { $0.contains("mute / unmute yourself") }
+            // The first page holds the keys (the processing's too); the commands come later.
+            var current = try await tmux.waitFor("the help") { $0.contains("mute / unmute yourself") && $0.contains("Esc closes") }
             var seen = current
             for _ in 0..<8 where !seen.contains("(compare aloud)") {
                 let before = Self.helpPosition(current)
@@ -105,7 +106,8 @@ struct TerminalTests {
                 current = try await tmux.waitFor("the next help page") { Self.helpPosition($0) != before }
                 seen += current
             }
-            for entry in ["/msg NAME text", "/role NAME ROLE", "/kick NAME", "/audience [NAME]", "/hand", "/mic", "/who", "/quit", "(compare aloud)"] {
+            for entry in ["/msg NAME text", "/role NAME ROLE", "/kick NAME", "/audience [NAME]", "/hand", "/mic", "/who", "/quit", "/audio", "/device",
+                          "(compare aloud)"] {
                 #expect(seen.contains(entry), "help never showed \(entry) at 80×24")
             }
             try await tmux.keys("Escape")

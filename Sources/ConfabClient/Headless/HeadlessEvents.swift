@@ -32,7 +32,7 @@ public enum HeadlessEvents {
         case .roleChangeRequested, .unmuteRequested, .promptSent, .promptAnswered, .promptClosed:
             return promptJSON(event)
         case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound,
-            .mediaFeedback, .talkingWhileMuted:
+            .mediaFeedback, .talkingWhileMuted, .audioDevice:
             return mediaJSON(event)
         case .countsUpdated, .rosterPage, .stateChanged:
             return audienceJSON(event)
@@ -229,6 +229,11 @@ public enum HeadlessEvents {
             ])
         case .talkingWhileMuted:
             return .object(["event": .string("media.talkingWhileMuted")])
+        case .audioDevice(let change):
+            return .object([
+                "event": .string("media.device"), "direction": .string(change.direction.rawValue),
+                "device": .string(change.device), "available": .bool(change.available), "text": .string(change.text),
+            ])
         default:
             preconditionFailure("\(event) is not in this family")
         }

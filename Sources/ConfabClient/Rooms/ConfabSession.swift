@@ -289,7 +289,8 @@ public actor ConfabSession {
         // Nothing after `disconnected`: it is the last event (docs/BOTS.md).
         if case .disconnected = connectionState { return }
         switch event {
-        case .mediaLevels, .mediaStats, .mediaBound, .mediaKeyAccepted, .mediaKeyRefused, .talkingWhileMuted: emit(event)
+        case .mediaLevels, .mediaStats, .mediaBound, .mediaKeyAccepted, .mediaKeyRefused, .talkingWhileMuted,
+            .audioDevice: emit(event)
         default: break
         }
     }

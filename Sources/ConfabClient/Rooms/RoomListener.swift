@@ -147,7 +147,7 @@ extension SessionEvent {
             listener.room(session, serverIsGoingAway: notice)
         case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaKeyAccepted,
             .mediaKeyRefused, .mediaLevels,
-            .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip:
+            .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip, .audioDevice:
             break
         }
         listener.room(session, didReceive: self)

@@ -107,6 +107,9 @@ public enum SessionEvent: Hashable, Sendable {
     /// The microphone hears someone talking while we are muted: nobody hears
     /// them. Once per stretch of talking (again after 10 s of quiet or an unmute).
     case talkingWhileMuted
+    /// A sound card went away during the call (silence is sent, or what
+    /// plays goes nowhere, and it is tried again every second) or came back.
+    case audioDevice(AudioDeviceChange)
     /// A keepalive ping came back: the round trip to the server and back [ms].
     case roundTrip(ms: Int)
 }

@@ -85,8 +85,12 @@ public enum AudioDevices {
         case .speech(let seed): return SpeechLikeSource(seed: seed, durationSeconds: durationSeconds)
         case .wav(let path): return try WAVFileSource(path: path)
         case .alsa(let name):
-            return try soundCard(fallBackToNull: fallBackToNull) { () throws(AudioDeviceError) -> AudioSource in
+            // A card that vanishes later sends silence and is opened again (DeviceFallback.swift).
+            let open = { () throws(AudioDeviceError) -> AudioSource in
                 try ALSACaptureSource(pcmName: name, frameSamples: frameSamples, configFile: alsaConfigFile)
+            }
+            return try soundCard(fallBackToNull: fallBackToNull) { () throws(AudioDeviceError) -> AudioSource in
+                FallbackSource(try open(), frameMs: frameSamples / (AudioFormat.sampleRate / 1000), reopen: open)
             } ifMissing: { why in
                 notice("No capture device \(name) (\(why)); sending silence.")
                 return SilenceSource(durationSeconds: durationSeconds)
@@ -104,8 +108,11 @@ public enum AudioDevices {
         case .tone, .silence, .speech:
             throw .unavailable("\(spec) is a source; an output is a .wav path, null, or alsa:NAME")
         case .alsa(let name):
-            return try soundCard(fallBackToNull: fallBackToNull) { () throws(AudioDeviceError) -> AudioSink in
+            let open = { () throws(AudioDeviceError) -> AudioSink in
                 try ALSAPlaybackSink(pcmName: name, frameSamples: frameSamples, configFile: alsaConfigFile)
+            }
+            return try soundCard(fallBackToNull: fallBackToNull) { () throws(AudioDeviceError) -> AudioSink in
+                FallbackSink(try open(), frameMs: frameSamples / (AudioFormat.sampleRate / 1000), reopen: open)
             } ifMissing: { why in
                 notice("No playback device \(name) (\(why)); audio goes to the null sink.")
                 return NullSink()

@@ -57,6 +57,10 @@ public final class LineFront {
                 if let reason = apply(update, commands: &commands) { return reason }
             case .message(.commandFailed(let text)):
                 model.announcements.append("error: \(text)")
+            case .message(.notice(let text, let error)):
+                model.announcements.append(error ? "error: \(text)" : text)
+            case .message(.lines(let lines)):
+                model.announcements += lines
             case .line(let line):
                 commands += typed(line)
             }

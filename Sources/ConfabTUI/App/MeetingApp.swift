@@ -13,8 +13,11 @@ public final class MeetingApp {
     let theme: Theme
     let config: ClientConfig
     let noColor: Bool
+    /// The microphone's processing, switched from the screen (nil: none).
+    let voice: (any AudioControls)?
 
-    public init(session: ConfabSession, theme: Theme, config: ClientConfig, noColor: Bool) {
+    public init(session: ConfabSession, theme: Theme, config: ClientConfig, noColor: Bool, voice: (any AudioControls)? = nil) {
+        self.voice = voice
         self.session = session
         self.theme = theme
         self.config = config
@@ -29,10 +32,14 @@ public final class MeetingApp {
         let session = self.session
         let observation = session.store.observe { continuation.yield(.message(.update($0))) }
         defer { observation.cancel() }
-        let screen = MeetingScreen(
-            model: MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell), state: session.store.state,
-            notices: notices, now: Date()
-        ) { command, state in
+        var model = MeetingModel(keyMap: config.keyMap, mentionBell: config.mentionBell)
+        let voice = self.voice
+        if let voice {
+            model.offerVoice(await voice.chain())
+            model.offerDevices()
+        }
+        let screen = MeetingScreen(model: model, state: session.store.state, notices: notices, now: Date()) { command, state in
+            if let voice, Self.perform(command, on: voice, answer: { continuation.yield(.message($0)) }) { return }
             Self.perform(command, on: session, state: state) { continuation.yield(.message(.commandFailed($0))) }
         }
         _ = try await runFrontInTerminal(screen, theme: theme, noColor: noColor, inputs: inputs, continuation: continuation) {
@@ -72,12 +79,40 @@ public final class MeetingApp {
                 case .setState(let key, let value): try await session.setState(key, to: value)
                 case .markRead:
                     for conversation in state.unread.keys { await session.markRead(conversation) }
-                case .bell, .leave, .exit: break
+                case .bell, .leave, .exit, .setVoice, .reportVoice, .listDevices, .switchDevice: break
                 }
             } catch {
                 failed(error.message)
             }
         }
+    }
+}
+
+extension MeetingApp {
+    /// The processing's and the devices' commands, on `voice`; false for any
+    /// other command. What they have to say comes back through `answer`.
+    static func perform(
+        _ command: MeetingCommand, on voice: any AudioControls, answer: @escaping @Sendable (MeetingMessage) -> Void
+    ) -> Bool {
+        switch command {
+        case .setVoice(let chain):
+            voice.setChain(chain)
+        case .reportVoice:
+            Task {
+                guard let chain = await voice.chain() else { return }
+                answer(.notice(MeetingModel.voiceReport(chain, await voice.counters())))
+            }
+        case .listDevices:
+            Task { answer(.lines(["Sound devices (/device input|output NAME switches):"] + (await voice.devices()))) }
+        case .switchDevice(let input, let name):
+            Task {
+                let (switched, text) = await voice.switchDevice(input: input, to: name)
+                answer(.notice(text, error: !switched))
+            }
+        default:
+            return false
+        }
+        return true
     }
 }
 

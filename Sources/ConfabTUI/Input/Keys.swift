@@ -45,6 +45,10 @@ public enum KeyAction: String, CaseIterable, Hashable, Sendable {
     case leave
     case help
     case chat
+    case echoCancellation
+    case noiseSuppression
+    case automaticGain
+    case keyboardSuppression
 
     /// The config key and a short description, for the help overlay.
     public var summary: String {
@@ -60,6 +64,10 @@ public enum KeyAction: String, CaseIterable, Hashable, Sendable {
         case .leave: "leave (asks first)"
         case .help: "this help"
         case .chat: "write in the chat"
+        case .echoCancellation: "echo cancellation on / off"
+        case .noiseSuppression: "noise suppression on / off"
+        case .automaticGain: "automatic gain on / off"
+        case .keyboardSuppression: "keyboard-click suppression on / off"
         }
     }
 }
@@ -71,6 +79,7 @@ public struct KeyMap: Hashable, Sendable {
     public static let standard = KeyMap(bindings: [
         "m": .mute, " ": .pushToTalk, "h": .hand, "M": .muteAll, "E": .endRoom, "+": .volumeUp, "=": .volumeUp,
         "-": .volumeDown, "A": .audience, "q": .leave, "?": .help, "i": .chat, "/": .chat,
+        "e": .echoCancellation, "n": .noiseSuppression, "g": .automaticGain, "k": .keyboardSuppression,
     ])
 
     public func action(for character: Character) -> KeyAction? { bindings[character] }

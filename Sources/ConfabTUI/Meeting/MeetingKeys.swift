@@ -213,6 +213,10 @@ extension MeetingModel {
         case .chat:
             focus = .input
             if character == "/" { editor.insert("/") }
+        case .echoCancellation: return toggleVoice(.echo)
+        case .noiseSuppression: return toggleVoice(.noise)
+        case .automaticGain: return toggleVoice(.gain)
+        case .keyboardSuppression: return toggleVoice(.keys)
         }
         return []
     }

@@ -33,6 +33,14 @@ public enum MeetingCommand: Hashable, Sendable {
     case setState(key: String, value: String?)
     case markRead
     case bell
+    /// Run the microphone's processing with these parts (VoiceKeys.swift).
+    case setVoice(VoiceChain)
+    /// Show what the processing has done (`/audio`).
+    case reportVoice
+    /// List the sound devices (`/device`).
+    case listDevices
+    /// Switch the microphone (input) or the speaker to a device (`/device input NAME`).
+    case switchDevice(input: Bool, String)
     /// Leave the room and end the program.
     case leave
     /// End the program (the session is already over).
@@ -134,6 +142,10 @@ public struct MeetingModel: InputLineModel, Sendable {
     /// Input-line commands the front adds to the meeting's (the call
     /// screen's /call): listed in the help overlay and completed by Tab.
     public var extraCommands: [SlashCommand] = []
+    /// The microphone's processing as last switched (nil: nothing to switch).
+    public var voice: VoiceChain?
+    /// Whether the meeting plays and records through devices `/device` can switch.
+    public var hasAudioDevices = false
     public var mentionBell = true
     public var screenReader = false
     /// What the status bar calls the room (a call: who it is with); nil:
@@ -334,6 +346,8 @@ public struct MeetingModel: InputLineModel, Sendable {
             addSystemLine(change.value.map { "\(who) set \(change.key): \($0)" } ?? "\(who) cleared \(change.key)")
         case .serverGoingAway(let notice):
             addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
+        case .audioDevice(let change):
+            addSystemLine(change.text, error: !change.available)
         case .talkingWhileMuted:
             let unmute = keyMap.keys(for: .mute).first.map { " (\($0) unmutes)" } ?? ""
             setNotice("You are muted: nobody hears you\(unmute)")

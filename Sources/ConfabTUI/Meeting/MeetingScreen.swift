@@ -14,6 +14,10 @@ import Foundation
 public enum MeetingMessage: Sendable {
     case update(RoomUpdate)
     case commandFailed(String)
+    /// A command's answer, for the message row (`/audio`'s report).
+    case notice(String, error: Bool = false)
+    /// A command's answer, as lines in the chat pane (`/device`'s list).
+    case lines([String])
 }
 
 public final class MeetingScreen: FrontScreen {
@@ -75,6 +79,10 @@ public final class MeetingScreen: FrontScreen {
             if case .mediaLevels = update.event, commands.isEmpty, state == previous { return false }
         case .commandFailed(let text):
             model.setNotice(text, error: true)
+        case .notice(let text, let error):
+            model.setNotice(text, error: error)
+        case .lines(let lines):
+            for line in lines { model.addSystemLine(line) }
         }
         return true
     }

@@ -186,13 +186,18 @@ public struct MeetingView {
                 long: [Line.Span("\(Self.grouped(count)) listening", Style(.text, on: .surface))],
                 short: [Line.Span("\(Self.abbreviated(count)) aud.", Style(.text, on: .surface))])
         }
+        // Left out first when the row is narrow (no short form).
+        let voice = model.voice.map { chain in
+            Part(long: [Line.Span(chain.statusText, Style(chain.on.count == VoiceStage.allCases.count ? .text : .warning, on: .surface))],
+                 short: nil)
+        }
         let help = Line.Span(" ? help ", Style(.dim, on: .surface))
 
         // Left to right as shown; the drop order when even the short forms do not fit.
         // Without a microphone (a listener) there is no talking to explain.
         let shown: [(part: Part?, dropRank: Int)] = [
             (connection, 99), (mic, 98), (audience, 97), (state.yourMicrophone == nil ? nil : talk, 3), (rtt, 1),
-            (safety, 2),
+            (safety, 2), (voice, 0),
         ]
         func line(short: Bool, dropBelow rank: Int) -> Line {
             var line = Line([room], fill: Style(.text, on: .surface))

@@ -80,6 +80,10 @@ extension MeetingModel {
             runAnswer(state: state)
         case "/quit", "/leave":
             return [.leave]
+        case "/audio":
+            return runVoice(words)
+        case "/device":
+            return runDevice(words, line: line)
         default:
             setNotice(InputLine.unknownCommand(command), error: true)
         }

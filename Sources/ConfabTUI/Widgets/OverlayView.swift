@@ -74,7 +74,9 @@ public struct OverlayView: Widget {
     /// Every entry of the help: keys, then commands, then the whole safety code.
     static func helpRows(_ model: MeetingModel, state: RoomState) -> [(String, String)] {
         var rows: [(String, String)] = []
-        for action in KeyAction.allCases {
+        let voiceActions = Set(VoiceStage.allCases.map(\.action))
+        // The processing's keys only where there is processing to switch.
+        for action in KeyAction.allCases where model.voice != nil || !voiceActions.contains(action) {
             let keys = model.keyMap.keys(for: action).joined(separator: " ")
             if !keys.isEmpty { rows.append((keys, action.summary)) }
         }

@@ -1,0 +1,215 @@
+// A sound card that vanishes mid-call (a USB headset pulled out: ALSA
+// answers -ENODEV or -EBADFD) must not end the call.
+//
+//   read/write ─▶ the card ──error──▶ closed; silence in (or samples dropped), paced by the
+//                                      monotonic clock at the frame rate ─▶ every retryMs: open again
+//                                      ─▶ opened: back on the card (the call never stopped)
+//
+// The engine paced its thread by the card (`isClocked`), so while the card
+// is gone the wrapper paces itself with absolute deadlines, one frame a
+// call, as the generators' pacing does. Opening happens on the audio thread
+// but only once per `retryMs` while the card is gone, never per frame.
+// The counters are atomics, for the controller to turn into notices.
+// `switchTo` hands over another device (`/device`): it is opened off the
+// audio thread, and the audio thread takes it when a generation counter moves.
+import ConfabSocket
+import Synchronization
+
+/// What happened to a device that can vanish, readable from any thread.
+public final class DeviceHealth: Sendable {
+    /// Times the device failed and was closed.
+    public let losses = Atomic<Int>(0)
+    /// Times it was opened again after a loss.
+    public let recoveries = Atomic<Int>(0)
+    /// True while the device is gone (silence is sent, or what plays is dropped).
+    public let isLost = Atomic<Bool>(false)
+    public init() {}
+}
+
+/// The bookkeeping both directions share: the device, pacing and retries.
+struct FallbackState<Device> {
+    var device: Device?
+    var reopen: () throws(AudioDeviceError) -> Device
+    let frameNs: UInt64
+    let retryNs: UInt64
+    /// Whether the card paced the engine's thread, so the wrapper must while it is gone
+    /// (an unclocked device, such as ALSA's `file` plugin, is paced by the engine).
+    let paces: Bool
+    var nextRetryNs: UInt64 = 0
+    var deadlineNs: UInt64 = 0
+
+    /// The device failed: from now on silence at the frame rate, and a retry after `retryNs`.
+    mutating func lose(_ health: DeviceHealth, close: (Device) -> Void) {
+        if let device { close(device) }
+        device = nil
+        let now = MonotonicClock.nanoseconds()
+        nextRetryNs = now + retryNs
+        deadlineNs = now
+        health.losses.add(1, ordering: .relaxed)
+        health.isLost.store(true, ordering: .releasing)
+    }
+
+    /// Takes over `next` (opened off the audio thread) and returns the device it replaces.
+    mutating func adopt(_ next: Switch<Device>, _ health: DeviceHealth) -> Device? {
+        let old = device
+        device = next.device
+        reopen = next.reopen
+        if health.isLost.load(ordering: .relaxed) {
+            health.recoveries.add(1, ordering: .relaxed)
+            health.isLost.store(false, ordering: .releasing)
+        }
+        return old
+    }
+
+    /// While lost: the device again when the retry is due and it opens; else
+    /// waits out one frame (absolute deadlines, so the rate does not drift).
+    mutating func retryOrPace(_ health: DeviceHealth) -> Device? {
+        let now = MonotonicClock.nanoseconds()
+        if now >= nextRetryNs {
+            if let opened = try? reopen() {
+                device = opened
+                health.recoveries.add(1, ordering: .relaxed)
+                health.isLost.store(false, ordering: .releasing)
+                return opened
+            }
+            nextRetryNs = now + retryNs
+        }
+        guard paces else { return nil }
+        deadlineNs += frameNs
+        // Far behind (the thread was stopped): start the pace again from now.
+        if deadlineNs + 10 * frameNs < now { deadlineNs = now }
+        MonotonicClock.sleep(until: deadlineNs)
+        return nil
+    }
+}
+
+/// Another device to take over, handed to the audio thread: the slot is
+/// locked only when the generation has moved (a switch), never per frame.
+/// Unchecked: the device is handed over once, from the thread that opened
+/// it to the audio thread, and used by that one alone afterwards.
+struct Switch<Device>: @unchecked Sendable {
+    var device: Device
+    var reopen: () throws(AudioDeviceError) -> Device
+}
+
+final class SwitchSlot<Device>: @unchecked Sendable {
+    private let pending = Mutex<Switch<Device>?>(nil)
+    private let generation = Atomic<Int>(0)
+    /// The generation the audio thread last took; audio thread only.
+    private var taken = 0
+    let name: Mutex<String>
+
+    init(name: String) { self.name = Mutex(name) }
+
+    func offer(_ next: Switch<Device>, name: String) {
+        pending.withLock { $0 = next }
+        self.name.withLock { $0 = name }
+        generation.add(1, ordering: .releasing)
+    }
+
+    /// On the audio thread: the device offered since the last call, if any.
+    @inline(__always)
+    func take() -> Switch<Device>? {
+        let current = generation.load(ordering: .acquiring)
+        guard current != taken else { return nil }
+        taken = current
+        return pending.withLock { slot in
+            defer { slot = nil }
+            return slot
+        }
+    }
+}
+
+/// What both wrappers share: the device, its health, the retries and the switch.
+public class FallbackDevice<Device>: @unchecked Sendable {
+    /// The device's name; another after a switch.
+    public var name: String { slot.name.withLock { $0 } }
+    /// As the card's; a clocked card's pace is kept by the wrapper while it is gone.
+    public let isClocked: Bool
+    public let health = DeviceHealth()
+    private let slot: SwitchSlot<Device>
+    var state: FallbackState<Device>
+    private let describe: (Device) -> String
+    private let closeDevice: (Device) -> Void
+
+    /// - Parameters:
+    ///   - device: the open device.
+    ///   - frameMs: the engine's frame, the pace while the device is gone.
+    ///   - reopen: opens the same device again.
+    init(_ device: Device, isClocked: Bool, frameMs: Int, retryMs: Int,
+         reopen: @escaping () throws(AudioDeviceError) -> Device,
+         describe: @escaping (Device) -> String, close: @escaping (Device) -> Void) {
+        slot = SwitchSlot(name: describe(device))
+        self.isClocked = isClocked
+        self.describe = describe
+        closeDevice = close
+        state = FallbackState(device: device, reopen: reopen, frameNs: UInt64(frameMs) * 1_000_000,
+                              retryNs: UInt64(retryMs) * 1_000_000, paces: isClocked)
+    }
+
+    /// Uses `device` from the next frame on (the old one is closed then, on
+    /// the audio thread); `reopen` opens it again after a loss. For the
+    /// speaker, this is Confab's hands-free: speakers ↔ headset.
+    public func switchTo(_ device: Device, reopen: @escaping () throws(AudioDeviceError) -> Device) {
+        slot.offer(Switch(device: device, reopen: reopen), name: describe(device))
+    }
+
+    /// On the audio thread, before each frame: takes a device offered by `switchTo`.
+    @inline(__always)
+    func takeSwitch() {
+        if let next = slot.take(), let old = state.adopt(next, health) { closeDevice(old) }
+    }
+
+    /// The device failed: closed, and silence until it opens again.
+    func lose() { state.lose(health, close: closeDevice) }
+
+    public func close() {
+        if let device = state.device { closeDevice(device) }
+        state.device = nil
+    }
+}
+
+/// A capture device that survives vanishing: silence while it is gone.
+public final class FallbackSource: FallbackDevice<AudioSource>, AudioSource, @unchecked Sendable {
+    public init(_ device: AudioSource, frameMs: Int, retryMs: Int = 1_000,
+                reopen: @escaping () throws(AudioDeviceError) -> AudioSource) {
+        super.init(device, isClocked: device.isClocked, frameMs: frameMs, retryMs: retryMs, reopen: reopen,
+                   describe: { $0.name }, close: { $0.close() })
+    }
+
+    public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
+        takeSwitch()
+        while true {
+            if let device = state.device ?? state.retryOrPace(health) {
+                do {
+                    let count = try device.read(into: buffer)
+                    // A card does not end; 0 means it was closed under us: gone too.
+                    if count > 0 { return count }
+                } catch {}
+                lose()
+                continue
+            }
+            buffer.update(repeating: 0)
+            return buffer.count
+        }
+    }
+}
+
+/// A play-out device that survives vanishing: what plays is dropped while it is gone.
+public final class FallbackSink: FallbackDevice<AudioSink>, AudioSink, @unchecked Sendable {
+    public init(_ device: AudioSink, frameMs: Int, retryMs: Int = 1_000,
+                reopen: @escaping () throws(AudioDeviceError) -> AudioSink) {
+        super.init(device, isClocked: device.isClocked, frameMs: frameMs, retryMs: retryMs, reopen: reopen,
+                   describe: { $0.name }, close: { $0.close() })
+    }
+
+    public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
+        takeSwitch()
+        guard let device = state.device ?? state.retryOrPace(health) else { return }
+        do {
+            try device.write(samples)
+        } catch {
+            lose()
+        }
+    }
+}

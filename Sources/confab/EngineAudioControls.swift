@@ -1,0 +1,70 @@
+// The terminal front's processing keys, `/audio` and `/device`, on a
+// MediaController (ConfabTUI knows the parts by its own names and no engine).
+import ALSA
+import ConfabClient
+import ConfabMedia
+import ConfabTUI
+import Synchronization
+
+final class EngineAudioControls: AudioControls {
+    private let controller: MediaController
+    /// The last chain asked for; each switch's task applies whatever is latest.
+    private let latest = Mutex<VoiceProcessingSettings?>(nil)
+
+    init(controller: MediaController) { self.controller = controller }
+
+    func chain() async -> VoiceChain? {
+        await controller.hasMicrophone ? Self.chain(await controller.processing) : nil
+    }
+
+    func setChain(_ chain: VoiceChain) {
+        let settings = Self.settings(chain)
+        latest.withLock { $0 = settings }
+        Task {
+            await controller.setProcessing { self.latest.withLock { $0 } ?? settings }
+        }
+    }
+
+    func counters() async -> VoiceCounters {
+        guard let processing = await controller.mediaEngine?.processing else {
+            return VoiceCounters(cleaned: 0, echoReference: 0, clicksGated: 0)
+        }
+        return VoiceCounters(
+            cleaned: processing.stats.nearFrames.load(ordering: .relaxed),
+            echoReference: processing.stats.farFrames.load(ordering: .relaxed),
+            clicksGated: processing.clicksSuppressed.load(ordering: .relaxed))
+    }
+
+    func devices() async -> [String] {
+        let cards = ALSA.listPCMs().filter { $0.name != "null" }
+        guard !cards.isEmpty else { return ["no sound cards here (only the null device)"] }
+        return cards.map { card in
+            "alsa:\(card.name) · \(card.description.split(separator: "\n").joined(separator: " · "))"
+                + (card.direction.map { " [\($0)]" } ?? "")
+        }
+    }
+
+    func switchDevice(input: Bool, to name: String) async -> (switched: Bool, text: String) {
+        let spec = name.hasPrefix("alsa:") ? name : "alsa:" + name
+        do {
+            try await controller.switchDevice(input ? .input : .output, to: spec)
+            return (true, "\(input ? "microphone" : "speaker"): \(spec)")
+        } catch {
+            return (false, "\(error)")
+        }
+    }
+
+    static func chain(_ settings: VoiceProcessingSettings) -> VoiceChain {
+        let parts: [(Bool, VoiceStage)] = [
+            (settings.echoCancellation, .echo), (settings.noiseSuppression, .noise), (settings.automaticGain, .gain),
+            (settings.keyboardSuppression, .keys),
+        ]
+        return VoiceChain(on: Set(parts.filter(\.0).map(\.1)))
+    }
+
+    static func settings(_ chain: VoiceChain) -> VoiceProcessingSettings {
+        VoiceProcessingSettings(
+            echoCancellation: chain.on.contains(.echo), noiseSuppression: chain.on.contains(.noise),
+            automaticGain: chain.on.contains(.gain), keyboardSuppression: chain.on.contains(.keys))
+    }
+}
