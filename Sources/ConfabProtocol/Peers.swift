@@ -92,6 +92,9 @@ public enum LeaveReason: String, Codable, Hashable, Sendable, CaseIterable {
     /// A new connection joined with the same identity and took its place;
     /// a `peer.joined` for the same id follows.
     case replaced
+    /// Still in the room, but out of your view: your role no longer sees the
+    /// audience of a large room, and this quiet peer is in it. Sent to you alone.
+    case outOfView
 }
 
 /// The fields of a peer that a `peer.updated` says changed.

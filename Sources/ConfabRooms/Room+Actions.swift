@@ -193,6 +193,7 @@ extension Room {
         // A quiet peer given a role that is not quiet is announced: those
         // who did not know it hear `peer.joined` (tracks included), the rest `peer.updated`.
         let knewIt = watchers(of: id)
+        let sawAudience = peers[id].map { role(of: $0).permissions.seeAudience } ?? false
         if peer.isQuiet, isAnnouncedRole(newRole) {
             peer.isQuiet = false
             introductions[id] = nil
@@ -210,6 +211,7 @@ extension Room {
             events.append(RoomEvent(audience: strangers, body: .peerJoined(PeerJoined(peer: peer.info))))
         }
         if let trackEvent { events.append(RoomEvent(audience: knewIt.intersection(audience), body: trackEvent)) }
+        if sawAudience, !newRole.permissions.seeAudience { events += audienceOutOfView(for: id) }
         return events
     }
 

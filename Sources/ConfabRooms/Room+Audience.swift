@@ -27,8 +27,14 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
     /// Broadcast chat the whole room may send (each broadcast reaches every
     /// peer); beyond it `chatRateLimited`. Nil: only the per-peer rate applies.
     public var broadcastRate: RateLimit?
+    /// How many publishers a peer whose role does not publish hears at a
+    /// time: the loudest, from the RFC 6464 levels of their packets.
+    public var loudest: Int = AudienceSettings.defaultLoudest
 
     public static let defaultCountsIntervalMs = 1_000
+    public static let defaultLoudest = 3
+    /// The most `loudest` may be: more is no longer a few.
+    public static let maximumLoudest = 16
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -37,6 +43,7 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
         countsIntervalMs =
             try container.decodeIfPresent(Int.self, forKey: .countsIntervalMs) ?? Self.defaultCountsIntervalMs
         broadcastRate = try container.decodeIfPresent(RateLimit.self, forKey: .broadcastRate)
+        loudest = try container.decodeIfPresent(Int.self, forKey: .loudest) ?? Self.defaultLoudest
     }
 
     func validate(roles: Set<RoleName>) throws(TemplateError) {
@@ -45,6 +52,9 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
         }
         if let quietAbove, quietAbove < 0 { throw .invalidSetting("audience.quietAbove must not be negative") }
         guard countsIntervalMs >= 100 else { throw .invalidSetting("audience.countsIntervalMs must be at least 100") }
+        guard (1...Self.maximumLoudest).contains(loudest) else {
+            throw .invalidSetting("audience.loudest must be 1 to \(Self.maximumLoudest)")
+        }
         if let broadcastRate, broadcastRate.perSecond <= 0 || broadcastRate.burst <= 0 {
             throw .invalidSetting("audience.broadcastRate needs positive perSecond and burst")
         }
@@ -103,6 +113,15 @@ extension Room {
             events.append(RoomEvent(audience: strangers, body: .peerJoined(PeerJoined(peer: info.info))))
         }
         return events
+    }
+
+    /// What a peer that lost `seeAudience` must forget: a `peer.left`
+    /// (`outOfView`, to it alone) for every connected quiet peer it no longer
+    /// sees, since it will hear nothing more of them, not even their leaving.
+    func audienceOutOfView(for viewer: PeerID) -> [RoomEvent] {
+        peers.values.filter { $0.isQuiet && $0.isConnected && $0.id != viewer && !sees(viewer, $0.id) }
+            .map(\.id).sorted()
+            .map { RoomEvent(audience: [viewer], body: .peerLeft(PeerLeft(peer: $0, reason: .outOfView))) }
     }
 
     /// Forgets the introductions of a peer that left the room.

@@ -158,18 +158,15 @@ public struct Room: Hashable, Sendable {
     /// unlocked room afresh. A peer id already in the room (connected or
     /// suspended) is replaced: others see it leave with `replaced` and join
     /// again with the new state.
+    ///
+    /// Every check comes before any change, so a refused join leaves the
+    /// room as it was without a copy of it to roll back to: copying a room
+    /// of thousands on every join cost more than the join itself.
     public mutating func join(_ admission: Admission, now: Timestamp) throws(CodedError) -> JoinOutcome {
-        var draft = self
-        let outcome = try draft.admit(admission, now: now)
-        self = draft
-        return outcome
-    }
-
-    private mutating func admit(_ admission: Admission, now: Timestamp) throws(CodedError) -> JoinOutcome {
+        var reopening = false
         if case .ended(let locked, _) = phase {
             guard !locked else { throw CodedError(.roomLocked, "room \(name) was ended and locked") }
-            phase = .open
-            startedAt = now
+            reopening = true
         }
         guard admission.peer != .server else {
             throw CodedError(.tokenMalformed, "the peer id \(PeerID.server) is reserved for the server")
@@ -182,10 +179,15 @@ public struct Room: Hashable, Sendable {
         }
         let existing = peers[admission.peer]
         guard !joinsLocked || existing != nil else { throw CodedError(.roomLocked, "room \(name) is locked: no new joins") }
-        removedWhileAway[admission.peer] = nil
         if let maxPeers = template.maxPeers, peers.count - (existing == nil ? 0 : 1) >= maxPeers {
             throw CodedError(.roomFull, "room \(name) is full (\(maxPeers) peers)")
         }
+        // Checked: from here on nothing throws.
+        if reopening {
+            phase = .open
+            startedAt = now
+        }
+        removedWhileAway[admission.peer] = nil
 
         var events: [RoomEvent] = []
         let replacedConnection = existing?.isConnected ?? false

@@ -50,14 +50,21 @@ extension RoomHost {
     /// the square of the room. Only roles that publish are listed.
     func hearerSlots() -> [RoleName: [Int]] {
         let published = Set(room.template.roles.filter(\.publishAudio).map(\.name))
+        // The published roles each role hears, worked out once per role, not per peer.
+        var heardBy: [RoleName: [RoleName]] = [:]
+        for role in room.template.roles { heardBy[role.name] = Array(Set(role.subscribesTo).intersection(published)) }
         var hearers: [RoleName: [Int]] = [:]
         for (id, session) in mediaSessions {
             guard let peer = room.peer(id), peer.isConnected else { continue }
-            for heard in Set(room.role(of: peer).subscribesTo) where published.contains(heard) {
-                hearers[heard, default: []].append(session.slot)
-            }
+            for heard in heardBy[peer.role] ?? [] { hearers[heard, default: []].append(session.slot) }
         }
         return hearers
+    }
+
+    /// Whether `peer` is in the audience the media plane sends only the
+    /// loudest few publishers: a role that does not publish, in a room with an audience.
+    func hearsLoudestOnly(_ peer: Peer) -> Bool {
+        room.template.audience != nil && !room.role(of: peer).publishAudio
     }
 
     /// Answers `roster.list` with a page, or the refusal.

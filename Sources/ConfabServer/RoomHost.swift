@@ -158,9 +158,8 @@ actor RoomHost {
         let now = Timestamp.now()
         let admission = Admission(peer: token.peer, role: token.role, tokenName: token.name, request: request)
         let wasOpen = room.phase == .open
-        var draft = room
-        let outcome = try draft.join(admission, now: now)
-        room = draft
+        // In place: Room.join changes nothing unless it admits.
+        let outcome = try room.join(admission, now: now)
         if !wasOpen || !sessionRecorded {
             let (name, startedAt) = (name, room.startedAt)
             recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }
@@ -281,9 +280,10 @@ actor RoomHost {
                     slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
                     ssrcs: (session.ssrc, session.previousSSRC), mayPublish: mayPublish,
                     subscribers: room.role(of: peer).publishAudio
-                        ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : []))
+                        ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : [],
+                    hearsLoudestOnly: hearsLoudestOnly(peer)))
         }
-        settings.media.updateRoom(mediaRoomID, peers: configs)
+        settings.media.updateRoom(mediaRoomID, peers: configs, loudest: room.template.audience?.loudest)
     }
 
     /// Sends `speakers`: the peers the speaker detector finds speaking at

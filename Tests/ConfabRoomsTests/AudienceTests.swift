@@ -122,6 +122,32 @@ struct AudienceTests {
                     ]))
     }
 
+    @Test("a host made a speaker is told, alone, to drop the quiet peers it no longer sees; introduced ones stay")
+    func demotedHostForgetsAudience() throws {
+        var room = Self.townHall()
+        // Sam (a speaker) messages lee, so the two know each other; then sam is made a host, and a speaker again.
+        _ = try room.apply(.sendChat(target: .peers(["lee"]), text: "hello"), from: "sam", now: Fixture.t1)
+        _ = try room.apply(.changeRole(peer: "sam", role: "host", force: true), from: "hana", now: Fixture.t1)
+        let samBack = try room.apply(.changeRole(peer: "sam", role: "speaker", force: true), from: "hana", now: Fixture.t1)
+        let samForgets = samBack.events.filter { if case .peerLeft = $0.body { true } else { false } }
+        #expect(samForgets.map(\.body) == [.peerLeft(PeerLeft(peer: "lina", reason: .outOfView))])
+        #expect(samForgets.map(\.audience) == [["sam"]])
+
+        let demoted = try room.apply(.changeRole(peer: "hana", role: "speaker", force: true), from: "hugo", now: Fixture.t1)
+        let forgets = demoted.events.filter { if case .peerLeft = $0.body { true } else { false } }
+        #expect(
+            forgets.map(\.body) == [
+                .peerLeft(PeerLeft(peer: "lee", reason: .outOfView)), .peerLeft(PeerLeft(peer: "lina", reason: .outOfView)),
+            ])
+        #expect(forgets.allSatisfy { $0.audience == ["hana"] }, "nobody else hears of it")
+        // From now on hana hears nothing of the audience: lina's leaving reaches hugo only.
+        let left = try room.apply(.leave, from: "lina", now: Fixture.t1)
+        #expect(left.events.map(\.audience) == [["hugo"]])
+        // A promotion brings no audience: hosts browse it with roster.list.
+        let promoted = try room.apply(.changeRole(peer: "hana", role: "host", force: true), from: "hugo", now: Fixture.t1)
+        #expect(!promoted.events.contains { if case .peerJoined = $0.body { $0.audience.contains("hana") } else { false } })
+    }
+
     @Test("a template's audience settings decode and are checked")
     func templateSettings() throws {
         let json = #"{"audience": {"quietRoles": ["listener"], "quietAbove": 500, "countsIntervalMs": 2000}}"#
@@ -134,6 +160,11 @@ struct AudienceTests {
         }
         wrong.audience = AudienceSettings(countsIntervalMs: 10)
         #expect(throws: TemplateError.self) { try wrong.validate() }
+        #expect(template.audience?.loudest == 3, "the loudest three by default")
+        let two = try JSONDecoder().decode(RoomTemplate.self, from: Data(#"{"audience": {"loudest": 2}}"#.utf8))
+        #expect(two.audience?.loudest == 2)
+        wrong.audience = AudienceSettings(loudest: 0)
+        #expect(throws: TemplateError.invalidSetting("audience.loudest must be 1 to 16")) { try wrong.validate() }
     }
 }
 

@@ -5,7 +5,9 @@
 //          ─▶ bind source address to the peer ─▶ success (XOR-MAPPED-ADDRESS) to the source
 //     RTP/RTCP ─▶ source bound? ─▶ header parses? ─▶ SSRC announced by that peer?
 //          ─▶ may publish and not muted? ─▶ sequence plausible (RFC 3550 A.1), not a replay? ─▶ level (RFC 6464) + loss/jitter
-//          ─▶ one copy of the untouched bytes per bound subscriber (sendmmsg batch)
+//          ─▶ one copy of the untouched bytes per bound subscriber (sendmmsg batch);
+//             an audience (`hearsLoudestOnly`) only while the publisher is among
+//             the room's loudest few (LoudestSelection.swift)
 //     anything else ─▶ dropped, counted by reason
 //
 // The parts, as in docs/SFU.md: per peer a `ForwardingPeer` holding the
@@ -94,12 +96,16 @@ struct MediaPeerConfig: Sendable {
     var mayPublish: Bool
     /// Slots of the peers whose role hears this peer's role.
     var subscribers: [Int]
+    /// As a subscriber: hears only the room's loudest few publishers (an
+    /// audience in a room whose template limits it).
+    var hearsLoudestOnly: Bool = false
 }
 
 /// What room actors ask of the media thread.
 enum ForwarderCommand: Sendable {
     /// The whole media state of room `room`: peers not listed are gone.
-    case room(Int, [MediaPeerConfig])
+    /// `loudest`: how many publishers those that `hearsLoudestOnly` hear at a time.
+    case room(Int, [MediaPeerConfig], loudest: Int? = nil)
     /// The room is gone.
     case removeRoom(Int)
 }
@@ -122,8 +128,13 @@ struct DownTrack {
 struct ForwardingPeer {
     var config: MediaPeerConfig
     var room: Int
-    /// Indices into `peers` of the subscribers, resolved when the room is applied.
+    /// Indices into `peers` of the subscribers that hear everyone, resolved when the room is applied.
     var subscriberIndices: [Int] = []
+    /// Indices of the subscribers that hear only the loudest few.
+    var audienceIndices: [Int] = []
+    /// Whether the publisher is among the room's loudest few now.
+    var isLoudest = false
+    var loudness = Loudness()
     var downTrack = DownTrack()
     var receiver = TrackReceiver()
     var forwardedPackets: Int64 = 0
@@ -159,6 +170,8 @@ final class Forwarder {
     private var byAddress: [SocketAddressKey: Int] = [:]
     private var byUsername: [CredentialKey: Int] = [:]
     private var roomPeers: [Int: [Int]] = [:]
+    /// The loudest few of each room with an audience that hears only them.
+    private var loudest: [Int: LoudestSelection] = [:]
     var counters = ForwarderCounters()
     let bindingTimeoutNs: UInt64
     /// Scratch for STUN answers.
@@ -180,7 +193,7 @@ final class Forwarder {
     /// to send, for `silentMs`).
     func apply(_ command: ForwarderCommand, nowNs: UInt64) {
         switch command {
-        case .room(let room, let configs):
+        case .room(let room, let configs, let loudestCount):
             let keep = Set(configs.map(\.slot))
             for index in roomPeers[room] ?? [] {
                 if let peer = peers[index], !keep.contains(peer.config.slot) { release(index) }
@@ -205,12 +218,52 @@ final class Forwarder {
             }
             for index in indices {
                 guard let subscribers = peers[index]?.config.subscribers else { continue }
-                peers[index]?.subscriberIndices = subscribers.compactMap { indexBySlot[$0] }
+                let resolved = subscribers.compactMap { indexBySlot[$0] }
+                // Worked out before the assignment: reading `peers` while writing it is an access conflict.
+                let everyone = resolved.filter { peers[$0]?.config.hearsLoudestOnly != true }
+                let audience = resolved.filter { peers[$0]?.config.hearsLoudestOnly == true }
+                peers[index]?.subscriberIndices = everyone
+                peers[index]?.audienceIndices = audience
             }
             roomPeers[room] = indices
+            applyLoudest(count: loudestCount, room: room, indices: indices)
         case .removeRoom(let room):
             for index in roomPeers.removeValue(forKey: room) ?? [] { release(index) }
+            loudest[room] = nil
         }
+    }
+
+    /// Keeps the room's selection to publishers still here and allowed to
+    /// publish; a new count starts a new selection.
+    private func applyLoudest(count: Int?, room: Int, indices: [Int]) {
+        guard let count else {
+            loudest[room] = nil
+            return
+        }
+        var selection = loudest[room] ?? LoudestSelection(settings: LoudestSettings(count: count))
+        if selection.settings.count != count { selection = LoudestSelection(settings: LoudestSettings(count: count)) }
+        let members = Set(indices)
+        for index in selection.selected where !members.contains(index) || peers[index]?.config.mayPublish != true {
+            selection.remove(index)
+        }
+        for index in indices { peers[index]?.isLoudest = selection.isSelected(index) }
+        loudest[room] = selection
+    }
+
+    /// Takes a publisher's accepted packet level into its room's selection at `nowNs`.
+    @inline(__always)
+    private func hear(_ index: Int, level: UInt8?, nowNs: UInt64) {
+        guard let room = peers[index]?.room, let settings = loudest[room]?.settings else { return }
+        peers[index]?.loudness.add(level: level ?? AudioLevel.silence, at: nowNs, settings: settings)
+        guard peers[index]?.isLoudest != true, let loudness = peers[index]?.loudness.value(at: nowNs, settings: settings)
+        else { return }
+        // Changed in place in the table: no copy of the selection's array.
+        let change = loudest[room]?.consider(index, loudness: loudness) {
+            self.peers[$0]?.loudness.value(at: nowNs, settings: settings) ?? 0
+        }
+        guard let change, change != .unchanged else { return }
+        if let removed = change.removed { peers[removed]?.isLoudest = false }
+        peers[index]?.isLoudest = true
     }
 
     private func release(_ index: Int) {
@@ -218,6 +271,7 @@ final class Forwarder {
         if let key = peer.downTrack.destinationKey, byAddress[key] == index { byAddress[key] = nil }
         if byUsername[peer.config.username] == index { byUsername[peer.config.username] = nil }
         indexBySlot[peer.config.slot] = nil
+        loudest[peer.room]?.remove(index)
         peers[index] = nil
         freeIndices.append(index)
     }
@@ -292,7 +346,7 @@ final class Forwarder {
             // The previous SSRC's last packets after a rotation are forwarded, not measured.
             if peers[index]?.receiver.ssrc == ssrc {
                 switch peers[index]?.receiver.receive(packet, in: datagram, nowNs: nowNs) {
-                case .accepted?: break
+                case .accepted?: hear(index, level: peers[index]?.receiver.latestLevel, nowNs: nowNs)
                 case .replay?, nil: return drop(.replay)
                 case .unverifiedJump?: return drop(.sequenceJump)
                 }
@@ -303,6 +357,15 @@ final class Forwarder {
         counters.forwardedPackets += 1
         counters.forwardedBytes += datagram.count
         guard let subscribers = peers[index]?.subscriberIndices else { return }
+        send(datagram, to: subscribers, batch: batch, flush: flush)
+        // RTCP follows its stream: the audience gets the sender reports of those it hears.
+        if peers[index]?.isLoudest == true, let audience = peers[index]?.audienceIndices {
+            send(datagram, to: audience, batch: batch, flush: flush)
+        }
+    }
+
+    @inline(__always)
+    private func send(_ datagram: UnsafeRawBufferPointer, to subscribers: [Int], batch: DatagramSendBatch, flush: () -> Void) {
         for subscriber in subscribers {
             guard let destination = peers[subscriber]?.downTrack.destination else { continue }
             if batch.isFull { flush() }

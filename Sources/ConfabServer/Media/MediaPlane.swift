@@ -2,7 +2,7 @@
 //
 //   UDP :port ─▶ poll ▶ recvmmsg (64) ─▶ Forwarder.route per datagram ─▶ sendmmsg batch ─▶ UDP
 //                                              └▶ STUN answers ─▶ sendto
-//   rooms (actors) ─▶ post(ForwarderCommand) ─▶ ChangeQueue ─▶ applied between batches
+//   rooms (actors) ─▶ post(ForwarderCommand) ─▶ ChangeQueue ─▶ the last of each room ─▶ applied between batches
 //   every 100 ms while a room has peers: binding expiry, reports (levels, loss, jitter)
 //     ─▶ Mutex ─▶ speakers timer; idle, the thread waits without a timeout
 //
@@ -149,7 +149,7 @@ public final class MediaPlane: Sendable {
         // Whether a datagram or a change came since the last tick published its figures.
         var unpublished = false
         while running.load(ordering: .relaxed) {
-            for change in changes.take(since: &seen) {
+            for change in ForwarderCommand.latestPerRoom(changes.take(since: &seen)) {
                 forwarder.apply(change, nowNs: MonotonicClock.nanoseconds())
                 unpublished = true
             }
@@ -169,7 +169,7 @@ public final class MediaPlane: Sendable {
             // Again after the wait: a change posted before a client's packet
             // left (say, the SSRC its `keys.publish` announced) applies to it.
             let now = MonotonicClock.nanoseconds()
-            for change in changes.take(since: &seen) {
+            for change in ForwarderCommand.latestPerRoom(changes.take(since: &seen)) {
                 forwarder.apply(change, nowNs: now)
                 unpublished = true
             }

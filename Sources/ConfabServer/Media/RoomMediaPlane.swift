@@ -18,7 +18,8 @@ protocol RoomMediaPlane: AnyObject, Sendable {
     /// `signallingLocalAddress`: the server's address on the client's signalling connection.
     func endpoint(username: String, password: String, signallingLocalAddress: String?) -> MediaEndpoint
     /// Installs or replaces room `room`'s forwarding table: peers not listed are gone.
-    func updateRoom(_ room: Int, peers: [MediaPeerConfig])
+    /// `loudest`: how many publishers the peers that `hearsLoudestOnly` hear at a time.
+    func updateRoom(_ room: Int, peers: [MediaPeerConfig], loudest: Int?)
     /// The room is gone: its peers' bindings with it.
     func removeRoom(_ room: Int)
     /// Per-peer reports with levels accumulated since the previous call (for the speakers timer).
@@ -34,7 +35,9 @@ extension MediaPlane: RoomMediaPlane {
             password: password)
     }
 
-    func updateRoom(_ room: Int, peers: [MediaPeerConfig]) { post(.room(room, peers)) }
+    func updateRoom(_ room: Int, peers: [MediaPeerConfig], loudest: Int?) {
+        post(.room(room, peers, loudest: loudest))
+    }
 
     func removeRoom(_ room: Int) { post(.removeRoom(room)) }
 }

@@ -55,6 +55,8 @@ struct TrackReceiver {
     /// The loudest level (lowest -dBov) since the last report, and whether voice was flagged.
     var loudest: UInt8 = AudioLevel.silence
     var voice = false
+    /// The level of the last packet accepted; nil when it carried none.
+    var latestLevel: UInt8?
     var lastPacketNs: UInt64 = 0
     var packets: Int64 = 0
     var bytes: Int64 = 0
@@ -69,7 +71,9 @@ struct TrackReceiver {
     mutating func receive(_ packet: RTPPacket, in datagram: UnsafeRawBufferPointer, nowNs: UInt64) -> SequenceVerdict {
         let verdict = accept(sequence: packet.sequenceNumber, timestamp: packet.timestamp, arrivalNs: nowNs)
         guard verdict == .accepted else { return verdict }
-        if let level = packet.audioLevel(in: datagram) {
+        let level = packet.audioLevel(in: datagram)
+        latestLevel = level?.level
+        if let level {
             if level.level < loudest { loudest = level.level }
             if level.voiceActivity { voice = true }
         }

@@ -286,6 +286,7 @@ public struct MeetingModel: InputLineModel, Sendable {
             case .removed: addSystemLine("\(who) was removed by \(name(by, in: previous))")
             case .roomEnded: addSystemLine("\(who) left: the room ended")
             case .replaced: addSystemLine("\(who) reconnected from elsewhere")
+            case .outOfView: break
             }
             if selected == peer { selected = nil }
             if case .actions(let menu) = overlay, menu.peer == peer { overlay = nil }

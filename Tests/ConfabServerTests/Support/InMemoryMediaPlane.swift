@@ -9,6 +9,7 @@ final class InMemoryMediaPlane: RoomMediaPlane {
     private struct State {
         var nextID = 1
         var tables: [Int: [MediaPeerConfig]] = [:]
+        var loudest: [Int: Int] = [:]
         var removed: Set<Int> = []
         var reports: [MediaPeerReport] = []
     }
@@ -28,9 +29,10 @@ final class InMemoryMediaPlane: RoomMediaPlane {
         MediaEndpoint(host: Self.host, port: Self.port, username: username, password: password)
     }
 
-    func updateRoom(_ room: Int, peers: [MediaPeerConfig]) {
+    func updateRoom(_ room: Int, peers: [MediaPeerConfig], loudest: Int?) {
         state.withLock {
             $0.tables[room] = peers
+            $0.loudest[room] = loudest
             $0.removed.remove(room)
         }
     }
