@@ -239,20 +239,7 @@ struct SignalingBenchmark: Sendable {
         let context = BenchContext(
             port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: townHall)
 
-        // Phase 1: the whole SDK, one join at a time.
-        progress("phase 1: \(samples) sequential ConfabSession joins")
-        var sessions: [ConfabSession] = []
-        var sdkTimes: [Duration] = []
-        for index in 0..<samples {
-            let session = try await context.session(index: townHall == nil ? index : -1 - index)
-            let start = ContinuousClock.now
-            try await session.join()
-            sdkTimes.append(ContinuousClock.now - start)
-            sessions.append(session)
-        }
-        for session in sessions { await session.leave() }
-        sessions = []
-        let sdkJoin = SignalingResults.Latency(sdkTimes)
+        let sdkJoin = try await sequentialSDKJoins(context: context)
 
         // Phase 2: light peers in steps, chat flowing.
         let counters = BenchCounters()
@@ -286,11 +273,8 @@ struct SignalingBenchmark: Sendable {
                 chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
                 receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
             steps.append(result)
-            progress(
-                String(
-                    format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)", result.peers,
-                    result.join.p50Ms,
-                    result.join.p99Ms, result.failures))
+            progress(String(format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)",
+                            result.peers, result.join.p50Ms, result.join.p99Ms, result.failures))
             guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
             peersWithinLimit = peers.count
         }
@@ -314,6 +298,22 @@ struct SignalingBenchmark: Sendable {
             townHallSpeakers: townHall, sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
             secondsToJoin1000: secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: dropped,
             chatAckDuringHold: holdAck)
+    }
+
+    /// Phase 1: the whole SDK, one join at a time (a town hall's in a room of their own).
+    private func sequentialSDKJoins(context: BenchContext) async throws -> SignalingResults.Latency {
+        progress("phase 1: \(samples) sequential ConfabSession joins")
+        var sessions: [ConfabSession] = []
+        var times: [Duration] = []
+        for index in 0..<samples {
+            let session = try await context.session(index: townHall == nil ? index : -1 - index)
+            let start = ContinuousClock.now
+            try await session.join()
+            times.append(ContinuousClock.now - start)
+            sessions.append(session)
+        }
+        for session in sessions { await session.leave() }
+        return SignalingResults.Latency(times)
     }
 
     private struct StepOutcome {
