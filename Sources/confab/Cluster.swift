@@ -14,7 +14,7 @@ struct Cluster: AsyncParsableCommand {
 struct ClusterStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the nodes (id, address, last heartbeat, rooms, peers, live or stale) and which holds which room.",
+        abstract: "List the nodes (id, address, last heartbeat, rooms, peers, live or stale), which runs presence and calls, and which holds which room.",
         discussion: """
             A node is stale when its last heartbeat (every 2 s) is older than \(NodeStatus.staleAfterSeconds) s: \
             killed, hung or cut off from the database. A node stopped gracefully removes itself. A room's lease \
@@ -53,12 +53,21 @@ struct ClusterStatus: AsyncParsableCommand {
         var staleAfterMs: Int
         var nodes: [Node]
         var rooms: [Room]
+        /// The node running presence and calls (absent until one does).
+        var switchboard: Room?
 
         struct Room: Encodable {
             var room: String
             var node: String
             var renewedAgeMs: Int
             var state: String
+
+            init(_ lease: RoomLeaseStatus) {
+                room = lease.room
+                node = lease.node
+                renewedAgeMs = lease.renewedAgeMs
+                state = lease.isLive ? "live" : "stale"
+            }
         }
 
         struct Node: Encodable {
@@ -80,11 +89,8 @@ struct ClusterStatus: AsyncParsableCommand {
                     id: node.id, advertise: node.advertisedURL, startedAt: node.startedAt,
                     heartbeatAgeMs: node.heartbeatAgeMs, rooms: node.rooms, peers: node.peers, state: state(node))
             },
-            rooms: leases.map { lease in
-                Listing.Room(
-                    room: lease.room, node: lease.node, renewedAgeMs: lease.renewedAgeMs,
-                    state: lease.isLive ? "live" : "stale")
-            })
+            rooms: leases.filter { !$0.isSwitchboard }.map(Listing.Room.init),
+            switchboard: leases.first(where: \.isSwitchboard).map(Listing.Room.init))
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -103,12 +109,19 @@ struct ClusterStatus: AsyncParsableCommand {
         return columns(rows, rightAligned: 3...4)
     }
 
-    /// Which node holds which room, after a blank line; nothing without rooms.
+    /// Which node runs presence and calls, then which holds which room, after a
+    /// blank line; nothing without leases.
     static func table(_ leases: [RoomLeaseStatus]) -> String {
-        guard !leases.isEmpty else { return "" }
+        var text = ""
+        if let switchboard = leases.first(where: \.isSwitchboard) {
+            text += "\npresence and calls: \(switchboard.node) (renewed \(age(switchboard.renewedAgeMs)), "
+                + "\(switchboard.isLive ? "live" : "stale"))\n"
+        }
+        let rooms = leases.filter { !$0.isSwitchboard }
+        guard !rooms.isEmpty else { return text }
         let rows = [["ROOM", "NODE", "RENEWED", "STATE"]]
-            + leases.map { [$0.room, $0.node, age($0.renewedAgeMs), $0.isLive ? "live" : "stale"] }
-        return "\n" + columns(rows, rightAligned: 4..<4)
+            + rooms.map { [$0.room, $0.node, age($0.renewedAgeMs), $0.isLive ? "live" : "stale"] }
+        return text + "\n" + columns(rows, rightAligned: 4..<4)
     }
 
     private static func columns(_ rows: [[String]], rightAligned: some RangeExpression<Int>) -> String {

@@ -27,6 +27,11 @@ struct ClusterCallTests {
         try await bobAgain.expectEvent("connected", ["you.user": "bob"])
         // Presence crosses nodes: alice (on a) sees bob (on b) come online.
         try await alice.expectEvent("presence.online", ["user.user": "bob"])
+        // The status names the node running presence, and not as a room.
+        let status = try await ClusterRoutingTests.statusListing(database)
+        #expect(["a", "b", "c"].contains(status["switchboard"]?["node"]?.text ?? ""), "\(status)")
+        #expect(status["switchboard"]?["state"]?.text == "live")
+        #expect(!(status["rooms"]?.array ?? []).contains { $0["room"]?.text?.hasPrefix("~") ?? false })
 
         // Rung on both of bob's devices; alice cancels: both stop ringing.
         try alice.send("call bob")

@@ -13,15 +13,22 @@ import Testing
 
 @Suite("A cluster routes clients to the room's node", .serialized)
 struct ClusterRoutingTests {
-    /// `confab cluster status --json`'s rooms: room → (node, state).
+    /// `confab cluster status --json`: room (and `~switchboard`) → (node, state).
     static func placements(_ database: PostgresServer) async throws -> [String: (node: String, state: String)] {
-        let run = try ChildProcess(BuiltProducts.confab, ["cluster", "status", "--database", database.url, "--json"])
-        try #require(await run.wait(seconds: 30) == 0, "cluster status failed: \(run.standardError)")
+        let listing = try await statusListing(database)
         var rooms: [String: (node: String, state: String)] = [:]
-        for lease in try JSONValue(parsing: run.standardOutput)["rooms"]?.array ?? [] {
+        // The switchboard's lease is listed apart from the rooms, under its own name.
+        for lease in (listing["rooms"]?.array ?? []) + [listing["switchboard"]].compactMap({ $0 }) {
             if let room = lease["room"]?.text { rooms[room] = (lease["node"]?.text ?? "", lease["state"]?.text ?? "") }
         }
         return rooms
+    }
+
+    /// `confab cluster status --json`, the whole listing; fails the test unless it exits 0.
+    static func statusListing(_ database: PostgresServer) async throws -> JSONValue {
+        let run = try ChildProcess(BuiltProducts.confab, ["cluster", "status", "--database", database.url, "--json"])
+        try #require(await run.wait(seconds: 30) == 0, "cluster status failed: \(run.standardError)")
+        return try JSONValue(parsing: run.standardOutput)
     }
 
     /// Two nodes a and b, both live with their addresses in the node table.

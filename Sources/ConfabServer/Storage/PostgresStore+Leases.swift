@@ -32,6 +32,9 @@ public struct RoomLeaseStatus: Sendable, Hashable {
     public var renewedAgeMs: Int
     /// Renewed in the last 10 s by a node whose heartbeat is fresh.
     public var isLive: Bool
+
+    /// The lease of the node that runs presence and calls, not a room's.
+    public var isSwitchboard: Bool { room == PresenceRelay.leaseName }
 }
 
 extension PostgresStore {
