@@ -73,7 +73,7 @@ extension ChatStore: AdminTokenDenyList {
 
 extension PostgresStore: AdminTokenDenyList {
     func prepareRevokedTokens() async throws(StorageError) {
-        try await execute("make the revoked token table", PostgresQuery(unsafeSQL: RevokedTokenSQL.table))
+        try await prepareTables("make the revoked token table", [RevokedTokenSQL.table])
     }
 
     func revokeAdminToken(id: String, subject: String, expiresAt: Int64, by: String, now: Timestamp)

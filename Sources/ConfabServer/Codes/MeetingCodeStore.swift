@@ -175,8 +175,7 @@ extension ChatStore: MeetingCodeStore {
 
 extension PostgresStore: MeetingCodeStore {
     func prepareMeetingCodes() async throws(StorageError) {
-        try await execute("make the meeting code table", PostgresQuery(unsafeSQL: MeetingCodeSQL.table))
-        try await execute("index the meeting code table", PostgresQuery(unsafeSQL: MeetingCodeSQL.index))
+        try await prepareTables("make the meeting code table", [MeetingCodeSQL.table, MeetingCodeSQL.index])
     }
 
     func insertCode(_ code: StoredMeetingCode) async throws(StorageError) -> Bool {

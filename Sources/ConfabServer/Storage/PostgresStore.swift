@@ -419,6 +419,21 @@ public final class PostgresStore: ServerStore {
         try await run(what) { _ = try await self.client.query(query, logger: self.logger) }
     }
 
+    /// Creates tables kept apart from the numbered migrations, under the
+    /// migrations' lock: PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe
+    /// against itself, and two nodes starting at once would otherwise collide on
+    /// the table's type (`pg_type_typname_nsp_index`, SQLSTATE 23505).
+    func prepareTables(_ what: String, _ statements: [String]) async throws(StorageError) {
+        try await run(what) {
+            try await self.client.withTransaction(logger: self.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+            }
+        }
+    }
+
     /// Runs `operation` within the deadline and turns any failure into a
     /// StorageError that says what could not be done and whether to retry.
     func run<Result: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> Result)
