@@ -22,6 +22,9 @@ public struct AdminRoomSummary: Codable, Sendable {
 @PublicMemberwiseInit
 public struct AdminRoomList: Codable, Sendable {
     public var rooms: [AdminRoomSummary]
+    /// In a cluster: the advertised URLs of live nodes that did not answer
+    /// (their rooms are missing from `rooms`); absent when every node answered.
+    public var unreachable: [String]? = nil
 }
 
 /// One peer in `GET /api/v1/rooms/{room}`.

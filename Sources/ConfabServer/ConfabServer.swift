@@ -54,6 +54,8 @@ public final class ConfabServer: Service, Sendable {
     private let logger: Logger
     let admission: ConnectionAdmission
     private let boundPort = PortBox()
+    /// A cluster node's room leases (nil for a single server).
+    private let placement: RoomPlacement?
     /// This node's row in the cluster's node table (with `--database`).
     let node: NodeRegistration?
     private let onListening: @Sendable (Int) -> Void
@@ -96,14 +98,17 @@ public final class ConfabServer: Service, Sendable {
         self.onListening = onListening
         adminAudit = AdminAuditLog(path: DataDirectory(path: configuration.dataDirectory).adminAuditLogPath, logger: logger)
         admission = ConnectionAdmission(limits: configuration.admission, metrics: metrics, logger: logger)
+        placement = node.flatMap { node in
+            storage.cluster.map { RoomPlacement(node: node.id, store: $0, logger: logger) }
+        }
         registry = RoomRegistry(
             configuration: configuration, store: store, metrics: metrics, media: media, callRooms: CallRoomDirectory(),
             logger: logger)
         calls = CallManager(
             configuration: configuration.calls, keepalive: configuration.keepalive, authority: authority, store: store,
             registry: registry, metrics: metrics, logger: logger)
-        if let node, let cluster = storage.cluster {
-            await registry.attach(RoomPlacement(node: node.id, store: cluster, logger: logger))
+        if let node, let cluster = storage.cluster, let placement {
+            await registry.attach(placement)
             await calls.attach(PresenceRelay(node: node.id, store: cluster, calls: calls, logger: logger))
         }
     }
@@ -234,13 +239,18 @@ public final class ConfabServer: Service, Sendable {
                     byteBuffer: ByteBuffer(
                         string: ServerMetrics.labelled(metrics.render(media: media.statistics), node: node?.id))))
         }
-        AdminAPI(
+        var admin = AdminAPI(
             registry: registry, calls: calls, store: store, authority: adminAuthority, tokens: authority,
             configuration: configuration, audit: adminAudit,
             nodeID: { [node, configuration, boundPort] in
                 node?.id ?? configuration.nodeID ?? NodeSettings.defaultID(port: boundPort.value ?? configuration.port)
-            }
-        ).register(on: router)
+            })
+        if let node, let placement {
+            admin.cluster = AdminClusterForwarder(
+                node: node.id, placement: placement, identity: identity,
+                ownURL: { [configuration, boundPort] in NodeSettings.advertisedURL(configuration, boundPort: boundPort.value) })
+        }
+        admin.register(on: router)
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: configuration.maximumFrameBytes,
             // Liveness is the protocol's JSON ping (PROTOCOL.md, keepalive);

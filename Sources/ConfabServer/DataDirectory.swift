@@ -168,6 +168,8 @@ public struct ServerIdentity: Sendable {
     public let tlsConfiguration: TLSConfiguration
     /// Of the leaf certificate.
     public let fingerprint: CertificateFingerprint
+    /// Leaf first: what another node of the cluster trusts (AdminClusterForwarding.swift).
+    let certificateChain: [NIOSSLCertificate]
 
     /// Loads a PEM chain (leaf first) and its key.
     public init(certificatePath: String, privateKeyPath: String) throws(SetupError) {
@@ -201,6 +203,7 @@ public struct ServerIdentity: Sendable {
 
     private init(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, source: String) throws(SetupError) {
         guard let leaf = chain.first else { throw SetupError("\(source) holds no certificate") }
+        certificateChain = chain
         do {
             fingerprint = CertificateFingerprint(certificateDER: try leaf.toDERBytes())
         } catch {

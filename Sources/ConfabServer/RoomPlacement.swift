@@ -63,6 +63,18 @@ final class RoomPlacement: Sendable {
         }
     }
 
+    /// The room's live holder, any node (the management API in a cluster);
+    /// a holder that refuses connections is marked gone and not returned.
+    func liveHolder(lease: String) async throws(CodedError) -> RoomHolder? {
+        do throws(StorageError) {
+            guard let holder = try await store.roomHolder(lease) else { return nil }
+            if holder.node != node, await markGoneIfRefused(holder) { return nil }
+            return holder
+        } catch {
+            throw CodedError(.storageUnavailable, "the room's node cannot be looked up now; try again in a moment")
+        }
+    }
+
     /// For a call's room not run here: the node that holds it, else the one
     /// that runs the cluster's switchboard (where its call is); nil when that is this node.
     func redirectForCallRoom(_ room: RoomName) async -> CodedError? {

@@ -21,7 +21,7 @@ struct Admin: AsyncParsableCommand {
         subcommands: [
             AdminRooms.self, AdminRoom.self, AdminCreate.self, AdminEnd.self, AdminRemove.self, AdminMute.self,
             AdminSay.self, AdminRole.self, AdminState.self, AdminCode.self, AdminCodes.self, AdminRevoke.self,
-            AdminRevokeTokenCommand.self,
+            AdminRevokeTokenCommand.self, AdminCalls.self,
         ])
 }
 
@@ -111,6 +111,10 @@ struct AdminRooms: AsyncParsableCommand {
             let roles = room.peersByRole.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             FileHandleOutput.standardOutput(
                 "\(room.name)  \(room.peers) peer\(room.peers == 1 ? "" : "s")\(roles.isEmpty ? "" : " (\(roles))")  since \(clock(room.startedAt))  on \(room.node)")
+        }
+        // In a cluster: a node that did not answer; its rooms are not listed.
+        for node in list.unreachable ?? [] {
+            FileHandleOutput.standardError("confab: node \(node) did not answer: its rooms are not listed")
         }
     }
 }

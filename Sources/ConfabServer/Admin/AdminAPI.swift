@@ -28,6 +28,8 @@ struct AdminAPI: Sendable {
     let exchangeLimiter = CodeExchangeLimiter()
     /// The node holding this server's rooms: a cluster node's id, or the id a single server would claim.
     let nodeID: @Sendable () -> String
+    /// In a cluster: sends requests about rooms held elsewhere to their node (AdminClusterForwarding.swift).
+    var cluster: AdminClusterForwarder?
 
     /// A handler's answer: a status and an optional JSON body.
     struct Reply: Sendable {
@@ -49,6 +51,10 @@ struct AdminAPI: Sendable {
         var admin: AdminIdentity?
         /// The client's address (IPv6: its /64).
         var source: String = ""
+        /// The request as another node of a cluster would get it.
+        var original: AdminClusterForwarder.Request
+        /// Sent on by another node: answered here, never sent on again.
+        var forwarded = false
     }
 
     typealias Handler = @Sendable (AdminAPI, Call) async throws(CodedError) -> Reply
@@ -60,12 +66,14 @@ struct AdminAPI: Sendable {
         var path: String
         var change: Bool
         var `public` = false
+        /// About one room (`{room}` in the path): answered by the node that holds it.
+        var followsRoom: Bool { path.hasPrefix("/api/v1/rooms/{room}") && !`public` && !path.contains("/codes") }
         var handler: Handler
     }
 
     /// Every route of the API but the document itself (served without a token).
     static let routes: [Route] = [
-        Route(method: .get, path: "/api/v1/rooms", change: false) { api, _ throws(CodedError) in try await api.listRooms() },
+        Route(method: .get, path: "/api/v1/rooms", change: false) { api, call throws(CodedError) in try await api.listRooms(call) },
         Route(method: .post, path: "/api/v1/rooms", change: true) { api, call throws(CodedError) in try await api.createRoom(call) },
         Route(method: .get, path: "/api/v1/rooms/{room}", change: false) { api, call throws(CodedError) in
             try await api.roomDetail(call)
@@ -112,7 +120,7 @@ struct AdminAPI: Sendable {
         Route(method: .post, path: "/api/v1/tokens/revoke", change: true) { api, call throws(CodedError) in
             try await api.revokeToken(call)
         },
-        Route(method: .get, path: "/api/v1/calls", change: false) { api, _ throws(CodedError) in await api.listCalls() },
+        Route(method: .get, path: "/api/v1/calls", change: false) { api, call throws(CodedError) in try await api.listCalls(call) },
         Route(method: .get, path: "/api/v1/users/{user}/calls", change: false) { api, call throws(CodedError) in
             try await api.callHistory(call)
         },
@@ -140,6 +148,7 @@ struct AdminAPI: Sendable {
         var request = request
         let reply: Reply
         var admin: AdminIdentity?
+        var sentOn = false
         var parameters: [String: String] = [:]
         for (key, value) in context.parameters { parameters[String(key)] = String(value) }
         do throws(CodedError) {
@@ -156,12 +165,23 @@ struct AdminAPI: Sendable {
             }
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            let call = Call(parameters: parameters, query: query, body: body, admin: admin, source: context.source)
-            reply = try await route.handler(self, call)
+            let original = AdminClusterForwarder.Request(
+                method: route.method, target: request.uri.description, authorization: request.headers[.authorization],
+                body: body)
+            let call = Call(
+                parameters: parameters, query: query, body: body, admin: admin, source: context.source, original: original,
+                forwarded: request.headers[AdminClusterForwarder.forwardedHeader] != nil)
+            if route.followsRoom, let elsewhere = try await forwardedReply(call) {
+                // The node that holds the room acts, and records it in its audit log.
+                sentOn = true
+                reply = elsewhere
+            } else {
+                reply = try await route.handler(self, call)
+            }
         } catch {
             reply = .json(error.httpStatus, AdminErrorBody(error))
         }
-        if route.change, let admin {
+        if route.change, let admin, !sentOn {
             audit.record(
                 AdminAuditEntry(
                     at: .now(), subject: admin.subject, method: route.method.rawValue, path: request.uri.path,

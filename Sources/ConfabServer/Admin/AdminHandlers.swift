@@ -6,14 +6,21 @@ import ConfabRooms
 import Foundation
 
 extension AdminAPI {
-    func listRooms() async throws(CodedError) -> Reply {
+    func listRooms(_ call: Call) async throws(CodedError) -> Reply {
         var rooms: [AdminRoomSummary] = []
         let node = nodeID()
         for host in await registry.hosts.values where !host.isRetired {
             if let summary = await host.adminSummary(node: node) { rooms.append(summary) }
         }
-        rooms.sort { $0.name < $1.name }
-        return .json(.ok, AdminRoomList(rooms: rooms))
+        var unreachable: [String]?
+        // A forwarded request asks for this node's own rooms only.
+        if let cluster, !call.forwarded {
+            let others = await cluster.otherNodesRooms(authorization: call.original.authorization)
+            rooms += others.rooms
+            unreachable = others.unreachable.isEmpty ? nil : others.unreachable
+        }
+        rooms.sort { ($0.name, $0.node) < ($1.name, $1.node) }
+        return .json(.ok, AdminRoomList(rooms: rooms, unreachable: unreachable))
     }
 
     func createRoom(_ call: Call) async throws(CodedError) -> Reply {
@@ -32,6 +39,7 @@ extension AdminAPI {
         } catch {
             throw CodedError(.invalidMessage, error.description)
         }
+        if let elsewhere = try await forwardedCreation(request.name, call: call) { return elsewhere }
         let host = try await registry.createRoom(request.name, template: template)
         if request.locked == true { await host.setJoinsLocked(true) }
         guard let detail = await host.adminDetail() else {
@@ -99,8 +107,12 @@ extension AdminAPI {
         return .json(.created, AdminPostedMessage(id: ack.message, seq: ack.seq, sentAt: ack.sentAt))
     }
 
-    func listCalls() async -> Reply {
-        .json(.ok, AdminCallList(calls: await calls.callsInProgress))
+    func listCalls(_ call: Call) async throws(CodedError) -> Reply {
+        // In a cluster the calls are where the switchboard runs (docs/CLUSTER.md).
+        if let cluster, !call.forwarded, let switchboard = try await cluster.holderElsewhere(lease: PresenceRelay.leaseName) {
+            return await cluster.forward(call.original, to: switchboard)
+        }
+        return .json(.ok, AdminCallList(calls: await calls.callsInProgress))
     }
 
     func callHistory(_ call: Call) async throws(CodedError) -> Reply {

@@ -40,6 +40,7 @@ enum AdminOpenAPI {
           "201": {"description": "The room, open and empty", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
           "400": {"description": "1000 malformedMessage, 1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "409": {"description": "4012 roomExists: live, or ended and locked", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -58,6 +59,7 @@ enum AdminOpenAPI {
           "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "200": {"description": "The room", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -73,6 +75,7 @@ enum AdminOpenAPI {
           "200": {"description": "The room", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
           "400": {"description": "1000 malformedMessage, 1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -88,6 +91,7 @@ enum AdminOpenAPI {
           "204": {"description": "Ended: every peer got room.ended"},
           "400": {"description": "1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -112,6 +116,7 @@ enum AdminOpenAPI {
           "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Removed: the peer got removed, the others peer.left"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -133,6 +138,7 @@ enum AdminOpenAPI {
           "400": {"description": "1004 invalidMessage: the room, peer or code in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "204": {"description": "Muted (or already muted): everyone got track.muted"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound, 4005 trackNotFound: its role has no microphone", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -159,6 +165,7 @@ enum AdminOpenAPI {
           "202": {"description": "Asked: the peer got role.changeRequested", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PromptSent"}}}},
           "400": {"description": "1004 invalidMessage, 4006 roleNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -181,6 +188,7 @@ enum AdminOpenAPI {
           "201": {"description": "Posted and numbered in the room's log", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PostedMessage"}}}},
           "400": {"description": "5001 chatTooLong, 5002 chatEmpty", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -278,6 +286,7 @@ enum AdminOpenAPI {
           "200": {"description": "Every key, sorted", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomState"}}}},
           "400": {"description": "1004 invalidMessage: the room in the path is not valid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -303,6 +312,7 @@ enum AdminOpenAPI {
           "200": {"description": "The key as set", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StateEntry"}}}},
           "400": {"description": "1000 malformedMessage, 1004 invalidMessage, 1011 stateKeyInvalid, 1012 stateValueInvalid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "409": {"description": "4014 stateFull: 16 keys are set; delete one first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -315,6 +325,7 @@ enum AdminOpenAPI {
           "204": {"description": "Deleted: every peer got state.changed without a value"},
           "400": {"description": "1004 invalidMessage, 1011 stateKeyInvalid", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
@@ -413,6 +424,10 @@ enum AdminOpenAPI {
       "Forbidden": {
         "description": "2009 notAdminToken: a room or user token",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+      },
+      "Unavailable": {
+        "description": "9004 storageUnavailable: the database cannot be reached now; 4000 roomUnavailable: in a cluster, the node holding the room does not answer now. Retry later.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
       }
     },
     "securitySchemes": {
@@ -440,7 +455,7 @@ enum AdminOpenAPI {
       },
       "RoomList": {
         "type": "object",
-        "properties": {"rooms": {"type": "array", "items": {"$ref": "#/components/schemas/RoomSummary"}}},
+        "properties": {"rooms": {"type": "array", "items": {"$ref": "#/components/schemas/RoomSummary"}}, "unreachable": {"type": "array", "items": {"type": "string"}, "description": "in a cluster: the advertised URLs of live nodes that did not answer, whose rooms are missing from the list"}},
         "required": ["rooms"]
       },
       "Peer": {

@@ -1,0 +1,127 @@
+// The management API of a cluster, down to separate processes: whichever
+// node `confab admin` reaches answers for every room of the cluster.
+//
+//   test ─▶ PostgresServer ◀─ confab serve --node-id a ◀─ alice (the room lives on a)
+//                          ◀─ confab serve --node-id b ◀─ confab admin … --server b
+
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("The management API of a cluster answers for every node's rooms", .serialized)
+struct ClusterAdminTests {
+    struct Run {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    func admin(_ node: ServerProcess, token: String, _ arguments: [String]) async throws -> Run {
+        let run = try ChildProcess(
+            BuiltProducts.confab,
+            ["admin"] + arguments + [
+                "--server", "https://127.0.0.1:\(node.port)", "--token", token, "--fingerprint", node.fingerprint,
+                "--known-servers", node.data.file("known_servers"),
+            ])
+        let status = await run.wait(seconds: 30)
+        return Run(status: status, output: run.standardOutput, error: run.standardError)
+    }
+
+    @Test("through node b: the list holds a's room, the room's peers, a message into it, a create placed like a join, 409")
+    func anyNodeAnswers() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
+        let minted = try ChildProcess(BuiltProducts.confab, ["token", "--admin", "--database", database.url, "--subject", "ops"])
+        try #require(await minted.wait(seconds: 30) == 0, "\(minted.standardError)")
+        let token = minted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let room = "board-\(UUID().uuidString.prefix(6))"
+        let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
+        defer { alice.process.kill() }
+        try await alice.expectEvent("joined", ["you.id": "alice"])
+        #expect(try await ClusterRoutingTests.placements(database)[room]?.node == "a")
+
+        // The list through b holds the room a holds, with its node and peers.
+        let listed = try await admin(nodeB, token: token, ["rooms", "--json"])
+        #expect(listed.status == 0, "\(listed.error)")
+        let rooms = try JSONValue(parsing: listed.output)["rooms"]?.array ?? []
+        let entry = rooms.first { $0["name"]?.text == room }
+        #expect(entry?["node"]?.text == "a" && entry?["peers"]?.text == "1", "\(listed.output)")
+        // The room's detail and a message into its chat, through b: alice, on a, sees it.
+        let detail = try await admin(nodeB, token: token, ["room", room])
+        #expect(detail.status == 0 && detail.output.contains("alice"), "\(detail.output) \(detail.error)")
+        let said = try await admin(nodeB, token: token, ["say", room, "Back at 3."])
+        #expect(said.output == "posted to \(room) as message 1\n", "\(said.error)")
+        try await alice.expectEvent("chat.message", ["message.text": "Back at 3.", "message.from": "@server"])
+        // The name is taken on a: creating it through b is refused as on one server.
+        let taken = try await admin(nodeB, token: token, ["create", room])
+        #expect(taken.status == 1 && taken.error.hasPrefix("confab: 4012 roomExists"), "\(taken.error)")
+        // A new room through a goes where a join would put it: b, the least-loaded node (a has alice).
+        let counted = try await NodeProcessTests.waitForStatus(database, timeout: .seconds(10)) {
+            $0["a"]?["peers"]?.text == "1"
+        }
+        #expect(counted)
+        let fresh = room + "-2"
+        let created = try await admin(nodeA, token: token, ["create", fresh])
+        #expect(created.status == 0 && created.output == "created \(fresh)\n", "\(created.error)")
+        #expect(try await ClusterRoutingTests.placements(database)[fresh]?.node == "b")
+        let both = try JSONValue(parsing: try await admin(nodeA, token: token, ["rooms", "--json"]).output)
+        let nodes = Dictionary(
+            uniqueKeysWithValues: (both["rooms"]?.array ?? []).compactMap { room in
+                room["name"]?.text.flatMap { name in room["node"]?.text.map { (name, $0) } }
+            })
+        #expect(nodes == [room: "a", fresh: "b"], "\(both)")
+        // Ending it through a ends it on b: the audit log of the node that acted has it.
+        let ended = try await admin(nodeA, token: token, ["end", fresh])
+        #expect(ended.status == 0, "\(ended.error)")
+        let gone = try await admin(nodeA, token: token, ["room", fresh])
+        #expect(gone.status == 1 && gone.error.hasPrefix("confab: 4011 roomNotFound"), "\(gone.error)")
+        let auditB = try String(contentsOfFile: nodeB.dataPath + "/admin-audit.jsonl", encoding: .utf8)
+        #expect(auditB.contains("\"DELETE\"") && auditB.contains(fresh), "\(auditB)")
+
+        // A node that stops answering (stopped, not dead: its lease is still live) is named, not waited for.
+        kill(nodeA.process.pid, SIGSTOP)
+        let partial = try await admin(nodeB, token: token, ["rooms"])
+        kill(nodeA.process.pid, SIGCONT)
+        #expect(partial.status == 0)
+        #expect(partial.error.contains("node wss://127.0.0.1:\(nodeA.port) did not answer"), "\(partial.error)")
+        #expect(!partial.output.contains(room), "\(partial.output)")
+        alice.process.interrupt()
+        _ = await alice.process.wait(seconds: 30)
+        #expect(await nodeA.stop() == 0)
+        #expect(await nodeB.stop() == 0)
+    }
+
+    @Test("a call between users on two nodes is listed by `confab admin calls` through either node")
+    func callsFromAnyNode() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
+        let minted = try ChildProcess(BuiltProducts.confab, ["token", "--admin", "--database", database.url])
+        try #require(await minted.wait(seconds: 30) == 0, "\(minted.standardError)")
+        let token = minted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let alice = try await HeadlessBot(online: "alice", server: nodeA)
+        let bob = try await HeadlessBot(online: "bob", server: nodeB)
+        defer { for bot in [alice, bob] { bot.process.kill() } }
+        try await alice.expectEvent("connected", ["you.user": "alice"])
+        try await bob.expectEvent("connected", ["you.user": "bob"])
+        try await alice.expectEvent("presence.online", ["user.user": "bob"])
+        try alice.send("call bob")
+        try await bob.expectEvent("call.invited", ["from": "alice"])
+        try bob.send("accept")
+        try await alice.expectEvent("call.participant", ["user": "bob", "state": "accepted"])
+        // One node runs the switchboard; the other sends the request on to it.
+        for node in [nodeA, nodeB] {
+            let listed = try await admin(node, token: token, ["calls"])
+            #expect(listed.status == 0, "\(listed.error)")
+            let line = listed.output.split(separator: "\n").first ?? ""
+            #expect(line.contains("by alice: alice (accepted), bob (accepted)"), "through :\(node.port): \(listed.output)")
+        }
+        try alice.send("hangup")
+        try await bob.expectEvent("call.ended")
+        for bot in [alice, bob] { try? bot.send("quit") }
+        for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
+        #expect(await nodeA.stop() == 0)
+        #expect(await nodeB.stop() == 0)
+    }
+}
