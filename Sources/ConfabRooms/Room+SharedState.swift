@@ -16,6 +16,12 @@ extension Room {
         sharedState.isEmpty ? nil : sharedState.values.sorted { $0.key < $1.key }
     }
 
+    /// The state kept from the room's last run (a restart, or its node died
+    /// and another took the room), before anyone joins.
+    public mutating func restoreSharedState(_ entries: [StateEntry]) {
+        sharedState = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
     mutating func setState(_ key: String, to value: String?, by actor: Peer, now: Timestamp) throws(CodedError)
         -> RoomOutcome
     {

@@ -70,6 +70,7 @@ public final class ConfabServer: Service, Sendable {
         let storage = try await ServerStorage.open(configuration, logger: logger)
         store = storage.store
         try await Self.prepareMeetingCodes(in: storage.store)
+        try await Self.prepareSharedState(in: storage.store)
         identity = storage.identity
         authority = await TokenAuthority(secret: storage.tokenSecret)
         adminAuthority = await AdminTokenAuthority(secret: storage.tokenSecret)

@@ -41,6 +41,7 @@ extension RoomHost {
             mediaSessions[actor] = session
         }
         deliver(outcome.events)
+        if case .setState = action, !outcome.events.isEmpty { keepSharedState() }
         // The forwarding table before the reply: a client that sends media
         // right after `ok` (say, for the SSRC it just announced) is forwarded.
         if Self.changesMedia(action) { syncMedia() }
@@ -51,6 +52,7 @@ extension RoomHost {
                 try await store.roomEnded(name, at: now, by: actor, reason: ended.reason, locked: lock)
             }
             sessionRecorded = false
+            keepSharedState()
         }
         if case .removePeer(let target, _) = action, connections[target] == nil, room.removedWhileAway[target] != nil {
             // Removed while away: no connection to close, but the session is
@@ -63,5 +65,19 @@ extension RoomHost {
             reportMembership()
         }
         return .success(departed)
+    }
+}
+
+extension RoomHost {
+    /// Keeps the room's shared state in the store, in order and off the
+    /// room's path (SharedStateStore.swift); an ended room's is forgotten.
+    func keepSharedState() {
+        let entries = room.phase == .open ? room.sharedStateEntries ?? [] : []
+        guard !entries.isEmpty || sharedStateKept else { return }
+        sharedStateKept = !entries.isEmpty
+        let name = name
+        recorder.record("keep the shared state") { store in
+            try await (store as? any SharedStateStore)?.saveSharedState(entries, room: name)
+        }
     }
 }

@@ -71,6 +71,8 @@ actor RoomHost {
     let settings: HostSettings
     let logger: Logger
     private let retiredFlag = Atomic<Bool>(false)
+    /// Whether the store holds a shared state of this room (to forget when it ends).
+    var sharedStateKept = false
 
     /// Whether the registry should forget this host (read without awaiting).
     nonisolated var isRetired: Bool { retiredFlag.load(ordering: .acquiring) }
@@ -108,10 +110,11 @@ actor RoomHost {
         var previousSSRC: UInt32?
     }
 
-    /// `locked`: the store says the room was ended and locked.
+    /// `locked`: the store says the room was ended and locked. `sharedState`:
+    /// what the store kept of the room's last run (SharedStateStore.swift).
     init(
-        name: RoomName, template: RoomTemplate, locked: Bool = false, store: any ServerStore, metrics: ServerMetrics,
-        settings: HostSettings, logger: Logger
+        name: RoomName, template: RoomTemplate, locked: Bool = false, sharedState: [StateEntry] = [],
+        store: any ServerStore, metrics: ServerMetrics, settings: HostSettings, logger: Logger
     ) {
         let now = Timestamp.now()
         var room = Room(name: name, template: template, now: now)
@@ -119,6 +122,9 @@ actor RoomHost {
             // A room ended and locked before a restart goes on refusing joins.
             _ = room.end(reason: nil, lock: true, now: now)
             sessionRecorded = true
+        } else if !sharedState.isEmpty {
+            room.restoreSharedState(sharedState)
+            sharedStateKept = true
         }
         self.name = name
         self.room = room
@@ -433,6 +439,7 @@ actor RoomHost {
         guard room.isIdle(now: now) else { return false }
         if room.phase == .open {
             _ = room.end(reason: "empty", lock: false, now: now)
+            keepSharedState()
             if sessionRecorded {
                 recordEnd(at: now, reason: "empty")
                 settings.webhooks?.publish(.roomEnded(name, reason: "empty", by: nil, locked: false))
@@ -450,6 +457,7 @@ actor RoomHost {
         let now = Timestamp.now()
         let events = room.end(reason: reason, lock: false, now: now)
         guard !events.isEmpty else { return }
+        keepSharedState()
         deliver(events)
         if sessionRecorded {
             recordEnd(at: now, reason: reason)

@@ -44,8 +44,13 @@ actor RoomRegistry {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         if created == nil, let host = hosts[name], !host.isRetired { return host }
         let locked: Bool
+        var kept: [StateEntry] = []
         do throws(StorageError) {
             locked = try await store.isLocked(room: name)
+            // A room created through the API starts a new meeting: nothing to restore.
+            if created == nil, !locked, let state = store as? any SharedStateStore {
+                kept = try await state.sharedState(room: name)
+            }
         } catch {
             logger.error("cannot open room", metadata: ["room": "\(name)", "error": "\(error)"])
             throw error.isRetryable
@@ -77,8 +82,8 @@ actor RoomRegistry {
             settings.admission = { peer in directory.admission(name, peer) }
         }
         let host = RoomHost(
-            name: name, template: template, locked: locked, store: store, metrics: metrics, settings: settings,
-            logger: logger)
+            name: name, template: template, locked: locked, sharedState: kept, store: store, metrics: metrics,
+            settings: settings, logger: logger)
         hosts[name] = host
         metrics.roomOpened()
         openings.noteOpened()

@@ -54,6 +54,29 @@ struct SharedStateTests {
         }
     }
 
+    @Test("kept across a restart: a room that goes on has its agenda back; a room that ended has none")
+    func keptAcrossRestart() async throws {
+        let data = try TempDirectory(prefix: "confab-state-test")
+        defer { data.remove() }
+        let first = try await TestServer.start(data: data)
+        let (alice, _) = try await first.join("alice", role: "host")
+        alice.send(Self.set("agenda", "Q3 review", id: "a1"))
+        guard case .ok = try await alice.next(where: { $0.id?.rawValue == "a1" }).body else { throw ToolError("no ok") }
+        let admin = try await AdminClient.make(first)
+        let created = try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "retro"}"#)
+        #expect(created.status == 201)
+        let pin = "/api/v1/rooms/{room}/state/{key}"
+        #expect(try await admin.call("PUT", pin, ["room": "retro", "key": "pinned"], body: #"{"value": "x"}"#).status == 200)
+        #expect(try await admin.call("DELETE", "/api/v1/rooms/{room}", ["room": "retro"]).status == 204)
+        await first.stop()
+        try await TestServer.start(data: data).run { second in
+            let (_, back) = try await second.join("alice", role: "host")
+            #expect(back.state?.map(\.value) == ["Q3 review"] && back.state?.first?.by == "alice", "\(String(describing: back.state))")
+            let (_, retro) = try await second.join("bob", role: "host", room: "retro")
+            #expect(retro.state == nil, "an ended room's state is gone")
+        }
+    }
+
     @Test("a role without setState is refused with 3015 and the state is unchanged")
     func permissionRefused() async throws {
         try await TestServer.start().run { server in

@@ -153,4 +153,27 @@ struct StoreContractTests {
             #expect(try await store.callHistory(user: carol, limit: 10).isEmpty)
         }
     }
+
+    @Test("shared state: kept per room, replaced whole, forgotten when empty", arguments: StorageEngine.allCases)
+    func sharedState(engine: StorageEngine) async throws {
+        try await withStore(engine) { store in
+            let state = try #require(store as? any SharedStateStore)
+            try await state.prepareSharedState()
+            try await state.prepareSharedState()  // a second start finds the table
+            let standup = RoomName(uncheckedRawValue: "standup")
+            let retro = RoomName(uncheckedRawValue: "retro")
+            let at = Timestamp(millisecondsSince1970: 1_700_000_000_000)
+            let agenda = StateEntry(key: "agenda", value: "Q3 review", by: alice, at: at)
+            let pinned = StateEntry(key: "pinned", value: "Notes: wiki/q3 ✓", by: .server, at: at)
+            #expect(try await state.sharedState(room: standup).isEmpty)
+            try await state.saveSharedState([agenda, pinned], room: standup)
+            try await state.saveSharedState([agenda], room: retro)
+            #expect(try await state.sharedState(room: standup) == [agenda, pinned])
+            try await state.saveSharedState([pinned], room: standup)
+            #expect(try await state.sharedState(room: standup) == [pinned])
+            try await state.saveSharedState([], room: standup)
+            #expect(try await state.sharedState(room: standup).isEmpty)
+            #expect(try await state.sharedState(room: retro) == [agenda])
+        }
+    }
 }
