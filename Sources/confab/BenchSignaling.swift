@@ -1,16 +1,18 @@
 // `confab bench signaling`: how fast one server admits peers, and how many it
-// admits and keeps while chat flows, on loopback in one process.
+// admits and keeps while chat flows, on loopback.
 //
 //   in-process ConfabServer (TLS, WebSocket, SQLite chat log, scratch data dir)
 //     ▲
 //     ├─ phase 1, join time: --samples ConfabSessions (the whole SDK) join one after another;
 //     │    each join is timed from opening the connection to `joined` applied (TCP + TLS + upgrade + join)
-//     └─ phase 2, capacity: light peers join in steps of --step, --concurrency at a time, into rooms of
+//     └─ phase 2, capacity, in a child process (BenchSignalingPeers.swift, so the server's memory
+//          and CPU are its own): light peers join in steps of --step, --concurrency at a time, into rooms of
 //          --room-size, while every tenth joined peer sends one chat message a second (pings keep
 //          the rest alive); it stops at the first step whose join p99 exceeds --p99-limit-ms, or at
 //          --max-peers; then it holds everyone for --hold-seconds and counts who dropped.
 //          A join that fails or times out (10 s) counts as a failure of its step and enters
-//          the step's percentiles at its time to failure.
+//          the step's percentiles at its time to failure. Each broadcast's send → receipt time
+//          is counted at every peer that receives it.
 //     --town-hall: one template with quiet listeners (BenchTownHall.swift): the first --speakers
 //          peers of each room are speakers, the rest listeners; one broadcast a second per room.
 //
@@ -26,6 +28,7 @@ import ConfabClient
 import ConfabProtocol
 import ConfabRooms
 import ConfabServer
+import ConfabSocket
 import Foundation
 import Glibc
 import Logging
@@ -37,8 +40,9 @@ struct BenchSignaling: AsyncParsableCommand {
         commandName: "signaling",
         abstract: "Join time (p50, p99) and how many peers one server joins and keeps with chat flowing.",
         discussion: """
-            Runs a server in this process on a free loopback port with a scratch data directory. Run it on a \
-            release build. Targets: join p50 ≤ 30 ms; 1,000 peers joined in under 5 s.
+            Runs a server in this process on a free loopback port with a scratch data directory; phase 2's light \
+            peers run in a child process. Run it on a release build. Targets: join p50 ≤ 30 ms; 1,000 peers \
+            joined in under 5 s.
             """)
 
     @Option(help: "Phase 1: sequential joins with the full SDK (ConfabSession).")
@@ -80,13 +84,17 @@ struct BenchSignaling: AsyncParsableCommand {
         guard speakers >= 1, speakers <= roomSize else { throw ValidationError("--speakers must be 1 ... --room-size") }
     }
 
-    func run() async throws {
-        // Two descriptors per peer (client and server side) in one process.
+    /// A descriptor per peer: as many as the hard limit allows.
+    static func raiseDescriptorLimit() {
         var limit = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
             setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         }
+    }
+
+    func run() async throws {
+        Self.raiseDescriptorLimit()
         let quiet = json
         let benchmark = SignalingBenchmark(
             samples: samples, step: step, maxPeers: maxPeers, roomSize: roomSize, concurrency: concurrency,
@@ -120,13 +128,15 @@ struct SignalingResults: Codable, Sendable, BenchReport {
         var failures: Int
         /// The largest `joined` reply of the step [bytes].
         var largestJoinedBytes: Int?
-        /// The whole process's resident memory after the step (server and light clients) [KiB].
+        /// The server process's resident memory after the step (the light peers run in a child) [KiB].
         var residentKiB: Int?
         /// Wall time of the step's joins.
         var seconds: Double
         /// Chat messages acknowledged per second during the step, and their send → ack time.
         var chatPerSecond: Double
         var chatAck: Latency?
+        /// Send → receipt of every broadcast's copy during the step, at every peer that got one.
+        var delivery: Latency?
         /// Messages all peers received per second during the step.
         var receivedPerSecond: Double
     }
@@ -151,6 +161,7 @@ struct SignalingResults: Codable, Sendable, BenchReport {
     var holdSeconds: Int
     var droppedDuringHold: Int
     var chatAckDuringHold: Latency?
+    var deliveryDuringHold: Latency?
 
     var table: String {
         func ms(_ value: Double) -> String { String(format: "%.1f ms", value) }
@@ -162,16 +173,17 @@ struct SignalingResults: Codable, Sendable, BenchReport {
             "",
             phase2Title,
             "  (failed or timed-out joins count as failures and enter p50/p99/max at their time to failure)",
-            "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    msgs in/s"
-                + "  joined KB  RSS MiB",
+            "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    delivery p50/p99"
+                + "    msgs in/s  joined KB  server RSS MiB",
         ]
         for step in steps {
             let ack = step.chatAck.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
+            let delivery = step.delivery.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
             lines.append(
                 String(
-                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %9.0f  %9.1f  %7.0f", step.peers,
-                    step.join.p50Ms, step.join.p99Ms, step.join.maxMs, step.failures, step.seconds, step.chatPerSecond,
-                    ack, step.receivedPerSecond, Double(step.largestJoinedBytes ?? 0) / 1_000,
+                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %-18@  %9.0f  %9.1f  %14.0f",
+                    step.peers, step.join.p50Ms, step.join.p99Ms, step.join.maxMs, step.failures, step.seconds,
+                    step.chatPerSecond, ack, delivery, step.receivedPerSecond, Double(step.largestJoinedBytes ?? 0) / 1_000,
                     Double(step.residentKiB ?? 0) / 1_024))
         }
         lines.append("")
@@ -180,7 +192,9 @@ struct SignalingResults: Codable, Sendable, BenchReport {
             "time to join 1,000 peers: "
                 + (secondsToJoin1000.map { String(format: "%.2f s (target < 5 s)", $0) } ?? "not reached"))
         let holdAck = chatAckDuringHold.map { "; chat ack p50 \(ms($0.p50Ms)), p99 \(ms($0.p99Ms))" } ?? ""
-        lines.append("held \(steps.last?.peers ?? 0) peers for \(holdSeconds) s: \(droppedDuringHold) dropped\(holdAck)")
+        let holdDelivery = deliveryDuringHold.map { "; delivery p50 \(ms($0.p50Ms)), p99 \(ms($0.p99Ms))" } ?? ""
+        lines.append(
+            "held \(steps.last?.peers ?? 0) peers for \(holdSeconds) s: \(droppedDuringHold) dropped\(holdAck)\(holdDelivery)")
         return lines.joined(separator: "\n")
     }
 }
@@ -241,54 +255,35 @@ struct SignalingBenchmark: Sendable {
 
         let sdkJoin = try await sequentialSDKJoins(context: context)
 
-        // Phase 2: light peers in steps, chat flowing.
-        let counters = BenchCounters()
-        let peers = PeerList()
-        let traffic = Task { await Self.keepTraffic(peers: peers, pingEveryTicks: townHall == nil ? 10 : 50) }
-        defer { traffic.cancel() }
+        // Phase 2: light peers in steps, chat flowing, in a child process.
+        var arguments = [
+            "--port", "\(port)", "--fingerprint", pin.description, "--data", data, "--room-size", "\(roomSize)",
+            "--concurrency", "\(concurrency)", "--step", "\(step)", "--max-peers", "\(maxPeers)",
+            "--p99-limit-ms", "\(p99LimitMs)", "--hold-seconds", "\(holdSeconds)",
+            // A town hall's SDK samples joined a room of their own: phase 2 fills rooms from index 0.
+            "--first-index", "\(townHall == nil ? samples : 0)",
+        ]
+        if let townHall { arguments += ["--speakers", "\(townHall)"] }
+        progress("phase 2: light peers in a child process, in steps of \(step); then everyone held \(holdSeconds) s")
+        let child = try SignalingPeersChild(arguments: arguments)
+        defer { child.stop() }
         var steps: [SignalingResults.Step] = []
-        var peersWithinLimit = 0
-        var secondsToJoin1000: Double?
-        var joinSeconds = 0.0
-        // A town hall's SDK samples joined a room of their own: phase 2 fills rooms from index 0.
-        var nextIndex = townHall == nil ? samples : 0
-        while peers.count < maxPeers {
-            let first = nextIndex
-            nextIndex += step
-            let stepStart = ContinuousClock.now
-            let before = counters.snapshot()
-            let outcome = await joinStep(indices: first..<nextIndex, context: context, counters: counters, peers: peers)
-            let elapsed = ContinuousClock.now - stepStart
-            let seconds = elapsed.seconds
-            let after = counters.snapshot()
-            if secondsToJoin1000 == nil, let thousandth = outcome.thousandth(previous: peers.count - outcome.joined) {
-                secondsToJoin1000 = joinSeconds + (thousandth - stepStart).seconds
+        var hold: SignalingPeersReport.Hold?
+        for await report in child.reports {
+            if var result = report.step {
+                result.residentKiB = Self.residentKiB()
+                steps.append(result)
+                progress(String(format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)",
+                                result.peers, result.join.p50Ms, result.join.p99Ms, result.failures))
             }
-            joinSeconds += seconds
-            let result = SignalingResults.Step(
-                peers: peers.count, join: SignalingResults.Latency(outcome.times + outcome.failedTimes),
-                failures: outcome.failures, largestJoinedBytes: counters.takeLargestJoined(),
-                residentKiB: Self.residentKiB(),
-                seconds: seconds, chatPerSecond: Double(after.acks - before.acks) / max(seconds, 0.001),
-                chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
-                receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
-            steps.append(result)
-            progress(String(format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)",
-                            result.peers, result.join.p50Ms, result.join.p99Ms, result.failures))
-            guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
-            peersWithinLimit = peers.count
+            if let last = report.hold {
+                hold = last
+                break
+            }
         }
+        guard let hold else { throw CommandFailure("the light peers' process ended early") }
+        let peersWithinLimit = steps.prefix { $0.join.p99Ms <= Double(p99LimitMs) && $0.failures == 0 }.last?.peers ?? 0
 
-        // Hold: everyone stays while chat flows; count who dropped.
-        progress("holding \(peers.count) peers for \(holdSeconds) s")
-        let droppedBefore = counters.snapshot().dropped
-        _ = counters.takeAckTimes()
-        try? await Task.sleep(for: .seconds(holdSeconds))
-        let dropped = counters.snapshot().dropped - droppedBefore
-        let holdAck = counters.takeAckTimes().map(SignalingResults.Latency.init)
-
-        traffic.cancel()
-        for peer in peers.all { await peer.connection.close() }
         await group.triggerGracefulShutdown()
         _ = try? await serverTask.value
 
@@ -296,8 +291,8 @@ struct SignalingBenchmark: Sendable {
             date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
             cores: ProcessInfo.processInfo.activeProcessorCount, roomSize: roomSize, concurrency: concurrency,
             townHallSpeakers: townHall, sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
-            secondsToJoin1000: secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: dropped,
-            chatAckDuringHold: holdAck)
+            secondsToJoin1000: hold.secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: hold.dropped,
+            chatAckDuringHold: hold.chatAck, deliveryDuringHold: hold.delivery)
     }
 
     /// Phase 1: the whole SDK, one join at a time (a town hall's in a room of their own).
@@ -314,77 +309,6 @@ struct SignalingBenchmark: Sendable {
         }
         for session in sessions { await session.leave() }
         return SignalingResults.Latency(times)
-    }
-
-    private struct StepOutcome {
-        var times: [Duration] = []
-        var finishedAt: [ContinuousClock.Instant] = []
-        /// Time to failure of each failed or timed-out join.
-        var failedTimes: [Duration] = []
-        var failures: Int { failedTimes.count }
-        var joined: Int { times.count }
-
-        /// When the 1,000th peer overall finished joining, if it did in this step.
-        func thousandth(previous: Int) -> ContinuousClock.Instant? {
-            guard previous < 1_000, previous + finishedAt.count >= 1_000 else { return nil }
-            return finishedAt.sorted()[1_000 - previous - 1]
-        }
-    }
-
-    /// Joins the peers of `indices`, `concurrency` at a time.
-    private func joinStep(indices: Range<Int>, context: BenchContext, counters: BenchCounters, peers: PeerList) async
-        -> StepOutcome
-    {
-        await withTaskGroup(of: (BenchPeer?, Duration).self) { group in
-            var outcome = StepOutcome()
-            var pending = indices.makeIterator()
-            func collect(_ result: (BenchPeer?, Duration)) {
-                if let peer = result.0 {
-                    peers.append(peer)
-                    outcome.times.append(result.1)
-                    outcome.finishedAt.append(.now)
-                } else {
-                    outcome.failedTimes.append(result.1)
-                }
-            }
-            for _ in 0..<concurrency {
-                guard let index = pending.next() else { break }
-                group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
-            }
-            while let result = await group.next() {
-                collect(result)
-                if let index = pending.next() {
-                    group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
-                }
-            }
-            return outcome
-        }
-    }
-
-    /// Every 100 ms: a tenth of the chatters send (so each chats once a
-    /// second), and one in `pingEveryTicks` of the others pings (each once
-    /// every `pingEveryTicks` ticks; the server's default keepalive drops a
-    /// peer silent for 15 s).
-    private static func keepTraffic(peers: PeerList, pingEveryTicks: Int) async {
-        var tick = 0
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: .milliseconds(100))
-            } catch {
-                return
-            }
-            let slot = tick % 10
-            // Chatters are every tenth peer; spread them over the ten slots so
-            // the chat flows evenly rather than in one burst a second.
-            for peer in peers.all {
-                if peer.isChatter {
-                    if (peer.index / 10) % 10 == slot { await peer.sendChat() }
-                } else if peer.index % pingEveryTicks == tick % pingEveryTicks {
-                    await peer.ping()
-                }
-            }
-            tick += 1
-        }
     }
 
     static func machine() -> String {
@@ -457,6 +381,7 @@ final class BenchCounters: Sendable {
     private let acks = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
     private let ackTimes = Mutex<[Duration]>([])
+    private let deliveryTimes = Mutex<[Duration]>([])
     private let largestJoined = Atomic<Int>(0)
 
     func messageReceived() { received.add(1, ordering: .relaxed) }
@@ -471,6 +396,17 @@ final class BenchCounters: Sendable {
     func chatAcknowledged(after time: Duration) {
         acks.add(1, ordering: .relaxed)
         ackTimes.withLock { $0.append(time) }
+    }
+
+    func broadcastDelivered(after time: Duration) { deliveryTimes.withLock { $0.append(time) } }
+
+    /// The send → receipt times of broadcasts since the last call; nil if none.
+    func takeDeliveryTimes() -> [Duration]? {
+        let times = deliveryTimes.withLock { times in
+            defer { times = [] }
+            return times
+        }
+        return times.isEmpty ? nil : times
     }
 
     func snapshot() -> Snapshot {
@@ -555,6 +491,9 @@ final class BenchPeer: Sendable {
                 } else if Self.messageType(text) == "error" {
                     admission.yield(false)
                 }
+            } else if let sentNs = Self.broadcastSentAt(text) {
+                let now = MonotonicClock.nanoseconds()
+                if now >= sentNs { counters.broadcastDelivered(after: .nanoseconds(Int64(now - sentNs))) }
             } else if Self.messageType(text) == "chat.ack", let sent = chatSentAt.withLock({ sent in
                 defer { sent = nil }
                 return sent
@@ -569,8 +508,19 @@ final class BenchPeer: Sendable {
     func sendChat() async {
         let number = counter.add(1, ordering: .relaxed).newValue
         chatSentAt.withLock { $0 = .now }
+        let text = "bench message \(number) \(Self.sentMarker)\(MonotonicClock.nanoseconds())"
         try? await connection.send(
-            #"{"v":1,"type":"chat.send","id":"c\#(number)","target":{"kind":"broadcast"},"text":"bench message \#(number)"}"#)
+            #"{"v":1,"type":"chat.send","id":"c\#(number)","target":{"kind":"broadcast"},"text":"\#(text)"}"#)
+    }
+
+    /// What precedes the send time (monotonic ns) in a broadcast's text.
+    static let sentMarker = "sent@"
+
+    /// The send time a broadcast from a bench peer carries; nil for anything else.
+    static func broadcastSentAt(_ text: String) -> UInt64? {
+        guard text.utf8.count < 2_048, let marker = text.range(of: sentMarker) else { return nil }
+        let digits = text[marker.upperBound...].prefix { $0.isASCII && $0.isNumber }
+        return UInt64(digits)
     }
 
     func ping() async {

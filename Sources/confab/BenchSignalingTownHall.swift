@@ -5,7 +5,7 @@
 //     the first --speakers of each room speak (the first of them chats once a second), the rest listen;
 //     pings every 5 s instead of every second (the keepalive allows 15 s)
 //
-// Each step also reports the largest `joined` reply and the process's resident memory.
+// Each step also reports the largest `joined` reply and the server process's resident memory.
 
 import Foundation
 
@@ -21,7 +21,7 @@ extension SignalingResults {
 }
 
 extension SignalingBenchmark {
-    /// Resident memory of this process (server and light clients together) [KiB], from /proc/self/statm.
+    /// Resident memory of this process [KiB], from /proc/self/statm: the server's (phase 2's light peers run in a child).
     static func residentKiB() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
         let fields = text.split(separator: " ")

@@ -1,0 +1,232 @@
+// `confab bench signaling`, phase 2, in a child process of its own, so that
+// the server is measured rather than the light clients sharing its process
+// (its resident memory per peer, above all).
+//
+//   parent: confab bench signaling ─ server in this process ─ phase 1 (SDK joins)
+//     └ spawns ─▶ confab bench signaling-peers --port … --fingerprint … --data …
+//                  light peers join in steps, chat flowing ─▶ one JSON line per step
+//                  (the parent adds its own RSS: the server's) ─▶ hold ─▶ a last line
+//
+// A broadcast's text carries the monotonic time it was sent at: every peer
+// that receives it (in the same child, so on the same clock) counts the
+// delivery time.
+
+import ArgumentParser
+import ConfabClient
+import ConfabProtocol
+import ConfabServer
+import ConfabSocket
+import Foundation
+import Synchronization
+
+/// One line of the child's output.
+struct SignalingPeersReport: Codable, Sendable {
+    struct Hold: Codable, Sendable {
+        var dropped: Int
+        var chatAck: SignalingResults.Latency?
+        var delivery: SignalingResults.Latency?
+        var secondsToJoin1000: Double?
+    }
+
+    var step: SignalingResults.Step?
+    var hold: Hold?
+}
+
+struct BenchSignalingPeers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signaling-peers", abstract: "The light peers of `confab bench signaling` (started by it).",
+        shouldDisplay: false)
+
+    @Option var port: Int
+    @Option var fingerprint: String
+    @Option(help: "The server's data directory (its token secret).") var data: String
+    @Option var roomSize: Int
+    @Option var speakers: Int?
+    @Option var concurrency: Int
+    @Option var step: Int
+    @Option var maxPeers: Int
+    @Option var p99LimitMs: Int
+    @Option var holdSeconds: Int
+    @Option var firstIndex: Int
+
+    func run() async throws {
+        BenchSignaling.raiseDescriptorLimit()
+        guard let pin = CertificateFingerprint(fingerprint) else { throw CommandFailure("not a fingerprint: \(fingerprint)") }
+        let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
+        let context = BenchContext(
+            port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: speakers)
+        let peers = SignalingPeers(
+            context: context, concurrency: concurrency, step: step, maxPeers: maxPeers, p99LimitMs: p99LimitMs,
+            firstIndex: firstIndex)
+        let hold = await peers.run(holdSeconds: holdSeconds) { step in Self.emit(SignalingPeersReport(step: step)) }
+        Self.emit(SignalingPeersReport(hold: hold))
+    }
+
+    static func emit(_ report: SignalingPeersReport) {
+        guard var data = try? JSONEncoder().encode(report) else { return }
+        data.append(0x0A)
+        FileHandle.standardOutput.write(data)
+    }
+}
+
+/// Phase 2: light peers joining in steps while chat flows, then a hold.
+struct SignalingPeers: Sendable {
+    let context: BenchContext
+    let concurrency: Int
+    let step: Int
+    let maxPeers: Int
+    let p99LimitMs: Int
+    let firstIndex: Int
+
+    func run(holdSeconds: Int, onStep: (SignalingResults.Step) -> Void) async -> SignalingPeersReport.Hold {
+        let counters = BenchCounters()
+        let peers = PeerList()
+        let pingEveryTicks = context.townHallSpeakers == nil ? 10 : 50
+        let traffic = Task { await Self.keepTraffic(peers: peers, pingEveryTicks: pingEveryTicks) }
+        defer { traffic.cancel() }
+        var secondsToJoin1000: Double?
+        var joinSeconds = 0.0
+        var nextIndex = firstIndex
+        while peers.count < maxPeers {
+            let first = nextIndex
+            nextIndex += step
+            let stepStart = ContinuousClock.now
+            let before = counters.snapshot()
+            let outcome = await joinStep(indices: first..<nextIndex, counters: counters, peers: peers)
+            let seconds = (ContinuousClock.now - stepStart).seconds
+            let after = counters.snapshot()
+            if secondsToJoin1000 == nil, let thousandth = outcome.thousandth(previous: peers.count - outcome.joined) {
+                secondsToJoin1000 = joinSeconds + (thousandth - stepStart).seconds
+            }
+            joinSeconds += seconds
+            let result = SignalingResults.Step(
+                peers: peers.count, join: SignalingResults.Latency(outcome.times + outcome.failedTimes),
+                failures: outcome.failures, largestJoinedBytes: counters.takeLargestJoined(), residentKiB: nil,
+                seconds: seconds, chatPerSecond: Double(after.acks - before.acks) / max(seconds, 0.001),
+                chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
+                delivery: counters.takeDeliveryTimes().map(SignalingResults.Latency.init),
+                receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
+            onStep(result)
+            guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
+        }
+        // Hold: everyone stays while chat flows; count who dropped.
+        let droppedBefore = counters.snapshot().dropped
+        _ = counters.takeAckTimes()
+        _ = counters.takeDeliveryTimes()
+        try? await Task.sleep(for: .seconds(holdSeconds))
+        let hold = SignalingPeersReport.Hold(
+            dropped: counters.snapshot().dropped - droppedBefore,
+            chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
+            delivery: counters.takeDeliveryTimes().map(SignalingResults.Latency.init), secondsToJoin1000: secondsToJoin1000)
+        traffic.cancel()
+        for peer in peers.all { await peer.connection.close() }
+        return hold
+    }
+
+    private struct StepOutcome {
+        var times: [Duration] = []
+        var finishedAt: [ContinuousClock.Instant] = []
+        /// Time to failure of each failed or timed-out join.
+        var failedTimes: [Duration] = []
+        var failures: Int { failedTimes.count }
+        var joined: Int { times.count }
+
+        /// When the 1,000th peer overall finished joining, if it did in this step.
+        func thousandth(previous: Int) -> ContinuousClock.Instant? {
+            guard previous < 1_000, previous + finishedAt.count >= 1_000 else { return nil }
+            return finishedAt.sorted()[1_000 - previous - 1]
+        }
+    }
+
+    /// Joins the peers of `indices`, `concurrency` at a time.
+    private func joinStep(indices: Range<Int>, counters: BenchCounters, peers: PeerList) async -> StepOutcome {
+        await withTaskGroup(of: (BenchPeer?, Duration).self) { group in
+            var outcome = StepOutcome()
+            var pending = indices.makeIterator()
+            func collect(_ result: (BenchPeer?, Duration)) {
+                if let peer = result.0 {
+                    peers.append(peer)
+                    outcome.times.append(result.1)
+                    outcome.finishedAt.append(.now)
+                } else {
+                    outcome.failedTimes.append(result.1)
+                }
+            }
+            for _ in 0..<concurrency {
+                guard let index = pending.next() else { break }
+                group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
+            }
+            while let result = await group.next() {
+                collect(result)
+                if let index = pending.next() {
+                    group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
+                }
+            }
+            return outcome
+        }
+    }
+
+    /// Every 100 ms: a tenth of the chatters send (so each chats once a
+    /// second), and one in `pingEveryTicks` of the others pings (each once
+    /// every `pingEveryTicks` ticks; the server's default keepalive drops a
+    /// peer silent for 15 s).
+    private static func keepTraffic(peers: PeerList, pingEveryTicks: Int) async {
+        var tick = 0
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(100))
+            } catch {
+                return
+            }
+            let slot = tick % 10
+            // Chatters are every tenth peer; spread them over the ten slots so
+            // the chat flows evenly rather than in one burst a second.
+            for peer in peers.all {
+                if peer.isChatter {
+                    if (peer.index / 10) % 10 == slot { await peer.sendChat() }
+                } else if peer.index % pingEveryTicks == tick % pingEveryTicks {
+                    await peer.ping()
+                }
+            }
+            tick += 1
+        }
+    }
+}
+
+/// The child process, read line by line on a thread of its own (the
+/// server's tasks keep the cooperative pool).
+final class SignalingPeersChild {
+    private let process: Process
+    let reports: AsyncStream<SignalingPeersReport>
+
+    init(arguments: [String]) throws {
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        guard length > 0 else { throw CommandFailure("cannot find this executable") }
+        let process = Process()
+        process.executableURL = URL(
+            fileURLWithPath: String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        process.arguments = ["bench", "signaling-peers"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        self.process = process
+        let (reports, continuation) = AsyncStream<SignalingPeersReport>.makeStream()
+        self.reports = reports
+        let descriptor = output.fileHandleForReading.fileDescriptor
+        Thread.detachNewThread {
+            let lines = LineReader(descriptor: descriptor)
+            while let line = lines.next() {
+                if let report = try? JSONDecoder().decode(SignalingPeersReport.self, from: Data(line.utf8)) {
+                    continuation.yield(report)
+                }
+            }
+            continuation.finish()
+        }
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
