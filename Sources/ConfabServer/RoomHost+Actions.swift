@@ -61,7 +61,7 @@ extension RoomHost {
         }
         let departed = closeDeparted(now: now, reason: Self.leaveReason(for: action))
         if !departed.isEmpty {
-            syncMedia()
+            syncMediaAfterLeave(of: departed)
             reportMembership()
         }
         return .success(departed)

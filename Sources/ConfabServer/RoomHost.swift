@@ -49,13 +49,15 @@ actor RoomHost {
     private var shuttingDown = false
     /// Media credentials, forwarding slot and announced SSRCs of each connected peer.
     var mediaSessions: [PeerID: MediaSession] = [:]
+    /// The forwarding table as last posted (RoomHost+MediaTable.swift); nil: build it whole next time.
+    var mediaTable: MediaTableCache?
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
     private var speakersWereActive = false
     private var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
     private(set) var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
     var lossFeedback = LossFeedbackBook()
-    private let mediaRoomID: Int
+    let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
     private var reportedMembers: Set<PeerID> = []
     /// The coalescing of `room.counts` (RoomHost+Audience.swift).
@@ -259,7 +261,7 @@ actor RoomHost {
                 keepalive: settings.keepalive, speakersIntervalMs: settings.speakersIntervalMs, media: media)
         else { return }
         // The forwarding table first: the client may bind as soon as it reads `joined`.
-        syncMedia()
+        syncMediaAfterJoin(of: peer)
         sink.send(ServerMessage(id: requestID, .joined(joined)))
     }
 
@@ -273,23 +275,23 @@ actor RoomHost {
             mediaSessions[peer] = nil
         }
         guard room.phase == .open else {
+            mediaTable = nil
             settings.media.removeRoom(mediaRoomID)
             return
         }
-        var configs: [MediaPeerConfig] = []
+        var table = MediaTableCache()
         let hearers = hearerSlots()
         for (id, session) in mediaSessions {
             guard let peer = room.peer(id), let username = CredentialKey(session.username) else { continue }
-            let mayPublish = room.role(of: peer).publishAudio && peer.microphone.map { !$0.muted } == true
-            configs.append(
-                MediaPeerConfig(
-                    slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
-                    ssrcs: (session.ssrc, session.previousSSRC), mayPublish: mayPublish,
-                    subscribers: room.role(of: peer).publishAudio
-                        ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : [],
-                    hearsLoudestOnly: hearsLoudestOnly(peer)))
+            let publishes = room.role(of: peer).publishAudio
+            table.configs[id] = MediaPeerConfig(
+                slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
+                ssrcs: (session.ssrc, session.previousSSRC), mayPublish: publishes && peer.microphone.map { !$0.muted } == true,
+                subscribers: publishes ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : [],
+                hearsLoudestOnly: hearsLoudestOnly(peer))
+            if publishes { table.publishers[id] = peer.role }
         }
-        settings.media.updateRoom(mediaRoomID, peers: configs, loudest: room.template.audience?.loudest)
+        post(table)
     }
 
     /// Sends `speakers`: the peers the speaker detector finds speaking at
@@ -391,7 +393,7 @@ actor RoomHost {
         metrics.left(reason: shuttingDown ? "shutdown" : "timeout")
         guard !shuttingDown else { return }
         deliver(room.connectionLost(peer, now: Timestamp.now()))
-        syncMedia()
+        syncMediaAfterLeave(of: [peer])
     }
 
     /// Closes the connections of peers no longer in the room and ends their
@@ -411,7 +413,8 @@ actor RoomHost {
     /// Whether an action can change who hears whom, who may publish, or SSRCs.
     static func changesMedia(_ action: PeerAction) -> Bool {
         switch action {
-        case .sendChat, .raiseHand, .lowerHand, .updatePeer, .setState: false
+        // A leave changes the table by its departure, synced with the other departures.
+        case .sendChat, .raiseHand, .lowerHand, .updatePeer, .setState, .leave: false
         default: true
         }
     }

@@ -106,6 +106,44 @@ struct RoomHostMediaTests {
         #expect(table["alice"]?.subscribers == [leeSlot])
     }
 
+    /// A table as the media plane got it, in a form to compare: slots, credentials, flags, subscribers as sets.
+    static func comparable(_ table: [PeerID: MediaPeerConfig]) -> [PeerID: String] {
+        table.mapValues { config in
+            "\(config.slot) \(config.username) \(config.ssrcs) \(config.mayPublish) \(config.hearsLoudestOnly) "
+                + "\(config.subscribers.sorted())"
+        }
+    }
+
+    @Test("listeners joining and leaving change the kept table: it is the table a whole rebuild makes")
+    func listenerJoinsKeepTheTable() async throws {
+        let harness = try Harness()
+        let alice = try await harness.join("alice", role: "host", muted: false)
+        _ = try await harness.join("bob", role: "speaker", muted: false)
+        var listeners: [Connection] = []
+        for index in 0..<6 { listeners.append(try await harness.join(PeerID(uncheckedRawValue: "lee\(index)"), role: "listener")) }
+        func matchesRebuild(_ when: String) async throws {
+            let kept = Self.comparable(try #require(harness.media.table))
+            await harness.host.syncMedia()
+            let rebuilt = Self.comparable(try #require(harness.media.table))
+            #expect(kept == rebuilt, "\(when): \(kept) != \(rebuilt)")
+        }
+        try await matchesRebuild("after six listener joins")
+        let table = try #require(harness.media.table)
+        let listenerSlots = Set(listeners.compactMap { table[$0.joined.you.id]?.slot })
+        #expect(listenerSlots.count == 6)
+        #expect(listenerSlots.isSubset(of: Set(table["alice"]?.subscribers ?? [])), "every listener hears alice")
+        #expect(listenerSlots.isSubset(of: Set(table["bob"]?.subscribers ?? [])), "every listener hears bob")
+        // A change goes through the whole table; listeners joining after it build on that one.
+        try await harness.send(#"{"v": 1, "type": "track.mute", "id": "m", "track": "bob:mic"}"#, as: "alice", on: alice)
+        #expect(try await harness.send(#"{"v": 1, "type": "leave", "id": "l"}"#, as: "lee0", on: listeners[0]) == false)
+        await harness.host.connectionLost("lee1", sink: listeners[1].sink)
+        let dropped = try #require(table["lee1"]?.slot)
+        #expect(harness.media.table?["lee1"] == nil && !(harness.media.table?["alice"]?.subscribers.contains(dropped) ?? true))
+        _ = try await harness.join("lee9", role: "listener")
+        try await matchesRebuild("after a mute, a leave, a drop and another join")
+        #expect(harness.media.table?["bob"]?.mayPublish == false && harness.media.table?["lee0"] == nil)
+    }
+
     @Test("speakers from the reports at given times: loudest first, the hangover keeps a pause listed, then silence once")
     func speakers() async throws {
         let harness = try Harness(speakerDetection: SpeakerDetectorSettings(hangoverMs: 600))

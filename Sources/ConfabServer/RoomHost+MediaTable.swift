@@ -1,0 +1,64 @@
+// The room's forwarding table, kept as last posted so that a listener's join
+// changes it instead of rebuilding it: in a town hall of N, rebuilding it on
+// every join cost O(N) per join (O(N²) to fill the room), the largest share
+// of a join's time on the room's actor.
+//
+//   any change (mute, role, keys, leave, publisher joins) ─▶ syncMedia: the whole table, kept
+//   a listener joins (a new session, nothing of it in the table) ─▶ its row added, its slot added
+//     to the rows of the publishers its role hears ─▶ the same table a whole rebuild would make
+//   listeners leave, are removed or drop ─▶ their rows and slots taken out (a publisher: the whole table)
+//
+// Every change the table depends on goes through syncMedia, as before, so
+// the kept table is always what a rebuild of the room before the join gives.
+
+import ConfabProtocol
+import ConfabRooms
+
+/// A forwarding table by peer, and which of its peers publish (with their role).
+struct MediaTableCache: Sendable {
+    var configs: [PeerID: MediaPeerConfig] = [:]
+    var publishers: [PeerID: RoleName] = [:]
+}
+
+extension RoomHost {
+    /// Posts `table` to the media plane and keeps it.
+    func post(_ table: MediaTableCache) {
+        mediaTable = table
+        settings.media.updateRoom(mediaRoomID, peers: Array(table.configs.values), loudest: room.template.audience?.loudest)
+    }
+
+    /// After `id` joined or resumed with a fresh session: the table with its
+    /// row added when it only listens, else the whole table again.
+    func syncMediaAfterJoin(of id: PeerID) {
+        guard var table = mediaTable, room.phase == .open, table.configs[id] == nil, let peer = room.peer(id),
+            peer.isConnected, let session = mediaSessions[id], let username = CredentialKey(session.username)
+        else { return syncMedia() }
+        let role = room.role(of: peer)
+        guard !role.publishAudio else { return syncMedia() }
+        table.configs[id] = MediaPeerConfig(
+            slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
+            ssrcs: (session.ssrc, session.previousSSRC), mayPublish: false, subscribers: [],
+            hearsLoudestOnly: hearsLoudestOnly(peer))
+        for (publisher, publishedRole) in table.publishers where role.subscribesTo.contains(publishedRole) {
+            table.configs[publisher]?.subscribers.append(session.slot)
+        }
+        post(table)
+    }
+
+    /// After `gone` left the room or dropped: their rows and slots out of the
+    /// table when they only listened, else the whole table again.
+    func syncMediaAfterLeave(of gone: Set<PeerID>) {
+        guard var table = mediaTable, room.phase == .open else { return syncMedia() }
+        var slots = Set<Int>()
+        for id in gone {
+            guard room.peer(id)?.isConnected != true, table.publishers[id] == nil else { return syncMedia() }
+            mediaSessions[id] = nil
+            if let config = table.configs.removeValue(forKey: id) { slots.insert(config.slot) }
+        }
+        guard !slots.isEmpty else { return }
+        for publisher in table.publishers.keys {
+            table.configs[publisher]?.subscribers.removeAll { slots.contains($0) }
+        }
+        post(table)
+    }
+}
