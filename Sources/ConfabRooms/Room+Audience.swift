@@ -95,7 +95,9 @@ extension Room {
     /// The connected peers that hear of `id`'s changes, itself included.
     public func watchers(of id: PeerID) -> Set<PeerID> {
         guard let peer = peers[id], peer.isQuiet else { return connectedIDs }
-        var result = Set(peers.values.lazy.filter { $0.isConnected && self.role(of: $0).permissions.seeAudience }.map(\.id))
+        // The roles first (a handful), then one set lookup per peer: this runs on every quiet join.
+        let seeing = Set(template.roles.lazy.filter(\.permissions.seeAudience).map(\.name))
+        var result = Set(peers.values.lazy.filter { $0.isConnected && seeing.contains($0.role) }.map(\.id))
         for viewer in introductions[id] ?? [] where peers[viewer]?.isConnected == true { result.insert(viewer) }
         if peer.isConnected { result.insert(id) }
         return result
