@@ -91,6 +91,7 @@ bench: release
 	.build/release/confab bench media
 	.build/release/confab bench signaling
 	.build/release/confab bench sfu
+	.build/release/confab bench sfu --rooms 1 --publishers 20 --subscribers 2000 --loudest 3
 	.build/release/confab bench tui
 	.build/release/confab bench voice
 

@@ -38,13 +38,20 @@ struct BenchSFU: ParsableCommand {
     @Option(help: "Rooms.") var rooms = 4
     @Option(help: "Publishers per room.") var publishers = 2
     @Option(help: "Subscribers per room.") var subscribers = 25
+    @Option(help: "A large room's audience: subscribers hear only this many loudest publishers (each publisher talks at its own level).")
+    var loudest: Int?
     @Option(help: "Seconds per phase.") var seconds = 3.0
     @Flag(help: "Pin the relay to CPU 0 and the load generator to the other CPUs.") var pin = false
     @Flag(help: "Print the results as JSON.") var json = false
 
     func validate() throws {
         guard rooms >= 1, publishers >= 1, subscribers >= 1 else { throw ValidationError("rooms, publishers and subscribers must be at least 1") }
-        guard rooms * (publishers + subscribers) <= 2_000 else { throw ValidationError("at most 2,000 sockets") }
+        guard rooms * (publishers + subscribers) <= 2_100 else { throw ValidationError("at most 2,100 sockets") }
+        if let loudest {
+            guard (1...16).contains(loudest), loudest <= publishers else {
+                throw ValidationError("--loudest must be 1 to 16 and at most --publishers")
+            }
+        }
         guard seconds >= 0.5 else { throw ValidationError("--seconds must be at least 0.5") }
     }
 
@@ -58,16 +65,18 @@ struct BenchSFU: ParsableCommand {
             try pinToCPUs("0")
             generatorCPUs = "1-\(cpuCount - 1)"
         }
-        let shape = SFUBenchShape(rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds)
+        let shape = SFUBenchShape(
+            rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds, loudest: loudest)
         let load = SFULoadChild.Launch(shape: shape, cpus: generatorCPUs)
         let confabFull = try SFUBenchRun.confab(shape, load: load, packetsPerSecond: nil, countAllocations: counting)
         let referenceFull = try SFUBenchRun.reference(shape, load: load, packetsPerSecond: nil)
         // Half of what Confab forwarded, as sent packets per second.
-        let half = max(100, confabFull.forwardedPerSecond / Double(subscribers) / 2)
+        let half = max(100, confabFull.forwardedPerSecond / shape.fanOut / 2)
         let confabHalf = try SFUBenchRun.confab(shape, load: load, packetsPerSecond: half, countAllocations: false)
         let referenceHalf = try SFUBenchRun.reference(shape, load: load, packetsPerSecond: half)
         let results = SFUBenchResults(
-            rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds, pinned: pin, cpus: cpuCount,
+            rooms: rooms, publishers: publishers, subscribers: subscribers, loudest: loudest, seconds: seconds, pinned: pin,
+            cpus: cpuCount,
             confabFull: confabFull, referenceFull: referenceFull, confabHalf: confabHalf, referenceHalf: referenceHalf)
         try results.print(asJSON: json)
     }
@@ -78,6 +87,16 @@ struct SFUBenchShape {
     var publishers: Int
     var subscribers: Int
     var seconds: Double
+    /// Subscribers hear only this many loudest publishers (nil: all of them).
+    var loudest: Int? = nil
+
+    /// Datagrams forwarded per datagram sent: each reaches every subscriber,
+    /// or, with `loudest`, those of the loudest publishers only.
+    var fanOut: Double { Double(subscribers) * Double(min(loudest ?? publishers, publishers)) / Double(publishers) }
+
+    /// The RFC 6464 level publisher `index` (of its room) talks at: publisher 0
+    /// the loudest, 3 dB apart, so the loudest few are always the same ones.
+    func level(ofPublisher index: Int) -> UInt8 { UInt8(min(127, 10 + 3 * (index % publishers))) }
 
     /// Peer credentials by index: publisher p of room r is r·(P+S)+p, its subscribers follow.
     static func credentials(_ index: Int) -> (String, String) {
@@ -97,7 +116,7 @@ struct SFUBenchPhase: Codable {
     var forwardedPerSecond: Double
     /// Relay thread CPU time per forwarded datagram [ns].
     var cpuNsPerForwarded: Double
-    /// Share of expected datagrams (sent × subscribers) that never arrived.
+    /// Share of expected datagrams (sent × fan-out) that never arrived.
     var loss: Double
     var p50Us: Double
     var p99Us: Double
@@ -106,6 +125,7 @@ struct SFUBenchPhase: Codable {
 
 struct SFUBenchResults: Codable, BenchReport {
     var rooms, publishers, subscribers: Int
+    var loudest: Int?
     var seconds: Double
     var pinned: Bool
     var cpus: Int
@@ -119,7 +139,7 @@ struct SFUBenchResults: Codable, BenchReport {
                     p.loss * 100, p.p50Us, p.p99Us)
         }
         return """
-            confab bench sfu: \(rooms) rooms × (\(publishers) publishers → \(subscribers) subscribers), \(seconds) s per phase, \
+            confab bench sfu: \(rooms) rooms × (\(publishers) publishers → \(subscribers) subscribers\(loudest.map { ", each hearing the \($0) loudest" } ?? "")), \(seconds) s per phase, \
             load generator in a child process\(pinned ? ", relay pinned to CPU 0 of \(cpus)" : "")
             relay / load            forwarded/s  CPU ns/pkt     loss   p50 µs    p99 µs
             \(row("confab, full load", confabFull))
@@ -155,6 +175,7 @@ final class SFULoadChild {
             "bench", "sfu-load", "--rooms", "\(launch.shape.rooms)", "--publishers", "\(launch.shape.publishers)",
             "--subscribers", "\(launch.shape.subscribers)", "--seconds", "\(launch.shape.seconds)",
         ]
+        if let loudest = launch.shape.loudest { arguments += ["--loudest", "\(loudest)"] }
         if let cpus = launch.cpus { arguments += ["--cpus", cpus] }
         process.arguments = arguments
         process.standardInput = toChild
@@ -211,9 +232,9 @@ enum SFUBenchRun {
                 let (user, password) = SFUBenchShape.credentials(shape.credentialIndex(room: room, subscriber: s))
                 peers.append(StaticMediaPeer(
                     peer: PeerID(uncheckedRawValue: "s\(room)-\(s)"), username: user, password: password, ssrc: nil,
-                    mayPublish: false, heardBy: []))
+                    mayPublish: false, heardBy: [], hearsLoudestOnly: shape.loudest != nil))
             }
-            _ = plane.installStaticRoom(peers)
+            _ = plane.installStaticRoom(peers, loudest: shape.loudest)
         }
         let child = try SFULoadChild(load)
         return try measure(
@@ -238,6 +259,7 @@ enum SFUBenchRun {
         guard let relay = confab_reference_relay_create(socket.descriptor, Int32(shape.rooms), Int32(shape.subscribers), &addresses)
         else { throw CommandFailure("cannot make the reference relay") }
         defer { confab_reference_relay_destroy(relay) }
+        confab_reference_relay_set_loudest(relay, Int32(shape.loudest ?? 0))
         for (index, port) in child.sockets.publisherPorts.enumerated() {
             confab_reference_relay_map(relay, UInt16(port), Int32(index / shape.publishers))
         }
@@ -272,7 +294,7 @@ enum SFUBenchRun {
         let cpuAfter = threadCPUNanoseconds(named: relayThread)
         if let failure { throw failure }
         guard let window else { throw CommandFailure("sfu-load reported nothing") }
-        let expected = Double(window.sent * shape.subscribers)
+        let expected = Double(window.sent) * shape.fanOut
         let forwarded = Double(window.received)
         return SFUBenchPhase(
             forwardedPerSecond: forwarded / max(0.001, window.elapsedSeconds),

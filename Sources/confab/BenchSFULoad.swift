@@ -26,11 +26,13 @@ struct BenchSFULoad: ParsableCommand {
     @Option(help: "Publishers per room.") var publishers = 2
     @Option(help: "Subscribers per room.") var subscribers = 25
     @Option(help: "Seconds to measure.") var seconds = 3.0
+    @Option(help: "Subscribers hear only this many loudest publishers.") var loudest: Int?
     @Option(help: "Pin this process to these CPUs (say 1 or 1-3).") var cpus: String?
 
     func run() throws {
         if let cpus { try pinToCPUs(cpus) }
-        let shape = SFUBenchShape(rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds)
+        let shape = SFUBenchShape(
+            rooms: rooms, publishers: publishers, subscribers: subscribers, seconds: seconds, loudest: loudest)
         let generator = try SFULoadGenerator(shape: shape)
         try SFULoadMessage.write(
             SFULoadSockets(
@@ -219,7 +221,8 @@ final class SFULoadGenerator: @unchecked Sendable {
                     let giveUp = MonotonicClock.nanoseconds() + 20_000_000
                     var inFlight = 0
                     repeat {
-                        inFlight = count * shape.subscribers - receiver.receivedSinceStart.load(ordering: .relaxed) - writtenOff
+                        inFlight = Int(Double(count) * shape.fanOut) - receiver.receivedSinceStart.load(ordering: .relaxed)
+                            - writtenOff
                         if inFlight <= Self.fullLoadWindow { break }
                         sched_yield()
                     } while MonotonicClock.nanoseconds() < giveUp
@@ -233,9 +236,12 @@ final class SFULoadGenerator: @unchecked Sendable {
                     raw.storeBytes(of: sequence[index].bigEndian, toByteOffset: 2, as: UInt16.self)
                     raw.storeBytes(of: (UInt32(sequence[index]) &* 960).bigEndian, toByteOffset: 4, as: UInt32.self)
                     raw.storeBytes(of: SFUBenchShape.ssrc(index).bigEndian, toByteOffset: 8, as: UInt32.self)
-                    // RFC 8285 one-byte block: id 1 (RFC 6464 level), length 0.
+                    // RFC 8285 one-byte block: id 1 (RFC 6464 level, voice flag set), length 0.
                     raw.storeBytes(of: UInt32(0xBEDE_0001).bigEndian, toByteOffset: 12, as: UInt32.self)
-                    raw.storeBytes(of: UInt32(0x10A8_0000).bigEndian, toByteOffset: 16, as: UInt32.self)
+                    raw[16] = 0x10
+                    raw[17] = 0x80 | shape.level(ofPublisher: index)
+                    raw[18] = 0
+                    raw[19] = 0
                     // CLOCK_MONOTONIC is one clock for every process on the machine.
                     raw.storeBytes(of: MonotonicClock.nanoseconds(), toByteOffset: 20, as: UInt64.self)
                     _ = socket.send(UnsafeRawBufferPointer(raw), to: relay)

@@ -16,6 +16,11 @@ confab_reference_relay *confab_reference_relay_create(int fd, int rooms, int sub
                                                       const struct sockaddr_in *subscribers);
 /// Publishers sending from `port` belong to room `room`.
 void confab_reference_relay_map(confab_reference_relay *relay, unsigned short port, int room);
+/// From now on each room forwards only its `loudest` loudest publishers (by
+/// the RFC 6464 level of their last packet, RFC 8285 one-byte extension id 1;
+/// ties to the lower port): the top-N selection of a large room, without
+/// Confab's smoothing. 0 (the default) forwards everyone.
+void confab_reference_relay_set_loudest(confab_reference_relay *relay, int loudest);
 /// Runs on the calling thread (named "confab-ref") until `confab_reference_relay_stop`.
 void confab_reference_relay_run(confab_reference_relay *relay);
 /// Asks `run` to return (within 50 ms); callable from any thread.

@@ -237,13 +237,16 @@ public struct StaticMediaPeer: Sendable {
     public var mayPublish: Bool
     /// Indices (into the same array) of the peers that hear this one.
     public var heardBy: [Int]
+    /// As a subscriber: hears only the room's `loudest` publishers at a time.
+    public var hearsLoudestOnly: Bool = false
 }
 
 extension MediaPlane {
     /// Installs a room's forwarding table directly (no signalling, no
     /// tokens): for benchmarks. Returns the room's id. Nil when a username is
     /// not 16 bytes.
-    public func installStaticRoom(_ peers: [StaticMediaPeer]) -> Int? {
+    /// `loudest`: how many publishers those that `hearsLoudestOnly` hear at a time.
+    public func installStaticRoom(_ peers: [StaticMediaPeer], loudest: Int? = nil) -> Int? {
         let room = makeID()
         let slots = peers.map { _ in makeID() }
         var configs: [MediaPeerConfig] = []
@@ -253,9 +256,10 @@ extension MediaPlane {
                 MediaPeerConfig(
                     slot: slots[index], peer: peer.peer, username: username,
                     integrityKey: STUNIntegrityKey(shortTermPassword: peer.password), ssrcs: (peer.ssrc, nil),
-                    mayPublish: peer.mayPublish, subscribers: peer.heardBy.map { slots[$0] }))
+                    mayPublish: peer.mayPublish, subscribers: peer.heardBy.map { slots[$0] },
+                    hearsLoudestOnly: peer.hearsLoudestOnly))
         }
-        post(.room(room, configs))
+        post(.room(room, configs, loudest: loudest))
         return room
     }
 }
