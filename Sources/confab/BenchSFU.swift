@@ -167,10 +167,7 @@ final class SFULoadChild {
 
     /// Starts `confab bench sfu-load` and reads the ports it bound.
     init(_ launch: Launch) throws {
-        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &path, path.count - 1)
-        guard length > 0 else { throw CommandFailure("cannot find this executable") }
-        process.executableURL = URL(fileURLWithPath: String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        process.executableURL = try thisExecutable()
         var arguments = [
             "bench", "sfu-load", "--rooms", "\(launch.shape.rooms)", "--publishers", "\(launch.shape.publishers)",
             "--subscribers", "\(launch.shape.subscribers)", "--seconds", "\(launch.shape.seconds)",
@@ -399,4 +396,12 @@ final class StopFlag: Sendable {
 struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// This process's executable (/proc/self/exe), to start a child of the same build.
+func thisExecutable() throws -> URL {
+    var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let length = readlink("/proc/self/exe", &path, path.count - 1)
+    guard length > 0 else { throw CommandFailure("cannot find this executable") }
+    return URL(fileURLWithPath: String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
 }

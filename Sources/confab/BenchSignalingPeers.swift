@@ -200,12 +200,8 @@ final class SignalingPeersChild {
     let reports: AsyncStream<SignalingPeersReport>
 
     init(arguments: [String]) throws {
-        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &path, path.count - 1)
-        guard length > 0 else { throw CommandFailure("cannot find this executable") }
         let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        process.executableURL = try thisExecutable()
         process.arguments = ["bench", "signaling-peers"] + arguments
         let output = Pipe()
         process.standardOutput = output
