@@ -5,8 +5,10 @@
 //
 //   any change (mute, role, keys, leave, publisher joins) ─▶ syncMedia: the whole table, kept
 //   a listener joins (a new session, nothing of it in the table) ─▶ its row added, its slot added
-//     to the rows of the publishers its role hears ─▶ the same table a whole rebuild would make
-//   listeners leave, are removed or drop ─▶ their rows and slots taken out (a publisher: the whole table)
+//     to the rows of the publishers its role hears ─▶ the same table a whole rebuild would make;
+//     the media thread is sent only the change (addListener): O(publishers), not O(room)
+//   listeners leave, are removed or drop ─▶ their rows and slots taken out (removeListeners;
+//     a publisher: the whole table)
 //
 // Every change the table depends on goes through syncMedia, as before, so
 // the kept table is always what a rebuild of the room before the join gives.
@@ -35,30 +37,40 @@ extension RoomHost {
         else { return syncMedia() }
         let role = room.role(of: peer)
         guard !role.publishAudio else { return syncMedia() }
-        table.configs[id] = MediaPeerConfig(
+        // Out of the property while it changes: one reference, changed in place, not copied.
+        mediaTable = nil
+        let config = MediaPeerConfig(
             slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
             ssrcs: (session.ssrc, session.previousSSRC), mayPublish: false, subscribers: [],
             hearsLoudestOnly: hearsLoudestOnly(peer))
+        table.configs[id] = config
+        var heard: [Int] = []
         for (publisher, publishedRole) in table.publishers where role.subscribesTo.contains(publishedRole) {
             table.configs[publisher]?.subscribers.append(session.slot)
+            if let slot = table.configs[publisher]?.slot { heard.append(slot) }
         }
-        post(table)
+        mediaTable = table
+        settings.media.addListener(mediaRoomID, config, publishers: heard)
     }
 
     /// After `gone` left the room or dropped: their rows and slots out of the
     /// table when they only listened, else the whole table again.
     func syncMediaAfterLeave(of gone: Set<PeerID>) {
-        guard var table = mediaTable, room.phase == .open else { return syncMedia() }
+        guard var table = mediaTable, room.phase == .open,
+            gone.allSatisfy({ room.peer($0)?.isConnected != true && table.publishers[$0] == nil })
+        else { return syncMedia() }
+        mediaTable = nil
         var slots = Set<Int>()
         for id in gone {
-            guard room.peer(id)?.isConnected != true, table.publishers[id] == nil else { return syncMedia() }
             mediaSessions[id] = nil
             if let config = table.configs.removeValue(forKey: id) { slots.insert(config.slot) }
         }
-        guard !slots.isEmpty else { return }
-        for publisher in table.publishers.keys {
-            table.configs[publisher]?.subscribers.removeAll { slots.contains($0) }
+        if !slots.isEmpty {
+            for publisher in table.publishers.keys {
+                table.configs[publisher]?.subscribers.removeAll { slots.contains($0) }
+            }
         }
-        post(table)
+        mediaTable = table
+        if !slots.isEmpty { settings.media.removeListeners(mediaRoomID, slots: Array(slots)) }
     }
 }

@@ -27,6 +27,24 @@ struct ForwarderCommandTests {
         #expect(one.count == 4)
     }
 
+    @Test("listener changes after a room's last table are kept after it, in order; those before it are dropped")
+    func listenerChangesKept() {
+        let listener = Self.peers(1)[0]
+        let burst: [ForwarderCommand] = [
+            .addListener(1, listener, publishers: []), .room(1, Self.peers(2)), .addListener(2, listener, publishers: []),
+            .addListener(1, listener, publishers: [7]), .removeListeners(1, slots: [9]), .room(2, Self.peers(1)),
+        ]
+        let kept = ForwarderCommand.latestPerRoom(burst)
+        #expect(kept.map(\.room) == [1, 1, 1, 2])
+        guard case .room(1, _, _) = kept[0], case .addListener(1, _, let heard) = kept[1],
+            case .removeListeners(1, let slots) = kept[2], case .room(2, _, _) = kept[3]
+        else {
+            Issue.record("not the last table and the changes after it: \(kept)")
+            return
+        }
+        #expect(heard == [7] && slots == [9])
+    }
+
     @Test("a removal after a table removes; a table after a removal installs again")
     func removalOrder() {
         #expect(ForwarderCommand.latestPerRoom([.room(5, Self.peers(1)), .removeRoom(5)]).map(\.room) == [5])

@@ -108,6 +108,34 @@ struct ForwarderTests {
         return bytes + [UInt8](repeating: payload, count: 40)
     }
 
+    @Test("a listener added as a change hears alice once bound; taken out, nothing goes to its address and its index is reused safely")
+    func listenerChanges() throws {
+        let harness = Harness()
+        let carol = Member(
+            slot: 4, peer: "carol", username: "caroluser0000004", password: "carol-password-000000000",
+            address: SocketAddress(ipv4: 0x0A00_0004, port: 40_004), ssrc: 0xCA01)
+        harness.forwarder.apply(
+            .addListener(Self.room, harness.config(carol, mayPublish: false, subscribers: []), publishers: [Self.alice.slot]),
+            nowNs: Self.second)
+        for member in [Self.alice, Self.bob, Self.lee, carol] { #expect(try harness.bind(member, at: Self.second)) }
+        var sent = harness.feed(Self.rtp(Self.alice, sequence: 100), from: Self.alice.address, at: 2 * Self.second)
+        #expect(sent.map(\.0) == [Self.bob.address, Self.lee.address, carol.address])
+        #expect(harness.feed(Self.rtp(Self.bob, sequence: 5), from: Self.bob.address, at: 2 * Self.second).map(\.0)
+            == [Self.alice.address], "carol hears only the publishers she was added to")
+        // Carol and lee leave; dave takes a freed index: alice's packets reach bob and dave, not carol's address.
+        harness.forwarder.apply(.removeListeners(Self.room, slots: [carol.slot, Self.lee.slot]), nowNs: 3 * Self.second)
+        let dave = Member(
+            slot: 5, peer: "dave", username: "daveuser00000005", password: "dave-password-0000000000",
+            address: SocketAddress(ipv4: 0x0A00_0005, port: 40_005), ssrc: 0xDA7E)
+        harness.forwarder.apply(
+            .addListener(Self.room, harness.config(dave, mayPublish: false, subscribers: []), publishers: [Self.alice.slot]),
+            nowNs: 3 * Self.second)
+        #expect(try harness.bind(dave, at: 3 * Self.second))
+        sent = harness.feed(Self.rtp(Self.alice, sequence: 101), from: Self.alice.address, at: 4 * Self.second)
+        #expect(sent.map(\.0) == [Self.bob.address, dave.address])
+        #expect(!(try harness.bind(carol, at: 4 * Self.second)), "a removed listener's credentials no longer bind")
+    }
+
     @Test("a bound publisher's packet goes, byte for byte, to every bound subscriber of its role, and nowhere else")
     func forwardsToSubscribers() throws {
         let harness = Harness()

@@ -108,6 +108,11 @@ enum ForwarderCommand: Sendable {
     case room(Int, [MediaPeerConfig], loudest: Int? = nil)
     /// The room is gone.
     case removeRoom(Int)
+    /// A peer that only listens joined room `room`: its row, and the slots of
+    /// the publishers it hears (RoomHost+MediaTable.swift): O(publishers), not O(room).
+    case addListener(Int, MediaPeerConfig, publishers: [Int])
+    /// Peers that only listened left room `room`: their slots.
+    case removeListeners(Int, slots: [Int])
 }
 
 /// The send side of one subscriber (LiveKit's down track; here one per
@@ -230,7 +235,46 @@ final class Forwarder {
         case .removeRoom(let room):
             for index in roomPeers.removeValue(forKey: room) ?? [] { release(index) }
             loudest[room] = nil
+        case .addListener(let room, let config, let publishers):
+            addListener(config, room: room, publishers: publishers, nowNs: nowNs)
+        case .removeListeners(let room, let slots):
+            removeListeners(slots, room: room)
         }
+    }
+
+    private func addListener(_ config: MediaPeerConfig, room: Int, publishers: [Int], nowNs: UInt64) {
+        guard indexBySlot[config.slot] == nil, roomPeers[room] != nil else { return }
+        let index = freeIndices.popLast() ?? { peers.append(nil); return peers.count - 1 }()
+        peers[index] = ForwardingPeer(config: config, room: room, expectingSinceNs: nowNs)
+        indexBySlot[config.slot] = index
+        byUsername[config.username] = index
+        roomPeers[room, default: []].append(index)
+        for slot in publishers {
+            guard let publisher = indexBySlot[slot], peers[publisher]?.room == room else { continue }
+            peers[publisher]?.config.subscribers.append(config.slot)
+            if config.hearsLoudestOnly {
+                peers[publisher]?.audienceIndices.append(index)
+            } else {
+                peers[publisher]?.subscriberIndices.append(index)
+            }
+        }
+    }
+
+    /// Takes the listeners out of every list of the room before their
+    /// indices can be used again (a reused index must never get another's media).
+    private func removeListeners(_ slots: [Int], room: Int) {
+        let gone = Set(slots.compactMap { indexBySlot[$0] }.filter { peers[$0]?.room == room })
+        guard !gone.isEmpty, let members = roomPeers[room] else { return }
+        let goneSlots = Set(slots)
+        let remaining = members.filter { !gone.contains($0) }
+        for index in remaining {
+            guard let peer = peers[index], !peer.subscriberIndices.isEmpty || !peer.audienceIndices.isEmpty else { continue }
+            peers[index]?.subscriberIndices.removeAll { gone.contains($0) }
+            peers[index]?.audienceIndices.removeAll { gone.contains($0) }
+            peers[index]?.config.subscribers.removeAll { goneSlots.contains($0) }
+        }
+        for index in gone { release(index) }
+        roomPeers[room] = remaining
     }
 
     /// Keeps the room's selection to publishers still here and allowed to

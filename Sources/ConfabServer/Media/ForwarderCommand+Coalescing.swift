@@ -1,8 +1,11 @@
-// Rooms post their whole forwarding table on every change (RoomHost.syncMedia).
-// In a burst of joins the media thread would apply a table of N peers per
-// join, N times: only the last table of each room matters.
+// Rooms post their whole forwarding table on most changes (RoomHost.syncMedia),
+// and a listener's arrival or departure as a change of the table
+// (RoomHost+MediaTable.swift). In a burst the media thread would apply a table
+// of N peers per join, N times: only the last table of each room matters, and
+// the changes posted after it.
 //
-//   ChangeQueue.take ─▶ latestPerRoom ─▶ Forwarder.apply (the last command of each room, in posting order)
+//   ChangeQueue.take ─▶ latestPerRoom ─▶ Forwarder.apply (per room: the last table or removal,
+//                                         then the listener changes after it, in posting order)
 
 extension ForwarderCommand {
     /// The room the command is about.
@@ -10,17 +13,29 @@ extension ForwarderCommand {
         switch self {
         case .room(let room, _, _): room
         case .removeRoom(let room): room
+        case .addListener(let room, _, _): room
+        case .removeListeners(let room, _): room
         }
     }
 
-    /// `commands` without those a later command of the same room replaces
-    /// (a table or a removal replaces everything before it), in posting order.
+    /// Whether the command replaces everything the room posted before it.
+    var replacesRoom: Bool {
+        switch self {
+        case .room, .removeRoom: true
+        case .addListener, .removeListeners: false
+        }
+    }
+
+    /// `commands` without those a later table or removal of the same room
+    /// replaces, in posting order: of each room, its last table or removal and
+    /// the listener changes posted after it.
     static func latestPerRoom(_ commands: [ForwarderCommand]) -> [ForwarderCommand] {
         guard commands.count > 1 else { return commands }
-        var seen: Set<Int> = []
+        var replaced: Set<Int> = []
         var kept: [ForwarderCommand] = []
-        for command in commands.reversed() where seen.insert(command.room).inserted {
+        for command in commands.reversed() where !replaced.contains(command.room) {
             kept.append(command)
+            if command.replacesRoom { replaced.insert(command.room) }
         }
         return kept.reversed()
     }

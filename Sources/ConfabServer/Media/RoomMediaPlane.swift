@@ -4,6 +4,7 @@
 //            ─▶ endpoint (what `joined.media` tells the client)
 //            ─▶ updateRoom / removeRoom (the room's forwarding table: peers,
 //               credentials, SSRCs, who may publish, who hears whom)
+//            ─▶ addListener / removeListeners (a listener's row and slot, changed in the table)
 //   RoomRegistry ─▶ takeLevels / reports (what the forwarder measured)
 //
 // `MediaPlane` is the real one (a UDP socket and its thread); tests build
@@ -20,6 +21,10 @@ protocol RoomMediaPlane: AnyObject, Sendable {
     /// Installs or replaces room `room`'s forwarding table: peers not listed are gone.
     /// `loudest`: how many publishers the peers that `hearsLoudestOnly` hear at a time.
     func updateRoom(_ room: Int, peers: [MediaPeerConfig], loudest: Int?)
+    /// Adds a peer that only listens to room `room`'s table, hearing the publishers of `publishers` (slots).
+    func addListener(_ room: Int, _ config: MediaPeerConfig, publishers: [Int])
+    /// Takes peers that only listened (slots) out of room `room`'s table.
+    func removeListeners(_ room: Int, slots: [Int])
     /// The room is gone: its peers' bindings with it.
     func removeRoom(_ room: Int)
     /// Per-peer reports with levels accumulated since the previous call (for the speakers timer).
@@ -38,6 +43,12 @@ extension MediaPlane: RoomMediaPlane {
     func updateRoom(_ room: Int, peers: [MediaPeerConfig], loudest: Int?) {
         post(.room(room, peers, loudest: loudest))
     }
+
+    func addListener(_ room: Int, _ config: MediaPeerConfig, publishers: [Int]) {
+        post(.addListener(room, config, publishers: publishers))
+    }
+
+    func removeListeners(_ room: Int, slots: [Int]) { post(.removeListeners(room, slots: slots)) }
 
     func removeRoom(_ room: Int) { post(.removeRoom(room)) }
 }

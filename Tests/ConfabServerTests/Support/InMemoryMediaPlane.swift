@@ -37,6 +37,26 @@ final class InMemoryMediaPlane: RoomMediaPlane {
         }
     }
 
+    func addListener(_ room: Int, _ config: MediaPeerConfig, publishers: [Int]) {
+        state.withLock { state in
+            guard var table = state.tables[room] else { return }
+            for index in table.indices where publishers.contains(table[index].slot) {
+                table[index].subscribers.append(config.slot)
+            }
+            table.append(config)
+            state.tables[room] = table
+        }
+    }
+
+    func removeListeners(_ room: Int, slots: [Int]) {
+        state.withLock { state in
+            guard var table = state.tables[room] else { return }
+            table.removeAll { slots.contains($0.slot) }
+            for index in table.indices { table[index].subscribers.removeAll { slots.contains($0) } }
+            state.tables[room] = table
+        }
+    }
+
     func removeRoom(_ room: Int) {
         state.withLock {
             $0.tables[room] = nil
