@@ -35,6 +35,18 @@ struct QuietHearers: Sendable {
         if arrived { self.arrived.insert(peer) }
     }
 
+    /// Notes the peers whose arrival, departure or role `events` tell of.
+    mutating func note(_ events: [RoomEvent]) {
+        for event in events {
+            switch event.body {
+            case .peerJoined(let joined): note(joined.peer.id, arrived: true)
+            case .peerLeft(let left): note(left.peer)
+            case .peerUpdated(let updated) where updated.changed.contains(.role): note(updated.peer.id)
+            default: break
+            }
+        }
+    }
+
     /// The `hearers` messages the changes since the last flush call for, per
     /// recipient. `session` gives a connected peer's current media session.
     mutating func flush(room: Room, session: (PeerID) -> Int?) -> [(to: PeerID, update: HearersUpdate)] {
@@ -93,14 +105,7 @@ extension RoomHost {
     /// Notes what `events` change about who hears whom (rooms with an audience only).
     func noteHearers(_ events: [RoomEvent]) {
         guard room.hasAudience else { return }
-        for event in events {
-            switch event.body {
-            case .peerJoined(let joined): quietHearers.note(joined.peer.id, arrived: true)
-            case .peerLeft(let left): quietHearers.note(left.peer)
-            case .peerUpdated(let updated) where updated.changed.contains(.role): quietHearers.note(updated.peer.id)
-            default: break
-            }
-        }
+        quietHearers.note(events)
         scheduleHearers()
     }
 

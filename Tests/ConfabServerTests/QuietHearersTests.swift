@@ -26,24 +26,13 @@ struct QuietHearersTests {
                 now: QuietHearersTests.t0.adding(milliseconds: clock)
             ).events
             sessions[peer] = clock
-            note(events)
+            book.note(events)
             book.note(peer, arrived: true)
         }
 
         mutating func apply(_ action: PeerAction, by peer: PeerID) throws {
             clock += 1
-            note(try room.apply(action, from: peer, now: QuietHearersTests.t0.adding(milliseconds: clock)).events)
-        }
-
-        mutating func note(_ events: [RoomEvent]) {
-            for event in events {
-                switch event.body {
-                case .peerJoined(let joined): book.note(joined.peer.id, arrived: true)
-                case .peerLeft(let left): book.note(left.peer)
-                case .peerUpdated(let updated) where updated.changed.contains(.role): book.note(updated.peer.id)
-                default: break
-                }
-            }
+            book.note(try room.apply(action, from: peer, now: QuietHearersTests.t0.adding(milliseconds: clock)).events)
         }
 
         mutating func flush() -> [PeerID: [HearersUpdate]] {
@@ -68,8 +57,7 @@ struct QuietHearersTests {
 
         try hall.join("lee3", as: "listener", key: 2)
         try hall.apply(.leave, by: "lee0")
-        _ = hall.room.connectionLost("lee1", now: Self.t0.adding(milliseconds: 99))
-        hall.book.note("lee1")
+        hall.book.note(hall.room.connectionLost("lee1", now: Self.t0.adding(milliseconds: 99)))
         let batch = hall.flush()
         let expected = HearersUpdate(added: [Hearer(peer: "lee3", publicKey: Self.key(2))], removed: ["lee0", "lee1"])
         #expect(batch["sam"] == [expected])
