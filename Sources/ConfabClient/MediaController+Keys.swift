@@ -31,14 +31,20 @@ struct QuietHearerList: Sendable {
 
     var isComplete: Bool { !pagesPending }
 
-    /// Applies one `hearers` message. Peers added (again) lose the key they
-    /// had, so it is sealed to them anew. Returns whether the update is complete.
+    /// Applies one `hearers` message. Peers added again (back after a drop)
+    /// lose the key they had, so it is sealed to them anew; a first mention
+    /// does not (a host already sealed to a listener it saw join). Returns
+    /// whether the update is complete.
     mutating func apply(_ update: HearersUpdate, outbound: inout MediaController.Outbound?) -> Bool {
         if update.reset { incoming = [:] }
         for hearer in update.added {
-            if incoming != nil { incoming?[hearer.peer] = hearer.publicKey } else { keys[hearer.peer] = hearer.publicKey }
+            if keys[hearer.peer] != nil || departed.contains(hearer.peer) { outbound?.recipients.remove(hearer.peer) }
+            if incoming != nil {
+                incoming?[hearer.peer] = hearer.publicKey
+            } else {
+                keys[hearer.peer] = hearer.publicKey
+            }
             departed.remove(hearer.peer)
-            outbound?.recipients.remove(hearer.peer)
         }
         for peer in update.removed {
             incoming?[peer] = nil
@@ -135,9 +141,8 @@ extension MediaController {
             var context = context
             context.recipient = peer
             do {
-                sealed.append(
-                    SealedKey(
-                        peer: peer, sealed: try MediaKeySealing.seal(key, to: publicKey, from: identity, context: context)))
+                let blob = try MediaKeySealing.seal(key, to: publicKey, from: identity, context: context)
+                sealed.append(SealedKey(peer: peer, sealed: blob))
             } catch {
                 failed.append(peer)
             }

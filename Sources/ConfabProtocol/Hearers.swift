@@ -1,7 +1,8 @@
 // Who hears a publisher without being announced to it: the quiet audience
 // of a large room (docs/PROTOCOL.md, "Large rooms" and `hearers`).
 //
-//   quiet peer joins / leaves / changes role ─▶ server batches (≤ 100 ms) ─▶ hearers {added, removed} ─▶ each publisher
+//   quiet peer joins / leaves / changes role ─▶ server batches (≤ 100 ms)
+//     ─▶ hearers {added, removed} ─▶ each publisher
 //   publisher joins / resumes / takes a publishing role ─▶ hearers {reset, added (paged, more)} ─▶ that publisher
 //   publisher ─▶ seals its media key to every hearer (keys.publish, paged under 64 KiB) ─▶ keys ─▶ each quiet peer
 //
@@ -38,7 +39,8 @@ public struct HearersUpdate: Codable, Hashable, Sendable {
         guard added.count + removed.count <= ProtocolLimits.maximumHearersPerMessage else {
             throw DecodingError.dataCorruptedError(
                 forKey: .removed, in: container,
-                debugDescription: "at most \(ProtocolLimits.maximumHearersPerMessage) entries in added and removed together")
+                debugDescription:
+                    "at most \(ProtocolLimits.maximumHearersPerMessage) entries in added and removed together")
         }
     }
 
