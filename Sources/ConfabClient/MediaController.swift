@@ -7,6 +7,8 @@
 //                               ─▶ engine.startSending(ssrc, key) to the server
 //   a hearer leaves / is removed / stops hearing us ─▶ rotate: new key, new SSRC, epoch + 1, publish to the rest
 //   a new hearer ─▶ our current key sealed to it alone
+//   hearers (quiet peers that hear us, kept apart from the room's peers) ─▶ hearers too; one of them
+//     leaving ─▶ rotate, at most once per `quietRotationInterval` (MediaController+Keys.swift)
 //   `keys` in ─▶ HPKE open (MediaKeys) ─▶ engine.addRemoteTrack(ssrc, key) ─▶ TrackMonitor per peer
 //   every 50 ms: per-peer levels ─▶ session (RoomState.media, event stream); every second: per-peer stats
 //   every second: what we lost of each track ─▶ media.loss;  media.feedback in ─▶ LossAdaptation ─▶ encoder
@@ -47,7 +49,7 @@ public actor MediaController {
     let source: AudioSource?
     let sink: AudioSink
     var configuration: MediaConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let keepaliveInterval: Duration
     private let events: AsyncStream<SessionEvent>
     private let stunStream: AsyncStream<[UInt8]>
@@ -64,16 +66,20 @@ public actor MediaController {
     public private(set) var mappedAddress: String?
     private var tasks: [Task<Void, Never>] = []
     private var keepaliveTask: Task<Void, Never>?
-    private var stopped = false
+    var stopped = false
 
     /// What we send with now. A new value (key, SSRC, epoch) at every rotation.
-    private struct Outbound {
+    struct Outbound {
         var ssrc: UInt32
         var keyBytes: [UInt8]
         var epoch: Int
         var recipients: Set<PeerID>
     }
-    private var outbound: Outbound?
+    var outbound: Outbound?
+    /// The quiet peers that hear us, apart from `state.peers` (MediaController+Keys.swift).
+    var quietHearers = QuietHearerList()
+    /// A quiet hearer's departure rotates the key at most this often (docs/SECURITY.md).
+    var quietRotationInterval = MediaController.defaultQuietRotationInterval
     private var epoch = 0
     /// Rotations so far (tests read it).
     public private(set) var rotations = 0
@@ -195,6 +201,8 @@ public actor MediaController {
             await reconcile()
         case .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved:
             await reconcile()
+        case .hearersChanged(let update):
+            if quietHearers.apply(update, outbound: &outbound) { await reconcile() }
         case .mediaFeedback(let feedback):
             guard let you = session.state.you, feedback.track == TrackID.microphone(of: you.id) else { return }
             engine?.sender?.encoderControl.request(adaptation.update(lossPercent: Double(feedback.lossPermille) / 10))
@@ -242,6 +250,8 @@ public actor MediaController {
         startKeepalive()
         // Every (re)join gets a fresh key and SSRC (RFC 3711 §9.1): forget the old one.
         outbound = nil
+        // The server sends this session's quiet hearers afresh.
+        quietHearers = QuietHearerList()
         await reconcile()
     }
 
@@ -390,7 +400,7 @@ public actor MediaController {
 
     /// Brings what we send in line with the room: publish or not, rotate when
     /// someone who could hear us no longer does, key newcomers.
-    private func reconcile() async {
+    func reconcile() async {
         guard isBound, !stopped, let engine, let server else { return }
         let state = session.state
         guard let you = state.you, let room = state.room, let source else { return }
@@ -403,15 +413,18 @@ public actor MediaController {
             }
             return
         }
+        // Wait for the last page of a list of hearers before acting on it.
+        guard quietHearers.isComplete else { return }
         var hearers: [PeerID: X25519PublicKey] = [:]
         for peer in state.peers.values {
             guard let key = peer.publicKey, let role = room.role(named: peer.role), role.subscribesTo.contains(you.role)
             else { continue }
             hearers[peer.id] = key
         }
+        for (peer, key) in quietHearers.keys where peer != you.id && hearers[peer] == nil { hearers[peer] = key }
         let current = Set(hearers.keys)
-        if var outbound, outbound.recipients.isSubset(of: current) {
-            // Same key; seal it to whoever is new.
+        if var outbound, deferRotation(departed: outbound.recipients.subtracting(current)) {
+            // Same key (or a rotation that may wait); seal it to whoever is new.
             let newcomers = current.subtracting(outbound.recipients)
             if !newcomers.isEmpty {
                 outbound.recipients.formUnion(newcomers)
@@ -431,6 +444,7 @@ public actor MediaController {
             while taken.contains(ssrc) || ssrc == outbound?.ssrc { ssrc = UInt32.random(in: 1...UInt32.max) }
             let next = Outbound(ssrc: ssrc, keyBytes: keyBytes, epoch: epoch, recipients: current)
             outbound = next
+            quietHearers.keyChanged()
             if rotating { rotations += 1 }
             // Announce first, so the server knows the SSRC and receivers hold the key by the first packet.
             await publish(next, to: hearers, track: track, room: room.name, you: you.id)
@@ -452,28 +466,6 @@ public actor MediaController {
             engine.sender?.encoderControl.request(adaptation.settings)
         }
         engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
-    }
-
-    private func publish(
-        _ outbound: Outbound, to recipients: [PeerID: X25519PublicKey], track: TrackID, room: RoomName, you: PeerID
-    ) async {
-        var sealed: [SealedKey] = []
-        for (peer, key) in recipients.sorted(by: { $0.key < $1.key }) {
-            let context = MediaKeyContext(
-                room: room, sender: you, recipient: peer, track: track, epoch: outbound.epoch, ssrc: outbound.ssrc)
-            do {
-                let blob = try MediaKeySealing.seal(outbound.keyBytes, to: key, from: session.identity, context: context)
-                sealed.append(SealedKey(peer: peer, sealed: blob))
-            } catch {
-                logger.warning("cannot seal a key to \(peer): \(error)")
-            }
-        }
-        do {
-            try await session.publishKeys(
-                PublishKeysRequest(track: track, epoch: outbound.epoch, keys: sealed, ssrc: outbound.ssrc))
-        } catch {
-            logger.warning("keys.publish failed: \(error)")
-        }
     }
 
     /// What became of a key sealed to us.

@@ -207,6 +207,7 @@ extension ServerMessage: ProtocolMessage {
             case .serverGoingAway: .serverGoingAway(try ServerGoingAway(from: decoder))
             case .reconnectInfo: .reconnectInfo(try ReconnectInfo(from: decoder))
             case .keys: .keys(try SealedKeyDelivery(from: decoder))
+            case .hearers: .hearers(try HearersUpdate(from: decoder))
             case .connected: .connected(try Connected(from: decoder))
             case .callState: .callState(try container.decode(CallInfo.self, forKey: .call))
             case .callHistoryPage: .callHistoryPage(try CallHistoryPage(from: decoder))
@@ -254,6 +255,7 @@ extension ServerMessage: ProtocolMessage {
         case .serverGoingAway(let payload): try payload.encode(to: encoder)
         case .reconnectInfo(let payload): try payload.encode(to: encoder)
         case .keys(let payload): try payload.encode(to: encoder)
+        case .hearers(let payload): try payload.encode(to: encoder)
         case .connected(let payload): try payload.encode(to: encoder)
         // CallInfo and OnlineUser have fields of their own named like the
         // envelope's neighbours, so they travel nested.

@@ -85,6 +85,8 @@ public enum ServerBody: Hashable, Sendable {
     case reconnectInfo(ReconnectInfo)
     /// A media key sealed to you.
     case keys(SealedKeyDelivery)
+    /// To a publisher: the quiet peers that hear it (rooms with an audience).
+    case hearers(HearersUpdate)
 
     // Presence and calls: only on the server-root connection (see Calls.swift).
     /// The reply to `connect`.
@@ -141,6 +143,7 @@ public enum ServerBody: Hashable, Sendable {
         case .serverGoingAway: .serverGoingAway
         case .reconnectInfo: .reconnectInfo
         case .keys: .keys
+        case .hearers: .hearers
         case .connected: .connected
         case .callState: .callState
         case .callHistoryPage: .callHistoryPage
@@ -187,6 +190,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case serverGoingAway = "server.goingAway"
     case reconnectInfo = "reconnect.info"
     case keys
+    case hearers
     case connected
     case callState = "call.state"
     case callHistoryPage = "call.historyPage"

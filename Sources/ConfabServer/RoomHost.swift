@@ -62,6 +62,8 @@ actor RoomHost {
     private var reportedMembers: Set<PeerID> = []
     /// The coalescing of `room.counts` (RoomHost+Audience.swift).
     var countsSchedule = CountsSchedule()
+    /// What publishers were told of their quiet hearers (RoomHost+Hearers.swift).
+    var quietHearers = QuietHearers()
 
     let store: any ServerStore
     /// Room and peer history, written in order off the room's path.
@@ -190,6 +192,7 @@ actor RoomHost {
         deliver(outcome.events)
         reportMembership()
         reply(to: token.peer, requestID: requestID, sink: sink, resumed: false, history: history, receivedAt: receivedAt)
+        noteHearersSession(of: token.peer)
         metrics.joined(resumed: false)
         logger.debug("joined", metadata: ["peer": "\(token.peer)", "role": "\(token.role)"])
         return .admitted(peer: token.peer)
@@ -230,6 +233,7 @@ actor RoomHost {
         connections[peer] = sink
         deliver(outcome.events)
         reply(to: peer, requestID: requestID, sink: sink, resumed: true, history: history, receivedAt: receivedAt)
+        noteHearersSession(of: peer)
         metrics.joined(resumed: true)
         logger.debug("resumed", metadata: ["peer": "\(peer)"])
         return .admitted(peer: peer)
@@ -505,7 +509,10 @@ actor RoomHost {
             }
         }
         settings.webhooks?.publish(events, room: name)
-        if !events.isEmpty { scheduleCounts() }
+        if !events.isEmpty {
+            scheduleCounts()
+            noteHearers(events)
+        }
     }
 
     private func issueResumeToken(for peer: PeerID) -> String {

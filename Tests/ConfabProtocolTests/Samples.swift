@@ -150,6 +150,8 @@ enum Samples {
         ServerMessage(.serverGoingAway(ServerGoingAway())),
         ServerMessage(.reconnectInfo(ReconnectInfo(resumeToken: "rt-3", resumeGraceMs: 20_000))),
         ServerMessage(.keys(SealedKeyDelivery(from: "alice", track: "alice:mic", epoch: 2, sealed: sealed))),
+        ServerMessage(.hearers(HearersUpdate(reset: true, more: true, added: [Hearer(peer: "lee", publicKey: key!)]))),
+        ServerMessage(.hearers(HearersUpdate(removed: ["lee", "lina"]))),
         ServerMessage(
             id: "c25",
             .connected(

@@ -11,6 +11,8 @@ public enum HeadlessEvents {
     /// whether it was accepted, `media.key`, or refused, `media.keyRefused`).
     public static func prints(_ event: SessionEvent) -> Bool {
         if case .mediaKeyReceived = event { return false }
+        // A speaker's bot does not list the audience, as its screen would not.
+        if case .hearersChanged = event { return false }
         return true
     }
 
@@ -36,6 +38,12 @@ public enum HeadlessEvents {
             return mediaJSON(event)
         case .countsUpdated, .rosterPage, .stateChanged:
             return audienceJSON(event)
+        case .hearersChanged(let update):
+            // Not printed (`prints`); counts only, never who.
+            return .object([
+                "event": .string("media.hearers"), "added": .int(update.added.count),
+                "removed": .int(update.removed.count),
+            ])
         }
     }
 

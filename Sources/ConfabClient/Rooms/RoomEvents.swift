@@ -58,6 +58,8 @@ enum RoomEvents {
             // Opened by the MediaController (it holds the engine); the
             // session only passes the sealed blob on.
             .mediaKeyReceived(delivery)
+        case .hearers(let update):
+            .hearersChanged(update)
         case .reconnectInfo:
             nil
         case .joined, .ok, .pong, .chatAck, .chatPage, .rosterPage:

@@ -145,7 +145,8 @@ extension SessionEvent {
             listener.room(session, didEnd: notice)
         case .serverGoingAway(let notice):
             listener.room(session, serverIsGoingAway: notice)
-        case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .mediaKeyAccepted,
+        case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .hearersChanged,
+            .mediaKeyAccepted,
             .mediaKeyRefused, .mediaLevels,
             .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip, .audioDevice:
             break

@@ -33,7 +33,7 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
         } else {
             state.sharedState[change.key] = nil
         }
-    case .mediaKeyReceived, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted,
+    case .mediaKeyReceived, .hearersChanged, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted,
         .rosterPage, .audioDevice:
         break
     }

@@ -88,6 +88,10 @@ public enum SessionEvent: Hashable, Sendable {
     /// A sender's media key, sealed to us, arrived (`keys`); the media
     /// controller opens it. The sealed bytes are not printed anywhere.
     case mediaKeyReceived(SealedKeyDelivery)
+    /// To a publisher: quiet peers that hear it (`hearers`); the media
+    /// controller seals its key to them. Not room state: the store and the
+    /// screen never list the audience because of it.
+    case hearersChanged(HearersUpdate)
     /// The media controller opened that key: the sender's SSRC is heard with it.
     case mediaKeyAccepted(SealedKeyDelivery)
     /// The media controller could not use a key (it did not open, was sealed
