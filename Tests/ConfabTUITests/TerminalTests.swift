@@ -339,6 +339,7 @@ struct TerminalTests {
         try "[audio]\njoinMuted = false\n".write(toFile: home.file(".config/confab/config.toml"), atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
+        environment["XDG_CONFIG_HOME"] = home.file(".config")
         environment["LANG"] = "C.UTF-8"
         let process = try ChildProcess(
             BuiltProducts.confab, ["demo", "--screen-reader", "--no-bot-prompts"], environment: environment, standardInput: .pipe)
