@@ -27,6 +27,13 @@ extern "C" confab_voice_processor *confab_voice_processor_create(int sample_rate
     // played and when the microphone hears it, which no sound card reports.
     config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(true));
     config.Set<webrtc::DelayAgnostic>(new webrtc::DelayAgnostic(true));
+    // The "experimental" AGC (on by default in 0.3) runs a pitch-based voice
+    // detector and loudness model on every frame to steer an analog mic
+    // volume we never set: it cost about 30 µs of 137 per 10 ms frame, and
+    // without it the digital AGC alone still lifts a quiet talker (~11 dB
+    // against ~13), the echo goes 2 dB further down and clicks are lifted
+    // less (docs/MEDIA.md, "Cost").
+    config.Set<webrtc::ExperimentalAgc>(new webrtc::ExperimentalAgc(false));
     webrtc::AudioProcessing *apm = webrtc::AudioProcessing::Create(config);
     if (apm == nullptr) return nullptr;
     webrtc::ProcessingConfig formats = {{

@@ -1,7 +1,9 @@
-// A sound card that went away or came back during a call, as the SDK tells it.
+// A sound card that went away or came back during a call, or the route that
+// a switch changed, as the SDK tells it.
 //
 //   FallbackSource / FallbackSink (ConfabMedia: the card's error ─▶ silence, retried every second)
 //   ─▶ DeviceHealth counters ─▶ MediaController (every 50 ms) ─▶ SessionEvent.audioDevice ─▶ front, bots
+//   MediaController.switchDevice ─▶ SessionEvent.audioDevice (switched) ─▶ front, bots
 
 import ConfabMedia
 
@@ -10,21 +12,37 @@ public struct AudioDeviceChange: Hashable, Sendable {
         case input, output
     }
 
+    /// What happened to the device.
+    public enum Kind: String, Hashable, Sendable {
+        /// It failed (unplugged): silence is sent, or what plays goes nowhere.
+        case lost
+        /// It works again.
+        case back
+        /// The call now uses it, after a switch (the current route).
+        case switched
+    }
+
     public var direction: Direction
     /// The device's name ("alsa:hw:1").
     public var device: String
-    /// False when it went away; true when it is back.
-    public var available: Bool
+    public var kind: Kind
+    /// False when it went away; true when it is back or was switched to.
+    public var available: Bool { kind != .lost }
 
     public init(direction: Direction, device: String, available: Bool) {
+        self.init(direction: direction, device: device, kind: available ? .back : .lost)
+    }
+
+    public init(direction: Direction, device: String, kind: Kind) {
         self.direction = direction
         self.device = device
-        self.available = available
+        self.kind = kind
     }
 
     /// One line for people.
     public var text: String {
         let what = direction == .input ? "microphone" : "speaker"
+        if kind == .switched { return "The \(what) is now \(device)." }
         return available
             ? "The \(what) \(device) is back."
             : direction == .input
@@ -42,5 +60,23 @@ struct DeviceHealthWatch {
         guard lost != seenLost else { return nil }
         seenLost = lost
         return AudioDeviceChange(direction: direction, device: device, available: !lost)
+    }
+}
+
+/// A sound card's trouble so far, in `SessionEvent.mediaStats` (docs/BOTS.md, `media.stats`).
+public struct AudioDeviceStats: Hashable, Sendable {
+    public var direction: AudioDeviceChange.Direction
+    /// The device in use now ("alsa:hw:1").
+    public var device: String
+    /// Over-runs (input) or under-runs (output) that ALSA recovered: each a click, not a failure.
+    public var xruns: Int
+    /// Times it failed and the call went on without it (see `AudioDeviceChange`).
+    public var failures: Int
+
+    public init(direction: AudioDeviceChange.Direction, device: String, xruns: Int, failures: Int) {
+        self.direction = direction
+        self.device = device
+        self.xruns = xruns
+        self.failures = failures
     }
 }

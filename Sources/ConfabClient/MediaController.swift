@@ -100,6 +100,8 @@ public actor MediaController {
     var deviceWatches = (input: DeviceHealthWatch(), output: DeviceHealthWatch())
     /// Tests only: media goes here instead of the server's address (an impaired relay in front of it).
     private var mediaRoute: SocketAddress?
+    /// Opens the card a switch names (tests: alsa-lib's file plugin, with a configuration of their own).
+    var soundCards = SoundCardOpener.alsa
 
     /// - Parameters:
     ///   - source: what we say (nil: listen only).
@@ -536,14 +538,15 @@ public actor MediaController {
         {
             await session.reportMedia(.talkingWhileMuted)
         }
-        guard !remote.isEmpty else { return }
+        let devices = withStats ? deviceStats() : []
+        guard !remote.isEmpty || !devices.isEmpty else { return }
         var levels: [PeerID: Int] = [:]
         for (peer, track) in remote {
             levels[peer] = track.monitor.level.load(ordering: .relaxed)
             // The listener's volume for that peer (0 … 2 → 0 … 200 %).
             track.monitor.gainPercent.store(Int((state.volume(of: peer) * 100).rounded()), ordering: .relaxed)
         }
-        await session.reportMedia(.mediaLevels(levels))
+        if !remote.isEmpty { await session.reportMedia(.mediaLevels(levels)) }
         guard withStats else { return }
         var figures: [PeerID: PeerMediaState] = [:]
         for (peer, track) in remote {
@@ -558,7 +561,7 @@ public actor MediaController {
             media.playoutDelayMs = Int(stats.currentDelayMs.rounded())
             figures[peer] = media
         }
-        await session.reportMedia(.mediaStats(figures))
+        await session.reportMedia(.mediaStats(figures, devices: devices))
         reportLoss()
     }
 

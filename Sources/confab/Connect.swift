@@ -44,18 +44,19 @@ struct Connect: AsyncParsableCommand {
     func run() async throws {
         let token = server.resolvedToken ?? ""
         let audioNotices = AudioNotices()
+        let callVoices = CallVoices()
         let headless = participant.headless
         let logger = participant.commandLogger(label: "confab.connect")
         let client: CallClient
         do {
             client = try CallClient(
                 url: url, token: token, fingerprint: server.fingerprint, displayName: participant.name,
-                knownServersPath: server.knownServersPath, prepareRoom: roomAudio(notices: audioNotices),
+                knownServersPath: server.knownServersPath, prepareRoom: roomAudio(notices: audioNotices, voices: callVoices),
                 logger: logger)
         } catch {
             throw CommandFailure(error.message)
         }
-        guard headless else { return try await runFront(client, audioNotices: audioNotices) }
+        guard headless else { return try await runFront(client, audioNotices: audioNotices, voices: callVoices) }
         // One write per line, so lines from different tasks never interleave.
         let headlessClient = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
         let ok = await headlessClient.run(input: StandardInputLines.stream(), printsEvents: participant.events)
@@ -66,7 +67,7 @@ struct Connect: AsyncParsableCommand {
     }
 
     /// The home screen (or plain lines with --screen-reader) until the user quits.
-    private func runFront(_ client: CallClient, audioNotices: AudioNotices) async throws {
+    private func runFront(_ client: CallClient, audioNotices: AudioNotices, voices: CallVoices) async throws {
         let (settings, theme) = front.settings()
         if !front.screenReader {
             guard isatty(0) != 0, isatty(1) != 0 else {
@@ -90,7 +91,7 @@ struct Connect: AsyncParsableCommand {
             do {
                 reason = try await CallApp(
                     client: client, server: server, theme: theme, config: settings, noColor: noColor,
-                    roomNotices: { audioNotices.take() }
+                    roomNotices: { audioNotices.take() }, roomVoice: { voices.controls(for: $0) }
                 ).run()
             } catch {
                 await client.disconnect()
@@ -103,11 +104,16 @@ struct Connect: AsyncParsableCommand {
     /// Media for each call's room: a MediaController over the devices of
     /// --input and --output, opened afresh per call (a WAV output is
     /// finalised when the call's room is left).
-    private func roomAudio(notices: AudioNotices) -> CallClient.RoomPreparation? {
+    private func roomAudio(notices: AudioNotices, voices: CallVoices) -> CallClient.RoomPreparation? {
         let headless = participant.headless
-        guard let devices = audio.devices(headless: headless, preferences: front.audioPreferences()) else { return nil }
-        let processing = audio.processing(input: devices.input, preferences: front.audioPreferences())
+        guard audio.devices(headless: headless, preferences: front.audioPreferences()) != nil else { return nil }
+        let (audio, front) = (self.audio, self.front)
+        let configPath = front.config ?? ClientConfig.defaultPath()
         return { session in
+            // Read per call: a device switched to in the last call is config.toml's now.
+            let preferences = front.audioPreferences()
+            guard let devices = audio.devices(headless: headless, preferences: preferences) else { return {} }
+            let processing = audio.processing(input: devices.input, preferences: preferences)
             // Lines on stderr would draw over the screen: the front shows them.
             let report: @Sendable (String) -> Void = { notice in
                 if headless { FileHandleOutput.standardError("confab: \(notice)") } else { notices.add(notice) }
@@ -115,13 +121,31 @@ struct Connect: AsyncParsableCommand {
             do {
                 let media = try await AudioDeviceOptions.startMedia(
                     devices, processing: processing, session: session, logLevel: .warning, notice: report)
-                return { await media.stop() }
+                // The call screen switches its processing and devices as a meeting's does.
+                voices.add(EngineAudioControls(controller: media, configPath: configPath), for: session)
+                return {
+                    voices.remove(session)
+                    await media.stop()
+                }
             } catch {
                 report("cannot open the audio devices: \(error)")
                 return {}
             }
         }
     }
+}
+
+/// Each call room's audio controls, for the call screen's voice keys and `/device`.
+final class CallVoices: Sendable {
+    private let controls = Mutex<[ObjectIdentifier: EngineAudioControls]>([:])
+
+    func add(_ voice: EngineAudioControls, for session: ConfabSession) {
+        controls.withLock { $0[ObjectIdentifier(session)] = voice }
+    }
+
+    func remove(_ session: ConfabSession) { _ = controls.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } }
+
+    func controls(for session: ConfabSession) -> EngineAudioControls? { controls.withLock { $0[ObjectIdentifier(session)] } }
 }
 
 /// Notices from opening a call's audio (no sound card: null audio), kept for

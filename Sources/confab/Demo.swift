@@ -49,16 +49,23 @@ struct Demo: AsyncParsableCommand {
         let url = "wss://127.0.0.1:\(port)/demo"
         let fingerprint = server.identity.fingerprint.description
 
-        func session(_ user: String, _ role: String, _ display: String) async throws -> ConfabSession {
+        func session(_ user: String, _ role: String, _ display: String, startMuted: Bool = true) async throws -> ConfabSession {
             let now = Int64(Date().timeIntervalSince1970)
             let claims = TokenClaims(
                 room: RoomName(uncheckedRawValue: "demo"), peer: PeerID(uncheckedRawValue: user), name: display,
                 role: RoleName(uncheckedRawValue: role), issuedAt: now, expiresAt: now + 86_400)
             let token = try await authority.sign(claims)
-            return try ConfabSession(url: url, token: token, fingerprint: fingerprint, knownServersPath: nil)
+            return try ConfabSession(
+                url: url, token: token, fingerprint: fingerprint, knownServersPath: nil, startMuted: startMuted)
         }
 
-        let you = try await session("you", "host", name)
+        // Your devices and whether you join muted, as `join` has them ([audio] in config.toml).
+        let preferences = front.audioPreferences()
+        let frameSamples = MediaConfiguration().frameSamples
+        let (yourSource, yourSink, notices) = Self.yourAudio(preferences, frameSamples: frameSamples)
+        let you = try await session(
+            "you", "host", name,
+            startMuted: preferences.joinsMuted(flag: nil, hasInput: yourSource != nil, inputNamed: false))
         let bots = [
             try await session("ada", "host", "Ada (bot)"),
             try await session("grace", "speaker", "Grace 霍普 (bot)"),
@@ -66,18 +73,11 @@ struct Demo: AsyncParsableCommand {
         ]
         // Audio through the server, end to end encrypted: the two bots that may
         // speak talk a speech-like signal, each in its own voice; you listen on
-        // the default sound card (the null sink, quietly, where there is none)
-        // and speak from its microphone once you unmute. Controllers start
+        // your sound card (the null sink, quietly, where there is none) and
+        // speak from its microphone once you unmute. Controllers start
         // before their sessions join, so no `joined` is missed.
-        let frameSamples = MediaConfiguration().frameSamples
         var controllers: [MediaController] = []
-        // A missing sound card is one notice, shown in the front (printing it
-        // now would vanish behind the screen).
-        var notices: [String] = []
-        let yourSource = try? AudioDevices.openSource(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }
-        let yourSink = (try? AudioDevices.openSink(.alsa("default"), frameSamples: frameSamples) { notices.append($0) }) ?? NullSink()
         // Your microphone is processed as in `join` ([audio] in config.toml, else all on).
-        let preferences = front.audioPreferences()
         var yourConfiguration = MediaConfiguration()
         yourConfiguration.processing = VoiceProcessingSettings(
             echoCancellation: preferences.echoCancellation ?? true, noiseSuppression: preferences.noiseSuppression ?? true,
@@ -115,6 +115,37 @@ struct Demo: AsyncParsableCommand {
         for bot in bots { await bot.leave() }
         serverTask.cancel()
         _ = try? await serverTask.value
+    }
+}
+
+extension Demo {
+    /// Your microphone and speaker: `[audio] input`/`output`, else the default
+    /// card. What fell back (no sound card) comes back as notices, shown in the
+    /// front (printed now, they would vanish behind the screen).
+    static func yourAudio(_ preferences: AudioPreferences, frameSamples: Int)
+        -> (source: AudioSource?, sink: AudioSink, notices: [String])
+    {
+        var notices: [String] = []
+        let devices = preferences.frontDevices
+        let source: AudioSource?
+        do {
+            source = try AudioDevices.openSource(try AudioDeviceSpec.parse(devices.input), frameSamples: frameSamples) {
+                notices.append($0)
+            }
+        } catch {
+            notices.append("Cannot open the microphone \(devices.input) ([audio] input): \(error). Others hear nothing from you.")
+            source = nil
+        }
+        let sink: AudioSink
+        do {
+            sink = try AudioDevices.openSink(try AudioDeviceSpec.parse(devices.output), frameSamples: frameSamples) {
+                notices.append($0)
+            }
+        } catch {
+            notices.append("Cannot open the speaker \(devices.output) ([audio] output): \(error). You hear nothing.")
+            sink = NullSink()
+        }
+        return (source, sink, notices)
     }
 }
 

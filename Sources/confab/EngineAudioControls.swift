@@ -1,6 +1,5 @@
 // The terminal front's processing keys, `/audio` and `/device`, on a
 // MediaController (ConfabTUI knows the parts by its own names and no engine).
-import ALSA
 import ConfabClient
 import ConfabMedia
 import ConfabTUI
@@ -8,10 +7,15 @@ import Synchronization
 
 final class EngineAudioControls: AudioControls {
     private let controller: MediaController
+    /// Where a device switched to is remembered for the next meeting (config.toml's `[audio]`); nil: nowhere.
+    private let configPath: String?
     /// The last chain asked for; each switch's task applies whatever is latest.
     private let latest = Mutex<VoiceProcessingSettings?>(nil)
 
-    init(controller: MediaController) { self.controller = controller }
+    init(controller: MediaController, configPath: String? = nil) {
+        self.controller = controller
+        self.configPath = configPath
+    }
 
     func chain() async -> VoiceChain? {
         await controller.hasMicrophone ? Self.chain(await controller.processing) : nil
@@ -36,21 +40,25 @@ final class EngineAudioControls: AudioControls {
     }
 
     func devices() async -> [String] {
-        let cards = ALSA.listPCMs().filter { $0.name != "null" }
+        let cards = AudioDevices.soundCards()
         guard !cards.isEmpty else { return ["no sound cards here (only the null device)"] }
-        return cards.map { card in
-            "alsa:\(card.name) · \(card.description.split(separator: "\n").joined(separator: " · "))"
-                + (card.direction.map { " [\($0)]" } ?? "")
-        }
+        return cards.map { card in "\(card.spec) · \(card.description)" + (card.direction.map { " [\($0)]" } ?? "") }
     }
 
     func switchDevice(input: Bool, to name: String) async -> (switched: Bool, text: String) {
         let spec = name.hasPrefix("alsa:") ? name : "alsa:" + name
         do {
             try await controller.switchDevice(input ? .input : .output, to: spec)
-            return (true, "\(input ? "microphone" : "speaker"): \(spec)")
         } catch {
             return (false, "\(error)")
+        }
+        let switched = "\(input ? "microphone" : "speaker"): \(spec)"
+        guard let configPath else { return (true, switched) }
+        do {
+            try ConfigFileEditor.set(input ? "input" : "output", to: spec, in: "audio", path: configPath)
+            return (true, switched + " (remembered in config.toml)")
+        } catch {
+            return (true, switched + " (not remembered: \(error.message))")
         }
     }
 

@@ -63,7 +63,8 @@ struct FrontOptions: ParsableArguments {
             let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
             do {
                 // The processing's keys (with a microphone) and /device.
-                let voice = media.map(EngineAudioControls.init)
+                // A device switched to is remembered in config.toml for the next meeting.
+                let voice = media.map { EngineAudioControls(controller: $0, configPath: config ?? ClientConfig.defaultPath()) }
                 reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor, voice: voice)
                     .run(notices: notices)
             } catch let problem as TerminalProblem {

@@ -91,7 +91,7 @@ struct Join: AsyncParsableCommand {
         }
         let output = StandardOutput()
         let printsEvents = participant.events
-        let client = HeadlessClient(session: session) { line in
+        let client = HeadlessClient(session: session, media: controller) { line in
             output.write(line)
         }
         // Ctrl-C and SIGTERM leave the room properly instead of dropping the connection.

@@ -119,8 +119,8 @@ struct AudioDeviceOptions: ParsableArguments {
     /// card (`[audio] input`/`output`, else the default; null audio when there
     /// is none); headless, only what the options name, and nil when they name nothing.
     func devices(headless: Bool, preferences: AudioPreferences = AudioPreferences()) -> (input: String?, output: String)? {
-        let input = self.input ?? (headless ? nil : preferences.input ?? "alsa:default")
-        let output = self.output ?? (headless ? nil : preferences.output ?? "alsa:default")
+        let input = self.input ?? (headless ? nil : preferences.frontDevices.input)
+        let output = self.output ?? (headless ? nil : preferences.frontDevices.output)
         guard input != nil || output != nil else { return nil }
         return (input, output ?? "null")
     }

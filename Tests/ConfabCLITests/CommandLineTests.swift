@@ -55,6 +55,47 @@ struct CommandLineTests {
         #expect(devices.contains { $0.name == "null" })
     }
 
+    @Test("confab devices --test plays a second of tone on the output and shows the input's level; a silent or missing microphone fails")
+    func deviceCheck() async throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let wav = dir.file("speaker.wav")
+        let run = try ChildProcess(BuiltProducts.confab, ["devices", "--test", "--input", "tone:300", "--output", wav, "--seconds", "1"])
+        #expect(await run.wait(seconds: 20) == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("Playing a tone on speaker.wav"))
+        // The tone's level (peak 0.3 of full scale: −13.5 dBov), a line each half second, then the verdict.
+        let levels = run.standardOutput.split(separator: "\n").filter { $0.hasPrefix("level ") }
+        #expect(levels.count == 2, "\(run.standardOutput)")
+        #expect(levels.allSatisfy { $0.hasSuffix(" -13 dBov") || $0.hasSuffix(" -14 dBov") }, "\(levels)")
+        #expect(run.standardOutput.contains("The microphone works"))
+        // What the speaker got: one second of 440 Hz at −15 dBov (peak −12 dBFS).
+        let played = try readWAV(wav)
+        #expect(played.count == 48_000)
+        let level = played.withUnsafeBufferPointer { LevelMeter.dBov($0) }
+        #expect(abs(level - (-15.05)) < 0.2, "\(level) dBov")
+
+        let silent = try ChildProcess(BuiltProducts.confab, ["devices", "--test", "--input", "silence", "--output", "null", "--seconds", "1"])
+        #expect(await silent.wait(seconds: 20) != 0)
+        #expect(silent.standardError.contains("heard nothing"), "\(silent.standardError)")
+
+        let missing = try ChildProcess(BuiltProducts.confab, ["devices", "--test", "--input", "alsa:hw:7,0", "--output", "null"])
+        #expect(await missing.wait(seconds: 20) != 0)
+        #expect(missing.standardError.hasPrefix("confab: cannot open the input alsa:hw:7,0"), "\(missing.standardError)")
+    }
+
+    /// A 48 kHz mono WAV's samples, through Confab's own reader.
+    func readWAV(_ path: String) throws -> [Int16] {
+        let source = try WAVFileSource(path: path)
+        var all: [Int16] = []
+        var frame = [Int16](repeating: 0, count: 960)
+        while true {
+            let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+            guard count > 0 else { break }
+            all += frame[0..<count]
+        }
+        return all
+    }
+
     @Test("a missing sound card falls back to null audio with one notice")
     func missingCard() async throws {
         let port = freeUDPPort()

@@ -33,6 +33,9 @@ struct HeadlessCommandTests {
             (#"{"cmd":"profile","name":"Al"}"#, .profile(name: "Al", metadata: nil)),
             (#"{"cmd":"state"}"#, .state),
             (#"{"cmd":"leave"}"#, .leave),
+            (#"{"cmd":"devices"}"#, .devices),
+            (#"{"cmd":"device","output":"alsa:USB Headset"}"#, .switchDevice(.output, name: "alsa:USB Headset")),
+            (#"{"cmd":"device","input":"hw:1"}"#, .switchDevice(.input, name: "hw:1")),
         ])
     func parses(_ line: String, _ expected: HeadlessAction) throws {
         let command = try HeadlessCommand.parse(line).get()
@@ -56,7 +59,8 @@ struct HeadlessCommandTests {
             #"{"cmd":"answer","prompt":"p3"}"#, #"{"cmd":"answer","prompt":"p3","accept":"yes"}"#,
             #"{"cmd":"history","limit":0}"#, #"{"cmd":"history","before":0}"#, #"{"cmd":"volume","peer":"bob","volume":3}"#,
             #"{"cmd":"volume","peer":"bob"}"#, #"{"cmd":"profile"}"#, #"{"cmd":"remove","peer":"../etc"}"#,
-            #"{"id":{"x":1},"cmd":"leave"}"#,
+            #"{"id":{"x":1},"cmd":"leave"}"#, #"{"cmd":"device"}"#, #"{"cmd":"device","input":"a","output":"b"}"#,
+            #"{"cmd":"device","output":3}"#,
         ])
     func junk(_ line: String) {
         guard case .failure(let error) = HeadlessCommand.parse(line) else {
@@ -97,6 +101,13 @@ struct HeadlessEventTests {
             (.connectionStateChanged(to: .reconnecting(attempt: 1), from: .connected), #"{"event":"connection","state":"reconnecting","from":"connected","attempt":1}"#),
             (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:hw:1", available: true)),
              #"{"event":"media.device","direction":"output","device":"alsa:hw:1","available":true,"text":"The speaker alsa:hw:1 is back."}"#),
+            (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:headset", kind: .switched)),
+             #"{"event":"media.device","direction":"output","device":"alsa:headset","available":true,"switched":true,"text":"The speaker is now alsa:headset."}"#),
+            (.mediaStats([:], devices: [
+                AudioDeviceStats(direction: .input, device: "alsa:hw:1", xruns: 2, failures: 0),
+                AudioDeviceStats(direction: .output, device: "alsa:hw:0", xruns: 0, failures: 1),
+            ]), #"{"event":"media.stats","peers":{},"devices":{"input":{"device":"alsa:hw:1","xruns":2,"failures":0},"output":{"device":"alsa:hw:0","xruns":0,"failures":1}}}"#),
+            (.mediaStats([:]), #"{"event":"media.stats","peers":{}}"#),
         ]
         for (event, expected) in lines {
             #expect(HeadlessEvents.line(for: event) == expected)
@@ -227,5 +238,24 @@ struct HeadlessClientTests {
             harness.printed.all == [
                 #"{"event":"error","id":"e","cmd":"end","kind":"server","code":3006,"message":"role listener may not end the room"}"#
             ])
+    }
+}
+
+@Suite("Headless device commands without audio")
+struct HeadlessDeviceCommandTests {
+    @Test("device without audio is refused with the reason; devices still lists the cards, and the bot stays in the room")
+    func withoutAudio() async throws {
+        let harness = HeadlessHarness()
+        let (input, feed) = AsyncStream<String>.makeStream()
+        feed.yield(#"{"id":"d1","cmd":"device","output":"alsa:headset"}"#)
+        feed.yield(#"{"id":"d2","cmd":"devices"}"#)
+        feed.yield(#"{"id":"d3","cmd":"raiseHand"}"#)
+        feed.finish()
+        _ = await harness.client.run(input: input)
+        let output = harness.printed.all
+        #expect(output.contains(
+            #"{"event":"error","id":"d1","cmd":"device","kind":"invalidArgument","message":"no audio devices here: join with --input or --output to have some"}"#))
+        #expect(output.contains { $0.hasPrefix(#"{"event":"result","id":"d2","cmd":"devices","ok":true,"cards":["#) })
+        #expect(output.contains(#"{"event":"result","id":"d3","cmd":"raiseHand","ok":true}"#))
     }
 }

@@ -81,6 +81,17 @@ struct CaptureProcessingTests {
         #expect(processing.farEnd.available == 0, "the reference is not kept when nothing uses it")
     }
 
+    @Test("automatic gain lifts a quiet talker (20 dB under the usual level) by 6 dB or more once it has adapted")
+    func automaticGainLiftsAQuietTalker() throws {
+        let talker = Self.read(SpeechLikeSource(seed: 11), seconds: 12).map { Int16($0 / 10) }
+        let processing = try CaptureProcessing(
+            settings: VoiceProcessingSettings(echoCancellation: false, noiseSuppression: false, automaticGain: true))
+        let output = Self.process(processing, played: [Int16](repeating: 0, count: talker.count), microphone: talker)
+        let lift = -Self.erle(microphone: talker, output: output, seconds: 6..<12)
+        print("automatic gain: a quiet talker \(lift) dB louder after 6 s")
+        #expect(lift >= 6)
+    }
+
     @Test("double talk: the near-end talker comes through, delayed by at most 20 ms")
     func nearEndSpeechSurvivesDoubleTalk() throws {
         let room = Self.room()

@@ -169,4 +169,33 @@ struct DeviceFallbackTests {
         #expect(state(sink.health).losses == 1)
         #expect(state(sink.health).recoveries == 1)
     }
+
+    /// A card that has had `xruns` over- or under-runs recovered (as ALSA.PCM counts them).
+    final class XrunningSink: AudioSink, @unchecked Sendable {
+        let name = "alsa:xruns"
+        let isClocked = true
+        var xruns = 0
+        func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {}
+        func close() {}
+    }
+
+    @Test("recovered xruns are counted across a switch to another card, and are not failures")
+    func countsXruns() throws {
+        let card = XrunningSink()
+        let sink = FallbackSink(card, frameMs: 10) { () throws(AudioDeviceError) -> AudioSink in card }
+        let frame = [Int16](repeating: 5, count: 480)
+        let play = { () throws in try frame.withUnsafeBufferPointer { try sink.write($0) } }
+        try play()
+        card.xruns = 2
+        try play()
+        try play()
+        #expect(sink.health.xruns.load(ordering: .relaxed) == 2)
+        let other = XrunningSink()
+        sink.switchTo(other) { () throws(AudioDeviceError) -> AudioSink in other }
+        try play()
+        other.xruns = 1
+        try play()
+        #expect(sink.health.xruns.load(ordering: .relaxed) == 3, "the new card's count adds to the old one's")
+        #expect(state(sink.health).losses == 0)
+    }
 }

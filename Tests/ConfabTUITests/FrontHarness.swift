@@ -145,9 +145,13 @@ final class ConnectFront: MemoryFront<ConnectScreen> {
 
     /// The call's room joined (as the call client reports it), with `room` as its state.
     @discardableResult
-    func join(_ room: RoomState, commands: Recorded<MeetingCommand> = Recorded()) -> RoomStore {
+    func join(
+        _ room: RoomState, commands: Recorded<MeetingCommand> = Recorded(), voice: VoiceChain? = nil, hasDevices: Bool = false
+    ) -> RoomStore {
         let store = RoomStore(state: room)
-        step(.message(.joined(JoinedRoom(store: store) { command, _ in commands.append(command) })))
+        step(.message(.joined(JoinedRoom(store: store, voiceChain: voice, hasDevices: hasDevices) { command, _ in
+            commands.append(command)
+        })))
         return store
     }
 

@@ -127,6 +127,31 @@ struct ConnectFrontTests {
         #expect(front.outcome == nil)
     }
 
+    @Test("the call screen has the meeting's voice keys and /device when the call's room has audio; their answers show there")
+    func voiceInACall() {
+        let front = ConnectFront(CallFixtures.inCall())
+        let roomCommands = Recorded<MeetingCommand>()
+        front.join(Fixtures.room(others: 1), commands: roomCommands, voice: .all, hasDevices: true)
+        front.press(.character("e"))
+        #expect(roomCommands.take() == [.setVoice(VoiceChain(on: [.noise, .gain, .keys]))])
+        front.press(.character("i"))
+        front.type("/device output USB Headset")
+        front.press(.enter)
+        #expect(roomCommands.take() == [.switchDevice(input: false, "USB Headset")])
+        front.step(.message(.voice(.notice("speaker: alsa:USB Headset (remembered in config.toml)"))))
+        #expect(front.terminal.text.contains("speaker: alsa:USB Headset"))
+
+        // Without audio in the call's room: no voice keys, and /device says why.
+        let plain = ConnectFront(CallFixtures.inCall())
+        let plainCommands = Recorded<MeetingCommand>()
+        plain.join(Fixtures.room(others: 1), commands: plainCommands)
+        plain.press(.character("i"))
+        plain.type("/device")
+        plain.press(.enter)
+        #expect(plainCommands.take().isEmpty)
+        #expect(plain.terminal.text.contains("no sound devices in this meeting"))
+    }
+
     @Test("the call bar's clock moves each second on a call without answeredAt (the callee's copy), from the room join")
     func calleeClock() {
         var calls = CallFixtures.state(online: [CallFixtures.bob])

@@ -334,8 +334,12 @@ struct TerminalTests {
     @Test("--screen-reader: plain lines for joins, chat and speaking; no bars, no escape sequences", .timeLimit(.minutes(3)))
     func screenReader() async throws {
         let home = try TempDirectory(prefix: "confab-reader-home")
+        // The demo honours [audio] joinMuted as `join` does: here it joins with the microphone on.
+        try FileManager.default.createDirectory(atPath: home.file(".config/confab"), withIntermediateDirectories: true)
+        try "[audio]\njoinMuted = false\n".write(toFile: home.file(".config/confab/config.toml"), atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
+        environment["XDG_CONFIG_HOME"] = home.file(".config")
         environment["LANG"] = "C.UTF-8"
         let process = try ChildProcess(
             BuiltProducts.confab, ["demo", "--screen-reader", "--no-bot-prompts"], environment: environment, standardInput: .pipe)
@@ -357,6 +361,10 @@ struct TerminalTests {
             // What we type is chat.
             try process.writeLine("hello from a screen reader")
             try await waitFor("you: hello from a screen reader")
+            // Joined unmuted ([audio] joinMuted = false), so /mic mutes.
+            try process.writeLine("/mic")
+            try await waitFor("You are muted")
+            #expect(!process.standardOutput.contains("Your microphone is on"))
             try process.writeLine("/quit")
             #expect(await process.wait(seconds: 30) == 0)
         } catch {

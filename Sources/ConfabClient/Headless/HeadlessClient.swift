@@ -1,3 +1,4 @@
+import ConfabMedia
 import ConfabProtocol
 
 // The headless client: the store's updates out as JSON lines, commands in.
@@ -11,11 +12,14 @@ import ConfabProtocol
 /// Drives a session from JSON command lines and prints every event.
 public struct HeadlessClient: Sendable {
     public let session: ConfabSession
+    /// The session's audio, for `devices` and `device` (nil: the bot has no audio).
+    public let media: MediaController?
     /// Writes one line (without its newline); must be safe to call from any task.
     public let output: @Sendable (String) -> Void
 
-    public init(session: ConfabSession, output: @escaping @Sendable (String) -> Void) {
+    public init(session: ConfabSession, media: MediaController? = nil, output: @escaping @Sendable (String) -> Void) {
         self.session = session
+        self.media = media
         self.output = output
     }
 
@@ -135,10 +139,35 @@ public struct HeadlessClient: Sendable {
             try await session.setState(key, to: value)
         case .state:
             break
+        case .devices:
+            return await devices()
+        case .switchDevice(let direction, let name):
+            guard let media else { throw SessionError.invalidArgument(Self.noAudio) }
+            do {
+                try await media.switchDevice(direction, to: name.hasPrefix("alsa:") ? name : "alsa:" + name)
+            } catch {
+                throw SessionError.invalidArgument(error.description)
+            }
+            let now = await media.devices
+            return [(direction.rawValue, .string(direction == .input ? now.input ?? "" : now.output))]
         case .leave:
             await session.leave()
         }
         return []
+    }
+
+    static let noAudio = "no audio devices here: join with --input or --output to have some"
+
+    /// The sound cards one can switch to, and the devices in use (with audio).
+    private func devices() async -> [(String, JSONValue)] {
+        let cards = AudioDevices.soundCards().map { card in
+            JSONValue.object([
+                "device": .string(card.spec), "description": .string(card.description),
+                "direction": card.direction.map { JSONValue.string($0.lowercased()) },
+            ])
+        }
+        guard let now = await media?.devices else { return [("cards", .array(cards))] }
+        return [("input", now.input.map(JSONValue.string) ?? .null), ("output", .string(now.output)), ("cards", .array(cards))]
     }
 
     private func prompt(_ id: PromptID?) -> [(String, JSONValue)] {

@@ -43,6 +43,10 @@ public enum HeadlessAction: Hashable, Sendable {
     /// Set (a value) or delete (nil) a key of the room's shared state.
     case setState(key: String, value: String?)
     case state
+    /// List the sound cards and the devices in use.
+    case devices
+    /// Switch the microphone or the speaker to another sound card, staying in the room.
+    case switchDevice(AudioDirection, name: String)
     case leave
 
     /// The `cmd` name.
@@ -63,10 +67,15 @@ public enum HeadlessAction: Hashable, Sendable {
         case .profile: "profile"
         case .setState: "set"
         case .state: "state"
+        case .devices: "devices"
+        case .switchDevice: "device"
         case .leave: "leave"
         }
     }
 }
+
+/// Which way a device carries sound.
+public typealias AudioDirection = AudioDeviceChange.Direction
 
 /// A line that is not a valid command.
 public struct HeadlessCommandError: Error, Hashable, Sendable {
@@ -81,7 +90,7 @@ extension HeadlessCommand {
     /// Every `cmd` name, for error messages and docs.
     public static let names = [
         "chat", "mute", "unmute", "role", "raiseHand", "lowerHand", "remove", "end", "answer", "history", "volume",
-        "profile", "state", "leave", "roster", "set",
+        "profile", "state", "leave", "roster", "set", "devices", "device",
     ]
 
     /// The longest line read, in bytes: a chat message at its limit fits many times over.
@@ -187,6 +196,14 @@ extension HeadlessCommand {
             return .setState(key: try string("key", in: json), value: try optionalString("value", in: json))
         case "state":
             return .state
+        case "devices":
+            return .devices
+        case "device":
+            switch (try optionalString("input", in: json), try optionalString("output", in: json)) {
+            case (let name?, nil): return .switchDevice(.input, name: name)
+            case (nil, let name?): return .switchDevice(.output, name: name)
+            default: throw FieldError(message: "give input or output (alsa:NAME), one of them")
+            }
         case "leave":
             return .leave
         default:

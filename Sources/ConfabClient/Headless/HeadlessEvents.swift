@@ -212,7 +212,7 @@ public enum HeadlessEvents {
                 "event": .string("levels"),
                 "levels": .object(levels.sorted { $0.key < $1.key }.map { ($0.key.rawValue, JSONValue.int($0.value)) }),
             ])
-        case .mediaStats(let stats):
+        case .mediaStats(let stats, let devices):
             return .object([
                 "event": .string("media.stats"),
                 "peers": .object(stats.sorted { $0.key < $1.key }.map { peer, figures in
@@ -221,6 +221,11 @@ public enum HeadlessEvents {
                         ("lost", .int(figures.packetsLost)), ("fecRecovered", .int(figures.fecRecovered)),
                         ("concealed", .int(figures.concealed)), ("jitterMs", .int(figures.jitterMs)),
                         ("playoutDelayMs", .int(figures.playoutDelayMs)),
+                    ]))
+                }),
+                "devices": devices.isEmpty ? nil : JSONValue.object(devices.map { card in
+                    (card.direction.rawValue, JSONValue.object([
+                        ("device", .string(card.device)), ("xruns", .int(card.xruns)), ("failures", .int(card.failures)),
                     ]))
                 }),
             ])
@@ -240,7 +245,8 @@ public enum HeadlessEvents {
         case .audioDevice(let change):
             return .object([
                 "event": .string("media.device"), "direction": .string(change.direction.rawValue),
-                "device": .string(change.device), "available": .bool(change.available), "text": .string(change.text),
+                "device": .string(change.device), "available": .bool(change.available),
+                "switched": change.kind == .switched ? JSONValue.bool(true) : nil, "text": .string(change.text),
             ])
         default:
             preconditionFailure("\(event) is not in this family")

@@ -236,7 +236,7 @@ private func reduceMedia(_ state: inout RoomState, _ event: SessionEvent) {
             state.media[peer, default: PeerMediaState()].level = level
         }
 
-    case .mediaStats(let stats):
+    case .mediaStats(let stats, _):
         for (peer, figures) in stats where state.peers[peer] != nil {
             // The level comes from the faster `mediaLevels`; keep it.
             let level = state.media[peer]?.level ?? figures.level

@@ -100,8 +100,9 @@ public enum SessionEvent: Hashable, Sendable {
     case mediaKeyRefused(from: PeerID, track: TrackID, epoch: Int, reason: String)
     /// The decoded audio level of every peer we hear, 0 … 100 (about twenty times a second).
     case mediaLevels([PeerID: Int])
-    /// Per-peer receive figures (about once a second).
-    case mediaStats([PeerID: PeerMediaState])
+    /// Per-peer receive figures (about once a second), and the sound cards'
+    /// recovered xruns and failures (empty without a sound card).
+    case mediaStats([PeerID: PeerMediaState], devices: [AudioDeviceStats] = [])
     /// Our UDP address is bound at the server (`mapped` is what it saw), or
     /// binding failed (`mapped` nil, `problem` says why).
     case mediaBound(mapped: String?, problem: String? = nil)
@@ -112,7 +113,8 @@ public enum SessionEvent: Hashable, Sendable {
     /// them. Once per stretch of talking (again after 10 s of quiet or an unmute).
     case talkingWhileMuted
     /// A sound card went away during the call (silence is sent, or what
-    /// plays goes nowhere, and it is tried again every second) or came back.
+    /// plays goes nowhere, and it is tried again every second), came back,
+    /// or was switched to (`MediaController.switchDevice`).
     case audioDevice(AudioDeviceChange)
     /// A keepalive ping came back: the round trip to the server and back [ms].
     case roundTrip(ms: Int)

@@ -46,6 +46,9 @@ public class ALSADevice: @unchecked Sendable {
     }
 
     public func close() { pcm = nil }
+
+    /// Over- and under-runs recovered (`snd_pcm_recover`) since it was opened.
+    public var xruns: Int { pcm?.xrunCount ?? 0 }
 }
 
 /// Captures from an ALSA PCM.
@@ -74,6 +77,22 @@ public final class ALSAPlaybackSink: ALSADevice, AudioSink, @unchecked Sendable 
 
 /// Opens sources and sinks from device strings.
 public enum AudioDevices {
+    /// A sound card one can switch to, as `confab devices` lists it.
+    public struct SoundCard: Hashable, Sendable {
+        /// `alsa:NAME`, what `--input`, `--output` and a switch take.
+        public var spec: String
+        public var description: String
+        /// "Input" or "Output" when the card does only one; nil for both.
+        public var direction: String?
+    }
+
+    /// The sound cards alsa-lib knows, without `null` (which is no card).
+    public static func soundCards() -> [SoundCard] {
+        ALSA.listPCMs().filter { $0.name != "null" }.map {
+            SoundCard(spec: "alsa:\($0.name)", description: $0.description, direction: $0.direction)
+        }
+    }
+
     /// Opens a capture source. A missing sound card gives silence and a notice
     /// (when `fallBackToNull`), any other problem an error.
     public static func openSource(_ spec: AudioDeviceSpec, frameSamples: Int = 960, durationSeconds: Double? = nil,

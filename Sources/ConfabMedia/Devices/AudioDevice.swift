@@ -46,6 +46,8 @@ public protocol AudioSource: AnyObject, Sendable {
     func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int
     /// Releases the device. Further reads return 0.
     func close()
+    /// Over-runs recovered so far (a sound card's; 0 for others). Read on the device's thread.
+    var xruns: Int { get }
 }
 
 /// Where played-out audio goes.
@@ -56,4 +58,14 @@ public protocol AudioSink: AnyObject, Sendable {
     func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError)
     /// Flushes and releases the device (a WAV sink finalises its header here).
     func close()
+    /// Under-runs recovered so far (a sound card's; 0 for others). Read on the device's thread.
+    var xruns: Int { get }
+}
+
+extension AudioSource {
+    public var xruns: Int { 0 }
+}
+
+extension AudioSink {
+    public var xruns: Int { 0 }
 }

@@ -23,6 +23,8 @@ public final class DeviceHealth: Sendable {
     public let recoveries = Atomic<Int>(0)
     /// True while the device is gone (silence is sent, or what plays is dropped).
     public let isLost = Atomic<Bool>(false)
+    /// Over- or under-runs the card had and ALSA recovered (the call went on, with a click).
+    public let xruns = Atomic<Int>(0)
     public init() {}
 }
 
@@ -37,6 +39,8 @@ struct FallbackState<Device> {
     let paces: Bool
     var nextRetryNs: UInt64 = 0
     var deadlineNs: UInt64 = 0
+    /// The current device's xrun count when last looked at (a new device starts at 0).
+    var seenXruns = 0
 
     /// The device failed: from now on silence at the frame rate, and a retry after `retryNs`.
     mutating func lose(_ health: DeviceHealth, close: (Device) -> Void) {
@@ -54,6 +58,7 @@ struct FallbackState<Device> {
         let old = device
         device = next.device
         reopen = next.reopen
+        seenXruns = 0
         if health.isLost.load(ordering: .relaxed) {
             health.recoveries.add(1, ordering: .relaxed)
             health.isLost.store(false, ordering: .releasing)
@@ -68,6 +73,7 @@ struct FallbackState<Device> {
         if now >= nextRetryNs {
             if let opened = try? reopen() {
                 device = opened
+                seenXruns = 0
                 health.recoveries.add(1, ordering: .relaxed)
                 health.isLost.store(false, ordering: .releasing)
                 return opened
@@ -80,6 +86,13 @@ struct FallbackState<Device> {
         if deadlineNs + 10 * frameNs < now { deadlineNs = now }
         MonotonicClock.sleep(until: deadlineNs)
         return nil
+    }
+
+    /// Adds the xruns `count` (the device's own total) has grown by since the last look.
+    mutating func countXruns(_ count: Int, _ health: DeviceHealth) {
+        guard count != seenXruns else { return }
+        if count > seenXruns { health.xruns.add(count - seenXruns, ordering: .relaxed) }
+        seenXruns = count
     }
 }
 
@@ -183,6 +196,7 @@ public final class FallbackSource: FallbackDevice<AudioSource>, AudioSource, @un
             if let device = state.device ?? state.retryOrPace(health) {
                 do {
                     let count = try device.read(into: buffer)
+                    state.countXruns(device.xruns, health)
                     // A card does not end; 0 means it was closed under us: gone too.
                     if count > 0 { return count }
                 } catch {}
@@ -208,6 +222,7 @@ public final class FallbackSink: FallbackDevice<AudioSink>, AudioSink, @unchecke
         guard let device = state.device ?? state.retryOrPace(health) else { return }
         do {
             try device.write(samples)
+            state.countXruns(device.xruns, health)
         } catch {
             lose()
         }

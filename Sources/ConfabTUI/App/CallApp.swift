@@ -21,15 +21,26 @@ public enum ConnectMessage: Sendable {
     case room(generation: Int, RoomUpdate)
     /// A command (the call client's or the room's) failed.
     case failed(String)
+    /// The answer to a voice command (`/audio`, `/device`), for the call screen.
+    case voice(MeetingMessage)
 }
 
 /// A call's room, once joined: its store, and where its commands go.
 public struct JoinedRoom: Sendable {
     public let store: RoomStore
+    /// The microphone's processing (nil: none to switch), when `hasDevices`.
+    public let voiceChain: VoiceChain?
+    /// The call's audio runs on devices `/device` can switch (and `e` `n` `g` `k` with a microphone).
+    public let hasDevices: Bool
     public let perform: @Sendable (MeetingCommand, RoomState) -> Void
 
-    public init(store: RoomStore, perform: @escaping @Sendable (MeetingCommand, RoomState) -> Void) {
+    public init(
+        store: RoomStore, voiceChain: VoiceChain? = nil, hasDevices: Bool = false,
+        perform: @escaping @Sendable (MeetingCommand, RoomState) -> Void
+    ) {
         self.store = store
+        self.voiceChain = voiceChain
+        self.hasDevices = hasDevices
         self.perform = perform
     }
 }
@@ -108,6 +119,9 @@ public final class ConnectScreen: FrontScreen {
             return changed
         case .failed(let text):
             if let call { call.room.model.setNotice(text, error: true) } else { home.model.setNotice(text, error: true) }
+        case .voice(let answer):
+            guard let call else { return false }
+            return call.handle(answer, at: time)
         }
         return true
     }
@@ -143,6 +157,10 @@ public final class ConnectScreen: FrontScreen {
         generation += 1
         var model = MeetingModel.callScreen(keyMap: config.keyMap, mentionBell: config.mentionBell)
         model.pushToTalk = keyReleasesOn ? .hold : .toggle
+        if room.hasDevices {
+            model.offerVoice(room.voiceChain)
+            model.offerDevices()
+        }
         let view = CallScreenView(timeZone: timeZone)
         let meeting = MeetingScreen(
             model: model, state: room.store.state, notices: roomNotices(), now: time, view: view.meeting, perform: room.perform)
@@ -179,13 +197,16 @@ public final class CallApp {
     let server: String
     /// Notices from opening the call's audio (no sound card), shown in the call's chat pane.
     let roomNotices: @Sendable () -> [String]
+    /// The processing and devices of a call room's audio, as the meeting front has them (nil: no audio).
+    let roomVoice: @Sendable (ConfabSession) -> (any AudioControls)?
 
     public init(
         client: CallClient, server: String, theme: Theme, config: ClientConfig, noColor: Bool,
-        roomNotices: @escaping @Sendable () -> [String] = { [] }
+        roomNotices: @escaping @Sendable () -> [String] = { [] },
+        roomVoice: @escaping @Sendable (ConfabSession) -> (any AudioControls)? = { _ in nil }
     ) {
         (self.client, self.server, self.theme, self.config) = (client, server, theme, config)
-        (self.noColor, self.roomNotices) = (noColor, roomNotices)
+        (self.noColor, self.roomNotices, self.roomVoice) = (noColor, roomNotices, roomVoice)
     }
 
     /// Runs until the user quits or the server connection ends for good; the
@@ -195,10 +216,17 @@ public final class CallApp {
         let (inputs, continuation) = AsyncStream<FrontInput<ConnectMessage>>.makeStream(bufferingPolicy: .unbounded)
         let post: @Sendable (ConnectMessage) -> Void = { continuation.yield(.message($0)) }
         let client = self.client
+        let roomVoice = self.roomVoice
         let listener = RoomJoinedListener { session in
-            post(.joined(JoinedRoom(store: session.store) { command, state in
-                MeetingApp.perform(command, on: session, state: state) { post(.failed($0)) }
-            }))
+            // The voice keys and /device, as in a meeting, when the call's room has audio.
+            let voice = roomVoice(session)
+            Task {
+                let chain = await voice?.chain()
+                post(.joined(JoinedRoom(store: session.store, voiceChain: chain, hasDevices: voice != nil) { command, state in
+                    if let voice, MeetingApp.perform(command, on: voice, answer: { post(.voice($0)) }) { return }
+                    MeetingApp.perform(command, on: session, state: state) { post(.failed($0)) }
+                }))
+            }
         }
         client.addListener(listener)
         let observation = client.store.observe { post(.calls($0)) }

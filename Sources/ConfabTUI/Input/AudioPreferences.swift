@@ -35,6 +35,9 @@ public struct AudioPreferences: Hashable, Sendable {
         self.keyboardSuppression = keyboardSuppression
     }
 
+    /// The front's sound devices when no option names one: `input` and `output`, else the default card.
+    public var frontDevices: (input: String, output: String) { (input ?? "alsa:default", output ?? "alsa:default") }
+
     /// Whether to join muted: always with nothing to say; else `--[no-]muted`
     /// (`flag`), then `joinMuted`, then muted unless `--input` named the
     /// source (the front's own sound card waits for a key; a bot's file talks at once).

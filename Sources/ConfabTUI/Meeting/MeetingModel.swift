@@ -347,7 +347,8 @@ public struct MeetingModel: InputLineModel, Sendable {
             addSystemLine(change.value.map { "\(who) set \(change.key): \($0)" } ?? "\(who) cleared \(change.key)")
         case .serverGoingAway(let notice):
             addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
-        case .audioDevice(let change):
+        case .audioDevice(let change) where change.kind != .switched:
+            // A switch is the front's own doing, and its notice says so already.
             addSystemLine(change.text, error: !change.available)
         case .talkingWhileMuted:
             let unmute = keyMap.keys(for: .mute).first.map { " (\($0) unmutes)" } ?? ""
