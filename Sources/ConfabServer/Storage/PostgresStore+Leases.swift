@@ -3,7 +3,8 @@
 //   a join for a room not live here ─▶ placeRoom: one statement
 //       ├ a live lease elsewhere ─▶ its node (the client is redirected there)
 //       └ none, or a stale one ─▶ INSERT … ON CONFLICT DO UPDATE … WHERE stale:
-//                                 the least-loaded live node gets it (ties: the node asked);
+//                                 the least-loaded live node gets it (ties: the node asked, then
+//                                 the fewest rooms);
 //                                 a node that lost the database lately takes a stale lease
 //                                 only from a node proven gone (RoomPlacement.swift)
 //   every heartbeat ─▶ renewLeases: renewed_at = now() for the rooms live here
@@ -55,8 +56,8 @@ extension PostgresStore {
     }
 
     /// The room's holder, placing the room first when nobody holds it:
-    /// on the live node with the fewest peers (a room placed since that node's
-    /// last heartbeat counts as one), then the fewest rooms, then `asking`.
+    /// on the live node with the fewest peers (a room placed there in the last
+    /// 2 s counts as one, on every node alike), then `asking`, then the fewest rooms.
     /// A stale lease of another node is taken over only with `takeOverStale`
     /// (else that holder is returned, not live); one of a node whose row is
     /// gone always is. Nil when the placement lost a race (ask again).
@@ -70,9 +71,9 @@ extension PostgresStore {
                     SELECT n.id FROM node n
                     WHERE n.last_heartbeat > now() - \(unescaped: Self.leaseStaleInterval) AND n.advertised_url <> ''
                     ORDER BY n.peers + (SELECT count(*) FROM room_lease recent
-                            WHERE recent.node = n.id AND recent.acquired_at > n.last_heartbeat
+                            WHERE recent.node = n.id AND recent.acquired_at > now() - interval '2 seconds'
                                 AND recent.room NOT LIKE '~%'),
-                        n.rooms, (n.id = \(node)) DESC, n.id
+                        (n.id = \(node)) DESC, n.rooms, n.id
                     LIMIT 1
                 ), placed AS (
                     INSERT INTO room_lease (room, node, acquired_at, renewed_at)

@@ -41,7 +41,7 @@ struct PoolRevival {
     var lostConnection = false
     var checking = false
     var lastCheck: ContinuousClock.Instant?
-    /// The last direct look (databaseRefuses) and its answer.
+    /// When the last direct look (databaseRefuses) answered, and what.
     var lastLook: ContinuousClock.Instant?
     var lastLookRefused = false
 }
@@ -83,14 +83,15 @@ extension PostgresStore {
     /// once it answers again.
     func databaseRefuses() async -> Bool {
         let now = ContinuousClock.now
+        // Only an answer already in: waiting operations may each look (a refusal costs nothing).
         let recent = revival.withLock { state -> Bool? in
-            if let last = state.lastLook, now - last < Self.checkAfter { return state.lastLookRefused }
-            state.lastLook = now
-            return nil
+            guard let last = state.lastLook, now - last < Self.checkAfter else { return nil }
+            return state.lastLookRefused
         }
         if let recent { return recent }
         let refused = await !databaseAnswers()
         revival.withLock { state in
+            state.lastLook = ContinuousClock.now
             state.lastLookRefused = refused
             if refused { state.lostConnection = true }
         }
