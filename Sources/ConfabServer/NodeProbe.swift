@@ -75,3 +75,17 @@ enum NodeProbe {
         }
     }
 }
+
+extension PostgresStore {
+    /// Whether nothing listens at the holder's address any more: then its row
+    /// is marked stale, so its leases can be taken over at once.
+    func markGoneIfRefused(_ holder: RoomHolder) async -> Bool {
+        guard await NodeProbe.isRefused(holder.advertisedURL) else { return false }
+        do throws(StorageError) {
+            try await markNodeGone(id: holder.node, advertisedURL: holder.advertisedURL)
+        } catch {
+            return false
+        }
+        return true
+    }
+}

@@ -11,6 +11,8 @@
 //   every 2 s ─▶ place `~switchboard` (the least-loaded live node takes it when nobody
 //                holds it) ─▶ its holder renews it ─▶ a new holder: relayed connections
 //                are closed (1001), their clients connect again and reach the new one
+//             ─▶ a holder that missed a heartbeat and whose port refuses connections (killed)
+//                is marked gone, and the switchboard taken over at once (NodeProbe)
 //   LISTEN connection drops ─▶ notifications in between are lost ─▶ relayed connections
 //                closed (edge) and stand-ins disconnected (switchboard): clients connect again
 //
@@ -274,9 +276,17 @@ actor PresenceRelay {
     /// Places the switchboard (or reads who has it), renews it when it is ours,
     /// and closes relayed connections when it moved.
     private func place() async {
-        let found: RoomHolder?
+        var found: RoomHolder?
         do throws(StorageError) {
-            found = try await store.placeRoom(Self.leaseName, asking: node)
+            let takeOverStale = store.reachedThroughout(RoomPlacement.trustAfterOutage)
+            found = try await store.placeRoom(Self.leaseName, asking: node, takeOverStale: takeOverStale)
+            if let holder = found, holder.node != node, !holder.isLive || holder.heartbeatAgeMs > Self.missedBeatMs,
+                await store.markGoneIfRefused(holder)
+            {
+                // Its process is gone (killed): take the switchboard now, not when its lease lapses.
+                logger.warning("the switchboard's node refuses connections", metadata: ["node": "\(holder.node)"])
+                found = try await store.placeRoom(Self.leaseName, asking: node, takeOverStale: true)
+            }
             if found?.node == node { _ = try await store.renewLeases(node: node, rooms: [Self.leaseName]) }
         } catch {
             // Unknown: keep relaying to the last holder; its lease lapses by itself if it is gone.
@@ -291,6 +301,9 @@ actor PresenceRelay {
         closeRelayed(to: previous.node, reason: "presence moved to another node: connect again")
         if previous.node == node { await dropStandIns() }
     }
+
+    /// A heartbeat older than this (2 s apart) was missed: the holder is checked (NodeProbe).
+    static let missedBeatMs = 3_000
 
     /// The users of a node that died go offline once its heartbeat is stale.
     private func dropStandInsOfStaleNodes() async {

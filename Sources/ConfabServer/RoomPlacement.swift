@@ -4,6 +4,9 @@
 //   join, room live here ─▶ admitted (no database round trip)
 //   join, room not live here ─▶ placeRoom ─┬ this node ─▶ the room opens here
 //                                          └ another ─▶ 4013 roomOnAnotherNode {redirect: its wss URL/ROOM}
+//     within 10 s of this node losing the database, a stale lease of another node is not
+//     taken over (that node could not renew it either) unless its port refuses connections
+//     (NodeProbe): the client is sent to the stale holder, which still runs the room if alive
 //   resume, room not live here ─▶ a live holder elsewhere? ─▶ 4013; else 2008 (join again: that places it)
 //   heartbeat ─▶ renew the leases of the rooms live here ─▶ a room whose lease another node
 //                took (this node was cut off for 10 s) is closed here: its clients reconnect
@@ -32,10 +35,11 @@ final class RoomPlacement: Sendable {
     /// Places the room before it opens here; throws the redirect when another
     /// node holds it or is less loaded, and a retryable 9004 without the database.
     func claim(_ room: RoomName) async throws(CodedError) {
+        var takeOverStale = store.reachedThroughout(Self.trustAfterOutage)
         for _ in 0..<3 {
             let holder: RoomHolder?
             do throws(StorageError) {
-                holder = try await store.placeRoom(room.rawValue, asking: node)
+                holder = try await store.placeRoom(room.rawValue, asking: node, takeOverStale: takeOverStale)
             } catch {
                 logger.error("cannot place room", metadata: ["room": "\(room)", "error": "\(error)"])
                 throw CodedError(.storageUnavailable, "the room cannot be placed on a node now; join again in a moment")
@@ -46,10 +50,21 @@ final class RoomPlacement: Sendable {
                 await refreshNodes()
                 return
             }
+            if !holder.isLive, await markGoneIfRefused(holder) {
+                takeOverStale = true
+                continue
+            }
+            // Live, or stale but perhaps alive: after an outage of the
+            // database it still runs the room and renews its lease shortly.
             throw Self.redirect(room, to: holder)
         }
         throw CodedError(.storageUnavailable, "no live node can take the room now; join again in a moment")
     }
+
+    /// How long this node must have reached the database before it takes a
+    /// stale lease from a node not proven gone: every node's heartbeat stops
+    /// while the database is away, and each needs a moment once it is back.
+    static let trustAfterOutage: Duration = .seconds(NodeStatus.staleAfterSeconds)
 
     /// For a resume of a room not live here: the redirect to its live holder, if another node holds it.
     func redirectForResume(_ room: RoomName) async -> CodedError? {
@@ -91,13 +106,8 @@ final class RoomPlacement: Sendable {
     /// Whether nothing listens at the holder's address (NodeProbe.swift): then it
     /// is marked stale, and its rooms can be placed again at once.
     private func markGoneIfRefused(_ holder: RoomHolder) async -> Bool {
-        guard await NodeProbe.isRefused(holder.advertisedURL) else { return false }
+        guard await store.markGoneIfRefused(holder) else { return false }
         logger.warning("node refuses connections: placing its rooms again", metadata: ["node": "\(holder.node)"])
-        do throws(StorageError) {
-            try await store.markNodeGone(id: holder.node, advertisedURL: holder.advertisedURL)
-        } catch {
-            return false
-        }
         return true
     }
 

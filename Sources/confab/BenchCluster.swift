@@ -68,6 +68,10 @@ struct ClusterResults: Codable, Sendable, BenchReport {
     var threeNodeJoin: SignalingResults.Latency
     /// Three nodes' join p50 over one node's.
     var joinRatio: Double
+    /// The three nodes' joins whose room was placed on the node asked, and
+    /// those redirected to another (a second connection): where the ratio comes from.
+    var threeNodeDirectJoin: SignalingResults.Latency
+    var threeNodeRedirectedJoin: SignalingResults.Latency
     var joinFailures: Int
     var failoverClients: Int
     /// From kill -9 to the last client back; nil when not all came back.
@@ -82,6 +86,8 @@ struct ClusterResults: Codable, Sendable, BenchReport {
             join, one node:    p50 \(ms(oneNodeJoin.p50Ms))  p99 \(ms(oneNodeJoin.p99Ms))  (\(oneNodeJoin.count))
             join, three nodes: p50 \(ms(threeNodeJoin.p50Ms))  p99 \(ms(threeNodeJoin.p99Ms))  (\(threeNodeJoin.count))
             ratio (p50):       \(String(format: "%.2f", joinRatio)) ×  (goal ≤ 1.3)   failed joins: \(joinFailures)
+              placed on the node asked: p50 \(ms(threeNodeDirectJoin.p50Ms))  (\(threeNodeDirectJoin.count))
+              redirected:               p50 \(ms(threeNodeRedirectedJoin.p50Ms))  (\(threeNodeRedirectedJoin.count))
             kill -9 → last of \(failoverClients) clients back: \(failoverMs.map(ms) ?? "not all back")  \
             (goal ≤ 10 s)   failures: \(failoverFailures)
             """
@@ -115,25 +121,32 @@ struct ClusterBenchmark {
         let authority = await TokenAuthority(secret: try await secret())
         var failures = 0
         progress("phase 1: \(samples) joins on one node")
-        let one = try await joins(through: [nodes[0]], label: "one", authority: authority, failures: &failures)
+        let one = SignalingResults.Latency(
+            try await joins(through: [nodes[0]], label: "one", authority: authority, failures: &failures))
         nodes.append(try await BenchNode(database: databaseText, id: "bench-\(runID)-2"))
         nodes.append(try await BenchNode(database: databaseText, id: "bench-\(runID)-3"))
         // Both new nodes live in the node table (their first heartbeat) before joins go through them.
         try await Task.sleep(for: .seconds(3))
         progress("phase 2: \(samples) joins through three nodes in turn")
-        let three = try await joins(through: nodes, label: "three", authority: authority, failures: &failures)
+        let threeTimes = try await joins(through: nodes, label: "three", authority: authority, failures: &failures)
+        let three = SignalingResults.Latency(threeTimes)
+        let redirected = try await redirectedJoins(through: nodes, label: "three")
         progress("phase 3: \(clients) clients, kill -9 of their rooms' node")
         let (failoverMs, watched, lost) = try await failover(nodes, authority: authority)
         for node in nodes { await node.stop() }
         return ClusterResults(
             machine: SignalingBenchmark.machine(), oneNodeJoin: one, threeNodeJoin: three,
-            joinRatio: three.p50Ms / max(one.p50Ms, 0.001), joinFailures: failures, failoverClients: watched,
+            joinRatio: three.p50Ms / max(one.p50Ms, 0.001),
+            threeNodeDirectJoin: SignalingResults.Latency(
+                threeTimes.indices.filter { !redirected.contains($0) }.map { threeTimes[$0] }),
+            threeNodeRedirectedJoin: SignalingResults.Latency(redirected.sorted().map { threeTimes[$0] }),
+            joinFailures: failures, failoverClients: watched,
             failoverMs: failoverMs, failoverFailures: lost)
     }
 
     /// Sequential joins of fresh rooms, each through the next node; each session leaves after.
     private func joins(through nodes: [BenchNode], label: String, authority: TokenAuthority, failures: inout Int)
-        async throws -> SignalingResults.Latency
+        async throws -> [Duration]
     {
         var times: [Duration] = []
         for index in 0..<samples {
@@ -150,7 +163,23 @@ struct ClusterBenchmark {
             }
             await session.leave()
         }
-        return SignalingResults.Latency(times)
+        return times
+    }
+
+    /// The cluster's database, read by the benchmark itself (quietly).
+    private func openStore() async throws -> PostgresStore {
+        try await PostgresStore(url: database, logger: Logger(label: "confab", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    /// The samples of `joins` whose room's lease names another node than the
+    /// one asked: those joins were redirected (read while the rooms still live).
+    private func redirectedJoins(through nodes: [BenchNode], label: String) async throws -> Set<Int> {
+        let store = try await openStore()
+        defer { store.close() }
+        let holders = Dictionary(uniqueKeysWithValues: try await store.leases().map { ($0.room, $0.node) })
+        return Set((0..<samples).filter { index in
+            holders["bench-\(runID)-\(label)-\(index)"].map { $0 != nodes[index % nodes.count].id } ?? false
+        })
     }
 
     /// Clients in rooms of two (one joined through each node in turn), then
@@ -165,8 +194,7 @@ struct ClusterBenchmark {
             try await session.join()
             sessions.append((room, session))
         }
-        let store = try await PostgresStore(
-            url: database, logger: Logger(label: "confab", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let store = try await openStore()
         defer { store.close() }
         let holders = Dictionary(uniqueKeysWithValues: try await store.leases().map { ($0.room, $0.node) })
         let counts = Dictionary(grouping: sessions.compactMap { holders[$0.room] }, by: { $0 }).mapValues(\.count)

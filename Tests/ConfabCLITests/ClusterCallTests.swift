@@ -85,9 +85,42 @@ struct ClusterCallTests {
         try alice.send("hangup")
         try await bob.expectEvent("call.ended", from: third.index)
 
-        for bot in [alice, bob, bobAgain, carol] { try? bot.send("quit") }
-        for bot in [alice, bob, bobAgain, carol] { _ = await bot.process.wait(seconds: 30) }
-        for node in nodes { #expect(await node.stop() == 0) }
+        // The switchboard's node is killed: presence comes back on a live node within seconds.
+        let bots = [(alice, nodeA), (bob, nodeB), (bobAgain, nodeC), (carol, nodeC)]
+        let killed = try await Self.killSwitchboard(database, nodes: nodes, bots: bots)
+
+        for (bot, _) in bots { try? bot.send("quit") }
+        for (bot, _) in bots { _ = await bot.process.wait(seconds: 30) }
+        for node in nodes where node !== killed { #expect(await node.stop() == 0) }
+    }
+
+    /// Kills the node running the switchboard (kill -9); two users online
+    /// through the other nodes must be connected again and see each other
+    /// online well before the dead node's lease would have lapsed (10 s).
+    static func killSwitchboard(
+        _ database: PostgresServer, nodes: [ServerProcess], bots: [(HeadlessBot, ServerProcess)]
+    ) async throws -> ServerProcess {
+        let status = try await ClusterRoutingTests.statusListing(database)
+        let switchboard = try #require(status["switchboard"]?["node"]?.text)
+        let killed = nodes[try #require(["a", "b", "c"].firstIndex(of: switchboard))]
+        let survivors = bots.filter { $0.1 !== killed }.map(\.0)
+        let first = try #require(survivors.first)
+        let second = try #require(survivors.first { $0.name != first.name })
+        let marks = [first.lines.count, second.lines.count]
+        let killedAt = ContinuousClock.now
+        killed.process.kill()
+        _ = await killed.process.wait(seconds: 10)
+        for (bot, other, mark) in [(first, second, marks[0]), (second, first, marks[1])] {
+            let again = try await bot.expectEvent("connected", from: mark, timeout: .seconds(20))
+            let listed = (again.line["online"]?.array ?? []).contains { $0["user"]?.text == other.name }
+            if !listed { try await bot.expectEvent("presence.online", ["user.user": other.name], from: again.index) }
+        }
+        let back = ContinuousClock.now - killedAt
+        print("switchboard on node \(switchboard) killed: \(first.name) and \(second.name) online again after \(back)")
+        #expect(back < .seconds(8), "presence back \(back) after the switchboard's node was killed")
+        let moved = try await ClusterRoutingTests.statusListing(database)
+        #expect(moved["switchboard"]?["node"]?.text != switchboard)
+        return killed
     }
 
     /// Nodes a, b and c, all live with their addresses in the node table.

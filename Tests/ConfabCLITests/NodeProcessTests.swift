@@ -90,20 +90,31 @@ struct NodeProcessTests {
             nodes["a"]?["state"]?.text == "live" && nodes["b"]?["state"]?.text == "live"
         }
         #expect(bothLive)
-        nodeA.process.kill()
-        _ = await nodeA.process.wait(seconds: 10)
+        // The node that does not run presence and calls is killed: nothing checks its
+        // port (a switchboard's is checked once its heartbeat is late: ClusterCallTests).
+        var switchboard: String?
+        await waitUntil(timeout: .seconds(10), every: .milliseconds(200)) {
+            switchboard = try? await ClusterRoutingTests.statusListing(database)["switchboard"]?["node"]?.text
+            return switchboard != nil
+        }
+        let (victim, survivor, victimID, survivorID) =
+            switchboard == "a" ? (nodeB, nodeA, "b", "a") : (nodeA, nodeB, "a", "b")
+        victim.process.kill()
+        _ = await victim.process.wait(seconds: 10)
         // Stale once its last heartbeat is 10 s old: at most 10 s plus one heartbeat interval, and some slack.
         let killed = ContinuousClock.now
-        let stale = try await Self.waitForStatus(database, timeout: .seconds(25)) { $0["a"]?["state"]?.text == "stale" }
+        let stale = try await Self.waitForStatus(database, timeout: .seconds(25)) {
+            $0[victimID]?["state"]?.text == "stale"
+        }
         #expect(stale)
         #expect(ContinuousClock.now - killed >= .seconds(7), "stale only after its heartbeats stopped for a while")
         let nodes = try await Self.status(database)
-        #expect(Int(nodes["a"]?["heartbeatAgeMs"]?.text ?? "") ?? 0 >= 10_000)
-        #expect(nodes["b"]?["state"]?.text == "live", "the other node goes on beating")
-        nodeB.process.terminate()
-        #expect(await nodeB.process.wait(seconds: 30) == 0)
+        #expect(Int(nodes[victimID]?["heartbeatAgeMs"]?.text ?? "") ?? 0 >= 10_000)
+        #expect(nodes[survivorID]?["state"]?.text == "live", "the other node goes on beating")
+        survivor.process.terminate()
+        #expect(await survivor.process.wait(seconds: 30) == 0)
         let afterStop = try await Self.status(database)
-        #expect(afterStop["b"] == nil, "a node stopped gracefully removes its row")
+        #expect(afterStop[survivorID] == nil, "a node stopped gracefully removes its row")
     }
 
     @Test("a second node with a live node's id is refused at start; the id is free again after a graceful stop")

@@ -3,7 +3,10 @@
 //   a join for a room not live here ─▶ placeRoom: one statement
 //       ├ a live lease elsewhere ─▶ its node (the client is redirected there)
 //       └ none, or a stale one ─▶ INSERT … ON CONFLICT DO UPDATE … WHERE stale:
-//                                 the least-loaded live node gets it (ties: the node asked)
+//                                 the least-loaded live node gets it (ties: the node asked, then
+//                                 the fewest rooms);
+//                                 a node that lost the database lately takes a stale lease
+//                                 only from a node proven gone (RoomPlacement.swift)
 //   every heartbeat ─▶ renewLeases: renewed_at = now() for the rooms live here
 //                      (taken if nobody holds them); a room whose lease another
 //                      node took is reported lost
@@ -22,6 +25,10 @@ import PostgresNIO
 struct RoomHolder: Sendable, Hashable {
     var node: String
     var advertisedURL: String
+    /// Its lease is live (renewed lately by a node whose heartbeat is fresh).
+    var isLive = true
+    /// How long ago the node last wrote its heartbeat, by the database's clock.
+    var heartbeatAgeMs = 0
 }
 
 /// One room's lease as `confab cluster status` shows it.
@@ -48,11 +55,15 @@ extension PostgresStore {
         """
     }
 
-    /// The room's live holder, placing the room first when nobody holds it:
-    /// on the live node with the fewest peers (a room placed since that node's
-    /// last heartbeat counts as one), then the fewest rooms, then `asking`.
-    /// Nil when the placement lost a race (ask again) or no node is live.
-    func placeRoom(_ room: String, asking node: String) async throws(StorageError) -> RoomHolder? {
+    /// The room's holder, placing the room first when nobody holds it:
+    /// on the live node with the fewest peers (a room placed there in the last
+    /// 2 s counts as one, on every node alike), then `asking`, then the fewest rooms.
+    /// A stale lease of another node is taken over only with `takeOverStale`
+    /// (else that holder is returned, not live); one of a node whose row is
+    /// gone always is. Nil when the placement lost a race (ask again).
+    func placeRoom(_ room: String, asking node: String, takeOverStale: Bool = true) async throws(StorageError)
+        -> RoomHolder?
+    {
         try await run("place room \(room)") {
             try await self.client.query(
                 """
@@ -60,26 +71,30 @@ extension PostgresStore {
                     SELECT n.id FROM node n
                     WHERE n.last_heartbeat > now() - \(unescaped: Self.leaseStaleInterval) AND n.advertised_url <> ''
                     ORDER BY n.peers + (SELECT count(*) FROM room_lease recent
-                            WHERE recent.node = n.id AND recent.acquired_at > n.last_heartbeat
+                            WHERE recent.node = n.id AND recent.acquired_at > now() - interval '2 seconds'
                                 AND recent.room NOT LIKE '~%'),
-                        n.rooms, (n.id = \(node)) DESC, n.id
+                        (n.id = \(node)) DESC, n.rooms, n.id
                     LIMIT 1
                 ), placed AS (
                     INSERT INTO room_lease (room, node, acquired_at, renewed_at)
                     SELECT \(room), candidate.id, now(), now() FROM candidate
                     ON CONFLICT (room) DO UPDATE SET node = EXCLUDED.node, acquired_at = now(), renewed_at = now()
-                    WHERE NOT \(unescaped: Self.liveLease("room_lease"))
+                    WHERE NOT \(unescaped: Self.liveLease("room_lease")) AND (\(takeOverStale) OR room_lease.node = \(node)
+                        OR NOT EXISTS (SELECT 1 FROM node gone WHERE gone.id = room_lease.node))
                     RETURNING node
                 ), holder AS (
-                    SELECT node FROM placed
+                    SELECT node, TRUE AS live FROM placed
                     UNION ALL
-                    SELECT lease.node FROM room_lease lease
+                    SELECT lease.node, \(unescaped: Self.liveLease("lease")) FROM room_lease lease
                     WHERE lease.room = \(room) AND NOT EXISTS (SELECT 1 FROM placed)
                 )
-                SELECT n.id, n.advertised_url FROM holder JOIN node n ON n.id = holder.node
-                WHERE n.last_heartbeat > now() - \(unescaped: Self.leaseStaleInterval)
+                SELECT n.id, n.advertised_url, holder.live,
+                    GREATEST(0, (EXTRACT(EPOCH FROM now() - n.last_heartbeat) * 1000)::BIGINT)
+                FROM holder JOIN node n ON n.id = holder.node
                 """, logger: self.logger
-            ).decode((String, String).self).first { _ in true }.map { RoomHolder(node: $0.0, advertisedURL: $0.1) }
+            ).decode((String, String, Bool, Int64).self).first { _ in true }.map {
+                RoomHolder(node: $0.0, advertisedURL: $0.1, isLive: $0.2, heartbeatAgeMs: Int($0.3))
+            }
         }
     }
 

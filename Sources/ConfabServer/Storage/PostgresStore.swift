@@ -21,10 +21,15 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import Synchronization
+import _ConnectionPoolModule
 
 public final class PostgresStore: ServerStore {
-    let client: PostgresClient
-    private let runner: Task<Void, Never>
+    /// The connection pool, renewed when the database answers again while the
+    /// pool still waits out its back-off (PostgresStore+Revival.swift).
+    var client: PostgresClient { pool.withLock { $0.client } }
+    let pool: Mutex<RunningPool>
+    let revival = Mutex(PoolRevival())
+    let url: DatabaseURL
     let logger: Logger
     /// How long one operation may take, connecting included.
     public let operationTimeout: Duration
@@ -34,24 +39,32 @@ public final class PostgresStore: ServerStore {
     private let unreachableUntil = Mutex<ContinuousClock.Instant?>(nil)
     /// How long that lasts; the next operation after it tries the database again.
     static let unreachableHold: Duration = .seconds(1)
+    /// The deadline of an operation while the database has been unreachable
+    /// (a connection lost, none made since): a database back answers in less.
+    static let deadlineWhileUnreachable: Duration = .seconds(1)
+    /// When an operation last found the database unreachable (nil: never).
+    private let lastUnreachable = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Whether every operation of the last `interval` reached the database:
+    /// only then can this node tell a node that stopped writing its heartbeat
+    /// from one that could not reach the database either (RoomPlacement.swift).
+    func reachedThroughout(_ interval: Duration) -> Bool {
+        guard let last = lastUnreachable.withLock({ $0 }) else { return true }
+        return ContinuousClock.now - last >= interval
+    }
 
     /// Connects (lazily: the pool opens connections on demand) and brings the
     /// schema up to date.
     public init(url: DatabaseURL, operationTimeout: Duration = .seconds(5), logger: Logger) async throws(StorageError) {
-        var configuration = PostgresClient.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-            tls: url.tls.clientTLS)
-        configuration.options.connectTimeout = operationTimeout
-        configuration.options.maximumConnections = 16
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+        let pool = RunningPool(url: url, connectTimeout: operationTimeout, logger: logger)
+        self.pool = Mutex(pool)
+        self.url = url
         self.logger = logger
         self.operationTimeout = operationTimeout
-        runner = Task { await client.run() }
         do {
             try await migrate(url: url)
         } catch {
-            runner.cancel()
+            pool.runner.cancel()
             throw StorageError(
                 description: "cannot prepare the database at \(url.redacted): \(Self.describe(error))",
                 isRetryable: error.isRetryable)
@@ -60,7 +73,7 @@ public final class PostgresStore: ServerStore {
 
     /// Closes the pool's connections.
     public func close() {
-        runner.cancel()
+        pool.withLock { $0.runner.cancel() }
     }
 
     // MARK: - Schema
@@ -443,26 +456,41 @@ public final class PostgresStore: ServerStore {
             throw StorageError(description: "cannot \(what): the database was unreachable a moment ago", isRetryable: true)
         }
         do {
-            let result = try await withDeadline(operation)
+            // Once a connection was lost, a short deadline: a join must hear its
+            // 9004 well before its own deadline (5 s) closes the connection.
+            let timeout = revival.withLock { $0.lostConnection } ? Self.deadlineWhileUnreachable : operationTimeout
+            let result = try await withDeadline(timeout, operation)
             unreachableUntil.withLock { $0 = nil }
+            noteReached()
             return result
         } catch {
             // A caller that was cancelled says nothing about the database.
             if error.isRetryable, !Task.isCancelled {
-                unreachableUntil.withLock { $0 = ContinuousClock.now + Self.unreachableHold }
+                let now = ContinuousClock.now
+                unreachableUntil.withLock { $0 = now + Self.unreachableHold }
+                lastUnreachable.withLock { $0 = now }
+                noteFailure(lostConnection: !(error is DatabaseTimeout))
             }
             throw StorageError(description: "cannot \(what): \(Self.describe(error))", isRetryable: error.isRetryable)
         }
     }
 
-    private func withDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws
-        -> Result
-    {
-        let timeout = operationTimeout
+    private func withDeadline<Result: Sendable>(
+        _ timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let timeout = timeout ?? operationTimeout
         return try await withThrowingTaskGroup(of: Result.self) { group in
             group.addTask { try await operation() }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                // The pool queues requests while it cannot connect: an answer
+                // slower than a second is checked on a connection of our own.
+                if timeout > Self.checkAfter {
+                    try await Task.sleep(for: Self.checkAfter)
+                    if await self.databaseRefuses() { throw DatabaseUnreachable() }
+                    try await Task.sleep(for: timeout - Self.checkAfter)
+                } else {
+                    try await Task.sleep(for: timeout)
+                }
                 throw DatabaseTimeout(after: timeout)
             }
             defer { group.cancelAll() }
@@ -482,6 +510,11 @@ public final class PostgresStore: ServerStore {
     }
 }
 
+/// A connection of our own to the database was refused while an operation waited.
+struct DatabaseUnreachable: Error, CustomStringConvertible {
+    var description: String { "the database refuses connections" }
+}
+
 /// An operation passed its deadline (the database is down, or too slow).
 struct DatabaseTimeout: Error, CustomStringConvertible {
     var after: Duration
@@ -493,7 +526,10 @@ extension Error {
     /// reached, the connection broke, or the deadline passed. A refusal by the
     /// database itself (a constraint, bad SQL) is final.
     fileprivate var isRetryable: Bool {
-        if self is DatabaseTimeout || self is CancellationError { return true }
+        if self is DatabaseTimeout || self is DatabaseUnreachable || self is CancellationError { return true }
+        // After 60 s without a connection the pool fails requests at once
+        // (its circuit breaker), and keeps trying to connect.
+        if self is ConnectionPoolError { return true }
         guard let error = postgresError else { return false }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:

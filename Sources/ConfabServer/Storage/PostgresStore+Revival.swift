@@ -1,0 +1,127 @@
+// The connection pool after the database was away: postgres-nio's pool
+// retries a failed connection with a back-off that grows by a quarter each
+// attempt up to a minute, so after a long outage it could wait most of a
+// minute more before it notices the database is back. A node does not wait:
+//
+//   operations failing for 3 s, one of them a lost or refused connection
+//     ─▶ (at most every 3 s, on the next failure) a connection of our own to the database
+//         ├ refused ─▶ still away: the pool keeps failing operations (9004 for chat)
+//         └ accepted ─▶ a fresh pool replaces the old one (whose back-off is
+//                        cancelled with it): the next operation connects at once
+//
+// A database that is only slow (deadlines passed, no connection lost) never
+// renews the pool: renewing it would cancel the queries still under way.
+
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// A PostgresClient and the task that runs it.
+struct RunningPool: Sendable {
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+
+    init(url: DatabaseURL, connectTimeout: Duration, logger: Logger) {
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: url.tls.clientTLS)
+        configuration.options.connectTimeout = connectTimeout
+        configuration.options.maximumConnections = 16
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+    }
+}
+
+/// The failures since the last operation that reached the database.
+struct PoolRevival {
+    /// Since when operations have failed; nil when the last one succeeded.
+    var failingSince: ContinuousClock.Instant?
+    /// One of them lost or could not open a connection (not only a deadline passed).
+    var lostConnection = false
+    var checking = false
+    var lastCheck: ContinuousClock.Instant?
+    /// When the last direct look (databaseRefuses) answered, and what.
+    var lastLook: ContinuousClock.Instant?
+    var lastLookRefused = false
+}
+
+extension PostgresStore {
+    /// How long operations fail before the database is checked directly, and how often after.
+    static let revivalCheckInterval: Duration = .seconds(3)
+
+    func noteReached() {
+        revival.withLock { state in
+            state.failingSince = nil
+            state.lostConnection = false
+        }
+    }
+
+    /// Notes a retryable failure; may start a direct check of the database.
+    func noteFailure(lostConnection: Bool) {
+        let now = ContinuousClock.now
+        let check = revival.withLock { state -> Bool in
+            let since = state.failingSince ?? now
+            state.failingSince = since
+            state.lostConnection = state.lostConnection || lostConnection
+            guard state.lostConnection, !state.checking, now - since >= Self.revivalCheckInterval,
+                state.lastCheck.map({ now - $0 >= Self.revivalCheckInterval }) ?? true
+            else { return false }
+            state.checking = true
+            state.lastCheck = now
+            return true
+        }
+        if check { Task { await self.renewPoolIfDatabaseAnswers() } }
+    }
+
+    /// An operation waiting longer than this has the database looked at directly.
+    static let checkAfter: Duration = .seconds(1)
+
+    /// Whether the database refuses a connection of our own (looked at once a
+    /// second at most; the last answer in between). A refusal marks the
+    /// failures as a lost connection: short deadlines, and the pool renewed
+    /// once it answers again.
+    func databaseRefuses() async -> Bool {
+        let now = ContinuousClock.now
+        // Only an answer already in: waiting operations may each look (a refusal costs nothing).
+        let recent = revival.withLock { state -> Bool? in
+            guard let last = state.lastLook, now - last < Self.checkAfter else { return nil }
+            return state.lastLookRefused
+        }
+        if let recent { return recent }
+        let refused = await !databaseAnswers()
+        revival.withLock { state in
+            state.lastLook = ContinuousClock.now
+            state.lastLookRefused = refused
+            if refused { state.lostConnection = true }
+        }
+        return refused
+    }
+
+    /// Whether a connection of our own to the database opens.
+    private func databaseAnswers() async -> Bool {
+        do {
+            let configuration = try url.connectionConfiguration(connectTimeout: operationTimeout)
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            try await connection.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Connects once on a connection of its own; if the database answers while
+    /// operations still fail, the pool is replaced by a fresh one.
+    private func renewPoolIfDatabaseAnswers() async {
+        defer { revival.withLock { $0.checking = false } }
+        guard await databaseAnswers(), revival.withLock({ $0.failingSince != nil }) else { return }
+        let fresh = RunningPool(url: url, connectTimeout: operationTimeout, logger: logger)
+        let old = pool.withLock { pool in
+            let old = pool
+            pool = fresh
+            return old
+        }
+        old.runner.cancel()
+        logger.info("the database answers again: its connection pool is renewed")
+    }
+}
