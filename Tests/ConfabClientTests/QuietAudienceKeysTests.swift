@@ -88,6 +88,8 @@ struct QuietAudienceKeysTests {
         var listeners = try await Self.lightListeners(server, room: "hall", 0..<(count - 20))
         let bob = try await Talker.join(server, "bob", role: "speaker", room: "hall", source: .tone(hz: 440, seconds: 30))
         listeners += try await Self.lightListeners(server, room: "hall", (count - 20)..<count)
+        // The speaker sends with its key once every page of it was acknowledged: wait for that.
+        await waitUntil(timeout: .seconds(30)) { await bob.controller.sendingSSRC != nil }
         let ssrc = try #require(await bob.controller.sendingSSRC)
 
         var missing: [PeerID] = []
