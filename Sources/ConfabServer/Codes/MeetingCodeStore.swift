@@ -136,7 +136,9 @@ extension ChatStore: MeetingCodeStore {
 
     func takeUse(of code: String, room: RoomName, now: Timestamp) throws(StorageError) -> StoredMeetingCode? {
         do {
-            let taken = try database.write { db -> Bool in
+            // The count read back in the same transaction as the increment: read after it, a
+            // concurrent exchange's increment could come between and two would see the same count.
+            return try database.write { db -> StoredMeetingCode? in
                 try db.execute(
                     sql: """
                         UPDATE meeting_code SET used = used + 1
@@ -144,26 +146,26 @@ extension ChatStore: MeetingCodeStore {
                             AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR used < max_uses)
                         """,
                     arguments: [code, room.rawValue, now.millisecondsSince1970])
-                return db.changesCount == 1
+                guard db.changesCount == 1 else { return nil }
+                return try Row.fetchOne(db, sql: "SELECT \(MeetingCodeSQL.columns) FROM meeting_code WHERE code = ?", arguments: [code])
+                    .flatMap(Self.meetingCode(from:))
             }
-            guard taken else { return nil }
-            return try self.code(code)
-        } catch let error as StorageError {
-            throw error
         } catch {
             throw StorageError(description: "cannot take a use of a meeting code: \(error)")
         }
     }
 
+    private static func meetingCode(from row: Row) -> StoredMeetingCode? {
+        MeetingCodeSQL.row(
+            code: row["code"], room: row["room"], role: row["role"], maxUses: row["max_uses"], used: row["used"],
+            expiresAt: row["expires_at"], createdAt: row["created_at"], createdBy: row["created_by"],
+            revokedAt: row["revoked_at"])
+    }
+
     private func readCodes(_ sql: String, _ arguments: StatementArguments) throws(StorageError) -> [StoredMeetingCode] {
         do {
             return try database.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
-                    MeetingCodeSQL.row(
-                        code: row["code"], room: row["room"], role: row["role"], maxUses: row["max_uses"], used: row["used"],
-                        expiresAt: row["expires_at"], createdAt: row["created_at"], createdBy: row["created_by"],
-                        revokedAt: row["revoked_at"])
-                }
+                try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap(Self.meetingCode(from:))
             }
         } catch {
             throw StorageError(description: "cannot read meeting codes: \(error)")
