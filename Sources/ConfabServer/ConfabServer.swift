@@ -260,7 +260,11 @@ public final class ConfabServer: Service, Sendable {
             closeTimeout: .seconds(2))
         let connection = ConnectionContext(
             registry: registry, calls: calls, authority: authority, configuration: configuration, metrics: metrics,
-            admission: admission, logger: logger)
+            admission: admission,
+            watch: ConnectionWatch(
+                joinTimeoutMs: configuration.admission.joinTimeoutMs, deadAfterMs: configuration.keepalive.deadAfterMs,
+                admission: admission),
+            logger: logger)
         let shouldUpgrade:
             @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
                 WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
@@ -310,6 +314,8 @@ struct ConnectionContext: Sendable {
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let admission: ConnectionAdmission
+    /// The join and keepalive deadlines of every connection.
+    let watch: ConnectionWatch
     let logger: Logger
 
     func connection(for room: RoomName?, channel: any Channel) -> SignalingConnection {

@@ -7,6 +7,7 @@
 //
 // Counts are coalesced: however many join or leave in an interval, everyone
 // gets one `room.counts` with the latest figures, and none while nothing changed.
+// The interval grows with the room (1 ms per connected peer, 5 s at most).
 
 import ConfabProtocol
 import ConfabRooms
@@ -16,6 +17,18 @@ struct CountsSchedule: Sendable {
     var pending = false
     var lastSent: RoomCounts?
     var lastSentAt: ContinuousClock.Instant?
+
+    /// The longest a big room's counts wait (LiveKit sends its room counts every 5 s).
+    static let longestIntervalMs = 5_000
+
+    /// How long `room.counts` waits after the last: the template's interval,
+    /// or 1 ms per connected peer when that is longer (at most 5 s), so the
+    /// copies sent stay about 1,000 a second whatever the size of the room —
+    /// at 10,000 peers one a second would be 10,000 writes a second, each a
+    /// job queued in front of the joins.
+    static func intervalMs(template: Int, connected: Int) -> Int {
+        max(template, min(connected, longestIntervalMs))
+    }
 }
 
 extension RoomHost {
@@ -24,7 +37,8 @@ extension RoomHost {
     func scheduleCounts() {
         guard let audience = room.template.audience, !countsSchedule.pending, room.phase == .open else { return }
         countsSchedule.pending = true
-        let interval = Duration.milliseconds(audience.countsIntervalMs)
+        let interval = Duration.milliseconds(
+            CountsSchedule.intervalMs(template: audience.countsIntervalMs, connected: connections.count))
         let due = countsSchedule.lastSentAt.map { $0 + interval } ?? .now
         Task { [weak self] in
             if due > .now { try? await Task.sleep(until: due, clock: .continuous) }

@@ -8,13 +8,12 @@
 //   the server root (`/`, no room): ─▶ not connected: ping | connect (user token) ─▶ CallManager
 //                                     connected:     ping | CallManager.handle (calls, history)
 //   writer task: ConnectionSink queue ─▶ WebSocket, in order, until a close frame
-//   watchdog:    silent for deadAfterMs ─▶ close; the room sees the peer drop (peer.left timeout)
-//                not joined/connected within joinTimeoutMs ─▶ close 1008 (ConnectionAdmission.swift)
+//   deadlines:   silent for deadAfterMs, or not joined/connected within joinTimeoutMs ─▶ close
+//                (one sweep for all connections: ConnectionWatch.swift)
 //
-// Three child tasks share the connection: the reader (this file's loop), the
-// writer and the watchdog. The writer ends the connection: when it has sent a
-// close frame (or the reader finished and its queue is empty), the others are
-// cancelled.
+// Two child tasks share the connection: the reader (this file's loop) and the
+// writer. The writer ends the connection: when it has sent a close frame (or
+// the reader finished and its queue is empty), the reader is cancelled.
 
 import ConfabProtocol
 import ConfabRooms
@@ -36,24 +35,21 @@ struct SignalingConnection: Sendable {
     var localAddress: String? = nil
 
     private enum Finished: Sendable {
-        case reader, writer, watchdog
+        case reader, writer
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let (sink, queue) = ConnectionSink.make(localAddress: localAddress)
-        let lastHeard = LastHeard()
-        let admitted = Admitted()
+        let watched = WatchedConnection(sink: sink, pathRoom: pathRoom, logger: logger)
+        shared.watch.register(watched)
+        defer { shared.watch.unregister(watched) }
         await withTaskGroup(of: Finished.self) { group in
             group.addTask {
                 await Self.write(queue, to: outbound, sink: sink)
                 return .writer
             }
             group.addTask {
-                await watch(lastHeard: lastHeard, admitted: admitted, sink: sink)
-                return .watchdog
-            }
-            group.addTask {
-                await read(inbound, sink: sink, lastHeard: lastHeard, admitted: admitted)
+                await read(inbound, sink: sink, watched: watched)
                 // Let the writer send what is queued, then stop.
                 sink.finish()
                 return .reader
@@ -87,47 +83,6 @@ struct SignalingConnection: Sendable {
         }
     }
 
-    // MARK: - Keepalive
-
-    /// Returns when the client has been silent for `deadAfterMs`, or has not
-    /// joined (connected) within `joinTimeoutMs`, after queueing a close: the
-    /// connection is dead (PROTOCOL.md, keepalive and Limits).
-    private func watch(lastHeard: LastHeard, admitted: Admitted, sink: ConnectionSink) async {
-        let joinDeadline = ContinuousClock.now + .milliseconds(shared.configuration.admission.joinTimeoutMs)
-        let deadAfter = Duration.milliseconds(shared.configuration.keepalive.deadAfterMs)
-        let interval = min(Duration.milliseconds(max(shared.configuration.keepalive.deadAfterMs / 5, 10)), .seconds(1))
-        var previousTick = ContinuousClock.now
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-            let tick = ContinuousClock.now
-            defer { previousTick = tick }
-            // If this task woke far too late, the whole process was stalled
-            // (overload, a paused VM): the reader has frames waiting that it
-            // could not process either. Give it a period to catch up rather
-            // than drop peers for the server's own silence.
-            if tick - previousTick > interval * 3 { continue }
-            if tick >= joinDeadline, !admitted.value {
-                logger.debug("connection did not join in time; closing it")
-                shared.admission.timedOut()
-                let what = pathRoom == nil ? "connect" : "join"
-                sink.close(
-                    .policyViolation,
-                    reason: "\(ErrorCode.notJoined.rawValue) no \(what) within \(shared.configuration.admission.joinTimeoutMs) ms")
-                return
-            }
-            let silence = tick - lastHeard.instant
-            if silence >= deadAfter {
-                logger.debug("connection silent; dropping it", metadata: ["silentMs": "\(silence)"])
-                sink.close(.goingAway, reason: "connection silent for \(shared.configuration.keepalive.deadAfterMs) ms")
-                return
-            }
-        }
-    }
-
     // MARK: - Reading
 
     private enum Session {
@@ -139,7 +94,7 @@ struct SignalingConnection: Sendable {
         case over
     }
 
-    private func read(_ inbound: WebSocketInboundStream, sink: ConnectionSink, lastHeard: LastHeard, admitted: Admitted)
+    private func read(_ inbound: WebSocketInboundStream, sink: ConnectionSink, watched: WatchedConnection)
         async
     {
         var session = Session.new
@@ -157,7 +112,7 @@ struct SignalingConnection: Sendable {
         var overRate = false
         do {
             for try await frame in inbound {
-                lastHeard.touch()
+                watched.touch()
                 switch frame.opcode {
                 case .text, .binary:
                     message.removeAll(keepingCapacity: true)
@@ -219,8 +174,8 @@ struct SignalingConnection: Sendable {
                     session = await handle(Data(message), session: session, sink: sink)
                     switch session {
                     case .joined, .online:
-                        if !admitted.value {
-                            admitted.set()
+                        if !watched.isAdmitted {
+                            watched.admit()
                             shared.admission.authenticated(channel)
                         }
                     case .new, .over: break
@@ -371,20 +326,4 @@ struct SignalingConnection: Sendable {
         logger.debug("refused", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
         sink.send(error, id: id)
     }
-}
-
-/// Whether the connection has joined or connected, shared by the reader and the watchdog.
-private final class Admitted: Sendable {
-    private let flag = Atomic(false)
-
-    func set() { flag.store(true, ordering: .relaxed) }
-    var value: Bool { flag.load(ordering: .relaxed) }
-}
-
-/// When the client was last heard from, shared by the reader and the watchdog.
-private final class LastHeard: Sendable {
-    private let value = Mutex(ContinuousClock.now)
-
-    func touch() { value.withLock { $0 = .now } }
-    var instant: ContinuousClock.Instant { value.withLock { $0 } }
 }
