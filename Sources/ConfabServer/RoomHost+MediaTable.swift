@@ -66,8 +66,9 @@ extension RoomHost {
             if let config = table.configs.removeValue(forKey: id) { slots.insert(config.slot) }
         }
         if !slots.isEmpty {
+            let gone = MembershipTest(slots)
             for publisher in table.publishers.keys {
-                table.configs[publisher]?.subscribers.removeAll { slots.contains($0) }
+                table.configs[publisher]?.subscribers.removeAll { gone.contains($0) }
             }
         }
         mediaTable = table

@@ -175,6 +175,9 @@ final class Forwarder {
     private var byAddress: [SocketAddressKey: Int] = [:]
     private var byUsername: [CredentialKey: Int] = [:]
     private var roomPeers: [Int: [Int]] = [:]
+    /// The room's peers that have subscribers (its publishers): a listener
+    /// leaving is taken out of their lists only, not looked for in the whole room.
+    private var roomSenders: [Int: [Int]] = [:]
     /// The loudest few of each room with an audience that hears only them.
     private var loudest: [Int: LoudestSelection] = [:]
     var counters = ForwarderCounters()
@@ -231,9 +234,11 @@ final class Forwarder {
                 peers[index]?.audienceIndices = audience
             }
             roomPeers[room] = indices
+            roomSenders[room] = indices.filter { peers[$0]?.config.subscribers.isEmpty == false }
             applyLoudest(count: loudestCount, room: room, indices: indices)
         case .removeRoom(let room):
             for index in roomPeers.removeValue(forKey: room) ?? [] { release(index) }
+            roomSenders[room] = nil
             loudest[room] = nil
         case .addListener(let room, let config, let publishers):
             addListener(config, room: room, publishers: publishers, nowNs: nowNs)
@@ -252,6 +257,7 @@ final class Forwarder {
         for slot in publishers {
             guard let publisher = indexBySlot[slot], peers[publisher]?.room == room else { continue }
             peers[publisher]?.config.subscribers.append(config.slot)
+            if roomSenders[room]?.contains(publisher) != true { roomSenders[room, default: []].append(publisher) }
             if config.hearsLoudestOnly {
                 peers[publisher]?.audienceIndices.append(index)
             } else {
@@ -263,18 +269,17 @@ final class Forwarder {
     /// Takes the listeners out of every list of the room before their
     /// indices can be used again (a reused index must never get another's media).
     private func removeListeners(_ slots: [Int], room: Int) {
-        let gone = Set(slots.compactMap { indexBySlot[$0] }.filter { peers[$0]?.room == room })
-        guard !gone.isEmpty, let members = roomPeers[room] else { return }
-        let goneSlots = Set(slots)
-        let remaining = members.filter { !gone.contains($0) }
-        for index in remaining {
-            guard let peer = peers[index], !peer.subscriberIndices.isEmpty || !peer.audienceIndices.isEmpty else { continue }
+        let goneIndices = slots.compactMap { indexBySlot[$0] }.filter { peers[$0]?.room == room }
+        guard !goneIndices.isEmpty, roomPeers[room] != nil else { return }
+        let gone = MembershipTest(goneIndices), goneSlots = MembershipTest(slots)
+        roomSenders[room]?.removeAll { gone.contains($0) }
+        for index in roomSenders[room] ?? [] {
             peers[index]?.subscriberIndices.removeAll { gone.contains($0) }
             peers[index]?.audienceIndices.removeAll { gone.contains($0) }
             peers[index]?.config.subscribers.removeAll { goneSlots.contains($0) }
         }
-        for index in gone { release(index) }
-        roomPeers[room] = remaining
+        for index in goneIndices { release(index) }
+        roomPeers[room]?.removeAll { gone.contains($0) }
     }
 
     /// Keeps the room's selection to publishers still here and allowed to
