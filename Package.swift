@@ -192,7 +192,7 @@ let package = Package(
             .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
             .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
         ]),
-        .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol"]),
+        .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",
             "ConfabSocket", "ConfabWire",

@@ -96,8 +96,10 @@ extension Room {
     public func watchers(of id: PeerID) -> Set<PeerID> {
         guard let peer = peers[id], peer.isQuiet else { return connectedIDs }
         // The roles first (a handful), then one set lookup per peer: this runs on every quiet join.
-        let seeing = Set(template.roles.lazy.filter(\.permissions.seeAudience).map(\.name))
-        var result = Set(peers.values.lazy.filter { $0.isConnected && seeing.contains($0.role) }.map(\.id))
+        var result = Set<PeerID>()
+        for role in template.roles where role.permissions.seeAudience {
+            result.formUnion(peers.connectedByRole[role.name] ?? [])
+        }
         for viewer in introductions[id] ?? [] where peers[viewer]?.isConnected == true { result.insert(viewer) }
         if peer.isConnected { result.insert(id) }
         return result
@@ -137,14 +139,9 @@ extension Room {
 
     /// Connected peers per role, in the template's order.
     public var counts: RoomCounts {
-        var byRole: [RoleName: Int] = [:]
-        var total = 0
-        for peer in peers.values where peer.isConnected {
-            byRole[peer.role, default: 0] += 1
-            total += 1
-        }
-        return RoomCounts(
-            total: total, roles: template.roles.map { RoleCount(role: $0.name, count: byRole[$0.name] ?? 0) })
+        RoomCounts(
+            total: peers.connectedCount,
+            roles: template.roles.map { RoleCount(role: $0.name, count: peers.connectedByRole[$0.name]?.count ?? 0) })
     }
 
     /// What `joined.peers` lists for `id`: the announced peers, and of the
@@ -153,9 +150,12 @@ extension Room {
     func joinedPeers(for id: PeerID) -> [PeerInfo] {
         guard hasAudience else { return visiblePeers(excluding: id) }
         let seesAudience = peers[id].map { role(of: $0).permissions.seeAudience } ?? false
-        return visiblePeers(excluding: id) { peer in
-            !peer.isQuiet || introductions[peer.id]?.contains(id) == true
-                || (seesAudience && peer.handRaisedAt != nil)
-        }
+        // From the indexes, not a walk of the audience: the announced, the
+        // quiet ones introduced to `id`, and raised hands for those who see the audience.
+        var shown = peers.connectedAnnounced
+        for (quiet, viewers) in introductions where viewers.contains(id) { shown.insert(quiet) }
+        if seesAudience { shown.formUnion(peers.connectedRaisedHands) }
+        shown.remove(id)
+        return ordered(shown.compactMap { peers[$0] }.filter(\.isConnected))
     }
 }

@@ -33,7 +33,7 @@ public struct Room: Hashable, Sendable {
     /// When the current session began.
     public internal(set) var startedAt: Timestamp
     /// Connected peers and suspended ones within their resume grace.
-    public internal(set) var peers: [PeerID: Peer]
+    public internal(set) var peers: PeerTable
     public internal(set) var prompts: [PromptID: Prompt]
     /// Prompts the sweep removed because their lifetime passed, kept for one
     /// more lifetime so that a late answer gets `promptExpired` rather than
@@ -62,7 +62,7 @@ public struct Room: Hashable, Sendable {
         self.template = template
         phase = .open
         startedAt = now
-        peers = [:]
+        peers = PeerTable()
         prompts = [:]
         emptySince = now
     }
@@ -84,7 +84,7 @@ public struct Room: Hashable, Sendable {
 
     /// Ids of the peers with a live connection.
     public var connectedIDs: Set<PeerID> {
-        Set(peers.values.lazy.filter(\.isConnected).map(\.id))
+        peers.connectedByRole.values.reduce(into: Set<PeerID>()) { $0.formUnion($1) }
     }
 
     /// The role a peer holds. Peers only ever hold roles of the template; a
@@ -105,8 +105,12 @@ public struct Room: Hashable, Sendable {
     public func visiblePeers(excluding excluded: PeerID? = nil, where include: (Peer) -> Bool = { _ in true })
         -> [PeerInfo]
     {
-        peers.values
-            .filter { $0.isConnected && $0.id != excluded && include($0) }
+        ordered(peers.values.filter { $0.isConnected && $0.id != excluded && include($0) })
+    }
+
+    /// Peers as `visiblePeers` orders them.
+    func ordered(_ chosen: [Peer]) -> [PeerInfo] {
+        chosen
             .sorted { lhs, rhs in
                 let (left, right) = (role(of: lhs).priority, role(of: rhs).priority)
                 if left != right { return left > right }
@@ -337,7 +341,7 @@ public struct Room: Hashable, Sendable {
         let audience = connectedIDs
         phase = .ended(locked: lock, at: now)
         joinsLocked = false
-        peers = [:]
+        peers = PeerTable()
         prompts = [:]
         expiredPrompts = [:]
         introductions = [:]

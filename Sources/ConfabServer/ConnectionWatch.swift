@@ -104,7 +104,7 @@ final class ConnectionWatch: Sendable {
             // paused VM) and the readers have frames waiting that they could not
             // process either. Give them a period to catch up rather than drop
             // peers for the server's own silence.
-            let stalled = tick - previousTick > interval * 3
+            let stalled = tick - previousTick > max(interval * 3, .seconds(1))
             previousTick = tick
             let due = state.withLock { state -> [(WatchedConnection, Verdict)]? in
                 if state.connections.isEmpty {

@@ -33,11 +33,11 @@ struct ConnectionWatchTests {
         quiet.admit()
         for connection in [stranger, talker, quiet] { watch.register(connection) }
 
-        let closedBoth = await waitUntil(timeout: .seconds(5), every: .milliseconds(25)) {
+        let closedBoth = await waitUntil(timeout: .seconds(20), every: .milliseconds(25)) {
             talker.touch()
             return neverJoins.isClosing && fallsSilent.isClosing
         }
-        #expect(closedBoth)
+        try #require(closedBoth, "a queue that never closes would leave the reads below waiting")
         #expect(!talks.isClosing, "a joined connection heard from every 25 ms stays")
         #expect(watch.count == 1, "the two closed are no longer watched")
 
@@ -59,12 +59,13 @@ struct ConnectionWatchTests {
         watch.register(first)
         #expect(watch.isSweeping)
         watch.unregister(first)
-        #expect(await waitUntil(timeout: .seconds(2)) { !watch.isSweeping })
+        #expect(await waitUntil(timeout: .seconds(20)) { !watch.isSweeping })
 
         let (nextSink, nextQueue) = ConnectionSink.make()
         let next = WatchedConnection(sink: nextSink, pathRoom: nil, logger: Logger(label: "b"))
         watch.register(next)
         #expect(watch.isSweeping)
-        #expect(await Self.closeFrame(nextQueue)?.code == 1008, "the new sweep keeps the join deadline")
+        try #require(await waitUntil(timeout: .seconds(20)) { nextSink.isClosing }, "the new sweep keeps the join deadline")
+        #expect(await Self.closeFrame(nextQueue)?.code == 1008)
     }
 }
