@@ -80,6 +80,26 @@ struct AdminOptions: ParsableArguments {
         return Data(reply.body)
     }
 
+    /// GETs `path` and decodes the reply as `Reply`; nil with `--json` (the reply is printed as it is).
+    func fetch<Reply: Decodable>(_ path: String, as _: Reply.Type) async throws -> Reply? {
+        guard let body = try await send("GET", path) else { return nil }
+        return try? JSONDecoder().decode(Reply.self, from: body)
+    }
+
+    /// Sends a request whose reply has nothing to print, then says what was done (`--json` prints `{}`).
+    func perform(
+        _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none, done: @autoclosure () -> String
+    ) async throws {
+        guard try await send(method, path, body: body) != nil else { return }
+        FileHandleOutput.standardOutput(done())
+    }
+
+    /// Prints a list the way every listing command does: a line saying it is empty, or a line per item.
+    static func printList<Item>(_ items: [Item], empty: String, line: (Item) -> String) {
+        if items.isEmpty { FileHandleOutput.standardOutput(empty) }
+        for item in items { FileHandleOutput.standardOutput(line(item)) }
+    }
+
     /// A path segment: ids hold no character that needs escaping but `@` and `+`, which are escaped anyway.
     static func segment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "._-"))) ?? text
@@ -89,6 +109,15 @@ struct AdminOptions: ParsableArguments {
         let present = pairs.compactMap { key, value in value.map { "\(key)=\(segment($0))" } }
         return present.isEmpty ? "" : "?" + present.joined(separator: "&")
     }
+}
+
+/// ROOM PEER: the peer an admin command acts on.
+struct AdminPeerArguments: ParsableArguments {
+    @Argument(help: "The room.") var room: String
+    @Argument(help: "The peer's id.") var peer: String
+
+    /// `/api/v1/rooms/{room}/peers/{peer}`.
+    var path: String { "/api/v1/rooms/\(AdminOptions.segment(room))/peers/\(AdminOptions.segment(peer))" }
 }
 
 /// A time as the admin commands print it: local, to the minute.
@@ -103,14 +132,10 @@ struct AdminRooms: AsyncParsableCommand {
     @OptionGroup var options: AdminOptions
 
     func run() async throws {
-        guard let body = try await options.send("GET", "/api/v1/rooms"),
-            let list = try? JSONDecoder().decode(AdminRoomList.self, from: body)
-        else { return }
-        if list.rooms.isEmpty { FileHandleOutput.standardOutput("no live rooms") }
-        for room in list.rooms {
+        guard let list = try await options.fetch("/api/v1/rooms", as: AdminRoomList.self) else { return }
+        AdminOptions.printList(list.rooms, empty: "no live rooms") { room in
             let roles = room.peersByRole.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            FileHandleOutput.standardOutput(
-                "\(room.name)  \(room.peers) peer\(room.peers == 1 ? "" : "s")\(roles.isEmpty ? "" : " (\(roles))")  since \(clock(room.startedAt))  on \(room.node)")
+            return "\(room.name)  \(room.peers) peer\(room.peers == 1 ? "" : "s")\(roles.isEmpty ? "" : " (\(roles))")  since \(clock(room.startedAt))  on \(room.node)"
         }
         // In a cluster: a node that did not answer; its rooms are not listed.
         for node in list.unreachable ?? [] {
@@ -125,8 +150,7 @@ struct AdminRoom: AsyncParsableCommand {
     @Argument(help: "The room.") var name: String
 
     func run() async throws {
-        guard let body = try await options.send("GET", "/api/v1/rooms/\(AdminOptions.segment(name))"),
-            let room = try? JSONDecoder().decode(AdminRoomDetail.self, from: body)
+        guard let room = try await options.fetch("/api/v1/rooms/\(AdminOptions.segment(name))", as: AdminRoomDetail.self)
         else { return }
         let limit = room.maxPeers.map { " of \($0)" } ?? ""
         FileHandleOutput.standardOutput("\(room.name)  \(room.peers.count) peers\(limit)  since \(clock(room.startedAt))")
@@ -157,8 +181,7 @@ struct AdminCreate: AsyncParsableCommand {
         let body = AdminCreateRoom(
             name: RoomName(uncheckedRawValue: name), maxPeers: maxPeers, emptyTimeoutSeconds: emptyTimeout,
             locked: locked ? true : nil)
-        guard try await options.send("POST", "/api/v1/rooms", body: body) != nil else { return }
-        FileHandleOutput.standardOutput("created \(name)")
+        try await options.perform("POST", "/api/v1/rooms", body: body, done: "created \(name)")
     }
 }
 
@@ -171,35 +194,31 @@ struct AdminEnd: AsyncParsableCommand {
 
     func run() async throws {
         let query = AdminOptions.query([("lock", lock ? "true" : nil), ("reason", reason)])
-        guard try await options.send("DELETE", "/api/v1/rooms/\(AdminOptions.segment(name))\(query)") != nil else { return }
-        FileHandleOutput.standardOutput("ended \(name)\(lock ? " (locked)" : "")")
+        try await options.perform(
+            "DELETE", "/api/v1/rooms/\(AdminOptions.segment(name))\(query)", done: "ended \(name)\(lock ? " (locked)" : "")")
     }
 }
 
 struct AdminRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a peer from a room.")
     @OptionGroup var options: AdminOptions
-    @Argument(help: "The room.") var room: String
-    @Argument(help: "The peer's id.") var peer: String
+    @OptionGroup var target: AdminPeerArguments
     @Option(help: "Why, shown to the peer.") var reason: String?
 
     func run() async throws {
-        let path = "/api/v1/rooms/\(AdminOptions.segment(room))/peers/\(AdminOptions.segment(peer))"
-        guard try await options.send("DELETE", path + AdminOptions.query([("reason", reason)])) != nil else { return }
-        FileHandleOutput.standardOutput("removed \(peer) from \(room)")
+        try await options.perform(
+            "DELETE", target.path + AdminOptions.query([("reason", reason)]),
+            done: "removed \(target.peer) from \(target.room)")
     }
 }
 
 struct AdminMute: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mute", abstract: "Mute a peer's microphone.")
     @OptionGroup var options: AdminOptions
-    @Argument(help: "The room.") var room: String
-    @Argument(help: "The peer's id.") var peer: String
+    @OptionGroup var target: AdminPeerArguments
 
     func run() async throws {
-        let path = "/api/v1/rooms/\(AdminOptions.segment(room))/peers/\(AdminOptions.segment(peer))/mute"
-        guard try await options.send("POST", path) != nil else { return }
-        FileHandleOutput.standardOutput("muted \(peer) in \(room)")
+        try await options.perform("POST", target.path + "/mute", done: "muted \(target.peer) in \(target.room)")
     }
 }
 

@@ -9,13 +9,10 @@ struct AdminCalls: AsyncParsableCommand {
     @OptionGroup var options: AdminOptions
 
     func run() async throws {
-        guard let body = try await options.send("GET", "/api/v1/calls"),
-            let list = try? JSONDecoder().decode(AdminCallList.self, from: body)
-        else { return }
-        if list.calls.isEmpty { FileHandleOutput.standardOutput("no calls in progress") }
-        for call in list.calls {
+        guard let list = try await options.fetch("/api/v1/calls", as: AdminCallList.self) else { return }
+        AdminOptions.printList(list.calls, empty: "no calls in progress") { call in
             let people = call.participants.map { "\($0.user) (\($0.state.rawValue))" }.joined(separator: ", ")
-            FileHandleOutput.standardOutput("\(call.id)  since \(clock(call.createdAt))  by \(call.caller): \(people)")
+            return "\(call.id)  since \(clock(call.createdAt))  by \(call.caller): \(people)"
         }
     }
 }

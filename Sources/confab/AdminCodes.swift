@@ -62,14 +62,11 @@ struct AdminCodes: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let reply = try await options.send("GET", "/api/v1/rooms/\(room)/codes"),
-            let list = try? JSONDecoder().decode(MeetingCodeList.self, from: reply)
-        else { return }
-        if list.codes.isEmpty { FileHandleOutput.standardOutput("no codes for \(room)") }
-        for code in list.codes {
+        guard let list = try await options.fetch("/api/v1/rooms/\(room)/codes", as: MeetingCodeList.self) else { return }
+        AdminOptions.printList(list.codes, empty: "no codes for \(room)") { code in
             let uses = "\(code.used)\(code.uses.map { " of \($0)" } ?? "") used"
             let expiry = code.expiresAt.map { "  expires \(clock($0))" } ?? ""
-            FileHandleOutput.standardOutput("\(code.code)  \(code.role)  \(code.state.rawValue)  \(uses)\(expiry)  by \(code.createdBy)")
+            return "\(code.code)  \(code.role)  \(code.state.rawValue)  \(uses)\(expiry)  by \(code.createdBy)"
         }
     }
 }
@@ -86,8 +83,6 @@ struct AdminRevoke: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard try await options.send("DELETE", "/api/v1/rooms/\(room)/codes/\(AdminOptions.segment(code))") != nil
-        else { return }
-        FileHandleOutput.standardOutput("revoked \(code)")
+        try await options.perform("DELETE", "/api/v1/rooms/\(room)/codes/\(AdminOptions.segment(code))", done: "revoked \(code)")
     }
 }

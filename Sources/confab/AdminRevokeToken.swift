@@ -12,8 +12,6 @@ struct AdminRevokeTokenCommand: AsyncParsableCommand {
     @Argument(help: "The admin token to revoke.") var revoked: String
 
     func run() async throws {
-        let body = AdminRevokeToken(token: revoked)
-        guard try await options.send("POST", "/api/v1/tokens/revoke", body: body) != nil else { return }
-        FileHandleOutput.standardOutput("revoked")
+        try await options.perform("POST", "/api/v1/tokens/revoke", body: AdminRevokeToken(token: revoked), done: "revoked")
     }
 }

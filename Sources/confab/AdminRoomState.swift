@@ -8,8 +8,7 @@ struct AdminRole: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "role", abstract: "Give a peer a role at once, or (--ask) ask it to take the role.")
     @OptionGroup var options: AdminOptions
-    @Argument(help: "The room.") var room: String
-    @Argument(help: "The peer's id.") var peer: String
+    @OptionGroup var target: AdminPeerArguments
     @Argument(help: "The role, one of the room's template.") var role: String
     @Flag(help: "Ask the peer instead (it may decline).") var ask = false
 
@@ -18,9 +17,9 @@ struct AdminRole: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = "/api/v1/rooms/\(AdminOptions.segment(room))/peers/\(AdminOptions.segment(peer))/role"
         let body = AdminChangeRole(role: RoleName(uncheckedRawValue: role), force: !ask)
-        guard let reply = try await options.send("POST", path, body: body) else { return }
+        guard let reply = try await options.send("POST", target.path + "/role", body: body) else { return }
+        let (peer, room) = (target.peer, target.room)
         if let sent = try? JSONDecoder().decode(AdminPromptSent.self, from: reply) {
             FileHandleOutput.standardOutput("asked \(peer) to take the role \(role) in \(room) (prompt \(sent.prompt))")
         } else {
@@ -48,22 +47,17 @@ struct AdminState: AsyncParsableCommand {
     func run() async throws {
         let base = "/api/v1/rooms/\(AdminOptions.segment(room))/state"
         guard let key else {
-            guard let body = try await options.send("GET", base),
-                let state = try? JSONDecoder().decode(AdminRoomState.self, from: body)
-            else { return }
-            if state.state.isEmpty { FileHandleOutput.standardOutput("no shared state in \(room)") }
-            for entry in state.state {
-                FileHandleOutput.standardOutput("\(entry.key): \(entry.value)  (\(entry.by), \(clock(entry.at)))")
+            guard let state = try await options.fetch(base, as: AdminRoomState.self) else { return }
+            AdminOptions.printList(state.state, empty: "no shared state in \(room)") { entry in
+                "\(entry.key): \(entry.value)  (\(entry.by), \(clock(entry.at)))"
             }
             return
         }
         let path = base + "/" + AdminOptions.segment(key)
         if let value {
-            guard try await options.send("PUT", path, body: AdminSetState(value: value)) != nil else { return }
-            FileHandleOutput.standardOutput("set \(key) in \(room)")
+            try await options.perform("PUT", path, body: AdminSetState(value: value), done: "set \(key) in \(room)")
         } else {
-            guard try await options.send("DELETE", path) != nil else { return }
-            FileHandleOutput.standardOutput("deleted \(key) in \(room)")
+            try await options.perform("DELETE", path, done: "deleted \(key) in \(room)")
         }
     }
 }

@@ -12,14 +12,12 @@ protocol BenchReport: Encodable {
     var table: String { get }
 }
 
-extension BenchReport {
-    func print(asJSON json: Bool) throws {
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            Swift.print(String(decoding: try encoder.encode(self), as: UTF8.self))
-        } else {
-            Swift.print(table)
-        }
+/// `--json`: how a bench prints its report.
+struct BenchOutput: ParsableArguments {
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func print(_ report: some BenchReport) throws {
+        Swift.print(try json ? report.jsonLine() : report.table)
     }
 }

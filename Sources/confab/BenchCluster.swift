@@ -41,8 +41,7 @@ struct BenchCluster: AsyncParsableCommand {
     @Option(help: "Sessions in the killed node's rooms.")
     var clients = 10
 
-    @Flag(help: "Print the results as JSON.")
-    var json = false
+    @OptionGroup var output: BenchOutput
 
     func validate() throws {
         guard samples >= 10 else { throw ValidationError("--samples must be at least 10") }
@@ -53,12 +52,12 @@ struct BenchCluster: AsyncParsableCommand {
         guard let url = try database.url() else {
             throw ValidationError("give --database postgresql://… (or CONFAB_DATABASE_URL): the cluster's database")
         }
-        let quiet = json
+        let quiet = output.json
         let bench = ClusterBenchmark(
             database: url, databaseText: database.text ?? ProcessInfo.processInfo.environment["CONFAB_DATABASE_URL"] ?? "",
             samples: samples, clients: clients,
             progress: { line in if !quiet { FileHandleOutput.standardError(line) } })
-        try await bench.run(secret: { try await database.clusterIdentity(url).tokenSecret }).print(asJSON: json)
+        try output.print(await bench.run(secret: { try await database.clusterIdentity(url).tokenSecret }))
     }
 }
 

@@ -28,8 +28,7 @@ struct BenchMedia: ParsableCommand {
     @Option(help: "Rounds; the best round counts (the machine is noisy).")
     var rounds = 5
 
-    @Flag(help: "Print the results as JSON.")
-    var json = false
+    @OptionGroup var output: BenchOutput
 
     func validate() throws {
         guard frames >= 200 else { throw ValidationError("--frames must be at least 200") }
@@ -39,15 +38,11 @@ struct BenchMedia: ParsableCommand {
     func run() throws {
         let counting = AllocationCounter.ensureActive()
         let results = try MediaBenchmark(frames: frames, rounds: rounds).run(countAllocations: counting)
-        if json {
-            print(try results.jsonLine())
-        } else {
-            print(results.table)
-        }
+        try output.print(results)
     }
 }
 
-struct MediaBenchResults: Codable {
+struct MediaBenchResults: Codable, BenchReport {
     var frames: Int
     var rounds: Int
     var opusEncodeNs: Double

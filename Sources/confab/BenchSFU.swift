@@ -42,7 +42,7 @@ struct BenchSFU: ParsableCommand {
     var loudest: Int?
     @Option(help: "Seconds per phase.") var seconds = 3.0
     @Flag(help: "Pin the relay to CPU 0 and the load generator to the other CPUs.") var pin = false
-    @Flag(help: "Print the results as JSON.") var json = false
+    @OptionGroup var output: BenchOutput
 
     func validate() throws {
         guard rooms >= 1, publishers >= 1, subscribers >= 1 else { throw ValidationError("rooms, publishers and subscribers must be at least 1") }
@@ -78,7 +78,7 @@ struct BenchSFU: ParsableCommand {
             rooms: rooms, publishers: publishers, subscribers: subscribers, loudest: loudest, seconds: seconds, pinned: pin,
             cpus: cpuCount,
             confabFull: confabFull, referenceFull: referenceFull, confabHalf: confabHalf, referenceHalf: referenceHalf)
-        try results.print(asJSON: json)
+        try output.print(results)
     }
 }
 

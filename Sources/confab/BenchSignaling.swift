@@ -72,8 +72,7 @@ struct BenchSignaling: AsyncParsableCommand {
     @Option(help: "With --town-hall: speakers per room.")
     var speakers = 10
 
-    @Flag(help: "Print the results as JSON.")
-    var json = false
+    @OptionGroup var output: BenchOutput
 
     func validate() throws {
         guard samples >= 10 else { throw ValidationError("--samples must be at least 10") }
@@ -95,7 +94,7 @@ struct BenchSignaling: AsyncParsableCommand {
 
     func run() async throws {
         Self.raiseDescriptorLimit()
-        let quiet = json
+        let quiet = output.json
         let benchmark = SignalingBenchmark(
             samples: samples, step: step, maxPeers: maxPeers, roomSize: roomSize, concurrency: concurrency,
             p99LimitMs: p99LimitMs, holdSeconds: holdSeconds, townHall: townHall ? speakers : nil,
@@ -106,7 +105,7 @@ struct BenchSignaling: AsyncParsableCommand {
         } catch {
             throw CommandFailure("bench signaling: \(error)")
         }
-        try results.print(asJSON: json)
+        try output.print(results)
     }
 }
 

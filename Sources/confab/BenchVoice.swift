@@ -41,8 +41,7 @@ struct BenchVoice: ParsableCommand {
     @Option(help: "The adaptive policy's cap on the expected loss [%].")
     var expectedLossCap = Int(LossAdaptationPolicy().maximumExpectedLossPercent)
 
-    @Flag(help: "Print the results as JSON.")
-    var json = false
+    @OptionGroup var output: BenchOutput
 
     func validate() throws {
         guard (6_000...510_000).contains(bitrate) else { throw ValidationError("--bitrate must be 6000-510000 bit/s") }
@@ -57,7 +56,7 @@ struct BenchVoice: ParsableCommand {
         let bench = VoiceBenchmark(
             directory: directory, python: python, seed: seed, bitrate: bitrate, policy: policy, quick: quick)
         let results = try bench.run { FileHandleOutput.standardError("confab: \($0)") }
-        try results.print(asJSON: json)
+        try output.print(results)
         if results.failures > 0 { throw CommandFailure("\(results.failures) run(s) could not be scored") }
     }
 }

@@ -7,32 +7,25 @@ import Testing
 
 @Suite("confab admin")
 struct AdminCommandTests {
-    struct Run {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    func confab(_ arguments: [String]) async throws -> Run {
-        let run = try ChildProcess(BuiltProducts.confab, arguments)
-        let status = await run.wait(seconds: 30)
-        return Run(status: status, output: run.standardOutput, error: run.standardError)
-    }
-
-    func admin(_ server: ServerProcess, token: String, _ arguments: [String], fingerprint: String? = nil) async throws -> Run {
-        try await confab(
-            ["admin"] + arguments + [
-                "--server", "https://127.0.0.1:\(server.port)", "--token", token,
-                "--fingerprint", fingerprint ?? server.fingerprint, "--known-servers", server.data.file("known_servers"),
-            ])
+    /// A server, an admin token for it, and a silent headless bot that has joined room `stage`.
+    func stage(with name: String, role: String) async throws -> (server: ServerProcess, token: String, bot: HeadlessBot) {
+        let server = try await ServerProcess()
+        let token = try await adminToken(server)
+        let bot = try await HeadlessBot(
+            name, server: server, room: "stage", role: role, arguments: ["--input", "silence", "--output", "null"])
+        do {
+            try await bot.expectEvent("joined", ["you.id": name])
+        } catch {
+            bot.process.kill()
+            throw error
+        }
+        return (server, token, bot)
     }
 
     @Test("create, list, say, end --lock: what each prints, --json, and refusals as one line with the catalog number")
     func roundTrip() async throws {
         let server = try await ServerProcess()
-        let minted = try await confab(["token", "--admin", "--data", server.dataPath, "--subject", "ops", "--ttl", "10m"])
-        #expect(minted.status == 0, "\(minted.error)")
-        let token = minted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await adminToken(server, ["--subject", "ops", "--ttl", "10m"])
 
         let created = try await admin(server, token: token, ["create", "board", "--max-peers", "5"])
         #expect(created.status == 0 && created.output == "created board\n", "\(created.error)")
@@ -68,13 +61,8 @@ struct AdminCommandTests {
 
     @Test("room, say, mute and remove reach a peer in the room: it sees the server's message, mute and removal")
     func peerActions() async throws {
-        let server = try await ServerProcess()
-        let token = try await confab(["token", "--admin", "--data", server.dataPath]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let bob = try await HeadlessBot(
-            "bob", server: server, room: "stage", role: "speaker", arguments: ["--input", "silence", "--output", "null"])
+        let (server, token, bob) = try await stage(with: "bob", role: "speaker")
         defer { bob.process.kill() }
-        try await bob.expectEvent("joined", ["you.id": "bob"])
 
         let room = try await admin(server, token: token, ["room", "stage"])
         #expect(room.output.split(separator: "\n").last == "  bob  Bob  speaker, live", "\(room.output)")
@@ -94,13 +82,8 @@ struct AdminCommandTests {
 
     @Test("role (forced and --ask), state set/list/delete and rooms' node reach a bot; revoke-token ends a token")
     func roleStateAndRevocation() async throws {
-        let server = try await ServerProcess()
-        let token = try await confab(["token", "--admin", "--data", server.dataPath]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let lee = try await HeadlessBot(
-            "lee", server: server, room: "stage", role: "listener", arguments: ["--input", "silence", "--output", "null"])
+        let (server, token, lee) = try await stage(with: "lee", role: "listener")
         defer { lee.process.kill() }
-        try await lee.expectEvent("joined", ["you.id": "lee"])
 
         let rooms = try await admin(server, token: token, ["rooms"])
         #expect(rooms.output.contains("  on "), "the node holding the room: \(rooms.output)")
@@ -124,8 +107,7 @@ struct AdminCommandTests {
         let bad = try await admin(server, token: token, ["state", "stage", "Agenda", "x"])
         #expect(bad.status == 1 && bad.error.hasPrefix("confab: 1011 stateKeyInvalid"), "\(bad.error)")
 
-        let second = try await confab(["token", "--admin", "--data", server.dataPath, "--subject", "temp"]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let second = try await adminToken(server, ["--subject", "temp"])
         let revoked = try await admin(server, token: token, ["revoke-token", second])
         #expect(revoked.status == 0 && revoked.output == "revoked\n", "\(revoked.error)")
         let refused = try await admin(server, token: second, ["rooms"])

@@ -9,24 +9,9 @@ import Testing
 
 @Suite("confab admin code and confab join --code")
 struct MeetingCodeCommandTests {
-    struct Run {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    func confab(_ arguments: [String], seconds: Double = 30) async throws -> Run {
-        let run = try ChildProcess(BuiltProducts.confab, arguments)
-        let status = await run.wait(seconds: seconds)
-        return Run(status: status, output: run.standardOutput, error: run.standardError)
-    }
-
-    func admin(_ server: ServerProcess, token: String, _ arguments: [String]) async throws -> Run {
-        try await confab(
-            ["admin"] + arguments + [
-                "--server", "wss://127.0.0.1:\(server.port)", "--token", token, "--fingerprint", server.fingerprint,
-                "--known-servers", server.data.file("admin_known_servers"),
-            ])
+    /// `confab admin` over wss://, with a known_servers file of its own (the joins have theirs).
+    func admin(_ server: ServerProcess, token: String, _ arguments: [String]) async throws -> ConfabRun {
+        try await ConfabCLITests.admin(server, token: token, arguments, scheme: "wss", knownServers: "admin_known_servers")
     }
 
     /// `confab join ARGUMENTS --headless --events` with its own known_servers; returns once it printed `joined` or exited.
@@ -47,8 +32,7 @@ struct MeetingCodeCommandTests {
     func linkAndCode() async throws {
         let server = try await ServerProcess()
         let home = try TempDirectory(prefix: "confab-code-home")
-        let token = try await confab(["token", "--admin", "--data", server.dataPath, "--subject", "ops"]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await adminToken(server, ["--subject", "ops"])
         let made = try await admin(server, token: token, ["code", "standup", "--role", "listener", "--uses", "1", "--expires", "1h"])
         #expect(made.status == 0, "\(made.error)")
         let lines = made.output.split(separator: "\n").map(String.init)
@@ -90,8 +74,7 @@ struct MeetingCodeCommandTests {
     func wrongPin() async throws {
         let server = try await ServerProcess()
         let home = try TempDirectory(prefix: "confab-code-home")
-        let token = try await confab(["token", "--admin", "--data", server.dataPath]).output
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await adminToken(server)
         let made = try await admin(server, token: token, ["code", "standup", "--role", "speaker", "--uses", "3"])
         let code = made.output.split(separator: "\n").first.map(String.init) ?? ""
         let forged = "SHA256:" + String(repeating: "ab", count: 32)

@@ -30,9 +30,7 @@ struct ChatAcrossSessionsTests {
     @Test("two sessions of one user at once: every acknowledged message is stored")
     func overlappingSessions() async throws {
         let server = try await LiveServer.start()
-        let first = try await LiveSession.join(
-            url: server.url("both"), token: try await server.token(room: "both", user: "dana", role: "host"),
-            fingerprint: server.fingerprint)
+        let first = try await server.joined(room: "both", user: "dana", role: "host")
         let second = try LiveSession.session(
             url: server.url("both"), token: try await server.token(room: "both", user: "dana", role: "host"),
             fingerprint: server.fingerprint)
@@ -69,9 +67,7 @@ struct ChatAcrossSessionsTests {
 
     /// The room's history as a newcomer reads it.
     private func history(of server: LiveServer, room: String) async throws -> [ChatMessage] {
-        let reader = try await LiveSession.join(
-            url: server.url(room), token: try await server.token(room: room, user: "reader", role: "host"),
-            fingerprint: server.fingerprint)
+        let reader = try await server.joined(room: room, user: "reader", role: "host")
         let page = try await reader.fetchHistory(HistoryRequest(limit: 100))
         await reader.leave()
         return page.messages

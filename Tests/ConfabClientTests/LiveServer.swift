@@ -82,6 +82,12 @@ final class LiveServer: Sendable {
             knownServersPath: nil, prepareRoom: prepareRoom)
     }
 
+    /// A session of `user`, joined to `room` with `role` (its token names no display name).
+    func joined(room: String, user: String, role: String) async throws -> ConfabSession {
+        try await LiveSession.join(
+            url: url(room), token: try await token(room: room, user: user, role: role), fingerprint: fingerprint)
+    }
+
     /// A session for `user` (not joined yet), pinned to this server's
     /// certificate, over `transport` (a fresh cuttable one by default).
     func session(

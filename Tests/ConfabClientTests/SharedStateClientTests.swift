@@ -43,12 +43,8 @@ struct SharedStateClientTests {
     @Test("over a real server: the host sets, the store and listener of a peer show it, a late joiner has it")
     func overRealServer() async throws {
         let server = try await LiveServer.start()
-        let host = try await LiveSession.join(
-            url: server.url("plan"), token: try await server.token(room: "plan", user: "ana", role: "host"),
-            fingerprint: server.fingerprint)
-        let listener = try await LiveSession.join(
-            url: server.url("plan"), token: try await server.token(room: "plan", user: "lee", role: "listener"),
-            fingerprint: server.fingerprint)
+        let host = try await server.joined(room: "plan", user: "ana", role: "host")
+        let listener = try await server.joined(room: "plan", user: "lee", role: "listener")
         let heard = StateChanges()
         listener.addListener(heard)
 
@@ -64,9 +60,7 @@ struct SharedStateClientTests {
             #expect(error.code == .cannotSetState)
         }
 
-        let late = try await LiveSession.join(
-            url: server.url("plan"), token: try await server.token(room: "plan", user: "carl", role: "listener"),
-            fingerprint: server.fingerprint)
+        let late = try await server.joined(room: "plan", user: "carl", role: "listener")
         #expect(late.store.state.sharedState["agenda"]?.value == "Q3 review")
         try await host.setState("agenda", to: nil)
         #expect(await eventually { late.store.state.sharedState.isEmpty })

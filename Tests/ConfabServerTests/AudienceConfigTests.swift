@@ -18,12 +18,10 @@ struct AudienceConfigTests {
     }
 
     @Test("a quiet role the template does not define is refused, naming it")
-    func unknownQuietRole() {
-        do {
-            _ = try ConfigFile.parse("[rooms.hall.audience]\nquietRoles = [\"audience\"]\n", path: "confab.toml")
-            Issue.record("accepted an undefined quiet role")
-        } catch {
-            #expect(error.message.contains("audience"))
+    func unknownQuietRole() throws {
+        let error = try #require(throws: ConfigError.self, "accepted an undefined quiet role") {
+            try ConfigFile.parse("[rooms.hall.audience]\nquietRoles = [\"audience\"]\n", path: "confab.toml")
         }
+        #expect(error.message.contains("audience"))
     }
 }

@@ -61,26 +61,22 @@ struct ConfigTests {
     }
 
     @Test("a wrongly typed value names its line and key")
-    func typeError() {
+    func typeError() throws {
         let broken = Self.good.replacingOccurrences(of: "priority = 50", with: #"priority = "high""#)
-        do {
-            _ = try ConfigFile.parse(broken, path: "confab.toml")
-            Issue.record("accepted a string priority")
-        } catch {
-            #expect(error.line == 19)
-            #expect(error.message.contains("priority"))
+        let error = try #require(throws: ConfigError.self, "accepted a string priority") {
+            try ConfigFile.parse(broken, path: "confab.toml")
         }
+        #expect(error.line == 19)
+        #expect(error.message.contains("priority"))
     }
 
     @Test("an error in the first of several array elements names that element's line")
-    func firstElementError() {
+    func firstElementError() throws {
         let broken = Self.good.replacingOccurrences(of: "priority = 100", with: "priority = true")
-        do {
-            _ = try ConfigFile.parse(broken, path: "confab.toml")
-            Issue.record("accepted a boolean priority")
-        } catch {
-            #expect(error.line == 11)
+        let error = try #require(throws: ConfigError.self, "accepted a boolean priority") {
+            try ConfigFile.parse(broken, path: "confab.toml")
         }
+        #expect(error.line == 11)
     }
 
     @Test("keys left out keep their defaults: a [default] section without roles keeps host, speaker, listener")
@@ -95,26 +91,22 @@ struct ConfigTests {
     }
 
     @Test("a role without its name is refused at that role's header, under the right key")
-    func incompleteRole() {
+    func incompleteRole() throws {
         let text = Self.good + "\n\n[[rooms.town-hall.roles]]\n# to be written\n"
         let headerLine = text.split(separator: "\n", omittingEmptySubsequences: false).count - 2
-        do {
-            _ = try ConfigFile.parse(text, path: "confab.toml")
-            Issue.record("accepted a role with no name")
-        } catch {
-            #expect(error.line == headerLine)
-            #expect(error.message == "rooms.town-hall.roles[2].name: missing (required)")
+        let error = try #require(throws: ConfigError.self, "accepted a role with no name") {
+            try ConfigFile.parse(text, path: "confab.toml")
         }
+        #expect(error.line == headerLine)
+        #expect(error.message == "rooms.town-hall.roles[2].name: missing (required)")
     }
 
     @Test("a string where a number belongs names the line, the key once, and what it needs")
-    func stringForNumber() {
-        do {
-            _ = try ConfigFile.parse("[keepalive]\npingIntervalMs = \"5s\"\n", path: "confab.toml")
-            Issue.record("accepted a string interval")
-        } catch {
-            #expect(error.description == "confab.toml:2: keepalive.pingIntervalMs: needs an integer")
+    func stringForNumber() throws {
+        let error = try #require(throws: ConfigError.self, "accepted a string interval") {
+            try ConfigFile.parse("[keepalive]\npingIntervalMs = \"5s\"\n", path: "confab.toml")
         }
+        #expect(error.description == "confab.toml:2: keepalive.pingIntervalMs: needs an integer")
     }
 
     @Test("the example config in README.md loads as written")
@@ -133,15 +125,13 @@ struct ConfigTests {
     }
 
     @Test("a template that does not make sense is refused with the room's line")
-    func invalidTemplate() {
+    func invalidTemplate() throws {
         let broken = Self.good.replacingOccurrences(of: #"subscribesTo = ["moderator", "panelist"]"#, with: #"subscribesTo = ["ghost"]"#)
-        do {
-            _ = try ConfigFile.parse(broken, path: "confab.toml")
-            Issue.record("accepted a subscription to an undefined role")
-        } catch {
-            #expect(error.message.contains("ghost"))
-            #expect(error.line != nil)
+        let error = try #require(throws: ConfigError.self, "accepted a subscription to an undefined role") {
+            try ConfigFile.parse(broken, path: "confab.toml")
         }
+        #expect(error.message.contains("ghost"))
+        #expect(error.line != nil)
     }
 
     @Test("a room template from the config is used over the wire (maxPeers)")

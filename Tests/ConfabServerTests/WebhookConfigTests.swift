@@ -48,13 +48,11 @@ struct WebhookConfigTests {
         let key = override.split(separator: " ").first.map(String.init) ?? ""
         lines.removeAll { $0.hasPrefix(key + " ") }
         lines.append(override)
-        do {
-            _ = try ConfigFile.parse(lines.joined(separator: "\n"), path: "confab.toml")
-            Issue.record("accepted: \(override)")
-        } catch {
-            #expect(error.description.contains(message), "\(error.description)")
-            #expect(error.line == lines.count, "\(error.description)")
+        let error = try #require(throws: ConfigError.self, "accepted: \(override)") {
+            try ConfigFile.parse(lines.joined(separator: "\n"), path: "confab.toml")
         }
+        #expect(error.description.contains(message), "\(error.description)")
+        #expect(error.line == lines.count, "\(error.description)")
     }
 
     @Test("retries wait twice as long each time, up to the most")

@@ -33,11 +33,7 @@ private enum RevokedTokenSQL {
 
 extension ChatStore: AdminTokenDenyList {
     func prepareRevokedTokens() throws(StorageError) {
-        do {
-            try database.write { db in try db.execute(sql: RevokedTokenSQL.table) }
-        } catch {
-            throw StorageError(description: "cannot make the revoked token table: \(error)")
-        }
+        try makeTables("the revoked token table", RevokedTokenSQL.table)
     }
 
     func revokeAdminToken(id: String, subject: String, expiresAt: Int64, by: String, now: Timestamp)

@@ -82,14 +82,7 @@ private enum MeetingCodeSQL {
 
 extension ChatStore: MeetingCodeStore {
     func prepareMeetingCodes() throws(StorageError) {
-        do {
-            try database.write { db in
-                try db.execute(sql: MeetingCodeSQL.table)
-                try db.execute(sql: MeetingCodeSQL.index)
-            }
-        } catch {
-            throw StorageError(description: "cannot make the meeting code table: \(error)")
-        }
+        try makeTables("the meeting code table", MeetingCodeSQL.table, MeetingCodeSQL.index)
     }
 
     func insertCode(_ code: StoredMeetingCode) throws(StorageError) -> Bool {

@@ -48,11 +48,7 @@ private enum SharedStateSQL {
 
 extension ChatStore: SharedStateStore {
     func prepareSharedState() throws(StorageError) {
-        do {
-            try database.write { db in try db.execute(sql: SharedStateSQL.table) }
-        } catch {
-            throw StorageError(description: "cannot make the shared state table: \(error)")
-        }
+        try makeTables("the shared state table", SharedStateSQL.table)
     }
 
     func sharedState(room: RoomName) throws(StorageError) -> [StateEntry] {

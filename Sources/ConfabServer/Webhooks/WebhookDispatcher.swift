@@ -223,25 +223,25 @@ final class WebhookQueue: Sendable {
 struct WebhookMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
 
+    // Computed: the descriptor type is not Sendable, so it cannot be a stored static.
     private static var deliveries: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "confab", subsystem: "webhook", metricName: "deliveries", unitName: "total",
-            helpText: "Webhook events accepted (2xx) by the endpoint.")
+        webhook("deliveries", unit: "total", help: "Webhook events accepted (2xx) by the endpoint.")
     }
     private static var failures: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "confab", subsystem: "webhook", metricName: "delivery_failures", unitName: "total",
-            helpText: "Webhook delivery attempts that failed (each retry counts).")
+        webhook("delivery_failures", unit: "total", help: "Webhook delivery attempts that failed (each retry counts).")
     }
     private static var drops: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "confab", subsystem: "webhook", metricName: "events_dropped", unitName: "total",
-            helpText: "Webhook events never delivered: overflow (queue full) or expired (given up).")
+        webhook(
+            "events_dropped", unit: "total",
+            help: "Webhook events never delivered: overflow (queue full) or expired (given up).")
     }
     private static var depth: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "confab", subsystem: "webhook", metricName: "queue", unitName: "depth",
-            helpText: "Webhook events waiting for the endpoint.")
+        webhook("queue", unit: "depth", help: "Webhook events waiting for the endpoint.")
+    }
+
+    /// `confab_webhook_NAME_UNIT`.
+    private static func webhook(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "confab", subsystem: "webhook", metricName: name, unitName: unit, helpText: help)
     }
 
     init(_ metrics: ServerMetrics, endpoints: [String]) {
