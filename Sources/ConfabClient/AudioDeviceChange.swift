@@ -80,3 +80,24 @@ public struct AudioDeviceStats: Hashable, Sendable {
         self.failures = failures
     }
 }
+
+/// A sound card plugged in or pulled out during the call (the kernel's card
+/// list, looked at every 2 s: SoundCardWatch.swift). A card in use that goes
+/// also fails as an unplugged one does (`AudioDeviceChange`, kind `lost`).
+public struct SoundCardChange: Hashable, Sendable {
+    public var card: SoundCardEntry
+    /// True when it appeared, false when it went.
+    public var present: Bool
+
+    public init(card: SoundCardEntry, present: Bool) {
+        self.card = card
+        self.present = present
+    }
+
+    /// One line for people.
+    public var text: String {
+        present
+            ? "Sound card \(card.index) (\(card.name)) was plugged in: /device lists its devices (alsa:plughw:CARD=\(card.id))."
+            : "Sound card \(card.index) (\(card.name)) was unplugged."
+    }
+}
