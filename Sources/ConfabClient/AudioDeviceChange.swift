@@ -5,6 +5,7 @@
 //   ─▶ DeviceHealth counters ─▶ MediaController (every 50 ms) ─▶ SessionEvent.audioDevice ─▶ front, bots
 //   MediaController.switchDevice ─▶ SessionEvent.audioDevice (switched) ─▶ front, bots
 
+import ConfabMacros
 import ConfabMedia
 
 public struct AudioDeviceChange: Hashable, Sendable {
@@ -84,15 +85,11 @@ public struct AudioDeviceStats: Hashable, Sendable {
 /// A sound card plugged in or pulled out during the call (the kernel's card
 /// list, looked at every 2 s: SoundCardWatch.swift). A card in use that goes
 /// also fails as an unplugged one does (`AudioDeviceChange`, kind `lost`).
+@PublicMemberwiseInit
 public struct SoundCardChange: Hashable, Sendable {
     public var card: SoundCardEntry
     /// True when it appeared, false when it went.
     public var present: Bool
-
-    public init(card: SoundCardEntry, present: Bool) {
-        self.card = card
-        self.present = present
-    }
 
     /// One line for people.
     public var text: String {

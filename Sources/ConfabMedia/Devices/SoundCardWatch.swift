@@ -8,9 +8,11 @@
 // none to open), and Confab does not link udev: polling the kernel's card
 // list is what is left. Reading it is a few hundred bytes from procfs, so every
 // two seconds costs nothing, and the audio threads never see it.
+import ConfabMacros
 import Foundation
 
 /// A sound card as the kernel lists it.
+@PublicMemberwiseInit
 public struct SoundCardEntry: Hashable, Sendable {
     /// The card's number (`hw:1`).
     public var index: Int
@@ -18,12 +20,6 @@ public struct SoundCardEntry: Hashable, Sendable {
     public var id: String
     /// What people call it ("Logitech USB Headset").
     public var name: String
-
-    public init(index: Int, id: String, name: String) {
-        self.index = index
-        self.id = id
-        self.name = name
-    }
 
     /// Whether the ALSA device `pcm` (`hw:1`, `plughw:CARD=Headset,DEV=0`,
     /// `sysdefault:Headset`; no `alsa:` prefix) is on this card. Names without

@@ -6,17 +6,14 @@
 //   keys ─▶ DeviceCheckModel ─▶ .playTone / .listen ─▶ DeviceProbe (the program: ALSA, off the loop)
 //   DeviceProbe ─▶ levels, the tone's end ─▶ DeviceCheckMessage ─▶ the model ─▶ render
 //   Enter / s / n / q ─▶ outcome ─▶ the program joins (or not) and remembers the choice in config.toml
+import ConfabMacros
 import Foundation
 
 /// A device one can choose: its name for `--input`/`--output` and what it is.
+@PublicMemberwiseInit
 public struct DeviceOption: Hashable, Sendable {
     public var spec: String
     public var description: String
-
-    public init(spec: String, description: String) {
-        self.spec = spec
-        self.description = description
-    }
 }
 
 /// The sound devices, as the front checks them (ConfabTUI knows no engine).
