@@ -113,6 +113,31 @@ struct DeviceCheckScreenTests {
         #expect(!text.contains { $0.contains("\u{1B}") }, "plain lines, no escape sequences")
     }
 
+    @Test("when the check ends, the meeting waits until the tone and the microphone are closed (a card opened twice is busy)")
+    func devicesClosedBeforeJoining() async {
+        let closed = Recorded<String>()
+        struct SlowProbe: DeviceProbe {
+            let closed: Recorded<String>
+            func playTone(on output: String) async -> String? {
+                try? await Task.sleep(for: .milliseconds(300))
+                closed.append(output)
+                return nil
+            }
+            func listen(to input: String, level: @escaping @Sendable (Double) -> Void,
+                        stopped: @escaping @Sendable () -> Bool) async -> String? {
+                while !stopped() { try? await Task.sleep(for: .milliseconds(20)) }
+                closed.append(input)
+                return nil
+            }
+        }
+        let slot = ListeningSlot()
+        let probe = SlowProbe(closed: closed)
+        slot.hold { _ = await probe.playTone(on: "alsa:play") }
+        slot.listen(to: "alsa:cap", generation: 1, probe: probe) { _ in }
+        await slot.stopAndWait()
+        #expect(Set(closed.all) == ["alsa:play", "alsa:cap"])
+    }
+
     @Test("[audio] deviceCheck is read, and written as a boolean")
     func remembered() throws {
         #expect(try ClientConfig.parse("[audio]\ndeviceCheck = false\n", path: "c.toml").audio.deviceCheck == false)

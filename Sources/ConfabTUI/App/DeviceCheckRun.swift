@@ -7,15 +7,37 @@ import Foundation
 import Synchronization
 
 /// Listening to one input at a time: the last one asked for runs, earlier ones stop.
+/// It also counts the tones and listenings still holding a device, so the
+/// meeting opens the devices only once the check has closed them (a card
+/// opened twice is busy).
 final class ListeningSlot: Sendable {
     private let current = Atomic<Int>(0)
+    private let holding = Atomic<Int>(0)
+
+    /// Runs `work` on a device in a task of its own, counted while it runs.
+    func hold(_ work: @escaping @Sendable () async -> Void) {
+        holding.add(1, ordering: .relaxed)
+        Task.detached { [self] in
+            await work()
+            holding.subtract(1, ordering: .releasing)
+        }
+    }
+
+    /// Stops listening and waits (2 s at most: a tone lasts one) until no device is held.
+    func stopAndWait() async {
+        stop()
+        let deadline = ContinuousClock.now + .seconds(2)
+        while holding.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
 
     /// Starts listening to `input` as `generation`; levels come ten times a second (the loudest of each tenth).
     func listen(to input: String, generation: Int, probe: any DeviceProbe,
                 post: @escaping @Sendable (DeviceCheckMessage) -> Void) {
         current.store(generation, ordering: .releasing)
         let loudest = Mutex((frames: 0, dBov: -127.0))
-        Task.detached { [self] in
+        hold { [self] in
             let problem = await probe.listen(to: input, level: { dBov in
                 let due: Double? = loudest.withLock { window in
                     window = (window.frames + 1, max(window.dBov, dBov))
@@ -45,13 +67,15 @@ extension DeviceCheckScreen {
         let screen = DeviceCheckScreen(model: model) { command in
             switch command {
             case .playTone(let output):
-                Task.detached { post(.toneEnded(await probe.playTone(on: output), output: output)) }
+                listening.hold { post(.toneEnded(await probe.playTone(on: output), output: output)) }
             case .listen(let input, let generation):
                 listening.listen(to: input, generation: generation, probe: probe, post: post)
             }
         }
         screen.start()
-        let outcome = try await runFrontInTerminal(screen, theme: theme, noColor: noColor, inputs: inputs, continuation: continuation) { _ in }
+        let outcome = try await runFrontInTerminal(
+            screen, theme: theme, noColor: noColor, inputs: inputs, continuation: continuation
+        ) { _ in await listening.stopAndWait() }
         return outcome ?? .quit
     }
 }
