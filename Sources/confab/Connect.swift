@@ -131,7 +131,7 @@ struct Connect: AsyncParsableCommand {
             // Read per call: a device switched to in the last call is config.toml's now.
             let preferences = front.audioPreferences()
             guard let devices = checked.devices ?? audio.devices(headless: headless, preferences: preferences) else { return {} }
-            let processing = audio.processing(input: devices.input, preferences: preferences)
+            let processing = audio.processing(input: devices.input, output: devices.output, preferences: preferences)
             // Lines on stderr would draw over the screen: the front shows them.
             let report: @Sendable (String) -> Void = { notice in
                 if headless { FileHandleOutput.standardError("confab: \(notice)") } else { notices.add(notice) }

@@ -84,7 +84,7 @@ struct Join: AsyncParsableCommand {
                 // Nothing may print over the terminal front: it shows the notices
                 // itself (stderr would vanish behind it); headless, they go to stderr.
                 controller = try await AudioDeviceOptions.startMedia(
-                    devices, processing: audio.processing(input: devices.input, preferences: preferences),
+                    devices, processing: audio.processing(input: devices.input, output: devices.output, preferences: preferences),
                     session: session, logLevel: headless ? .warning : .critical
                 ) { notice in
                     if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }

@@ -23,6 +23,8 @@ public struct AudioPreferences: Hashable, Sendable {
     public var joinMuted: Bool?
     /// Offer the sound check before joining; nil: yes (when there is a sound card).
     public var deviceCheck: Bool?
+    /// `[audio.device."NAME"]`: processing per sound device (DeviceProcessing.swift).
+    public var devices: [String: VoiceOverrides] = [:]
     /// The front's microphone and speaker (`alsa:NAME`, …); nil: `alsa:default`.
     public var input: String?
     public var output: String?
@@ -56,6 +58,10 @@ public struct AudioPreferences: Hashable, Sendable {
     static func parse(_ table: TOMLTable, text: String, path: String) throws(ThemeError) -> AudioPreferences {
         var preferences = AudioPreferences()
         for name in table.keys {
+            if name == "device", let devices = table[name]?.table {
+                preferences.devices = try parseDevices(devices, text: text, path: path)
+                continue
+            }
             guard keys.contains(name) || deviceKeys.contains(name) else {
                 throw ThemeError(path: path, line: ThemeLoader.line(of: name, in: "audio", text: text),
                                  message: "audio.\(name): unknown setting (known: \((keys + deviceKeys).joined(separator: ", ")))")
