@@ -5,6 +5,7 @@
 //   ─▶ DeviceHealth counters ─▶ MediaController (every 50 ms) ─▶ SessionEvent.audioDevice ─▶ front, bots
 //   MediaController.switchDevice ─▶ SessionEvent.audioDevice (switched) ─▶ front, bots
 
+import ConfabMacros
 import ConfabMedia
 
 public struct AudioDeviceChange: Hashable, Sendable {
@@ -78,5 +79,22 @@ public struct AudioDeviceStats: Hashable, Sendable {
         self.device = device
         self.xruns = xruns
         self.failures = failures
+    }
+}
+
+/// A sound card plugged in or pulled out during the call (the kernel's card
+/// list, looked at every 2 s: SoundCardWatch.swift). A card in use that goes
+/// also fails as an unplugged one does (`AudioDeviceChange`, kind `lost`).
+@PublicMemberwiseInit
+public struct SoundCardChange: Hashable, Sendable {
+    public var card: SoundCardEntry
+    /// True when it appeared, false when it went.
+    public var present: Bool
+
+    /// One line for people.
+    public var text: String {
+        present
+            ? "Sound card \(card.index) (\(card.name)) was plugged in: /device lists its devices (alsa:plughw:CARD=\(card.id))."
+            : "Sound card \(card.index) (\(card.name)) was unplugged."
     }
 }

@@ -64,7 +64,7 @@ public actor MediaController {
     public private(set) var isBound = false
     /// The address the server saw (XOR-MAPPED-ADDRESS), once bound.
     public private(set) var mappedAddress: String?
-    private var tasks: [Task<Void, Never>] = []
+    var tasks: [Task<Void, Never>] = []
     private var keepaliveTask: Task<Void, Never>?
     var stopped = false
 
@@ -102,6 +102,8 @@ public actor MediaController {
     private var mediaRoute: SocketAddress?
     /// Opens the card a switch names (tests: alsa-lib's file plugin, with a configuration of their own).
     var soundCards = SoundCardOpener.alsa
+    /// Sound cards plugged in or pulled out (SoundCardPolling.swift).
+    var cardPolling = SoundCardPolling()
 
     /// - Parameters:
     ///   - source: what we say (nil: listen only).
@@ -142,6 +144,7 @@ public actor MediaController {
                 await self.stunAnswer(answer)
             }
         })
+        watchSoundCards()
     }
 
     /// Stops the engine's threads (a WAV output is finalised). Idempotent.

@@ -35,6 +35,8 @@ struct Connect: AsyncParsableCommand {
 
     @OptionGroup var front: FrontOptions
 
+    @OptionGroup var check: DeviceCheckOptions
+
     func validate() throws {
         if participant.headless, front.screenReader {
             throw ValidationError("--headless and --screen-reader do not go together")
@@ -45,18 +47,21 @@ struct Connect: AsyncParsableCommand {
         let token = server.resolvedToken ?? ""
         let audioNotices = AudioNotices()
         let callVoices = CallVoices()
+        let checked = CheckedDevices()
         let headless = participant.headless
         let logger = participant.commandLogger(label: "confab.connect")
         let client: CallClient
         do {
             client = try CallClient(
                 url: url, token: token, fingerprint: server.fingerprint, displayName: participant.name,
-                knownServersPath: server.knownServersPath, prepareRoom: roomAudio(notices: audioNotices, voices: callVoices),
+                knownServersPath: server.knownServersPath, prepareRoom: roomAudio(notices: audioNotices, voices: callVoices, checked: checked),
                 logger: logger)
         } catch {
             throw CommandFailure(error.message)
         }
-        guard headless else { return try await runFront(client, audioNotices: audioNotices, voices: callVoices) }
+        guard headless else {
+            return try await runFront(client, audioNotices: audioNotices, voices: callVoices, checked: checked)
+        }
         // One write per line, so lines from different tasks never interleave.
         let headlessClient = HeadlessCallClient(client: client) { FileHandleOutput.standardOutput($0) }
         let ok = await headlessClient.run(input: StandardInputLines.stream(), printsEvents: participant.events)
@@ -67,12 +72,25 @@ struct Connect: AsyncParsableCommand {
     }
 
     /// The home screen (or plain lines with --screen-reader) until the user quits.
-    private func runFront(_ client: CallClient, audioNotices: AudioNotices, voices: CallVoices) async throws {
+    private func runFront(
+        _ client: CallClient, audioNotices: AudioNotices, voices: CallVoices, checked: CheckedDevices
+    ) async throws {
         let (settings, theme) = front.settings()
         if !front.screenReader {
             guard isatty(0) != 0, isatty(1) != 0 else {
                 throw CommandFailure("the terminal front needs a terminal; use --headless or --screen-reader")
             }
+        }
+        // The sound check before going online; the screen reader's typed lines go on to the front.
+        let lines = front.screenReader ? StandardInputLines.stream() : nil
+        let preferences = front.audioPreferences()
+        if let planned = audio.devices(headless: false, preferences: preferences) {
+            guard let devices = try await check.offer(devices: planned, preferences: preferences, front: front, lines: lines) else {
+                return
+            }
+            // A choice that differs is in config.toml now, which each call reads (and `/device` updates);
+            // only --input/--output would hide it.
+            if audio.input != nil || audio.output != nil { checked.set(devices) }
         }
         do {
             try await client.connect()
@@ -81,10 +99,10 @@ struct Connect: AsyncParsableCommand {
         }
         let reason: String?
         if front.screenReader {
-            reason = await CallLineFront(client: client, config: settings, roomNotices: { audioNotices.take() }) {
-                FileHandleOutput.standardOutput($0)
-            }
-                .run(lines: StandardInputLines.stream())
+            reason = await CallLineFront(
+                client: client, config: settings, roomNotices: { audioNotices.take() }, roomVoice: { voices.controls(for: $0) }
+            ) { FileHandleOutput.standardOutput($0) }
+                .run(lines: lines ?? StandardInputLines.stream())
         } else {
             let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
             let server = "\(client.endpoint.host):\(client.endpoint.port)"
@@ -104,7 +122,7 @@ struct Connect: AsyncParsableCommand {
     /// Media for each call's room: a MediaController over the devices of
     /// --input and --output, opened afresh per call (a WAV output is
     /// finalised when the call's room is left).
-    private func roomAudio(notices: AudioNotices, voices: CallVoices) -> CallClient.RoomPreparation? {
+    private func roomAudio(notices: AudioNotices, voices: CallVoices, checked: CheckedDevices) -> CallClient.RoomPreparation? {
         let headless = participant.headless
         guard audio.devices(headless: headless, preferences: front.audioPreferences()) != nil else { return nil }
         let (audio, front) = (self.audio, self.front)
@@ -112,8 +130,8 @@ struct Connect: AsyncParsableCommand {
         return { session in
             // Read per call: a device switched to in the last call is config.toml's now.
             let preferences = front.audioPreferences()
-            guard let devices = audio.devices(headless: headless, preferences: preferences) else { return {} }
-            let processing = audio.processing(input: devices.input, preferences: preferences)
+            guard let devices = checked.devices ?? audio.devices(headless: headless, preferences: preferences) else { return {} }
+            let processing = audio.processing(input: devices.input, output: devices.output, preferences: preferences)
             // Lines on stderr would draw over the screen: the front shows them.
             let report: @Sendable (String) -> Void = { notice in
                 if headless { FileHandleOutput.standardError("confab: \(notice)") } else { notices.add(notice) }
@@ -162,4 +180,13 @@ final class AudioNotices: Sendable {
             return notices
         }
     }
+}
+
+/// The devices the sound check before going online chose, for every call's room.
+final class CheckedDevices: Sendable {
+    private let chosen = Mutex<(input: String?, output: String)?>(nil)
+
+    func set(_ devices: (input: String?, output: String)) { chosen.withLock { $0 = devices } }
+
+    var devices: (input: String?, output: String)? { chosen.withLock { $0 } }
 }

@@ -26,7 +26,36 @@ final class EngineAudioControls: AudioControls {
         latest.withLock { $0 = settings }
         Task {
             await controller.setProcessing { self.latest.withLock { $0 } ?? settings }
+            // Remembered for the speaker in use: the next meeting on it starts so (DeviceProcessing.swift).
+            await rememberForSpeaker(settings)
         }
+    }
+
+    /// Writes `settings` into `[audio.device."SPEAKER"]` when the speaker is a sound card.
+    private func rememberForSpeaker(_ settings: VoiceProcessingSettings) async {
+        guard let configPath, case let speaker = await controller.devices.output, speaker.hasPrefix("alsa:") else { return }
+        let section = AudioPreferences.deviceSection(speaker)
+        let values = [
+            ("echoCancellation", settings.echoCancellation), ("noiseSuppression", settings.noiseSuppression),
+            ("automaticGain", settings.automaticGain), ("keyboardSuppression", settings.keyboardSuppression),
+        ]
+        for (key, value) in values { try? ConfigFileEditor.setBoolean(key, to: value, in: section, path: configPath) }
+    }
+
+    /// After a switch: the processing the devices now in use have in config.toml, over what runs.
+    private func applyDeviceSettings() async {
+        guard let configPath, let preferences = try? ClientConfig.load(path: configPath).audio else { return }
+        let (input, output) = await controller.devices
+        let device = preferences.overrides(input: input, output: output)
+        guard device != VoiceOverrides() else { return }
+        let now = await controller.processing
+        let settings = VoiceProcessingSettings(
+            echoCancellation: device.echoCancellation ?? now.echoCancellation,
+            noiseSuppression: device.noiseSuppression ?? now.noiseSuppression,
+            automaticGain: device.automaticGain ?? now.automaticGain,
+            keyboardSuppression: device.keyboardSuppression ?? now.keyboardSuppression)
+        latest.withLock { $0 = settings }
+        await controller.setProcessing { settings }
     }
 
     func counters() async -> VoiceCounters {
@@ -52,6 +81,7 @@ final class EngineAudioControls: AudioControls {
         } catch {
             return (false, "\(error)")
         }
+        await applyDeviceSettings()
         let switched = "\(input ? "microphone" : "speaker"): \(spec)"
         guard let configPath else { return (true, switched) }
         do {

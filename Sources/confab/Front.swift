@@ -45,7 +45,9 @@ struct FrontOptions: ParsableArguments {
 
     /// Joins and runs the front until the user leaves or the session ends.
     /// `notices` (a missing sound card) are shown in the front, where they are seen.
-    func run(session: ConfabSession, notices: [String] = [], media: MediaController? = nil) async throws {
+    /// `lines`: the typed lines when they were read before (the sound check), else stdin's from here.
+    func run(session: ConfabSession, notices: [String] = [], media: MediaController? = nil,
+             lines: AsyncStream<String>? = nil) async throws {
         let (settings, theme) = self.settings()
         let notices = DeviceNotices.plain(notices)
         do {
@@ -82,7 +84,7 @@ struct FrontOptions: ParsableArguments {
         }
         if plainLines {
             reason = await LineFront(session: session, config: settings) { FileHandleOutput.standardOutput($0) }
-                .run(lines: StandardInputLines.stream(), notices: notices)
+                .run(lines: lines ?? StandardInputLines.stream(), notices: notices)
         }
         // Removal and the room ending were shown in the front; they are how
         // meetings end, not failures of the program.

@@ -34,6 +34,8 @@ struct Join: AsyncParsableCommand {
 
     @OptionGroup var audio: AudioDeviceOptions
 
+    @OptionGroup var check: DeviceCheckOptions
+
     @Flag(inversion: .prefixedNo,
           help: "Join with the microphone muted (--no-muted: on). Default: config.toml's [audio] joinMuted, else muted unless --input names a source.")
     var muted: Bool?
@@ -52,7 +54,15 @@ struct Join: AsyncParsableCommand {
         let logger = participant.commandLogger(label: "confab.join")
         let preferences = front.audioPreferences()
         // The devices: `--input`/`--output`, then (the front only) `[audio] input`/`output`.
-        let devices = audio.devices(headless: headless, preferences: preferences)
+        var devices = audio.devices(headless: headless, preferences: preferences)
+        // The front's sound check before joining; the screen reader's typed lines go on to the meeting.
+        let lines = !headless && front.screenReader ? StandardInputLines.stream() : nil
+        if !headless, let planned = devices, lines != nil || (isatty(0) != 0 && isatty(1) != 0) {
+            guard let checked = try await check.offer(devices: planned, preferences: preferences, front: front, lines: lines) else {
+                return
+            }
+            devices = checked
+        }
         let session: ConfabSession
         do {
             session = try ConfabSession(
@@ -74,7 +84,7 @@ struct Join: AsyncParsableCommand {
                 // Nothing may print over the terminal front: it shows the notices
                 // itself (stderr would vanish behind it); headless, they go to stderr.
                 controller = try await AudioDeviceOptions.startMedia(
-                    devices, processing: audio.processing(input: devices.input, preferences: preferences),
+                    devices, processing: audio.processing(input: devices.input, output: devices.output, preferences: preferences),
                     session: session, logLevel: headless ? .warning : .critical
                 ) { notice in
                     if headless { FileHandleOutput.standardError("confab: \(notice)") } else { audioNotices.append(notice) }
@@ -85,7 +95,7 @@ struct Join: AsyncParsableCommand {
         }
 
         guard headless else {
-            try await front.run(session: session, notices: audioNotices, media: controller)
+            try await front.run(session: session, notices: audioNotices, media: controller, lines: lines)
             await controller?.stop()
             return
         }

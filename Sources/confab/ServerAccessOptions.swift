@@ -88,16 +88,18 @@ struct AudioDeviceOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Gate keyboard clicks out while you are not talking (default as --echo-cancellation).")
     var keyboardSuppression: Bool?
 
-    /// The processing of `input`: a flag, else config.toml's `[audio]`, else
-    /// on for a sound card (a file or a generator is sent as it is).
-    func processing(input: String?, preferences: AudioPreferences) -> VoiceProcessingSettings {
+    /// The processing of `input` played against `output`: a flag, else the
+    /// devices' own `[audio.device."NAME"]`, else config.toml's `[audio]`,
+    /// else on for a sound card (a file or a generator is sent as it is).
+    func processing(input: String?, output: String? = nil, preferences: AudioPreferences) -> VoiceProcessingSettings {
         let microphone: Bool
         if let input, case .alsa? = try? AudioDeviceSpec.parse(input) { microphone = true } else { microphone = false }
+        let device = preferences.overrides(input: input, output: output)
         return VoiceProcessingSettings(
-            echoCancellation: echoCancellation ?? preferences.echoCancellation ?? microphone,
-            noiseSuppression: noiseSuppression ?? preferences.noiseSuppression ?? microphone,
-            automaticGain: automaticGain ?? preferences.automaticGain ?? microphone,
-            keyboardSuppression: keyboardSuppression ?? preferences.keyboardSuppression ?? microphone)
+            echoCancellation: echoCancellation ?? device.echoCancellation ?? preferences.echoCancellation ?? microphone,
+            noiseSuppression: noiseSuppression ?? device.noiseSuppression ?? preferences.noiseSuppression ?? microphone,
+            automaticGain: automaticGain ?? device.automaticGain ?? preferences.automaticGain ?? microphone,
+            keyboardSuppression: keyboardSuppression ?? device.keyboardSuppression ?? preferences.keyboardSuppression ?? microphone)
     }
 
     /// `--input` takes any source but null; `--output` a sink (a file, null or a card).

@@ -1,4 +1,5 @@
 import ConfabClient
+import ConfabMedia
 import ConfabProtocol
 import Synchronization
 import Testing
@@ -108,6 +109,8 @@ struct HeadlessEventTests {
                 AudioDeviceStats(direction: .output, device: "alsa:hw:0", xruns: 0, failures: 1),
             ]), #"{"event":"media.stats","peers":{},"devices":{"input":{"device":"alsa:hw:1","xruns":2,"failures":0},"output":{"device":"alsa:hw:0","xruns":0,"failures":1}}}"#),
             (.mediaStats([:]), #"{"event":"media.stats","peers":{}}"#),
+            (.soundCard(SoundCardChange(card: SoundCardEntry(index: 1, id: "Headset", name: "USB Headset"), present: false)),
+             #"{"event":"media.card","card":1,"id":"Headset","name":"USB Headset","present":false,"text":"Sound card 1 (USB Headset) was unplugged."}"#),
         ]
         for (event, expected) in lines {
             #expect(HeadlessEvents.line(for: event) == expected)

@@ -34,7 +34,7 @@ public enum HeadlessEvents {
         case .roleChangeRequested, .unmuteRequested, .promptSent, .promptAnswered, .promptClosed:
             return promptJSON(event)
         case .mediaKeyRefused, .mediaKeyAccepted, .mediaKeyReceived, .mediaLevels, .mediaStats, .mediaBound,
-            .mediaFeedback, .talkingWhileMuted, .audioDevice:
+            .mediaFeedback, .talkingWhileMuted, .audioDevice, .soundCard:
             return mediaJSON(event)
         case .countsUpdated, .rosterPage, .stateChanged:
             return audienceJSON(event)
@@ -247,6 +247,11 @@ public enum HeadlessEvents {
                 "event": .string("media.device"), "direction": .string(change.direction.rawValue),
                 "device": .string(change.device), "available": .bool(change.available),
                 "switched": change.kind == .switched ? JSONValue.bool(true) : nil, "text": .string(change.text),
+            ])
+        case .soundCard(let change):
+            return .object([
+                "event": .string("media.card"), "card": .int(change.card.index), "id": .string(change.card.id),
+                "name": .string(change.card.name), "present": .bool(change.present), "text": .string(change.text),
             ])
         default:
             preconditionFailure("\(event) is not in this family")

@@ -290,7 +290,7 @@ public actor ConfabSession {
         if case .disconnected = connectionState { return }
         switch event {
         case .mediaLevels, .mediaStats, .mediaBound, .mediaKeyAccepted, .mediaKeyRefused, .talkingWhileMuted,
-            .audioDevice: emit(event)
+            .audioDevice, .soundCard: emit(event)
         default: break
         }
     }

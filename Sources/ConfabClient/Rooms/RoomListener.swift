@@ -148,7 +148,8 @@ extension SessionEvent {
         case .promptSent, .promptClosed, .peerVolumeChanged, .conversationRead, .mediaKeyReceived, .hearersChanged,
             .mediaKeyAccepted,
             .mediaKeyRefused, .mediaLevels,
-            .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip, .audioDevice:
+            .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip, .audioDevice,
+            .soundCard:
             break
         }
         listener.room(session, didReceive: self)

@@ -116,6 +116,8 @@ public enum SessionEvent: Hashable, Sendable {
     /// plays goes nowhere, and it is tried again every second), came back,
     /// or was switched to (`MediaController.switchDevice`).
     case audioDevice(AudioDeviceChange)
+    /// A sound card was plugged in or pulled out (looked for every 2 s while the media runs).
+    case soundCard(SoundCardChange)
     /// A keepalive ping came back: the round trip to the server and back [ms].
     case roundTrip(ms: Int)
 }

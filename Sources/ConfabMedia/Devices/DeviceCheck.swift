@@ -31,15 +31,18 @@ public enum DeviceCheck {
         return played
     }
 
-    /// Reads `source` for `seconds`, calling `level` with each frame's level in
-    /// dBov; returns the loudest frame's (−127 when nothing was read).
+    /// Reads `source` for `seconds` (or until `stop` says so, between frames),
+    /// calling `level` with each frame's level in dBov; returns the loudest
+    /// frame's (−127 when nothing was read).
     public static func listen(
-        to source: AudioSource, seconds: Double, frameSamples: Int = 960, level: (Double) -> Void
+        to source: AudioSource, seconds: Double, frameSamples: Int = 960, until stop: () -> Bool = { false },
+        level: (Double) -> Void
     ) throws(AudioDeviceError) -> Double {
         var frame = [Int16](repeating: 0, count: frameSamples)
         var pace = Pace(clocked: source.isClocked, frameSamples: frameSamples)
         var loudest = LevelMeter.silenceDBov
         for _ in 0..<Int((seconds * Double(AudioFormat.sampleRate) / Double(frameSamples)).rounded()) {
+            if stop() { break }
             let count = try frame.withUnsafeMutableBufferPointer { buffer throws(AudioDeviceError) in try source.read(into: buffer) }
             guard count > 0 else { break }
             let dBov = frame.withUnsafeBufferPointer { LevelMeter.dBov(UnsafeBufferPointer(rebasing: $0[0..<count])) }

@@ -5,9 +5,14 @@
 //                                      monotonic clock at the frame rate ─▶ every retryMs: open again
 //                                      ─▶ opened: back on the card (the call never stopped)
 //
-// The engine paced its thread by the card (`isClocked`), so while the card
-// is gone the wrapper paces itself with absolute deadlines, one frame a
-// call, as the generators' pacing does. Opening happens on the audio thread
+// The wrapper tells the engine it keeps time (`isClocked` is true), and keeps
+// it whatever is behind it: a card with a clock blocks in its read or write;
+// a device without one (alsa-lib's `file` or `null` plugins), or no device
+// while the card is gone, is paced here with absolute deadlines, one frame a
+// call. Which of the two is decided again at every switch and reopening, so
+// a switch from a card to a clockless device mid-call does not leave the
+// audio thread spinning (the engine decided its pacing once, at start).
+// Opening happens on the audio thread
 // but only once per `retryMs` while the card is gone, never per frame.
 // The counters are atomics, for the controller to turn into notices.
 // `switchTo` hands over another device (`/device`): it is opened off the
@@ -32,23 +37,47 @@ public final class DeviceHealth: Sendable {
 struct FallbackState<Device> {
     var device: Device?
     var reopen: () throws(AudioDeviceError) -> Device
-    let frameNs: UInt64
     let retryNs: UInt64
-    /// Whether the card paced the engine's thread, so the wrapper must while it is gone
-    /// (an unclocked device, such as ALSA's `file` plugin, is paced by the engine).
-    let paces: Bool
+    /// Whether a device has a clock of its own (a sound card blocks until its period is due).
+    let keepsTime: (Device) -> Bool
+    /// Whether the open device paces the thread; when not (none, or one without a clock), `pacer` does.
+    var deviceKeepsTime: Bool
+    var pacer: FramePacer
     var nextRetryNs: UInt64 = 0
-    var deadlineNs: UInt64 = 0
     /// The current device's xrun count when last looked at (a new device starts at 0).
     var seenXruns = 0
+
+    init(device: Device, reopen: @escaping () throws(AudioDeviceError) -> Device, frameNs: UInt64, retryNs: UInt64,
+         keepsTime: @escaping (Device) -> Bool) {
+        self.device = device
+        self.reopen = reopen
+        self.retryNs = retryNs
+        self.keepsTime = keepsTime
+        deviceKeepsTime = keepsTime(device)
+        pacer = FramePacer(frameNanoseconds: frameNs)
+    }
+
+    /// `opened` is the device from now on: the pace follows its clock, or its lack of one.
+    private mutating func use(_ opened: Device?) {
+        device = opened
+        seenXruns = 0
+        let keeps = opened.map(keepsTime) ?? false
+        // From the card's clock to ours: our deadlines start now, not where they were left.
+        if deviceKeepsTime && !keeps { pacer.restart() }
+        deviceKeepsTime = keeps
+    }
+
+    /// Before each transfer on an open device: waits out the frame when the device has no clock.
+    @inline(__always)
+    mutating func paceUnlessClocked() {
+        if !deviceKeepsTime { pacer.waitForNextFrame() }
+    }
 
     /// The device failed: from now on silence at the frame rate, and a retry after `retryNs`.
     mutating func lose(_ health: DeviceHealth, close: (Device) -> Void) {
         if let device { close(device) }
-        device = nil
-        let now = MonotonicClock.nanoseconds()
-        nextRetryNs = now + retryNs
-        deadlineNs = now
+        use(nil)
+        nextRetryNs = MonotonicClock.nanoseconds() + retryNs
         health.losses.add(1, ordering: .relaxed)
         health.isLost.store(true, ordering: .releasing)
     }
@@ -56,9 +85,8 @@ struct FallbackState<Device> {
     /// Takes over `next` (opened off the audio thread) and returns the device it replaces.
     mutating func adopt(_ next: Switch<Device>, _ health: DeviceHealth) -> Device? {
         let old = device
-        device = next.device
+        use(next.device)
         reopen = next.reopen
-        seenXruns = 0
         if health.isLost.load(ordering: .relaxed) {
             health.recoveries.add(1, ordering: .relaxed)
             health.isLost.store(false, ordering: .releasing)
@@ -72,19 +100,14 @@ struct FallbackState<Device> {
         let now = MonotonicClock.nanoseconds()
         if now >= nextRetryNs {
             if let opened = try? reopen() {
-                device = opened
-                seenXruns = 0
+                use(opened)
                 health.recoveries.add(1, ordering: .relaxed)
                 health.isLost.store(false, ordering: .releasing)
                 return opened
             }
             nextRetryNs = now + retryNs
         }
-        guard paces else { return nil }
-        deadlineNs += frameNs
-        // Far behind (the thread was stopped): start the pace again from now.
-        if deadlineNs + 10 * frameNs < now { deadlineNs = now }
-        MonotonicClock.sleep(until: deadlineNs)
+        pacer.waitForNextFrame()
         return nil
     }
 
@@ -137,10 +160,13 @@ final class SwitchSlot<Device>: @unchecked Sendable {
 public class FallbackDevice<Device>: @unchecked Sendable {
     /// The device's name; another after a switch.
     public var name: String { slot.name.withLock { $0 } }
-    /// As the card's; a clocked card's pace is kept by the wrapper while it is gone.
-    public let isClocked: Bool
+    /// Always true: the wrapper keeps the frame rate itself whenever the device
+    /// behind it has no clock or is gone, so the engine must not pace it twice.
+    public var isClocked: Bool { true }
     public let health = DeviceHealth()
     private let slot: SwitchSlot<Device>
+    /// Set when the card in use was pulled out (SoundCardWatch.swift); the audio thread closes it.
+    private let removed = Atomic<Bool>(false)
     var state: FallbackState<Device>
     private let describe: (Device) -> String
     private let closeDevice: (Device) -> Void
@@ -149,15 +175,15 @@ public class FallbackDevice<Device>: @unchecked Sendable {
     ///   - device: the open device.
     ///   - frameMs: the engine's frame, the pace while the device is gone.
     ///   - reopen: opens the same device again.
-    init(_ device: Device, isClocked: Bool, frameMs: Int, retryMs: Int,
-         reopen: @escaping () throws(AudioDeviceError) -> Device,
+    ///   - keepsTime: whether a device has a clock of its own.
+    init(_ device: Device, frameMs: Int, retryMs: Int,
+         reopen: @escaping () throws(AudioDeviceError) -> Device, keepsTime: @escaping (Device) -> Bool,
          describe: @escaping (Device) -> String, close: @escaping (Device) -> Void) {
         slot = SwitchSlot(name: describe(device))
-        self.isClocked = isClocked
         self.describe = describe
         closeDevice = close
         state = FallbackState(device: device, reopen: reopen, frameNs: UInt64(frameMs) * 1_000_000,
-                              retryNs: UInt64(retryMs) * 1_000_000, paces: isClocked)
+                              retryNs: UInt64(retryMs) * 1_000_000, keepsTime: keepsTime)
     }
 
     /// Uses `device` from the next frame on (the old one is closed then, on
@@ -167,9 +193,17 @@ public class FallbackDevice<Device>: @unchecked Sendable {
         slot.offer(Switch(device: device, reopen: reopen), name: describe(device))
     }
 
-    /// On the audio thread, before each frame: takes a device offered by `switchTo`.
+    /// The card in use was pulled out (the card list no longer has it): from
+    /// the next frame on, as when it fails, silence or nothing played, and a
+    /// retry every `retryMs`. Any thread; one atomic store.
+    public func cardRemoved() {
+        removed.store(true, ordering: .releasing)
+    }
+
+    /// On the audio thread, before each frame: drops a card pulled out, takes a device offered by `switchTo`.
     @inline(__always)
     func takeSwitch() {
+        if removed.load(ordering: .relaxed), removed.exchange(false, ordering: .acquiring), state.device != nil { lose() }
         if let next = slot.take(), let old = state.adopt(next, health) { closeDevice(old) }
     }
 
@@ -186,7 +220,7 @@ public class FallbackDevice<Device>: @unchecked Sendable {
 public final class FallbackSource: FallbackDevice<AudioSource>, AudioSource, @unchecked Sendable {
     public init(_ device: AudioSource, frameMs: Int, retryMs: Int = 1_000,
                 reopen: @escaping () throws(AudioDeviceError) -> AudioSource) {
-        super.init(device, isClocked: device.isClocked, frameMs: frameMs, retryMs: retryMs, reopen: reopen,
+        super.init(device, frameMs: frameMs, retryMs: retryMs, reopen: reopen, keepsTime: { $0.isClocked },
                    describe: { $0.name }, close: { $0.close() })
     }
 
@@ -194,6 +228,7 @@ public final class FallbackSource: FallbackDevice<AudioSource>, AudioSource, @un
         takeSwitch()
         while true {
             if let device = state.device ?? state.retryOrPace(health) {
+                state.paceUnlessClocked()
                 do {
                     let count = try device.read(into: buffer)
                     state.countXruns(device.xruns, health)
@@ -213,13 +248,14 @@ public final class FallbackSource: FallbackDevice<AudioSource>, AudioSource, @un
 public final class FallbackSink: FallbackDevice<AudioSink>, AudioSink, @unchecked Sendable {
     public init(_ device: AudioSink, frameMs: Int, retryMs: Int = 1_000,
                 reopen: @escaping () throws(AudioDeviceError) -> AudioSink) {
-        super.init(device, isClocked: device.isClocked, frameMs: frameMs, retryMs: retryMs, reopen: reopen,
+        super.init(device, frameMs: frameMs, retryMs: retryMs, reopen: reopen, keepsTime: { $0.isClocked },
                    describe: { $0.name }, close: { $0.close() })
     }
 
     public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
         takeSwitch()
         guard let device = state.device ?? state.retryOrPace(health) else { return }
+        state.paceUnlessClocked()
         do {
             try device.write(samples)
             state.countXruns(device.xruns, health)

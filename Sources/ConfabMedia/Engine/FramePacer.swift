@@ -10,6 +10,9 @@ struct FramePacer {
 
     init(frameNanoseconds: UInt64) { self.frameNanoseconds = frameNanoseconds }
 
+    /// Counts frames from now (after another clock kept time for a while).
+    mutating func restart() { deadline = MonotonicClock.nanoseconds() }
+
     mutating func waitForNextFrame() {
         deadline += frameNanoseconds
         let now = MonotonicClock.nanoseconds()

@@ -4,9 +4,11 @@
 //
 //   CallUpdate ─▶ HomeModel.apply ─▶ announcements ─▶ stdout lines
 //   stdin line ─▶ /call, /accept, /reject, /cancel, /hangup, /who, /history, /quit ─▶ CallClient
+//   stdin line ─▶ /device ─▶ the call room's AudioControls (CallLineFront+Device.swift)
 import ConfabClient
 import ConfabProtocol
 import Foundation
+import Synchronization
 
 public final class CallLineFront {
     let client: CallClient
@@ -14,21 +16,28 @@ public final class CallLineFront {
     let write: @Sendable (String) -> Void
     /// Notices from opening the call's audio (no sound card), said when the call's room is entered.
     let roomNotices: @Sendable () -> [String]
+    /// The call room's audio devices (nil: the room has no audio), for `/device`.
+    let roomVoice: @Sendable (ConfabSession) -> (any AudioControls)?
+    /// The room of the call we are in (the last one joined).
+    let room = JoinedSession()
 
     public static let commands: [(usage: String, summary: String)] = [
         ("/call NAME [NAME…]", "ring people (in a call: invite them)"),
         ("/accept (or a)", "answer the ringing call"), ("/reject (or r)", "reject the ringing call"),
         ("/cancel", "stop ringing the people you called"), ("/hangup", "leave the call"),
-        ("/who", "who is online"), ("/history", "your recent calls"), ("/quit", "go offline and quit"),
+        ("/who", "who is online"), ("/history", "your recent calls"),
+        ("/device [DIR NAME]", "in a call: list sound devices; DIR input|output: switch one"), ("/quit", "go offline and quit"),
     ]
 
     public init(
         client: CallClient, config: ClientConfig, roomNotices: @escaping @Sendable () -> [String] = { [] },
+        roomVoice: @escaping @Sendable (ConfabSession) -> (any AudioControls)? = { _ in nil },
         write: @escaping @Sendable (String) -> Void
     ) {
         self.client = client
         self.config = config
         self.roomNotices = roomNotices
+        self.roomVoice = roomVoice
         self.write = write
     }
 
@@ -49,6 +58,10 @@ public final class CallLineFront {
                 second.cancel()
             }
         }
+        let room = self.room
+        let listener = RoomJoinedListener { session in room.set(session) }
+        client.addListener(listener)
+        defer { withExtendedLifetime(listener) {} }
         var model = HomeModel(ringBell: false)
         var state = client.store.state
         model.remember(state)
@@ -118,6 +131,9 @@ public final class CallLineFront {
         case "/who":
             let others = state.onlineUsers.map { "\($0.name) (\($0.user.rawValue))\($0.busy ? ", in a call" : "")" }
             model.announcements.append(others.isEmpty ? "Nobody else is online." : "Online: " + others.joined(separator: "; "))
+            return []
+        case "/device":
+            runDevice(line, inRoom: state.room != nil)
             return []
         case "/help":
             for command in Self.commands { model.announcements.append("\(command.usage): \(command.summary)") }

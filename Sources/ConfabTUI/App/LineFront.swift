@@ -61,6 +61,8 @@ public final class LineFront {
                 model.announcements.append(error ? "error: \(text)" : text)
             case .message(.lines(let lines)):
                 model.announcements += lines
+            case .message(.voiceChain(let chain)):
+                model.offerVoice(chain)
             case .line(let line):
                 commands += typed(line)
             }

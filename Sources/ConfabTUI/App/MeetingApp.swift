@@ -108,6 +108,8 @@ extension MeetingApp {
             Task {
                 let (switched, text) = await voice.switchDevice(input: input, to: name)
                 answer(.notice(text, error: !switched))
+                // The device may bring processing settings of its own (config.toml's [audio.device."NAME"]).
+                if switched { answer(.voiceChain(await voice.chain())) }
             }
         default:
             return false

@@ -7,6 +7,7 @@
 //   automaticGain = false
 //   keyboardSuppression = true
 //   joinMuted = false         # the front joins with the microphone on
+//   deviceCheck = true        # the front checks the sound before joining (absent: true)
 //   input = "alsa:hw:1"       # the front's devices (`confab devices` lists them)
 //   output = "alsa:hw:1"
 //
@@ -20,6 +21,10 @@ public struct AudioPreferences: Hashable, Sendable {
     public var keyboardSuppression: Bool?
     /// Join with the microphone muted; nil: muted unless `--input` names a source.
     public var joinMuted: Bool?
+    /// Offer the sound check before joining; nil: yes (when there is a sound card).
+    public var deviceCheck: Bool?
+    /// `[audio.device."NAME"]`: processing per sound device (DeviceProcessing.swift).
+    public var devices: [String: VoiceOverrides] = [:]
     /// The front's microphone and speaker (`alsa:NAME`, …); nil: `alsa:default`.
     public var input: String?
     public var output: String?
@@ -46,13 +51,17 @@ public struct AudioPreferences: Hashable, Sendable {
         return flag ?? joinMuted ?? !inputNamed
     }
 
-    static let keys = ["echoCancellation", "noiseSuppression", "automaticGain", "keyboardSuppression", "joinMuted"]
+    static let keys = ["echoCancellation", "noiseSuppression", "automaticGain", "keyboardSuppression", "joinMuted", "deviceCheck"]
     static let deviceKeys = ["input", "output"]
 
     /// Reads the `[audio]` table; an unknown key or a value that is not a boolean is an error naming the line.
     static func parse(_ table: TOMLTable, text: String, path: String) throws(ThemeError) -> AudioPreferences {
         var preferences = AudioPreferences()
         for name in table.keys {
+            if name == "device", let devices = table[name]?.table {
+                preferences.devices = try parseDevices(devices, text: text, path: path)
+                continue
+            }
             guard keys.contains(name) || deviceKeys.contains(name) else {
                 throw ThemeError(path: path, line: ThemeLoader.line(of: name, in: "audio", text: text),
                                  message: "audio.\(name): unknown setting (known: \((keys + deviceKeys).joined(separator: ", ")))")
@@ -74,6 +83,7 @@ public struct AudioPreferences: Hashable, Sendable {
             case "noiseSuppression": preferences.noiseSuppression = value
             case "automaticGain": preferences.automaticGain = value
             case "joinMuted": preferences.joinMuted = value
+            case "deviceCheck": preferences.deviceCheck = value
             default: preferences.keyboardSuppression = value
             }
         }

@@ -12,9 +12,14 @@ import Foundation
 public enum ConfigFileEditor {
     /// `text` with `key = "value"` in `[section]`.
     public static func setting(_ key: String, to value: String, in section: String, text: String) -> String {
+        setting(key, toml: quoted(value), in: section, text: text)
+    }
+
+    /// `text` with `key = toml` (a TOML value as written: `false`, `"x"`) in `[section]`.
+    static func setting(_ key: String, toml: String, in section: String, text: String) -> String {
         var lines = text.isEmpty ? [] : text.components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }
-        let entry = "\(key) = \(quoted(value))"
+        let entry = "\(key) = \(toml)"
         guard let header = lines.firstIndex(where: { tableName($0) == section }) else {
             if let last = lines.last, !last.trimmingCharacters(in: .whitespaces).isEmpty { lines.append("") }
             return (lines + ["[\(section)]", entry]).joined(separator: "\n") + "\n"
@@ -36,6 +41,15 @@ public enum ConfigFileEditor {
     /// directory, when missing). Refuses, leaving the file alone, when the
     /// file does not parse as Confab's config before or after.
     public static func set(_ key: String, to value: String, in section: String, path: String) throws(ThemeError) {
+        try set(key, toml: quoted(value), in: section, path: path)
+    }
+
+    /// Sets the boolean `key` in `[section]` of the file at `path`, as `set` does a string.
+    public static func setBoolean(_ key: String, to value: Bool, in section: String, path: String) throws(ThemeError) {
+        try set(key, toml: value ? "true" : "false", in: section, path: path)
+    }
+
+    private static func set(_ key: String, toml: String, in section: String, path: String) throws(ThemeError) {
         let before: String
         if FileManager.default.fileExists(atPath: path) {
             do { before = try String(contentsOfFile: path, encoding: .utf8) } catch {
@@ -45,7 +59,7 @@ public enum ConfigFileEditor {
         } else {
             before = ""
         }
-        let after = setting(key, to: value, in: section, text: before)
+        let after = setting(key, toml: toml, in: section, text: before)
         _ = try ClientConfig.parse(after, path: path)
         do {
             let directory = (path as NSString).deletingLastPathComponent

@@ -350,6 +350,8 @@ public struct MeetingModel: InputLineModel, Sendable {
         case .audioDevice(let change) where change.kind != .switched:
             // A switch is the front's own doing, and its notice says so already.
             addSystemLine(change.text, error: !change.available)
+        case .soundCard(let change):
+            addSystemLine(change.text)
         case .talkingWhileMuted:
             let unmute = keyMap.keys(for: .mute).first.map { " (\($0) unmutes)" } ?? ""
             setNotice("You are muted: nobody hears you\(unmute)")

@@ -18,6 +18,8 @@ public enum MeetingMessage: Sendable {
     case notice(String, error: Bool = false)
     /// A command's answer, as lines in the chat pane (`/device`'s list).
     case lines([String])
+    /// The processing now, after something other than a key changed it (a device switched to has settings of its own).
+    case voiceChain(VoiceChain?)
 }
 
 public final class MeetingScreen: FrontScreen {
@@ -83,6 +85,8 @@ public final class MeetingScreen: FrontScreen {
             model.setNotice(text, error: error)
         case .lines(let lines):
             for line in lines { model.addSystemLine(line) }
+        case .voiceChain(let chain):
+            model.offerVoice(chain)
         }
         return true
     }
