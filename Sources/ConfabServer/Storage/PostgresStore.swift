@@ -138,6 +138,15 @@ public final class PostgresStore: ServerStore {
             """,
             "CREATE INDEX room_lease_node ON room_lease (node)",
         ]),
+        (5, [
+            // What each room gave each peer, for a resume on another node (PostgresStore+KeptSessions.swift).
+            """
+            CREATE TABLE kept_session (
+                room TEXT NOT NULL, peer TEXT NOT NULL, node TEXT NOT NULL, token_hash TEXT NOT NULL,
+                state TEXT NOT NULL, saved_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (room, peer))
+            """,
+            "CREATE INDEX kept_session_token ON kept_session (token_hash)",
+        ]),
     ]
 
     /// A constant of our own for `pg_advisory_xact_lock`: "confab-m" in ASCII.
