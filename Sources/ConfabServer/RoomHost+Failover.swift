@@ -107,12 +107,9 @@ extension RoomHost {
         // Nothing below awaits; what changed while the history was read is checked again.
         guard !isRetired else { return .retired }
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
-        let now = Timestamp.now()
-        let wasOpen = room.phase == .open
-        let outcome = try room.restore(kept, now: now)
-        admit(
-            kept.peer, outcome: outcome, roomWasOpen: wasOpen, now: now, resumed: true,
-            reply: (requestID, sink, history, receivedAt))
+        try admit(kept.peer, resumed: true, reply: (requestID, sink, history, receivedAt)) { room, now throws(CodedError) in
+            try room.restore(kept, now: now)
+        }
         logger.info("resumed from a node that died", metadata: ["peer": "\(kept.peer)", "role": "\(kept.role)"])
         return .admitted(peer: kept.peer)
     }

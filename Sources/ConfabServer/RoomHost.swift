@@ -170,24 +170,25 @@ actor RoomHost {
         case .leftCall: throw CodedError(.leftCall, "you left this call: be invited again to return")
         case .notMember: throw CodedError(.callNotFound, "you are not part of this call")
         }
-        let now = Timestamp.now()
         let admission = Admission(peer: token.peer, role: token.role, tokenName: token.name, request: request)
-        let wasOpen = room.phase == .open
         // In place: Room.join changes nothing unless it admits.
-        let outcome = try room.join(admission, now: now)
-        admit(
-            token.peer, outcome: outcome, roomWasOpen: wasOpen, now: now, resumed: false,
-            reply: (requestID, sink, history, receivedAt))
+        try admit(token.peer, resumed: false, reply: (requestID, sink, history, receivedAt)) { room, now throws(CodedError) in
+            try room.join(admission, now: now)
+        }
         logger.debug("joined", metadata: ["peer": "\(token.peer)", "role": "\(token.role)"])
         return .admitted(peer: token.peer)
     }
 
-    /// What follows a peer's admission to the room (a join, or a restore after
-    /// failover): the room's and the peer's history rows, the events, the reply.
+    /// Admits a peer by `change` (a join, or a restore after failover), then
+    /// writes the room's and the peer's history rows, sends the events and the reply.
     func admit(
-        _ peer: PeerID, outcome: JoinOutcome, roomWasOpen: Bool, now: Timestamp, resumed: Bool,
-        reply answer: (requestID: RequestID, sink: ConnectionSink, history: ChatPage, receivedAt: ContinuousClock.Instant)
-    ) {
+        _ peer: PeerID, resumed: Bool,
+        reply answer: (requestID: RequestID, sink: ConnectionSink, history: ChatPage, receivedAt: ContinuousClock.Instant),
+        _ change: (inout Room, Timestamp) throws(CodedError) -> JoinOutcome
+    ) throws(CodedError) {
+        let now = Timestamp.now()
+        let roomWasOpen = room.phase == .open
+        let outcome = try change(&room, now)
         if !roomWasOpen || !sessionRecorded {
             let (name, startedAt) = (name, room.startedAt)
             recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }

@@ -100,7 +100,13 @@ extension ClusterRoutingTests {
         let startedAt = ContinuousClock.now
         // Joins through b again at once: refused with 9004 until b reaches the database, then
         // sent to the running room on a (every lease looked stale when it came back: not taken).
-        let erinJoined = try await Self.joinWhenBack("erin", url: nodeB.url(room), token: erinToken, node: nodeB)
+        let erinJoined: (index: Int, line: JSON)
+        do {
+            erinJoined = try await Self.joinWhenBack("erin", url: nodeB.url(room), token: erinToken, node: nodeB)
+        } catch {
+            print("node a:\n\(nodeA.process.standardError.suffix(3_000))\nnode b:\n\(nodeB.process.standardError.suffix(3_000))")
+            throw error
+        }
         #expect(Self.peerIDs(erinJoined.line).isSuperset(of: ["alice", "bob"]), "\(erinJoined.line)")
         let erinBack = ContinuousClock.now - startedAt
         // Back by itself: sends are acknowledged again.
@@ -156,7 +162,9 @@ extension ClusterRoutingTests {
             }
             #expect(outcome.line["code"]?.text == "9004", "\(outcome.line)")
             _ = await bot.process.wait(seconds: 30)
-            guard ContinuousClock.now < deadline else { throw ToolError("\(user) not admitted within 30 s") }
+            guard ContinuousClock.now < deadline else {
+                throw ToolError("\(user) not admitted within 30 s; the last try:\n\(bot.process.standardError.suffix(2_000))")
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
     }
