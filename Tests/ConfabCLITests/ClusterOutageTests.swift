@@ -6,6 +6,7 @@
 //   test ─▶ PostgresServer (pg_ctl stop -m fast … start) ◀─ node a (holds the room) ◀─ alice (tone, chat)
 //                                                       ◀─ node b ◀─ bob (redirected to a; hears alice, chats)
 //                                                                  ◀─ erin (joins through b during and after)
+//                                                       ◀─ fay (joins through a, the room's node, during the outage)
 
 import ConfabTestSupport
 import Foundation
@@ -68,6 +69,7 @@ extension ClusterRoutingTests {
         #expect(try await Self.placements(database)[room]?.node == "a")
         // Tokens come from the database: erin's is minted while it is up.
         let erinToken = try await nodeB.token(room: room, user: "erin", role: "speaker")
+        let fayToken = try await nodeA.token(room: room, user: "fay", role: "listener")
         let senders = [alice, bob]
         var sent: [ChatSend] = []
         func chat() async throws {
@@ -90,6 +92,18 @@ extension ClusterRoutingTests {
         let refusedJoin = try await erin.expectEvent("disconnected", ["reason": "failed"])
         #expect(refusedJoin.line["code"]?.text == "9004", "\(refusedJoin.line)")
         #expect(await erin.process.wait(seconds: 30) != 0)
+        // A join of the room where it runs needs no database: admitted (its history is paged later).
+        let fay = try HeadlessBot("fay", launcher: [], url: nodeA.url(room), token: fayToken, fingerprint: nodeA.fingerprint)
+        let fayJoined: (index: Int, line: JSON)
+        do {
+            fayJoined = try await fay.expectEvent("joined", ["you.id": "fay"])
+        } catch {
+            print("node a:\n\(nodeA.process.standardError.suffix(3_000))\nfay:\n\(fay.process.standardError.suffix(1_000))")
+            throw error
+        }
+        #expect(Self.peerIDs(fayJoined.line).isSuperset(of: ["alice", "bob"]))
+        fay.process.interrupt()
+        _ = await fay.process.wait(seconds: 30)
         // Past the 10 s after which heartbeats and leases count as stale.
         while ContinuousClock.now - stoppedAt < .seconds(11) { try await chat() }
         let packetsBeforeStart = Self.packetsFromAlice(bob)
