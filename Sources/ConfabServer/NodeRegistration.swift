@@ -142,6 +142,7 @@ extension ConfabServer {
                 if let lost = await placement.renew(await registry.liveRoomNames), !lost.isEmpty {
                     await registry.moveAway(lost)
                 }
+                await registry.saveKeptSessions()
                 await placement.refreshNodes()
             }
             try await Task.sleep(for: NodeRegistration.heartbeatInterval)

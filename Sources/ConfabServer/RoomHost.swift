@@ -41,12 +41,15 @@ actor RoomHost {
     var connections: [PeerID: ConnectionSink] = [:]
     /// Single-use resume tokens and whose they are.
     private var resumeTokens: [String: PeerID] = [:]
-    private var resumeTokenOf: [PeerID: String] = [:]
+    private(set) var resumeTokenOf: [PeerID: String] = [:]
+    /// What the cluster's database holds of each peer, for a resume after
+    /// failover (RoomHost+Failover.swift).
+    var keptSessions = KeptSessionBook()
     /// The peer_session row of each peer in the room, closed when it leaves.
     private let sessionRows = PeerSessionRows()
     /// Whether the current session of the room is recorded in the store.
     var sessionRecorded = false
-    private var shuttingDown = false
+    private(set) var shuttingDown = false
     /// Media credentials, forwarding slot and announced SSRCs of each connected peer.
     var mediaSessions: [PeerID: MediaSession] = [:]
     /// The forwarding table as last posted (RoomHost+MediaTable.swift); nil: build it whole next time.
@@ -101,6 +104,8 @@ actor RoomHost {
         var clusterNodes: (@Sendable () -> [String])? = nil
         /// Told the room's events that are webhook events (Webhooks/).
         var webhooks: WebhookDispatcher? = nil
+        /// A cluster's node id: the room keeps its peers' sessions in the database under it.
+        var keptSessionsNode: String? = nil
     }
 
     /// What the media plane knows of one peer's session: fresh credentials
@@ -165,37 +170,51 @@ actor RoomHost {
         case .leftCall: throw CodedError(.leftCall, "you left this call: be invited again to return")
         case .notMember: throw CodedError(.callNotFound, "you are not part of this call")
         }
-        let now = Timestamp.now()
         let admission = Admission(peer: token.peer, role: token.role, tokenName: token.name, request: request)
-        let wasOpen = room.phase == .open
         // In place: Room.join changes nothing unless it admits.
-        let outcome = try room.join(admission, now: now)
-        if !wasOpen || !sessionRecorded {
+        try admit(token.peer, resumed: false, reply: (requestID, sink, history, receivedAt)) { room, now throws(CodedError) in
+            try room.join(admission, now: now)
+        }
+        logger.debug("joined", metadata: ["peer": "\(token.peer)", "role": "\(token.role)"])
+        return .admitted(peer: token.peer)
+    }
+
+    /// Admits a peer by `change` (a join, or a restore after failover), then
+    /// writes the room's and the peer's history rows, sends the events and the reply.
+    func admit(
+        _ peer: PeerID, resumed: Bool,
+        reply answer: (requestID: RequestID, sink: ConnectionSink, history: ChatPage, receivedAt: ContinuousClock.Instant),
+        _ change: (inout Room, Timestamp) throws(CodedError) -> JoinOutcome
+    ) throws(CodedError) {
+        let now = Timestamp.now()
+        let roomWasOpen = room.phase == .open
+        let outcome = try change(&room, now)
+        if !roomWasOpen || !sessionRecorded {
             let (name, startedAt) = (name, room.startedAt)
             recorder.record("record the start of the room") { store in try await store.roomStarted(name, at: startedAt) }
             sessionRecorded = true
             settings.webhooks?.publish(.roomStarted(name, at: startedAt))
         }
         // The identity was here before (connected, or within its grace): that session is over.
-        if let previous = connections.removeValue(forKey: token.peer) {
-            previous.send(CodedError(.sessionReplaced, "another connection joined as \(token.peer)"), id: nil)
+        if let previous = connections.removeValue(forKey: peer) {
+            previous.send(CodedError(.sessionReplaced, "another connection joined as \(peer)"), id: nil)
             metrics.left(reason: "replaced")
         }
-        endSession(of: token.peer, reason: "replaced", at: now)
-        connections[token.peer] = sink
-        if let info = room.peer(token.peer)?.info {
+        endSession(of: peer, reason: "replaced", at: now)
+        connections[peer] = answer.sink
+        if let info = room.peer(peer)?.info {
             let (name, rows) = (name, sessionRows)
-            recorder.record("record the join of \(token.peer)") { store in
+            recorder.record("record the join of \(peer)") { store in
                 rows.set(try await store.peerJoined(name, peer: info), for: info.id)
             }
         }
         deliver(outcome.events)
         reportMembership()
-        reply(to: token.peer, requestID: requestID, sink: sink, resumed: false, history: history, receivedAt: receivedAt)
-        noteHearersSession(of: token.peer)
-        metrics.joined(resumed: false)
-        logger.debug("joined", metadata: ["peer": "\(token.peer)", "role": "\(token.role)"])
-        return .admitted(peer: token.peer)
+        reply(
+            to: peer, requestID: answer.requestID, sink: answer.sink, resumed: resumed, history: answer.history,
+            receivedAt: answer.receivedAt)
+        noteHearersSession(of: peer)
+        metrics.joined(resumed: resumed)
     }
 
     /// Brings a dropped peer back with its identity, role, mute state and the
@@ -512,6 +531,7 @@ actor RoomHost {
         if !events.isEmpty {
             scheduleCounts()
             noteHearers(events)
+            noteKeptSessions(events)
         }
     }
 

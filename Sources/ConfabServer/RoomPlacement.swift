@@ -19,7 +19,7 @@ import Synchronization
 /// This node's leases, and the cluster's live nodes as of the last heartbeat.
 final class RoomPlacement: Sendable {
     let node: String
-    private let store: PostgresStore
+    let store: PostgresStore
     private let logger: Logger
     private let liveNodes = Mutex<[String]>([])
 
@@ -140,6 +140,7 @@ final class RoomPlacement: Sendable {
     func release(_ room: RoomName) async {
         do throws(StorageError) {
             try await store.releaseLease(room: room.rawValue, node: node)
+            try await store.forgetKeptSessions(room: room.rawValue, node: node)
         } catch {
             // The lease lapses by itself 10 s after its last renewal.
             logger.debug("cannot release room lease", metadata: ["room": "\(room)", "error": "\(error)"])

@@ -69,7 +69,10 @@ actor RoomRegistry {
         var settings = RoomHost.HostSettings(
             keepalive: configuration.keepalive, media: media, speakersIntervalMs: configuration.speakersIntervalMs,
             trackHealth: configuration.trackHealth)
-        if let placement { settings.clusterNodes = { placement.nodeURLs } }
+        if let placement {
+            settings.clusterNodes = { placement.nodeURLs }
+            settings.keptSessionsNode = placement.node
+        }
         if webhooks.isEnabled { settings.webhooks = webhooks }
         var template = created ?? configuration.template(for: name)
         if let callRoom {
@@ -154,6 +157,8 @@ actor RoomRegistry {
     /// `server.goingAway` and close 1001 for everyone; refuses new rooms.
     func shutDown() async {
         shuttingDown = true
+        // A cluster: the peers resume on the node that takes each room, as they are now.
+        await saveKeptSessions()
         let notice = ServerGoingAway(reason: "the server is shutting down", retryAfterMs: 3_000)
         for host in hosts.values {
             await host.shutDown(notice)

@@ -308,13 +308,24 @@ struct SignalingConnection: Sendable {
         }
         do throws(CodedError) {
             if let elsewhere = await shared.registry.redirectForResume(request.room) { throw elsewhere }
-            guard let host = await shared.registry.existingHost(for: request.room),
-                case .admitted(let peer) = try await host.resume(
-                    request, requestID: id, sink: sink, receivedAt: receivedAt)
-            else {
-                throw CodedError(.resumeRejected, "no session to resume in \(request.room); join again")
+            if let host = await shared.registry.existingHost(for: request.room) {
+                do throws(CodedError) {
+                    if case .admitted(let peer) = try await host.resume(
+                        request, requestID: id, sink: sink, receivedAt: receivedAt)
+                    {
+                        return .joined(host, peer)
+                    }
+                } catch {
+                    // Unknown here: perhaps kept by a node that died (a cluster).
+                    guard error.code == .resumeRejected else { throw error }
+                }
             }
-            return .joined(host, peer)
+            if let (host, peer) = try await shared.registry.restoreAfterFailover(
+                request, requestID: id, sink: sink, receivedAt: receivedAt)
+            {
+                return .joined(host, peer)
+            }
+            throw CodedError(.resumeRejected, "no session to resume in \(request.room); join again")
         } catch {
             refuse(error, id: id, sink: sink)
             return error.code.closesConnection ? .over : .new

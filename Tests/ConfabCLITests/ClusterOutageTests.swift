@@ -6,6 +6,7 @@
 //   test ─▶ PostgresServer (pg_ctl stop -m fast … start) ◀─ node a (holds the room) ◀─ alice (tone, chat)
 //                                                       ◀─ node b ◀─ bob (redirected to a; hears alice, chats)
 //                                                                  ◀─ erin (joins through b during and after)
+//                                                       ◀─ fay (joins through a, the room's node, during the outage)
 
 import ConfabTestSupport
 import Foundation
@@ -68,6 +69,7 @@ extension ClusterRoutingTests {
         #expect(try await Self.placements(database)[room]?.node == "a")
         // Tokens come from the database: erin's is minted while it is up.
         let erinToken = try await nodeB.token(room: room, user: "erin", role: "speaker")
+        let fayToken = try await nodeA.token(room: room, user: "fay", role: "listener")
         let senders = [alice, bob]
         var sent: [ChatSend] = []
         func chat() async throws {
@@ -90,6 +92,18 @@ extension ClusterRoutingTests {
         let refusedJoin = try await erin.expectEvent("disconnected", ["reason": "failed"])
         #expect(refusedJoin.line["code"]?.text == "9004", "\(refusedJoin.line)")
         #expect(await erin.process.wait(seconds: 30) != 0)
+        // A join of the room where it runs needs no database: admitted (its history is paged later).
+        let fay = try HeadlessBot("fay", launcher: [], url: nodeA.url(room), token: fayToken, fingerprint: nodeA.fingerprint)
+        let fayJoined: (index: Int, line: JSON)
+        do {
+            fayJoined = try await fay.expectEvent("joined", ["you.id": "fay"])
+        } catch {
+            print("node a:\n\(nodeA.process.standardError.suffix(3_000))\nfay:\n\(fay.process.standardError.suffix(1_000))")
+            throw error
+        }
+        #expect(Self.peerIDs(fayJoined.line).isSuperset(of: ["alice", "bob"]))
+        fay.process.interrupt()
+        _ = await fay.process.wait(seconds: 30)
         // Past the 10 s after which heartbeats and leases count as stale.
         while ContinuousClock.now - stoppedAt < .seconds(11) { try await chat() }
         let packetsBeforeStart = Self.packetsFromAlice(bob)
@@ -100,7 +114,13 @@ extension ClusterRoutingTests {
         let startedAt = ContinuousClock.now
         // Joins through b again at once: refused with 9004 until b reaches the database, then
         // sent to the running room on a (every lease looked stale when it came back: not taken).
-        let erinJoined = try await Self.joinWhenBack("erin", url: nodeB.url(room), token: erinToken, node: nodeB)
+        let erinJoined: (index: Int, line: JSON)
+        do {
+            erinJoined = try await Self.joinWhenBack("erin", url: nodeB.url(room), token: erinToken, node: nodeB)
+        } catch {
+            print("node a:\n\(nodeA.process.standardError.suffix(3_000))\nnode b:\n\(nodeB.process.standardError.suffix(3_000))")
+            throw error
+        }
         #expect(Self.peerIDs(erinJoined.line).isSuperset(of: ["alice", "bob"]), "\(erinJoined.line)")
         let erinBack = ContinuousClock.now - startedAt
         // Back by itself: sends are acknowledged again.
@@ -156,7 +176,9 @@ extension ClusterRoutingTests {
             }
             #expect(outcome.line["code"]?.text == "9004", "\(outcome.line)")
             _ = await bot.process.wait(seconds: 30)
-            guard ContinuousClock.now < deadline else { throw ToolError("\(user) not admitted within 30 s") }
+            guard ContinuousClock.now < deadline else {
+                throw ToolError("\(user) not admitted within 30 s; the last try:\n\(bot.process.standardError.suffix(2_000))")
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
     }

@@ -522,6 +522,8 @@ public actor ConfabSession {
                 if joined.history.hasMore { await catchUpChat() }
                 return true
             } catch {
+                // Refused before it was looked at (a cluster whose database is away): still good.
+                if error.code == .storageUnavailable { resumeToken = token }
                 guard error.code == .resumeRejected else { throw error }
                 // The server closes after refusing; join on a new connection.
                 await channel.close()

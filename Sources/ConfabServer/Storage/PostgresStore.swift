@@ -138,6 +138,15 @@ public final class PostgresStore: ServerStore {
             """,
             "CREATE INDEX room_lease_node ON room_lease (node)",
         ]),
+        (5, [
+            // What each room gave each peer, for a resume on another node (PostgresStore+KeptSessions.swift).
+            """
+            CREATE TABLE kept_session (
+                room TEXT NOT NULL, peer TEXT NOT NULL, node TEXT NOT NULL, token_hash TEXT NOT NULL,
+                state TEXT NOT NULL, saved_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (room, peer))
+            """,
+            "CREATE INDEX kept_session_token ON kept_session (token_hash)",
+        ]),
     ]
 
     /// A constant of our own for `pg_advisory_xact_lock`: "confab-m" in ASCII.
@@ -479,23 +488,17 @@ public final class PostgresStore: ServerStore {
         _ timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let timeout = timeout ?? operationTimeout
-        return try await withThrowingTaskGroup(of: Result.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                // The pool queues requests while it cannot connect: an answer
-                // slower than a second is checked on a connection of our own.
-                if timeout > Self.checkAfter {
-                    try await Task.sleep(for: Self.checkAfter)
-                    if await self.databaseRefuses() { throw DatabaseUnreachable() }
-                    try await Task.sleep(for: timeout - Self.checkAfter)
-                } else {
-                    try await Task.sleep(for: timeout)
-                }
-                throw DatabaseTimeout(after: timeout)
+        return try await DeadlineRace.run(operation) {
+            // The pool queues requests while it cannot connect: an answer
+            // slower than a second is checked on a connection of our own.
+            if timeout > Self.checkAfter {
+                try await Task.sleep(for: Self.checkAfter)
+                if await self.databaseRefuses() { throw DatabaseUnreachable() }
+                try await Task.sleep(for: timeout - Self.checkAfter)
+            } else {
+                try await Task.sleep(for: timeout)
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw DatabaseTimeout(after: timeout) }
-            return first
+            throw DatabaseTimeout(after: timeout)
         }
     }
 
