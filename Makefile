@@ -83,13 +83,19 @@ REALTIME_TESTS := ClusterAdminTests|EngineLoopbackTests|CallRingingOfflineTests|
 # Real-time suites that run in a process of their own: the echo canceller's
 # end-to-end test measures two engines' threads against each other, and the
 # suites before it in one process (servers, sessions) change how those
-# threads are scheduled enough to spoil the canceller's delay estimate.
-REALTIME_ALONE := EchoThroughEnginesTests
+# threads are scheduled enough to spoil the canceller's delay estimate; the
+# two-client speech test through the server once heard a glitch there too
+# (correlation 0.88 and 30 ms mouth-to-ear after the loss-feedback and
+# loudest-few suites; 0.95 and 11 ms alone, every time). Each runs in a
+# process of its own until what the earlier suites leave behind is found.
+REALTIME_ALONE := EchoThroughEnginesTests|MediaThroughServerTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --skip '$(REALTIME_TESTS)'
-	$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter '$(REALTIME_ALONE)'
+	for suite in $(subst |, ,$(REALTIME_ALONE)); do \
+		$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter "$$suite" || exit 1; \
+	done
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter '$(REALTIME_TESTS)' --skip '$(REALTIME_ALONE)'
 	$(MAKE) --no-print-directory check-install-layout
 
