@@ -11,7 +11,7 @@ import ConfabProtocol
 /// peer's part out of the indexes and puts the new one's in, so no caller
 /// can forget one. Two tables are equal when they hold the same peers.
 public struct PeerTable: Hashable, Sendable {
-    public private(set) var byID: [PeerID: Peer] = [:]
+    private var byID: [PeerID: Peer] = [:]
     /// Connected peers of each role (a role with none may be missing).
     public private(set) var connectedByRole: [RoleName: Set<PeerID>] = [:]
     /// Connected peers that are not quiet.
@@ -20,10 +20,6 @@ public struct PeerTable: Hashable, Sendable {
     public private(set) var connectedRaisedHands: Set<PeerID> = []
 
     public init() {}
-
-    public init(_ peers: [PeerID: Peer]) {
-        for peer in peers.values { self[peer.id] = peer }
-    }
 
     public subscript(id: PeerID) -> Peer? {
         get { byID[id] }
