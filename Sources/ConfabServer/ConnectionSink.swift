@@ -1,15 +1,25 @@
 // The outgoing side of one WebSocket connection.
 //
-//   RoomHost (fan-out, replies) ─▶ ConnectionSink.send ─▶ AsyncStream (bounded) ─▶ writer task ─▶ WebSocket
+//   a live connection:  RoomHost (fan-out, replies) ─▶ ConnectionSink.send ─▶ outbox of the channel's
+//                       event loop (EventLoopOutbox.swift) ─▶ the channel ─▶ TLS
+//                       close ─▶ AsyncStream ─▶ writer task ─▶ (what was sent is handed over) ─▶ close handshake
+//   in memory (tests, relayed stand-ins): send and close ─▶ AsyncStream (bounded) ─▶ whoever reads it
 //
-// `send` never waits, so a room can deliver an event to a thousand peers
+// `send` never waits, so a room can deliver an event to ten thousand peers
 // without suspending (an `await` per peer would let other requests interleave
-// and reorder events). Each connection's writer drains its own queue in
-// order. A client that stops reading fills its queue; it is then dropped
-// (closed with 1008 and `9003 overloaded`) rather than holding memory for ever.
+// and reorder events). On a live connection the text frame goes to the
+// outbox of the channel's event loop, which writes it in order with every
+// other frame of that loop: a writer task per connection cost a
+// cooperative-pool job, an actor hop and an async writer per message, and in
+// a town hall one broadcast is 10,000 messages that joins queued behind. A client that
+// stops reading leaves its frames unwritten; past `queueLimit` of them it is
+// dropped (closed with 1008 and `9003 overloaded`) rather than holding memory
+// for ever.
 
 import ConfabProtocol
 import Foundation
+import NIOCore
+import NIOWebSocket
 import Synchronization
 
 /// What a connection's writer sends, in order.
@@ -26,11 +36,17 @@ final class ConnectionSink: Sendable {
     /// told to the client as its media address when the server listens on a wildcard.
     let localAddress: String?
     private let continuation: AsyncStream<Outbound>.Continuation
+    /// The live connection's channel and the outbox of its event loop; nil for an in-memory sink.
+    private let channel: (any Channel)?
+    private let outbox: EventLoopOutbox?
+    private let queueLimit: Int
     private let state = Mutex(State())
 
     private struct State {
         var closing = false
         var overflowed = false
+        /// Frames handed to the channel and not yet written to the socket.
+        var unwritten = 0
     }
 
     /// Messages queued for a slow reader before it is dropped.
@@ -38,20 +54,87 @@ final class ConnectionSink: Sendable {
 
     private static let counter = Atomic<UInt64>(0)
 
-    init(continuation: AsyncStream<Outbound>.Continuation, localAddress: String? = nil) {
+    private init(
+        continuation: AsyncStream<Outbound>.Continuation, channel: (any Channel)?, queueLimit: Int,
+        localAddress: String?
+    ) {
         id = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
         self.continuation = continuation
+        self.channel = channel
+        outbox = channel.map { EventLoopOutbox.of($0.eventLoop) }
+        self.queueLimit = queueLimit
         self.localAddress = localAddress
     }
 
+    /// An in-memory sink: messages and the close arrive on the stream.
     static func make(localAddress: String? = nil) -> (ConnectionSink, AsyncStream<Outbound>) {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Outbound.self, bufferingPolicy: .bufferingOldest(queueLimit))
-        return (ConnectionSink(continuation: continuation, localAddress: localAddress), stream)
+        let sink = ConnectionSink(
+            continuation: continuation, channel: nil, queueLimit: queueLimit, localAddress: localAddress)
+        return (sink, stream)
+    }
+
+    /// A sink that writes text frames straight to a WebSocket channel (its
+    /// pipeline ends in a `WebSocketFrameEncoder`); only the close arrives on
+    /// the stream, for the writer that runs the close handshake.
+    static func make(
+        writingTo channel: any Channel, queueLimit: Int = queueLimit, localAddress: String? = nil
+    ) -> (ConnectionSink, AsyncStream<Outbound>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(2))
+        let sink = ConnectionSink(
+            continuation: continuation, channel: channel, queueLimit: queueLimit, localAddress: localAddress)
+        return (sink, stream)
     }
 
     /// Queues an encoded message; ignored once the connection is closing.
     func send(_ text: String) {
+        guard let channel, let outbox else {
+            sendInMemory(text)
+            return
+        }
+        enum Verdict { case write, ignore, drop }
+        let verdict = state.withLock { state -> Verdict in
+            guard !state.closing else { return .ignore }
+            guard state.unwritten < queueLimit else {
+                state.overflowed = true
+                state.closing = true
+                return .drop
+            }
+            state.unwritten += 1
+            return .write
+        }
+        switch verdict {
+        case .write:
+            // RFC 6455 §5.1: a server's frames are not masked.
+            let frame = WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text))
+            outbox.enqueue(.frame(frame, to: channel, counted: self))
+        case .ignore:
+            return
+        case .drop:
+            // A reader this far behind would not answer a close handshake
+            // either: the close frame goes after what is queued and the
+            // channel is closed (its unwritten frames fail, freeing them).
+            continuation.finish()
+            var payload = channel.allocator.buffer(capacity: 32)
+            payload.writeInteger(WebSocketCloseCode.policyViolation.rawValue)
+            payload.writeString("\(ErrorCode.overloaded.rawValue) client too slow")
+            outbox.enqueue(.drop(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), closing: channel))
+        }
+    }
+
+    /// A frame of this connection reached the socket (or failed with it).
+    func frameWritten() {
+        state.withLock { $0.unwritten -= 1 }
+    }
+
+    /// Waits until every message sent so far has been handed to the channel,
+    /// so that a close handshake started next comes after them.
+    func handedOver() async {
+        await outbox?.handedOver()
+    }
+
+    private func sendInMemory(_ text: String) {
         let accepted = state.withLock { state -> Bool in
             guard !state.closing else { return false }
             return true

@@ -7,13 +7,14 @@
 //             joined:     ping | RoomHost.handle
 //   the server root (`/`, no room): ─▶ not connected: ping | connect (user token) ─▶ CallManager
 //                                     connected:     ping | CallManager.handle (calls, history)
-//   writer task: ConnectionSink queue ─▶ WebSocket, in order, until a close frame
+//   messages:    ConnectionSink ─▶ the channel's event loop, in order (ConnectionSink.swift)
+//   writer task: the close handshake, when the sink closes
 //   deadlines:   silent for deadAfterMs, or not joined/connected within joinTimeoutMs ─▶ close
 //                (one sweep for all connections: ConnectionWatch.swift)
 //
-// Two child tasks share the connection: the reader (this file's loop) and the
-// writer. The writer ends the connection: when it has sent a close frame (or
-// the reader finished and its queue is empty), the reader is cancelled.
+// Two tasks share the connection: the reader (this file's loop, a child) and
+// the writer (the connection's task). The writer ends the connection: when it
+// has sent a close frame (or the reader finished), the reader is cancelled.
 
 import ConfabProtocol
 import ConfabRooms
@@ -34,29 +35,22 @@ struct SignalingConnection: Sendable {
     /// The server's IP address on this connection (see `ConnectionSink.localAddress`).
     var localAddress: String? = nil
 
-    private enum Finished: Sendable {
-        case reader, writer
-    }
-
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        let (sink, queue) = ConnectionSink.make(localAddress: localAddress)
+        let (sink, queue) = ConnectionSink.make(writingTo: channel, localAddress: localAddress)
         let watched = WatchedConnection(sink: sink, pathRoom: pathRoom, logger: logger)
         shared.watch.register(watched)
         defer { shared.watch.unregister(watched) }
-        await withTaskGroup(of: Finished.self) { group in
-            group.addTask {
-                await Self.write(queue, to: outbound, sink: sink)
-                return .writer
-            }
+        // The connection's own task waits for the close while a child reads:
+        // two tasks per connection, not three (each suspended task keeps its
+        // async stack, and a town hall holds ten thousand connections).
+        await withDiscardingTaskGroup { group in
             group.addTask {
                 await read(inbound, sink: sink, watched: watched)
-                // Let the writer send what is queued, then stop.
+                // Let the writer finish the queue, then stop.
                 sink.finish()
-                return .reader
             }
-            while let finished = await group.next() {
-                if finished == .writer { group.cancelAll() }
-            }
+            await Self.write(queue, to: outbound, sink: sink)
+            group.cancelAll()
         }
     }
 
@@ -74,10 +68,13 @@ struct SignalingConnection: Sendable {
                     return  // the connection is gone
                 }
             case .close(let code, let reason):
+                // The close frame goes after every message sent before it (an error, say).
+                await sink.handedOver()
                 try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
                 return
             }
         }
+        await sink.handedOver()
         if sink.overflowed {
             try? await outbound.close(.policyViolation, reason: "\(ErrorCode.overloaded.rawValue) client too slow")
         }
