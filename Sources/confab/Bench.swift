@@ -4,7 +4,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Confab's speed (run on a release build: make bench).",
-        subcommands: [BenchCluster.self, BenchMedia.self, BenchSignaling.self, BenchSignalingPeers.self, BenchSFU.self, BenchSFULoad.self, BenchTUI.self, BenchVoice.self])
+        subcommands: [BenchCluster.self, BenchMedia.self, BenchSignaling.self, BenchSignalingPeers.self, BenchSignalingProbes.self, BenchSFU.self, BenchSFULoad.self, BenchTUI.self, BenchVoice.self])
 }
 
 /// What a bench prints: a table for people, or one JSON object with `--json`.

@@ -138,6 +138,12 @@ struct SignalingResults: Codable, Sendable, BenchReport {
         var delivery: Latency?
         /// Messages all peers received per second during the step.
         var receivedPerSecond: Double
+        /// When the step began and ended (monotonic nanoseconds, shared by the processes).
+        var startedAtNs: UInt64?
+        var endedAtNs: UInt64?
+        /// The probe joins that began during the step (`--town-hall`), failed ones at their time to failure.
+        var probe: Latency?
+        var probeFailures: Int?
     }
 
     var date: String
@@ -161,6 +167,8 @@ struct SignalingResults: Codable, Sendable, BenchReport {
     var droppedDuringHold: Int
     var chatAckDuringHold: Latency?
     var deliveryDuringHold: Latency?
+    var probeDuringHold: Latency?
+    var probeFailuresDuringHold: Int?
 
     var table: String {
         func ms(_ value: Double) -> String { String(format: "%.1f ms", value) }
@@ -173,7 +181,7 @@ struct SignalingResults: Codable, Sendable, BenchReport {
             phase2Title,
             "  (failed or timed-out joins count as failures and enter p50/p99/max at their time to failure)",
             "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    delivery p50/p99"
-                + "    msgs in/s  joined KB  server RSS MiB",
+                + "    msgs in/s  joined KB  server RSS MiB" + (steps.contains { $0.probe != nil } ? "  probe p50 / p99  failed" : ""),
         ]
         for step in steps {
             let ack = step.chatAck.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
@@ -183,7 +191,7 @@ struct SignalingResults: Codable, Sendable, BenchReport {
                     format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %-18@  %9.0f  %9.1f  %14.0f",
                     step.peers, step.join.p50Ms, step.join.p99Ms, step.join.maxMs, step.failures, step.seconds,
                     step.chatPerSecond, ack, delivery, step.receivedPerSecond, Double(step.largestJoinedBytes ?? 0) / 1_000,
-                    Double(step.residentKiB ?? 0) / 1_024))
+                    Double(step.residentKiB ?? 0) / 1_024) + probeColumns(step))
         }
         lines.append("")
         lines.append("peers joined with join p99 ≤ \(p99LimitMs) ms at every step: \(peersWithinLimit)")
@@ -194,6 +202,7 @@ struct SignalingResults: Codable, Sendable, BenchReport {
         let holdDelivery = deliveryDuringHold.map { "; delivery p50 \(ms($0.p50Ms)), p99 \(ms($0.p99Ms))" } ?? ""
         lines.append(
             "held \(steps.last?.peers ?? 0) peers for \(holdSeconds) s: \(droppedDuringHold) dropped\(holdAck)\(holdDelivery)")
+        lines += probeSummary
         return lines.joined(separator: "\n")
     }
 }
@@ -264,8 +273,15 @@ struct SignalingBenchmark: Sendable {
         ]
         if let townHall { arguments += ["--speakers", "\(townHall)"] }
         progress("phase 2: light peers in a child process, in steps of \(step); then everyone held \(holdSeconds) s")
-        let child = try SignalingPeersChild(arguments: arguments)
+        let child = try BenchChild<SignalingPeersReport>(command: "signaling-peers", arguments: arguments)
         defer { child.stop() }
+        let probes = try townHall.map { speakers in
+            try SignalingProbesChild(arguments: [
+                "--port", "\(port)", "--fingerprint", pin.description, "--data", data, "--room-size", "\(roomSize)",
+                "--speakers", "\(speakers)", "--every-ms", "100",
+            ])
+        }
+        defer { probes?.stop() }
         var steps: [SignalingResults.Step] = []
         var hold: SignalingPeersReport.Hold?
         for await report in child.reports {
@@ -281,17 +297,21 @@ struct SignalingBenchmark: Sendable {
             }
         }
         guard let hold else { throw CommandFailure("the light peers' process ended early") }
+        if let probes, let window = hold.window { await probes.settle(before: window.upperBound) }
+        probes?.stop()
         let peersWithinLimit = steps.prefix { $0.join.p99Ms <= Double(p99LimitMs) && $0.failures == 0 }.last?.peers ?? 0
 
         await group.triggerGracefulShutdown()
         _ = try? await serverTask.value
 
-        return SignalingResults(
+        var results = SignalingResults(
             date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
             cores: ProcessInfo.processInfo.activeProcessorCount, roomSize: roomSize, concurrency: concurrency,
             townHallSpeakers: townHall, sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
             secondsToJoin1000: hold.secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: hold.dropped,
             chatAckDuringHold: hold.chatAck, deliveryDuringHold: hold.delivery)
+        if let probes { results.addProbes(probes, holdWindow: hold.window) }
+        return results
     }
 
     /// Phase 1: the whole SDK, one join at a time (a town hall's in a room of their own).
@@ -335,10 +355,17 @@ struct BenchContext: Sendable {
         WebSocketTransport(trust: .pinned(fingerprint, knownServersPath: nil))
     }
 
+    /// The probes' indices (BenchSignalingProbes.swift): listeners of the first room.
+    static let firstProbeIndex = 1_000_000_000
+
     /// Phase 1's samples have negative indices in a town hall: a room of their own.
-    func room(of index: Int) -> String { index < 0 ? "bench-sdk" : "bench-\(index / roomSize)" }
+    func room(of index: Int) -> String {
+        if index >= Self.firstProbeIndex { return "bench-0" }
+        return index < 0 ? "bench-sdk" : "bench-\(index / roomSize)"
+    }
 
     func role(of index: Int) -> RoleName {
+        if index >= Self.firstProbeIndex { return "listener" }
         guard let speakers = townHallSpeakers, index >= 0 else { return "speaker" }
         return index % roomSize < speakers ? "speaker" : "listener"
     }

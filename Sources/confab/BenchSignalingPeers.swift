@@ -26,6 +26,8 @@ struct SignalingPeersReport: Codable, Sendable {
         var chatAck: SignalingResults.Latency?
         var delivery: SignalingResults.Latency?
         var secondsToJoin1000: Double?
+        /// When the hold began and ended (monotonic nanoseconds).
+        var window: Range<UInt64>?
     }
 
     var step: SignalingResults.Step?
@@ -62,7 +64,10 @@ struct BenchSignalingPeers: AsyncParsableCommand {
         Self.emit(SignalingPeersReport(hold: hold))
     }
 
-    static func emit(_ report: SignalingPeersReport) {
+    static func emit(_ report: SignalingPeersReport) { emitLine(report) }
+
+    /// One JSON line on standard output (short enough to be written at once).
+    static func emitLine(_ report: some Encodable) {
         guard var data = try? JSONEncoder().encode(report) else { return }
         data.append(0x0A)
         FileHandle.standardOutput.write(data)
@@ -91,6 +96,7 @@ struct SignalingPeers: Sendable {
             let first = nextIndex
             nextIndex += step
             let stepStart = ContinuousClock.now
+            let startedAtNs = MonotonicClock.nanoseconds()
             let before = counters.snapshot()
             let outcome = await joinStep(indices: first..<nextIndex, counters: counters, peers: peers)
             let seconds = (ContinuousClock.now - stepStart).seconds
@@ -99,13 +105,14 @@ struct SignalingPeers: Sendable {
                 secondsToJoin1000 = joinSeconds + (thousandth - stepStart).seconds
             }
             joinSeconds += seconds
-            let result = SignalingResults.Step(
+            var result = SignalingResults.Step(
                 peers: peers.count, join: SignalingResults.Latency(outcome.times + outcome.failedTimes),
                 failures: outcome.failures, largestJoinedBytes: counters.takeLargestJoined(), residentKiB: nil,
                 seconds: seconds, chatPerSecond: Double(after.acks - before.acks) / max(seconds, 0.001),
                 chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
                 delivery: counters.takeDeliveryTimes().map(SignalingResults.Latency.init),
                 receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
+            (result.startedAtNs, result.endedAtNs) = (startedAtNs, MonotonicClock.nanoseconds())
             onStep(result)
             guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
         }
@@ -113,11 +120,13 @@ struct SignalingPeers: Sendable {
         let droppedBefore = counters.snapshot().dropped
         _ = counters.takeAckTimes()
         _ = counters.takeDeliveryTimes()
+        let holdStartedAtNs = MonotonicClock.nanoseconds()
         try? await Task.sleep(for: .seconds(holdSeconds))
-        let hold = SignalingPeersReport.Hold(
+        var hold = SignalingPeersReport.Hold(
             dropped: counters.snapshot().dropped - droppedBefore,
             chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
             delivery: counters.takeDeliveryTimes().map(SignalingResults.Latency.init), secondsToJoin1000: secondsToJoin1000)
+        hold.window = holdStartedAtNs..<MonotonicClock.nanoseconds()
         traffic.cancel()
         for peer in peers.all { await peer.connection.close() }
         return hold
@@ -193,33 +202,36 @@ struct SignalingPeers: Sendable {
     }
 }
 
-/// The child process, read line by line on a thread of its own (the
-/// server's tasks keep the cooperative pool).
-final class SignalingPeersChild {
+/// A child process of the benchmark that reports one JSON line at a time,
+/// read on a thread of its own (the server's tasks keep the cooperative pool).
+final class BenchChild<Report: Decodable & Sendable>: Sendable {
     private let process: Process
-    let reports: AsyncStream<SignalingPeersReport>
+    let reports: AsyncStream<Report>
 
-    init(arguments: [String]) throws {
+    init(command: String, arguments: [String]) throws {
         let process = Process()
         process.executableURL = try thisExecutable()
-        process.arguments = ["bench", "signaling-peers"] + arguments
+        process.arguments = ["bench", command] + arguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         self.process = process
-        let (reports, continuation) = AsyncStream<SignalingPeersReport>.makeStream()
+        let (reports, continuation) = AsyncStream<Report>.makeStream()
         self.reports = reports
         let descriptor = output.fileHandleForReading.fileDescriptor
         Thread.detachNewThread {
             let lines = LineReader(descriptor: descriptor)
             while let line = lines.next() {
-                if let report = try? JSONDecoder().decode(SignalingPeersReport.self, from: Data(line.utf8)) {
+                if let report = try? JSONDecoder().decode(Report.self, from: Data(line.utf8)) {
                     continuation.yield(report)
                 }
             }
             continuation.finish()
         }
     }
+
+    /// The child's process id (to raise its priority beside the server's, say).
+    var processIdentifier: Int32 { process.processIdentifier }
 
     func stop() {
         if process.isRunning { process.terminate() }
