@@ -100,6 +100,28 @@ extension MediaController {
     /// Sets how often quiet departures may rotate the key (tests).
     func setQuietRotationInterval(_ interval: Duration) { quietRotationInterval = interval }
 
+    /// A peer joined while we send under a key: seal that key to the
+    /// newcomer alone, if it hears us, instead of walking every peer of the
+    /// room as `reconcile` does (a host in a town hall hears of each of ten
+    /// thousand listeners). False when the whole reconcile is needed: no key
+    /// yet, a list of hearers still arriving, or we may not publish.
+    func keyNewcomer(_ id: PeerID) async -> Bool {
+        guard isBound, !stopped, outbound != nil, quietHearers.isComplete else { return false }
+        let state = session.state
+        guard let you = state.you, let room = state.room, let microphone = state.yourMicrophone,
+            room.role(named: you.role)?.publishAudio == true
+        else { return false }
+        guard id != you.id, let peer = state.peers[id], let key = peer.publicKey,
+            room.role(named: peer.role)?.subscribesTo.contains(you.role) == true,
+            outbound?.recipients.contains(id) == false
+        else { return true }
+        // In place: a copy of the set of recipients would cost the room's size again.
+        outbound?.recipients.insert(id)
+        guard let keyed = outbound else { return true }
+        await publish(keyed, to: [id: key], track: microphone.id, room: room.name, you: you.id)
+        return true
+    }
+
     /// Seals `outbound`'s key to `recipients` in batches off this actor and
     /// sends it in `keys.publish` pages. Stops if a newer key replaced it meanwhile.
     func publish(

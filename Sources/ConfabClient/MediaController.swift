@@ -203,6 +203,7 @@ public actor MediaController {
         case .peerJoined(let peer, _):
             // A peer back after a drop may have lost our key: seal it again.
             outbound?.recipients.remove(peer.id)
+            if await keyNewcomer(peer.id) { return }
             await reconcile()
         case .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved:
             await reconcile()
