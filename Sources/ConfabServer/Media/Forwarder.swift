@@ -126,6 +126,14 @@ struct DownTrack {
     var destinationKey: SocketAddressKey?
     /// When the bound address last sent anything (media, a binding request or indication).
     var lastHeardNs: UInt64 = 0
+
+    /// Forgets a binding silent for longer than `timeoutNs`; the key it had, if it expired.
+    mutating func expire(nowNs: UInt64, after timeoutNs: UInt64) -> SocketAddressKey? {
+        guard let key = destinationKey, nowNs > lastHeardNs, nowNs - lastHeardNs > timeoutNs else { return nil }
+        destination = nil
+        destinationKey = nil
+        return key
+    }
 }
 
 /// One peer in the forwarder's table: its settings from the room, the
@@ -327,13 +335,11 @@ final class Forwarder {
 
     /// Unbinds addresses silent at `nowNs` for longer than the binding timeout.
     func sweep(nowNs: UInt64) {
+        // Each peer changed in place: a copy of every peer per sweep cost
+        // a retain and a release of each of its fields, ten thousand times.
         for index in peers.indices {
-            guard let downTrack = peers[index]?.downTrack, let key = downTrack.destinationKey,
-                nowNs > downTrack.lastHeardNs && nowNs - downTrack.lastHeardNs > bindingTimeoutNs
-            else { continue }
+            guard let key = peers[index]?.downTrack.expire(nowNs: nowNs, after: bindingTimeoutNs) else { continue }
             if byAddress[key] == index { byAddress[key] = nil }
-            peers[index]?.downTrack.destination = nil
-            peers[index]?.downTrack.destinationKey = nil
             counters.bindingsExpired += 1
         }
     }
@@ -491,29 +497,36 @@ final class Forwarder {
     /// The per-peer figures at `nowNs` since the last call, for speakers and quality.
     func takeReports(nowNs: UInt64) -> [MediaPeerReport] {
         var reports: [MediaPeerReport] = []
+        reports.reserveCapacity(peers.count)
         for index in peers.indices {
-            guard let peer = peers[index] else { continue }
-            let receiver = peer.receiver
-            let expected = receiver.expected
-            let lost = max(0, expected - receiver.received)
-            var silentMs: Int?
-            if peer.config.mayPublish, let current = peer.config.ssrcs.0 {
-                let heardNs = receiver.ssrc == current ? receiver.lastPacketNs : 0
-                let since = max(heardNs, peer.expectingSinceNs)
-                silentMs = nowNs > since ? Int((nowNs - since) / 1_000_000) : 0
-            }
-            reports.append(
-                MediaPeerReport(
-                    slot: peer.config.slot, room: peer.room, peer: peer.config.peer, bound: peer.downTrack.destination != nil,
-                    loudest: receiver.loudest, voice: receiver.voice,
-                    heardRecently: receiver.lastPacketNs != 0 && nowNs >= receiver.lastPacketNs
-                        && nowNs - receiver.lastPacketNs < 1_000_000_000,
-                    packets: receiver.packets, lost: lost, expected: expected,
-                    jitterMs: receiver.jitter / 48, forwardedPackets: peer.forwardedPackets, silentMs: silentMs))
-            peers[index]?.receiver.loudest = AudioLevel.silence
-            peers[index]?.receiver.voice = false
+            // In place, as in `sweep`.
+            if let report = peers[index]?.takeReport(nowNs: nowNs) { reports.append(report) }
         }
         return reports
+    }
+}
+
+extension ForwardingPeer {
+    /// What the media thread tells the room about this peer since the last
+    /// report; the loudest level and the voice flag start again.
+    mutating func takeReport(nowNs: UInt64) -> MediaPeerReport {
+        let expected = receiver.expected
+        var silentMs: Int?
+        if config.mayPublish, let current = config.ssrcs.0 {
+            let heardNs = receiver.ssrc == current ? receiver.lastPacketNs : 0
+            let since = max(heardNs, expectingSinceNs)
+            silentMs = nowNs > since ? Int((nowNs - since) / 1_000_000) : 0
+        }
+        let report = MediaPeerReport(
+            slot: config.slot, room: room, peer: config.peer, bound: downTrack.destination != nil,
+            loudest: receiver.loudest, voice: receiver.voice,
+            heardRecently: receiver.lastPacketNs != 0 && nowNs >= receiver.lastPacketNs
+                && nowNs - receiver.lastPacketNs < 1_000_000_000,
+            packets: receiver.packets, lost: max(0, expected - receiver.received), expected: expected,
+            jitterMs: receiver.jitter / 48, forwardedPackets: forwardedPackets, silentMs: silentMs)
+        receiver.loudest = AudioLevel.silence
+        receiver.voice = false
+        return report
     }
 }
 
