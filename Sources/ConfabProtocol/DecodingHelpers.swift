@@ -119,7 +119,7 @@ public struct InRangeIfPresent<Bounds: IntegerBounds>: Codable, Hashable, Sendab
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        wrappedValue = container.decodeNil() ? nil : try InRange<Bounds>(from: decoder).wrappedValue
+        wrappedValue = try container.decodeNil() ? nil : InRange<Bounds>(from: decoder).wrappedValue
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -131,7 +131,7 @@ public struct InRangeIfPresent<Bounds: IntegerBounds>: Codable, Hashable, Sendab
 // Synthesised coding asks the container for a wrapper even when its key is
 // absent; these make an absent optional field nil, and a nil one absent.
 extension KeyedDecodingContainer {
-    public func decode<Bounds>(_ type: InRangeIfPresent<Bounds>.Type, forKey key: Key) throws
+    public func decode<Bounds: IntegerBounds>(_ type: InRangeIfPresent<Bounds>.Type, forKey key: Key) throws
         -> InRangeIfPresent<Bounds>
     {
         try decodeIfPresent(type, forKey: key) ?? InRangeIfPresent(wrappedValue: nil)
@@ -139,7 +139,7 @@ extension KeyedDecodingContainer {
 }
 
 extension KeyedEncodingContainer {
-    public mutating func encode<Bounds>(_ value: InRangeIfPresent<Bounds>, forKey key: Key) throws {
+    public mutating func encode<Bounds: IntegerBounds>(_ value: InRangeIfPresent<Bounds>, forKey key: Key) throws {
         try encodeIfPresent(value.wrappedValue, forKey: key)
     }
 }
