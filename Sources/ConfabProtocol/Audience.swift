@@ -15,7 +15,7 @@ import ConfabMacros
 @PublicMemberwiseInit
 public struct RoomCounts: Codable, Hashable, Sendable {
     /// Connected peers, everyone included (you too).
-    public var total: Int
+    @InRange<JSONCount> public var total: Int
     /// Connected peers per role, in the template's role order; roles nobody holds are listed with 0.
     public var roles: [RoleCount]
 
@@ -23,25 +23,13 @@ public struct RoomCounts: Codable, Hashable, Sendable {
     public func count(of role: RoleName) -> Int {
         roles.first { $0.role == role }?.count ?? 0
     }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        total = try container.decode(Int.self, forKey: .total, in: 0...largestJSONInteger)
-        roles = try container.decode([RoleCount].self, forKey: .roles)
-    }
 }
 
 /// One role's count.
 @PublicMemberwiseInit
 public struct RoleCount: Codable, Hashable, Sendable {
     public var role: RoleName
-    public var count: Int
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        role = try container.decode(RoleName.self, forKey: .role)
-        count = try container.decode(Int.self, forKey: .count, in: 0...largestJSONInteger)
-    }
+    @InRange<JSONCount> public var count: Int
 }
 
 /// `roster.list`: a page of the room's connected peers, for a role allowed to

@@ -64,3 +64,82 @@ extension KeyedDecodingContainer {
 
 /// The largest integer every JSON reader holds exactly (2^53), as an Int.
 let largestJSONInteger = 1 << 53
+
+// MARK: - Fields checked by their type
+
+/// The bounds of an `@InRange` field.
+public protocol IntegerBounds: Sendable {
+    static var range: ClosedRange<Int> { get }
+}
+
+/// 0 … 100: a level.
+public enum Percent: IntegerBounds {
+    public static let range = 0...100
+}
+
+/// 0 … 1,000: a share in parts per thousand.
+public enum Permille: IntegerBounds {
+    public static let range = 0...1_000
+}
+
+/// 0 … 2^53: a count every JSON reader holds exactly.
+public enum JSONCount: IntegerBounds {
+    public static let range = 0...largestJSONInteger
+}
+
+/// An integer field that a message refuses outside `Bounds.range`, with the
+/// same error as `decode(_:forKey:in:)`; on the wire a plain JSON number.
+@propertyWrapper
+public struct InRange<Bounds: IntegerBounds>: Codable, Hashable, Sendable {
+    public var wrappedValue: Int
+
+    public init(wrappedValue: Int) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = try container.decode(Int.self)
+        guard Bounds.range.contains(wrappedValue) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "must be in \(Bounds.range.lowerBound)...\(Bounds.range.upperBound)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}
+
+/// An optional `InRange`: absent (or null) decodes as nil and nil is left out.
+@propertyWrapper
+public struct InRangeIfPresent<Bounds: IntegerBounds>: Codable, Hashable, Sendable {
+    public var wrappedValue: Int?
+
+    public init(wrappedValue: Int?) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = try container.decodeNil() ? nil : InRange<Bounds>(from: decoder).wrappedValue
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}
+
+// Synthesised coding asks the container for a wrapper even when its key is
+// absent; these make an absent optional field nil, and a nil one absent.
+extension KeyedDecodingContainer {
+    public func decode<Bounds: IntegerBounds>(_ type: InRangeIfPresent<Bounds>.Type, forKey key: Key) throws
+        -> InRangeIfPresent<Bounds>
+    {
+        try decodeIfPresent(type, forKey: key) ?? InRangeIfPresent(wrappedValue: nil)
+    }
+}
+
+extension KeyedEncodingContainer {
+    public mutating func encode<Bounds: IntegerBounds>(_ value: InRangeIfPresent<Bounds>, forKey key: Key) throws {
+        try encodeIfPresent(value.wrappedValue, forKey: key)
+    }
+}

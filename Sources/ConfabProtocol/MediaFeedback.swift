@@ -50,20 +50,12 @@ public struct MediaFeedback: Codable, Hashable, Sendable {
     public var track: TrackID
     /// The worst loss any listener reported over the last few seconds [‰], 0 … 1000.
     /// A listener's loss is end to end: the publisher's uplink and its own downlink.
-    public var lossPermille: Int
+    @InRange<Permille> public var lossPermille: Int
     /// What the server itself lost of the track's packets [‰] (the uplink alone);
     /// absent while it has too few packets to tell.
-    public var uplinkLossPermille: Int?
+    @InRangeIfPresent<Permille> public var uplinkLossPermille: Int?
     /// How many listeners' reports the figure is made of.
-    public var listeners: Int
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        track = try container.decode(TrackID.self, forKey: .track)
-        lossPermille = try container.decode(Int.self, forKey: .lossPermille, in: 0...1_000)
-        uplinkLossPermille = try container.decodeIfPresent(Int.self, forKey: .uplinkLossPermille, in: 0...1_000)
-        listeners = try container.decode(Int.self, forKey: .listeners, in: 0...largestJSONInteger)
-    }
+    @InRange<JSONCount> public var listeners: Int
 }
 
 extension ProtocolLimits {

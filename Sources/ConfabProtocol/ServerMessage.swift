@@ -52,11 +52,11 @@ public enum ServerBody: Hashable, Sendable {
 
     // Tracks.
     case trackAdded(TrackAdded)
-    case trackRemoved(TrackRemoved)
+    case trackRemoved(PeerTrack)
     case trackMuted(TrackMuteChange)
     case trackUnmuted(TrackMuteChange)
     case trackDegraded(TrackDegraded)
-    case trackRestored(TrackRestored)
+    case trackRestored(PeerTrack)
     /// A key of the room's shared state was set or deleted.
     case stateChanged(StateChanged)
     /// Who is speaking, loudest first.
@@ -360,9 +360,9 @@ public struct TrackAdded: Codable, Hashable, Sendable {
     public var track: TrackInfo
 }
 
-/// `track.removed`.
+/// `track.removed` and `track.restored`: one peer's track.
 @PublicMemberwiseInit
-public struct TrackRemoved: Codable, Hashable, Sendable {
+public struct PeerTrack: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
 }
@@ -384,27 +384,13 @@ public struct TrackDegraded: Codable, Hashable, Sendable {
     public var reason: DegradationReason
 }
 
-/// `track.restored`.
-@PublicMemberwiseInit
-public struct TrackRestored: Codable, Hashable, Sendable {
-    public var peer: PeerID
-    public var track: TrackID
-}
-
 /// One entry of `speakers`.
 @PublicMemberwiseInit
 public struct SpeakerLevel: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var track: TrackID
     /// 0 (silence) ... 100 (full scale), from the RFC 6464 levels the track sends.
-    public var level: Int
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        peer = try container.decode(PeerID.self, forKey: .peer)
-        track = try container.decode(TrackID.self, forKey: .track)
-        level = try container.decode(Int.self, forKey: .level, in: 0...100)
-    }
+    @InRange<Percent> public var level: Int
 }
 
 /// `role.changeRequested`: another peer asks you to take a role.

@@ -188,7 +188,7 @@ extension Room {
             trackEvent = .trackAdded(TrackAdded(peer: id, track: microphone))
         } else if !newRole.publishAudio, let microphone = peer.microphone {
             peer.microphone = nil
-            trackEvent = .trackRemoved(TrackRemoved(peer: id, track: microphone.id))
+            trackEvent = .trackRemoved(PeerTrack(peer: id, track: microphone.id))
         }
         // A quiet peer given a role that is not quiet is announced: those
         // who did not know it hear `peer.joined` (tracks included), the rest `peer.updated`.

@@ -306,7 +306,7 @@ public struct Room: Hashable, Sendable {
             if let reason {
                 .trackDegraded(TrackDegraded(peer: owner.id, track: track, reason: reason))
             } else {
-                .trackRestored(TrackRestored(peer: owner.id, track: track))
+                .trackRestored(PeerTrack(peer: owner.id, track: track))
             }
         return [RoomEvent(audience: audience, body: body)]
     }

@@ -48,23 +48,10 @@ struct BenchSignaling: AsyncParsableCommand {
     @Option(help: "Phase 1: sequential joins with the full SDK (ConfabSession).")
     var samples = 200
 
-    @Option(help: "Phase 2: peers joined per step.")
-    var step = 250
-
-    @Option(help: "Phase 2: stop after this many peers.")
-    var maxPeers = 4_000
+    @OptionGroup var steps: PeerSteps
 
     @Option(help: "Peers per room.")
     var roomSize = 50
-
-    @Option(help: "Joins in flight at once.")
-    var concurrency = 8
-
-    @Option(help: "Phase 2 stops at the first step whose join p99 exceeds this.")
-    var p99LimitMs = 100
-
-    @Option(help: "After the last step, keep everyone connected (chat flowing) this long and count drops.")
-    var holdSeconds = 10
 
     @Flag(help: "Rooms with an audience: listeners join quiet; the first --speakers of each room speak.")
     var townHall = false
@@ -76,10 +63,7 @@ struct BenchSignaling: AsyncParsableCommand {
 
     func validate() throws {
         guard samples >= 10 else { throw ValidationError("--samples must be at least 10") }
-        guard step >= 10, maxPeers >= step else { throw ValidationError("--step must be at least 10 and at most --max-peers") }
         guard roomSize >= 1 else { throw ValidationError("--room-size must be at least 1") }
-        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
-        guard p99LimitMs > 0, holdSeconds >= 0 else { throw ValidationError("--p99-limit-ms must be positive") }
         guard speakers >= 1, speakers <= roomSize else { throw ValidationError("--speakers must be 1 ... --room-size") }
     }
 
@@ -96,8 +80,7 @@ struct BenchSignaling: AsyncParsableCommand {
         Self.raiseDescriptorLimit()
         let quiet = output.json
         let benchmark = SignalingBenchmark(
-            samples: samples, step: step, maxPeers: maxPeers, roomSize: roomSize, concurrency: concurrency,
-            p99LimitMs: p99LimitMs, holdSeconds: holdSeconds, townHall: townHall ? speakers : nil,
+            samples: samples, steps: steps, roomSize: roomSize, townHall: townHall ? speakers : nil,
             progress: { line in if !quiet { FileHandleOutput.standardError(line) } })
         let results: SignalingResults
         do {
@@ -225,12 +208,8 @@ extension SignalingResults.Latency {
 
 struct SignalingBenchmark: Sendable {
     let samples: Int
-    let step: Int
-    let maxPeers: Int
+    let steps: PeerSteps
     let roomSize: Int
-    let concurrency: Int
-    let p99LimitMs: Int
-    let holdSeconds: Int
     /// Speakers per room in a town hall; nil for rooms where everyone is announced.
     let townHall: Int?
     let progress: @Sendable (String) -> Void
@@ -266,13 +245,13 @@ struct SignalingBenchmark: Sendable {
         // Phase 2: light peers in steps, chat flowing, in a child process.
         var arguments = [
             "--port", "\(port)", "--fingerprint", pin.description, "--data", data, "--room-size", "\(roomSize)",
-            "--concurrency", "\(concurrency)", "--step", "\(step)", "--max-peers", "\(maxPeers)",
-            "--p99-limit-ms", "\(p99LimitMs)", "--hold-seconds", "\(holdSeconds)",
             // A town hall's SDK samples joined a room of their own: phase 2 fills rooms from index 0.
             "--first-index", "\(townHall == nil ? samples : 0)",
         ]
+        arguments += steps.arguments
         if let townHall { arguments += ["--speakers", "\(townHall)"] }
-        progress("phase 2: light peers in a child process, in steps of \(step); then everyone held \(holdSeconds) s")
+        progress(
+            "phase 2: light peers in a child process, in steps of \(steps.step); then everyone held \(steps.holdSeconds) s")
         let child = try BenchChild<SignalingPeersReport>(command: "signaling-peers", arguments: arguments)
         defer { child.stop() }
         let probes = try townHall.map { speakers in
@@ -282,12 +261,12 @@ struct SignalingBenchmark: Sendable {
             ])
         }
         defer { probes?.stop() }
-        var steps: [SignalingResults.Step] = []
+        var measured: [SignalingResults.Step] = []
         var hold: SignalingPeersReport.Hold?
         for await report in child.reports {
             if var result = report.step {
                 result.residentKiB = Self.residentKiB()
-                steps.append(result)
+                measured.append(result)
                 progress(String(format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)",
                                 result.peers, result.join.p50Ms, result.join.p99Ms, result.failures))
             }
@@ -299,16 +278,18 @@ struct SignalingBenchmark: Sendable {
         guard let hold else { throw CommandFailure("the light peers' process ended early") }
         if let probes, let window = hold.window { await probes.settle(before: window.upperBound) }
         probes?.stop()
-        let peersWithinLimit = steps.prefix { $0.join.p99Ms <= Double(p99LimitMs) && $0.failures == 0 }.last?.peers ?? 0
+        let peersWithinLimit =
+            measured.prefix { $0.join.p99Ms <= Double(steps.p99LimitMs) && $0.failures == 0 }.last?.peers ?? 0
 
         await group.triggerGracefulShutdown()
         _ = try? await serverTask.value
 
         var results = SignalingResults(
             date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
-            cores: ProcessInfo.processInfo.activeProcessorCount, roomSize: roomSize, concurrency: concurrency,
-            townHallSpeakers: townHall, sdkJoin: sdkJoin, steps: steps, peersWithinLimit: peersWithinLimit, p99LimitMs: p99LimitMs,
-            secondsToJoin1000: hold.secondsToJoin1000, holdSeconds: holdSeconds, droppedDuringHold: hold.dropped,
+            cores: ProcessInfo.processInfo.activeProcessorCount, roomSize: roomSize, concurrency: steps.concurrency,
+            townHallSpeakers: townHall, sdkJoin: sdkJoin, steps: measured, peersWithinLimit: peersWithinLimit,
+            p99LimitMs: steps.p99LimitMs, secondsToJoin1000: hold.secondsToJoin1000, holdSeconds: steps.holdSeconds,
+            droppedDuringHold: hold.dropped,
             chatAckDuringHold: hold.chatAck, deliveryDuringHold: hold.delivery)
         if let probes { results.addProbes(probes, holdWindow: hold.window) }
         return results

@@ -44,11 +44,7 @@ struct BenchSignalingPeers: AsyncParsableCommand {
     @Option(help: "The server's data directory (its token secret).") var data: String
     @Option var roomSize: Int
     @Option var speakers: Int?
-    @Option var concurrency: Int
-    @Option var step: Int
-    @Option var maxPeers: Int
-    @Option var p99LimitMs: Int
-    @Option var holdSeconds: Int
+    @OptionGroup var steps: PeerSteps
     @Option var firstIndex: Int
 
     func run() async throws {
@@ -57,10 +53,8 @@ struct BenchSignalingPeers: AsyncParsableCommand {
         let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
         let context = BenchContext(
             port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: speakers)
-        let peers = SignalingPeers(
-            context: context, concurrency: concurrency, step: step, maxPeers: maxPeers, p99LimitMs: p99LimitMs,
-            firstIndex: firstIndex)
-        let hold = await peers.run(holdSeconds: holdSeconds) { step in Self.emit(SignalingPeersReport(step: step)) }
+        let peers = SignalingPeers(context: context, steps: steps, firstIndex: firstIndex)
+        let hold = await peers.run { step in Self.emit(SignalingPeersReport(step: step)) }
         Self.emit(SignalingPeersReport(hold: hold))
     }
 
@@ -77,13 +71,10 @@ struct BenchSignalingPeers: AsyncParsableCommand {
 /// Phase 2: light peers joining in steps while chat flows, then a hold.
 struct SignalingPeers: Sendable {
     let context: BenchContext
-    let concurrency: Int
-    let step: Int
-    let maxPeers: Int
-    let p99LimitMs: Int
+    let steps: PeerSteps
     let firstIndex: Int
 
-    func run(holdSeconds: Int, onStep: (SignalingResults.Step) -> Void) async -> SignalingPeersReport.Hold {
+    func run(onStep: (SignalingResults.Step) -> Void) async -> SignalingPeersReport.Hold {
         let counters = BenchCounters()
         let peers = PeerList()
         let pingEveryTicks = context.townHallSpeakers == nil ? 10 : 50
@@ -92,9 +83,9 @@ struct SignalingPeers: Sendable {
         var secondsToJoin1000: Double?
         var joinSeconds = 0.0
         var nextIndex = firstIndex
-        while peers.count < maxPeers {
+        while peers.count < steps.maxPeers {
             let first = nextIndex
-            nextIndex += step
+            nextIndex += steps.step
             let stepStart = ContinuousClock.now
             let startedAtNs = MonotonicClock.nanoseconds()
             let before = counters.snapshot()
@@ -114,14 +105,14 @@ struct SignalingPeers: Sendable {
                 receivedPerSecond: Double(after.received - before.received) / max(seconds, 0.001))
             (result.startedAtNs, result.endedAtNs) = (startedAtNs, MonotonicClock.nanoseconds())
             onStep(result)
-            guard result.join.p99Ms <= Double(p99LimitMs), result.failures == 0 else { break }
+            guard result.join.p99Ms <= Double(steps.p99LimitMs), result.failures == 0 else { break }
         }
         // Hold: everyone stays while chat flows; count who dropped.
         let droppedBefore = counters.snapshot().dropped
         _ = counters.takeAckTimes()
         _ = counters.takeDeliveryTimes()
         let holdStartedAtNs = MonotonicClock.nanoseconds()
-        try? await Task.sleep(for: .seconds(holdSeconds))
+        try? await Task.sleep(for: .seconds(steps.holdSeconds))
         var hold = SignalingPeersReport.Hold(
             dropped: counters.snapshot().dropped - droppedBefore,
             chatAck: counters.takeAckTimes().map(SignalingResults.Latency.init),
@@ -161,7 +152,7 @@ struct SignalingPeers: Sendable {
                     outcome.failedTimes.append(result.1)
                 }
             }
-            for _ in 0..<concurrency {
+            for _ in 0..<steps.concurrency {
                 guard let index = pending.next() else { break }
                 group.addTask { await BenchPeer.join(index: index, context: context, counters: counters) }
             }
@@ -236,5 +227,38 @@ final class BenchChild<Report: Decodable & Sendable>: Sendable {
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+    }
+}
+
+/// Phase 2's settings: the parent reads them from its command line and hands
+/// them on to the child's.
+struct PeerSteps: ParsableArguments, Sendable {
+    @Option(help: "Phase 2: peers joined per step.")
+    var step = 250
+
+    @Option(help: "Phase 2: stop after this many peers.")
+    var maxPeers = 4_000
+
+    @Option(help: "Joins in flight at once.")
+    var concurrency = 8
+
+    @Option(help: "Phase 2 stops at the first step whose join p99 exceeds this.")
+    var p99LimitMs = 100
+
+    @Option(help: "After the last step, keep everyone connected (chat flowing) this long and count drops.")
+    var holdSeconds = 10
+
+    func validate() throws {
+        guard step >= 10, maxPeers >= step else { throw ValidationError("--step must be at least 10 and at most --max-peers") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
+        guard p99LimitMs > 0, holdSeconds >= 0 else { throw ValidationError("--p99-limit-ms must be positive") }
+    }
+
+    /// The same settings as the child's command line.
+    var arguments: [String] {
+        [
+            "--step", "\(step)", "--max-peers", "\(maxPeers)", "--concurrency", "\(concurrency)",
+            "--p99-limit-ms", "\(p99LimitMs)", "--hold-seconds", "\(holdSeconds)",
+        ]
     }
 }

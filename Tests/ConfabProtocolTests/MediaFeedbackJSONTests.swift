@@ -69,4 +69,47 @@ struct MediaFeedbackJSONTests {
             try decodeServer(#"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":1001,"listeners":1}"#)
         }
     }
+
+    @Test(
+        "a server figure out of range, missing, null or mistyped names the field and what is wrong",
+        arguments: [
+            (#"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":120,"uplinkLossPermille":1001,"listeners":1}"#,
+             "uplinkLossPermille", "must be in 0...1000"),
+            (#"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":-1,"listeners":1}"#,
+             "lossPermille", "must be in 0...1000"),
+            (#"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":1,"listeners":-1}"#,
+             "listeners", "must be in 0...9007199254740992"),
+            (#"{"v":1,"type":"media.feedback","track":"a:mic","listeners":1}"#, "lossPermille", "missing"),
+            (#"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":null,"listeners":1}"#,
+             "lossPermille", "must not be null"),
+            (#"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":1,"uplinkLossPermille":"x","listeners":1}"#,
+             "uplinkLossPermille", "expected an integer"),
+            (#"{"v":1,"type":"speakers","speakers":[{"peer":"a","track":"a:mic","level":101}]}"#,
+             "speakers[0].level", "must be in 0...100"),
+            (#"{"v":1,"type":"room.counts","total":2,"roles":[{"role":"host","count":-1}]}"#,
+             "roles[0].count", "must be in 0...9007199254740992"),
+        ])
+    func refusedFigureNamed(text: String, field: String, detail: String) {
+        do {
+            _ = try decodeServer(text)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.reason == .invalidMessage(field: field, detail: detail))
+        }
+    }
+
+    @Test("a field checked by hand reports a null the same way")
+    func nullCheckedByHand() {
+        #expect(
+            CodecErrorTests.clientError(
+                #"{"v":1,"type":"media.loss","id":"c1","tracks":[{"track":"a:mic","expected":null,"lost":0}]}"#)?.reason
+                == .invalidMessage(field: "tracks[0].expected", detail: "must not be null"))
+    }
+
+    @Test("a null uplink figure reads as absent")
+    func nullUplink() throws {
+        let message = try decodeServer(
+            #"{"v":1,"type":"media.feedback","track":"a:mic","lossPermille":5,"uplinkLossPermille":null,"listeners":1}"#)
+        #expect(message == ServerMessage(.mediaFeedback(MediaFeedback(track: "a:mic", lossPermille: 5, listeners: 1))))
+    }
 }

@@ -123,11 +123,11 @@ enum Samples {
                     total: 1_234,
                     roles: [RoleCount(role: "host", count: 2), RoleCount(role: "listener", count: 1_232)]))),
         ServerMessage(.trackAdded(TrackAdded(peer: "alice", track: aliceMic))),
-        ServerMessage(.trackRemoved(TrackRemoved(peer: "alice", track: "alice:mic"))),
+        ServerMessage(.trackRemoved(PeerTrack(peer: "alice", track: "alice:mic"))),
         ServerMessage(.trackMuted(TrackMuteChange(peer: "alice", track: "alice:mic", by: "bob"))),
         ServerMessage(.trackUnmuted(TrackMuteChange(peer: "alice", track: "alice:mic", by: "alice"))),
         ServerMessage(.trackDegraded(TrackDegraded(peer: "alice", track: "alice:mic", reason: .packetLoss))),
-        ServerMessage(.trackRestored(TrackRestored(peer: "alice", track: "alice:mic"))),
+        ServerMessage(.trackRestored(PeerTrack(peer: "alice", track: "alice:mic"))),
         ServerMessage(.stateChanged(StateChanged(key: "agenda", value: "Q3 review", by: "alice", at: Timestamp(millisecondsSince1970: 1_763_000_012_000)))),
         ServerMessage(.stateChanged(StateChanged(key: "agenda", value: nil, by: "@server", at: Timestamp(millisecondsSince1970: 1_763_000_013_000)))),
         ServerMessage(

@@ -284,7 +284,7 @@ struct LifecycleTests {
         #expect(room.peer("sara")?.microphone?.degraded == .noMedia)
         #expect(
             room.markTrack(track, degraded: nil).map(\.body) == [
-                .trackRestored(TrackRestored(peer: "sara", track: track))
+                .trackRestored(PeerTrack(peer: "sara", track: track))
             ])
         #expect(room.markTrack("nobody:mic", degraded: .packetLoss) == [])
     }

@@ -134,7 +134,7 @@ struct PromptTests {
         let outcome = try room.apply(
             .changeRole(peer: "sara", role: "listener", force: true), from: "hana", now: Fixture.t1)
         #expect(room.peer("sara")?.microphone == nil)
-        #expect(outcome.events.map(\.body).last == .trackRemoved(TrackRemoved(peer: "sara", track: "sara:mic")))
+        #expect(outcome.events.map(\.body).last == .trackRemoved(PeerTrack(peer: "sara", track: "sara:mic")))
     }
 
     @Test("the same role again, or an unknown role, changes nothing")

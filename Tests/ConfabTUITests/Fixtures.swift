@@ -95,3 +95,13 @@ enum Fixtures {
         "unterminated \u{1B}]52;c;AAAA",
     ]
 }
+
+extension MeetingModel {
+    /// Types `line` into the input line and presses Enter: the commands it gave.
+    mutating func typing(_ line: String, state: RoomState) -> [MeetingCommand] {
+        focus = .input
+        var commands: [MeetingCommand] = []
+        for character in line { commands += handle(.character(character), state: state) }
+        return commands + handle(.enter, state: state)
+    }
+}

@@ -6,13 +6,6 @@ import Testing
 
 @Suite("keys and commands")
 struct ModelTests {
-    func typing(_ text: String, into model: inout MeetingModel, state: RoomState) -> [MeetingCommand] {
-        model.focus = .input
-        var commands: [MeetingCommand] = []
-        for character in text { commands += model.handle(.character(character), state: state) }
-        return commands + model.handle(.enter, state: state)
-    }
-
     @Test("m mutes and unmutes yourself")
     func mute() {
         let state = Fixtures.room(others: 2)
@@ -157,16 +150,16 @@ struct ModelTests {
     func commands(line: String, expected: MeetingCommand) {
         let state = Fixtures.room(others: 3)
         var model = MeetingModel()
-        #expect(typing(line, into: &model, state: state) == [expected])
+        #expect(model.typing(line, state: state) == [expected])
     }
 
     @Test("an unknown name or command is a notice, not a message")
     func unknown() {
         let state = Fixtures.room(others: 3)
         var model = MeetingModel()
-        #expect(typing("/msg nobody hi", into: &model, state: state).isEmpty)
+        #expect(model.typing("/msg nobody hi", state: state).isEmpty)
         #expect(model.notice?.isError == true)
-        #expect(typing("/frobnicate", into: &model, state: state).isEmpty)
+        #expect(model.typing("/frobnicate", state: state).isEmpty)
         #expect(model.notice?.text.contains("unknown command") == true)
     }
 
@@ -452,7 +445,7 @@ struct ModelTests {
         let state = Fixtures.room(others: 1)
         for opener in ["/help", "/kick Ada"] {
             var model = MeetingModel()
-            _ = typing(opener, into: &model, state: state)
+            _ = model.typing(opener, state: state)
             #expect(model.overlay != nil)
             _ = model.handle(.escape, state: state)
             #expect(model.overlay == nil)

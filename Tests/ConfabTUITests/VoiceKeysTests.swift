@@ -14,13 +14,6 @@ struct VoiceKeysTests {
         return model
     }
 
-    func run(_ line: String, on model: inout MeetingModel, state: RoomState) -> [MeetingCommand] {
-        model.focus = .input
-        var commands: [MeetingCommand] = []
-        for character in line { commands += model.handle(.character(character), state: state) }
-        return commands + model.handle(.enter, state: state)
-    }
-
     @Test("e, n, g and k switch their part, say so, and the status bar names what is off")
     func keysSwitchParts() {
         let state = Fixtures.room(others: 2)
@@ -42,14 +35,14 @@ struct VoiceKeysTests {
     func audioCommand() {
         let state = Fixtures.room(others: 1)
         var model = processedModel()
-        #expect(run("/audio", on: &model, state: state) == [.reportVoice])
-        #expect(run("/audio noise off", on: &model, state: state) == [.setVoice(VoiceChain(on: [.echo, .gain, .keys]))])
-        #expect(run("/audio NOISE off", on: &model, state: state) == [.setVoice(VoiceChain(on: [.echo, .gain, .keys]))])
-        #expect(run("/audio noise", on: &model, state: state) == [.setVoice(.all)])
-        #expect(run("/audio all off", on: &model, state: state) == [.setVoice(VoiceChain(on: []))])
-        #expect(run("/audio all on", on: &model, state: state) == [.setVoice(.all)])
+        #expect(model.typing("/audio", state: state) == [.reportVoice])
+        #expect(model.typing("/audio noise off", state: state) == [.setVoice(VoiceChain(on: [.echo, .gain, .keys]))])
+        #expect(model.typing("/audio NOISE off", state: state) == [.setVoice(VoiceChain(on: [.echo, .gain, .keys]))])
+        #expect(model.typing("/audio noise", state: state) == [.setVoice(.all)])
+        #expect(model.typing("/audio all off", state: state) == [.setVoice(VoiceChain(on: []))])
+        #expect(model.typing("/audio all on", state: state) == [.setVoice(.all)])
         for bad in ["/audio loud", "/audio echo maybe", "/audio all", "/audio echo on now"] {
-            #expect(run(bad, on: &model, state: state).isEmpty, "\(bad)")
+            #expect(model.typing(bad, state: state).isEmpty, "\(bad)")
             #expect(model.notice?.text == "usage: /audio [echo|noise|gain|keys|all] [on|off]")
             #expect(model.notice?.isError == true)
         }
@@ -62,7 +55,7 @@ struct VoiceKeysTests {
         var model = MeetingModel()
         #expect(model.handle(.character("e"), state: state).isEmpty)
         #expect(model.notice?.text == "no microphone processing to switch")
-        #expect(run("/audio", on: &model, state: state).isEmpty)
+        #expect(model.typing("/audio", state: state).isEmpty)
         #expect(!ScreenTestsSupport.statusLine(state, model: model).contains("voice:"))
         let plain = OverlayView.helpRows(model, state: state).map(\.1)
         #expect(!plain.contains("echo cancellation on / off"))
@@ -84,15 +77,15 @@ struct VoiceKeysTests {
     func deviceCommand() {
         let state = Fixtures.room(others: 1)
         var model = MeetingModel()
-        #expect(run("/device", on: &model, state: state).isEmpty)
+        #expect(model.typing("/device", state: state).isEmpty)
         #expect(model.notice?.text == "no sound devices in this meeting")
         model.offerDevices()
-        #expect(run("/device", on: &model, state: state) == [.listDevices])
-        #expect(run("/device input hw:1", on: &model, state: state) == [.switchDevice(input: true, "hw:1")])
+        #expect(model.typing("/device", state: state) == [.listDevices])
+        #expect(model.typing("/device input hw:1", state: state) == [.switchDevice(input: true, "hw:1")])
         #expect(model.notice?.text == "switching the microphone to hw:1…")
-        #expect(run("/device OUTPUT alsa:USB Headset", on: &model, state: state) == [.switchDevice(input: false, "alsa:USB Headset")])
+        #expect(model.typing("/device OUTPUT alsa:USB Headset", state: state) == [.switchDevice(input: false, "alsa:USB Headset")])
         for bad in ["/device speakers", "/device input", "/device sideways hw:1"] {
-            #expect(run(bad, on: &model, state: state).isEmpty, "\(bad)")
+            #expect(model.typing(bad, state: state).isEmpty, "\(bad)")
             #expect(model.notice?.text == "usage: /device [input|output NAME]")
         }
         #expect(OverlayView.helpRows(model, state: state).contains { $0.0 == "/device [DIR NAME]" })
