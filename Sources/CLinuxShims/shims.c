@@ -1,5 +1,6 @@
 #define _GNU_SOURCE 1
 #include <execinfo.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
@@ -39,4 +40,9 @@ int confab_pin_calling_thread(const int *cpus, int count) {
 
 int confab_wake_descriptor(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+unsigned long confab_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (unsigned long)(info.uordblks + info.hblkhd);
 }

@@ -41,18 +41,17 @@ extension RoomHost {
     func postChat(_ action: PeerAction, from actor: PeerID, idempotencyKey: RequestID?) async
         -> Result<ServerBody, CodedError>
     {
-        var draft = room
         let delivery: ChatDelivery
         do throws(CodedError) {
-            let outcome = try draft.apply(action, from: actor, now: .now())
+            // In place: a refused message leaves the room as it was, and the
+            // sender's rate allowance is spent now, before the await (other
+            // requests may change the room meanwhile).
+            let outcome = try room.apply(action, from: actor, now: .now())
             guard let chat = outcome.chat else { return .success(outcome.reply) }
             delivery = chat
         } catch {
             return await refusal(error, resendOf: idempotencyKey, from: actor)
         }
-        // The sender's rate allowance is spent now, before the await: other
-        // requests may change the room meanwhile.
-        room = draft
         let append: ChatAppend
         do throws(StorageError) {
             append = try await store.appendChat(

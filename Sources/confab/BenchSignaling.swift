@@ -112,6 +112,9 @@ struct SignalingResults: Codable, Sendable, BenchReport {
         var largestJoinedBytes: Int?
         /// The server process's resident memory after the step (the light peers run in a child) [KiB].
         var residentKiB: Int?
+        /// What the server's allocator had handed out and not taken back after the step [KiB] (glibc's
+        /// `mallinfo2`: in-use chunks of every arena plus mapped blocks); RSS above it is allocator overhead.
+        var heapInUseKiB: Int?
         /// Wall time of the step's joins.
         var seconds: Double
         /// Chat messages acknowledged per second during the step, and their send → ack time.
@@ -164,17 +167,17 @@ struct SignalingResults: Codable, Sendable, BenchReport {
             phase2Title,
             "  (failed or timed-out joins count as failures and enter p50/p99/max at their time to failure)",
             "  peers   join p50   join p99   join max  failed  step s  chat/s  chat ack p50/p99    delivery p50/p99"
-                + "    msgs in/s  joined KB  server RSS MiB" + (steps.contains { $0.probe != nil } ? "  probe p50 / p99  failed" : ""),
+                + "    msgs in/s  joined KB  server RSS MiB  heap MiB" + (steps.contains { $0.probe != nil } ? "  probe p50 / p99  failed" : ""),
         ]
         for step in steps {
             let ack = step.chatAck.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
             let delivery = step.delivery.map { "\(ms($0.p50Ms)) / \(ms($0.p99Ms))" } ?? "—"
             lines.append(
                 String(
-                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %-18@  %9.0f  %9.1f  %14.0f",
+                    format: "  %5d  %9.1f  %9.1f  %9.1f  %6d  %6.2f  %6.0f  %-18@  %-18@  %9.0f  %9.1f  %14.0f  %8.0f",
                     step.peers, step.join.p50Ms, step.join.p99Ms, step.join.maxMs, step.failures, step.seconds,
                     step.chatPerSecond, ack, delivery, step.receivedPerSecond, Double(step.largestJoinedBytes ?? 0) / 1_000,
-                    Double(step.residentKiB ?? 0) / 1_024) + probeColumns(step))
+                    Double(step.residentKiB ?? 0) / 1_024, Double(step.heapInUseKiB ?? 0) / 1_024) + probeColumns(step))
         }
         lines.append("")
         lines.append("peers joined with join p99 ≤ \(p99LimitMs) ms at every step: \(peersWithinLimit)")
@@ -266,6 +269,7 @@ struct SignalingBenchmark: Sendable {
         for await report in child.reports {
             if var result = report.step {
                 result.residentKiB = Self.residentKiB()
+                result.heapInUseKiB = Self.heapInUseKiB()
                 measured.append(result)
                 progress(String(format: "  %d peers: join p50 %.1f ms, p99 %.1f ms, %d failed (in the percentiles)",
                                 result.peers, result.join.p50Ms, result.join.p99Ms, result.failures))

@@ -7,6 +7,7 @@
 //
 // Each step also reports the largest `joined` reply and the server process's resident memory.
 
+import CLinuxShims
 import Foundation
 
 extension SignalingResults {
@@ -27,5 +28,10 @@ extension SignalingBenchmark {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1_024
+    }
+
+    /// Bytes glibc's allocator has handed out and not taken back [KiB].
+    static func heapInUseKiB() -> Int {
+        Int(confab_heap_in_use()) / 1_024
     }
 }

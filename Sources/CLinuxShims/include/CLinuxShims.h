@@ -30,4 +30,8 @@ int confab_pin_calling_thread(const int *cpus, int count);
 /// blocked in poll; `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`. -1 and errno on failure.
 int confab_wake_descriptor(void);
 
+/// Bytes glibc's allocator has handed out and not taken back: in-use chunks of
+/// every arena plus blocks it mapped on their own; `mallinfo2`.
+unsigned long confab_heap_in_use(void);
+
 #endif
