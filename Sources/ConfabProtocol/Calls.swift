@@ -191,6 +191,9 @@ public struct Connected: Codable, Hashable, Sendable {
     /// How long invitations ring on this server unless a `call.invite` says otherwise.
     public var ringTimeoutMs: Int = CallLimits.defaultRingTimeoutMs
     public var keepalive: KeepaliveInfo = KeepaliveInfo()
+    /// On a cluster, the live nodes' `wss://HOST:PORT`, to connect again
+    /// through when this node cannot be reached; absent on a single server.
+    public var nodes: [String]? = nil
 }
 
 /// `presence.offline`: a user's last device disconnected.

@@ -4,7 +4,7 @@ import ConfabProtocol
 // What a room has given each peer, kept outside the node that runs it (a
 // cluster keeps it in PostgreSQL) so that a peer can come back with it on
 // another node when that node dies: its role (given in the room, perhaps above
-// its token's), and its microphone's mute state and who muted it.
+// its token's), its microphone's mute state and who muted it, and its raised hand.
 //
 //   node A: Room.keptState(of:) ─▶ the database, with a hash of the peer's resume token
 //   node A dies ─▶ the peer resumes on node B ─▶ the kept state ─▶ Room.restore ─▶ peer.joined (resumed)
@@ -23,6 +23,8 @@ public struct KeptPeerState: Codable, Hashable, Sendable {
     /// Who muted it, when someone did.
     public var mutedBy: PeerID?
     public var publicKey: X25519PublicKey?
+    /// When it raised its hand, if it is up (the order of hands is kept).
+    public var handRaisedAt: Timestamp? = nil
 }
 
 extension Room {
@@ -31,7 +33,8 @@ extension Room {
         guard let peer = peers[id] else { return nil }
         return KeptPeerState(
             peer: id, name: peer.name, role: peer.role, metadata: peer.metadata,
-            muted: peer.microphone?.muted ?? true, mutedBy: peer.microphone?.mutedBy, publicKey: peer.publicKey)
+            muted: peer.microphone?.muted ?? true, mutedBy: peer.microphone?.mutedBy, publicKey: peer.publicKey,
+            handRaisedAt: peer.handRaisedAt)
     }
 
     /// Admits a peer as another node's room had it: the kept role (which must
@@ -50,8 +53,9 @@ extension Room {
         if var microphone = peer.microphone, microphone.muted {
             microphone.mutedBy = kept.mutedBy
             peer.microphone = microphone
-            peers[kept.peer] = peer
         }
+        peer.handRaisedAt = kept.handRaisedAt
+        peers[kept.peer] = peer
         let restored = PeerJoined(peer: peer.info, resumed: true)
         outcome.events = outcome.events.map { event in
             guard case .peerJoined(let joined) = event.body, joined.peer.id == kept.peer else { return event }

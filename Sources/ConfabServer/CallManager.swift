@@ -51,6 +51,7 @@ actor CallManager {
     private var roomsEnding = 0
     /// In a cluster: presence connections relayed to the node that runs the switchboard (PresenceRelay.swift).
     private var relay: PresenceRelay?
+    private var clusterNodes: (@Sendable () -> [String])?
 
     init(
         configuration: CallSettings, keepalive: KeepaliveInfo, authority: TokenAuthority, store: any ServerStore,
@@ -161,8 +162,17 @@ actor CallManager {
     var connectionCount: Int { sinks.count }
 
     /// Relays presence connections in a cluster from now on (`confab serve --database`).
-    func attach(_ relay: PresenceRelay) {
+    /// `nodes`: the cluster's live nodes, named in `connected`.
+    func attach(_ relay: PresenceRelay, nodes: @escaping @Sendable () -> [String]) {
         self.relay = relay
+        clusterNodes = nodes
+    }
+
+    /// `connected` names the cluster's live nodes: the client connects again through them when its node dies.
+    private func namingClusterNodes(_ message: ServerMessage) -> ServerMessage {
+        guard let clusterNodes, case .connected(var connected) = message.body else { return message }
+        connected.nodes = clusterNodes()
+        return ServerMessage(id: message.id, .connected(connected))
     }
 
     /// The calls in progress (the management API).
@@ -200,7 +210,7 @@ actor CallManager {
     private func carryOut(_ effect: Switchboard.Effect) {
         switch effect {
         case .send(let message, let devices):
-            let text = ConnectionSink.encode(message)
+            let text = ConnectionSink.encode(namingClusterNodes(message))
             for device in devices { sinks[device]?.send(text) }
         case .refuse(let error, let request, let device):
             if let sink = sinks[device] { refuse(error, id: request, sink: sink) }

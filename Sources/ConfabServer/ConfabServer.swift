@@ -110,7 +110,8 @@ public final class ConfabServer: Service, Sendable {
             registry: registry, metrics: metrics, logger: logger)
         if let node, let cluster = storage.cluster, let placement {
             await registry.attach(placement)
-            await calls.attach(PresenceRelay(node: node.id, store: cluster, calls: calls, logger: logger))
+            await calls.attach(
+                PresenceRelay(node: node.id, store: cluster, calls: calls, logger: logger), nodes: { placement.nodeURLs })
         }
     }
 

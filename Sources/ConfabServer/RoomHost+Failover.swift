@@ -14,79 +14,51 @@
 import ConfabProtocol
 import ConfabRooms
 
-/// The rows to write for one room: peers whose state or token changed, and peers gone.
-struct KeptSessionChanges: Sendable {
-    var saved: [KeptSession] = []
-    var removed: [PeerID] = []
-
-    var isEmpty: Bool { saved.isEmpty && removed.isEmpty }
-}
-
-/// What a room host knows of its kept sessions.
-struct KeptSessionBook {
-    /// As the database holds them (the last write that succeeded).
-    var written: [PeerID: KeptSession] = [:]
-    /// Each peer's resume token and its hash, made once per token.
-    var hashes: [PeerID: (token: String, hash: String)] = [:]
-    /// A write is queued and has not read the room yet: no need for another.
-    var queued = false
-}
-
 extension RoomHost {
-    /// Queues a write of the kept sessions when `events` may change them.
+    /// Marks the peers `events` may have changed and queues a write of their kept sessions.
     func noteKeptSessions(_ events: [RoomEvent]) {
         guard settings.keptSessionsNode != nil else { return }
-        let changes = events.contains { event in
-            switch event.body {
-            case .peerJoined, .peerLeft, .peerUpdated, .trackMuted, .trackUnmuted, .trackAdded, .trackRemoved: true
-            default: false
-            }
-        }
-        if changes { keepSessions() }
+        let peers = KeptSessionBook.peers(in: events)
+        guard !peers.isEmpty else { return }
+        for peer in peers { keptSessions.markDirty(peer) }
+        keepSessions()
     }
 
     /// Queues a write of what changed in the room's kept sessions (a cluster
     /// only). Writes are made in order by the room's recorder, each reading
     /// the room when it runs, so a later state is never overwritten by an earlier one.
     func keepSessions() {
-        guard let node = settings.keptSessionsNode, !keptSessions.queued else { return }
+        guard let node = settings.keptSessionsNode, !keptSessions.queued, keptSessions.hasChanges else { return }
         keptSessions.queued = true
         let room = name.rawValue
         recorder.record("keep the sessions of the room's peers") { [self] store in
             let changes = await keptSessionChanges()
             guard !changes.isEmpty, let cluster = store as? PostgresStore else { return }
-            try await cluster.saveKeptSessions(
-                room: room, node: node, saved: changes.saved, removed: changes.removed.map(\.rawValue))
+            do {
+                try await cluster.saveKeptSessions(
+                    room: room, node: node, saved: changes.saved, removed: changes.removed.map(\.rawValue))
+            } catch {
+                await keptSessionsFailed(changes)
+                throw error
+            }
             await keptSessionsWritten(changes)
         }
     }
 
-    /// What differs between the room's peers (those holding a resume token:
+    /// What differs between the dirty peers (those holding a resume token:
     /// connected, or within their grace) and what the database holds.
     func keptSessionChanges() -> KeptSessionChanges {
-        keptSessions.queued = false
-        var changes = KeptSessionChanges()
-        for (peer, token) in resumeTokenOf {
-            guard let state = room.keptState(of: peer) else { continue }
-            let hash: String
-            if let known = keptSessions.hashes[peer], known.token == token {
-                hash = known.hash
-            } else {
-                hash = KeptSession.hash(ofToken: token)
-                keptSessions.hashes[peer] = (token, hash)
-            }
-            let current = KeptSession(state: state, tokenHash: hash)
-            if current != keptSessions.written[peer] { changes.saved.append(current) }
-        }
-        for peer in keptSessions.hashes.keys where resumeTokenOf[peer] == nil { keptSessions.hashes[peer] = nil }
-        changes.removed = keptSessions.written.keys.filter { resumeTokenOf[$0] == nil || room.peer($0) == nil }
-        return changes
+        keptSessions.changes(state: { room.keptState(of: $0) }, token: { resumeTokenOf[$0] })
     }
 
     /// The database now holds `changes`.
     func keptSessionsWritten(_ changes: KeptSessionChanges) {
-        for session in changes.saved { keptSessions.written[session.state.peer] = session }
-        for peer in changes.removed { keptSessions.written[peer] = nil }
+        keptSessions.wrote(changes)
+    }
+
+    /// `changes` were not written: the next write (a heartbeat's at the latest) makes them.
+    func keptSessionsFailed(_ changes: KeptSessionChanges) {
+        keptSessions.failed(changes)
     }
 
     /// Admits a peer whose room ran on a node that died, as that room had it

@@ -397,7 +397,7 @@ actor RoomHost {
             sink.send(CodedError(.alreadyJoined, "already joined"), id: message.id)
             return true
         }
-        let result = perform(action, from: peer, now: now) { reply in
+        let result = await performKeepingSessions(action, from: peer, now: now) { reply in
             sink.send(ServerMessage(id: message.id, reply))
         }
         switch result {
@@ -540,12 +540,14 @@ actor RoomHost {
         let token = "rt_" + RandomToken.make(bytes: 18)
         resumeTokens[token] = peer
         resumeTokenOf[peer] = token
+        keptSessions.markDirty(peer)
         return token
     }
 
     private func forgetResumeToken(of peer: PeerID) {
         if let token = resumeTokenOf.removeValue(forKey: peer) {
             resumeTokens[token] = nil
+            keptSessions.markDirty(peer)
         }
     }
 

@@ -96,16 +96,11 @@ struct ClusterAdminTests {
     func callsFromAnyNode() async throws {
         let database = try await PostgresServer()
         defer { database.remove() }
-        let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
+        let (nodeA, nodeB, alice, bob) = try await ClusterPresenceFailoverTests.onlineOnTwoNodes(database)
+        defer { for bot in [alice, bob] { bot.process.kill() } }
         let minted = try ChildProcess(BuiltProducts.confab, ["token", "--admin", "--database", database.url])
         try #require(await minted.wait(seconds: 30) == 0, "\(minted.standardError)")
         let token = minted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        let alice = try await HeadlessBot(online: "alice", server: nodeA)
-        let bob = try await HeadlessBot(online: "bob", server: nodeB)
-        defer { for bot in [alice, bob] { bot.process.kill() } }
-        try await alice.expectEvent("connected", ["you.user": "alice"])
-        try await bob.expectEvent("connected", ["you.user": "bob"])
-        try await alice.expectEvent("presence.online", ["user.user": "bob"])
         try alice.send("call bob")
         try await bob.expectEvent("call.invited", ["from": "alice"])
         try bob.send("accept")

@@ -37,12 +37,13 @@ struct ClusterResumeTests {
         return seen
     }
 
-    @Test("kill -9 of the room's node: a co-host and a muted peer come back on the other node as they were")
-    func rolesAndMutesSurvive() async throws {
-        let database = try await PostgresServer()
-        defer { database.remove() }
+    /// Nodes a and b; alice (host) and carol (speaker) through a, bob (speaker)
+    /// through b, all three in one new room held by node a.
+    static func threeInARoom(_ database: PostgresServer, named prefix: String) async throws
+        -> (nodeA: ServerProcess, nodeB: ServerProcess, room: String, alice: HeadlessBot, bob: HeadlessBot, carol: HeadlessBot)
+    {
         let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
-        let room = "kept-\(UUID().uuidString.prefix(6))"
+        let room = "\(prefix)-\(UUID().uuidString.prefix(6))"
         let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
         try await alice.expectEvent("joined", ["you.id": "alice"])
         let bob = try await HeadlessBot("bob", server: nodeB, room: room, role: "speaker")
@@ -50,6 +51,14 @@ struct ClusterResumeTests {
         let carol = try await HeadlessBot("carol", server: nodeA, room: room, role: "speaker")
         try await carol.expectEvent("joined", ["you.id": "carol"])
         #expect(try await ClusterRoutingTests.placements(database)[room]?.node == "a")
+        return (nodeA, nodeB, room, alice, bob, carol)
+    }
+
+    @Test("kill -9 of the room's node: a co-host and a muted peer come back on the other node as they were")
+    func rolesAndMutesSurvive() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let (nodeA, nodeB, room, alice, bob, carol) = try await Self.threeInARoom(database, named: "kept")
         // Bob unmutes and alice makes him a host (above his token's speaker);
         // carol unmutes and alice mutes her. A fresh join would undo all three.
         try bob.send(#"{"id": "u", "cmd": "unmute"}"#)

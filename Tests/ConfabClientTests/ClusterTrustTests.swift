@@ -3,7 +3,7 @@
 // Two real servers with certificates of their own stand in for a node and an
 // impostor.
 
-import ConfabClient
+@testable import ConfabClient
 import ConfabProtocol
 import ConfabTestSupport
 import Testing
@@ -34,6 +34,34 @@ struct ClusterTrustTests {
         }
         // The same node again, pinned: accepted.
         let again = try await transport.connect(to: ServerEndpoint(url: first.url("r")), pinning: presented)
+        #expect(again.certificateFingerprint == presented)
+        await again.close()
+        await first.stop()
+        await other.stop()
+    }
+
+    @Test("a call's room joined through another node is held to the certificate the presence connection trusted")
+    func callRoomThroughAnotherNode() async throws {
+        let first = try await LiveServer.start()
+        let other = try await LiveServer.start()
+        let home = try TempDirectory(prefix: "confab-cluster-trust")
+        let base = WebSocketTransport(trust: .trustOnFirstUse(knownServersPath: home.file("known_servers")))
+        let opened = try await base.connect(to: ServerEndpoint(url: first.url("r")))
+        let presented = try #require(opened.certificateFingerprint)
+        await opened.close()
+        let pinned = ClusterPinnedTransport(base: base, fingerprint: presented)
+        // A plain connect (the room session's first) is pinned too: trust on first use would take the impostor.
+        do {
+            let refused = try await pinned.connect(to: ServerEndpoint(url: other.url("r")))
+            await refused.close()
+            Issue.record("a server with another certificate was accepted")
+        } catch {
+            guard case .certificateRejected = error else {
+                Issue.record("expected certificateRejected, got \(error)")
+                return
+            }
+        }
+        let again = try await pinned.connect(to: ServerEndpoint(url: first.url("r")))
         #expect(again.certificateFingerprint == presented)
         await again.close()
         await first.stop()

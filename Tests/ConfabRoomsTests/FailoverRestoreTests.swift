@@ -42,6 +42,32 @@ struct FailoverRestoreTests {
         #expect(room.peer("sara")?.role == "listener")
     }
 
+    @Test("a raised hand comes back with when it went up, so the hands keep their order")
+    func raisedHandsKeepTheirOrder() throws {
+        var room = Fixture.standardRoom()
+        _ = try room.apply(.raiseHand, from: "sara", now: Fixture.t1)
+        _ = try room.apply(.raiseHand, from: "sam", now: Fixture.t1.adding(milliseconds: 500))
+        let sara = try #require(room.keptState(of: "sara"))
+        let sam = try #require(room.keptState(of: "sam"))
+        let stored = try JSONDecoder().decode(KeptPeerState.self, from: JSONEncoder().encode(sam))
+        #expect(stored.handRaisedAt == Fixture.t1.adding(milliseconds: 500))
+        // Restored later, sam first: sara's hand is still the earlier one.
+        var moved = Room(name: Fixture.room, template: .standard, now: Fixture.t1)
+        _ = try moved.join(Admission(peer: "hana", name: "Hana", role: "host"), now: Fixture.t1)
+        let later = Fixture.t1.adding(milliseconds: 5_000)
+        let samBack = try moved.restore(stored, now: later)
+        _ = try moved.restore(sara, now: later)
+        #expect(moved.peer("sara")?.handRaisedAt == Fixture.t1)
+        #expect(moved.peer("sam")?.handRaisedAt == Fixture.t1.adding(milliseconds: 500))
+        let joined = samBack.events.compactMap { event -> PeerJoined? in
+            if case .peerJoined(let joined) = event.body { joined } else { nil }
+        }
+        #expect(joined.first?.peer.isHandRaised == true, "the others see sam's hand up")
+        // A row written before hands were kept decodes with no hand up.
+        let old = #"{"peer":"sam","name":"Sam","role":"speaker","metadata":"","muted":true}"#
+        #expect(try JSONDecoder().decode(KeptPeerState.self, from: Data(old.utf8)).handRaisedAt == nil)
+    }
+
     @Test("a kept role this room does not define is refused, and nothing changes")
     func unknownRole() throws {
         var kept = try Self.keptAfterChanges().sam

@@ -48,6 +48,8 @@ public actor CallClient {
     private var wasOnline = false
     private var reconnectTask: Task<Void, Never>?
     private let reconnect: ReconnectPolicy
+    /// A cluster's other nodes (`connected.nodes`), to connect again through when the URL given cannot be reached.
+    private var clusterNodes: [ServerEndpoint] = []
 
     private var roomSession: ConfabSession?
     private var roomCall: CallID?
@@ -137,6 +139,9 @@ public actor CallClient {
         guard case .connected(let connected) = reply else { throw .unexpected(reply, for: .connect) }
         var cleaned = IncomingCall.connected(connected)
         wasOnline = true
+        if let nodes = connected.nodes {
+            clusterNodes = nodes.compactMap { try? ServerEndpoint(serverURL: $0) }
+        }
         // A hang-up that was not confirmed before the connection dropped:
         // the call does not come back, and the hang-up is sent again.
         var retryHangup: CallID?
@@ -273,12 +278,19 @@ public actor CallClient {
         if roomCall == callRoom.call, let roomSession { return roomSession }
         await leaveRoom()
         emit(.roomReady(callRoom))
+        // Through the node this connection reached (the URL given may be a dead node's).
+        let through = await channel.endpoint
         var configuration = SessionConfiguration(
-            endpoint: endpoint.with(room: callRoom.room), token: callRoom.token, displayName: displayName)
+            endpoint: through.with(room: callRoom.room), token: callRoom.token, displayName: displayName)
         // Taking a call means talking: the microphone starts open.
         configuration.startMuted = false
+        // Another node than the URL given must present the certificate the first one did.
+        var roomTransport = transport
+        if through.hostAndPort != endpoint.hostAndPort, let fingerprint = await channel.clusterFingerprint {
+            roomTransport = ClusterPinnedTransport(base: transport, fingerprint: fingerprint)
+        }
         let session = ConfabSession(
-            configuration: configuration, transport: transport, logger: logger, clock: channel.clock)
+            configuration: configuration, transport: roomTransport, logger: logger, clock: channel.clock)
         roomSession = session
         roomCall = callRoom.call
         roomCleanup = await prepareRoom?(session)
@@ -413,7 +425,7 @@ public actor CallClient {
     private func reconnectAttempt(_ attempt: Int) async -> ReconnectStep {
         guard !disconnecting else { return .stop }
         do {
-            _ = try await open()
+            _ = try await openAnyNode()
             if disconnecting {
                 // Told to go offline while this attempt was under way.
                 await channel.close()
@@ -424,6 +436,27 @@ public actor CallClient {
             logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
             return finalClose ? .stop : .retry
         }
+    }
+
+    /// Goes online again through the URL given first, then through each of
+    /// the cluster's other nodes while one cannot be reached (its node died).
+    /// Nodes other than the first must present its certificate (SignalChannel).
+    private func openAnyNode() async throws(SessionError) -> Connected {
+        var candidates = [endpoint]
+        for node in clusterNodes where !candidates.contains(node) { candidates.append(node) }
+        var failure = SessionError.notConnected
+        for candidate in candidates {
+            await channel.retarget(candidate)
+            do {
+                return try await open()
+            } catch {
+                switch error {
+                case .transport, .timedOut, .connectionLost: failure = error
+                default: throw error
+                }
+            }
+        }
+        throw failure
     }
 
     private func emit(_ event: CallEvent) {

@@ -66,7 +66,7 @@ actor SignalChannel {
     private(set) var endpoint: ServerEndpoint
     /// The certificate the first connection presented: another node of the
     /// cluster must present the same one (the cluster has one identity).
-    private var clusterFingerprint: CertificateFingerprint?
+    private(set) var clusterFingerprint: CertificateFingerprint?
     private let logger: Logger
     private let random: @Sendable () -> Double
     private let codec = ProtocolCodec()

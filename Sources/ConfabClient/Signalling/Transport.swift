@@ -26,6 +26,24 @@ extension SignallingTransport {
     }
 }
 
+/// A transport that holds every connection to the certificate a cluster
+/// already presented: a call's room joined through a node other than the URL
+/// given (that node died) is held to the identity the presence connection trusted.
+struct ClusterPinnedTransport: SignallingTransport {
+    let base: any SignallingTransport
+    let fingerprint: CertificateFingerprint
+
+    func connect(to endpoint: ServerEndpoint) async throws(SessionError) -> any SignallingConnection {
+        try await base.connect(to: endpoint, pinning: fingerprint)
+    }
+
+    func connect(to endpoint: ServerEndpoint, pinning fingerprint: CertificateFingerprint?) async throws(SessionError)
+        -> any SignallingConnection
+    {
+        try await base.connect(to: endpoint, pinning: fingerprint ?? self.fingerprint)
+    }
+}
+
 /// One open connection: one JSON message per text frame, both ways.
 public protocol SignallingConnection: Sendable {
     /// The server's messages in order. Finishes when the connection closes

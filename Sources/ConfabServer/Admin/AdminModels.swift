@@ -71,7 +71,7 @@ extension RoomHost {
             return try await postChat(action, from: .server, idempotencyKey: nil).get()
         }
         var answer: ServerBody = .ok(OkReply())
-        let result = perform(action, from: .server, now: .now()) { answer = $0 }
+        let result = await performKeepingSessions(action, from: .server, now: .now()) { answer = $0 }
         if case .failure(let error) = result { throw error }
         return answer
     }
