@@ -148,34 +148,32 @@ public struct SealedKey: Codable, Hashable, Sendable {
     /// The recipient.
     public var peer: PeerID
     /// The HPKE encapsulated key and ciphertext, as the sender's SDK packs them.
-    public var sealed: Data
+    @SealedBytes public var sealed: Data
+}
 
-    private enum CodingKeys: String, CodingKey {
-        case peer, sealed
-    }
+/// Opaque sealed bytes, on the wire a non-empty base64 string of at most
+/// `maximumSealedKeyCharacters` characters.
+@propertyWrapper
+public struct SealedBytes: Codable, Hashable, Sendable {
+    public var wrappedValue: Data
+
+    public init(wrappedValue: Data) { self.wrappedValue = wrappedValue }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        peer = try container.decode(PeerID.self, forKey: .peer)
-        sealed = try decodeBase64Blob(container, forKey: .sealed)
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard text.utf8.count <= ProtocolLimits.maximumSealedKeyCharacters,
+            let bytes = Data(base64Encoded: text), !bytes.isEmpty
+        else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription: "not base64 of 1 to \(ProtocolLimits.maximumSealedKeyCharacters) characters")
+        }
+        wrappedValue = bytes
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(peer, forKey: .peer)
-        try container.encode(sealed.base64EncodedString(), forKey: .sealed)
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue.base64EncodedString())
     }
-}
-
-/// Reads a non-empty base64 string of at most `maximumSealedKeyCharacters`.
-func decodeBase64Blob<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> Data {
-    let text = try container.decode(String.self, forKey: key)
-    guard text.utf8.count <= ProtocolLimits.maximumSealedKeyCharacters,
-        let bytes = Data(base64Encoded: text), !bytes.isEmpty
-    else {
-        throw DecodingError.dataCorruptedError(
-            forKey: key, in: container,
-            debugDescription: "not base64 of 1 to \(ProtocolLimits.maximumSealedKeyCharacters) characters")
-    }
-    return bytes
 }

@@ -450,31 +450,9 @@ public struct ServerGoingAway: Codable, Hashable, Sendable {
 public struct SealedKeyDelivery: Codable, Hashable, Sendable {
     public var from: PeerID
     public var track: TrackID
-    public var epoch: Int
+    @InRange<JSONCount> public var epoch: Int
     /// HPKE-sealed to your public key; base64 on the wire.
-    public var sealed: Data
+    @SealedBytes public var sealed: Data
     /// The SSRC the sender uses with this key, as it announced it.
     public var ssrc: UInt32?
-
-    private enum CodingKeys: String, CodingKey {
-        case from, track, epoch, ssrc, sealed
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        from = try container.decode(PeerID.self, forKey: .from)
-        track = try container.decode(TrackID.self, forKey: .track)
-        epoch = try container.decode(Int.self, forKey: .epoch, in: 0...largestJSONInteger)
-        ssrc = try container.decodeIfPresent(UInt32.self, forKey: .ssrc)
-        sealed = try decodeBase64Blob(container, forKey: .sealed)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(from, forKey: .from)
-        try container.encode(track, forKey: .track)
-        try container.encode(epoch, forKey: .epoch)
-        try container.encodeIfPresent(ssrc, forKey: .ssrc)
-        try container.encode(sealed.base64EncodedString(), forKey: .sealed)
-    }
 }

@@ -129,26 +129,23 @@ public final class ServerMetrics: Sendable {
             lines.append("# TYPE \(name) \(type)")
             for sample in samples { lines.append("\(name)\(sample.labels) \(sample.value)") }
         }
-        metric("confab_media_datagrams_total", "counter", "UDP datagrams read on the media port.", [("", counters.datagrams)])
-        metric(
-            "confab_media_forwarded_packets_total", "counter", "RTP and RTCP packets accepted for forwarding.",
-            [("", counters.forwardedPackets)])
-        metric(
-            "confab_media_forwarded_bytes_total", "counter", "Bytes of the packets accepted for forwarding.",
-            [("", counters.forwardedBytes)])
-        metric(
-            "confab_media_sent_datagrams_total", "counter", "Copies queued to subscribers (one per subscriber per packet).",
-            [("", counters.sentDatagrams)])
+        func counter(_ name: String, _ help: String, _ value: Int) { metric(name, "counter", help, [("", value)]) }
+        counter("confab_media_datagrams_total", "UDP datagrams read on the media port.", counters.datagrams)
+        counter(
+            "confab_media_forwarded_packets_total", "RTP and RTCP packets accepted for forwarding.",
+            counters.forwardedPackets)
+        counter(
+            "confab_media_forwarded_bytes_total", "Bytes of the packets accepted for forwarding.",
+            counters.forwardedBytes)
+        counter(
+            "confab_media_sent_datagrams_total", "Copies queued to subscribers (one per subscriber per packet).",
+            counters.sentDatagrams)
         metric(
             "confab_media_dropped_total", "counter", "Datagrams dropped, by reason (docs/SFU.md).",
             MediaDropReason.allCases.map { (#"{reason="\#($0.label)"}"#, counters.dropped($0)) })
-        metric("confab_media_bindings_total", "counter", "STUN bindings made or moved.", [("", counters.bindings)])
-        metric(
-            "confab_media_bindings_expired_total", "counter", "Bindings dropped after silence.",
-            [("", counters.bindingsExpired)])
-        metric(
-            "confab_media_stun_answered_total", "counter", "Authenticated binding requests answered.",
-            [("", counters.stunAnswered)])
+        counter("confab_media_bindings_total", "STUN bindings made or moved.", counters.bindings)
+        counter("confab_media_bindings_expired_total", "Bindings dropped after silence.", counters.bindingsExpired)
+        counter("confab_media_stun_answered_total", "Authenticated binding requests answered.", counters.stunAnswered)
         metric("confab_media_bound_peers", "gauge", "Peers with a bound UDP address.", [("", media.boundPeers)])
         return lines.joined(separator: "\n") + "\n"
     }

@@ -246,11 +246,9 @@ struct SignalingBenchmark: Sendable {
         let sdkJoin = try await sequentialSDKJoins(context: context)
 
         // Phase 2: light peers in steps, chat flowing, in a child process.
-        var arguments = [
-            "--port", "\(port)", "--fingerprint", pin.description, "--data", data, "--room-size", "\(roomSize)",
-            // A town hall's SDK samples joined a room of their own: phase 2 fills rooms from index 0.
-            "--first-index", "\(townHall == nil ? samples : 0)",
-        ]
+        let serverArguments = BenchServerOptions.arguments(port: port, fingerprint: pin, data: data, roomSize: roomSize)
+        // A town hall's SDK samples joined a room of their own: phase 2 fills rooms from index 0.
+        var arguments = serverArguments + ["--first-index", "\(townHall == nil ? samples : 0)"]
         arguments += steps.arguments
         if let townHall { arguments += ["--speakers", "\(townHall)"] }
         progress(
@@ -258,10 +256,7 @@ struct SignalingBenchmark: Sendable {
         let child = try BenchChild<SignalingPeersReport>(command: "signaling-peers", arguments: arguments)
         defer { child.stop() }
         let probes = try townHall.map { speakers in
-            try SignalingProbesChild(arguments: [
-                "--port", "\(port)", "--fingerprint", pin.description, "--data", data, "--room-size", "\(roomSize)",
-                "--speakers", "\(speakers)", "--every-ms", "100",
-            ])
+            try SignalingProbesChild(arguments: serverArguments + ["--speakers", "\(speakers)", "--every-ms", "100"])
         }
         defer { probes?.stop() }
         var measured: [SignalingResults.Step] = []

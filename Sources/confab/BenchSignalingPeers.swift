@@ -39,20 +39,14 @@ struct BenchSignalingPeers: AsyncParsableCommand {
         commandName: "signaling-peers", abstract: "The light peers of `confab bench signaling` (started by it).",
         shouldDisplay: false)
 
-    @Option var port: Int
-    @Option var fingerprint: String
-    @Option(help: "The server's data directory (its token secret).") var data: String
-    @Option var roomSize: Int
+    @OptionGroup var server: BenchServerOptions
     @Option var speakers: Int?
     @OptionGroup var steps: PeerSteps
     @Option var firstIndex: Int
 
     func run() async throws {
         BenchSignaling.raiseDescriptorLimit()
-        guard let pin = CertificateFingerprint(fingerprint) else { throw CommandFailure("not a fingerprint: \(fingerprint)") }
-        let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
-        let context = BenchContext(
-            port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: speakers)
+        let context = try await server.context(townHallSpeakers: speakers)
         let peers = SignalingPeers(context: context, steps: steps, firstIndex: firstIndex)
         let hold = await peers.run { step in Self.emit(SignalingPeersReport(step: step)) }
         Self.emit(SignalingPeersReport(hold: hold))
@@ -227,6 +221,27 @@ final class BenchChild<Report: Decodable & Sendable>: Sendable {
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+    }
+}
+
+/// How a child process of `confab bench signaling` reaches the parent's
+/// server and mints its tokens.
+struct BenchServerOptions: ParsableArguments, Sendable {
+    @Option var port: Int
+    @Option var fingerprint: String
+    @Option(help: "The server's data directory (its token secret).") var data: String
+    @Option var roomSize: Int
+
+    func context(townHallSpeakers: Int?) async throws -> BenchContext {
+        guard let pin = CertificateFingerprint(fingerprint) else { throw CommandFailure("not a fingerprint: \(fingerprint)") }
+        let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
+        return BenchContext(
+            port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: townHallSpeakers)
+    }
+
+    /// The command line a child reads these from.
+    static func arguments(port: Int, fingerprint: CertificateFingerprint, data: String, roomSize: Int) -> [String] {
+        ["--port", "\(port)", "--fingerprint", fingerprint.description, "--data", data, "--room-size", "\(roomSize)"]
     }
 }
 

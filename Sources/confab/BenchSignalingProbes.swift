@@ -35,18 +35,12 @@ struct BenchSignalingProbes: AsyncParsableCommand {
         commandName: "signaling-probes", abstract: "The probe joins of `confab bench signaling --town-hall`.",
         shouldDisplay: false)
 
-    @Option var port: Int
-    @Option var fingerprint: String
-    @Option(help: "The server's data directory (its token secret).") var data: String
-    @Option var roomSize: Int
+    @OptionGroup var server: BenchServerOptions
     @Option var speakers: Int
     @Option var everyMs: Int
 
     func run() async throws {
-        guard let pin = CertificateFingerprint(fingerprint) else { throw CommandFailure("not a fingerprint: \(fingerprint)") }
-        let authority = await TokenAuthority(secret: try DataDirectory(path: data).tokenSecret(create: false))
-        let context = BenchContext(
-            port: port, fingerprint: pin, authority: authority, roomSize: roomSize, townHallSpeakers: speakers)
+        let context = try await server.context(townHallSpeakers: speakers)
         let counters = BenchCounters()
         // Until the parent stops this process.
         for probe in 0... {

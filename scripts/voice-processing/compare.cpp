@@ -17,18 +17,19 @@
 #include <speex/speex_preprocess.h>
 #include <webrtc/modules/audio_processing/include/audio_processing.h>
 #include <webrtc/modules/interface/module_common_types.h>
+#include "raw_audio.h"
 
 static const int kRate = 48000, kFrame = 480;
 
-static std::vector<int16_t> load(const char* path) {
-    std::vector<int16_t> data;
-    FILE* f = fopen(path, "rb");
-    if (!f) { perror(path); exit(1); }
-    int16_t buffer[4096];
-    size_t n;
-    while ((n = fread(buffer, 2, 4096, f)) > 0) data.insert(data.end(), buffer, buffer + n);
-    fclose(f);
-    return data;
+
+// A WebRTC level named by the environment variable: "moderate", "high", or
+// else low (the default, as Confab ships).
+template <typename Level>
+static Level levelFromEnvironment(const char* name, Level low, Level moderate, Level high) {
+    const char* value = getenv(name);
+    if (value && !strcmp(value, "moderate")) return moderate;
+    if (value && !strcmp(value, "high")) return high;
+    return low;
 }
 
 int main(int argc, char** argv) {
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
     bool aec = parts.find("aec") != std::string::npos, ns = parts.find("ns") != std::string::npos,
          agc = parts.find("agc") != std::string::npos;
     int tailMs = getenv("TAIL_MS") ? atoi(getenv("TAIL_MS")) : 200;
-    std::vector<int16_t> mic = load(argv[3]), far = load(argv[4]);
+    std::vector<int16_t> mic = loadRaw(argv[3]), far = loadRaw(argv[4]);
     size_t frames = std::min(mic.size(), far.size()) / kFrame;
     std::vector<int16_t> out(frames * kFrame);
     std::vector<double> costs;
@@ -64,17 +65,13 @@ int main(int argc, char** argv) {
         apm = webrtc::AudioProcessing::Create(config);
         apm->high_pass_filter()->Enable(true);
         apm->echo_cancellation()->enable_drift_compensation(false);
-        const char* suppression = getenv("AEC_LEVEL");  // low (the default, as Confab ships), moderate, high
-        apm->echo_cancellation()->set_suppression_level(
-            suppression && !strcmp(suppression, "moderate") ? webrtc::EchoCancellation::kModerateSuppression
-            : suppression && !strcmp(suppression, "high") ? webrtc::EchoCancellation::kHighSuppression
-                                                          : webrtc::EchoCancellation::kLowSuppression);
+        apm->echo_cancellation()->set_suppression_level(levelFromEnvironment(
+            "AEC_LEVEL", webrtc::EchoCancellation::kLowSuppression, webrtc::EchoCancellation::kModerateSuppression,
+            webrtc::EchoCancellation::kHighSuppression));
         apm->echo_cancellation()->Enable(aec);
-        const char* nsLevel = getenv("NS_LEVEL");  // low (the default, as Confab ships), moderate, high
-        apm->noise_suppression()->set_level(
-            nsLevel && !strcmp(nsLevel, "moderate") ? webrtc::NoiseSuppression::kModerate
-            : nsLevel && !strcmp(nsLevel, "high") ? webrtc::NoiseSuppression::kHigh
-                                                  : webrtc::NoiseSuppression::kLow);
+        apm->noise_suppression()->set_level(levelFromEnvironment(
+            "NS_LEVEL", webrtc::NoiseSuppression::kLow, webrtc::NoiseSuppression::kModerate,
+            webrtc::NoiseSuppression::kHigh));
         apm->noise_suppression()->Enable(ns);
         apm->gain_control()->set_mode(webrtc::GainControl::kAdaptiveDigital);
         apm->gain_control()->Enable(agc);
@@ -101,9 +98,7 @@ int main(int argc, char** argv) {
         }
         costs.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     }
-    FILE* f = fopen(argv[5], "wb");
-    fwrite(out.data(), 2, out.size(), f);
-    fclose(f);
+    saveRaw(argv[5], out);
     double sum = 0;
     for (double c : costs) sum += c;
     std::sort(costs.begin(), costs.end());

@@ -18,19 +18,10 @@
 #include <vector>
 #include <opus.h>
 #include "confab_voice_processing.h"
+#include "raw_audio.h"
 
 static const int kFrame = 480;  // 10 ms at 48 kHz
 
-static std::vector<int16_t> load(const char *path) {
-    std::vector<int16_t> data;
-    FILE *file = fopen(path, "rb");
-    if (!file) { perror(path); exit(1); }
-    int16_t buffer[4096];
-    size_t count;
-    while ((count = fread(buffer, 2, 4096, file)) > 0) data.insert(data.end(), buffer, buffer + count);
-    fclose(file);
-    return data;
-}
 
 static double cpuMicroseconds() {
     timespec now;
@@ -62,7 +53,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     std::string parts = argv[1];
-    std::vector<int16_t> mic = load(argv[2]), far = load(argv[3]);
+    std::vector<int16_t> mic = loadRaw(argv[2]), far = loadRaw(argv[3]);
     int runs = argc > 4 ? atoi(argv[4]) : 3;
     size_t frames = std::min(mic.size(), far.size()) / kFrame;
     double best = 1e18, bestFar = 0;
@@ -93,10 +84,6 @@ int main(int argc, char **argv) {
         confab_voice_processor_destroy(processor);
     }
     printf("%s %.1f us/10ms (far end %.1f)\n", parts.c_str(), best, bestFar);
-    if (argc > 5) {
-        FILE *file = fopen(argv[5], "wb");
-        fwrite(out.data(), 2, out.size(), file);
-        fclose(file);
-    }
+    if (argc > 5) saveRaw(argv[5], out);
     return 0;
 }

@@ -131,12 +131,7 @@ public struct ClientConfig: Hashable, Sendable {
     }
 
     public static func parse(_ text: String, path: String) throws(ThemeError) -> ClientConfig {
-        let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw ThemeError(path: path, line: Int(error.source.begin.line), message: error.description)
-        } catch {
-            throw ThemeError(path: path, line: nil, message: "\(error)")
-        }
+        let table = try ThemeLoader.table(text, path: path)
         var config = ClientConfig()
         config.theme = table["theme"]?.string
         if let keys = table["keys"]?.table {

@@ -21,6 +21,17 @@ public struct ThemeError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 public enum ThemeLoader {
+    /// A client file's TOML (a theme, config.toml), or the error at the line TOMLKit names.
+    static func table(_ text: String, path: String) throws(ThemeError) -> TOMLTable {
+        do {
+            return try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ThemeError(path: path, line: Int(error.source.begin.line), message: error.description)
+        } catch {
+            throw ThemeError(path: path, line: nil, message: "\(error)")
+        }
+    }
+
     /// The slot keys of `[colors]` and `[roles]`.
     static let colorKeys = Slot.allCases.filter { !$0.isRole }.map(\.key)
     static let roleKeys = Slot.allCases.filter(\.isRole).map(\.key)
@@ -29,14 +40,7 @@ public enum ThemeLoader {
     /// that forgets one would show it in the terminal's default colour by
     /// surprise); `[roles]` entries default to `accent`.
     public static func parse(_ text: String, path: String, fallbackName: String) throws(ThemeError) -> Theme {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ThemeError(path: path, line: Int(error.source.begin.line), message: error.description)
-        } catch {
-            throw ThemeError(path: path, line: nil, message: "\(error)")
-        }
+        let table = try Self.table(text, path: path)
         for key in table.keys where !["name", "description", "colors", "roles", "attributes", "ansi", "ansi8"].contains(key) {
             throw ThemeError(path: path, line: line(of: key, in: nil, text: text), message: "unknown key \"\(key)\"")
         }
