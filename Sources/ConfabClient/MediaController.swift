@@ -104,6 +104,8 @@ public actor MediaController {
     var soundCards = SoundCardOpener.alsa
     /// Sound cards plugged in or pulled out (SoundCardPolling.swift).
     var cardPolling = SoundCardPolling()
+    /// The default device in place of a card that went, until it returns (DeviceFailover.swift).
+    var failover = DeviceFailover()
 
     /// - Parameters:
     ///   - source: what we say (nil: listen only).
