@@ -140,7 +140,7 @@ struct Connect: AsyncParsableCommand {
                 let media = try await AudioDeviceOptions.startMedia(
                     devices, processing: processing, session: session, logLevel: .warning, notice: report)
                 // The call screen switches its processing and devices as a meeting's does.
-                voices.add(EngineAudioControls(controller: media, configPath: configPath), for: session)
+                voices.add(EngineAudioControls(controller: media, configPath: configPath, flags: audio.voiceFlags), for: session)
                 return {
                     voices.remove(session)
                     await media.stop()

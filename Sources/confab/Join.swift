@@ -95,7 +95,8 @@ struct Join: AsyncParsableCommand {
         }
 
         guard headless else {
-            try await front.run(session: session, notices: audioNotices, media: controller, lines: lines)
+            try await front.run(
+                session: session, notices: audioNotices, media: controller, lines: lines, voiceFlags: audio.voiceFlags)
             await controller?.stop()
             return
         }
