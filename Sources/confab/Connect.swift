@@ -41,6 +41,7 @@ struct Connect: AsyncParsableCommand {
         if participant.headless, front.screenReader {
             throw ValidationError("--headless and --screen-reader do not go together")
         }
+        try check.validate(headless: participant.headless)
     }
 
     func run() async throws {

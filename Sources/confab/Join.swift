@@ -46,6 +46,7 @@ struct Join: AsyncParsableCommand {
     func validate() throws {
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
         try validateAccess()
+        try check.validate(headless: participant.headless)
     }
 
     func run() async throws {
