@@ -68,6 +68,7 @@ struct VoicePathRun {
         let stats = track.stats
         return VoiceRun(path: "", setting: policy != nil ? "adaptive" : "fixed", lost: stats.lost,
                         recoveredByFEC: stats.recoveredByFEC, concealed: stats.concealed,
+                        late: stats.late, droppedForDelay: stats.droppedForDelay,
                         finalBitrate: applied.bitrate, finalFEC: applied.inbandFEC,
                         finalExpectedLossPercent: applied.expectedPacketLossPercent)
     }
