@@ -65,24 +65,32 @@ public struct AudioDeviceChange: Hashable, Sendable {
 /// Turns a device's health counters into changes, each once.
 struct DeviceHealthWatch {
     private var seenLost = false
-    /// A device was offered to a lost wrapper: its end of "lost" is that switch, not the card coming back.
-    private var switchPending = false
+    /// A device was offered to a lost wrapper (a switch, or the fallback): the
+    /// wrapper's losses then. Its end of "lost" is that switch, not the card
+    /// coming back; a loss counted after it is the offered device failing.
+    private var offeredAtLosses: Int?
 
     mutating func change(_ health: DeviceHealth, direction: AudioDeviceChange.Direction, device: String) -> AudioDeviceChange? {
         let lost = health.isLost.load(ordering: .acquiring)
+        if let offered = offeredAtLosses, lost, health.losses.load(ordering: .relaxed) > offered {
+            // Taken and failed too before this look: a loss of its own, though "lost" never cleared here.
+            offeredAtLosses = nil
+            seenLost = true
+            return AudioDeviceChange(direction: direction, device: device, available: false)
+        }
         guard lost != seenLost else { return nil }
         seenLost = lost
-        if !lost && switchPending {
-            switchPending = false
+        if !lost && offeredAtLosses != nil {
+            offeredAtLosses = nil
             return nil
         }
         return AudioDeviceChange(direction: direction, device: device, available: !lost)
     }
 
-    /// Another device was offered (a switch, or the fallback): while the one
-    /// in use is lost, its recovery by that switch is not reported as "back".
-    mutating func expectSwitch() {
-        switchPending = seenLost
+    /// Another device was offered: while the one in use is lost, its recovery
+    /// by that switch is not reported as "back".
+    mutating func expectSwitch(_ health: DeviceHealth) {
+        offeredAtLosses = seenLost ? health.losses.load(ordering: .relaxed) : nil
     }
 }
 

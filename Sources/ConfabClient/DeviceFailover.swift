@@ -46,12 +46,12 @@ extension MediaController {
             let open = { () throws(AudioDeviceError) -> AudioSource in try cards.capture(name, frameSamples) }
             card.switchTo(try open(), reopen: open)
             // The wrapper stops being "lost" by the switch: that is not the card coming back.
-            deviceWatches.input.expectSwitch()
+            deviceWatches.input.expectSwitch(card.health)
         case .output:
             guard let card = sink as? FallbackSink else { return false }
             let open = { () throws(AudioDeviceError) -> AudioSink in try cards.playback(name, frameSamples) }
             card.switchTo(try open(), reopen: open)
-            deviceWatches.output.expectSwitch()
+            deviceWatches.output.expectSwitch(card.health)
         }
         return true
     }

@@ -31,6 +31,8 @@ struct DeviceFailoverTests {
         let headset = SoundCardEntry(index: 1, id: "Headset", name: "Logitech USB Headset")
         let listed: Mutex<[SoundCardEntry]>
         let defaultOpens: Bool
+        /// The default opens but fails at its first frame (a device that is busy or broken too).
+        let defaultFails = Atomic(false)
         let opened = Mutex<[CountingSpeaker]>([])
         /// Times the controller read the list.
         let polls = Atomic(0)
@@ -51,6 +53,7 @@ struct DeviceFailoverTests {
                     let isDefault = name == "default"
                     guard isDefault ? self.defaultOpens : self.headsetIn else { throw .unavailable("No such device") }
                     let speaker = CountingSpeaker("alsa:" + name)
+                    if isDefault, self.defaultFails.load(ordering: .relaxed) { speaker.failing.store(true, ordering: .relaxed) }
                     self.opened.withLock { $0.append(speaker) }
                     return speaker
                 })
@@ -163,6 +166,28 @@ struct DeviceFailoverTests {
         #expect(meeting.reported == [AudioDeviceChange(direction: .output, device: Self.headsetName, kind: .lost)])
         let lost = meeting.sink.health.isLost.load(ordering: .relaxed)
         #expect(lost, "silence until the card opens again")
+        await meeting.end()
+    }
+
+    @Test("when the default fails as soon as it has taken over, that loss is reported too")
+    func defaultFailsAfterTakingOver() async throws {
+        let cards = Cards()
+        cards.defaultFails.store(true, ordering: .relaxed)
+        let headset = CountingSpeaker(Self.headsetName)
+        let meeting = await Meeting(cards, headset: headset)
+        // Pulled out for good (not listed, so never taken back during the test).
+        headset.failing.store(true, ordering: .relaxed)
+        cards.plug(false)
+        try meeting.play()
+        await meeting.media.reportDeviceChanges()
+        #expect(await waitUntil(timeout: .seconds(5)) { !meeting.reported.isEmpty })
+        #expect(meeting.reported.map(\.kind) == [.fellBack])
+        // The next frame takes the default, which fails at once: "lost" never cleared between two looks.
+        try meeting.play()
+        await meeting.media.reportDeviceChanges()
+        #expect(await waitUntil(timeout: .seconds(5)) { meeting.reported.count >= 2 })
+        #expect(meeting.reported.last == AudioDeviceChange(direction: .output, device: "alsa:default", kind: .lost))
+        #expect(meeting.reported.count == 2)
         await meeting.end()
     }
 
