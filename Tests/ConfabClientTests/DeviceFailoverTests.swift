@@ -25,6 +25,20 @@ struct DeviceFailoverTests {
         func close() {}
     }
 
+    /// A microphone whose samples say which one it is.
+    final class MarkedMicrophone: AudioSource, @unchecked Sendable {
+        let name: String
+        let mark: Int16
+        let isClocked = true
+        let xruns = 0
+        init(_ name: String, mark: Int16) { (self.name, self.mark) = (name, mark) }
+        func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
+            buffer.update(repeating: mark)
+            return buffer.count
+        }
+        func close() {}
+    }
+
     /// What the controller opens by name: the default, and the headset while it is plugged in.
     final class Cards: Sendable {
         let pch = SoundCardEntry(index: 0, id: "PCH", name: "HDA Intel PCH")
@@ -48,7 +62,10 @@ struct DeviceFailoverTests {
 
         var opener: SoundCardOpener {
             SoundCardOpener(
-                capture: { (name: String, _: Int) throws(AudioDeviceError) -> AudioSource in throw .unavailable(name) },
+                capture: { (name: String, _: Int) throws(AudioDeviceError) -> AudioSource in
+                    guard name == "default" ? self.defaultOpens : self.headsetIn else { throw .unavailable("No such device") }
+                    return MarkedMicrophone("alsa:" + name, mark: name == "default" ? 2 : 1)
+                },
                 playback: { (name: String, _: Int) throws(AudioDeviceError) -> AudioSink in
                     let isDefault = name == "default"
                     guard isDefault ? self.defaultOpens : self.headsetIn else { throw .unavailable("No such device") }
@@ -152,6 +169,53 @@ struct DeviceFailoverTests {
         })
         #expect(meeting.reported.map(\.kind) == [.fellBack, .back, .fellBack])
         await meeting.end()
+    }
+
+    @Test("a headset's microphone pulled out: the default microphone is heard at once, and the headset again when it is back")
+    func microphoneFallsBackAndReturns() async throws {
+        let cards = Cards()
+        let microphone = FallbackSource(MarkedMicrophone(Self.headsetName, mark: 1), frameMs: 20, retryMs: 60_000) {
+            () throws(AudioDeviceError) -> AudioSource in throw .unavailable("no such card")
+        }
+        let session = ConfabSession(configuration: Fixture.configuration(), transport: FakeServer())
+        let media = MediaController(session: session, source: microphone, sink: NullSink())
+        await media.openSoundCards(with: cards.opener)
+        await media.watchSoundCards(from: {
+            cards.polls.add(1, ordering: .relaxed)
+            return cards.listed.withLock { $0 }
+        }, every: .milliseconds(20))
+        let changes = Mutex<[AudioDeviceChange]>([])
+        let observation = session.store.observe { update in
+            if case .audioDevice(let change) = update.event { changes.withLock { $0.append(change) } }
+        }
+        defer { observation.cancel() }
+        await media.start()
+        #expect(await waitUntil(timeout: .seconds(5)) { cards.polls.load(ordering: .relaxed) >= 2 })
+        var frame = [Int16](repeating: 0, count: 960)
+        /// One frame as the capture thread reads it: which microphone it came from.
+        func heard() throws -> Int16 {
+            _ = try frame.withUnsafeMutableBufferPointer { try microphone.read(into: $0) }
+            return frame[0]
+        }
+        #expect(try heard() == 1)
+
+        cards.plug(false)
+        #expect(await waitUntil(timeout: .seconds(5)) {
+            _ = try? heard()
+            await media.reportDeviceChanges()
+            return !changes.withLock { $0 }.isEmpty
+        })
+        #expect(changes.withLock { $0 } == [AudioDeviceChange(
+            direction: .input, device: "alsa:default", kind: .fellBack, replaced: Self.headsetName)])
+        #expect(try heard() == 2, "what is sent comes from the default microphone")
+
+        cards.plug(true)
+        #expect(await waitUntil(timeout: .seconds(5)) { changes.withLock { $0.count } >= 2 })
+        #expect(changes.withLock { $0.last } == AudioDeviceChange(direction: .input, device: Self.headsetName, kind: .back))
+        #expect(try heard() == 1, "the headset's microphone again")
+        await media.reportDeviceChanges()
+        #expect(changes.withLock { $0.count } == 2, "taking the headset back is no loss or return of its own")
+        await media.stop()
     }
 
     @Test("when the default does not open either, the loss is reported and the card waited for")
