@@ -212,7 +212,8 @@ public actor MediaController {
             if quietHearers.apply(update, outbound: &outbound) { await reconcile() }
         case .mediaFeedback(let feedback):
             guard let you = session.state.you, feedback.track == TrackID.microphone(of: you.id) else { return }
-            engine?.sender?.encoderControl.request(adaptation.update(lossPercent: Double(feedback.lossPermille) / 10))
+            let settings = adaptation.update(lossPercent: Double(feedback.lossPermille) / 10)
+            engine?.sender?.encoderControl.request(settings, redundantFrames: adaptation.redundantFrames)
         case .disconnected:
             // Never send once out of the room. Receiving stays up until
             // `stop()`, which the owner calls (it finalises a WAV output).
@@ -470,7 +471,7 @@ public actor MediaController {
             }
             if let failure { logger.error("cannot start sending: \(failure)") }
             // A new sender starts from the configured settings: give it what the listeners' loss calls for.
-            engine.sender?.encoderControl.request(adaptation.settings)
+            engine.sender?.encoderControl.request(adaptation.settings, redundantFrames: adaptation.redundantFrames)
         }
         engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
     }

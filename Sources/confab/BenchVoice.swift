@@ -85,6 +85,8 @@ struct VoiceRun: Codable {
     /// What the listener saw: frames lost, rebuilt from FEC, concealed.
     var lost = 0
     var recoveredByFEC = 0
+    /// Frames whose packet was lost but whose copy came in a later RED packet (not in `lost`).
+    var recoveredByRED = 0
     var concealed = 0
     /// Packets that came after their turn (counted in `lost` too), and frames
     /// the jitter buffer dropped to bring its delay down.
@@ -96,6 +98,8 @@ struct VoiceRun: Codable {
     var finalBitrate: Int32 = 0
     var finalFEC = false
     var finalExpectedLossPercent: Int32 = 0
+    /// Earlier frames each packet repeated at the end (RED).
+    var finalRedundantFrames = 0
 }
 
 struct VoiceResults: Codable, BenchReport {
@@ -107,14 +111,14 @@ struct VoiceResults: Codable, BenchReport {
 
     var table: String {
         var lines = [String(format: "speech: %.1f s of espeak-ng sentences; PESQ-WB (P.862.2), higher is better (max 4.64)", speechSeconds)]
-        lines.append("path                                  setting    PESQ-WB   lost  FEC  PLC late drop   encoder at the end")
+        lines.append("path                                  setting    PESQ-WB    RED   lost  FEC  PLC late drop   encoder at the end")
         for run in runs {
             let score = run.pesqWB.map { String(format: "%7.2f", $0) } ?? " failed"
-            let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %"
-            lines.append(String(format: "%@ %@ %@ %6d %4d %4d %4d %4d   %@",
+            let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %, RED \(run.finalRedundantFrames)"
+            lines.append(String(format: "%@ %@ %@ %6d %6d %4d %4d %4d %4d   %@",
                                 run.path.padding(toLength: 37, withPad: " ", startingAt: 0),
                                 run.setting.padding(toLength: 10, withPad: " ", startingAt: 0), score,
-                                run.lost, run.recoveredByFEC, run.concealed, run.late, run.droppedForDelay, encoder))
+                                run.recoveredByRED, run.lost, run.recoveredByFEC, run.concealed, run.late, run.droppedForDelay, encoder))
         }
         if let processing { lines.append(processing.line) }
         lines.append("failures: \(failures)")
