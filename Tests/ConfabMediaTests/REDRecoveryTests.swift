@@ -100,6 +100,35 @@ struct REDRecoveryTests {
         #expect(decodes.count == 60, "each of the 60 frames once")
     }
 
+    @Test("a packet reordered behind the packet carrying its copy counts as received, not recovered, and plays once")
+    func reorderedBehindItsCopy() {
+        // A target of all ten frames, so play-out starts with none dropped.
+        let buffer = JitterBuffer(configuration: .init(minimumDelayMs: 200))
+        // Packets 0…9, but 5 comes after 6, which carries its copy.
+        for i in [0, 1, 2, 3, 4, 6, 5, 7, 8, 9] {
+            let p = Self.stream.packets[i]
+            p.payload.withUnsafeBytes { buffer.insert(payload: $0, sequenceNumber: p.sequence, timestamp: p.timestamp, arrivalSamples: Int64(i * 960)) }
+            if i > 0 {
+                let copy = Self.stream.packets[i - 1]
+                copy.payload.withUnsafeBytes {
+                    buffer.insert(payload: $0, sequenceNumber: copy.sequence, timestamp: copy.timestamp,
+                                  arrivalSamples: Int64(i * 960), isRedundantCopy: true)
+                }
+            }
+        }
+        #expect(buffer.stats.received == 10)
+        #expect(buffer.stats.recoveredByRED == 0)
+        #expect(buffer.stats.duplicate == 0)
+        var decodes = 0
+        for _ in 0..<10 {
+            if case .decode(let slot, _) = buffer.nextAction(wantedSamples: 960) {
+                decodes += 1
+                buffer.release(slot: slot)
+            }
+        }
+        #expect(decodes == 10)
+    }
+
     @Test("a copy that comes after its frame's turn is dropped quietly")
     func lateCopy() {
         let buffer = JitterBuffer()
@@ -171,6 +200,12 @@ struct REDRecoveryTests {
             levels.append(adaptation.redundantFrames)
         }
         #expect(levels == [2, 1, 1, 1, 1, 1, 0])
+
+        var policy = LossAdaptationPolicy()
+        policy.maximumRedundantFrames = 0
+        var never = LossAdaptation(configured: Opus.EncoderSettings(), policy: policy)
+        never.update(lossPercent: 40)
+        #expect(never.redundantFrames == 0, "a policy may rule RED out")
     }
 }
 

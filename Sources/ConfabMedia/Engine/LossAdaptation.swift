@@ -50,6 +50,8 @@ public struct LossAdaptationPolicy: Sendable, Equatable {
     public var doubleRedundancyOnLossPercent = 15.0
     /// …back to one below this [%].
     public var doubleRedundancyOffLossPercent = 10.0
+    /// The most copies sent, 0…2; 0 never sends RED (for listeners that predate it).
+    public var maximumRedundantFrames = 2
     /// How much of the gap a falling report closes at once (0…1).
     public var fallingWeight = 0.3
 
@@ -107,6 +109,10 @@ public struct LossAdaptation: Sendable, Equatable {
 extension LossAdaptation {
     /// The RED level for `loss`, with a gap between each step's on and off so it does not flap.
     static func redundancy(after current: Int, smoothedLoss loss: Double, policy: LossAdaptationPolicy) -> Int {
+        min(max(0, policy.maximumRedundantFrames), unlimitedRedundancy(after: current, smoothedLoss: loss, policy: policy))
+    }
+
+    private static func unlimitedRedundancy(after current: Int, smoothedLoss loss: Double, policy: LossAdaptationPolicy) -> Int {
         if loss >= policy.doubleRedundancyOnLossPercent || (current == 2 && loss >= policy.doubleRedundancyOffLossPercent) {
             return 2
         }

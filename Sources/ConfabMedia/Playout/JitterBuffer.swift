@@ -27,9 +27,10 @@ public struct JitterStats: Sendable, Equatable, Codable {
     public var lost = 0
     /// Lost frames rebuilt from the next packet's in-band FEC.
     public var recoveredByFEC = 0
-    /// Packets that never came, whose frame arrived as a redundant copy in a
-    /// later packet (RED) in time to play. Counted apart from `received` and
-    /// `lost`: the path lost them, the listener did not.
+    /// Packets that never came (or came after their turn), whose frame arrived
+    /// as a redundant copy in a later packet (RED) in time to play. Counted
+    /// apart from `received` and `lost`: the path lost them, the listener did
+    /// not. A packet that comes after its copy but in time counts as received.
     public var recoveredByRED = 0
     /// Frames synthesised by packet-loss concealment (losses and under-runs).
     public var concealed = 0
@@ -104,6 +105,8 @@ public final class JitterBuffer: @unchecked Sendable {
         var hasFEC = false
         /// The SILK VAD flag: false for packets the sender's encoder judged silent.
         var voiced = true
+        /// Filled from a RED copy while the packet itself has not come.
+        var fromCopy = false
     }
 
     private let mask: Int
@@ -219,7 +222,16 @@ public final class JitterBuffer: @unchecked Sendable {
         let slot = Int(sequence & Int64(mask))
         if slots[slot].occupied {
             if slots[slot].sequence == sequence {
-                stats.duplicate += 1
+                if slots[slot].fromCopy {
+                    // Reordered behind a later packet that carried its copy: the
+                    // path did not lose it after all. The copy is the same frame.
+                    slots[slot].fromCopy = false
+                    stats.recoveredByRED -= 1
+                    stats.received += 1
+                    observeTransit(arrivalSamples: arrivalSamples, timestamp: ts)
+                } else {
+                    stats.duplicate += 1
+                }
                 return
             }
             // A stale packet from a full lap ago: this one is newer.
@@ -253,7 +265,7 @@ public final class JitterBuffer: @unchecked Sendable {
         let start = slot * configuration.maxPayloadBytes
         UnsafeMutableRawBufferPointer(rebasing: payloads[start..<(start + payload.count)]).copyMemory(from: UnsafeRawBufferPointer(start: source, count: payload.count))
         slots[slot] = Slot(occupied: true, sequence: sequence, timestamp: ts, length: payload.count,
-                           samples: samples, hasFEC: Opus.hasFEC(payload), voiced: Self.isVoiced(payload))
+                           samples: samples, hasFEC: Opus.hasFEC(payload), voiced: Self.isVoiced(payload), fromCopy: true)
         stats.recoveredByRED += 1
     }
 
