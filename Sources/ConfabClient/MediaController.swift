@@ -112,9 +112,12 @@ public actor MediaController {
     ///   - sink: where what we hear goes (a WAV file, the null sink, ALSA).
     ///   - keepaliveInterval: how often the binding is refreshed; the server
     ///     unbinds after 20 s of silence and PROTOCOL.md asks for 5 s.
+    ///   - lossPolicy: how the encoder and RED follow the listeners' loss
+    ///     (`maximumRedundantFrames = 0` for rooms with clients that predate RED).
     public init(
         session: ConfabSession, source: AudioSource?, sink: AudioSink,
         configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
+        lossPolicy: LossAdaptationPolicy = LossAdaptationPolicy(),
         logger: Logger = Logger(label: "confab.media")
     ) {
         self.keepaliveInterval = keepaliveInterval
@@ -123,7 +126,7 @@ public actor MediaController {
         self.sink = sink
         self.configuration = configuration
         self.logger = logger
-        adaptation = LossAdaptation(configured: configuration.encoder)
+        adaptation = LossAdaptation(configured: configuration.encoder, policy: lossPolicy)
         // Subscribed now, before `join()`, so the first `joined` is not missed.
         events = session.events()
         (stunStream, stunContinuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(16))
