@@ -21,12 +21,17 @@ public struct AudioDeviceChange: Hashable, Sendable {
         case back
         /// The call now uses it, after a switch (the current route).
         case switched
+        /// It took over from the card in use, which failed (`replaced`);
+        /// that card is taken back when it returns (DeviceFailover.swift).
+        case fellBack
     }
 
     public var direction: Direction
     /// The device's name ("alsa:hw:1").
     public var device: String
     public var kind: Kind
+    /// For `fellBack`: the card it took over from.
+    public var replaced: String?
     /// False when it went away; true when it is back or was switched to.
     public var available: Bool { kind != .lost }
 
@@ -34,16 +39,21 @@ public struct AudioDeviceChange: Hashable, Sendable {
         self.init(direction: direction, device: device, kind: available ? .back : .lost)
     }
 
-    public init(direction: Direction, device: String, kind: Kind) {
+    public init(direction: Direction, device: String, kind: Kind, replaced: String? = nil) {
         self.direction = direction
         self.device = device
         self.kind = kind
+        self.replaced = replaced
     }
 
     /// One line for people.
     public var text: String {
         let what = direction == .input ? "microphone" : "speaker"
         if kind == .switched { return "The \(what) is now \(device)." }
+        if kind == .fellBack {
+            let lost = replaced ?? "in use"
+            return "The \(what) \(lost) stopped working: using \(device) until it is back."
+        }
         return available
             ? "The \(what) \(device) is back."
             : direction == .input
@@ -55,12 +65,32 @@ public struct AudioDeviceChange: Hashable, Sendable {
 /// Turns a device's health counters into changes, each once.
 struct DeviceHealthWatch {
     private var seenLost = false
+    /// A device was offered to a lost wrapper (a switch, or the fallback): the
+    /// wrapper's losses then. Its end of "lost" is that switch, not the card
+    /// coming back; a loss counted after it is the offered device failing.
+    private var offeredAtLosses: Int?
 
     mutating func change(_ health: DeviceHealth, direction: AudioDeviceChange.Direction, device: String) -> AudioDeviceChange? {
         let lost = health.isLost.load(ordering: .acquiring)
+        if let offered = offeredAtLosses, lost, health.losses.load(ordering: .relaxed) > offered {
+            // Taken and failed too before this look: a loss of its own, though "lost" never cleared here.
+            offeredAtLosses = nil
+            seenLost = true
+            return AudioDeviceChange(direction: direction, device: device, available: false)
+        }
         guard lost != seenLost else { return nil }
         seenLost = lost
+        if !lost && offeredAtLosses != nil {
+            offeredAtLosses = nil
+            return nil
+        }
         return AudioDeviceChange(direction: direction, device: device, available: !lost)
+    }
+
+    /// Another device was offered: while the one in use is lost, its recovery
+    /// by that switch is not reported as "back".
+    mutating func expectSwitch(_ health: DeviceHealth) {
+        offeredAtLosses = seenLost ? health.losses.load(ordering: .relaxed) : nil
     }
 }
 

@@ -104,15 +104,20 @@ public actor MediaController {
     var soundCards = SoundCardOpener.alsa
     /// Sound cards plugged in or pulled out (SoundCardPolling.swift).
     var cardPolling = SoundCardPolling()
+    /// The default device in place of a card that went, until it returns (DeviceFailover.swift).
+    var failover = DeviceFailover()
 
     /// - Parameters:
     ///   - source: what we say (nil: listen only).
     ///   - sink: where what we hear goes (a WAV file, the null sink, ALSA).
     ///   - keepaliveInterval: how often the binding is refreshed; the server
     ///     unbinds after 20 s of silence and PROTOCOL.md asks for 5 s.
+    ///   - lossPolicy: how the encoder and RED follow the listeners' loss
+    ///     (`maximumRedundantFrames = 0` for rooms with clients that predate RED).
     public init(
         session: ConfabSession, source: AudioSource?, sink: AudioSink,
         configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
+        lossPolicy: LossAdaptationPolicy = LossAdaptationPolicy(),
         logger: Logger = Logger(label: "confab.media")
     ) {
         self.keepaliveInterval = keepaliveInterval
@@ -121,7 +126,7 @@ public actor MediaController {
         self.sink = sink
         self.configuration = configuration
         self.logger = logger
-        adaptation = LossAdaptation(configured: configuration.encoder)
+        adaptation = LossAdaptation(configured: configuration.encoder, policy: lossPolicy)
         // Subscribed now, before `join()`, so the first `joined` is not missed.
         events = session.events()
         (stunStream, stunContinuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(16))
@@ -211,7 +216,8 @@ public actor MediaController {
             if quietHearers.apply(update, outbound: &outbound) { await reconcile() }
         case .mediaFeedback(let feedback):
             guard let you = session.state.you, feedback.track == TrackID.microphone(of: you.id) else { return }
-            engine?.sender?.encoderControl.request(adaptation.update(lossPercent: Double(feedback.lossPermille) / 10))
+            let settings = adaptation.update(lossPercent: Double(feedback.lossPermille) / 10)
+            engine?.sender?.encoderControl.request(settings, redundantFrames: adaptation.redundantFrames)
         case .disconnected:
             // Never send once out of the room. Receiving stays up until
             // `stop()`, which the owner calls (it finalises a WAV output).
@@ -469,7 +475,7 @@ public actor MediaController {
             }
             if let failure { logger.error("cannot start sending: \(failure)") }
             // A new sender starts from the configured settings: give it what the listeners' loss calls for.
-            engine.sender?.encoderControl.request(adaptation.settings)
+            engine.sender?.encoderControl.request(adaptation.settings, redundantFrames: adaptation.redundantFrames)
         }
         engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
     }

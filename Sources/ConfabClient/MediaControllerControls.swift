@@ -13,23 +13,30 @@ extension MediaController {
     /// Switches parts of the processing during a call: one atomic store the
     /// capture thread reads between frames. `latest` is read here, on the
     /// actor, so of several switches made in quick succession the last one
-    /// stays, whatever order their tasks reach the actor in.
-    public func setProcessing(_ latest: @Sendable () -> VoiceProcessingSettings) {
+    /// stays, whatever order their tasks reach the actor in. Returns what ran
+    /// before and what runs now.
+    @discardableResult
+    public func setProcessing(
+        _ latest: @Sendable () -> VoiceProcessingSettings
+    ) -> (before: VoiceProcessingSettings, now: VoiceProcessingSettings) {
+        let before = configuration.processing
         configuration.processing = latest()
         engine?.processing.settings = configuration.processing
+        return (before, configuration.processing)
     }
 
     /// Tells the session when a sound card went away or came back.
+    /// A card lost is replaced by the default when it opens (DeviceFailover.swift).
     func reportDeviceChanges() async {
         if let card = source as? FallbackSource,
             let change = deviceWatches.input.change(card.health, direction: .input, device: card.name)
         {
-            await session.reportMedia(.audioDevice(change))
+            await session.reportMedia(.audioDevice(change.kind == .lost ? fallBack(.input, from: change.device) ?? change : change))
         }
         if let card = sink as? FallbackSink,
             let change = deviceWatches.output.change(card.health, direction: .output, device: card.name)
         {
-            await session.reportMedia(.audioDevice(change))
+            await session.reportMedia(.audioDevice(change.kind == .lost ? fallBack(.output, from: change.device) ?? change : change))
         }
     }
 }
@@ -65,30 +72,20 @@ extension MediaController {
         guard case .alsa(let name)? = try? AudioDeviceSpec.parse(spec) else {
             throw DeviceSwitchError(description: "\(spec): a sound device is alsa:NAME (`confab devices` lists them)")
         }
-        let (frameSamples, cards) = (configuration.frameSamples, soundCards)
-        let now: String
         do {
-            switch direction {
-            case .input:
-                guard let card = source as? FallbackSource else {
-                    throw DeviceSwitchError(description: "the microphone here is not a sound card (\(source?.name ?? "none")): nothing to switch")
-                }
-                let open = { () throws(AudioDeviceError) -> AudioSource in try cards.capture(name, frameSamples) }
-                card.switchTo(try open(), reopen: open)
-                now = card.name
-            case .output:
-                guard let card = sink as? FallbackSink else {
-                    throw DeviceSwitchError(description: "the speaker here is not a sound card (\(sink.name)): nothing to switch")
-                }
-                let open = { () throws(AudioDeviceError) -> AudioSink in try cards.playback(name, frameSamples) }
-                card.switchTo(try open(), reopen: open)
-                now = card.name
+            guard try offerCard(direction, name: name) else {
+                let what = direction == .input ? "microphone" : "speaker"
+                let current = direction == .input ? source?.name ?? "none" : sink.name
+                throw DeviceSwitchError(description: "the \(what) here is not a sound card (\(current)): nothing to switch")
             }
         } catch let error as DeviceSwitchError {
             throw error
         } catch {
             throw DeviceSwitchError(description: "cannot open \(spec): \(error); still on the previous device")
         }
+        // The user's choice: a card fallen back from is not taken back over it.
+        failover.preferred[direction] = nil
+        let now = direction == .input ? source?.name ?? spec : sink.name
         await session.reportMedia(.audioDevice(AudioDeviceChange(direction: direction, device: now, kind: .switched)))
     }
 

@@ -2,7 +2,8 @@
 //
 //   every 2 s, on the controller (never an audio thread): the kernel's card list ─▶ SoundCardWatch
 //     ─▶ SessionEvent.soundCard (front: a notice; bots: `media.card`)
-//     ─▶ the card in use went ─▶ FallbackSource/Sink.cardRemoved() ─▶ the failure path (silence, retried)
+//     ─▶ the card in use went ─▶ FallbackSource/Sink.cardRemoved() ─▶ the failure path (the default takes over)
+//     ─▶ a card fallen back from is listed again ─▶ taken back (DeviceFailover.swift)
 //
 // alsa-lib has no hot-plug callback for PCMs; why polling, in docs/MEDIA.md.
 import ConfabMedia
@@ -36,7 +37,8 @@ extension MediaController {
     /// Reads the card list once: reports what changed, and drops a card in use that went.
     func pollSoundCards() async {
         guard !stopped else { return }
-        let changes = cardPolling.watch.update(cardPolling.cards())
+        let listed = cardPolling.cards()
+        let changes = cardPolling.watch.update(listed)
         for card in changes.disappeared {
             if let input = source as? FallbackSource, card.holds(pcm: Self.alsaName(input.name)) { input.cardRemoved() }
             if let output = sink as? FallbackSink, card.holds(pcm: Self.alsaName(output.name)) { output.cardRemoved() }
@@ -45,6 +47,7 @@ extension MediaController {
         for card in changes.appeared {
             await session.reportMedia(.soundCard(SoundCardChange(card: card, present: true)))
         }
+        await returnToPreferred(cards: listed)
     }
 
     /// `hw:1` of `alsa:hw:1`.

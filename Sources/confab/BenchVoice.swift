@@ -41,10 +41,22 @@ struct BenchVoice: ParsableCommand {
     @Option(help: "The adaptive policy's cap on the expected loss [%].")
     var expectedLossCap = Int(LossAdaptationPolicy().maximumExpectedLossPercent)
 
+    @Option(help: "Only the lossy paths with this loss per hop [%] (repeatable): no codec-alone rows, no clean path, no processing.")
+    var loss: [Double] = []
+
+    @Option(help: "The lossy paths' jitter per hop [ms]: each packet's delay is uniform in 60 ± this.")
+    var jitterMs: Double = 25
+
+    @Option(help: "Runs of each path, fixed and adaptive, each run with the next seed (the figures are noisy).")
+    var repeats = 1
+
     @OptionGroup var output: BenchOutput
 
     func validate() throws {
         guard (6_000...510_000).contains(bitrate) else { throw ValidationError("--bitrate must be 6000-510000 bit/s") }
+        guard loss.allSatisfy({ (0...100).contains($0) }) else { throw ValidationError("--loss must be 0-100 %") }
+        guard (0...60).contains(jitterMs) else { throw ValidationError("--jitter-ms must be 0-60 ms") }
+        guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1-20") }
     }
 
     func run() throws {
@@ -53,8 +65,11 @@ struct BenchVoice: ParsableCommand {
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
         var policy = LossAdaptationPolicy()
         policy.maximumExpectedLossPercent = Int32(clamping: expectedLossCap)
-        let bench = VoiceBenchmark(
+        var bench = VoiceBenchmark(
             directory: directory, python: python, seed: seed, bitrate: bitrate, policy: policy, quick: quick)
+        bench.onlyLoss = loss
+        bench.jitterMs = jitterMs
+        bench.repeats = repeats
         let results = try bench.run { FileHandleOutput.standardError("confab: \($0)") }
         try output.print(results)
         if results.failures > 0 { throw CommandFailure("\(results.failures) run(s) could not be scored") }
@@ -70,11 +85,21 @@ struct VoiceRun: Codable {
     /// What the listener saw: frames lost, rebuilt from FEC, concealed.
     var lost = 0
     var recoveredByFEC = 0
+    /// Frames whose packet was lost but whose copy came in a later RED packet (not in `lost`).
+    var recoveredByRED = 0
     var concealed = 0
+    /// Packets that came after their turn (counted in `lost` too), and frames
+    /// the jitter buffer dropped to bring its delay down.
+    var late = 0
+    var droppedForDelay = 0
+    /// The seed of the relays' draws.
+    var seed: UInt64 = 0
     /// The encoder's settings at the end of the run.
     var finalBitrate: Int32 = 0
     var finalFEC = false
     var finalExpectedLossPercent: Int32 = 0
+    /// Earlier frames each packet repeated at the end (RED).
+    var finalRedundantFrames = 0
 }
 
 struct VoiceResults: Codable, BenchReport {
@@ -86,14 +111,14 @@ struct VoiceResults: Codable, BenchReport {
 
     var table: String {
         var lines = [String(format: "speech: %.1f s of espeak-ng sentences; PESQ-WB (P.862.2), higher is better (max 4.64)", speechSeconds)]
-        lines.append("path                                  setting    PESQ-WB   lost  FEC  PLC   encoder at the end")
+        lines.append("path                                  setting    PESQ-WB    RED   lost  FEC  PLC late drop   encoder at the end")
         for run in runs {
             let score = run.pesqWB.map { String(format: "%7.2f", $0) } ?? " failed"
-            let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %"
-            lines.append(String(format: "%@ %@ %@ %6d %4d %4d   %@",
+            let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %, RED \(run.finalRedundantFrames)"
+            lines.append(String(format: "%@ %@ %@ %6d %6d %4d %4d %4d %4d   %@",
                                 run.path.padding(toLength: 37, withPad: " ", startingAt: 0),
                                 run.setting.padding(toLength: 10, withPad: " ", startingAt: 0), score,
-                                run.lost, run.recoveredByFEC, run.concealed, encoder))
+                                run.recoveredByRED, run.lost, run.recoveredByFEC, run.concealed, run.late, run.droppedForDelay, encoder))
         }
         if let processing { lines.append(processing.line) }
         lines.append("failures: \(failures)")
@@ -108,6 +133,10 @@ struct VoiceBenchmark {
     let bitrate: Int32
     let policy: LossAdaptationPolicy
     let quick: Bool
+    /// Not empty: only the lossy paths with these losses per hop [%].
+    var onlyLoss: [Double] = []
+    var jitterMs = 25.0
+    var repeats = 1
 
     /// Harvard sentences (IEEE 1969), spoken by espeak-ng: nothing recorded is shipped.
     static let sentences = """
@@ -117,12 +146,12 @@ struct VoiceBenchmark {
         """
 
     /// The paths measured: per hop (there are two), loss and delay.
-    static let paths: [PathImpairment] = [
-        .none,
-        PathImpairment(lossPercent: 1, delayMs: 60, jitterMs: 25),
-        PathImpairment(lossPercent: 5, delayMs: 60, jitterMs: 25),
-        PathImpairment(lossPercent: 10, delayMs: 60, jitterMs: 25),
-    ]
+    var paths: [PathImpairment] {
+        if quick { return [.none] }
+        let lossy = onlyLoss.isEmpty ? [1, 5, 10] : onlyLoss
+        return (onlyLoss.isEmpty ? [.none] : [])
+            + lossy.map { PathImpairment(lossPercent: $0, delayMs: 60, jitterMs: jitterMs) }
+    }
 
     func run(progress: (String) -> Void) throws -> VoiceResults {
         let reference = try makeReference()
@@ -132,31 +161,36 @@ struct VoiceBenchmark {
 
         let codecSettings = [("no FEC", Self.settings(bitrate: bitrate, fec: false)),
                              ("fixed", Self.settings(bitrate: bitrate, fec: true))]
-        for (setting, settings) in quick ? Array(codecSettings.prefix(1)) : codecSettings {
+        let codecRuns = quick ? Array(codecSettings.prefix(1)) : onlyLoss.isEmpty ? codecSettings : []
+        for (setting, settings) in codecRuns {
             let output = "\(directory)/codec-\(runs.count).wav"
             try Self.codecAlone(speech, settings: settings, output: output)
             runs.append(VoiceRun(path: "codec alone (in process)", setting: setting, finalBitrate: settings.bitrate,
                                  finalFEC: settings.inbandFEC, finalExpectedLossPercent: settings.expectedPacketLossPercent))
             outputs.append(output)
         }
-        for path in quick ? [.none] : Self.paths {
-            for adaptive in quick ? [true] : [false, true] {
-                let name = path == .none ? "clean, 2 hops" : "\(path) per hop, 2 hops"
-                progress("\(name), \(adaptive ? "adaptive" : "fixed")")
-                let output = "\(directory)/path-\(runs.count).wav"
-                var run = try VoicePathRun(reference: reference, output: output, hop: path, seed: seed,
-                                           settings: Self.settings(bitrate: bitrate, fec: true),
-                                           policy: adaptive ? policy : nil).run()
-                run.path = name
-                runs.append(run)
-                outputs.append(output)
+        for path in paths {
+            for round in 0..<repeats {
+                for adaptive in quick ? [true] : [false, true] {
+                    let name = path == .none ? "clean, 2 hops" : "\(path) per hop, 2 hops"
+                    let runSeed = seed &+ UInt64(round)
+                    progress("\(name), \(adaptive ? "adaptive" : "fixed"), seed \(runSeed)")
+                    let output = "\(directory)/path-\(runs.count).wav"
+                    var run = try VoicePathRun(reference: reference, output: output, hop: path, seed: runSeed,
+                                               settings: Self.settings(bitrate: bitrate, fec: true),
+                                               policy: adaptive ? policy : nil).run()
+                    run.path = name
+                    run.seed = runSeed
+                    runs.append(run)
+                    outputs.append(output)
+                }
             }
         }
         let scores = try score(reference: reference, outputs: outputs)
         for index in runs.indices { runs[index].pesqWB = scores[index] }
         return VoiceResults(runs: runs, failures: scores.filter { $0 == nil }.count,
                             speechSeconds: Double(speech.count) / Double(AudioFormat.sampleRate),
-                            processing: try ProcessingBenchmark.run(speech: speech))
+                            processing: onlyLoss.isEmpty ? try ProcessingBenchmark.run(speech: speech) : nil)
     }
 
     /// Confab's configured settings: FEC for 10 % (the fixed setting), or none.

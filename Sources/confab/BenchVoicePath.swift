@@ -1,7 +1,7 @@
 // One real-time run of `confab bench voice` through the media path:
 //
 //   WAVFileSource ─▶ MediaEngine (send) ─▶ relay hop 1 ─▶ relay hop 2 ─▶ MediaEngine (receive) ─▶ WAVFileSink
-//        ▲ adaptive: EncoderControl ◀─ LossAdaptation ◀─ ReceiveLossMeter ◀─ the listener's TrackMonitor, every second
+//        ▲ adaptive: EncoderControl (Opus settings, RED copies) ◀─ LossAdaptation ◀─ ReceiveLossMeter ◀─ the listener's TrackMonitor, every second
 //
 // In a meeting the listener's figure reaches the sender through the server
 // (media.loss → media.feedback, about a second later); here it is handed over
@@ -54,7 +54,8 @@ struct VoicePathRun {
             guard policy != nil, Date() >= nextFeedback else { continue }
             nextFeedback = nextFeedback.addingTimeInterval(1)
             if let loss = meter.lossPercent(since: track.stats) {
-                sending.encoderControl.request(adaptation.update(lossPercent: loss))
+                let settings = adaptation.update(lossPercent: loss)
+                sending.encoderControl.request(settings, redundantFrames: adaptation.redundantFrames)
             }
         }
         // What is still in flight: two hops of delay and the jitter buffer.
@@ -67,8 +68,10 @@ struct VoicePathRun {
         if let failure = sending.failure { throw CommandFailure("the WAV source failed: \(failure)") }
         let stats = track.stats
         return VoiceRun(path: "", setting: policy != nil ? "adaptive" : "fixed", lost: stats.lost,
-                        recoveredByFEC: stats.recoveredByFEC, concealed: stats.concealed,
+                        recoveredByFEC: stats.recoveredByFEC, recoveredByRED: stats.recoveredByRED, concealed: stats.concealed,
+                        late: stats.late, droppedForDelay: stats.droppedForDelay,
                         finalBitrate: applied.bitrate, finalFEC: applied.inbandFEC,
-                        finalExpectedLossPercent: applied.expectedPacketLossPercent)
+                        finalExpectedLossPercent: applied.expectedPacketLossPercent,
+                        finalRedundantFrames: sending.encoderControl.appliedRedundantFrames)
     }
 }

@@ -41,6 +41,7 @@ struct Connect: AsyncParsableCommand {
         if participant.headless, front.screenReader {
             throw ValidationError("--headless and --screen-reader do not go together")
         }
+        try check.validate(headless: participant.headless)
     }
 
     func run() async throws {
@@ -140,7 +141,7 @@ struct Connect: AsyncParsableCommand {
                 let media = try await AudioDeviceOptions.startMedia(
                     devices, processing: processing, session: session, logLevel: .warning, notice: report)
                 // The call screen switches its processing and devices as a meeting's does.
-                voices.add(EngineAudioControls(controller: media, configPath: configPath), for: session)
+                voices.add(EngineAudioControls(controller: media, configPath: configPath, flags: audio.voiceFlags), for: session)
                 return {
                     voices.remove(session)
                     await media.stop()

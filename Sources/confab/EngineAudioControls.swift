@@ -9,12 +9,16 @@ final class EngineAudioControls: AudioControls {
     private let controller: MediaController
     /// Where a device switched to is remembered for the next meeting (config.toml's `[audio]`); nil: nowhere.
     private let configPath: String?
+    /// What `--[no-]echo-cancellation` and the other flags set: a device's
+    /// `[audio.device."NAME"]` table does not override them after a switch.
+    private let flags: VoiceOverrides
     /// The last chain asked for; each switch's task applies whatever is latest.
     private let latest = Mutex<VoiceProcessingSettings?>(nil)
 
-    init(controller: MediaController, configPath: String? = nil) {
+    init(controller: MediaController, configPath: String? = nil, flags: VoiceOverrides = VoiceOverrides()) {
         self.controller = controller
         self.configPath = configPath
+        self.flags = flags
     }
 
     func chain() async -> VoiceChain? {
@@ -25,28 +29,29 @@ final class EngineAudioControls: AudioControls {
         let settings = Self.settings(chain)
         latest.withLock { $0 = settings }
         Task {
-            await controller.setProcessing { self.latest.withLock { $0 } ?? settings }
+            let applied = await controller.setProcessing { self.latest.withLock { $0 } ?? settings }
             // Remembered for the speaker in use: the next meeting on it starts so (DeviceProcessing.swift).
-            await rememberForSpeaker(settings)
+            await rememberForSpeaker(VoiceOverrides.switched(from: Self.chain(applied.before), to: Self.chain(applied.now)))
         }
     }
 
-    /// Writes `settings` into `[audio.device."SPEAKER"]` when the speaker is a sound card.
-    private func rememberForSpeaker(_ settings: VoiceProcessingSettings) async {
-        guard let configPath, case let speaker = await controller.devices.output, speaker.hasPrefix("alsa:") else { return }
+    /// Writes the parts the user switched into `[audio.device."SPEAKER"]` when
+    /// the speaker is a sound card; the parts left alone stay unwritten, so
+    /// they keep following `[audio]` and the defaults.
+    private func rememberForSpeaker(_ switched: VoiceOverrides) async {
+        guard let configPath, !switched.entries.isEmpty, case let speaker = await controller.devices.output,
+            speaker.hasPrefix("alsa:")
+        else { return }
         let section = AudioPreferences.deviceSection(speaker)
-        let values = [
-            ("echoCancellation", settings.echoCancellation), ("noiseSuppression", settings.noiseSuppression),
-            ("automaticGain", settings.automaticGain), ("keyboardSuppression", settings.keyboardSuppression),
-        ]
-        for (key, value) in values { try? ConfigFileEditor.setBoolean(key, to: value, in: section, path: configPath) }
+        for (key, value) in switched.entries { try? ConfigFileEditor.setBoolean(key, to: value, in: section, path: configPath) }
     }
 
-    /// After a switch: the processing the devices now in use have in config.toml, over what runs.
+    /// After a switch: the processing the devices now in use have in config.toml,
+    /// over what runs, except for the parts a command-line flag set.
     private func applyDeviceSettings() async {
         guard let configPath, let preferences = try? ClientConfig.load(path: configPath).audio else { return }
         let (input, output) = await controller.devices
-        let device = preferences.overrides(input: input, output: output)
+        let device = preferences.overrides(input: input, output: output).unflagged(by: flags)
         guard device != VoiceOverrides() else { return }
         let now = await controller.processing
         let settings = VoiceProcessingSettings(

@@ -46,8 +46,9 @@ struct FrontOptions: ParsableArguments {
     /// Joins and runs the front until the user leaves or the session ends.
     /// `notices` (a missing sound card) are shown in the front, where they are seen.
     /// `lines`: the typed lines when they were read before (the sound check), else stdin's from here.
+    /// `voiceFlags`: the processing flags given, which a device switched to does not override.
     func run(session: ConfabSession, notices: [String] = [], media: MediaController? = nil,
-             lines: AsyncStream<String>? = nil) async throws {
+             lines: AsyncStream<String>? = nil, voiceFlags: VoiceOverrides = VoiceOverrides()) async throws {
         let (settings, theme) = self.settings()
         let notices = DeviceNotices.plain(notices)
         do {
@@ -66,7 +67,8 @@ struct FrontOptions: ParsableArguments {
             do {
                 // The processing's keys (with a microphone) and /device.
                 // A device switched to is remembered in config.toml for the next meeting.
-                let voice = media.map { EngineAudioControls(controller: $0, configPath: config ?? ClientConfig.defaultPath()) }
+                let voice = media.map { EngineAudioControls(
+                    controller: $0, configPath: config ?? ClientConfig.defaultPath(), flags: voiceFlags) }
                 reason = try await MeetingApp(session: session, theme: theme, config: settings, noColor: noColor, voice: voice)
                     .run(notices: notices)
             } catch let problem as TerminalProblem {

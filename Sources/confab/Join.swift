@@ -46,6 +46,7 @@ struct Join: AsyncParsableCommand {
     func validate() throws {
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
         try validateAccess()
+        try check.validate(headless: participant.headless)
     }
 
     func run() async throws {
@@ -95,7 +96,8 @@ struct Join: AsyncParsableCommand {
         }
 
         guard headless else {
-            try await front.run(session: session, notices: audioNotices, media: controller, lines: lines)
+            try await front.run(
+                session: session, notices: audioNotices, media: controller, lines: lines, voiceFlags: audio.voiceFlags)
             await controller?.stop()
             return
         }

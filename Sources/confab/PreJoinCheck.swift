@@ -14,6 +14,14 @@ struct DeviceCheckOptions: ParsableArguments {
           help: "Check the speaker and microphone before joining (--no-device-check: don't). Default: config.toml's [audio] deviceCheck, else on when there is a sound card.")
     var deviceCheck: Bool?
 
+    /// The check is the terminal front's: headless, `--device-check` would do nothing, so it is refused.
+    func validate(headless: Bool) throws {
+        if headless, deviceCheck == true {
+            throw ValidationError(
+                "--device-check is the terminal front's sound check; headless, check the devices first with confab devices --test --input NAME --output NAME")
+        }
+    }
+
     /// Offers the check when it is due; returns the devices to use (nil: the user quit).
     /// `lines`: the screen reader's typed lines (the front reads on from them afterwards).
     func offer(

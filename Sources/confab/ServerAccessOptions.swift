@@ -88,6 +88,13 @@ struct AudioDeviceOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Gate keyboard clicks out while you are not talking (default as --echo-cancellation).")
     var keyboardSuppression: Bool?
 
+    /// What the processing flags set (nil: not given), which no device's table overrides.
+    var voiceFlags: VoiceOverrides {
+        VoiceOverrides(
+            echoCancellation: echoCancellation, noiseSuppression: noiseSuppression, automaticGain: automaticGain,
+            keyboardSuppression: keyboardSuppression)
+    }
+
     /// The processing of `input` played against `output`: a flag, else the
     /// devices' own `[audio.device."NAME"]`, else config.toml's `[audio]`,
     /// else on for a sound card (a file or a generator is sent as it is).

@@ -18,6 +18,9 @@ struct CommandLineTests {
         (["rtp", "receive", "--port", "0", "--key", goodKey, "--ssrc", "1", "--output", "null"], "--port"),
         (["rtp", "send", "--to", "127.0.0.1:5004", "--key", goodKey, "--ssrc", "1", "--input", "/nonexistent/in.wav", "--duration", "1"], "in.wav"),
         (["rtp", "send", "--to", "127.0.0.1:65535", "--key", goodKey, "--ssrc", "1"], "--rtcp-mux"),
+        // The sound check is the terminal front's: headless it would do nothing.
+        (["connect", "wss://127.0.0.1:1", "--token", "t", "--headless", "--device-check"], "--device-check"),
+        (["join", "wss://127.0.0.1:1/room", "--token", "t", "--headless", "--device-check"], "confab devices --test"),
     ])
     func badArguments(arguments: [String], mentions: String) async throws {
         let run = try ChildProcess(BuiltProducts.confab, arguments)

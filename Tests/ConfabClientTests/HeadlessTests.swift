@@ -102,6 +102,8 @@ struct HeadlessEventTests {
             (.connectionStateChanged(to: .reconnecting(attempt: 1), from: .connected), #"{"event":"connection","state":"reconnecting","from":"connected","attempt":1}"#),
             (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:hw:1", available: true)),
              #"{"event":"media.device","direction":"output","device":"alsa:hw:1","available":true,"text":"The speaker alsa:hw:1 is back."}"#),
+            (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:default", kind: .fellBack, replaced: "alsa:hw:1")),
+             #"{"event":"media.device","direction":"output","device":"alsa:default","available":true,"replaces":"alsa:hw:1","text":"The speaker alsa:hw:1 stopped working: using alsa:default until it is back."}"#),
             (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:headset", kind: .switched)),
              #"{"event":"media.device","direction":"output","device":"alsa:headset","available":true,"switched":true,"text":"The speaker is now alsa:headset."}"#),
             (.mediaStats([:], devices: [

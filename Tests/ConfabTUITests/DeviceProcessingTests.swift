@@ -60,4 +60,24 @@ struct DeviceProcessingTests {
         #expect(audio.joinMuted == false)
         #expect(audio.devices["alsa:hw:1"] == VoiceOverrides(echoCancellation: true))
     }
+
+    @Test("a key that switches one part writes only that part for the device")
+    func writesOnlyWhatSwitched() {
+        let before = VoiceChain.all
+        var after = before
+        after.on.remove(.echo)
+        let switched = VoiceOverrides.switched(from: before, to: after)
+        #expect(switched == VoiceOverrides(echoCancellation: false))
+        #expect(switched.entries.map(\.key) == ["echoCancellation"])
+        #expect(switched.entries.map(\.value) == [false])
+        #expect(VoiceOverrides.switched(from: after, to: after).entries.isEmpty, "nothing switched, nothing written")
+    }
+
+    @Test("a flag on the command line wins over the table of a device switched to")
+    func flagsWin() throws {
+        let audio = try ClientConfig.parse(Self.config, path: "c.toml").audio
+        let flags = VoiceOverrides(echoCancellation: true)  // --echo-cancellation
+        let device = audio.overrides(input: nil, output: "alsa:hw:1").unflagged(by: flags)
+        #expect(device == VoiceOverrides(noiseSuppression: false), "the table's echoCancellation = false gives way to the flag")
+    }
 }

@@ -103,6 +103,11 @@ struct VoiceKeysTests {
         let back = AudioDeviceChange(direction: .output, device: "alsa:hw:1", available: true)
         _ = model.apply(RoomUpdate(event: .audioDevice(back), state: state), previous: state)
         #expect(model.systemLines.last?.text == "The speaker alsa:hw:1 is back.")
+        // The default taking over is said as the trouble it is, though the sound goes on.
+        let fellBack = AudioDeviceChange(direction: .output, device: "alsa:default", kind: .fellBack, replaced: "alsa:hw:1")
+        _ = model.apply(RoomUpdate(event: .audioDevice(fellBack), state: state), previous: state)
+        #expect(model.systemLines.last?.text == "The speaker alsa:hw:1 stopped working: using alsa:default until it is back.")
+        #expect(model.systemLines.last?.isError == true)
     }
 
     @Test("[keys] rebinds a processing key")

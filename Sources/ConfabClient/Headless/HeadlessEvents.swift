@@ -246,7 +246,8 @@ public enum HeadlessEvents {
             return .object([
                 "event": .string("media.device"), "direction": .string(change.direction.rawValue),
                 "device": .string(change.device), "available": .bool(change.available),
-                "switched": change.kind == .switched ? JSONValue.bool(true) : nil, "text": .string(change.text),
+                "switched": change.kind == .switched ? JSONValue.bool(true) : nil,
+                "replaces": change.replaced.map(JSONValue.string), "text": .string(change.text),
             ])
         case .soundCard(let change):
             return .object([

@@ -20,10 +20,14 @@ public final class EncoderControl: Sendable {
     }
 
     /// Asks the sender to encode with these bitrate, FEC and expected-loss
-    /// settings from its next frame on (complexity and DTX stay as configured).
-    public func request(_ settings: Opus.EncoderSettings) {
-        requested.store(Self.pack(settings), ordering: .releasing)
+    /// settings from its next frame on (complexity and DTX stay as configured),
+    /// and to repeat `redundantFrames` earlier frames in each packet (RFC 2198; 0…2).
+    public func request(_ settings: Opus.EncoderSettings, redundantFrames: Int = 0) {
+        requested.store(Self.pack(settings, redundantFrames: redundantFrames), ordering: .releasing)
     }
+
+    /// How many earlier frames each packet repeats now.
+    public var appliedRedundantFrames: Int { Self.redundantFrames(appliedWord.load(ordering: .acquiring)) }
 
     /// What the encoder runs with now: bitrate [bit/s], in-band FEC, expected loss [%].
     public var applied: (bitrate: Int32, inbandFEC: Bool, expectedPacketLossPercent: Int32) {
@@ -39,11 +43,18 @@ public final class EncoderControl: Sendable {
 
     func markApplied(_ word: UInt64) { appliedWord.store(word, ordering: .releasing) }
 
-    static func pack(_ settings: Opus.EncoderSettings) -> UInt64 {
+    static func pack(_ settings: Opus.EncoderSettings, redundantFrames: Int = 0) -> UInt64 {
         let bitrate = UInt64(UInt32(clamping: max(0, settings.bitrate)))
         let loss = UInt64(UInt8(clamping: max(0, min(100, settings.expectedPacketLossPercent))))
-        return bitrate | loss << 32 | (settings.inbandFEC ? UInt64(1) : 0) << 40
+        let redundancy = UInt64(max(0, min(maxRedundantFrames, redundantFrames)))
+        return bitrate | loss << 32 | (settings.inbandFEC ? UInt64(1) : 0) << 40 | redundancy << 41
     }
+
+    /// The most earlier frames a packet repeats.
+    public static let maxRedundantFrames = 2
+
+    @inline(__always)
+    static func redundantFrames(_ word: UInt64) -> Int { Int(word >> 41 & 0x3) }
 
     static func unpack(_ word: UInt64) -> (bitrate: Int32, inbandFEC: Bool, expectedPacketLossPercent: Int32) {
         (Int32(truncatingIfNeeded: word & 0xFFFF_FFFF), word >> 40 & 1 == 1, Int32(word >> 32 & 0xFF))

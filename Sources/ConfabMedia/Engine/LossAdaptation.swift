@@ -1,6 +1,7 @@
 // How the encoder follows the loss its listeners report (docs/MEDIA.md, "Loss feedback").
 //
-//   loss reported [%] ─▶ smoothed (up at once, down slowly) ─▶ FEC on/off, expected loss, bitrate
+//   loss reported [%] ─▶ smoothed (up at once, down slowly) ─▶ FEC on/off, expected loss, bitrate,
+//                                                               RED copies of earlier frames (0, 1, 2)
 //
 // Why these choices:
 // - In-band FEC (RFC 6716 §2.1.7, LBRR) is paid for whether or not anything is
@@ -14,6 +15,13 @@
 //   frames recovered (recovery needs only that the next packet arrives).
 // - Loss rises fast and falls slowly: a listener that just lost packets needs
 //   protection now, and a path that was lossy tends to be lossy again.
+// - In-band FEC recovers a frame only when the very next packet arrives,
+//   and carries a coarser copy. Over two lossy hops (10 % each, about 19 %
+//   of packets lost) that leaves most losses to concealment. RED (RFC 2198)
+//   repeats whole earlier frames: with one copy a frame is lost only when two
+//   packets in a row are, with two copies three. It costs bitrate on the
+//   path, not quality in the encoder, so it goes on only at a loss where FEC
+//   alone falls short, and off again only well below it.
 // - Heavy sustained loss (30 % and more) on the Internet is mostly congestion,
 //   and sending less is the only thing that eases it: the bitrate steps down
 //   there. Below that, random loss is better answered with redundancy than
@@ -34,6 +42,16 @@ public struct LossAdaptationPolicy: Sendable, Equatable {
     public var halvedBitrateLossPercent = 50.0
     /// The bitrate never goes below this [bit/s].
     public var minimumBitrate: Int32 = 12_000
+    /// One RED copy of the previous frame from this smoothed loss on [%]…
+    public var redundancyOnLossPercent = 5.0
+    /// …until it falls below this [%].
+    public var redundancyOffLossPercent = 2.0
+    /// Two copies (the two previous frames) from this loss on [%]…
+    public var doubleRedundancyOnLossPercent = 15.0
+    /// …back to one below this [%].
+    public var doubleRedundancyOffLossPercent = 10.0
+    /// The most copies sent, 0…2; 0 never sends RED (for listeners that predate it).
+    public var maximumRedundantFrames = 2
     /// How much of the gap a falling report closes at once (0…1).
     public var fallingWeight = 0.3
 
@@ -48,6 +66,8 @@ public struct LossAdaptation: Sendable, Equatable {
     /// The loss the settings are planned for [%].
     public private(set) var smoothedLossPercent: Double?
     public private(set) var settings: Opus.EncoderSettings
+    /// Earlier frames each packet repeats (RED), 0…2.
+    public private(set) var redundantFrames = 0
 
     public init(configured: Opus.EncoderSettings, policy: LossAdaptationPolicy = LossAdaptationPolicy()) {
         self.policy = policy
@@ -81,7 +101,25 @@ public struct LossAdaptation: Sendable, Equatable {
         }
         next.bitrate = min(next.bitrate, configured.bitrate)
         settings = next
+        redundantFrames = Self.redundancy(after: redundantFrames, smoothedLoss: smoothed, policy: policy)
         return next
+    }
+}
+
+extension LossAdaptation {
+    /// The RED level for `loss`, with a gap between each step's on and off so it does not flap.
+    static func redundancy(after current: Int, smoothedLoss loss: Double, policy: LossAdaptationPolicy) -> Int {
+        min(max(0, policy.maximumRedundantFrames), unlimitedRedundancy(after: current, smoothedLoss: loss, policy: policy))
+    }
+
+    private static func unlimitedRedundancy(after current: Int, smoothedLoss loss: Double, policy: LossAdaptationPolicy) -> Int {
+        if loss >= policy.doubleRedundancyOnLossPercent || (current == 2 && loss >= policy.doubleRedundancyOffLossPercent) {
+            return 2
+        }
+        if loss >= policy.redundancyOnLossPercent || (current >= 1 && loss >= policy.redundancyOffLossPercent) {
+            return 1
+        }
+        return 0
     }
 }
 
@@ -95,10 +133,13 @@ public struct ReceiveLossMeter: Sendable, Equatable {
 
     /// Frames expected and lost since the last call, capped to what the protocol carries.
     public mutating func take(_ stats: JitterStats) -> (expected: Int, lost: Int) {
+        // A frame recovered from a RED copy was still lost by the path: the
+        // sender must go on hearing about it, or it would stop the redundancy
+        // that hides the loss.
         let received = max(0, stats.received - lastReceived)
-        let lost = max(0, stats.lost - lastLost)
+        let lost = max(0, stats.lost + stats.recoveredByRED - lastLost)
         lastReceived = stats.received
-        lastLost = stats.lost
+        lastLost = stats.lost + stats.recoveredByRED
         let expected = min(received + lost, 10_000)
         return (expected, min(lost, expected))
     }

@@ -9,6 +9,9 @@ public struct MediaConfiguration: Sendable, Equatable {
     public var encoder = Opus.EncoderSettings()
     /// RTP payload type for Opus (dynamic, RFC 7587 §7); 111 as in most WebRTC offers.
     public var payloadType: UInt8 = OpusRTP.defaultPayloadType
+    /// RTP payload type for RED (RFC 2198) around Opus, sent when listeners
+    /// lose packets; 63 as in WebRTC's offers.
+    public var redPayloadType: UInt8 = AudioRED.defaultPayloadType
     /// RFC 8285 id that carries the RFC 6464 audio level.
     public var audioLevelExtensionID: UInt8 = AudioLevel.defaultExtensionID
     public var jitter = JitterBufferConfiguration()

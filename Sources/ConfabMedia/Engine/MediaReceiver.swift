@@ -2,7 +2,8 @@
 //
 //   UDPSocket (poll ▶ recvmmsg batch) ─▶ checks: size, RTP version, RTCP? ─▶ SSRC known?
 //   ─▶ SRTP unprotect (in place; tag and replay checked) ─▶ RTP parse, payload type
-//   ─▶ PacketRing ─▶ play-out thread
+//   ─▶ Opus: PacketRing ─▶ play-out thread
+//   ─▶ RED (RFC 2198): validated whole ─▶ primary, then each earlier frame as a copy ─▶ PacketRing
 //   RTCP (RFC 5761 §4) ─▶ SSRC known? ─▶ SRTCP unprotect ─▶ sender report? counted
 //
 // Everything dropped is counted by reason and nothing else happens: a hostile
@@ -27,8 +28,10 @@ public final class ReceiverStats: Sendable {
     public let authenticationFailures = Atomic<Int>(0)
     /// SRTP replay protection refused it (seen before or older than the window).
     public let replays = Atomic<Int>(0)
-    /// A payload type other than the one configured for Opus.
+    /// A payload type other than the ones configured for Opus and RED.
     public let unknownPayloadType = Atomic<Int>(0)
+    /// RED packets accepted (their frames are counted in `accepted` and handed on).
+    public let redundantPackets = Atomic<Int>(0)
     /// Non-RTP datagrams (DTLS…, STUN when nobody listens) and RTCP other than sender reports.
     public let ignored = Atomic<Int>(0)
     /// RTCP sender reports (SRTCP) that verified and decrypted with the sender's key.
@@ -170,14 +173,54 @@ public final class MediaReceiver: @unchecked Sendable {
             stats.malformed.add(1, ordering: .relaxed)
             return
         }
-        guard packet.payloadType == configuration.payloadType else {
-            stats.unknownPayloadType.add(1, ordering: .relaxed)
-            return
-        }
         let header = ReceivedPacketHeader(ssrc: packet.ssrc, sequenceNumber: packet.sequenceNumber,
                                           timestamp: packet.timestamp, arrivalNanoseconds: arrival)
-        if ring.push(header, payload: UnsafeRawBufferPointer(rebasing: rtp[packet.payloadRange])) {
-            stats.accepted.add(1, ordering: .relaxed)
+        let payload = UnsafeRawBufferPointer(rebasing: rtp[packet.payloadRange])
+        if packet.payloadType == configuration.payloadType {
+            if ring.push(header, payload: payload) {
+                stats.accepted.add(1, ordering: .relaxed)
+            }
+        } else if packet.payloadType == configuration.redPayloadType {
+            handleRED(payload, header: header)
+        } else {
+            stats.unknownPayloadType.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Hands on the frames of a RED payload: the primary first (it moves the
+    /// play-out's view of the newest packet), then the earlier frames, each
+    /// under the sequence number and timestamp it was first sent with. The
+    /// jitter buffer keeps a copy only where the packet itself is missing.
+    @inline(__always)
+    private func handleRED(_ payload: UnsafeRawBufferPointer, header: ReceivedPacketHeader) {
+        let opus = configuration.payloadType
+        do throws(AudioREDError) {
+            var primaryRange = 0..<0
+            var primaryType: UInt8 = 0
+            try AudioRED.forEachBlock(in: payload) { block in
+                if block.packetsBack == 0 {
+                    primaryRange = block.range
+                    primaryType = block.payloadType
+                }
+            }
+            guard primaryType == opus, !primaryRange.isEmpty else {
+                stats.unknownPayloadType.add(1, ordering: .relaxed)
+                return
+            }
+            stats.redundantPackets.add(1, ordering: .relaxed)
+            if ring.push(header, payload: UnsafeRawBufferPointer(rebasing: payload[primaryRange])) {
+                stats.accepted.add(1, ordering: .relaxed)
+            }
+            try AudioRED.forEachBlock(in: payload) { block in
+                guard block.packetsBack > 0, block.payloadType == opus, !block.range.isEmpty else { return }
+                var copy = header
+                copy.sequenceNumber = header.sequenceNumber &- UInt16(block.packetsBack)
+                copy.timestamp = header.timestamp &- block.timestampOffset
+                copy.isRedundantCopy = true
+                ring.push(copy, payload: UnsafeRawBufferPointer(rebasing: payload[block.range]))
+            }
+        } catch {
+            stats.malformed.add(1, ordering: .relaxed)
         }
     }
 

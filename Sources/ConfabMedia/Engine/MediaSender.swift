@@ -3,7 +3,9 @@
 //   AudioSource.read (ALSA period, or paced by the clock) ─▶ CaptureProcessing (echo, noise, gain)
 //   ─▶ level (RFC 6464) + VAD
 //   ─▶ EncoderControl changed? ─▶ new bitrate / FEC / expected loss (between frames)
-//   ─▶ Opus encode (written straight after the RTP header) ─▶ RTP header + audio-level extension
+//   ─▶ Opus encode (into the history of recent frames)
+//   ─▶ payload: the frame alone, or RED (RFC 2198) with 1–2 earlier frames when listeners lose packets
+//   ─▶ RTP header + audio-level extension
 //   ─▶ SRTP protect (in place) ─▶ UDPSocket.send
 //   every senderReportIntervalMs: RTCP sender report (RFC 3550 §6.4.1) ─▶ SRTCP protect ─▶ same socket,
 //                                 to the RTP port (muxed, RFC 5761) or the port above it (RFC 3550 §11)
@@ -64,6 +66,15 @@ public final class MediaSender: @unchecked Sendable {
     private let packet: UnsafeMutableRawBufferPointer
     /// The sender report is built and protected here, apart from the RTP packet.
     private let report: UnsafeMutableRawBufferPointer
+    /// The last frames encoded, for RED: each slot's bytes, and the sequence
+    /// number and timestamp it was sent with (length 0: nothing sent from it).
+    private let history: UnsafeMutableRawBufferPointer
+    private let historyLength: UnsafeMutableBufferPointer<Int>
+    private let historySequence: UnsafeMutableBufferPointer<UInt16>
+    private let historyTimestamp: UnsafeMutableBufferPointer<UInt32>
+    private var historyNext = 0
+    private static let historySlots = EncoderControl.maxRedundantFrames + 1
+    private static let historySlotBytes = OpusRTP.maxFrameLength
     private var nextReportNs: UInt64 = 0
     /// RFC 3550 §6.4.1: packets and payload octets sent since this SSRC began.
     private var packetCount: UInt32 = 0
@@ -94,6 +105,13 @@ public final class MediaSender: @unchecked Sendable {
         pcm.initialize(repeating: 0)
         packet = .allocate(byteCount: 1_500 + SRTPLibrary.maxTrailerLength, alignment: 16)
         report = .allocate(byteCount: 128 + SRTPLibrary.maxTrailerLength + 4, alignment: 16)
+        history = .allocate(byteCount: Self.historySlots * Self.historySlotBytes, alignment: 16)
+        historyLength = .allocate(capacity: Self.historySlots)
+        historyLength.initialize(repeating: 0)
+        historySequence = .allocate(capacity: Self.historySlots)
+        historySequence.initialize(repeating: 0)
+        historyTimestamp = .allocate(capacity: Self.historySlots)
+        historyTimestamp.initialize(repeating: 0)
         // RFC 3550 §5.1: sequence number and timestamp start at random values.
         sequenceNumber = UInt16.random(in: 0...UInt16.max)
         timestamp = UInt32.random(in: 0...UInt32.max)
@@ -103,6 +121,10 @@ public final class MediaSender: @unchecked Sendable {
         pcm.deallocate()
         packet.deallocate()
         report.deallocate()
+        history.deallocate()
+        historyLength.deallocate()
+        historySequence.deallocate()
+        historyTimestamp.deallocate()
     }
 
     /// Starts the capture thread.
@@ -166,19 +188,36 @@ public final class MediaSender: @unchecked Sendable {
         try? extensions.append(audioLevel: AudioLevel(dBov: dBov, voiceActivity: voice), id: configuration.audioLevelExtensionID)
         let headerLength = RTPPacket.headerLength(extensions: extensions)
         if let word = encoderControl.pendingChange(current: encoderWord) { adoptEncoderSettings(word) }
-        // Encode straight into place after the header; the writer leaves it there.
-        let payloadArea = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<1_400])
-        guard let payloadLength = try? encoder.encode(frame, into: payloadArea) else {
+        // Encode into the history, where the next packets find it for their redundant copies.
+        let slot = historyNext
+        let encoded = UnsafeMutableRawBufferPointer(
+            rebasing: history[(slot * Self.historySlotBytes)..<((slot + 1) * Self.historySlotBytes)])
+        historyLength[slot] = 0
+        guard let encodedLength = try? encoder.encode(frame, into: encoded) else {
             stats.sendFailures.add(1, ordering: .relaxed)
             return
         }
-        if configuration.encoder.dtx && payloadLength <= 2 {
+        if configuration.encoder.dtx && encodedLength <= 2 {
             // libopus' DTX says nothing is worth sending for this frame.
             stats.framesSuppressed.add(1, ordering: .relaxed)
             startOfTalkspurt = true
             return
         }
-        let header = RTPHeaderFields(marker: startOfTalkspurt, payloadType: configuration.payloadType,
+        let primary = UnsafeRawBufferPointer(rebasing: encoded[0..<encodedLength])
+        let payloadArea = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<1_400])
+        var payloadType = configuration.payloadType
+        var payloadLength = 0
+        let redundant = redundantFramesAvailable(wanted: EncoderControl.redundantFrames(encoderWord))
+        if redundant > 0, let length = try? AudioRED.write(
+            payloadType: configuration.payloadType, primary: primary, redundantCount: redundant,
+            redundant: { i in redundantBlock(packetsBack: redundant - i) }, into: payloadArea) {
+            payloadType = configuration.redPayloadType
+            payloadLength = length
+        } else {
+            payloadArea.copyMemory(from: primary)
+            payloadLength = encodedLength
+        }
+        let header = RTPHeaderFields(marker: startOfTalkspurt, payloadType: payloadType,
                                      sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
         let payload = UnsafeRawBufferPointer(rebasing: packet[headerLength..<(headerLength + payloadLength)])
         guard let rtpLength = try? RTPPacket.write(header: header, extensions: extensions, payload: payload, into: packet),
@@ -187,6 +226,10 @@ public final class MediaSender: @unchecked Sendable {
             return
         }
         startOfTalkspurt = false
+        historyLength[slot] = encodedLength
+        historySequence[slot] = sequenceNumber
+        historyTimestamp[slot] = timestamp
+        historyNext = (slot + 1) % Self.historySlots
         sequenceNumber &+= 1
         if socket.send(UnsafeRawBufferPointer(rebasing: packet[0..<srtpLength]), to: destination) {
             stats.packetsSent.add(1, ordering: .relaxed)
@@ -204,6 +247,30 @@ public final class MediaSender: @unchecked Sendable {
             nextReportNs = now + intervalNs
             sendSenderReport(rtpTimestamp: timestamp)
         }
+    }
+
+    /// How many of the `wanted` earlier frames can go along: each must be the
+    /// frame of the packet sent exactly that many packets before this one
+    /// (the receiver places copies by sequence number), within RED's 14-bit
+    /// timestamp offset.
+    @inline(__always)
+    private func redundantFramesAvailable(wanted: Int) -> Int {
+        var count = 0
+        while count < wanted {
+            let back = count + 1
+            let slot = (historyNext + Self.historySlots - back) % Self.historySlots
+            guard historyLength[slot] > 0, historySequence[slot] == sequenceNumber &- UInt16(back),
+                  timestamp &- historyTimestamp[slot] <= AudioRED.maxTimestampOffset else { break }
+            count = back
+        }
+        return count
+    }
+
+    @inline(__always)
+    private func redundantBlock(packetsBack back: Int) -> (timestampOffset: UInt32, data: UnsafeRawBufferPointer) {
+        let slot = (historyNext + Self.historySlots - back) % Self.historySlots
+        let start = slot * Self.historySlotBytes
+        return (timestamp &- historyTimestamp[slot], UnsafeRawBufferPointer(rebasing: history[start..<(start + historyLength[slot])]))
     }
 
     /// Applies a change from `encoderControl` between two frames: libopus'

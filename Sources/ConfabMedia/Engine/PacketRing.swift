@@ -16,6 +16,8 @@ public struct ReceivedPacketHeader: Sendable {
     /// Local arrival time [ns, CLOCK_MONOTONIC].
     public var arrivalNanoseconds: UInt64 = 0
     public var payloadLength = 0
+    /// A copy of an earlier frame from a RED packet (RFC 2198), not the packet itself.
+    public var isRedundantCopy = false
 }
 
 public final class PacketRing: @unchecked Sendable {

@@ -126,7 +126,8 @@ public final class PlayoutLoop: @unchecked Sendable {
         ring.drain { header, payload in
             for track in tracks where track.ssrc == header.ssrc {
                 track.insert(payload: payload, sequenceNumber: header.sequenceNumber,
-                             timestamp: header.timestamp, arrivalNanoseconds: header.arrivalNanoseconds)
+                             timestamp: header.timestamp, arrivalNanoseconds: header.arrivalNanoseconds,
+                             isRedundantCopy: header.isRedundantCopy)
                 return
             }
             stats.unroutedPackets.add(1, ordering: .relaxed)

@@ -1,7 +1,8 @@
 // The adaptive jitter buffer of one remote track.
 //
 //   network thread ─▶ (packet ring) ─▶ insert(payload, seq, ts, arrival)
-//                                        │  reorder by sequence number, drop late and duplicate
+//                                        │  reorder by sequence number, drop late and duplicate;
+//                                        │  a RED copy (RFC 2198) only fills a slot still empty
 //                                        ▼
 //   playout thread ◀─ nextAction() ◀─ slots[seq % capacity]
 //        decode(slot) | recoverFromFEC(next slot) | conceal | silence (buffering)
@@ -26,6 +27,11 @@ public struct JitterStats: Sendable, Equatable, Codable {
     public var lost = 0
     /// Lost frames rebuilt from the next packet's in-band FEC.
     public var recoveredByFEC = 0
+    /// Packets that never came (or came after their turn), whose frame arrived
+    /// as a redundant copy in a later packet (RED) in time to play. Counted
+    /// apart from `received` and `lost`: the path lost them, the listener did
+    /// not. A packet that comes after its copy but in time counts as received.
+    public var recoveredByRED = 0
     /// Frames synthesised by packet-loss concealment (losses and under-runs).
     public var concealed = 0
     /// Packets that arrived after their play-out time.
@@ -99,6 +105,8 @@ public final class JitterBuffer: @unchecked Sendable {
         var hasFEC = false
         /// The SILK VAD flag: false for packets the sender's encoder judged silent.
         var voiced = true
+        /// Filled from a RED copy while the packet itself has not come.
+        var fromCopy = false
     }
 
     private let mask: Int
@@ -175,11 +183,19 @@ public final class JitterBuffer: @unchecked Sendable {
 
     /// Takes one Opus RTP payload. `arrivalSamples` is the local arrival time in
     /// 48 kHz ticks (any epoch, monotonic). Late, duplicate and malformed
-    /// packets are counted and dropped.
-    public func insert(payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, arrivalSamples: Int64) {
+    /// packets are counted and dropped. A redundant copy (`isRedundantCopy`,
+    /// from a RED packet) is kept only when its frame is still to play and
+    /// missing; otherwise it is dropped without a count, since its packet
+    /// arrived or its time has passed.
+    public func insert(payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, arrivalSamples: Int64,
+                       isRedundantCopy: Bool = false) {
         guard let source = payload.baseAddress, payload.count > 0, payload.count <= configuration.maxPayloadBytes,
               let samples = try? Opus.sampleCount(of: payload), samples > 0, samples <= Opus.maxFrameSamples else {
             stats.invalid += 1
+            return
+        }
+        if isRedundantCopy {
+            insertRedundantCopy(payload, source: source, samples: samples, sequenceNumber: sequenceNumber, timestamp: timestamp)
             return
         }
         let sequence = sequences.unwrap(sequenceNumber)
@@ -206,7 +222,16 @@ public final class JitterBuffer: @unchecked Sendable {
         let slot = Int(sequence & Int64(mask))
         if slots[slot].occupied {
             if slots[slot].sequence == sequence {
-                stats.duplicate += 1
+                if slots[slot].fromCopy {
+                    // Reordered behind a later packet that carried its copy: the
+                    // path did not lose it after all. The copy is the same frame.
+                    slots[slot].fromCopy = false
+                    stats.recoveredByRED -= 1
+                    stats.received += 1
+                    observeTransit(arrivalSamples: arrivalSamples, timestamp: ts)
+                } else {
+                    stats.duplicate += 1
+                }
                 return
             }
             // A stale packet from a full lap ago: this one is newer.
@@ -221,6 +246,27 @@ public final class JitterBuffer: @unchecked Sendable {
             newestEnd = ts + Int64(samples)
         }
         observeTransit(arrivalSamples: arrivalSamples, timestamp: ts)
+    }
+
+    /// A frame from a RED packet, sent first as `sequenceNumber`: it fills
+    /// that slot if the packet is still awaited there. It never starts the
+    /// buffer, moves the newest packet, or feeds the jitter estimate (it
+    /// rides on a later packet, so its transit says nothing about the path).
+    private func insertRedundantCopy(_ payload: UnsafeRawBufferPointer, source: UnsafeRawPointer, samples: Int,
+                                     sequenceNumber: UInt16, timestamp: UInt32) {
+        guard hasFirstPacket else { return }
+        // On copies of the unwrappers, so a hostile copy cannot move them.
+        var sequenceScratch = sequences, timestampScratch = timestamps
+        let sequence = sequenceScratch.unwrap(sequenceNumber)
+        guard sequence >= nextSequence, sequence < newestSequence, newestSequence - sequence <= Int64(mask) else { return }
+        let slot = Int(sequence & Int64(mask))
+        if slots[slot].occupied && slots[slot].sequence == sequence { return }
+        let ts = timestampScratch.unwrap(timestamp)
+        let start = slot * configuration.maxPayloadBytes
+        UnsafeMutableRawBufferPointer(rebasing: payloads[start..<(start + payload.count)]).copyMemory(from: UnsafeRawBufferPointer(start: source, count: payload.count))
+        slots[slot] = Slot(occupied: true, sequence: sequence, timestamp: ts, length: payload.count,
+                           samples: samples, hasFEC: Opus.hasFEC(payload), voiced: Self.isVoiced(payload), fromCopy: true)
+        stats.recoveredByRED += 1
     }
 
     /// Decides what to play for the next `wantedSamples` (the mixer frame).

@@ -59,10 +59,12 @@ public final class PlayoutTrack: @unchecked Sendable {
     }
 
     @inline(__always)
-    public func insert(payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, arrivalNanoseconds: UInt64) {
+    public func insert(payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, arrivalNanoseconds: UInt64,
+                       isRedundantCopy: Bool = false) {
         // 48 kHz ticks: ns × 48 / 1 000 000.
         let arrival = Int64(arrivalNanoseconds / 1_000) * 48 / 1_000
-        buffer.insert(payload: payload, sequenceNumber: sequenceNumber, timestamp: timestamp, arrivalSamples: arrival)
+        buffer.insert(payload: payload, sequenceNumber: sequenceNumber, timestamp: timestamp, arrivalSamples: arrival,
+                      isRedundantCopy: isRedundantCopy)
     }
 
     /// Fills `frame` with the next play-out audio. Returns false when the track

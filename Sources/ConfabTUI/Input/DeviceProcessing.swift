@@ -21,13 +21,42 @@ public struct VoiceOverrides: Hashable, Sendable {
 
     static let keys = ["echoCancellation", "noiseSuppression", "automaticGain", "keyboardSuppression"]
 
-    /// `self`, with what `other` does not set taken from `fallback`.
-    func over(_ fallback: VoiceOverrides) -> VoiceOverrides {
+    /// `self`, with what `self` does not set taken from `fallback`.
+    public func over(_ fallback: VoiceOverrides) -> VoiceOverrides {
         VoiceOverrides(
             echoCancellation: echoCancellation ?? fallback.echoCancellation,
             noiseSuppression: noiseSuppression ?? fallback.noiseSuppression,
             automaticGain: automaticGain ?? fallback.automaticGain,
             keyboardSuppression: keyboardSuppression ?? fallback.keyboardSuppression)
+    }
+}
+
+extension VoiceOverrides {
+    /// The parts `after` switches from `before` (the others nil): what the
+    /// user changed, and all that is written into a device's table.
+    public static func switched(from before: VoiceChain, to after: VoiceChain) -> VoiceOverrides {
+        func part(_ stage: VoiceStage) -> Bool? {
+            before.on.contains(stage) == after.on.contains(stage) ? nil : after.on.contains(stage)
+        }
+        return VoiceOverrides(
+            echoCancellation: part(.echo), noiseSuppression: part(.noise), automaticGain: part(.gain),
+            keyboardSuppression: part(.keys))
+    }
+
+    /// This table without the parts `flags` set: a command-line flag decides
+    /// its part for the whole meeting, whatever device is switched to.
+    public func unflagged(by flags: VoiceOverrides) -> VoiceOverrides {
+        VoiceOverrides(
+            echoCancellation: flags.echoCancellation == nil ? echoCancellation : nil,
+            noiseSuppression: flags.noiseSuppression == nil ? noiseSuppression : nil,
+            automaticGain: flags.automaticGain == nil ? automaticGain : nil,
+            keyboardSuppression: flags.keyboardSuppression == nil ? keyboardSuppression : nil)
+    }
+
+    /// The parts set, by their config.toml keys.
+    public var entries: [(key: String, value: Bool)] {
+        let values = [echoCancellation, noiseSuppression, automaticGain, keyboardSuppression]
+        return zip(Self.keys, values).compactMap { key, value in value.map { (key: key, value: $0) } }
     }
 }
 

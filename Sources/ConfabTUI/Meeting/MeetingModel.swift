@@ -349,7 +349,8 @@ public struct MeetingModel: InputLineModel, Sendable {
             addSystemLine("the server is going away" + (notice.reason.map { ": \($0)" } ?? ""), error: true)
         case .audioDevice(let change) where change.kind != .switched:
             // A switch is the front's own doing, and its notice says so already.
-            addSystemLine(change.text, error: !change.available)
+            // A fallback keeps the sound going, but the card the user chose failed.
+            addSystemLine(change.text, error: !change.available || change.kind == .fellBack)
         case .soundCard(let change):
             addSystemLine(change.text)
         case .talkingWhileMuted:
