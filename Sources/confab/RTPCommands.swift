@@ -249,7 +249,7 @@ struct ReceiveSummary: Codable {
         let j = jitter, n = network
         return """
         received \(j.received) packets in \(String(format: "%.1f", seconds)) s: \
-        lost \(j.lost), recovered by FEC \(j.recoveredByFEC), concealed \(j.concealed), late \(j.late), duplicate \(j.duplicate)
+        lost \(j.lost), recovered by FEC \(j.recoveredByFEC), played from RED copies \(j.recoveredByRED), concealed \(j.concealed), late \(j.late), duplicate \(j.duplicate)
         dropped: auth failures \(n.authenticationFailures), replays \(n.replays), malformed \(n.malformed), \
         oversized \(n.oversized), unknown SSRC \(n.unknownSSRC), unknown payload type \(n.unknownPayloadType)
         jitter mean \(String(format: "%.2f", j.meanJitterMs)) ms, max \(String(format: "%.2f", j.maxJitterMs)) ms; \

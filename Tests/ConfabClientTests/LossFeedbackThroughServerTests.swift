@@ -46,6 +46,32 @@ struct LossFeedbackThroughServerTests {
         await server.stop()
     }
 
+    @Test("a listener losing a fifth of the packets gets RED through the server and plays lost frames from the copies")
+    func heavyLossTurnsOnRED() async throws {
+        let server = try await LiveServer.start()
+        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
+        let relay = try ImpairedRelay(upstream: media, up: .none, down: PathImpairment(lossPercent: 20), seed: 11)
+        defer { relay.stop() }
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: "red", source: nil, mediaRoute: relay.address)
+        let alice = try await Talker.join(
+            server, "alice", role: "host", room: "red", source: .speech(seed: 5, seconds: 12))
+        await alice.participant.until("alice hears of bob's loss", events: { events in
+            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille >= 100 } else { false } }
+        })
+        let sender = try #require(await alice.controller.mediaEngine?.sender)
+        #expect(await eventually(timeoutMs: 10_000) { sender.encoderControl.appliedRedundantFrames == 2 },
+                "two copies for a fifth lost")
+        // The server forwarded the RED packets as they were, and bob's client took the copies.
+        let recovered = await eventually(timeoutMs: 10_000) {
+            await (bob.controller.monitor(of: "alice")?.stats.recoveredByRED ?? 0) >= 10
+        }
+        let stats = await bob.controller.monitor(of: "alice")?.stats
+        print("RED through the server: relay dropped \(relay.stats.droppedDown.load(ordering: .relaxed)); bob \(String(describing: stats))")
+        #expect(recovered)
+        await Talker.end(alice, bob)
+        await server.stop()
+    }
+
     @Test("when no listener loses anything, FEC goes off and no loss is expected")
     func cleanListener() async throws {
         let server = try await LiveServer.start()

@@ -21,7 +21,8 @@ struct REDReceivePathTests {
 
     /// Sends `frames` voiced frames asking for `copies` RED copies, drops the
     /// packets in `dropped`, and plays what arrives.
-    func send(frames: Int, copies: Int, dropped: Set<Int>, receiverConfiguration: MediaConfiguration = MediaConfiguration()) throws -> Outcome {
+    func send(frames: Int, copies: Int, dropped: Set<Int>, muted: Set<Int> = [],
+              receiverConfiguration: MediaConfiguration = MediaConfiguration()) throws -> Outcome {
         let key = SRTPKeyMaterial.random()
         let ssrc: UInt32 = 0x00DE_D0BE
         let listening = try UDPSocket(bindTo: "127.0.0.1", port: 0)
@@ -40,12 +41,15 @@ struct REDReceivePathTests {
         var outcome = Outcome()
         var frame = [Int16](repeating: 0, count: 960)
         for i in 0..<frames {
+            sender.muted.store(muted.contains(i), ordering: .relaxed)
             voicedFrame(i).withUnsafeBufferPointer { sender.sendFrame($0) }
-            let count = try listening.receive(into: batch, timeoutMs: 2_000)
-            try #require(count == 1)
-            outcome.largestPacket = max(outcome.largestPacket, batch.datagram(0).count)
-            if !dropped.contains(i) {
-                receiver.handle(batch.datagram(0), truncated: false, arrival: UInt64(i) * 20_000_000)
+            if !muted.contains(i) {
+                let count = try listening.receive(into: batch, timeoutMs: 2_000)
+                try #require(count == 1)
+                outcome.largestPacket = max(outcome.largestPacket, batch.datagram(0).count)
+                if !dropped.contains(i) {
+                    receiver.handle(batch.datagram(0), truncated: false, arrival: UInt64(i) * 20_000_000)
+                }
             }
             ring.drain { header, payload in
                 track.insert(payload: payload, sequenceNumber: header.sequenceNumber, timestamp: header.timestamp,
@@ -77,6 +81,19 @@ struct REDReceivePathTests {
         // The decoder saw the same frames in the same order: the same samples.
         #expect(lossy.output == clean.output)
         #expect(lossy.output.contains { $0 != 0 })
+    }
+
+    @Test("across a muted stretch the copies stay with their own frames: none plays twice, and a loss after it is recovered")
+    func copiesAcrossAPause() throws {
+        // Frames 20–23 are muted (not sent; the sequence numbers go on without
+        // a gap), so the packet of frame 24 carries a copy of frame 19.
+        let muted: Set<Int> = [20, 21, 22, 23]
+        let clean = try send(frames: 40, copies: 1, dropped: [], muted: muted)
+        #expect(clean.stats.recoveredByRED == 0 && clean.stats.duplicate == 0 && clean.stats.lost == 0)
+        let lossy = try send(frames: 40, copies: 1, dropped: [25], muted: muted)
+        #expect(lossy.stats.recoveredByRED == 1)
+        #expect(lossy.stats.lost == 0)
+        #expect(lossy.output == clean.output, "frame 25 played as itself")
     }
 
     @Test("with RED not asked for, packets are plain Opus and a lost one is concealed or rebuilt from FEC")
