@@ -10,21 +10,11 @@ import Testing
 
 @Suite("The management API of a cluster answers for every node's rooms", .serialized)
 struct ClusterAdminTests {
-    struct Run {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    func admin(_ node: ServerProcess, token: String, _ arguments: [String]) async throws -> Run {
-        let run = try ChildProcess(
-            BuiltProducts.confab,
-            ["admin"] + arguments + [
-                "--server", "https://127.0.0.1:\(node.port)", "--token", token, "--fingerprint", node.fingerprint,
-                "--known-servers", node.data.file("known_servers"),
-            ])
-        let status = await run.wait(seconds: 30)
-        return Run(status: status, output: run.standardOutput, error: run.standardError)
+    /// A new admin token for the cluster, from `confab token --admin --database`.
+    static func adminToken(_ database: PostgresServer, _ arguments: [String] = []) async throws -> String {
+        let minted = try await confab(["token", "--admin", "--database", database.url] + arguments)
+        try #require(minted.status == 0, "\(minted.error)")
+        return minted.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("through node b: the list holds a's room, the room's peers, a message into it, a create placed like a join, 409")
@@ -32,9 +22,7 @@ struct ClusterAdminTests {
         let database = try await PostgresServer()
         defer { database.remove() }
         let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
-        let minted = try ChildProcess(BuiltProducts.confab, ["token", "--admin", "--database", database.url, "--subject", "ops"])
-        try #require(await minted.wait(seconds: 30) == 0, "\(minted.standardError)")
-        let token = minted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await Self.adminToken(database, ["--subject", "ops"])
         let room = "board-\(UUID().uuidString.prefix(6))"
         let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
         defer { alice.process.kill() }
@@ -86,10 +74,7 @@ struct ClusterAdminTests {
         #expect(partial.status == 0)
         #expect(partial.error.contains("node wss://127.0.0.1:\(nodeA.port) did not answer"), "\(partial.error)")
         #expect(!partial.output.contains(room), "\(partial.output)")
-        alice.process.interrupt()
-        _ = await alice.process.wait(seconds: 30)
-        #expect(await nodeA.stop() == 0)
-        #expect(await nodeB.stop() == 0)
+        await finish([alice], stopping: [nodeA, nodeB])
     }
 
     @Test("a call between users on two nodes is listed by `confab admin calls` through either node")
@@ -98,9 +83,7 @@ struct ClusterAdminTests {
         defer { database.remove() }
         let (nodeA, nodeB, alice, bob) = try await ClusterPresenceFailoverTests.onlineOnTwoNodes(database)
         defer { for bot in [alice, bob] { bot.process.kill() } }
-        let minted = try ChildProcess(BuiltProducts.confab, ["token", "--admin", "--database", database.url])
-        try #require(await minted.wait(seconds: 30) == 0, "\(minted.standardError)")
-        let token = minted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await Self.adminToken(database)
         try alice.send("call bob")
         try await bob.expectEvent("call.invited", ["from": "alice"])
         try bob.send("accept")

@@ -54,12 +54,6 @@ struct ClusterKeptChangeTests {
         }
     }
 
-    static func finish(_ bots: [HeadlessBot], _ nodeB: ServerProcess) async {
-        for bot in bots { bot.process.interrupt() }
-        for bot in bots { _ = await bot.process.wait(seconds: 30) }
-        #expect(await nodeB.stop() == 0)
-    }
-
     /// How long `bot` waits for the answer to `command` (its id is `id`), through its process.
     static func answerTime(_ bot: HeadlessBot, id: String, _ command: String) async throws -> Duration {
         let sent = ContinuousClock.now
@@ -106,7 +100,7 @@ struct ClusterKeptChangeTests {
         _ = await nodeA.process.wait(seconds: 10)
         print("\(room): demotion answered in \(demoted), mute in \(muted), with writes slowed to 0.3 s a row")
         try await Self.expectBack([alice, bob, carol], marks: marks, bobRole: "listener", since: killed, what: room)
-        await Self.finish([alice, bob, carol], nodeB)
+        await finish([alice, bob, carol], stopping: [nodeB])
     }
 
     @Test("SIGTERM: the room is handed over, everyone resumes with roles and mutes, no acknowledged message lost")
@@ -134,6 +128,6 @@ struct ClusterKeptChangeTests {
         // Bob's host role works on node b.
         try bob.send(#"{"id": "r2", "cmd": "role", "peer": "carol", "role": "listener", "force": true}"#)
         try await bob.expectEvent("result", ["id": "r2", "ok": "true"], from: marks[1])
-        await Self.finish([alice, bob, carol], nodeB)
+        await finish([alice, bob, carol], stopping: [nodeB])
     }
 }

@@ -61,10 +61,8 @@ extension ClusterRoutingTests {
         defer { database.remove() }
         let (nodeA, nodeB) = try await Self.twoNodes(database)
         let room = "outage-\(UUID().uuidString.prefix(6))"
-        let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host", arguments: ["--input", "tone:440"])
-        try await alice.expectEvent("joined", ["you.id": "alice"])
-        let bob = try await HeadlessBot("bob", server: nodeB, room: room, role: "speaker", arguments: ["--output", "null"])
-        try await bob.expectEvent("joined", ["you.id": "bob"])
+        let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host", arguments: ["--input", "tone:440"])
+        let bob = try await HeadlessBot.joined("bob", server: nodeB, room: room, role: "speaker", arguments: ["--output", "null"])
         try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])
         #expect(try await Self.placements(database)[room]?.node == "a")
         // Tokens come from the database: erin's is minted while it is up.
@@ -152,10 +150,7 @@ extension ClusterRoutingTests {
             #expect(Self.lines(of: bot, containing: #""event":"reconnect"#).isEmpty, "\(bot.name) stayed connected")
         }
         try await Self.checkHistory(of: alice, against: sent, liveAt: bob)
-        for bot in [alice, bob] { bot.process.interrupt() }
-        for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
-        #expect(await nodeA.stop() == 0)
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob], stopping: [nodeA, nodeB])
     }
 
     /// Joins through `node` again and again until admitted (then leaves); each

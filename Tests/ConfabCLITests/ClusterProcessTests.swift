@@ -39,11 +39,7 @@ struct ClusterProcessTests {
         try await bob.expectEvent("result", ["id": "x2", "cmd": "chat", "ok": "true"])
         let own = try await bob.expectEvent("chat.message", ["message.text": "from node B"])
         #expect(own.line["message.seq"]?.text == "2", "node B continues the room's numbering from node A")
-        alice.process.interrupt()
-        bob.process.interrupt()
-        _ = await (alice.process.wait(seconds: 30), bob.process.wait(seconds: 30))
-        #expect(await nodeA.stop() == 0)
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob], stopping: [nodeA, nodeB])
     }
 
     @Test("confab token and fingerprint --database before any node started say so in one line")

@@ -44,12 +44,9 @@ struct ClusterResumeTests {
     {
         let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
         let room = "\(prefix)-\(UUID().uuidString.prefix(6))"
-        let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
-        try await alice.expectEvent("joined", ["you.id": "alice"])
-        let bob = try await HeadlessBot("bob", server: nodeB, room: room, role: "speaker")
-        try await bob.expectEvent("joined", ["you.id": "bob"])
-        let carol = try await HeadlessBot("carol", server: nodeA, room: room, role: "speaker")
-        try await carol.expectEvent("joined", ["you.id": "carol"])
+        let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host")
+        let bob = try await HeadlessBot.joined("bob", server: nodeB, room: room, role: "speaker")
+        let carol = try await HeadlessBot.joined("carol", server: nodeA, room: room, role: "speaker")
         #expect(try await ClusterRoutingTests.placements(database)[room]?.node == "a")
         return (nodeA, nodeB, room, alice, bob, carol)
     }
@@ -115,8 +112,6 @@ struct ClusterResumeTests {
             }
             #expect(got, "\(bot.name) has the last message acknowledged on node a")
         }
-        for bot in [alice, bob, carol] { bot.process.interrupt() }
-        for bot in [alice, bob, carol] { _ = await bot.process.wait(seconds: 30) }
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob, carol], stopping: [nodeB])
     }
 }

@@ -54,8 +54,7 @@ struct ClusterRoutingTests {
         let (nodeA, nodeB) = try await Self.twoNodes(database)
         let room = "routed-\(UUID().uuidString.prefix(6))"
         // Both nodes empty: the room goes to the node that was asked.
-        let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
-        try await alice.expectEvent("joined", ["you.id": "alice"])
+        let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host")
         #expect(try await Self.placements(database)[room]?.node == "a")
         // Through node b: redirected to a, into the same live room.
         let bob = try await HeadlessBot("bob", server: nodeB, room: room, role: "speaker")
@@ -74,8 +73,7 @@ struct ClusterRoutingTests {
         }
         #expect(counted)
         let other = room + "-2"
-        let carol = try await HeadlessBot("carol", server: nodeA, room: other, role: "host")
-        try await carol.expectEvent("joined", ["you.id": "carol"])
+        let carol = try await HeadlessBot.joined("carol", server: nodeA, room: other, role: "host")
         let placed = try await Self.placements(database)
         #expect(placed[room]?.node == "a" && placed[room]?.state == "live")
         #expect(placed[other]?.node == "b", "the second room on the least-loaded node: \(placed)")
@@ -97,25 +95,13 @@ struct ClusterRoutingTests {
         let database = try await PostgresServer()
         defer { database.remove() }
         let (nodeA, nodeB) = try await Self.twoNodes(database)
-        let scratch = try TempDirectory(prefix: "confab-cluster-talk")
-        let spoken = scratch.file("alice.wav")
-        let heard = scratch.file("bob.wav")
-        let reference = try pcmOf(SpeechLikeSource(seed: 13, durationSeconds: 4))
-        try WAVFile.write(reference, path: spoken)
         let room = "talk-\(UUID().uuidString.prefix(6))"
         // Bob through b places the room there; alice through a is redirected to b, media included.
-        let bob = try await HeadlessBot(
-            "bob", server: nodeB, room: room, role: "speaker", arguments: ["--output", heard, "--duration", "9"])
-        try await bob.expectEvent("media.bound", ["bound": "true"])
-        let alice = try await HeadlessBot(
-            "alice", server: nodeA, room: room, role: "host", arguments: ["--input", spoken, "--duration", "7"])
-        try await alice.expectEvent("media.bound", ["bound": "true"])
+        let talk = try await HeadlessAudioTests.Talk(seed: 13, room: room, alice: nodeA, bob: nodeB)
         #expect(try await Self.placements(database)[room]?.node == "b")
-        try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])
-        #expect(await alice.process.wait(seconds: 30) == 0)
-        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
-        let match = SignalComparison.segmentedMatch(
-            reference: reference, received: try WAVFile.read(path: heard), maxLagSamples: 48_000 * 6)
+        #expect(await talk.alice.process.wait(seconds: 30) == 0)
+        #expect(await talk.bob.process.wait(seconds: 30) == 0, "\(talk.bob.process.standardError)")
+        let match = try talk.match()
         print("cluster: correlation \(match.correlation) over \(match.segments) segments")
         #expect(match.correlation >= 0.9)
         #expect(await nodeA.stop() == 0)
@@ -146,10 +132,8 @@ struct ClusterRoutingTests {
         defer { database.remove() }
         let (nodeA, nodeB) = try await Self.twoNodes(database)
         let room = "moved-\(UUID().uuidString.prefix(6))"
-        let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
-        try await alice.expectEvent("joined", ["you.id": "alice"])
-        let bob = try await HeadlessBot("bob", server: nodeB, room: room, role: "speaker")
-        try await bob.expectEvent("joined", ["you.id": "bob"])
+        let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host")
+        let bob = try await HeadlessBot.joined("bob", server: nodeB, room: room, role: "speaker")
         #expect(try await Self.placements(database)[room]?.node == "a")
         for index in 1...3 {
             try alice.send(#"{"id": "a\#(index)", "cmd": "chat", "text": "before \#(index)"}"#)
@@ -180,8 +164,6 @@ struct ClusterRoutingTests {
         }
         #expect(seen.isSuperset(of: ["1", "2", "3", "4"]), "alice saw \(seen.sorted())")
         print("\(room): both clients back on node b \(backAfter) after node a stopped")
-        for bot in [alice, bob] { bot.process.interrupt() }
-        for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob], stopping: [nodeB])
     }
 }

@@ -10,31 +10,48 @@ import Testing
 
 @Suite("Headless clients talk through confab serve", .timeLimit(.minutes(3)))
 struct HeadlessAudioTests {
+    /// Bob listens into a WAV file, then alice says four seconds of speech-like sound
+    /// from one (each through the server given); ready once bob has alice's key.
+    struct Talk {
+        let scratch: TempDirectory
+        let reference: [Int16]
+        let alice: HeadlessBot
+        let bob: HeadlessBot
+
+        init(seed: UInt64, room: String, alice aliceServer: ServerProcess, bob bobServer: ServerProcess) async throws {
+            scratch = try TempDirectory(prefix: "confab-talk")
+            reference = try pcmOf(SpeechLikeSource(seed: seed, durationSeconds: 4))
+            try WAVFile.write(reference, path: scratch.file("alice.wav"))
+            // Bob listens first, so he hears all of alice.
+            bob = try await HeadlessBot(
+                "bob", server: bobServer, room: room, role: "speaker",
+                arguments: ["--output", scratch.file("bob.wav"), "--duration", "9"])
+            try await bob.expectEvent("media.bound", ["bound": "true"])
+            alice = try await HeadlessBot(
+                "alice", server: aliceServer, room: room, role: "host",
+                arguments: ["--input", scratch.file("alice.wav"), "--duration", "7"])
+            try await alice.expectEvent("media.bound", ["bound": "true"])
+            try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])
+        }
+
+        /// How well what bob wrote matches what alice said (read once both have exited).
+        func match() throws -> (correlation: Double, globalLagSamples: Int, segments: Int) {
+            SignalComparison.segmentedMatch(
+                reference: reference, received: try WAVFile.read(path: scratch.file("bob.wav")), maxLagSamples: 48_000 * 6)
+        }
+    }
+
     @Test("alice's WAV arrives in bob's WAV; levels twenty times a second and stats once a second")
     func twoProcessesTalk() async throws {
-        let scratch = try TempDirectory(prefix: "confab-talk")
-        let spoken = scratch.file("alice.wav")
-        let heard = scratch.file("bob.wav")
-        let reference = try pcmOf(SpeechLikeSource(seed: 11, durationSeconds: 4))
-        try WAVFile.write(reference, path: spoken)
-
         let server = try await ServerProcess()
-        let room = "talk"
-        // Bob listens first, so he hears all of alice.
-        let bob = try await HeadlessBot(
-            "bob", server: server, room: room, role: "speaker", arguments: ["--output", heard, "--duration", "9"])
-        try await bob.expectEvent("media.bound", ["bound": "true"])
-        let alice = try await HeadlessBot(
-            "alice", server: server, room: room, role: "host", arguments: ["--input", spoken, "--duration", "7"])
-        try await alice.expectEvent("media.bound", ["bound": "true"])
-        try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])
+        let talk = try await Talk(seed: 11, room: "talk", alice: server, bob: server)
+        let (alice, bob) = (talk.alice, talk.bob)
 
         #expect(await alice.process.wait(seconds: 30) == 0)
         #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
         _ = await server.stop()
 
-        let received = try WAVFile.read(path: heard)
-        let match = SignalComparison.segmentedMatch(reference: reference, received: received, maxLagSamples: 48_000 * 6)
+        let match = try talk.match()
         print("headless processes: correlation \(match.correlation) over \(match.segments) segments")
         #expect(match.correlation >= 0.9)
 

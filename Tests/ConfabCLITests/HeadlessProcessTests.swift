@@ -28,8 +28,7 @@ struct HeadlessProcessTests {
         #expect(joined["history"] != nil)
         #expect(joined["reconnect"] == nil && !(alice.process.standardOutput.contains("rt_")), "no resume token printed")
 
-        let bob = try await HeadlessBot("bob", server: server, room: room, role: "speaker")
-        try await bob.expectEvent("joined", ["you.id": "bob"])
+        let bob = try await HeadlessBot.joined("bob", server: server, room: room, role: "speaker")
         let carol = try await HeadlessBot("carol", server: server, room: room, role: "listener")
         let carolJoined = try await carol.expectEvent("joined", ["you.id": "carol"]).line
         #expect(carolJoined["peers"]?.array.compactMap { $0["id"]?.text } == ["alice", "bob"])
@@ -207,8 +206,7 @@ struct HeadlessProcessTests {
     /// example bots greet only newcomers, so a bot slower than Alice is seen
     /// joining after her, and the next newcomer is greeted either way.
     static func hostSeeing(_ bot: String, server: ServerProcess, room: String) async throws -> HeadlessBot {
-        let alice = try await HeadlessBot("alice", server: server, room: room, role: "host")
-        try await alice.expectEvent("joined", ["you.id": "alice"])
+        let alice = try await HeadlessBot.joined("alice", server: server, room: room, role: "host")
         let joined = alice.lines.first { $0["event"]?.text == "joined" }
         if !(joined?["peers"]?.array.contains { $0["id"]?.text == bot } ?? false) {
             try await alice.expectEvent("peer.joined", ["peer.id": bot])

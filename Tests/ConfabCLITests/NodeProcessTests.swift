@@ -73,11 +73,7 @@ struct NodeProcessTests {
         #expect(lines.first?.hasPrefix("NODE  ADDRESS") == true, "\(table.standardOutput)")
         #expect(lines.contains { $0.hasPrefix("a ") && $0.contains("wss://a.example:7443") && $0.hasSuffix("live") })
         #expect(!table.standardOutput.contains(database.password))
-        alice.process.interrupt()
-        bob.process.interrupt()
-        _ = await (alice.process.wait(seconds: 30), bob.process.wait(seconds: 30))
-        #expect(await nodeA.stop() == 0)
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob], stopping: [nodeA, nodeB])
     }
 
     @Test("a node killed with SIGKILL turns stale; a node stopped with SIGTERM removes itself")

@@ -117,6 +117,14 @@ final class ServerProcess {
     }
 }
 
+/// The end of a test with child processes: interrupts `bots` and waits for them
+/// to exit, then expects each of `servers` to stop cleanly.
+func finish(_ bots: [HeadlessBot], stopping servers: [ServerProcess]) async {
+    for bot in bots { bot.process.interrupt() }
+    for bot in bots { _ = await bot.process.wait(seconds: 30) }
+    for server in servers { #expect(await server.stop() == 0, "the server on port \(server.port)") }
+}
+
 /// A `confab join … --headless --events` child with a stdin pipe.
 final class HeadlessBot {
     let name: String
@@ -136,6 +144,15 @@ final class HeadlessBot {
             ] + arguments,
             environment: ProcessInfo.processInfo.environment.merging(["HOME": home.path]) { $1 },
             standardInput: .pipe)
+    }
+
+    /// A bot started as `init(_:server:room:role:arguments:)`, once it has said it joined.
+    static func joined(
+        _ name: String, server: ServerProcess, room: String, role: String, arguments: [String] = []
+    ) async throws -> HeadlessBot {
+        let bot = try await HeadlessBot(name, server: server, room: room, role: role, arguments: arguments)
+        try await bot.expectEvent("joined", ["you.id": name])
+        return bot
     }
 
     /// A `confab connect … --headless --events` child: online on the server, placing and taking calls.

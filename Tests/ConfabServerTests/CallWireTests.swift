@@ -10,10 +10,6 @@ import Testing
 
 @Suite("Presence and calls on the wire")
 struct CallWireTests {
-    func userToken(_ server: TestServer, _ user: String) async throws -> String {
-        try await server.userToken(user)
-    }
-
     @Test("connect on / goes online; room messages there get 1010 wrongConnection and the connection stays open")
     func presenceConnection() async throws {
         let server = try await TestServer.start()
@@ -24,7 +20,7 @@ struct CallWireTests {
         client.send(#"{"v": 1, "type": "call.history", "id": "a2"}"#)
         guard case .error(let notYet) = try await client.next().body else { throw ToolError("call.history was taken") }
         #expect(notYet.code == .notJoined)
-        client.send(#"{"v": 1, "type": "connect", "id": "b", "token": "\#(try await userToken(server, "alice"))"}"#)
+        client.send(#"{"v": 1, "type": "connect", "id": "b", "token": "\#(try await server.userToken("alice"))"}"#)
         guard case .connected(let connected) = try await client.next().body else {
             Issue.record("no connected")
             return
@@ -68,10 +64,10 @@ struct CallWireTests {
     /// Alice (online) calls bob (online); returns both connections and the call id bob was rung with.
     func ring(_ server: TestServer) async throws -> (alice: RawClient, bob: RawClient, call: String) {
         let alice = try await RawClient.connect(port: server.port, room: "", tls: server.pinnedTLS())
-        alice.send(#"{"v": 1, "type": "connect", "id": "a", "token": "\#(try await userToken(server, "alice"))"}"#)
+        alice.send(#"{"v": 1, "type": "connect", "id": "a", "token": "\#(try await server.userToken("alice"))"}"#)
         _ = try await alice.next { $0.type == .connected }
         let bob = try await RawClient.connect(port: server.port, room: "", tls: server.pinnedTLS())
-        bob.send(#"{"v": 1, "type": "connect", "id": "b", "token": "\#(try await userToken(server, "bob"))"}"#)
+        bob.send(#"{"v": 1, "type": "connect", "id": "b", "token": "\#(try await server.userToken("bob"))"}"#)
         _ = try await bob.next { $0.type == .connected }
         alice.send(#"{"v": 1, "type": "call.invite", "id": "i", "users": ["bob"]}"#)
         guard case .callInvitation(let invitation) = try await bob.next(where: { $0.type == .callInvitation }).body else {

@@ -101,11 +101,9 @@ struct ForwarderTests {
         }
     }
 
-    /// An RTP packet (RFC 3550 §5.1) with an opaque payload standing in for SRTP.
+    /// Confab's RTP packet from `member`, with 40 bytes of `payload` standing in for SRTP.
     static func rtp(_ member: Member, sequence: UInt16, payload: UInt8 = 0x5A) -> [UInt8] {
-        var bytes: [UInt8] = [0x80, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF), 0, 0, 0x03, 0xC0]
-        withUnsafeBytes(of: member.ssrc.bigEndian) { bytes += $0 }
-        return bytes + [UInt8](repeating: payload, count: 40)
+        MediaPeer.rtp(ssrc: member.ssrc, sequence: sequence, payload: [UInt8](repeating: payload, count: 40))
     }
 
     @Test("a listener added as a change hears alice once bound; taken out, nothing goes to its address and its index is reused safely")

@@ -33,14 +33,10 @@ struct LoudestForwardingTests {
     static let hal = member(6, "hal")
     static let ms: UInt64 = 1_000_000
 
-    /// An RTP packet with a one-byte RFC 8285 header extension (id 1) carrying
-    /// the RFC 6464 level `level` (−dBov, 0 loudest … 127 silence).
+    /// Confab's RTP packet from `member`, carrying the RFC 6464 level `level`
+    /// (−dBov, 0 loudest … 127 silence) with voice activity set.
     static func rtp(_ member: Member, sequence: UInt16, level: UInt8) -> [UInt8] {
-        var bytes: [UInt8] = [0x90, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
-        withUnsafeBytes(of: (UInt32(sequence) * 960).bigEndian) { bytes += $0 }
-        withUnsafeBytes(of: member.ssrc.bigEndian) { bytes += $0 }
-        bytes += [0xBE, 0xDE, 0x00, 0x01, 0x10, 0x80 | level, 0x00, 0x00]
-        return bytes + [UInt8](repeating: 0x5A, count: 40)
+        MediaPeer.rtp(ssrc: member.ssrc, sequence: sequence, level: level, payload: [UInt8](repeating: 0x5A, count: 40))
     }
 
     final class Room {
