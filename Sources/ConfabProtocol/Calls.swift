@@ -196,6 +196,14 @@ public struct Connected: Codable, Hashable, Sendable {
     public var nodes: [String]? = nil
 }
 
+/// `cluster.nodes`: on a cluster, the live nodes changed since `connected`
+/// (or the last `cluster.nodes`); `nodes` replaces `connected.nodes`.
+@PublicMemberwiseInit
+public struct ClusterNodes: Codable, Hashable, Sendable {
+    /// The live nodes' `wss://HOST:PORT`.
+    public var nodes: [String]
+}
+
 /// `presence.offline`: a user's last device disconnected.
 @PublicMemberwiseInit
 public struct PresenceOffline: Codable, Hashable, Sendable {

@@ -219,6 +219,7 @@ extension ServerMessage: ProtocolMessage {
             case .callInvitationEnded: .callInvitationEnded(try CallInvitationEnded(from: decoder))
             case .callRoom: .callRoom(try CallRoom(from: decoder))
             case .callEnded: .callEnded(try CallEnded(from: decoder))
+            case .clusterNodes: .clusterNodes(try ClusterNodes(from: decoder))
             }
         }
     }
@@ -268,6 +269,7 @@ extension ServerMessage: ProtocolMessage {
         case .callInvitationEnded(let payload): try payload.encode(to: encoder)
         case .callRoom(let payload): try payload.encode(to: encoder)
         case .callEnded(let payload): try payload.encode(to: encoder)
+        case .clusterNodes(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -111,6 +111,8 @@ public enum ServerBody: Hashable, Sendable {
     case callRoom(CallRoom)
     /// The call is over.
     case callEnded(CallEnded)
+    /// On a cluster: its live nodes changed (a node started or stopped).
+    case clusterNodes(ClusterNodes)
 
     public var type: ServerMessageType {
         switch self {
@@ -155,6 +157,7 @@ public enum ServerBody: Hashable, Sendable {
         case .callInvitationEnded: .callInvitationEnded
         case .callRoom: .callRoom
         case .callEnded: .callEnded
+        case .clusterNodes: .clusterNodes
         }
     }
 }
@@ -202,6 +205,7 @@ public enum ServerMessageType: String, Codable, Hashable, Sendable, CaseIterable
     case callInvitationEnded = "call.invitationEnded"
     case callRoom = "call.room"
     case callEnded = "call.ended"
+    case clusterNodes = "cluster.nodes"
 }
 
 // MARK: - Replies

@@ -52,6 +52,9 @@ actor CallManager {
     /// In a cluster: presence connections relayed to the node that runs the switchboard (PresenceRelay.swift).
     private var relay: PresenceRelay?
     private var clusterNodes: (@Sendable () -> [String])?
+    private var refreshClusterNodes: (@Sendable () async -> Void)?
+    /// The nodes last sent in `cluster.nodes`.
+    private var announcedNodes: [String]?
 
     init(
         configuration: CallSettings, keepalive: KeepaliveInfo, authority: TokenAuthority, store: any ServerStore,
@@ -163,9 +166,32 @@ actor CallManager {
 
     /// Relays presence connections in a cluster from now on (`confab serve --database`).
     /// `nodes`: the cluster's live nodes, named in `connected`.
-    func attach(_ relay: PresenceRelay, nodes: @escaping @Sendable () -> [String]) {
+    /// `refresh` reads the live nodes again (from the database).
+    func attach(
+        _ relay: PresenceRelay, nodes: @escaping @Sendable () -> [String], refresh: @escaping @Sendable () async -> Void
+    ) {
         self.relay = relay
         clusterNodes = nodes
+        refreshClusterNodes = refresh
+    }
+
+    /// Another node started or stopped: the live nodes are read again, and
+    /// this node's presence clients get the new list.
+    func clusterChanged() async {
+        await refreshClusterNodes?()
+        await announceNodesIfChanged()
+    }
+
+    /// Sends `cluster.nodes` to this node's presence clients when the live
+    /// nodes are not the ones last sent, so that a client connected before a
+    /// node started can fail over to it.
+    func announceNodesIfChanged() async {
+        guard let clusterNodes, let relay else { return }
+        let nodes = clusterNodes()
+        guard nodes != announcedNodes else { return }
+        announcedNodes = nodes
+        let text = ConnectionSink.encode(ServerMessage(.clusterNodes(ClusterNodes(nodes: nodes))))
+        for sink in await relay.ownConnections(among: Array(sinks.values)) { sink.send(text) }
     }
 
     /// `connected` names the cluster's live nodes: the client connects again through them when its node dies.

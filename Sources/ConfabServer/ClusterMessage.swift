@@ -22,6 +22,8 @@ struct ClusterMessage: Sendable, Hashable {
         case send
         /// Switchboard ─▶ edge: close the connection (body: the reason).
         case close
+        /// A node ─▶ every other (`to` is `*`): it started or stopped; read the live nodes again.
+        case nodes
     }
 
     struct Header: Codable, Sendable, Hashable {
@@ -42,6 +44,11 @@ struct ClusterMessage: Sendable, Hashable {
 
     var header: Header
     var body: String
+
+    /// Tells every other node that `node` started or stopped.
+    static func nodesChanged(by node: String) -> ClusterMessage {
+        ClusterMessage(header: Header(to: "*", from: node, op: .nodes, device: 0), body: "")
+    }
 
     /// The most body bytes in one payload: the header (two node ids of up to
     /// 64 characters, a user id and a name of a few hundred bytes at most)

@@ -111,7 +111,8 @@ public final class ConfabServer: Service, Sendable {
         if let node, let cluster = storage.cluster, let placement {
             await registry.attach(placement)
             await calls.attach(
-                PresenceRelay(node: node.id, store: cluster, calls: calls, logger: logger), nodes: { placement.nodeURLs })
+                PresenceRelay(node: node.id, store: cluster, calls: calls, logger: logger), nodes: { placement.nodeURLs },
+                refresh: { await placement.refreshNodes() })
         }
     }
 

@@ -64,6 +64,8 @@ actor NodeRegistration {
     private let logger: Logger
     private var failing = false
     private var released = false
+    /// The other nodes were told this one is live (after its first heartbeat, which writes its address).
+    private var announced = false
 
     /// How often the heartbeat is written (a node is stale after `NodeStatus.staleAfterSeconds`).
     static let heartbeatInterval: Duration = .seconds(2)
@@ -108,10 +110,19 @@ actor NodeRegistration {
                 logger.info("node heartbeat: written again", metadata: ["node": "\(id)"])
                 failing = false
             }
+            if ours, !announced, !advertisedURL.isEmpty {
+                // Lost, the others see this node at their next heartbeat.
+                announced = (try? await announceChange()) != nil
+            }
         } catch {
             if !failing { logger.error("node heartbeat failed; retrying every 2 s", metadata: ["error": "\(error)"]) }
             failing = true
         }
+    }
+
+    /// Tells the other nodes at once that the live nodes changed, rather than at their next heartbeat.
+    private func announceChange() async throws(StorageError) {
+        for payload in ClusterMessage.nodesChanged(by: id).payloads() { try await store.notify(payload) }
     }
 
     /// Releases the node's room leases, then removes its row (graceful stop);
@@ -121,6 +132,7 @@ actor NodeRegistration {
         await placement?.releaseAll()
         do throws(StorageError) {
             try await store.releaseNode(id: id, instance: instance)
+            try await announceChange()
         } catch {
             logger.error("cannot remove this node from the database", metadata: ["error": "\(error)"])
         }
@@ -144,6 +156,7 @@ extension ConfabServer {
                 }
                 await registry.saveKeptSessions()
                 await placement.refreshNodes()
+                await calls.announceNodesIfChanged()
             }
             try await Task.sleep(for: NodeRegistration.heartbeatInterval)
         }

@@ -170,11 +170,22 @@ actor PresenceRelay {
 
     // MARK: - Switchboard: connections relayed from other nodes
 
+    /// This node's own clients' connections among `local` (the call manager's),
+    /// and those it relays: stand-ins are the other nodes' clients, told by their node.
+    func ownConnections(among local: [ConnectionSink]) -> [ConnectionSink] {
+        local.filter { !isStandIn($0) } + relayed.values.map(\.sink)
+    }
+
     private func isStandIn(_ sink: ConnectionSink) -> Bool {
         standIns.values.contains { $0.sink === sink }
     }
 
     private func receive(_ payload: String) async {
+        if let parsed = ClusterMessage.parse(payload), parsed.header.op == .nodes {
+            // Off the channel's path: reading the nodes is a query.
+            if parsed.header.from != node, let calls { Task { await calls.clusterChanged() } }
+            return
+        }
         guard let parsed = ClusterMessage.parse(payload), parsed.header.to == node,
             let message = assembler.add(parsed.header, part: parsed.part)
         else { return }
@@ -185,6 +196,7 @@ actor PresenceRelay {
         case .handle: await remoteHandle(message, device: device)
         case .disconnect: await remoteDisconnect(device)
         case .send: relayed[header.device]?.sink.send(message.body)
+        case .nodes: break
         case .close:
             let entry = relayed.removeValue(forKey: header.device)
             entry?.sink.close(header.code ?? WebSocketCloseCode.goingAway.rawValue, reason: message.body)

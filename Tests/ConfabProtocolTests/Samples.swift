@@ -176,5 +176,6 @@ enum Samples {
         ServerMessage(id: "c29", .callRoom(CallRoom(call: "k1", room: "call-k1", token: "eyJ.r.s"))),
         ServerMessage(.callRoom(CallRoom(call: "k1", room: "call-k1", token: "eyJ.r.t"))),
         ServerMessage(.callEnded(CallEnded(call: "k1", reason: .hangup, durationMs: 61_000))),
+        ServerMessage(.clusterNodes(ClusterNodes(nodes: ["wss://a.example:7443", "wss://b.example:7443"]))),
     ]
 }

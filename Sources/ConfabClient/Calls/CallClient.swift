@@ -395,6 +395,9 @@ public actor CallClient {
         case .serverGoingAway(let notice):
             closeReason = IncomingText.reason(notice.reason) ?? "the server is shutting down"
             finalClose = true
+        case .clusterNodes(let update):
+            // A node started or stopped since `connected`: the newest list is the one to fail over through.
+            clusterNodes = update.nodes.compactMap { try? ServerEndpoint(serverURL: $0) }
         default:
             break
         }

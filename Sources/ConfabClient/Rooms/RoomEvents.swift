@@ -66,7 +66,7 @@ enum RoomEvents {
             // Replies without an id: nothing waits for them.
             nil
         case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .presenceUpdated,
-            .callInvitation, .callUpdated, .callInvitationEnded, .callRoom, .callEnded:
+            .callInvitation, .callUpdated, .callInvitationEnded, .callRoom, .callEnded, .clusterNodes:
             // The presence connection's (CallClient); never sent to a room's.
             nil
         }
