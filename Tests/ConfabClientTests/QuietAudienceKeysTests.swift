@@ -79,6 +79,38 @@ struct QuietAudienceKeysTests {
         await server.stop()
     }
 
+    @Test("a listener with a raised hand is promoted, unmutes and is heard by the host and by another quiet listener")
+    func promotedListenerSpeaks() async throws {
+        let server = try await LiveServer.start(template: .townHall)
+        let alice = try await Talker.join(server, "alice", role: "host", room: "hall", source: nil)
+        // Three seconds of silence first: the promotion comes before the speech.
+        let lee = try await Talker.join(
+            server, "lee", role: "listener", room: "hall", source: .speech(seed: 6, seconds: 4, after: 3))
+        let kim = try await Talker.join(server, "kim", role: "listener", room: "hall", source: nil)
+        #expect(await lee.controller.sendingSSRC == nil, "a listener sends nothing")
+
+        try await lee.participant.session.raiseHand()
+        await alice.participant.until("the hand is up for the host") { $0.raisedHands.map(\.id) == ["lee"] }
+        try await alice.participant.session.changeRole(of: "lee", to: "speaker", force: true)
+        await lee.participant.until("a microphone of its own") { $0.yourMicrophone != nil }
+        try await lee.participant.session.unmuteSelf()
+        try await lee.waitUntilSent(seconds: 7)
+        try await letAudioFlow(forMs: 600)
+
+        let reference = try pcmOf(SpeechLikeSource(seed: 6, durationSeconds: 4))
+        for hearer in [alice, kim] {
+            let match = SignalComparison.segmentedMatch(
+                reference: reference, received: hearer.sink.samples, maxLagSamples: 48_000 * 8)
+            print("promoted listener: \(hearer.participant.id) correlates \(match.correlation) with lee over \(match.segments) segments")
+            #expect(match.correlation >= 0.85, "\(hearer.participant.id) hears the promoted lee")
+            #expect(match.segments >= 3)
+        }
+        // The other listener is still not shown to the new speaker.
+        #expect(lee.participant.state.peers["kim"] == nil)
+        await Talker.end(alice, lee, kim)
+        await server.stop()
+    }
+
     @Test("a few hundred quiet listeners each get a key that opens, in keys.publish pages under 64 KiB")
     func hundredsOfListeners() async throws {
         let count = 420

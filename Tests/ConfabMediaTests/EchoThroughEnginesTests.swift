@@ -31,7 +31,7 @@ struct EchoThroughEnginesTests {
 
     /// Runs the call and measures from `settleSeconds` on: the canceller's delay estimate
     /// locks after 1 to 3 s.
-    func call(processing: VoiceProcessingSettings, seconds: Double = 10, settleSeconds: Double = 4) async throws
+    func call(processing: VoiceProcessingSettings, seconds: Double = 20, settleSeconds: Double = 4) async throws
         -> Levels
     {
         var configuration = MediaConfiguration()
