@@ -23,6 +23,33 @@ struct MediaTableCache: Sendable {
 }
 
 extension RoomHost {
+    /// Posts the room's forwarding table to the media thread: every connected
+    /// peer with its credentials and SSRCs, whether it may publish now (role
+    /// and mute), and the slots of those whose role hears it.
+    func syncMedia() {
+        for peer in mediaSessions.keys where room.peer(peer)?.isConnected != true {
+            mediaSessions[peer] = nil
+        }
+        guard room.phase == .open else {
+            mediaTable = nil
+            settings.media.removeRoom(mediaRoomID)
+            return
+        }
+        var table = MediaTableCache()
+        let hearers = hearerSlots()
+        for (id, session) in mediaSessions {
+            guard let peer = room.peer(id), let username = CredentialKey(session.username) else { continue }
+            let publishes = room.role(of: peer).publishAudio
+            table.configs[id] = MediaPeerConfig(
+                slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
+                ssrcs: (session.ssrc, session.previousSSRC), mayPublish: publishes && peer.microphone.map { !$0.muted } == true,
+                subscribers: publishes ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : [],
+                hearsLoudestOnly: hearsLoudestOnly(peer))
+            if publishes { table.publishers[id] = peer.role }
+        }
+        post(table)
+    }
+
     /// Posts `table` to the media plane and keeps it.
     func post(_ table: MediaTableCache) {
         mediaTable = table

@@ -49,16 +49,16 @@ actor RoomHost {
     private let sessionRows = PeerSessionRows()
     /// Whether the current session of the room is recorded in the store.
     var sessionRecorded = false
-    private(set) var shuttingDown = false
+    var shuttingDown = false
     /// Media credentials, forwarding slot and announced SSRCs of each connected peer.
     var mediaSessions: [PeerID: MediaSession] = [:]
     /// The forwarding table as last posted (RoomHost+MediaTable.swift); nil: build it whole next time.
     var mediaTable: MediaTableCache?
     /// Whether the last `speakers` sent listed anyone (so silence is sent once).
-    private var speakersWereActive = false
-    private var speakerDetector: SpeakerDetector
+    var speakersWereActive = false
+    var speakerDetector: SpeakerDetector
     /// The health of each peer's microphone as the forwarder sees it, by media slot.
-    private(set) var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
+    var trackHealth: [PeerID: (slot: Int, health: TrackHealth)] = [:]
     var lossFeedback = LossFeedbackBook()
     let mediaRoomID: Int
     /// Who the membership observer was last told is in the room.
@@ -77,7 +77,7 @@ actor RoomHost {
     let metrics: ServerMetrics
     let settings: HostSettings
     let logger: Logger
-    private let retiredFlag = Atomic<Bool>(false)
+    let retiredFlag = Atomic<Bool>(false)
     /// Whether the store holds a shared state of this room (to forget when it ends).
     var sharedStateKept = false
 
@@ -288,88 +288,6 @@ actor RoomHost {
         sink.send(ServerMessage(id: requestID, .joined(joined)))
     }
 
-    // MARK: - Media
-
-    /// Posts the room's forwarding table to the media thread: every connected
-    /// peer with its credentials and SSRCs, whether it may publish now (role
-    /// and mute), and the slots of those whose role hears it.
-    func syncMedia() {
-        for peer in mediaSessions.keys where room.peer(peer)?.isConnected != true {
-            mediaSessions[peer] = nil
-        }
-        guard room.phase == .open else {
-            mediaTable = nil
-            settings.media.removeRoom(mediaRoomID)
-            return
-        }
-        var table = MediaTableCache()
-        let hearers = hearerSlots()
-        for (id, session) in mediaSessions {
-            guard let peer = room.peer(id), let username = CredentialKey(session.username) else { continue }
-            let publishes = room.role(of: peer).publishAudio
-            table.configs[id] = MediaPeerConfig(
-                slot: session.slot, peer: id, username: username, integrityKey: session.integrityKey,
-                ssrcs: (session.ssrc, session.previousSSRC), mayPublish: publishes && peer.microphone.map { !$0.muted } == true,
-                subscribers: publishes ? (hearers[peer.role] ?? []).filter { $0 != session.slot } : [],
-                hearsLoudestOnly: hearsLoudestOnly(peer))
-            if publishes { table.publishers[id] = peer.role }
-        }
-        post(table)
-    }
-
-    /// Sends `speakers`: the peers the speaker detector finds speaking at
-    /// `nowNs` (voice flagged or a level above its threshold since the last
-    /// call, or within its hangover), loudest first; an empty list once when
-    /// everyone falls silent.
-    func publishSpeakers(_ reports: [MediaPeerReport], nowNs: UInt64) {
-        guard room.phase == .open else { return }
-        var speakers: [SpeakerLevel] = []
-        var sessions: Set<Int> = []
-        for report in reports where report.room == mediaRoomID {
-            guard let session = mediaSessions[report.peer], session.slot == report.slot,
-                let peer = room.peer(report.peer), let microphone = peer.microphone, !microphone.muted
-            else { continue }
-            sessions.insert(session.slot)
-            guard speakerDetector.isSpeaking(report, nowNs: nowNs) else { continue }
-            speakers.append(SpeakerLevel(peer: report.peer, track: microphone.id, level: report.level))
-        }
-        speakerDetector.keep(only: sessions)
-        speakers.sort { $0.level != $1.level ? $0.level > $1.level : $0.peer < $1.peer }
-        guard !speakers.isEmpty || speakersWereActive else { return }
-        speakersWereActive = !speakers.isEmpty
-        deliver([RoomEvent(audience: room.connectedIDs, body: .speakers(speakers))])
-    }
-
-    /// Flags microphones that went silent or lossy (`track.degraded`) and
-    /// clears the flag when they recover or stop being expected to send
-    /// (`track.restored`), from the forwarder's latest reports.
-    func assessTracks(_ reports: [MediaPeerReport], nowNs: UInt64) {
-        guard room.phase == .open else { return }
-        var seen: Set<PeerID> = []
-        var events: [RoomEvent] = []
-        for report in reports where report.room == mediaRoomID {
-            guard let session = mediaSessions[report.peer], session.slot == report.slot,
-                let microphone = room.peer(report.peer)?.microphone
-            else { continue }
-            seen.insert(report.peer)
-            // A new slot (a resume) starts a new history.
-            var entry = trackHealth[report.peer].flatMap { $0.slot == report.slot ? $0 : nil }
-                ?? (slot: report.slot, health: TrackHealth())
-            let verdict = entry.health.assess(report, nowNs: nowNs, configuration: settings.trackHealth)
-            trackHealth[report.peer] = entry
-            events += room.markTrack(microphone.id, degraded: verdict)
-        }
-        for peer in trackHealth.keys where !seen.contains(peer) { trackHealth[peer] = nil }
-        deliver(events)
-    }
-
-    /// The media figures of this room's peers (for tests and metrics).
-    func mediaReports(_ reports: [MediaPeerReport]) -> [PeerID: MediaPeerReport] {
-        var result: [PeerID: MediaPeerReport] = [:]
-        for report in reports where report.room == mediaRoomID { result[report.peer] = report }
-        return result
-    }
-
     // MARK: - Requests
 
     /// Performs a request of a joined peer. Returns false when its session
@@ -450,63 +368,6 @@ actor RoomHost {
         }
     }
 
-    // MARK: - Timers and shutdown
-
-    /// Forgets peers whose resume grace passed and prompts that expired, and
-    /// ends the room once it has been empty for its timeout. Returns true when
-    /// the host retired: the registry forgets it.
-    func sweep() -> Bool {
-        let now = Timestamp.now()
-        for peer in room.expire(now: now) {
-            forgetResumeToken(of: peer)
-            endSession(of: peer, reason: "timeout", at: now)
-        }
-        reportMembership()
-        guard room.isIdle(now: now) else { return false }
-        if room.phase == .open {
-            _ = room.end(reason: "empty", lock: false, now: now)
-            keepSharedState()
-            if sessionRecorded {
-                recordEnd(at: now, reason: "empty")
-                settings.webhooks?.publish(.roomEnded(name, reason: "empty", by: nil, locked: false))
-            }
-        }
-        retiredFlag.store(true, ordering: .releasing)
-        settings.media.removeRoom(mediaRoomID)
-        logger.debug("retired")
-        return true
-    }
-
-    /// Ends the room on the server's own account (a call that is over):
-    /// everyone gets `room.ended` and their connections close.
-    func end(reason: String) {
-        let now = Timestamp.now()
-        let events = room.end(reason: reason, lock: false, now: now)
-        guard !events.isEmpty else { return }
-        keepSharedState()
-        deliver(events)
-        if sessionRecorded {
-            recordEnd(at: now, reason: reason)
-            sessionRecorded = false
-        }
-        closeDeparted(now: now, reason: "roomEnded")
-        syncMedia()
-        reportMembership()
-    }
-
-    /// Tells everyone the server is going away and closes with 1001.
-    func shutDown(_ notice: ServerGoingAway) {
-        shuttingDown = true
-        let now = Timestamp.now()
-        let text = ConnectionSink.encode(ServerMessage(.serverGoingAway(notice)))
-        for (peer, sink) in connections {
-            sink.send(text)
-            sink.close(.goingAway, reason: "\(ErrorCode.shuttingDown.rawValue) server shutting down")
-            endSession(of: peer, reason: "shutdown", at: now)
-        }
-        settings.media.removeRoom(mediaRoomID)
-    }
-
     var connectionCount: Int { connections.count }
 
     // MARK: - Helpers
@@ -544,7 +405,7 @@ actor RoomHost {
         return token
     }
 
-    private func forgetResumeToken(of peer: PeerID) {
+    func forgetResumeToken(of peer: PeerID) {
         if let token = resumeTokenOf.removeValue(forKey: peer) {
             resumeTokens[token] = nil
             keptSessions.markDirty(peer)
@@ -560,39 +421,9 @@ actor RoomHost {
         }
     }
 
-    /// The room ended on the server's own account (empty, or a call over).
-    private func recordEnd(at time: Timestamp, reason: String) {
-        let name = name
-        recorder.record("record the end of the room") { store in
-            try await store.roomEnded(name, at: time, by: nil, reason: reason, locked: false)
-        }
-    }
-
     func fail(_ error: CodedError, id: RequestID, sink: ConnectionSink, cause: any Error) {
         logger.error("\(error.message)", metadata: ["error": "\(cause)"])
         metrics.error(error.code)
         sink.send(error, id: id)
-    }
-}
-
-/// Random URL-safe text (base64url, RFC 4648 §5) from the system's CSPRNG.
-enum RandomToken {
-    static func make(bytes count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        var text = ""
-        var buffer: UInt32 = 0
-        var bits = 0
-        for byte in bytes {
-            buffer = buffer << 8 | UInt32(byte)
-            bits += 8
-            while bits >= 6 {
-                bits -= 6
-                text.append(alphabet[Int((buffer >> UInt32(bits)) & 0x3F)])
-            }
-        }
-        if bits > 0 { text.append(alphabet[Int((buffer << UInt32(6 - bits)) & 0x3F)]) }
-        return text
     }
 }
