@@ -89,25 +89,7 @@ public struct CallState: Hashable, Sendable {
     public mutating func apply(_ event: CallEvent) {
         switch event {
         case .connected(let connected):
-            // Also after a reconnection: the server's view replaces ours.
-            connection = .online
-            you = connected.you
-            online = Dictionary(connected.online.map { ($0.user, $0) }, uniquingKeysWith: { _, last in last })
-            ringTimeoutMs = connected.ringTimeoutMs
-            invitations = []
-            if let current = call, !connected.calls.contains(where: { $0.id == current.id }) {
-                call = nil
-                room = nil
-                inRoom = []
-            }
-            for info in connected.calls {
-                if info.participant(connected.you.user)?.state == .accepted {
-                    call = info
-                } else {
-                    invitations.append(CallInvitation(call: info, from: info.caller, ringTimeoutMs: ringTimeoutMs))
-                }
-            }
-            elsewhere = connected.elsewhere ?? []
+            adopt(connected)
         case .userOnline(let user):
             online[user.user] = user
         case .userOffline(let user):
@@ -181,6 +163,29 @@ public struct CallState: Hashable, Sendable {
         case .failure:
             break
         }
+    }
+
+    /// The server's view of you, who is online and your calls replaces ours
+    /// (also after a reconnection).
+    private mutating func adopt(_ connected: Connected) {
+        connection = .online
+        you = connected.you
+        online = Dictionary(connected.online.map { ($0.user, $0) }, uniquingKeysWith: { _, last in last })
+        ringTimeoutMs = connected.ringTimeoutMs
+        invitations = []
+        if let current = call, !connected.calls.contains(where: { $0.id == current.id }) {
+            call = nil
+            room = nil
+            inRoom = []
+        }
+        for info in connected.calls {
+            if info.participant(connected.you.user)?.state == .accepted {
+                call = info
+            } else {
+                invitations.append(CallInvitation(call: info, from: info.caller, ringTimeoutMs: ringTimeoutMs))
+            }
+        }
+        elsewhere = connected.elsewhere ?? []
     }
 }
 
