@@ -129,6 +129,30 @@ struct CaptureProcessingTests {
         #expect(processing.settings == .off)
     }
 
+    @Test("the canceller reads one 10 ms far-end frame per 10 ms of microphone: a burst waits in the ring, a backlog over 60 ms is cut to the newest 20 ms")
+    func farEndIsFedAtTheMicrophonesPace() throws {
+        let processing = try CaptureProcessing(settings: .all)
+        let tenMs = AudioFormat.samples(forMs: 10)
+        func played(ms: Int) {
+            let samples = [Int16](repeating: 1_000, count: tenMs * ms / 10)
+            samples.withUnsafeBufferPointer { _ = processing.farEnd.write($0) }
+        }
+        var microphone = [Int16](repeating: 0, count: 2 * tenMs)
+        func capture() { microphone.withUnsafeMutableBufferPointer { processing.process($0) } }
+        func analysed() -> Int { processing.stats.farFrames.load(ordering: .relaxed) }
+
+        played(ms: 40)
+        capture()
+        #expect(analysed() == 2, "two 10 ms frames for 20 ms of microphone, not all four")
+        #expect(processing.farEnd.available == 2 * tenMs, "the other 20 ms wait for the next microphone frame")
+
+        played(ms: 80)
+        #expect(processing.farEnd.available == 10 * tenMs)
+        capture()
+        #expect(analysed() == 4)
+        #expect(processing.farEnd.available == 0, "cut to the newest 20 ms, then both read")
+    }
+
     @Test("the far-end ring keeps order across its wrap and drops a frame that does not fit")
     func farEndRingKeepsOrderWrapsAndDropsWhatDoesNotFit() {
         let ring = FarEndRing(capacity: 1_000)

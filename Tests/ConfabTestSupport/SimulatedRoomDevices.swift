@@ -8,7 +8,9 @@
 // Both sides are paced by the engine's clock (neither device is clocked), but a
 // real sound card's two directions share one clock, and the room keeps that:
 // the microphone's first sample lines up with what the speaker had played when
-// it was first read, and a read waits (briefly) for the speaker to have played
+// it was first read, less the card's output latency (a written sample sounds
+// one playback buffer later; with none, the reference and its echo raced,
+// which no card does), and a read waits (briefly) for the speaker to have played
 // what the read must echo. The echo path the canceller sees is then the
 // EchoPath's delay whenever the threads started and however the scheduler
 // delays the play-out thread. (Aligned by count from the speaker's first
@@ -30,12 +32,16 @@ public final class SimulatedRoom: Sendable {
     private let taps: [(delay: Int, gain: Double)]
     private let drive: Double
     private let near: [Int16]
+    private let outputLatency: Int
 
     public let speaker: Speaker
     public let microphone: Microphone
 
     /// - Parameter near: what the near-end talker says, from the microphone's first sample.
-    public init(path: EchoPath = EchoPath(), near: [Int16] = []) {
+    /// - Parameter outputLatencyMs: how long after the play-out thread writes a sample the
+    ///   loudspeaker sounds it (a real card's playback buffer).
+    public init(path: EchoPath = EchoPath(), near: [Int16] = [], outputLatencyMs: Double = 20) {
+        outputLatency = Int(outputLatencyMs * 48)
         taps = path.taps
         drive = path.loudspeakerDrive
         self.near = near
@@ -67,7 +73,7 @@ public final class SimulatedRoom: Sendable {
     fileprivate func capture(into buffer: UnsafeMutableBufferPointer<Int16>) {
         awaitSpeaker(echoing: buffer.count)
         state.withLock { state in
-            let origin = state.captureOrigin ?? state.played.count
+            let origin = state.captureOrigin ?? max(0, state.played.count - outputLatency)
             state.captureOrigin = origin
             for index in 0..<buffer.count {
                 let n = origin + state.captured + index

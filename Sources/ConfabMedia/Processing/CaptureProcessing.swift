@@ -1,6 +1,6 @@
 // The processing of the microphone before the encoder, on the capture thread.
 //
-//   capture frame (10 or 20 ms) ─▶ per 10 ms: FarEndRing ─▶ analyzeFarEnd (every 10 ms waiting)
+//   capture frame (10 or 20 ms) ─▶ per 10 ms: FarEndRing ─▶ analyzeFarEnd (one 10 ms frame)
 //                                             microphone ─▶ processNearEnd (echo cancellation,
 //                                             noise suppression, automatic gain) ─▶ back in place
 //   ─▶ level + VAD ─▶ Opus
@@ -95,10 +95,18 @@ public final class CaptureProcessing: @unchecked Sendable {
         set { requested.store(newValue.word, ordering: .releasing) }
     }
 
-    /// More far end waiting than this means nobody read it for a while (no
-    /// sender yet, a stall): it is stale, and fed at once it would look like
-    /// an echo path of that length to the canceller's delay estimator.
-    static let staleBacklogSamples = AudioFormat.samples(forMs: 250)
+    /// The far end is fed to the canceller one 10 ms frame per 10 ms of
+    /// microphone, as a sound card clocks both directions, not all that waits:
+    /// the play-out and capture threads run at the same period in either order,
+    /// and a reference that arrived in bursts of 0 or 40 ms before each
+    /// microphone frame moved the canceller's delay estimate back and forth
+    /// (the echo came back 15–25 dB louder for seconds at a time). The ring
+    /// absorbs that jitter instead. More than this waiting means the play-out
+    /// ran ahead (a stall of the capture thread, a card's clock running fast,
+    /// or nobody read it): the oldest is dropped down to `farBacklogKeptSamples`,
+    /// since a reference that comes after its echo cannot cancel it.
+    static let farBacklogLimitSamples = AudioFormat.samples(forMs: 60)
+    static let farBacklogKeptSamples = AudioFormat.samples(forMs: 20)
 
     /// On the capture thread: cleans `frame` (a whole number of 10 ms) in place.
     /// Public for benchmarks and tests.
@@ -110,12 +118,14 @@ public final class CaptureProcessing: @unchecked Sendable {
             farEnd.discardAll()
             return
         }
-        if farEnd.available > Self.staleBacklogSamples { farEnd.discardAll() }
         let step = processor.frameSamples
         var start = 0
         while start + step <= frame.count {
             if word & 1 != 0 {
-                while farEnd.read(into: farFrame) {
+                if farEnd.available > Self.farBacklogLimitSamples {
+                    farEnd.discardOldest(keeping: Self.farBacklogKeptSamples)
+                }
+                if farEnd.read(into: farFrame) {
                     if !processor.analyzeFarEnd(UnsafeBufferPointer(farFrame)) { stats.failures.add(1, ordering: .relaxed) }
                     stats.farFrames.add(1, ordering: .relaxed)
                 }

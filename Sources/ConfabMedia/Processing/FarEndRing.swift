@@ -61,6 +61,13 @@ public final class FarEndRing: @unchecked Sendable {
         return true
     }
 
+    /// Forgets the oldest waiting samples so that at most `count` wait.
+    public func discardOldest(keeping count: Int) {
+        let write = writePosition.load(ordering: .acquiring)
+        let read = readPosition.load(ordering: .relaxed)
+        if write - read > count { readPosition.store(write - max(0, count), ordering: .releasing) }
+    }
+
     /// Forgets everything waiting (processing off: the backlog would be stale when it comes back on).
     public func discardAll() {
         readPosition.store(writePosition.load(ordering: .acquiring), ordering: .releasing)
