@@ -440,15 +440,28 @@ struct Talker {
             }
         }
         let sink = RecordingSink()
+        let controller = try await joinWithMedia(
+            participant, source: source, sink: sink, keepaliveInterval: keepaliveInterval, mediaRoute: mediaRoute)
+        return Talker(participant: participant, controller: controller, source: source, sink: sink)
+    }
+
+    /// Joins with a MediaController on `source` and `sink`, unmuted if it may
+    /// talk, and waits until its media address is bound.
+    static func joinWithMedia(
+        _ participant: Participant, source: AudioSource?, sink: AudioSink,
+        configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
+        mediaRoute: SocketAddress? = nil
+    ) async throws -> MediaController {
         let controller = MediaController(
-            session: participant.session, source: source, sink: sink, keepaliveInterval: keepaliveInterval)
+            session: participant.session, source: source, sink: sink, configuration: configuration,
+            keepaliveInterval: keepaliveInterval)
         if let mediaRoute { await controller.routeMedia(through: mediaRoute) }
         await controller.start()
         try await participant.session.join()
         if participant.session.state.yourMicrophone != nil { try await participant.session.unmuteSelf() }
         _ = await eventually(timeoutMs: 10_000, pollMs: 20) { await controller.isBound }
-        guard await controller.isBound else { throw ToolError("\(user) did not bind its media address") }
-        return Talker(participant: participant, controller: controller, source: source, sink: sink)
+        guard await controller.isBound else { throw ToolError("\(participant.id) did not bind its media address") }
+        return controller
     }
 
     /// Waits until the source has been read to its end.
@@ -528,6 +541,13 @@ final class RecordingSink: AudioSink, Sendable {
         writes.withLock { $0.append((index, now)) }
     }
     func close() {}
+
+    /// The index of the sample played at monotonic time `time` (nil before the first write).
+    func sampleIndex(at time: UInt64) -> Int? {
+        let frames = writes.withLock { $0 }
+        guard let write = frames.last(where: { $0.at <= time }) else { return nil }
+        return write.sample + Int((time - write.at) * 48 / 1_000_000)
+    }
 
     /// Mouth-to-ear delay: when the frame holding sample `lagSamples` was
     /// handed to the sink (the moment a sound card would get it) minus when

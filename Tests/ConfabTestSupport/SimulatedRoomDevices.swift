@@ -51,6 +51,9 @@ public final class SimulatedRoom: Sendable {
         microphone.room = self
     }
 
+    /// Everything the speaker played, as the room heard it (after the loudspeaker's saturation).
+    public var played: [Double] { state.withLock { $0.played } }
+
     /// The level of what the speaker played from sample `start` on [dBov].
     public func playedLevel(from start: Int) -> Double {
         state.withLock { state in
