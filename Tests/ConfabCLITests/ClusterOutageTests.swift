@@ -8,6 +8,8 @@
 //                                                                  ◀─ erin (joins through b during and after)
 //                                                       ◀─ fay (joins through a, the room's node, during the outage)
 //        and alice's role change and removal of bob during the outage: 9004 within 5 s, nothing changed
+//   and: PostgreSQL frozen (SIGSTOP) while bob's and carol's chat sends wait on it: alice's role change
+//        is refused 9004 within 5 s rather than after them, and nothing changed
 
 import ConfabTestSupport
 import Foundation
@@ -108,14 +110,57 @@ extension ClusterRoutingTests {
 
 @Suite("A cluster rides out a PostgreSQL outage", .serialized)
 struct ClusterOutageTests {
-    /// Sends `command` through `bot` and waits for its `result` or `error`; how long it took.
-    static func answer(to id: String, _ command: String, from bot: HeadlessBot) async throws -> (line: JSON, took: Duration) {
+    /// Sends `command` through `bot` (nil: sent already) and waits for its `result` or `error`; how long it took.
+    static func answer(to id: String, _ command: String?, from bot: HeadlessBot) async throws -> (
+        line: JSON, took: Duration
+    ) {
         let started = ContinuousClock.now
-        try bot.send(command)
+        if let command { try bot.send(command) }
         let answer = try await bot.expect("the answer to \(id)", timeout: .seconds(20)) { line in
             line["id"]?.text == id && ["result", "error"].contains(line["event"]?.text ?? "")
         }
         return (answer.line, ContinuousClock.now - started)
+    }
+
+    @Test("PostgreSQL frozen (connections accepted, never answered) while chat sends wait on it: a role change is refused 9004 within 5 s, nothing changed")
+    func privilegedChangeWhileTheDatabaseHangs() async throws {
+        let database = try await PostgresServer()
+        defer {
+            try? database.thaw()
+            database.remove()
+        }
+        // A connection's pings wait while its request does: the client's keepalive must outlast the 5 s bound.
+        let node = try await ServerProcess(
+            config: "[keepalive]\npingIntervalMs = 500\ndeadAfterMs = 15000\n", database: database.url,
+            arguments: ["--node-id", "a"])
+        let room = "frozen-\(UUID().uuidString.prefix(6))"
+        let alice = try await HeadlessBot.joined("alice", server: node, room: room, role: "host")
+        let bob = try await HeadlessBot.joined("bob", server: node, room: room, role: "speaker")
+        let carol = try await HeadlessBot.joined("carol", server: node, room: room, role: "speaker")
+        try database.freeze()
+        // Each send holds the room's turn until its operation's deadline (5 s) passes.
+        let chatsSent = ContinuousClock.now
+        try bob.send(#"{"id": "b1", "cmd": "chat", "text": "bob into the void"}"#)
+        try carol.send(#"{"id": "k1", "cmd": "chat", "text": "carol into the void"}"#)
+        let answer = try await Self.answer(
+            to: "r1", #"{"id": "r1", "cmd": "role", "peer": "bob", "role": "listener", "force": true}"#, from: alice)
+        print("role change with the database frozen: \(answer.line["code"]?.text ?? "?") after \(answer.took)")
+        #expect(answer.line["event"]?.text == "error" && answer.line["code"]?.text == "9004", "\(answer.line)")
+        #expect(answer.took < .seconds(6), "answered after \(answer.took)")
+        if answer.line["code"]?.text != "9004" {
+            print("node a:\n\(node.process.standardError.suffix(4_000))\nalice:\n\(alice.process.standardError.suffix(2_000))")
+        }
+        for (bot, id) in [(bob, "b1"), (carol, "k1")] {
+            let sent = try await Self.answer(to: id, nil, from: bot)
+            #expect(sent.line["event"]?.text == "error" && sent.line["code"]?.text == "9004", "\(bot.name): \(sent.line)")
+            print("\(bot.name)'s chat with the database frozen: \(sent.line["code"]?.text ?? "?") after \(ContinuousClock.now - chatsSent)")
+        }
+        try database.thaw()
+        // Nothing changed: bob is a speaker to everyone, and was told of no new role.
+        let seen = try await ClusterResumeTests.peersSeen(by: alice, expected: ["bob"])
+        #expect(seen["bob"]?["role"]?.text == "speaker", "\(String(describing: seen["bob"]))")
+        #expect(ClusterRoutingTests.lines(of: bob, containing: "peer.updated").allSatisfy { $0["peer.role"]?.text != "listener" })
+        await finish([alice, bob, carol], stopping: [node])
     }
 
     @Test("PostgreSQL stopped for over 10 s under chat: media flows, chat gets 9004 and no false ack, joins get 9004; then all recovers with no acked message lost or repeated")
