@@ -78,17 +78,17 @@ check-install-layout: man-pages
 # processes, GStreamer) or real servers with short keepalive deadlines run one
 # at a time after the rest: on two cores, the parallel unit tests would starve
 # their threads and make them flaky.
-REALTIME_TESTS := ClusterAdminTests|EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|ClusterCallTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests|TownHallTests|LoudestFewThroughServerTests|EchoThroughEnginesTests|EchoThroughServerTests|QuietAudienceKeysTests|DeviceSwitchThroughServerTests|DevicePacingTests|ClusterResumeTests|ClusterKeptChangeTests|ClusterPresenceFailoverTests|DeviceCheckScreenTests|SoundCardPollingTests|DeviceFailoverTests|REDReceivePathTests
+REALTIME_TESTS := ClusterAdminTests|EngineLoopbackTests|CallRingingOfflineTests|CallTerminalTests|CallScreenReaderTests|CallTests|CallProcessTests|HostileInputTests|GStreamerInteropTests|CommandLineTests|EndToEndTests|HeadlessProcessTests|MediaForwardingTests|TerminalTests|MediaThroughServerTests|HeadlessAudioTests|TwoMachineTests|MediaNetworkTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|LossFeedbackThroughServerTests|VoiceQualitySanityTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|ClusterCallTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests|TownHallTests|LoudestFewThroughServerTests|EchoThroughEnginesTests|EchoThroughServerTests|QuietAudienceKeysTests|DeviceSwitchThroughServerTests|DevicePacingTests|ClusterResumeTests|ClusterKeptChangeTests|ClusterPresenceFailoverTests|DeviceCheckScreenTests|SoundCardPollingTests|DeviceFailoverTests|REDReceivePathTests|ClusterOutageTests|KeptSessionWriteCostTests
 
 # Real-time suites that run in a process of their own: the echo canceller's
-# end-to-end test measures two engines' threads against each other, and the
+# end-to-end tests measure two engines' threads against each other, and the
 # suites before it in one process (servers, sessions) change how those
 # threads are scheduled enough to spoil the canceller's delay estimate; the
 # two-client speech test through the server once heard a glitch there too
 # (correlation 0.88 and 30 ms mouth-to-ear after the loss-feedback and
 # loudest-few suites; 0.95 and 11 ms alone, every time). Each runs in a
 # process of its own until what the earlier suites leave behind is found.
-REALTIME_ALONE := EchoThroughEnginesTests|MediaThroughServerTests
+REALTIME_ALONE := EchoThroughEnginesTests|EchoThroughServerTests|MediaThroughServerTests
 
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests

@@ -197,7 +197,8 @@ public struct Connected: Codable, Hashable, Sendable {
 }
 
 /// `cluster.nodes`: on a cluster, the live nodes changed since `connected`
-/// (or the last `cluster.nodes`); `nodes` replaces `connected.nodes`.
+/// or `joined` (or the last `cluster.nodes`). Sent on presence and room
+/// connections alike; `nodes` replaces `connected.nodes` or `joined.reconnect.nodes`.
 @PublicMemberwiseInit
 public struct ClusterNodes: Codable, Hashable, Sendable {
     /// The live nodes' `wss://HOST:PORT`.

@@ -182,9 +182,9 @@ actor CallManager {
         await announceNodesIfChanged()
     }
 
-    /// Sends `cluster.nodes` to this node's presence clients when the live
-    /// nodes are not the ones last sent, so that a client connected before a
-    /// node started can fail over to it.
+    /// Sends `cluster.nodes` to this node's presence clients and to the peers
+    /// of its rooms when the live nodes are not the ones last sent, so that a
+    /// client connected before a node started can fail over to it.
     func announceNodesIfChanged() async {
         guard let clusterNodes, let relay else { return }
         let nodes = clusterNodes()
@@ -192,6 +192,7 @@ actor CallManager {
         announcedNodes = nodes
         let text = ConnectionSink.encode(ServerMessage(.clusterNodes(ClusterNodes(nodes: nodes))))
         for sink in await relay.ownConnections(among: Array(sinks.values)) { sink.send(text) }
+        await registry.sendToEveryPeer(text)
     }
 
     /// `connected` names the cluster's live nodes: the client connects again through them when its node dies.

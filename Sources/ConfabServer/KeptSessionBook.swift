@@ -43,6 +43,10 @@ struct KeptSessionBook {
     private(set) var dirty: Set<PeerID> = []
     /// Rows written ahead of a change that lowers privileges (RoomHost+KeptPrivileges.swift).
     private(set) var pinned: [PeerID: KeptPin] = [:]
+    /// Peers whose last write failed: it may have committed all the same (a
+    /// deadline is the caller's), so their rows are written again even when
+    /// `written` says the database already holds them.
+    private(set) var uncertain: Set<PeerID> = []
 
     var hasChanges: Bool { !dirty.isEmpty }
 
@@ -88,9 +92,10 @@ struct KeptSessionBook {
                 current = nil
                 if token(peer) == nil { hashes[peer] = nil }
             }
+            let unsure = uncertain.contains(peer)
             if let current {
-                if current != written[peer] { changes.saved.append(current) }
-            } else if written[peer] != nil {
+                if unsure || current != written[peer] { changes.saved.append(current) }
+            } else if unsure || written[peer] != nil {
                 changes.removed.append(peer)
             }
         }
@@ -101,11 +106,14 @@ struct KeptSessionBook {
     mutating func wrote(_ changes: KeptSessionChanges) {
         for session in changes.saved { written[session.state.peer] = session }
         for peer in changes.removed { written[peer] = nil }
+        uncertain.subtract(changes.peers)
     }
 
-    /// `changes` were not written: they are written with the next write.
+    /// `changes` were not written, or not known to be: they are written with
+    /// the next write, whatever `written` says.
     mutating func failed(_ changes: KeptSessionChanges) {
         dirty.formUnion(changes.peers)
+        uncertain.formUnion(changes.peers)
     }
 
     /// The peers `events` may have changed the kept state of.

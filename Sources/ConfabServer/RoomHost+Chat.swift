@@ -11,8 +11,9 @@
 // The turn is why the awaits are safe: while a message is being committed no
 // other message of this room is numbered here, so messages are delivered in
 // sequence order, and no join reads a history that lacks a message it will
-// not be sent live either. Other requests (mute, roles, leave) do not wait
-// for it: a slow or unreachable database holds up chat only.
+// not be sent live either. Other requests (hands, unmutes, leaves) do not
+// wait for it; in a cluster a role change, a mute or a removal takes it ahead
+// of the queue (RoomHost+Turn.swift, RoomHost+KeptPrivileges.swift).
 
 import ConfabProtocol
 import ConfabRooms
@@ -130,26 +131,5 @@ extension RoomHost {
             ? CodedError(
                 .storageUnavailable, "the chat log cannot be reached now; not posted: send it again with the same idempotencyKey")
             : CodedError(.storageFailure, "the chat log cannot be written; not posted")
-    }
-
-    // MARK: - The room's turn
-
-    /// Waits until no chat send, join or resume of this room is under way
-    /// (first come, first served).
-    func takeChatTurn() async {
-        guard chatTurnHeld else {
-            chatTurnHeld = true
-            return
-        }
-        await withCheckedContinuation { chatTurnWaiters.append($0) }
-    }
-
-    /// Hands the turn to the next waiter, or frees it.
-    func passChatTurn() {
-        if chatTurnWaiters.isEmpty {
-            chatTurnHeld = false
-        } else {
-            chatTurnWaiters.removeFirst().resume()
-        }
     }
 }

@@ -34,6 +34,7 @@ extension RoomHost {
         recorder.record("keep the sessions of the room's peers") { [self] store in
             let changes = await keptSessionChanges()
             guard !changes.isEmpty, let cluster = store as? PostgresStore else { return }
+            let started = ContinuousClock.now
             do {
                 try await cluster.saveKeptSessions(
                     room: room, node: node, saved: changes.saved, removed: changes.removed.map(\.rawValue))
@@ -41,6 +42,7 @@ extension RoomHost {
                 await keptSessionsFailed(changes)
                 throw error
             }
+            metrics.keptSessionsWritten(rows: changes.peers.count, took: ContinuousClock.now - started)
             await keptSessionsWritten(changes)
         }
     }
@@ -59,6 +61,12 @@ extension RoomHost {
     /// `changes` were not written: the next write (a heartbeat's at the latest) makes them.
     func keptSessionsFailed(_ changes: KeptSessionChanges) {
         keptSessions.failed(changes)
+    }
+
+    /// Sends `text` to every connected peer (`cluster.nodes`: the nodes to
+    /// reconnect through changed since their `joined`).
+    func sendToEveryPeer(_ text: String) {
+        for sink in connections.values { sink.send(text) }
     }
 
     /// Admits a peer whose room ran on a node that died, as that room had it

@@ -71,9 +71,11 @@ actor RoomHost {
     let store: any ServerStore
     /// Room and peer history, written in order off the room's path.
     let recorder: HistoryRecorder
-    /// Whether a chat send, join or resume holds the room's turn, and who waits for it.
+    /// Whether a chat send, join, resume or privileged change holds the
+    /// room's turn, and who waits for it (RoomHost+Turn.swift).
     var chatTurnHeld = false
-    var chatTurnWaiters: [CheckedContinuation<Void, Never>] = []
+    var chatTurnWaiters: [TurnWaiter] = []
+    var nextTurnTicket = 0
     let metrics: ServerMetrics
     let settings: HostSettings
     let logger: Logger

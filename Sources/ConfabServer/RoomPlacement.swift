@@ -189,6 +189,12 @@ extension RoomRegistry {
         hosts.compactMap { $0.value.isRetired ? nil : $0.key }
     }
 
+    /// Sends `text` (an encoded `cluster.nodes`) to every peer connected to a
+    /// live room here: the nodes a room's clients reconnect through changed.
+    func sendToEveryPeer(_ text: String) async {
+        for host in hosts.values where !host.isRetired { await host.sendToEveryPeer(text) }
+    }
+
     /// A room retired: its lease is released (without holding up the sweep).
     func released(_ name: RoomName) {
         guard let placement else { return }

@@ -22,6 +22,8 @@ public final class ServerMetrics: Sendable {
     private let callsInProgress: Metrics.Meter
     private let invitations: Metrics.Counter
     private let rateLimitedInvitations: Metrics.Counter
+    private let keptSessionWrites: Metrics.Timer
+    private let keptSessionRows: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -36,6 +38,8 @@ public final class ServerMetrics: Sendable {
         callsInProgress = Metrics.Meter(label: "confab_calls_in_progress", factory: factory)
         invitations = Metrics.Counter(label: "confab_call_invitations_total", factory: factory)
         rateLimitedInvitations = Metrics.Counter(label: "confab_call_invitations_rate_limited_total", factory: factory)
+        keptSessionWrites = Metrics.Timer(label: "confab_kept_session_write_seconds", factory: factory)
+        keptSessionRows = Metrics.Counter(label: "confab_kept_session_rows_total", factory: factory)
         // Present from the start, so a scrape shows 0 rather than nothing.
         usersOnline.set(0)
         callsInProgress.set(0)
@@ -101,6 +105,13 @@ public final class ServerMetrics: Sendable {
 
     /// A chat message was committed.
     func chatCommitted() { chatMessages.increment() }
+
+    /// A write of a room's kept sessions (a cluster) committed `rows` rows in `took`.
+    func keptSessionsWritten(rows: Int, took: Duration) {
+        let (seconds, attoseconds) = took.components
+        keptSessionWrites.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        keptSessionRows.increment(by: rows)
+    }
 
     /// An error was sent.
     func error(_ code: ErrorCode) {

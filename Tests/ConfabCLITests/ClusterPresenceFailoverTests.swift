@@ -60,6 +60,12 @@ struct ClusterPresenceFailoverTests {
         let bob = try await HeadlessBot(online: "bob", server: nodeB)
         try await bob.expectEvent("connected", ["you.user": "bob"])
         try await alice.expectEvent("presence.online", ["user.user": "bob"])
+        // `confab connect --headless` prints the announcement: the whole cluster, node b included.
+        let announced = try await alice.expect("cluster.nodes naming node b") { line in
+            line["event"]?.text == "cluster.nodes"
+                && (line["nodes"]?.array ?? []).contains { $0.text == "wss://127.0.0.1:\(nodeB.port)" }
+        }
+        #expect((announced.line["nodes"]?.array ?? []).contains { $0.text == "wss://127.0.0.1:\(nodeA.port)" })
         let mark = alice.lines.count
         let killed = ContinuousClock.now
         nodeA.process.kill()

@@ -5,6 +5,9 @@
 //   test ─▶ PostgresServer ◀─ node a (holds the room) ◀─ alice (host), carol (speaker, muted by alice)
 //                          ◀─ node b ◀─ bob (speaker through b, made a host by alice)
 //        ─▶ kept_session rows written ─▶ kill -9 node a ─▶ all three resume on b (resumed: true)
+//
+//   and: alice joins on node a alone ─▶ node b starts ─▶ cluster.nodes names b
+//        ─▶ kill -9 node a ─▶ alice resumes on b, which her `joined` did not name
 
 import ConfabTestSupport
 import Foundation
@@ -113,5 +116,37 @@ struct ClusterResumeTests {
             #expect(got, "\(bot.name) has the last message acknowledged on node a")
         }
         await finish([alice, bob, carol], stopping: [nodeB])
+    }
+
+    @Test("joined before a second node started: when the room's node is killed, the client resumes on the new one")
+    func resumeOnANodeStartedLater() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let nodeA = try await ServerProcess(database: database.url, arguments: ["--node-id", "a"])
+        let room = "later-\(UUID().uuidString.prefix(6))"
+        let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host")
+        // Node b starts after her join (whose `reconnect.nodes` named node a alone), and she hears of it.
+        let nodeB = try await ServerProcess(database: database.url, arguments: ["--node-id", "b"])
+        let announced = try await alice.expect("cluster.nodes naming node b", timeout: .seconds(15)) { line in
+            line["event"]?.text == "cluster.nodes"
+                && (line["nodes"]?.array ?? []).contains { $0.text == "wss://127.0.0.1:\(nodeB.port)" }
+        }
+        #expect(
+            (announced.line["nodes"]?.array ?? []).contains { $0.text == "wss://127.0.0.1:\(nodeA.port)" },
+            "the list is the whole cluster: \(announced.line)")
+        let kept = try await waitUntil(timeout: .seconds(10), every: .milliseconds(200)) {
+            try await Self.query(database, "SELECT count(*) FROM kept_session WHERE room = '\(room)' AND node = 'a'") == "1"
+        }
+        try #require(kept, "node a keeps alice's session in the database")
+        let mark = alice.lines.count
+        let killed = ContinuousClock.now
+        nodeA.process.kill()
+        _ = await nodeA.process.wait(seconds: 10)
+        // Node a's address refuses connections: only node b, known from cluster.nodes, can take her.
+        try await alice.expectEvent("reconnected", ["resumed": "true"], from: mark, timeout: .seconds(30))
+        print("\(room): alice (joined before node b started) resumed on b \(ContinuousClock.now - killed) after a was killed")
+        try await alice.expectEvent("joined", ["resumed": "true", "you.role": "host"], from: mark)
+        #expect(try await ClusterRoutingTests.placements(database)[room]?.node == "b")
+        await finish([alice], stopping: [nodeB])
     }
 }

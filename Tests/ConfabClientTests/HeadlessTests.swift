@@ -135,6 +135,15 @@ struct HeadlessEventTests {
         #expect(!line.contains("rt-secret"))
     }
 
+    @Test("a cluster's new node list is printed whole, by `confab join` and `confab connect` alike")
+    func clusterNodes() {
+        let nodes = ["wss://a.example:7443", "wss://b.example:7443"]
+        let expected = #"{"event":"cluster.nodes","nodes":["wss://a.example:7443","wss://b.example:7443"]}"#
+        #expect(HeadlessEvents.prints(.clusterNodesChanged(nodes)))
+        #expect(HeadlessEvents.line(for: .clusterNodesChanged(nodes)) == expected)
+        #expect(HeadlessCallEvents.line(for: .clusterNodesChanged(nodes)) == expected)
+    }
+
     @Test("every event kind renders to a JSON object line")
     func everyKind() throws {
         let events: [SessionEvent] = [
@@ -154,7 +163,7 @@ struct HeadlessEventTests {
             .promptAnswered(PromptAnswered(prompt: "p3", peer: "bob", accepted: false)), .promptClosed("p1"),
             .removed(Removed(by: nil, reason: nil)), .roomEnded(RoomEnded(by: nil, reason: nil, locked: false)),
             .serverGoingAway(ServerGoingAway(reason: "x", retryAfterMs: 5)), .peerVolumeChanged("bob", volume: 0.5),
-            .conversationRead(.direct(["bob"])),
+            .conversationRead(.direct(["bob"])), .clusterNodesChanged(["wss://a.example:7443"]),
         ]
         for event in events {
             let line = HeadlessEvents.line(for: event)

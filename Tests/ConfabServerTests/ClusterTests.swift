@@ -25,11 +25,14 @@ struct ClusterNode {
     let running: InProcessServer
     let tls: TLSConfiguration
 
-    static func start(_ database: PostgresServer, template: RoomTemplate = TestServer.template()) async throws -> ClusterNode {
+    static func start(
+        _ database: PostgresServer, template: RoomTemplate = TestServer.template(),
+        keepalive: KeepaliveInfo = KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: 10_000)
+    ) async throws -> ClusterNode {
         let data = try TempDirectory(prefix: "confab-cluster-node")
         var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, dataDirectory: data.path, defaultTemplate: template,
-            keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: 10_000), sweepIntervalMs: 50)
+            keepalive: keepalive, sweepIntervalMs: 50)
         configuration.database = try DatabaseURL(parsing: database.url)
         configuration.admission = TestServer.admission
         let running = try await InProcessServer.start(configuration: configuration, data: data, label: "confab.cluster")

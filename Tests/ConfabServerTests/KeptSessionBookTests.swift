@@ -84,6 +84,29 @@ struct KeptSessionBookTests {
         #expect(book.holds(.removed, of: peers[1]))
     }
 
+    @Test("a pinned write that failed may have committed: once refused and unpinned, the room's own state is written again")
+    func refusedChangeIsUndone() {
+        let settled = Self.settled(1)
+        var book = settled.book
+        let bob = settled.peers[0]
+        let demoted = KeptSession(state: Self.state(bob, role: "listener"), tokenHash: "h")
+        book.pin(bob, .session(demoted))
+        let pinned = book.changes(state: { Self.state($0) }, token: { "rt_\($0.rawValue)" })
+        #expect(pinned.saved == [demoted])
+        // Past its deadline: the caller saw a failure, the database may hold the pin.
+        book.failed(pinned)
+        #expect(!book.holds(.session(demoted), of: bob))
+        // The change is refused: the room still says speaker, which `written` holds too,
+        // and it is written all the same, so no demotion stays behind in the database.
+        book.pin(bob, nil)
+        let undo = book.changes(state: { Self.state($0) }, token: { "rt_\($0.rawValue)" })
+        #expect(undo.saved.map(\.state.role) == ["speaker"])
+        book.wrote(undo)
+        // Known again: nothing more to write.
+        book.markDirty(bob)
+        #expect(book.changes(state: { Self.state($0) }, token: { "rt_\($0.rawValue)" }).isEmpty)
+    }
+
     @Test("the peers an event names are the ones marked")
     func peersInEvents() {
         let info = PeerInfo(id: "ann", name: "Ann", role: "speaker", joinedAt: .now())

@@ -49,6 +49,32 @@ public final class PostgresServer: Sendable {
         try await Self.asPostgres("pg_ctl", ["-D", dataDirectory, "-w", "-t", "60", "stop", "-m", "fast"])
     }
 
+    /// Freezes the server (SIGSTOP to the postmaster and its backends): the
+    /// kernel still accepts connections, and nothing answers on them, as when
+    /// the database's machine hangs. `thaw()` lets it go on.
+    public func freeze() throws { try signalServer(SIGSTOP) }
+
+    /// Lets a frozen server go on (SIGCONT).
+    public func thaw() throws { try signalServer(SIGCONT) }
+
+    /// Sends `signal` to this server's postmaster and its children (read from /proc).
+    private func signalServer(_ signal: Int32) throws {
+        let pidFile = try String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8)
+        guard let first = pidFile.split(separator: "\n").first, let postmaster = Int32(first) else {
+            throw ToolError("no postmaster pid in \(dataDirectory)")
+        }
+        var processes = [postmaster]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // "PID (COMMAND) STATE PPID …": the command may hold spaces and parentheses.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == postmaster { processes.append(pid) }
+        }
+        for pid in processes { Glibc.kill(pid, signal) }
+    }
+
     /// The server's log, for a failing test's message.
     public var log: String { (try? String(contentsOfFile: directory.file("server.log"), encoding: .utf8)) ?? "" }
 

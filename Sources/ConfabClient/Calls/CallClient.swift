@@ -398,6 +398,7 @@ public actor CallClient {
         case .clusterNodes(let update):
             // A node started or stopped since `connected`: the newest list is the one to fail over through.
             clusterNodes = update.nodes.compactMap { try? ServerEndpoint(serverURL: $0) }
+            emit(.clusterNodesChanged(update.nodes))
         default:
             break
         }

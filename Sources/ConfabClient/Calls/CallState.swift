@@ -45,6 +45,9 @@ public enum CallEvent: Hashable, Sendable {
     case disconnected(reason: String?)
     /// Something failed that no request returned (for example joining the call's room).
     case failure(SessionError)
+    /// On a cluster, the live nodes changed since `connected` (`cluster.nodes`,
+    /// each `wss://HOST:PORT`): the client connects again through them when its node is gone.
+    case clusterNodesChanged([String])
 }
 
 /// Presence and calls as one value.
@@ -160,7 +163,7 @@ public struct CallState: Hashable, Sendable {
             invitations = []
             online = [:]
             elsewhere = []
-        case .failure:
+        case .failure, .clusterNodesChanged:
             break
         }
     }

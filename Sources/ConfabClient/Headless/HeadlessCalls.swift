@@ -183,6 +183,8 @@ public enum HeadlessCallEvents {
             return .object(["event": .string("call.hungUp"), "call": .string(call.rawValue)])
         case .reconnecting(let attempt):
             return .object(["event": .string("reconnecting"), "attempt": .int(attempt)])
+        case .clusterNodesChanged(let nodes):
+            return .object(["event": .string("cluster.nodes"), "nodes": .array(nodes.map(JSONValue.string))])
         case .disconnected(let reason):
             return .object(["event": .string("disconnected"), "reason": reason.map(JSONValue.string)])
         case .failure(let error):

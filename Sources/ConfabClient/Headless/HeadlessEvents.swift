@@ -24,7 +24,7 @@ public enum HeadlessEvents {
     static func json(for event: SessionEvent) -> JSONValue {
         switch event {
         case .connectionStateChanged, .joined, .reconnecting, .reconnected, .disconnected, .failure, .removed,
-            .roomEnded, .serverGoingAway, .roundTrip:
+            .roomEnded, .serverGoingAway, .roundTrip, .clusterNodesChanged:
             return connectionJSON(event)
         case .peerJoined, .peerLeft, .peerUpdated, .trackAdded, .trackRemoved, .trackMuted, .trackUnmuted,
             .trackDegraded, .trackRestored, .speakers, .peerVolumeChanged:
@@ -97,6 +97,8 @@ public enum HeadlessEvents {
             ])
         case .roundTrip(let ms):
             return .object(["event": .string("rtt"), "ms": .int(ms)])
+        case .clusterNodesChanged(let nodes):
+            return .object(["event": .string("cluster.nodes"), "nodes": .array(nodes.map(JSONValue.string))])
         default:
             preconditionFailure("\(event) is not in this family")
         }

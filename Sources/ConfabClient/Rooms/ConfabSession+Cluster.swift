@@ -6,7 +6,8 @@ import Logging
 //
 //   join/resume ─▶ 4013 roomOnAnotherNode {redirect} ─▶ close ─▶ the same request on the
 //                  room's node, whose certificate must be the first node's (one identity)
-//   reconnection ─▶ the room's URL ─▶ unreachable? ─▶ each of `joined.reconnect.nodes` in turn
+//   reconnection ─▶ the room's URL ─▶ unreachable? ─▶ each of the cluster's nodes in turn
+//                   (`joined.reconnect.nodes`, replaced by each `cluster.nodes` since)
 
 extension ConfabSession {
     /// `admit`, following `4013 roomOnAnotherNode` to the node that holds the
@@ -34,6 +35,12 @@ extension ConfabSession {
             let target = try? ServerEndpoint(url: url), target.room == room
         else { return nil }
         return target
+    }
+
+    /// The nodes to reconnect through from now on (`joined.reconnect.nodes`
+    /// or `cluster.nodes`: a node started since the join is among them).
+    func adoptClusterNodes(_ nodes: [String]) {
+        clusterNodes = nodes.compactMap { try? ServerEndpoint(serverURL: $0).with(room: room) }
     }
 
     /// Opens a connection for a reconnection: the room's URL first, then the

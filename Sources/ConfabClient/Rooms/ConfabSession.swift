@@ -387,9 +387,7 @@ public actor ConfabSession {
             let clean = IncomingText.joined(joined)
             resumeToken = clean.reconnect.resumeToken
             keepalive = clean.keepalive
-            if let nodes = clean.reconnect.nodes {
-                clusterNodes = nodes.compactMap { try? ServerEndpoint(serverURL: $0).with(room: room) }
-            }
+            if let nodes = clean.reconnect.nodes { adoptClusterNodes(nodes) }
             expectedEnd = nil
             setConnectionState(.connected)
             emit(.joined(clean, roundTripMs: max(reply.roundTripMs - joined.joinTimeMs, 0)))
@@ -404,6 +402,7 @@ public actor ConfabSession {
 
     private func handleEvent(_ body: ServerBody) {
         if case .reconnectInfo(let info) = body { resumeToken = info.resumeToken }
+        if case .clusterNodes(let update) = body { adoptClusterNodes(update.nodes) }
         guard let event = RoomEvents.sessionEvent(for: body) else { return }
         // What the event says about how the connection will end.
         switch event {

@@ -62,11 +62,13 @@ enum RoomEvents {
             .hearersChanged(update)
         case .reconnectInfo:
             nil
+        case .clusterNodes(let update):
+            .clusterNodesChanged(update.nodes)
         case .joined, .ok, .pong, .chatAck, .chatPage, .rosterPage:
             // Replies without an id: nothing waits for them.
             nil
         case .connected, .callState, .callHistoryPage, .presenceOnline, .presenceOffline, .presenceUpdated,
-            .callInvitation, .callUpdated, .callInvitationEnded, .callRoom, .callEnded, .clusterNodes:
+            .callInvitation, .callUpdated, .callInvitationEnded, .callRoom, .callEnded:
             // The presence connection's (CallClient); never sent to a room's.
             nil
         }

@@ -149,7 +149,7 @@ extension SessionEvent {
             .mediaKeyAccepted,
             .mediaKeyRefused, .mediaLevels,
             .mediaStats, .mediaBound, .mediaFeedback, .talkingWhileMuted, .roundTrip, .audioDevice,
-            .soundCard:
+            .soundCard, .clusterNodesChanged:
             break
         }
         listener.room(session, didReceive: self)

@@ -34,7 +34,7 @@ public func reduce(_ state: inout RoomState, _ event: SessionEvent) {
             state.sharedState[change.key] = nil
         }
     case .mediaKeyReceived, .hearersChanged, .mediaKeyAccepted, .mediaKeyRefused, .mediaBound, .mediaFeedback, .talkingWhileMuted,
-        .rosterPage, .audioDevice, .soundCard:
+        .rosterPage, .audioDevice, .soundCard, .clusterNodesChanged:
         break
     }
 }

@@ -29,6 +29,10 @@ public enum SessionEvent: Hashable, Sendable {
     /// A problem that is not the answer to one request (a connection-level
     /// error from the server, a message we could not read, a failed rejoin).
     case failure(SessionError)
+    /// On a cluster, the live nodes changed since `joined` (`cluster.nodes`,
+    /// each `wss://HOST:PORT`): the session reconnects through them from now on
+    /// when the room's node cannot be reached.
+    case clusterNodesChanged([String])
 
     // Peers.
     case peerJoined(PeerInfo, resumed: Bool)
