@@ -74,7 +74,8 @@ check "confab serve stops cleanly on SIGTERM (status $?)" test $? -eq 0
 server=""
 
 man1="$root/share/man/man1"
-for page in confab confab-serve confab-join confab-token confab-admin; do
+for page in confab confab-serve confab-join confab-token confab-admin confab-admin-rooms confab-admin-room confab-admin-create \
+	confab-admin-end confab-admin-remove confab-admin-mute confab-admin-say confab-admin-code; do
 	check "man page $page(1)" test -f "$man1/$page.1"
 done
 check "confab-serve(1) renders and names the command" bash -c "MANWIDTH=80 man -l '$man1/confab-serve.1' 2>/dev/null | grep -q 'confab serve'"
