@@ -41,7 +41,7 @@ struct AdminCommandTests {
         #expect(noTemplate.status == 1)
         #expect(noTemplate.error == "confab: 1004 invalidMessage: no template [rooms.town-hall] in the server's configuration (--config)\n")
         let badRate = try await admin(server, token: token, ["create", "other", "--chat-rate", "fast"])
-        #expect(badRate.status != 0 && badRate.error.split(separator: "\n").count == 1, "\(badRate.error)")
+        #expect(badRate.status == 64 && badRate.error.split(separator: "\n").count == 1, "\(badRate.error)")
         #expect(badRate.error.contains("--chat-rate"))
         let said = try await admin(server, token: token, ["say", "board", "Back at 3."])
         #expect(said.output == "posted to board as message 1\n", "\(said.error)")
