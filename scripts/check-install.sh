@@ -31,6 +31,29 @@ fi
 # A clean environment: no PATH into the toolchain, no LD_LIBRARY_PATH.
 # LIBRARY_PATH: where the test build's binary finds the benchmarks' allocation counter.
 run() { env -i PATH=/usr/bin:/bin HOME="$scratch" XDG_CONFIG_HOME="$scratch/config" LD_LIBRARY_PATH="${LIBRARY_PATH:-}" "$confab" "$@"; }
+# README promises that a machine needs only the packages it lists: every library
+# the binary loads must come from one of them or from Debian's minimal base
+# (debootstrap minbase: libc6, libgcc-s1, libtinfo6, zlib1g), never from the
+# toolchain or the build tree.
+listed_in_readme() {
+	local listed missing="" path package
+	listed=$(sed -n '/only these Debian packages/,/It installs:/p' README.md | grep -o '`lib[a-z0-9.+-]*`' | tr -d '`' | tr '\n' ' ')
+	[ -n "$listed" ] || { echo "README.md lists no packages" >&2; return 1; }
+	for path in $(ldd "$confab" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+		case "$path" in /opt/swift/* | "${LIBRARY_PATH:-/nonexistent}"/*) continue ;; esac
+		package=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null)
+		package=${package%%:*}
+		case " libc6 libgcc-s1 libtinfo6 zlib1g $listed " in
+			*" $package "*) ;;
+			*) missing="$missing ${package:-?}($path)" ;;
+		esac
+	done
+	[ -z "$missing" ] || { echo "check-install:      not in README.md's list:$missing" >"$scratch/unlisted"; return 1; }
+}
+if command -v dpkg >/dev/null; then
+	check "every library it loads is from a package README.md lists (or Debian's base)" listed_in_readme
+	[ -f "$scratch/unlisted" ] && cat "$scratch/unlisted" >&2
+fi
 prints_version() { run --version | grep -q '^[0-9]'; }
 check "confab --version runs" prints_version
 
@@ -51,7 +74,8 @@ check "confab serve stops cleanly on SIGTERM (status $?)" test $? -eq 0
 server=""
 
 man1="$root/share/man/man1"
-for page in confab confab-serve confab-join confab-token confab-admin; do
+for page in confab confab-serve confab-join confab-token confab-admin confab-admin-rooms confab-admin-room confab-admin-create \
+	confab-admin-end confab-admin-remove confab-admin-mute confab-admin-say confab-admin-code; do
 	check "man page $page(1)" test -f "$man1/$page.1"
 done
 check "confab-serve(1) renders and names the command" bash -c "MANWIDTH=80 man -l '$man1/confab-serve.1' 2>/dev/null | grep -q 'confab serve'"

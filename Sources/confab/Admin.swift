@@ -169,17 +169,37 @@ struct AdminCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Open a room ahead of time.")
     @OptionGroup var options: AdminOptions
     @Argument(help: "The room.") var name: String
+    @Option(help: "Use the template of this room in the server's --config ([rooms.NAME]) instead of the room's own.")
+    var template: String?
     @Option(help: "The most peers it holds.") var maxPeers: Int?
+    @Option(help: "Chat messages a second per peer, and the burst: 2/5 (burst: the rate when left out).")
+    var chatRate: String?
     @Option(help: "How long it stays open with nobody in it, in seconds.") var emptyTimeout: Int?
     @Flag(help: "Open it locked against joins.") var locked = false
 
     func validate() throws {
         guard RoomName(rawValue: name) != nil else { throw ValidationError("the room name: \(RoomName.validForm)") }
+        if let template, RoomName(rawValue: template) == nil {
+            throw ValidationError("--template: \(RoomName.validForm)")
+        }
+        if let chatRate, Self.rate(chatRate) == nil {
+            throw ValidationError("--chat-rate: messages a second and the burst, positive whole numbers: 2/5 or 2")
+        }
+    }
+
+    /// `2/5`: 2 a second, bursts of 5; `2`: 2 a second, bursts of 2.
+    static func rate(_ text: String) -> RateLimit? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...2).contains(parts.count), let perSecond = parts[0], let burst = parts.last ?? nil,
+            perSecond > 0, burst > 0
+        else { return nil }
+        return RateLimit(perSecond: perSecond, burst: burst)
     }
 
     func run() async throws {
         let body = AdminCreateRoom(
-            name: RoomName(uncheckedRawValue: name), maxPeers: maxPeers, emptyTimeoutSeconds: emptyTimeout,
+            name: RoomName(uncheckedRawValue: name), template: template.map(RoomName.init(uncheckedRawValue:)),
+            maxPeers: maxPeers, chatRate: chatRate.flatMap(Self.rate), emptyTimeoutSeconds: emptyTimeout,
             locked: locked ? true : nil)
         try await options.perform("POST", "/api/v1/rooms", body: body, done: "created \(name)")
     }

@@ -27,13 +27,22 @@ struct AdminCommandTests {
         let server = try await ServerProcess()
         let token = try await adminToken(server, ["--subject", "ops", "--ttl", "10m"])
 
-        let created = try await admin(server, token: token, ["create", "board", "--max-peers", "5"])
+        let created = try await admin(server, token: token, ["create", "board", "--max-peers", "5", "--chat-rate", "1/3"])
         #expect(created.status == 0 && created.output == "created board\n", "\(created.error)")
         let rooms = try await admin(server, token: token, ["rooms", "--json"])
         let list = try JSONValue(parsing: rooms.output)
         #expect(list["rooms"]?.array.compactMap { $0["name"]?.text } == ["board"])
         let room = try await admin(server, token: token, ["room", "board"])
         #expect(room.output.hasPrefix("board  0 peers of 5  since "), "\(room.output)")
+        let detail = try JSONValue(parsing: try await admin(server, token: token, ["room", "board", "--json"]).output)
+        #expect(detail["chatRate.perSecond"]?.text == "1" && detail["chatRate.burst"]?.text == "3")
+        // A template the server's --config does not have, and a rate that is not one: one line each.
+        let noTemplate = try await admin(server, token: token, ["create", "other", "--template", "town-hall"])
+        #expect(noTemplate.status == 1)
+        #expect(noTemplate.error == "confab: 1004 invalidMessage: no template [rooms.town-hall] in the server's configuration (--config)\n")
+        let badRate = try await admin(server, token: token, ["create", "other", "--chat-rate", "fast"])
+        #expect(badRate.status == 64 && badRate.error.split(separator: "\n").count == 1, "\(badRate.error)")
+        #expect(badRate.error.contains("--chat-rate"))
         let said = try await admin(server, token: token, ["say", "board", "Back at 3."])
         #expect(said.output == "posted to board as message 1\n", "\(said.error)")
         let ended = try await admin(server, token: token, ["end", "board", "--lock", "--reason", "done for today"])
@@ -55,7 +64,7 @@ struct AdminCommandTests {
         #expect(wrongPin.error.split(separator: "\n").count == 1)
 
         let audit = try String(contentsOfFile: server.dataPath + "/admin-audit.jsonl", encoding: .utf8)
-        #expect(audit.split(separator: "\n").count == 5, "create, say, end, create (409), mute (404)")
+        #expect(audit.split(separator: "\n").count == 6, "create, create (400), say, end, create (409), mute (404)")
         #expect(await server.stop() == 0)
     }
 

@@ -54,6 +54,7 @@ struct MeetingCodeCommandTests {
              "--known-servers", home.file("known_servers"), "--headless", "--duration", "5"])
         #expect(eve.status == 1)
         #expect(eve.error.hasPrefix("confab: 2013 codeUsedUp: "), "\(eve.error)")
+        #expect(eve.error.hasSuffix("ask whoever sent it for a new one\n"), "says what to do: \(eve.error)")
         #expect(eve.error.split(separator: "\n").count == 1)
 
         let listed = try await admin(server, token: token, ["codes", "standup"])
@@ -90,6 +91,12 @@ struct MeetingCodeCommandTests {
         #expect(noName.status != 0 && noName.error.contains("--name is required with a meeting code"), "\(noName.error)")
         let both = try await confab(["join", server.url("standup"), "--code", code, "--token", "x", "--name", "Gus"])
         #expect(both.status != 0 && both.error.contains("not both"), "\(both.error)")
+
+        // The URL form with --code and the server pinned by --fingerprint gets in with the code's role.
+        let (gus, joined) = try await join(
+            [server.url("standup"), "--code", code, "--name", "Gus", "--fingerprint", server.fingerprint], home: home)
+        defer { gus.kill() }
+        #expect(joined?["you.role"]?.text == "speaker" && joined?["you.name"]?.text == "Gus", "\(gus.standardError)")
         #expect(await server.stop() == 0)
     }
 }

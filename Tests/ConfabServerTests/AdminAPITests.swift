@@ -3,6 +3,7 @@
 // Every reply is checked against the OpenAPI document (AdminClient).
 
 import ConfabProtocol
+import ConfabRooms
 import ConfabServer
 import ConfabTestSupport
 import Foundation
@@ -131,6 +132,29 @@ struct AdminAPITests {
             #expect(refused.status == 400 && refused.errorCode == code.rawValue, "\(body): \(refused.raw)")
         }
         await server.stop()
+    }
+
+    @Test("POST /rooms with a template takes that [rooms.NAME]'s roles and limits; an unconfigured template is 400")
+    func createFromTemplate() async throws {
+        var stage = RoomTemplate(roles: [.host, .speaker])
+        stage.maxPeers = 40
+        try await TestServer.start(templates: ["town-hall": stage]).run { server in
+            let admin = try await AdminClient.make(server)
+            let created = try await admin.call(
+                "POST", "/api/v1/rooms", body: #"{"name": "q3-all-hands", "template": "town-hall", "chatRate": {"perSecond": 2, "burst": 4}}"#)
+            #expect(created.status == 201, "\(created.raw)")
+            #expect(created.json?["roles"]?.array.compactMap(\.text) == ["host", "speaker"])
+            #expect(created.json?["maxPeers"]?.text == "40")
+            #expect(created.json?["chatRate"] == (try JSONValue(parsing: #"{"perSecond": 2, "burst": 4}"#)))
+            // The room's own template when none is named: the default here.
+            let plain = try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "plain"}"#)
+            #expect(plain.json?["roles"]?.array.compactMap(\.text) == ["host", "speaker", "listener"])
+            // A misspelt template would otherwise open the room with settings nobody chose.
+            let typo = try await admin.call("POST", "/api/v1/rooms", body: #"{"name": "other", "template": "town-hal"}"#)
+            #expect(typo.status == 400 && typo.errorCode == ErrorCode.invalidMessage.rawValue)
+            #expect(typo.json?["error.message"]?.text?.contains("no template [rooms.town-hal]") == true, "\(typo.raw)")
+            #expect(try await admin.call("GET", "/api/v1/rooms/{room}", ["room": "other"]).status == 404, "nothing was opened")
+        }
     }
 
     @Test("a room opened locked refuses joins until PATCH unlocks it; locked again, peers in it stay and may rejoin")

@@ -149,6 +149,28 @@ struct WebhookTests {
         await other.stop()
     }
 
+    @Test("a call answered is call.started (its room, the caller), hung up is call.ended")
+    func callEvents() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        let calls = WebhookEndpoint(name: "calls", url: receiver.url, secret: Self.secret, events: [.callStarted, .callEnded])
+        try await TestServer.start(webhooks: Self.settings([calls])).run { server in
+            let (alice, bob, call) = try await CallWireTests().ring(server)
+            bob.send(#"{"v": 1, "type": "call.accept", "id": "acc", "call": "\#(call)"}"#)
+            _ = try await bob.next(where: { $0.id?.rawValue == "acc" })
+            alice.send(#"{"v": 1, "type": "call.hangup", "id": "h", "call": "\#(call)"}"#)
+            _ = try await bob.next { $0.type == .callEnded }
+            let got = try await receiver.waitFor(2)
+            #expect(got.compactMap(\.type) == ["call.started", "call.ended"])
+            #expect(got.allSatisfy { $0["call"] == call && $0["room"] == "call-\(call)" }, "\(got.map(\.json))")
+            #expect(got[0]["caller"] == "alice")
+            #expect(got.allSatisfy { Self.isSigned($0, secret: Self.secret) })
+            alice.close()
+            bob.close()
+        }
+        await receiver.stop()
+    }
+
     /// What the verification example of docs/ADMIN.md says of `delivery` with `secret`.
     static func pythonVerifies(_ delivery: ReceivedDelivery, secret: String) async throws -> String {
         let page = try RepositoryFile.text("docs/ADMIN.md")

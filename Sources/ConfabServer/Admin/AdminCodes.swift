@@ -139,11 +139,13 @@ extension AdminAPI {
         guard let existing, existing.room == room else {
             return CodedError(.codeNotFound, "no meeting code \(MeetingCodeFormat.display(code)) for room \(room)")
         }
+        // Read by whoever tried to join, who cannot fix it but can ask.
+        let ask = "; ask whoever sent it for a new one"
         switch existing.state(at: now) {
-        case .revoked: return CodedError(.codeRevoked, "this meeting code was revoked")
-        case .expired: return CodedError(.codeExpired, "this meeting code has expired")
+        case .revoked: return CodedError(.codeRevoked, "this meeting code was revoked" + ask)
+        case .expired: return CodedError(.codeExpired, "this meeting code has expired" + ask)
         // Active now but not a moment ago means the last use went to someone else.
-        case .usedUp, .active: return CodedError(.codeUsedUp, "this meeting code has been used as often as it allows")
+        case .usedUp, .active: return CodedError(.codeUsedUp, "this meeting code has been used as often as it allows" + ask)
         }
     }
 

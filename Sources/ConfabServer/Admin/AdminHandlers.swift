@@ -25,6 +25,11 @@ extension AdminAPI {
 
     func createRoom(_ call: Call) async throws(CodedError) -> Reply {
         let request = try AdminJSON.decode(AdminCreateRoom.self, from: call.body)
+        // A template named but not configured is refused rather than quietly
+        // replaced by the default: the room would open with settings nobody chose.
+        if let named = request.template, configuration.templates[named] == nil {
+            throw CodedError(.invalidMessage, "no template [rooms.\(named)] in the server's configuration (--config)")
+        }
         var template = configuration.template(for: request.template ?? request.name)
         if let maxPeers = request.maxPeers { template.maxPeers = maxPeers }
         if let chatRate = request.chatRate { template.chatRate = chatRate }

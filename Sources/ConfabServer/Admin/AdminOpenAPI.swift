@@ -38,7 +38,7 @@ enum AdminOpenAPI {
         },
         "responses": {
           "201": {"description": "The room, open and empty", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoomDetail"}}}},
-          "400": {"description": "1000 malformedMessage, 1004 invalidMessage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "400": {"description": "1000 malformedMessage, 1004 invalidMessage (also: a template that is not configured)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -470,7 +470,7 @@ enum AdminOpenAPI {
       },
       "CreateRoom": {
         "type": "object",
-        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}, "template": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "use the template configured for this room ([rooms.NAME])"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "emptyTimeoutSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}, "locked": {"type": "boolean", "default": false, "description": "open it locked against joins; unlock with PATCH"}},
+        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}, "template": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "use the template configured for this room ([rooms.NAME] in the server's --config); 400 when there is none"}, "maxPeers": {"type": "integer", "minimum": 1}, "chatRate": {"$ref": "#/components/schemas/RateLimit"}, "emptyTimeoutSeconds": {"type": "integer", "minimum": 0, "maximum": 604800}, "locked": {"type": "boolean", "default": false, "description": "open it locked against joins; unlock with PATCH"}},
         "required": ["name"]
       },
       "UpdateRoom": {

@@ -31,11 +31,12 @@ final class TestServer: Sendable {
         host: String = "127.0.0.1",
         mediaHost: String? = nil,
         admission: AdmissionLimits = TestServer.admission,
-        webhooks: WebhookSettings = WebhookSettings()
+        webhooks: WebhookSettings = WebhookSettings(),
+        templates: [RoomName: RoomTemplate] = [:]
     ) async throws -> TestServer {
         let data = try data ?? TempDirectory(prefix: "confab-server-test")
         var configuration = ServerConfiguration(
-            host: host, port: 0, dataDirectory: data.path, defaultTemplate: template,
+            host: host, port: 0, dataDirectory: data.path, templates: templates, defaultTemplate: template,
             keepalive: KeepaliveInfo(pingIntervalMs: 200, deadAfterMs: deadAfterMs), sweepIntervalMs: 50,
             connectionRate: connectionRate)
         configuration.trackHealth = trackHealth
