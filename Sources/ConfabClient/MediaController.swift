@@ -570,6 +570,7 @@ public actor MediaController {
             media.packetsReceived = stats.received
             media.packetsLost = stats.lost
             media.fecRecovered = stats.recoveredByFEC
+            media.redRecovered = stats.recoveredByRED
             media.concealed = stats.concealed
             media.jitterMs = Int(stats.jitterMs.rounded())
             media.playoutDelayMs = Int(stats.currentDelayMs.rounded())
