@@ -17,10 +17,10 @@ import Foundation
 
 /// The quiet peers that hear us, as the server's `hearers` told us.
 struct QuietHearerList: Sendable {
-    /// Who hears us now, with the key to seal to.
-    private(set) var keys: [PeerID: X25519PublicKey] = [:]
+    /// Who hears us now, with the key to seal to and the formats each plays.
+    private(set) var hearers: [PeerID: Hearer] = [:]
     /// A whole list (`reset`) still arriving page by page.
-    private var incoming: [PeerID: X25519PublicKey]?
+    private var incoming: [PeerID: Hearer]?
     /// More pages of the current update follow: do not act yet.
     private var pagesPending = false
     /// Quiet hearers gone since our last new key: their rotation may wait.
@@ -38,22 +38,22 @@ struct QuietHearerList: Sendable {
     mutating func apply(_ update: HearersUpdate, outbound: inout MediaController.Outbound?) -> Bool {
         if update.reset { incoming = [:] }
         for hearer in update.added {
-            if keys[hearer.peer] != nil || departed.contains(hearer.peer) { outbound?.recipients.remove(hearer.peer) }
+            if hearers[hearer.peer] != nil || departed.contains(hearer.peer) { outbound?.recipients.remove(hearer.peer) }
             if incoming != nil {
-                incoming?[hearer.peer] = hearer.publicKey
+                incoming?[hearer.peer] = hearer
             } else {
-                keys[hearer.peer] = hearer.publicKey
+                hearers[hearer.peer] = hearer
             }
             departed.remove(hearer.peer)
         }
         for peer in update.removed {
             incoming?[peer] = nil
-            if keys.removeValue(forKey: peer) != nil { departed.insert(peer) }
+            if hearers.removeValue(forKey: peer) != nil { departed.insert(peer) }
         }
         pagesPending = update.more
         if !update.more, let whole = incoming {
-            for peer in keys.keys where whole[peer] == nil { departed.insert(peer) }
-            keys = whole
+            for peer in hearers.keys where whole[peer] == nil { departed.insert(peer) }
+            hearers = whole
             incoming = nil
         }
         return !update.more
@@ -111,10 +111,15 @@ extension MediaController {
         guard let you = state.you, let room = state.room, let microphone = state.yourMicrophone,
             room.role(named: you.role)?.publishAudio == true
         else { return false }
-        guard id != you.id, let peer = state.peers[id], let key = peer.publicKey,
-            room.role(named: peer.role)?.subscribesTo.contains(you.role) == true,
+        guard id != you.id, let peer = state.peers[id],
+            let (key, playsRED) = PublisherAudience.newcomer(peer, hears: you.role, in: room),
             outbound?.recipients.contains(id) == false
         else { return true }
+        if !playsRED {
+            // Before its key: every packet it can decrypt must be plain Opus.
+            hearersWithoutRED.insert(id)
+            requestEncoderSettings()
+        }
         // In place: a copy of the set of recipients would cost the room's size again.
         outbound?.recipients.insert(id)
         guard let keyed = outbound else { return true }

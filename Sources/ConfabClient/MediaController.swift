@@ -93,7 +93,9 @@ public actor MediaController {
     }
     private var remote: [PeerID: RemoteTrack] = [:]
     /// The encoder settings our listeners' loss calls for (docs/MEDIA.md, "Loss feedback").
-    private var adaptation: LossAdaptation
+    var adaptation: LossAdaptation
+    /// Peers that hear us but declared no RED: while any is here, we send none (MediaController+RED.swift).
+    var hearersWithoutRED: Set<PeerID> = []
     /// Reminds a muted user who talks that nobody hears them.
     private var talkingWhileMuted = TalkingWhileMutedWatch()
     /// Sound cards that went away or came back (AudioDeviceChange.swift).
@@ -216,8 +218,8 @@ public actor MediaController {
             if quietHearers.apply(update, outbound: &outbound) { await reconcile() }
         case .mediaFeedback(let feedback):
             guard let you = session.state.you, feedback.track == TrackID.microphone(of: you.id) else { return }
-            let settings = adaptation.update(lossPercent: Double(feedback.lossPermille) / 10)
-            engine?.sender?.encoderControl.request(settings, redundantFrames: adaptation.redundantFrames)
+            adaptation.update(lossPercent: Double(feedback.lossPermille) / 10)
+            requestEncoderSettings()
         case .disconnected:
             // Never send once out of the room. Receiving stays up until
             // `stop()`, which the owner calls (it finalises a WAV output).
@@ -419,6 +421,7 @@ public actor MediaController {
         let track = state.yourMicrophone?.id ?? TrackID.microphone(of: you.id)
         let mayPublish = room.role(named: you.role)?.publishAudio ?? false
         guard mayPublish, state.yourMicrophone != nil else {
+            hearersWithoutRED = []
             if outbound != nil {
                 outbound = nil
                 await Self.offThread { engine.stopSending() }
@@ -427,13 +430,14 @@ public actor MediaController {
         }
         // Wait for the last page of a list of hearers before acting on it.
         guard quietHearers.isComplete else { return }
-        var hearers: [PeerID: X25519PublicKey] = [:]
-        for peer in state.peers.values {
-            guard let key = peer.publicKey, let role = room.role(named: peer.role), role.subscribesTo.contains(you.role)
-            else { continue }
-            hearers[peer.id] = key
+        let audience = PublisherAudience(
+            publisher: you.id, role: you.role, room: room, peers: state.peers.values, quiet: quietHearers.hearers)
+        let hearers = audience.keys
+        if audience.withoutRED != hearersWithoutRED {
+            // Before any key is sealed: a newcomer that plays no RED decrypts only plain Opus.
+            hearersWithoutRED = audience.withoutRED
+            requestEncoderSettings()
         }
-        for (peer, key) in quietHearers.keys where peer != you.id && hearers[peer] == nil { hearers[peer] = key }
         let current = Set(hearers.keys)
         if var outbound, deferRotation(departed: outbound.recipients.subtracting(current)) {
             // Same key (or a rotation that may wait); seal it to whoever is new.
@@ -475,7 +479,7 @@ public actor MediaController {
             }
             if let failure { logger.error("cannot start sending: \(failure)") }
             // A new sender starts from the configured settings: give it what the listeners' loss calls for.
-            engine.sender?.encoderControl.request(adaptation.settings, redundantFrames: adaptation.redundantFrames)
+            requestEncoderSettings()
         }
         engine.sender?.muted.store(state.isMuted, ordering: .relaxed)
     }
@@ -566,6 +570,7 @@ public actor MediaController {
             media.packetsReceived = stats.received
             media.packetsLost = stats.lost
             media.fecRecovered = stats.recoveredByFEC
+            media.redRecovered = stats.recoveredByRED
             media.concealed = stats.concealed
             media.jitterMs = Int(stats.jitterMs.rounded())
             media.playoutDelayMs = Int(stats.currentDelayMs.rounded())

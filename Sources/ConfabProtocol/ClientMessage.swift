@@ -178,6 +178,9 @@ public struct JoinRequest: Codable, Hashable, Sendable {
     public var publicKey: X25519PublicKey?
     /// How many recent chat messages `joined` should carry, 0...200 (default 50).
     public var historyLimit: Int = ProtocolLimits.defaultHistoryPageSize
+    /// The audio formats beyond Opus that the client plays (`["red"]`).
+    /// Absent: Opus only, and publishers never send it RED.
+    public var receives: AudioPayloadFormats? = nil
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -191,6 +194,7 @@ public struct JoinRequest: Codable, Hashable, Sendable {
         publicKey = try container.decodeIfPresent(X25519PublicKey.self, forKey: .publicKey)
         historyLimit = try container.decodeHistoryLimit(
             forKey: .historyLimit, in: 0...ProtocolLimits.maximumHistoryPageSize)
+        receives = try container.decodeIfPresent(AudioPayloadFormats.self, forKey: .receives)
     }
 }
 
@@ -203,6 +207,9 @@ public struct ResumeRequest: Codable, Hashable, Sendable {
     /// The highest chat sequence number the client has seen (0 for none);
     /// `joined.history` brings what came after it.
     public var lastSeenSequence: Int
+    /// The audio formats beyond Opus the client plays, as at `join`; absent:
+    /// the server keeps what the client declared when it joined.
+    public var receives: AudioPayloadFormats? = nil
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -210,6 +217,7 @@ public struct ResumeRequest: Codable, Hashable, Sendable {
         resumeToken = try container.decode(
             String.self, forKey: .resumeToken, maximumUTF8Bytes: ProtocolLimits.maximumTokenBytes)
         lastSeenSequence = try container.decode(Int.self, forKey: .lastSeenSequence, in: 0...largestJSONInteger)
+        receives = try container.decodeIfPresent(AudioPayloadFormats.self, forKey: .receives)
     }
 }
 

@@ -79,6 +79,8 @@ public struct HearersUpdate: Codable, Hashable, Sendable {
 public struct Hearer: Codable, Hashable, Sendable {
     public var peer: PeerID
     public var publicKey: X25519PublicKey
+    /// The audio formats beyond Opus it plays (`PeerInfo.receives`); absent: Opus only.
+    public var receives: AudioPayloadFormats? = nil
 }
 
 extension ProtocolLimits {

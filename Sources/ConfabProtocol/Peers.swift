@@ -27,6 +27,10 @@ public struct PeerInfo: Codable, Hashable, Sendable {
     public var tracks: [TrackInfo] = []
     /// The peer's X25519 public key, to seal media keys to.
     public var publicKey: X25519PublicKey?
+    /// The audio formats beyond Opus the peer plays, as it declared them at
+    /// `join`; absent when it declared none. A publisher sends RED only while
+    /// every peer that hears it has `red` here.
+    public var receives: AudioPayloadFormats? = nil
 
     /// Whether the peer's hand is up.
     public var isHandRaised: Bool { handRaisedAt != nil }
@@ -41,6 +45,7 @@ public struct PeerInfo: Codable, Hashable, Sendable {
         handRaisedAt = try container.decodeIfPresent(Timestamp.self, forKey: .handRaisedAt)
         tracks = try container.decodeIfPresent([TrackInfo].self, forKey: .tracks) ?? []
         publicKey = try container.decodeIfPresent(X25519PublicKey.self, forKey: .publicKey)
+        receives = try container.decodeIfPresent(AudioPayloadFormats.self, forKey: .receives)
     }
 }
 

@@ -20,12 +20,15 @@ public struct Peer: Hashable, Sendable {
     /// and peers it was introduced to hear of it. Cleared for good when it
     /// takes a role that is not quiet.
     public internal(set) var isQuiet = false
+    /// The audio formats beyond Opus it declared at `join` (nil: none).
+    public internal(set) var receives: AudioPayloadFormats? = nil
 
     /// The peer as others see it.
     public var info: PeerInfo {
         PeerInfo(
             id: id, name: name, role: role, metadata: metadata, joinedAt: joinedAt,
-            handRaisedAt: handRaisedAt, tracks: microphone.map { [$0] } ?? [], publicKey: publicKey)
+            handRaisedAt: handRaisedAt, tracks: microphone.map { [$0] } ?? [], publicKey: publicKey,
+            receives: receives)
     }
 
     public var isConnected: Bool { connection == .connected }
@@ -69,6 +72,8 @@ public struct Admission: Hashable, Sendable {
     /// Whether the microphone starts muted.
     public var muted: Bool = true
     public var publicKey: X25519PublicKey?
+    /// The audio formats beyond Opus the peer plays (nil or empty: none).
+    public var receives: AudioPayloadFormats? = nil
 
     /// From a verified token's claims and the `join` request. The token's
     /// name wins over the request's, since a host may mint names; without
@@ -76,6 +81,7 @@ public struct Admission: Hashable, Sendable {
     public init(peer: PeerID, role: RoleName, tokenName: String?, request: JoinRequest) {
         self.init(
             peer: peer, name: tokenName ?? request.name ?? peer.rawValue, role: role,
-            metadata: request.metadata ?? "", muted: request.muted, publicKey: request.publicKey)
+            metadata: request.metadata ?? "", muted: request.muted, publicKey: request.publicKey,
+            receives: request.receives)
     }
 }

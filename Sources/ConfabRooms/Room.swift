@@ -210,7 +210,8 @@ public struct Room: Hashable, Sendable {
             microphone: role.publishAudio
                 ? TrackInfo(id: .microphone(of: admission.peer), muted: admission.muted) : nil,
             connection: .connected, publicKey: admission.publicKey,
-            chatAllowance: TokenBucket(limit: template.chatRate, now: now), isQuiet: joinsQuiet(role))
+            chatAllowance: TokenBucket(limit: template.chatRate, now: now), isQuiet: joinsQuiet(role),
+            receives: admission.receives?.isEmpty == false ? admission.receives : nil)
         peers[peer.id] = peer
         let told = watchers(of: peer.id).subtracting([peer.id])
         events.append(RoomEvent(audience: told, body: .peerJoined(PeerJoined(peer: peer.info))))
@@ -221,7 +222,10 @@ public struct Room: Hashable, Sendable {
     /// Brings back a peer the server matched to a valid resume token: same
     /// identity, role, mute state, hand and metadata. A peer whose drop the
     /// server has not noticed yet simply moves to the new connection.
-    public mutating func resume(_ id: PeerID, now: Timestamp) throws(CodedError) -> JoinOutcome {
+    /// `receives`, when given, replaces the audio formats it declared at join.
+    public mutating func resume(
+        _ id: PeerID, receives: AudioPayloadFormats? = nil, now: Timestamp
+    ) throws(CodedError) -> JoinOutcome {
         if case .ended(let locked, _) = phase {
             throw CodedError(locked ? .roomLocked : .roomEnded, "room \(name) has ended")
         }
@@ -232,6 +236,10 @@ public struct Room: Hashable, Sendable {
         }
         guard var peer = peers[id] else {
             throw CodedError(.resumeRejected, "no session to resume; join again")
+        }
+        if let receives {
+            peer.receives = receives.isEmpty ? nil : receives
+            peers[id] = peer
         }
         switch peer.connection {
         case .connected:

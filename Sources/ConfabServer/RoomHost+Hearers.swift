@@ -16,8 +16,8 @@ import ConfabRooms
 
 /// What the publishers of a room were told of their quiet hearers.
 struct QuietHearers: Sendable {
-    /// Per publishing role: the quiet hearers its publishers were told of, with their keys.
-    private(set) var told: [RoleName: [PeerID: X25519PublicKey]] = [:]
+    /// Per publishing role: the quiet hearers its publishers were told of, with their keys and formats.
+    private(set) var told: [RoleName: [PeerID: Hearer]] = [:]
     /// Per publisher: the role and media session its whole list was sent for.
     private var publishers: [PeerID: (role: RoleName, session: Int)] = [:]
     /// Peers whose state changed since the last flush.
@@ -62,12 +62,15 @@ struct QuietHearers: Sendable {
             let peer = room.peer(id).flatMap { $0.isConnected ? $0 : nil }
             let role = peer.map { room.role(of: $0) }
             for heard in publishing {
-                let key = peer.flatMap { $0.isQuiet && role?.subscribesTo.contains(heard) == true ? $0.publicKey : nil }
+                let hearer = peer.flatMap { peer in
+                    peer.isQuiet && role?.subscribesTo.contains(heard) == true
+                        ? peer.publicKey.map { Hearer(peer: id, publicKey: $0, receives: peer.receives) } : nil
+                }
                 let known = told[heard]?[id]
-                if let key, known != key || rejoined.contains(id) {
-                    told[heard, default: [:]][id] = key
-                    added[heard, default: []].append(Hearer(peer: id, publicKey: key))
-                } else if key == nil, known != nil {
+                if let hearer, known != hearer || rejoined.contains(id) {
+                    told[heard, default: [:]][id] = hearer
+                    added[heard, default: []].append(hearer)
+                } else if hearer == nil, known != nil {
                     told[heard]?[id] = nil
                     removed[heard, default: []].append(id)
                 }
@@ -89,7 +92,7 @@ struct QuietHearers: Sendable {
             if needsWholeList.contains(publisher) {
                 let all = (told[mark.role] ?? [:]).filter { notHimself($0.key) }.sorted { $0.key < $1.key }
                 pages = HearersUpdate.pages(
-                    added: all.map { Hearer(peer: $0.key, publicKey: $0.value) }, removed: [], reset: true)
+                    added: all.map(\.value), removed: [], reset: true)
             } else {
                 pages = HearersUpdate.pages(
                     added: (added[mark.role] ?? []).filter { notHimself($0.peer) },

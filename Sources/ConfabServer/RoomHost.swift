@@ -241,7 +241,7 @@ actor RoomHost {
         }
         let now = Timestamp.now()
         var draft = room
-        let outcome = try draft.resume(peer, now: now)
+        let outcome = try draft.resume(peer, receives: request.receives, now: now)
         room = draft
         // Single use: the reply carries a fresh one.
         forgetResumeToken(of: peer)

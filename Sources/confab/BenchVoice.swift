@@ -100,6 +100,8 @@ struct VoiceRun: Codable {
     var finalExpectedLossPercent: Int32 = 0
     /// Earlier frames each packet repeated at the end (RED).
     var finalRedundantFrames = 0
+    /// What the listener's jitter buffer held ahead of play-out, on average [ms]; 0 in process.
+    var meanPlayoutDelayMs = 0.0
 }
 
 struct VoiceResults: Codable, BenchReport {
@@ -111,14 +113,15 @@ struct VoiceResults: Codable, BenchReport {
 
     var table: String {
         var lines = [String(format: "speech: %.1f s of espeak-ng sentences; PESQ-WB (P.862.2), higher is better (max 4.64)", speechSeconds)]
-        lines.append("path                                  setting    PESQ-WB    RED   lost  FEC  PLC late drop   encoder at the end")
+        lines.append("path                                  setting    PESQ-WB    RED   lost  FEC  PLC late drop delay   encoder at the end")
         for run in runs {
             let score = run.pesqWB.map { String(format: "%7.2f", $0) } ?? " failed"
             let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %, RED \(run.finalRedundantFrames)"
-            lines.append(String(format: "%@ %@ %@ %6d %6d %4d %4d %4d %4d   %@",
+            lines.append(String(format: "%@ %@ %@ %6d %6d %4d %4d %4d %4d %5.1f   %@",
                                 run.path.padding(toLength: 37, withPad: " ", startingAt: 0),
                                 run.setting.padding(toLength: 10, withPad: " ", startingAt: 0), score,
-                                run.recoveredByRED, run.lost, run.recoveredByFEC, run.concealed, run.late, run.droppedForDelay, encoder))
+                                run.recoveredByRED, run.lost, run.recoveredByFEC, run.concealed, run.late, run.droppedForDelay,
+                                run.meanPlayoutDelayMs, encoder))
         }
         if let processing { lines.append(processing.line) }
         lines.append("failures: \(failures)")

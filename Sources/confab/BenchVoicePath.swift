@@ -49,8 +49,15 @@ struct VoicePathRun {
         var adaptation = LossAdaptation(configured: settings, policy: policy ?? LossAdaptationPolicy())
         var meter = ReceiveLossMeter()
         var nextFeedback = Date().addingTimeInterval(1)
+        // What the listener's jitter buffer holds ahead of play-out, sampled every 20 ms once packets come.
+        var delaySum = 0.0, delaySamples = 0
         while !sending.finished.load(ordering: .acquiring) {
             usleep(20_000)
+            let now = track.stats
+            if now.received > 0 {
+                delaySum += now.currentDelayMs
+                delaySamples += 1
+            }
             guard policy != nil, Date() >= nextFeedback else { continue }
             nextFeedback = nextFeedback.addingTimeInterval(1)
             if let loss = meter.lossPercent(since: track.stats) {
@@ -72,6 +79,7 @@ struct VoicePathRun {
                         late: stats.late, droppedForDelay: stats.droppedForDelay,
                         finalBitrate: applied.bitrate, finalFEC: applied.inbandFEC,
                         finalExpectedLossPercent: applied.expectedPacketLossPercent,
-                        finalRedundantFrames: sending.encoderControl.appliedRedundantFrames)
+                        finalRedundantFrames: sending.encoderControl.appliedRedundantFrames,
+                        meanPlayoutDelayMs: delaySamples > 0 ? delaySum / Double(delaySamples) : 0)
     }
 }

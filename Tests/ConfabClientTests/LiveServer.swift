@@ -91,12 +91,13 @@ final class LiveServer: Sendable {
     /// A session for `user` (not joined yet), pinned to this server's
     /// certificate, over `transport` (a fresh cuttable one by default).
     func session(
-        room: String, user: String, role: String, transport: CuttableTransport? = nil, fingerprint: String? = nil
+        room: String, user: String, role: String, transport: CuttableTransport? = nil, fingerprint: String? = nil,
+        receives: AudioPayloadFormats = .all
     ) async throws -> ConfabSession {
         let token = try await token(room: room, user: user, role: role, name: user.capitalized)
         return try LiveSession.session(
             url: url(room), token: token, fingerprint: fingerprint ?? self.fingerprint,
-            reconnect: LiveSession.testReconnect, transport: transport)
+            reconnect: LiveSession.testReconnect, transport: transport, receives: receives)
     }
 }
 

@@ -26,7 +26,8 @@ enum LiveSession {
     /// `transport` wraps the pinned WebSocketTransport (to cut connections).
     static func session(
         url: String, token: String, fingerprint: String, name: String? = nil,
-        reconnect: ReconnectPolicy = .standard, requestTimeoutMs: Int = 5_000, transport: CuttableTransport? = nil
+        reconnect: ReconnectPolicy = .standard, requestTimeoutMs: Int = 5_000, transport: CuttableTransport? = nil,
+        receives: AudioPayloadFormats = .all
     ) throws -> ConfabSession {
         guard let pin = CertificateFingerprint(fingerprint) else {
             throw SessionError.invalidArgument("not a fingerprint: \(fingerprint)")
@@ -34,6 +35,7 @@ enum LiveSession {
         var configuration = SessionConfiguration(endpoint: try ServerEndpoint(url: url), token: token, displayName: name)
         configuration.reconnect = reconnect
         configuration.requestTimeoutMs = requestTimeoutMs
+        configuration.receives = receives
         return ConfabSession(
             configuration: configuration,
             transport: transport ?? WebSocketTransport(trust: .pinned(pin, knownServersPath: nil)))

@@ -68,6 +68,13 @@ struct LossFeedbackThroughServerTests {
         let stats = await bob.controller.monitor(of: "alice")?.stats
         print("RED through the server: relay dropped \(relay.stats.droppedDown.load(ordering: .relaxed)); bob \(String(describing: stats))")
         #expect(recovered)
+        // A bot hears of it in media.stats: frames played from RED copies, beside FEC and concealment.
+        let reported = await bob.participant.until("bob's media.stats counts frames recovered from RED", events: { events in
+            events.contains { if case .mediaStats(let figures, _) = $0 { (figures["alice"]?.redRecovered ?? 0) > 0 } else { false } }
+        })
+        #expect(reported)
+        let line = bob.participant.events.last { if case .mediaStats = $0 { true } else { false } }.map(HeadlessEvents.line(for:))
+        #expect(line?.contains(#""redRecovered":"#) == true, "\(line ?? "no media.stats line")")
         await Talker.end(alice, bob)
         await server.stop()
     }
@@ -86,6 +93,13 @@ struct LossFeedbackThroughServerTests {
         #expect(off, "FEC went off")
         #expect(sender.encoderControl.applied.expectedPacketLossPercent == 0)
         #expect(sender.encoderControl.applied.bitrate == 32_000, "a clean path keeps the configured bitrate")
+        // Nothing lost, no RED: media.stats counts no frame recovered from a copy.
+        await bob.participant.until("bob's media.stats shows alice's packets", events: { events in
+            events.contains { if case .mediaStats(let figures, _) = $0 { (figures["alice"]?.packetsReceived ?? 0) >= 100 } else { false } }
+        })
+        let figures = bob.participant.events.compactMap { if case .mediaStats(let figures, _) = $0 { figures["alice"] } else { nil } }
+        #expect(!figures.isEmpty && figures.allSatisfy { $0.redRecovered == 0 }, "\(figures.last.map { "\($0)" } ?? "no stats")")
+        #expect(sender.encoderControl.appliedRedundantFrames == 0)
         await Talker.end(alice, bob)
         await server.stop()
     }

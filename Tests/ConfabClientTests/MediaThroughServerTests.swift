@@ -426,11 +426,13 @@ struct Talker {
     }
 
     /// `withholdKeys`: the sealed keys sent to this participant never reach its session.
+    /// `playsRED: false`: a client that predates RED (declares nothing, plays nothing of payload type 63).
     static func join(
         _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
-        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false, mediaRoute: SocketAddress? = nil
+        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false, mediaRoute: SocketAddress? = nil,
+        playsRED: Bool = true
     ) async throws -> Talker {
-        let participant = try await server.participant(user, role: role, room: room)
+        let participant = try await server.participant(user, role: role, room: room, receives: playsRED ? .all : [])
         if withholdKeys { participant.transport.withhold("keys") }
         let source: TimedSource? = say.map {
             switch $0 {
@@ -440,8 +442,11 @@ struct Talker {
             }
         }
         let sink = RecordingSink()
+        var configuration = MediaConfiguration()
+        configuration.playsRED = playsRED
         let controller = try await joinWithMedia(
-            participant, source: source, sink: sink, keepaliveInterval: keepaliveInterval, mediaRoute: mediaRoute)
+            participant, source: source, sink: sink, configuration: configuration, keepaliveInterval: keepaliveInterval,
+            mediaRoute: mediaRoute)
         return Talker(participant: participant, controller: controller, source: source, sink: sink)
     }
 

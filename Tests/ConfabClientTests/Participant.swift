@@ -88,9 +88,12 @@ final class EventLog: Sendable {
 
 extension LiveServer {
     /// A participant (not joined yet) with its own cuttable, pinned transport.
-    func participant(_ user: PeerID, role: String, room: String) async throws -> Participant {
+    func participant(
+        _ user: PeerID, role: String, room: String, receives: AudioPayloadFormats = .all
+    ) async throws -> Participant {
         let transport = try LiveSession.cuttableTransport(fingerprint: fingerprint)
-        let session = try await session(room: room, user: user.rawValue, role: role, transport: transport)
+        let session = try await session(
+            room: room, user: user.rawValue, role: role, transport: transport, receives: receives)
         return Participant(id: user, session: session, transport: transport)
     }
 

@@ -109,6 +109,26 @@ struct LifecycleTests {
         #expect(room.connectionLost("lee", now: Fixture.t1) == [], "a second loss changes nothing")
     }
 
+    @Test("the audio formats a peer declares at join reach the others; a resume keeps or replaces them")
+    func declaredFormats() throws {
+        var room = Fixture.standardRoom()
+        let outcome = try room.join(
+            Admission(peer: "nina", name: "Nina", role: "listener", receives: .red), now: Fixture.t1)
+        guard case .peerJoined(let joined) = outcome.events.first?.body else { throw CodedError(.internalError, "no peer.joined") }
+        #expect(joined.peer.receives == .red)
+        _ = try room.join(Admission(peer: "otto", name: "Otto", role: "listener", receives: []), now: Fixture.t1)
+        #expect(room.peer("otto")?.info.receives == nil, "an empty list is the same as none")
+        #expect(room.peer("lee")?.info.receives == nil, "declared nothing: Opus only")
+
+        _ = room.connectionLost("nina", now: Fixture.t1)
+        _ = try room.resume("nina", now: Fixture.t1.adding(milliseconds: 500))
+        #expect(room.peer("nina")?.receives == .red, "a resume that says nothing keeps what was declared")
+        _ = room.connectionLost("nina", now: Fixture.t1)
+        let resumed = try room.resume("nina", receives: [], now: Fixture.t1.adding(milliseconds: 900))
+        guard case .peerJoined(let back) = resumed.events.first?.body else { throw CodedError(.internalError, "no peer.joined") }
+        #expect(back.peer.receives == nil, "a resume that declares again replaces it")
+    }
+
     @Test("a suspended peer cannot act")
     func suspendedCannotAct() {
         var room = Fixture.standardRoom()

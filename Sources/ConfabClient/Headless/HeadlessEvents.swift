@@ -221,6 +221,7 @@ public enum HeadlessEvents {
                     (peer.rawValue, JSONValue.object([
                         ("level", .int(figures.level)), ("received", .int(figures.packetsReceived)),
                         ("lost", .int(figures.packetsLost)), ("fecRecovered", .int(figures.fecRecovered)),
+                        ("redRecovered", .int(figures.redRecovered)),
                         ("concealed", .int(figures.concealed)), ("jitterMs", .int(figures.jitterMs)),
                         ("playoutDelayMs", .int(figures.playoutDelayMs)),
                     ]))

@@ -344,7 +344,8 @@ public actor ConfabSession {
         JoinRequest(
             room: room, token: configuration.token, name: configuration.displayName,
             metadata: configuration.metadata, muted: configuration.startMuted, publicKey: identity.publicKey,
-            historyLimit: configuration.historyLimit)
+            historyLimit: configuration.historyLimit,
+            receives: configuration.receives.isEmpty ? nil : configuration.receives)
     }
 
     private func yourMicrophone() throws(SessionError) -> TrackID {
@@ -517,7 +518,9 @@ public actor ConfabSession {
             resumeToken = nil
             do {
                 let joined = try await admitFollowingRedirects(
-                    .resume(ResumeRequest(room: room, resumeToken: token, lastSeenSequence: lastSeen)))
+                    .resume(ResumeRequest(
+                        room: room, resumeToken: token, lastSeenSequence: lastSeen,
+                        receives: configuration.receives)))
                 if joined.history.hasMore { await catchUpChat() }
                 return true
             } catch {

@@ -200,6 +200,9 @@ public struct PeerMediaState: Hashable, Sendable {
     public var packetsLost: Int = 0
     /// Lost frames rebuilt from the next packet's in-band FEC.
     public var fecRecovered: Int = 0
+    /// Frames the path lost that were played from a later packet's RED copy
+    /// (not in `packetsLost`: nothing of them was missed).
+    public var redRecovered: Int = 0
     /// Frames synthesised by loss concealment (losses and under-runs).
     public var concealed: Int = 0
     /// RFC 3550 interarrival jitter [ms].

@@ -131,6 +131,11 @@ public struct SessionConfiguration: Sendable {
     public var startMuted = true
     /// How many chat messages the first `joined` should bring.
     public var historyLimit = ProtocolLimits.defaultHistoryPageSize
+    /// The audio formats beyond Opus this client plays, declared at `join`:
+    /// publishers send RED only while everyone who hears them declared it.
+    /// The SDK's media side plays them all; a session whose audio something
+    /// else plays declares only what that plays.
+    public var receives = AudioPayloadFormats.all
     /// How long a request waits for its reply, in ms.
     public var requestTimeoutMs = 10_000
     public var reconnect = ReconnectPolicy.standard

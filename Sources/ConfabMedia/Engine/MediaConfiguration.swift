@@ -12,6 +12,10 @@ public struct MediaConfiguration: Sendable, Equatable {
     /// RTP payload type for RED (RFC 2198) around Opus, sent when listeners
     /// lose packets; 63 as in WebRTC's offers.
     public var redPayloadType: UInt8 = AudioRED.defaultPayloadType
+    /// Whether the receiver plays RED. Off, it counts payload type 63 as
+    /// unknown and plays nothing of it, as a client that predates RED does
+    /// (such a client's session must not declare `red` at `join`).
+    public var playsRED = true
     /// RFC 8285 id that carries the RFC 6464 audio level.
     public var audioLevelExtensionID: UInt8 = AudioLevel.defaultExtensionID
     public var jitter = JitterBufferConfiguration()

@@ -180,7 +180,7 @@ public final class MediaReceiver: @unchecked Sendable {
             if ring.push(header, payload: payload) {
                 stats.accepted.add(1, ordering: .relaxed)
             }
-        } else if packet.payloadType == configuration.redPayloadType {
+        } else if packet.payloadType == configuration.redPayloadType && configuration.playsRED {
             handleRED(payload, header: header)
         } else {
             stats.unknownPayloadType.add(1, ordering: .relaxed)
