@@ -41,13 +41,15 @@ extension Room {
     /// be one of this room's), mute state and who muted it. The others hear
     /// `peer.joined` with `resumed`. Throws as a join would (locked, full), and
     /// `resumeRejected` when the peer is here already (it joined afresh).
-    public mutating func restore(_ kept: KeptPeerState, now: Timestamp) throws(CodedError) -> JoinOutcome {
+    public mutating func restore(
+        _ kept: KeptPeerState, receives: AudioPayloadFormats? = nil, now: Timestamp
+    ) throws(CodedError) -> JoinOutcome {
         guard peers[kept.peer] == nil else {
             throw CodedError(.resumeRejected, "\(kept.peer) is in the room already; join again")
         }
         let admission = Admission(
             peer: kept.peer, name: kept.name, role: kept.role, metadata: kept.metadata, muted: kept.muted,
-            publicKey: kept.publicKey)
+            publicKey: kept.publicKey, receives: receives)
         var outcome = try join(admission, now: now)
         guard var peer = peers[kept.peer] else { return outcome }
         if var microphone = peer.microphone, microphone.muted {

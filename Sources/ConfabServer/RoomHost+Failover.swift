@@ -88,7 +88,7 @@ extension RoomHost {
         guard !isRetired else { return .retired }
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         try admit(kept.peer, resumed: true, reply: (requestID, sink, history, receivedAt)) { room, now throws(CodedError) in
-            try room.restore(kept, now: now)
+            try room.restore(kept, receives: request.receives, now: now)
         }
         logger.info("resumed from a node that died", metadata: ["peer": "\(kept.peer)", "role": "\(kept.role)"])
         return .admitted(peer: kept.peer)

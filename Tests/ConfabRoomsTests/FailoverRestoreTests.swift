@@ -18,6 +18,17 @@ struct FailoverRestoreTests {
         return (sam, sara)
     }
 
+    @Test("the audio formats a resume declares come with the restored peer; one that declares none plays Opus only")
+    func restoresWhatTheResumeDeclares() throws {
+        let kept = try Self.keptAfterChanges()
+        var room = Room(name: Fixture.room, template: .standard, now: Fixture.t1)
+        _ = try room.join(Admission(peer: "hana", name: "Hana", role: "host"), now: Fixture.t1)
+        _ = try room.restore(kept.sam, receives: .red, now: Fixture.t1)
+        _ = try room.restore(kept.sara, now: Fixture.t1)
+        #expect(room.peer("sam")?.info.receives == .red)
+        #expect(room.peer("sara")?.info.receives == nil)
+    }
+
     @Test("a role given in the room and a mute by a host come back, and the others hear a resumed peer.joined")
     func restoresRoleAndMute() throws {
         let kept = try Self.keptAfterChanges()
