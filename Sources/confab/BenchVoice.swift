@@ -102,6 +102,10 @@ struct VoiceRun: Codable {
     var finalRedundantFrames = 0
     /// What the listener's jitter buffer held ahead of play-out, on average [ms]; 0 in process.
     var meanPlayoutDelayMs = 0.0
+    /// From a 20 ms frame's first sample spoken to its audio handed to the
+    /// output, the jitter buffer settled (the talk's second half), sound-card
+    /// periods excluded [ms]; nil in process or when it could not be found.
+    var mouthToEarMs: Double?
 }
 
 struct VoiceResults: Codable, BenchReport {
@@ -113,15 +117,16 @@ struct VoiceResults: Codable, BenchReport {
 
     var table: String {
         var lines = [String(format: "speech: %.1f s of espeak-ng sentences; PESQ-WB (P.862.2), higher is better (max 4.64)", speechSeconds)]
-        lines.append("path                                  setting    PESQ-WB    RED   lost  FEC  PLC late drop delay   encoder at the end")
+        lines.append("path                                  setting    PESQ-WB    RED   lost  FEC  PLC late drop delay   m2e   encoder at the end")
         for run in runs {
             let score = run.pesqWB.map { String(format: "%7.2f", $0) } ?? " failed"
             let encoder = "\(run.finalBitrate / 1000) kb/s, FEC \(run.finalFEC ? "on" : "off"), \(run.finalExpectedLossPercent) %, RED \(run.finalRedundantFrames)"
-            lines.append(String(format: "%@ %@ %@ %6d %6d %4d %4d %4d %4d %5.1f   %@",
+            let mouthToEar = run.mouthToEarMs.map { String(format: "%5.0f", $0) } ?? "    -"
+            lines.append(String(format: "%@ %@ %@ %6d %6d %4d %4d %4d %4d %5.1f %@   %@",
                                 run.path.padding(toLength: 37, withPad: " ", startingAt: 0),
                                 run.setting.padding(toLength: 10, withPad: " ", startingAt: 0), score,
                                 run.recoveredByRED, run.lost, run.recoveredByFEC, run.concealed, run.late, run.droppedForDelay,
-                                run.meanPlayoutDelayMs, encoder))
+                                run.meanPlayoutDelayMs, mouthToEar, encoder))
         }
         if let processing { lines.append(processing.line) }
         lines.append("failures: \(failures)")

@@ -31,7 +31,8 @@ struct VoicePathRun {
         let ssrc: UInt32 = 0x5EEC_0001
         let receiverSocket = try UDPSocket(bindTo: "127.0.0.1", port: 0)
         let receiver = try MediaEngine(socket: receiverSocket, configuration: configuration)
-        let sink = try WAVFileSink(path: output)
+        // Written frames timed for mouth to ear: 10 minutes of 20 ms frames at the most.
+        let sink = WriteClock(try WAVFileSink(path: output), capacity: 30_000)
         receiver.startReceiving(sink: sink)
         let track = try receiver.addRemoteTrack(ssrc: ssrc, key: key)
         // Hop 2 is in front of the listener, hop 1 in front of hop 2; each draws its own drops.
@@ -43,7 +44,7 @@ struct VoicePathRun {
             second.stop()
         }
         let sender = try MediaEngine(socket: try UDPSocket(bindTo: "127.0.0.1", port: 0), configuration: configuration)
-        let source = try WAVFileSource(path: reference)
+        let source = FirstReadClock(try WAVFileSource(path: reference))
         let sending = try sender.startSending(source: source, ssrc: ssrc, key: key, to: first.address)
 
         var adaptation = LossAdaptation(configured: settings, policy: policy ?? LossAdaptationPolicy())
@@ -74,12 +75,16 @@ struct VoicePathRun {
         sink.close()
         if let failure = sending.failure { throw CommandFailure("the WAV source failed: \(failure)") }
         let stats = track.stats
+        let mouthToEar = MouthToEar.milliseconds(
+            source: source, sink: sink, reference: try WAVFile.read(path: reference), played: try WAVFile.read(path: output),
+            frameMs: configuration.frameMs)
         return VoiceRun(path: "", setting: policy != nil ? "adaptive" : "fixed", lost: stats.lost,
                         recoveredByFEC: stats.recoveredByFEC, recoveredByRED: stats.recoveredByRED, concealed: stats.concealed,
                         late: stats.late, droppedForDelay: stats.droppedForDelay,
                         finalBitrate: applied.bitrate, finalFEC: applied.inbandFEC,
                         finalExpectedLossPercent: applied.expectedPacketLossPercent,
                         finalRedundantFrames: sending.encoderControl.appliedRedundantFrames,
-                        meanPlayoutDelayMs: delaySamples > 0 ? delaySum / Double(delaySamples) : 0)
+                        meanPlayoutDelayMs: delaySamples > 0 ? delaySum / Double(delaySamples) : 0,
+                        mouthToEarMs: mouthToEar)
     }
 }
