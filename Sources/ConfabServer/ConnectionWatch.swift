@@ -2,6 +2,7 @@
 //
 //   connection opens ─▶ register (opened now, not admitted, heard now)
 //   a frame arrives  ─▶ heard now            join/connect accepted ─▶ admitted
+//   a request is being handled ─▶ not silent (its frames wait unread behind it); handled ─▶ heard now
 //   sweep, every min(deadAfterMs / 5, 1 s) while any connection is open:
 //        not admitted by joinTimeoutMs ─▶ close 1008 `1009 no join within …` (PROTOCOL.md, Limits)
 //        silent for deadAfterMs        ─▶ close 1001 (the room sees the peer drop: peer.left timeout)
@@ -24,6 +25,7 @@ final class WatchedConnection: Sendable {
     let logger: Logger
     private let heard: Mutex<ContinuousClock.Instant>
     private let admittedFlag = Atomic(false)
+    private let handlingFlag = Atomic(false)
 
     init(sink: ConnectionSink, pathRoom: RoomName?, logger: Logger, now: ContinuousClock.Instant = .now) {
         self.sink = sink
@@ -36,6 +38,17 @@ final class WatchedConnection: Sendable {
     /// A frame arrived.
     func touch() { heard.withLock { $0 = .now } }
     var lastHeard: ContinuousClock.Instant { heard.withLock { $0 } }
+
+    /// A request is being handled: the reader reads nothing meanwhile, so the
+    /// client's pings wait unread and must not count as silence (a role change
+    /// may wait up to 5 s on a cluster's database).
+    func beginHandling() { handlingFlag.store(true, ordering: .relaxed) }
+    /// The request was handled: the connection counts as heard from now.
+    func endHandling() {
+        touch()
+        handlingFlag.store(false, ordering: .relaxed)
+    }
+    var isHandling: Bool { handlingFlag.load(ordering: .relaxed) }
 
     /// The join (or connect) was accepted: the join deadline no longer applies.
     func admit() { admittedFlag.store(true, ordering: .relaxed) }
@@ -91,7 +104,7 @@ final class ConnectionWatch: Sendable {
     /// What is due for `connection` at `tick`, if anything.
     func verdict(for connection: WatchedConnection, at tick: ContinuousClock.Instant) -> Verdict? {
         if !connection.isAdmitted, tick - connection.opened >= .milliseconds(joinTimeoutMs) { return .joinTimedOut }
-        if tick - connection.lastHeard >= .milliseconds(deadAfterMs) { return .silent }
+        if !connection.isHandling, tick - connection.lastHeard >= .milliseconds(deadAfterMs) { return .silent }
         return nil
     }
 

@@ -168,7 +168,9 @@ struct SignalingConnection: Sendable {
                         CodedError(.malformedMessage, "arrays and objects nest deeper than \(MessageScreen.maximumDepth) levels"),
                         sink: sink)
                 } else {
+                    watched.beginHandling()
                     session = await handle(Data(message), session: session, sink: sink)
+                    watched.endHandling()
                     switch session {
                     case .joined, .online:
                         if !watched.isAdmitted {

@@ -49,6 +49,21 @@ struct ConnectionWatchTests {
         #expect(quietClose?.reason == "connection silent for 300 ms")
     }
 
+    @Test("a connection whose request is still being handled is not silent, however long it takes; once handled it is heard from then")
+    func requestInProgressIsNotSilence() {
+        let watch = Self.watch()
+        let (sink, _) = ConnectionSink.make()
+        let start = ContinuousClock.now
+        let waiting = WatchedConnection(sink: sink, pathRoom: nil, logger: Logger(label: "a"), now: start)
+        waiting.admit()
+        waiting.beginHandling()
+        #expect(watch.verdict(for: waiting, at: start + .seconds(6)) == nil, "a role change waiting 5 s on the database")
+        waiting.endHandling()
+        let handled = ContinuousClock.now
+        #expect(watch.verdict(for: waiting, at: handled + .milliseconds(299)) == nil)
+        #expect(watch.verdict(for: waiting, at: handled + .milliseconds(300)) == .silent)
+    }
+
     @Test("the sweep ends with the last connection (an idle server does not wake) and starts again with the next")
     func idleServerSleeps() async throws {
         let watch = Self.watch()
