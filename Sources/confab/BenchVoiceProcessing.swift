@@ -5,6 +5,9 @@
 //   reference speech ─▶ the far end, played ─▶ EchoPath (60 ms, −10 dB, reflections, saturation)
 //   ─▶ microphone ─▶ CaptureProcessing (all on), 20 ms at a time as the capture thread does
 //   ERLE: microphone energy over output energy in single talk, from 1 s on
+//   double talk: the same, with a near-end talker throughout; how well the output keeps that
+//     talker (correlation in the second half, the canceller settled, at the best lag up to 20 ms)
+//   keyboard: generated keystrokes and nobody talking; their energy before over after the chain
 import ConfabMedia
 import ConfabSocket
 import Foundation
@@ -12,45 +15,104 @@ import Opus
 
 struct ProcessingResult: Codable {
     var erleDb: Double
+    /// The near-end talker kept in double talk: correlation of the output with it (goal ≥ 0.85).
+    var doubleTalkCorrelation: Double
+    /// Keystroke energy removed while nobody talks [dB] (goal ≥ 20).
+    var clicksRemovedDb: Double
     /// Mean processing time per 10 ms frame [µs], and libopus encoding the same 10 ms [µs].
     var processingMicroseconds: Double
     var opusMicroseconds: Double
     var failures: Int
 
     var line: String {
-        String(format: "processing (echo, noise, gain, clicks): ERLE %.1f dB after 1 s (simulated room, 60 ms, -10 dB); %.0f us per 10 ms frame, %.2f x opus_encode (%.0f us); failures %d",
-               erleDb, processingMicroseconds, processingMicroseconds / max(opusMicroseconds, 0.001), opusMicroseconds,
+        String(format: "processing (echo, noise, gain, clicks): ERLE %.1f dB after 1 s (simulated room, 60 ms, -10 dB); double talk keeps the near end at correlation %.2f; keystrokes %.1f dB down; %.0f us per 10 ms frame, %.2f x opus_encode (%.0f us); failures %d",
+               erleDb, doubleTalkCorrelation, clicksRemovedDb, processingMicroseconds, processingMicroseconds / max(opusMicroseconds, 0.001), opusMicroseconds,
                failures)
     }
 }
 
 enum ProcessingBenchmark {
     static func run(speech: [Int16]) throws -> ProcessingResult {
-        let frame = AudioFormat.samples(forMs: 20)
         let microphone = EchoPath().microphone(played: speech, near: [])
+        let (output, processingNs, frames, failures) = try process(microphone: microphone, played: speech)
+        let settled = AudioFormat.sampleRate..<(frames * AudioFormat.samples(forMs: 10))
+        func energy(_ samples: ArraySlice<Int16>) -> Double { samples.reduce(0) { $0 + Double($1) * Double($1) } }
+        let erle = 10 * log10(energy(microphone[settled]) / max(energy(output[settled]), 1))
+
+        // Double talk: another talker near the microphone for the whole talk.
+        let near = Array(try readAll(SpeechLikeSource(seed: 11, durationSeconds: Double(speech.count) / Double(AudioFormat.sampleRate))).prefix(speech.count))
+        let (doubleTalk, _, _, doubleTalkFailures) = try process(
+            microphone: EchoPath().microphone(played: speech, near: near), played: speech)
+        let keptNear = bestCorrelation(reference: Array(near[(near.count / 2)...]), output: Array(doubleTalk[(near.count / 2)...]),
+                                       maximumLag: AudioFormat.samples(forMs: 20))
+
+        // Keystrokes with nobody talking and nothing played.
+        let typing = KeyboardClicks.typing(seconds: 6)
+        let (typed, _, _, typingFailures) = try process(microphone: typing.samples, played: [])
+        let clicks = KeyboardClicks.removedDb(typing.samples, typed, at: typing.starts)
+
+        return ProcessingResult(
+            erleDb: erle, doubleTalkCorrelation: keptNear, clicksRemovedDb: clicks,
+            processingMicroseconds: Double(processingNs) / Double(max(1, frames)) / 1_000,
+            opusMicroseconds: try opusCost(speech) / 2,
+            failures: failures + doubleTalkFailures + typingFailures)
+    }
+
+    /// The chain (all on) over `microphone`, 20 ms at a time as the capture
+    /// thread runs it, with `played` handed over as the far end before each
+    /// frame. Returns the output, the time spent in the chain, the 10 ms frames and the failures.
+    private static func process(microphone: [Int16], played: [Int16]) throws -> ([Int16], UInt64, Int, Int) {
+        let frame = AudioFormat.samples(forMs: 20)
         var output = microphone
         let processing = try CaptureProcessing(settings: .all)
         var processingNs: UInt64 = 0
+        var frames = 0
         output.withUnsafeMutableBufferPointer { out in
-            speech.withUnsafeBufferPointer { far in
+            played.withUnsafeBufferPointer { far in
                 var start = 0
                 while start + frame <= out.count {
-                    processing.farEnd.write(UnsafeBufferPointer(rebasing: far[start..<(start + frame)]))
+                    if start + frame <= far.count {
+                        processing.farEnd.write(UnsafeBufferPointer(rebasing: far[start..<(start + frame)]))
+                    }
                     let begin = MonotonicClock.nanoseconds()
                     processing.process(UnsafeMutableBufferPointer(rebasing: out[start..<(start + frame)]))
                     processingNs += MonotonicClock.nanoseconds() - begin
                     start += frame
+                    frames += 2
                 }
             }
         }
-        let frames = speech.count / frame
-        let settled = AudioFormat.sampleRate..<(frames * frame)
-        func energy(_ samples: ArraySlice<Int16>) -> Double { samples.reduce(0) { $0 + Double($1) * Double($1) } }
-        let erle = 10 * log10(energy(microphone[settled]) / max(energy(output[settled]), 1))
-        return ProcessingResult(
-            erleDb: erle, processingMicroseconds: Double(processingNs) / Double(max(1, frames * 2)) / 1_000,
-            opusMicroseconds: try opusCost(speech) / 2,
-            failures: processing.stats.failures.load(ordering: .relaxed))
+        return (output, processingNs, frames, processing.stats.failures.load(ordering: .relaxed))
+    }
+
+    /// Pearson correlation of `output` with `reference` at the best lag from 0
+    /// to `maximumLag` samples (the chain delays by at most 20 ms): 1 ms steps,
+    /// then the samples around the best.
+    static func bestCorrelation(reference: [Int16], output: [Int16], maximumLag: Int) -> Double {
+        func correlation(at lag: Int) -> Double {
+            var dot = 0.0, referenceEnergy = 0.0, outputEnergy = 0.0
+            for index in 0..<min(reference.count, output.count - lag) {
+                let a = Double(reference[index]), b = Double(output[index + lag])
+                dot += a * b
+                referenceEnergy += a * a
+                outputEnergy += b * b
+            }
+            return referenceEnergy > 0 && outputEnergy > 0 ? dot / (referenceEnergy * outputEnergy).squareRoot() : 0
+        }
+        let step = AudioFormat.samples(forMs: 1)
+        let coarse = stride(from: 0, through: maximumLag, by: step).max { correlation(at: $0) < correlation(at: $1) } ?? 0
+        let fine = max(0, coarse - step)...min(maximumLag, coarse + step)
+        return fine.map(correlation(at:)).max() ?? 0
+    }
+
+    private static func readAll(_ source: AudioSource) throws -> [Int16] {
+        var all: [Int16] = []
+        var frame = [Int16](repeating: 0, count: AudioFormat.samples(forMs: 20))
+        while true {
+            let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
+            all.append(contentsOf: frame[0..<count])
+            if count < frame.count { return all }
+        }
     }
 
     /// Mean time libopus takes to encode a 20 ms frame of `speech` [µs], Confab's settings.
