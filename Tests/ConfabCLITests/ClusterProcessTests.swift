@@ -1,7 +1,8 @@
 // Two `confab serve --database` processes on one PostgreSQL: one cluster
 // identity. A token from `confab token --database` admits on both, both
 // present the certificate `confab fingerprint --database` prints, and the
-// database password is never printed.
+// database password is never printed. Started at the same moment, they
+// migrate the schema once and give a room asked of both at once one owner.
 
 import ConfabTestSupport
 import Foundation
@@ -39,6 +40,49 @@ struct ClusterProcessTests {
         try await bob.expectEvent("result", ["id": "x2", "cmd": "chat", "ok": "true"])
         let own = try await bob.expectEvent("chat.message", ["message.text": "from node B"])
         #expect(own.line["message.seq"]?.text == "2", "node B continues the room's numbering from node A")
+        await finish([alice, bob], stopping: [nodeA, nodeB])
+    }
+
+    @Test("two nodes started at once on a fresh database: the schema migrated once; a room asked of both at once gets one owner")
+    func oneMigrationOneOwner() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        async let first = ServerProcess(database: database.url, arguments: ["--node-id", "a"])
+        async let second = ServerProcess(database: database.url, arguments: ["--node-id", "b"])
+        let (nodeA, nodeB) = try await (first, second)
+        // Every numbered migration is recorded once, all in one transaction
+        // (one `applied_at`): one node migrated, the other found the schema made.
+        let versions = try await ClusterResumeTests.query(database, "SELECT version FROM schema_migration ORDER BY version")
+        let numbers = versions.split(separator: "\n").compactMap { Int($0) }
+        #expect(numbers.count >= 5 && numbers == Array(1...numbers.count), "migrations recorded: \(versions)")
+        let runs = try await ClusterResumeTests.query(database, "SELECT count(DISTINCT applied_at) FROM schema_migration")
+        #expect(runs == "1", "migrations applied in \(runs) transactions")
+        // Neither node tripped over the other's tables.
+        let clashes = database.log.split(separator: "\n").filter { $0.contains("already exists") || $0.contains("duplicate key") }
+        #expect(clashes.isEmpty, "PostgreSQL logged: \(clashes)")
+        let ready = try await NodeProcessTests.waitForStatus(database, timeout: .seconds(10)) { nodes in
+            nodes["a"]?["advertise"]?.text == "wss://127.0.0.1:\(nodeA.port)"
+                && nodes["b"]?["advertise"]?.text == "wss://127.0.0.1:\(nodeB.port)"
+        }
+        try #require(ready, "both nodes registered with their addresses")
+        // A new room asked of both nodes at the same moment: one lease, one live room both are in.
+        let room = "race-\(UUID().uuidString.prefix(6))"
+        let (aliceToken, bobToken) = try await (
+            nodeA.token(room: room, user: "alice", role: "host"), nodeB.token(room: room, user: "bob", role: "host"))
+        let alice = try HeadlessBot("alice", server: nodeA, room: room, token: aliceToken)
+        let bob = try HeadlessBot("bob", server: nodeB, room: room, token: bobToken)
+        try await alice.expectEvent("joined", ["you.id": "alice"])
+        try await bob.expectEvent("joined", ["you.id": "bob"])
+        #expect(try await ClusterResumeTests.peersSeen(by: alice, expected: ["bob"]).keys.contains("bob"))
+        #expect(try await ClusterResumeTests.peersSeen(by: bob, expected: ["alice"]).keys.contains("alice"))
+        let leases = try await ClusterResumeTests.query(database, "SELECT node FROM room_lease WHERE room = '\(room)'")
+        #expect(leases == "a" || leases == "b", "one lease for the room: \(leases)")
+        // Only the owner counts the two peers; the other node holds no room.
+        let counted = try await NodeProcessTests.waitForStatus(database, timeout: .seconds(10)) { nodes in
+            let owner = leases == "a" ? "a" : "b", other = leases == "a" ? "b" : "a"
+            return nodes[owner]?["peers"]?.text == "2" && nodes[other]?["peers"]?.text == "0"
+        }
+        #expect(counted, "the owner counts both peers, the other node none")
         await finish([alice, bob], stopping: [nodeA, nodeB])
     }
 

@@ -132,10 +132,16 @@ final class HeadlessBot {
     private let home: TempDirectory
 
     /// `arguments`: more options for `confab join` (`--input`, `--output`, `--duration`).
-    init(_ name: String, server: ServerProcess, room: String, role: String, arguments: [String] = []) async throws {
+    convenience init(_ name: String, server: ServerProcess, room: String, role: String, arguments: [String] = []) async throws {
+        let token = try await server.token(room: room, user: name, role: role, name: name.capitalized)
+        try self.init(name, server: server, room: room, token: token, arguments: arguments)
+    }
+
+    /// As `init(_:server:room:role:arguments:)` with a token minted beforehand:
+    /// the process starts at once (bots meant to arrive at the same moment).
+    init(_ name: String, server: ServerProcess, room: String, token: String, arguments: [String] = []) throws {
         self.name = name
         home = try TempDirectory(prefix: "confab-bot-home")
-        let token = try await server.token(room: room, user: name, role: role, name: name.capitalized)
         process = try ChildProcess(
             BuiltProducts.confab,
             [

@@ -77,11 +77,11 @@ extension PostgresStore {
     /// An operation waiting longer than this has the database looked at directly.
     static let checkAfter: Duration = .seconds(1)
 
-    /// Whether the database refuses a connection of our own (looked at once a
-    /// second at most; the last answer in between). A refusal marks the
-    /// failures as a lost connection: short deadlines, and the pool renewed
-    /// once it answers again.
-    func databaseRefuses() async -> Bool {
+    /// Whether the database refuses a connection of our own, or does not open
+    /// one `within` this long (looked at once a second at most; the last answer
+    /// in between). A refusal marks the failures as a lost connection: short
+    /// deadlines, and the pool renewed once it answers again.
+    func databaseRefuses(within limit: Duration) async -> Bool {
         let now = ContinuousClock.now
         // Only an answer already in: waiting operations may each look (a refusal costs nothing).
         let recent = revival.withLock { state -> Bool? in
@@ -89,7 +89,7 @@ extension PostgresStore {
             return state.lastLookRefused
         }
         if let recent { return recent }
-        let refused = await !databaseAnswers()
+        let refused = await !databaseAnswers(within: limit)
         revival.withLock { state in
             state.lastLook = ContinuousClock.now
             state.lastLookRefused = refused
@@ -98,10 +98,11 @@ extension PostgresStore {
         return refused
     }
 
-    /// Whether a connection of our own to the database opens.
-    private func databaseAnswers() async -> Bool {
+    /// Whether a connection of our own to the database opens within `limit`
+    /// (its start-up included: a hung database accepts the TCP connection).
+    private func databaseAnswers(within limit: Duration) async -> Bool {
         do {
-            let configuration = try url.connectionConfiguration(connectTimeout: operationTimeout)
+            let configuration = try url.connectionConfiguration(connectTimeout: limit)
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
             try await connection.close()
             return true
@@ -114,7 +115,7 @@ extension PostgresStore {
     /// operations still fail, the pool is replaced by a fresh one.
     private func renewPoolIfDatabaseAnswers() async {
         defer { revival.withLock { $0.checking = false } }
-        guard await databaseAnswers(), revival.withLock({ $0.failingSince != nil }) else { return }
+        guard await databaseAnswers(within: operationTimeout), revival.withLock({ $0.failingSince != nil }) else { return }
         let fresh = RunningPool(url: url, connectTimeout: operationTimeout, logger: logger)
         let old = pool.withLock { pool in
             let old = pool

@@ -493,8 +493,13 @@ public final class PostgresStore: ServerStore {
             // slower than a second is checked on a connection of our own.
             if timeout > Self.checkAfter {
                 try await Task.sleep(for: Self.checkAfter)
-                if await self.databaseRefuses() { throw DatabaseUnreachable() }
-                try await Task.sleep(for: timeout - Self.checkAfter)
+                // The look gets only what is left of the deadline: a database
+                // that accepts connections and never answers (hung) would keep
+                // it waiting its own connect timeout past the operation's.
+                let looked = ContinuousClock.now
+                if await self.databaseRefuses(within: timeout - Self.checkAfter) { throw DatabaseUnreachable() }
+                let left = timeout - Self.checkAfter - (ContinuousClock.now - looked)
+                if left > .zero { try await Task.sleep(for: left) }
             } else {
                 try await Task.sleep(for: timeout)
             }
