@@ -44,6 +44,9 @@ struct PoolRevival {
     /// When the last direct look (databaseRefuses) answered, and what.
     var lastLook: ContinuousClock.Instant?
     var lastLookRefused = false
+    /// Looks under way, and when the latest of them began.
+    var looksUnderWay = 0
+    var latestLookBegan: ContinuousClock.Instant?
 }
 
 extension PostgresStore {
@@ -77,6 +80,18 @@ extension PostgresStore {
     /// An operation waiting longer than this has the database looked at directly.
     static let checkAfter: Duration = .seconds(1)
 
+    /// Whether a look of our own found the database refusing (or not
+    /// answering) within the last `unreachableHold`, or has waited longer than
+    /// `checkAfter` for it to answer a connection (a database that answers
+    /// opens one in milliseconds: it hangs).
+    func refusedAMomentAgo(now: ContinuousClock.Instant = .now) -> Bool {
+        revival.withLock { state in
+            if state.looksUnderWay > 0, let began = state.latestLookBegan, now - began >= Self.checkAfter { return true }
+            guard state.lastLookRefused, let last = state.lastLook else { return false }
+            return now - last < Self.unreachableHold
+        }
+    }
+
     /// Whether the database refuses a connection of our own, or does not open
     /// one `within` this long (looked at once a second at most; the last answer
     /// in between). A refusal marks the failures as a lost connection: short
@@ -89,8 +104,13 @@ extension PostgresStore {
             return state.lastLookRefused
         }
         if let recent { return recent }
+        revival.withLock { state in
+            state.looksUnderWay += 1
+            state.latestLookBegan = now
+        }
         let refused = await !databaseAnswers(within: limit)
         revival.withLock { state in
+            state.looksUnderWay -= 1
             state.lastLook = ContinuousClock.now
             state.lastLookRefused = refused
             if refused { state.lostConnection = true }

@@ -464,6 +464,13 @@ public final class PostgresStore: ServerStore {
         if let until = unreachableUntil.withLock({ $0 }), ContinuousClock.now < until {
             throw StorageError(description: "cannot \(what): the database was unreachable a moment ago", isRetryable: true)
         }
+        // A look of our own found it refusing (or hung) a moment ago, for an
+        // operation that gave up from outside (a privileged change's own
+        // deadline) and so marked nothing: fail at once too, rather than wait
+        // out a deadline behind it.
+        if refusedAMomentAgo() {
+            throw StorageError(description: "cannot \(what): the database refused a connection a moment ago", isRetryable: true)
+        }
         do {
             // Once a connection was lost, a short deadline: a join must hear its
             // 9004 well before its own deadline (5 s) closes the connection.
