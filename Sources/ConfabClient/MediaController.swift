@@ -115,7 +115,8 @@ public actor MediaController {
     ///   - keepaliveInterval: how often the binding is refreshed; the server
     ///     unbinds after 20 s of silence and PROTOCOL.md asks for 5 s.
     ///   - lossPolicy: how the encoder and RED follow the listeners' loss
-    ///     (`maximumRedundantFrames = 0` for rooms with clients that predate RED).
+    ///     (`maximumRedundantFrames = 0` keeps RED off altogether; a listener
+    ///     that does not declare RED is never sent it either way).
     public init(
         session: ConfabSession, source: AudioSource?, sink: AudioSink,
         configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
