@@ -40,7 +40,8 @@ enum ProcessingBenchmark {
         let erle = 10 * log10(energy(microphone[settled]) / max(energy(output[settled]), 1))
 
         // Double talk: another talker near the microphone for the whole talk.
-        let near = Array(try readAll(SpeechLikeSource(seed: 11, durationSeconds: Double(speech.count) / Double(AudioFormat.sampleRate))).prefix(speech.count))
+        var near = [Int16](repeating: 0, count: speech.count)
+        _ = try near.withUnsafeMutableBufferPointer { try SpeechLikeSource(seed: 11).read(into: $0) }
         let (doubleTalk, _, _, doubleTalkFailures) = try process(
             microphone: EchoPath().microphone(played: speech, near: near), played: speech)
         let keptNear = bestCorrelation(reference: Array(near[(near.count / 2)...]), output: Array(doubleTalk[(near.count / 2)...]),
@@ -100,19 +101,10 @@ enum ProcessingBenchmark {
             return referenceEnergy > 0 && outputEnergy > 0 ? dot / (referenceEnergy * outputEnergy).squareRoot() : 0
         }
         let step = AudioFormat.samples(forMs: 1)
-        let coarse = stride(from: 0, through: maximumLag, by: step).max { correlation(at: $0) < correlation(at: $1) } ?? 0
+        let coarse = stride(from: 0, through: maximumLag, by: step).map { (lag: $0, value: correlation(at: $0)) }
+            .max { $0.value < $1.value }?.lag ?? 0
         let fine = max(0, coarse - step)...min(maximumLag, coarse + step)
         return fine.map(correlation(at:)).max() ?? 0
-    }
-
-    private static func readAll(_ source: AudioSource) throws -> [Int16] {
-        var all: [Int16] = []
-        var frame = [Int16](repeating: 0, count: AudioFormat.samples(forMs: 20))
-        while true {
-            let count = try frame.withUnsafeMutableBufferPointer { try source.read(into: $0) }
-            all.append(contentsOf: frame[0..<count])
-            if count < frame.count { return all }
-        }
     }
 
     /// Mean time libopus takes to encode a 20 ms frame of `speech` [µs], Confab's settings.

@@ -80,22 +80,22 @@ extension PostgresStore {
     /// An operation waiting longer than this has the database looked at directly.
     static let checkAfter: Duration = .seconds(1)
 
-    /// Whether a look of our own found the database refusing (or not
-    /// answering) within the last `unreachableHold`, or has waited longer than
-    /// `checkAfter` for it to answer a connection (a database that answers
-    /// opens one in milliseconds: it hangs).
-    func refusedAMomentAgo(now: ContinuousClock.Instant = .now) -> Bool {
+    /// Whether a look of our own has waited longer than `checkAfter` for the
+    /// database to open a connection: a database that answers opens one in
+    /// milliseconds, so it hangs.
+    func lookHangs(now: ContinuousClock.Instant = .now) -> Bool {
         revival.withLock { state in
-            if state.looksUnderWay > 0, let began = state.latestLookBegan, now - began >= Self.checkAfter { return true }
-            guard state.lastLookRefused, let last = state.lastLook else { return false }
-            return now - last < Self.unreachableHold
+            guard state.looksUnderWay > 0, let began = state.latestLookBegan else { return false }
+            return now - began >= Self.checkAfter
         }
     }
 
     /// Whether the database refuses a connection of our own, or does not open
     /// one `within` this long (looked at once a second at most; the last answer
     /// in between). A refusal marks the failures as a lost connection: short
-    /// deadlines, and the pool renewed once it answers again.
+    /// deadlines, and the pool renewed once it answers again; and, as a failed
+    /// operation does, it has operations fail at once for `unreachableHold`
+    /// (one that gave up from outside, by a deadline of its own, marked nothing).
     func databaseRefuses(within limit: Duration) async -> Bool {
         let now = ContinuousClock.now
         // Only an answer already in: waiting operations may each look (a refusal costs nothing).
@@ -115,6 +115,7 @@ extension PostgresStore {
             state.lastLookRefused = refused
             if refused { state.lostConnection = true }
         }
+        if refused { holdUnreachable() }
         return refused
     }
 

@@ -464,12 +464,8 @@ public final class PostgresStore: ServerStore {
         if let until = unreachableUntil.withLock({ $0 }), ContinuousClock.now < until {
             throw StorageError(description: "cannot \(what): the database was unreachable a moment ago", isRetryable: true)
         }
-        // A look of our own found it refusing (or hung) a moment ago, for an
-        // operation that gave up from outside (a privileged change's own
-        // deadline) and so marked nothing: fail at once too, rather than wait
-        // out a deadline behind it.
-        if refusedAMomentAgo() {
-            throw StorageError(description: "cannot \(what): the database refused a connection a moment ago", isRetryable: true)
+        if lookHangs() {
+            throw StorageError(description: "cannot \(what): the database does not open a connection", isRetryable: true)
         }
         do {
             // Once a connection was lost, a short deadline: a join must hear its
@@ -483,12 +479,17 @@ public final class PostgresStore: ServerStore {
             // A caller that was cancelled says nothing about the database.
             if error.isRetryable, !Task.isCancelled {
                 let now = ContinuousClock.now
-                unreachableUntil.withLock { $0 = now + Self.unreachableHold }
+                holdUnreachable(now: now)
                 lastUnreachable.withLock { $0 = now }
                 noteFailure(lostConnection: !(error is DatabaseTimeout))
             }
             throw StorageError(description: "cannot \(what): \(Self.describe(error))", isRetryable: error.isRetryable)
         }
+    }
+
+    /// Operations fail at once until `unreachableHold` from `now`.
+    func holdUnreachable(now: ContinuousClock.Instant = .now) {
+        unreachableUntil.withLock { $0 = now + Self.unreachableHold }
     }
 
     private func withDeadline<Result: Sendable>(
