@@ -2,6 +2,7 @@
 // a simulated room (EchoPath): the far end's speech comes back into the
 // microphone after a delay, through reflections and a saturating loudspeaker.
 import ConfabMedia
+import Foundation
 import ConfabTestSupport
 import Testing
 
@@ -105,6 +106,34 @@ struct CaptureProcessingTests {
         print("double talk: output ~ near end \(match), microphone ~ near end \(raw)")
         #expect(match.correlation >= 0.8)
         #expect(abs(match.lagSamples) <= 960)
+    }
+
+    @Test("a lone talker comes through whole: the chain changes the waveform no more than a little (correlation ≥ 0.97)")
+    func loneTalkerComesThroughWhole() throws {
+        let talker = Self.read(SpeechLikeSource(seed: 11), seconds: 8)
+        let processing = try CaptureProcessing(settings: .all)
+        let output = Self.process(processing, played: [Int16](repeating: 0, count: talker.count), microphone: talker)
+        let match = SignalComparison.align(reference: Array(talker[(2 * Self.rate)...]), received: Array(output[(2 * Self.rate)...]),
+                                           maxLagSamples: 960)
+        print("a lone talker through the chain: \(match)")
+        #expect(match.correlation >= 0.97)
+    }
+
+    @Test("a microphone's DC offset is taken out and a low voice's 100 Hz fundamental keeps its level (within 1 dB)")
+    func offsetGoesLowVoiceStays() throws {
+        let offset = 2_000.0
+        let fundamental = (0..<(4 * Self.rate)).map { 3_000 * sin(2 * Double.pi * 100 * Double($0) / Double(Self.rate)) }
+        let microphone = fundamental.map { Int16(($0 + offset).rounded()) }
+        let processing = try CaptureProcessing(
+            settings: VoiceProcessingSettings(echoCancellation: true, noiseSuppression: false, automaticGain: false,
+                                              keyboardSuppression: false))
+        let output = Self.process(processing, played: [Int16](repeating: 0, count: microphone.count), microphone: microphone)
+        let settled = output[Self.rate...]
+        let mean = settled.reduce(0.0) { $0 + Double($1) } / Double(settled.count)
+        let levelChange = SignalComparison.rmsDBov(settled) - SignalComparison.rmsDBov(fundamental[Self.rate...].map { Int16($0.rounded()) })
+        print("DC \(offset) in, \(mean) out; the 100 Hz fundamental \(levelChange) dB")
+        #expect(abs(mean) < 20)
+        #expect(abs(levelChange) < 1)
     }
 
     @Test("all off: the microphone passes bit-exact and the library is not called")
