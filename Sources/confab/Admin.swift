@@ -56,8 +56,10 @@ struct AdminOptions: ParsableArguments {
     }
 
     /// Sends one request; prints the JSON reply with `--json` (`{}` when it has none).
-    /// Returns the reply's body for the command's own printing otherwise.
-    func send(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Data? {
+    /// Returns the reply's body for the command's own printing otherwise, or
+    /// always when `printsJSON` is false (a command that adds to the JSON).
+    func send(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none,
+              printsJSON: Bool = true) async throws -> Data? {
         let serverTrust: ServerTrust
         do {
             serverTrust = try ServerTrust(fingerprint: trust.fingerprint, knownServersPath: trust.knownServersPath)
@@ -73,7 +75,7 @@ struct AdminOptions: ParsableArguments {
             if let code = error.code { throw CommandFailure("\(code.rawValue) \(code): \(error.message)") }
             throw CommandFailure(error.message)
         }
-        if json {
+        if json && printsJSON {
             FileHandleOutput.standardOutput(reply.body.isEmpty ? "{}" : String(decoding: reply.body, as: UTF8.self))
             return nil
         }

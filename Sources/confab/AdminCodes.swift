@@ -14,7 +14,8 @@ struct AdminCode: AsyncParsableCommand {
         commandName: "code", abstract: "Make a meeting code: whoever has it joins ROOM with the role given.",
         discussion: """
             Prints the code and a link to send (confab://HOST:PORT/ROOM?code=…&fp=SHA256:…): \
-            `confab join LINK --name NAME` exchanges it for a token, with the server pinned by the link.
+            `confab join LINK --name NAME` exchanges it for a token, with the server pinned by the link. \
+            With --json, the server's reply with the link added as "link".
             """)
     @OptionGroup var options: AdminOptions
     @Argument(help: "The room.") var room: String
@@ -34,14 +35,30 @@ struct AdminCode: AsyncParsableCommand {
     func run() async throws {
         let seconds = expires.flatMap(parseDuration).map { Int(max(1, $0.components.seconds)) }
         let body = AdminCreateCode(role: RoleName(uncheckedRawValue: role), uses: uses, expiresInSeconds: seconds)
-        guard let reply = try await options.send("POST", "/api/v1/rooms/\(room)/codes", body: body),
+        guard let reply = try await options.send("POST", "/api/v1/rooms/\(room)/codes", body: body, printsJSON: false),
             let code = try? JSONDecoder().decode(MeetingCodeInfo.self, from: reply)
         else { return }
-        FileHandleOutput.standardOutput(code.code)
         let endpoint = try options.endpoint().with(room: RoomName(uncheckedRawValue: room))
-        guard let normalized = MeetingCodeFormat.normalize(code.code) else { return }
-        let link = MeetingLink(endpoint: endpoint, code: normalized, fingerprint: pinnedFingerprint(for: endpoint))
-        FileHandleOutput.standardOutput(link.description)
+        let link = MeetingCodeFormat.normalize(code.code).map {
+            MeetingLink(endpoint: endpoint, code: $0, fingerprint: pinnedFingerprint(for: endpoint)).description
+        }
+        if options.json {
+            FileHandleOutput.standardOutput(try Self.json(reply, adding: link))
+            return
+        }
+        FileHandleOutput.standardOutput(code.code)
+        if let link { FileHandleOutput.standardOutput(link) }
+    }
+
+    /// The server's reply as it is, with `"link"` added: what the server
+    /// cannot know (the address and certificate this command reached it by).
+    static func json(_ reply: Data, adding link: String?) throws -> String {
+        guard var object = try JSONSerialization.jsonObject(with: reply) as? [String: Any] else {
+            return String(decoding: reply, as: UTF8.self)
+        }
+        if let link { object["link"] = link }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The certificate this command just trusted: --fingerprint, else known_servers' line for the server.

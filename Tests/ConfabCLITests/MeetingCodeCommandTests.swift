@@ -61,8 +61,13 @@ struct MeetingCodeCommandTests {
         #expect(listed.output.hasPrefix("\(code)  listener  usedUp  1 of 1 used  expires "), "\(listed.output)")
         #expect(listed.output.hasSuffix("  by ops\n"))
 
-        let other = try await admin(server, token: token, ["code", "standup", "--role", "speaker"])
-        let second = other.output.split(separator: "\n").first.map(String.init) ?? ""
+        // --json: the server's reply, and the link with it.
+        let other = try await admin(server, token: token, ["code", "standup", "--role", "speaker", "--json"])
+        let reply = try JSONValue(parsing: other.output)
+        let second = reply["code"]?.text ?? ""
+        #expect(reply["role"]?.text == "speaker", "\(other.output)")
+        #expect(reply["link"]?.text == "confab://127.0.0.1:\(server.port)/standup?code=\(second)&fp=\(server.fingerprint)",
+                "\(other.output)")
         #expect(try await admin(server, token: token, ["revoke", "standup", second]).output == "revoked \(second)\n")
         let revoked = try await confab(
             ["join", "confab://127.0.0.1:\(server.port)/standup?code=\(second)&fp=\(server.fingerprint)", "--name", "Finn",
