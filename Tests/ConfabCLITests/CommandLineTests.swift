@@ -32,6 +32,17 @@ struct CommandLineTests {
         #expect(run.standardError.hasPrefix("confab: "))
     }
 
+    @Test("a server that exits at start (a bad config) is reported at once, with the line it printed")
+    func serverThatExitsAtStart() async throws {
+        let started = ContinuousClock.now
+        let error = await #expect(throws: ToolError.self) {
+            _ = try await ServerProcess(config: "[keepalive]\npingIntervalMs = \"often\"\n")
+        }
+        #expect(error?.description.contains("exited with 1") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("pingIntervalMs") == true, "says what was wrong: \(String(describing: error))")
+        #expect(ContinuousClock.now - started < .seconds(20), "not after the minute it waits for a server that is starting")
+    }
+
     @Test("each client command's help names the token it takes: a user token for connect and calls, a room token for join")
     func tokenHelp() async throws {
         for (command, expected, foreign) in [

@@ -69,9 +69,13 @@ final class ServerProcess {
                     fingerprint = String(line.dropFirst("certificate fingerprint: ".count))
                 }
             }
-            return port != nil && fingerprint != nil
+            // A server that exits at start (a port taken, a bad config) is said at once, not after a minute.
+            return port != nil && fingerprint != nil || process.hasExited()
         }
-        guard started, let port, let fingerprint else { throw ToolError("confab serve did not start: \(process.standardError)") }
+        guard started, let port, let fingerprint else {
+            let ended = process.hasExited() ? "exited with \(await process.wait(seconds: 0))" : "did not start in 60 s"
+            throw ToolError("confab serve \(ended): \(process.standardError)")
+        }
         return (port, fingerprint)
     }
 

@@ -143,6 +143,20 @@ public final class ChildProcess: @unchecked Sendable {
         if exitStatus == nil { Glibc.kill(pid, SIGINT) }
     }
 
+    /// True once the process has ended (it is reaped then; `wait` returns its status at once).
+    public func hasExited() -> Bool {
+        if exitStatus != nil { return true }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+        exitStatus = Self.decode(status)
+        return true
+    }
+
+    /// WIFEXITED / WEXITSTATUS / WTERMSIG by hand (they are macros): the exit status, or -signal.
+    private static func decode(_ status: Int32) -> Int32 {
+        status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
+    }
+
     /// Waits up to `seconds`; kills the process if it is still running then.
     /// Returns its exit status, or -signal if a signal ended it. Polls: a
     /// blocked cooperative thread would starve other tests.
@@ -157,8 +171,7 @@ public final class ChildProcess: @unchecked Sendable {
             exitStatus = -9
             return -9
         }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG by hand: they are macros.
-        let result = status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
+        let result = Self.decode(status)
         exitStatus = result
         return result
     }
