@@ -62,6 +62,19 @@ extension KeyedDecodingContainer {
     }
 }
 
+extension Decoder {
+    /// One string that `convert` accepts; anything else is `dataCorrupted`
+    /// with `expected` (the text itself is not echoed: it is untrusted and
+    /// may hold anything).
+    func decodeText<Value>(as convert: (String) -> Value?, expected: @autoclosure () -> String) throws -> Value {
+        let container = try singleValueContainer()
+        guard let value = convert(try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: expected())
+        }
+        return value
+    }
+}
+
 /// The largest integer every JSON reader holds exactly (2^53), as an Int.
 let largestJSONInteger = 1 << 53
 

@@ -61,14 +61,7 @@ extension ProtocolIdentifier {
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let identifier = Self(rawValue: text) else {
-            // The offending text is not echoed: it is untrusted and may hold anything.
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "not a valid \(Self.self): expected \(Self.validForm)")
-        }
-        self = identifier
+        self = try decoder.decodeText(as: { Self(rawValue: $0) }, expected: "not a valid \(Self.self): expected \(Self.validForm)")
     }
 
     public func encode(to encoder: any Encoder) throws {

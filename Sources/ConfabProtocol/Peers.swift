@@ -131,12 +131,7 @@ public struct X25519PublicKey: Codable, Hashable, Sendable {
     public var base64: String { rawRepresentation.base64EncodedString() }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        guard let key = X25519PublicKey(base64: try container.decode(String.self)) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "not base64 of a 32-byte X25519 public key")
-        }
-        self = key
+        self = try decoder.decodeText(as: X25519PublicKey.init(base64:), expected: "not base64 of a 32-byte X25519 public key")
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -165,16 +160,14 @@ public struct SealedBytes: Codable, Hashable, Sendable {
     public init(wrappedValue: Data) { self.wrappedValue = wrappedValue }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard text.utf8.count <= ProtocolLimits.maximumSealedKeyCharacters,
-            let bytes = Data(base64Encoded: text), !bytes.isEmpty
-        else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "not base64 of 1 to \(ProtocolLimits.maximumSealedKeyCharacters) characters")
-        }
-        wrappedValue = bytes
+        wrappedValue = try decoder.decodeText(
+            as: { text in
+                guard text.utf8.count <= ProtocolLimits.maximumSealedKeyCharacters,
+                    let bytes = Data(base64Encoded: text), !bytes.isEmpty
+                else { return nil }
+                return bytes
+            },
+            expected: "not base64 of 1 to \(ProtocolLimits.maximumSealedKeyCharacters) characters")
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -20,4 +20,11 @@ struct BenchOutput: ParsableArguments {
     func print(_ report: some BenchReport) throws {
         Swift.print(try json ? report.jsonLine() : report.table)
     }
+
+    /// Where a bench reports its progress: standard error, or nowhere when the
+    /// results are printed as JSON.
+    var progress: @Sendable (String) -> Void {
+        let quiet = json
+        return { line in if !quiet { FileHandleOutput.standardError(line) } }
+    }
 }

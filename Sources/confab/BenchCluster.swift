@@ -52,11 +52,10 @@ struct BenchCluster: AsyncParsableCommand {
         guard let url = try database.url() else {
             throw ValidationError("give --database postgresql://… (or CONFAB_DATABASE_URL): the cluster's database")
         }
-        let quiet = output.json
         let bench = ClusterBenchmark(
             database: url, databaseText: database.text ?? ProcessInfo.processInfo.environment["CONFAB_DATABASE_URL"] ?? "",
             samples: samples, clients: clients,
-            progress: { line in if !quiet { FileHandleOutput.standardError(line) } })
+            progress: output.progress)
         try output.print(await bench.run(secret: { try await database.clusterIdentity(url).tokenSecret }))
     }
 }

@@ -78,10 +78,9 @@ struct BenchSignaling: AsyncParsableCommand {
 
     func run() async throws {
         Self.raiseDescriptorLimit()
-        let quiet = output.json
         let benchmark = SignalingBenchmark(
             samples: samples, steps: steps, roomSize: roomSize, townHall: townHall ? speakers : nil,
-            progress: { line in if !quiet { FileHandleOutput.standardError(line) } })
+            progress: output.progress)
         let results: SignalingResults
         do {
             results = try await benchmark.run()

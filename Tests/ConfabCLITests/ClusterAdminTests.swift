@@ -19,11 +19,9 @@ struct ClusterAdminTests {
 
     @Test("through node b: the list holds a's room, the room's peers, a message into it, a create placed like a join, 409")
     func anyNodeAnswers() async throws {
-        let database = try await PostgresServer()
+        let (database, nodeA, nodeB, room) = try await ClusterRoutingTests.twoNodes(room: "board")
         defer { database.remove() }
-        let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
         let token = try await Self.adminToken(database, ["--subject", "ops"])
-        let room = "board-\(UUID().uuidString.prefix(6))"
         let alice = try await HeadlessBot("alice", server: nodeA, room: room, role: "host")
         defer { alice.process.kill() }
         try await alice.expectEvent("joined", ["you.id": "alice"])

@@ -180,10 +180,8 @@ struct ClusterOutageTests {
 
     @Test("PostgreSQL stopped for over 10 s under chat: media flows, chat gets 9004 and no false ack, joins get 9004; then all recovers with no acked message lost or repeated")
     func databaseRestartUnderChat() async throws {
-        let database = try await PostgresServer()
+        let (database, nodeA, nodeB, room) = try await ClusterRoutingTests.twoNodes(room: "outage")
         defer { database.remove() }
-        let (nodeA, nodeB) = try await ClusterRoutingTests.twoNodes(database)
-        let room = "outage-\(UUID().uuidString.prefix(6))"
         let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host", arguments: ["--input", "tone:440"])
         let bob = try await HeadlessBot.joined("bob", server: nodeB, room: room, role: "speaker", arguments: ["--output", "null"])
         try await bob.expectEvent("media.key", ["from": "alice", "track": "alice:mic"])

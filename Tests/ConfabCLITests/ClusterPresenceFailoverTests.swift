@@ -43,9 +43,7 @@ struct ClusterPresenceFailoverTests {
         try await bob.expectEvent("call.invited", ["from": "alice"])
         try bob.send("accept")
         try await alice.expectEvent("call.participant", ["user": "bob", "state": "accepted"], from: again.index)
-        for bot in [alice, bob] { bot.process.interrupt() }
-        for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob], stopping: [nodeB])
     }
 
     @Test("online before a second node started: when her node is killed, she is online again through the new one")
@@ -75,9 +73,7 @@ struct ClusterPresenceFailoverTests {
         print("alice (online before node b started) online again through b \(ContinuousClock.now - killed) after a was killed")
         let listed = (again.line["online"]?.array ?? []).contains { $0["user"]?.text == "bob" }
         if !listed { try await alice.expectEvent("presence.online", ["user.user": "bob"], from: again.index) }
-        for bot in [alice, bob] { bot.process.interrupt() }
-        for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob], stopping: [nodeB])
     }
 
     @Test("the switchboard's node killed during a call: the call is gone, both are online again and can call again")
@@ -113,8 +109,6 @@ struct ClusterPresenceFailoverTests {
         try alice.send("call bob")
         try await bob.expectEvent("call.invited", ["from": "alice"], from: ringMark)
         #expect(try await ClusterRoutingTests.statusListing(database)["switchboard"]?["node"]?.text != switchboard)
-        for bot in [alice, bob] { bot.process.interrupt() }
-        for bot in [alice, bob] { _ = await bot.process.wait(seconds: 30) }
-        #expect(await survivor.stop() == 0)
+        await finish([alice, bob], stopping: [survivor])
     }
 }

@@ -43,16 +43,29 @@ struct ClusterRoutingTests {
         return (nodeA, nodeB)
     }
 
+    /// A fresh database with nodes a and b live on it, and a new room name
+    /// starting with `prefix`. The caller removes the database.
+    static func twoNodes(room prefix: String) async throws
+        -> (database: PostgresServer, nodeA: ServerProcess, nodeB: ServerProcess, room: String)
+    {
+        let database = try await PostgresServer()
+        do {
+            let (nodeA, nodeB) = try await twoNodes(database)
+            return (database, nodeA, nodeB, "\(prefix)-\(UUID().uuidString.prefix(6))")
+        } catch {
+            database.remove()
+            throw error
+        }
+    }
+
     static func peerIDs(_ joined: JSON) -> Set<String> {
         Set((joined["peers"]?.array ?? []).compactMap { $0["id"]?.text })
     }
 
     @Test("clients joining one room through two nodes meet in one live room; a new room goes to the least-loaded node")
     func oneRoomThroughTwoNodes() async throws {
-        let database = try await PostgresServer()
+        let (database, nodeA, nodeB, room) = try await Self.twoNodes(room: "routed")
         defer { database.remove() }
-        let (nodeA, nodeB) = try await Self.twoNodes(database)
-        let room = "routed-\(UUID().uuidString.prefix(6))"
         // Both nodes empty: the room goes to the node that was asked.
         let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host")
         #expect(try await Self.placements(database)[room]?.node == "a")
@@ -82,20 +95,15 @@ struct ClusterRoutingTests {
         #expect(await table.wait(seconds: 30) == 0)
         #expect(table.standardOutput.contains("ROOM"), "\(table.standardOutput)")
         #expect(table.standardOutput.split(separator: "\n").contains { $0.hasPrefix(Substring(other)) && $0.contains(" b ") })
-        for bot in [alice, bob, carol] { bot.process.interrupt() }
-        for bot in [alice, bob, carol] { _ = await bot.process.wait(seconds: 30) }
         // A room that ends releases its lease; a graceful stop releases the rest.
-        #expect(await nodeA.stop() == 0)
-        #expect(await nodeB.stop() == 0)
+        await finish([alice, bob, carol], stopping: [nodeA, nodeB])
         #expect(try await Self.placements(database).isEmpty)
     }
 
     @Test("audio between a client redirected to the room's node and one on it: what alice says is in bob's WAV")
     func audioThroughTheRoomsNode() async throws {
-        let database = try await PostgresServer()
+        let (database, nodeA, nodeB, room) = try await Self.twoNodes(room: "talk")
         defer { database.remove() }
-        let (nodeA, nodeB) = try await Self.twoNodes(database)
-        let room = "talk-\(UUID().uuidString.prefix(6))"
         // Bob through b places the room there; alice through a is redirected to b, media included.
         let talk = try await HeadlessAudioTests.Talk(seed: 13, room: room, alice: nodeA, bob: nodeB)
         #expect(try await Self.placements(database)[room]?.node == "b")
@@ -128,10 +136,8 @@ struct ClusterRoutingTests {
     /// messages; `stop` ends node a; both must come back on b by themselves,
     /// with the whole chat and the numbering going on (and back `within` this long, when given).
     func moveRoom(within limit: Duration? = nil, _ stop: (ServerProcess) async throws -> Void) async throws {
-        let database = try await PostgresServer()
+        let (database, nodeA, nodeB, room) = try await Self.twoNodes(room: "moved")
         defer { database.remove() }
-        let (nodeA, nodeB) = try await Self.twoNodes(database)
-        let room = "moved-\(UUID().uuidString.prefix(6))"
         let alice = try await HeadlessBot.joined("alice", server: nodeA, room: room, role: "host")
         let bob = try await HeadlessBot.joined("bob", server: nodeB, room: room, role: "speaker")
         #expect(try await Self.placements(database)[room]?.node == "a")

@@ -10,19 +10,42 @@ import Testing
 
 @Suite("Another node of a cluster is held to the first node's certificate")
 struct ClusterTrustTests {
+    /// A node and an impostor (two servers with certificates of their own), a
+    /// transport that trusts on first use, and the certificate the node
+    /// presented to it on a first connection (closed again).
+    struct NodeAndImpostor {
+        let first: LiveServer
+        let other: LiveServer
+        let transport: WebSocketTransport
+        let presented: CertificateFingerprint
+        /// Holds the transport's known_servers file.
+        private let home: TempDirectory
+
+        static func start() async throws -> NodeAndImpostor {
+            let first = try await LiveServer.start()
+            let other = try await LiveServer.start()
+            let home = try TempDirectory(prefix: "confab-cluster-trust")
+            let transport = WebSocketTransport(trust: .trustOnFirstUse(knownServersPath: home.file("known_servers")))
+            let opened = try await transport.connect(to: ServerEndpoint(url: first.url("r")))
+            let presented = try #require(opened.certificateFingerprint)
+            #expect(presented.description == first.fingerprint)
+            await opened.close()
+            return NodeAndImpostor(first: first, other: other, transport: transport, presented: presented, home: home)
+        }
+
+        func stop() async {
+            await first.stop()
+            await other.stop()
+        }
+    }
+
     @Test("a connection reports the certificate it checked; pinned to it, a server with another one is refused")
     func pinnedToTheFirstNode() async throws {
-        let first = try await LiveServer.start()
-        let other = try await LiveServer.start()
-        let home = try TempDirectory(prefix: "confab-cluster-trust")
-        let transport = WebSocketTransport(trust: .trustOnFirstUse(knownServersPath: home.file("known_servers")))
-        let opened = try await transport.connect(to: ServerEndpoint(url: first.url("r")))
-        let presented = try #require(opened.certificateFingerprint)
-        #expect(presented.description == first.fingerprint)
-        await opened.close()
+        let nodes = try await NodeAndImpostor.start()
+        let presented = nodes.presented
         // Unknown to known_servers, so trust on first use alone would accept it: the pin does not.
         do {
-            let refused = try await transport.connect(to: ServerEndpoint(url: other.url("r")), pinning: presented)
+            let refused = try await nodes.transport.connect(to: ServerEndpoint(url: nodes.other.url("r")), pinning: presented)
             await refused.close()
             Issue.record("a server with another certificate was accepted")
         } catch {
@@ -33,26 +56,19 @@ struct ClusterTrustTests {
             #expect(message.contains("not the pinned \(presented)"), "\(message)")
         }
         // The same node again, pinned: accepted.
-        let again = try await transport.connect(to: ServerEndpoint(url: first.url("r")), pinning: presented)
+        let again = try await nodes.transport.connect(to: ServerEndpoint(url: nodes.first.url("r")), pinning: presented)
         #expect(again.certificateFingerprint == presented)
         await again.close()
-        await first.stop()
-        await other.stop()
+        await nodes.stop()
     }
 
     @Test("a call's room joined through another node is held to the certificate the presence connection trusted")
     func callRoomThroughAnotherNode() async throws {
-        let first = try await LiveServer.start()
-        let other = try await LiveServer.start()
-        let home = try TempDirectory(prefix: "confab-cluster-trust")
-        let base = WebSocketTransport(trust: .trustOnFirstUse(knownServersPath: home.file("known_servers")))
-        let opened = try await base.connect(to: ServerEndpoint(url: first.url("r")))
-        let presented = try #require(opened.certificateFingerprint)
-        await opened.close()
-        let pinned = ClusterPinnedTransport(base: base, fingerprint: presented)
+        let nodes = try await NodeAndImpostor.start()
+        let pinned = ClusterPinnedTransport(base: nodes.transport, fingerprint: nodes.presented)
         // A plain connect (the room session's first) is pinned too: trust on first use would take the impostor.
         do {
-            let refused = try await pinned.connect(to: ServerEndpoint(url: other.url("r")))
+            let refused = try await pinned.connect(to: ServerEndpoint(url: nodes.other.url("r")))
             await refused.close()
             Issue.record("a server with another certificate was accepted")
         } catch {
@@ -61,10 +77,9 @@ struct ClusterTrustTests {
                 return
             }
         }
-        let again = try await pinned.connect(to: ServerEndpoint(url: first.url("r")))
-        #expect(again.certificateFingerprint == presented)
+        let again = try await pinned.connect(to: ServerEndpoint(url: nodes.first.url("r")))
+        #expect(again.certificateFingerprint == nodes.presented)
         await again.close()
-        await first.stop()
-        await other.stop()
+        await nodes.stop()
     }
 }

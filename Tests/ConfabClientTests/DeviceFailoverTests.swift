@@ -60,6 +60,15 @@ struct DeviceFailoverTests {
         func plug(_ present: Bool) { listed.withLock { $0 = present ? [pch, headset] : [pch] } }
         func last(_ name: String) -> CountingSpeaker? { opened.withLock { $0.last { $0.name == name } } }
 
+        /// `media` opens its cards through `opener` and polls `listed` every 20 ms (counted in `polls`).
+        func watched(by media: MediaController) async {
+            await media.openSoundCards(with: opener)
+            await media.watchSoundCards(from: {
+                self.polls.add(1, ordering: .relaxed)
+                return self.listed.withLock { $0 }
+            }, every: .milliseconds(20))
+        }
+
         var opener: SoundCardOpener {
             SoundCardOpener(
                 capture: { (name: String, _: Int) throws(AudioDeviceError) -> AudioSource in
@@ -81,28 +90,24 @@ struct DeviceFailoverTests {
 
     /// The controller and wrapper under test, and what the session reported.
     final class Meeting: Sendable {
+        /// The card the meeting starts on.
+        let headset: CountingSpeaker
+        let cards: Cards
         let media: MediaController
         let sink: FallbackSink
-        /// The changes, in a box of their own so the store's observer can hold it.
-        final class Log: Sendable { let changes = Mutex<[AudioDeviceChange]>([]) }
-        private let log = Log()
-        private let observation = Mutex<StoreObservation?>(nil)
+        private let recorded: RecordedEvents
 
-        init(_ cards: Cards, headset: CountingSpeaker) async {
+        init(_ cards: Cards) async {
+            let headset = CountingSpeaker(DeviceFailoverTests.headsetName)
+            self.headset = headset
+            self.cards = cards
             sink = FallbackSink(headset, frameMs: 20, retryMs: 60_000) { () throws(AudioDeviceError) -> AudioSink in
                 throw .unavailable("no such card")
             }
             let session = ConfabSession(configuration: Fixture.configuration(), transport: FakeServer())
             media = MediaController(session: session, source: nil, sink: sink)
-            await media.openSoundCards(with: cards.opener)
-            await media.watchSoundCards(from: {
-                cards.polls.add(1, ordering: .relaxed)
-                return cards.listed.withLock { $0 }
-            }, every: .milliseconds(20))
-            let watching = session.store.observe { [log] update in
-                if case .audioDevice(let change) = update.event { log.changes.withLock { $0.append(change) } }
-            }
-            observation.withLock { $0 = watching }
+            await cards.watched(by: media)
+            recorded = RecordedEvents(session.store)
             await media.start()
             // The first poll is the list the meeting starts with: a card pulled out before it would not be news.
             await waitUntil(timeout: .seconds(5)) { cards.polls.load(ordering: .relaxed) >= 2 }
@@ -114,10 +119,24 @@ struct DeviceFailoverTests {
             try frame.withUnsafeBufferPointer { try sink.write($0) }
         }
 
-        var reported: [AudioDeviceChange] { log.changes.withLock { $0 } }
+        var reported: [AudioDeviceChange] { recorded.picked(Self.deviceChange) }
+
+        static func deviceChange(_ event: SessionEvent) -> AudioDeviceChange? {
+            if case .audioDevice(let change) = event { change } else { nil }
+        }
+
+        /// The headset fails (`unplugged`: and leaves the card list for good), a frame
+        /// plays, and the first change reaches the session.
+        func headsetFails(unplugged: Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            headset.failing.store(true, ordering: .relaxed)
+            if unplugged { cards.plug(false) }
+            try play()
+            await media.reportDeviceChanges()
+            #expect(await waitUntil(timeout: .seconds(5)) { !reported.isEmpty }, sourceLocation: sourceLocation)
+        }
 
         func end() async {
-            observation.withLock { $0?.cancel() }
+            recorded.cancel()
             await media.stop()
         }
     }
@@ -125,10 +144,9 @@ struct DeviceFailoverTests {
     @Test("a headset pulled out: the default plays at once; plugged in again: back on the headset")
     func fallsBackAndReturns() async throws {
         let cards = Cards()
-        let headset = CountingSpeaker(Self.headsetName)
-        let meeting = await Meeting(cards, headset: headset)
+        let meeting = await Meeting(cards)
         try meeting.play()
-        #expect(headset.frames.load(ordering: .relaxed) == 1)
+        #expect(meeting.headset.frames.load(ordering: .relaxed) == 1)
 
         // Pulled out: the card poll drops it, the next frame loses it, the controller moves to the default.
         cards.plug(false)
@@ -179,16 +197,9 @@ struct DeviceFailoverTests {
         }
         let session = ConfabSession(configuration: Fixture.configuration(), transport: FakeServer())
         let media = MediaController(session: session, source: microphone, sink: NullSink())
-        await media.openSoundCards(with: cards.opener)
-        await media.watchSoundCards(from: {
-            cards.polls.add(1, ordering: .relaxed)
-            return cards.listed.withLock { $0 }
-        }, every: .milliseconds(20))
-        let changes = Mutex<[AudioDeviceChange]>([])
-        let observation = session.store.observe { update in
-            if case .audioDevice(let change) = update.event { changes.withLock { $0.append(change) } }
-        }
-        defer { observation.cancel() }
+        await cards.watched(by: media)
+        let recorded = RecordedEvents(session.store)
+        @Sendable func changes() -> [AudioDeviceChange] { recorded.picked(Meeting.deviceChange) }
         await media.start()
         #expect(await waitUntil(timeout: .seconds(5)) { cards.polls.load(ordering: .relaxed) >= 2 })
         var frame = [Int16](repeating: 0, count: 960)
@@ -203,30 +214,26 @@ struct DeviceFailoverTests {
         #expect(await waitUntil(timeout: .seconds(5)) {
             _ = try? heard()
             await media.reportDeviceChanges()
-            return !changes.withLock { $0 }.isEmpty
+            return !changes().isEmpty
         })
-        #expect(changes.withLock { $0 } == [AudioDeviceChange(
+        #expect(changes() == [AudioDeviceChange(
             direction: .input, device: "alsa:default", kind: .fellBack, replaced: Self.headsetName)])
         #expect(try heard() == 2, "what is sent comes from the default microphone")
 
         cards.plug(true)
-        #expect(await waitUntil(timeout: .seconds(5)) { changes.withLock { $0.count } >= 2 })
-        #expect(changes.withLock { $0.last } == AudioDeviceChange(direction: .input, device: Self.headsetName, kind: .back))
+        #expect(await waitUntil(timeout: .seconds(5)) { changes().count >= 2 })
+        #expect(changes().last == AudioDeviceChange(direction: .input, device: Self.headsetName, kind: .back))
         #expect(try heard() == 1, "the headset's microphone again")
         await media.reportDeviceChanges()
-        #expect(changes.withLock { $0.count } == 2, "taking the headset back is no loss or return of its own")
+        #expect(changes().count == 2, "taking the headset back is no loss or return of its own")
         await media.stop()
     }
 
     @Test("when the default does not open either, the loss is reported and the card waited for")
     func noDefault() async throws {
         let cards = Cards(defaultOpens: false)
-        let headset = CountingSpeaker(Self.headsetName)
-        let meeting = await Meeting(cards, headset: headset)
-        headset.failing.store(true, ordering: .relaxed)
-        try meeting.play()
-        await meeting.media.reportDeviceChanges()
-        #expect(await waitUntil(timeout: .seconds(5)) { !meeting.reported.isEmpty })
+        let meeting = await Meeting(cards)
+        try await meeting.headsetFails(unplugged: false)
         #expect(meeting.reported == [AudioDeviceChange(direction: .output, device: Self.headsetName, kind: .lost)])
         let lost = meeting.sink.health.isLost.load(ordering: .relaxed)
         #expect(lost, "silence until the card opens again")
@@ -237,14 +244,9 @@ struct DeviceFailoverTests {
     func defaultFailsAfterTakingOver() async throws {
         let cards = Cards()
         cards.defaultFails.store(true, ordering: .relaxed)
-        let headset = CountingSpeaker(Self.headsetName)
-        let meeting = await Meeting(cards, headset: headset)
+        let meeting = await Meeting(cards)
         // Pulled out for good (not listed, so never taken back during the test).
-        headset.failing.store(true, ordering: .relaxed)
-        cards.plug(false)
-        try meeting.play()
-        await meeting.media.reportDeviceChanges()
-        #expect(await waitUntil(timeout: .seconds(5)) { !meeting.reported.isEmpty })
+        try await meeting.headsetFails(unplugged: true)
         #expect(meeting.reported.map(\.kind) == [.fellBack])
         // The next frame takes the default, which fails at once: "lost" never cleared between two looks.
         try meeting.play()
@@ -258,13 +260,8 @@ struct DeviceFailoverTests {
     @Test("a card chosen with /device after the fallback is not replaced by the one that went")
     func userChoiceWins() async throws {
         let cards = Cards()
-        let headset = CountingSpeaker(Self.headsetName)
-        let meeting = await Meeting(cards, headset: headset)
-        headset.failing.store(true, ordering: .relaxed)
-        cards.plug(false)
-        try meeting.play()
-        await meeting.media.reportDeviceChanges()
-        #expect(await waitUntil(timeout: .seconds(5)) { !meeting.reported.isEmpty })
+        let meeting = await Meeting(cards)
+        try await meeting.headsetFails(unplugged: true)
         #expect(meeting.reported.first?.kind == .fellBack)
         try await meeting.media.switchDevice(.output, to: "alsa:default")
         // The headset is plugged in again; with the user's choice made, the polls leave it be.

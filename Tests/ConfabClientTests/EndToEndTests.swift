@@ -12,8 +12,7 @@ import Testing
 struct EndToEndTests {
     @Test("joins and leaves arrive in order for everyone, and each store shows the right peers")
     func joinAndLeaveOrder() async throws {
-        let server = try await LiveServer.start()
-        let (alice, bob, carol) = try await server.threeJoined(room: "order")
+        let (server, alice, bob, carol) = try await LiveServer.start().withThreeJoined(room: "order")
 
         #expect(alice.peerEvents == ["+bob", "+carol"])
         #expect(bob.peerEvents == ["+carol"], "alice came in bob's joined snapshot")
@@ -41,8 +40,7 @@ struct EndToEndTests {
     @Test("a client that dies without leaving is seen as left with reason timeout")
     func deadClientTimesOut() async throws {
         let deadAfterMs = 1_000
-        let server = try await LiveServer.start(deadAfterMs: deadAfterMs)
-        let (alice, bob, carol) = try await server.threeJoined(room: "dead")
+        let (server, alice, bob, carol) = try await LiveServer.start(deadAfterMs: deadAfterMs).withThreeJoined(room: "dead")
 
         // A hung process: nothing more goes either way, no close, no comeback.
         carol.transport.refuseConnections()
@@ -67,8 +65,7 @@ struct EndToEndTests {
 
     @Test("reconnecting within the grace restores role, mute state and the chat, with no gaps or duplicates")
     func reconnectWithinGrace() async throws {
-        let server = try await LiveServer.start(resumeGraceMs: 15_000)
-        let (alice, bob, carol) = try await server.threeJoined(room: "resume")
+        let (server, alice, bob, carol) = try await LiveServer.start(resumeGraceMs: 15_000).withThreeJoined(room: "resume")
 
         // Carol becomes a speaker and unmutes: state the server must keep.
         try await alice.session.changeRole(of: "carol", to: "speaker", force: true)
@@ -137,8 +134,7 @@ struct EndToEndTests {
 
     @Test("broadcast, role and direct chat reach exactly the right peers")
     func chatRouting() async throws {
-        let server = try await LiveServer.start()
-        let (alice, bob, carol) = try await server.threeJoined(room: "chat")
+        let (server, alice, bob, carol) = try await LiveServer.start().withThreeJoined(room: "chat")
 
         _ = try await alice.session.broadcast("hello all")
         _ = try await bob.session.send("for hosts", toRoles: ["host"])
@@ -172,8 +168,7 @@ struct EndToEndTests {
 
     @Test("a host mutes a speaker: the speaker's store shows muted by the host; a listener cannot")
     func hostMutesSpeaker() async throws {
-        let server = try await LiveServer.start()
-        let (alice, bob, carol) = try await server.threeJoined(room: "mute")
+        let (server, alice, bob, carol) = try await LiveServer.start().withThreeJoined(room: "mute")
 
         try await bob.session.unmuteSelf()
         for participant in [alice, carol] {
@@ -217,8 +212,7 @@ struct EndToEndTests {
 
     @Test("a role change request accepted by the target shows in everyone's store")
     func roleChangeAccepted() async throws {
-        let server = try await LiveServer.start()
-        let (alice, bob, carol) = try await server.threeJoined(room: "roles")
+        let (server, alice, bob, carol) = try await LiveServer.start().withThreeJoined(room: "roles")
 
         let prompt = try await alice.session.requestRoleChange(of: "carol", to: "speaker")
         #expect(prompt != nil)
@@ -258,8 +252,7 @@ struct EndToEndTests {
 
     @Test("a removed peer's session ends as removed; the others see it leave as removed")
     func removePeer() async throws {
-        let server = try await LiveServer.start()
-        let (alice, bob, carol) = try await server.threeJoined(room: "remove")
+        let (server, alice, bob, carol) = try await LiveServer.start().withThreeJoined(room: "remove")
 
         try await alice.session.remove("bob", reason: "spamming")
         await bob.until("disconnected") { $0.connection == .disconnected(.removed(by: "alice", reason: "spamming")) }
@@ -283,8 +276,7 @@ struct EndToEndTests {
 
     @Test("a peer removed while it was away (in its grace) cannot come back by resuming; its session ends as removed")
     func removeWhileAway() async throws {
-        let server = try await LiveServer.start(resumeGraceMs: 15_000)
-        let (alice, bob, carol) = try await server.threeJoined(room: "troll")
+        let (server, alice, bob, carol) = try await LiveServer.start(resumeGraceMs: 15_000).withThreeJoined(room: "troll")
 
         // Carol drops; while she is away, alice removes her.
         carol.transport.refuseConnections()
@@ -315,8 +307,7 @@ struct EndToEndTests {
 
     @Test("ending the room: everyone sees room ended, and a locked room refuses joins")
     func endRoom() async throws {
-        let server = try await LiveServer.start()
-        let (alice, bob, carol) = try await server.threeJoined(room: "end")
+        let (server, alice, bob, carol) = try await LiveServer.start().withThreeJoined(room: "end")
 
         try await alice.session.endRoom(lock: true, reason: "Thanks, all!")
         let ended = DisconnectReason.roomEnded(by: "alice", reason: "Thanks, all!", locked: true)

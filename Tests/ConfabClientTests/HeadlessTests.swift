@@ -198,6 +198,15 @@ struct HeadlessHarness {
         client = HeadlessClient(session: session) { line in printed.append(line) }
         self.printed = printed
     }
+
+    /// Runs the client with `lines` as its whole input; returns why it left.
+    @discardableResult
+    func run(_ lines: [String]) async -> DisconnectReason {
+        let (input, feed) = AsyncStream<String>.makeStream()
+        for line in lines { feed.yield(line) }
+        feed.finish()
+        return await client.run(input: input)
+    }
 }
 
 @Suite("The headless client against an in-memory server")
@@ -205,12 +214,7 @@ struct HeadlessClientTests {
     @Test("commands become requests; results, events and bad lines are printed; end of input leaves")
     func endToEnd() async throws {
         let harness = HeadlessHarness()
-        let (input, feed) = AsyncStream<String>.makeStream()
-        feed.yield(#"{"id":"c1","cmd":"chat","text":"hello"}"#)
-        feed.yield("garbage")
-        feed.yield(#"{"cmd":"raiseHand","id":"c2"}"#)
-        feed.finish()
-        let reason = await harness.client.run(input: input)
+        let reason = await harness.run([#"{"id":"c1","cmd":"chat","text":"hello"}"#, "garbage", #"{"cmd":"raiseHand","id":"c2"}"#])
         #expect(reason == .left)
         let output = harness.printed.all
         #expect(output.contains { $0.hasPrefix(#"{"event":"joined""#) })
@@ -260,12 +264,7 @@ struct HeadlessDeviceCommandTests {
     @Test("device without audio is refused with the reason; devices still lists the cards, and the bot stays in the room")
     func withoutAudio() async throws {
         let harness = HeadlessHarness()
-        let (input, feed) = AsyncStream<String>.makeStream()
-        feed.yield(#"{"id":"d1","cmd":"device","output":"alsa:headset"}"#)
-        feed.yield(#"{"id":"d2","cmd":"devices"}"#)
-        feed.yield(#"{"id":"d3","cmd":"raiseHand"}"#)
-        feed.finish()
-        _ = await harness.client.run(input: input)
+        await harness.run([#"{"id":"d1","cmd":"device","output":"alsa:headset"}"#, #"{"id":"d2","cmd":"devices"}"#, #"{"id":"d3","cmd":"raiseHand"}"#])
         let output = harness.printed.all
         #expect(output.contains(
             #"{"event":"error","id":"d1","cmd":"device","kind":"invalidArgument","message":"no audio devices here: join with --input or --output to have some"}"#))

@@ -15,18 +15,10 @@ import Testing
 struct LossFeedbackThroughServerTests {
     @Test("a listener losing a few percent reaches the publisher, whose encoder plans FEC for that loss instead of the fixed 10 %")
     func lossyListener() async throws {
-        let server = try await LiveServer.start()
-        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
         // Bob's downlink drops 4 % of what the server forwards him.
-        let relay = try ImpairedRelay(upstream: media, up: .none, down: PathImpairment(lossPercent: 4), seed: 7)
+        let (server, relay, bob, alice) = try await Talker.lossyListener(room: "lossy", lossPercent: 4, relaySeed: 7, aliceSays: .speech(seed: 4, seconds: 12))
         defer { relay.stop() }
-        let bob = try await Talker.join(server, "bob", role: "speaker", room: "lossy", source: nil, mediaRoute: relay.address)
-        let alice = try await Talker.join(
-            server, "alice", role: "host", room: "lossy", source: .speech(seed: 4, seconds: 12))
-
-        await alice.participant.until("alice hears of bob's loss", events: { events in
-            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille >= 10 } else { false } }
-        })
+        await alice.untilLossReported(atLeastPermille: 10)
         let sender = try #require(await alice.controller.mediaEngine?.sender)
         // Configured: FEC for 10 %. Adapted: FEC on, planned for what bob loses.
         let adapted = await eventually(timeoutMs: 10_000) {
@@ -48,16 +40,9 @@ struct LossFeedbackThroughServerTests {
 
     @Test("a listener losing a fifth of the packets gets RED through the server and plays lost frames from the copies")
     func heavyLossTurnsOnRED() async throws {
-        let server = try await LiveServer.start()
-        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
-        let relay = try ImpairedRelay(upstream: media, up: .none, down: PathImpairment(lossPercent: 20), seed: 11)
+        let (server, relay, bob, alice) = try await Talker.lossyListener(room: "red", lossPercent: 20, relaySeed: 11, aliceSays: .speech(seed: 5, seconds: 12))
         defer { relay.stop() }
-        let bob = try await Talker.join(server, "bob", role: "speaker", room: "red", source: nil, mediaRoute: relay.address)
-        let alice = try await Talker.join(
-            server, "alice", role: "host", room: "red", source: .speech(seed: 5, seconds: 12))
-        await alice.participant.until("alice hears of bob's loss", events: { events in
-            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille >= 100 } else { false } }
-        })
+        await alice.untilLossReported(atLeastPermille: 100)
         let sender = try #require(await alice.controller.mediaEngine?.sender)
         #expect(await eventually(timeoutMs: 10_000) { sender.encoderControl.appliedRedundantFrames == 2 },
                 "two copies for a fifth lost")

@@ -469,6 +469,34 @@ struct Talker {
         return controller
     }
 
+    /// A live server where bob, a speaker who says nothing, hears through a relay that drops
+    /// `lossPercent` of what the server forwards him, and alice, the host, says `aliceSays`.
+    /// The caller stops the relay and the server.
+    static func lossyListener(
+        room: String, lossPercent: Double, relaySeed: UInt64, aliceSays: Say
+    ) async throws -> (server: LiveServer, relay: ImpairedRelay, bob: Talker, alice: Talker) {
+        let server = try await LiveServer.start()
+        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
+        let relay = try ImpairedRelay(
+            upstream: media, up: .none, down: PathImpairment(lossPercent: lossPercent), seed: relaySeed)
+        do {
+            let bob = try await join(server, "bob", role: "speaker", room: room, source: nil, mediaRoute: relay.address)
+            let alice = try await join(server, "alice", role: "host", room: room, source: aliceSays)
+            return (server, relay, bob, alice)
+        } catch {
+            relay.stop()
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// Waits until the server has relayed a listener's loss of at least `permille` of this talker's packets.
+    func untilLossReported(atLeastPermille permille: Int, sourceLocation: SourceLocation = #_sourceLocation) async {
+        await participant.until("\(participant.id) hears of a listener's loss", sourceLocation: sourceLocation, events: { events in
+            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille >= permille } else { false } }
+        })
+    }
+
     /// Waits until the source has been read to its end.
     func waitUntilSent(seconds: Double) async throws {
         _ = await eventually(timeoutMs: Int((seconds + 10) * 1_000), pollMs: 50) { source?.ended == true }

@@ -12,21 +12,13 @@ final class Participant: Sendable {
     let id: PeerID
     let session: ConfabSession
     let transport: CuttableTransport
-    private let recorded = EventLog()
-    private let observation: StoreObservation
+    private let recorded: RecordedEvents
 
     init(id: PeerID, session: ConfabSession, transport: CuttableTransport) {
         self.id = id
         self.session = session
         self.transport = transport
-        let recorded = self.recorded
-        observation = session.store.observe { update in
-            recorded.append(update.event)
-        }
-    }
-
-    deinit {
-        observation.cancel()
+        recorded = RecordedEvents(session.store)
     }
 
     var state: RoomState { session.state }
@@ -86,6 +78,28 @@ final class EventLog: Sendable {
     var events: [SessionEvent] { log.withLock { $0 } }
 }
 
+/// Every event a store applies from now on, in order, until cancelled or released.
+final class RecordedEvents: Sendable {
+    private let log = EventLog()
+    private let observation: StoreObservation
+
+    init(_ store: RoomStore) {
+        let log = self.log
+        observation = store.observe { update in log.append(update.event) }
+    }
+
+    deinit {
+        observation.cancel()
+    }
+
+    var events: [SessionEvent] { log.events }
+
+    /// What `pick` takes from the events, in order.
+    func picked<Value>(_ pick: (SessionEvent) -> Value?) -> [Value] { log.events.compactMap(pick) }
+
+    func cancel() { observation.cancel() }
+}
+
 extension LiveServer {
     /// A participant (not joined yet) with its own cuttable, pinned transport.
     func participant(
@@ -98,8 +112,9 @@ extension LiveServer {
     }
 
     /// Joins alice (host), bob (speaker) and carol (listener), in that
-    /// order, and waits until everyone's store shows the other two.
-    func threeJoined(room: String) async throws -> (Participant, Participant, Participant) {
+    /// order, and waits until everyone's store shows the other two; returns
+    /// this server with the three.
+    func withThreeJoined(room: String) async throws -> (LiveServer, Participant, Participant, Participant) {
         let alice = try await participant("alice", role: "host", room: room)
         let bob = try await participant("bob", role: "speaker", room: room)
         let carol = try await participant("carol", role: "listener", room: room)
@@ -110,7 +125,7 @@ extension LiveServer {
             let others = Set<PeerID>(["alice", "bob", "carol"]).subtracting([participant.id])
             await participant.until("seeing \(others.sorted())") { Set($0.peers.keys) == others }
         }
-        return (alice, bob, carol)
+        return (self, alice, bob, carol)
     }
 }
 

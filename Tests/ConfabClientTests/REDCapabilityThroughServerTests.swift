@@ -16,13 +16,8 @@ import Testing
 struct REDCapabilityThroughServerTests {
     @Test("a listener without RED joins during RED: the host sends it only payload type 111, it hears the host, and RED resumes when it leaves")
     func oldListenerDuringRED() async throws {
-        let server = try await LiveServer.start()
-        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
-        let relay = try ImpairedRelay(upstream: media, up: .none, down: PathImpairment(lossPercent: 20), seed: 11)
+        let (server, relay, bob, alice) = try await Talker.lossyListener(room: "mixed", lossPercent: 20, relaySeed: 11, aliceSays: .speech(seed: 8, seconds: 40))
         defer { relay.stop() }
-        let bob = try await Talker.join(server, "bob", role: "speaker", room: "mixed", source: nil, mediaRoute: relay.address)
-        let alice = try await Talker.join(
-            server, "alice", role: "host", room: "mixed", source: .speech(seed: 8, seconds: 40))
         _ = await eventually(timeoutMs: 10_000) { await alice.controller.mediaEngine?.sender != nil }
         let sender = try #require(await alice.controller.mediaEngine?.sender)
         let bobReceiver = try #require(await bob.controller.mediaEngine?.receiver)

@@ -44,20 +44,19 @@ struct SoundCardPollingTests {
             polls.add(1, ordering: .relaxed)
             return cards.withLock { $0 }
         }, every: .milliseconds(20))
-        let changes = Mutex<[SoundCardChange]>([])
-        let observation = session.store.observe { update in
-            if case .soundCard(let change) = update.event { changes.withLock { $0.append(change) } }
+        let recorded = RecordedEvents(session.store)
+        @Sendable func changes() -> [SoundCardChange] {
+            recorded.picked { if case .soundCard(let change) = $0 { change } else { nil } }
         }
-        defer { observation.cancel() }
         await media.start()
 
         // The cards there at the start are not news; the headset pulled out is, and so is another plugged in.
         #expect(await waitUntil(timeout: .seconds(5)) { polls.load(ordering: .relaxed) >= 3 })
-        #expect(changes.withLock { $0 }.isEmpty, "the cards at the start are not reported")
+        #expect(changes().isEmpty, "the cards at the start are not reported")
         let usb = SoundCardEntry(index: 2, id: "Device", name: "USB Audio Device")
         cards.withLock { $0 = [pch, usb] }
-        #expect(await waitUntil(timeout: .seconds(5)) { changes.withLock { $0.count } >= 2 })
-        #expect(changes.withLock { $0 } == [SoundCardChange(card: headset, present: false), SoundCardChange(card: usb, present: true)])
+        #expect(await waitUntil(timeout: .seconds(5)) { changes().count >= 2 })
+        #expect(changes() == [SoundCardChange(card: headset, present: false), SoundCardChange(card: usb, present: true)])
 
         // The speaker was on the headset: its next frame takes the failure path.
         let frame = [Int16](repeating: 0, count: 960)
@@ -71,8 +70,8 @@ struct SoundCardPollingTests {
         try frame.withUnsafeBufferPointer { try sink.write($0) }
         #expect(!isLost(sink))
         cards.withLock { $0 = [pch] }
-        #expect(await waitUntil(timeout: .seconds(5)) { changes.withLock { $0.count } >= 3 })
-        #expect(changes.withLock { $0.last } == SoundCardChange(card: usb, present: false))
+        #expect(await waitUntil(timeout: .seconds(5)) { changes().count >= 3 })
+        #expect(changes().last == SoundCardChange(card: usb, present: false))
         try frame.withUnsafeBufferPointer { try sink.write($0) }
         #expect(!isLost(sink), "the speaker on the onboard card plays on")
         #expect(losses(sink) == 1)

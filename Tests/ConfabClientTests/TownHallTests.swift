@@ -43,6 +43,15 @@ struct TownHallTests {
         return (alice, bob, listeners.sorted { $0.id < $1.id })
     }
 
+    /// A town-hall server with alice (host), bob (speaker) and `count` listeners in `room`.
+    static func townHall(room: String, count: Int = listeners) async throws -> (
+        server: LiveServer, alice: Participant, bob: Participant, listeners: [Participant]
+    ) {
+        let server = try await LiveServer.start(template: template())
+        let (alice, bob, listeners) = try await townHall(server, room: room, count: count)
+        return (server, alice, bob, listeners)
+    }
+
     @Test("nobody but the hosts hears of listeners; everyone's counts converge; a raised hand reaches the host")
     func quietListeners() async throws {
         let server = try await LiveServer.start(template: Self.template())
@@ -91,8 +100,7 @@ struct TownHallTests {
 
     @Test("a direct message introduces a listener to the speaker who writes to it")
     func directMessage() async throws {
-        let server = try await LiveServer.start(template: Self.template())
-        let (alice, bob, listeners) = try await Self.townHall(server, room: "dm", count: 3)
+        let (server, alice, bob, listeners) = try await Self.townHall(room: "dm", count: 3)
         let lee = listeners[1]
         _ = try await bob.session.send("welcome", toPeers: [lee.id])
         await lee.until("the message arrives") { $0.chat.map(\.text) == ["welcome"] }
@@ -107,8 +115,7 @@ struct TownHallTests {
 
     @Test("paging the roster lists every peer present throughout exactly once while others come and go")
     func rosterUnderChurn() async throws {
-        let server = try await LiveServer.start(template: Self.template())
-        let (alice, bob, listeners) = try await Self.townHall(server, room: "roster", count: 60)
+        let (server, alice, bob, listeners) = try await Self.townHall(room: "roster", count: 60)
         await alice.until("every listener seen") { $0.peers.count == 61 }
         var leaving = Array(listeners.suffix(20))
         let staying = Set([alice.id, bob.id] + listeners.prefix(40).map(\.id))

@@ -133,27 +133,23 @@ struct ExpectedJSONTests {
         ),
     ]
 
-    @Test("client messages encode to the documented keys", arguments: 0..<clientCases.count)
-    func clientEncoding(index: Int) throws {
-        let (message, json) = Self.clientCases[index]
+    @Test("client messages encode to the documented keys", arguments: clientCases)
+    func clientEncoding(message: ClientMessage, json: String) throws {
         #expect(try encodedJSON(message) == JSONValue(parsing: json))
     }
 
-    @Test("hand-written client JSON decodes to the message", arguments: 0..<clientCases.count)
-    func clientDecoding(index: Int) throws {
-        let (message, json) = Self.clientCases[index]
+    @Test("hand-written client JSON decodes to the message", arguments: clientCases)
+    func clientDecoding(message: ClientMessage, json: String) throws {
         #expect(try decodeClient(json) == message)
     }
 
-    @Test("server messages encode to the documented keys", arguments: 0..<serverCases.count)
-    func serverEncoding(index: Int) throws {
-        let (message, json) = Self.serverCases[index]
+    @Test("server messages encode to the documented keys", arguments: serverCases)
+    func serverEncoding(message: ServerMessage, json: String) throws {
         #expect(try encodedJSON(message) == JSONValue(parsing: json))
     }
 
-    @Test("the envelope comes first in every encoded message: v, type, id, then the payload", arguments: 0..<serverCases.count)
-    func envelopeFirst(index: Int) throws {
-        let (message, _) = Self.serverCases[index]
+    @Test("the envelope comes first in every encoded message: v, type, id, then the payload", arguments: serverCases.map(\.0))
+    func envelopeFirst(message: ServerMessage) throws {
         let text = String(decoding: ProtocolCodec().encode(message), as: UTF8.self)
         let envelope = #"{"v":1,"type":"\#(message.type.rawValue)""# + (message.id.map { #","id":"\#($0.rawValue)""# } ?? "")
         #expect(text.hasPrefix(envelope), "\(text)")
@@ -172,9 +168,8 @@ struct ExpectedJSONTests {
                 == #"{"v":1,"type":"chat.send","id":"c2","target":{"kind":"broadcast"},"text":"a \"quoted\", {odd} text"}"#)
     }
 
-    @Test("hand-written server JSON decodes to the message", arguments: 0..<serverCases.count)
-    func serverDecoding(index: Int) throws {
-        let (message, json) = Self.serverCases[index]
+    @Test("hand-written server JSON decodes to the message", arguments: serverCases)
+    func serverDecoding(message: ServerMessage, json: String) throws {
         #expect(try decodeServer(json) == message)
     }
 

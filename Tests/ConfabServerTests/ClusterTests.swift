@@ -79,13 +79,36 @@ func sendChat(_ client: RawClient, id: String, text: String, key: String? = nil)
 
 @Suite("Nodes on one PostgreSQL database", .serialized)
 struct ClusterTests {
+    /// A fresh database with one node on it, and a new room name starting
+    /// with `prefix`. The caller removes the database.
+    static func oneNode(room prefix: String) async throws -> (database: PostgresServer, node: ClusterNode, room: String) {
+        let database = try await PostgresServer()
+        do {
+            return (database, try await ClusterNode.start(database), TestServer.uniqueRoom(prefix))
+        } catch {
+            database.remove()
+            throw error
+        }
+    }
+
+    /// As `oneNode(room:)`, with two nodes.
+    static func twoNodes(room prefix: String) async throws
+        -> (database: PostgresServer, nodeA: ClusterNode, nodeB: ClusterNode, room: String)
+    {
+        let (database, nodeA, room) = try await oneNode(room: prefix)
+        do {
+            return (database, nodeA, try await ClusterNode.start(database), room)
+        } catch {
+            await nodeA.stop()
+            database.remove()
+            throw error
+        }
+    }
+
     @Test("chat through two nodes in one room is numbered 1…N with no gap or repeat, and outlives both nodes")
     func sharedLog() async throws {
-        let database = try await PostgresServer()
+        let (database, nodeA, nodeB, room) = try await Self.twoNodes(room: "shared")
         defer { database.remove() }
-        let nodeA = try await ClusterNode.start(database)
-        let nodeB = try await ClusterNode.start(database)
-        let room = TestServer.uniqueRoom("shared")
         let (alice, _) = try await nodeA.join("alice", room: room)
         let (bob, _) = try await nodeB.join("bob", room: room)
         var acked: [Int] = []
@@ -177,10 +200,8 @@ struct ClusterTests {
 
     @Test("a node shuts down gracefully within seconds while PostgreSQL is away (departures it cannot write are dropped)")
     func stopWhileAway() async throws {
-        let database = try await PostgresServer()
+        let (database, node, room) = try await Self.oneNode(room: "leaving")
         defer { database.remove() }
-        let node = try await ClusterNode.start(database)
-        let room = TestServer.uniqueRoom("leaving")
         var clients: [RawClient] = []
         for user in ["alice", "bob", "carol", "dan"] { clients.append(try await node.join(user, room: room).0) }
         try await database.stop()
@@ -194,10 +215,8 @@ struct ClusterTests {
 
     @Test("with PostgreSQL stopped, chat gets 9004 and no ack while the room goes on; once it is back the resend is stored once")
     func databaseAway() async throws {
-        let database = try await PostgresServer()
+        let (database, node, room) = try await Self.oneNode(room: "outage")
         defer { database.remove() }
-        let node = try await ClusterNode.start(database)
-        let room = TestServer.uniqueRoom("outage")
         let (alice, _) = try await node.join("alice", room: room)
         let (bob, _) = try await node.join("bob", role: "speaker", room: room)
         _ = try await alice.next(.peerJoined)

@@ -26,8 +26,7 @@ extension ForwarderTests {
 
     @Test("a subscriber that stops (binding expired) and comes back, or moves address, gets the publisher's bytes with their own sequence numbers")
     func subscriberPauseAndSwitch() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob, Self.lee] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])
         var now = Self.second
         var sequence: UInt16 = 65_530  // wraps during the test
         func speak(_ count: Int) -> [(SocketAddress, [UInt8])] {
@@ -89,8 +88,7 @@ extension ForwarderTests {
 
     @Test("a subscriber whose role stops hearing the publisher (unsubscribed) gets nothing more; the others still do")
     func unsubscribe() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob, Self.lee] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: Self.second).count == 2)
         harness.post([
             harness.config(Self.alice, mayPublish: true, subscribers: [2]),
@@ -110,8 +108,7 @@ extension ForwarderTests {
 
     @Test("a peer that leaves in the middle of a burst: later packets skip it, its own packets and bindings are refused")
     func leavingMidBurst() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob, Self.lee] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])
         var destinations: [[SocketAddress]] = []
         for sequence in UInt16(0)..<10 {
             if sequence == 5 {
@@ -134,8 +131,7 @@ extension ForwarderTests {
 
     @Test("SRTCP: a report from a publisher's SSRC goes untouched to its subscribers, outside the RTP sequence checks; others are refused")
     func rtcpRouting() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob, Self.lee] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 500), from: Self.alice.address, at: Self.second).count == 2)
         let report = Self.senderReport(ssrc: Self.alice.ssrc)
         for _ in 0..<2 {
@@ -157,13 +153,8 @@ extension ForwarderTests {
 
     @Test("RFC 3550 A.1: a jump followed by its successor is a restarted sender and is believed; a rotated SSRC's late packets still go")
     func restartAndRotation() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
-        var now = Self.second
-        for sequence in UInt16(100)..<105 {
-            now += Self.frame
-            #expect(harness.feed(Self.rtp(Self.alice, sequence: sequence), from: Self.alice.address, at: now).count == 1)
-        }
+        let harness = try Harness.bound([Self.alice, Self.bob])
+        var now = harness.sendInOrder(Self.alice, 100..<105, after: Self.second)
         now += Self.frame
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 40_000), from: Self.alice.address, at: now).isEmpty)
         now += Self.frame
@@ -185,8 +176,7 @@ extension ForwarderTests {
 
     @Test("speaker detection at given times: threshold, the voice flag, and a hangover that ends on time")
     func speakerHangover() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob])
         var detector = SpeakerDetector(settings: SpeakerDetectorSettings(hangoverMs: 1_000))
         var sequence: UInt16 = 0
         func send(level: UInt8, voice: Bool, at nowNs: UInt64) {

@@ -44,6 +44,29 @@ struct ForwarderTests {
                 ]), nowNs: nowNs)
         }
 
+        /// A harness with `members` bound at one second in, each expected to be answered with success.
+        static func bound(_ members: [Member], sourceLocation: SourceLocation = #_sourceLocation) throws -> Harness {
+            let harness = Harness()
+            for member in members { #expect(try harness.bind(member, at: ForwarderTests.second), sourceLocation: sourceLocation) }
+            return harness
+        }
+
+        /// `member` sends `sequences` in order, a frame apart after `start`; each packet
+        /// is expected to reach exactly one subscriber. Returns the last one's time.
+        @discardableResult
+        func sendInOrder(
+            _ member: Member, _ sequences: Range<UInt16>, after start: UInt64,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) -> UInt64 {
+            var now = start
+            for sequence in sequences {
+                now += ForwarderTests.frame
+                let sent = feed(ForwarderTests.rtp(member, sequence: sequence), from: member.address, at: now)
+                #expect(sent.count == 1, "\(sequence)", sourceLocation: sourceLocation)
+            }
+            return now
+        }
+
         /// One row of the room's forwarding table, as RoomHost posts it.
         func config(
             _ member: Member, mayPublish: Bool, subscribers: [Int], ssrcs: (UInt32?, UInt32?)? = nil
@@ -136,8 +159,7 @@ struct ForwarderTests {
 
     @Test("a bound publisher's packet goes, byte for byte, to every bound subscriber of its role, and nowhere else")
     func forwardsToSubscribers() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob, Self.lee] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])
         let packet = Self.rtp(Self.alice, sequence: 100)
         let sent = harness.feed(packet, from: Self.alice.address, at: 2 * Self.second)
         #expect(sent.map(\.0) == [Self.bob.address, Self.lee.address])
@@ -185,13 +207,8 @@ struct ForwarderTests {
 
     @Test("a repeated sequence number is a replay; three forged packets 20,000 ahead do not silence the stream")
     func sequenceChecks() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
-        var now = Self.second
-        for sequence in UInt16(100)..<120 {
-            now += 20_000_000
-            #expect(harness.feed(Self.rtp(Self.alice, sequence: sequence), from: Self.alice.address, at: now).count == 1)
-        }
+        let harness = try Harness.bound([Self.alice, Self.bob])
+        let now = harness.sendInOrder(Self.alice, 100..<120, after: Self.second)
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 110), from: Self.alice.address, at: now).isEmpty)
         #expect(harness.forwarder.counters.dropped(.replay) == 1)
         // An attacker spoofing alice's address: far-ahead numbers, each not followed by its successor.
@@ -200,16 +217,12 @@ struct ForwarderTests {
         }
         #expect(harness.forwarder.counters.dropped(.sequenceJump) == 3)
         // The genuine stream goes on as if nothing happened.
-        for sequence in UInt16(120)..<140 {
-            now += 20_000_000
-            #expect(harness.feed(Self.rtp(Self.alice, sequence: sequence), from: Self.alice.address, at: now).count == 1, "\(sequence)")
-        }
+        harness.sendInOrder(Self.alice, 120..<140, after: now)
     }
 
     @Test("a binding silent past its timeout expires at the given time, not before")
     func bindingExpiry() throws {
-        let harness = Harness()
-        for member in [Self.alice, Self.bob] { #expect(try harness.bind(member, at: Self.second)) }
+        let harness = try Harness.bound([Self.alice, Self.bob])
         harness.forwarder.sweep(nowNs: Self.second + 30 * Self.second - 1)
         #expect(harness.feed(Self.rtp(Self.alice, sequence: 1), from: Self.alice.address, at: 31 * Self.second - 1).count == 1)
         // Alice was heard just now; bob not since his binding at 1 s.

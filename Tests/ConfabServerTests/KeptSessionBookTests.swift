@@ -9,28 +9,28 @@ struct KeptSessionBookTests {
         KeptPeerState(peer: peer, name: peer.rawValue, role: role, metadata: "", muted: muted, mutedBy: nil, publicKey: nil)
     }
 
-    /// A book whose database holds `count` peers as `state` gives them, and nothing dirty.
-    static func settled(_ count: Int) -> (book: KeptSessionBook, peers: [PeerID]) {
-        let peers = (0..<count).map { PeerID(uncheckedRawValue: "p\($0)") }
+    /// The `index`th peer of a settled book.
+    static func peer(_ index: Int) -> PeerID { PeerID(uncheckedRawValue: "p\(index)") }
+
+    /// A book whose database holds `count` peers (`peer(0)`…) as `state` gives them, and nothing dirty.
+    static func settled(_ count: Int) -> KeptSessionBook {
         var book = KeptSessionBook()
-        for peer in peers { book.markDirty(peer) }
+        for index in 0..<count { book.markDirty(peer(index)) }
         let first = book.changes(state: { state($0) }, token: { "rt_\($0.rawValue)" })
         #expect(first.saved.count == count)
         book.wrote(first)
-        return (book, peers)
+        return book
     }
 
     @Test("in a room of 5,000, one peer's change reads one peer and writes one row")
     func proportionalToWhatChanged() {
-        let settled = Self.settled(5_000)
-        var book = settled.book
-        let peers = settled.peers
-        book.markDirty(peers[42])
+        var book = Self.settled(5_000)
+        book.markDirty(Self.peer(42))
         var read = 0
         let changes = book.changes(
             state: { peer in
                 read += 1
-                return Self.state(peer, role: peer == peers[42] ? "listener" : "speaker")
+                return Self.state(peer, role: peer == Self.peer(42) ? "listener" : "speaker")
             }, token: { "rt_\($0.rawValue)" })
         #expect(read == 1)
         #expect(changes.saved.map(\.state.role) == ["listener"])
@@ -45,50 +45,45 @@ struct KeptSessionBookTests {
 
     @Test("a peer gone is deleted, and a failed write is made again with the next one")
     func goneAndRetried() {
-        let settled = Self.settled(3)
-        var book = settled.book
-        let peers = settled.peers
-        book.markDirty(peers[1])
-        let gone = book.changes(state: { $0 == peers[1] ? nil : Self.state($0) }, token: { "rt_\($0.rawValue)" })
-        #expect(gone.removed == [peers[1]])
+        var book = Self.settled(3)
+        book.markDirty(Self.peer(1))
+        let gone = book.changes(state: { $0 == Self.peer(1) ? nil : Self.state($0) }, token: { "rt_\($0.rawValue)" })
+        #expect(gone.removed == [Self.peer(1)])
         book.failed(gone)
         #expect(book.hasChanges)
-        let again = book.changes(state: { $0 == peers[1] ? nil : Self.state($0) }, token: { "rt_\($0.rawValue)" })
-        #expect(again.removed == [peers[1]])
+        let again = book.changes(state: { $0 == Self.peer(1) ? nil : Self.state($0) }, token: { "rt_\($0.rawValue)" })
+        #expect(again.removed == [Self.peer(1)])
         book.wrote(again)
-        #expect(book.written[peers[1]] == nil)
+        #expect(book.written[Self.peer(1)] == nil)
         #expect(book.written.count == 2)
     }
 
     @Test("while a demotion waits for its row, every write writes the pin, not what the room still says")
     func pinWins() {
-        let settled = Self.settled(2)
-        var book = settled.book
-        let peers = settled.peers
-        let demoted = KeptSession(state: Self.state(peers[0], role: "listener", muted: true), tokenHash: "h")
-        book.pin(peers[0], .session(demoted))
+        var book = Self.settled(2)
+        let demoted = KeptSession(state: Self.state(Self.peer(0), role: "listener", muted: true), tokenHash: "h")
+        book.pin(Self.peer(0), .session(demoted))
         // The room still says speaker (the change is applied after the write).
         let changes = book.changes(state: { Self.state($0) }, token: { "rt_\($0.rawValue)" })
         #expect(changes.saved == [demoted])
         book.wrote(changes)
-        #expect(book.holds(.session(demoted), of: peers[0]))
+        #expect(book.holds(.session(demoted), of: Self.peer(0)))
         // Unpinned, the row follows the room again.
-        book.pin(peers[0], nil)
+        book.pin(Self.peer(0), nil)
         let after = book.changes(state: { Self.state($0, role: "listener", muted: true) }, token: { "rt_\($0.rawValue)" })
         #expect(after.saved.map(\.state.role) == ["listener"])
         // A removal pinned deletes the row before the peer is gone from the room.
-        book.pin(peers[1], .removed)
+        book.pin(Self.peer(1), .removed)
         let removal = book.changes(state: { Self.state($0) }, token: { "rt_\($0.rawValue)" })
-        #expect(removal.removed == [peers[1]])
+        #expect(removal.removed == [Self.peer(1)])
         book.wrote(removal)
-        #expect(book.holds(.removed, of: peers[1]))
+        #expect(book.holds(.removed, of: Self.peer(1)))
     }
 
     @Test("a pinned write that failed may have committed: once refused and unpinned, the room's own state is written again")
     func refusedChangeIsUndone() {
-        let settled = Self.settled(1)
-        var book = settled.book
-        let bob = settled.peers[0]
+        var book = Self.settled(1)
+        let bob = Self.peer(0)
         let demoted = KeptSession(state: Self.state(bob, role: "listener"), tokenHash: "h")
         book.pin(bob, .session(demoted))
         let pinned = book.changes(state: { Self.state($0) }, token: { "rt_\($0.rawValue)" })
