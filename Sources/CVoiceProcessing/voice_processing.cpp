@@ -1,13 +1,19 @@
 // The C shim over webrtc::AudioProcessing (0.3). Nothing here allocates per
-// frame: the two AudioFrames live in the processor, allocated once.
+// frame: the two float frames live in the processor, allocated once.
+//
+// The float interface, not AudioFrame: the library works in floats, and its
+// AudioFrame path deinterleaves, converts and interleaves back around that
+// (about 2 µs of 72 per 10 ms, measured with scripts/voice-processing/profile.cpp);
+// the output is the same (ERLE and double-talk correlation unchanged).
 #include "confab_voice_processing.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <new>
 #include <webrtc/modules/audio_processing/include/audio_processing.h>
-#include <webrtc/modules/interface/module_common_types.h>
+
+// 10 ms at 48 kHz, the highest rate the library takes.
+static const int kMaxFrameSamples = 480;
 
 struct confab_voice_processor {
     webrtc::AudioProcessing *apm;
@@ -16,35 +22,46 @@ struct confab_voice_processor {
     float dc_pole;
     float dc_last_input;
     float dc_last_output;
-    webrtc::AudioFrame far_end;
-    webrtc::AudioFrame near_end;
+    // One 10 ms frame each, in the library's float scale (±1.0).
+    float far_end[kMaxFrameSamples];
+    float near_end[kMaxFrameSamples];
 };
 
 static const float kDcCutoffHz = 20.0f;
 
 // y[n] = x[n] - x[n-1] + pole * y[n-1]: a zero at DC and a pole just inside
 // the unit circle, cut-off kDcCutoffHz, a few degrees of phase at 200 Hz.
-static void remove_dc(confab_voice_processor *processor, int16_t *samples, int count) {
+static void remove_dc(confab_voice_processor *processor, float *frame, int count) {
     float last_input = processor->dc_last_input, last_output = processor->dc_last_output;
     const float pole = processor->dc_pole;
     for (int index = 0; index < count; index++) {
-        const float input = samples[index];
+        const float input = frame[index];
         const float output = input - last_input + pole * last_output;
         last_input = input;
         last_output = output;
-        samples[index] = static_cast<int16_t>(std::max(-32768.0f, std::min(32767.0f, std::nearbyint(output))));
+        frame[index] = output;
     }
     processor->dc_last_input = last_input;
     processor->dc_last_output = last_output;
 }
 
-static void prepare(webrtc::AudioFrame &frame, int sample_rate, int count) {
-    frame.sample_rate_hz_ = sample_rate;
-    frame.num_channels_ = 1;
-    frame.samples_per_channel_ = static_cast<size_t>(count);
+static void to_float(const int16_t *samples, float *frame, int count) {
+    for (int index = 0; index < count; index++) frame[index] = samples[index] * (1.0f / 32768.0f);
+}
+
+static void to_int16(const float *frame, int16_t *samples, int count) {
+    for (int index = 0; index < count; index++) {
+        samples[index] = static_cast<int16_t>(std::max(-32768.0f, std::min(32767.0f, std::nearbyint(frame[index] * 32768.0f))));
+    }
+}
+
+/// The library takes exactly 10 ms per call.
+static bool is_frame(const confab_voice_processor *processor, int count) {
+    return count == processor->sample_rate / 100 && count <= kMaxFrameSamples;
 }
 
 extern "C" confab_voice_processor *confab_voice_processor_create(int sample_rate) {
+    if (sample_rate <= 0 || sample_rate / 100 > kMaxFrameSamples) return nullptr;
     webrtc::Config config;
     // The extended filter covers echo paths up to about 500 ms; the
     // delay-agnostic estimator finds the delay between what the playout thread
@@ -112,20 +129,22 @@ extern "C" int confab_voice_processor_configure(confab_voice_processor *processo
 
 extern "C" int confab_voice_processor_analyze_far_end(confab_voice_processor *processor, const int16_t *samples,
                                                       int count) {
-    if (count <= 0 || count > webrtc::AudioFrame::kMaxDataSizeSamples) return -1;
-    prepare(processor->far_end, processor->sample_rate, count);
-    std::memcpy(processor->far_end.data_, samples, sizeof(int16_t) * static_cast<size_t>(count));
-    return processor->apm->ProcessReverseStream(&processor->far_end);
+    if (!is_frame(processor, count)) return -1;
+    to_float(samples, processor->far_end, count);
+    float *frame = processor->far_end;
+    const webrtc::StreamConfig mono(processor->sample_rate, 1);
+    return processor->apm->ProcessReverseStream(&frame, mono, mono, &frame);
 }
 
 extern "C" int confab_voice_processor_process_near_end(confab_voice_processor *processor, int16_t *samples,
                                                        int count, int delay_ms) {
-    if (count <= 0 || count > webrtc::AudioFrame::kMaxDataSizeSamples) return -1;
-    prepare(processor->near_end, processor->sample_rate, count);
-    std::memcpy(processor->near_end.data_, samples, sizeof(int16_t) * static_cast<size_t>(count));
-    remove_dc(processor, processor->near_end.data_, count);
+    if (!is_frame(processor, count)) return -1;
+    to_float(samples, processor->near_end, count);
+    remove_dc(processor, processor->near_end, count);
     processor->apm->set_stream_delay_ms(delay_ms);
-    int error = processor->apm->ProcessStream(&processor->near_end);
-    if (error == 0) std::memcpy(samples, processor->near_end.data_, sizeof(int16_t) * static_cast<size_t>(count));
+    float *frame = processor->near_end;
+    const webrtc::StreamConfig mono(processor->sample_rate, 1);
+    int error = processor->apm->ProcessStream(&frame, mono, mono, &frame);
+    if (error == 0) to_int16(processor->near_end, samples, count);
     return error;
 }

@@ -9,7 +9,9 @@
 //     talker (correlation in the second half, the canceller settled, at the best lag up to 20 ms)
 //   keyboard: generated keystrokes and nobody talking; their energy before over after the chain
 //   cost: the thread's CPU time in the chain per 10 ms frame, and in opus_encode for the same
-//     audio (on a shared host the wall clock also counts the time spent waiting for a core)
+//     microphone audio, in single talk (echo only) and in double talk (someone at the microphone:
+//     the chain costs the same, Opus more); thread time, since on a shared host the wall clock
+//     also counts the time spent waiting for a core
 import ConfabMedia
 import ConfabSocket
 import Foundation
@@ -22,15 +24,20 @@ struct ProcessingResult: Codable {
     /// Keystroke energy removed while nobody talks [dB] (goal ≥ 20).
     var clicksRemovedDb: Double
     /// Mean processing time per 10 ms frame [µs], and libopus encoding the same 10 ms [µs]:
-    /// the thread's CPU time, so a busy host's preemption does not count.
+    /// the thread's CPU time, so a busy host's preemption does not count. Single talk.
     var processingMicroseconds: Double
     var opusMicroseconds: Double
+    /// The same in double talk.
+    var doubleTalkProcessingMicroseconds: Double
+    var doubleTalkOpusMicroseconds: Double
     var failures: Int
 
     var line: String {
-        String(format: "processing (echo, noise, gain, clicks): ERLE %.1f dB after 1 s (simulated room, 60 ms, -10 dB); double talk keeps the near end at correlation %.2f; keystrokes %.1f dB down; %.0f us CPU per 10 ms frame, %.2f x opus_encode (%.0f us); failures %d",
-               erleDb, doubleTalkCorrelation, clicksRemovedDb, processingMicroseconds, processingMicroseconds / max(opusMicroseconds, 0.001), opusMicroseconds,
-               failures)
+        String(format: "processing (echo, noise, gain, clicks): ERLE %.1f dB after 1 s (simulated room, 60 ms, -10 dB); double talk keeps the near end at correlation %.2f; keystrokes %.1f dB down; CPU per 10 ms frame %.0f us, %.2f x opus_encode of the same microphone (%.0f us), in double talk %.0f us, %.2f x (%.0f us); failures %d",
+               erleDb, doubleTalkCorrelation, clicksRemovedDb,
+               processingMicroseconds, processingMicroseconds / max(opusMicroseconds, 0.001), opusMicroseconds,
+               doubleTalkProcessingMicroseconds, doubleTalkProcessingMicroseconds / max(doubleTalkOpusMicroseconds, 0.001),
+               doubleTalkOpusMicroseconds, failures)
     }
 }
 
@@ -45,8 +52,9 @@ enum ProcessingBenchmark {
         // Double talk: another talker near the microphone for the whole talk.
         var near = [Int16](repeating: 0, count: speech.count)
         _ = try near.withUnsafeMutableBufferPointer { try SpeechLikeSource(seed: 11).read(into: $0) }
-        let (doubleTalk, _, _, doubleTalkFailures) = try process(
-            microphone: EchoPath().microphone(played: speech, near: near), played: speech)
+        let doubleTalkMicrophone = EchoPath().microphone(played: speech, near: near)
+        let (doubleTalk, doubleTalkNs, doubleTalkFrames, doubleTalkFailures) = try process(
+            microphone: doubleTalkMicrophone, played: speech)
         let keptNear = bestCorrelation(reference: Array(near[(near.count / 2)...]), output: Array(doubleTalk[(near.count / 2)...]),
                                        maximumLag: AudioFormat.samples(forMs: 20))
 
@@ -58,7 +66,9 @@ enum ProcessingBenchmark {
         return ProcessingResult(
             erleDb: erle, doubleTalkCorrelation: keptNear, clicksRemovedDb: clicks,
             processingMicroseconds: Double(processingNs) / Double(max(1, frames)) / 1_000,
-            opusMicroseconds: try opusCost(speech) / 2,
+            opusMicroseconds: try opusCost(microphone) / 2,
+            doubleTalkProcessingMicroseconds: Double(doubleTalkNs) / Double(max(1, doubleTalkFrames)) / 1_000,
+            doubleTalkOpusMicroseconds: try opusCost(doubleTalkMicrophone) / 2,
             failures: failures + doubleTalkFailures + typingFailures)
     }
 
@@ -117,14 +127,14 @@ enum ProcessingBenchmark {
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
-    /// Mean time libopus takes to encode a 20 ms frame of `speech` [µs], Confab's settings.
-    static func opusCost(_ speech: [Int16]) throws -> Double {
+    /// Mean time libopus takes to encode a 20 ms frame of `audio` [µs], Confab's settings.
+    static func opusCost(_ audio: [Int16]) throws -> Double {
         let frame = AudioFormat.samples(forMs: 20)
         let encoder = try Opus.Encoder(settings: Opus.EncoderSettings())
         var packet = [UInt8](repeating: 0, count: Opus.maxPacketBytes)
         var total: UInt64 = 0
         var frames = 0
-        try speech.withUnsafeBufferPointer { pcm in
+        try audio.withUnsafeBufferPointer { pcm in
             var start = 0
             while start + frame <= pcm.count {
                 let begin = threadCPUNanoseconds()
