@@ -154,7 +154,7 @@ let package = Package(
 
         // The terminal front: cell buffer, layout, widgets, themes, screens, input.
         .target(name: "ConfabTUI", dependencies: [
-            "ConfabClient", "ConfabMacros", "ConfabProtocol", "Curses",
+            "ConfabClient", "ConfabMacros", "ConfabProtocol", "ConfabSocket", "Curses",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 

@@ -88,9 +88,9 @@ enum ProcessingBenchmark {
                     if start + frame <= far.count {
                         processing.farEnd.write(UnsafeBufferPointer(rebasing: far[start..<(start + frame)]))
                     }
-                    let begin = threadCPUNanoseconds()
+                    let begin = ThreadCPUClock.nanoseconds()
                     processing.process(UnsafeMutableBufferPointer(rebasing: out[start..<(start + frame)]))
-                    processingNs += threadCPUNanoseconds() - begin
+                    processingNs += ThreadCPUClock.nanoseconds() - begin
                     start += frame
                     frames += 2
                 }
@@ -120,13 +120,6 @@ enum ProcessingBenchmark {
         return fine.map(correlation(at:)).max() ?? 0
     }
 
-    /// This thread's CPU time [ns] (`CLOCK_THREAD_CPUTIME_ID`).
-    static func threadCPUNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
     /// Mean time libopus takes to encode a 20 ms frame of `audio` [µs], Confab's settings.
     static func opusCost(_ audio: [Int16]) throws -> Double {
         let frame = AudioFormat.samples(forMs: 20)
@@ -137,11 +130,11 @@ enum ProcessingBenchmark {
         try audio.withUnsafeBufferPointer { pcm in
             var start = 0
             while start + frame <= pcm.count {
-                let begin = threadCPUNanoseconds()
+                let begin = ThreadCPUClock.nanoseconds()
                 _ = try packet.withUnsafeMutableBytes {
                     try encoder.encode(UnsafeBufferPointer(rebasing: pcm[start..<(start + frame)]), into: $0)
                 }
-                total += threadCPUNanoseconds() - begin
+                total += ThreadCPUClock.nanoseconds() - begin
                 frames += 1
                 start += frame
             }

@@ -6,8 +6,8 @@
 //   RoomState (50 peers, 2,000 messages) ─▶ MeetingView ─▶ Buffer ─▶ diff ─▶ MemoryBackend
 import ConfabClient
 import ConfabProtocol
+import ConfabSocket
 import Foundation
-import Glibc
 
 public struct TUIBenchmark {
     public struct Result: Sendable {
@@ -103,12 +103,8 @@ public struct TUIBenchmark {
             idleMeanMs: idleTotal / Double(max(1, frames)))
     }
 
-    /// This thread's CPU time [ms]. The corresponding C function is `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`.
-    static func threadCPUMilliseconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-        return Double(now.tv_sec) * 1000 + Double(now.tv_nsec) / 1e6
-    }
+    /// This thread's CPU time [ms].
+    static func threadCPUMilliseconds() -> Double { Double(ThreadCPUClock.nanoseconds()) / 1e6 }
 
     static func milliseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
