@@ -108,8 +108,7 @@ public enum TextSanitizer {
         case .singleLine: shaped = collapsingSpaces(bounded)
         case .multiline(let maximumLines): shaped = boundingLines(bounded, maximumLines: maximumLines)
         }
-        // Trimmed again: dropping a leading mark can uncover a space.
-        return trimmed(dropLeadingCombiningMarks(trimmed(shaped)))
+        return trimmed(droppingLeadingMarksAndSpaces(shaped))
     }
 
     /// Sanitised text on one line, each line break shown as "⏎": for chat
@@ -143,12 +142,14 @@ public enum TextSanitizer {
     }
 
     /// A combining mark at the very start would draw onto whatever the
-    /// screen shows just before the text (a border, a name's colon).
-    private static func dropLeadingCombiningMarks(_ text: String) -> String {
+    /// screen shows just before the text (a border, a name's colon). Marks
+    /// and spaces go together: dropping a mark can uncover a space, and
+    /// trimming a space (or a line break) another mark.
+    private static func droppingLeadingMarksAndSpaces(_ text: String) -> String {
         guard
             let start = text.firstIndex(where: { character in
                 guard let first = character.unicodeScalars.first else { return false }
-                return !isCombiningMark(first)
+                return !character.isWhitespace && !isCombiningMark(first)
             })
         else { return "" }
         return String(text[start...])

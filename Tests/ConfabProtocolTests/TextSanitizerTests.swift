@@ -157,6 +157,9 @@ struct TextSanitizerTests {
             name: "fake line drawn with cursor up", input: "hi\u{1B}[1A\u{1B}[2K\rAlice: fake",
             expected: "hiAlice: fake"),
         .init(name: "outer blank lines trimmed", input: "\n\n  hello  \n\n", expected: "hello"),
+        .init(
+            name: "combining marks on the leading blank lines dropped (found by fuzzing)",
+            input: "\n\u{0301}\n\u{0301}\n \u{0302}hi", expected: "hi"),
     ]
 
     @Test("chat keeps its line structure, safely", arguments: chat)
