@@ -15,7 +15,7 @@ PESQ_VENV := $(CURDIR)/.build/pesq-venv
 SCHEMATHESIS_VENV := $(CURDIR)/.build/schemathesis-venv
 SWIFT_ENV = PKG_CONFIG_PATH=$$( [ -f $(VENDOR_PC)/libsrtp2.pc ] && echo $(VENDOR_PC) )
 
-.PHONY: deps build release test bench demo clean install man-pages check-install check-install-layout
+.PHONY: deps build release test bench fuzz demo clean install man-pages check-install check-install-layout
 
 # Installs the system packages that are missing, and only those (idempotent).
 deps:
@@ -98,6 +98,23 @@ test: deps
 	done
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter '$(REALTIME_TESTS)' --skip '$(REALTIME_ALONE)'
 	$(MAKE) --no-print-directory check-install-layout
+
+# `make fuzz [FUZZ_TARGET=room] [FUZZ_SECONDS=600]`: libFuzzer (with AddressSanitizer)
+# on one fuzz target: wire, client-message, text or room (Sources/ConfabFuzzing).
+# It starts from the seeds in Tests/FuzzCorpus and keeps what it learns in
+# .build-fuzz/corpus; an input that crashes or breaks a property is written to
+# .build-fuzz/findings. Keep each finding under Tests/FuzzCorpus/TARGET once
+# fixed: `make test` replays them all.
+FUZZ_TARGET ?= room
+FUZZ_SECONDS ?= 600
+FUZZ_BUILD := .build-fuzz
+fuzz: deps
+	CONFAB_FUZZ=1 $(SWIFT_ENV) $(SWIFT) build --scratch-path $(FUZZ_BUILD) --product confab-fuzz
+	mkdir -p $(FUZZ_BUILD)/corpus/$(FUZZ_TARGET) $(FUZZ_BUILD)/findings
+	CONFAB_FUZZ_TARGET=$(FUZZ_TARGET) $(FUZZ_BUILD)/debug/confab-fuzz -max_total_time=$(FUZZ_SECONDS) \
+		-dict=Tests/FuzzCorpus/protocol.dict -max_len=8192 -timeout=10 \
+		-artifact_prefix=$(FUZZ_BUILD)/findings/$(FUZZ_TARGET)- \
+		$(FUZZ_BUILD)/corpus/$(FUZZ_TARGET) Tests/FuzzCorpus/$(FUZZ_TARGET)
 
 # Benchmarks run on an optimised build; see BENCHMARKS.md for the figures.
 bench: release

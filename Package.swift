@@ -25,6 +25,13 @@ let countsAllocations = Context.environment["CONFAB_STATIC_INSTALL"] == nil
 let allocationCounter: [Target.Dependency] =
     countsAllocations ? [.product(name: "MallocInterposerSwift", package: "malloc-interposer")] : []
 
+/// `make fuzz` builds with CONFAB_FUZZ set: the code the fuzz targets reach is
+/// instrumented for libFuzzer and AddressSanitizer, and `confab-fuzz` links
+/// libFuzzer's driver. (Flags on the command line would reach the macro
+/// plugin too, which must stay an ordinary program.)
+let fuzzing = Context.environment["CONFAB_FUZZ"] != nil
+let fuzzInstrumented: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
+
 let package = Package(
     name: "Confab",
     platforms: [.macOS(.v14)],
@@ -104,9 +111,10 @@ let package = Package(
 
         // Packet formats only: no I/O, no C. swift-crypto for STUN's
         // MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
-        .target(name: "ConfabWire", dependencies: [
-            "ConfabMacros", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "ConfabWire",
+            dependencies: ["ConfabMacros", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: fuzzInstrumented),
         // UDP sockets with batched I/O (recvmmsg/sendmmsg) and dedicated threads:
         // shared by the client's media engine and the server's forwarder, which
         // must not import ConfabMedia (it holds no codec and no SRTP).
@@ -114,11 +122,12 @@ let package = Package(
         // Jitter buffer, mixer, levels, devices and the media engine.
         .target(name: "ConfabMedia", dependencies: ["ConfabMacros", "ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "VoiceProcessing"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
-        .target(name: "ConfabProtocol", dependencies: [
-            "ConfabMacros", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "ConfabProtocol",
+            dependencies: ["ConfabMacros", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: fuzzInstrumented),
         // Roles, permissions and the room state machine: pure, time is passed in.
-        .target(name: "ConfabRooms", dependencies: ["ConfabMacros", "ConfabProtocol"]),
+        .target(name: "ConfabRooms", dependencies: ["ConfabMacros", "ConfabProtocol"], swiftSettings: fuzzInstrumented),
 
         // The room server: signalling over WebSocket/TLS, tokens, rooms, the chat log.
         .target(name: "ConfabServer", dependencies: [
@@ -170,6 +179,17 @@ let package = Package(
             swiftSettings: countsAllocations ? [.define("CONFAB_COUNTS_ALLOCATIONS")] : []
         ),
 
+        // Fuzz targets for what strangers send (wire, messages, text, rooms), and
+        // `confab-fuzz`, which runs them under libFuzzer (`make fuzz`) or replays inputs.
+        .target(
+            name: "ConfabFuzzing", dependencies: ["ConfabWire", "ConfabProtocol", "ConfabRooms"],
+            swiftSettings: fuzzInstrumented),
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(
+            name: "confab-fuzz", dependencies: ["ConfabFuzzing", "CFuzzerDriver"],
+            swiftSettings: fuzzing ? fuzzInstrumented + [.define("CONFAB_LIBFUZZER")] : [],
+            linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])] : []),
+
         // Helpers shared by the test targets (signal comparison, temp dirs, processes).
         .target(name: "ConfabTestSupport", dependencies: ["ConfabMedia"], path: "Tests/ConfabTestSupport"),
         .target(
@@ -192,6 +212,7 @@ let package = Package(
             .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
             .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
         ]),
+        .testTarget(name: "ConfabFuzzingTests", dependencies: ["ConfabFuzzing", "ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",

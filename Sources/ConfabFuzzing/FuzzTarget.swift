@@ -1,0 +1,51 @@
+// Fuzz targets: the code that reads what a stranger sends, with the
+// properties it must keep for every input.
+//
+//   bytes ─▶ FuzzTarget.run ─▶ wire:            RTP, RTP header extensions, RED, Opus TOC, RTCP, STUN
+//                            ─▶ client-message: a client's JSON message: decode, encode, decode again
+//                            ─▶ text:           names and chat through the sanitiser
+//                            ─▶ room:           a script of joins, drops and client messages run on a room
+//
+// The same functions serve two callers: `confab-fuzz` built with libFuzzer
+// (`make fuzz`), which looks for inputs that break a property or crash, and
+// the test suite, which replays every input kept under Tests/FuzzCorpus so a
+// finding stays fixed. A broken property throws `FuzzViolation`; a crash in
+// the code under test crashes both callers, as it would crash the server.
+
+/// A property of a fuzz target that an input broke.
+public struct FuzzViolation: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// What a fuzz input is fed to.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case wire
+    case clientMessage = "client-message"
+    case text
+    case room
+
+    /// Runs one input; throws the first property it breaks.
+    public func run(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
+        switch self {
+        case .wire: try WireFuzzing.run(input)
+        case .clientMessage: try ClientMessageFuzzing.run(input)
+        case .text: try TextFuzzing.run(input)
+        case .room: try RoomFuzzing.run(input)
+        }
+    }
+
+    /// Runs one input held in an array (the replay path).
+    public func run(_ input: [UInt8]) throws(FuzzViolation) {
+        let outcome: Result<Void, FuzzViolation> = input.withUnsafeBytes { bytes in
+            do throws(FuzzViolation) {
+                try run(bytes)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try outcome.get()
+    }
+}

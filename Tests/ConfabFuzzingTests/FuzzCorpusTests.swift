@@ -1,0 +1,75 @@
+// Every input kept under Tests/FuzzCorpus (the seeds `make fuzz` starts from,
+// and each input a fuzzing run found that broke something) goes through its
+// fuzz target again: a finding, once fixed, stays fixed.
+@testable import ConfabFuzzing
+import ConfabProtocol
+import ConfabTestSupport
+import Foundation
+import Testing
+
+@Suite("Fuzz corpus: every kept input keeps every property")
+struct FuzzCorpusTests {
+    static func inputs(_ target: FuzzTarget) throws -> [URL] {
+        let folder = RepositoryFile.root.appendingPathComponent("Tests/FuzzCorpus/\(target.rawValue)")
+        return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    @Test("each kept input passes its target", arguments: FuzzTarget.allCases)
+    func replay(_ target: FuzzTarget) throws {
+        let inputs = try Self.inputs(target)
+        #expect(inputs.count >= 2, "seeds for \(target.rawValue)")
+        for input in inputs {
+            let bytes = try [UInt8](Data(contentsOf: input))
+            do {
+                try target.run(bytes)
+            } catch {
+                Issue.record("\(target.rawValue)/\(input.lastPathComponent): \(error)")
+            }
+        }
+    }
+
+    @Test("the room seeds drive a real meeting: chat is logged, prompts answered, refusals counted, the room ends")
+    func roomSeedsReachTheRoom() throws {
+        let meeting = try RepositoryFile.text("Tests/FuzzCorpus/room/meeting")
+        let played = try RoomFuzzing.play(meeting)
+        #expect(played.chatSequence == 3)
+        #expect(played.accepted >= 12, "accepted \(played.accepted)")
+        #expect(played.room.peer("a") == nil, "the room ended and let everyone go")
+        if case .open = played.room.phase { Issue.record("the room is still open") }
+
+        let townHall = try RoomFuzzing.play(try RepositoryFile.text("Tests/FuzzCorpus/room/townhall"))
+        #expect(townHall.room.hasAudience)
+        #expect(townHall.chatSequence == 2)
+        #expect(townHall.refused == 0, "every step of the town hall seed is allowed")
+    }
+
+    @Test("a room script that refuses: a listener may not mute, remove or end; the refusals change nothing")
+    func refusalsAreCounted() throws {
+        let script = """
+            a join host Alice
+            c join listener Carol
+            c send {"v": 1, "type": "track.mute", "id": "r1", "track": "a:mic"}
+            c send {"v": 1, "type": "peer.remove", "id": "r2", "peer": "a"}
+            c send {"v": 1, "type": "room.end", "id": "r3", "lock": true}
+            """
+        let played = try RoomFuzzing.play(script)
+        #expect(played.refused == 3)
+        #expect(played.accepted == 0)
+        #expect(played.room.peer("a") != nil && played.room.peer("c") != nil)
+    }
+
+    @Test("the text checker catches what must not reach a terminal", arguments: [
+        "a\u{1B}[2Jb", "bidi \u{202E}override", "trailing ", "two\nlines", "zero\u{200B}width", "c1 \u{9B}",
+    ])
+    func textCheckerCanFail(_ unsafe: String) {
+        #expect(throws: FuzzViolation.self) { try TextFuzzing.check(unsafe, policy: .displayName, label: "name") }
+    }
+
+    @Test("the wire checker refuses a range outside the datagram")
+    func wireCheckerCanFail() {
+        let datagram = UnsafeMutableRawBufferPointer.allocate(byteCount: 3, alignment: 1)
+        defer { datagram.deallocate() }
+        #expect(throws: FuzzViolation.self) { try WireFuzzing.inside(2..<5, UnsafeRawBufferPointer(datagram), "test") }
+    }
+}
