@@ -118,7 +118,7 @@ let package = Package(
         // UDP sockets with batched I/O (recvmmsg/sendmmsg) and dedicated threads:
         // shared by the client's media engine and the server's forwarder, which
         // must not import ConfabMedia (it holds no codec and no SRTP).
-        .target(name: "ConfabSocket", dependencies: ["CLinuxShims"]),
+        .target(name: "ConfabSocket", dependencies: ["CLinuxShims"], swiftSettings: fuzzInstrumented),
         // Jitter buffer, mixer, levels, devices and the media engine.
         .target(name: "ConfabMedia", dependencies: ["ConfabMacros", "ConfabWire", "ConfabSocket", "Opus", "SRTP", "ALSA", "VoiceProcessing"]),
         // Signalling messages, ids, the error catalog and the text sanitiser: no I/O.
@@ -151,7 +151,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-        ] + webSocketOverTLS + cryptoAndLogging),
+        ] + webSocketOverTLS + cryptoAndLogging, swiftSettings: fuzzInstrumented),
         // The SDK: session, listener, event stream, observer store.
         .target(name: "ConfabClient", dependencies: [
             "ConfabMacros", "ConfabProtocol", "ConfabMedia", "ConfabWire", "ConfabSocket", "SRTP",
@@ -182,7 +182,7 @@ let package = Package(
         // Fuzz targets for what strangers send (wire, messages, text, rooms), and
         // `confab-fuzz`, which runs them under libFuzzer (`make fuzz`) or replays inputs.
         .target(
-            name: "ConfabFuzzing", dependencies: ["ConfabWire", "ConfabProtocol", "ConfabRooms"],
+            name: "ConfabFuzzing", dependencies: ["ConfabWire", "ConfabProtocol", "ConfabRooms", "ConfabServer", "ConfabSocket"],
             swiftSettings: fuzzInstrumented),
         .target(name: "CFuzzerDriver"),
         .executableTarget(

@@ -5,6 +5,7 @@
 //                            ─▶ client-message: a client's JSON message: decode, encode, decode again
 //                            ─▶ text:           names and chat through the sanitiser
 //                            ─▶ room:           a script of joins, drops and client messages run on a room
+//                            ─▶ forwarder:      the server's forwarder: datagrams, bindings, table changes, time
 //
 // The same functions serve two callers: `confab-fuzz` built with libFuzzer
 // (`make fuzz`), which looks for inputs that break a property or crash, and
@@ -25,6 +26,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case clientMessage = "client-message"
     case text
     case room
+    case forwarder
 
     /// Runs one input; throws the first property it breaks.
     public func run(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
@@ -33,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .clientMessage: try ClientMessageFuzzing.run(input)
         case .text: try TextFuzzing.run(input)
         case .room: try RoomFuzzing.run(input)
+        case .forwarder: try ForwarderFuzzing.run(input)
         }
     }
 

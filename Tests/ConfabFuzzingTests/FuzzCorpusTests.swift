@@ -44,6 +44,15 @@ struct FuzzCorpusTests {
         #expect(townHall.refused == 0, "every step of the town hall seed is allowed")
     }
 
+    @Test("the forwarder seeds bind every peer and forward: the meeting's talk reaches its subscribers")
+    func forwarderSeedsForward() throws {
+        let input = try [UInt8](Data(contentsOf: RepositoryFile.root.appendingPathComponent("Tests/FuzzCorpus/forwarder/meeting")))
+        let room = try input.withUnsafeBytes { bytes in try ForwarderFuzzing.play(bytes) }
+        #expect(room.bindings == 4, "alice, bob, lee, and lee again after coming back")
+        // Ten packets each from alice (to bob and lee) and bob (to alice), a sender report, then two more of alice's.
+        #expect(room.copies >= 30, "copies \(room.copies)")
+    }
+
     @Test("a room script that refuses: a listener may not mute, remove or end; the refusals change nothing")
     func refusalsAreCounted() throws {
         let script = """

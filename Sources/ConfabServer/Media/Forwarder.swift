@@ -64,7 +64,7 @@ public enum MediaDropReason: Int, CaseIterable, Sendable {
 
 /// The USERNAME of a peer's media credentials, packed for lookup without the heap.
 /// Usernames are exactly 16 bytes (``MediaCredentials``).
-struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
+package struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
     let high: UInt64
     let low: UInt64
 
@@ -76,7 +76,7 @@ struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
         low = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
     }
 
-    init?(_ text: String) {
+    package init?(_ text: String) {
         var copy = text
         guard let key = copy.withUTF8({ CredentialKey(UnsafeRawBufferPointer($0)) }) else { return nil }
         self = key
@@ -84,7 +84,8 @@ struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
 }
 
 /// One peer of one room as the forwarder needs it; posted by the room.
-struct MediaPeerConfig: Sendable {
+/// (Package access: the fuzz targets drive the forwarder as a room does.)
+package struct MediaPeerConfig: Sendable {
     var slot: Int
     var peer: PeerID
     var username: CredentialKey
@@ -99,10 +100,24 @@ struct MediaPeerConfig: Sendable {
     /// As a subscriber: hears only the room's loudest few publishers (an
     /// audience in a room whose template limits it).
     var hearsLoudestOnly: Bool = false
+
+    package init(
+        slot: Int, peer: PeerID, username: CredentialKey, integrityKey: STUNIntegrityKey,
+        ssrcs: (UInt32?, UInt32?), mayPublish: Bool, subscribers: [Int], hearsLoudestOnly: Bool = false
+    ) {
+        self.slot = slot
+        self.peer = peer
+        self.username = username
+        self.integrityKey = integrityKey
+        self.ssrcs = ssrcs
+        self.mayPublish = mayPublish
+        self.subscribers = subscribers
+        self.hearsLoudestOnly = hearsLoudestOnly
+    }
 }
 
 /// What room actors ask of the media thread.
-enum ForwarderCommand: Sendable {
+package enum ForwarderCommand: Sendable {
     /// The whole media state of room `room`: peers not listed are gone.
     /// `loudest`: how many publishers those that `hearsLoudestOnly` hear at a time.
     case room(Int, [MediaPeerConfig], loudest: Int? = nil)
@@ -172,7 +187,7 @@ public struct ForwarderCounters: Sendable, Hashable {
 }
 
 /// The decision and the state, confined to the media thread.
-final class Forwarder {
+package final class Forwarder {
     /// The largest datagram forwarded: an Ethernet MTU's worth of UDP payload.
     static let maximumDatagramBytes = 1_472
 
@@ -193,7 +208,7 @@ final class Forwarder {
     /// Scratch for STUN answers.
     private let answer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
 
-    init(bindingTimeoutMs: Int) {
+    package init(bindingTimeoutMs: Int) {
         bindingTimeoutNs = UInt64(max(1, bindingTimeoutMs)) * 1_000_000
         counters.drops.reserveCapacity(MediaDropReason.allCases.count)
     }
@@ -207,7 +222,7 @@ final class Forwarder {
 
     /// Applies what a room posted, at `nowNs` (when a peer became expected
     /// to send, for `silentMs`).
-    func apply(_ command: ForwarderCommand, nowNs: UInt64) {
+    package func apply(_ command: ForwarderCommand, nowNs: UInt64) {
         switch command {
         case .room(let room, let configs, let loudestCount):
             let keep = Set(configs.map(\.slot))
@@ -334,7 +349,7 @@ final class Forwarder {
     }
 
     /// Unbinds addresses silent at `nowNs` for longer than the binding timeout.
-    func sweep(nowNs: UInt64) {
+    package func sweep(nowNs: UInt64) {
         // Each peer changed in place: a copy of every peer per sweep cost
         // a retain and a release of each of its fields, ten thousand times.
         for index in peers.indices {
@@ -351,7 +366,7 @@ final class Forwarder {
     /// and count. `flush` sends the batch when it fills (the datagram's bytes
     /// stay valid meanwhile).
     @inline(__always)
-    func route(
+    package func route(
         _ datagram: UnsafeRawBufferPointer, truncated: Bool, from source: SocketAddressKey,
         sourceAddress: () -> SocketAddress, nowNs: UInt64,
         batch: DatagramSendBatch, flush: () -> Void, reply: (UnsafeRawBufferPointer, SocketAddress) -> Void
@@ -495,7 +510,7 @@ final class Forwarder {
     // MARK: - Reports
 
     /// The per-peer figures at `nowNs` since the last call, for speakers and quality.
-    func takeReports(nowNs: UInt64) -> [MediaPeerReport] {
+    package func takeReports(nowNs: UInt64) -> [MediaPeerReport] {
         var reports: [MediaPeerReport] = []
         reports.reserveCapacity(peers.count)
         for index in peers.indices {

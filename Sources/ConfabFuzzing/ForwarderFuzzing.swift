@@ -1,0 +1,230 @@
+// The server's forwarder, which reads every datagram that reaches the
+// media port from anyone, driven as the media thread drives it: a room of
+// three (alice publishes to bob and lee, bob to alice, lee only listens) and
+// a stranger, then a stream of datagrams, bindings, table changes and time.
+//
+//   each record: one op byte, then what it needs
+//     op 0…3  raw datagram:    length byte, bytes; from alice, bob, lee or the stranger (op)
+//     op 4    RTP from a peer: peer byte, sequence (2 bytes), payload type byte, payload length byte
+//     op 5    STUN binding:    peer byte (with its right password; odd: from the stranger's address)
+//     op 6    time:            a byte of 10 ms steps; then the sweep and the reports
+//     op 7    table change:    a byte choosing who may publish, an SSRC rotation, a listener leaving or
+//                              coming back, a loudest-only audience
+//
+// Properties: only datagrams from an address a peer bound (with its
+// password) are forwarded, and only to the bound addresses of that peer's
+// subscribers in the table; RTP of a peer that may not publish is never
+// forwarded; copies leave byte for byte;
+// a STUN answer goes only to where the request came from and is never larger
+// (the server must not amplify).
+import ConfabProtocol
+import ConfabServer
+import ConfabSocket
+import ConfabWire
+
+enum ForwarderFuzzing {
+    static func run(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
+        _ = try play(input)
+    }
+
+    /// Runs an input and returns the room as it left it.
+    static func play(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) -> FuzzedMediaRoom {
+        let room = FuzzedMediaRoom()
+        var reader = ByteReader(input)
+        var steps = 0
+        while let op = reader.byte(), steps < 500 {
+            steps += 1
+            try room.perform(op % 8, &reader)
+        }
+        return room
+    }
+}
+
+/// Reads an input a byte at a time; past its end, nothing.
+struct ByteReader {
+    private let bytes: UnsafeRawBufferPointer
+    private var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    mutating func byte() -> UInt8? {
+        guard offset < bytes.count else { return nil }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        let end = min(bytes.count, offset + count)
+        defer { offset = end }
+        return Array(bytes[offset..<end])
+    }
+}
+
+final class FuzzedMediaRoom {
+    struct Member {
+        let slot: Int
+        let peer: PeerID
+        let username: String
+        let password: String
+        let address: SocketAddress
+        let ssrc: UInt32
+        var mayPublish: Bool
+        var subscribers: [Int]
+        var present = true
+    }
+
+    static let roomID = 7
+    static let stranger = SocketAddress(ipv4: 0x0A00_0063, port: 40_099)
+
+    let forwarder = Forwarder(bindingTimeoutMs: 30_000)
+    let batch = DatagramSendBatch(capacity: 64)
+    var members = [
+        Member(
+            slot: 1, peer: "alice", username: "aliceuser0000001", password: "alice-password-000000000",
+            address: SocketAddress(ipv4: 0x0A00_0001, port: 40_001), ssrc: 0xA11CE, mayPublish: true,
+            subscribers: [2, 3]),
+        Member(
+            slot: 2, peer: "bob", username: "bobuser000000002", password: "bob-password-00000000000",
+            address: SocketAddress(ipv4: 0x0A00_0002, port: 40_002), ssrc: 0xB0B, mayPublish: true, subscribers: [1]),
+        Member(
+            slot: 3, peer: "lee", username: "leeuser000000003", password: "lee-password-00000000000",
+            address: SocketAddress(ipv4: 0x0A00_0003, port: 40_003), ssrc: 0x1EE, mayPublish: false, subscribers: []),
+    ]
+    /// Where each peer's binding stands, as the forwarder's STUN answers said (slot → address).
+    var bound: [Int: SocketAddress] = [:]
+    var rotated = false
+    var loudest: Int?
+    var nowNs: UInt64 = 1_000_000_000
+    /// Copies the forwarder queued, and bindings it confirmed.
+    var copies = 0
+    var bindings = 0
+
+    init() { post() }
+
+    func perform(_ op: UInt8, _ reader: inout ByteReader) throws(FuzzViolation) {
+        switch op {
+        case 0...3:
+            let length = Int(reader.byte() ?? 0) * 6
+            let source = op == 3 ? Self.stranger : members[Int(op)].address
+            try feed(reader.bytes(length), from: source)
+        case 4:
+            let member = members[Int(reader.byte() ?? 0) % members.count]
+            let sequence = reader.bytes(2).reduce(UInt16(0)) { $0 << 8 | UInt16($1) }
+            let payloadType = (reader.byte() ?? 111) & 0x7F
+            let payload = [UInt8](repeating: 0x5A, count: Int(reader.byte() ?? 40))
+            var packet: [UInt8] = [0x80, payloadType, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
+            packet += [0, 0, 0x03, 0xC0]
+            let ssrc = rotated ? member.ssrc ^ 0xFFFF : member.ssrc
+            packet += [UInt8(ssrc >> 24), UInt8(ssrc >> 16 & 0xFF), UInt8(ssrc >> 8 & 0xFF), UInt8(ssrc & 0xFF)]
+            try feed(packet + payload, from: member.address)
+        case 5:
+            let choice = Int(reader.byte() ?? 0)
+            let member = members[choice % members.count]
+            let source = choice & 0x80 != 0 ? Self.stranger : member.address
+            // An authenticated binding from a new address moves the peer there (a NAT rebinding).
+            if try feed(bindingRequest(member), from: source), member.present {
+                for (slot, address) in bound where address == source { bound[slot] = nil }
+                bound[member.slot] = source
+                bindings += 1
+            }
+        case 6:
+            nowNs += UInt64(reader.byte() ?? 0) * 10_000_000
+            forwarder.sweep(nowNs: nowNs)
+            _ = forwarder.takeReports(nowNs: nowNs)
+        default:
+            change(reader.byte() ?? 0)
+        }
+    }
+
+    /// One change to the room's table, posted as the room's actor posts it.
+    private func change(_ choice: UInt8) {
+        switch choice % 6 {
+        case 0: members[Int(choice / 6) % 2].mayPublish.toggle()
+        case 1: rotated.toggle()
+        case 2:
+            members[2].present = false
+            bound[3] = nil
+            forwarder.apply(.removeListeners(Self.roomID, slots: [3]), nowNs: nowNs)
+            return
+        case 3:
+            members[2].present = true
+            forwarder.apply(.addListener(Self.roomID, config(members[2]), publishers: [1]), nowNs: nowNs)
+            return
+        case 4: loudest = loudest == nil ? Int(choice % 3) + 1 : nil
+        default:
+            members[1].subscribers = members[1].subscribers.isEmpty ? [1] : []
+        }
+        post()
+    }
+
+    private func post() {
+        forwarder.apply(
+            .room(Self.roomID, members.filter(\.present).map(config), loudest: loudest), nowNs: nowNs)
+    }
+
+    private func config(_ member: Member) -> MediaPeerConfig {
+        MediaPeerConfig(
+            slot: member.slot, peer: member.peer, username: CredentialKey(member.username)!,
+            integrityKey: STUNIntegrityKey(shortTermPassword: member.password),
+            ssrcs: rotated ? (member.ssrc ^ 0xFFFF, member.ssrc) : (member.ssrc, nil),
+            mayPublish: member.mayPublish,
+            subscribers: member.subscribers.filter { slot in members.contains { $0.slot == slot && $0.present } },
+            hearsLoudestOnly: loudest != nil && member.slot == 3)
+    }
+
+    private func bindingRequest(_ member: Member) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let request: [UInt8]? = buffer.withUnsafeMutableBytes { raw in
+            guard var builder = try? STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw),
+                (try? builder.appendUsername(member.username)) != nil,
+                (try? builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: member.password))) != nil,
+                (try? builder.appendFingerprint()) != nil
+            else { return nil }
+            return Array(builder.bytes)
+        }
+        return request ?? []
+    }
+
+    /// Routes one datagram and checks where its copies and answers went;
+    /// true when it was answered with a binding success.
+    @discardableResult
+    private func feed(_ datagram: [UInt8], from source: SocketAddress) throws(FuzzViolation) -> Bool {
+        nowNs += 20_000_000
+        batch.removeAll()
+        var answers: [(count: Int, to: SocketAddress, success: Bool)] = []
+        datagram.withUnsafeBytes { raw in
+            forwarder.route(
+                raw, truncated: false, from: source.key, sourceAddress: { source }, nowNs: nowNs, batch: batch,
+                flush: { batch.removeAll() },
+                reply: { answer, destination in
+                    let success = (try? STUNMessage.parse(answer))?.type == .bindingSuccess
+                    answers.append((answer.count, destination, success))
+                })
+        }
+        for answer in answers {
+            guard answer.to == source else { throw FuzzViolation("a STUN answer went to \(answer.to), not \(source)") }
+            guard answer.count <= datagram.count else {
+                throw FuzzViolation("a STUN answer of \(answer.count) bytes to a request of \(datagram.count)")
+            }
+        }
+        let answeredSuccess = answers.contains { $0.success }
+        guard batch.count > 0 else { return answeredSuccess }
+        copies += batch.count
+        guard let sender = members.first(where: { $0.present && bound[$0.slot] == source }) else {
+            throw FuzzViolation("\(batch.count) copies of a datagram from \(source), which no peer has bound")
+        }
+        let isRTP = datagram.count >= 2 && !RTPOrRTCP.isRTCP(secondByte: datagram[1])
+        if isRTP, !sender.mayPublish {
+            throw FuzzViolation("RTP from \(sender.peer), who may not publish, was forwarded")
+        }
+        for index in 0..<batch.count {
+            let entry = batch.entry(index)
+            let heard = sender.subscribers.contains { slot in
+                members.contains { $0.slot == slot && $0.present } && bound[slot] == entry.destination
+            }
+            guard heard else { throw FuzzViolation("a copy from \(sender.peer) went to \(entry.destination), no subscriber") }
+            guard entry.bytes.elementsEqual(datagram) else { throw FuzzViolation("a copy was not the datagram byte for byte") }
+        }
+        return answeredSuccess
+    }
+}
