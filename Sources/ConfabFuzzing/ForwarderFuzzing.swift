@@ -61,16 +61,20 @@ struct ByteReader {
 }
 
 final class FuzzedMediaRoom {
+    /// A peer of the room: its media credentials and address follow from its
+    /// slot and name; what may change is in the table (who publishes, who hears).
     struct Member {
         let slot: Int
         let peer: PeerID
-        let username: String
-        let password: String
-        let address: SocketAddress
         let ssrc: UInt32
         var mayPublish: Bool
         var subscribers: [Int]
         var present = true
+
+        /// Usernames are 16 bytes (MediaCredentials), passwords at least 22 (RFC 8489 §9.2).
+        var username: String { String((peer.rawValue + String(repeating: "u", count: 16)).prefix(15)) + "\(slot)" }
+        var password: String { peer.rawValue + "-password-0000000000000" }
+        var address: SocketAddress { SocketAddress(ipv4: 0x0A00_0000 + UInt32(slot), port: 40_000 + UInt16(slot)) }
     }
 
     static let roomID = 7
@@ -79,16 +83,9 @@ final class FuzzedMediaRoom {
     let forwarder = Forwarder(bindingTimeoutMs: 30_000)
     let batch = DatagramSendBatch(capacity: 64)
     var members = [
-        Member(
-            slot: 1, peer: "alice", username: "aliceuser0000001", password: "alice-password-000000000",
-            address: SocketAddress(ipv4: 0x0A00_0001, port: 40_001), ssrc: 0xA11CE, mayPublish: true,
-            subscribers: [2, 3]),
-        Member(
-            slot: 2, peer: "bob", username: "bobuser000000002", password: "bob-password-00000000000",
-            address: SocketAddress(ipv4: 0x0A00_0002, port: 40_002), ssrc: 0xB0B, mayPublish: true, subscribers: [1]),
-        Member(
-            slot: 3, peer: "lee", username: "leeuser000000003", password: "lee-password-00000000000",
-            address: SocketAddress(ipv4: 0x0A00_0003, port: 40_003), ssrc: 0x1EE, mayPublish: false, subscribers: []),
+        Member(slot: 1, peer: "alice", ssrc: 0xA11CE, mayPublish: true, subscribers: [2, 3]),
+        Member(slot: 2, peer: "bob", ssrc: 0xB0B, mayPublish: true, subscribers: [1]),
+        Member(slot: 3, peer: "lee", ssrc: 0x1EE, mayPublish: false, subscribers: []),
     ]
     /// Where each peer's binding stands, as the forwarder's STUN answers said (slot → address).
     var bound: [Int: SocketAddress] = [:]

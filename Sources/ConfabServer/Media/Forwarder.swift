@@ -24,6 +24,7 @@
 // in place); `confab bench sfu` counts it. The server holds no media key: it
 // reads only the RTP header, which SRTP leaves in clear (RFC 3711 §3.1).
 
+import ConfabMacros
 import ConfabProtocol
 import ConfabSocket
 import ConfabWire
@@ -85,6 +86,7 @@ package struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
 
 /// One peer of one room as the forwarder needs it; posted by the room.
 /// (Package access: the fuzz targets drive the forwarder as a room does.)
+@PublicMemberwiseInit
 package struct MediaPeerConfig: Sendable {
     var slot: Int
     var peer: PeerID
@@ -100,20 +102,6 @@ package struct MediaPeerConfig: Sendable {
     /// As a subscriber: hears only the room's loudest few publishers (an
     /// audience in a room whose template limits it).
     var hearsLoudestOnly: Bool = false
-
-    package init(
-        slot: Int, peer: PeerID, username: CredentialKey, integrityKey: STUNIntegrityKey,
-        ssrcs: (UInt32?, UInt32?), mayPublish: Bool, subscribers: [Int], hearsLoudestOnly: Bool = false
-    ) {
-        self.slot = slot
-        self.peer = peer
-        self.username = username
-        self.integrityKey = integrityKey
-        self.ssrcs = ssrcs
-        self.mayPublish = mayPublish
-        self.subscribers = subscribers
-        self.hearsLoudestOnly = hearsLoudestOnly
-    }
 }
 
 /// What room actors ask of the media thread.
