@@ -179,8 +179,9 @@ let package = Package(
             swiftSettings: countsAllocations ? [.define("CONFAB_COUNTS_ALLOCATIONS")] : []
         ),
 
-        // Fuzz targets for what strangers send (wire, messages, text, rooms), and
-        // `confab-fuzz`, which runs them under libFuzzer (`make fuzz`) or replays inputs.
+        // Fuzz targets for what strangers send (datagrams, messages, text, rooms, the
+        // forwarder), and `confab-fuzz`, which runs them under libFuzzer (`make fuzz`)
+        // or replays inputs.
         .target(
             name: "ConfabFuzzing", dependencies: ["ConfabWire", "ConfabProtocol", "ConfabRooms", "ConfabServer", "ConfabSocket"],
             swiftSettings: fuzzInstrumented),
