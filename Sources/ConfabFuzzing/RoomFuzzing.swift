@@ -6,7 +6,7 @@
 //   A join ROLE  peer A (one letter a…h) joins with ROLE and the rest of the line as its name
 //   A drop       A's connection is lost          A resume   A comes back
 //   A send JSON  A's client message             @ send JSON   the same from the server (management API)
-//   - wait MS    time passes; expired sessions and prompts are swept
+//   - wait MS    time passes (a negative MS: the wall clock stepped back); expired sessions are swept
 //   - end        the room ends                  - lock / - unlock   joins locked or not
 //
 // Properties: a refused action leaves the room as it was; every event goes

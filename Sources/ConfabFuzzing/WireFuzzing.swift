@@ -57,10 +57,22 @@ enum WireFuzzing {
                 throw FuzzViolation("RTCP packet at \(offset) spans \(packet.range): the walk would not advance")
             }
             if let report = try? RTCPSenderReport.parse(packet, in: bytes) {
-                try inside(report.reportBlocksOffset..<report.reportBlocksOffset, bytes, "SR report blocks")
+                try blocks(report.reportBlocksOffset, count: report.reportCount, of: packet, "SR")
+                for index in 0..<report.reportCount { _ = report.reportBlock(index, in: bytes) }
             }
-            _ = try? RTCPReceiverReport.parse(packet, in: bytes)
+            if let report = try? RTCPReceiverReport.parse(packet, in: bytes) {
+                try blocks(report.reportBlocksOffset, count: report.reportCount, of: packet, "RR")
+                for index in 0..<report.reportCount { _ = report.reportBlock(index, in: bytes) }
+            }
             offset = packet.range.upperBound
+        }
+    }
+
+    /// A report's blocks lie within its packet's body (RFC 3550 §6.4.1: 24 bytes each).
+    private static func blocks(_ offset: Int, count: Int, of packet: RTCPPacket, _ what: String) throws(FuzzViolation) {
+        let end = offset + count * RTCPReportBlock.length
+        guard offset >= packet.bodyRange.lowerBound, end <= packet.bodyRange.upperBound else {
+            throw FuzzViolation("\(what) report blocks \(offset)..<\(end) outside the packet's body \(packet.bodyRange)")
         }
     }
 
