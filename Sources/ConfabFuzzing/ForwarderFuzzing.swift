@@ -95,6 +95,8 @@ final class FuzzedMediaRoom {
     /// Copies the forwarder queued, and bindings it confirmed.
     var copies = 0
     var bindings = 0
+    /// STUN transaction ids from a fixed seed: an input replays byte for byte.
+    private var transactions = SplitMix64(seed: 0x5EED)
 
     init() { post() }
 
@@ -171,8 +173,9 @@ final class FuzzedMediaRoom {
 
     private func bindingRequest(_ member: Member) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 256)
+        let transaction = STUNTransactionID.random(using: &transactions)
         let request: [UInt8]? = buffer.withUnsafeMutableBytes { raw in
-            guard var builder = try? STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw),
+            guard var builder = try? STUNMessageBuilder(type: .bindingRequest, transactionID: transaction, into: raw),
                 (try? builder.appendUsername(member.username)) != nil,
                 (try? builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: member.password))) != nil,
                 (try? builder.appendFingerprint()) != nil

@@ -30,3 +30,7 @@ public struct SplitMix64: Sendable {
         Int(next() % UInt64(Swift.max(1, bound)))
     }
 }
+
+/// Seeded randomness wherever the standard library takes a generator
+/// (`random(using:)`), so a test or a fuzz input replays exactly.
+extension SplitMix64: RandomNumberGenerator {}
