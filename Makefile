@@ -100,7 +100,7 @@ test: deps
 	$(MAKE) --no-print-directory check-install-layout
 
 # `make fuzz [FUZZ_TARGET=room] [FUZZ_SECONDS=600]`: libFuzzer (with AddressSanitizer)
-# on one fuzz target: wire, client-message, text, room or forwarder (Sources/ConfabFuzzing).
+# on one fuzz target: wire, client-message, text, room, forwarder or token (Sources/ConfabFuzzing).
 # It starts from the seeds in Tests/FuzzCorpus and keeps what it learns in
 # .build-fuzz/corpus; an input that crashes or breaks a property is written to
 # .build-fuzz/findings. Keep each finding under Tests/FuzzCorpus/TARGET once

@@ -183,7 +183,11 @@ let package = Package(
         // forwarder), and `confab-fuzz`, which runs them under libFuzzer (`make fuzz`)
         // or replays inputs.
         .target(
-            name: "ConfabFuzzing", dependencies: ["ConfabWire", "ConfabProtocol", "ConfabRooms", "ConfabServer", "ConfabSocket"],
+            name: "ConfabFuzzing",
+            dependencies: [
+                "ConfabWire", "ConfabProtocol", "ConfabRooms", "ConfabServer", "ConfabSocket",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: fuzzInstrumented),
         .target(name: "CFuzzerDriver"),
         .executableTarget(

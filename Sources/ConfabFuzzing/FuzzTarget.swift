@@ -6,6 +6,7 @@
 //                            ─▶ text:           names and chat through the sanitiser
 //                            ─▶ room:           a script of joins, drops and client messages run on a room
 //                            ─▶ forwarder:      the server's forwarder: datagrams, bindings, table changes, time
+//                            ─▶ token:          room, user and admin tokens through their verifiers
 //
 // The same functions serve two callers: `confab-fuzz` built with libFuzzer
 // (`make fuzz`), which looks for inputs that break a property or crash, and
@@ -27,6 +28,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case text
     case room
     case forwarder
+    case token
 
     /// Runs one input; throws the first property it breaks.
     public func run(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
@@ -36,6 +38,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .text: try TextFuzzing.run(input)
         case .room: try RoomFuzzing.run(input)
         case .forwarder: try ForwarderFuzzing.run(input)
+        case .token: try TokenFuzzing.run(input)
         }
     }
 

@@ -81,4 +81,48 @@ struct FuzzCorpusTests {
         defer { datagram.deallocate() }
         #expect(throws: FuzzViolation.self) { try WireFuzzing.inside(2..<5, UnsafeRawBufferPointer(datagram), "test") }
     }
+
+    /// What each token seed must come to: accepted (nil) or refused with that code.
+    static let tokenVerdicts: [(String, ErrorCode?)] = [
+        ("signed-room", nil), ("signed-user", nil), ("signed-admin", nil), ("raw-room", nil), ("raw-user", nil),
+        ("signed-room-expired", .tokenExpired), ("signed-room-before-nbf", .tokenNotYetValid),
+        ("signed-room-tampered", .tokenSignatureInvalid), ("signed-admin-truncated", .tokenSignatureInvalid),
+        ("signed-room-cut-to-two-parts", .tokenMalformed), ("signed-admin-leading-space", nil),
+        ("raw-alg-none", .tokenSignatureInvalid), ("raw-alg-hs512", .tokenSignatureInvalid),
+        ("raw-alg-hs256-signed-as-hs512", .tokenSignatureInvalid), ("raw-crit", .tokenMalformed),
+        ("raw-other-room", .tokenWrongRoom), ("raw-user-as-room", .tokenWrongRoom),
+        ("raw-room-as-user", .tokenWrongRoom), ("raw-user-as-admin", .notAdminToken),
+        ("raw-exp-string", .tokenMalformed), ("raw-nested-header", .tokenMalformed), ("raw-empty", .tokenMalformed),
+    ]
+
+    @Test("the token seeds reach every verdict: accepted, expired, early, forged, other algorithms, wrong kind or room",
+          arguments: tokenVerdicts)
+    func tokenSeedVerdicts(_ name: String, _ expected: ErrorCode?) throws {
+        let input = try [UInt8](Data(contentsOf: RepositoryFile.root.appendingPathComponent("Tests/FuzzCorpus/token/\(name)")))
+        let trial = input.withUnsafeBytes { TokenFuzzing.trial($0) }
+        switch trial.outcome {
+        case .success: #expect(expected == nil, "\(name) was accepted")
+        case .failure(let error): #expect(error.code == expected, "\(name): \(error)")
+        }
+    }
+
+    @Test("the token checker refuses an accepted token that a verifier could not have accepted")
+    func tokenCheckerCanFail() {
+        let forged = TokenFuzzing.signedToken(.room).dropLast(2) + "AA"
+        let claims = TokenFuzzing.Accepted(subject: "alice", room: "standup", role: "host", name: "Alice")
+        #expect(throws: FuzzViolation.self, "a signature that is not the HMAC") {
+            try TokenFuzzing.checkAccepted(String(forged), kind: .room, claims: claims, nowSeconds: 1_800_000_100)
+        }
+        #expect(throws: FuzzViolation.self, "after expiry") {
+            try TokenFuzzing.checkAccepted(TokenFuzzing.signedToken(.room), kind: .room, claims: claims, nowSeconds: 1_800_003_600)
+        }
+        var wrongName = claims
+        wrongName.name = "Mallory"
+        #expect(throws: FuzzViolation.self, "claims other than the payload's") {
+            try TokenFuzzing.checkAccepted(TokenFuzzing.signedToken(.room), kind: .room, claims: wrongName, nowSeconds: 1_800_000_100)
+        }
+        #expect(throws: Never.self, "the signed token as it is") {
+            try TokenFuzzing.checkAccepted(TokenFuzzing.signedToken(.room), kind: .room, claims: claims, nowSeconds: 1_800_000_100)
+        }
+    }
 }
