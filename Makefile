@@ -90,13 +90,29 @@ REALTIME_TESTS := ClusterAdminTests|EngineLoopbackTests|CallRingingOfflineTests|
 # process of its own until what the earlier suites leave behind is found.
 REALTIME_ALONE := EchoThroughEnginesTests|EchoThroughServerTests|MediaThroughServerTests
 
+# Real-time suites that mostly wait (on PostgreSQL, child processes, leases,
+# keepalive deadlines, a terminal) and play no audio: together they keep the
+# machine about 80 % idle, so they run one at a time in a second process
+# beside the audio suites, which run one at a time in the first. They call the
+# test binary directly: SwiftPM lets one `swift test` use .build at a time.
+REALTIME_SIDE := ClusterAdminTests|CallRingingOfflineTests|CallTests|CallTerminalTests|CallScreenReaderTests|CommandLineTests|EndToEndTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|ClusterCallTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests|ClusterResumeTests|ClusterKeptChangeTests|ClusterPresenceFailoverTests|ClusterOutageTests|KeptSessionWriteCostTests|ClusterThreeNodesTests
+
 test: deps
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --skip '$(REALTIME_TESTS)'
 	for suite in $(subst |, ,$(REALTIME_ALONE)); do \
 		$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter "$$suite" || exit 1; \
 	done
-	$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter '$(REALTIME_TESTS)' --skip '$(REALTIME_ALONE)'
+	@bin=$$($(SWIFT_ENV) $(SWIFT) build --show-bin-path) && side_log=$$(mktemp) && \
+	trap 'kill $$side 2>/dev/null; rm -f "$$side_log"' EXIT && \
+	echo "make test: the waiting suites run beside the audio suites; their output follows the audio suites'" && \
+	{ "$$bin/ConfabPackageTests.xctest" --no-parallel --filter '$(REALTIME_SIDE)' --testing-library swift-testing \
+		> "$$side_log" 2>&1 & side=$$!; } && \
+	$(SWIFT_ENV) $(SWIFT) test --skip-build --no-parallel --filter '$(REALTIME_TESTS)' \
+		--skip '$(REALTIME_ALONE)|$(REALTIME_SIDE)'; audio=$$?; \
+	wait $$side; waiting=$$?; \
+	echo "── the waiting suites (run beside the audio suites) ──"; cat "$$side_log"; \
+	[ $$audio -eq 0 ] && [ $$waiting -eq 0 ]
 	$(MAKE) --no-print-directory check-install-layout
 
 # `make fuzz [FUZZ_TARGET=room] [FUZZ_SECONDS=600]`: libFuzzer (with AddressSanitizer)
