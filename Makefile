@@ -97,7 +97,12 @@ REALTIME_ALONE := EchoThroughEnginesTests|EchoThroughServerTests|MediaThroughSer
 # test binary directly: SwiftPM lets one `swift test` use .build at a time.
 REALTIME_SIDE := ClusterAdminTests|CallRingingOfflineTests|CallTests|CallTerminalTests|CallScreenReaderTests|CommandLineTests|EndToEndTests|ServerHardeningTests|AdmissionTests|StoreContractTests|PostgresStoreTests|AdminCommandTests|ClusterTests|ClusterProcessTests|NodeProcessTests|ClusterRoutingTests|ClusterTrustTests|ClusterCallTests|WebhookTests|MeetingCodeStoreTests|MeetingCodeCommandTests|SchemathesisTests|ClusterResumeTests|ClusterKeptChangeTests|ClusterPresenceFailoverTests|ClusterOutageTests|KeptSessionWriteCostTests|ClusterThreeNodesTests
 
+# A suite named in REALTIME_ALONE or REALTIME_SIDE but not in REALTIME_TESTS
+# would also run in the parallel phase: refuse such a list before building.
+REALTIME_STRAYS = $(filter-out $(subst |, ,$(REALTIME_TESTS)),$(subst |, ,$(REALTIME_ALONE) $(REALTIME_SIDE)))
+
 test: deps
+	$(if $(strip $(REALTIME_STRAYS)),$(error add $(REALTIME_STRAYS) to REALTIME_TESTS too))
 	$(SWIFT_ENV) $(SWIFT) build --build-tests
 	$(SWIFT_ENV) $(SWIFT) test --skip-build --skip '$(REALTIME_TESTS)'
 	for suite in $(subst |, ,$(REALTIME_ALONE)); do \
