@@ -165,11 +165,16 @@ extension Room {
                 }
             }
         }
-        // Prompts lapse when their asker leaves or changes role, so it is still here.
-        events.append(
-            RoomEvent(
-                audience: [prompt.from],
-                body: .promptAnswered(PromptAnswered(prompt: promptID, peer: actor.id, accepted: accept))))
+        // Prompts lapse when their asker leaves or changes role, so a peer
+        // that asked is still here. The server's operator (the management
+        // API) has no connection to hear the answer on: an accepted role
+        // reaches it as the role.changed webhook.
+        if prompt.from != .server {
+            events.append(
+                RoomEvent(
+                    audience: [prompt.from],
+                    body: .promptAnswered(PromptAnswered(prompt: promptID, peer: actor.id, accepted: accept))))
+        }
         return RoomOutcome(events: events)
     }
 

@@ -29,6 +29,22 @@ struct ServerActorTests {
         #expect(updated.by == .server && updated.changed == [.role])
     }
 
+    @Test("a role @server asks of a peer: accepted, it changes by @server; either way no event is addressed to @server",
+          arguments: [true, false])
+    func askedByServer(accept: Bool) throws {
+        var room = Fixture.standardRoom()
+        let asked = try room.apply(.changeRole(peer: "lee", role: "speaker", force: false), from: .server, now: Fixture.t1)
+        guard case .ok(let reply) = asked.reply, let prompt = reply.prompt else { throw ToolFailure("no prompt id: \(asked.reply)") }
+        #expect(room.peer("lee")?.role == "listener", "only asked")
+        let answered = try room.apply(.answerPrompt(prompt, accept: accept), from: "lee", now: Fixture.t1)
+        #expect(room.peer("lee")?.role == (accept ? "speaker" : "listener"))
+        #expect(!answered.events.isEmpty == accept, "a declined role changes nothing anyone sees")
+        for event in answered.events {
+            #expect(!event.audience.contains(.server), "\(event.body) addressed to @server, who has no connection")
+            if case .peerUpdated(let updated) = event.body { #expect(updated.by == .server) }
+        }
+    }
+
     @Test("a chat message from @server goes to everyone and names the server (unnumbered: the store numbers it)", arguments: [0, 3])
     func chat(earlier: Int) throws {
         var room = Fixture.standardRoom()
