@@ -86,6 +86,11 @@ public struct ProtocolCodec: Sendable {
         guard data.count <= Message.maximumBytes else {
             throw ProtocolError(.tooLarge(byteCount: data.count, limit: Message.maximumBytes))
         }
+        // Messages are UTF-8 (RFC 8259 §8.1), where a NUL byte cannot stand:
+        // controls are escaped inside strings (§7). JSONDecoder would read
+        // text with NULs as UTF-16 or UTF-32 (RFC 4627 §3), past the server's
+        // screen, which reads bytes as UTF-8.
+        guard !data.contains(0) else { throw ProtocolError(.malformed) }
         do {
             return try JSONDecoder().decode(Message.self, from: data)
         } catch let error as ProtocolError {

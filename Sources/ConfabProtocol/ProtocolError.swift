@@ -60,15 +60,18 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         case .missingRequestID:
             "client messages need an \"id\": \(RequestID.validForm)"
         case .invalidMessage(let field, let detail):
-            field.isEmpty ? detail : "\(field): \(detail)"
+            // The decoder's detail may quote the sender's value, and a path its keys.
+            field.isEmpty
+                ? Self.printable(detail, limit: 300)
+                : "\(Self.printable(field, limit: 100)): \(Self.printable(detail, limit: 300))"
         }
     }
 
     /// Untrusted text fit to quote in an error message or a log line:
-    /// printable ASCII only, at most 64 characters.
-    static func printable(_ text: String) -> String {
+    /// printable ASCII only, at most `limit` characters.
+    static func printable(_ text: String, limit: Int = 64) -> String {
         var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars.prefix(64) where (0x20..<0x7F).contains(scalar.value) {
+        for scalar in text.unicodeScalars.prefix(limit) where (0x20..<0x7F).contains(scalar.value) {
             scalars.append(scalar)
         }
         return String(scalars)

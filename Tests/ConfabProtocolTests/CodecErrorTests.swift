@@ -52,6 +52,29 @@ struct CodecErrorTests {
         #expect(throws: ProtocolError(.malformed)) { try codec.decode(bytes, as: ClientMessage.self) }
     }
 
+    @Test("JSON in UTF-16 or UTF-32 (NUL bytes, no BOM) is malformed, though its bytes are valid UTF-8",
+          arguments: [String.Encoding.utf16LittleEndian, .utf16BigEndian, .utf32LittleEndian, .utf32BigEndian])
+    func notUTF8Encoded(_ encoding: String.Encoding) throws {
+        let ping = #"{"v":1,"type":"ping","id":"p1"}"#
+        #expect(throws: Never.self) { try codec.decode(Data(ping.utf8), as: ClientMessage.self) }
+        let encoded = try #require(ping.data(using: encoding))
+        #expect(String(validating: [UInt8](encoded), as: UTF8.self) != nil, "a WebSocket text message could carry it")
+        #expect(throws: ProtocolError(.malformed)) { try codec.decode(encoded, as: ClientMessage.self) }
+        #expect(Self.clientError("{\"v\":1,\"type\":\"ping\",\"id\":\"p\u{0}\"}") == ProtocolError(.malformed))
+    }
+
+    @Test("a refusal quotes no control character or bidi override the sender put in a value")
+    func refusalQuotesPrintably() {
+        let error = Self.clientError(
+            #"{"v":1,"type":"chat.send","id":"c1","target":{"kind":"r\u001b[2J\u202e\noles"},"text":"x"}"#)
+        #expect(error?.code == .invalidMessage)
+        #expect(error?.requestID == "c1")
+        let message = error?.codedError.message ?? ""
+        #expect(message.hasPrefix("target.kind: "), "\(message)")
+        #expect(message.contains("r[2Joles"), "\(message)")
+        #expect(message.unicodeScalars.allSatisfy { (0x20..<0x7F).contains($0.value) }, "\(message.debugDescription)")
+    }
+
     @Test("deep nesting is refused, not a stack overflow")
     func deepNesting() {
         let deep =
