@@ -157,14 +157,22 @@ private final class StandardOutput: Sendable {
     }
 }
 
-/// Stdin as an AsyncStream of lines, read on a thread of its own (reading blocks).
+/// Stdin as an AsyncStream of lines, read on a thread of its own (reading
+/// blocks). A line over the command limit is cut (InputLineSplitter), so a
+/// runaway writer costs one error line, not the client's memory.
 enum StandardInputLines {
     static func stream() -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
         let reader = Thread {
-            while let line = readLine(strippingNewline: true) {
-                continuation.yield(line)
+            var splitter = InputLineSplitter()
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                splitter.feed(chunk[..<count]) { continuation.yield($0) }
             }
+            splitter.finish { continuation.yield($0) }
             continuation.finish()
         }
         reader.name = "confab-stdin"

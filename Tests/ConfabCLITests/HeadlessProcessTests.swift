@@ -66,8 +66,19 @@ struct HeadlessProcessTests {
         try await carol.expectEvent("error", ["id": "d1", "cmd": "chat", "kind": "server", "code": "3010"])
         try carol.send("not json")
         try await carol.expectEvent("error", ["kind": "badCommand"])
+        // A runaway line (64 MiB, over the 256 KiB limit): one error line, the
+        // bot goes on, and the client never held the line (its peak memory).
+        let tooLong = "line longer than 262144 bytes"
+        let peakBefore = try Self.peakMemoryKiB(carol.process.pid)
+        let mebibyte = String(repeating: "x", count: 1 << 20)
+        for _ in 0..<64 { try carol.process.write(mebibyte) }
+        try carol.send("")
+        try await carol.expectEvent("error", ["kind": "badCommand", "message": tooLong])
+        let grown = try Self.peakMemoryKiB(carol.process.pid) - peakBefore
+        #expect(grown < 16 * 1024, "peak memory grew by \(grown) KiB reading a 64 MiB line")
         try carol.send(#"{"id":"q1","cmd":"chat","text":"a question","roles":["host"]}"#)
         try await carol.expectEvent("result", ["id": "q1", "ok": "true"])
+        #expect(carol.lines.count { $0["message"]?.text == tooLong } == 1, "the rest of the long line was skipped")
         try await alice.expectEvent("chat.message", ["message.text": "a question", "message.target.kind": "roles"])
         try alice.send(#"{"cmd":"chat","text":"marker"}"#)
         try await bob.expectEvent("chat.message", ["message.text": "marker"])
@@ -219,6 +230,15 @@ struct HeadlessProcessTests {
     /// missing one fails the test rather than skipping it.
     static func requireOnPath(_ program: String) throws {
         guard onPath(program) else { throw ToolError("\(program) is not on PATH: run `make deps`") }
+    }
+
+    /// The process's peak resident memory (VmHWM, proc(5)).
+    static func peakMemoryKiB(_ pid: pid_t) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw ToolError("no VmHWM in /proc/\(pid)/status") }
+        return kib
     }
 
     static func onPath(_ program: String) -> Bool {

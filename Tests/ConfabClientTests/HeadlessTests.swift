@@ -272,3 +272,55 @@ struct HeadlessDeviceCommandTests {
         #expect(output.contains(#"{"event":"result","id":"d3","cmd":"raiseHand","ok":true}"#))
     }
 }
+
+@Suite("stdin lines for the headless client")
+struct InputLineSplitterTests {
+    static func split(_ chunks: [String], maximumBytes: Int = 16) -> [String] {
+        var splitter = InputLineSplitter(maximumBytes: maximumBytes)
+        var lines: [String] = []
+        for chunk in chunks { splitter.feed(Array(chunk.utf8)) { lines.append($0) } }
+        splitter.finish { lines.append($0) }
+        return lines
+    }
+
+    @Test("lines split at LF across chunks; CR LF is a line break too; the last line may lack one")
+    func splits() {
+        #expect(Self.split(["{\"cmd\":", "\"state\"}\n{\"cmd\"", ":\"leave\"}"], maximumBytes: 64)
+            == [#"{"cmd":"state"}"#, #"{"cmd":"leave"}"#])
+        #expect(Self.split(["a\r\nb\n", "\n", "c\rd\n"]) == ["a", "b", "", "c\rd"])
+        #expect(Self.split([]) == [])
+    }
+
+    @Test("a line over the limit comes out cut one byte past it, once; the rest up to its LF is skipped")
+    func cutsLongLines() {
+        let lines = Self.split([String(repeating: "x", count: 10), String(repeating: "y", count: 100), "\nnext\n"])
+        #expect(lines == [String(repeating: "x", count: 10) + String(repeating: "y", count: 7), "next"])
+        #expect(lines[0].utf8.count == 17)
+        // Exactly at the limit is a line like any other; a CR at the cut stays (the line is still too long).
+        #expect(Self.split([String(repeating: "z", count: 16) + "\n"]) == [String(repeating: "z", count: 16)])
+        #expect(Self.split([String(repeating: "z", count: 16) + "\r" + "tail\nok"]) == [String(repeating: "z", count: 16) + "\r", "ok"])
+        // Too long and never ended: nothing more comes out at the end.
+        #expect(Self.split([String(repeating: "w", count: 40)]) == [String(repeating: "w", count: 17)])
+    }
+
+    @Test("the default limit is the command parser's: a cut line is refused as too long")
+    func cutLineIsRefused() {
+        var splitter = InputLineSplitter()
+        var lines: [String] = []
+        splitter.feed(Array(repeating: UInt8(ascii: "{"), count: HeadlessCommand.maximumLineBytes + 5_000)) { lines.append($0) }
+        #expect(lines.count == 1)
+        guard case .failure(let error) = HeadlessCommand.parse(lines[0]) else {
+            Issue.record("a cut line was accepted")
+            return
+        }
+        #expect(error.message == "line longer than \(HeadlessCommand.maximumLineBytes) bytes")
+    }
+
+    @Test("bytes that are not UTF-8 are repaired, as readLine did")
+    func repairsUTF8() {
+        var splitter = InputLineSplitter()
+        var lines: [String] = []
+        splitter.feed([0x61, 0xFF, 0x62, 0x0A]) { lines.append($0) }
+        #expect(lines == ["a\u{FFFD}b"])
+    }
+}
