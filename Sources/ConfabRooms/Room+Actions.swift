@@ -167,14 +167,12 @@ extension Room {
         }
         // Prompts lapse when their asker leaves or changes role, so a peer
         // that asked is still here. The server's operator (the management
-        // API) has no connection to hear the answer on: an accepted role
-        // reaches it as the role.changed webhook.
-        if prompt.from != .server {
-            events.append(
-                RoomEvent(
-                    audience: [prompt.from],
-                    body: .promptAnswered(PromptAnswered(prompt: promptID, peer: actor.id, accepted: accept))))
-        }
+        // API) has no connection to hear the answer on: its answer goes to
+        // nobody in the room, only to the prompt.answered webhook.
+        events.append(
+            RoomEvent(
+                audience: prompt.from == .server ? [] : [prompt.from],
+                body: .promptAnswered(PromptAnswered(prompt: promptID, peer: actor.id, accepted: accept))))
         return RoomOutcome(events: events)
     }
 

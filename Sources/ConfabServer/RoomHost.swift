@@ -384,7 +384,7 @@ actor RoomHost {
 
     /// Encodes each event once and queues it for every connected member of its audience.
     func deliver(_ events: [RoomEvent]) {
-        for event in events {
+        for event in events where !event.audience.isEmpty {
             let text = ConnectionSink.encode(event.message)
             for peer in event.audience {
                 connections[peer]?.send(text)

@@ -29,7 +29,7 @@ struct ServerActorTests {
         #expect(updated.by == .server && updated.changed == [.role])
     }
 
-    @Test("a role @server asks of a peer: accepted, it changes by @server; either way no event is addressed to @server",
+    @Test("a role @server asks of a peer: accepted, it changes by @server; either way the answer goes to no peer, and never to @server",
           arguments: [true, false])
     func askedByServer(accept: Bool) throws {
         var room = Fixture.standardRoom()
@@ -38,7 +38,11 @@ struct ServerActorTests {
         #expect(room.peer("lee")?.role == "listener", "only asked")
         let answered = try room.apply(.answerPrompt(prompt, accept: accept), from: "lee", now: Fixture.t1)
         #expect(room.peer("lee")?.role == (accept ? "speaker" : "listener"))
-        #expect(!answered.events.isEmpty == accept, "a declined role changes nothing anyone sees")
+        // The answer: for the webhook alone (RoomHost delivers it to nobody).
+        let answers = answered.events.filter { if case .promptAnswered = $0.body { true } else { false } }
+        #expect(answers.map(\.body) == [.promptAnswered(PromptAnswered(prompt: prompt, peer: "lee", accepted: accept))])
+        #expect(answers.first?.audience == [])
+        #expect((answered.events.count > 1) == accept, "a declined role changes nothing anyone sees")
         for event in answered.events {
             #expect(!event.audience.contains(.server), "\(event.body) addressed to @server, who has no connection")
             if case .peerUpdated(let updated) = event.body { #expect(updated.by == .server) }

@@ -149,6 +149,49 @@ struct WebhookTests {
         await other.stop()
     }
 
+    @Test("a peer's answer to what the API or a host asked is prompt.answered: who answered, the prompt, yes or no, who asked")
+    func promptAnswered() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        let hook = WebhookEndpoint(name: "ops", url: receiver.url, secret: Self.secret, events: [.promptAnswered, .roleChanged])
+        try await TestServer.start(webhooks: Self.settings([hook])).run { server in
+            let admin = try await AdminClient.make(server)
+            let (alice, bob) = try await server.joinHostAndSpeaker()
+            let role = "/api/v1/rooms/{room}/peers/{peer}/role"
+            // The API asks twice: bob declines, then accepts.
+            var answers: [(prompt: String, accept: Bool)] = []
+            for accept in [false, true] {
+                let asked = try await admin.call(
+                    "POST", role, ["room": "standup", "peer": "bob"], body: #"{"role": "listener", "force": false}"#)
+                #expect(asked.status == 202)
+                let prompt = try #require(asked.json?["prompt"]?.text)
+                _ = try await bob.next(.roleChangeRequested)
+                bob.send(#"{"v": 1, "type": "prompt.answer", "id": "a-\#(prompt)", "prompt": "\#(prompt)", "accept": \#(accept)}"#)
+                _ = try await bob.next(where: { $0.id?.rawValue == "a-\(prompt)" })
+                answers.append((prompt, accept))
+            }
+            // A host asks; bob (a listener now) accepts.
+            alice.send(#"{"v": 1, "type": "role.change", "id": "r", "peer": "bob", "role": "speaker"}"#)
+            guard case .ok(let reply) = try await alice.next(where: { $0.id?.rawValue == "r" }).body, let hostPrompt = reply.prompt
+            else { throw ToolError("the host's request got no prompt") }
+            _ = try await bob.next(.roleChangeRequested)
+            bob.send(#"{"v": 1, "type": "prompt.answer", "id": "h", "prompt": "\#(hostPrompt.rawValue)", "accept": true}"#)
+            _ = try await alice.next(.promptAnswered)
+
+            let got = try await receiver.waitFor(5)
+            #expect(got.compactMap(\.type) == ["prompt.answered", "role.changed", "prompt.answered", "role.changed", "prompt.answered"])
+            let answered = got.filter { $0.type == "prompt.answered" }
+            for (index, (prompt, accept)) in answers.enumerated() {
+                #expect(answered[index]["prompt"] == prompt && answered[index]["accepted"] == String(accept))
+                #expect(answered[index]["peer"] == "bob" && answered[index]["by"] == "@server")
+            }
+            #expect(answered[2]["prompt"] == hostPrompt.rawValue && answered[2]["by"] == "alice")
+            #expect(got[1]["role"] == "listener" && got[1]["by"] == "@server" && got[3]["role"] == "speaker")
+            alice.close()
+        }
+        await receiver.stop()
+    }
+
     @Test("a call answered is call.started (its room, the caller), hung up is call.ended")
     func callEvents() async throws {
         let receiver = WebhookReceiver()

@@ -57,7 +57,7 @@ final class WebhookDispatcher: Sendable {
     func publish(_ events: [RoomEvent], room: RoomName) {
         guard isEnabled else { return }
         for event in events {
-            if let webhook = WebhookEvent.from(event.body, room: room) { publish(webhook) }
+            if let webhook = WebhookEvent.from(event, room: room) { publish(webhook) }
         }
     }
 

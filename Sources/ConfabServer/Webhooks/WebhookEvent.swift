@@ -20,13 +20,13 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
     /// gap means events were dropped (queue overflow, or given up on).
     public var sequence: Int = 0
     public var room: RoomName?
-    /// The peer joined, left or given a role.
+    /// The peer joined, left, given a role or answering.
     public var peer: PeerID?
     public var name: String?
     public var role: RoleName?
     /// `peer.left`: left, timeout, removed, replaced. `room.ended`: the reason given, or `empty`.
     public var reason: String?
-    /// Who removed the peer, changed its role or ended the room (`@server` for the management API).
+    /// Who removed the peer, changed its role, asked what was answered or ended the room (`@server` for the management API).
     public var by: PeerID?
     /// `peer.joined`: it came back within its resume grace after a `peer.left` with reason `timeout`.
     public var resumed: Bool?
@@ -36,6 +36,9 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
     public var caller: PeerID?
     /// `chat.message`: the message as the room's peers got it.
     public var message: ChatMessage?
+    /// `prompt.answered`: the request answered (its id as the API's 202 or the asker's `ok` gave it), and the answer.
+    public var prompt: PromptID?
+    public var accepted: Bool?
 
     init(type: WebhookEventKind, room: RoomName?, at time: Timestamp = .now()) {
         id = "evt_" + RandomToken.make(bytes: 15)
@@ -64,9 +67,9 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
     }
 
     /// The webhook event for a message the room sends its peers; nil for the
-    /// many that are no webhook event (speakers, mutes, hands, prompts…).
-    static func from(_ body: ServerBody, room: RoomName) -> WebhookEvent? {
-        switch body {
+    /// many that are no webhook event (speakers, mutes, hands, questions…).
+    static func from(_ roomEvent: RoomEvent, room: RoomName) -> WebhookEvent? {
+        switch roomEvent.body {
         case .peerJoined(let joined):
             var event = WebhookEvent(type: .peerJoined, room: room)
             event.peer = joined.peer.id
@@ -92,6 +95,14 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
         case .chatMessage(let message):
             var event = WebhookEvent(type: .chatMessage, room: room)
             event.message = message
+            return event
+        case .promptAnswered(let answer):
+            // It goes to the asker alone; to nobody when the asker was the API.
+            var event = WebhookEvent(type: .promptAnswered, room: room)
+            event.peer = answer.peer
+            event.prompt = answer.prompt
+            event.accepted = answer.accepted
+            event.by = roomEvent.audience.first ?? .server
             return event
         default:
             return nil

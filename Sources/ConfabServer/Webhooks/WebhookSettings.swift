@@ -23,6 +23,8 @@ public enum WebhookEventKind: String, Codable, Hashable, Sendable, CaseIterable 
     case peerJoined = "peer.joined"
     case peerLeft = "peer.left"
     case roleChanged = "role.changed"
+    /// A peer answered a request to take a role or to unmute (the API's, with `by` @server, or a host's).
+    case promptAnswered = "prompt.answered"
     case callStarted = "call.started"
     case callEnded = "call.ended"
     /// Off unless asked for: it carries what people wrote, direct messages
