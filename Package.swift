@@ -159,7 +159,7 @@ let package = Package(
             // WSClient builds its own TLS handler with no verification callback, so the
             // SDK sets up the pinned TLS + WebSocket upgrade pipeline itself.
             .product(name: "NIOHTTP1", package: "swift-nio"),
-        ] + webSocketOverTLS + cryptoAndLogging),
+        ] + webSocketOverTLS + cryptoAndLogging, swiftSettings: fuzzInstrumented),
 
         // The terminal front: cell buffer, layout, widgets, themes, screens, input.
         .target(name: "ConfabTUI", dependencies: [
@@ -185,7 +185,7 @@ let package = Package(
         .target(
             name: "ConfabFuzzing",
             dependencies: [
-                "ConfabWire", "ConfabProtocol", "ConfabRooms", "ConfabServer", "ConfabSocket",
+                "ConfabWire", "ConfabProtocol", "ConfabRooms", "ConfabServer", "ConfabSocket", "ConfabClient",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: fuzzInstrumented),
@@ -217,7 +217,8 @@ let package = Package(
             .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
             .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
         ]),
-        .testTarget(name: "ConfabFuzzingTests", dependencies: ["ConfabFuzzing", "ConfabProtocol", "ConfabTestSupport"]),
+        .testTarget(
+            name: "ConfabFuzzingTests", dependencies: ["ConfabFuzzing", "ConfabProtocol", "ConfabClient", "ConfabTestSupport"]),
         .testTarget(name: "ConfabRoomsTests", dependencies: ["ConfabRooms", "ConfabProtocol", "ConfabTestSupport"]),
         .testTarget(name: "ConfabServerTests", dependencies: [
             "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport", "ConfabServerTestSupport",

@@ -2,11 +2,13 @@
 // properties it must keep for every input.
 //
 //   bytes ─▶ FuzzTarget.run ─▶ wire:            RTP, RTP header extensions, RED, Opus TOC, RTCP, STUN
+//                            ─▶ screen:         a text message's bytes through the server's screen, decoder and refusal
 //                            ─▶ client-message: a client's JSON message: decode, encode, decode again
 //                            ─▶ text:           names and chat through the sanitiser
 //                            ─▶ room:           a script of joins, drops and client messages run on a room
 //                            ─▶ forwarder:      the server's forwarder: datagrams, bindings, table changes, time
 //                            ─▶ token:          room, user and admin tokens through their verifiers
+//                            ─▶ headless:       a bot's command line, and the JSON lines it reads back
 //
 // The same functions serve two callers: `confab-fuzz` built with libFuzzer
 // (`make fuzz`), which looks for inputs that break a property or crash, and
@@ -24,21 +26,25 @@ public struct FuzzViolation: Error, CustomStringConvertible {
 /// What a fuzz input is fed to.
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case wire
+    case screen
     case clientMessage = "client-message"
     case text
     case room
     case forwarder
     case token
+    case headless
 
     /// Runs one input; throws the first property it breaks.
     public func run(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
         switch self {
         case .wire: try WireFuzzing.run(input)
+        case .screen: try ScreenFuzzing.run(input)
         case .clientMessage: try ClientMessageFuzzing.run(input)
         case .text: try TextFuzzing.run(input)
         case .room: try RoomFuzzing.run(input)
         case .forwarder: try ForwarderFuzzing.run(input)
         case .token: try TokenFuzzing.run(input)
+        case .headless: try HeadlessFuzzing.run(input)
         }
     }
 

@@ -11,14 +11,14 @@
 
 import ConfabProtocol
 
-enum MessageScreen {
+package enum MessageScreen {
     /// Arrays and objects inside one another; no protocol message needs more than 4.
-    static let maximumDepth = 32
+    package static let maximumDepth = 32
     /// How far into a refused message `requestID(in:)` looks for the id.
-    static let idScanBytes = 1_024
+    package static let idScanBytes = 1_024
 
     /// RFC 3629 UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+    package static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
         // Plain ASCII, the usual case, is valid byte by byte.
         if bytes.allSatisfy({ $0 < 0x80 }) { return true }
         let failed = transcode(
@@ -28,7 +28,7 @@ enum MessageScreen {
 
     /// Whether brackets nest deeper than `maximumDepth`, counting only those
     /// outside strings. Malformed JSON passes: the decoder reports it.
-    static func nestsTooDeep(_ bytes: [UInt8]) -> Bool {
+    package static func nestsTooDeep(_ bytes: [UInt8]) -> Bool {
         var depth = 0
         var tooDeep = false
         bytes.withUnsafeBytes { raw in
@@ -48,7 +48,7 @@ enum MessageScreen {
 
     /// The value of the top-level `"id"` member when it is a plain string
     /// that is a valid request id; nil otherwise.
-    static func requestID(in bytes: [UInt8]) -> RequestID? {
+    package static func requestID(in bytes: [UInt8]) -> RequestID? {
         var depth = 0
         var index = 0
         // Clients put the envelope first; a refusal must stay cheap however long the message.

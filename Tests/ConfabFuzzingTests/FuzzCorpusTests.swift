@@ -1,6 +1,7 @@
 // Every input kept under Tests/FuzzCorpus (the seeds `make fuzz` starts from,
 // and each input a fuzzing run found that broke something) goes through its
 // fuzz target again: a finding, once fixed, stays fixed.
+import ConfabClient
 @testable import ConfabFuzzing
 import ConfabProtocol
 import ConfabTestSupport
@@ -124,5 +125,88 @@ struct FuzzCorpusTests {
         #expect(throws: Never.self, "the signed token as it is") {
             try TokenFuzzing.checkAccepted(TokenFuzzing.signedToken(.room), kind: .room, claims: claims, nowSeconds: 1_800_000_100)
         }
+    }
+}
+
+extension FuzzCorpusTests {
+    typealias ScreenVerdict = ScreenFuzzing.Verdict
+
+    /// Where each screen seed must end: failed as not UTF-8, refused as too
+    /// deep, refused by the decoder with a code, or accepted; and the id the
+    /// scan finds for a reply to a message over the rate.
+    static let screenVerdicts: [(String, ScreenVerdict)] = [
+        ("join", .init(validUTF8: true, tooDeep: false, scannedID: "r1")),
+        ("ping", .init(validUTF8: true, tooDeep: false, scannedID: "p")),
+        ("chat", .init(validUTF8: true, tooDeep: false, scannedID: "c-7")),
+        ("depth-32", .init(validUTF8: true, tooDeep: false, scannedID: "d", refusal: .invalidMessage)),
+        ("depth-33", .init(validUTF8: true, tooDeep: true, scannedID: "d")),
+        ("brackets-in-strings", .init(validUTF8: true, tooDeep: false, scannedID: "s", refusal: .invalidMessage)),
+        ("overlong-slash", .init(validUTF8: false, tooDeep: false, scannedID: nil)),
+        ("surrogate", .init(validUTF8: false, tooDeep: false, scannedID: "x")),
+        ("past-10ffff", .init(validUTF8: false, tooDeep: false, scannedID: "x")),
+        ("truncated-sequence", .init(validUTF8: false, tooDeep: false, scannedID: "x")),
+        ("four-byte-ok", .init(validUTF8: true, tooDeep: false, scannedID: "x")),
+        ("id-nested", .init(validUTF8: true, tooDeep: false, scannedID: nil, refusal: .missingRequestID)),
+        ("id-late", .init(validUTF8: true, tooDeep: false, scannedID: nil)),
+        ("id-escaped", .init(validUTF8: true, tooDeep: false, scannedID: nil)),
+        ("id-key-escaped", .init(validUTF8: true, tooDeep: false, scannedID: nil)),
+        ("id-number", .init(validUTF8: true, tooDeep: false, scannedID: nil, refusal: .invalidMessage)),
+        ("id-twice", .init(validUTF8: true, tooDeep: false, scannedID: "first")),
+        ("unknown-type-controls", .init(validUTF8: true, tooDeep: false, scannedID: "t", refusal: .unknownType)),
+        ("unsupported-version", .init(validUTF8: true, tooDeep: false, scannedID: "v", refusal: .unsupportedVersion)),
+        ("no-id", .init(validUTF8: true, tooDeep: false, scannedID: nil, refusal: .missingRequestID)),
+        ("array-top", .init(validUTF8: true, tooDeep: false, scannedID: nil, refusal: .malformedMessage)),
+        ("utf16le", .init(validUTF8: true, tooDeep: false, scannedID: nil, refusal: .malformedMessage)),
+        ("bom", .init(validUTF8: true, tooDeep: false, scannedID: "b")),
+        ("unbalanced", .init(validUTF8: true, tooDeep: false, scannedID: "q", refusal: .malformedMessage)),
+        ("empty", .init(validUTF8: true, tooDeep: false, scannedID: nil, refusal: .malformedMessage)),
+    ]
+
+    @Test("the screen seeds reach every end: not UTF-8, too deep, each decoder refusal, accepted; the id scan reads the top-level id only",
+          arguments: screenVerdicts)
+    func screenSeedVerdicts(_ name: String, _ expected: ScreenVerdict) throws {
+        let input = try [UInt8](Data(contentsOf: RepositoryFile.root.appendingPathComponent("Tests/FuzzCorpus/screen/\(name)")))
+        #expect(ScreenFuzzing.verdict(input) == expected, "\(name)")
+    }
+
+    @Test("the screen checker's own UTF-8 reading follows RFC 3629: its examples pass, overlongs, surrogates and more fail",
+          arguments: [
+            ([0x41, 0xE2, 0x89, 0xA2, 0xCE, 0x91, 0x2E], true), ([0xED, 0x95, 0x9C, 0xEA, 0xB5, 0xAD], true),
+            ([0xEF, 0xBB, 0xBF, 0xF0, 0xA3, 0x8E, 0xB4], true), ([0xF4, 0x8F, 0xBF, 0xBF], true),
+            ([0xC0, 0xAF], false), ([0xE0, 0x80, 0xAF], false), ([0xF0, 0x80, 0x80, 0xAF], false),
+            ([0xED, 0xA0, 0x80], false), ([0xF4, 0x90, 0x80, 0x80], false), ([0xF8, 0x88, 0x80, 0x80, 0x80], false),
+            ([0xE2, 0x82], false), ([0x80], false), ([0xC2, 0x41], false),
+          ] as [([UInt8], Bool)])
+    func screenCheckerReadsUTF8(_ bytes: [UInt8], _ wellFormed: Bool) {
+        #expect(ScreenFuzzing.isWellFormedUTF8(bytes) == wellFormed)
+        #expect(ScreenFuzzing.depth(of: [[1], [[2]]] as [Any]) == 3)
+    }
+}
+
+extension FuzzCorpusTests {
+    @Test("every command line of docs/BOTS.md kept as a headless seed is a command the bot client accepts")
+    func headlessSeedsFromTheDocsParse() throws {
+        let seeds = try Self.inputs(.headless).filter { $0.lastPathComponent.hasPrefix("bots-") }
+        #expect(seeds.count >= 30)
+        for seed in seeds {
+            let line = try String(contentsOf: seed, encoding: .utf8)
+            let asRoom = try? HeadlessCommand.parse(line).get()
+            let asCall = try? HeadlessCallCommand.parse(line).get()
+            #expect(asRoom != nil || asCall != nil, "\(seed.lastPathComponent): \(line)")
+        }
+        #expect(throws: HeadlessCommandError.self) { try HeadlessCommand.parse(#"{"cmd":"explode","id":"x1"}"#).get() }
+    }
+
+    @Test("the headless checker catches a split line and an error that names another request")
+    func headlessCheckerCanFail() throws {
+        #expect(throws: FuzzViolation.self) { try HeadlessFuzzing.oneLine("{\"event\":\"x\"}\n{}") }
+        #expect(throws: FuzzViolation.self) { try HeadlessFuzzing.oneLine("{\"text\":\"a\u{2028}b\"}") }
+        guard case .failure(let error) = HeadlessCommand.parse(#"{"cmd":"chat","id":"other"}"#) else {
+            Issue.record("a chat without text was accepted")
+            return
+        }
+        #expect(error.id == "other" && error.command == "chat")
+        #expect(throws: FuzzViolation.self) { try HeadlessFuzzing.checkError(error, sent: .some("mine"), in: "…") }
+        #expect(throws: Never.self) { try HeadlessFuzzing.checkError(error, sent: .some("other"), in: "…") }
     }
 }
