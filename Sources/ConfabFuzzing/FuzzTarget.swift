@@ -9,6 +9,7 @@
 //                            ─▶ forwarder:      the server's forwarder: datagrams, bindings, table changes, time
 //                            ─▶ token:          room, user and admin tokens through their verifiers
 //                            ─▶ headless:       a bot's command line, and the JSON lines it reads back
+//                            ─▶ server-message: what a hostile server can make a client show
 //
 // The same functions serve two callers: `confab-fuzz` built with libFuzzer
 // (`make fuzz`), which looks for inputs that break a property or crash, and
@@ -33,6 +34,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case forwarder
     case token
     case headless
+    case serverMessage = "server-message"
 
     /// Runs one input; throws the first property it breaks.
     public func run(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
@@ -45,6 +47,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .forwarder: try ForwarderFuzzing.run(input)
         case .token: try TokenFuzzing.run(input)
         case .headless: try HeadlessFuzzing.run(input)
+        case .serverMessage: try ServerMessageFuzzing.run(input)
         }
     }
 

@@ -166,6 +166,35 @@ struct SessionTests {
         #expect(session.state.chat.first?.text == "hi there")
     }
 
+    @Test("a shared-state key the protocol does not allow (it is shown on screen) is dropped, in state.changed and joined")
+    func badStateKeys() async throws {
+        let (session, server) = try await joinedSession()
+        server.push(.stateChanged(StateChanged(key: "\u{1B}[2Jagenda", value: "evil", by: "mallory", at: Fixture.t0)))
+        server.push(.stateChanged(StateChanged(key: "AGENDA", value: "evil", by: "mallory", at: Fixture.t0)))
+        server.push(.stateChanged(StateChanged(key: "agenda", value: "Q3", by: "alice", at: Fixture.t0)))
+        #expect(await eventually { session.state.sharedState["agenda"] != nil })
+        #expect(session.state.sharedState.keys.sorted() == ["agenda"])
+
+        var joined = Fixture.joined()
+        joined.state = [
+            StateEntry(key: "pinned", value: "slides", by: "alice", at: Fixture.t0),
+            StateEntry(key: "bad key", value: "evil", by: "mallory", at: Fixture.t0),
+        ]
+        #expect(IncomingText.joined(joined).state?.map(\.key) == ["pinned"])
+    }
+
+    @Test("chat and state values over their limits from a server are cut, never left ending in a space")
+    func cutsOverlongText() async throws {
+        let (session, server) = try await joinedSession()
+        let chat = String(repeating: "x", count: ProtocolLimits.maximumChatCharacters - 1) + " tail"
+        server.push(.chatMessage(Fixture.message(1, from: "alice", text: chat)))
+        let value = String(repeating: "y", count: ProtocolLimits.maximumStateValueCharacters - 1) + " tail"
+        server.push(.stateChanged(StateChanged(key: "agenda", value: value, by: "alice", at: Fixture.t0)))
+        #expect(await eventually { session.state.sharedState["agenda"] != nil && session.state.chat.count == 1 })
+        #expect(session.state.chat.first?.text == String(chat.prefix(ProtocolLimits.maximumChatCharacters - 1)))
+        #expect(session.state.sharedState["agenda"]?.value == String(value.prefix(ProtocolLimits.maximumStateValueCharacters - 1)))
+    }
+
     @Test("listeners hear events through their few methods; defaults cover the rest")
     func listener() async throws {
         let server = FakeServer()

@@ -4,11 +4,11 @@ import ConfabProtocol
 // server's text sanitised on the way. Pure: what an event also means for the
 // connection (an expected end, a new resume token) stays with the session.
 
-enum RoomEvents {
+package enum RoomEvents {
     /// The session event for a server event; nil for what a room session
     /// does not show (`reconnect.info`, replies without an id, the presence
     /// connection's messages).
-    static func sessionEvent(for body: ServerBody) -> SessionEvent? {
+    package static func sessionEvent(for body: ServerBody) -> SessionEvent? {
         switch body {
         case .peerJoined(let event):
             .peerJoined(IncomingText.peer(event.peer), resumed: event.resumed)
@@ -31,7 +31,7 @@ enum RoomEvents {
         case .trackRestored(let event):
             .trackRestored(peer: event.peer, track: event.track)
         case .stateChanged(let change):
-            .stateChanged(IncomingText.stateChange(change))
+            IncomingText.stateChange(change).map(SessionEvent.stateChanged)
         case .speakers(let levels):
             .speakers(levels)
         case .mediaFeedback(let feedback):

@@ -6,7 +6,7 @@ import ConfabProtocol
 // store. Nothing is refused: a message too long or empty after cleaning is
 // cut or shown empty rather than lost, since the server already accepted it.
 
-enum IncomingText {
+package enum IncomingText {
     /// A display name; falls back to the peer id when nothing is left.
     static func name(_ text: String, fallback: PeerID) -> String {
         let cleaned = (try? TextSanitizer.sanitize(text, policy: .displayName)) ?? ""
@@ -21,7 +21,16 @@ enum IncomingText {
     static func chat(_ text: String) -> String {
         let cleaned = TextSanitizer.clean(
             text, lineBreaks: .multiline(maximumLines: ProtocolLimits.maximumChatLines))
-        return String(cleaned.prefix(ProtocolLimits.maximumChatCharacters))
+        return cut(cleaned, at: ProtocolLimits.maximumChatCharacters)
+    }
+
+    /// The first `limit` characters, without the spaces or line breaks a
+    /// cut may leave at the end (the sanitiser's output never ends in one).
+    private static func cut(_ text: String, at limit: Int) -> String {
+        guard text.count > limit else { return text }
+        var kept = text.prefix(limit)
+        while let last = kept.last, last.isWhitespace { kept.removeLast() }
+        return String(kept)
     }
 
     /// Server error messages are shown to people too.
@@ -43,29 +52,31 @@ enum IncomingText {
         return message
     }
 
-    static func page(_ page: ChatPage) -> ChatPage {
+    package static func page(_ page: ChatPage) -> ChatPage {
         ChatPage(messages: page.messages.map(message), hasMore: page.hasMore)
     }
 
-    static func roster(_ page: RosterPage) -> RosterPage {
+    package static func roster(_ page: RosterPage) -> RosterPage {
         RosterPage(peers: page.peers.map(peer), next: page.next, total: page.total)
     }
 
     /// A value of the room's shared state: one line, cut at the protocol's limit.
     static func stateValue(_ text: String) -> String {
-        let cleaned = TextSanitizer.clean(text, lineBreaks: .singleLine)
-        return String(cleaned.prefix(ProtocolLimits.maximumStateValueCharacters))
+        cut(TextSanitizer.clean(text, lineBreaks: .singleLine), at: ProtocolLimits.maximumStateValueCharacters)
     }
 
-    static func stateChange(_ change: StateChanged) -> StateChanged {
+    /// Nil for a key the protocol does not allow (it names the entry on
+    /// screen): such a change is dropped, as no Confab server sends one.
+    static func stateChange(_ change: StateChanged) -> StateChanged? {
+        guard StateEntry.isValidKey(change.key) else { return nil }
         var change = change
         change.value = change.value.map(stateValue)
         return change
     }
 
-    static func joined(_ joined: Joined) -> Joined {
+    package static func joined(_ joined: Joined) -> Joined {
         var joined = joined
-        joined.state = joined.state?.map { entry in
+        joined.state = joined.state?.filter { StateEntry.isValidKey($0.key) }.map { entry in
             var entry = entry
             entry.value = stateValue(entry.value)
             return entry
