@@ -210,3 +210,17 @@ extension FuzzCorpusTests {
         #expect(throws: Never.self) { try HeadlessFuzzing.checkError(error, sent: .some("other"), in: "…") }
     }
 }
+
+extension FuzzCorpusTests {
+    @Test("the server-message seeds are server messages the client takes in, and the joined room they meet has people in it")
+    func serverMessageSeedsDecode() throws {
+        var decoded = 0
+        for seed in try Self.inputs(.serverMessage) {
+            if (try? ProtocolCodec().decode(Data(contentsOf: seed), as: ServerMessage.self)) != nil { decoded += 1 }
+        }
+        #expect(decoded >= 50, "\(decoded) seeds decode")
+        let state = ServerMessageFuzzing.joinedState
+        #expect(state.you?.name == "Alice" && state.peers["lee"]?.name == "Lee")
+        #expect(state.chat.map(\.seq) == [41] && state.sharedState["agenda"]?.value == "Q3 review")
+    }
+}
