@@ -4,7 +4,8 @@
 // happens, and into the store that the screen and the bot lines read.
 //
 //   bytes ─▶ ServerMessage ─▶ RoomEvents.sessionEvent, or a reply's cleaning
-//                             (joined, a chat page, a roster page)
+//                             (joined, a chat page, a roster page), or the
+//                             presence connection's (users, calls)
 //                          ─▶ every name, chat text, reason, error message and
 //                             shared-state value in it is safe for a terminal,
 //                             within its limits, and every state key well formed
@@ -27,6 +28,19 @@ enum ServerMessageFuzzing {
             for message in IncomingText.page(page).messages { try check(message) }
         case .rosterPage(let page):
             for peer in IncomingText.roster(page).peers { try checkName(peer.name) }
+        // The presence connection's (CallClient).
+        case .connected(let connected):
+            let clean = IncomingCall.connected(connected)
+            for user in [clean.you] + clean.online { try checkName(user.name) }
+            for call in clean.calls + (clean.elsewhere ?? []) { try check(call) }
+        case .presenceOnline(let user), .presenceUpdated(let user):
+            try checkName(IncomingCall.user(user).name)
+        case .callState(let call):
+            try check(IncomingCall.call(call))
+        case .callInvitation(let invitation):
+            try check(IncomingCall.call(invitation.call))
+        case .callUpdated(let update):
+            try check(IncomingCall.call(update.call))
         default:
             guard let event = RoomEvents.sessionEvent(for: message.body) else { return }
             try check(event)
@@ -115,6 +129,10 @@ enum ServerMessageFuzzing {
         var policy = TextPolicy.chat
         policy.allowsEmpty = true
         try TextFuzzing.check(message.text, policy: policy, label: "chat text")
+    }
+
+    private static func check(_ call: CallInfo) throws(FuzzViolation) {
+        for participant in call.participants { try checkName(participant.name) }
     }
 
     private static func checkName(_ name: String) throws(FuzzViolation) {

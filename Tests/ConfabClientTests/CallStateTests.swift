@@ -37,6 +37,20 @@ struct CallStateTests {
         #expect(state.lastEnded?.durationMs == 5_000)
     }
 
+    @Test("connected's names are sanitised again: you, who is online, your calls and the calls on your other devices")
+    func connectedIsCleaned() {
+        let evil = "Al\u{1B}]0;pwned\u{07}ice\u{202E}"
+        var elsewhere = Self.call([("alice", .accepted), ("bob", .accepted)])
+        elsewhere.participants[0].name = evil
+        let connected = Connected(
+            you: OnlineUser(user: "bob", name: "Bob\u{1B}[2J"), online: [OnlineUser(user: "alice", name: evil)],
+            calls: [elsewhere], elsewhere: [elsewhere])
+        let clean = IncomingCall.connected(connected)
+        #expect(clean.you.name == "Bob" && clean.online.map(\.name) == ["Alice"])
+        #expect(clean.calls.first?.participants.map(\.name) == ["Alice", "Bob"])
+        #expect(clean.elsewhere?.first?.participants.map(\.name) == ["Alice", "Bob"])
+    }
+
     @Test("a call that ended before its reply was read does not come back")
     func endedBeforePlaced() {
         var state = CallState()

@@ -471,14 +471,14 @@ public actor CallClient {
 
 /// Listeners, held weakly.
 /// Names from the server pass TextSanitizer again before they reach the store.
-enum IncomingCall {
-    static func user(_ user: OnlineUser) -> OnlineUser {
+package enum IncomingCall {
+    package static func user(_ user: OnlineUser) -> OnlineUser {
         var user = user
         user.name = IncomingText.name(user.name, fallback: user.user)
         return user
     }
 
-    static func call(_ call: CallInfo) -> CallInfo {
+    package static func call(_ call: CallInfo) -> CallInfo {
         var call = call
         for index in call.participants.indices {
             call.participants[index].name = IncomingText.name(
@@ -487,11 +487,12 @@ enum IncomingCall {
         return call
     }
 
-    static func connected(_ connected: Connected) -> Connected {
+    package static func connected(_ connected: Connected) -> Connected {
         var connected = connected
         connected.you = user(connected.you)
         connected.online = connected.online.map(user)
         connected.calls = connected.calls.map(call)
+        connected.elsewhere = connected.elsewhere?.map(call)
         return connected
     }
 }
