@@ -469,7 +469,6 @@ public actor CallClient {
     }
 }
 
-/// Listeners, held weakly.
 /// Names from the server pass TextSanitizer again before they reach the store.
 package enum IncomingCall {
     package static func user(_ user: OnlineUser) -> OnlineUser {
