@@ -90,7 +90,9 @@ public struct ProtocolCodec: Sendable {
         // controls are escaped inside strings (§7). JSONDecoder would read
         // text with NULs as UTF-16 or UTF-32 (RFC 4627 §3), past the server's
         // screen, which reads bytes as UTF-8.
-        guard !data.contains(0) else { throw ProtocolError(.malformed) }
+        // memchr: Data's own contains(0) cost half as much as decoding (measured).
+        let hasNUL = data.withUnsafeBytes { raw in raw.baseAddress.map { memchr($0, 0, raw.count) != nil } ?? false }
+        guard !hasNUL else { throw ProtocolError(.malformed) }
         do {
             return try JSONDecoder().decode(Message.self, from: data)
         } catch let error as ProtocolError {
