@@ -37,6 +37,17 @@ struct WebhookTests {
         return mac.map { String(format: "%02x", $0) }.joined() == v1
     }
 
+    /// A receiver, and a server posting the `events` to it while `body` runs; both stopped after.
+    static func withReceiver(
+        events: Set<WebhookEventKind>, _ body: (TestServer, WebhookReceiver) async throws -> Void
+    ) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        let hook = WebhookEndpoint(name: "hook", url: receiver.url, secret: secret, events: events)
+        try await TestServer.start(webhooks: settings([hook])).run { server in try await body(server, receiver) }
+        await receiver.stop()
+    }
+
     @Test("each event once, in order, signed; again after the receiver was down; a wrong secret fails the check")
     func deliveredInOrderAndAfterAnOutage() async throws {
         let receiver = WebhookReceiver()
@@ -151,10 +162,7 @@ struct WebhookTests {
 
     @Test("a peer's answer to what the API or a host asked is prompt.answered: who answered, the prompt, yes or no, who asked")
     func promptAnswered() async throws {
-        let receiver = WebhookReceiver()
-        try await receiver.start()
-        let hook = WebhookEndpoint(name: "ops", url: receiver.url, secret: Self.secret, events: [.promptAnswered, .roleChanged])
-        try await TestServer.start(webhooks: Self.settings([hook])).run { server in
+        try await Self.withReceiver(events: [.promptAnswered, .roleChanged]) { server, receiver in
             let admin = try await AdminClient.make(server)
             let (alice, bob) = try await server.joinHostAndSpeaker()
             let role = "/api/v1/rooms/{room}/peers/{peer}/role"
@@ -189,15 +197,11 @@ struct WebhookTests {
             #expect(got[1]["role"] == "listener" && got[1]["by"] == "@server" && got[3]["role"] == "speaker")
             alice.close()
         }
-        await receiver.stop()
     }
 
     @Test("a call answered is call.started (its room, the caller), hung up is call.ended")
     func callEvents() async throws {
-        let receiver = WebhookReceiver()
-        try await receiver.start()
-        let calls = WebhookEndpoint(name: "calls", url: receiver.url, secret: Self.secret, events: [.callStarted, .callEnded])
-        try await TestServer.start(webhooks: Self.settings([calls])).run { server in
+        try await Self.withReceiver(events: [.callStarted, .callEnded]) { server, receiver in
             let (alice, bob, call) = try await CallWireTests().ring(server)
             bob.send(#"{"v": 1, "type": "call.accept", "id": "acc", "call": "\#(call)"}"#)
             _ = try await bob.next(where: { $0.id?.rawValue == "acc" })
@@ -211,7 +215,6 @@ struct WebhookTests {
             alice.close()
             bob.close()
         }
-        await receiver.stop()
     }
 
     /// What the verification example of docs/ADMIN.md says of `delivery` with `secret`.
