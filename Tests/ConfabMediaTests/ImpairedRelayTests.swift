@@ -46,11 +46,19 @@ struct ImpairedRelayTests {
             upstream: upstream.localAddress, up: PathImpairment(delayMs: 60, jitterMs: 25), down: .none, seed: 5)
         defer { relay.stop() }
         let batch = DatagramBatch()
-        // Sent back to back: no spacing at all, so a test starved of CPU (its
-        // sleeps stretched past the jitter) cannot keep them in order.
-        for index in 0..<50 {
-            let bytes = [UInt8(index)]
-            _ = bytes.withUnsafeBytes { client.send($0, to: relay.address) }
+        // Ten at a time back to back (no spacing that a test starved of CPU
+        // could stretch past the jitter), each lot once the relay has taken
+        // the last (fifty at once can overrun its socket's receive buffer
+        // while its thread is starved).
+        for lot in 0..<5 {
+            for index in (lot * 10)..<(lot * 10 + 10) {
+                let bytes = [UInt8(index)]
+                _ = bytes.withUnsafeBytes { client.send($0, to: relay.address) }
+            }
+            let taken = await waitUntil(timeout: .seconds(5)) {
+                relay.stats.forwardedUp.load(ordering: .relaxed) >= lot * 10 + 10
+            }
+            #expect(taken, "the relay took lot \(lot)")
         }
         var order: [UInt8] = []
         _ = await waitUntil(timeout: .seconds(5)) {
