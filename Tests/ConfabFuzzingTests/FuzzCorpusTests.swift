@@ -224,3 +224,15 @@ extension FuzzCorpusTests {
         #expect(state.chat.map(\.seq) == [41] && state.sharedState["agenda"]?.value == "Q3 review")
     }
 }
+
+extension FuzzCorpusTests {
+    @Test("README's fuzzing table and the Makefile's list name every fuzz target")
+    func documented() throws {
+        let readme = try RepositoryFile.text("README.md")
+        let makefile = try RepositoryFile.text("Makefile")
+        for target in FuzzTarget.allCases {
+            #expect(readme.contains("| `\(target.rawValue)` |"), "README.md has no row for \(target.rawValue)")
+            #expect(makefile.contains(" \(target.rawValue)"), "the Makefile's fuzz comment does not name \(target.rawValue)")
+        }
+    }
+}
