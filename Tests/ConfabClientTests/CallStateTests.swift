@@ -83,6 +83,8 @@ struct HeadlessCallCommandTests {
         (#"{"cmd":"call","users":["bob"],"ringTimeoutMs":5000}"#, .call(users: ["bob"], ringTimeoutMs: 5_000)),
         ("accept", .accept(nil)), ("accept k1", .accept("k1")), (#"{"cmd":"reject","call":"k1"}"#, .reject("k1")),
         ("cancel", .cancel), ("hangup", .hangup), ("history 10", .history(limit: 10)), ("quit", .quit),
+        // JSON white space (RFC 8259 §2) before the object, a CR included, is still JSON.
+        ("\r\t {\"cmd\":\"accept\",\"call\":\"k2\"}", .accept("k2")), ("\r hangup", .hangup),
     ])
     func parses(line: String, action: HeadlessCallCommand.Action) throws {
         let command = try HeadlessCallCommand.parse(line).get()
@@ -98,6 +100,15 @@ struct HeadlessCallCommandTests {
             return
         }
         #expect(!error.message.isEmpty)
+    }
+
+    @Test("an error for a JSON line names its id, whatever white space comes first")
+    func errorNamesTheID() {
+        guard case .failure(let error) = HeadlessCallCommand.parse("\r\r{\"cmd\":\"dial\",\"id\":\"x5\"}") else {
+            Issue.record("dial parsed")
+            return
+        }
+        #expect(error.id == "x5" && error.command == "dial")
     }
 
     @Test("event lines never print the room token")

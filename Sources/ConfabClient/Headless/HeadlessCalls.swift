@@ -45,7 +45,7 @@ public struct HeadlessCallCommand: Hashable, Sendable {
 
     /// Parses a line of words or a JSON object. Never throws: a bad line is an error to print.
     public static func parse(_ line: String) -> Result<HeadlessCallCommand, HeadlessCommandError> {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("{") { return parseJSON(trimmed) }
         let words = trimmed.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let name = words.first else { return .failure(HeadlessCommandError(message: "empty line")) }
