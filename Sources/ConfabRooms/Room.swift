@@ -268,15 +268,28 @@ public struct Room: Hashable, Sendable {
         return [RoomEvent(audience: watchers(of: id), body: .peerLeft(PeerLeft(peer: id, reason: .timeout)))]
     }
 
+    /// What `expire` found lapsed.
+    public struct Expiry: Equatable, Sendable {
+        /// Suspended peers whose grace passed: their resume tokens are now void.
+        /// Nobody is told: the others already saw them leave.
+        public var forgottenPeers: [PeerID] = []
+        /// Prompts whose lifetime passed unanswered, oldest first. Nobody in
+        /// the room is told (each side's client drops its own after the
+        /// lifetime); the server tells the `prompt.expired` webhook.
+        public var lapsedPrompts: [Prompt] = []
+    }
+
     /// Forgets suspended peers whose grace has passed and prompts whose
-    /// lifetime has. Returns the peers forgotten (their resume tokens are now
-    /// void). Nobody is told: the others already saw those peers leave.
-    public mutating func expire(now: Timestamp) -> [PeerID] {
+    /// lifetime has.
+    public mutating func expire(now: Timestamp) -> Expiry {
+        var expiry = Expiry()
         let lifetime = Int64(template.promptLifetimeMs)
         for (id, prompt) in prompts where now.milliseconds(since: prompt.createdAt) >= lifetime {
             expiredPrompts[id] = ExpiredPrompt(to: prompt.to, createdAt: prompt.createdAt)
+            expiry.lapsedPrompts.append(prompt)
         }
-        prompts = prompts.filter { now.milliseconds(since: $0.value.createdAt) < lifetime }
+        expiry.lapsedPrompts.sort { ($0.createdAt, $0.id.rawValue) < ($1.createdAt, $1.id.rawValue) }
+        for prompt in expiry.lapsedPrompts { prompts[prompt.id] = nil }
         expiredPrompts = expiredPrompts.filter { now.milliseconds(since: $0.value.createdAt) < 2 * lifetime }
         let grace = Int64(template.resumeGraceMs)
         let lapsed = peers.values.compactMap { peer -> PeerID? in
@@ -290,7 +303,8 @@ public struct Room: Hashable, Sendable {
         }
         let removalsLapsed = removedWhileAway.filter { now.milliseconds(since: $0.value.at) >= grace }.map(\.key)
         for id in removalsLapsed { removedWhileAway[id] = nil }
-        return (lapsed + removalsLapsed).sorted()
+        expiry.forgottenPeers = (lapsed + removalsLapsed).sorted()
+        return expiry
     }
 
     /// Ends the room on the server's own account (operator action, idle

@@ -12,9 +12,13 @@ extension RoomHost {
     /// the host retired: the registry forgets it.
     func sweep() -> Bool {
         let now = Timestamp.now()
-        for peer in room.expire(now: now) {
+        let expiry = room.expire(now: now)
+        for peer in expiry.forgottenPeers {
             forgetResumeToken(of: peer)
             endSession(of: peer, reason: "timeout", at: now)
+        }
+        for prompt in expiry.lapsedPrompts {
+            settings.webhooks?.publish(.promptExpired(name, prompt))
         }
         reportMembership()
         guard room.isIdle(now: now) else { return false }

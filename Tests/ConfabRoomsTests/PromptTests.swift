@@ -79,6 +79,35 @@ struct PromptTests {
         #expect(room.prompts.isEmpty)
     }
 
+    @Test("the sweep reports each unanswered prompt once, oldest first; answered and dropped ones never")
+    func sweepReportsLapsedPrompts() throws {
+        var room = Fixture.standardRoom()
+        let toLee = try Self.promptLee(&room)
+        let later = Fixture.t1.adding(milliseconds: 5_000)
+        func ask(_ action: PeerAction, by asker: PeerID) throws -> PromptID {
+            let outcome = try room.apply(action, from: asker, now: later)
+            guard case .ok(let reply) = outcome.reply, let prompt = reply.prompt else {
+                throw PromptMissing(reply: "\(outcome.reply)")
+            }
+            return prompt
+        }
+        let toSam = try ask(.unmuteTrack("sam:mic"), by: "hugo")
+        let answered = try ask(.changeRole(peer: "lina", role: "speaker", force: false), by: "hana")
+        _ = try room.apply(.answerPrompt(answered, accept: false), from: "lina", now: later)
+        _ = try ask(.changeRole(peer: "sara", role: "listener", force: false), by: "hugo")
+        _ = try room.apply(.leave, from: "sara", now: later)
+
+        #expect(room.expire(now: Fixture.t1.adding(milliseconds: 59_999)).lapsedPrompts.isEmpty)
+        let expiry = room.expire(now: later.adding(milliseconds: 60_000))
+        #expect(expiry.lapsedPrompts.map(\.id) == [toLee, toSam])
+        #expect(expiry.lapsedPrompts.map(\.from) == ["hana", "hugo"])
+        #expect(expiry.lapsedPrompts.map(\.to) == ["lee", "sam"])
+        #expect(room.prompts.isEmpty)
+        #expect(room.expire(now: later.adding(milliseconds: 61_000)).lapsedPrompts.isEmpty, "reported once")
+    }
+
+    struct PromptMissing: Error { var reply: String }
+
     @Test("an answer after the sweep removed the prompt is still promptExpired, for its target only")
     func answerAfterSweep() throws {
         var room = Fixture.standardRoom()

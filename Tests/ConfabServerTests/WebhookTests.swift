@@ -3,6 +3,7 @@
 // down; a full queue drops new events and the gap shows; chat only when asked.
 
 import ConfabProtocol
+import ConfabRooms
 import ConfabServer
 import ConfabTestSupport
 import Crypto
@@ -39,12 +40,15 @@ struct WebhookTests {
 
     /// A receiver, and a server posting the `events` to it while `body` runs; both stopped after.
     static func withReceiver(
-        events: Set<WebhookEventKind>, _ body: (TestServer, WebhookReceiver) async throws -> Void
+        events: Set<WebhookEventKind>, template: RoomTemplate = TestServer.template(),
+        _ body: (TestServer, WebhookReceiver) async throws -> Void
     ) async throws {
         let receiver = WebhookReceiver()
         try await receiver.start()
         let hook = WebhookEndpoint(name: "hook", url: receiver.url, secret: secret, events: events)
-        try await TestServer.start(webhooks: settings([hook])).run { server in try await body(server, receiver) }
+        try await TestServer.start(template: template, webhooks: settings([hook])).run { server in
+            try await body(server, receiver)
+        }
         await receiver.stop()
     }
 
@@ -158,6 +162,36 @@ struct WebhookTests {
         }
         await receiver.stop()
         await other.stop()
+    }
+
+    @Test("a request nobody answers in the prompt lifetime is prompt.expired: who was asked, the prompt, who asked")
+    func promptExpired() async throws {
+        var template = TestServer.template()
+        template.promptLifetimeMs = 1_000
+        try await Self.withReceiver(events: [.promptExpired, .promptAnswered], template: template) { server, receiver in
+            let admin = try await AdminClient.make(server)
+            let (alice, bob) = try await server.joinHostAndSpeaker()
+            let asked = try await admin.call(
+                "POST", "/api/v1/rooms/{room}/peers/{peer}/role", ["room": "standup", "peer": "bob"],
+                body: #"{"role": "listener", "force": false}"#)
+            #expect(asked.status == 202)
+            let apiPrompt = try #require(asked.json?["prompt"]?.text)
+            _ = try await bob.next(.roleChangeRequested)
+            alice.send(#"{"v": 1, "type": "track.unmute", "id": "u", "track": "bob:mic"}"#)
+            guard case .ok(let reply) = try await alice.next(where: { $0.id?.rawValue == "u" }).body,
+                let hostPrompt = reply.prompt
+            else { throw ToolError("the host's request got no prompt") }
+            _ = try await bob.next(.unmuteRequested)
+
+            let got = try await receiver.waitFor(2)
+            #expect(got.compactMap(\.type) == ["prompt.expired", "prompt.expired"], "nothing was answered")
+            #expect(got.map { $0["prompt"] } == [apiPrompt, hostPrompt.rawValue], "the older first")
+            #expect(got.map { $0["by"] } == ["@server", "alice"])
+            #expect(got.allSatisfy { $0["peer"] == "bob" && $0["accepted"] == nil })
+            let room = try await admin.call("GET", "/api/v1/rooms/{room}", ["room": "standup"])
+            #expect(room.json?["peers"]?.array.first { $0["id"]?.text == "bob" }?["role"]?.text == "speaker", "the role as it was")
+            alice.close()
+        }
     }
 
     @Test("a peer's answer to what the API or a host asked is prompt.answered: who answered, the prompt, yes or no, who asked")

@@ -4,6 +4,7 @@
 //
 //   RoomHost.deliver(events) ─▶ WebhookEvent.from(room event) ─▶ WebhookDispatcher.publish
 //   room opened / ended empty ─▶ WebhookEvent.roomStarted / roomEnded ─┘
+//   prompt unanswered in its lifetime (sweep) ─▶ WebhookEvent.promptExpired ─┘
 //   CallManager (first accept / call over) ─▶ callStarted / callEnded ─┘
 
 import ConfabProtocol
@@ -20,7 +21,7 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
     /// gap means events were dropped (queue overflow, or given up on).
     public var sequence: Int = 0
     public var room: RoomName?
-    /// The peer joined, left, given a role or answering.
+    /// The peer joined, left, given a role, or asked (`prompt.answered`, `prompt.expired`).
     public var peer: PeerID?
     public var name: String?
     public var role: RoleName?
@@ -36,7 +37,8 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
     public var caller: PeerID?
     /// `chat.message`: the message as the room's peers got it.
     public var message: ChatMessage?
-    /// `prompt.answered`: the request answered (its id as the API's 202 or the asker's `ok` gave it), and the answer.
+    /// `prompt.answered` and `prompt.expired`: the request (its id as the API's 202 or the asker's `ok` gave it).
+    /// `prompt.answered`: the answer.
     public var prompt: PromptID?
     public var accepted: Bool?
 
@@ -56,6 +58,15 @@ public struct WebhookEvent: Codable, Hashable, Sendable {
         event.reason = reason
         event.by = by
         event.locked = locked
+        return event
+    }
+
+    /// A prompt nobody answered within its lifetime: `peer` was asked, `by` asked.
+    static func promptExpired(_ room: RoomName, _ prompt: Prompt) -> WebhookEvent {
+        var event = WebhookEvent(type: .promptExpired, room: room)
+        event.peer = prompt.to
+        event.prompt = prompt.id
+        event.by = prompt.from
         return event
     }
 

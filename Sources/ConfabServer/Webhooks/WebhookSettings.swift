@@ -25,6 +25,8 @@ public enum WebhookEventKind: String, Codable, Hashable, Sendable, CaseIterable 
     case roleChanged = "role.changed"
     /// A peer answered a request to take a role or to unmute (the API's, with `by` @server, or a host's).
     case promptAnswered = "prompt.answered"
+    /// Nobody answered such a request within the room's prompt lifetime (60 s by default).
+    case promptExpired = "prompt.expired"
     case callStarted = "call.started"
     case callEnded = "call.ended"
     /// Off unless asked for: it carries what people wrote, direct messages
