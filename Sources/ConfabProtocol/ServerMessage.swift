@@ -255,6 +255,9 @@ public struct RoomInfo: Codable, Hashable, Sendable {
     public var roles: [Role]
     /// How often the server sends `speakers`.
     public var speakersIntervalMs: Int = LifecycleDefaults.speakersIntervalMs
+    /// How long a prompt put to a peer of this room may be answered; absent
+    /// from older servers, which used the default.
+    public var promptLifetimeMs: Int? = nil
 
     /// The role with this name, if the template defines it.
     public func role(named name: RoleName) -> Role? {

@@ -97,7 +97,7 @@ public struct Room: Hashable, Sendable {
     }
 
     public var info: RoomInfo {
-        RoomInfo(name: name, startedAt: startedAt, roles: template.roles)
+        RoomInfo(name: name, startedAt: startedAt, roles: template.roles, promptLifetimeMs: template.promptLifetimeMs)
     }
 
     /// Connected peers as others see them, highest role priority first, then

@@ -154,6 +154,25 @@ struct SessionTests {
         #expect(answer == PromptAnswer(prompt: "p3", accept: false))
     }
 
+    @Test("a prompt is dropped after the room's prompt lifetime from joined, after 60 s when the server does not say")
+    func promptLifetime() async throws {
+        for (lifetimeMs, expectedMs) in [(Int?(5_000), 5_000), (nil, 60_000)] {
+            let (server, clock, session) = sessionOnTestClock()
+            var joined = Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 100_000, deadAfterMs: 200_000))
+            joined.room.promptLifetimeMs = lifetimeMs
+            server.setJoined(joined)
+            try await session.join()
+            server.push(.roleChangeRequested(RoleChangePrompt(prompt: "p3", by: "bob", role: "listener")))
+            #expect(await eventually { session.state.pendingPrompts.count == 1 })
+            #expect(await clock.waitForSleeper(until: Int64(expectedMs)), "lifetime \(String(describing: lifetimeMs))")
+            clock.advance(byMs: expectedMs - 1)
+            #expect(session.state.pendingPrompts.count == 1)
+            clock.advance(byMs: 1)
+            #expect(await eventually { session.state.pendingPrompts.isEmpty })
+            await session.leave()
+        }
+    }
+
     @Test("names, chat and reasons are sanitised again before they reach the store")
     func sanitising() async throws {
         let (session, server) = try await joinedSession()

@@ -422,10 +422,12 @@ public actor ConfabSession {
         }
     }
 
-    /// Prompts expire after 60 s on the server; drop them here too.
+    /// Prompts expire on the server after the room's prompt lifetime (60 s
+    /// unless its template says otherwise); drop them here too.
     private func schedulePromptExpiry(_ prompt: PromptID) {
+        let lifetimeMs = store.state.room?.promptLifetimeMs ?? LifecycleDefaults.promptLifetimeMs
         Task { [weak self, clock = channel.clock] in
-            try await clock.sleep(milliseconds: LifecycleDefaults.promptLifetimeMs)
+            try await clock.sleep(milliseconds: lifetimeMs)
             await self?.expirePrompt(prompt)
         }
     }
