@@ -367,6 +367,17 @@ struct ModelTests {
         #expect(model.systemLines.last?.text == "Grace Hopper did not answer your request to unmute; it lapsed")
         #expect(model.pendingRequestsText(state) == nil)
 
+        // In a room whose prompts live 30 s: lapsed after 30 s, not 60.
+        state.room?.promptLifetimeMs = 30_000
+        model.now = start
+        send("r4", to: "p2", .roleChange("speaker"))
+        #expect(model.pendingRequestsText(state) == "waiting for an answer: Linus to become speaker (30 s)")
+        let early = model.tick(now: start.addingTimeInterval(29.9))
+        #expect(!early && model.sentRequests["r4"] != nil)
+        let due = model.tick(now: start.addingTimeInterval(30))
+        #expect(due)
+        #expect(model.systemLines.last?.text == "Linus did not answer your request to become speaker; it lapsed")
+
         // The one asked leaves.
         send("r3", to: "p2", .roleChange("listener"))
         previous = state

@@ -113,6 +113,8 @@ public struct SentRequest: Hashable, Sendable {
     public var name: String
     public var question: PromptQuestion
     public var sentAt: Date
+    /// The room's prompt lifetime when it was sent: the server forgets it then.
+    public var lifetime: TimeInterval = TimeInterval(LifecycleDefaults.promptLifetimeMs) / 1000
 
     /// "to become speaker", "to unmute".
     var what: String {
@@ -227,8 +229,8 @@ public struct MeetingModel: InputLineModel, Sendable {
         self.now = now
         var changed = reconnectAt != nil
         // The server forgets a question after its lifetime and tells nobody.
-        let lifetime = TimeInterval(LifecycleDefaults.promptLifetimeMs) / 1000
-        for (id, request) in sentRequests.sorted(by: { $0.value.sentAt < $1.value.sentAt }) where now.timeIntervalSince(request.sentAt) >= lifetime {
+        for (id, request) in sentRequests.sorted(by: { $0.value.sentAt < $1.value.sentAt })
+        where now.timeIntervalSince(request.sentAt) >= request.lifetime {
             sentRequests[id] = nil
             addSystemLine("\(request.name) did not answer your request \(request.what); it lapsed")
             changed = true
@@ -240,7 +242,7 @@ public struct MeetingModel: InputLineModel, Sendable {
     public func pendingRequestsText(_ state: RoomState) -> String? {
         guard !sentRequests.isEmpty else { return nil }
         let items = sentRequests.values.sorted { $0.sentAt < $1.sentAt }.map { request in
-            let left = max(0, Int((TimeInterval(LifecycleDefaults.promptLifetimeMs) / 1000 - now.timeIntervalSince(request.sentAt)).rounded(.up)))
+            let left = max(0, Int((request.lifetime - now.timeIntervalSince(request.sentAt)).rounded(.up)))
             return "\(request.name) \(request.what) (\(left) s)"
         }
         return "waiting for an answer: " + items.joined(separator: " · ")
@@ -332,7 +334,8 @@ public struct MeetingModel: InputLineModel, Sendable {
             }
             if screenReader { announcements.append(ChatView.plainLine(message, state: state)) }
         case .promptSent(let id, let to, let question):
-            let request = SentRequest(to: to, name: name(to, in: state), question: question, sentAt: now)
+            var request = SentRequest(to: to, name: name(to, in: state), question: question, sentAt: now)
+            if let lifetimeMs = state.room?.promptLifetimeMs { request.lifetime = TimeInterval(lifetimeMs) / 1000 }
             sentRequests[id] = request
             addSystemLine("you asked \(request.name) \(request.what); waiting for an answer")
         case .promptAnswered(let answer):
