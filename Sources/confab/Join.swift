@@ -162,21 +162,24 @@ private final class StandardOutput: Sendable {
 /// runaway writer costs one error line, not the client's memory.
 enum StandardInputLines {
     static func stream() -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        let queue = InputLineQueue()
         let reader = Thread {
             var splitter = InputLineSplitter()
             var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-            while true {
+            var takerGone = false
+            while !takerGone {
                 let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
                 guard count > 0 else { break }
-                splitter.feed(chunk[..<count]) { continuation.yield($0) }
+                splitter.feed(chunk[..<count]) { line in
+                    if !takerGone, !queue.put(line) { takerGone = true }
+                }
             }
-            splitter.finish { continuation.yield($0) }
-            continuation.finish()
+            if !takerGone { splitter.finish { _ = queue.put($0) } }
+            queue.finish()
         }
         reader.name = "confab-stdin"
         reader.start()
-        return stream
+        return queue.lines
     }
 }

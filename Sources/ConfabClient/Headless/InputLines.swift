@@ -10,6 +10,9 @@
 // without a newline) gets one error line and goes on; the client never holds
 // more than one line's limit of it.
 
+import Dispatch
+import Synchronization
+
 /// Splits bytes into lines as they arrive.
 public struct InputLineSplitter: Sendable {
     /// The longest line kept whole, in bytes (without its line break).
@@ -52,5 +55,96 @@ public struct InputLineSplitter: Sendable {
     private static func text(_ bytes: [UInt8]) -> String {
         let content = bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes[...]
         return String(decoding: content, as: UTF8.self)
+    }
+}
+
+/// Lines handed from a reading thread to the commands' task, at most
+/// `capacity` waiting: a bot that writes faster than its commands complete
+/// is held up in its own `write` (the pipe fills) instead of the client
+/// queueing its lines without end.
+///
+///   reader thread ─▶ put (blocks while `capacity` lines wait) ─▶ next() ◀─ commands' task
+///
+/// Ending the commands' task (the room ended) ends `next()` at once and
+/// makes every later `put` return false, so neither side waits on the other.
+public final class InputLineQueue: Sendable {
+    private struct State {
+        var waiting: [String] = []
+        var inputEnded = false
+        var takerGone = false
+        var taker: CheckedContinuation<String?, Never>?
+    }
+
+    private let state = Mutex(State())
+    /// Free places in the queue; `put` waits for one.
+    private let places: DispatchSemaphore
+
+    public init(capacity: Int = 64) {
+        places = DispatchSemaphore(value: capacity)
+    }
+
+    /// Hands over a line, waiting while the queue is full. Blocks the calling
+    /// thread: call it from a reading thread. False once the taker is gone.
+    public func put(_ line: String) -> Bool {
+        places.wait()
+        let taker: CheckedContinuation<String?, Never>?? = state.withLock { state in
+            guard !state.takerGone else { return .none }
+            if let taker = state.taker {
+                state.taker = nil
+                return .some(taker)
+            }
+            state.waiting.append(line)
+            return .some(nil)
+        }
+        guard let taker else {
+            places.signal()  // wake any other put blocked behind this one
+            return false
+        }
+        if let taker {
+            places.signal()  // handed over directly: the place stays free
+            taker.resume(returning: line)
+        }
+        return true
+    }
+
+    /// No more lines will come.
+    public func finish() {
+        let taker = state.withLock { state in
+            state.inputEnded = true
+            defer { state.taker = nil }
+            return state.taker
+        }
+        taker?.resume(returning: nil)
+    }
+
+    /// The next line; nil when the input ended or the calling task was cancelled.
+    public func next() async -> String? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+                let line: String?? = state.withLock { state in
+                    if state.takerGone || Task.isCancelled { return .some(nil) }
+                    if !state.waiting.isEmpty { return .some(state.waiting.removeFirst()) }
+                    if state.inputEnded { return .some(nil) }
+                    state.taker = continuation
+                    return .none
+                }
+                guard let line else { return }
+                if line != nil { places.signal() }
+                continuation.resume(returning: line)
+            }
+        } onCancel: {
+            let taker = state.withLock { state in
+                state.takerGone = true
+                defer { state.taker = nil }
+                return state.taker
+            }
+            places.signal()
+            taker?.resume(returning: nil)
+        }
+    }
+
+    /// The lines as a stream for one consumer.
+    public var lines: AsyncStream<String> {
+        AsyncStream(unfolding: { await self.next() })
     }
 }
