@@ -1,10 +1,9 @@
 // One WebSocket signalling connection, from upgrade to close.
 //
-//   frames ─▶ connection rate, every frame before parsing (1008; sustained: close 1008)
-//          ─▶ assemble (text only; > 64 KiB: counted, dropped, 1001)
-//          ─▶ screen (invalid UTF-8: close 1007; nested too deep: 1000) ─▶ decode (1000/1002/1003/1004/1005)
-//          ─▶ not joined: ping | join (token ─▶ room) | resume
-//             joined:     ping | RoomHost.handle
+//   frames ─▶ InboundMessageGate: the connection's rate, assembly, size, UTF-8, depth
+//          ─▶ decode (1000/1002/1003/1004/1005)
+//          ─▶ MessageRoute: not joined: ping | join (token ─▶ room) | resume
+//                           joined:     ping | RoomHost.handle
 //   the server root (`/`, no room): ─▶ not connected: ping | connect (user token) ─▶ CallManager
 //                                     connected:     ping | CallManager.handle (calls, history)
 //   messages:    ConnectionSink ─▶ the channel's event loop, in order (ConnectionSink.swift)
@@ -89,87 +88,48 @@ struct SignalingConnection: Sendable {
         case online(PeerID)
         /// The session ended (leave, removal, failed join…); further input is ignored.
         case over
+
+        var phase: ConnectionPhase {
+            switch self {
+            case .new: .new
+            case .joined: .joined
+            case .online: .online
+            case .over: .over
+            }
+        }
     }
 
     private func read(_ inbound: WebSocketInboundStream, sink: ConnectionSink, watched: WatchedConnection)
         async
     {
         var session = Session.new
-        let now = Timestamp.now()
-        var rate = TokenBucket(limit: shared.configuration.connectionRate, now: now)
-        // Refusals allowed on top (twice the burst, then the same rate): a
-        // client briefly over the rate is told so; one that keeps sending at
-        // twice the rate or more is closed.
-        let rateLimit = shared.configuration.connectionRate
-        var refusals = TokenBucket(
-            limit: RateLimit(perSecond: rateLimit.perSecond, burst: rateLimit.burst * 2), now: now)
-        var message: [UInt8] = []
-        var messageBytes = 0
-        var isText = true
-        var overRate = false
+        var gate = InboundMessageGate(rate: shared.configuration.connectionRate, now: Timestamp.now())
         do {
             for try await frame in inbound {
                 watched.touch()
-                switch frame.opcode {
-                case .text, .binary:
-                    message.removeAll(keepingCapacity: true)
-                    messageBytes = 0
-                    isText = frame.opcode == .text
-                    overRate = false
-                case .continuation:
-                    break
-                }
-                // Every frame costs a token before anything is parsed, before
-                // and after join (PROTOCOL.md, Limits).
-                if !rate.take(now: Timestamp.now()) { overRate = true }
-                messageBytes += frame.data.readableBytes
-                // RFC 6455 §5.4: a message may span frames; the limit is on the message.
-                // Over the rate only the start is kept, for the request id.
-                if messageBytes <= ProtocolLimits.maximumClientMessageBytes, isText,
-                    !overRate || message.count < MessageScreen.idScanBytes
-                {
-                    message.append(contentsOf: frame.data.readableBytesView)
-                }
-                guard frame.fin else { continue }
+                let kind: InboundMessageGate.FrameKind =
+                    switch frame.opcode {
+                    case .text: .text
+                    case .binary: .binary
+                    default: .continuation
+                    }
+                guard
+                    let outcome = gate.take(kind, fin: frame.fin, payload: frame.data.readableBytesView, now: Timestamp.now())
+                else { continue }
                 shared.metrics.messageReceived()
                 if case .over = session { continue }  // the close frame is on its way
-                if overRate {
-                    guard refusals.take(now: Timestamp.now()) else {
-                        logger.debug("message rate exceeded again and again; closing the connection")
-                        let error = CodedError(.tooManyMessages, "over the message rate for too long; closing")
-                        shared.metrics.error(error.code)
-                        sink.send(error, id: nil)
-                        sink.close(.policyViolation, reason: error.description)
-                        session = .over
-                        continue
-                    }
-                    refuse(
-                        CodedError(
-                            .tooManyMessages,
-                            "at most \(shared.configuration.connectionRate.perSecond) messages a second (bursts of \(shared.configuration.connectionRate.burst))"
-                        ), id: isText ? MessageScreen.requestID(in: message) : nil, sink: sink)
-                } else if !isText {
-                    refuse(CodedError(.malformedMessage, "binary frames are not accepted; send JSON text"), sink: sink)
-                } else if messageBytes > ProtocolLimits.maximumClientMessageBytes {
-                    // Refused unparsed; the connection stays open (PROTOCOL.md, Limits).
-                    let error = ProtocolError(
-                        .tooLarge(byteCount: messageBytes, limit: ProtocolLimits.maximumClientMessageBytes))
-                    refuse(error.codedError, sink: sink)
-                } else if !MessageScreen.isValidUTF8(message) {
-                    // RFC 6455 §8.1: text that is not UTF-8 fails the connection, with 1007 (§7.4.1).
-                    logger.debug("invalid UTF-8 in a text message; failing the connection")
-                    shared.metrics.error(.malformedMessage)
-                    sink.close(
-                        UInt16(1007),
-                        reason: "\(ErrorCode.malformedMessage.rawValue) a text message that is not UTF-8")
+                switch outcome {
+                case .refuse(let error, let id):
+                    refuse(error, id: id, sink: sink)
+                case .close(let code, let error, let sendError):
+                    logger.debug("failing the connection", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
+                    shared.metrics.error(error.code)
+                    if sendError { sink.send(error, id: nil) }
+                    sink.close(code, reason: error.description)
                     session = .over
-                } else if MessageScreen.nestsTooDeep(message) {
-                    refuse(
-                        CodedError(.malformedMessage, "arrays and objects nest deeper than \(MessageScreen.maximumDepth) levels"),
-                        sink: sink)
-                } else {
+                case .message(let bytes):
                     watched.beginHandling()
-                    session = await handle(Data(message), session: session, sink: sink)
+                    session = await handle(Data(bytes), session: session, sink: sink)
                     watched.endHandling()
                     switch session {
                     case .joined, .online:
@@ -180,8 +140,6 @@ struct SignalingConnection: Sendable {
                     case .new, .over: break
                     }
                 }
-                // Do not keep a large buffer for the life of the connection.
-                if message.capacity > 256 * 1024 { message = [] }
             }
         } catch {
             logger.debug("connection read failed", metadata: ["error": "\(error)"])
@@ -202,61 +160,31 @@ struct SignalingConnection: Sendable {
             refuse(error.codedError, id: error.requestID, sink: sink)
             return error.codedError.code.closesConnection ? .over : session
         }
-        if case .ping = message.body {
+        switch (MessageRoute.of(message, phase: session.phase, pathRoom: pathRoom), session) {
+        case (.ignore, _):
+            return session
+        case (.pong, _):
             sink.send(ServerMessage(id: message.id, .pong(Pong(serverTime: Timestamp.now()))))
             return session
-        }
-        let onPresence = pathRoom == nil
-        if message.type.isPresenceMessage != onPresence, message.type.requiresSession || message.type == .connect {
-            let detail =
-                onPresence
-                ? "this is the server's presence connection (wss://HOST:PORT/): join rooms at wss://HOST:PORT/ROOM"
-                : "\(message.type.rawValue) belongs on the server's presence connection (wss://HOST:PORT/)"
-            refuse(CodedError(.wrongConnection, detail), id: message.id, sink: sink)
+        case (.refuse(let error), _):
+            refuse(error, id: message.id, sink: sink)
             return session
-        }
-        switch session {
-        case .over:
-            return .over
-        case .joined(let host, let peer):
-            switch message.body {
-            case .join, .resume:
-                refuse(CodedError(.alreadyJoined, "this connection has already joined"), id: message.id, sink: sink)
-                return session
-            case .reportLoss(let report):
-                await host.recordLoss(report, from: peer, id: message.id, sink: sink)
-                return session
-            default:
-                return await host.handle(message, from: peer, sink: sink) ? session : .over
-            }
-        case .online(let user):
-            if case .connect = message.body {
-                refuse(CodedError(.alreadyJoined, "this connection is already connected"), id: message.id, sink: sink)
-            } else {
-                await shared.calls.handle(message, from: user, sink: sink)
-            }
+        case (.connect(let request), _):
+            return await connect(request, id: message.id, sink: sink)
+        case (.join(let request), _):
+            return await join(request, id: message.id, sink: sink, receivedAt: receivedAt)
+        case (.resume(let request), _):
+            return await resume(request, id: message.id, sink: sink, receivedAt: receivedAt)
+        case (.loss(let report), .joined(let host, let peer)):
+            await host.recordLoss(report, from: peer, id: message.id, sink: sink)
             return session
-        case .new:
-            if pathRoom == nil {
-                guard case .connect(let request) = message.body else {
-                    let error =
-                        message.type.requiresSession
-                        ? CodedError(.notJoined, "send connect first")
-                        : CodedError(.wrongConnection, "join rooms at wss://HOST:PORT/ROOM")
-                    refuse(error, id: message.id, sink: sink)
-                    return session
-                }
-                return await connect(request, id: message.id, sink: sink)
-            }
-            switch message.body {
-            case .join(let request):
-                return await join(request, id: message.id, sink: sink, receivedAt: receivedAt)
-            case .resume(let request):
-                return await resume(request, id: message.id, sink: sink, receivedAt: receivedAt)
-            default:
-                refuse(CodedError(.notJoined, "send join (or resume) first"), id: message.id, sink: sink)
-                return session
-            }
+        case (.room, .joined(let host, let peer)):
+            return await host.handle(message, from: peer, sink: sink) ? session : .over
+        case (.calls, .online(let user)):
+            await shared.calls.handle(message, from: user, sink: sink)
+            return session
+        case (.loss, _), (.room, _), (.calls, _):
+            return session  // routed only in the phase that has them
         }
     }
 
@@ -274,11 +202,6 @@ struct SignalingConnection: Sendable {
     private func join(_ request: JoinRequest, id: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant)
         async -> Session
     {
-        guard let pathRoom, request.room == pathRoom else {
-            refuse(
-                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom?.rawValue ?? "/"))"), id: id, sink: sink)
-            return .new
-        }
         do throws(CodedError) {
             let token = try await shared.authority.verify(request.token, room: request.room, now: Timestamp.now())
             // A room retired between lookup and join is looked up again (made afresh).
@@ -300,11 +223,6 @@ struct SignalingConnection: Sendable {
     private func resume(
         _ request: ResumeRequest, id: RequestID, sink: ConnectionSink, receivedAt: ContinuousClock.Instant
     ) async -> Session {
-        guard let pathRoom, request.room == pathRoom else {
-            refuse(
-                CodedError(.invalidMessage, "room: must be the room of the URL path (\(pathRoom?.rawValue ?? "/"))"), id: id, sink: sink)
-            return .new
-        }
         do throws(CodedError) {
             if let elsewhere = await shared.registry.redirectForResume(request.room) { throw elsewhere }
             if let host = await shared.registry.existingHost(for: request.room) {
