@@ -2,7 +2,8 @@
 // is parsed: I/O-free, time passed in, so that every order of frames can be
 // tested and fuzzed without a socket (SignalingConnection does the I/O).
 //
-//   frame ─▶ a token of the connection's rate, every frame (PROTOCOL.md, Limits)
+//   frame ─▶ out of order (a continuation outside a message, a message inside one) ─▶ close 1002
+//         ─▶ a token of the connection's rate, every frame (PROTOCOL.md, Limits)
 //         ─▶ assemble the message (RFC 6455 §5.4: a message may span frames;
 //            the limit is on the message, and only what can be used is kept)
 //         ─▶ fin: over the rate ─▶ refuse 1008 (its id from the first KiB);
@@ -27,7 +28,8 @@ package struct InboundMessageGate: Sendable {
         case message([UInt8])
         /// Refused unparsed; the connection stays open.
         case refuse(CodedError, id: RequestID?)
-        /// Fail the connection: count `error`, send it first when `sendError`,
+        /// Fail the connection (a frame out of order, text not UTF-8, over
+        /// the rate for too long): count `error`, send it first when `sendError`,
         /// then close with `code` and the error as the reason.
         case close(code: UInt16, error: CodedError, sendError: Bool)
     }
@@ -42,6 +44,8 @@ package struct InboundMessageGate: Sendable {
     private var messageBytes = 0
     private var isText = true
     private var overRate = false
+    /// A message has begun and its FIN frame has not come yet.
+    private var inMessage = false
 
     package init(rate: RateLimit, now: Timestamp) {
         rateLimit = rate
@@ -49,19 +53,33 @@ package struct InboundMessageGate: Sendable {
         refusals = TokenBucket(limit: RateLimit(perSecond: rate.perSecond, burst: rate.burst * 2), now: now)
     }
 
-    /// Takes one frame; nil until the frame that ends a message.
+    /// Takes one frame; nil until the frame that ends a message, unless the
+    /// frame breaks the framing rules.
     package mutating func take(
         _ kind: FrameKind, fin: Bool, payload: some Collection<UInt8>, now: Timestamp
     ) -> Outcome? {
+        // RFC 6455 §5.4: a message is one text or binary frame, then
+        // continuations up to the one with FIN; anything else fails the
+        // connection (§7.4.1: 1002). The frame stream does not check this.
         switch kind {
         case .text, .binary:
+            guard !inMessage else {
+                return .close(
+                    code: 1002, error: CodedError(.malformedMessage, "a new message before the last one ended"),
+                    sendError: false)
+            }
             message.removeAll(keepingCapacity: true)
             messageBytes = 0
             isText = kind == .text
             overRate = false
         case .continuation:
-            break
+            guard inMessage else {
+                return .close(
+                    code: 1002, error: CodedError(.malformedMessage, "a continuation frame outside a message"),
+                    sendError: false)
+            }
         }
+        inMessage = !fin
         // Every frame costs a token before anything is parsed, before and after join.
         if !rate.take(now: now) { overRate = true }
         messageBytes += payload.count

@@ -2,6 +2,7 @@
 // the server and the other peers carry on.
 
 import ConfabProtocol
+import ConfabTestSupport
 import ConfabRooms
 import ConfabServer
 import Foundation
@@ -155,6 +156,28 @@ struct BadInputTests {
             alice.send(textBytes: bytes)
             let frame = try await alice.closeFrame(timeout: .seconds(20))
             #expect(frame?.closeCode == .dataInconsistentWithMessage)
+        }
+    }
+
+    @Test(
+        "frames out of order fail the connection with close 1002 (RFC 6455 §5.4): a continuation with no message begun, a message inside another",
+        arguments: ["stray continuation", "message inside a message"])
+    func framesOutOfOrder(_ order: String) async throws {
+        try await TestServer.start().run { server in
+            let (alice, _) = try await server.join("alice", role: "host")
+            let ping = Array(#"{"v": 1, "type": "ping", "id": "p1"}"#.utf8)
+            if order == "stray continuation" {
+                alice.send(textBytes: ping)
+                guard case .pong = try await alice.next().body else { throw ToolError("no pong") }
+                // Once, this re-delivered the finished message: a second pong.
+                alice.send(frame: .continuation, fin: true, [])
+            } else {
+                alice.send(frame: .text, fin: false, Array(ping[..<10]))
+                alice.send(frame: .text, fin: true, ping)
+            }
+            let frame = try await alice.closeFrame(timeout: .seconds(20))
+            #expect(frame?.closeCode == .protocolError)
+            #expect(frame?.reason?.hasPrefix("1000") == true)
         }
     }
 

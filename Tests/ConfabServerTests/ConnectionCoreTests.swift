@@ -72,6 +72,31 @@ struct ConnectionCoreTests {
         #expect(error.code == .malformedMessage)
     }
 
+    @Test("frames out of order close 1002 with nothing sent: a continuation with no message begun, a message inside another")
+    func framing() {
+        let ping = Self.bytes(#"{"v":1,"type":"ping","id":"p"}"#)
+        var gate = Self.gate()
+        #expect(gate.take(.text, fin: true, payload: ping, now: Self.t0) == .message(ping))
+        // The finished message must not come back with the stray frame's bytes after it.
+        guard case .close(1002, let stray, false) = gate.take(.continuation, fin: true, payload: [], now: Self.t0) else {
+            Issue.record("a continuation after a finished message was taken")
+            return
+        }
+        #expect(stray.code == .malformedMessage)
+
+        var nested = Self.gate()
+        #expect(nested.take(.text, fin: false, payload: ping[..<5], now: Self.t0) == nil)
+        guard case .close(1002, _, false) = nested.take(.binary, fin: true, payload: ping, now: Self.t0) else {
+            Issue.record("a message inside a message was taken")
+            return
+        }
+        var first = Self.gate()
+        guard case .close(1002, _, false) = first.take(.continuation, fin: false, payload: ping, now: Self.t0) else {
+            Issue.record("a continuation as the first frame was taken")
+            return
+        }
+    }
+
     @Test("over the rate: 1008 naming the id; twice the burst of refusals, then closed with the error sent first; a second later, accepted again")
     func rate() {
         var gate = Self.gate(perSecond: 5, burst: 10)

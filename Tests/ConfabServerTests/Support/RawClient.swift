@@ -17,8 +17,8 @@ import Synchronization
 final class RawClient: Sendable {
     private enum Outgoing: Sendable {
         case text(String)
-        /// A text frame holding exactly these bytes, UTF-8 or not.
-        case textBytes([UInt8])
+        /// One frame holding exactly these bytes, UTF-8 or not, in or out of order.
+        case frame(WebSocketOpcode, fin: Bool, [UInt8])
         case close
     }
 
@@ -45,9 +45,9 @@ final class RawClient: Sendable {
                         for await item in stream {
                             switch item {
                             case .text(let text): try await outbound.write(.text(text))
-                            case .textBytes(let bytes):
+                            case .frame(let opcode, let fin, let bytes):
                                 try await outbound.write(
-                                    .custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))))
+                                    .custom(WebSocketFrame(fin: fin, opcode: opcode, data: ByteBuffer(bytes: bytes))))
                             case .close:
                                 try await outbound.close(.normalClosure, reason: nil)
                                 return
@@ -79,7 +79,12 @@ final class RawClient: Sendable {
 
     /// Sends one text frame with these bytes as its payload (tests of invalid UTF-8).
     func send(textBytes bytes: [UInt8]) {
-        outgoing.yield(.textBytes(bytes))
+        outgoing.yield(.frame(.text, fin: true, bytes))
+    }
+
+    /// Sends one frame as given, whether or not it is in order (RFC 6455 §5.4).
+    func send(frame opcode: WebSocketOpcode, fin: Bool, _ bytes: [UInt8]) {
+        outgoing.yield(.frame(opcode, fin: fin, bytes))
     }
 
     /// The next message, decoded; throws if none comes within `timeout` or the connection ended.
