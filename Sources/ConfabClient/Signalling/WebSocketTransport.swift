@@ -14,7 +14,7 @@ import Synchronization
 //   TCP (HummingbirdWSClient's ClientConnection)
 //    ─▶ NIOSSLClientHandler + custom verification callback (ServerTrust: pin / known_servers)
 //    ─▶ HTTP/1.1 upgrade (NIOTypedWebSocketClientUpgrader)
-//    ─▶ WebSocket frames ─▶ text messages ─▶ `incoming`
+//    ─▶ WebSocket frames ─▶ text messages (ServerFrameAssembler) ─▶ `incoming`
 //
 // HummingbirdWSClient's WebSocketClient builds its NIOSSLClientHandler itself,
 // with no way to pass a verification callback, so this file sets up the same
@@ -265,43 +265,26 @@ final class WebSocketConnection: SignallingConnection {
     /// Reads frames until the connection closes, joining fragments into messages.
     func readFrames(from inbound: NIOAsyncChannelInboundStream<WebSocketFrame>) async {
         defer { incomingContinuation.finish() }
-        var message: ByteBuffer?
-        var messageIsText = false
+        var assembler = ServerFrameAssembler()
         do {
             for try await frame in inbound {
                 switch frame.opcode {
-                case .text, .binary:
-                    // Binary frames are not part of the protocol: read and drop them.
-                    messageIsText = frame.opcode == .text
-                    message = frame.unmaskedData
-                case .continuation:
-                    guard var partial = message else {
-                        await sendClose(.protocolError)
-                        return
-                    }
-                    var data = frame.unmaskedData
-                    guard partial.readableBytes + data.readableBytes <= ProtocolLimits.maximumServerMessageBytes else {
-                        await sendClose(.messageTooLarge)
-                        return
-                    }
-                    partial.writeBuffer(&data)
-                    message = partial
                 case .ping:
                     try? await outbound.write(
                         WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
-                    continue
                 case .pong:
                     continue
                 case .connectionClose:
                     await sendClose(.normalClosure)
                     return
                 default:
-                    await sendClose(.protocolError)
-                    return
-                }
-                if frame.fin, let complete = message {
-                    if messageIsText { incomingContinuation.yield(String(buffer: complete)) }
-                    message = nil
+                    switch assembler.take(frame.opcode, fin: frame.fin, data: frame.unmaskedData) {
+                    case .none: continue
+                    case .message(let text): incomingContinuation.yield(text)
+                    case .close(let code):
+                        await sendClose(code)
+                        return
+                    }
                 }
             }
         } catch {
