@@ -121,8 +121,8 @@ test: deps
 	$(MAKE) --no-print-directory check-install-layout
 
 # `make fuzz [FUZZ_TARGET=room] [FUZZ_SECONDS=600]`: libFuzzer (with AddressSanitizer)
-# on one fuzz target: wire, screen, client-message, text, room, forwarder, token, headless or
-# server-message (Sources/ConfabFuzzing).
+# on one fuzz target: wire, screen, connection, client-message, text, room, forwarder, token,
+# headless or server-message (Sources/ConfabFuzzing).
 # It starts from the seeds in Tests/FuzzCorpus and keeps what it learns in
 # .build-fuzz/corpus; an input that crashes or breaks a property is written to
 # .build-fuzz/findings. Keep each finding under Tests/FuzzCorpus/TARGET once

@@ -3,6 +3,7 @@
 //
 //   bytes ─▶ FuzzTarget.run ─▶ wire:            RTP, RTP header extensions, RED, Opus TOC, RTCP, STUN
 //                            ─▶ screen:         a text message's bytes through the server's screen, decoder and refusal
+//                            ─▶ connection:     a connection's frames in any order and time: gate, decoder, routing
 //                            ─▶ client-message: a client's JSON message: decode, encode, decode again
 //                            ─▶ text:           names and chat through the sanitiser
 //                            ─▶ room:           a script of joins, drops and client messages run on a room
@@ -28,6 +29,7 @@ public struct FuzzViolation: Error, CustomStringConvertible {
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case wire
     case screen
+    case connection
     case clientMessage = "client-message"
     case text
     case room
@@ -41,6 +43,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .wire: try WireFuzzing.run(input)
         case .screen: try ScreenFuzzing.run(input)
+        case .connection: try ConnectionFuzzing.run(input)
         case .clientMessage: try ClientMessageFuzzing.run(input)
         case .text: try TextFuzzing.run(input)
         case .room: try RoomFuzzing.run(input)

@@ -212,6 +212,40 @@ extension FuzzCorpusTests {
 }
 
 extension FuzzCorpusTests {
+    @Test("the connection seeds reach every part: the room and the calls, each refusal before parsing, each way a connection fails")
+    func connectionSeeds() throws {
+        func play(_ name: String) throws -> ConnectionFuzzing.Played {
+            try ConnectionFuzzing.play(try RepositoryFile.text("Tests/FuzzCorpus/connection/\(name)"))
+        }
+        let meeting = try play("meeting")
+        #expect(
+            meeting.routes == [
+                "pong", "refuse", "join", "refuse", "refuse", "join", "refuse", "room", "loss", "refuse", "room",
+            ], "ping; chat before join; a refused join; another room; connect; joined; resume; chat in three frames; loss; a call; leave")
+        #expect(meeting.refusals == [.notJoined, .invalidMessage, .wrongConnection, .alreadyJoined, .wrongConnection])
+        #expect(meeting.phase == .over && meeting.closedWith == nil, "left; the ping after it goes nowhere")
+
+        let presence = try play("presence")
+        #expect(presence.routes == ["refuse", "refuse", "connect", "refuse", "calls", "calls", "refuse", "refuse", "pong"])
+        #expect(presence.refusals == [.notJoined, .wrongConnection, .alreadyJoined, .wrongConnection, .wrongConnection])
+        #expect(presence.phase == .online)
+
+        let flood = try play("flood")
+        #expect(flood.messages == 6, "the burst, then what a second refills")
+        #expect(flood.refusals == Array(repeating: .tooManyMessages, count: 10), "twice the burst, and a second's refill, refused")
+        #expect(flood.closedWith == 1008)
+
+        let sizes = try play("sizes")
+        #expect(sizes.refusals == [.messageTooLarge, .messageTooLarge, .malformedMessage, .malformedMessage, .invalidMessage])
+        #expect(sizes.routes == ["join", "pong"])
+        #expect(sizes.closedWith == 1007)
+
+        #expect(try play("stray-continuation").closedWith == 1002)
+        #expect(try play("message-in-message").closedWith == 1002)
+        let refused = try play("refused-for-good")
+        #expect(refused.refusals == [.unsupportedVersion] && refused.phase == .over && refused.messages == 1)
+    }
+
     @Test("the server-message seeds are server messages the client takes in, and the joined room they meet has people in it")
     func serverMessageSeedsDecode() throws {
         var decoded = 0
