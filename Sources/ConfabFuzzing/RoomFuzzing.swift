@@ -48,6 +48,8 @@ struct ScriptedRoom {
     /// Client messages the room carried out, and those it refused.
     var accepted = 0
     var refused = 0
+    /// Prompts that lapsed unanswered as time passed.
+    var lapsedPrompts = 0
     let codec = ProtocolCodec()
 
     init(template: RoomTemplate) {
@@ -56,23 +58,46 @@ struct ScriptedRoom {
 
     mutating func step(_ line: String) throws(FuzzViolation) {
         let words = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
-        guard words.count >= 2, let actor = Self.actor(words[0]) else { return }
+        guard words.count >= 2 else { return }
         let argument = words.count > 2 ? words[2] : ""
         let before = room
+        // Time passes for everyone: `- wait MS` (any first word will do).
+        if words[1] == "wait" {
+            now = now.adding(milliseconds: min(Int(argument) ?? 1_000, 3_600_000))
+            try expire(before: before)
+            return
+        }
+        guard let actor = Self.actor(words[0]) else { return }
         switch words[1] {
         case "join": try join(actor, role: argument)
         case "drop": try deliver(room.connectionLost(actor, now: now), before: before)
         case "resume":
             if let outcome = try? room.resume(actor, now: now) { try deliver(outcome.events, before: before) }
         case "send": try send(argument, from: actor, before: before)
-        case "wait":
-            now = now.adding(milliseconds: min(Int(argument) ?? 1_000, 3_600_000))
-            _ = room.expire(now: now)
         case "end": try deliver(room.end(reason: argument, lock: false, now: now), before: before)
         case "lock": _ = room.setJoinsLocked(true)
         case "unlock": _ = room.setJoinsLocked(false)
         default: return
         }
+    }
+
+    /// Time passed: exactly the prompts past their lifetime lapse, each
+    /// reported once (the `prompt.expired` webhook), the others stay.
+    private mutating func expire(before: Room) throws(FuzzViolation) {
+        let lifetime = Int64(room.template.promptLifetimeMs)
+        let expiry = room.expire(now: now)
+        let due = before.prompts.values.filter { now.milliseconds(since: $0.createdAt) >= lifetime }
+        guard Set(expiry.lapsedPrompts) == Set(due), expiry.lapsedPrompts.count == due.count else {
+            throw FuzzViolation("lapsed \(expiry.lapsedPrompts.map(\.id)), due \(due.map(\.id))")
+        }
+        lapsedPrompts += due.count
+        let forgotten = Set(expiry.forgottenPeers)
+        let live = before.prompts.values.filter {
+            now.milliseconds(since: $0.createdAt) < lifetime && !forgotten.contains($0.from) && !forgotten.contains($0.to)
+        }
+        guard expiry.lapsedPrompts.allSatisfy({ room.prompts[$0.id] == nil }),
+            live.allSatisfy({ room.prompts[$0.id] == $0 }), room.prompts.count == live.count
+        else { throw FuzzViolation("a lapsed prompt is still pending, or a live one went with them") }
     }
 
     /// a…h are peers; @ is the server itself (the management API acts as it).

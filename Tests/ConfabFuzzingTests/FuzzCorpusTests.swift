@@ -45,6 +45,12 @@ struct FuzzCorpusTests {
         #expect(townHall.refused == 0, "every step of the town hall seed is allowed")
     }
 
+    @Test("time passes in the room seeds (`- wait MS`): a prompt nobody answers lapses")
+    func roomSeedsWait() throws {
+        let played = try RoomFuzzing.play(try RepositoryFile.text("Tests/FuzzCorpus/room/state-keys-prompts"))
+        #expect(played.lapsedPrompts == 1, "the waits of the seeds were once skipped")
+    }
+
     @Test("the forwarder seeds bind every peer and forward: the meeting's talk reaches its subscribers")
     func forwarderSeedsForward() throws {
         let input = try [UInt8](Data(contentsOf: RepositoryFile.root.appendingPathComponent("Tests/FuzzCorpus/forwarder/meeting")))
