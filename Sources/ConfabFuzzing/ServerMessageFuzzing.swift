@@ -23,6 +23,9 @@ enum ServerMessageFuzzing {
         case .joined(let joined):
             let clean = IncomingText.joined(joined)
             try check(clean)
+            if let lifetime = clean.room.promptLifetimeMs, !(1_000...3_600_000).contains(lifetime) {
+                throw FuzzViolation("a prompt lifetime of \(lifetime) ms reached the store")
+            }
             reduce(&state, .joined(clean, roundTripMs: 0))
         case .chatPage(let page):
             for message in IncomingText.page(page).messages { try check(message) }

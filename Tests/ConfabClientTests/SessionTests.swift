@@ -154,11 +154,12 @@ struct SessionTests {
         #expect(answer == PromptAnswer(prompt: "p3", accept: false))
     }
 
-    @Test("a prompt is dropped after the room's prompt lifetime from joined, after 60 s when the server does not say")
+    @Test(
+        "a prompt is dropped after the room's prompt lifetime from joined (held to 1 s ... 1 h), after 60 s when the server does not say")
     func promptLifetime() async throws {
-        for (lifetimeMs, expectedMs) in [(Int?(5_000), 5_000), (nil, 60_000)] {
+        for (lifetimeMs, expectedMs) in [(Int?(5_000), 5_000), (nil, 60_000), (-5, 1_000), (Int.max, 3_600_000)] {
             let (server, clock, session) = sessionOnTestClock()
-            var joined = Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 100_000, deadAfterMs: 200_000))
+            var joined = Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 10_000_000, deadAfterMs: 20_000_000))
             joined.room.promptLifetimeMs = lifetimeMs
             server.setJoined(joined)
             try await session.join()

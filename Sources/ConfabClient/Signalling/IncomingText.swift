@@ -84,6 +84,9 @@ package enum IncomingText {
         joined.you = peer(joined.you)
         joined.peers = joined.peers.map(peer)
         joined.history = page(joined.history)
+        // A question shown for less than a second, or kept for days, is no use
+        // to a person, whatever a server says.
+        joined.room.promptLifetimeMs = joined.room.promptLifetimeMs.map { min(max($0, 1_000), 3_600_000) }
         return joined
     }
 }
