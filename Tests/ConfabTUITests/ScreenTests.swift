@@ -410,18 +410,29 @@ struct ScreenTests {
         #expect(lines[21].contains("your role has no microphone"))
     }
 
-    @Test("a question put to us waits in the message row until answered")
+    @Test("a question put to us waits in the message row until answered, counting down the room's prompt lifetime")
     func promptWaitsInMessageRow() {
+        let start = Date(timeIntervalSince1970: 1_700_000_100)
         let previous = Fixtures.room(others: 3)
         var state = previous
+        state.room?.promptLifetimeMs = 30_000
         let prompt = RoleChangePrompt(prompt: "q1", by: "p0", role: "speaker")
         reduce(&state, .roleChangeRequested(prompt))
         var model = MeetingModel()
+        model.now = start
         _ = model.apply(RoomUpdate(event: .roleChangeRequested(prompt), state: state), previous: previous)
         model.notice = nil
-        let (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
-        #expect(backend.screen.lines[21].contains("Ada asks you to become speaker  F2 to answer"))
+        let first = model.tick(now: start)
+        #expect(first, "the countdown's first second shows")
+        var (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
+        #expect(backend.screen.lines[21].contains("Ada asks you to become speaker (30 s)  F2 to answer"))
         #expect(!backend.text.contains("[a  accept]"))
+        // Ticks redraw when a second of it passes, and not in between.
+        let between = model.tick(now: start.addingTimeInterval(0.25))
+        let secondsLater = model.tick(now: start.addingTimeInterval(12.5))
+        #expect(!between && secondsLater)
+        (backend, _) = screen(state, size: Size(columns: 80, rows: 24), model: model)
+        #expect(backend.screen.lines[21].contains("Ada asks you to become speaker (18 s)  F2 to answer"))
     }
 }
 

@@ -170,6 +170,12 @@ public struct MeetingModel: InputLineModel, Sendable {
     public var sentRequests: [PromptID: SentRequest] = [:]
     /// Prompts already announced (a line and the bell), each once.
     var announcedPrompts: Set<PromptID> = []
+    /// When each question put to us lapses: the room's prompt lifetime from
+    /// when it came. The message row counts down to it.
+    public var promptDeadlines: [PromptID: Date] = [:]
+    /// The seconds left that the screen shows (ours and the questions to
+    /// us), so a tick redraws when one of them changes and not otherwise.
+    var shownCountdowns: [Int] = []
     /// The key that turns to a question put to us. A question never opens a
     /// dialog by itself: keys typed for the input line (a sentence with an
     /// `a` in it) must never answer it, least of all by opening the mic.
@@ -235,14 +241,26 @@ public struct MeetingModel: InputLineModel, Sendable {
             addSystemLine("\(request.name) did not answer your request \(request.what); it lapsed")
             changed = true
         }
+        let countdowns =
+            sentRequests.values.map { secondsLeft(until: $0.sentAt.addingTimeInterval($0.lifetime)) }.sorted()
+            + promptDeadlines.values.map(secondsLeft(until:)).sorted()
+        if countdowns != shownCountdowns {
+            shownCountdowns = countdowns
+            changed = true
+        }
         return input.expireNotice(now: now) || changed
+    }
+
+    /// Whole seconds from now to `deadline`, rounded up; 0 once it passed.
+    public func secondsLeft(until deadline: Date) -> Int {
+        max(0, Int(deadline.timeIntervalSince(now).rounded(.up)))
     }
 
     /// What we asked of others and still wait for, for the message row.
     public func pendingRequestsText(_ state: RoomState) -> String? {
         guard !sentRequests.isEmpty else { return nil }
         let items = sentRequests.values.sorted { $0.sentAt < $1.sentAt }.map { request in
-            let left = max(0, Int((request.lifetime - now.timeIntervalSince(request.sentAt)).rounded(.up)))
+            let left = secondsLeft(until: request.sentAt.addingTimeInterval(request.lifetime))
             return "\(request.name) \(request.what) (\(left) s)"
         }
         return "waiting for an answer: " + items.joined(separator: " · ")
@@ -480,8 +498,11 @@ public struct MeetingModel: InputLineModel, Sendable {
             overlay = nil
         }
         var commands: [MeetingCommand] = []
+        promptDeadlines = promptDeadlines.filter { id, _ in state.pendingPrompts.contains { $0.id == id } }
+        let lifetimeMs = state.room?.promptLifetimeMs ?? LifecycleDefaults.promptLifetimeMs
         for prompt in state.pendingPrompts where !announcedPrompts.contains(prompt.id) {
             announcedPrompts.insert(prompt.id)
+            promptDeadlines[prompt.id] = now.addingTimeInterval(TimeInterval(lifetimeMs) / 1000)
             if screenReader {
                 addSystemLine(describe(prompt, in: state) + ". Answer with a line a (accept) or d (decline).")
             } else {

@@ -133,8 +133,9 @@ public struct MeetingView {
         var line = Line([], fill: Style(.text, on: .background))
         if let first = waiting.first, !model.screenReader {
             let more = waiting.count > 1 ? " (+\(waiting.count - 1) more)" : ""
+            let left = model.promptDeadlines[first.id].map { " (\(model.secondsLeft(until: $0)) s)" } ?? ""
             line.append(" ⚑ ", Style(.warning, on: .background, [.bold, .reverse]))
-            line.append(" " + model.describe(first, in: state) + more, Style(.warning, on: .background, [.bold]))
+            line.append(" " + model.describe(first, in: state) + left + more, Style(.warning, on: .background, [.bold]))
             line.append("  \(MeetingModel.answerKeyName) to answer", Style(.text, on: .background))
         } else if let notice = model.notice {
             line.append(" " + notice.text, Style(notice.isError ? .error : .accent, on: .background, [.bold]))
