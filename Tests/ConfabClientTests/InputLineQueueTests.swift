@@ -73,6 +73,17 @@ struct InputLineQueueTests {
         #expect(queue.put("d") == false)
     }
 
+    @Test("a queue can go while lines still wait in it (the room ended before the bot's last commands ran)")
+    func goesWithLinesWaiting() {
+        for waiting in 0...3 {
+            let queue = InputLineQueue(capacity: 3)
+            for index in 0..<waiting { #expect(queue.put("line \(index)")) }
+            queue.finish()
+        }
+        // Reaching here is the test: libdispatch traps when a semaphore is freed
+        // with fewer places than it began with, which took the client down as it ended.
+    }
+
     @Test("a reader waiting on an empty queue is woken by cancellation")
     func cancelledWhileWaiting() async {
         let queue = InputLineQueue()

@@ -83,6 +83,13 @@ public final class InputLineQueue: Sendable {
         places = DispatchSemaphore(value: capacity)
     }
 
+    deinit {
+        // libdispatch traps when a semaphore is freed with fewer places than
+        // it began with: give back those of the lines nobody took.
+        let held = state.withLock { $0.waiting.count }
+        for _ in 0..<held { places.signal() }
+    }
+
     /// Hands over a line, waiting while the queue is full. Blocks the calling
     /// thread: call it from a reading thread. False once the taker is gone.
     public func put(_ line: String) -> Bool {
