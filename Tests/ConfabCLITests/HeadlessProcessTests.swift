@@ -131,6 +131,31 @@ struct HeadlessProcessTests {
         #expect(await server.stop() == 0)
     }
 
+    @Test("commands piped after the one that ends the room are left unrun, and the client exits 0")
+    func linesLeftWhenTheRoomEnds() async throws {
+        let server = try await ServerProcess()
+        let token = try await server.token(room: "standup", user: "alice", role: "host")
+        let home = try TempDirectory(prefix: "confab-bot-home")
+        let run = try ChildProcess(
+            BuiltProducts.confab,
+            [
+                "join", server.url("standup"), "--token", token, "--fingerprint", server.fingerprint,
+                "--known-servers", home.file("known_servers"), "--headless", "--events",
+            ], standardInput: .pipe)
+        // All at once, then end of input: the reading thread is gone before the
+        // room ends, with twenty lines still waiting (this once crashed the client).
+        let late = (1...20).map { #"{"id":"late\#($0)","cmd":"chat","text":"too late"}"# }
+        try run.write(([#"{"id":"e","cmd":"end","reason":"done"}"#] + late).joined(separator: "\n") + "\n")
+        run.closeInput()
+        #expect(await run.wait(seconds: 30) == 0, "\(run.standardError)")
+        let lines = run.standardOutput.split(separator: "\n")
+        #expect(lines.last?.contains(#""event":"disconnected""#) == true, "\(run.standardOutput)")
+        #expect(lines.last?.contains(#""reason":"roomEnded""#) == true, "\(run.standardOutput)")
+        // The first may be tried as the connection closes (an error line); none is posted, none after it runs.
+        #expect(!run.standardOutput.contains(#""ok":true,"message""#) && !run.standardOutput.contains("late2"))
+        #expect(await server.stop() == 0)
+    }
+
     @Test("the Python bot of docs/BOTS.md greets, answers !ping, accepts a role change and leaves on !bye")
     func pythonBotFromTheDocs() async throws {
         let (server, bot, alice, carol) = try await Self.docsExampleScene(
