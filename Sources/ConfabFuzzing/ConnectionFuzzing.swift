@@ -270,7 +270,8 @@ private struct MessageModel {
             default:
                 throw FuzzViolation("refused unparsed with \(error.code)")
             }
-            if let id, !Array(bytes.prefix(MessageScreen.idScanBytes)).containsSubsequence(Array("\"\(id.rawValue)\"".utf8)) {
+            let scanned = Array(bytes.prefix(MessageScreen.idScanBytes))
+            if let id, ScreenFuzzing.occurrences(of: Array("\"\(id.rawValue)\"".utf8), in: scanned) == 0 {
                 throw FuzzViolation("a refusal names id \(id.rawValue), which the message's first KiB does not hold")
             }
         case .close(let code, let error, _):
@@ -285,12 +286,5 @@ private struct MessageModel {
                 throw FuzzViolation("closed \(code) for a finished message in order")
             }
         }
-    }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate func containsSubsequence(_ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, needle.count <= count else { return needle.isEmpty }
-        return (0...(count - needle.count)).contains(where: { self[$0..<($0 + needle.count)].elementsEqual(needle) })
     }
 }

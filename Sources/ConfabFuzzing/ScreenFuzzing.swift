@@ -157,7 +157,7 @@ enum ScreenFuzzing {
         !bytes.contains(UInt8(ascii: "\\")) && occurrences(of: Array(#""id""#.utf8), in: bytes) == 1
     }
 
-    private static func occurrences(of needle: [UInt8], in bytes: [UInt8]) -> Int {
+    static func occurrences(of needle: [UInt8], in bytes: [UInt8]) -> Int {
         guard bytes.count >= needle.count else { return 0 }
         return (0...(bytes.count - needle.count)).count { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
     }

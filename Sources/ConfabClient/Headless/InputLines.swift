@@ -93,25 +93,32 @@ public final class InputLineQueue: Sendable {
     /// Hands over a line, waiting while the queue is full. Blocks the calling
     /// thread: call it from a reading thread. False once the taker is gone.
     public func put(_ line: String) -> Bool {
-        places.wait()
-        let taker: CheckedContinuation<String?, Never>?? = state.withLock { state in
-            guard !state.takerGone else { return .none }
-            if let taker = state.taker {
-                state.taker = nil
-                return .some(taker)
-            }
-            state.waiting.append(line)
-            return .some(nil)
+        enum Handover {
+            case refused
+            case queued
+            case direct(CheckedContinuation<String?, Never>)
         }
-        guard let taker else {
+        places.wait()
+        let handover: Handover = state.withLock { state in
+            guard !state.takerGone else { return .refused }
+            guard let taker = state.taker else {
+                state.waiting.append(line)
+                return .queued
+            }
+            state.taker = nil
+            return .direct(taker)
+        }
+        switch handover {
+        case .refused:
             places.signal()  // wake any other put blocked behind this one
             return false
-        }
-        if let taker {
-            places.signal()  // handed over directly: the place stays free
+        case .queued:
+            return true
+        case .direct(let taker):
+            places.signal()  // handed over at once: the place stays free
             taker.resume(returning: line)
+            return true
         }
-        return true
     }
 
     /// No more lines will come.
