@@ -357,6 +357,23 @@ struct SessionTests {
         #expect(server.connectionCount == 1)
     }
 
+    @Test("leaving after the room's end was announced, before its close: the end keeps its reason, no leave is sent")
+    func leaveAfterRoomEndedNotice() async throws {
+        let (server, _, session) = sessionOnTestClock()
+        try await session.join()
+        let noticed = Mutex(false)
+        let observation = session.store.observe { update in
+            if case .roomEnded = update.event { noticed.withLock { $0 = true } }
+        }
+        defer { observation.cancel() }
+        server.push(.roomEnded(RoomEnded(by: "alice", reason: "done", locked: false)))
+        #expect(await eventually { noticed.withLock { $0 } })
+        #expect(session.state.connection == .connected)
+        await session.leave()
+        #expect(session.state.connection == .disconnected(.roomEnded(by: "alice", reason: "done", locked: false)))
+        #expect(!server.receivedTypes.contains(.leave))
+    }
+
     @Test("a silent server counts as a drop; an idle client pings")
     func keepalive() async throws {
         let (session, server) = try await joinedSession { server in

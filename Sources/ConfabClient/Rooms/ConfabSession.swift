@@ -136,6 +136,16 @@ public actor ConfabSession {
         case .disconnected:
             return
         case .connected:
+            switch expectedEnd {
+            case .removed, .roomEnded, .replaced:
+                // The server already said how this ends; leaving now only
+                // stops waiting for its close, and the reason stays its own.
+                await channel.close()
+                connectionEnded()
+                return
+            case .leaving, .goingAway, nil:
+                break
+            }
             expectedEnd = .leaving
             _ = try? await channel.request(.leave, timeoutMs: min(configuration.requestTimeoutMs, 3_000))
             await channel.close()
