@@ -1,5 +1,6 @@
 import ConfabMedia
 import ConfabProtocol
+import Synchronization
 
 // The headless client: the store's updates out as JSON lines, commands in.
 //
@@ -31,6 +32,10 @@ public struct HeadlessClient: Sendable {
     public func run(input: AsyncStream<String>, printsEvents: Bool = true) async -> DisconnectReason {
         let output = self.output
         let ended = OneShot<DisconnectReason>()
+        // Set as soon as the end is known (the room ended, we were removed),
+        // which can be before the connection is marked closed: lines still
+        // waiting after that are not run (each would only fail).
+        let over = Mutex(false)
         // A closure observer runs as each event is applied, before the reply
         // of the request that caused it is handed back, so event lines always
         // come before the command's result line (the protocol's own order).
@@ -41,7 +46,11 @@ public struct HeadlessClient: Sendable {
         // and a bot reads `disconnected` as the last line (docs/BOTS.md).
         let observation = session.store.observe { update in
             switch update.event {
+            case .roomEnded, .removed:
+                over.withLock { $0 = true }
+                if printsEvents, HeadlessEvents.prints(update.event) { output(HeadlessEvents.line(for: update.event)) }
             case .disconnected(let reason):
+                over.withLock { $0 = true }
                 ended.succeed(reason)
             case .failure:
                 output(HeadlessEvents.line(for: update.event))
@@ -59,12 +68,12 @@ public struct HeadlessClient: Sendable {
         }
         let commands = Task {
             for await line in input {
+                if over.withLock({ $0 }) { return }
                 if line.allSatisfy(\.isWhitespace) { continue }
                 await perform(line)
-                if case .disconnected = session.state.connection { return }
             }
-            // End of input: leave.
-            if !Task.isCancelled { await session.leave() }
+            // End of input: leave (unless it is over already).
+            if !Task.isCancelled, !over.withLock({ $0 }) { await session.leave() }
         }
         let reason = (try? await ended.value()) ?? .left
         // A command still running finishes quickly (the session's requests
