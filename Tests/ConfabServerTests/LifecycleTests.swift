@@ -15,7 +15,7 @@ struct LifecycleTests {
             #expect(aliceJoined.peers.isEmpty)
             #expect(aliceJoined.you.role == "host")
             #expect(aliceJoined.joinTimeMs >= 0 && aliceJoined.joinTimeMs < 1_000)
-            #expect(aliceJoined.keepalive.deadAfterMs == 10_000)
+            #expect(aliceJoined.keepalive.deadAfterMs == 60_000)
             #expect(aliceJoined.media != nil)
 
             let (bob, bobJoined) = try await server.join("bob", role: "speaker")
@@ -49,9 +49,9 @@ struct LifecycleTests {
             let killedAt = ContinuousClock.now
             bob.kill()
             try await expectLeft(alice, "bob", .timeout)
-            // Seen from the closed TCP connection, before the 10 s silence deadline
+            // Seen from the closed TCP connection, before the 60 s silence deadline
             // (unless the whole test process was stalled meanwhile).
-            #expect(ContinuousClock.now - killedAt < .seconds(10))
+            #expect(ContinuousClock.now - killedAt < .seconds(30))
         }
     }
 

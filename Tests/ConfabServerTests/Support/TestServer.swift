@@ -19,12 +19,13 @@ final class TestServer: Sendable {
 
     /// Rooms use `template` (the built-in one with a 3 s resume grace by
     /// default); the sweeper runs every 50 ms. Test clients do not ping, so
-    /// connections are dead only after 10 s of silence unless a test asks
+    /// connections are dead only after 60 s of silence unless a test asks
     /// for less: when the whole suite runs, other tests can starve the
-    /// cooperative thread pool (two threads here) for seconds.
+    /// cooperative thread pool (two threads here) for seconds, and on a slow
+    /// host a client waiting through a whole case was once silent past 10 s.
     static func start(
         template: RoomTemplate = TestServer.template(),
-        deadAfterMs: Int = 10_000,
+        deadAfterMs: Int = 60_000,
         connectionRate: RateLimit = RateLimits.allMessages,
         data: TempDirectory? = nil,
         trackHealth: TrackHealthConfiguration = TrackHealthConfiguration(),
