@@ -154,7 +154,12 @@ struct MediaForwardingTests {
             #expect(statistics.counters.forwardedPackets - before.forwardedPackets == 1)
             #expect(statistics.counters.dropped(.replay) == 1)
             #expect(statistics.counters.dropped(.unauthenticated) >= 1)
-            #expect(statistics.counters.bindings == before.bindings)
+            // The attacker bound nothing: a binding made since is a peer's own
+            // refresh after its binding lapsed in silence (on a slow host the
+            // bursts outlast the binding timeout).
+            #expect(
+                statistics.counters.bindings - before.bindings
+                    == statistics.counters.bindingsExpired - before.bindingsExpired)
             // Only the three refreshes were answered; they bound nothing new.
             #expect(statistics.counters.stunAnswered == before.stunAnswered + 3)
             #expect(statistics.boundPeers == 3)
