@@ -47,6 +47,11 @@ struct PoolRevival {
     /// Looks under way, and when the latest of them began.
     var looksUnderWay = 0
     var latestLookBegan: ContinuousClock.Instant?
+    /// The look under way, which every operation waiting meanwhile shares:
+    /// hundreds of slow writes each opening a connection of their own took
+    /// the database past its connection limit, and its refusals then read
+    /// as the database being down.
+    var lookInFlight: Task<Bool, Never>?
 }
 
 extension PostgresStore {
@@ -97,20 +102,32 @@ extension PostgresStore {
     /// operation does, it has operations fail at once for `unreachableHold`
     /// (one that gave up from outside, by a deadline of its own, marked nothing).
     func databaseRefuses(within limit: Duration) async -> Bool {
-        let now = ContinuousClock.now
-        // Only an answer already in: waiting operations may each look (a refusal costs nothing).
-        let recent = revival.withLock { state -> Bool? in
-            guard let last = state.lastLook, now - last < Self.checkAfter else { return nil }
-            return state.lastLookRefused
+        enum Look {
+            case answered(refused: Bool)
+            case underWay(Task<Bool, Never>)
         }
-        if let recent { return recent }
-        revival.withLock { state in
+        let now = ContinuousClock.now
+        let look = revival.withLock { state -> Look in
+            // An answer already in, or one look for all who wait meanwhile.
+            if let last = state.lastLook, now - last < Self.checkAfter { return .answered(refused: state.lastLookRefused) }
+            if let underWay = state.lookInFlight { return .underWay(underWay) }
             state.looksUnderWay += 1
             state.latestLookBegan = now
+            let task = Task { await self.lookOnce(within: limit) }
+            state.lookInFlight = task
+            return .underWay(task)
         }
+        switch look {
+        case .answered(let refused): return refused
+        case .underWay(let task): return await task.value
+        }
+    }
+
+    private func lookOnce(within limit: Duration) async -> Bool {
         let refused = await !databaseAnswers(within: limit)
         revival.withLock { state in
             state.looksUnderWay -= 1
+            state.lookInFlight = nil
             state.lastLook = ContinuousClock.now
             state.lastLookRefused = refused
             if refused { state.lostConnection = true }
@@ -119,8 +136,6 @@ extension PostgresStore {
         return refused
     }
 
-    /// Whether a connection of our own to the database opens within `limit`
-    /// (its start-up included: a hung database accepts the TCP connection).
     private func databaseAnswers(within limit: Duration) async -> Bool {
         do {
             let configuration = try url.connectionConfiguration(connectTimeout: limit)
