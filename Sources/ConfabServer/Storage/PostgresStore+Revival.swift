@@ -96,11 +96,12 @@ extension PostgresStore {
     }
 
     /// Whether the database refuses a connection of our own, or does not open
-    /// one `within` this long (looked at once a second at most; the last answer
-    /// in between). A refusal marks the failures as a lost connection: short
-    /// deadlines, and the pool renewed once it answers again; and, as a failed
-    /// operation does, it has operations fail at once for `unreachableHold`
-    /// (one that gave up from outside, by a deadline of its own, marked nothing).
+    /// one `within` this long (one look at a time, shared by all who wait, and
+    /// at most one a second: the last answer in between). A refusal marks the
+    /// failures as a lost connection: short deadlines, and the pool renewed
+    /// once it answers again; and, as a failed operation does, it has
+    /// operations fail at once for `unreachableHold`. A waiter whose operation
+    /// ends first leaves the look to finish within its limit, unheld (DeadlineRace).
     func databaseRefuses(within limit: Duration) async -> Bool {
         enum Look {
             case answered(refused: Bool)
