@@ -46,14 +46,14 @@ public struct HeadlessClient: Sendable {
         // and a bot reads `disconnected` as the last line (docs/BOTS.md).
         let observation = session.store.observe { update in
             switch update.event {
-            case .roomEnded, .removed:
-                over.withLock { $0 = true }
-                if printsEvents, HeadlessEvents.prints(update.event) { output(HeadlessEvents.line(for: update.event)) }
             case .disconnected(let reason):
                 over.withLock { $0 = true }
                 ended.succeed(reason)
             case .failure:
                 output(HeadlessEvents.line(for: update.event))
+            case .roomEnded, .removed:
+                over.withLock { $0 = true }
+                fallthrough
             default:
                 if printsEvents, HeadlessEvents.prints(update.event) { output(HeadlessEvents.line(for: update.event)) }
             }

@@ -44,14 +44,11 @@ struct PoolRevival {
     /// When the last direct look (databaseRefuses) answered, and what.
     var lastLook: ContinuousClock.Instant?
     var lastLookRefused = false
-    /// Looks under way, and when the latest of them began.
-    var looksUnderWay = 0
-    var latestLookBegan: ContinuousClock.Instant?
-    /// The look under way, which every operation waiting meanwhile shares:
-    /// hundreds of slow writes each opening a connection of their own took
-    /// the database past its connection limit, and its refusals then read
-    /// as the database being down.
-    var lookInFlight: Task<Bool, Never>?
+    /// The look under way and when it began. Every operation waiting meanwhile
+    /// shares it: hundreds of slow writes each opening a connection of their
+    /// own took the database past its connection limit, and its refusals then
+    /// read as the database being down.
+    var lookInFlight: (task: Task<Bool, Never>, began: ContinuousClock.Instant)?
 }
 
 extension PostgresStore {
@@ -90,8 +87,8 @@ extension PostgresStore {
     /// milliseconds, so it hangs.
     func lookHangs(now: ContinuousClock.Instant = .now) -> Bool {
         revival.withLock { state in
-            guard state.looksUnderWay > 0, let began = state.latestLookBegan else { return false }
-            return now - began >= Self.checkAfter
+            guard let look = state.lookInFlight else { return false }
+            return now - look.began >= Self.checkAfter
         }
     }
 
@@ -111,11 +108,9 @@ extension PostgresStore {
         let look = revival.withLock { state -> Look in
             // An answer already in, or one look for all who wait meanwhile.
             if let last = state.lastLook, now - last < Self.checkAfter { return .answered(refused: state.lastLookRefused) }
-            if let underWay = state.lookInFlight { return .underWay(underWay) }
-            state.looksUnderWay += 1
-            state.latestLookBegan = now
+            if let underWay = state.lookInFlight { return .underWay(underWay.task) }
             let task = Task { await self.lookOnce(within: limit) }
-            state.lookInFlight = task
+            state.lookInFlight = (task, now)
             return .underWay(task)
         }
         switch look {
@@ -127,7 +122,6 @@ extension PostgresStore {
     private func lookOnce(within limit: Duration) async -> Bool {
         let refused = await !databaseAnswers(within: limit)
         revival.withLock { state in
-            state.looksUnderWay -= 1
             state.lookInFlight = nil
             state.lastLook = ContinuousClock.now
             state.lastLookRefused = refused
