@@ -26,8 +26,8 @@ struct ClusterKeptChangeTests {
         try alice.send(#"{"id": "r0", "cmd": "role", "peer": "bob", "role": "host", "force": true}"#)
         try await alice.expectEvent("result", ["id": "r0", "ok": "true"])
         let kept = try await waitUntil(timeout: .seconds(10), every: .milliseconds(200)) {
-            let rows = try await ClusterResumeTests.query(
-                database, "SELECT peer || ' ' || state FROM kept_session WHERE room = '\(room)' AND node = 'a' ORDER BY peer")
+            let rows = try await database.query(
+                "SELECT peer || ' ' || state FROM kept_session WHERE room = '\(room)' AND node = 'a' ORDER BY peer")
             let lines = rows.split(separator: "\n")
             return lines.count == 3 && lines.contains { $0.hasPrefix("bob ") && $0.contains(#""role":"host""#) }
                 && lines.contains { $0.hasPrefix("carol ") && $0.contains(#""muted":false"#) }
@@ -83,9 +83,7 @@ struct ClusterKeptChangeTests {
         // Bob is a host again (the sixth change). From now on every write of a
         // kept session takes 0.3 s a row: a write still under way when the node
         // dies is lost with it.
-        _ = try await ClusterResumeTests.query(
-            database,
-            #"""
+        _ = try await database.query(#"""
             CREATE FUNCTION slow_kept() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN PERFORM pg_sleep(0.3); RETURN COALESCE(NEW, OLD); END $$;
             CREATE TRIGGER slow_kept BEFORE INSERT OR UPDATE OR DELETE ON kept_session

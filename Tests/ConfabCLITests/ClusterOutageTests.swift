@@ -298,8 +298,8 @@ struct ClusterOutageTests {
         #expect(bobSeen["bob"]?["role"]?.text == "speaker", "\(String(describing: bobSeen["bob"]))")
         #expect(ClusterRoutingTests.lines(of: bob, containing: #""removed""#).isEmpty, "bob was not removed")
         #expect(ClusterRoutingTests.lines(of: bob, containing: "peer.updated").allSatisfy { $0["peer.role"]?.text != "listener" })
-        let keptRole = try await ClusterResumeTests.query(
-            database, "SELECT state::jsonb->>'role' FROM kept_session WHERE room = '\(room)' AND peer = 'bob'")
+        let keptRole = try await database.query(
+            "SELECT state::jsonb->>'role' FROM kept_session WHERE room = '\(room)' AND peer = 'bob'")
         #expect(keptRole == "speaker", "bob's kept session after the refused changes: \(keptRole)")
         // With the database back, the same kind of change is written and applied.
         let promoted = try await Self.answer(

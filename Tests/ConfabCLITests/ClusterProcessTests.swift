@@ -52,10 +52,10 @@ struct ClusterProcessTests {
         let (nodeA, nodeB) = try await (first, second)
         // Every numbered migration is recorded once, all in one transaction
         // (one `applied_at`): one node migrated, the other found the schema made.
-        let versions = try await ClusterResumeTests.query(database, "SELECT version FROM schema_migration ORDER BY version")
+        let versions = try await database.query("SELECT version FROM schema_migration ORDER BY version")
         let numbers = versions.split(separator: "\n").compactMap { Int($0) }
         #expect(numbers.count >= 5 && numbers == Array(1...numbers.count), "migrations recorded: \(versions)")
-        let runs = try await ClusterResumeTests.query(database, "SELECT count(DISTINCT applied_at) FROM schema_migration")
+        let runs = try await database.query("SELECT count(DISTINCT applied_at) FROM schema_migration")
         #expect(runs == "1", "migrations applied in \(runs) transactions")
         // Neither node tripped over the other's tables.
         let clashes = database.log.split(separator: "\n").filter { $0.contains("already exists") || $0.contains("duplicate key") }
@@ -75,7 +75,7 @@ struct ClusterProcessTests {
         try await bob.expectEvent("joined", ["you.id": "bob"])
         #expect(try await ClusterResumeTests.peersSeen(by: alice, expected: ["bob"]).keys.contains("bob"))
         #expect(try await ClusterResumeTests.peersSeen(by: bob, expected: ["alice"]).keys.contains("alice"))
-        let leases = try await ClusterResumeTests.query(database, "SELECT node FROM room_lease WHERE room = '\(room)'")
+        let leases = try await database.query("SELECT node FROM room_lease WHERE room = '\(room)'")
         #expect(leases == "a" || leases == "b", "one lease for the room: \(leases)")
         // Only the owner counts the two peers; the other node holds no room.
         let counted = try await NodeProcessTests.waitForStatus(database, timeout: .seconds(10)) { nodes in

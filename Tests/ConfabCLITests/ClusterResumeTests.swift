@@ -15,13 +15,6 @@ import Testing
 
 @Suite("A cluster's clients resume on another node with their roles and mutes", .serialized)
 struct ClusterResumeTests {
-    /// One value of a query on the test's database (`psql -tA`).
-    static func query(_ database: PostgresServer, _ sql: String) async throws -> String {
-        let run = try ChildProcess(PostgresServer.binaries + "/psql", [database.url, "-tAc", sql])
-        try #require(await run.wait(seconds: 30) == 0, "psql failed: \(run.standardError)")
-        return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// The peers `bot` sees (its `state` command), by id, once all of `expected` are there.
     static func peersSeen(by bot: HeadlessBot, expected: Set<String>) async throws -> [String: JSON] {
         var seen: [String: JSON] = [:]
@@ -71,8 +64,8 @@ struct ClusterResumeTests {
         try await carol.expectEvent("track.muted", ["track": "carol:mic"])
         // Node a writes what changed with its next heartbeat (every 2 s).
         let kept = try await waitUntil(timeout: .seconds(10), every: .milliseconds(200)) {
-            let rows = try await Self.query(
-                database, "SELECT peer || ' ' || state FROM kept_session WHERE room = '\(room)' AND node = 'a' ORDER BY peer")
+            let rows = try await database.query(
+                "SELECT peer || ' ' || state FROM kept_session WHERE room = '\(room)' AND node = 'a' ORDER BY peer")
             return rows.contains(#"bob {"#) && rows.contains(#""role":"host""#) && rows.contains(#""mutedBy":"alice""#)
                 && rows.split(separator: "\n").count == 3
         }
@@ -135,7 +128,7 @@ struct ClusterResumeTests {
             (announced.line["nodes"]?.array ?? []).contains { $0.text == "wss://127.0.0.1:\(nodeA.port)" },
             "the list is the whole cluster: \(announced.line)")
         let kept = try await waitUntil(timeout: .seconds(10), every: .milliseconds(200)) {
-            try await Self.query(database, "SELECT count(*) FROM kept_session WHERE room = '\(room)' AND node = 'a'") == "1"
+            try await database.query("SELECT count(*) FROM kept_session WHERE room = '\(room)' AND node = 'a'") == "1"
         }
         try #require(kept, "node a keeps alice's session in the database")
         let mark = alice.lines.count

@@ -157,6 +157,28 @@ struct PostgresStoreTests {
         #expect(page.messages.map(\.text) == ["before", "after"])
     }
 
+    @Test("a database that turns new connections away for want of slots is busy, not away: nothing is held as unreachable")
+    func connectionSlotsFull() async throws {
+        let server = try await PostgresServer()
+        defer { server.remove() }
+        // A role of its own: the superuser may always connect (reserved slots).
+        _ = try await server.query(
+            "CREATE ROLE member LOGIN PASSWORD 'member-secret'; GRANT ALL ON SCHEMA public TO member")
+        var url = try DatabaseURL(parsing: server.url)
+        url.user = "member"
+        url.password = "member-secret"
+        let store = try await PostgresStore(url: url, operationTimeout: .seconds(5), logger: logger)
+        defer { store.close() }
+        _ = try await store.appendChat(draft(from: "alice", "before"), room: room, recipients: [], idempotencyKey: nil)
+        // Every further connection of the role is refused with SQLSTATE 53300;
+        // the pool's open one goes on.
+        _ = try await server.query("ALTER ROLE member CONNECTION LIMIT 0")
+
+        #expect(await store.databaseRefuses(within: .seconds(5)) == false)
+        let after = try await store.appendChat(draft(from: "alice", "after"), room: room, recipients: [], idempotencyKey: nil)
+        #expect(after.message.seq == 2)
+    }
+
     @Test("a wrong password is a clear error that retrying will not mend")
     func wrongPassword() async throws {
         let server = try await PostgresServer()

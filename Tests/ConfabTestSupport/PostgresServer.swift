@@ -75,6 +75,13 @@ public final class PostgresServer: Sendable {
         for pid in processes { Glibc.kill(pid, signal) }
     }
 
+    /// What a statement prints on this server (`psql -tA`, trimmed), run as the superuser.
+    public func query(_ sql: String) async throws -> String {
+        let run = try ChildProcess(Self.binaries + "/psql", [url, "-tAc", sql])
+        guard await run.wait(seconds: 30) == 0 else { throw ToolError("psql failed: \(run.standardError)") }
+        return run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The server's log, for a failing test's message.
     public var log: String { (try? String(contentsOfFile: directory.file("server.log"), encoding: .utf8)) ?? "" }
 

@@ -131,6 +131,12 @@ extension PostgresStore {
         return refused
     }
 
+    /// Whether the database is there: it opens a connection, or its server
+    /// itself turns one away for a reason that is not an outage (no free
+    /// connection slot, SQLSTATE 53300: under a burst of writes that is a busy
+    /// database, and holding it as unreachable failed every operation for no
+    /// reason). Not reached, reset, timed out, starting up or shutting down
+    /// (classes 08 and 57P) is away.
     private func databaseAnswers(within limit: Duration) async -> Bool {
         do {
             let configuration = try url.connectionConfiguration(connectTimeout: limit)
@@ -138,7 +144,7 @@ extension PostgresStore {
             try await connection.close()
             return true
         } catch {
-            return false
+            return error.isAnswerOfAReachableServer
         }
     }
 

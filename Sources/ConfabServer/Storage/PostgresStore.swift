@@ -551,12 +551,17 @@ extension Error {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
             return true
         case .server:
-            // Class 08 (connection exception) and 57P (operator intervention: shutting down).
-            let state = error.serverInfo?[.sqlState] ?? ""
-            return state.hasPrefix("08") || state.hasPrefix("57P")
+            return error.isOutageState
         default:
             return false
         }
+    }
+
+    /// An error the database server itself sent that does not mean it is
+    /// going away: it was reached and is running.
+    var isAnswerOfAReachableServer: Bool {
+        guard let error = postgresError, error.code == .server else { return false }
+        return !error.isOutageState
     }
 
     /// The PostgreSQL error inside, also when a transaction wraps it.
@@ -564,5 +569,14 @@ extension Error {
         if let error = self as? PSQLError { return error }
         guard let transaction = self as? PostgresTransactionError else { return nil }
         return (transaction.closureError ?? transaction.beginError ?? transaction.commitError)?.postgresError
+    }
+}
+
+extension PSQLError {
+    /// Class 08 (connection exception) and 57P (operator intervention:
+    /// shutting down, starting up).
+    fileprivate var isOutageState: Bool {
+        let state = serverInfo?[.sqlState] ?? ""
+        return state.hasPrefix("08") || state.hasPrefix("57P")
     }
 }
