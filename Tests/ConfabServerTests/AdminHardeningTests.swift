@@ -11,6 +11,23 @@ import Testing
 
 @Suite("Admin hardening")
 struct AdminHardeningTests {
+    @Test("the Authorization header: the scheme in any case, space and tab around the token; other white space is not trimmed")
+    func authorizationWhiteSpace() async throws {
+        let secret = Array(repeating: UInt8(9), count: 32)
+        let authority = await AdminTokenAuthority(secret: secret)
+        let seconds = Int64(Date().timeIntervalSince1970)
+        let now = Timestamp(millisecondsSince1970: seconds * 1_000)
+        let token = try await authority.sign(AdminTokenClaims(subject: "ops", issuedAt: seconds, expiresAt: seconds + 60))
+        for header in ["Bearer \(token)", "bearer \(token)", "BEARER  \(token)\t", "Bearer \(token) "] {
+            #expect(try await authority.verify(authorization: header, now: now).subject == "ops", "\(header.debugDescription)")
+        }
+        for header in ["Bearer \(token)\u{00A0}", "Bearer \u{2003}\(token)", "Bearer \(token)\n"] {
+            await #expect(throws: CodedError.self, "\(header.debugDescription)") {
+                _ = try await authority.verify(authorization: header, now: now)
+            }
+        }
+    }
+
     @Test("a revoked admin token gets 401 2015; other tokens go on working; expired or foreign tokens are not revoked")
     func revokeToken() async throws {
         try await TestServer.start().run { server in

@@ -108,7 +108,9 @@ public struct AdminTokenAuthority: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw CodedError(.tokenMissing, "the Authorization header must be: Bearer TOKEN")
         }
-        let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        // Only HTTP's own white space (RFC 9110 §5.6.3: space and tab) is
+        // trimmed: a token with a no-break space or the like is not the token.
+        let token = String(parts[1]).trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
         let claims: AdminTokenClaims
         switch try await TokenAuthority.verifyJWT(token, as: AdminTokenClaims.self, with: adminKeys) {
         case .success(let verified):
