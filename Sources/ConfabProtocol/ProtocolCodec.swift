@@ -78,6 +78,34 @@ public struct ProtocolCodec: Sendable {
         return Data(output)
     }
 
+    /// Whether a control character (U+0000 to U+001F) stands unescaped: in a
+    /// string, where RFC 8259 §7 wants it escaped, or between values, where
+    /// only tab, line feed and carriage return may (§2). Strings are followed
+    /// byte by byte: a quote or backslash never occurs inside a UTF-8
+    /// sequence, so a multi-byte character cannot mislead it.
+    static func hasRawControlCharacter(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == backslash {
+                    escaped = true
+                } else if byte == quote {
+                    inString = false
+                }
+                if byte < 0x20 { return true }
+            } else if byte == quote {
+                inString = true
+            } else if byte < 0x20, byte != UInt8(ascii: "\t"), byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "\r") {
+                return true
+            }
+        }
+        return false
+    }
+
     /// Decodes one message, refusing input over `Message.maximumBytes` before parsing.
     public func decode<Message: ProtocolMessage>(_ data: Data, as type: Message.Type = Message.self)
         throws(ProtocolError)
@@ -87,12 +115,10 @@ public struct ProtocolCodec: Sendable {
             throw ProtocolError(.tooLarge(byteCount: data.count, limit: Message.maximumBytes))
         }
         // Messages are UTF-8 (RFC 8259 §8.1), where a NUL byte cannot stand:
-        // controls are escaped inside strings (§7). JSONDecoder would read
-        // text with NULs as UTF-16 or UTF-32 (RFC 4627 §3), past the server's
-        // screen, which reads bytes as UTF-8.
-        // memchr: Data's own contains(0) cost half as much as decoding (measured).
-        let hasNUL = data.withUnsafeBytes { raw in raw.baseAddress.map { memchr($0, 0, raw.count) != nil } ?? false }
-        guard !hasNUL else { throw ProtocolError(.malformed) }
+        // JSONDecoder would read text with NULs as UTF-16 or UTF-32 (RFC 4627
+        // §3), past the server's screen, which reads bytes as UTF-8. And it
+        // lets a raw control character stand inside a string, which §7 forbids.
+        guard !data.withUnsafeBytes(Self.hasRawControlCharacter) else { throw ProtocolError(.malformed) }
         do {
             return try JSONDecoder().decode(Message.self, from: data)
         } catch let error as ProtocolError {

@@ -63,6 +63,25 @@ struct CodecErrorTests {
         #expect(Self.clientError("{\"v\":1,\"type\":\"ping\",\"id\":\"p\u{0}\"}") == ProtocolError(.malformed))
     }
 
+    @Test("a control character unescaped in a string is malformed (RFC 8259 §7); escaped, or tab, LF and CR between values, it is read",
+          arguments: [0x00, 0x07, 0x09, 0x0A, 0x0D, 0x1B, 0x1F] as [UInt8])
+    func rawControlCharacter(_ control: UInt8) throws {
+        func chat(_ text: String) -> Data {
+            Data(#"{"v":1,"type":"chat.send","id":"c1","target":{"kind":"broadcast"},"text":"\#(text)"}"#.utf8)
+        }
+        let raw = String(decoding: [UInt8(ascii: "a"), control, UInt8(ascii: "b")], as: UTF8.self)
+        #expect(throws: ProtocolError(.malformed)) { try codec.decode(chat(raw), as: ClientMessage.self) }
+        let escaped = try codec.decode(chat(String(format: "a\\u%04x\\\\b", control)), as: ClientMessage.self)
+        guard case .sendChat(let request) = escaped.body else { Issue.record("not a chat send: \(escaped)"); return }
+        #expect(request.text.hasPrefix("a") && request.text.hasSuffix("\\b"), "\(request.text.debugDescription)")
+        let between = String(decoding: [UInt8(ascii: "{"), control] + Array(#""v":1,"type":"ping","id":"p1"}"#.utf8), as: UTF8.self)
+        if [0x09, 0x0A, 0x0D].contains(control) {
+            #expect(throws: Never.self) { try codec.decode(Data(between.utf8), as: ClientMessage.self) }
+        } else {
+            #expect(throws: ProtocolError(.malformed)) { try codec.decode(Data(between.utf8), as: ClientMessage.self) }
+        }
+    }
+
     @Test("a refusal quotes no control character or bidi override the sender put in a value")
     func refusalQuotesPrintably() {
         let error = Self.clientError(
