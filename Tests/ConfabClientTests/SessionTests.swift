@@ -165,7 +165,7 @@ struct SessionTests {
             try await session.join()
             server.push(.roleChangeRequested(RoleChangePrompt(prompt: "p3", by: "bob", role: "listener")))
             #expect(await eventually { session.state.pendingPrompts.count == 1 })
-            #expect(await clock.waitForSleeper(until: Int64(expectedMs)), "lifetime \(String(describing: lifetimeMs))")
+            try #require(await clock.waitForSleeper(until: Int64(expectedMs)), "lifetime \(String(describing: lifetimeMs))")
             clock.advance(byMs: expectedMs - 1)
             #expect(session.state.pendingPrompts.count == 1)
             clock.advance(byMs: 1)
@@ -402,11 +402,11 @@ struct SessionTests {
             return []
         }
         for tick in 1...2 {  // ticks every 20 ms (the shortest); the ping goes out at 40
-            #expect(await clock.waitForSleeper(until: Int64(tick) * 20))
+            try #require(await clock.waitForSleeper(until: Int64(tick) * 20))
             clock.advance(byMs: 20)
         }
         #expect(await eventually { pings.withLock { $0.count } == 1 })
-        #expect(await clock.waitForSleeper(until: 60))
+        try #require(await clock.waitForSleeper(until: 60))
         clock.advance(byMs: 7)
         let ping = try #require(pings.withLock { $0.first })
         server.current?.deliver(ServerMessage(id: ping, .pong(Pong(serverTime: Fixture.t0))))

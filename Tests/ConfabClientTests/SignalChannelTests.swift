@@ -65,7 +65,7 @@ struct SignalChannelTests {
                 return error
             }
         }
-        #expect(await clock.waitForSleeper(until: 2_000))
+        try #require(await clock.waitForSleeper(until: 2_000))
         clock.advance(byMs: 1_999)
         #expect(clock.deadlines == [2_000], "still waiting at 1 999 ms")
         clock.advance(byMs: 1)
@@ -103,9 +103,9 @@ struct SignalChannelTests {
         // Ticks every 250 ms (a quarter of the shorter period); after each, the pings sent so far.
         var pingsAfterTick: [Int] = []
         for tick in 1...12 {
-            #expect(await clock.waitForSleeper(until: Int64(tick) * 250), "tick \(tick) scheduled")
+            try #require(await clock.waitForSleeper(until: Int64(tick) * 250), "tick \(tick) scheduled")
             clock.advance(byMs: 250)
-            if tick < 12 { #expect(await clock.waitForSleeper(until: Int64(tick + 1) * 250)) }
+            if tick < 12 { try #require(await clock.waitForSleeper(until: Int64(tick + 1) * 250)) }
             pingsAfterTick.append(server.receivedTypes.filter { $0 == .ping }.count)
         }
         #expect(pingsAfterTick == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2])
@@ -125,11 +125,11 @@ struct SignalChannelTests {
             receive: { inbound in if case .roundTrip(let ms) = inbound { received.withLock { $0.append(ms) } } })
         await channel.startKeepalive(KeepaliveInfo(pingIntervalMs: 1_000, deadAfterMs: 3_000))
         for tick in 1...4 {
-            #expect(await clock.waitForSleeper(until: Int64(tick) * 250))
+            try #require(await clock.waitForSleeper(until: Int64(tick) * 250))
             clock.advance(byMs: 250)
         }
         #expect(await eventually { server.receivedTypes == [.ping] })
-        #expect(await clock.waitForSleeper(until: 1_250))
+        try #require(await clock.waitForSleeper(until: 1_250))
         clock.advance(byMs: 120)
         let ping = try #require(server.received.first)
         server.current?.deliver(ServerMessage(id: ping.id, .pong(Pong(serverTime: Fixture.t0))))
@@ -155,7 +155,7 @@ struct SignalChannelTests {
         while waited.count < 5 {
             #expect(await eventually { recording.reconnectDelays.count > waited.count }, "attempt \(waited.count + 1)")
             guard let delay = recording.reconnectDelays.dropFirst(waited.count).first else { break }
-            #expect(await clock.waitForSleeper(until: clock.nowMs + Int64(delay)))
+            try #require(await clock.waitForSleeper(until: clock.nowMs + Int64(delay)))
             clock.advance(byMs: delay)
             waited.append(delay)
         }
@@ -185,7 +185,7 @@ struct SignalChannelTests {
         server.appendToLog([Fixture.message(1, text: "while you were away")])
 
         #expect(await eventually { recording.reconnectDelays == [20] })
-        #expect(await clock.waitForSleeper(until: 20))
+        try #require(await clock.waitForSleeper(until: 20))
         clock.advance(byMs: 19)
         #expect(clock.deadlines == [20], "still waiting at 19 ms")
         clock.advance(byMs: 1)
@@ -228,9 +228,9 @@ struct SignalChannelTests {
         server.drop()
 
         // Attempt 1 after 100·(1 − 0.5·1) = 50 ms is refused; attempt 2 after 200 ms connects.
-        #expect(await clock.waitForSleeper(until: 50))
+        try #require(await clock.waitForSleeper(until: 50))
         clock.advance(byMs: 50)
-        #expect(await clock.waitForSleeper(until: 250))
+        try #require(await clock.waitForSleeper(until: 250))
         clock.advance(byMs: 200)
         #expect(await eventually { client.store.state.connection == .online && server.receivedTypes.count == 2 })
         #expect(server.receivedTypes == [.connect, .connect])
