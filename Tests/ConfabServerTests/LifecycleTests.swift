@@ -91,7 +91,9 @@ struct LifecycleTests {
 
     @Test("resume within the grace restores role, mute state and chat position")
     func resumeRestoresState() async throws {
-        try await TestServer.start().run { server in
+        // A grace of two minutes: with a build on the same cores, the steps
+        // between the drop and the resume took longer than the default 20 s.
+        try await TestServer.start(template: TestServer.template(resumeGraceMs: 120_000)).run { server in
             let (alice, _) = try await server.join("alice", role: "host")
             let (lee, leeJoined) = try await server.join("lee", role: "listener")
             try await expectJoined(alice, ["lee"])
