@@ -94,9 +94,7 @@ struct LifecycleTests {
         // A grace of two minutes: with a build on the same cores, the steps
         // between the drop and the resume took longer than the default 20 s.
         try await TestServer.start(template: TestServer.template(resumeGraceMs: 120_000)).run { server in
-            let (alice, _) = try await server.join("alice", role: "host")
-            let (lee, leeJoined) = try await server.join("lee", role: "listener")
-            try await expectJoined(alice, ["lee"])
+            let (alice, lee, leeJoined) = try await server.joinHost(and: "lee", role: "listener")
             // Alice makes Lee a speaker; Lee unmutes.
             alice.send(#"{"v": 1, "type": "role.change", "id": "r1", "peer": "lee", "role": "speaker", "force": true}"#)
             #expect(try await alice.next(.ok).id?.rawValue == "r1")
@@ -148,9 +146,7 @@ struct LifecycleTests {
     @Test("resume after the grace is refused with 2008")
     func resumeAfterGrace() async throws {
         try await TestServer.start(template: TestServer.template(resumeGraceMs: 200)).run { server in
-            let (alice, _) = try await server.join("alice", role: "host")
-            let (bob, bobJoined) = try await server.join("bob", role: "speaker")
-            try await expectJoined(alice, ["bob"])
+            let (alice, bob, bobJoined) = try await server.joinHost(and: "bob", role: "speaker")
             bob.kill()
             try await expectLeft(alice, "bob", .timeout)
             try await Task.sleep(for: .milliseconds(400))

@@ -131,10 +131,19 @@ extension TestServer {
     func joinHostAndSpeaker(
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> (alice: RawClient, bob: RawClient) {
-        let (alice, _) = try await join("alice", role: "host")
-        let (bob, _) = try await join("bob", role: "speaker")
-        try await expectJoined(alice, ["bob"], sourceLocation: sourceLocation)
+        let (alice, bob, _) = try await joinHost(and: "bob", role: "speaker", sourceLocation: sourceLocation)
         return (alice, bob)
+    }
+
+    /// Alice as host, then `user` in `role`, once alice has seen them join;
+    /// with `user`'s `joined` (its resume token).
+    func joinHost(
+        and user: String, role: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (alice: RawClient, other: RawClient, joined: Joined) {
+        let (alice, _) = try await join("alice", role: "host")
+        let (other, joined) = try await join(user, role: role)
+        try await expectJoined(alice, [user], sourceLocation: sourceLocation)
+        return (alice, other, joined)
     }
 }
 
