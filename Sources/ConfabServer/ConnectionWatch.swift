@@ -1,7 +1,8 @@
 // The deadlines of every signalling connection, kept by one task for the whole server.
 //
 //   connection opens ─▶ register (opened now, not admitted, heard now)
-//   a frame arrives  ─▶ heard now            join/connect accepted ─▶ admitted
+//   a message frame is decoded (HeardMark, on the event loop) ─▶ heard now
+//   the reader takes a frame ─▶ heard now    join/connect accepted ─▶ admitted
 //   a request is being handled ─▶ not silent (its frames wait unread behind it); handled ─▶ heard now
 //   sweep, every min(deadAfterMs / 5, 1 s) while any connection is open:
 //        not admitted by joinTimeoutMs ─▶ close 1008 `1009 no join within …` (PROTOCOL.md, Limits)
@@ -14,6 +15,8 @@
 
 import ConfabProtocol
 import Logging
+import NIOCore
+import NIOWebSocket
 import Synchronization
 
 /// One connection's deadlines, shared by its reader and the sweep.
@@ -53,6 +56,40 @@ final class WatchedConnection: Sendable {
     /// The join (or connect) was accepted: the join deadline no longer applies.
     func admit() { admittedFlag.store(true, ordering: .relaxed) }
     var isAdmitted: Bool { admittedFlag.load(ordering: .relaxed) }
+}
+
+/// Right after a signalling connection's WebSocket frame decoder: a message
+/// frame (text, binary or continuation) marks its connection heard the moment
+/// the event loop decodes it. The reader task shares the cooperative pool with
+/// every room, so on a busy server it may take a frame well after it arrived;
+/// the deadline then still counts from the arrival. WebSocket control frames do
+/// not count, as PROTOCOL.md says (Keepalive): only a message is a sign of life.
+final class HeardMark: ChannelInboundHandler, Sendable {
+    typealias InboundIn = WebSocketFrame
+
+    private let connection: WatchedConnection
+
+    init(_ connection: WatchedConnection) {
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data).opcode {
+        case .text, .binary, .continuation: connection.touch()
+        default: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// Puts a mark for `connection` right after the frame decoder of `channel`
+    /// (an upgraded WebSocket connection's), on its event loop.
+    static func install(for connection: WatchedConnection, on channel: any Channel) async throws {
+        try await channel.eventLoop.submit {
+            let operations = channel.pipeline.syncOperations
+            let decoder = try operations.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            try operations.addHandler(HeardMark(connection), position: .after(decoder.handler))
+        }.get()
+    }
 }
 
 final class ConnectionWatch: Sendable {

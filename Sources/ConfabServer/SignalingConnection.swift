@@ -9,7 +9,8 @@
 //   messages:    ConnectionSink ─▶ the channel's event loop, in order (ConnectionSink.swift)
 //   writer task: the close handshake, when the sink closes
 //   deadlines:   silent for deadAfterMs, or not joined/connected within joinTimeoutMs ─▶ close
-//                (one sweep for all connections: ConnectionWatch.swift)
+//                (one sweep for all connections; a message frame marks its connection heard
+//                when the event loop decodes it, before the reader takes it: ConnectionWatch.swift)
 //
 // Two tasks share the connection: the reader (this file's loop, a child) and
 // the writer (the connection's task). The writer ends the connection: when it
@@ -39,6 +40,15 @@ struct SignalingConnection: Sendable {
         let watched = WatchedConnection(sink: sink, pathRoom: pathRoom, logger: logger)
         shared.watch.register(watched)
         defer { shared.watch.unregister(watched) }
+        do {
+            try await HeardMark.install(for: watched, on: channel)
+        } catch {
+            // A channel closed already has no pipeline left; anything else means
+            // the WebSocket library's pipeline changed, and only the reader marks.
+            if channel.isActive {
+                logger.warning("liveness is marked by the reader alone", metadata: ["error": "\(error)"])
+            }
+        }
         // The connection's own task waits for the close while a child reads:
         // two tasks per connection, not three (each suspended task keeps its
         // async stack, and a town hall holds ten thousand connections).

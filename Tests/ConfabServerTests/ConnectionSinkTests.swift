@@ -20,16 +20,12 @@ struct ConnectionSinkTests {
     /// The server end of one TCP connection whose pipeline encodes WebSocket frames,
     /// and the client end, which decodes them (or does not read at all).
     private struct Link {
-        let server: any Channel
-        let client: any Channel
+        let connection: LoopbackConnection
         let received: FrameCollector
-        let listener: any Channel
 
-        func close() async {
-            try? await client.close()
-            try? await server.close()
-            try? await listener.close()
-        }
+        var server: any Channel { connection.server }
+        var client: any Channel { connection.client }
+        func close() async { await connection.close() }
     }
 
     private final class FrameCollector: ChannelInboundHandler, Sendable {
@@ -42,18 +38,8 @@ struct ConnectionSinkTests {
     }
 
     private static func link(clientReads: Bool) async throws -> Link {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let accepted = Mutex<(any Channel)?>(nil)
-        let listener = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                accepted.withLock { $0 = channel }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder())
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
         let received = FrameCollector()
-        let client = try await ClientBootstrap(group: group)
+        let client = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: clientReads)
             // A small receive buffer, so that a reader that stops reading is
             // behind after a few hundred kilobytes, not megabytes.
@@ -65,10 +51,9 @@ struct ConnectionSinkTests {
                     try channel.pipeline.syncOperations.addHandler(received)
                 }
             }
-            .connect(host: "127.0.0.1", port: listener.localAddress!.port!).get()
-        try #require(await waitUntil(timeout: .seconds(5)) { accepted.withLock { $0 != nil } })
-        let server = try #require(accepted.withLock { $0 })
-        return Link(server: server, client: client, received: received, listener: listener)
+        let connection = try await LoopbackConnection.open(
+            serverHandlers: { try $0.addHandler(WebSocketFrameEncoder()) }, client: client)
+        return Link(connection: connection, received: received)
     }
 
     @Test("a reader gets every frame, in the order sent, though the sender moves between threads")

@@ -1,6 +1,8 @@
 import ConfabProtocol
 import ConfabTestSupport
 import Logging
+import NIOCore
+import NIOWebSocket
 import Testing
 
 @testable import ConfabServer
@@ -82,5 +84,69 @@ struct ConnectionWatchTests {
         #expect(watch.isSweeping)
         try #require(await waitUntil(timeout: .seconds(20)) { nextSink.isClosing }, "the new sweep keeps the join deadline")
         #expect(await Self.closeFrame(nextQueue)?.code == 1008)
+    }
+
+    /// One masked frame as a client sends it (RFC 6455 §5.2, §5.3); payloads under 126 bytes.
+    private static func clientFrame(opcode: UInt8, _ payload: String) -> ByteBuffer {
+        let bytes = Array(payload.utf8)
+        precondition(bytes.count < 126)
+        let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        let masked = bytes.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        return ByteBuffer(bytes: [0x80 | opcode, 0x80 | UInt8(bytes.count)] + mask + masked)
+    }
+
+    /// A real socket whose server side decodes WebSocket frames and marks
+    /// `connection`, with nothing reading the frames (a reader stuck behind a
+    /// busy pool); the client sends `frame` every 25 ms from its event loop,
+    /// so this test's own tasks being late changes nothing.
+    private static func socket(
+        marking connection: WatchedConnection, sending frame: ByteBuffer
+    ) async throws -> (link: LoopbackConnection, sends: RepeatedTask) {
+        let link = try await LoopbackConnection.open(serverHandlers: {
+            try $0.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 16)))
+        })
+        try await HeardMark.install(for: connection, on: link.server)
+        let client = link.client
+        let sends = client.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(25)) { _ in
+            client.writeAndFlush(frame, promise: nil)
+        }
+        return (link, sends)
+    }
+
+    @Test("a message frame counts from when the event loop decodes it, though nothing reads it yet; WebSocket ping frames do not count")
+    func messageFramesAreHeardOnArrival() async throws {
+        let watch = Self.watch()
+        let (talks, _) = ConnectionSink.make()
+        let talker = WatchedConnection(sink: talks, pathRoom: nil, logger: Logger(label: "talker"))
+        let (wsPings, wsPingsQueue) = ConnectionSink.make()
+        let wsPinger = WatchedConnection(sink: wsPings, pathRoom: nil, logger: Logger(label: "ws pinger"))
+        let sockets = [
+            try await Self.socket(marking: talker, sending: Self.clientFrame(opcode: 0x1, #"{"v": 1, "type": "ping"}"#)),
+            try await Self.socket(marking: wsPinger, sending: Self.clientFrame(opcode: 0x9, "")),
+        ]
+        defer {
+            for socket in sockets {
+                socket.sends.cancel()
+                Task { await socket.link.close() }
+            }
+        }
+        for connection in [talker, wsPinger] {
+            connection.admit()
+            watch.register(connection)
+        }
+        try #require(await waitUntil(timeout: .seconds(20)) { wsPings.isClosing }, "WebSocket pings are no message")
+        #expect(await Self.closeFrame(wsPingsQueue)?.code == 1001)
+        #expect(!talks.isClosing)
+
+        // A silent connection registered now closes a deadline later: the
+        // sweep kept checking the talker meanwhile.
+        let (fallsSilent, fallsSilentQueue) = ConnectionSink.make()
+        let quiet = WatchedConnection(sink: fallsSilent, pathRoom: nil, logger: Logger(label: "quiet"))
+        quiet.admit()
+        watch.register(quiet)
+        try #require(await waitUntil(timeout: .seconds(20)) { fallsSilent.isClosing })
+        #expect(await Self.closeFrame(fallsSilentQueue)?.code == 1001)
+        #expect(!talks.isClosing, "its message frames arrived every 25 ms")
+        #expect(watch.count == 1)
     }
 }

@@ -55,7 +55,7 @@ struct LifecycleTests {
         }
     }
 
-    @Test("a silent connection is dropped after deadAfterMs and seen as left/timeout")
+    @Test("a silent connection is dropped after deadAfterMs and seen as left/timeout; WebSocket ping frames are no sign of life")
     func silentConnectionTimesOut() async throws {
         // 3 s, not less: Alice's pings and the server's sweep share this
         // process, and when the whole package runs on two cores the pings can
@@ -68,10 +68,11 @@ struct LifecycleTests {
             let quietSince = ContinuousClock.now
             let (bob, _) = try await server.join("bob", role: "speaker")
             try await expectJoined(alice, ["bob"])
-            // Alice keeps pinging; Bob says nothing.
+            // Alice keeps pinging; Bob sends WebSocket ping frames only (PROTOCOL.md, Keepalive).
             var left: ServerMessage?
             _ = try await waitUntil(timeout: .seconds(30), every: .milliseconds(100)) {
                 alice.send(#"{"v": 1, "type": "ping", "id": "p"}"#)
+                bob.send(frame: .ping, fin: true, [])
                 let message = try await alice.next()
                 if message.type == .peerLeft { left = message }
                 return left != nil
