@@ -36,6 +36,15 @@ struct CodecErrorTests {
                 == ProtocolError(.unknownType("peer.teleported")))
     }
 
+    @Test("a member named twice in one object: the first counts, at every level (PROTOCOL.md, The envelope)")
+    func repeatedMemberFirstCounts() throws {
+        let chat = try codec.decode(
+            Data(#"{"v":1,"type":"chat.send","id":"c1","id":"c2","type":"leave","target":{"kind":"broadcast","kind":"role","roles":["host"]},"text":"one","text":"two"}"#.utf8),
+            as: ClientMessage.self)
+        #expect(chat.id == "c1")
+        #expect(chat.body == .sendChat(SendChatRequest(target: .broadcast, text: "one")))
+    }
+
     static let notObjects = [
         "", "   ", "{", "nonsense", "[]", "[1,2]", "\"join\"", "42", "null", "true", "{\"v\":1,", "\u{FEFF}\u{1B}[2J",
     ]

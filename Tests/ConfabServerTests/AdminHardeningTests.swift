@@ -28,6 +28,20 @@ struct AdminHardeningTests {
         }
     }
 
+    @Test("a body is read as JSON whatever its Content-Type says (curl -d sends a form type); a member named twice counts the first time")
+    func bodyTypeAndRepeatedMembers() async throws {
+        try await TestServer.start().run { server in
+            let token = try await AdminClient.adminToken(server)
+            let created = try await AdminClient.raw(
+                server, "POST", "/api/v1/rooms", token: token, body: #"{"name": "board", "name": "other", "maxPeers": 12}"#,
+                contentType: "application/x-www-form-urlencoded")
+            #expect(created.status == 201)
+            #expect(created.json?["name"]?.text == "board" && created.json?["maxPeers"]?.text == "12")
+            let rooms = try await AdminClient.make(server).call("GET", "/api/v1/rooms")
+            #expect(rooms.raw.contains(#""board""#) && !rooms.raw.contains(#""other""#))
+        }
+    }
+
     @Test("a revoked admin token gets 401 2015; other tokens go on working; expired or foreign tokens are not revoked")
     func revokeToken() async throws {
         try await TestServer.start().run { server in

@@ -60,13 +60,14 @@ struct AdminClient {
         return reply
     }
 
-    static func raw(_ server: TestServer, _ method: String, _ path: String, token: String?, body: String?) async throws
-        -> AdminReply
-    {
+    static func raw(
+        _ server: TestServer, _ method: String, _ path: String, token: String?, body: String?,
+        contentType: String = "application/json"
+    ) async throws -> AdminReply {
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
         let bytes = body.map { Array($0.utf8) } ?? []
-        if body != nil { request += "Content-Type: application/json\r\n" }
+        if body != nil { request += "Content-Type: \(contentType)\r\n" }
         request += "Content-Length: \(bytes.count)\r\n\r\n" + (body ?? "")
         let response = try await FingerprintClient.exchange(
             port: server.port, fingerprint: server.server.identity.fingerprint, request: request)
