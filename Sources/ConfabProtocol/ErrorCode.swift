@@ -36,6 +36,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// A shared-state value that is empty once sanitised, or longer than
     /// `ProtocolLimits.maximumStateValueCharacters`.
     case stateValueInvalid = 1012
+    /// The management API has no endpoint at this path, or none for this
+    /// method there (then HTTP 405 with an `Allow` header).
+    case unknownEndpoint = 1013
 
     // MARK: 2xxx: tokens and identity
 

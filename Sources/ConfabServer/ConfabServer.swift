@@ -230,7 +230,8 @@ public final class ConfabServer: Service, Sendable {
     }
 
     private func makeApplication() throws -> some ApplicationProtocol {
-        let router = Router(context: AdminRequestContext.self)
+        // HEAD wherever GET is (RFC 9110 §9.3.2): /healthz, /metrics, the API's reads.
+        let router = Router(context: AdminRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.get("healthz") { _, _ -> String in
             "ok\n"
         }

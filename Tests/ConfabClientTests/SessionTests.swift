@@ -379,12 +379,14 @@ struct SessionTests {
         let (session, server) = try await joinedSession { server in
             server.setJoined(Fixture.joined(keepalive: KeepaliveInfo(pingIntervalMs: 40, deadAfterMs: 200)))
         }
-        #expect(await eventually { server.receivedTypes.contains(.ping) })
+        // Real time, generous: the parallel test phase starves this process for
+        // seconds at a time (a first ping took over 3 s there).
+        #expect(await eventually(timeoutMs: 30_000) { server.receivedTypes.contains(.ping) })
         // From now on the server answers nothing at all.
         server.handle(.ping) { _, _ in [] }
         // Each new connection goes silent too, so the count keeps rising while
         // this waits (on a loaded machine it can pass 1 between two looks).
-        #expect(await eventually { session.state.reconnectCount >= 1 })
+        #expect(await eventually(timeoutMs: 30_000) { session.state.reconnectCount >= 1 })
         #expect(server.connectionCount >= 2)
     }
 

@@ -42,6 +42,38 @@ struct AdminHardeningTests {
         }
     }
 
+    @Test("where the API has no endpoint: 404, or 405 with Allow for a path of other methods, each with the catalog's JSON error; HEAD wherever GET")
+    func unknownEndpoints() async throws {
+        try await TestServer.start().run { server in
+            let token = try await AdminClient.adminToken(server)
+            let cases: [(method: String, path: String, status: Int, allow: String?)] = [
+                ("GET", "/api/v1/nonexistent", 404, nil),
+                ("GET", "/api/v2/rooms", 404, nil),
+                ("GET", "/api/v1/rooms/standup/peers//role", 404, nil),
+                ("PATCH", "/api/v1/rooms", 405, "GET, POST, HEAD"),
+                ("GET", "/api/v1/rooms/standup/peers/bob", 405, "DELETE"),
+                ("PUT", "/api/v1/openapi.json", 405, "GET, HEAD"),
+            ]
+            for (method, path, status, allow) in cases {
+                // With a token and without: a path that is not there needs none to say so.
+                for token in [token, nil] {
+                    let reply = try await AdminClient.raw(server, method, path, token: token, body: nil)
+                    #expect(reply.status == status, "\(method) \(path)")
+                    #expect(reply.errorCode == ErrorCode.unknownEndpoint.rawValue, "\(method) \(path): \(reply.raw)")
+                    #expect(reply.json?["error.name"]?.text == "unknownEndpoint")
+                    #expect(reply.header("Allow") == allow, "\(method) \(path)")
+                }
+            }
+            // Not the API: the server's other paths keep their plain 404.
+            #expect(try await AdminClient.raw(server, "GET", "/nonexistent", token: nil, body: nil).status == 404)
+
+            let head = try await AdminClient.raw(server, "HEAD", "/api/v1/rooms", token: token, body: nil)
+            #expect(head.status == 200 && head.raw.isEmpty && head.header("Content-Type") == "application/json")
+            #expect(try await AdminClient.raw(server, "HEAD", "/api/v1/rooms", token: nil, body: nil).status == 401)
+            #expect(try await AdminClient.raw(server, "HEAD", "/healthz", token: nil, body: nil).status == 200)
+        }
+    }
+
     @Test("a revoked admin token gets 401 2015; other tokens go on working; expired or foreign tokens are not revoked")
     func revokeToken() async throws {
         try await TestServer.start().run { server in

@@ -132,6 +132,9 @@ struct AdminAPI: Sendable {
     static let maximumBodyBytes = 65_536
 
     func register(on router: Router<AdminRequestContext>) {
+        router.add(
+            middleware: AdminUnknownEndpoint(
+                endpoints: [(.get, Self.documentPath)] + Self.routes.map { ($0.method, $0.path) }))
         router.get(RouterPath(Self.documentPath)) { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

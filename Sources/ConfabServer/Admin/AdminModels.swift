@@ -11,7 +11,7 @@ extension CodedError {
     var httpStatus: HTTPResponse.Status {
         switch code {
         case .notAdminToken: .forbidden
-        case .codeNotFound: .notFound
+        case .codeNotFound, .unknownEndpoint: .notFound
         case .codeRevoked, .codeExpired, .codeUsedUp: .gone
         case .tokenMissing, .tokenMalformed, .tokenSignatureInvalid, .tokenExpired, .tokenNotYetValid, .unauthorized,
             .adminTokenRevoked:

@@ -13,6 +13,19 @@ struct AdminReply {
     var status: Int
     var json: JSONValue?
     var raw: String
+    /// The status line and the header fields, as sent.
+    var head: String = ""
+
+    /// A header field's value (names are case-insensitive, RFC 9110 §5.1).
+    func header(_ name: String) -> String? {
+        for line in head.split(separator: "\r\n").dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == name.lowercased() {
+                return parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
 
     /// The catalog number of an error reply.
     var errorCode: Int? { json?["error.code"]?.text.flatMap { Int($0) } }
@@ -73,7 +86,9 @@ struct AdminClient {
             port: server.port, fingerprint: server.server.identity.fingerprint, request: request)
         let statusLine = response.split(separator: "\r\n", maxSplits: 1).first ?? ""
         let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        let text = response.range(of: "\r\n\r\n").map { String(response[$0.upperBound...]) } ?? ""
-        return AdminReply(status: status, json: text.isEmpty ? nil : try? JSONValue(parsing: text), raw: text)
+        let headEnd = response.range(of: "\r\n\r\n")
+        let text = headEnd.map { String(response[$0.upperBound...]) } ?? ""
+        let head = headEnd.map { String(response[..<$0.lowerBound]) } ?? response
+        return AdminReply(status: status, json: text.isEmpty ? nil : try? JSONValue(parsing: text), raw: text, head: head)
     }
 }
