@@ -128,12 +128,27 @@ public struct ProtocolCodec: Sendable {
         do {
             return try JSONDecoder().decode(Message.self, from: data)
         } catch let error as ProtocolError {
-            throw error
+            throw Self.explained(error, in: data)
         } catch {
             // The envelope turns every failure inside a JSON object into a
             // ProtocolError, so what is left is a failure to parse JSON at all.
             throw ProtocolError(.malformed)
         }
+    }
+}
+
+extension ProtocolCodec {
+    /// `error` with a reason a sender can act on where the decoder gave none:
+    /// a second parse tells a number that does not fit its field (12.5 or
+    /// 1e19 where a whole number is wanted) from a string that is not JSON.
+    static func explained(_ error: ProtocolError, in data: Data) -> ProtocolError {
+        guard case .invalidMessage(let field, Envelope.valueNotRead) = error.reason else { return error }
+        let isJSON = (try? JSONSerialization.jsonObject(with: data)) != nil
+        let detail =
+            isJSON
+            ? "a number out of range, or not whole where a whole number is wanted"
+            : "a value that is not JSON (a bad escape, a lone surrogate, a number beyond any range)"
+        return ProtocolError(.invalidMessage(field: field, detail: detail), requestID: error.requestID)
     }
 }
 
@@ -392,9 +407,14 @@ struct Envelope {
         } catch let error as ProtocolError {
             throw error
         } catch {
-            throw ProtocolError(.invalidMessage(field: "", detail: "invalid payload"), requestID: requestID)
+            // Not a DecodingError: JSONDecoder reads numbers and strings only
+            // when a field asks, and reports those it cannot read without
+            // naming the field. `ProtocolCodec.decode` says which it was.
+            throw ProtocolError(.invalidMessage(field: "", detail: Self.valueNotRead), requestID: requestID)
         }
     }
+
+    static let valueNotRead = "a value that cannot be read"
 
     /// Writes `v`, `type` and `id`; the payload goes into the same object.
     static func encodeHeader(type: String, id: RequestID?, to encoder: any Encoder) throws

@@ -45,6 +45,20 @@ struct CodecErrorTests {
         #expect(chat.body == .sendChat(SendChatRequest(target: .broadcast, text: "one")))
     }
 
+    @Test("a value the decoder cannot read is 1004 with the request id and a reason: a number that does not fit its field, or a string that is not JSON",
+          arguments: [
+              (#""type": "chat.history", "limit": 12.5"#, "a number out of range, or not whole where a whole number is wanted"),
+              (#""type": "chat.history", "limit": 1e19"#, "a number out of range, or not whole where a whole number is wanted"),
+              (#""type": "chat.history", "limit": 12, "before": 9223372036854775808"#, "a number out of range, or not whole where a whole number is wanted"),
+              (#""type": "chat.history", "limit": 1e400"#, "a value that is not JSON (a bad escape, a lone surrogate, a number beyond any range)"),
+              (#""type": "chat.send", "target": {"kind": "broadcast"}, "text": "\uZZZZ""#, "a value that is not JSON (a bad escape, a lone surrogate, a number beyond any range)"),
+          ])
+    func unreadableValue(_ payload: String, _ detail: String) {
+        let error = Self.clientError(#"{"v": 1, "id": "h7", \#(payload)}"#)
+        #expect(error == ProtocolError(.invalidMessage(field: "", detail: detail), requestID: "h7"))
+        #expect(error?.code == .invalidMessage)
+    }
+
     static let notObjects = [
         "", "   ", "{", "nonsense", "[]", "[1,2]", "\"join\"", "42", "null", "true", "{\"v\":1,", "\u{FEFF}\u{1B}[2J",
     ]

@@ -42,6 +42,23 @@ struct AdminHardeningTests {
         }
     }
 
+    @Test("a number that does not fit its field is 400 1004 (the body is JSON); a body that is not JSON is 400 1000")
+    func numbersThatDoNotFit() async throws {
+        try await TestServer.start().run { server in
+            let admin = try await AdminClient.make(server)
+            for body in [#"{"name": "a", "maxPeers": 12.5}"#, #"{"name": "b", "maxPeers": 9223372036854775808}"#] {
+                let reply = try await admin.call("POST", "/api/v1/rooms", body: body)
+                #expect(reply.status == 400 && reply.errorCode == ErrorCode.invalidMessage.rawValue, "\(body): \(reply.raw)")
+                #expect(reply.json?["error.message"]?.text?.contains("not whole") == true)
+            }
+            for body in [#"{"name": "c", "#, #"{"name": "\uZZZZ"}"#] {
+                let reply = try await admin.call("POST", "/api/v1/rooms", body: body)
+                #expect(reply.status == 400 && reply.errorCode == ErrorCode.malformedMessage.rawValue, "\(body): \(reply.raw)")
+            }
+            #expect(try await admin.call("GET", "/api/v1/rooms").json?["rooms"]?.array.isEmpty == true, "no room was opened")
+        }
+    }
+
     @Test("where the API has no endpoint: 404, or 405 with Allow for a path of other methods, each with the catalog's JSON error; HEAD wherever GET")
     func unknownEndpoints() async throws {
         try await TestServer.start().run { server in

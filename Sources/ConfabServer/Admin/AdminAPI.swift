@@ -209,16 +209,28 @@ enum AdminJSON {
 
     static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws(CodedError) -> T {
         guard body.readableBytes > 0 else { throw CodedError(.invalidMessage, "a JSON body is required") }
+        let data = Data(buffer: body)
         do {
-            return try JSONDecoder().decode(type, from: Data(buffer: body))
+            return try JSONDecoder().decode(type, from: data)
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                throw CodedError(.malformedMessage, "the body is not JSON")
+                throw notFitting(data)
             }
             throw CodedError(.invalidMessage, "the body does not fit: \(AdminJSON.describe(error))")
         } catch {
-            throw CodedError(.malformedMessage, "the body is not JSON")
+            throw notFitting(data)
         }
+    }
+
+    /// JSONDecoder says "not valid JSON", with no field, also of JSON whose
+    /// number does not fit its field (12.5 or 1e309 for a whole number): only
+    /// a second parse tells the two apart.
+    private static func notFitting(_ data: Data) -> CodedError {
+        guard (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) != nil else {
+            return CodedError(.malformedMessage, "the body is not JSON")
+        }
+        return CodedError(
+            .invalidMessage, "the body does not fit: a number out of range, or not whole where a whole number is wanted")
     }
 
     private static func describe(_ error: DecodingError) -> String {
