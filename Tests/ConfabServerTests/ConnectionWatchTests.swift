@@ -9,9 +9,9 @@ import Testing
 
 @Suite("One sweep keeps every connection's join and keepalive deadlines")
 struct ConnectionWatchTests {
-    private static func watch() -> ConnectionWatch {
+    private static func watch(deadAfterMs: Int = 300) -> ConnectionWatch {
         let admission = ConnectionAdmission(limits: AdmissionLimits(), metrics: ServerMetrics(), logger: Logger(label: "test"))
-        return ConnectionWatch(joinTimeoutMs: 200, deadAfterMs: 300, admission: admission)
+        return ConnectionWatch(joinTimeoutMs: 200, deadAfterMs: deadAfterMs, admission: admission)
     }
 
     /// The close frame a connection's queue ends with, if any.
@@ -115,7 +115,10 @@ struct ConnectionWatchTests {
 
     @Test("a message frame counts from when the event loop decodes it, though nothing reads it yet; WebSocket ping frames do not count")
     func messageFramesAreHeardOnArrival() async throws {
-        let watch = Self.watch()
+        // A deadline of 1 s: a stall of this whole process shorter than that
+        // leaves the talker's marks younger than it, and a longer one the
+        // sweep notices and forgives (ConnectionWatch.sweepWhileAnyOpen).
+        let watch = Self.watch(deadAfterMs: 1_000)
         let (talks, _) = ConnectionSink.make()
         let talker = WatchedConnection(sink: talks, pathRoom: nil, logger: Logger(label: "talker"))
         let (wsPings, wsPingsQueue) = ConnectionSink.make()
