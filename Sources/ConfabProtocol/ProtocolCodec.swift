@@ -137,17 +137,36 @@ public struct ProtocolCodec: Sendable {
     }
 }
 
+/// Why JSONDecoder refused text that it reports only as "not valid JSON",
+/// with no field: swift-foundation says so also of valid JSON whose number
+/// does not fit its field (12.5 or 9223372036854775808 for an `Int`). A second
+/// parse, with JSONSerialization, tells the two apart. Signalling and the
+/// management API both explain their errors with it.
+public enum JSONRefusal: Sendable, Hashable {
+    /// The text is JSON, but a number in it is out of range, or not whole where a whole number is wanted.
+    case numberDoesNotFit
+    /// The text is not JSON (a bad escape, a lone surrogate, a number beyond any range).
+    case notJSON
+
+    public init(of data: Data) {
+        let isJSON = (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) != nil
+        self = isJSON ? .numberDoesNotFit : .notJSON
+    }
+
+    /// What is wrong, in words a sender can act on.
+    public var explanation: String {
+        switch self {
+        case .numberDoesNotFit: "a number out of range, or not whole where a whole number is wanted"
+        case .notJSON: "a value that is not JSON (a bad escape, a lone surrogate, a number beyond any range)"
+        }
+    }
+}
+
 extension ProtocolCodec {
-    /// `error` with a reason a sender can act on where the decoder gave none:
-    /// a second parse tells a number that does not fit its field (12.5 or
-    /// 1e19 where a whole number is wanted) from a string that is not JSON.
+    /// `error` with a reason a sender can act on where the decoder gave none.
     static func explained(_ error: ProtocolError, in data: Data) -> ProtocolError {
         guard case .invalidMessage(let field, Envelope.valueNotRead) = error.reason else { return error }
-        let isJSON = (try? JSONSerialization.jsonObject(with: data)) != nil
-        let detail =
-            isJSON
-            ? "a number out of range, or not whole where a whole number is wanted"
-            : "a value that is not JSON (a bad escape, a lone surrogate, a number beyond any range)"
+        let detail = JSONRefusal(of: data).explanation
         return ProtocolError(.invalidMessage(field: field, detail: detail), requestID: error.requestID)
     }
 }

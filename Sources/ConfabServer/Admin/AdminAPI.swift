@@ -223,14 +223,12 @@ enum AdminJSON {
     }
 
     /// JSONDecoder says "not valid JSON", with no field, also of JSON whose
-    /// number does not fit its field (12.5 or 1e309 for a whole number): only
-    /// a second parse tells the two apart.
+    /// number does not fit its field: `JSONRefusal` tells the two apart.
     private static func notFitting(_ data: Data) -> CodedError {
-        guard (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) != nil else {
-            return CodedError(.malformedMessage, "the body is not JSON")
+        switch JSONRefusal(of: data) {
+        case .notJSON: CodedError(.malformedMessage, "the body is not JSON")
+        case .numberDoesNotFit: CodedError(.invalidMessage, "the body does not fit: \(JSONRefusal.numberDoesNotFit.explanation)")
         }
-        return CodedError(
-            .invalidMessage, "the body does not fit: a number out of range, or not whole where a whole number is wanted")
     }
 
     private static func describe(_ error: DecodingError) -> String {
