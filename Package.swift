@@ -163,7 +163,7 @@ let package = Package(
 
         // The terminal front: cell buffer, layout, widgets, themes, screens, input.
         .target(name: "ConfabTUI", dependencies: [
-            "ConfabClient", "ConfabMacros", "ConfabProtocol", "ConfabSocket", "Curses",
+            "ConfabClient", "ConfabMacros", "ConfabMedia", "ConfabProtocol", "ConfabSocket", "Curses",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
@@ -226,13 +226,15 @@ let package = Package(
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             // The webhook receiver the webhook tests run.
             .product(name: "Hummingbird", package: "hummingbird"),
+            // Edits a server's SQLite file as a person with a database tool would.
+            .product(name: "GRDB", package: "GRDB.swift"),
         ] + webSocketOverTLS + cryptoAndLogging),
         .testTarget(name: "ConfabClientTests", dependencies: [
             "ConfabClient", "ConfabServer", "ConfabProtocol", "ConfabRooms", "ConfabTestSupport",
             "ConfabServerTestSupport", "ConfabMedia", "ConfabSocket",
         ] + cryptoAndLogging),
         .testTarget(name: "ConfabTUITests", dependencies: [
-            "ConfabTUI", "ConfabClient", "ConfabProtocol", "ConfabTestSupport", "Curses",
+            "ConfabTUI", "ConfabClient", "ConfabMedia", "ConfabProtocol", "ConfabTestSupport", "Curses",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -69,8 +69,8 @@ public enum ChatTargetKind: String, Codable, Hashable, Sendable, CaseIterable {
 @PublicMemberwiseInit
 public struct ChatMessage: Codable, Hashable, Sendable {
     public var id: MessageID
-    /// The room-wide sequence number, from 1, increasing by one per message.
-    public var seq: Int
+    /// The room-wide sequence number, from 1, increasing by one per message (at most 2^53).
+    @InRange<JSONCount> public var seq: Int
     /// When the server accepted the message.
     public var sentAt: Timestamp
     public var from: PeerID

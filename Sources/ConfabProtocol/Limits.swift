@@ -63,13 +63,20 @@ public enum RateLimits {
     public static let allMessages = RateLimit(perSecond: 50, burst: 100)
 }
 
-/// A token bucket's two numbers.
+/// A token bucket's two numbers, each 1 … 1,000,000 where one is read
+/// (a template, the management API, config.toml).
 @PublicMemberwiseInit
 public struct RateLimit: Codable, Hashable, Sendable {
     /// Tokens added per second: the sustained rate.
-    public var perSecond: Int
+    @InRange<RateFigure> public var perSecond: Int
     /// The bucket's size: how many may arrive at once after a quiet spell.
-    public var burst: Int
+    @InRange<RateFigure> public var burst: Int
+}
+
+/// 1 … 1,000,000: a rate a second or a burst. A million a second is beyond
+/// anything a room sends, and keeps a bucket's arithmetic far from overflow.
+public enum RateFigure: IntegerBounds {
+    public static let range = 1...1_000_000
 }
 
 /// Default timing of the connection lifecycle, in milliseconds. The server

@@ -225,8 +225,8 @@ public struct Joined: Codable, Hashable, Sendable {
     public var joinedAt: Timestamp
     /// Milliseconds the server spent on the join, from reading `join` to
     /// sending this reply. A client adds its own round trip to report the
-    /// whole join time (as TRTC's onEnterRoom does).
-    public var joinTimeMs: Int
+    /// whole join time (as TRTC's onEnterRoom does). 0 … 2^53.
+    @InRange<JSONCount> public var joinTimeMs: Int
     /// True when this answers a `resume`: role, mute state and hand are as
     /// they were before the drop.
     public var resumed: Bool
@@ -328,7 +328,7 @@ public struct Pong: Codable, Hashable, Sendable {
 @PublicMemberwiseInit
 public struct ChatAck: Codable, Hashable, Sendable {
     public var message: MessageID
-    public var seq: Int
+    @InRange<JSONCount> public var seq: Int
     public var sentAt: Timestamp
 }
 

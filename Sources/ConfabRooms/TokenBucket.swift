@@ -12,8 +12,15 @@ public struct TokenBucket: Hashable, Sendable {
     /// A full bucket.
     public init(limit: RateLimit, now: Timestamp) {
         self.limit = limit
-        milliTokens = Int64(limit.burst) * 1_000
+        milliTokens = Self.figure(limit.burst) * 1_000
         updatedAt = now
+    }
+
+    /// A figure of `limit` as the arithmetic uses it: within `RateFigure.range`,
+    /// as decoding already ensures, so that a limit built in code cannot
+    /// overflow the refill either.
+    private static func figure(_ value: Int) -> Int64 {
+        Int64(min(max(value, RateFigure.range.lowerBound), RateFigure.range.upperBound))
     }
 
     /// Whether an event may happen now; spends a token if so.
@@ -34,10 +41,10 @@ public struct TokenBucket: Hashable, Sendable {
     private mutating func refill(now: Timestamp) {
         // A clock that steps back gives nothing, rather than a negative refill.
         let elapsedMs = max(0, now.milliseconds(since: updatedAt))
-        let capacity = Int64(limit.burst) * 1_000
+        let capacity = Self.figure(limit.burst) * 1_000
         // tokens/s × ms = thousandths of a token; capped before multiplying so
         // a bucket idle for years cannot overflow.
-        let gained = min(elapsedMs, capacity) * Int64(limit.perSecond)
+        let gained = min(elapsedMs, capacity) * Self.figure(limit.perSecond)
         milliTokens = min(capacity, milliTokens + gained)
         updatedAt = max(updatedAt, now)
     }

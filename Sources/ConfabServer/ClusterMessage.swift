@@ -101,11 +101,31 @@ struct ClusterMessageAssembler {
         var device: UInt64
     }
     private var pending: [Key: String] = [:]
+    /// A message that grows past this is dropped: no node sends more than
+    /// the largest server message, and a node that keeps saying "more" must
+    /// not fill this one's memory.
+    let maximumBytes: Int
 
-    /// The whole message once its last part arrived; nil while parts are missing.
+    init(maximumBytes: Int = ProtocolLimits.maximumServerMessageBytes) {
+        self.maximumBytes = maximumBytes
+    }
+
+    /// The whole message once its last part arrived; nil while parts are
+    /// missing, and for a message that grew past `maximumBytes` (its later
+    /// parts are dropped too, up to its last).
     mutating func add(_ header: ClusterMessage.Header, part: String) -> ClusterMessage? {
         let key = Key(from: header.from, device: header.device)
-        let sofar = (pending.removeValue(forKey: key) ?? "") + part
+        // Appended in place (the removed string is uniquely held): no copy per part.
+        var sofar = pending.removeValue(forKey: key) ?? ""
+        guard !oversized.contains(key) else {
+            if header.more != true { oversized.remove(key) }
+            return nil
+        }
+        sofar.append(part)
+        guard sofar.utf8.count <= maximumBytes else {
+            if header.more == true { oversized.insert(key) }
+            return nil
+        }
         if header.more == true {
             pending[key] = sofar
             return nil
@@ -115,8 +135,17 @@ struct ClusterMessageAssembler {
         return ClusterMessage(header: header, body: sofar)
     }
 
+    /// Messages being dropped until their last part, for having grown too large.
+    private var oversized: Set<Key> = []
+
     /// Forgets the parts of messages from `node` (its listener or itself went away).
     mutating func forget(from node: String? = nil) {
-        if let node { pending = pending.filter { $0.key.from != node } } else { pending = [:] }
+        if let node {
+            pending = pending.filter { $0.key.from != node }
+            oversized = oversized.filter { $0.from != node }
+        } else {
+            pending = [:]
+            oversized = []
+        }
     }
 }

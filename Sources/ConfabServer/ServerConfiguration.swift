@@ -369,11 +369,16 @@ public struct ConfigFile: Decodable, Sendable {
         // The innermost section the path goes through.
         var sectionStart: Int?
         var tables: [String] = []
+        // How many of `tables` the section's header names (the rest are inline tables in it).
+        var headedTables = 0
         for (position, component) in keyPath.enumerated() {
             if component.hasPrefix("["), let index = Int(component.dropFirst().dropLast()) {
                 let name = tables.joined(separator: ".")
                 let headers = lines.indices.filter { header(lines[$0]).map { $0.isArray && $0.name == name } ?? false }
-                if index < headers.count { sectionStart = headers[index] }
+                if index < headers.count {
+                    sectionStart = headers[index]
+                    headedTables = tables.count
+                }
             } else if position < keyPath.count - 1 {
                 tables.append(component)
                 let name = tables.joined(separator: ".")
@@ -381,17 +386,24 @@ public struct ConfigFile: Decodable, Sendable {
                     ($0 > (sectionStart ?? -1)) && header(lines[$0]).map { !$0.isArray && $0.name == name } ?? false
                 }) {
                     sectionStart = found
+                    headedTables = tables.count
                 }
             }
         }
-        func defines(_ line: String) -> Bool {
+        func defines(_ line: String, _ key: String) -> Bool {
             line.hasPrefix(key + " ") || line.hasPrefix(key + "=") || line.hasPrefix("\"" + key + "\"")
         }
+        func defines(_ line: String) -> Bool { defines(line, key) }
         if let sectionStart {
-            var number = sectionStart + 1
-            while number < lines.count, header(lines[number]) == nil {
-                if defines(lines[number]) { return number + 1 }
-                number += 1
+            // The key itself, else the key of the inline table that holds it
+            // (`chatRate = { perSecond = 1, burst = 0 }` for chatRate.burst).
+            let names = keyPath.filter { !$0.hasPrefix("[") }.dropFirst(headedTables).reversed()
+            for name in names {
+                var number = sectionStart + 1
+                while number < lines.count, header(lines[number]) == nil {
+                    if defines(lines[number], name) { return number + 1 }
+                    number += 1
+                }
             }
             // The key is not in its section (missing): point at the section.
             return sectionStart + 1

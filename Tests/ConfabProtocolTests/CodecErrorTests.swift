@@ -265,6 +265,29 @@ struct CodecErrorTests {
                 == .invalidMessage)
     }
 
+    @Test("a sequence number beyond 0...2^53 is refused (a client adds to it); within, the same message is read",
+          arguments: [
+            (#"{"v":1,"type":"chat.message","message":{"id":"m1","seq":SEQ,"sentAt":1,"from":"a","fromName":"A","fromRole":"host","target":{"kind":"broadcast"},"text":"x"}}"#,
+             "9223372036854775807"),
+            (#"{"v":1,"type":"chat.ack","id":"c1","message":"m1","seq":SEQ,"sentAt":1}"#, "-1"),
+          ])
+    func sequenceRange(_ template: String, _ outOfRange: String) {
+        #expect(Self.serverError(template.replacingOccurrences(of: "SEQ", with: outOfRange))?.code == .invalidMessage)
+        #expect(Self.serverError(template.replacingOccurrences(of: "SEQ", with: "43")) == nil)
+    }
+
+    @Test("a rate figure outside 1...1,000,000 is refused where a rate is read")
+    func rateRange() throws {
+        let decoder = JSONDecoder()
+        #expect(throws: DecodingError.self) {
+            try decoder.decode(RateLimit.self, from: Data(#"{"perSecond":1,"burst":10000000000000000}"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try decoder.decode(RateLimit.self, from: Data(#"{"perSecond":0,"burst":1}"#.utf8))
+        }
+        #expect(try decoder.decode(RateLimit.self, from: Data(#"{"perSecond":1000000,"burst":1}"#.utf8)).perSecond == 1_000_000)
+    }
+
     @Test("an error message names only printable text from the input")
     func errorMessageIsPrintable() {
         let error = Self.clientError(#"{"v":1,"type":"\u001b]52;c;aGk=\u0007x","id":"c1"}"#)

@@ -127,6 +127,9 @@ struct AdminAPITests {
         for (body, code) in [
             (#"{"name": "call-x"}"#, ErrorCode.invalidMessage), (#"{"name": "a/b"}"#, .invalidMessage),
             (#"{"name": "ok", "maxPeers": 0}"#, .invalidMessage), ("{", .malformedMessage), (#"{}"#, .invalidMessage),
+            // A rate that would overflow the room's token bucket at the first join.
+            (#"{"name": "ok", "chatRate": {"perSecond": 1, "burst": 10000000000000000}}"#, .invalidMessage),
+            (#"{"name": "ok", "chatRate": {"perSecond": 9223372036854775807, "burst": 1}}"#, .invalidMessage),
         ] {
             let refused = try await admin.call("POST", "/api/v1/rooms", body: body)
             #expect(refused.status == 400 && refused.errorCode == code.rawValue, "\(body): \(refused.raw)")

@@ -55,6 +55,20 @@ struct ClusterMessageTests {
         #expect(whole == [first, second])
     }
 
+    @Test("a message that grows past the limit is dropped to its last part; the connection's next message comes through")
+    func oversizedMessage() throws {
+        let large = ClusterMessage(header: Self.header(), body: String(repeating: "x", count: 30_000))
+        let next = ClusterMessage(header: Self.header(), body: String(repeating: "y", count: 13_000))
+        var assembler = ClusterMessageAssembler(maximumBytes: 20_000)
+        var whole: [ClusterMessage] = []
+        for payload in large.payloads() + next.payloads() {
+            let parsed = try #require(ClusterMessage.parse(payload))
+            if let done = assembler.add(parsed.header, part: parsed.part) { whole.append(done) }
+        }
+        #expect(large.payloads().count >= 4, "parts go on after the limit is passed")
+        #expect(whole == [next])
+    }
+
     @Test("a payload that is not a cluster message is ignored")
     func foreignPayload() {
         #expect(ClusterMessage.parse("hello") == nil)

@@ -109,6 +109,19 @@ struct ConfigTests {
         #expect(error.description == "confab.toml:2: keepalive.pingIntervalMs: needs an integer")
     }
 
+    @Test("a rate beyond 1...1,000,000 names its line and the range; within it, it is read",
+          arguments: ["[rooms.town-hall]\nchatRate = { perSecond = 1, burst = 10000000000000000 }\n",
+                      "[calls]\ninvitationRate = { perSecond = 9223372036854775807, burst = 1 }\n"])
+    func rateRange(_ text: String) throws {
+        let error = try #require(throws: ConfigError.self, "accepted a rate that overflows a token bucket") {
+            try ConfigFile.parse(text, path: "confab.toml")
+        }
+        #expect(error.line == 2 && error.message.contains("1...1000000"), "\(error)")
+        let within = text.replacingOccurrences(of: "10000000000000000", with: "1000000")
+            .replacingOccurrences(of: "9223372036854775807", with: "1000000")
+        _ = try ConfigFile.parse(within, path: "confab.toml")
+    }
+
     @Test("the example config in README.md loads as written")
     func readmeExample() throws {
         let readme = try RepositoryFile.text("README.md")

@@ -113,6 +113,19 @@ struct WebhookTests {
         await receiver.stop()
     }
 
+    @Test("the signature check takes any timestamp: too old, too new or at the ends of Int64 is refused, never a trap")
+    func signatureTimestamps() {
+        let secret = Array("a-webhook-secret-0123456789".utf8)
+        let body = Array(#"{"type":"room.started"}"#.utf8)
+        let now: Int64 = 1_764_931_260
+        func header(_ t: Int64) -> String { WebhookSignature.header(secret: secret, timestamp: t, body: body) }
+        #expect(WebhookSignature.verify(header: header(now - 299), body: body, secret: secret, now: now))
+        for t in [now - 301, now + 301, Int64.min, Int64.max] {
+            #expect(!WebhookSignature.verify(header: header(t), body: body, secret: secret, now: now), "t=\(t)")
+        }
+        #expect(!WebhookSignature.verify(header: header(now), body: body, secret: secret, now: Int64.min))
+    }
+
     @Test("a full queue drops new events (counted in /metrics) and the sequence shows the gap")
     func overflowDropsNewEvents() async throws {
         let receiver = WebhookReceiver()

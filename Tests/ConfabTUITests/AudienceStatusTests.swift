@@ -17,6 +17,16 @@ extension ScreenTests {
         #expect(statusLine(state, columns: 80).contains("│ 1.2k aud. │"))
     }
 
+    @Test("a server that lists one role a thousand times at 2^53 shows the room's total, not a crash")
+    func hostileCounts() {
+        var state = keyedRoom()
+        let listener = (state.room?.roles ?? []).first { !$0.publishAudio }?.name ?? "listener"
+        let roles = Array(repeating: RoleCount(role: listener, count: 1 << 53), count: 1_025)
+        reduce(&state, .countsUpdated(RoomCounts(total: 5_000, roles: roles)))
+        #expect(state.listeningCount == 5_000)
+        #expect(statusLine(state, columns: 160).contains("│ 5,000 listening │"))
+    }
+
     @Test("counts read in thousands and millions")
     func countForms() {
         #expect(MeetingView.grouped(7) == "7")

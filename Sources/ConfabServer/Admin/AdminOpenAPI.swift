@@ -445,7 +445,7 @@ enum AdminOpenAPI {
       },
       "RateLimit": {
         "type": "object",
-        "properties": {"perSecond": {"type": "integer", "minimum": 1}, "burst": {"type": "integer", "minimum": 1}},
+        "properties": {"perSecond": {"type": "integer", "minimum": 1, "maximum": 1000000}, "burst": {"type": "integer", "minimum": 1, "maximum": 1000000}},
         "required": ["perSecond", "burst"]
       },
       "RoomSummary": {

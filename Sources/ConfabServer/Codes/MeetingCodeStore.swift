@@ -148,11 +148,14 @@ extension ChatStore: MeetingCodeStore {
         }
     }
 
+    /// Read with `decode(forColumn:)`, which throws where GRDB's `row["…"]` traps
+    /// (a file edited by hand): a code that does not parse is none.
     private static func meetingCode(from row: Row) -> StoredMeetingCode? {
-        MeetingCodeSQL.row(
-            code: row["code"], room: row["room"], role: row["role"], maxUses: row["max_uses"], used: row["used"],
-            expiresAt: row["expires_at"], createdAt: row["created_at"], createdBy: row["created_by"],
-            revokedAt: row["revoked_at"])
+        try? MeetingCodeSQL.row(
+            code: row.decode(forColumn: "code"), room: row.decode(forColumn: "room"), role: row.decode(forColumn: "role"),
+            maxUses: row.decode(forColumn: "max_uses"), used: row.decode(forColumn: "used"),
+            expiresAt: row.decode(forColumn: "expires_at"), createdAt: row.decode(forColumn: "created_at"),
+            createdBy: row.decode(forColumn: "created_by"), revokedAt: row.decode(forColumn: "revoked_at"))
     }
 
     private func readCodes(_ sql: String, _ arguments: StatementArguments) throws(StorageError) -> [StoredMeetingCode] {

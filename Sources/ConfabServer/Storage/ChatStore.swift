@@ -247,10 +247,14 @@ public final class ChatStore: ServerStore {
         ).flatMap(Self.message(from:))
     }
 
+    /// Read with `decode(forColumn:)`, which throws where GRDB's `row["…"]`
+    /// traps: a file edited by hand may hold text where a number belongs.
     private static func message(from row: Row) -> ChatMessage? {
-        StoredColumns.chatMessage(
-            id: row["id"], seq: row["seq"], sentAtMs: row["sent_at"], sender: row["sender"], senderName: row["sender_name"],
-            senderRole: row["sender_role"], target: row["target"], text: row["text"])
+        try? StoredColumns.chatMessage(
+            id: row.decode(forColumn: "id"), seq: row.decode(forColumn: "seq"), sentAtMs: row.decode(forColumn: "sent_at"),
+            sender: row.decode(forColumn: "sender"), senderName: row.decode(forColumn: "sender_name"),
+            senderRole: row.decode(forColumn: "sender_role"), target: row.decode(forColumn: "target"),
+            text: row.decode(forColumn: "text"))
     }
 
     // MARK: - Room and peer history
@@ -324,7 +328,9 @@ public final class ChatStore: ServerStore {
                 try Row.fetchAll(
                     db, sql: "SELECT peer, leave_reason FROM peer_session WHERE room = ? ORDER BY id",
                     arguments: [room.rawValue]
-                ).map { PeerSessionRow(peer: $0["peer"], reason: $0["leave_reason"]) }
+                ).compactMap { row in
+                    try? PeerSessionRow(peer: row.decode(forColumn: "peer"), reason: row.decode(forColumn: "leave_reason"))
+                }
             }
         } catch {
             throw StorageError(description: "cannot read peer history: \(error)")
@@ -361,9 +367,10 @@ public final class ChatStore: ServerStore {
                         """,
                     arguments: [user.rawValue, limit]
                 ).compactMap { row -> CallRecord? in
-                    StoredColumns.callRecord(
-                        call: row["call"], direction: row["direction"], peers: row["peers"], outcome: row["outcome"],
-                        startedAtMs: row["started_at"], durationMs: row["duration_ms"])
+                    try? StoredColumns.callRecord(
+                        call: row.decode(forColumn: "call"), direction: row.decode(forColumn: "direction"),
+                        peers: row.decode(forColumn: "peers"), outcome: row.decode(forColumn: "outcome"),
+                        startedAtMs: row.decode(forColumn: "started_at"), durationMs: row.decode(forColumn: "duration_ms"))
                 }
             }
         } catch {

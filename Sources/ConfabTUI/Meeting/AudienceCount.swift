@@ -10,7 +10,9 @@ extension RoomState {
     var listeningCount: Int? {
         guard let counts, let room else { return nil }
         let listening = Set(room.roles.filter { !$0.publishAudio }.map(\.name))
-        return counts.roles.filter { listening.contains($0.role) }.reduce(0) { $0 + $1.count }
+        // Never more than the room's total: a server that sends a role many
+        // times cannot overflow the sum (each figure is at most 2^53).
+        return counts.roles.filter { listening.contains($0.role) }.reduce(0) { min($0 + $1.count, counts.total) }
     }
 }
 
