@@ -77,11 +77,11 @@ struct Demo: AsyncParsableCommand {
         // speak from its microphone once you unmute. Controllers start
         // before their sessions join, so no `joined` is missed.
         var controllers: [MediaController] = []
-        // Your microphone is processed as in `join` ([audio] in config.toml, else all on).
+        // Your microphone is processed as in `join`: the devices' tables, else
+        // [audio] in config.toml, else on for a sound card (a file or a generator as it is).
         var yourConfiguration = MediaConfiguration()
-        yourConfiguration.processing = VoiceProcessingSettings(
-            echoCancellation: preferences.echoCancellation ?? true, noiseSuppression: preferences.noiseSuppression ?? true,
-            automaticGain: preferences.automaticGain ?? true, keyboardSuppression: preferences.keyboardSuppression ?? true)
+        let devices = preferences.frontDevices
+        yourConfiguration.processing = preferences.processing(input: devices.input, output: devices.output)
         controllers.append(MediaController(session: you, source: yourSource, sink: yourSink, configuration: yourConfiguration))
         for (index, bot) in bots.enumerated() where index < 2 {
             controllers.append(MediaController(session: bot, source: SpeechLikeSource(seed: UInt64(index + 3)), sink: NullSink()))

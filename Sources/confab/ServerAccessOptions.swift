@@ -99,14 +99,7 @@ struct AudioDeviceOptions: ParsableArguments {
     /// devices' own `[audio.device."NAME"]`, else config.toml's `[audio]`,
     /// else on for a sound card (a file or a generator is sent as it is).
     func processing(input: String?, output: String? = nil, preferences: AudioPreferences) -> VoiceProcessingSettings {
-        let microphone: Bool
-        if let input, case .alsa? = try? AudioDeviceSpec.parse(input) { microphone = true } else { microphone = false }
-        let device = preferences.overrides(input: input, output: output)
-        return VoiceProcessingSettings(
-            echoCancellation: echoCancellation ?? device.echoCancellation ?? preferences.echoCancellation ?? microphone,
-            noiseSuppression: noiseSuppression ?? device.noiseSuppression ?? preferences.noiseSuppression ?? microphone,
-            automaticGain: automaticGain ?? device.automaticGain ?? preferences.automaticGain ?? microphone,
-            keyboardSuppression: keyboardSuppression ?? device.keyboardSuppression ?? preferences.keyboardSuppression ?? microphone)
+        preferences.processing(input: input, output: output, flags: voiceFlags)
     }
 
     /// `--input` takes any source but null; `--output` a sink (a file, null or a card).

@@ -1,3 +1,4 @@
+import ConfabMedia
 import ConfabTUI
 import Testing
 
@@ -20,6 +21,42 @@ struct AudioPreferencesTests {
             #expect(error.line == 3)
             #expect(error.message.contains("true or false"))
         }
+    }
+}
+
+@Suite("which processing a microphone gets")
+struct ProcessingChoiceTests {
+    static let allOn = VoiceProcessingSettings()
+    static let allOff = VoiceProcessingSettings(
+        echoCancellation: false, noiseSuppression: false, automaticGain: false, keyboardSuppression: false)
+
+    @Test("by default a sound card is processed; a file or a generator is sent as it is",
+          arguments: [("alsa:default", true), ("alsa:hw:1", true), ("talk.wav", false), ("tone:440", false),
+                      ("speech:3", false), ("silence", false)])
+    func byDevice(_ input: String, _ processed: Bool) {
+        #expect(AudioPreferences().processing(input: input, output: "alsa:default") == (processed ? Self.allOn : Self.allOff))
+    }
+
+    @Test("a flag wins over the device's table, which wins over [audio], which wins over the device kind")
+    func precedence() throws {
+        let config = try ClientConfig.parse(
+            """
+            [audio]
+            echoCancellation = true
+            noiseSuppression = false
+            [audio.device."alsa:headset"]
+            echoCancellation = false
+            """, path: "c.toml")
+        let audio = config.audio
+        let headset = audio.processing(input: "alsa:default", output: "alsa:headset")
+        #expect(!headset.echoCancellation, "the headset's table over [audio]")
+        #expect(!headset.noiseSuppression, "[audio] over the sound card's default")
+        #expect(headset.automaticGain && headset.keyboardSuppression, "nothing set: on for a sound card")
+        let flagged = audio.processing(
+            input: "alsa:default", output: "alsa:headset", flags: VoiceOverrides(echoCancellation: true, automaticGain: false))
+        #expect(flagged.echoCancellation && !flagged.automaticGain, "the flags over everything")
+        #expect(audio.processing(input: "tone:440", output: "null").echoCancellation, "[audio] also for a generator")
+        #expect(!audio.processing(input: "tone:440", output: "null").automaticGain)
     }
 }
 

@@ -9,6 +9,7 @@
 // come before both, `[audio]`'s own settings after. The front writes the
 // table of the speaker in use when a processing key switches a part.
 import ConfabMacros
+import ConfabMedia
 import TOMLKit
 
 /// What one device's table sets (nil: not set there).
@@ -61,6 +62,23 @@ extension VoiceOverrides {
 }
 
 extension AudioPreferences {
+    /// The processing of `input` played against `output`: `flags` (the
+    /// command line), else the devices' own tables, else `[audio]`, else on
+    /// for a sound card; a file or a generator is sent as it is.
+    public func processing(input: String?, output: String?, flags: VoiceOverrides = VoiceOverrides())
+        -> VoiceProcessingSettings
+    {
+        let microphone: Bool
+        if let input, case .alsa? = try? AudioDeviceSpec.parse(input) { microphone = true } else { microphone = false }
+        let chosen = flags.over(overrides(input: input, output: output)).over(
+            VoiceOverrides(
+                echoCancellation: echoCancellation, noiseSuppression: noiseSuppression, automaticGain: automaticGain,
+                keyboardSuppression: keyboardSuppression))
+        return VoiceProcessingSettings(
+            echoCancellation: chosen.echoCancellation ?? microphone, noiseSuppression: chosen.noiseSuppression ?? microphone,
+            automaticGain: chosen.automaticGain ?? microphone, keyboardSuppression: chosen.keyboardSuppression ?? microphone)
+    }
+
     /// The settings of the devices in use: the speaker's table over the microphone's.
     public func overrides(input: String?, output: String?) -> VoiceOverrides {
         let speaker = output.flatMap { devices[$0] } ?? VoiceOverrides()
