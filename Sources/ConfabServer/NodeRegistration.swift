@@ -25,11 +25,17 @@ public enum NodeSettings {
 
     /// `HOSTNAME:PORT`, unique per host and port; with port 0 (a port picked
     /// when it binds) `HOSTNAME:any-` and six random hex digits.
+    /// `value` (below 2^24) as six hex digits, zeros in front.
+    static func sixHexDigits(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
     public static func defaultID(port: Int) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         let named = gethostname(&buffer, buffer.count) == 0
         let host = named ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
-        let suffix = ":" + (port == 0 ? "any-" + String(UInt32.random(in: 0..<(1 << 24)), radix: 16) : String(port))
+        let suffix = ":" + (port == 0 ? "any-" + Self.sixHexDigits(UInt32.random(in: 0..<(1 << 24))) : String(port))
         let printable = String(host.unicodeScalars.filter { (0x21...0x7E).contains($0.value) })
         return String((printable.isEmpty ? "localhost" : printable).prefix(64 - suffix.count)) + suffix
     }

@@ -39,8 +39,9 @@ public struct TokenClaims: ConfabClaims, Hashable {
     public var name: String?
     /// The role in the room's template (private claim); nil in a user token.
     public var role: String?
-    /// Issued at, seconds since the epoch (RFC 7519 §4.1.6).
-    public var issuedAt: Int64
+    /// Issued at, seconds since the epoch (RFC 7519 §4.1.6); optional, as
+    /// there: `confab token` always sets it, a token minted elsewhere may leave it out.
+    public var issuedAt: Int64?
     /// Expiry, seconds since the epoch (RFC 7519 §4.1.4).
     public var expiresAt: Int64
     /// Not before, seconds since the epoch (RFC 7519 §4.1.5); optional, never minted by `confab token`.

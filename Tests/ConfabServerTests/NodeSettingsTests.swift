@@ -21,6 +21,11 @@ struct NodeSettingsTests {
         let picked = NodeSettings.defaultID(port: 0)
         #expect(picked.contains(":any-") && NodeSettings.isValidID(picked))
         #expect(NodeSettings.defaultID(port: 0) != picked, "two servers on port 0 in one process get different ids")
+        // Six hex digits every time, zeros in front: one in sixteen draws starts with a zero.
+        for _ in 0..<200 {
+            let digits = NodeSettings.defaultID(port: 0).split(separator: ":any-").last ?? ""
+            #expect(digits.count == 6 && digits.allSatisfy(\.isHexDigit), "\(digits)")
+        }
     }
 
     @Test("--advertise takes wss://HOST[:PORT] only", arguments: [

@@ -12,6 +12,8 @@ import Testing
 struct TokenTests {
     enum BadToken: String, CaseIterable, CustomTestStringConvertible {
         case missing, empty, malformed, forged, expired, wrongRoom, wrongRole
+        // Signed with the server's secret, a claim left out.
+        case noSub, noRole, noExp, userToken
         // Valid HS256 signatures under headers that must still be refused.
         case algNone, algHS512, algRS256, noAlg, unknownCrit
 
@@ -20,10 +22,10 @@ struct TokenTests {
         var expected: ErrorCode {
             switch self {
             case .missing: .tokenMissing
-            case .empty, .malformed, .noAlg, .unknownCrit: .tokenMalformed
+            case .empty, .malformed, .noAlg, .unknownCrit, .noSub, .noRole, .noExp: .tokenMalformed
             case .forged, .algNone, .algHS512, .algRS256: .tokenSignatureInvalid
             case .expired: .tokenExpired
-            case .wrongRoom: .tokenWrongRoom
+            case .wrongRoom, .userToken: .tokenWrongRoom
             case .wrongRole: .tokenWrongRole
             }
         }
@@ -48,6 +50,14 @@ struct TokenTests {
             case .unknownCrit:
                 tokenMember =
                     #", "token": "\#(try server.signed(header: #"{"alg":"HS256","crit":["exp-ext"],"exp-ext":1}"#))""#
+            case .noSub:
+                tokenMember = #", "token": "\#(try server.signed(claims: #"{"room":"standup","role":"host","iat":1,"exp":\#(Self.later)}"#))""#
+            case .noRole:
+                tokenMember = #", "token": "\#(try server.signed(claims: #"{"room":"standup","sub":"alice","exp":\#(Self.later)}"#))""#
+            case .noExp:
+                tokenMember = #", "token": "\#(try server.signed(claims: #"{"room":"standup","sub":"alice","role":"host"}"#))""#
+            case .userToken:
+                tokenMember = #", "token": "\#(try server.signed(claims: #"{"sub":"alice","exp":\#(Self.later)}"#))""#
             case .forged:
                 let other = [UInt8](repeating: 7, count: 32)
                 tokenMember = #", "token": "\#(try await server.token(user: "mallory", role: "host", secret: other))""#
@@ -60,6 +70,9 @@ struct TokenTests {
             }
             return #"{"v": 1, "type": "join", "id": "j1", "room": "standup"\#(tokenMember)}"#
         }
+
+        /// Ten minutes from now, seconds since the epoch.
+        static var later: Int64 { Int64(Date().timeIntervalSince1970) + 600 }
     }
 
     @Test("a bad token is refused with its code and the connection closes", arguments: BadToken.allCases)
@@ -87,6 +100,20 @@ struct TokenTests {
         client.send(#"{"v": 1, "type": "join", "id": "j1", "room": "standup", "token": "\#(token)"}"#)
         let reply = try await client.next()
         #expect(reply.type == .joined)
+        await server.stop()
+    }
+
+    @Test("a token without the optional claims (iat, name, nbf) is accepted: RFC 7519 §4.1.6 makes iat optional")
+    func leanTokenAccepted() async throws {
+        let server = try await TestServer.start()
+        let client = try await server.connect()
+        let token = try server.signed(claims: #"{"room":"standup","sub":"alice","role":"host","exp":\#(BadToken.later)}"#)
+        client.send(#"{"v": 1, "type": "join", "id": "j1", "room": "standup", "token": "\#(token)"}"#)
+        guard case .joined(let joined) = try await client.next().body else {
+            Issue.record("no joined")
+            return
+        }
+        #expect(joined.you.id == "alice" && joined.you.role == "host")
         await server.stop()
     }
 
@@ -129,11 +156,12 @@ struct TokenTests {
 }
 
 extension TestServer {
-    /// A token for alice (host of `standup`) with `header` as its JOSE header,
-    /// signed HS256 with this server's secret: only the header is wrong.
-    func signed(header: String) throws -> String {
+    /// A token signed HS256 with this server's secret, with `header` as its
+    /// JOSE header and `claims` as its payload (by default alice, host of
+    /// `standup`, for ten minutes): only what the caller changes is wrong.
+    func signed(header: String = #"{"alg":"HS256","typ":"JWT"}"#, claims: String? = nil) throws -> String {
         let now = Int64(Date().timeIntervalSince1970)
-        let claims = #"{"room":"standup","sub":"alice","role":"host","iat":\#(now),"exp":\#(now + 600)}"#
+        let claims = claims ?? #"{"room":"standup","sub":"alice","role":"host","iat":\#(now),"exp":\#(now + 600)}"#
         let signingInput = Self.base64URL(Data(header.utf8)) + "." + Self.base64URL(Data(claims.utf8))
         let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: secret))
         return signingInput + "." + Self.base64URL(Data(mac))

@@ -21,7 +21,8 @@ extension CodedError {
         case .roomExists, .roomEnded, .roomLocked, .roomFull: .conflict
         case .chatRateLimited: .tooManyRequests
         case .stateFull: .conflict
-        case .shuttingDown, .storageUnavailable: .serviceUnavailable
+        // The room cannot be placed now (a cluster without a live node for it): retry.
+        case .shuttingDown, .storageUnavailable, .roomUnavailable: .serviceUnavailable
         case .storageFailure, .internalError: .internalServerError
         default:
             switch code.area {
