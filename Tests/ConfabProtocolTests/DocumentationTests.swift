@@ -106,6 +106,10 @@ struct DocumentationTests {
                 && ProtocolLimits.maximumStateKeys == 16 && ProtocolLimits.maximumStateKeyBytes == 32
                 && ProtocolLimits.maximumStateValueCharacters == 500)
         #expect(text.contains("4,000 grapheme clusters") && ProtocolLimits.maximumChatCharacters == 4_000)
+        #expect(
+            text.contains("non-empty base64, at most 1,024 characters")
+                && ProtocolLimits.maximumSealedKeyCharacters == 1_024)
+        #expect(text.contains("per recipient (at most 1,000,") && ProtocolLimits.maximumSealedKeys == 1_000)
         #expect(text.contains("5 messages/s, bursts of 10") && RateLimits.chat == RateLimit(perSecond: 5, burst: 10))
         #expect(
             text.contains("50 messages/s, bursts of 100")
