@@ -142,10 +142,18 @@ public struct Room: Hashable, Sendable {
     /// server forwards its audio.
     public func subscribers(of publisher: PeerID) -> Set<PeerID> {
         guard let source = peers[publisher] else { return [] }
-        return Set(
-            peers.values.lazy
-                .filter { $0.isConnected && $0.id != publisher && self.role(of: $0).subscribesTo.contains(source.role) }
-                .map(\.id))
+        return Set(peers.values.lazy.filter { self.hears($0, source) }.map(\.id))
+    }
+
+    /// Whether `listener` is one of `subscribers(of: publisher)`, without
+    /// walking the room: a report from a listener is checked in O(1).
+    public func subscribes(_ listener: PeerID, to publisher: PeerID) -> Bool {
+        guard let source = peers[publisher], let peer = peers[listener] else { return false }
+        return hears(peer, source)
+    }
+
+    private func hears(_ peer: Peer, _ source: Peer) -> Bool {
+        peer.isConnected && peer.id != source.id && role(of: peer).subscribesTo.contains(source.role)
     }
 
     /// Whether the room has been empty for the template's timeout. The server

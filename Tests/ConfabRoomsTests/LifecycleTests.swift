@@ -324,6 +324,22 @@ struct LifecycleTests {
         #expect(custom.subscribers(of: "bo") == [])
     }
 
+    @Test("subscribes(_:to:) answers, without walking the room, what subscribers(of:) lists, for every pair")
+    func subscribesMatchesSubscribers() {
+        var room = Fixture.standardRoom()
+        _ = room.connectionLost("lee", now: Fixture.t1)  // away: hears nothing until it resumes
+        let everyone = Array(Fixture.everyone) + ["nobody"]
+        var pairs = 0
+        for publisher in everyone {
+            let subscribers = room.subscribers(of: publisher)
+            for listener in everyone {
+                #expect(room.subscribes(listener, to: publisher) == subscribers.contains(listener), "\(listener) → \(publisher)")
+                pairs += room.subscribes(listener, to: publisher) ? 1 : 0
+            }
+        }
+        #expect(pairs > 10 && !room.subscribes("lee", to: "sara") && room.subscribes("lina", to: "sara"))
+    }
+
     @Test("a client message maps to its room action; join, resume, ping and history are not room actions")
     func actionMapping() {
         #expect(PeerAction(.raiseHand) == .raiseHand)
