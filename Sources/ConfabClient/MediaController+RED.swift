@@ -20,10 +20,13 @@ struct PublisherAudience: Sendable, Equatable {
 
     /// The announced peers whose role subscribes to `role`, then the quiet
     /// hearers the server listed; peers without a public key cannot hear us
-    /// (they get no key) and count for neither.
+    /// (they get no key) and count for neither. Quiet hearers count only in
+    /// a room that has an audience (`joined.counts`, its size on the screen):
+    /// in any other room a `hearers` list would be a recipient nobody sees,
+    /// which a server must not be able to add (docs/SECURITY.md).
     init(
         publisher: PeerID, role: RoleName, room: RoomInfo, peers: some Sequence<PeerInfo>,
-        quiet: [PeerID: Hearer]
+        quiet: [PeerID: Hearer], roomHasAudience: Bool
     ) {
         for peer in peers {
             guard peer.id != publisher, let key = peer.publicKey,
@@ -32,7 +35,7 @@ struct PublisherAudience: Sendable, Equatable {
             keys[peer.id] = key
             if !peer.receives.playsRED { withoutRED.insert(peer.id) }
         }
-        for (id, hearer) in quiet where id != publisher && keys[id] == nil {
+        for (id, hearer) in quiet where roomHasAudience && id != publisher && keys[id] == nil {
             keys[id] = hearer.publicKey
             if !hearer.receives.playsRED { withoutRED.insert(id) }
         }

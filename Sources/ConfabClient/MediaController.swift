@@ -432,7 +432,8 @@ public actor MediaController {
         // Wait for the last page of a list of hearers before acting on it.
         guard quietHearers.isComplete else { return }
         let audience = PublisherAudience(
-            publisher: you.id, role: you.role, room: room, peers: state.peers.values, quiet: quietHearers.hearers)
+            publisher: you.id, role: you.role, room: room, peers: state.peers.values, quiet: quietHearers.hearers,
+            roomHasAudience: state.counts != nil)
         let hearers = audience.keys
         if audience.withoutRED != hearersWithoutRED {
             // Before any key is sealed: a newcomer that plays no RED decrypts only plain Opus.

@@ -30,10 +30,10 @@ struct PublisherAudienceTests {
             receives: receives)
     }
 
-    func audience(_ peers: [PeerInfo], quiet: [Hearer] = []) -> PublisherAudience {
+    func audience(_ peers: [PeerInfo], quiet: [Hearer] = [], roomHasAudience: Bool = true) -> PublisherAudience {
         PublisherAudience(
             publisher: "alice", role: "host", room: Self.room, peers: peers,
-            quiet: Dictionary(uniqueKeysWithValues: quiet.map { ($0.peer, $0) }))
+            quiet: Dictionary(uniqueKeysWithValues: quiet.map { ($0.peer, $0) }), roomHasAudience: roomHasAudience)
     }
 
     @Test("everyone who hears the host declared red: RED may go out, as the loss calls for")
@@ -75,6 +75,13 @@ struct PublisherAudienceTests {
             [Self.peer("bob", "speaker")], quiet: [Hearer(peer: "q1", publicKey: Self.key(2), receives: .red)])
         #expect(new.withoutRED.isEmpty)
         #expect(Set(new.keys.keys) == ["bob", "q1"])
+    }
+
+    @Test("in a room without an audience a server's hearers list gets no key: no recipient the screen does not show")
+    func noHiddenRecipients() {
+        let quiet = [Hearer(peer: "mallory", publicKey: Self.key(9), receives: .red)]
+        #expect(Set(audience([Self.peer("bob", "speaker")], quiet: quiet, roomHasAudience: false).keys.keys) == ["bob"])
+        #expect(Set(audience([Self.peer("bob", "speaker")], quiet: quiet).keys.keys) == ["bob", "mallory"])
     }
 
     @Test("a newcomer: whether it hears the publisher, and whether it plays RED")
