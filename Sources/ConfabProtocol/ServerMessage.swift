@@ -287,6 +287,19 @@ public struct KeepaliveInfo: Codable, Hashable, Sendable {
     public var deadAfterMs: Int = LifecycleDefaults.deadAfterMs
 }
 
+/// What a host name or address may hold, where one comes from the other side
+/// (a server's media address, a node in a redirect): letters, digits and
+/// `. - _ : %` (IPv6, a zone), at most 255 bytes. Nothing else is ever a
+/// host, and such a string ends up in messages a terminal shows.
+public enum HostName {
+    public static func isPlausible(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.count <= 255
+            && host.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || ".-_:%".unicodeScalars.contains(scalar))
+            }
+    }
+}
+
 /// The server's UDP media address and the ICE-lite style credentials that
 /// bind a client's UDP address to its peer with a STUN binding request
 /// (RFC 8489 USERNAME and MESSAGE-INTEGRITY).
@@ -302,6 +315,10 @@ public struct MediaEndpoint: Codable, Hashable, Sendable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         host = try container.decode(String.self, forKey: .host, maximumUTF8Bytes: 255)
+        guard HostName.isPlausible(host) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .host, in: container, debugDescription: "not a host name or IP address")
+        }
         port = try container.decode(Int.self, forKey: .port, in: 1...65_535)
         username = try container.decode(String.self, forKey: .username, maximumUTF8Bytes: 513)
         password = try container.decode(String.self, forKey: .password, maximumUTF8Bytes: 256)

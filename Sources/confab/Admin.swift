@@ -75,6 +75,11 @@ struct AdminOptions: ParsableArguments {
             if let code = error.code { throw CommandFailure("\(code.rawValue) \(code): \(error.message)") }
             throw CommandFailure(error.message)
         }
+        // JSON holds no raw control character (RFC 8259 §7): a reply with one
+        // is not printed, as a terminal would act on it.
+        guard !reply.body.contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D) || $0 == 0x7F }) else {
+            throw CommandFailure("the server's reply holds control characters; it is not shown")
+        }
         if json && printsJSON {
             FileHandleOutput.standardOutput(reply.body.isEmpty ? "{}" : String(decoding: reply.body, as: UTF8.self))
             return nil
@@ -93,13 +98,21 @@ struct AdminOptions: ParsableArguments {
         _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none, done: @autoclosure () -> String
     ) async throws {
         guard try await send(method, path, body: body) != nil else { return }
-        FileHandleOutput.standardOutput(done())
+        Self.say(done())
+    }
+
+    /// Prints a line for people, without the control or invisible characters
+    /// a server's names and values may hold (the JSON of `--json` is printed as it came).
+    static func say(_ line: String) {
+        // Column by column: the two spaces between columns stay as they are.
+        let columns = line.components(separatedBy: "  ").map { TextSanitizer.clean($0, lineBreaks: .singleLine) }
+        FileHandleOutput.standardOutput(columns.joined(separator: "  "))
     }
 
     /// Prints a list the way every listing command does: a line saying it is empty, or a line per item.
     static func printList<Item>(_ items: [Item], empty: String, line: (Item) -> String) {
-        if items.isEmpty { FileHandleOutput.standardOutput(empty) }
-        for item in items { FileHandleOutput.standardOutput(line(item)) }
+        if items.isEmpty { say(empty) }
+        for item in items { say(line(item)) }
     }
 
     /// A path segment: ids hold no character that needs escaping but `@` and `+`, which are escaped anyway.
@@ -155,15 +168,15 @@ struct AdminRoom: AsyncParsableCommand {
         guard let room = try await options.fetch("/api/v1/rooms/\(AdminOptions.segment(name))", as: AdminRoomDetail.self)
         else { return }
         let limit = room.maxPeers.map { " of \($0)" } ?? ""
-        FileHandleOutput.standardOutput("\(room.name)  \(room.peers.count) peers\(limit)  since \(clock(room.startedAt))")
+        AdminOptions.say("\(room.name)  \(room.peers.count) peers\(limit)  since \(clock(room.startedAt))")
         for peer in room.peers {
             var marks = [peer.role.rawValue]
             if let muted = peer.muted { marks.append(muted ? "muted" : "live") }
             if peer.handRaisedAt != nil { marks.append("hand up") }
             if !peer.connected { marks.append("away") }
-            FileHandleOutput.standardOutput("  \(peer.id)  \(peer.name)  \(marks.joined(separator: ", "))")
+            AdminOptions.say("  \(peer.id)  \(peer.name)  \(marks.joined(separator: ", "))")
         }
-        for entry in room.state { FileHandleOutput.standardOutput("  \(entry.key): \(entry.value)") }
+        for entry in room.state { AdminOptions.say("  \(entry.key): \(entry.value)") }
     }
 }
 
@@ -254,6 +267,6 @@ struct AdminSay: AsyncParsableCommand {
         guard let body = try await options.send("POST", "/api/v1/rooms/\(AdminOptions.segment(room))/messages", body: AdminSystemMessage(text: text))
         else { return }
         let seq = (try? JSONDecoder().decode(AdminPostedMessage.self, from: body)).map { " as message \($0.seq)" } ?? ""
-        FileHandleOutput.standardOutput("posted to \(room)\(seq)")
+        AdminOptions.say("posted to \(room)\(seq)")
     }
 }

@@ -46,8 +46,8 @@ struct AdminCode: AsyncParsableCommand {
             FileHandleOutput.standardOutput(try Self.json(reply, adding: link))
             return
         }
-        FileHandleOutput.standardOutput(code.code)
-        if let link { FileHandleOutput.standardOutput(link) }
+        AdminOptions.say(code.code)
+        if let link { AdminOptions.say(link) }
     }
 
     /// The server's reply as it is, with `"link"` added: what the server

@@ -21,9 +21,9 @@ struct AdminRole: AsyncParsableCommand {
         guard let reply = try await options.send("POST", target.path + "/role", body: body) else { return }
         let (peer, room) = (target.peer, target.room)
         if let sent = try? JSONDecoder().decode(AdminPromptSent.self, from: reply) {
-            FileHandleOutput.standardOutput("asked \(peer) to take the role \(role) in \(room) (prompt \(sent.prompt))")
+            AdminOptions.say("asked \(peer) to take the role \(role) in \(room) (prompt \(sent.prompt))")
         } else {
-            FileHandleOutput.standardOutput("\(peer) is now \(role) in \(room)")
+            AdminOptions.say("\(peer) is now \(role) in \(room)")
         }
     }
 }

@@ -1,4 +1,4 @@
-import ConfabClient
+@testable import ConfabClient
 import ConfabProtocol
 import ConfabTestSupport
 import Foundation
@@ -142,6 +142,26 @@ struct EndpointAndPolicyTests {
         #expect(throws: SessionError.self) { try ServerEndpoint(url: text) }
     }
 
+    @Test("a host that percent-decodes to control characters (a redirect from a hostile server) is refused",
+          arguments: ["wss://%1B%5D52%3Bc%3BaGk%3D%07x:7443/r", "wss://a%0Ab:7443/r", "wss://%E2%80%AEnimda:7443/r"])
+    func refusesHostileHost(_ text: String) {
+        #expect(throws: SessionError.self) { try ServerEndpoint(url: text) }
+        #expect(throws: SessionError.self) { try ServerEndpoint(serverURL: text.replacingOccurrences(of: "/r", with: "")) }
+    }
+
+    @Test("the media address a server names must be a host name or IP address")
+    func mediaHost() throws {
+        func joinedMedia(_ host: String) -> Data {
+            Data(#"{"host":"\#(host)","port":7443,"username":"u","password":"p"}"#.utf8)
+        }
+        for good in ["127.0.0.1", "::1", "fe80::1%eth0", "media.example"] {
+            #expect((try? JSONDecoder().decode(MediaEndpoint.self, from: joinedMedia(good)))?.host == good)
+        }
+        for bad in [#"\u001b]0;x\u0007"#, "a b", "", #"a\nb"#] {
+            #expect(throws: DecodingError.self, "\(bad)") { try JSONDecoder().decode(MediaEndpoint.self, from: joinedMedia(bad)) }
+        }
+    }
+
     @Test("the standard policy retries within 1 s, grows, and never waits more than 10 s")
     func standardPolicy() {
         let policy = ReconnectPolicy.standard
@@ -154,5 +174,26 @@ struct EndpointAndPolicyTests {
         }
         #expect(policy.delayMs(attempt: 3, random: 0) == 4_000)
         #expect(policy.delayMs(attempt: 3, random: 0.999) < policy.delayMs(attempt: 3, random: 0))
+    }
+}
+
+@Suite("What an admin server answers, as errors show it")
+struct AdminReplyTests {
+    @Test("a status line or error message with terminal escapes is shown without them")
+    func hostileReplyText() {
+        let escape = "\u{1B}]52;c;aGk=\u{07}"
+        let bodies = [
+            "HTTP/1.1 418 \(escape)teapot\r\n\r\n",
+            #"HTTP/1.1 400 Bad\#r\#n\#r\#n{"error":{"code":1004,"name":"invalidMessage","message":"bad \u001b[2Jthing"}}"#,
+        ]
+        for text in bodies {
+            do {
+                _ = try AdminHTTPClient.parse(Array(text.utf8))
+                Issue.record("an error status was taken for success")
+            } catch {
+                #expect(!error.message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(error.message)")
+                #expect(error.message.contains("teapot") || error.message.contains("thing"))
+            }
+        }
     }
 }

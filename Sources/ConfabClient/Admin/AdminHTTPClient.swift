@@ -107,7 +107,8 @@ public struct AdminHTTPClient: Sendable {
             throw .protocolViolation("the server's reply is not an HTTP response")
         }
         let head = String(decoding: response[..<end.lowerBound], as: UTF8.self)
-        let statusLine = head.split(separator: "\r\n", maxSplits: 1).first ?? ""
+        // What the server wrote is shown in errors: never its control characters.
+        let statusLine = TextSanitizer.clean(String(head.split(separator: "\r\n", maxSplits: 1).first ?? ""), lineBreaks: .singleLine)
         guard let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
             throw .protocolViolation("the server's reply has no status: \(statusLine)")
         }
@@ -116,7 +117,7 @@ public struct AdminHTTPClient: Sendable {
             if let error = try? JSONDecoder().decode(AdminErrorBody.self, from: Data(body)),
                 let code = ErrorCode(rawValue: error.error.code)
             {
-                throw .server(CodedError(code, error.error.message))
+                throw .server(CodedError(code, TextSanitizer.clean(error.error.message, lineBreaks: .singleLine)))
             }
             throw .protocolViolation("the server answered \(statusLine) without a Confab error")
         }

@@ -58,6 +58,11 @@ public struct ServerEndpoint: Hashable, Sendable, CustomStringConvertible {
             throw .invalidArgument("the URL names no host: expected \(expected)")
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // Percent escapes are decoded into the host: a URL from a server (a
+        // redirect, a cluster node) could otherwise carry control characters.
+        guard HostName.isPlausible(host) else {
+            throw .invalidArgument("the URL's host is not a host name or IP address: expected \(expected)")
+        }
         let port = components.port ?? defaultPort
         guard (1...65_535).contains(port) else { throw .invalidArgument("port \(port) is out of range") }
         return (host, port)

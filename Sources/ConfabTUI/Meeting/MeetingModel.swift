@@ -210,9 +210,12 @@ public struct MeetingModel: InputLineModel, Sendable {
 
     mutating func addSystemLine(_ text: String, error: Bool = false) {
         let time = Timestamp(millisecondsSince1970: Int64(now.timeIntervalSince1970 * 1000))
-        systemLines.append(SystemLine(time: time, text: TextSanitizer.clean(text, lineBreaks: .singleLine), isError: error))
+        // Cleaned once for both: a system line may quote what a server said
+        // (a host name in an error), and announcements go to a plain terminal.
+        let cleaned = TextSanitizer.clean(text, lineBreaks: .singleLine)
+        systemLines.append(SystemLine(time: time, text: cleaned, isError: error))
         if systemLines.count > Self.systemLineLimit { systemLines.removeFirst(systemLines.count - Self.systemLineLimit) }
-        announcements.append(text)
+        announcements.append(cleaned)
     }
 
     /// Everyone in tile order: you first, then the room's order.
