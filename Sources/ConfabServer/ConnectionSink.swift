@@ -12,9 +12,9 @@
 // other frame of that loop: a writer task per connection cost a
 // cooperative-pool job, an actor hop and an async writer per message, and in
 // a town hall one broadcast is 10,000 messages that joins queued behind. A client that
-// stops reading leaves its frames unwritten; past `queueLimit` of them it is
-// dropped (closed with 1008 and `9003 overloaded`) rather than holding memory
-// for ever.
+// stops reading leaves its frames unwritten; past `queueLimit` of them, or
+// `byteLimit` bytes of them, it is dropped (closed with 1008 and `9003
+// overloaded`) rather than holding memory for ever.
 
 import ConfabProtocol
 import Foundation
@@ -40,29 +40,36 @@ final class ConnectionSink: Sendable {
     private let channel: (any Channel)?
     private let outbox: EventLoopOutbox?
     private let queueLimit: Int
+    private let byteLimit: Int
     private let state = Mutex(State())
 
     private struct State {
         var closing = false
         var overflowed = false
-        /// Frames handed to the channel and not yet written to the socket.
+        /// Frames handed to the channel and not yet written to the socket, and their bytes.
         var unwritten = 0
+        var unwrittenBytes = 0
     }
 
     /// Messages queued for a slow reader before it is dropped.
     static let queueLimit = 8_192
+    /// Bytes queued for a slow reader before it is dropped: a few of the
+    /// largest messages (a 200-message history page of long chat is ~12 MB),
+    /// so that a client asking and never reading cannot hold gigabytes.
+    static let byteLimit = 64 << 20
 
     private static let counter = Atomic<UInt64>(0)
 
     private init(
         continuation: AsyncStream<Outbound>.Continuation, channel: (any Channel)?, queueLimit: Int,
-        localAddress: String?
+        byteLimit: Int = byteLimit, localAddress: String?
     ) {
         id = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
         self.continuation = continuation
         self.channel = channel
         outbox = channel.map { EventLoopOutbox.of($0.eventLoop) }
         self.queueLimit = queueLimit
+        self.byteLimit = byteLimit
         self.localAddress = localAddress
     }
 
@@ -79,11 +86,13 @@ final class ConnectionSink: Sendable {
     /// pipeline ends in a `WebSocketFrameEncoder`); only the close arrives on
     /// the stream, for the writer that runs the close handshake.
     static func make(
-        writingTo channel: any Channel, queueLimit: Int = queueLimit, localAddress: String? = nil
+        writingTo channel: any Channel, queueLimit: Int = queueLimit, byteLimit: Int = byteLimit,
+        localAddress: String? = nil
     ) -> (ConnectionSink, AsyncStream<Outbound>) {
         let (stream, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(2))
         let sink = ConnectionSink(
-            continuation: continuation, channel: channel, queueLimit: queueLimit, localAddress: localAddress)
+            continuation: continuation, channel: channel, queueLimit: queueLimit, byteLimit: byteLimit,
+            localAddress: localAddress)
         return (sink, stream)
     }
 
@@ -96,12 +105,13 @@ final class ConnectionSink: Sendable {
         enum Verdict { case write, ignore, drop }
         let verdict = state.withLock { state -> Verdict in
             guard !state.closing else { return .ignore }
-            guard state.unwritten < queueLimit else {
+            guard state.unwritten < queueLimit, state.unwrittenBytes + text.utf8.count <= byteLimit else {
                 state.overflowed = true
                 state.closing = true
                 return .drop
             }
             state.unwritten += 1
+            state.unwrittenBytes += text.utf8.count
             return .write
         }
         switch verdict {
@@ -124,8 +134,11 @@ final class ConnectionSink: Sendable {
     }
 
     /// A frame of this connection reached the socket (or failed with it).
-    func frameWritten() {
-        state.withLock { $0.unwritten -= 1 }
+    func frameWritten(bytes: Int) {
+        state.withLock { state in
+            state.unwritten -= 1
+            state.unwrittenBytes -= bytes
+        }
     }
 
     /// Waits until every message sent so far has been handed to the channel,

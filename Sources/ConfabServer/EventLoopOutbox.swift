@@ -82,7 +82,8 @@ final class EventLoopOutbox: Sendable {
         for entry in turn {
             switch entry {
             case .frame(let frame, let channel, let sink):
-                channel.writeAndFlush(frame).whenComplete { _ in sink.frameWritten() }
+                let bytes = frame.data.readableBytes
+                channel.writeAndFlush(frame).whenComplete { _ in sink.frameWritten(bytes: bytes) }
             case .drop(let frame, let channel):
                 channel.writeAndFlush(frame, promise: nil)
                 channel.close(promise: nil)

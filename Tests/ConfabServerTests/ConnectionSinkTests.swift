@@ -75,11 +75,11 @@ struct ConnectionSinkTests {
         await link.close()
     }
 
-    @Test("a reader that stops reading is dropped once its unwritten frames reach the limit")
-    func slowReaderIsDropped() async throws {
+    @Test("a reader that stops reading is dropped once its unwritten frames reach the limit, by count or by bytes",
+          arguments: [(64, ConnectionSink.byteLimit), (100_000, 2 << 20)])
+    func slowReaderIsDropped(queueLimit: Int, byteLimit: Int) async throws {
         let link = try await Self.link(clientReads: false)
-        let limit = 64
-        let (sink, queue) = ConnectionSink.make(writingTo: link.server, queueLimit: limit)
+        let (sink, queue) = ConnectionSink.make(writingTo: link.server, queueLimit: queueLimit, byteLimit: byteLimit)
         let line = String(repeating: "x", count: 16_384)
         // Far more than the socket buffers take: the frames past them stay unwritten.
         var sent = 0
