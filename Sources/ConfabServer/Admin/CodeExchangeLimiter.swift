@@ -17,8 +17,12 @@ final class CodeExchangeLimiter: Sendable {
     /// Failed exchanges allowed per source in one window.
     let failuresPerWindow: Int
     let windowMs: Int64
-    /// Sources remembered at most; past it, those whose window ended are forgotten.
+    /// Sources remembered at most; past it, those whose window ended are
+    /// forgotten, and while none has ended every other source shares one
+    /// window (`overflowSource`): an attacker spread over many addresses
+    /// (an IPv6 /48 holds 65,536 /64s) gets no more guesses, and the map no more memory.
     static let maximumSources = 4_096
+    static let overflowSource = "*"
 
     private struct Window {
         var start: Timestamp
@@ -35,7 +39,8 @@ final class CodeExchangeLimiter: Sendable {
     /// Throws `codeRateLimited` while `source` is over its limit.
     func check(_ source: String, now: Timestamp) throws(CodedError) {
         let waitMs: Int64? = windows.withLock { windows in
-            guard let window = windows[source], window.failures >= failuresPerWindow else { return nil }
+            let tracked = windows[source] ?? (windows.count >= Self.maximumSources ? windows[Self.overflowSource] : nil)
+            guard let window = tracked, window.failures >= failuresPerWindow else { return nil }
             let left = windowMs - now.milliseconds(since: window.start)
             return left > 0 ? left : nil
         }
@@ -48,13 +53,15 @@ final class CodeExchangeLimiter: Sendable {
 
     func recordFailure(_ source: String, now: Timestamp) {
         windows.withLock { windows in
-            if windows.count >= Self.maximumSources {
+            var key = source
+            if windows[source] == nil, windows.count >= Self.maximumSources {
                 windows = windows.filter { now.milliseconds(since: $0.value.start) < windowMs }
+                if windows.count >= Self.maximumSources { key = Self.overflowSource }
             }
-            var window = windows[source] ?? Window(start: now, failures: 0)
+            var window = windows[key] ?? Window(start: now, failures: 0)
             if now.milliseconds(since: window.start) >= windowMs { window = Window(start: now, failures: 0) }
             window.failures += 1
-            windows[source] = window
+            windows[key] = window
         }
     }
 }
