@@ -429,8 +429,7 @@ public actor MediaController {
             }
             return
         }
-        // Wait for the last page of a list of hearers before acting on it.
-        guard quietHearers.isComplete else { return }
+        guard quietHearers.isComplete else { return }  // a list of hearers is acted on once whole
         let audience = PublisherAudience(
             publisher: you.id, role: you.role, room: room, peers: state.peers.values, quiet: quietHearers.hearers,
             roomHasAudience: state.counts != nil)
