@@ -146,6 +146,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// The room's shared state holds `ProtocolLimits.maximumStateKeys` keys:
     /// delete one before setting a new key.
     case stateFull = 4014
+    /// More changes to your own hand, name or metadata, or to the room's
+    /// shared state, than `RateLimits.changes` allows; nothing changed.
+    case changesRateLimited = 4015
 
     // MARK: 5xxx: chat
 

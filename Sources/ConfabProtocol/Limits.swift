@@ -59,6 +59,10 @@ public enum ProtocolLimits {
 public enum RateLimits {
     /// `chat.send` per peer: 5 messages a second, bursts of 10.
     public static let chat = RateLimit(perSecond: 5, burst: 10)
+    /// Changes a peer makes that the whole room is told of, to its own hand,
+    /// name or metadata and to the shared state: 5 a second, bursts of 10.
+    /// (Muting is never limited; unmuting neither, as it pairs with muting.)
+    public static let changes = RateLimit(perSecond: 5, burst: 10)
     /// Every message a connection sends, chat included: 50 a second, bursts of 100.
     public static let allMessages = RateLimit(perSecond: 50, burst: 100)
 }

@@ -16,6 +16,8 @@ public struct Peer: Hashable, Sendable {
     public internal(set) var connection: ConnectionState
     public internal(set) var publicKey: X25519PublicKey?
     var chatAllowance: TokenBucket
+    /// Its changes the room is told of (`RateLimits.changes`); nil until the first.
+    var changeAllowance: TokenBucket? = nil
     /// Joined quiet (Room+Audience.swift): only those who see the audience
     /// and peers it was introduced to hear of it. Cleared for good when it
     /// takes a role that is not quiet.

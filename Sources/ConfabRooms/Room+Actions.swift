@@ -62,16 +62,41 @@ extension Room {
             guard role(of: actor).permissions.raiseHand else {
                 throw CodedError(.cannotRaiseHand, "role \(actor.role) may not raise a hand")
             }
-            return setHand(of: actor, raisedAt: actor.handRaisedAt ?? now)
+            let outcome = setHand(of: actor, raisedAt: actor.handRaisedAt ?? now)
+            try spendChange(by: actor.id, now: now)
+            return outcome
         case .lowerHand:
-            return setHand(of: actor, raisedAt: nil)
+            let outcome = setHand(of: actor, raisedAt: nil)
+            try spendChange(by: actor.id, now: now)
+            return outcome
         case .updatePeer(let name, let metadata):
-            return try update(actor, name: name, metadata: metadata)
+            let outcome = try update(actor, name: name, metadata: metadata)
+            try spendChange(by: actor.id, now: now)
+            return outcome
         case .publishKeys(let request):
             return try publishKeys(request, by: actor)
         case .setState(let key, let value):
-            return try setState(key, to: value, by: actor, now: now)
+            let outcome = try setState(key, to: value, by: actor, now: now)
+            try spendChange(by: actor.id, now: now)
+            return outcome
         }
+    }
+
+    /// Takes one of the peer's changes (`RateLimits.changes`): each goes to
+    /// everyone in the room, so a peer toggling its hand as fast as it may send
+    /// would cost the server the room's size fifty times a second. Spent only
+    /// once the change is allowed (a refusal throws away the room's draft); the
+    /// server acting through the API is not a peer and has no allowance.
+    private mutating func spendChange(by id: PeerID, now: Timestamp) throws(CodedError) {
+        guard let peer = peers[id] else { return }
+        var allowance = peer.changeAllowance ?? TokenBucket(limit: RateLimits.changes, now: now)
+        guard allowance.take(now: now) else {
+            throw CodedError(
+                .changesRateLimited,
+                "at most \(RateLimits.changes.perSecond) changes a second to your hand, name or metadata "
+                    + "and the shared state (bursts of \(RateLimits.changes.burst)); nothing changed")
+        }
+        peers[id]?.changeAllowance = allowance
     }
 
     // MARK: - Leaving

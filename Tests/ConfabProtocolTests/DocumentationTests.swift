@@ -111,6 +111,7 @@ struct DocumentationTests {
                 && ProtocolLimits.maximumSealedKeyCharacters == 1_024)
         #expect(text.contains("per recipient (at most 1,000,") && ProtocolLimits.maximumSealedKeys == 1_000)
         #expect(text.contains("5 messages/s, bursts of 10") && RateLimits.chat == RateLimit(perSecond: 5, burst: 10))
+        #expect(text.contains("| 5 a second, bursts of 10 |") && RateLimits.changes == RateLimit(perSecond: 5, burst: 10))
         #expect(
             text.contains("50 messages/s, bursts of 100")
                 && RateLimits.allMessages == RateLimit(perSecond: 50, burst: 100))
