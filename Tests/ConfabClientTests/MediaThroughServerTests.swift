@@ -20,14 +20,15 @@ struct MediaThroughServerTests {
     @Test("speech from one client arrives at the other; mouth-to-ear delay measured")
     func twoClients() async throws {
         let server = try await LiveServer.start()
-        let alice = try await Talker.join(server, "alice", role: "host", room: "two", source: .speech(seed: 3, seconds: 4))
+        let alice = try await Talker.join(server, "alice", role: "host", room: "two", source: .heldSpeech(seed: 3, seconds: 4))
         let bob = try await Talker.join(server, "bob", role: "speaker", room: "two", source: nil)
+        await alice.speak(onceKeyedBy: bob)
 
         try await alice.waitUntilSent(seconds: 4)
         try await letAudioFlow(forMs: 600)
         let reference = try pcmOf(SpeechLikeSource(seed: 3, durationSeconds: 4))
         let heard = bob.sink.samples
-        let match = SignalComparison.segmentedMatch(reference: reference, received: heard, maxLagSamples: 48_000 * 5)
+        let match = SignalComparison.segmentedMatch(reference: reference, received: heard, maxLagSamples: 48_000 * 15)
         let delayMs = try #require(bob.sink.delayMs(lagSamples: match.globalLagSamples, sourceStart: alice.source?.firstReadAt))
         print("two clients through the server: correlation \(match.correlation) over \(match.segments) segments, mouth-to-ear \(delayMs) ms")
         #expect(match.correlation >= 0.9)
@@ -82,13 +83,14 @@ struct MediaThroughServerTests {
         // but the `keys` messages sealed to her never reach her session.
         let eve = try await Talker.join(server, "eve", role: "speaker", room: room, source: nil, withholdKeys: true)
         let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
-        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 5, seconds: 4))
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .heldSpeech(seed: 5, seconds: 4))
+        await alice.speak(onceKeyedBy: bob)
         try await alice.waitUntilSent(seconds: 4)
         try await letAudioFlow(forMs: 600)
 
         // Bob got the key and hears alice.
         let reference = try pcmOf(SpeechLikeSource(seed: 5, durationSeconds: 4))
-        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
+        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 15)
         print("keyless peer: bob's correlation with alice \(match.correlation)")
         #expect(match.correlation >= 0.9)
 
@@ -114,9 +116,9 @@ struct MediaThroughServerTests {
     func fiveClients() async throws {
         let server = try await LiveServer.start()
         let room = "five"
-        // Alice and bob start talking after 3 s of silence, when dave (a tone) has been muted.
-        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 1, seconds: 4, after: 3))
-        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .speech(seed: 2, seconds: 4, after: 3))
+        // Alice and bob start talking once dave (a tone) has been muted.
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .heldSpeech(seed: 1, seconds: 4))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: .heldSpeech(seed: 2, seconds: 4))
         let dave = try await Talker.join(server, "dave", role: "speaker", room: room, source: .tone(hz: 500, seconds: 8))
         let erin = try await Talker.join(server, "erin", role: "speaker", room: room, source: nil)
         let carol = try await Talker.join(server, "carol", role: "listener", room: room, source: .tone(hz: 700, seconds: 6))
@@ -129,6 +131,8 @@ struct MediaThroughServerTests {
         for talker in [alice, bob, erin, carol] {
             daveHeard[talker.participant.id] = await talker.controller.monitor(of: "dave")?.stats.received ?? 0
         }
+        await alice.speak(onceKeyedBy: erin)
+        await bob.speak(onceKeyedBy: erin)
         try await alice.waitUntilSent(seconds: 7)
         try await bob.waitUntilSent(seconds: 7)
         try await letAudioFlow(forMs: 600)
@@ -139,18 +143,21 @@ struct MediaThroughServerTests {
         // up to about 1 when nothing else (noise, a missing voice) is in it.
         let mixed = erin.sink.samples
         let fromAlice = SignalComparison.segmentedMatch(
-            reference: try pcmOf(SpeechLikeSource(seed: 1, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 5)
+            reference: try pcmOf(SpeechLikeSource(seed: 1, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 15)
         let fromBob = SignalComparison.segmentedMatch(
-            reference: try pcmOf(SpeechLikeSource(seed: 2, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 5)
+            reference: try pcmOf(SpeechLikeSource(seed: 2, durationSeconds: 4)), received: mixed, maxLagSamples: 48_000 * 15)
         let explained = fromAlice.correlation * fromAlice.correlation + fromBob.correlation * fromBob.correlation
         print("five clients: erin's mix correlates \(fromAlice.correlation) with alice, \(fromBob.correlation) with bob (squares \(explained))")
         #expect(fromAlice.correlation >= 0.5)
         #expect(fromBob.correlation >= 0.5)
         #expect(explained >= 0.8)
+        // The figures of media.stats (once a second) show it too.
         for listener in [erin, carol] {
-            let state = listener.participant.state
-            #expect((state.media["alice"]?.packetsReceived ?? 0) > 150, "\(listener.participant.id) hears alice")
-            #expect((state.media["bob"]?.packetsReceived ?? 0) > 150, "\(listener.participant.id) hears bob")
+            for speaker: PeerID in ["alice", "bob"] {
+                await listener.participant.until("\(listener.participant.id)'s media figures show \(speaker)") {
+                    ($0.media[speaker]?.packetsReceived ?? 0) > 150
+                }
+            }
         }
         // Nobody has a track for the listener carol: her role publishes nothing, no key, no SSRC.
         for talker in [alice, bob, dave, erin] {
@@ -286,7 +293,8 @@ struct MediaThroughServerTests {
         let server = try await LiveServer.start()
         let room = "rebind"
         let bob = try await Talker.join(server, "bob", role: "speaker", room: room, source: nil)
-        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .speech(seed: 7, seconds: 6))
+        let alice = try await Talker.join(server, "alice", role: "host", room: room, source: .heldSpeech(seed: 7, seconds: 6))
+        await alice.speak(onceKeyedBy: bob)
         await bob.participant.until("hearing alice") { ($0.media["alice"]?.packetsReceived ?? 0) > 50 }
         let engine = try #require(await alice.controller.mediaEngine)
         let oldPort = engine.socket.localAddress.port
@@ -304,7 +312,7 @@ struct MediaThroughServerTests {
         try await alice.waitUntilSent(seconds: 6)
         try await letAudioFlow(forMs: 600)
         let reference = try pcmOf(SpeechLikeSource(seed: 7, durationSeconds: 6))
-        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 5)
+        let match = SignalComparison.segmentedMatch(reference: reference, received: bob.sink.samples, maxLagSamples: 48_000 * 15)
         let lostInTheMove = server.server.media.statistics.counters.dropped(.unboundSource)
         print("rebind: bob's correlation with alice \(match.correlation) over \(match.segments) segments; \(lostInTheMove) packets from the new port before it was bound")
         #expect(match.correlation >= 0.9)
@@ -408,190 +416,5 @@ struct MediaThroughServerTests {
         #expect(await bob.controller.rotations == 1)
         await Talker.end(alice, bob, carol)
         await server.stop()
-    }
-}
-
-// MARK: - A participant with a microphone and ears
-
-/// A participant, its MediaController, what it says and what it heard.
-struct Talker {
-    let participant: Participant
-    let controller: MediaController
-    let source: TimedSource?
-    let sink: RecordingSink
-
-    enum Say {
-        case speech(seed: UInt64, seconds: Double, after: Double = 0)
-        case tone(hz: Double, seconds: Double)
-    }
-
-    /// `withholdKeys`: the sealed keys sent to this participant never reach its session.
-    /// `playsRED: false`: a client that predates RED (declares nothing, plays nothing of payload type 63).
-    static func join(
-        _ server: LiveServer, _ user: PeerID, role: String, room: String, source say: Say?,
-        keepaliveInterval: Duration = .seconds(5), withholdKeys: Bool = false, mediaRoute: SocketAddress? = nil,
-        playsRED: Bool = true
-    ) async throws -> Talker {
-        let participant = try await server.participant(user, role: role, room: room, receives: playsRED ? .all : [])
-        if withholdKeys { participant.transport.withhold("keys") }
-        let source: TimedSource? = say.map {
-            switch $0 {
-            case .speech(let seed, let seconds, let after):
-                TimedSource(SpeechLikeSource(seed: seed, durationSeconds: seconds), silenceFirst: after)
-            case .tone(let hz, let seconds): TimedSource(ToneSource(frequencyHz: hz, durationSeconds: seconds))
-            }
-        }
-        let sink = RecordingSink()
-        var configuration = MediaConfiguration()
-        configuration.playsRED = playsRED
-        let controller = try await joinWithMedia(
-            participant, source: source, sink: sink, configuration: configuration, keepaliveInterval: keepaliveInterval,
-            mediaRoute: mediaRoute)
-        return Talker(participant: participant, controller: controller, source: source, sink: sink)
-    }
-
-    /// Joins with a MediaController on `source` and `sink`, unmuted if it may
-    /// talk, and waits until its media address is bound.
-    static func joinWithMedia(
-        _ participant: Participant, source: AudioSource?, sink: AudioSink,
-        configuration: MediaConfiguration = MediaConfiguration(), keepaliveInterval: Duration = .seconds(5),
-        mediaRoute: SocketAddress? = nil
-    ) async throws -> MediaController {
-        let controller = MediaController(
-            session: participant.session, source: source, sink: sink, configuration: configuration,
-            keepaliveInterval: keepaliveInterval)
-        if let mediaRoute { await controller.routeMedia(through: mediaRoute) }
-        await controller.start()
-        try await participant.session.join()
-        if participant.session.state.yourMicrophone != nil { try await participant.session.unmuteSelf() }
-        _ = await eventually(timeoutMs: 10_000, pollMs: 20) { await controller.isBound }
-        guard await controller.isBound else { throw ToolError("\(participant.id) did not bind its media address") }
-        return controller
-    }
-
-    /// A live server where bob, a speaker who says nothing, hears through a relay that drops
-    /// `lossPercent` of what the server forwards him, and alice, the host, says `aliceSays`.
-    /// The caller stops the relay and the server.
-    static func lossyListener(
-        room: String, lossPercent: Double, relaySeed: UInt64, aliceSays: Say
-    ) async throws -> (server: LiveServer, relay: ImpairedRelay, bob: Talker, alice: Talker) {
-        let server = try await LiveServer.start()
-        let media = try SocketAddress(host: "127.0.0.1", port: server.server.media.port)
-        let relay = try ImpairedRelay(
-            upstream: media, up: .none, down: PathImpairment(lossPercent: lossPercent), seed: relaySeed)
-        do {
-            let bob = try await join(server, "bob", role: "speaker", room: room, source: nil, mediaRoute: relay.address)
-            let alice = try await join(server, "alice", role: "host", room: room, source: aliceSays)
-            return (server, relay, bob, alice)
-        } catch {
-            relay.stop()
-            await server.stop()
-            throw error
-        }
-    }
-
-    /// Waits until the server has relayed a listener's loss of at least `permille` of this talker's packets.
-    func untilLossReported(atLeastPermille permille: Int, sourceLocation: SourceLocation = #_sourceLocation) async {
-        await participant.until("\(participant.id) hears of a listener's loss", sourceLocation: sourceLocation, events: { events in
-            events.contains { if case .mediaFeedback(let feedback) = $0 { feedback.lossPermille >= permille } else { false } }
-        })
-    }
-
-    /// Waits until the source has been read to its end.
-    func waitUntilSent(seconds: Double) async throws {
-        _ = await eventually(timeoutMs: Int((seconds + 10) * 1_000), pollMs: 50) { source?.ended == true }
-    }
-
-    static func end(_ talkers: Talker...) async {
-        for talker in talkers {
-            await talker.participant.session.leave()
-            await talker.controller.stop()
-        }
-    }
-
-    /// The references laid out on the sink's clock: each starts where its source was first read.
-    static func placed(_ references: [([Int16], UInt64?)], sinkStart: UInt64?, count: Int) throws -> [Int16] {
-        guard let sinkStart else { throw ToolError("the sink never played") }
-        var mix = [Int32](repeating: 0, count: count)
-        for (samples, start) in references {
-            guard let start else { throw ToolError("a source was never read") }
-            let offset = Int((Int64(start) - Int64(sinkStart)) * 48 / 1_000_000)
-            for (i, sample) in samples.enumerated() where offset + i >= 0 && offset + i < count {
-                mix[offset + i] += Int32(sample)
-            }
-        }
-        return mix.map { Int16(clamping: $0) }
-    }
-}
-
-/// Wraps a source to note when it was first read (the "mouth" time) and when it ended.
-final class TimedSource: AudioSource, @unchecked Sendable {
-    private let inner: AudioSource
-    private let first = Atomic<UInt64>(0)
-    private let done = Atomic<Bool>(false)
-    /// Samples of silence still to give before the inner source (read on the capture thread only).
-    private var silence: Int
-    init(_ inner: AudioSource, silenceFirst seconds: Double = 0) {
-        self.inner = inner
-        silence = Int(seconds * 48_000)
-    }
-    var name: String { inner.name }
-    var isClocked: Bool { inner.isClocked }
-    var firstReadAt: UInt64? { let value = first.load(ordering: .acquiring); return value == 0 ? nil : value }
-    var ended: Bool { done.load(ordering: .acquiring) }
-    func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(AudioDeviceError) -> Int {
-        _ = first.compareExchange(expected: 0, desired: MonotonicClock.nanoseconds(), ordering: .acquiringAndReleasing)
-        if silence > 0 {
-            // Whole frames of silence (the delays used are multiples of 20 ms).
-            buffer.update(repeating: 0)
-            silence -= buffer.count
-            return buffer.count
-        }
-        let count = try inner.read(into: buffer)
-        if count < buffer.count { done.store(true, ordering: .releasing) }
-        return count
-    }
-    func close() { inner.close() }
-}
-
-/// Keeps everything played, and when each frame was played (the "ear" clock).
-final class RecordingSink: AudioSink, Sendable {
-    private let recorded = Mutex<[Int16]>([])
-    /// The monotonic time of every write, with the index of its first sample.
-    private let writes = Mutex<[(sample: Int, at: UInt64)]>([])
-    private let started = Atomic<UInt64>(0)
-    let name = "recording"
-    var isClocked: Bool { false }
-    var samples: [Int16] { recorded.withLock { $0 } }
-    var startedAt: UInt64? { let value = started.load(ordering: .acquiring); return value == 0 ? nil : value }
-    func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioDeviceError) {
-        let now = MonotonicClock.nanoseconds()
-        _ = started.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
-        let index = recorded.withLock { recorded in
-            defer { recorded.append(contentsOf: samples) }
-            return recorded.count
-        }
-        writes.withLock { $0.append((index, now)) }
-    }
-    func close() {}
-
-    /// The index of the sample played at monotonic time `time` (nil before the first write).
-    func sampleIndex(at time: UInt64) -> Int? {
-        let frames = writes.withLock { $0 }
-        guard let write = frames.last(where: { $0.at <= time }) else { return nil }
-        return write.sample + Int((time - write.at) * 48 / 1_000_000)
-    }
-
-    /// Mouth-to-ear delay: when the frame holding sample `lagSamples` was
-    /// handed to the sink (the moment a sound card would get it) minus when
-    /// the source's first frame was read (the moment a microphone period is
-    /// complete).
-    func delayMs(lagSamples: Int, sourceStart: UInt64?) -> Int? {
-        guard let sourceStart else { return nil }
-        let frames = writes.withLock { $0 }
-        guard let write = frames.last(where: { $0.sample <= lagSamples }) else { return nil }
-        // Within the frame, the sample's own offset (at 48 kHz).
-        let playedAt = Int64(write.at) + Int64(lagSamples - write.sample) * 1_000_000 / 48
-        return Int((playedAt - Int64(sourceStart)) / 1_000_000)
     }
 }

@@ -69,13 +69,14 @@ struct QuietAudienceKeysTests {
     func quietListenerHears() async throws {
         let server = try await LiveServer.start(template: .townHall)
         let lee = try await Talker.join(server, "lee", role: "listener", room: "hall", source: nil)
-        let bob = try await Talker.join(server, "bob", role: "speaker", room: "hall", source: .speech(seed: 4, seconds: 4, after: 0.5))
+        let bob = try await Talker.join(server, "bob", role: "speaker", room: "hall", source: .heldSpeech(seed: 4, seconds: 4))
         let kim = try await Talker.join(server, "kim", role: "listener", room: "hall", source: nil)
+        await bob.speak(onceKeyedBy: lee, kim)
         #expect(lee.participant.state.you?.id == "lee" && bob.participant.state.peers["lee"] == nil)
-        try await bob.waitUntilSent(seconds: 4.5)
+        try await bob.waitUntilSent(seconds: 4)
         try await letAudioFlow(forMs: 600)
 
-        try Self.expectHeard(speechSeed: 4, of: "bob", by: [lee, kim], withinSeconds: 6)
+        try Self.expectHeard(speechSeed: 4, of: "bob", by: [lee, kim], withinSeconds: 20)
         // The speaker was never shown its audience, in its store or its events.
         #expect(Set(bob.participant.state.peers.keys).isEmpty)
         #expect(bob.participant.peerEvents.isEmpty)
@@ -89,9 +90,9 @@ struct QuietAudienceKeysTests {
     func promotedListenerSpeaks() async throws {
         let server = try await LiveServer.start(template: .townHall)
         let alice = try await Talker.join(server, "alice", role: "host", room: "hall", source: nil)
-        // Three seconds of silence first: the promotion comes before the speech.
+        // Held back: the promotion comes before the speech.
         let lee = try await Talker.join(
-            server, "lee", role: "listener", room: "hall", source: .speech(seed: 6, seconds: 4, after: 3))
+            server, "lee", role: "listener", room: "hall", source: .heldSpeech(seed: 6, seconds: 4))
         let kim = try await Talker.join(server, "kim", role: "listener", room: "hall", source: nil)
         #expect(await lee.controller.sendingSSRC == nil, "a listener sends nothing")
 
@@ -100,10 +101,11 @@ struct QuietAudienceKeysTests {
         try await alice.participant.session.changeRole(of: "lee", to: "speaker", force: true)
         await lee.participant.until("a microphone of its own") { $0.yourMicrophone != nil }
         try await lee.participant.session.unmuteSelf()
-        try await lee.waitUntilSent(seconds: 7)
+        await lee.speak(onceKeyedBy: alice, kim)
+        try await lee.waitUntilSent(seconds: 4)
         try await letAudioFlow(forMs: 600)
 
-        try Self.expectHeard(speechSeed: 6, of: "lee", by: [alice, kim], withinSeconds: 8)
+        try Self.expectHeard(speechSeed: 6, of: "lee", by: [alice, kim], withinSeconds: 20)
         // The other listener is still not shown to the new speaker.
         #expect(lee.participant.state.peers["kim"] == nil)
         await Talker.end(alice, lee, kim)
