@@ -149,6 +149,9 @@ public enum ErrorCode: Int, Codable, Hashable, Sendable, CaseIterable {
     /// More changes to your own hand, name or metadata, or to the room's
     /// shared state, than `RateLimits.changes` allows; nothing changed.
     case changesRateLimited = 4015
+    /// More joins of one identity to one room than `RateLimits.joinsPerWindow`
+    /// in `RateLimits.joinWindowMs`; join again after the time the message names.
+    case joinsRateLimited = 4016
 
     // MARK: 5xxx: chat
 

@@ -65,6 +65,9 @@ public enum RateLimits {
     public static let changes = RateLimit(perSecond: 5, burst: 10)
     /// Every message a connection sends, chat included: 50 a second, bursts of 100.
     public static let allMessages = RateLimit(perSecond: 50, burst: 100)
+    /// Joins of one identity to one room: 10 in any minute (`resume` not counted).
+    public static let joinsPerWindow = 10
+    public static let joinWindowMs: Int64 = 60_000
 }
 
 /// A token bucket's two numbers, each 1 … 1,000,000 where one is read

@@ -42,6 +42,8 @@ actor RoomHost {
     /// Single-use resume tokens and whose they are.
     private var resumeTokens: [String: PeerID] = [:]
     private(set) var resumeTokenOf: [PeerID: String] = [:]
+    /// Joins per identity in the last minute: a join loop is refused (`4016`).
+    private var joinAllowance = JoinAllowance()
     /// What the cluster's database holds of each peer, for a resume after
     /// failover (RoomHost+Failover.swift).
     var keptSessions = KeptSessionBook()
@@ -158,6 +160,13 @@ actor RoomHost {
         _ token: VerifiedToken, request: JoinRequest, requestID: RequestID, sink: ConnectionSink,
         receivedAt: ContinuousClock.Instant
     ) async throws(CodedError) -> AdmissionResult {
+        // Before anything that costs: the history read, the rows, the events.
+        if case .refused(let retryAfterMs) = joinAllowance.admit(token.peer, now: .now()) {
+            let seconds = (retryAfterMs + 999) / 1_000
+            throw CodedError(
+                .joinsRateLimited,
+                "\(token.peer) joined this room \(joinAllowance.limit) times within a minute: join again in \(seconds) s")
+        }
         await takeChatTurn()
         defer { passChatTurn() }
         guard !isRetired else { return .retired }

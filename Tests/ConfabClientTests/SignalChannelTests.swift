@@ -204,6 +204,38 @@ struct SignalChannelTests {
         await session.leave()
     }
 
+    @Test("a join refused as one too many (4016) is tried again after the back-off, not given up")
+    func joinsRateLimitedIsRetried() async throws {
+        let (server, clock, session) = sessionOnTestClock()
+        let recording = SessionRecording(session)
+        try await session.join()
+        let joins = Mutex(0)
+        server.handle(.join) { message, server in
+            let count = joins.withLock { count in
+                count += 1
+                return count
+            }
+            guard count == 1 else { return server.defaultReplies(to: message) }
+            return [ServerMessage(id: message.id, .error(CodedError(.joinsRateLimited, "join again in 42 s")))]
+        }
+        server.forgetSessions()
+        server.drop()
+
+        // The first attempt: the resume is refused, the join after it is 4016.
+        #expect(await eventually { recording.reconnectDelays.count == 1 })
+        try #require(await clock.waitForSleeper(until: clock.nowMs + Int64(recording.reconnectDelays[0])))
+        clock.advance(byMs: recording.reconnectDelays[0])
+        // The second attempt joins.
+        #expect(await eventually { recording.reconnectDelays.count == 2 })
+        let second = try #require(recording.reconnectDelays.last)
+        try #require(await clock.waitForSleeper(until: clock.nowMs + Int64(second)))
+        clock.advance(byMs: second)
+        #expect(await eventually { recording.events.last == .reconnected(resumed: false) })
+        #expect(server.receivedTypes == [.join, .resume, .join, .join])
+        #expect(session.state.connection == .connected)
+        await session.leave()
+    }
+
     @Test("a dropped presence connection comes back after the back-off with a fresh connect from the same device")
     func callClientReconnects() async throws {
         let server = FakeServer()

@@ -73,7 +73,7 @@ public enum SessionError: Error, Hashable, Sendable, CustomStringConvertible {
             switch error.code.area {
             case .authentication: error.code == .resumeRejected
             case .server: true
-            case .roomState: error.code == .roomFull
+            case .roomState: error.code == .roomFull || error.code == .joinsRateLimited
             default: false
             }
         case .timedOut, .connectionLost, .transport, .notConnected: true
