@@ -34,6 +34,9 @@ public enum CallLimits {
     public static let defaultRingTimeoutMs = 30_000
     /// The range a `call.invite` may ask for.
     public static let ringTimeoutRangeMs = 1_000...300_000
+    /// Presence connections (devices) of one user at a time; a further
+    /// `connect` closes the oldest (`4009 sessionReplaced`).
+    public static let maximumDevicesPerUser = 16
     /// `call.invite` per user (all devices together): 1 a second, bursts of 5.
     public static let invitationRate = RateLimit(perSecond: 1, burst: 5)
 }

@@ -20,6 +20,30 @@ struct SwitchboardDeviceTests {
         return desk
     }
 
+    @Test("a seventeenth device of one user closes the oldest (4009): the user stays online, nobody else is told, and that device's own close later changes nothing")
+    func deviceCap() throws {
+        var desk = try Desk.online([("alice", .alicePhone)])
+        let bobs = (0..<16).map { DeviceID(rawValue: 100 + $0) }
+        for device in bobs { try desk.connect("bob", device) }
+        let seventeenth = try desk.connect("bob", DeviceID(rawValue: 200))
+        guard case .send(let message, let devices)? = seventeenth.effects.first, case .error(let error) = message.body
+        else {
+            Issue.record("the oldest device was not told: \(seventeenth.lines)")
+            return
+        }
+        #expect(devices == [DeviceID(rawValue: 100)])
+        #expect(error.code == .sessionReplaced && error.message.contains("more than 16 devices"))
+        #expect(
+            Array(seventeenth.lines.dropFirst()) == [
+                "close device100 normalClosure",
+                "device200 ◀ hello connected bob, online [alice], calls []",
+            ])
+        #expect(desk.disconnect("bob", DeviceID(rawValue: 100)).lines.isEmpty, "already gone")
+        // Sixteen left: bob goes offline with the last of them, not before.
+        for device in bobs.dropFirst() { #expect(desk.disconnect("bob", device).lines.isEmpty) }
+        #expect(desk.disconnect("bob", DeviceID(rawValue: 200)).lines == ["alicePhone ◀ presence.offline bob"])
+    }
+
     @Test("another device of a user in a call gets it as elsewhere, and hears when it is over")
     func elsewhere() throws {
         var desk = try Self.bobOnTwoDevices()

@@ -12,6 +12,7 @@ extension Switchboard {
         guard !shuttingDown else { throw CodedError(.shuttingDown, "the server is shutting down") }
         let name = (try? TextSanitizer.sanitize(name ?? user.rawValue, policy: .displayName)) ?? user.rawValue
         let firstDevice = users[user] == nil
+        closeOldestDevices(of: user, toMakeRoomFor: device, at: now)
         users[user, default: Presence(name: name)].devices[device] = Device(instance: instance)
         users[user]?.name = name
         takeCallsBack(user, device: device, instance: instance)
@@ -72,7 +73,31 @@ extension Switchboard {
     /// cancels the call; a member's device going away while they are not in
     /// the call's room hangs them up.
     public mutating func disconnect(_ user: PeerID, device: DeviceID, at now: Moment) -> Outcome {
-        guard users[user]?.devices.removeValue(forKey: device) != nil else { return finish(now) }
+        drop(device, of: user, at: now)
+        return finish(now)
+    }
+
+    /// A user's devices are capped (`CallLimits.maximumDevicesPerUser`): each
+    /// costs every presence change a message and every `connect` a listing,
+    /// and one user token could otherwise open them without end. A device
+    /// past the cap closes the oldest, as a device that dropped (its close
+    /// comes later and finds it gone), rather than locking out a user whose
+    /// old connections the server has not yet seen die.
+    private mutating func closeOldestDevices(of user: PeerID, toMakeRoomFor device: DeviceID, at now: Moment) {
+        while let devices = users[user]?.devices, devices[device] == nil,
+            devices.count >= CallLimits.maximumDevicesPerUser, let oldest = devices.keys.min()
+        {
+            let reason = "more than \(CallLimits.maximumDevicesPerUser) devices connected as \(user): the oldest was closed"
+            send(.error(CodedError(.sessionReplaced, reason)), to: [oldest])
+            outbox.effects.append(.close([oldest], .normalClosure, reason: "\(ErrorCode.sessionReplaced.rawValue) \(reason)"))
+            drop(oldest, of: user, at: now)
+        }
+    }
+
+    /// Takes a device away: its calls as `disconnect` says, the user offline
+    /// with their last device.
+    private mutating func drop(_ device: DeviceID, of user: PeerID, at now: Moment) {
+        guard users[user]?.devices.removeValue(forKey: device) != nil else { return }
         toldElsewhere[user]?.remove(device)
         if toldElsewhere[user]?.isEmpty == true { toldElsewhere[user] = nil }
         for id in callIDs {
@@ -101,7 +126,6 @@ extension Switchboard {
             }
             send(.presenceOffline(PresenceOffline(user: user)), to: devicesOnline())
         }
-        return finish(now)
     }
 
     /// Ends every call and closes every presence connection (graceful shutdown).
