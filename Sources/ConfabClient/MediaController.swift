@@ -57,9 +57,8 @@ public actor MediaController {
 
     var engine: MediaEngine?
     private var server: SocketAddress?
-    private var credentials: MediaEndpoint?
-    /// Transactions of binding requests sent with the current credentials.
-    private var outstanding: Set<STUNTransactionID> = []
+    /// Binding with the current join's credentials (MediaBinding.swift).
+    private var binding: MediaBinding?
     private var bindGeneration = 0
     public private(set) var isBound = false
     /// The address the server saw (XOR-MAPPED-ADDRESS), once bound.
@@ -248,8 +247,7 @@ public actor MediaController {
             await session.reportMedia(.mediaBound(mapped: nil, problem: error.description))
             return
         }
-        credentials = media
-        outstanding = []
+        binding = MediaBinding(media)
         isBound = false
         mappedAddress = nil
         bindGeneration += 1
@@ -289,15 +287,14 @@ public actor MediaController {
     /// confirmed the new address; call it when the network changed.
     @discardableResult
     public func rebind(port: Int = 0) async -> Bool {
-        guard let engine, let server, credentials != nil, !stopped else { return false }
+        guard let engine, let server, binding != nil, !stopped else { return false }
         do {
             try engine.socket.rebind(to: server.family == AF_INET6 ? "::" : "0.0.0.0", port: port)
         } catch {
             logger.error("cannot move the media socket: \(error)")
             return false
         }
-        // Answers to requests from the old address prove nothing about the new one.
-        outstanding = []
+        binding?.forgetAddress()
         isBound = false
         let generation = bindGeneration
         await bindAddress(generation: generation)
@@ -351,47 +348,23 @@ public actor MediaController {
     }
 
     private func sendBindingRequest() {
-        guard let engine, let server, let credentials else { return }
-        let id = STUNTransactionID.random()
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let key = STUNIntegrityKey(shortTermPassword: credentials.password)
-        let request: [UInt8]? = buffer.withUnsafeMutableBytes { raw in
-            do {
-                var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: id, into: raw)
-                try builder.appendUsername(credentials.username)
-                // The server never answers with more bytes than it got; SOFTWARE
-                // (RFC 8489 §14.14) makes room for an IPv6 XOR-MAPPED-ADDRESS and FINGERPRINT.
-                try builder.appendSoftware("confab")
-                try builder.appendMessageIntegrity(key: key)
-                try builder.appendFingerprint()
-                return Array(builder.bytes)
-            } catch {
-                return nil
-            }
-        }
-        guard let request else { return }
-        // Only the last few count: an answer to a much older request proves nothing new.
-        if outstanding.count > 8 { outstanding.removeAll() }
-        outstanding.insert(id)
+        guard let engine, let server, let request = binding?.request() else { return }
         request.withUnsafeBytes { _ = engine.socket.send($0, to: server) }
     }
 
     /// A STUN message from the network thread: a binding success for one of
-    /// our requests, signed with our password, binds us.
+    /// our requests, signed with our password, binds us, or asks us to echo
+    /// its consent token first (at once: binding takes one more round trip).
     private func stunAnswer(_ bytes: [UInt8]) {
-        guard let credentials else { return }
-        let key = STUNIntegrityKey(shortTermPassword: credentials.password)
-        let mapped: STUNAddress?? = bytes.withUnsafeBytes { raw in
-            guard let message = try? STUNMessage.parse(raw), message.type == .bindingSuccess,
-                outstanding.contains(message.transactionID),
-                message.verifyMessageIntegrity(key: key, in: raw), message.verifyFingerprint(in: raw)
-            else { return nil }
-            outstanding.remove(message.transactionID)
-            return .some(message.xorMappedAddress(in: raw))
+        switch binding?.take(bytes) {
+        case .bound(let mapped)?:
+            isBound = true
+            if let mapped { mappedAddress = mapped.description }
+        case .echoConsent?:
+            sendBindingRequest()
+        case .ignored?, nil:
+            break
         }
-        guard let mapped else { return }
-        isBound = true
-        if let address = mapped { mappedAddress = address.description }
     }
 
     /// Binding requests every 5 s keep the server's binding (it expires

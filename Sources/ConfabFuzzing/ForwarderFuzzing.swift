@@ -6,7 +6,8 @@
 //   each record: one op byte, then what it needs
 //     op 0…3  raw datagram:    length byte, bytes; from alice, bob, lee or the stranger (op)
 //     op 4    RTP from a peer: peer byte, sequence (2 bytes), payload type byte, payload length byte
-//     op 5    STUN binding:    peer byte (with its right password; odd: from the stranger's address)
+//     op 5    STUN binding:    peer byte (with its right password; 0x80: from the stranger's address;
+//                              0x40: the consent token the answer asks for is echoed from there)
 //     op 6    time:            a byte of 10 ms steps; then the sweep and the reports
 //     op 7    table change:    a byte choosing who may publish, an SSRC rotation, a listener leaving or
 //                              coming back, a loudest-only audience
@@ -16,7 +17,8 @@
 // subscribers in the table; RTP of a peer that may not publish is never
 // forwarded; copies leave byte for byte;
 // a STUN answer goes only to where the request came from and is never larger
-// (the server must not amplify).
+// (the server must not amplify); a new address is bound only once its
+// consent token is echoed from it.
 import ConfabProtocol
 import ConfabServer
 import ConfabSocket
@@ -95,6 +97,8 @@ final class FuzzedMediaRoom {
     /// Copies the forwarder queued, and bindings it confirmed.
     var copies = 0
     var bindings = 0
+    /// The consent token the last answer asked for.
+    private var consentAsked: STUNConsentToken?
     /// STUN transaction ids from a fixed seed: an input replays byte for byte.
     private var transactions = SplitMix64(seed: 0x5EED)
 
@@ -118,10 +122,19 @@ final class FuzzedMediaRoom {
             try feed(packet + payload, from: member.address)
         case 5:
             let choice = Int(reader.byte() ?? 0)
-            let member = members[choice % members.count]
+            let member = members[(choice & 0x3F) % members.count]
             let source = choice & 0x80 != 0 ? Self.stranger : member.address
-            // An authenticated binding from a new address moves the peer there (a NAT rebinding).
-            if try feed(bindingRequest(member), from: source), member.present {
+            // An authenticated binding from a new address is answered with a
+            // consent token; echoed from there, it moves the peer (a NAT rebinding).
+            consentAsked = nil
+            var answered = try feed(bindingRequest(member), from: source)
+            if answered, let token = consentAsked {
+                guard choice & 0x40 != 0 else { return }
+                consentAsked = nil
+                answered = try feed(bindingRequest(member, consent: token), from: source)
+                if answered, consentAsked != nil { throw FuzzViolation("an echoed consent token did not bind") }
+            }
+            if answered, member.present {
                 for (slot, address) in bound where address == source { bound[slot] = nil }
                 bound[member.slot] = source
                 bindings += 1
@@ -171,12 +184,14 @@ final class FuzzedMediaRoom {
             hearsLoudestOnly: loudest != nil && member.slot == 3)
     }
 
-    private func bindingRequest(_ member: Member) -> [UInt8] {
+    private func bindingRequest(_ member: Member, consent: STUNConsentToken? = nil) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 256)
         let transaction = STUNTransactionID.random(using: &transactions)
         let request: [UInt8]? = buffer.withUnsafeMutableBytes { raw in
             guard var builder = try? STUNMessageBuilder(type: .bindingRequest, transactionID: transaction, into: raw),
                 (try? builder.appendUsername(member.username)) != nil,
+                (try? builder.appendSoftware("confab media 1.0")) != nil,
+                consent.map({ (try? builder.appendConsentToken($0)) != nil }) ?? true,
                 (try? builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: member.password))) != nil,
                 (try? builder.appendFingerprint()) != nil
             else { return nil }
@@ -197,8 +212,10 @@ final class FuzzedMediaRoom {
                 raw, truncated: false, from: source.key, sourceAddress: { source }, nowNs: nowNs, batch: batch,
                 flush: { batch.removeAll() },
                 reply: { answer, destination in
-                    let success = (try? STUNMessage.parse(answer))?.type == .bindingSuccess
+                    let message = try? STUNMessage.parse(answer)
+                    let success = message?.type == .bindingSuccess
                     answers.append((answer.count, destination, success))
+                    if success, let token = message?.consentToken(in: answer) { consentAsked = token }
                 })
         }
         for answer in answers {

@@ -157,6 +157,10 @@ public final class ServerMetrics: Sendable {
         counter("confab_media_bindings_total", "STUN bindings made or moved.", counters.bindings)
         counter("confab_media_bindings_expired_total", "Bindings dropped after silence.", counters.bindingsExpired)
         counter("confab_media_stun_answered_total", "Authenticated binding requests answered.", counters.stunAnswered)
+        counter(
+            "confab_media_stun_consent_asked_total",
+            "Binding requests from an address not yet the peer's, answered with a consent token to echo.",
+            counters.consentAsked)
         metric("confab_media_bound_peers", "gauge", "Peers with a bound UDP address.", [("", media.boundPeers)])
         return lines.joined(separator: "\n") + "\n"
     }

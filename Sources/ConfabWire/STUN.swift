@@ -305,6 +305,8 @@ public struct STUNMessage: Sendable, Hashable {
     public let errorCodeRange: Range<Int>?
     /// SOFTWARE's value (§14.14).
     public let softwareRange: Range<Int>?
+    /// CONSENT-TOKEN's value (STUNConsent.swift).
+    public let consentTokenRange: Range<Int>?
     /// The first comprehension-required attribute this parser does not know,
     /// before MESSAGE-INTEGRITY; a request carrying one gets a 420 (§6.3.1).
     public let unknownRequiredAttribute: UInt16?
@@ -330,6 +332,7 @@ public struct STUNMessage: Sendable, Hashable {
         var xorMapped: Range<Int>?
         var errorCode: Range<Int>?
         var software: Range<Int>?
+        var consent: Range<Int>?
         var unknown: UInt16?
 
         var offset = STUN.headerLength
@@ -363,6 +366,8 @@ public struct STUNMessage: Sendable, Hashable {
                     if errorCode == nil { errorCode = value }
                 case STUNAttribute.software:
                     if software == nil { software = value }
+                case STUNAttribute.consentToken:
+                    if consent == nil { consent = value }
                 default:
                     if unknown == nil, STUNAttribute.isComprehensionRequired(type), !STUNAttribute.isKnownRequired(type) {
                         unknown = type
@@ -377,7 +382,7 @@ public struct STUNMessage: Sendable, Hashable {
             type: STUNMessageType(rawValue: first), transactionID: STUNTransactionID(bytes, at: 8), length: count,
             usernameRange: username, messageIntegrityOffset: integrity, fingerprintOffset: fingerprint,
             xorMappedAddressRange: xorMapped, errorCodeRange: errorCode, softwareRange: software,
-            unknownRequiredAttribute: unknown)
+            consentTokenRange: consent, unknownRequiredAttribute: unknown)
     }
 
     /// Cheap pre-check before ``parse(_:)``: top bits zero, magic cookie,

@@ -158,18 +158,29 @@ final class SFULoadGenerator: @unchecked Sendable {
         }
     }
 
+    /// Binds as a client does: a request, then the same request echoing the
+    /// answer's CONSENT-TOKEN, until an answer without one says it is bound.
     private func bind(_ socket: UDPSocket, as index: Int, to relay: SocketAddress, batch: DatagramBatch) throws {
         let (user, password) = SFUBenchShape.credentials(index)
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let request = try buffer.withUnsafeMutableBytes { raw -> [UInt8] in
-            var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw)
-            try builder.appendUsername(user)
-            try builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: password))
-            return Array(builder.bytes)
-        }
+        let key = STUNIntegrityKey(shortTermPassword: password)
+        var consent: STUNConsentToken?
         for _ in 0..<50 {
+            var buffer = [UInt8](repeating: 0, count: 160)
+            let request = try buffer.withUnsafeMutableBytes { raw -> [UInt8] in
+                var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw)
+                try builder.appendUsername(user)
+                // Room for the answer's CONSENT-TOKEN: never more bytes out than in.
+                try builder.appendSoftware("confab bench sfu")
+                if let consent { try builder.appendConsentToken(consent) }
+                try builder.appendMessageIntegrity(key: key)
+                return Array(builder.bytes)
+            }
             request.withUnsafeBytes { _ = socket.send($0, to: relay) }
-            if try socket.receive(into: batch, timeoutMs: 100) > 0 { return }
+            guard try socket.receive(into: batch, timeoutMs: 100) > 0 else { continue }
+            let answer = UnsafeRawBufferPointer(batch.datagram(0))
+            guard let message = try? STUNMessage.parse(answer), message.type == .bindingSuccess else { continue }
+            guard let token = message.consentToken(in: answer) else { return }
+            consent = token
         }
         throw CommandFailure("peer \(index) could not bind")
     }

@@ -104,23 +104,46 @@ struct ForwarderTests {
             }
         }
 
-        /// Binds `member`'s address with an authenticated STUN binding request; true when answered with success.
-        func bind(_ member: Member, at nowNs: UInt64, password: String? = nil, from address: SocketAddress? = nil) throws -> Bool {
+        /// Binds `member`'s address as a client does: an authenticated binding
+        /// request and, when its answer carries a CONSENT-TOKEN, the request again
+        /// echoing it. True when an answer without a token (bound) came back.
+        /// `echoConsent: false` stops after the first answer: true if it asked for consent.
+        func bind(
+            _ member: Member, at nowNs: UInt64, password: String? = nil, from address: SocketAddress? = nil,
+            echoConsent: Bool = true
+        ) throws -> Bool {
+            let source = address ?? member.address
+            var consent: STUNConsentToken?
+            for _ in 0..<2 {
+                let request = try Self.bindingRequest(member, password: password, consent: consent)
+                let before = answers.count
+                feed(request, from: source, at: nowNs)
+                guard answers.count == before + 1, let answer = answers.last else { return false }
+                #expect(answer.to == source)
+                #expect(answer.bytes.count <= request.count, "never answer with more bytes than came in")
+                let token: STUNConsentToken?? = answer.bytes.withUnsafeBytes { raw in
+                    guard let message = try? STUNMessage.parse(raw), message.type == .bindingSuccess else { return nil }
+                    return .some(message.consentToken(in: raw))
+                }
+                guard let token else { return false }
+                guard let token else { return true }
+                if !echoConsent { return true }
+                consent = token
+            }
+            return false
+        }
+
+        static func bindingRequest(_ member: Member, password: String? = nil, consent: STUNConsentToken? = nil) throws -> [UInt8] {
             var buffer = [UInt8](repeating: 0, count: 256)
-            let request = try buffer.withUnsafeMutableBytes { raw in
+            return try buffer.withUnsafeMutableBytes { raw in
                 var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: .random(), into: raw)
                 try builder.appendUsername(member.username)
+                try builder.appendSoftware("confab media 1.0")
+                if let consent { try builder.appendConsentToken(consent) }
                 try builder.appendMessageIntegrity(key: STUNIntegrityKey(shortTermPassword: password ?? member.password))
                 try builder.appendFingerprint()
                 return Array(builder.bytes)
             }
-            let before = answers.count
-            let source = address ?? member.address
-            feed(request, from: source, at: nowNs)
-            guard answers.count == before + 1, let answer = answers.last else { return false }
-            #expect(answer.to == source)
-            #expect(answer.bytes.count <= request.count, "never answer with more bytes than came in")
-            return answer.bytes.withUnsafeBytes { (try? STUNMessage.parse($0))?.type == .bindingSuccess }
         }
     }
 

@@ -2,7 +2,9 @@
 //
 //   datagram ─▶ size ─▶ first byte (RFC 7983 §7)
 //     STUN ─▶ binding request? ─▶ USERNAME ─▶ peer credentials ─▶ MESSAGE-INTEGRITY
-//          ─▶ bind source address to the peer ─▶ success (XOR-MAPPED-ADDRESS) to the source
+//          ─▶ from the bound address, or echoing this address's CONSENT-TOKEN? (STUNConsent.swift)
+//             yes ─▶ bind source address to the peer ─▶ success (XOR-MAPPED-ADDRESS) to the source
+//             no  ─▶ success with the CONSENT-TOKEN to echo; nothing bound, nothing refreshed
 //     RTP/RTCP ─▶ source bound? ─▶ header parses? ─▶ SSRC announced by that peer?
 //          ─▶ may publish and not muted? ─▶ sequence plausible (RFC 3550 A.1), not a replay? ─▶ level (RFC 6464) + loss/jitter
 //          ─▶ one copy of the untouched bytes per bound subscriber (sendmmsg batch);
@@ -168,6 +170,9 @@ public struct ForwarderCounters: Sendable, Hashable {
     public var bindings: Int = 0
     public var bindingsExpired: Int = 0
     public var stunAnswered: Int = 0
+    /// Binding requests from an address not (yet) the peer's, answered with
+    /// a consent token to echo rather than bound.
+    public var consentAsked: Int = 0
     public var drops: [Int] = Array(repeating: 0, count: MediaDropReason.allCases.count)
 
     public func dropped(_ reason: MediaDropReason) -> Int { drops[reason.rawValue] }
@@ -193,11 +198,14 @@ package final class Forwarder {
     private var loudest: [Int: LoudestSelection] = [:]
     var counters = ForwarderCounters()
     let bindingTimeoutNs: UInt64
+    /// Signs the consent tokens: an address gets media only once its peer echoed one.
+    let consent: STUNConsentKey
     /// Scratch for STUN answers.
     private let answer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
 
-    package init(bindingTimeoutMs: Int) {
+    package init(bindingTimeoutMs: Int, consent: STUNConsentKey = STUNConsentKey()) {
         bindingTimeoutNs = UInt64(max(1, bindingTimeoutMs)) * 1_000_000
+        self.consent = consent
         counters.drops.reserveCapacity(MediaDropReason.allCases.count)
     }
 
@@ -453,7 +461,18 @@ package final class Forwarder {
         else { return drop(.unauthenticated) }
         // Authenticated from here (RFC 8489 §9.1.3): bind, then answer.
         let address = sourceAddress()
+        // A new address is bound only once the peer shows it receives there:
+        // it echoes the token the answer to its first request from there carried.
+        var consentToAsk: STUNConsentToken?
         if peers[index]?.downTrack.destinationKey != source {
+            var key = source
+            let token = withUnsafeBytes(of: &key) { consent.token(username: name, address: $0) }
+            if message.consentToken(in: datagram) != token {
+                consentToAsk = token
+                counters.consentAsked += 1
+            }
+        }
+        if consentToAsk == nil, peers[index]?.downTrack.destinationKey != source {
             if let old = peers[index]?.downTrack.destinationKey, byAddress[old] == index { byAddress[old] = nil }
             if let other = byAddress[source], other != index {
                 peers[other]?.downTrack.destination = nil
@@ -464,7 +483,7 @@ package final class Forwarder {
             peers[index]?.downTrack.destinationKey = source
             counters.bindings += 1
         }
-        peers[index]?.downTrack.lastHeardNs = nowNs
+        if consentToAsk == nil { peers[index]?.downTrack.lastHeardNs = nowNs }
         // An IPv4 client of a dual-stack socket is reported as the IPv4 address it sent from.
         let seen = address.unmapped
         let mapped: STUNAddress
@@ -478,12 +497,15 @@ package final class Forwarder {
         // Never more bytes out than in (the buffer is cut to the request's
         // size). FINGERPRINT is optional (RFC 8489 §14.7): it goes when the
         // answer would not fit with it, as for a minimal request over IPv6
-        // (72 bytes in; 20 + 24 + 24 + 8 = 76 out with it, 68 without).
+        // (72 bytes in; 20 + 24 + 24 + 8 = 76 out with it, 68 without). With
+        // a CONSENT-TOKEN (16 more) the answer may not fit at all: a client
+        // pads its request (docs/PROTOCOL.md, Media).
         let room = UnsafeMutableRawBufferPointer(rebasing: answer[0..<min(answer.count, datagram.count)])
         for attempt in 0..<2 {
             do {
                 var builder = try STUNMessageBuilder(type: .bindingSuccess, transactionID: message.transactionID, into: room)
                 try builder.appendXORMappedAddress(mapped)
+                if let consentToAsk { try builder.appendConsentToken(consentToAsk) }
                 try builder.appendMessageIntegrity(key: config.integrityKey)
                 if attempt == 0 { try builder.appendFingerprint() }
                 reply(builder.bytes, address)

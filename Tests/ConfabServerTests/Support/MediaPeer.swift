@@ -24,37 +24,56 @@ final class MediaPeer: @unchecked Sendable {
     /// A binding request with this peer's USERNAME and MESSAGE-INTEGRITY
     /// (or the given password's), and FINGERPRINT.
     /// `software`: a SOFTWARE attribute too (a bigger request, as the SDK sends).
-    func bindingRequest(password: String? = nil, id: STUNTransactionID = .random(), software: String? = nil) throws -> [UInt8] {
+    /// `consent`: the CONSENT-TOKEN the server asked this address to echo.
+    func bindingRequest(
+        password: String? = nil, id: STUNTransactionID = .random(), software: String? = nil,
+        consent: STUNConsentToken? = nil
+    ) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 256)
         let key = STUNIntegrityKey(shortTermPassword: password ?? media.password)
         return try buffer.withUnsafeMutableBytes { raw in
             var builder = try STUNMessageBuilder(type: .bindingRequest, transactionID: id, into: raw)
             try builder.appendUsername(media.username)
             if let software { try builder.appendSoftware(software) }
+            if let consent { try builder.appendConsentToken(consent) }
             try builder.appendMessageIntegrity(key: key)
             try builder.appendFingerprint()
             return Array(builder.bytes)
         }
     }
 
-    /// Binds this socket's address; returns the XOR-MAPPED-ADDRESS the server saw.
-    /// `software` as in `bindingRequest`; `answerHasFingerprint`: what the answer must carry.
-    func bind(timeout: Duration = .seconds(10), software: String? = nil, answerHasFingerprint: Bool = true) async throws -> STUNAddress {
-        let id = STUNTransactionID.random()
-        let request = try bindingRequest(id: id, software: software)
+    /// Binds this socket's address as the SDK does: a request, its answer's
+    /// CONSENT-TOKEN echoed in a second request, whose answer (without one)
+    /// says the address is bound. Returns the XOR-MAPPED-ADDRESS the server saw.
+    /// `software` as in `bindingRequest`; `consentAnswerHasFingerprint`: what
+    /// the answer asking for the echo must carry. Every answer is checked to be
+    /// no bigger than its request.
+    func bind(
+        timeout: Duration = .seconds(10), software: String? = "confab media 1.0", consentAnswerHasFingerprint: Bool = true
+    ) async throws -> STUNAddress {
         let key = STUNIntegrityKey(shortTermPassword: media.password)
         let deadline = ContinuousClock.now + timeout
+        var consent: STUNConsentToken?
         while ContinuousClock.now < deadline {
+            let id = STUNTransactionID.random()
+            let request = try bindingRequest(id: id, software: software, consent: consent)
             send(request)
             for datagram in try await receive(for: .milliseconds(200)) {
-                let mapped: STUNAddress? = datagram.withUnsafeBytes { raw in
+                let answer: (mapped: STUNAddress?, token: STUNConsentToken?, fingerprint: Bool)? = datagram.withUnsafeBytes { raw in
                     guard let message = try? STUNMessage.parse(raw), message.type == .bindingSuccess,
                         message.transactionID == id, message.verifyMessageIntegrity(key: key, in: raw),
-                        message.verifyFingerprint(in: raw) == answerHasFingerprint, raw.count <= request.count
+                        raw.count <= request.count
                     else { return nil }
-                    return message.xorMappedAddress(in: raw)
+                    return (message.xorMappedAddress(in: raw), message.consentToken(in: raw), message.verifyFingerprint(in: raw))
                 }
-                if let mapped { return mapped }
+                guard let answer else { continue }
+                if let token = answer.token {
+                    guard answer.fingerprint == consentAnswerHasFingerprint else { continue }
+                    consent = token
+                    break
+                }
+                guard answer.fingerprint, let mapped = answer.mapped else { continue }
+                return mapped
             }
         }
         throw ToolError("no binding success within \(timeout)")
