@@ -22,8 +22,12 @@ struct MediaBinding {
     enum Answer: Equatable {
         /// The server sends to this address now; what it saw of it, when it said.
         case bound(mapped: STUNAddress?)
-        /// The server asks for the token to be echoed: send another request.
+        /// The server asks for a token to be echoed: send another request at once.
         case echoConsent
+        /// Asked again for the token we already echo: leave it to the next
+        /// retry, so that a path that keeps changing our address (a NAT
+        /// with a new port per packet) cannot make us answer at line rate.
+        case consentPending
         /// Not an answer to a request of ours, or not signed with our password.
         case ignored
     }
@@ -72,6 +76,7 @@ struct MediaBinding {
         }
         guard let read, outstanding.remove(read.id) != nil else { return .ignored }
         if let token = read.token {
+            guard token != consentToken else { return .consentPending }
             consentToken = token
             return .echoConsent
         }

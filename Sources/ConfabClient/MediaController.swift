@@ -362,7 +362,7 @@ public actor MediaController {
             if let mapped { mappedAddress = mapped.description }
         case .echoConsent?:
             sendBindingRequest()
-        case .ignored?, nil:
+        case .consentPending?, .ignored?, nil:
             break
         }
     }

@@ -5,7 +5,8 @@ import ConfabProtocol
 /// client that joins in a loop with one token would make the room do that
 /// without end. Past `RateLimits.joinsPerWindow` joins in any
 /// `RateLimits.joinWindowMs`, a join is refused (`4016 joinsRateLimited`).
-/// A `resume` is not a join and is not counted. Time is passed in.
+/// Only joins let in count (a refused one is refunded); a `resume` is not a
+/// join and is not counted. Time is passed in.
 public struct JoinAllowance: Sendable {
     public enum Verdict: Equatable, Sendable {
         case admitted
@@ -39,6 +40,15 @@ public struct JoinAllowance: Sendable {
         times.append(now)
         joins[peer] = times
         return .admitted
+    }
+
+    /// Takes back the latest join of `peer` (it was refused after all:
+    /// room full, ended, a call it left), so a client waiting for a seat is
+    /// not also counted out.
+    public mutating func refund(_ peer: PeerID) {
+        guard var times = joins[peer], !times.isEmpty else { return }
+        times.removeLast()
+        joins[peer] = times.isEmpty ? nil : times
     }
 
     /// Identities counted (a bound the tests check: those gone quiet are dropped).

@@ -242,7 +242,9 @@ actor CallManager {
         case .refuse(let error, let request, let device):
             if let sink = sinks[device] { refuse(error, id: request, sink: sink) }
         case .close(let devices, let code, let reason):
-            for device in devices { sinks[device]?.close(code, reason: reason) }
+            // Forgotten here too: a connection relayed from another node is
+            // not told back to `disconnect` when it closes.
+            for device in devices { sinks.removeValue(forKey: device)?.close(code, reason: reason) }
         case .record(let record, let user):
             // History is a record, not a promise: a failure is logged and the call goes on.
             recorder.record("record a call of \(user)") { store in try await store.recordCall(record, user: user) }

@@ -167,6 +167,22 @@ actor RoomHost {
                 .joinsRateLimited,
                 "\(token.peer) joined this room \(joinAllowance.limit) times within a minute: join again in \(seconds) s")
         }
+        do {
+            let result = try await admitJoin(
+                token, request: request, requestID: requestID, sink: sink, receivedAt: receivedAt)
+            if case .retired = result { joinAllowance.refund(token.peer) }
+            return result
+        } catch {
+            // Refused (full, ended, a call left): only joins let in count.
+            joinAllowance.refund(token.peer)
+            throw error
+        }
+    }
+
+    private func admitJoin(
+        _ token: VerifiedToken, request: JoinRequest, requestID: RequestID, sink: ConnectionSink,
+        receivedAt: ContinuousClock.Instant
+    ) async throws(CodedError) -> AdmissionResult {
         await takeChatTurn()
         defer { passChatTurn() }
         guard !isRetired else { return .retired }

@@ -4,10 +4,11 @@
 //   request from a new address (authenticated) ─▶ answer + CONSENT-TOKEN, not bound
 //   request from that address echoing the token ─▶ bound, answer without one
 //
-// The token is a keyed hash of the peer's USERNAME and the address, under a
-// secret only the server holds: a peer that forged its source address never
-// sees the answer, so it cannot name the token, and cannot point the room's
-// audio at someone else. This is the purpose of ICE's connectivity check and
+// The token is a keyed hash of the peer's USERNAME, the address and the
+// current 30-second epoch, under a secret only the server holds: a peer that
+// forged its source address never sees the answer, so it cannot name the
+// token, and cannot point the room's audio at someone else; and a token seen
+// once at an address is good there for 30 to 60 s only, not for the session. This is the purpose of ICE's connectivity check and
 // consent (RFC 8445 §7, RFC 7675 §1) in one extra round trip, with no request
 // from the server to the client.
 
@@ -44,13 +45,20 @@ public struct STUNConsentKey: Sendable {
         key = SymmetricKey(data: Array(bytes))
     }
 
-    /// HMAC-SHA256 of the USERNAME and the address's bytes, cut to 12 bytes.
-    public func token(username: UnsafeRawBufferPointer, address: UnsafeRawBufferPointer) -> STUNConsentToken {
+    /// How long one epoch of tokens lasts: a token is accepted in its own
+    /// epoch and the next.
+    public static let epochNs: UInt64 = 30_000_000_000
+
+    /// HMAC-SHA256 of the USERNAME (with its length), the address's bytes and
+    /// the epoch, cut to 12 bytes. `address` must hold no padding bytes.
+    public func token(username: UnsafeRawBufferPointer, address: UnsafeRawBufferPointer, epoch: UInt64) -> STUNConsentToken {
         var hmac = HMAC<SHA256>(key: key)
         var usernameLength = UInt16(truncatingIfNeeded: username.count).bigEndian
         withUnsafeBytes(of: &usernameLength) { hmac.update(data: $0) }
         hmac.update(data: username)
         hmac.update(data: address)
+        var epochBytes = epoch.bigEndian
+        withUnsafeBytes(of: &epochBytes) { hmac.update(data: $0) }
         return hmac.finalize().withUnsafeBytes { code in
             STUNConsentToken(high: code.readUInt64(at: 0), low: code.readUInt32(at: 8))
         }

@@ -25,6 +25,18 @@ struct JoinAllowanceTests {
         #expect(allowance.admit("bob", now: start.adding(milliseconds: 60_000)) == .refused(retryAfterMs: 1_000))
     }
 
+    @Test("a join refused after it was counted (room full) is refunded: ten more pass")
+    func refundedJoins() {
+        var allowance = JoinAllowance()
+        for _ in 0..<25 {
+            #expect(allowance.admit("bob", now: Fixture.t0) == .admitted)
+            allowance.refund("bob")
+        }
+        #expect(allowance.identities == 0, "nothing kept for an identity with no join counted")
+        for _ in 0..<10 { #expect(allowance.admit("bob", now: Fixture.t0) == .admitted) }
+        #expect(allowance.admit("bob", now: Fixture.t0) != .admitted)
+    }
+
     @Test("identities with no join in the last minute are forgotten")
     func quietIdentitiesForgotten() {
         var allowance = JoinAllowance()

@@ -52,6 +52,25 @@ extension ForwarderTests {
         #expect(Set(moved.map(\.0.description)) == [victim.description, Self.lee.address.description])
     }
 
+    @Test("a consent token is good in its 30 s epoch and the next only: echoed later it binds nothing and a fresh one is asked")
+    func consentTokensExpire() throws {
+        let harness = try Harness.bound([Self.alice, Self.bob])
+        let moved = SocketAddress(ipv4: 0x0A00_0102, port: 41_002)
+        #expect(try harness.bind(Self.bob, at: Self.second, from: moved, echoConsent: false))
+        let asked = try #require(harness.answers.last)
+        let token = try #require(Self.consentToken(in: asked.bytes))
+        // 61 s later, two epochs on.
+        harness.feed(try Harness.bindingRequest(Self.bob, consent: token), from: moved, at: 61 * Self.second)
+        let askedAgain = try #require(harness.answers.last)
+        let fresh = try #require(Self.consentToken(in: askedAgain.bytes))
+        #expect(fresh != token)
+        #expect(harness.forwarder.counters.bindings == 2, "not moved")
+        // 29 s after that, in the next epoch, the fresh token still binds.
+        harness.feed(try Harness.bindingRequest(Self.bob, consent: fresh), from: moved, at: 90 * Self.second)
+        #expect(Self.consentToken(in: try #require(harness.answers.last).bytes) == nil)
+        #expect(harness.forwarder.counters.bindings == 3)
+    }
+
     @Test("a request from a forged address does not keep the peer's real binding alive")
     func forgedRequestsRefreshNothing() throws {
         let harness = try Harness.bound([Self.alice, Self.bob])

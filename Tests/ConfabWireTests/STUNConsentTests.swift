@@ -3,11 +3,13 @@ import Testing
 
 @Suite("STUN consent tokens: keyed by the server's secret, the USERNAME and the address")
 struct STUNConsentTests {
-    static func token(_ key: STUNConsentKey, username: String, address: [UInt8]) -> STUNConsentToken {
-        Array(username.utf8).withUnsafeBytes { name in address.withUnsafeBytes { key.token(username: name, address: $0) } }
+    static func token(_ key: STUNConsentKey, username: String, address: [UInt8], epoch: UInt64 = 7) -> STUNConsentToken {
+        Array(username.utf8).withUnsafeBytes { name in
+            address.withUnsafeBytes { key.token(username: name, address: $0, epoch: epoch) }
+        }
     }
 
-    @Test("the same inputs give the same token; another address, USERNAME or secret another")
+    @Test("the same inputs give the same token; another address, USERNAME, epoch or secret another")
     func keyed() {
         let key = STUNConsentKey(bytes: [UInt8](repeating: 7, count: 32))
         let address: [UInt8] = [10, 0, 0, 2, 0x9C, 0x40]
@@ -15,6 +17,7 @@ struct STUNConsentTests {
         #expect(Self.token(key, username: "alice-0123456789", address: address) == token)
         #expect(Self.token(key, username: "alice-0123456789", address: [10, 0, 0, 3, 0x9C, 0x40]) != token)
         #expect(Self.token(key, username: "bob-0123456789ab", address: address) != token)
+        #expect(Self.token(key, username: "alice-0123456789", address: address, epoch: 8) != token)
         #expect(Self.token(STUNConsentKey(bytes: [UInt8](repeating: 8, count: 32)), username: "alice-0123456789", address: address) != token)
         // The USERNAME's length is hashed too: moving bytes from name to address changes the token.
         #expect(Self.token(key, username: "alice-012345678", address: [0x39] + address) != token)

@@ -465,10 +465,18 @@ package final class Forwarder {
         // it echoes the token the answer to its first request from there carried.
         var consentToAsk: STUNConsentToken?
         if peers[index]?.downTrack.destinationKey != source {
-            var key = source
-            let token = withUnsafeBytes(of: &key) { consent.token(username: name, address: $0) }
-            if message.consentToken(in: datagram) != token {
-                consentToAsk = token
+            // The key's fields one by one: the struct has padding, whose bytes are not defined.
+            var fields = (UInt64(source.tag).bigEndian, source.high.bigEndian, source.low.bigEndian)
+            let epoch = nowNs / STUNConsentKey.epochNs
+            let (current, previous) = withUnsafeBytes(of: &fields) { address in
+                (
+                    consent.token(username: name, address: address, epoch: epoch),
+                    consent.token(username: name, address: address, epoch: epoch &- 1)
+                )
+            }
+            let echoed = message.consentToken(in: datagram)
+            if echoed != current, echoed != previous {
+                consentToAsk = current
                 counters.consentAsked += 1
             }
         }
