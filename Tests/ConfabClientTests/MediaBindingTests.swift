@@ -20,6 +20,12 @@ struct MediaBindingTests {
         }
     }
 
+    /// The next request `binding` sends, read back.
+    static func nextRequest(_ binding: inout MediaBinding) throws -> (id: STUNTransactionID, consent: STUNConsentToken?, count: Int) {
+        let request = binding.request()
+        return try read(try #require(request))
+    }
+
     /// A success for `id`, as the server signs it, with `consent` if given.
     static func answer(_ id: STUNTransactionID, consent: STUNConsentToken?, password: String = media.password) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 128)
@@ -37,31 +43,27 @@ struct MediaBindingTests {
     func consentEcho() throws {
         var binding = MediaBinding(Self.media)
         var answer: MediaBinding.Answer
-        let firstRequest = binding.request()
-        let first = try Self.read(try #require(firstRequest))
+        let first = try Self.nextRequest(&binding)
         #expect(first.consent == nil && first.count == 92, "92 bytes: room for an IPv6 answer with a token and FINGERPRINT")
         let token = STUNConsentToken(high: 0xAB, low: 0xCD)
         answer = binding.take(try Self.answer(first.id, consent: token))
         #expect(answer == .echoConsent)
 
-        let echoRequest = binding.request()
-        let echo = try Self.read(try #require(echoRequest))
+        let echo = try Self.nextRequest(&binding)
         #expect(echo.consent == token)
         answer = binding.take(try Self.answer(echo.id, consent: token))
         #expect(answer == .consentPending)
         // Not ours: another transaction, or signed with another password.
         answer = binding.take(try Self.answer(.random(), consent: nil))
         #expect(answer == .ignored)
-        let retryRequest = binding.request()
-        let retry = try Self.read(try #require(retryRequest))
+        let retry = try Self.nextRequest(&binding)
         answer = binding.take(try Self.answer(retry.id, consent: nil, password: "not-the-password-000000"))
         #expect(answer == .ignored)
         // A new epoch's token is echoed at once.
         let newer = STUNConsentToken(high: 0xAB, low: 0xCE)
         answer = binding.take(try Self.answer(retry.id, consent: newer))
         #expect(answer == .echoConsent)
-        let lastRequest = binding.request()
-        let last = try Self.read(try #require(lastRequest))
+        let last = try Self.nextRequest(&binding)
         #expect(last.consent == newer)
         answer = binding.take(try Self.answer(last.id, consent: nil))
         #expect(answer == .bound(mapped: .ipv4(address: 0x7F00_0001, port: 5_000)))
