@@ -9,8 +9,8 @@
 //     op 5    STUN binding:    peer byte (with its right password; 0x80: from the stranger's address;
 //                              0x40: the consent token the answer asks for is echoed from there)
 //     op 6    time:            a byte of 10 ms steps; then the sweep and the reports
-//     op 7    table change:    a byte choosing who may publish, an SSRC rotation, a listener leaving or
-//                              coming back, a loudest-only audience
+//     op 7    table change:    a byte choosing who may publish (the whole table, or that row alone),
+//                              an SSRC rotation, a listener leaving or coming back, a loudest-only audience
 //
 // Properties: only datagrams from an address a peer bound (with its
 // password) are forwarded, and only to the bound addresses of that peer's
@@ -151,7 +151,16 @@ final class FuzzedMediaRoom {
     /// One change to the room's table, posted as the room's actor posts it.
     private func change(_ choice: UInt8) {
         switch choice % 6 {
-        case 0: members[Int(choice / 6) % 2].mayPublish.toggle()
+        case 0:
+            let index = Int(choice / 6) % 2
+            members[index].mayPublish.toggle()
+            // Half the time as the room posts a mute: that row alone.
+            guard choice / 12 % 2 == 1, members[index].present else { break }
+            let member = members[index]
+            forwarder.apply(
+                .updatePeer(Self.roomID, slot: member.slot, ssrcs: ssrcs(of: member), mayPublish: member.mayPublish),
+                nowNs: nowNs)
+            return
         case 1: rotated.toggle()
         case 2:
             members[2].present = false
@@ -178,10 +187,14 @@ final class FuzzedMediaRoom {
         MediaPeerConfig(
             slot: member.slot, peer: member.peer, username: CredentialKey(member.username)!,
             integrityKey: STUNIntegrityKey(shortTermPassword: member.password),
-            ssrcs: rotated ? (member.ssrc ^ 0xFFFF, member.ssrc) : (member.ssrc, nil),
+            ssrcs: ssrcs(of: member),
             mayPublish: member.mayPublish,
             subscribers: member.subscribers.filter { slot in members.contains { $0.slot == slot && $0.present } },
             hearsLoudestOnly: loudest != nil && member.slot == 3)
+    }
+
+    private func ssrcs(of member: Member) -> (UInt32?, UInt32?) {
+        rotated ? (member.ssrc ^ 0xFFFF, member.ssrc) : (member.ssrc, nil)
     }
 
     private func bindingRequest(_ member: Member, consent: STUNConsentToken? = nil) -> [UInt8] {

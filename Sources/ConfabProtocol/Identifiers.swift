@@ -140,6 +140,12 @@ public struct TrackID: ProtocolIdentifier {
     public static func microphone(of peer: PeerID) -> TrackID {
         TrackID(uncheckedRawValue: peer.rawValue + ":mic")
     }
+
+    /// The peer whose microphone this is, when the id has that form.
+    public var microphoneOwner: PeerID? {
+        guard rawValue.hasSuffix(":mic") else { return nil }
+        return PeerID(uncheckedRawValue: String(rawValue.dropLast(4)))
+    }
 }
 
 /// The id of a prompt: a question the server puts to a peer on another

@@ -306,8 +306,9 @@ extension Room {
     /// microphone when your role may not publish is a permission error, not
     /// a missing track: the role is why there is none.
     private func track(_ trackID: TrackID, for actor: Peer) throws(CodedError) -> (owner: Peer, track: TrackInfo) {
-        if let owner = peers.values.first(where: { $0.isConnected && $0.microphone?.id == trackID }),
-            let microphone = owner.microphone
+        // The id names its owner: one lookup, not a search of a room of thousands.
+        if let owner = trackID.microphoneOwner.flatMap({ peers[$0] }), owner.isConnected,
+            let microphone = owner.microphone, microphone.id == trackID
         {
             return (owner, microphone)
         }

@@ -325,8 +325,8 @@ public struct Room: Hashable, Sendable {
     /// Flags a track degraded (with a reason) or restored (nil), as the
     /// media forwarder sees it.
     public mutating func markTrack(_ track: TrackID, degraded reason: DegradationReason?) -> [RoomEvent] {
-        guard var owner = peers.values.first(where: { $0.microphone?.id == track }),
-            var microphone = owner.microphone, microphone.degraded != reason
+        guard var owner = track.microphoneOwner.flatMap({ peers[$0] }),
+            var microphone = owner.microphone, microphone.id == track, microphone.degraded != reason
         else { return [] }
         microphone.degraded = reason
         owner.microphone = microphone

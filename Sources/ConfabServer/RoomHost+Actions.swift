@@ -44,7 +44,7 @@ extension RoomHost {
         if case .setState = action, !outcome.events.isEmpty { keepSharedState() }
         // The forwarding table before the reply: a client that sends media
         // right after `ok` (say, for the SSRC it just announced) is forwarded.
-        if Self.changesMedia(action) { syncMedia() }
+        if Self.changesMedia(action) { syncMedia(after: action, by: actor, events: outcome.events) }
         reply(outcome.reply)
         if case .endRoom(let lock, _) = action, !endedBefore, case .roomEnded(let ended) = outcome.events.first?.body {
             let name = name

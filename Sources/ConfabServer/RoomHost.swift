@@ -6,7 +6,8 @@
 //              ─▶ chat.send ────▶ the room's turn ─▶ Room.apply ─▶ store: number + COMMIT ─▶ events ─▶ ack
 //   closed / silent ─▶ Room.connectionLost ─▶ peer.left (timeout) ─▶ grace ─▶ Room.expire
 //   sweeper ─▶ sweep: lapsed resumes, expired prompts, idle timeout ─▶ retire
-//   any change to who is here, roles, mutes or SSRCs ─▶ syncMedia ─▶ RoomMediaPlane.updateRoom (forwarding table)
+//   any change to who is here, roles, mutes or SSRCs ─▶ the forwarding table (RoomHost+MediaTable.swift:
+//     the whole table, a listener's row, or one peer's row) ─▶ RoomMediaPlane
 //   speakers timer ─▶ publishSpeakers (levels the media thread read from RFC 6464)
 //                  ─▶ SpeakerDetector (threshold, hangover) ─▶ speakers
 //                  ─▶ assessTracks (silence, loss: TrackHealth) ─▶ track.degraded / track.restored

@@ -45,6 +45,20 @@ struct ForwarderCommandTests {
         #expect(heard == [7] && slots == [9])
     }
 
+    @Test("a row change after a room's last table is kept after it; one before it is dropped (the table has it)")
+    func rowChangesKept() {
+        let burst: [ForwarderCommand] = [
+            .updatePeer(1, slot: 4, ssrcs: (1, nil), mayPublish: true), .room(1, Self.peers(2)),
+            .updatePeer(1, slot: 4, ssrcs: (2, 1), mayPublish: false),
+        ]
+        let kept = ForwarderCommand.latestPerRoom(burst)
+        guard kept.count == 2, case .room(1, _, _) = kept[0], case .updatePeer(1, 4, let ssrcs, false) = kept[1] else {
+            Issue.record("not the last table and the row change after it: \(kept)")
+            return
+        }
+        #expect(ssrcs.0 == 2 && ssrcs.1 == 1)
+    }
+
     @Test("a removal after a table removes; a table after a removal installs again")
     func removalOrder() {
         #expect(ForwarderCommand.latestPerRoom([.room(5, Self.peers(1)), .removeRoom(5)]).map(\.room) == [5])

@@ -180,6 +180,35 @@ struct ForwarderTests {
         #expect(!(try harness.bind(carol, at: 4 * Self.second)), "a removed listener's credentials no longer bind")
     }
 
+    @Test("a row change: alice muted is refused, unmuted is forwarded again, a new SSRC is hers; another room's change touches nothing")
+    func rowChanges() throws {
+        let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])
+        let row = { (mayPublish: Bool, ssrcs: (UInt32?, UInt32?)) in
+            ForwarderCommand.updatePeer(Self.room, slot: Self.alice.slot, ssrcs: ssrcs, mayPublish: mayPublish)
+        }
+        harness.forwarder.apply(row(false, (Self.alice.ssrc, nil)), nowNs: 2 * Self.second)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 100), from: Self.alice.address, at: 2 * Self.second).isEmpty)
+        #expect(harness.forwarder.counters.dropped(.notPermitted) == 1)
+        #expect(harness.report(Self.alice, at: 3 * Self.second)?.silentMs == nil, "muted: not expected to send")
+
+        harness.forwarder.apply(row(true, (Self.alice.ssrc, nil)), nowNs: 3 * Self.second)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 101), from: Self.alice.address, at: 3 * Self.second).count == 2)
+        #expect(harness.report(Self.alice, at: 4 * Self.second)?.silentMs == 1_000, "expected to send from the unmute on")
+
+        let rotated = Member(
+            slot: Self.alice.slot, peer: "alice", username: Self.alice.username, password: Self.alice.password,
+            address: Self.alice.address, ssrc: 0xA11CF)
+        #expect(harness.feed(Self.rtp(rotated, sequence: 1), from: Self.alice.address, at: 4 * Self.second).isEmpty)
+        harness.forwarder.apply(row(true, (rotated.ssrc, Self.alice.ssrc)), nowNs: 4 * Self.second)
+        #expect(harness.feed(Self.rtp(rotated, sequence: 2), from: Self.alice.address, at: 4 * Self.second).count == 2)
+        #expect(harness.feed(Self.rtp(Self.alice, sequence: 102), from: Self.alice.address, at: 4 * Self.second).count == 2,
+            "the SSRC before the rotation still goes (its last packets may be in flight)")
+
+        harness.forwarder.apply(
+            .updatePeer(Self.room + 1, slot: Self.alice.slot, ssrcs: (nil, nil), mayPublish: false), nowNs: 5 * Self.second)
+        #expect(harness.feed(Self.rtp(rotated, sequence: 3), from: Self.alice.address, at: 5 * Self.second).count == 2)
+    }
+
     @Test("a bound publisher's packet goes, byte for byte, to every bound subscriber of its role, and nowhere else")
     func forwardsToSubscribers() throws {
         let harness = try Harness.bound([Self.alice, Self.bob, Self.lee])

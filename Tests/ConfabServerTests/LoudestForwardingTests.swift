@@ -163,6 +163,16 @@ struct LoudestForwardingTests {
         #expect(after.lis == ["cat"])
     }
 
+    @Test("a publisher muted by a change of its row alone frees its place at once")
+    func rowMuteFreesPlace() throws {
+        let room = try Room(loudest: 1)
+        #expect(room.talk(["ann": 30, "ben": 30], fromMs: 100, forMs: 200).allSatisfy { $0.lis == ["ann"] })
+        room.harness.forwarder.apply(
+            .updatePeer(ForwarderTests.room, slot: Self.ann.slot, ssrcs: (Self.ann.ssrc, nil), mayPublish: false),
+            nowNs: 300 * Self.ms)
+        #expect(room.frame(["ann": 30, "ben": 30], at: 300 * Self.ms).lis == ["ben"])
+    }
+
     @Test("loudness: steady speech converges to its level; silence decays it, slower than speech raises it")
     func loudnessAverages() {
         let settings = LoudestSettings(count: 3)

@@ -144,6 +144,59 @@ struct RoomHostMediaTests {
         #expect(harness.media.table?["bob"]?.mayPublish == false && harness.media.table?["lee0"] == nil)
     }
 
+    @Test("a mute, an unmute, an accepted unmute prompt and keys.publish change only their peer's row; repeats post nothing; a role change posts the table")
+    func rowChanges() async throws {
+        let harness = try Harness()
+        let alice = try await harness.join("alice", role: "host", muted: false)
+        let bob = try await harness.join("bob", role: "speaker", muted: false)
+        for index in 0..<3 { _ = try await harness.join(PeerID(uncheckedRawValue: "lee\(index)"), role: "listener") }
+        let before = harness.media.posts
+        func posted() -> InMemoryMediaPlane.Posts {
+            let now = harness.media.posts
+            return .init(
+                tables: now.tables - before.tables, rows: now.rows - before.rows,
+                listenerChanges: now.listenerChanges - before.listenerChanges)
+        }
+        func send(_ json: String, as peer: PeerID, _ connection: Connection) async throws {
+            #expect(try await harness.send(json, as: peer, on: connection))
+        }
+
+        try await send(#"{"v": 1, "type": "keys.publish", "id": "k1", "track": "alice:mic", "epoch": 1, "ssrc": 4660, "keys": []}"#, as: "alice", alice)
+        #expect(harness.media.table?["alice"]?.ssrcs.0 == 4_660)
+        #expect(posted() == .init(tables: 0, rows: 1, listenerChanges: 0))
+        try await send(#"{"v": 1, "type": "keys.publish", "id": "k2", "track": "alice:mic", "epoch": 2, "ssrc": 4660, "keys": []}"#, as: "alice", alice)
+        #expect(posted().rows == 1, "the same SSRC again changes no row")
+
+        try await send(#"{"v": 1, "type": "track.mute", "id": "m1", "track": "bob:mic"}"#, as: "alice", alice)
+        #expect(harness.media.table?["bob"]?.mayPublish == false)
+        try await send(#"{"v": 1, "type": "track.mute", "id": "m2", "track": "bob:mic"}"#, as: "alice", alice)
+        #expect(posted() == .init(tables: 0, rows: 2, listenerChanges: 0), "a repeated mute posts nothing")
+
+        // Asking bob to unmute changes nothing until he accepts.
+        try await send(#"{"v": 1, "type": "track.unmute", "id": "u1", "track": "bob:mic"}"#, as: "alice", alice)
+        #expect(posted().rows == 2)
+        var bobMessages = bob.stream.makeAsyncIterator()
+        var prompt: PromptID?
+        while prompt == nil, let message = try Harness.decode(await bobMessages.next()) {
+            if case .unmuteRequested(let asked) = message.body { prompt = asked.prompt }
+        }
+        let promptID = try #require(prompt).rawValue
+        try await send(#"{"v": 1, "type": "prompt.answer", "id": "a1", "prompt": "\#(promptID)", "accept": true}"#, as: "bob", bob)
+        #expect(harness.media.table?["bob"]?.mayPublish == true)
+        try await send(#"{"v": 1, "type": "track.mute", "id": "m3", "track": "alice:mic"}"#, as: "alice", alice)
+        try await send(#"{"v": 1, "type": "track.unmute", "id": "u2", "track": "alice:mic"}"#, as: "alice", alice)
+        #expect(harness.media.table?["alice"]?.mayPublish == true)
+        #expect(posted() == .init(tables: 0, rows: 5, listenerChanges: 0))
+
+        let kept = Self.comparable(try #require(harness.media.table))
+        await harness.host.syncMedia()
+        #expect(kept == Self.comparable(try #require(harness.media.table)), "the kept rows are what a rebuild makes")
+
+        try await send(#"{"v": 1, "type": "role.change", "id": "c1", "peer": "lee0", "role": "speaker", "force": true}"#, as: "alice", alice)
+        #expect(posted().tables == 2, "the rebuild above, and the role change: who hears whom changed")
+        #expect(harness.media.table?["lee0"]?.subscribers.isEmpty == false)
+    }
+
     @Test("speakers from the reports at given times: loudest first, the hangover keeps a pause listed, then silence once")
     func speakers() async throws {
         let harness = try Harness(speakerDetection: SpeakerDetectorSettings(hangoverMs: 600))

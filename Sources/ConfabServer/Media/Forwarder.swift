@@ -26,7 +26,6 @@
 // in place); `confab bench sfu` counts it. The server holds no media key: it
 // reads only the RTP header, which SRTP leaves in clear (RFC 3711 §3.1).
 
-import ConfabMacros
 import ConfabProtocol
 import ConfabSocket
 import ConfabWire
@@ -84,40 +83,6 @@ package struct CredentialKey: Hashable, Sendable, BitwiseCopyable {
         guard let key = copy.withUTF8({ CredentialKey(UnsafeRawBufferPointer($0)) }) else { return nil }
         self = key
     }
-}
-
-/// One peer of one room as the forwarder needs it; posted by the room.
-/// (Package access: the fuzz targets drive the forwarder as a room does.)
-@PublicMemberwiseInit
-package struct MediaPeerConfig: Sendable {
-    var slot: Int
-    var peer: PeerID
-    var username: CredentialKey
-    var integrityKey: STUNIntegrityKey
-    /// The SSRCs the peer announced: the current one and the one before a
-    /// rotation (its last packets may still be in flight).
-    var ssrcs: (UInt32?, UInt32?)
-    /// The role may publish audio and the microphone is not muted.
-    var mayPublish: Bool
-    /// Slots of the peers whose role hears this peer's role.
-    var subscribers: [Int]
-    /// As a subscriber: hears only the room's loudest few publishers (an
-    /// audience in a room whose template limits it).
-    var hearsLoudestOnly: Bool = false
-}
-
-/// What room actors ask of the media thread.
-package enum ForwarderCommand: Sendable {
-    /// The whole media state of room `room`: peers not listed are gone.
-    /// `loudest`: how many publishers those that `hearsLoudestOnly` hear at a time.
-    case room(Int, [MediaPeerConfig], loudest: Int? = nil)
-    /// The room is gone.
-    case removeRoom(Int)
-    /// A peer that only listens joined room `room`: its row, and the slots of
-    /// the publishers it hears (RoomHost+MediaTable.swift): O(publishers), not O(room).
-    case addListener(Int, MediaPeerConfig, publishers: [Int])
-    /// Peers that only listened left room `room`: their slots.
-    case removeListeners(Int, slots: [Int])
 }
 
 /// The send side of one subscriber (LiveKit's down track; here one per
@@ -263,6 +228,22 @@ package final class Forwarder {
             addListener(config, room: room, publishers: publishers, nowNs: nowNs)
         case .removeListeners(let room, let slots):
             removeListeners(slots, room: room)
+        case .updatePeer(let room, let slot, let ssrcs, let mayPublish):
+            updatePeer(slot: slot, room: room, ssrcs: ssrcs, mayPublish: mayPublish, nowNs: nowNs)
+        }
+    }
+
+    /// One row of the table, as `.room` would change it: expected to send from
+    /// now when it may publish anew or announced another SSRC; out of the
+    /// loudest few when it may no longer publish.
+    private func updatePeer(slot: Int, room: Int, ssrcs: (UInt32?, UInt32?), mayPublish: Bool, nowNs: UInt64) {
+        guard let index = indexBySlot[slot], let old = peers[index]?.config, peers[index]?.room == room else { return }
+        if old.mayPublish != mayPublish || old.ssrcs.0 != ssrcs.0 { peers[index]?.expectingSinceNs = nowNs }
+        peers[index]?.config.ssrcs = ssrcs
+        peers[index]?.config.mayPublish = mayPublish
+        if !mayPublish, loudest[room] != nil {
+            loudest[room]?.remove(index)
+            peers[index]?.isLoudest = false
         }
     }
 
@@ -560,37 +541,5 @@ extension ForwardingPeer {
         receiver.loudest = AudioLevel.silence
         receiver.voice = false
         return report
-    }
-}
-
-/// What the media thread reports about one peer.
-public struct MediaPeerReport: Sendable, Hashable {
-    public var slot: Int
-    public var room: Int
-    public var peer: PeerID
-    /// Whether a UDP address is bound to the peer.
-    public var bound: Bool
-    /// The loudest RFC 6464 level since the previous report (0 loudest … 127 silence).
-    public var loudest: UInt8
-    /// Whether any packet since the previous report carried the voice-activity bit.
-    public var voice: Bool
-    /// A packet arrived in the last second.
-    public var heardRecently: Bool
-    public var packets: Int64
-    public var lost: Int64
-    public var expected: Int64
-    /// Interarrival jitter (RFC 3550 §6.4.1) [ms].
-    public var jitterMs: Double
-    public var forwardedPackets: Int64
-    /// How long the peer has sent nothing on its current SSRC while it may
-    /// publish [ms]; nil when it is not expected to send (muted, a role that
-    /// does not publish, no SSRC announced).
-    public var silentMs: Int?
-
-    /// The level on the 0…100 scale clients use: linear in dB from −60 dBov
-    /// (0) to 0 dBov (100), like ConfabMedia's `LevelMeter.uiLevel`.
-    public var level: Int {
-        let attenuation = Int(loudest)
-        return max(0, min(100, ((60 - attenuation) * 100 + 30) / 60))
     }
 }

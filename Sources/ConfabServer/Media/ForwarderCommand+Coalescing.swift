@@ -1,11 +1,12 @@
-// Rooms post their whole forwarding table on most changes (RoomHost.syncMedia),
-// and a listener's arrival or departure as a change of the table
+// Rooms post their whole forwarding table on a role change or a publisher's
+// arrival or departure (RoomHost.syncMedia), a listener's arrival or departure
+// as a change of the table, and one peer's mute or SSRCs as a change of its row
 // (RoomHost+MediaTable.swift). In a burst the media thread would apply a table
 // of N peers per join, N times: only the last table of each room matters, and
 // the changes posted after it.
 //
 //   ChangeQueue.take ─▶ latestPerRoom ─▶ Forwarder.apply (per room: the last table or removal,
-//                                         then the listener changes after it, in posting order)
+//                                         then the row changes after it, in posting order)
 
 extension ForwarderCommand {
     /// The room the command is about.
@@ -15,6 +16,7 @@ extension ForwarderCommand {
         case .removeRoom(let room): room
         case .addListener(let room, _, _): room
         case .removeListeners(let room, _): room
+        case .updatePeer(let room, _, _, _): room
         }
     }
 
@@ -22,7 +24,7 @@ extension ForwarderCommand {
     var replacesRoom: Bool {
         switch self {
         case .room, .removeRoom: true
-        case .addListener, .removeListeners: false
+        case .addListener, .removeListeners, .updatePeer: false
         }
     }
 

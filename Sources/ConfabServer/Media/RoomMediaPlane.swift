@@ -5,6 +5,7 @@
 //            ─▶ updateRoom / removeRoom (the room's forwarding table: peers,
 //               credentials, SSRCs, who may publish, who hears whom)
 //            ─▶ addListener / removeListeners (a listener's row and slot, changed in the table)
+//            ─▶ updatePeer (one peer's SSRCs and whether it may publish: a mute, keys)
 //   RoomRegistry ─▶ takeLevels / reports (what the forwarder measured)
 //
 // `MediaPlane` is the real one (a UDP socket and its thread); tests build
@@ -25,6 +26,8 @@ protocol RoomMediaPlane: AnyObject, Sendable {
     func addListener(_ room: Int, _ config: MediaPeerConfig, publishers: [Int])
     /// Takes peers that only listened (slots) out of room `room`'s table.
     func removeListeners(_ room: Int, slots: [Int])
+    /// Changes one peer's row of room `room`: the SSRCs it announced and whether it may publish now.
+    func updatePeer(_ room: Int, slot: Int, ssrcs: (UInt32?, UInt32?), mayPublish: Bool)
     /// The room is gone: its peers' bindings with it.
     func removeRoom(_ room: Int)
     /// Per-peer reports with levels accumulated since the previous call (for the speakers timer).
@@ -49,6 +52,10 @@ extension MediaPlane: RoomMediaPlane {
     }
 
     func removeListeners(_ room: Int, slots: [Int]) { post(.removeListeners(room, slots: slots)) }
+
+    func updatePeer(_ room: Int, slot: Int, ssrcs: (UInt32?, UInt32?), mayPublish: Bool) {
+        post(.updatePeer(room, slot: slot, ssrcs: ssrcs, mayPublish: mayPublish))
+    }
 
     func removeRoom(_ room: Int) { post(.removeRoom(room)) }
 }

@@ -12,6 +12,14 @@ final class InMemoryMediaPlane: RoomMediaPlane {
         var loudest: [Int: Int] = [:]
         var removed: Set<Int> = []
         var reports: [MediaPeerReport] = []
+        var posts = Posts()
+    }
+
+    /// How many of each change the rooms posted.
+    struct Posts: Equatable {
+        var tables = 0
+        var rows = 0
+        var listenerChanges = 0
     }
 
     private let state = Mutex(State())
@@ -32,6 +40,7 @@ final class InMemoryMediaPlane: RoomMediaPlane {
     func updateRoom(_ room: Int, peers: [MediaPeerConfig], loudest: Int?) {
         state.withLock {
             $0.tables[room] = peers
+            $0.posts.tables += 1
             $0.loudest[room] = loudest
             $0.removed.remove(room)
         }
@@ -45,6 +54,7 @@ final class InMemoryMediaPlane: RoomMediaPlane {
             }
             table.append(config)
             state.tables[room] = table
+            state.posts.listenerChanges += 1
         }
     }
 
@@ -54,8 +64,22 @@ final class InMemoryMediaPlane: RoomMediaPlane {
             table.removeAll { slots.contains($0.slot) }
             for index in table.indices { table[index].subscribers.removeAll { slots.contains($0) } }
             state.tables[room] = table
+            state.posts.listenerChanges += 1
         }
     }
+
+    func updatePeer(_ room: Int, slot: Int, ssrcs: (UInt32?, UInt32?), mayPublish: Bool) {
+        state.withLock { state in
+            guard var table = state.tables[room], let index = table.firstIndex(where: { $0.slot == slot }) else { return }
+            table[index].ssrcs = ssrcs
+            table[index].mayPublish = mayPublish
+            state.tables[room] = table
+            state.posts.rows += 1
+        }
+    }
+
+    /// What the rooms posted so far.
+    var posts: Posts { state.withLock { $0.posts } }
 
     func removeRoom(_ room: Int) {
         state.withLock {
