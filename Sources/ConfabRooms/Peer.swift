@@ -60,6 +60,15 @@ public struct Prompt: Hashable, Sendable {
     /// The peer asked.
     public let to: PeerID
     public let createdAt: Timestamp
+
+    /// Who asks whom what: asked again while pending, it is the same prompt.
+    struct Question: Hashable, Sendable {
+        let from: PeerID
+        let to: PeerID
+        let kind: Kind
+    }
+
+    var question: Question { Question(from: from, to: to, kind: kind) }
 }
 
 /// What the server knows about a joining peer once its token is verified.

@@ -176,7 +176,7 @@ extension Room {
         guard now.milliseconds(since: prompt.createdAt) < Int64(template.promptLifetimeMs) else {
             throw CodedError(.promptExpired, "prompt \(promptID) expired")
         }
-        prompts[promptID] = nil
+        removePrompt(promptID)
         var events: [RoomEvent] = []
         if accept {
             switch prompt.kind {
@@ -251,9 +251,17 @@ extension Room {
     private mutating func ask(
         _ target: PeerID, _ kind: Prompt.Kind, from actor: PeerID, now: Timestamp, question: (PromptID) -> ServerBody
     ) -> RoomOutcome {
+        if let pending = promptIDsByQuestion[Prompt.Question(from: actor, to: target, kind: kind)], let prompt = prompts[pending],
+            now.milliseconds(since: prompt.createdAt) < Int64(template.promptLifetimeMs)
+        {
+            // Asked again while the peer has the question: the same prompt and
+            // nothing new to it, so a host pressing the key twice (or a script
+            // in a loop) does not stack questions on its screen.
+            return RoomOutcome(events: [], reply: .ok(OkReply(prompt: pending)))
+        }
         promptCounter += 1
         let id = PromptID(uncheckedRawValue: "p\(promptCounter)")
-        prompts[id] = Prompt(id: id, kind: kind, from: actor, to: target, createdAt: now)
+        addPrompt(Prompt(id: id, kind: kind, from: actor, to: target, createdAt: now))
         // A quiet peer and whoever prompts it learn of each other first.
         return RoomOutcome(
             events: introduce([actor, target]) + [RoomEvent(audience: [target], body: question(id))],

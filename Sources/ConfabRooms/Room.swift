@@ -39,6 +39,9 @@ public struct Room: Hashable, Sendable {
     /// more lifetime so that a late answer gets `promptExpired` rather than
     /// `promptNotFound` (docs/PROTOCOL.md, `prompt.answer`). Value: the peer asked.
     var expiredPrompts: [PromptID: ExpiredPrompt] = [:]
+    /// The pending prompt of each question (who asks whom what), so that
+    /// asking again finds it without a search of every prompt.
+    var promptIDsByQuestion: [Prompt.Question: PromptID] = [:]
     /// Peers removed while in their resume grace: their `resume` is refused
     /// with `removedFromRoom` until the grace would have passed.
     public internal(set) var removedWhileAway: [PeerID: RemovalWhileAway] = [:]
@@ -297,7 +300,7 @@ public struct Room: Hashable, Sendable {
             expiry.lapsedPrompts.append(prompt)
         }
         expiry.lapsedPrompts.sort { ($0.createdAt, $0.id.rawValue) < ($1.createdAt, $1.id.rawValue) }
-        for prompt in expiry.lapsedPrompts { prompts[prompt.id] = nil }
+        for prompt in expiry.lapsedPrompts { removePrompt(prompt.id) }
         expiredPrompts = expiredPrompts.filter { now.milliseconds(since: $0.value.createdAt) < 2 * lifetime }
         let grace = Int64(template.resumeGraceMs)
         let lapsed = peers.values.compactMap { peer -> PeerID? in
@@ -365,6 +368,17 @@ public struct Room: Hashable, Sendable {
 
     mutating func dropPrompts(involving id: PeerID) {
         prompts = prompts.filter { $0.value.from != id && $0.value.to != id }
+        promptIDsByQuestion = promptIDsByQuestion.filter { $0.key.from != id && $0.key.to != id }
+    }
+
+    mutating func addPrompt(_ prompt: Prompt) {
+        prompts[prompt.id] = prompt
+        promptIDsByQuestion[prompt.question] = prompt.id
+    }
+
+    mutating func removePrompt(_ id: PromptID) {
+        guard let prompt = prompts.removeValue(forKey: id) else { return }
+        if promptIDsByQuestion[prompt.question] == id { promptIDsByQuestion[prompt.question] = nil }
     }
 
     mutating func close(by actor: PeerID?, reason: String?, lock: Bool, now: Timestamp) -> [RoomEvent] {
@@ -373,6 +387,7 @@ public struct Room: Hashable, Sendable {
         joinsLocked = false
         peers = PeerTable()
         prompts = [:]
+        promptIDsByQuestion = [:]
         expiredPrompts = [:]
         introductions = [:]
         sharedState = [:]

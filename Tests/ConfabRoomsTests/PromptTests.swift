@@ -125,6 +125,36 @@ struct PromptTests {
             room.attempt(.answerPrompt(prompt, accept: true), by: "lee", at: muchLater).failure?.code == .promptNotFound)
     }
 
+    @Test("the same question asked again while pending is the same prompt, put once; from another asker, after its lifetime or once answered it is new")
+    func askedAgain() throws {
+        var room = Fixture.standardRoom()
+        let first = try Self.promptLee(&room)
+        func ask(_ asker: PeerID, afterMs: Int) throws -> (prompt: PromptID?, events: [RoomEvent]) {
+            let outcome = try room.apply(
+                .changeRole(peer: "lee", role: "speaker", force: false), from: asker, now: Fixture.t1.adding(milliseconds: afterMs))
+            guard case .ok(let reply) = outcome.reply else { return (nil, outcome.events) }
+            return (reply.prompt, outcome.events)
+        }
+        let again = try ask("hana", afterMs: 1_000)
+        #expect(again.prompt == first && again.events.isEmpty, "nothing new put to lee")
+        #expect(room.prompts.count == 1)
+
+        let fromHugo = try ask("hugo", afterMs: 2_000)
+        #expect(fromHugo.prompt != first && fromHugo.events.count == 1, "another asker's question is its own")
+
+        // Past its lifetime (not yet swept) the question is put again, under a new id.
+        let late = try ask("hana", afterMs: 60_000)
+        #expect(late.prompt != first && late.events.count == 1)
+        let swept = room.expire(now: Fixture.t1.adding(milliseconds: 60_001))
+        #expect(swept.lapsedPrompts.map(\.id) == [first])
+        #expect(try ask("hana", afterMs: 60_002).prompt == late.prompt, "sweeping the old prompt keeps the new one found")
+
+        let lateID = try #require(late.prompt)
+        _ = try room.apply(.answerPrompt(lateID, accept: false), from: "lee", now: Fixture.t1.adding(milliseconds: 60_003))
+        let afterAnswer = try ask("hana", afterMs: 60_004)
+        #expect(afterAnswer.prompt != late.prompt && afterAnswer.events.count == 1, "answered: asking again is a new question")
+    }
+
     @Test("a prompt lapses when the asker or the target leaves or drops")
     func lapses() throws {
         var askerLeft = Fixture.standardRoom()
