@@ -254,6 +254,10 @@ public struct Room: Hashable, Sendable {
         }
         switch peer.connection {
         case .connected:
+            // The new connection's client starts with no question on screen:
+            // prompts to and from the old one lapse, as on a drop, so that
+            // asking again puts the question to it anew.
+            dropPrompts(involving: id)
             return JoinOutcome(events: [], replacedConnection: true)
         case .suspended(let since):
             guard now.milliseconds(since: since) < Int64(template.resumeGraceMs) else {

@@ -12,6 +12,7 @@
 //   a mute, an unmute, keys.publish ─▶ the rows of the peers whose track or SSRCs it changed
 //     (updatePeer), none when nothing changed: a speaker toggling its microphone in a room of
 //     10,000 cost two whole tables a toggle, on the room's actor and on the media thread
+//   a prompt, an introduction, a no-op ─▶ nothing
 //
 // Whatever a change of rows cannot account for (the peer's role or session is
 // not the one in its row) falls back to syncMedia, so the kept table is always
@@ -106,23 +107,23 @@ extension RoomHost {
         if !slots.isEmpty { settings.media.removeListeners(mediaRoomID, slots: Array(slots)) }
     }
 
-    /// After `action` changed the room (its `events`): the rows it changed,
-    /// or the whole table for a change of who hears whom.
+    /// After `action` changed the room: what its `events` say changed. A role
+    /// change (and the track it adds or takes away) or the room's end: the
+    /// whole table. A mute or an unmute: its peer's row; `keys.publish`: the
+    /// sender's row (its SSRCs). Prompts, introductions (a quiet peer's
+    /// `peer.joined` to whom it was introduced) and departures change no row
+    /// here: departures are synced as their connections close (syncMediaAfterLeave).
     func syncMedia(after action: PeerAction, by actor: PeerID, events: [RoomEvent]) {
         var rows: Set<PeerID> = []
-        switch action {
-        case .muteTrack, .unmuteTrack, .answerPrompt, .publishKeys:
-            for event in events {
-                switch event.body {
-                case .trackMuted(let change), .trackUnmuted(let change): rows.insert(change.peer)
-                case .peerJoined, .peerLeft, .peerUpdated, .trackAdded, .trackRemoved, .roomEnded: return syncMedia()
-                default: break
-                }
+        for event in events {
+            switch event.body {
+            case .trackMuted(let change), .trackUnmuted(let change): rows.insert(change.peer)
+            case .peerUpdated(let updated) where updated.changed.contains(.role): return syncMedia()
+            case .trackAdded, .trackRemoved, .roomEnded: return syncMedia()
+            default: break
             }
-            if case .publishKeys = action { rows.insert(actor) }
-        default:
-            return syncMedia()
         }
+        if case .publishKeys = action { rows.insert(actor) }
         syncMediaRows(of: rows)
     }
 

@@ -155,7 +155,7 @@ struct PromptTests {
         #expect(afterAnswer.prompt != late.prompt && afterAnswer.events.count == 1, "answered: asking again is a new question")
     }
 
-    @Test("a prompt lapses when the asker or the target leaves or drops")
+    @Test("a prompt lapses when the asker or the target leaves, drops or resumes on a new connection")
     func lapses() throws {
         var askerLeft = Fixture.standardRoom()
         let first = try Self.promptLee(&askerLeft)
@@ -166,6 +166,13 @@ struct PromptTests {
         _ = try Self.promptLee(&targetDropped)
         _ = targetDropped.connectionLost("lee", now: Fixture.t1)
         #expect(targetDropped.prompts.isEmpty)
+
+        // A resume on a new connection before the old one was noticed gone: the client lost its questions.
+        var replaced = Fixture.standardRoom()
+        let before = try Self.promptLee(&replaced)
+        #expect(try replaced.resume("lee", now: Fixture.t1).replacedConnection)
+        #expect(replaced.prompts.isEmpty)
+        #expect(try Self.promptLee(&replaced) != before, "asked again, the question is put to the new connection")
     }
 
     @Test("a prompt lapses when its asker loses the role that allowed it")

@@ -163,7 +163,7 @@ struct LoudestForwardingTests {
         #expect(after.lis == ["cat"])
     }
 
-    @Test("a publisher muted by a change of its row alone frees its place at once")
+    @Test("a publisher muted by a change of its row alone frees its place at once, and unmuted is not among the loudest")
     func rowMuteFreesPlace() throws {
         let room = try Room(loudest: 1)
         #expect(room.talk(["ann": 30, "ben": 30], fromMs: 100, forMs: 200).allSatisfy { $0.lis == ["ann"] })
@@ -171,6 +171,11 @@ struct LoudestForwardingTests {
             .updatePeer(ForwarderTests.room, slot: Self.ann.slot, ssrcs: (Self.ann.ssrc, nil), mayPublish: false),
             nowNs: 300 * Self.ms)
         #expect(room.frame(["ann": 30, "ben": 30], at: 300 * Self.ms).lis == ["ben"])
+        // Unmuted, ann is no longer among the loudest: she waits for a place like anyone.
+        room.harness.forwarder.apply(
+            .updatePeer(ForwarderTests.room, slot: Self.ann.slot, ssrcs: (Self.ann.ssrc, nil), mayPublish: true),
+            nowNs: 320 * Self.ms)
+        #expect(room.frame(["ann": 30, "ben": 30], at: 320 * Self.ms).lis == ["ben"])
     }
 
     @Test("loudness: steady speech converges to its level; silence decays it, slower than speech raises it")

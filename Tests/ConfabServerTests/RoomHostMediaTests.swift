@@ -144,7 +144,7 @@ struct RoomHostMediaTests {
         #expect(harness.media.table?["bob"]?.mayPublish == false && harness.media.table?["lee0"] == nil)
     }
 
-    @Test("a mute, an unmute, an accepted unmute prompt and keys.publish change only their peer's row; repeats post nothing; a role change posts the table")
+    @Test("a mute, an unmute, an accepted unmute prompt and keys.publish change only their peer's row; repeats and prompts post nothing; a role change posts the table")
     func rowChanges() async throws {
         let harness = try Harness()
         let alice = try await harness.join("alice", role: "host", muted: false)
@@ -192,6 +192,8 @@ struct RoomHostMediaTests {
         await harness.host.syncMedia()
         #expect(kept == Self.comparable(try #require(harness.media.table)), "the kept rows are what a rebuild makes")
 
+        try await send(#"{"v": 1, "type": "role.change", "id": "c0", "peer": "lee1", "role": "speaker"}"#, as: "alice", alice)
+        #expect(posted() == .init(tables: 1, rows: 5, listenerChanges: 0), "a question put changes no row")
         try await send(#"{"v": 1, "type": "role.change", "id": "c1", "peer": "lee0", "role": "speaker", "force": true}"#, as: "alice", alice)
         #expect(posted().tables == 2, "the rebuild above, and the role change: who hears whom changed")
         #expect(harness.media.table?["lee0"]?.subscribers.isEmpty == false)

@@ -30,7 +30,7 @@ extension ForwarderCommand {
 
     /// `commands` without those a later table or removal of the same room
     /// replaces, in posting order: of each room, its last table or removal and
-    /// the listener changes posted after it.
+    /// the listener and row changes posted after it.
     static func latestPerRoom(_ commands: [ForwarderCommand]) -> [ForwarderCommand] {
         guard commands.count > 1 else { return commands }
         var replaced: Set<Int> = []

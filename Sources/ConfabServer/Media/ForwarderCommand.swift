@@ -5,8 +5,8 @@
 //   the room is gone     ─▶ .removeRoom   listeners leave  ─▶ .removeListeners
 //   one peer's SSRCs or whether it may publish changed (mute, unmute, keys) ─▶ .updatePeer
 //
-// Only a role change, a publisher's arrival or departure, or the room's end
-// posts the whole table: a mute in a room of 10,000 is one row, not 10,000.
+// A mute in a room of 10,000 is one row, not 10,000: the whole table goes
+// for a role change, a publisher's arrival or departure, and the room's end.
 
 import ConfabMacros
 import ConfabProtocol
