@@ -147,11 +147,12 @@ public final class ChatStore: ServerStore {
                 message.from.rawValue, message.fromName, message.fromRole.rawValue, StoredColumns.json(message.target),
                 broadcast, message.text, idempotencyKey?.rawValue,
             ])
-        if !broadcast {
+        if !broadcast, !recipients.isEmpty {
+            // One statement compiled once for every recipient: a message to
+            // a role in a town hall has thousands.
+            let insertRecipient = try db.cachedStatement(sql: "INSERT INTO chat_recipient (room, seq, peer) VALUES (?, ?, ?)")
             for peer in recipients {
-                try db.execute(
-                    sql: "INSERT INTO chat_recipient (room, seq, peer) VALUES (?, ?, ?)",
-                    arguments: [room.rawValue, message.seq, peer.rawValue])
+                try insertRecipient.execute(arguments: [room.rawValue, message.seq, peer.rawValue])
             }
         }
     }
