@@ -255,9 +255,9 @@ public struct Room: Hashable, Sendable {
         switch peer.connection {
         case .connected:
             // The new connection's client starts with no question on screen:
-            // prompts to and from the old one lapse, as on a drop, so that
-            // asking again puts the question to it anew.
-            dropPrompts(involving: id)
+            // the same question asked again is put to it anew. The prompts it
+            // had stay answerable until they lapse (their askers hear of that).
+            promptIDsByQuestion = promptIDsByQuestion.filter { $0.key.to != id }
             return JoinOutcome(events: [], replacedConnection: true)
         case .suspended(let since):
             guard now.milliseconds(since: since) < Int64(template.resumeGraceMs) else {

@@ -131,6 +131,7 @@ extension RoomHost {
     /// posted one by one where they changed. Anything else about them that
     /// differs from their row (role, session) makes it the whole table.
     func syncMediaRows(of ids: Set<PeerID>) {
+        guard !ids.isEmpty else { return }
         guard var table = mediaTable, room.phase == .open else { return syncMedia() }
         // Out of the property while it changes, as in syncMediaAfterJoin (a fallback rebuilds it).
         mediaTable = nil

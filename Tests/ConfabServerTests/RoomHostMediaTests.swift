@@ -199,6 +199,27 @@ struct RoomHostMediaTests {
         #expect(harness.media.table?["lee0"]?.subscribers.isEmpty == false)
     }
 
+    @Test("a peer a host removes leaves the table as its connection closes: a listener as a change, a publisher with the whole table")
+    func removals() async throws {
+        let harness = try Harness()
+        let alice = try await harness.join("alice", role: "host", muted: false)
+        _ = try await harness.join("bob", role: "speaker", muted: false)
+        _ = try await harness.join("lee", role: "listener")
+        let (leeSlot, bobSlot) = try (#require(harness.media.table?["lee"]?.slot), #require(harness.media.table?["bob"]?.slot))
+        let before = harness.media.posts
+        #expect(try await harness.send(#"{"v": 1, "type": "peer.remove", "id": "r1", "peer": "lee"}"#, as: "alice", on: alice))
+        #expect(harness.media.table?["lee"] == nil)
+        #expect(harness.media.table?["alice"]?.subscribers.contains(leeSlot) == false)
+        #expect(harness.media.table?["bob"]?.subscribers.contains(leeSlot) == false)
+        #expect(harness.media.posts.tables == before.tables && harness.media.posts.listenerChanges == before.listenerChanges + 1)
+        #expect(try await harness.send(#"{"v": 1, "type": "peer.remove", "id": "r2", "peer": "bob"}"#, as: "alice", on: alice))
+        #expect(harness.media.table?["bob"] == nil)
+        #expect(harness.media.table?["alice"]?.subscribers.contains(bobSlot) == false)
+        let kept = Self.comparable(try #require(harness.media.table))
+        await harness.host.syncMedia()
+        #expect(kept == Self.comparable(try #require(harness.media.table)))
+    }
+
     @Test("speakers from the reports at given times: loudest first, the hangover keeps a pause listed, then silence once")
     func speakers() async throws {
         let harness = try Harness(speakerDetection: SpeakerDetectorSettings(hangoverMs: 600))
