@@ -18,7 +18,10 @@
 // forwarded; copies leave byte for byte;
 // a STUN answer goes only to where the request came from and is never larger
 // (the server must not amplify); a new address is bound only once its
-// consent token is echoed from it.
+// consent token is echoed from it. And a row posted alone (a mute) leaves the
+// forwarder as the whole table would: a second forwarder is fed the same
+// datagrams and time with every change as a whole table, and both must send
+// the same copies to the same places, answer alike and report alike.
 import ConfabProtocol
 import ConfabServer
 import ConfabSocket
@@ -82,8 +85,11 @@ final class FuzzedMediaRoom {
     static let roomID = 7
     static let stranger = SocketAddress(ipv4: 0x0A00_0063, port: 40_099)
 
-    let forwarder = Forwarder(bindingTimeoutMs: 30_000)
+    let forwarder: Forwarder
     let batch = DatagramSendBatch(capacity: 64)
+    /// Takes every change as a whole table (same consent key: same answers).
+    let wholeTables: Forwarder
+    let wholeTablesBatch = DatagramSendBatch(capacity: 64)
     var members = [
         Member(slot: 1, peer: "alice", ssrc: 0xA11CE, mayPublish: true, subscribers: [2, 3]),
         Member(slot: 2, peer: "bob", ssrc: 0xB0B, mayPublish: true, subscribers: [1]),
@@ -102,7 +108,12 @@ final class FuzzedMediaRoom {
     /// STUN transaction ids from a fixed seed: an input replays byte for byte.
     private var transactions = SplitMix64(seed: 0x5EED)
 
-    init() { post() }
+    init() {
+        let consent = STUNConsentKey()
+        forwarder = Forwarder(bindingTimeoutMs: 30_000, consent: consent)
+        wholeTables = Forwarder(bindingTimeoutMs: 30_000, consent: consent)
+        post()
+    }
 
     func perform(_ op: UInt8, _ reader: inout ByteReader) throws(FuzzViolation) {
         switch op {
@@ -142,7 +153,12 @@ final class FuzzedMediaRoom {
         case 6:
             nowNs += UInt64(reader.byte() ?? 0) * 10_000_000
             forwarder.sweep(nowNs: nowNs)
-            _ = forwarder.takeReports(nowNs: nowNs)
+            wholeTables.sweep(nowNs: nowNs)
+            let reports = forwarder.takeReports(nowNs: nowNs).sorted { $0.slot < $1.slot }
+            let expected = wholeTables.takeReports(nowNs: nowNs).sorted { $0.slot < $1.slot }
+            guard reports == expected else {
+                throw FuzzViolation("rows posted alone report \(reports), the whole tables \(expected)")
+            }
         default:
             change(reader.byte() ?? 0)
         }
@@ -160,16 +176,17 @@ final class FuzzedMediaRoom {
             forwarder.apply(
                 .updatePeer(Self.roomID, slot: member.slot, ssrcs: ssrcs(of: member), mayPublish: member.mayPublish),
                 nowNs: nowNs)
+            wholeTables.apply(wholeTable, nowNs: nowNs)
             return
         case 1: rotated.toggle()
         case 2:
             members[2].present = false
             bound[3] = nil
-            forwarder.apply(.removeListeners(Self.roomID, slots: [3]), nowNs: nowNs)
+            applyToBoth(.removeListeners(Self.roomID, slots: [3]))
             return
         case 3:
             members[2].present = true
-            forwarder.apply(.addListener(Self.roomID, config(members[2]), publishers: [1]), nowNs: nowNs)
+            applyToBoth(.addListener(Self.roomID, config(members[2]), publishers: [1]))
             return
         case 4: loudest = loudest == nil ? Int(choice % 3) + 1 : nil
         default:
@@ -178,9 +195,15 @@ final class FuzzedMediaRoom {
         post()
     }
 
-    private func post() {
-        forwarder.apply(
-            .room(Self.roomID, members.filter(\.present).map(config), loudest: loudest), nowNs: nowNs)
+    private func post() { applyToBoth(wholeTable) }
+
+    private var wholeTable: ForwarderCommand {
+        .room(Self.roomID, members.filter(\.present).map(config), loudest: loudest)
+    }
+
+    private func applyToBoth(_ command: ForwarderCommand) {
+        forwarder.apply(command, nowNs: nowNs)
+        wholeTables.apply(command, nowNs: nowNs)
     }
 
     private func config(_ member: Member) -> MediaPeerConfig {
@@ -231,6 +254,7 @@ final class FuzzedMediaRoom {
                     if success, let token = message?.consentToken(in: answer) { consentAsked = token }
                 })
         }
+        try compareWithWholeTables(datagram, from: source, answers: answers.map(\.success))
         for answer in answers {
             guard answer.to == source else { throw FuzzViolation("a STUN answer went to \(answer.to), not \(source)") }
             guard answer.count <= datagram.count else {
@@ -256,5 +280,30 @@ final class FuzzedMediaRoom {
             guard entry.bytes.elementsEqual(datagram) else { throw FuzzViolation("a copy was not the datagram byte for byte") }
         }
         return answeredSuccess
+    }
+
+    /// Routes the datagram through the forwarder that took whole tables and
+    /// checks it answered and copied as the one that took rows did.
+    private func compareWithWholeTables(_ datagram: [UInt8], from source: SocketAddress, answers: [Bool])
+        throws(FuzzViolation)
+    {
+        wholeTablesBatch.removeAll()
+        var expectedAnswers: [Bool] = []
+        datagram.withUnsafeBytes { raw in
+            wholeTables.route(
+                raw, truncated: false, from: source.key, sourceAddress: { source }, nowNs: nowNs,
+                batch: wholeTablesBatch, flush: { wholeTablesBatch.removeAll() },
+                reply: { answer, _ in
+                    expectedAnswers.append((try? STUNMessage.parse(answer))?.type == .bindingSuccess)
+                })
+        }
+        guard answers == expectedAnswers else {
+            throw FuzzViolation("rows posted alone answered \(answers), the whole tables \(expectedAnswers)")
+        }
+        let copies = (0..<batch.count).map { "\(batch.entry($0).destination)" }.sorted()
+        let expected = (0..<wholeTablesBatch.count).map { "\(wholeTablesBatch.entry($0).destination)" }.sorted()
+        guard copies == expected else {
+            throw FuzzViolation("rows posted alone sent copies to \(copies), the whole tables to \(expected)")
+        }
     }
 }

@@ -123,6 +123,13 @@ struct ForwardingPeer {
     var forwardedPackets: Int64 = 0
     /// Since when the peer is expected to send: it may publish and its current SSRC is announced.
     var expectingSinceNs: UInt64 = 0
+
+    /// Takes the peer's new row of the table: expected to send from `nowNs`
+    /// when it may publish anew (or no longer) or announced another SSRC.
+    mutating func take(_ new: MediaPeerConfig, nowNs: UInt64) {
+        if config.mayPublish != new.mayPublish || config.ssrcs.0 != new.ssrcs.0 { expectingSinceNs = nowNs }
+        config = new
+    }
 }
 
 /// Counters the media thread keeps (read through `MediaPlane.statistics`).
@@ -196,10 +203,7 @@ package final class Forwarder {
                 if let existing = indexBySlot[config.slot] {
                     index = existing
                     if let old = peers[index]?.config.username, old != config.username { byUsername[old] = nil }
-                    if let old = peers[index]?.config, old.mayPublish != config.mayPublish || old.ssrcs.0 != config.ssrcs.0 {
-                        peers[index]?.expectingSinceNs = nowNs
-                    }
-                    peers[index]?.config = config
+                    peers[index]?.take(config, nowNs: nowNs)
                 } else {
                     index = freeIndices.popLast() ?? { peers.append(nil); return peers.count - 1 }()
                     peers[index] = ForwardingPeer(config: config, room: room, expectingSinceNs: nowNs)
@@ -237,10 +241,10 @@ package final class Forwarder {
     /// now when it may publish anew or announced another SSRC; out of the
     /// loudest few when it may no longer publish.
     private func updatePeer(slot: Int, room: Int, ssrcs: (UInt32?, UInt32?), mayPublish: Bool, nowNs: UInt64) {
-        guard let index = indexBySlot[slot], let old = peers[index]?.config, peers[index]?.room == room else { return }
-        if old.mayPublish != mayPublish || old.ssrcs.0 != ssrcs.0 { peers[index]?.expectingSinceNs = nowNs }
-        peers[index]?.config.ssrcs = ssrcs
-        peers[index]?.config.mayPublish = mayPublish
+        guard let index = indexBySlot[slot], var row = peers[index]?.config, peers[index]?.room == room else { return }
+        row.ssrcs = ssrcs
+        row.mayPublish = mayPublish
+        peers[index]?.take(row, nowNs: nowNs)
         if !mayPublish, loudest[room] != nil {
             loudest[room]?.remove(index)
             peers[index]?.isLoudest = false
