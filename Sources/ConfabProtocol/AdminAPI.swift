@@ -145,10 +145,13 @@ public struct AdminErrorBody: Codable, Sendable {
         public var code: Int
         public var name: String
         public var message: String
+        /// With a rate limit (HTTP 429, also in the `Retry-After` header, in seconds).
+        public var retryAfterMs: Int? = nil
     }
     public var error: Detail
 
     public init(_ error: CodedError) {
-        self.error = Detail(code: error.code.rawValue, name: "\(error.code)", message: error.message)
+        self.error = Detail(
+            code: error.code.rawValue, name: "\(error.code)", message: error.message, retryAfterMs: error.retryAfterMs)
     }
 }

@@ -307,11 +307,17 @@ public struct CodedError: Error, Codable, Hashable, Sendable, CustomStringConver
     /// With `4013 roomOnAnotherNode`: the `wss://HOST:PORT/ROOM` of the node
     /// that holds the room, where the client sends its `join` or `resume` again.
     public var redirect: String?
+    /// With a rate limit (`1008`, `2014`, `4015`, `4016`, `5003`, `6002`): in
+    /// how many milliseconds the same request would be let through, if
+    /// nothing else is spent meanwhile. A client waits this long before
+    /// trying again rather than guessing.
+    public var retryAfterMs: Int?
 
-    public init(_ code: ErrorCode, _ message: String, redirect: String? = nil) {
+    public init(_ code: ErrorCode, _ message: String, redirect: String? = nil, retryAfterMs: Int? = nil) {
         self.code = code
         self.message = message
         self.redirect = redirect
+        self.retryAfterMs = retryAfterMs
     }
 
     public var description: String { "\(code.rawValue) \(message)" }

@@ -52,6 +52,10 @@ public enum ProtocolLimits {
     public static let maximumStateKeyBytes = 32
     /// A shared-state value, in grapheme clusters after sanitising.
     public static let maximumStateValueCharacters = 500
+    /// The longest wait a client takes from an error's `retryAfterMs` (the
+    /// longest any limit here asks for is the joins' minute); a larger value
+    /// is read as this.
+    public static let maximumRetryAfterMs = 60_000
 }
 
 /// Rate limits the server enforces per peer. Both are token buckets: `burst`

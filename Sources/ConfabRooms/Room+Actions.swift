@@ -94,7 +94,8 @@ extension Room {
             throw CodedError(
                 .changesRateLimited,
                 "at most \(RateLimits.changes.perSecond) changes a second to your hand, name or metadata "
-                    + "and the shared state (bursts of \(RateLimits.changes.burst)); nothing changed")
+                    + "and the shared state (bursts of \(RateLimits.changes.burst)); nothing changed",
+                retryAfterMs: Int(allowance.waitMs(now: now)))
         }
         peers[id]?.changeAllowance = allowance
     }

@@ -71,7 +71,8 @@ extension Room {
         guard allowance.take(now: now) else {
             throw CodedError(
                 .chatRateLimited,
-                "at most \(template.chatRate.perSecond) messages a second (bursts of \(template.chatRate.burst))")
+                "at most \(template.chatRate.perSecond) messages a second (bursts of \(template.chatRate.burst))",
+                retryAfterMs: Int(allowance.waitMs(now: now)))
         }
         var roomAllowance = broadcastAllowance
         if case .broadcast = target, let rate = template.audience?.broadcastRate {
@@ -80,7 +81,8 @@ extension Room {
                 throw CodedError(
                     .chatRateLimited,
                     "the room takes at most \(rate.perSecond) broadcasts a second (bursts of \(rate.burst)); "
-                        + "write to a role or a peer, or try again")
+                        + "write to a role or a peer, or try again",
+                    retryAfterMs: Int(bucket.waitMs(now: now)))
             }
             roomAllowance = bucket
         }

@@ -38,6 +38,19 @@ public struct TokenBucket: Hashable, Sendable {
         return Int(copy.milliTokens / 1_000)
     }
 
+    /// Milliseconds from `now` until a token is available (0: one is now),
+    /// rounded up, so an event at `now` plus this many is allowed.
+    public func waitMs(now: Timestamp) -> Int64 {
+        var copy = self
+        copy.refill(now: now)
+        let missing = 1_000 - copy.milliTokens
+        guard missing > 0 else { return 0 }
+        let rate = Self.figure(limit.perSecond)
+        // The refill is credited from `updatedAt`, which is `now` unless the clock stepped back.
+        let ahead = max(0, copy.updatedAt.milliseconds(since: now))
+        return ahead + (missing + rate - 1) / rate
+    }
+
     private mutating func refill(now: Timestamp) {
         // A clock that steps back gives nothing, rather than a negative refill.
         let elapsedMs = max(0, now.milliseconds(since: updatedAt))

@@ -107,7 +107,8 @@ package struct InboundMessageGate: Sendable {
             return .refuse(
                 CodedError(
                     .tooManyMessages,
-                    "at most \(rateLimit.perSecond) messages a second (bursts of \(rateLimit.burst))"),
+                    "at most \(rateLimit.perSecond) messages a second (bursts of \(rateLimit.burst))",
+                    retryAfterMs: Int(rate.waitMs(now: now))),
                 id: isText ? MessageScreen.requestID(in: message) : nil)
         }
         if !isText {

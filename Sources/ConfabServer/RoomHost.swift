@@ -166,7 +166,8 @@ actor RoomHost {
             let seconds = (retryAfterMs + 999) / 1_000
             throw CodedError(
                 .joinsRateLimited,
-                "\(token.peer) joined this room \(joinAllowance.limit) times within a minute: join again in \(seconds) s")
+                "\(token.peer) joined this room \(joinAllowance.limit) times within a minute: join again in \(seconds) s",
+                retryAfterMs: Int(retryAfterMs))
         }
         do {
             let result = try await admitJoin(

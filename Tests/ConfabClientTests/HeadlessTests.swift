@@ -99,6 +99,7 @@ struct HeadlessEventTests {
             (.roleChangeRequested(RoleChangePrompt(prompt: "p3", by: "alice", role: "speaker")), #"{"event":"role.changeRequested","prompt":"p3","by":"alice","role":"speaker"}"#),
             (.disconnected(.roomEnded(by: "alice", reason: "Thanks", locked: true)), #"{"event":"disconnected","reason":"roomEnded","by":"alice","message":"Thanks","locked":true}"#),
             (.failure(.server(CodedError(.tooManyMessages, "slow \"down\""))), #"{"event":"error","kind":"server","code":1008,"message":"slow \"down\""}"#),
+            (.failure(.server(CodedError(.chatRateLimited, "later", retryAfterMs: 180))), #"{"event":"error","kind":"server","code":5003,"message":"later","retryAfterMs":180}"#),
             (.connectionStateChanged(to: .reconnecting(attempt: 1), from: .connected), #"{"event":"connection","state":"reconnecting","from":"connected","attempt":1}"#),
             (.audioDevice(AudioDeviceChange(direction: .output, device: "alsa:hw:1", available: true)),
              #"{"event":"media.device","direction":"output","device":"alsa:hw:1","available":true,"text":"The speaker alsa:hw:1 is back."}"#),

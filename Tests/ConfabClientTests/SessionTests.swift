@@ -203,6 +203,15 @@ struct SessionTests {
         #expect(IncomingText.joined(joined).state?.map(\.key) == ["pinned"])
     }
 
+    @Test("a server's wait after a rate limit is kept within the protocol's bound", arguments: [
+        (Int.max, ProtocolLimits.maximumRetryAfterMs), (-5, 0), (180, 180), (60_000, 60_000),
+    ])
+    func retryAfterBounded(sent: Int, kept: Int) {
+        let refusal = CodedError(.chatRateLimited, "slow down", retryAfterMs: sent)
+        #expect(IncomingText.errorMessage(refusal).retryAfterMs == kept)
+        #expect(IncomingText.errorMessage(CodedError(.chatRateLimited, "slow down")).retryAfterMs == nil)
+    }
+
     @Test("chat and state values over their limits from a server are cut, never left ending in a space")
     func cutsOverlongText() async throws {
         let (session, server) = try await joinedSession()

@@ -204,7 +204,7 @@ struct SignalChannelTests {
         await session.leave()
     }
 
-    @Test("a join refused as one too many (4016) is tried again after the back-off, not given up")
+    @Test("a join refused as one too many (4016) is tried again when the refusal says, not sooner, and not given up")
     func joinsRateLimitedIsRetried() async throws {
         let (server, clock, session) = sessionOnTestClock()
         let recording = SessionRecording(session)
@@ -216,7 +216,10 @@ struct SignalChannelTests {
                 return count
             }
             guard count == 1 else { return server.defaultReplies(to: message) }
-            return [ServerMessage(id: message.id, .error(CodedError(.joinsRateLimited, "join again in 42 s")))]
+            return [
+                ServerMessage(
+                    id: message.id, .error(CodedError(.joinsRateLimited, "join again in 2 s", retryAfterMs: 1_500)))
+            ]
         }
         server.forgetSessions()
         server.drop()
@@ -225,9 +228,10 @@ struct SignalChannelTests {
         #expect(await eventually { recording.reconnectDelays.count == 1 })
         try #require(await clock.waitForSleeper(until: clock.nowMs + Int64(recording.reconnectDelays[0])))
         clock.advance(byMs: recording.reconnectDelays[0])
-        // The second attempt joins.
+        // The second attempt waits what the refusal said (the back-off alone is 40 ms), then joins.
         #expect(await eventually { recording.reconnectDelays.count == 2 })
         let second = try #require(recording.reconnectDelays.last)
+        #expect(second == 1_500)
         try #require(await clock.waitForSleeper(until: clock.nowMs + Int64(second)))
         clock.advance(byMs: second)
         #expect(await eventually { recording.events.last == .reconnected(resumed: false) })

@@ -179,6 +179,7 @@ struct BroadcastRateTests {
         #expect(room.attempt(.sendChat(target: .broadcast, text: "two"), by: "lee").success != nil)
         let third = room.attempt(.sendChat(target: .broadcast, text: "three"), by: "sara")
         #expect(third.failure?.code == .chatRateLimited)
+        #expect(third.failure?.retryAfterMs == 1_000, "the room's next broadcast in a second, not the sender's 200 ms")
         #expect(
             room.attempt(.sendChat(target: .roles(["host"]), text: "to the hosts"), by: "sara").success != nil,
             "chat to roles is not a broadcast")

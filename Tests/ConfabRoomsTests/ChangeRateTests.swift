@@ -23,6 +23,7 @@ struct ChangeRateTests {
                 Issue.record("an eleventh change went through: \(action)")
             } catch {
                 #expect(error.code == .changesRateLimited)
+                #expect(error.retryAfterMs == 200, "5 a second: the next in 200 ms")
             }
         }
         #expect(room == before, "a refused change leaves the room as it was")

@@ -97,23 +97,33 @@ struct ChatRoutingTests {
             room.attempt(.sendChat(target: .roles(["speaker"]), text: "x"), by: "sam").failure?.code == .noRecipients)
     }
 
-    @Test("chat is limited to a burst of 10, then 5 a second")
-    func rateLimit() {
+    @Test("chat is limited to a burst of 10, then 5 a second; a refusal says when the next is let through")
+    func rateLimit() throws {
         var room = Fixture.standardRoom()
         for index in 0..<10 {
             #expect(room.attempt(.sendChat(target: .broadcast, text: "m\(index)"), by: "lee").success != nil)
         }
         let before = room
-        #expect(room.attempt(.sendChat(target: .broadcast, text: "flood"), by: "lee").failure?.code == .chatRateLimited)
+        let refusal = room.attempt(.sendChat(target: .broadcast, text: "flood"), by: "lee").failure
+        #expect(refusal?.code == .chatRateLimited)
+        #expect(refusal?.retryAfterMs == 200, "5 a second: the next token in 200 ms")
         #expect(room == before)
         // Another peer is unaffected.
         #expect(room.attempt(.sendChat(target: .broadcast, text: "me too"), by: "lina").success != nil)
         // 200 ms later one more token has arrived, and only one.
         let later = Fixture.t1.adding(milliseconds: 200)
         #expect(room.attempt(.sendChat(target: .broadcast, text: "again"), by: "lee", at: later).success != nil)
+        let again = room.attempt(.sendChat(target: .broadcast, text: "again"), by: "lee", at: later).failure
+        #expect(again?.code == .chatRateLimited)
+        // Waiting what the refusal says gets the message through, a millisecond less does not.
+        let wait = try #require(again?.retryAfterMs)
+        #expect(wait == 200)
         #expect(
-            room.attempt(.sendChat(target: .broadcast, text: "again"), by: "lee", at: later).failure?.code
-                == .chatRateLimited)
+            room.attempt(.sendChat(target: .broadcast, text: "early"), by: "lee", at: later.adding(milliseconds: wait - 1))
+                .failure?.retryAfterMs == 1)
+        #expect(
+            room.attempt(.sendChat(target: .broadcast, text: "on time"), by: "lee", at: later.adding(milliseconds: wait))
+                .success != nil)
     }
 
     @Test("a refused message does not spend the sender's allowance")

@@ -128,7 +128,8 @@ extension Switchboard.Effect {
             let reply = message.id.map { "\($0) " } ?? ""
             return "\(devices.map(\.name).joined(separator: ",")) ◀ \(reply)\(message.body.line)"
         case .refuse(let error, let request, let device):
-            return "\(device.name) ◀ \(request) error \(error.code.rawValue) \(error.code)"
+            let wait = error.retryAfterMs.map { ", retry in \($0) ms" } ?? ""
+            return "\(device.name) ◀ \(request) error \(error.code.rawValue) \(error.code)\(wait)"
         case .close(let devices, let code, _):
             return "close \(devices.map(\.name).joined(separator: ",")) \(code)"
         case .record(let record, let user):

@@ -72,14 +72,16 @@ struct SwitchboardRefusalTests {
         // Dan is offline: each call ends at once, so alice is free to place the next.
         desk.invite(["dan"], from: "alice", on: .alicePhone, newCall: "c1")
         desk.invite(["dan"], from: "alice", on: .aliceLaptop, newCall: "c2")
-        let limited = ["metric rate-limited", "aliceLaptop ◀ r1 error 6002 callRateLimited"]
+        // The refusal says when the next invitation is let through.
+        let limited = ["metric rate-limited", "aliceLaptop ◀ r1 error 6002 callRateLimited, retry in 1000 ms"]
         #expect(desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").lines == limited)
         desk.disconnect("alice", .alicePhone)
         desk.disconnect("alice", .aliceLaptop)
         desk.advance(.milliseconds(999))
         try desk.connect("alice", .aliceLaptop)
         #expect(
-            desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").lines == limited,
+            desk.invite(["bob"], from: "alice", on: .aliceLaptop, newCall: "c3").lines
+                == ["metric rate-limited", "aliceLaptop ◀ r1 error 6002 callRateLimited, retry in 1 ms"],
             "reconnecting resets nothing")
         desk.advance(.milliseconds(1))
         #expect(

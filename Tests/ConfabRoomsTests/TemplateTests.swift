@@ -93,6 +93,32 @@ struct TokenBucketTests {
         #expect(allowed == [true, false, true])
     }
 
+    @Test("the wait it reports is the first moment a token is there", arguments: [(5, 10), (3, 1), (1, 1), (7, 2)])
+    func waitIsExact(perSecond: Int, burst: Int) {
+        var bucket = TokenBucket(limit: RateLimit(perSecond: perSecond, burst: burst), now: Fixture.t0)
+        #expect(bucket.waitMs(now: Fixture.t0) == 0)
+        _ = Self.takes(&bucket, at: Array(repeating: Fixture.t0, count: burst))
+        // Part of the way into the refill, so the wait is not the whole period.
+        let asked = Fixture.t0.adding(milliseconds: 37)
+        let wait = Int(bucket.waitMs(now: asked))
+        #expect(wait == (1_000 + perSecond - 1) / perSecond - 37)
+        var early = bucket
+        #expect(Self.takes(&early, at: [asked.adding(milliseconds: wait - 1)]) == [false], "a millisecond early is refused")
+        #expect(Self.takes(&bucket, at: [asked.adding(milliseconds: wait)]) == [true], "on time is let through")
+    }
+
+    @Test("after the clock stepped back the wait counts the step too")
+    func waitAfterStepBack() {
+        var bucket = TokenBucket(limit: RateLimit(perSecond: 5, burst: 1), now: Fixture.t0)
+        #expect(Self.takes(&bucket, at: [Fixture.t0]) == [true])
+        let stepped = Fixture.t0.adding(milliseconds: -1_000)
+        let wait = Int(bucket.waitMs(now: stepped))
+        #expect(wait == 1_200)
+        var early = bucket
+        #expect(Self.takes(&early, at: [stepped.adding(milliseconds: wait - 1)]) == [false])
+        #expect(Self.takes(&bucket, at: [stepped.adding(milliseconds: wait)]) == [true])
+    }
+
     @Test("a bucket idle for years does not overflow")
     func longIdle() {
         let start = Timestamp(millisecondsSince1970: 0)

@@ -110,6 +110,7 @@ struct ConnectionCoreTests {
                 return
             }
             #expect(error.code == .tooManyMessages && id == "r7")
+            #expect(error.retryAfterMs == 200, "5 a second: the next message in 200 ms")
         }
         let closing = gate.take(.text, fin: true, payload: ping, now: Self.t0)
         guard case .close(1008, let error, true) = closing else {
@@ -120,7 +121,14 @@ struct ConnectionCoreTests {
 
         // A fresh connection that pauses: the bucket refills at the rate.
         var paused = Self.gate(perSecond: 5, burst: 10)
-        for _ in 0..<11 { _ = paused.take(.text, fin: true, payload: ping, now: Self.t0) }
+        for _ in 0..<10 { _ = paused.take(.text, fin: true, payload: ping, now: Self.t0) }
+        let early = paused.take(.text, fin: true, payload: ping, now: Self.t0.adding(milliseconds: 50))
+        guard case .refuse(let error, _) = early, let wait = error.retryAfterMs else {
+            Issue.record("over the rate without a wait: \(String(describing: early))")
+            return
+        }
+        #expect(wait == 150)
+        #expect(paused.take(.text, fin: true, payload: ping, now: Self.t0.adding(milliseconds: 50 + wait)) == .message(ping))
         #expect(paused.take(.text, fin: true, payload: ping, now: Self.t0.adding(milliseconds: 1_000)) == .message(ping))
     }
 

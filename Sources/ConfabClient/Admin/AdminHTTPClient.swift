@@ -117,7 +117,10 @@ public struct AdminHTTPClient: Sendable {
             if let error = try? JSONDecoder().decode(AdminErrorBody.self, from: Data(body)),
                 let code = ErrorCode(rawValue: error.error.code)
             {
-                throw .server(CodedError(code, TextSanitizer.clean(error.error.message, lineBreaks: .singleLine)))
+                throw .server(
+                    CodedError(
+                        code, TextSanitizer.clean(error.error.message, lineBreaks: .singleLine),
+                        retryAfterMs: error.error.retryAfterMs.map { min(max($0, 0), ProtocolLimits.maximumRetryAfterMs) }))
             }
             throw .protocolViolation("the server answered \(statusLine) without a Confab error")
         }

@@ -438,7 +438,7 @@ public actor CallClient {
             return .connected
         } catch {
             logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-            return finalClose ? .stop : .retry
+            return finalClose ? .stop : .retry(afterMs: error.retryAfterMs)
         }
     }
 

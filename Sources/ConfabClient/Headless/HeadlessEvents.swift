@@ -311,7 +311,7 @@ public enum HeadlessEvents {
         .object([
             "event": .string("error"), "id": id.map(JSONValue.string), "cmd": command.map(JSONValue.string),
             "kind": .string(error.kind), "code": error.code.map { .int($0.rawValue) },
-            "message": .string(error.message),
+            "message": .string(error.message), "retryAfterMs": error.retryAfterMs.map(JSONValue.int),
         ])
     }
 

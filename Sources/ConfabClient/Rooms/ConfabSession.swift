@@ -514,7 +514,7 @@ public actor ConfabSession {
                 finish(.failed(error))
                 return .stop
             }
-            return .retry
+            return .retry(afterMs: error.retryAfterMs)
         }
     }
 

@@ -34,9 +34,12 @@ package enum IncomingText {
     }
 
     /// Server error messages are shown to people too.
-    static func errorMessage(_ error: CodedError) -> CodedError {
-        // `redirect` is only ever parsed as a URL of the same room (ConfabSession).
-        CodedError(error.code, reason(error.message) ?? "", redirect: error.redirect)
+    package static func errorMessage(_ error: CodedError) -> CodedError {
+        // `redirect` is only ever parsed as a URL of the same room (ConfabSession);
+        // a wait is kept within what any limit asks for.
+        CodedError(
+            error.code, reason(error.message) ?? "", redirect: error.redirect,
+            retryAfterMs: error.retryAfterMs.map { min(max($0, 0), ProtocolLimits.maximumRetryAfterMs) })
     }
 
     static func peer(_ peer: PeerInfo) -> PeerInfo {

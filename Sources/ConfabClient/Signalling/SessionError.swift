@@ -65,6 +65,13 @@ public enum SessionError: Error, Hashable, Sendable, CustomStringConvertible {
         return message
     }
 
+    /// When the server said the same request would be let through (a rate
+    /// limit's `retryAfterMs`), in milliseconds from its refusal.
+    public var retryAfterMs: Int? {
+        if case .server(let error) = self { return error.retryAfterMs }
+        return nil
+    }
+
     /// Whether trying again later might work (used by reconnection: a
     /// refused token or a changed certificate will not fix themselves).
     var isRetryable: Bool {

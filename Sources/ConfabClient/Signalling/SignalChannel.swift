@@ -40,7 +40,9 @@ struct SignalReply: Sendable {
 /// What one reconnection attempt came to.
 enum ReconnectStep: Sendable {
     case connected
-    case retry
+    /// Try again after the back-off, and not before `afterMs` when the server
+    /// refused with a rate limit's `retryAfterMs`.
+    case retry(afterMs: Int?)
     /// The owner has ended (or is ending) for good.
     case stop
 }
@@ -295,12 +297,16 @@ actor SignalChannel {
     ) async -> ReconnectOutcome {
         let droppedAtMs = clock.nowMs
         var number = 0
+        var refusedForMs: Int?
         while !Task.isCancelled {
             number += 1
             var delayMs = policy.delayMs(attempt: number, random: random())
             if number == 1, let hint = firstDelayHintMs {
                 delayMs = min(max(delayMs, hint), policy.maximumDelayMs)
             }
+            // A rate limit says when it lets us in: asking sooner only spends
+            // requests (past the back-off's cap too; IncomingText bounds it).
+            if let refusedForMs { delayMs = max(delayMs, refusedForMs) }
             guard clock.nowMs - droppedAtMs + Int64(delayMs) <= Int64(policy.giveUpAfterMs) else { return .gaveUp }
             await announce(number, delayMs)
             do {
@@ -312,7 +318,7 @@ actor SignalChannel {
             switch await attempt(number) {
             case .connected: return .reconnected
             case .stop: return .stopped
-            case .retry: continue
+            case .retry(let afterMs): refusedForMs = afterMs
             }
         }
         return .stopped

@@ -113,7 +113,8 @@ extension Switchboard {
             count(.invitationRateLimited)
             throw CodedError(
                 .callRateLimited,
-                "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung")
+                "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung",
+                retryAfterMs: Int(bucket.waitMs(now: now.wall)))
         }
         return invitees
     }

@@ -35,6 +35,8 @@ struct AdminAPI: Sendable {
     struct Reply: Sendable {
         var status: HTTPResponse.Status
         var body: ByteBuffer?
+        /// The `Retry-After` header's value (RFC 9110 §10.2.3: whole seconds) of a rate limit.
+        var retryAfter: String? = nil
 
         static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Reply {
             Reply(status: status, body: ByteBuffer(bytes: AdminJSON.encode(value)))
@@ -182,7 +184,10 @@ struct AdminAPI: Sendable {
                 reply = try await route.handler(self, call)
             }
         } catch {
-            reply = .json(error.httpStatus, AdminErrorBody(error))
+            // Retry-After rounded up: a client that waits the whole seconds is let through.
+            reply = Reply(
+                status: error.httpStatus, body: ByteBuffer(bytes: AdminJSON.encode(AdminErrorBody(error))),
+                retryAfter: error.retryAfterMs.map { "\(($0 + 999) / 1_000)" })
         }
         if route.change, let admin, !sentOn {
             audit.record(
@@ -192,6 +197,7 @@ struct AdminAPI: Sendable {
         }
         var headers: HTTPFields = [:]
         if reply.body != nil { headers[.contentType] = "application/json" }
+        if let retryAfter = reply.retryAfter { headers[.retryAfter] = retryAfter }
         return Response(
             status: reply.status, headers: headers, body: reply.body.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody())
     }

@@ -116,7 +116,8 @@ struct AdminClusterForwarder: Sendable {
             let response = try await client.execute(outgoing, timeout: Self.timeout)
             let body = try await response.body.collect(upTo: 16 << 20)
             return AdminAPI.Reply(
-                status: HTTPResponse.Status(code: Int(response.status.code)), body: body.readableBytes > 0 ? body : nil)
+                status: HTTPResponse.Status(code: Int(response.status.code)), body: body.readableBytes > 0 ? body : nil,
+                retryAfter: response.headers.first(name: "Retry-After"))
         } catch {
             let refusal = CodedError(
                 .roomUnavailable, "node \(holder) holds this room but does not answer now (\(error)); try again in a moment")

@@ -269,7 +269,7 @@ enum AdminOpenAPI {
           "400": {"description": "1000 malformedMessage, 1004 invalidMessage, 1009 emptyName", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "404": {"description": "2010 codeNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "410": {"description": "2011 codeRevoked, 2012 codeExpired, 2013 codeUsedUp", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "429": {"description": "2014 codeRateLimited: too many unknown codes from this address; wait a minute", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "429": {"description": "2014 codeRateLimited: too many unknown codes from this address; wait a minute", "headers": {"Retry-After": {"description": "whole seconds until an exchange from this address is let through again", "schema": {"type": "integer", "minimum": 0}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },
@@ -440,7 +440,7 @@ enum AdminOpenAPI {
     "schemas": {
       "Error": {
         "type": "object",
-        "properties": {"error": {"type": "object", "properties": {"code": {"type": "integer", "description": "the catalog number of docs/PROTOCOL.md"}, "name": {"type": "string"}, "message": {"type": "string"}}, "required": ["code", "name", "message"]}},
+        "properties": {"error": {"type": "object", "properties": {"code": {"type": "integer", "description": "the catalog number of docs/PROTOCOL.md"}, "name": {"type": "string"}, "message": {"type": "string"}, "retryAfterMs": {"type": "integer", "minimum": 0, "description": "with a rate limit (429): milliseconds until the same request is let through; the Retry-After header gives it in whole seconds"}}, "required": ["code", "name", "message"]}},
         "required": ["error"]
       },
       "RateLimit": {

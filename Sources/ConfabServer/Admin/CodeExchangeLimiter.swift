@@ -47,7 +47,8 @@ final class CodeExchangeLimiter: Sendable {
         if let waitMs {
             throw CodedError(
                 .codeRateLimited,
-                "too many unknown meeting codes from your address; try again in \((waitMs + 999) / 1_000) s")
+                "too many unknown meeting codes from your address; try again in \((waitMs + 999) / 1_000) s",
+                retryAfterMs: Int(waitMs))
         }
     }
 
