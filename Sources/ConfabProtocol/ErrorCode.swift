@@ -320,5 +320,19 @@ public struct CodedError: Error, Codable, Hashable, Sendable, CustomStringConver
         self.retryAfterMs = retryAfterMs
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case code, message, redirect, retryAfterMs
+    }
+
+    /// `retryAfterMs` is advice: one that is not a whole number leaves the
+    /// error as it is, without it, rather than making it unreadable.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        code = try container.decode(ErrorCode.self, forKey: .code)
+        message = try container.decode(String.self, forKey: .message)
+        redirect = try container.decodeIfPresent(String.self, forKey: .redirect)
+        retryAfterMs = try? container.decodeIfPresent(Int.self, forKey: .retryAfterMs)
+    }
+
     public var description: String { "\(code.rawValue) \(message)" }
 }

@@ -90,13 +90,12 @@ extension Room {
     private mutating func spendChange(by id: PeerID, now: Timestamp) throws(CodedError) {
         guard let peer = peers[id] else { return }
         var allowance = peer.changeAllowance ?? TokenBucket(limit: RateLimits.changes, now: now)
-        guard allowance.take(now: now) else {
-            throw CodedError(
+        try allowance.take(
+            now: now,
+            or: CodedError(
                 .changesRateLimited,
                 "at most \(RateLimits.changes.perSecond) changes a second to your hand, name or metadata "
-                    + "and the shared state (bursts of \(RateLimits.changes.burst)); nothing changed",
-                retryAfterMs: Int(allowance.waitMs(now: now)))
-        }
+                    + "and the shared state (bursts of \(RateLimits.changes.burst)); nothing changed"))
         peers[id]?.changeAllowance = allowance
     }
 

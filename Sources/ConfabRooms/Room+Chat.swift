@@ -68,22 +68,29 @@ extension Room {
             empty: CodedError(.chatEmpty, "the message is empty once control and invisible characters are removed"),
             tooLong: .chatTooLong)
         var allowance = sender.chatAllowance
-        guard allowance.take(now: now) else {
-            throw CodedError(
-                .chatRateLimited,
-                "at most \(template.chatRate.perSecond) messages a second (bursts of \(template.chatRate.burst))",
-                retryAfterMs: Int(allowance.waitMs(now: now)))
-        }
         var roomAllowance = broadcastAllowance
+        do {
+            try allowance.take(
+                now: now,
+                or: CodedError(
+                    .chatRateLimited,
+                    "at most \(template.chatRate.perSecond) messages a second (bursts of \(template.chatRate.burst))"))
+        } catch {
+            // A broadcast also waits for the room's allowance: say the later of the two.
+            var refusal = error
+            if case .broadcast = target, template.audience?.broadcastRate != nil, let room = roomAllowance {
+                refusal.retryAfterMs = max(refusal.retryAfterMs ?? 0, Int(room.waitMs(now: now)))
+            }
+            throw refusal
+        }
         if case .broadcast = target, let rate = template.audience?.broadcastRate {
             var bucket = roomAllowance ?? TokenBucket(limit: rate, now: now)
-            guard bucket.take(now: now) else {
-                throw CodedError(
+            try bucket.take(
+                now: now,
+                or: CodedError(
                     .chatRateLimited,
                     "the room takes at most \(rate.perSecond) broadcasts a second (bursts of \(rate.burst)); "
-                        + "write to a role or a peer, or try again",
-                    retryAfterMs: Int(bucket.waitMs(now: now)))
-            }
+                        + "write to a role or a peer, or try again"))
             roomAllowance = bucket
         }
         // Both allowances are spent only once both allowed the message.

@@ -31,6 +31,16 @@ public struct TokenBucket: Hashable, Sendable {
         return true
     }
 
+    /// Spends a token, or throws `refusal` saying when one will be there
+    /// (`retryAfterMs`), for a rate limit's error.
+    public mutating func take(now: Timestamp, or refusal: @autoclosure () -> CodedError) throws(CodedError) {
+        guard take(now: now) else {
+            var error = refusal()
+            error.retryAfterMs = Int(waitMs(now: now))
+            throw error
+        }
+    }
+
     /// Whole tokens available at `now`.
     public func available(now: Timestamp) -> Int {
         var copy = self
@@ -46,19 +56,19 @@ public struct TokenBucket: Hashable, Sendable {
         let missing = 1_000 - copy.milliTokens
         guard missing > 0 else { return 0 }
         let rate = Self.figure(limit.perSecond)
-        // The refill is credited from `updatedAt`, which is `now` unless the clock stepped back.
-        let ahead = max(0, copy.updatedAt.milliseconds(since: now))
-        return ahead + (missing + rate - 1) / rate
+        return (missing + rate - 1) / rate
     }
 
     private mutating func refill(now: Timestamp) {
-        // A clock that steps back gives nothing, rather than a negative refill.
+        // A clock that steps back gives nothing, rather than a negative
+        // refill, and the refill goes on from the new time: a wall clock
+        // set back an hour must not freeze the bucket for that hour.
         let elapsedMs = max(0, now.milliseconds(since: updatedAt))
         let capacity = Self.figure(limit.burst) * 1_000
         // tokens/s × ms = thousandths of a token; capped before multiplying so
         // a bucket idle for years cannot overflow.
         let gained = min(elapsedMs, capacity) * Self.figure(limit.perSecond)
         milliTokens = min(capacity, milliTokens + gained)
-        updatedAt = max(updatedAt, now)
+        updatedAt = now
     }
 }

@@ -59,6 +59,24 @@ struct RoundTripTests {
         #expect(text == #"{"v":1,"type":"server.goingAway","reason":"a/b","retryAfterMs":5}"#)
     }
 
+    @Test("a rate limit's wait is written when there is one, and one that is not a whole number is dropped, not the error")
+    func retryAfter() throws {
+        let refusal = ServerMessage(id: "c12", .error(CodedError(.chatRateLimited, "slow", retryAfterMs: 180)))
+        let text = String(decoding: codec.encode(refusal), as: UTF8.self)
+        #expect(text == #"{"v":1,"type":"error","id":"c12","code":5003,"message":"slow","retryAfterMs":180}"#)
+        let plain = String(decoding: codec.encode(ServerMessage(.error(CodedError(.chatEmpty, "x")))), as: UTF8.self)
+        #expect(!plain.contains("retryAfterMs"))
+        for odd in ["1.5", #""soon""#, "1e30", "null"] {
+            let json = #"{"v":1,"type":"error","id":"c12","code":5003,"message":"slow","retryAfterMs":"# + odd + "}"
+            let decoded = try codec.decode(Data(json.utf8), as: ServerMessage.self)
+            guard case .error(let error) = decoded.body else {
+                Issue.record("\(odd): \(decoded)")
+                continue
+            }
+            #expect(error.code == .chatRateLimited && error.message == "slow" && error.retryAfterMs == nil, "\(odd)")
+        }
+    }
+
     @Test("type strings are unique within each direction")
     func uniqueTypeStrings() {
         #expect(Set(ClientMessageType.allCases.map(\.rawValue)).count == ClientMessageType.allCases.count)

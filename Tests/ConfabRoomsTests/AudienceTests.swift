@@ -186,4 +186,22 @@ struct BroadcastRateTests {
         let later = Fixture.t1.adding(milliseconds: 1_000)
         #expect(room.attempt(.sendChat(target: .broadcast, text: "again"), by: "sara", at: later).success != nil)
     }
+
+    @Test("a broadcast refused by the sender's own allowance says the room's later wait when that is empty too")
+    func laterOfTwoWaits() throws {
+        var template = RoomTemplate.townHall
+        template.chatRate = RateLimit(perSecond: 5, burst: 10)
+        template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 2)
+        var room = Fixture.standardRoom(template: template)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "sam").success != nil)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "two"), by: "lee").success != nil)
+        for index in 0..<10 {
+            #expect(room.attempt(.sendChat(target: .roles(["host"]), text: "\(index)"), by: "sara").success != nil)
+        }
+        let toHosts = room.attempt(.sendChat(target: .roles(["host"]), text: "more"), by: "sara").failure
+        #expect(toHosts?.retryAfterMs == 200, "to a role only her own allowance counts")
+        let broadcast = room.attempt(.sendChat(target: .broadcast, text: "all"), by: "sara").failure
+        #expect(broadcast?.code == .chatRateLimited)
+        #expect(broadcast?.retryAfterMs == 1_000, "her 200 ms would only meet the room's refusal")
+    }
 }

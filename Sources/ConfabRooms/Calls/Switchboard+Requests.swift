@@ -109,12 +109,14 @@ extension Switchboard {
         let rate = settings.invitationRate
         var bucket = invitationBuckets[caller] ?? TokenBucket(limit: rate, now: now.wall)
         defer { invitationBuckets[caller] = bucket }
-        guard bucket.take(now: now.wall) else {
+        do {
+            try bucket.take(
+                now: now.wall,
+                or: CodedError(
+                    .callRateLimited, "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung"))
+        } catch {
             count(.invitationRateLimited)
-            throw CodedError(
-                .callRateLimited,
-                "at most \(rate.perSecond) invitations a second (bursts of \(rate.burst)); nobody was rung",
-                retryAfterMs: Int(bucket.waitMs(now: now.wall)))
+            throw error
         }
         return invitees
     }

@@ -41,8 +41,9 @@ final class CodeExchangeLimiter: Sendable {
         let waitMs: Int64? = windows.withLock { windows in
             let tracked = windows[source] ?? (windows.count >= Self.maximumSources ? windows[Self.overflowSource] : nil)
             guard let window = tracked, window.failures >= failuresPerWindow else { return nil }
-            let left = windowMs - now.milliseconds(since: window.start)
-            return left > 0 ? left : nil
+            // A window begun after `now` (the wall clock stepped back) is forgiven, not stretched.
+            let age = now.milliseconds(since: window.start)
+            return age >= 0 && age < windowMs ? windowMs - age : nil
         }
         if let waitMs {
             throw CodedError(
@@ -60,7 +61,8 @@ final class CodeExchangeLimiter: Sendable {
                 if windows.count >= Self.maximumSources { key = Self.overflowSource }
             }
             var window = windows[key] ?? Window(start: now, failures: 0)
-            if now.milliseconds(since: window.start) >= windowMs { window = Window(start: now, failures: 0) }
+            let age = now.milliseconds(since: window.start)
+            if age < 0 || age >= windowMs { window = Window(start: now, failures: 0) }
             window.failures += 1
             windows[key] = window
         }
