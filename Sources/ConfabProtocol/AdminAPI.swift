@@ -147,19 +147,6 @@ public struct AdminErrorBody: Codable, Sendable {
         public var message: String
         /// With a rate limit (HTTP 429, also in the `Retry-After` header, in seconds).
         public var retryAfterMs: Int? = nil
-
-        private enum CodingKeys: String, CodingKey {
-            case code, name, message, retryAfterMs
-        }
-
-        /// As `CodedError`: a `retryAfterMs` that is not a whole number is left out.
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            code = try container.decode(Int.self, forKey: .code)
-            name = try container.decode(String.self, forKey: .name)
-            message = try container.decode(String.self, forKey: .message)
-            retryAfterMs = try? container.decodeIfPresent(Int.self, forKey: .retryAfterMs)
-        }
     }
     public var error: Detail
 
