@@ -31,4 +31,23 @@ struct CodeExchangeLimiterTests {
         limiter.recordFailure("2001:dbb::/64", now: later)
         #expect(throws: Never.self) { try limiter.check("2001:dbb::/64", now: later) }
     }
+
+    @Test("the refusal says the rest of the minute to the millisecond; a wall clock set back forgives rather than stretching it")
+    func waitAndStepBack() throws {
+        let limiter = CodeExchangeLimiter()
+        let t0 = Timestamp(millisecondsSince1970: 1_763_000_000_000)
+        for _ in 0..<10 { limiter.recordFailure("192.0.2.7", now: t0) }
+        do {
+            try limiter.check("192.0.2.7", now: t0.adding(milliseconds: 22_500))
+            Issue.record("ten failures and not limited")
+        } catch {
+            #expect(error.code == .codeRateLimited && error.retryAfterMs == 37_500)
+        }
+        #expect(throws: Never.self, "on time") { try limiter.check("192.0.2.7", now: t0.adding(milliseconds: 60_000)) }
+        // Set back an hour: not locked out for the hour, and a failure then starts a new window.
+        let stepped = t0.adding(milliseconds: -3_600_000)
+        #expect(throws: Never.self) { try limiter.check("192.0.2.7", now: stepped) }
+        limiter.recordFailure("192.0.2.7", now: stepped)
+        #expect(throws: Never.self, "one failure in the new window") { try limiter.check("192.0.2.7", now: stepped) }
+    }
 }
