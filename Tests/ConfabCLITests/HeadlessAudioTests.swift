@@ -35,7 +35,7 @@ struct HeadlessAudioTests {
         }
 
         /// How well what bob wrote matches what alice said (read once both have exited).
-        func match() throws -> (correlation: Double, globalLagSamples: Int, segments: Int) {
+        func match() throws -> SignalComparison.SegmentedMatch {
             SignalComparison.segmentedMatch(
                 reference: reference, received: try WAVFile.read(path: scratch.file("bob.wav")), maxLagSamples: 48_000 * 6)
         }

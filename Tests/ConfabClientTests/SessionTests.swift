@@ -314,10 +314,16 @@ struct SessionTests {
 
     @Test("reconnection backs off exponentially, within bounds")
     func backoff() async throws {
-        let (session, server) = try await joinedSession()
+        // The delays as the fixture's (20 ms growing to 80), but a give-up horizon
+        // and a wait a machine busy compiling cannot reach: on two loaded cores
+        // the four attempts once took longer than the fixture's 2 s horizon.
+        let (session, server) = try await joinedSession(
+            Fixture.configuration(
+                reconnect: ReconnectPolicy(
+                    initialDelayMs: 20, maximumDelayMs: 80, multiplier: 2, jitter: 0, giveUpAfterMs: 60_000)))
         server.refuseConnections(3)
         server.drop()
-        #expect(await eventually { session.state.reconnectCount == 1 })
+        #expect(await eventually(timeoutMs: 30_000) { session.state.reconnectCount == 1 })
         let times = server.connectTimes
         // Join, then refused at ~20, ~40, ~80 ms gaps, then the fourth attempt (80 ms, the cap) succeeds.
         #expect(times.count == 5)

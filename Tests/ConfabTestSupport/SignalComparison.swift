@@ -76,19 +76,26 @@ public enum SignalComparison {
         return best
     }
 
+    /// How well a received signal matches, half second by half second: the
+    /// energy-weighted mean, the lag found, and each piece's own figure.
+    public typealias SegmentedMatch = (
+        correlation: Double, globalLagSamples: Int, segments: Int, segmentCorrelations: [Double]
+    )
+
     /// How well `received` carries `reference` when the delay may move a little
     /// during the stream (a jitter buffer adapting under load conceals or drops
     /// a frame now and then, which breaks one global alignment).
     ///
     /// Aligns globally first, then every non-silent `segmentSamples` piece of
     /// the reference within ±`driftSamples` of that lag, and returns the
-    /// energy-weighted mean of the pieces' correlations, the global lag, and
-    /// how many pieces were compared.
+    /// energy-weighted mean of the pieces' correlations, the global lag, how
+    /// many pieces were compared and each one's correlation.
     public static func segmentedMatch(reference: [Int16], received: [Int16], maxLagSamples: Int,
                                       segmentSamples: Int = 24_000, driftSamples: Int = 4_800)
-        -> (correlation: Double, globalLagSamples: Int, segments: Int) {
+        -> SegmentedMatch {
         let global = align(reference: reference, received: received, maxLagSamples: maxLagSamples)
         var weighted = 0.0, totalWeight = 0.0, segments = 0
+        var segmentCorrelations: [Double] = []
         var start = 0
         while start + segmentSamples <= reference.count {
             let piece = Array(reference[start..<(start + segmentSamples)])
@@ -104,11 +111,12 @@ public enum SignalComparison {
                     weighted += local.correlation * energy
                     totalWeight += energy
                     segments += 1
+                    segmentCorrelations.append(local.correlation)
                 }
             }
             start += segmentSamples
         }
-        return (totalWeight > 0 ? weighted / totalWeight : 0, global.lagSamples, segments)
+        return (totalWeight > 0 ? weighted / totalWeight : 0, global.lagSamples, segments, segmentCorrelations)
     }
 
     /// Σab / √(Σa² · Σb²) over the first min(a.count, b.count) samples: 1 for
