@@ -78,7 +78,7 @@ extension Room {
         } catch {
             // A broadcast also waits for the room's allowance: say the later of the two.
             var refusal = error
-            if case .broadcast = target, template.audience?.broadcastRate != nil, let room = roomAllowance {
+            if case .broadcast = target, let room = roomAllowance {
                 refusal.retryAfterMs = max(refusal.retryAfterMs ?? 0, Int(room.waitMs(now: now)))
             }
             throw refusal

@@ -120,7 +120,7 @@ public struct AdminHTTPClient: Sendable {
                 throw .server(
                     CodedError(
                         code, TextSanitizer.clean(error.error.message, lineBreaks: .singleLine),
-                        retryAfterMs: error.error.retryAfterMs.map { min(max($0, 0), ProtocolLimits.maximumRetryAfterMs) }))
+                        retryAfterMs: IncomingText.wait(error.error.retryAfterMs)))
             }
             throw .protocolViolation("the server answered \(statusLine) without a Confab error")
         }

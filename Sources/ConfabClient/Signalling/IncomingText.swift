@@ -38,8 +38,12 @@ package enum IncomingText {
         // `redirect` is only ever parsed as a URL of the same room (ConfabSession);
         // a wait is kept within what any limit asks for.
         CodedError(
-            error.code, reason(error.message) ?? "", redirect: error.redirect,
-            retryAfterMs: error.retryAfterMs.map { min(max($0, 0), ProtocolLimits.maximumRetryAfterMs) })
+            error.code, reason(error.message) ?? "", redirect: error.redirect, retryAfterMs: wait(error.retryAfterMs))
+    }
+
+    /// A server's `retryAfterMs`, kept within what any limit asks for.
+    static func wait(_ retryAfterMs: Int?) -> Int? {
+        retryAfterMs.map { min(max($0, 0), ProtocolLimits.maximumRetryAfterMs) }
     }
 
     static func peer(_ peer: PeerInfo) -> PeerInfo {
