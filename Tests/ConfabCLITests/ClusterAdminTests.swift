@@ -75,6 +75,50 @@ struct ClusterAdminTests {
         await finish([alice], stopping: [nodeA, nodeB])
     }
 
+    @Test("a rate limit met on the room's node reaches a client of another node with its Retry-After header")
+    func forwardedRetryAfter() async throws {
+        let database = try await PostgresServer()
+        defer { database.remove() }
+        let config = ServerProcess.shortKeepalive + """
+
+            [rooms.town-hall.audience]
+            broadcastRate = { perSecond = 1, burst = 1 }
+            """
+        let nodeA = try await ServerProcess(config: config, database: database.url, arguments: ["--node-id", "a"])
+        let nodeB = try await ServerProcess(config: config, database: database.url, arguments: ["--node-id", "b"])
+        let token = try await Self.adminToken(database)
+        let room = "hall-\(UUID().uuidString.prefix(6))"
+        let created = try await admin(nodeA, token: token, ["create", room, "--template", "town-hall"])
+        #expect(created.status == 0, "\(created.error)")
+        #expect(try await ClusterRoutingTests.placements(database)[room]?.node == "a")
+        // An outside HTTP client posts through b until the room's one broadcast a second is spent.
+        let script = """
+            import http.client, json, ssl, sys
+            port, room, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            for attempt in range(5):
+                connection = http.client.HTTPSConnection("127.0.0.1", port, context=ssl._create_unverified_context())
+                connection.request("POST", "/api/v1/rooms/" + room + "/messages", body=json.dumps({"text": "hello"}),
+                                   headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+                reply = connection.getresponse()
+                body = reply.read().decode()
+                if reply.status != 201:
+                    print(reply.status, reply.getheader("Retry-After"), body)
+                    break
+            """
+        let post = try ChildProcess("/usr/bin/python3", ["-c", script, "\(nodeB.port)", room, token])
+        #expect(await post.wait(seconds: 30) == 0, "\(post.standardError)")
+        let words = post.standardOutput.split(separator: " ", maxSplits: 2).map(String.init)
+        try #require(words.count == 3, "no refusal within five posts: \(post.standardOutput)")
+        #expect(words[0] == "429", "\(post.standardOutput)")
+        let body = try JSONValue(parsing: words[2])
+        #expect(body["error.code"]?.text == "5003", "chatRateLimited: \(words[2])")
+        let waitMs = try #require(body["error.retryAfterMs"]?.text.flatMap { Int($0) }, "\(words[2])")
+        #expect((1...1_000).contains(waitMs), "one broadcast a second: \(waitMs) ms")
+        #expect(words[1] == "\((waitMs + 999) / 1_000)", "the header in whole seconds, as node a sent it")
+        #expect(await nodeA.stop() == 0)
+        #expect(await nodeB.stop() == 0)
+    }
+
     @Test("a call between users on two nodes is listed by `confab admin calls` through either node")
     func callsFromAnyNode() async throws {
         let database = try await PostgresServer()

@@ -196,4 +196,25 @@ struct AdminReplyTests {
             }
         }
     }
+
+    @Test("a 429's retryAfterMs reaches the error, kept within 0 … 60,000 ms")
+    func rateLimitWait() {
+        func wait(_ value: String) -> Int? {
+            let text = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\n\r\n"
+                + #"{"error":{"code":5003,"name":"chatRateLimited","message":"later","retryAfterMs":"#
+                + value + "}}"
+            do {
+                _ = try AdminHTTPClient.parse(Array(text.utf8))
+                Issue.record("a 429 was taken for success")
+                return nil
+            } catch {
+                #expect(error.code == .chatRateLimited, "\(error)")
+                return error.retryAfterMs
+            }
+        }
+        #expect(wait("1250") == 1_250)
+        #expect(wait("86400000") == ProtocolLimits.maximumRetryAfterMs, "a day is taken as the longest wait any limit asks")
+        #expect(wait("-5") == 0)
+        #expect(wait("null") == nil)
+    }
 }

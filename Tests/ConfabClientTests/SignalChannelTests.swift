@@ -240,6 +240,55 @@ struct SignalChannelTests {
         await session.leave()
     }
 
+    @Test("a refusal whose wait ends past the give-up horizon gives up at once instead of sleeping into it")
+    func waitPastHorizonGivesUp() async throws {
+        let (_, clock, channel) = try await openChannel(unanswered: .raiseHand)
+        let policy = ReconnectPolicy(
+            initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000)
+        let delays = Mutex<[Int]>([])
+        let attempts = Mutex(0)
+        let outcome = Task {
+            await channel.reconnect(
+                policy: policy, announce: { _, delayMs in delays.withLock { $0.append(delayMs) } },
+                attempt: { _ in
+                    attempts.withLock { $0 += 1 }
+                    return .retry(afterMs: 60_000)
+                })
+        }
+        try #require(await clock.waitForSleeper(until: 100))
+        clock.advance(byMs: 100)
+        #expect(await outcome.value == .gaveUp)
+        #expect(delays.withLock { $0 } == [100], "no second delay was announced")
+        #expect(attempts.withLock { $0 } == 1)
+        #expect(clock.nowMs == 100 && clock.deadlines.isEmpty, "nothing slept towards the refusal's minute")
+    }
+
+    @Test("a later refusal without a wait goes back to the back-off: an earlier refusal's wait is not kept")
+    func plainRefusalClearsWait() async throws {
+        let (_, clock, channel) = try await openChannel(unanswered: .raiseHand)
+        let policy = ReconnectPolicy(
+            initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 60_000)
+        let delays = Mutex<[Int]>([])
+        let outcome = Task {
+            await channel.reconnect(
+                policy: policy, announce: { _, delayMs in delays.withLock { $0.append(delayMs) } },
+                attempt: { number in
+                    switch number {
+                    case 1: .retry(afterMs: 1_500)
+                    case 2: .retry(afterMs: nil)
+                    default: .connected
+                    }
+                })
+        }
+        // The back-off alone (random 0) is 100, 200, 400 ms; the first refusal stretches the second to 1,500.
+        for deadline: Int64 in [100, 1_600, 2_000] {
+            try #require(await clock.waitForSleeper(until: deadline))
+            clock.advance(byMs: Int(deadline - clock.nowMs))
+        }
+        #expect(await outcome.value == .reconnected)
+        #expect(delays.withLock { $0 } == [100, 1_500, 400])
+    }
+
     @Test("a dropped presence connection comes back after the back-off with a fresh connect from the same device")
     func callClientReconnects() async throws {
         let server = FakeServer()
@@ -279,6 +328,41 @@ struct SignalChannelTests {
             if case .reconnecting(let attempt) = event { attempt } else { nil }
         }
         #expect(reconnecting == [1, 2])
+        await client.disconnect()
+    }
+
+    @Test("a presence connection refused with a wait (9003 with retryAfterMs) tries again when the refusal says")
+    func callClientWaitsAsTold() async throws {
+        let server = FakeServer()
+        let connects = Mutex(0)
+        server.handle(.connect) { message, _ in
+            let count = connects.withLock { count in
+                count += 1
+                return count
+            }
+            guard count != 2 else {
+                return [ServerMessage(id: message.id, .error(CodedError(.overloaded, "busy", retryAfterMs: 3_000)))]
+            }
+            let you = OnlineUser(user: "alice", name: "Alice", busy: false)
+            return [ServerMessage(id: message.id, .connected(Connected(you: you, online: [], calls: [])))]
+        }
+        let clock = TestClock()
+        let client = CallClient(
+            endpoint: ServerEndpoint(host: "127.0.0.1", port: 7443, room: nil), token: "user-token", transport: server,
+            reconnect: ReconnectPolicy(
+                initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000),
+            random: { 0 }, clock: clock)
+        try await client.connect()
+        server.drop()
+
+        // Attempt 1 after 100 ms is refused with a 3 s wait; attempt 2 waits that, not the back-off's 200 ms.
+        try #require(await clock.waitForSleeper(until: 100))
+        clock.advance(byMs: 100)
+        try #require(await clock.waitForSleeper(until: 3_100))
+        #expect(!clock.deadlines.contains(300))
+        clock.advance(byMs: 3_000)
+        #expect(await eventually { client.store.state.connection == .online && connects.withLock { $0 } == 3 })
+        #expect(server.receivedTypes == [.connect, .connect, .connect])
         await client.disconnect()
     }
 }

@@ -130,8 +130,9 @@ public actor CallClient {
         do {
             reply = try await request(.connect(ConnectRequest(token: token, name: displayName, device: device)))
         } catch {
-            // A refused token will not be accepted on the next try either.
-            if error.code != nil { finalClose = true }
+            // A refused token will not be accepted on the next try either; a
+            // busy server (9003, 9004) or a rate limit may let us in later.
+            if error.code != nil, !error.isRetryable { finalClose = true }
             // This connection's end is reported by the caller, not the reader.
             await channel.close()
             throw error
