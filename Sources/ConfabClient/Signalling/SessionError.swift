@@ -72,6 +72,13 @@ public enum SessionError: Error, Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The message as a person reads it: with a rate limit's wait, in whole
+    /// seconds rounded up, when the server gave one.
+    public var messageWithWait: String {
+        guard let retryAfterMs else { return message }
+        return "\(message); retry in \(max(1, (retryAfterMs + 999) / 1_000)) s"
+    }
+
     /// Whether trying again later might work (used by reconnection: a
     /// refused token or a changed certificate will not fix themselves).
     var isRetryable: Bool {

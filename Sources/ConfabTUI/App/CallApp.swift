@@ -257,7 +257,7 @@ public final class CallApp {
                 case .bell, .quit: break
                 }
             } catch {
-                failed(error.message)
+                failed(error.messageWithWait)
             }
         }
     }

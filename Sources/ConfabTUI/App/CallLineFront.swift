@@ -170,7 +170,7 @@ public final class CallLineFront {
             }
             return []
         } catch {
-            return ["error: \(error.message)"]
+            return ["error: \(error.messageWithWait)"]
         }
     }
 

@@ -82,7 +82,7 @@ public final class MeetingApp {
                 case .bell, .leave, .exit, .setVoice, .reportVoice, .listDevices, .switchDevice: break
                 }
             } catch {
-                failed(error.message)
+                failed(error.messageWithWait)
             }
         }
     }
