@@ -24,14 +24,18 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
     public var quietAbove: Int?
     /// `room.counts` goes out at most once per this long, and only when the counts changed.
     public var countsIntervalMs: Int = AudienceSettings.defaultCountsIntervalMs
-    /// Broadcast chat the whole room may send (each broadcast reaches every
-    /// peer); beyond it `chatRateLimited`. Nil: only the per-peer rate applies.
-    public var broadcastRate: RateLimit?
+    /// Chat the audience as a whole may send to the whole room or to an
+    /// audience role (each such message reaches thousands); beyond it
+    /// `chatRateLimited`. The stage (roles that publish or see the audience)
+    /// is never held by it.
+    public var broadcastRate: RateLimit = AudienceSettings.defaultBroadcastRate
     /// How many publishers a peer whose role does not publish hears at a
     /// time: the loudest, from the RFC 6464 levels of their packets.
     public var loudest: Int = AudienceSettings.defaultLoudest
 
     public static let defaultCountsIntervalMs = 1_000
+    /// 2 a second, bursts of 5: at 10,000 peers, 20,000 deliveries a second.
+    public static let defaultBroadcastRate = RateLimit(perSecond: 2, burst: 5)
     public static let defaultLoudest = 3
     /// The most `loudest` may be: more is no longer a few.
     public static let maximumLoudest = 16
@@ -42,7 +46,7 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
         quietAbove = try container.decodeIfPresent(Int.self, forKey: .quietAbove)
         countsIntervalMs =
             try container.decodeIfPresent(Int.self, forKey: .countsIntervalMs) ?? Self.defaultCountsIntervalMs
-        broadcastRate = try container.decodeIfPresent(RateLimit.self, forKey: .broadcastRate)
+        broadcastRate = try container.decodeIfPresent(RateLimit.self, forKey: .broadcastRate) ?? Self.defaultBroadcastRate
         loudest = try container.decodeIfPresent(Int.self, forKey: .loudest) ?? Self.defaultLoudest
     }
 
@@ -55,7 +59,7 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
         guard (1...Self.maximumLoudest).contains(loudest) else {
             throw .invalidSetting("audience.loudest must be 1 to \(Self.maximumLoudest)")
         }
-        if let broadcastRate, broadcastRate.perSecond <= 0 || broadcastRate.burst <= 0 {
+        if broadcastRate.perSecond <= 0 || broadcastRate.burst <= 0 {
             throw .invalidSetting("audience.broadcastRate needs positive perSecond and burst")
         }
     }
@@ -77,6 +81,18 @@ extension Room {
         if audience.quietRoles.contains(role.name) { return true }
         guard let threshold = audience.quietAbove else { return false }
         return peers.count >= threshold && !role.publishAudio && !role.permissions.seeAudience
+    }
+
+    /// Whether a message from `sender` to `target` spends the audience's
+    /// allowance (`audience.broadcastRate`): from a role of the audience, to
+    /// everyone or to a role of the audience. Chat to the stage or to peers does not.
+    func spendsAudienceAllowance(_ sender: Peer, _ target: ChatTarget) -> Bool {
+        guard template.audience != nil, !isAnnouncedRole(role(of: sender)) else { return false }
+        switch target {
+        case .broadcast: return true
+        case .roles(let names): return names.contains { name in template.role(named: name).map { !isAnnouncedRole($0) } ?? false }
+        case .peers: return false
+        }
     }
 
     /// Whether a role that is not quiet in the template: taking it announces a quiet peer.

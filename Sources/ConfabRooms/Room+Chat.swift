@@ -68,7 +68,8 @@ extension Room {
             empty: CodedError(.chatEmpty, "the message is empty once control and invisible characters are removed"),
             tooLong: .chatTooLong)
         var allowance = sender.chatAllowance
-        var roomAllowance = broadcastAllowance
+        var sharedAllowance = audienceAllowance
+        let spendsAudience = spendsAudienceAllowance(sender, target)
         do {
             try allowance.take(
                 now: now,
@@ -76,26 +77,27 @@ extension Room {
                     .chatRateLimited,
                     "at most \(template.chatRate.perSecond) messages a second (bursts of \(template.chatRate.burst))"))
         } catch {
-            // A broadcast also waits for the room's allowance: say the later of the two.
+            // Such a message also waits for the audience's allowance: say the later of the two.
             var refusal = error
-            if case .broadcast = target, let room = roomAllowance {
-                refusal.retryAfterMs = max(refusal.retryAfterMs ?? 0, Int(room.waitMs(now: now)))
+            if spendsAudience, let shared = sharedAllowance {
+                refusal.retryAfterMs = max(refusal.retryAfterMs ?? 0, Int(shared.waitMs(now: now)))
             }
             throw refusal
         }
-        if case .broadcast = target, let rate = template.audience?.broadcastRate {
-            var bucket = roomAllowance ?? TokenBucket(limit: rate, now: now)
+        if spendsAudience, let rate = template.audience?.broadcastRate {
+            var bucket = sharedAllowance ?? TokenBucket(limit: rate, now: now)
             try bucket.take(
                 now: now,
                 or: CodedError(
                     .chatRateLimited,
-                    "the room takes at most \(rate.perSecond) broadcasts a second (bursts of \(rate.burst)); "
-                        + "write to a role or a peer, or try again"))
-            roomAllowance = bucket
+                    "the audience may send the room at most \(rate.perSecond) messages a second "
+                        + "(bursts of \(rate.burst)); write to the hosts, or try again"))
+            sharedAllowance = bucket
         }
         // Both allowances are spent only once both allowed the message.
         peers[sender.id]?.chatAllowance = allowance
-        broadcastAllowance = roomAllowance
+        if sender.id == .server { serverChatAllowance = allowance }
+        audienceAllowance = sharedAllowance
         // A direct message is an interaction: its quiet parties become visible to each other.
         let introductions: [RoomEvent] = if case .peers = target { introduce(recipients) } else { [] }
 

@@ -22,13 +22,15 @@ extension Room {
     /// The actor for an action the server takes in this room: a peer that is
     /// not in `peers` and holds `Role.serverOperator`. Only actions a host
     /// takes on others are open to it; the rest concern a peer's own session.
+    /// Its chat is held to the room's chat rate as a host's is (the audience's
+    /// allowance does not hold it), so a leaked admin token cannot flood a room.
     func serverActor(for action: PeerAction, now: Timestamp) throws(CodedError) -> Peer {
         switch action {
         case .sendChat, .changeRole, .muteTrack, .unmuteTrack, .removePeer, .endRoom, .setState:
             return Peer(
                 id: .server, name: "server", role: Role.serverOperator.name, metadata: "", joinedAt: startedAt,
                 handRaisedAt: nil, microphone: nil, connection: .connected, publicKey: nil,
-                chatAllowance: TokenBucket(limit: template.chatRate, now: now))
+                chatAllowance: serverChatAllowance ?? TokenBucket(limit: template.chatRate, now: now))
         case .leave, .answerPrompt, .raiseHand, .lowerHand, .updatePeer, .publishKeys:
             throw CodedError(.invalidMessage, "the server does not take part in the room: only a peer can do this")
         }

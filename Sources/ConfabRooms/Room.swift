@@ -55,8 +55,10 @@ public struct Room: Hashable, Sendable {
     public internal(set) var introductions: [PeerID: Set<PeerID>] = [:]
     /// The room's shared state by key (Room+SharedState.swift); cleared when the room ends.
     public internal(set) var sharedState: [String: StateEntry] = [:]
-    /// The room-wide allowance of broadcasts, when the template's audience sets a rate.
-    var broadcastAllowance: TokenBucket?
+    /// What the audience as a whole may still send the room (`audience.broadcastRate`), once used.
+    var audienceAllowance: TokenBucket?
+    /// What the server's operator (`@server`, Room+Server.swift) may still post, once used.
+    var serverChatAllowance: TokenBucket?
     var promptCounter = 0
 
     /// An open room with nobody in it yet.

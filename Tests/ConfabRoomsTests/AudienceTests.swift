@@ -168,40 +168,59 @@ struct AudienceTests {
     }
 }
 
-@Suite("Broadcasts in a room with an audience")
+@Suite("Chat from the audience of a large room")
 struct BroadcastRateTests {
-    @Test("the template's room-wide broadcast rate refuses the excess without spending the sender's allowance")
+    @Test("the audience shares one allowance for the whole room: the excess is refused without spending the sender's own")
     func roomRate() throws {
         var template = RoomTemplate.townHall
         template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 2)
         var room = Fixture.standardRoom(template: template)
-        #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "sam").success != nil)
-        #expect(room.attempt(.sendChat(target: .broadcast, text: "two"), by: "lee").success != nil)
-        let third = room.attempt(.sendChat(target: .broadcast, text: "three"), by: "sara")
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "lee").success != nil)
+        #expect(room.attempt(.sendChat(target: .roles(["listener"]), text: "two"), by: "lina").success != nil)
+        let third = room.attempt(.sendChat(target: .broadcast, text: "three"), by: "lina")
         #expect(third.failure?.code == .chatRateLimited)
-        #expect(third.failure?.retryAfterMs == 1_000, "the room's next broadcast in a second, not the sender's 200 ms")
+        #expect(third.failure?.retryAfterMs == 1_000, "the audience's next message in a second, not her own 200 ms")
+        let toAudience = room.attempt(.sendChat(target: .roles(["host", "listener"]), text: "to all of us"), by: "lina")
+        #expect(toAudience.failure?.code == .chatRateLimited, "a role of the audience reaches as many as a broadcast")
         #expect(
-            room.attempt(.sendChat(target: .roles(["host"]), text: "to the hosts"), by: "sara").success != nil,
-            "chat to roles is not a broadcast")
+            room.attempt(.sendChat(target: .roles(["host"]), text: "to the hosts"), by: "lina").success != nil,
+            "chat to the stage is not held by the audience's allowance")
+        // The stage is never held by it.
+        let stage: [(PeerID, ChatTarget)] = [("hana", .broadcast), ("sam", .broadcast), ("hugo", .roles(["listener"]))]
+        for (peer, target) in stage {
+            #expect(room.attempt(.sendChat(target: target, text: "from the stage"), by: peer).success != nil, "\(peer)")
+        }
         let later = Fixture.t1.adding(milliseconds: 1_000)
-        #expect(room.attempt(.sendChat(target: .broadcast, text: "again"), by: "sara", at: later).success != nil)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "again"), by: "lina", at: later).success != nil)
     }
 
-    @Test("a broadcast refused by the sender's own allowance says the room's later wait when that is empty too")
+    @Test("an audience section without broadcastRate holds the audience to 2 messages a second, bursts of 5")
+    func defaultRate() throws {
+        var room = Fixture.standardRoom(template: .townHall)
+        for index in 0..<5 {
+            let peer: PeerID = index.isMultiple(of: 2) ? "lee" : "lina"
+            #expect(room.attempt(.sendChat(target: .broadcast, text: "hi \(index)"), by: peer).success != nil)
+        }
+        let sixth = room.attempt(.sendChat(target: .broadcast, text: "hi 5"), by: "lina").failure
+        #expect(sixth?.code == .chatRateLimited && sixth?.retryAfterMs == 500, "\(String(describing: sixth))")
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "we hear you"), by: "hana").success != nil)
+    }
+
+    @Test("a message refused by the sender's own allowance says the audience's later wait when that is empty too")
     func laterOfTwoWaits() throws {
         var template = RoomTemplate.townHall
         template.chatRate = RateLimit(perSecond: 5, burst: 10)
         template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 2)
         var room = Fixture.standardRoom(template: template)
-        #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "sam").success != nil)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "lee").success != nil)
         #expect(room.attempt(.sendChat(target: .broadcast, text: "two"), by: "lee").success != nil)
         for index in 0..<10 {
-            #expect(room.attempt(.sendChat(target: .roles(["host"]), text: "\(index)"), by: "sara").success != nil)
+            #expect(room.attempt(.sendChat(target: .roles(["host"]), text: "\(index)"), by: "lina").success != nil)
         }
-        let toHosts = room.attempt(.sendChat(target: .roles(["host"]), text: "more"), by: "sara").failure
-        #expect(toHosts?.retryAfterMs == 200, "to a role only her own allowance counts")
-        let broadcast = room.attempt(.sendChat(target: .broadcast, text: "all"), by: "sara").failure
+        let toHosts = room.attempt(.sendChat(target: .roles(["host"]), text: "more"), by: "lina").failure
+        #expect(toHosts?.retryAfterMs == 200, "to the stage only her own allowance counts")
+        let broadcast = room.attempt(.sendChat(target: .broadcast, text: "all"), by: "lina").failure
         #expect(broadcast?.code == .chatRateLimited)
-        #expect(broadcast?.retryAfterMs == 1_000, "her 200 ms would only meet the room's refusal")
+        #expect(broadcast?.retryAfterMs == 1_000, "her 200 ms would only meet the audience's refusal")
     }
 }

@@ -61,6 +61,23 @@ struct ServerActorTests {
         #expect(outcome.chat?.recipients == Fixture.everyone)
     }
 
+    @Test("@server's chat is held to the room's chat rate as a host's is, not to the audience's allowance")
+    func chatRate() throws {
+        var template = RoomTemplate.townHall
+        template.chatRate = RateLimit(perSecond: 1, burst: 2)
+        template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 1)
+        var room = Fixture.standardRoom(template: template)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "from the audience"), by: "lee").success != nil)
+        for text in ["one", "two"] {
+            #expect(room.attempt(.sendChat(target: .broadcast, text: text), by: .server).success != nil, "\(text)")
+        }
+        let third = room.attempt(.sendChat(target: .broadcast, text: "three"), by: .server).failure
+        #expect(third?.code == .chatRateLimited && third?.retryAfterMs == 1_000, "\(String(describing: third))")
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "hosts are apart"), by: "hana").success != nil)
+        let later = Fixture.t1.adding(milliseconds: 1_000)
+        #expect(room.attempt(.sendChat(target: .broadcast, text: "four"), by: .server, at: later).success != nil)
+    }
+
     @Test("what only a peer does is refused for @server, and changes nothing", arguments: [
         PeerAction.leave, .raiseHand, .lowerHand, .updatePeer(name: "x", metadata: nil),
     ])

@@ -191,7 +191,7 @@ enum AdminOpenAPI {
           "503": {"$ref": "#/components/responses/Unavailable"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "404": {"description": "4011 roomNotFound, 4004 peerNotFound", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "429": {"description": "5003 chatRateLimited: over the room's broadcast rate", "headers": {"Retry-After": {"description": "whole seconds until a message is let through", "schema": {"type": "integer", "minimum": 0}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          "429": {"description": "5003 chatRateLimited: over the room's chat rate, which holds the server's messages as it holds a host's", "headers": {"Retry-After": {"description": "whole seconds until a message is let through", "schema": {"type": "integer", "minimum": 0}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },
