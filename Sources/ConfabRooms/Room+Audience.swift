@@ -24,10 +24,10 @@ public struct AudienceSettings: Codable, Hashable, Sendable {
     public var quietAbove: Int?
     /// `room.counts` goes out at most once per this long, and only when the counts changed.
     public var countsIntervalMs: Int = AudienceSettings.defaultCountsIntervalMs
-    /// Chat the audience as a whole may send to the whole room or to an
-    /// audience role (each such message reaches thousands); beyond it
-    /// `chatRateLimited`. The stage (roles that publish or see the audience)
-    /// is never held by it.
+    /// Chat the audience together (roles in `quietRoles`, or that neither
+    /// publish nor see the audience, whatever the room's size) may send to
+    /// the whole room or to an audience role: each such message reaches
+    /// thousands. Beyond it `chatRateLimited`. Other roles are never held by it.
     public var broadcastRate: RateLimit = AudienceSettings.defaultBroadcastRate
     /// How many publishers a peer whose role does not publish hears at a
     /// time: the loudest, from the RFC 6464 levels of their packets.

@@ -72,7 +72,7 @@ struct AdminOptions: ParsableArguments {
         do {
             reply = try await client.send(method, path, json: encoded)
         } catch {
-            if let code = error.code { throw CommandFailure("\(code.rawValue) \(code): \(error.message)") }
+            if let code = error.code { throw CommandFailure("\(code.rawValue) \(code): \(error.messageWithWait)") }
             throw CommandFailure(error.message)
         }
         // JSON holds no raw control character (RFC 8259 §7): a reply with one

@@ -79,10 +79,24 @@ struct CallProcessTests {
         #expect(text.standardOutput.firstMatch(of: #/^\d{4}-\d\d-\d\d \d\d:\d\d  /#.anchorsMatchLineEndings()) != nil, "\(text.standardOutput)")
         #expect(!text.standardOutput.contains("Z  "))
 
-        // The machine stops when the server goes away (its last line is `disconnected`).
+        // The machine outlives a restart of the server: it comes back by itself and answers the next call.
         #expect(await server.stop() == 0)
-        #expect(await machine.wait(seconds: 30) == 0, "\(machine.standardError)")
-        #expect(machine.standardError.contains("answering alice"))
+        let restarted = try await ServerProcess(restarting: server)
+        let bob = try await HeadlessBot(online: "bob", server: restarted)
+        try await bob.expectEvent("connected", ["you.user": "bob"])
+        let botBack = bob.lines.first { $0["event"]?.text == "connected" }?["online"]?.array
+            .contains { $0["user"]?.text == "bot" } ?? false
+        if !botBack { try await bob.expectEvent("presence.online", ["user.user": "bot"], timeout: .seconds(20)) }
+        try bob.send("call bot")
+        try await bob.expectEvent("call.participant", ["user": "bot", "state": "accepted"])
+        try await bob.expectEvent("call.ended", ["reason": "hangup"], timeout: .seconds(20))
+        try bob.send("quit")
+        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
+        #expect(machine.standardError.contains("answering alice") && machine.standardError.contains("answering bob"))
+        // Ended from outside: its confab reads the end of its input and goes offline.
+        machine.terminate()
+        _ = await machine.wait(seconds: 30)
+        #expect(await restarted.stop() == 0)
     }
 
     @Test("confab connect with a room token: an error line with 2006, then disconnected; exit 1 with one line on stderr")

@@ -54,6 +54,18 @@ final class ServerProcess {
         (port, fingerprint) = try await Self.waitUntilListening(process)
     }
 
+    /// `previous`, stopped, started again on its port with its data directory
+    /// (so its certificate and token key), as a restart for an upgrade does.
+    init(restarting previous: ServerProcess) async throws {
+        precondition(previous.database == nil, "a cluster node restarts with its database")
+        data = previous.data
+        database = nil
+        process = try ChildProcess(
+            BuiltProducts.confab,
+            ["serve", "--data", previous.dataPath, "--port", "\(previous.port)", "--config", previous.data.file("config.toml")])
+        (port, fingerprint) = try await Self.waitUntilListening(process)
+    }
+
     /// The port and fingerprint a starting `confab serve` prints: "listening on
     /// wss://HOST:PORT/ROOM (…)" (HOST maybe "[V6]") and "certificate fingerprint: …".
     static func waitUntilListening(_ process: ChildProcess) async throws -> (port: Int, fingerprint: String) {

@@ -25,13 +25,9 @@ struct CallHangupTests {
     /// accept, and answers `call.hangup` with nothing at all.
     func inCall() async throws -> (FakeServer, CallClient) {
         let server = FakeServer()
-        let connects = Mutex(0)
-        server.handle(.connect) { message, _ in
+        server.handle(.connect) { message, server in
             // The first connect: free; later ones: the server still has her in the call.
-            let count = connects.withLock { count in
-                count += 1
-                return count
-            }
+            let count = server.count(.connect)
             let calls = count == 1 ? [] : [Self.accepted]
             return [
                 ServerMessage(

@@ -209,7 +209,7 @@ struct CallTests {
         await server.stop()
     }
 
-    @Test("a server shutting down ends calls in progress for everyone in them")
+    @Test("a server shutting down ends calls in progress for everyone in them; their clients try to come back")
     func shutdownEndsCalls() async throws {
         let server = try await LiveServer.start()
         let (alice, bob) = try await Caller.online(server, "alice", "bob")
@@ -218,8 +218,8 @@ struct CallTests {
         await server.stop()
         #expect(try await alice.waitForEnd().reason == .shutdown)
         #expect(try await bob.waitForEnd().reason == .shutdown)
-        await alice.until("alice is told she is disconnected") {
-            if case .disconnected = $0.connection { true } else { false }
+        await alice.until("alice's client reconnects, as after a restart") {
+            if case .reconnecting = $0.connection { true } else { false }
         }
         await Caller.end(alice, bob)
     }

@@ -84,6 +84,8 @@ final class FakeServer: SignallingTransport, Sendable {
     /// Every message the clients sent, in order.
     var received: [ClientMessage] { state.withLock { $0.received } }
     var receivedTypes: [ClientMessageType] { received.map(\.type) }
+    /// Messages of `type` received so far; in a handler, the one it handles included.
+    func count(_ type: ClientMessageType) -> Int { received.lazy.filter { $0.type == type }.count }
     var connectTimes: [ContinuousClock.Instant] { state.withLock { $0.connectTimes } }
     var connectionCount: Int { state.withLock { $0.connections.count } }
     var current: FakeConnection? { state.withLock { $0.connections.last } }

@@ -212,6 +212,15 @@ struct SessionTests {
         #expect(IncomingText.errorMessage(CodedError(.chatRateLimited, "slow down")).retryAfterMs == nil)
     }
 
+    @Test("a refusal's wait reads in whole seconds rounded up, within the longest any limit asks", arguments: [
+        (Int?.none, "slow down"), (10, "slow down; retry in 1 s"), (1_250, "slow down; retry in 2 s"),
+        (Int.max, "slow down; retry in 60 s"), (-5, "slow down; retry in 1 s"),
+    ])
+    func messageWithWait(retryAfterMs: Int?, shown: String) {
+        let error = SessionError.server(CodedError(.chatRateLimited, "slow down", retryAfterMs: retryAfterMs))
+        #expect(error.messageWithWait == shown)
+    }
+
     @Test("chat and state values over their limits from a server are cut, never left ending in a space")
     func cutsOverlongText() async throws {
         let (session, server) = try await joinedSession()

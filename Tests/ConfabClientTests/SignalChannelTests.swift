@@ -46,6 +46,43 @@ private final class SessionRecording: Sendable {
     }
 }
 
+/// Alice's call client on `server`, on a fresh test clock; its reconnection
+/// back-off is 100, 200, 400 ms (less up to half by `random`), given up after 10 s.
+private func callClientOnTestClock(_ server: FakeServer, random: @escaping @Sendable () -> Double) -> (CallClient, TestClock) {
+    let clock = TestClock()
+    let client = CallClient(
+        endpoint: ServerEndpoint(host: "127.0.0.1", port: 7443, room: nil), token: "user-token", transport: server,
+        reconnect: ReconnectPolicy(initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000),
+        random: random, clock: clock)
+    return (client, clock)
+}
+
+/// The server's `connected` to Alice's `connect`: nobody else online, no calls.
+private func aliceOnline(_ connect: ClientMessage) -> ServerMessage {
+    ServerMessage(id: connect.id, .connected(Connected(you: OnlineUser(user: "alice", name: "Alice", busy: false), online: [], calls: [])))
+}
+
+/// The delays a reconnection announced, in order.
+private final class AnnouncedDelays: Sendable {
+    private let log = Mutex<[Int]>([])
+    var delays: [Int] { log.withLock { $0 } }
+    func append(_ delayMs: Int) { log.withLock { $0.append(delayMs) } }
+}
+
+/// `channel.reconnect` under way with a back-off of 100, 200, 400 ms (the
+/// channel of `openChannel` draws random 0), each attempt answered by `step`.
+private func reconnecting(
+    _ channel: SignalChannel, giveUpAfterMs: Int, step: @escaping @Sendable (_ attempt: Int) -> ReconnectStep
+) -> (outcome: Task<ReconnectOutcome, Never>, announced: AnnouncedDelays) {
+    let policy = ReconnectPolicy(
+        initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: giveUpAfterMs)
+    let announced = AnnouncedDelays()
+    let outcome = Task {
+        await channel.reconnect(policy: policy, announce: { _, delayMs in announced.append(delayMs) }, attempt: step)
+    }
+    return (outcome, announced)
+}
+
 /// Uniform numbers handed out in the given order.
 private func scripted(_ numbers: [Double]) -> @Sendable () -> Double {
     let remaining = Mutex(numbers)
@@ -243,22 +280,15 @@ struct SignalChannelTests {
     @Test("a refusal whose wait ends past the give-up horizon gives up at once instead of sleeping into it")
     func waitPastHorizonGivesUp() async throws {
         let (_, clock, channel) = try await openChannel(unanswered: .raiseHand)
-        let policy = ReconnectPolicy(
-            initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000)
-        let delays = Mutex<[Int]>([])
         let attempts = Mutex(0)
-        let outcome = Task {
-            await channel.reconnect(
-                policy: policy, announce: { _, delayMs in delays.withLock { $0.append(delayMs) } },
-                attempt: { _ in
-                    attempts.withLock { $0 += 1 }
-                    return .retry(afterMs: 60_000)
-                })
+        let run = reconnecting(channel, giveUpAfterMs: 10_000) { _ in
+            attempts.withLock { $0 += 1 }
+            return .retry(afterMs: 60_000)
         }
         try #require(await clock.waitForSleeper(until: 100))
         clock.advance(byMs: 100)
-        #expect(await outcome.value == .gaveUp)
-        #expect(delays.withLock { $0 } == [100], "no second delay was announced")
+        #expect(await run.outcome.value == .gaveUp)
+        #expect(run.announced.delays == [100], "no second delay was announced")
         #expect(attempts.withLock { $0 } == 1)
         #expect(clock.nowMs == 100 && clock.deadlines.isEmpty, "nothing slept towards the refusal's minute")
     }
@@ -266,42 +296,27 @@ struct SignalChannelTests {
     @Test("a later refusal without a wait goes back to the back-off: an earlier refusal's wait is not kept")
     func plainRefusalClearsWait() async throws {
         let (_, clock, channel) = try await openChannel(unanswered: .raiseHand)
-        let policy = ReconnectPolicy(
-            initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 60_000)
-        let delays = Mutex<[Int]>([])
-        let outcome = Task {
-            await channel.reconnect(
-                policy: policy, announce: { _, delayMs in delays.withLock { $0.append(delayMs) } },
-                attempt: { number in
-                    switch number {
-                    case 1: .retry(afterMs: 1_500)
-                    case 2: .retry(afterMs: nil)
-                    default: .connected
-                    }
-                })
+        let run = reconnecting(channel, giveUpAfterMs: 60_000) { attempt in
+            switch attempt {
+            case 1: .retry(afterMs: 1_500)
+            case 2: .retry(afterMs: nil)
+            default: .connected
+            }
         }
-        // The back-off alone (random 0) is 100, 200, 400 ms; the first refusal stretches the second to 1,500.
+        // The back-off alone is 100, 200, 400 ms; the first refusal stretches the second to 1,500.
         for deadline: Int64 in [100, 1_600, 2_000] {
             try #require(await clock.waitForSleeper(until: deadline))
             clock.advance(byMs: Int(deadline - clock.nowMs))
         }
-        #expect(await outcome.value == .reconnected)
-        #expect(delays.withLock { $0 } == [100, 1_500, 400])
+        #expect(await run.outcome.value == .reconnected)
+        #expect(run.announced.delays == [100, 1_500, 400])
     }
 
     @Test("a dropped presence connection comes back after the back-off with a fresh connect from the same device")
     func callClientReconnects() async throws {
         let server = FakeServer()
-        server.handle(.connect) { message, _ in
-            let you = OnlineUser(user: "alice", name: "Alice", busy: false)
-            return [ServerMessage(id: message.id, .connected(Connected(you: you, online: [], calls: [])))]
-        }
-        let clock = TestClock()
-        let client = CallClient(
-            endpoint: ServerEndpoint(host: "127.0.0.1", port: 7443, room: nil), token: "user-token", transport: server,
-            reconnect: ReconnectPolicy(
-                initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000),
-            random: scripted([1, 0]), clock: clock)
+        server.handle(.connect) { message, _ in [aliceOnline(message)] }
+        let (client, clock) = callClientOnTestClock(server, random: scripted([1, 0]))
         let events = Mutex<[CallEvent]>([])
         let updates = client.updates()
         let watcher = Task {
@@ -331,27 +346,32 @@ struct SignalChannelTests {
         await client.disconnect()
     }
 
+    @Test("a presence connection closed by a server shutting down (server.goingAway) comes back after the hint")
+    func callClientComesBackAfterShutdown() async throws {
+        let server = FakeServer()
+        server.handle(.connect) { message, _ in [aliceOnline(message)] }
+        let (client, clock) = callClientOnTestClock(server, random: { 0 })
+        try await client.connect()
+        server.push(.serverGoingAway(ServerGoingAway(reason: "restarting for an upgrade", retryAfterMs: 300)))
+        server.current?.deliver(ServerMessage(.error(CodedError(.shuttingDown, "the server is shutting down"))))
+        server.drop()
+        // The first attempt waits the hint (300 ms), not the back-off's 100.
+        try #require(await clock.waitForSleeper(until: 300))
+        #expect(!clock.deadlines.contains(100))
+        clock.advance(byMs: 300)
+        #expect(await eventually { client.store.state.connection == .online && server.count(.connect) == 2 })
+        await client.disconnect()
+    }
+
     @Test("a presence connection refused with a wait (9003 with retryAfterMs) tries again when the refusal says")
     func callClientWaitsAsTold() async throws {
         let server = FakeServer()
-        let connects = Mutex(0)
-        server.handle(.connect) { message, _ in
-            let count = connects.withLock { count in
-                count += 1
-                return count
-            }
-            guard count != 2 else {
-                return [ServerMessage(id: message.id, .error(CodedError(.overloaded, "busy", retryAfterMs: 3_000)))]
-            }
-            let you = OnlineUser(user: "alice", name: "Alice", busy: false)
-            return [ServerMessage(id: message.id, .connected(Connected(you: you, online: [], calls: [])))]
+        server.handle(.connect) { message, server in
+            // The first reconnection's connect is refused; the others are let in.
+            guard server.count(.connect) == 2 else { return [aliceOnline(message)] }
+            return [ServerMessage(id: message.id, .error(CodedError(.overloaded, "busy", retryAfterMs: 3_000)))]
         }
-        let clock = TestClock()
-        let client = CallClient(
-            endpoint: ServerEndpoint(host: "127.0.0.1", port: 7443, room: nil), token: "user-token", transport: server,
-            reconnect: ReconnectPolicy(
-                initialDelayMs: 100, maximumDelayMs: 400, multiplier: 2, jitter: 0.5, giveUpAfterMs: 10_000),
-            random: { 0 }, clock: clock)
+        let (client, clock) = callClientOnTestClock(server, random: { 0 })
         try await client.connect()
         server.drop()
 
@@ -361,7 +381,7 @@ struct SignalChannelTests {
         try #require(await clock.waitForSleeper(until: 3_100))
         #expect(!clock.deadlines.contains(300))
         clock.advance(byMs: 3_000)
-        #expect(await eventually { client.store.state.connection == .online && connects.withLock { $0 } == 3 })
+        #expect(await eventually { client.store.state.connection == .online && server.count(.connect) == 3 })
         #expect(server.receivedTypes == [.connect, .connect, .connect])
         await client.disconnect()
     }

@@ -172,14 +172,13 @@ struct AudienceTests {
 struct BroadcastRateTests {
     @Test("the audience shares one allowance for the whole room: the excess is refused without spending the sender's own")
     func roomRate() throws {
-        var template = RoomTemplate.townHall
-        template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 2)
-        var room = Fixture.standardRoom(template: template)
+        var room = Fixture.townHall(audienceRate: RateLimit(perSecond: 1, burst: 2))
         #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "lee").success != nil)
         #expect(room.attempt(.sendChat(target: .roles(["listener"]), text: "two"), by: "lina").success != nil)
         let third = room.attempt(.sendChat(target: .broadcast, text: "three"), by: "lina")
         #expect(third.failure?.code == .chatRateLimited)
         #expect(third.failure?.retryAfterMs == 1_000, "the audience's next message in a second, not her own 200 ms")
+        #expect(third.failure?.message.hasSuffix("write to host or speaker, or try again") == true, "\(third)")
         let toAudience = room.attempt(.sendChat(target: .roles(["host", "listener"]), text: "to all of us"), by: "lina")
         #expect(toAudience.failure?.code == .chatRateLimited, "a role of the audience reaches as many as a broadcast")
         #expect(
@@ -189,6 +188,10 @@ struct BroadcastRateTests {
         let stage: [(PeerID, ChatTarget)] = [("hana", .broadcast), ("sam", .broadcast), ("hugo", .roles(["listener"]))]
         for (peer, target) in stage {
             #expect(room.attempt(.sendChat(target: target, text: "from the stage"), by: peer).success != nil, "\(peer)")
+        }
+        // The refusals spent nothing of her own: 10 a burst, two used.
+        for index in 0..<8 {
+            #expect(room.attempt(.sendChat(target: .roles(["host"]), text: "\(index)"), by: "lina").success != nil)
         }
         let later = Fixture.t1.adding(milliseconds: 1_000)
         #expect(room.attempt(.sendChat(target: .broadcast, text: "again"), by: "lina", at: later).success != nil)
@@ -208,10 +211,7 @@ struct BroadcastRateTests {
 
     @Test("a message refused by the sender's own allowance says the audience's later wait when that is empty too")
     func laterOfTwoWaits() throws {
-        var template = RoomTemplate.townHall
-        template.chatRate = RateLimit(perSecond: 5, burst: 10)
-        template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 2)
-        var room = Fixture.standardRoom(template: template)
+        var room = Fixture.townHall(chatRate: RateLimit(perSecond: 5, burst: 10), audienceRate: RateLimit(perSecond: 1, burst: 2))
         #expect(room.attempt(.sendChat(target: .broadcast, text: "one"), by: "lee").success != nil)
         #expect(room.attempt(.sendChat(target: .broadcast, text: "two"), by: "lee").success != nil)
         for index in 0..<10 {

@@ -39,6 +39,15 @@ enum Fixture {
         return room
     }
 
+    /// The standard room's peers in a town hall (lee and lina are its audience)
+    /// whose peers may chat at `chatRate` and whose audience together at `audienceRate`.
+    static func townHall(chatRate: RateLimit = RateLimits.chat, audienceRate: RateLimit) -> Room {
+        var template = RoomTemplate.townHall
+        template.chatRate = chatRate
+        template.audience?.broadcastRate = audienceRate
+        return standardRoom(template: template)
+    }
+
     /// A moment after the fixture joined.
     static let t1 = t0.adding(milliseconds: 1_000)
 }

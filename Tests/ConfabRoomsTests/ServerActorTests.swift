@@ -63,10 +63,7 @@ struct ServerActorTests {
 
     @Test("@server's chat is held to the room's chat rate as a host's is, not to the audience's allowance")
     func chatRate() throws {
-        var template = RoomTemplate.townHall
-        template.chatRate = RateLimit(perSecond: 1, burst: 2)
-        template.audience?.broadcastRate = RateLimit(perSecond: 1, burst: 1)
-        var room = Fixture.standardRoom(template: template)
+        var room = Fixture.townHall(chatRate: RateLimit(perSecond: 1, burst: 2), audienceRate: RateLimit(perSecond: 1, burst: 1))
         #expect(room.attempt(.sendChat(target: .broadcast, text: "from the audience"), by: "lee").success != nil)
         for text in ["one", "two"] {
             #expect(room.attempt(.sendChat(target: .broadcast, text: text), by: .server).success != nil, "\(text)")

@@ -43,8 +43,11 @@ public actor CallClient {
 
     private var closeReason: String?
     private var disconnecting = false
-    /// The server ended the connection on purpose (shutdown, a refused token): no reconnecting.
+    /// The server ended the connection for good (a refused token, another
+    /// device took the session): no reconnecting. A shutdown is not one.
     private var finalClose = false
+    /// A shutting-down server's `retryAfterMs`: the first reconnection waits at least that.
+    private var goingAwayHintMs: Int?
     private var wasOnline = false
     private var reconnectTask: Task<Void, Never>?
     private let reconnect: ReconnectPolicy
@@ -131,7 +134,7 @@ public actor CallClient {
             reply = try await request(.connect(ConnectRequest(token: token, name: displayName, device: device)))
         } catch {
             // A refused token will not be accepted on the next try either; a
-            // busy server (9003, 9004) or a rate limit may let us in later.
+            // busy or restarting server (9001, 9003, 9004) may let us in later.
             if error.code != nil, !error.isRetryable { finalClose = true }
             // This connection's end is reported by the caller, not the reader.
             await channel.close()
@@ -392,10 +395,12 @@ public actor CallClient {
             if wasOurs { await leaveRoom() }
         case .error(let error):
             closeReason = IncomingText.errorMessage(error).description
-            if error.code.closesConnection { finalClose = true }
+            // A server shutting down comes back (or another node of its cluster takes over).
+            if error.code.closesConnection, error.code != .shuttingDown { finalClose = true }
         case .serverGoingAway(let notice):
+            // As a room session does: come back after the hint, through any node.
             closeReason = IncomingText.reason(notice.reason) ?? "the server is shutting down"
-            finalClose = true
+            goingAwayHintMs = notice.retryAfterMs
         case .clusterNodes(let update):
             // A node started or stopped since `connected`: the newest list is the one to fail over through.
             clusterNodes = update.nodes.compactMap { try? ServerEndpoint(serverURL: $0) }
@@ -417,8 +422,10 @@ public actor CallClient {
 
     /// Tries again with the channel's back-off until online, told to stop, or out of time.
     private func reconnectLoop() async {
+        let hintMs = goingAwayHintMs
+        goingAwayHintMs = nil
         let outcome = await channel.reconnect(
-            policy: reconnect,
+            policy: reconnect, firstDelayHintMs: hintMs,
             announce: { [weak self] attempt, _ in await self?.emit(.reconnecting(attempt: attempt)) },
             attempt: { [weak self] attempt in await self?.reconnectAttempt(attempt) ?? .stop })
         reconnectTask = nil

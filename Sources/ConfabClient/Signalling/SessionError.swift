@@ -76,7 +76,8 @@ public enum SessionError: Error, Hashable, Sendable, CustomStringConvertible {
     /// seconds rounded up, when the server gave one.
     public var messageWithWait: String {
         guard let retryAfterMs else { return message }
-        return "\(message); retry in \(max(1, (retryAfterMs + 999) / 1_000)) s"
+        let waitMs = min(max(retryAfterMs, 0), ProtocolLimits.maximumRetryAfterMs)
+        return "\(message); retry in \(max(1, (waitMs + 999) / 1_000)) s"
     }
 
     /// Whether trying again later might work (used by reconnection: a

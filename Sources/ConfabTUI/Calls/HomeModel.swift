@@ -182,7 +182,7 @@ public struct HomeModel: InputLineModel, Sendable {
         case .disconnected(let reason):
             _ = showOutcome("Disconnected from the server" + (reason.map { ": \($0)" } ?? ""))
         case .failure(let error):
-            setNotice(error.message, error: true)
+            setNotice(error.messageWithWait, error: true)
         default:
             break
         }

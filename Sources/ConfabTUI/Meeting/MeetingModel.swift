@@ -365,7 +365,7 @@ public struct MeetingModel: InputLineModel, Sendable {
             sentRequests[answer.prompt] = nil
             addSystemLine("\(name(answer.peer, in: state)) \(verb) your request\(what)")
         case .failure(let error):
-            setNotice(error.message, error: true)
+            setNotice(error.messageWithWait, error: true)
         case .stateChanged(let change):
             let who = change.by == .server ? "the server" : name(change.by, in: state)
             addSystemLine(change.value.map { "\(who) set \(change.key): \($0)" } ?? "\(who) cleared \(change.key)")
