@@ -95,6 +95,14 @@ extension Room {
         }
     }
 
+    /// What to do instead when the audience's allowance refuses: write to the
+    /// stage's roles, which it does not hold, when the sender may write to roles.
+    func audienceAdvice(_ permissions: ChatPermissions) -> String {
+        let stage = template.roles.filter(isAnnouncedRole).map(\.name.rawValue)
+        guard permissions.toRoles, !stage.isEmpty else { return "try again" }
+        return "write to \(stage.joined(separator: " or ")), or try again"
+    }
+
     /// Whether a role that is not quiet in the template: taking it announces a quiet peer.
     func isAnnouncedRole(_ role: Role) -> Bool {
         !(template.audience?.quietRoles.contains(role.name) ?? false)

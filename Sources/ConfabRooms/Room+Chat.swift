@@ -86,15 +86,12 @@ extension Room {
         }
         if spendsAudience, let rate = template.audience?.broadcastRate {
             var bucket = sharedAllowance ?? TokenBucket(limit: rate, now: now)
-            // Point to what is not held, when the sender may write to roles.
-            let stage = template.roles.filter(isAnnouncedRole).map(\.name.rawValue)
-            let advice = permissions.toRoles && !stage.isEmpty ? "write to \(stage.joined(separator: " or ")), or try again" : "try again"
             try bucket.take(
                 now: now,
                 or: CodedError(
                     .chatRateLimited,
                     "the audience may send the room at most \(rate.perSecond) messages a second "
-                        + "(bursts of \(rate.burst)); \(advice)"))
+                        + "(bursts of \(rate.burst)); \(audienceAdvice(permissions))"))
             sharedAllowance = bucket
         }
         // Both allowances are spent only once both allowed the message.

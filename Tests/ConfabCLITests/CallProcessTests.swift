@@ -86,16 +86,17 @@ struct CallProcessTests {
         try await bob.expectEvent("connected", ["you.user": "bob"])
         let botBack = bob.lines.first { $0["event"]?.text == "connected" }?["online"]?.array
             .contains { $0["user"]?.text == "bot" } ?? false
-        if !botBack { try await bob.expectEvent("presence.online", ["user.user": "bot"], timeout: .seconds(20)) }
+        if !botBack { try await bob.expectEvent("presence.online", ["user.user": "bot"]) }
         try bob.send("call bot")
         try await bob.expectEvent("call.participant", ["user": "bot", "state": "accepted"])
         try await bob.expectEvent("call.ended", ["reason": "hangup"], timeout: .seconds(20))
-        try bob.send("quit")
-        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
         #expect(machine.standardError.contains("answering alice") && machine.standardError.contains("answering bob"))
-        // Ended from outside: its confab reads the end of its input and goes offline.
+        // Ended from outside: its confab reads the end of its input and goes offline, as bob sees.
         machine.terminate()
         _ = await machine.wait(seconds: 30)
+        try await bob.expectEvent("presence.offline", ["user": "bot"])
+        try bob.send("quit")
+        #expect(await bob.process.wait(seconds: 30) == 0, "\(bob.process.standardError)")
         #expect(await restarted.stop() == 0)
     }
 

@@ -67,6 +67,7 @@ final class FakeServer: SignallingTransport, Sendable {
         var received: [ClientMessage] = []
         var connectTimes: [ContinuousClock.Instant] = []
         var refuseNextConnections = 0
+        var refusal = SessionError.transport("connection refused (fake)")
         var handlers: [ClientMessageType: FakeHandler] = [:]
         var log: [ChatMessage] = []
         var validResumeTokens: Set<String> = []
@@ -92,7 +93,13 @@ final class FakeServer: SignallingTransport, Sendable {
     /// Every connection opened, oldest first.
     var connections: [FakeConnection] { state.withLock { $0.connections } }
 
-    func refuseConnections(_ count: Int) { state.withLock { $0.refuseNextConnections = count } }
+    /// The next `count` connections fail with `refusal` (a refused TCP connection by default).
+    func refuseConnections(_ count: Int, with refusal: SessionError = .transport("connection refused (fake)")) {
+        state.withLock { state in
+            state.refuseNextConnections = count
+            state.refusal = refusal
+        }
+    }
     func handle(_ type: ClientMessageType, with handler: @escaping FakeHandler) {
         state.withLock { $0.handlers[type] = handler }
     }
@@ -109,13 +116,13 @@ final class FakeServer: SignallingTransport, Sendable {
     // MARK: SignallingTransport
 
     func connect(to endpoint: ServerEndpoint) async throws(SessionError) -> any SignallingConnection {
-        let refused: Bool = state.withLock { state in
+        let refusal: SessionError? = state.withLock { state in
             state.connectTimes.append(ContinuousClock.now)
-            guard state.refuseNextConnections > 0 else { return false }
+            guard state.refuseNextConnections > 0 else { return nil }
             state.refuseNextConnections -= 1
-            return true
+            return state.refusal
         }
-        if refused { throw .transport("connection refused (fake)") }
+        if let refusal { throw refusal }
         let connection = FakeConnection(server: self)
         state.withLock { $0.connections.append(connection) }
         return connection

@@ -360,7 +360,27 @@ struct SignalChannelTests {
         #expect(!clock.deadlines.contains(100))
         clock.advance(byMs: 300)
         #expect(await eventually { client.store.state.connection == .online && server.count(.connect) == 2 })
+        // The hint was for that reconnection only: a later drop waits the back-off's 100 ms.
+        server.drop()
+        try #require(await clock.waitForSleeper(until: clock.nowMs + 100))
+        clock.advance(byMs: 100)
+        #expect(await eventually { client.store.state.connection == .online && server.count(.connect) == 3 })
         await client.disconnect()
+    }
+
+    @Test("a reconnection that meets another certificate stops at once and says so, not after minutes of retrying")
+    func callClientStopsOnCertificateChange() async throws {
+        let server = FakeServer()
+        server.handle(.connect) { message, _ in [aliceOnline(message)] }
+        let (client, clock) = callClientOnTestClock(server, random: { 0 })
+        try await client.connect()
+        server.refuseConnections(1, with: .certificateRejected("the server presented another certificate"))
+        server.drop()
+        try #require(await clock.waitForSleeper(until: 100))
+        clock.advance(byMs: 100)
+        #expect(await eventually { client.store.state.connection == .disconnected(reason: "the server presented another certificate") })
+        #expect(await eventually { clock.deadlines.isEmpty }, "no further attempt is planned")
+        #expect(server.connectTimes.count == 2)
     }
 
     @Test("a presence connection refused with a wait (9003 with retryAfterMs) tries again when the refusal says")

@@ -129,6 +129,8 @@ public actor CallClient {
             dropped: { [weak self] in await self?.connectionClosed() })
         closeReason = nil
         finalClose = false
+        // A hint is for the reconnection right after its notice, not for a later drop.
+        goingAwayHintMs = nil
         let reply: ServerBody
         do {
             reply = try await request(.connect(ConnectRequest(token: token, name: displayName, device: device)))
@@ -446,7 +448,12 @@ public actor CallClient {
             return .connected
         } catch {
             logger.debug("reconnection failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-            return finalClose ? .stop : .retry(afterMs: error.retryAfterMs)
+            // A changed certificate or a refused token will not mend itself: say why, and stop.
+            guard !finalClose, error.isRetryable else {
+                closeReason = error.message
+                return .stop
+            }
+            return .retry(afterMs: error.retryAfterMs)
         }
     }
 
@@ -464,6 +471,8 @@ public actor CallClient {
             } catch {
                 switch error {
                 case .transport, .timedOut, .connectionLost: failure = error
+                // A node on its way out: another may take us now.
+                case .server(let refusal) where refusal.code == .shuttingDown: failure = error
                 default: throw error
                 }
             }
