@@ -57,6 +57,16 @@ private func callClientOnTestClock(_ server: FakeServer, random: @escaping @Send
     return (client, clock)
 }
 
+/// Alice online on a fresh fake server that lets every `connect` in, on a
+/// fresh test clock (back-off 100, 200, 400 ms: random 0).
+private func aliceConnectedOnTestClock() async throws -> (FakeServer, CallClient, TestClock) {
+    let server = FakeServer()
+    server.handle(.connect) { message, _ in [aliceOnline(message)] }
+    let (client, clock) = callClientOnTestClock(server, random: { 0 })
+    try await client.connect()
+    return (server, client, clock)
+}
+
 /// The server's `connected` to Alice's `connect`: nobody else online, no calls.
 private func aliceOnline(_ connect: ClientMessage) -> ServerMessage {
     ServerMessage(id: connect.id, .connected(Connected(you: OnlineUser(user: "alice", name: "Alice", busy: false), online: [], calls: [])))
@@ -348,10 +358,7 @@ struct SignalChannelTests {
 
     @Test("a presence connection closed by a server shutting down (server.goingAway) comes back after the hint")
     func callClientComesBackAfterShutdown() async throws {
-        let server = FakeServer()
-        server.handle(.connect) { message, _ in [aliceOnline(message)] }
-        let (client, clock) = callClientOnTestClock(server, random: { 0 })
-        try await client.connect()
+        let (server, client, clock) = try await aliceConnectedOnTestClock()
         server.push(.serverGoingAway(ServerGoingAway(reason: "restarting for an upgrade", retryAfterMs: 300)))
         server.current?.deliver(ServerMessage(.error(CodedError(.shuttingDown, "the server is shutting down"))))
         server.drop()
@@ -370,10 +377,7 @@ struct SignalChannelTests {
 
     @Test("a reconnection that meets another certificate stops at once and says so, not after minutes of retrying")
     func callClientStopsOnCertificateChange() async throws {
-        let server = FakeServer()
-        server.handle(.connect) { message, _ in [aliceOnline(message)] }
-        let (client, clock) = callClientOnTestClock(server, random: { 0 })
-        try await client.connect()
+        let (server, client, clock) = try await aliceConnectedOnTestClock()
         server.refuseConnections(1, with: .certificateRejected("the server presented another certificate"))
         server.drop()
         try #require(await clock.waitForSleeper(until: 100))
