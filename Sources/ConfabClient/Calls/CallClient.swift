@@ -136,7 +136,7 @@ public actor CallClient {
             reply = try await request(.connect(ConnectRequest(token: token, name: displayName, device: device)))
         } catch {
             // A refused token will not be accepted on the next try either; a
-            // busy or restarting server (9001, 9003, 9004) may let us in later.
+            // busy or restarting server (9xxx) may let us in later.
             if error.code != nil, !error.isRetryable { finalClose = true }
             // This connection's end is reported by the caller, not the reader.
             await channel.close()

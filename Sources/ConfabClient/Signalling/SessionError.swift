@@ -75,8 +75,7 @@ public enum SessionError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The message as a person reads it: with a rate limit's wait, in whole
     /// seconds rounded up, when the server gave one.
     public var messageWithWait: String {
-        guard let retryAfterMs else { return message }
-        let waitMs = min(max(retryAfterMs, 0), ProtocolLimits.maximumRetryAfterMs)
+        guard let waitMs = IncomingText.wait(retryAfterMs) else { return message }
         return "\(message); retry in \(max(1, (waitMs + 999) / 1_000)) s"
     }
 
